@@ -59,6 +59,16 @@ typedef ptrdiff_t smbx_ssize;
 #define SMBX_ERR_NEGOTIATE (-105) /**< negotiation failed or was refused */
 /** @} */
 
+/** @brief Where and why a decode or a connection failed.
+ *  Filled by decoders (optional out-parameter) and by the per-connection
+ *  error-detail calls. `reason` is static text (never freed), `offset` the
+ *  byte offset of the failing field in the input it names.
+ *  @since 0.1.0 */
+typedef struct smbx_error_detail {
+  const char *reason;
+  size_t offset;
+} smbx_error_detail;
+
 /** @brief Describe an error code.
  *  @param err any int (known or not)
  *  @return a static string; never NULL, never aborts.
