@@ -80,15 +80,15 @@ trap finish EXIT
 
 want() { [[ " $stages " == *" $1 "* ]]; }
 
-# run_stage NAME BUDGET_SECONDS CMD...: runs CMD with a time budget, logs to
-# build/logs/NAME.log, records pass/fail.
+# run_stage NAME BUDGET_SECONDS FUNCTION: runs FUNCTION (exported, in a
+# child bash with errexit) under a time budget, logs to build/logs/NAME.log
+# and records pass/fail.
 run_stage() {
-  local name=$1 budget=$2
-  shift 2
+  local name=$1 budget=$2 fn=$3
   local log=$logdir/$name.log start end rc=0
   start=$(date +%s)
   echo "== $name (budget ${budget}s) =="
-  timeout --kill-after=15 "$budget" "$@" >"$log" 2>&1 || rc=$?
+  timeout --kill-after=15 "$budget" bash -euo pipefail -c "$fn" >"$log" 2>&1 || rc=$?
   end=$(date +%s)
   if [ "$rc" -eq 0 ]; then
     stage_pass=$((stage_pass + 1))
@@ -210,6 +210,10 @@ interop_stage() {
   meson test -C build/gcc --suite interop --print-errorlogs --num-processes 1 \
     --logbase smbx-interop
 }
+
+export -f install_packages setup_build build_gcc test_gcc build_asan test_asan \
+  fuzz_stage bench_stage interop_stage
+export jobs root
 
 run_stage install 900 install_packages || exit 1
 
