@@ -72,7 +72,9 @@ SMBX_API void smbx_tcp_framer_free(smbx_tcp_framer *f);
 /** @brief Allocate the reassembly buffer now, so that feeding never
  *  allocates for messages up to `size` bytes.
  *  @param size bytes to reserve, at most max_frame (0 = max_frame)
- *  @return 0; SMBX_ERR_INVAL (NULL f or size > max_frame); SMBX_ERR_NOMEM.
+ *  @return 0; SMBX_ERR_INVAL (NULL f or size > max_frame); SMBX_ERR_STATE
+ *          (a split message is being copied and the buffer would have to
+ *          grow); SMBX_ERR_NOMEM.
  *  @since 0.1.0 */
 SMBX_API int smbx_tcp_framer_reserve(smbx_tcp_framer *f, uint32_t size);
 

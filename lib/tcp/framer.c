@@ -59,14 +59,19 @@ void smbx_tcp_framer_free(smbx_tcp_framer *f)
   SMBX__DELETE(&al, f, smbx_tcp_framer);
 }
 
-/* Grows the reassembly buffer to at least n bytes (n <= max_frame). The
- * partial message (have bytes) survives a successful realloc; a failure
- * leaves the old buffer. Happens once per new high-water mark. */
+/* Grows the reassembly buffer to at least n bytes (n <= max_frame). Only
+ * called before the first body byte of a message is copied (have == 0), so
+ * the old contents need not survive: free + alloc, no copy. Happens once
+ * per new high-water mark; a warmed-up framer never allocates. */
 static int ensure(smbx_tcp_framer *f, size_t n)
 {
   if (f->buf_cap >= n)
     return 0;
-  uint8_t *nb = smbx__realloc(&f->a, f->buf, f->buf_cap, n, 1);
+  if (f->buf)
+    smbx__free(&f->a, f->buf, f->buf_cap, 1);
+  f->buf = NULL;
+  f->buf_cap = 0;
+  uint8_t *nb = smbx__alloc(&f->a, n, 1);
   if (!nb)
     return SMBX_ERR_NOMEM;
   f->buf = nb;
@@ -78,6 +83,8 @@ int smbx_tcp_framer_reserve(smbx_tcp_framer *f, uint32_t size)
 {
   if (!f || size > f->max_frame)
     return SMBX_ERR_INVAL;
+  if (f->have && (size ? size : f->max_frame) > f->buf_cap)
+    return SMBX_ERR_STATE; /* would drop the split message being copied */
   return ensure(f, size ? size : f->max_frame);
 }
 
@@ -147,7 +154,7 @@ int smbx_tcp_framer_feed(smbx_tcp_framer *f, const uint8_t *data, size_t len,
     f->pos += off;
     return 0;
   }
-  int rc = ensure(f, f->need);
+  int rc = f->have ? 0 : ensure(f, f->need);
   if (rc < 0) {
     *consumed = off; /* the prefix is kept; feed the rest again */
     f->pos += off;
@@ -178,8 +185,8 @@ size_t smbx_tcp_framer_pending(const smbx_tcp_framer *f)
 {
   if (!f)
     return 0;
-  return (f->hdr_have < 4 ? f->hdr_have : 4u) + f->have -
-         (f->hdr_have == 4 ? 1u : 0u);
+  /* a complete prefix is parsed into need: only a partial one counts */
+  return (f->hdr_have < 4 ? f->hdr_have : 0u) + f->have;
 }
 
 int smbx_tcp_framer_error_detail(const smbx_tcp_framer *f,
