@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/slab.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+#define ALIGN_MAX 64
+
+static void reset(smbx__slab *s, const smbx_allocator *a)
+{
+  s->mem = NULL;
+  s->meta = NULL;
+  s->a = a;
+  s->stride = 0;
+  s->align = 1;
+  s->bytes = 0;
+  s->n = 0;
+  s->live = 0;
+  s->free_head = SMBX__SLAB_NONE;
+}
+
+int smbx__slab_init(smbx__slab *s, const smbx_allocator *a, size_t obj_size,
+                    size_t obj_align, uint32_t n)
+{
+  if (!s)
+    return SMBX_ERR_INVAL;
+  reset(s, a);
+  if (!a || obj_size == 0 || n == 0 || n > SMBX__SLAB_MAX ||
+      obj_align == 0 || obj_align > ALIGN_MAX ||
+      (obj_align & (obj_align - 1)) != 0)
+    return SMBX_ERR_INVAL;
+  size_t align = obj_align < _Alignof(smbx__slab_meta)
+                     ? _Alignof(smbx__slab_meta)
+                     : obj_align;
+  if (obj_size > SIZE_MAX - align)
+    return SMBX_ERR_RANGE;
+  /* stride keeps each object aligned; the meta array follows the objects,
+   * and stride being a multiple of align keeps it aligned too */
+  size_t stride = (obj_size + align - 1) / align * align;
+  if (n > SIZE_MAX / stride)
+    return SMBX_ERR_RANGE;
+  size_t objs = n * stride;
+  if ((size_t)n > (SIZE_MAX - objs) / sizeof(smbx__slab_meta))
+    return SMBX_ERR_RANGE;
+  size_t bytes = objs + (size_t)n * sizeof(smbx__slab_meta);
+  uint8_t *mem = smbx__alloc(a, bytes, align);
+  if (!mem)
+    return SMBX_ERR_NOMEM;
+  s->mem = mem;
+  s->meta = (smbx__slab_meta *)(void *)(mem + objs);
+  s->stride = stride;
+  s->align = align;
+  s->bytes = bytes;
+  s->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    s->meta[i].gen = 0;
+    s->meta[i].next = i + 1 < n ? i + 1 : SMBX__SLAB_NONE;
+  }
+  s->free_head = 0;
+  return 0;
+}
+
+void smbx__slab_free(smbx__slab *s)
+{
+  if (s->mem)
+    smbx__free(s->a, s->mem, s->bytes, s->align);
+  reset(s, s->a);
+}
+
+void *smbx__slab_get(smbx__slab *s)
+{
+  uint32_t i = s->free_head;
+  if (i == SMBX__SLAB_NONE)
+    return NULL;
+  smbx__slab_meta *m = &s->meta[i];
+  s->free_head = m->next;
+  m->next = SMBX__SLAB_NONE;
+  m->gen++; /* even -> odd: live */
+  s->live++;
+  return s->mem + (size_t)i * s->stride;
+}
+
+void *smbx__slab_get_zeroed(smbx__slab *s)
+{
+  void *p = smbx__slab_get(s);
+  if (p)
+    memset(p, 0, s->stride);
+  return p;
+}
+
+size_t smbx__slab_index(const smbx__slab *s, const void *obj)
+{
+  uintptr_t base = (uintptr_t)s->mem, p = (uintptr_t)obj;
+  if (!s->mem || p < base)
+    return SIZE_MAX;
+  uintptr_t off = p - base;
+  if (off >= (uintptr_t)s->n * s->stride || off % s->stride != 0)
+    return SIZE_MAX;
+  return (size_t)(off / s->stride);
+}
+
+static bool live_at(const smbx__slab *s, size_t i)
+{
+  return i < s->n && (s->meta[i].gen & 1u);
+}
+
+int smbx__slab_put(smbx__slab *s, void *obj)
+{
+  size_t i = smbx__slab_index(s, obj);
+  if (i == SIZE_MAX)
+    return SMBX_ERR_INVAL;
+  if (!live_at(s, i))
+    return SMBX_ERR_STATE;
+  smbx__slab_meta *m = &s->meta[i];
+  m->gen++; /* odd -> even: free */
+  m->next = s->free_head;
+  s->free_head = (uint32_t)i;
+  s->live--;
+  return 0;
+}
+
+void *smbx__slab_at(const smbx__slab *s, size_t index)
+{
+  return live_at(s, index) ? s->mem + index * s->stride : NULL;
+}
+
+bool smbx__slab_is_live(const smbx__slab *s, const void *obj)
+{
+  size_t i = smbx__slab_index(s, obj);
+  return i != SIZE_MAX && live_at(s, i);
+}
+
+uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj)
+{
+  size_t i = smbx__slab_index(s, obj);
+  if (i == SIZE_MAX || !live_at(s, i))
+    return 0;
+  return (uint64_t)i | (uint64_t)s->meta[i].gen << 32;
+}
+
+void *smbx__slab_lookup(const smbx__slab *s, uint64_t handle)
+{
+  size_t i = (size_t)(handle & UINT32_MAX);
+  uint32_t gen = (uint32_t)(handle >> 32);
+  if (!live_at(s, i) || s->meta[i].gen != gen)
+    return NULL;
+  return s->mem + i * s->stride;
+}
+
+int smbx__slab_put_handle(smbx__slab *s, uint64_t handle)
+{
+  void *obj = smbx__slab_lookup(s, handle);
+  return obj ? smbx__slab_put(s, obj) : SMBX_ERR_NOTFOUND;
+}

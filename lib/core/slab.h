@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* Pool of n fixed-size objects allocated at init in one block.
+ *
+ * get/put are O(1) through a free list kept outside the objects (an object's
+ * bytes are never touched by the pool). Objects are named by index
+ * (0..n-1) or by a 64-bit handle = index | generation << 32: each slot's
+ * generation is odd while the object is live and even while free, and it
+ * changes on every get and put, so a handle of a freed (or reused) object
+ * is rejected. Handle 0 is never valid (a live generation is odd). A second
+ * put of the same object returns SMBX_ERR_STATE and changes nothing. The
+ * pool never grows (pointers into it stay valid until free). The allocator
+ * must outlive the slab. */
+#ifndef SMBX_CORE_SLAB_H
+#define SMBX_CORE_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <smbx/smbx.h>
+
+typedef struct smbx__slab_meta {
+  uint32_t gen;  /* odd: live */
+  uint32_t next; /* free-list link (index; SMBX__SLAB_NONE ends it) */
+} smbx__slab_meta;
+
+typedef struct smbx__slab {
+  uint8_t *mem;          /* objects (n * stride), then the meta array */
+  smbx__slab_meta *meta; /* inside mem */
+  const smbx_allocator *a;
+  size_t stride; /* object size rounded up to its alignment */
+  size_t align;
+  size_t bytes; /* size of the block */
+  uint32_t n;
+  uint32_t live;
+  uint32_t free_head;
+} smbx__slab;
+
+#define SMBX__SLAB_NONE UINT32_MAX
+#define SMBX__SLAB_MAX (UINT32_MAX - 1) /* most objects a slab holds */
+
+/* n objects of obj_size bytes aligned to obj_align (power of two <= 64).
+ * Returns 0; SMBX_ERR_INVAL on NULL s/a, obj_size 0, n 0 or above
+ * SMBX__SLAB_MAX, or a bad alignment; SMBX_ERR_RANGE when the block size
+ * overflows; SMBX_ERR_NOMEM. On failure *s is an empty pool of 0 objects
+ * (get returns NULL, free is a no-op). */
+int smbx__slab_init(smbx__slab *s, const smbx_allocator *a, size_t obj_size,
+                    size_t obj_align, uint32_t n);
+#define SMBX__SLAB_INIT(s, a, type, n) \
+  smbx__slab_init((s), (a), sizeof(type), _Alignof(type), (n))
+/* Releases the block (every object with it); leaves an empty pool. */
+void smbx__slab_free(smbx__slab *s);
+
+/* Takes a free object (contents undefined / zero-filled); NULL when every
+ * object is live. Free objects are reused last-in first-out; a fresh pool
+ * hands out index 0, 1, 2, ... */
+void *smbx__slab_get(smbx__slab *s);
+void *smbx__slab_get_zeroed(smbx__slab *s);
+
+/* Returns obj to the pool. 0; SMBX_ERR_INVAL when obj is not the start of
+ * an object of this pool; SMBX_ERR_STATE when it is already free. */
+int smbx__slab_put(smbx__slab *s, void *obj);
+/* Same by handle. 0; SMBX_ERR_NOTFOUND for a stale or invalid handle. */
+int smbx__slab_put_handle(smbx__slab *s, uint64_t handle);
+
+/* Index of obj (live or not), or SIZE_MAX when obj is not the start of an
+ * object of this pool. */
+size_t smbx__slab_index(const smbx__slab *s, const void *obj);
+/* The live object at index, or NULL (out of range, or free). */
+void *smbx__slab_at(const smbx__slab *s, size_t index);
+/* Handle of a live object; 0 when obj is not a live object of this pool. */
+uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj);
+/* The live object a handle names, or NULL when stale or invalid. */
+void *smbx__slab_lookup(const smbx__slab *s, uint64_t handle);
+/* True when obj is a live object of this pool. */
+bool smbx__slab_is_live(const smbx__slab *s, const void *obj);
+
+static inline uint32_t smbx__slab_live(const smbx__slab *s)
+{
+  return s->live;
+}
+
+static inline uint32_t smbx__slab_cap(const smbx__slab *s)
+{
+  return s->n;
+}
+
+#endif
