@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/smb2 internals shared by the command files (rank 1).
+ *
+ * Every command decoder starts with smbx__smb2_begin() (header + the
+ * command's StructureSize + body >= SS & ~1, the "table pass"), reads the
+ * fixed part through one cursor over the whole PDU (so r.off is the
+ * header-relative offset used in error details), then validates each data
+ * area with smbx__smb2_area(). Encoders compute the total size first,
+ * call smbx__smb2_enc_start() (NULL checks, *needed, NOBUF) and then write
+ * with a cursor that cannot overrun. */
+#ifndef SMBX_SMB2_INT_H
+#define SMBX_SMB2_INT_H
+
+#include <stdbool.h>
+
+#include <smbx/smb2.h>
+
+#include "core/cursor.h"
+
+/* Sets err (optional) and returns SMBX_ERR_DECODE. */
+int smbx__smb2_fail(smbx_error_detail *err, const char *reason, size_t off);
+
+/* Header checks shared by every decoder (smb2.md 2.1): len >= 64,
+ * ProtocolId FE 'SMB', header SS 64, AsyncId != 0 when ASYNC. */
+int smbx__smb2_hdr_check(const uint8_t *pdu, size_t len,
+                         smbx_error_detail *err);
+
+/* Start of a command decoder: NULL checks (SMBX_ERR_INVAL when pdu is NULL
+ * with len > 0 or out is NULL), header checks, Command == cmd, body SS ==
+ * ss, body >= ss & ~1 (smb2.md sec. 0). On success *r is a cursor over the
+ * whole PDU positioned at @66 (after the body StructureSize). */
+int smbx__smb2_begin(const uint8_t *pdu, size_t len, const void *out,
+                     uint16_t cmd, uint16_t ss, smbx__rd *r,
+                     smbx_error_detail *err);
+
+/* The data-area rule every command shares (smb2.md sec. 0, case 27):
+ * n == 0 -> empty view, offset ignored; else off != 0, off >= fixed_end
+ * (64 + SS & ~1: not into the header or the fixed body) and off + n <= len
+ * computed in 64 bits. `field_off` is the header-relative offset of the
+ * Offset field, reported on failure. */
+int smbx__smb2_area(const uint8_t *pdu, size_t len, size_t fixed_end,
+                    uint64_t off, uint64_t n, smbx_smb2_bytes *out,
+                    smbx_error_detail *err, size_t field_off);
+
+/* True when two non-empty header-relative ranges intersect (case 28). */
+bool smbx__smb2_overlap(uint64_t a_off, uint64_t a_len, uint64_t b_off,
+                        uint64_t b_len);
+
+/* Encoder start: SMBX_ERR_INVAL for NULL h/in or NULL buf with cap > 0;
+ * stores total in *needed (optional); SMBX_ERR_NOBUF when cap < total;
+ * else 0. */
+int smbx__smb2_enc_start(const void *h, const void *in,
+                         const uint8_t *buf, size_t cap, size_t total,
+                         size_t *needed);
+
+/* Writes the 64-byte header (SS 64, Command = cmd, the rest from h). */
+void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd);
+
+/* Returns w->off as smbx_ssize (the encoder checked capacity first). */
+smbx_ssize smbx__smb2_enc_done(const smbx__wr *w);
+
+/* Rounds up to a multiple of 8 (v < SIZE_MAX - 7 guaranteed by callers). */
+static inline size_t smbx__smb2_pad8(size_t v)
+{
+  return (v + 7) & ~(size_t)7;
+}
+
+/* FileId helpers (16 bytes: persistent, volatile). */
+static inline smbx_smb2_fileid smbx__smb2_rd_fileid(smbx__rd *r)
+{
+  smbx_smb2_fileid f;
+  f.persistent_id = smbx__rd_u64(r);
+  f.volatile_id = smbx__rd_u64(r);
+  return f;
+}
+
+static inline void smbx__smb2_wr_fileid(smbx__wr *w, smbx_smb2_fileid f)
+{
+  smbx__wr_u64(w, f.persistent_id);
+  smbx__wr_u64(w, f.volatile_id);
+}
+
+#endif
