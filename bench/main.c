@@ -135,6 +135,13 @@ static int bad_metric(const bench_metric *m, const char *why)
   return -1;
 }
 
+/* "ns/msg" and "ns/copy" compare (both ns); "B/s" and "ns/copy" do not. */
+static bool same_base_unit(const char *a, const char *b)
+{
+  size_t na = strcspn(a, "/"), nb = strcspn(b, "/");
+  return na == nb && memcmp(a, b, na) == 0;
+}
+
 /* Collects every suite's metrics and checks the registrations. */
 static int load_registry(void)
 {
@@ -166,6 +173,8 @@ static int load_registry(void)
       size_t a = find_entry(m->anchor);
       if (a == SIZE_MAX || !(entries[a].m->flags & BENCH_F_ANCHOR))
         return bad_metric(m, "its anchor is not a registered anchor");
+      if (!same_base_unit(m->unit, entries[a].m->unit))
+        return bad_metric(m, "unit differs from its anchor's before the '/'");
       entries[i].anchor = a;
     }
   }
@@ -365,10 +374,19 @@ static void fmt_goal(char *buf, size_t cap, const bench_metric *m)
     snprintf(buf, cap, "-");
     return;
   }
-  char num[32];
-  fmt_num(num, sizeof num, m->goal.value);
-  snprintf(buf, cap, "%s%s%s", m->goal.op == BENCH_OP_LE ? "<=" : ">=", num,
-           m->anchor ? "x" : "");
+  snprintf(buf, cap, "%s%g%s", m->goal.op == BENCH_OP_LE ? "<=" : ">=",
+           m->goal.value, m->anchor ? "x" : "");
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+  return strcmp(a, b) == 0;
+}
+
+/* -O0 or sanitizers: the ratios compare instrumentation, not code. */
+static bool speed_meaningless(void)
+{
+  return str_eq(BENCH_OPTIMIZATION, "0") || !str_eq(BENCH_SANITIZE, "none");
 }
 
 typedef struct header {
@@ -383,7 +401,7 @@ static void print_text(const opts *o, const header *h, double secs)
          smbx_version(), BENCH_GIT_COMMIT, h->cpu, h->cores, BENCH_CC,
          o->runs, o->quick ? "quick" : "full", BENCH_BUILDTYPE,
          BENCH_OPTIMIZATION, BENCH_SANITIZE);
-  if (!strcmp(BENCH_OPTIMIZATION, "0") || strcmp(BENCH_SANITIZE, "none"))
+  if (speed_meaningless())
     printf("# note: unoptimised or sanitized build: speed ratios mean "
            "nothing here, invariants still do\n");
   printf("# %-32s %-12s %12s %-27s %-26s %8s %-9s %s\n", "name", "unit",
