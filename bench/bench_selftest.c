@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Framework self-test metrics (BENCH_F_HIDDEN: only with --selftest). They
- * miss or break on purpose so bench/check_bench.py can check that a MISS
- * only prints and a broken invariant makes smbx-bench exit 1. */
+ * miss, break or fail their setup on purpose so bench/check_bench.py can
+ * check that a MISS or SKIP only prints and a broken invariant makes
+ * smbx-bench exit 1. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdlib.h>
@@ -64,6 +65,13 @@ static double two_copies_run(void *state, uint64_t iters)
   return (double)(bench_now_ns() - t0) / (double)iters;
 }
 
+static int failing_setup(void **state, void *arg)
+{
+  (void)state;
+  (void)arg;
+  return -1;
+}
+
 static const bench_metric selftest_metrics[] = {
     {.name = "selftest.invariant_broken", .unit = "allocs/op",
      .run = allocating_run, .iters = 100, .goal = BENCH_LE(0),
@@ -77,6 +85,8 @@ static const bench_metric selftest_metrics[] = {
      .setup = two_copies_setup, .teardown = two_copies_teardown,
      .anchor = "anchor.memcpy_4k_hot", .goal = BENCH_LE(1.0),
      .flags = BENCH_F_HIDDEN},
+    {.name = "selftest.setup_fails", .unit = "ns/op", .run = value_2048_run,
+     .setup = failing_setup, .goal = BENCH_LE(1), .flags = BENCH_F_HIDDEN},
 };
 
 BENCH_SUITE_DEFINE(selftest, selftest_metrics);

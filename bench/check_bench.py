@@ -10,7 +10,9 @@ usage: check_bench.py SMBX_BENCH
 2. `--quick --json --selftest --filter selftest.`: a broken invariant must
    exit 1 and print FAIL, a held one PASS, a missed value goal and a missed
    ratio goal MISS.
-3. `--quick --selftest --filter selftest.value_miss`: a MISS alone exits 0.
+   A metric whose setup fails is SKIPped.
+3. `--quick --selftest --filter selftest.value_miss`: a MISS alone exits 0;
+   likewise a SKIP alone.
 """
 import json
 import subprocess
@@ -95,12 +97,21 @@ def main():
               "value above its fixed goal MISSes")
         check(verdicts.get("selftest.ratio_miss") == "MISS",
               "two copies vs one copy <= 1.0x MISSes")
+        check(verdicts.get("selftest.setup_fails") == "SKIP",
+              "failed setup SKIPs")
+        check(ms.get("selftest.setup_fails", {}).get("median", 0) is None,
+              "a skipped metric has no median")
         check(doc["summary"]["invariants_broken"] == 1, "one broken")
+        check(doc["summary"]["skipped"] == 1, "one skipped")
 
     rc, out, err = run(exe, "--quick", "--selftest",
                        "--filter", "selftest.value_miss")
     check(rc == 0, f"a MISS alone exits 0 (got {rc})")
     check("MISS" in out, "text output prints MISS")
+
+    rc, out, err = run(exe, "--quick", "--selftest",
+                       "--filter", "selftest.setup_fails")
+    check(rc == 0 and "SKIP" in out, f"a SKIP alone exits 0 (got {rc})")
 
     rc, _, _ = run(exe, "--filter", "no-such-metric")
     check(rc == 2, "an empty selection exits 2")

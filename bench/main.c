@@ -2,8 +2,8 @@
 /* smbx-bench driver: collects the suites of suites.def, runs the selected
  * metrics interleaved (run 1 of every metric, then run 2, ...), and prints
  * medians, ratios to anchors measured in the same process, and verdicts.
- * Exit status: 0 ok (MISS only prints), 1 an invariant broke, 2 usage or
- * setup error. */
+ * Exit status: 0 ok (MISS and SKIP only print), 1 an invariant broke or
+ * could not be set up, 2 usage error or bad registration. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
@@ -43,7 +43,8 @@ typedef enum verdict {
   V_NONE, /* anchors and metrics without a goal */
   V_PASS,
   V_MISS, /* a goal missed: printed only */
-  V_FAIL, /* an invariant broke: exit 1 */
+  V_FAIL, /* an invariant broke (or could not be set up): exit 1 */
+  V_SKIP, /* its setup, or its anchor's, failed: not measured */
 } verdict;
 
 typedef struct entry {
@@ -51,6 +52,7 @@ typedef struct entry {
   size_t anchor; /* index into entries, or SIZE_MAX */
   bool selected;
   bool set_up;
+  bool skipped; /* setup failed */
   void *state;
   uint64_t iters;
   double v[MAX_RUNS];
@@ -78,7 +80,7 @@ static void usage(FILE *f)
         "  --runs N         runs per metric, 1..25 (default 5)\n"
         "  --list           list the metrics and exit\n"
         "  --selftest       include the framework's own test metrics\n"
-        "exit: 0 ok (a MISS only prints), 1 an invariant broke, 2 error\n",
+        "exit: 0 ok (MISS/SKIP only print), 1 an invariant broke, 2 error\n",
         f);
 }
 
@@ -237,6 +239,15 @@ static bool goal_holds(bench_goal g, double v)
 static void evaluate(entry *e, int runs)
 {
   const bench_metric *m = e->m;
+  bool anchor_skipped = e->anchor != SIZE_MAX && entries[e->anchor].skipped;
+  if (e->skipped || anchor_skipped) {
+    e->median = e->min = e->max = e->ratio = e->checked = NAN;
+    for (int r = 0; r < runs; r++)
+      e->v[r] = NAN;
+    /* an invariant that cannot be checked counts as broken */
+    e->verdict = m->flags & BENCH_F_INVARIANT ? V_FAIL : V_SKIP;
+    return;
+  }
   double sorted[MAX_RUNS];
   memcpy(sorted, e->v, (size_t)runs * sizeof sorted[0]);
   qsort(sorted, (size_t)runs, sizeof sorted[0], cmp_double);
@@ -270,27 +281,29 @@ static void evaluate(entry *e, int runs)
   e->verdict = goal_holds(m->goal, e->checked) ? V_PASS : V_MISS;
 }
 
-/* Returns 0, or -1 when a setup failed. */
-static int measure(const opts *o)
+/* A metric whose setup fails is skipped (an invariant: broken), and so is
+ * every metric compared to it; the others still run. */
+static void measure(const opts *o)
 {
   double target = o->quick ? TARGET_NS_QUICK : TARGET_NS_FULL;
-  int rc = 0;
-  for (size_t i = 0; i < n_entries && rc == 0; i++) {
+  for (size_t i = 0; i < n_entries; i++) {
     entry *e = &entries[i];
     if (!e->selected)
       continue;
+    e->state = NULL;
     if (e->m->setup && e->m->setup(&e->state, e->m->arg) != 0) {
-      fprintf(stderr, "smbx-bench: setup of '%s' failed\n", e->m->name);
-      rc = -1;
-      break;
+      fprintf(stderr, "smbx-bench: setup of '%s' failed, skipped\n",
+              e->m->name);
+      e->skipped = true;
+      continue;
     }
     e->set_up = true;
     e->iters = e->m->iters ? e->m->iters : calibrate(e, target);
   }
-  for (int r = 0; r < o->runs && rc == 0; r++)
+  for (int r = 0; r < o->runs; r++)
     for (size_t i = 0; i < n_entries; i++) {
       entry *e = &entries[i];
-      if (!e->selected)
+      if (!e->selected || !e->set_up)
         continue;
       if (!e->m->iters) /* refill caches the other metrics evicted */
         (void)e->m->run(e->state, e->iters / 8 ? e->iters / 8 : 1);
@@ -302,11 +315,9 @@ static int measure(const opts *o)
       e->m->teardown(e->state);
     e->set_up = false;
   }
-  if (rc == 0)
-    for (size_t i = 0; i < n_entries; i++)
-      if (entries[i].selected)
-        evaluate(&entries[i], o->runs);
-  return rc;
+  for (size_t i = 0; i < n_entries; i++)
+    if (entries[i].selected)
+      evaluate(&entries[i], o->runs);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -346,6 +357,8 @@ static const char *verdict_str(verdict v)
     return "MISS";
   case V_FAIL:
     return "FAIL";
+  case V_SKIP:
+    return "SKIP";
   default:
     return "-";
   }
@@ -406,7 +419,7 @@ static void print_text(const opts *o, const header *h, double secs)
            "nothing here, invariants still do\n");
   printf("# %-32s %-12s %12s %-27s %-26s %8s %-9s %s\n", "name", "unit",
          "median", "[min..max]", "anchor", "ratio", "goal", "verdict");
-  int pass = 0, miss = 0, fail = 0, inv = 0;
+  int pass = 0, miss = 0, fail = 0, skip = 0, inv = 0;
   for (size_t i = 0; i < n_entries; i++) {
     const entry *e = &entries[i];
     if (!e->selected)
@@ -429,10 +442,12 @@ static void print_text(const opts *o, const header *h, double secs)
     pass += e->verdict == V_PASS;
     miss += e->verdict == V_MISS;
     fail += e->verdict == V_FAIL;
+    skip += e->verdict == V_SKIP;
     inv += !!(e->m->flags & BENCH_F_INVARIANT);
   }
-  printf("# %d pass, %d miss; invariants: %d checked, %d broken; %.1f s\n",
-         pass, miss, inv, fail, secs);
+  printf("# %d pass, %d miss, %d skipped; invariants: %d checked, %d broken;"
+         " %.1f s\n",
+         pass, miss, skip, inv, fail, secs);
 }
 
 static void json_str(const char *s)
@@ -476,7 +491,7 @@ static void print_json(const opts *o, const header *h, double secs)
   fputs(", \"sanitize\": ", stdout);
   json_str(BENCH_SANITIZE);
   fputs(",\n \"metrics\": [", stdout);
-  int pass = 0, miss = 0, fail = 0;
+  int pass = 0, miss = 0, fail = 0, skip = 0;
   bool first = true;
   for (size_t i = 0; i < n_entries; i++) {
     const entry *e = &entries[i];
@@ -526,10 +541,11 @@ static void print_json(const opts *o, const header *h, double secs)
     pass += e->verdict == V_PASS;
     miss += e->verdict == V_MISS;
     fail += e->verdict == V_FAIL;
+    skip += e->verdict == V_SKIP;
   }
   printf("\n ],\n \"summary\": {\"pass\": %d, \"miss\": %d, "
-         "\"invariants_broken\": %d, \"seconds\": ",
-         pass, miss, fail);
+         "\"skipped\": %d, \"invariants_broken\": %d, \"seconds\": ",
+         pass, miss, skip, fail);
   json_num(secs);
   fputs("}}\n", stdout);
 }
@@ -571,13 +587,9 @@ int main(int argc, char **argv)
   h.cores = sysconf(_SC_NPROCESSORS_ONLN);
 
   uint64_t t0 = bench_now_ns();
-  int rc = measure(&o);
+  measure(&o);
   double secs = (double)(bench_now_ns() - t0) / 1e9;
   bench_arena_release();
-  if (rc != 0) {
-    free(entries);
-    return 2;
-  }
   if (o.json)
     print_json(&o, &h, secs);
   else
