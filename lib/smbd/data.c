@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/* SMB Direct data path: credits ([MS-SMBD] 3.1.5.9 and the 2019 errata to
+ * 3.1.5.1/3.1.5.8), sending and fragmentation (3.1.5.1-3.1.5.3),
+ * receiving and reassembly (3.1.5.8). See docs/smbd.md. */
+#include <string.h>
+
+#include "smbd/smbd_int.h"
+
+/* The receive credit target we serve: the peer's CreditsRequested clamped
+ * to ReceiveCreditMax and to the buffers we have; 1 under backpressure
+ * (one credit always stays grantable). */
+uint32_t smbx__smbd_eff_target(const smbx_smbd *d)
+{
+  uint32_t t = d->recv_credit_target;
+  if (t > d->s.recv_credit_max)
+    t = d->s.recv_credit_max;
+  if (t > d->n_rb)
+    t = d->n_rb;
+  if (d->backpressure && t > 1)
+    t = 1;
+  return t ? t : 1;
+}
+
+static uint32_t posted_ungranted(const smbx_smbd *d)
+{
+  return d->n_posted > d->recv_credits ? d->n_posted - d->recv_credits : 0;
+}
+
+/* 3.1.5.9: how many credits the next message grants. Posts receives as
+ * needed (a credit is never granted without a posted receive). must: (b),
+ * ReceiveCredits == 0 or our last send credit -> grant >= 1 if at all
+ * possible. Returns the grant or a fatal code. */
+static int compute_grant(smbx_smbd *d, bool must)
+{
+  uint32_t t = smbx__smbd_eff_target(d);
+  uint32_t want = t > d->recv_credits ? t - d->recv_credits : 0; /* (a)/(c) */
+  if (must && want == 0)
+    want = 1;
+  uint32_t avail = posted_ungranted(d);
+  while (avail < want && d->n_free) {
+    int rc = smbx__smbd_post_recv(d, smbx__smbd_rb_free_pop(d));
+    if (rc)
+      return rc;
+    avail++;
+  }
+  uint32_t g = want < avail ? want : avail;
+  return (int)(g > 65535 ? 65535 : g);
+}
+
+/* Writes the header at post time (credits are decided now) and posts. */
+static int send_one(smbx_smbd *d, uint32_t i, uint32_t grant)
+{
+  smbx__smbd_slot *s = &d->slot[i];
+  uint16_t flags = 0;
+  if (d->ka == KA_PENDING) { /* 3.1.5.1: keepalive rides on this message */
+    flags |= SMBX_SMBD_FLAG_RESPONSE_REQUESTED;
+    d->ka = KA_SENT;
+  }
+  uint16_t req = (uint16_t)d->send_credit_target;
+  size_t hl = smbx__smbd_put_data_hdr(smbx__smbd_slot_mem(d, i), req,
+                                      (uint16_t)grant, flags, s->remaining,
+                                      s->data_len);
+  s->wire_len = (uint32_t)hl + s->data_len;
+  d->send_credits--;
+  d->recv_credits += grant;
+  if (grant)
+    d->target_raised = false;
+  d->send_immediate = false;
+  return smbx__smbd_post_slot(d, i);
+}
+
+/* 3.1.5.1 as amended: drain the send queue in order while credits allow;
+ * then, with nothing queued, send a credit-only/keepalive/response
+ * message if one is due. */
+int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
+{
+  if (d->torn || d->state != SMBX_SMBD_STATE_CONNECTED)
+    return 0;
+  while (d->q_head != SMBX__SMBD_NIL) {
+    /* peers over-grant (65535): in-flight sends stay within our SQ */
+    if (d->n_inflight >= d->s.send_queue_depth || d->send_credits == 0)
+      break;
+    bool must = d->recv_credits == 0 || d->send_credits == 1;
+    int g = compute_grant(d, must);
+    if (g < 0)
+      return g;
+    /* errata 3.1.5.1: the last credit only goes on a message that grants
+     * >= 1, or both sides can end up with zero credits */
+    if (d->send_credits == 1 && g == 0)
+      break;
+    uint32_t i = d->q_head;
+    d->q_head = d->slot[i].next;
+    if (d->q_head == SMBX__SMBD_NIL)
+      d->q_tail = SMBX__SMBD_NIL;
+    d->n_queued--;
+    int rc = send_one(d, i, (uint32_t)g);
+    if (rc)
+      return rc;
+  }
+  if (d->q_head == SMBX__SMBD_NIL && d->send_credits > 0 &&
+      d->n_inflight < d->s.send_queue_depth) {
+    uint32_t t = smbx__smbd_eff_target(d);
+    uint32_t missing = t > d->recv_credits ? t - d->recv_credits : 0;
+    uint32_t grantable = posted_ungranted(d) + d->n_free;
+    if (grantable > missing)
+      grantable = missing;
+    /* 3.1.5.8: reply promptly to RESPONSE_REQUESTED; 3.1.6.2: keepalive */
+    bool need = d->send_immediate || d->ka == KA_PENDING;
+    /* 3.4: refill when the peer is out of credits, low (<= 1/4 of the
+     * target) or raised its target; never for a single missing credit
+     * (unless the target is 1), or two idle peers ping-pong forever */
+    bool guard = missing >= 2 || t == 1;
+    bool refill = grantable > 0 &&
+                  (d->recv_credits == 0 ||
+                   (guard && (d->recv_credits * 4 <= t || d->target_raised)));
+    if (need || refill) {
+      bool must = d->recv_credits == 0 || d->send_credits == 1;
+      int g = compute_grant(d, must);
+      if (g < 0)
+        return g;
+      if (!(d->send_credits == 1 && g == 0) && (need || g > 0)) {
+        uint32_t i = smbx__smbd_slot_get(d);
+        if (i != SMBX__SMBD_NIL) {
+          smbx__smbd_slot *s = &d->slot[i];
+          s->kind = SK_CTRL;
+          s->data_len = 0;
+          s->remaining = 0;
+          s->last = 0;
+          s->inv = 0;
+          s->msg_id = 0;
+          int rc = send_one(d, i, (uint32_t)g);
+          if (rc)
+            return rc;
+        }
+      }
+    }
+  }
+  /* Windows: zero send credits with data waiting for too long -> drop */
+  if (d->s.zero_credit_timeout_ns && d->q_head != SMBX__SMBD_NIL &&
+      d->send_credits == 0) {
+    if (d->zc_deadline == SMBX__SMBD_NEVER)
+      d->zc_deadline = now + d->s.zero_credit_timeout_ns;
+  } else {
+    d->zc_deadline = SMBX__SMBD_NEVER;
+  }
+  if (d->closing && d->q_head == SMBX__SMBD_NIL && d->n_inflight == 0)
+    return smbx__smbd_terminate(d, 0, "smbd: closed by the host", 0, 0);
+  return 0;
+}
+
+int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
+                   uint32_t flags, uint32_t invalidate_rkey, uint64_t *msg_id,
+                   uint64_t now_ns)
+{
+  if (!d || (n_iov && !iov))
+    return SMBX_ERR_INVAL;
+  if (d->err)
+    return d->err;
+  if (d->closing)
+    return SMBX_ERR_CLOSED;
+  if (d->state != SMBX_SMBD_STATE_CONNECTED)
+    return SMBX_ERR_STATE;
+  uint64_t total = 0;
+  for (size_t k = 0; k < n_iov; k++) {
+    if (iov[k].length && !iov[k].addr)
+      return SMBX_ERR_INVAL;
+    total += iov[k].length;
+  }
+  /* 3.1.5.1: larger than the peer's MaxFragmentedSize -> local error */
+  if (total == 0 || total > d->max_frag_send)
+    return SMBX_ERR_RANGE;
+  uint32_t per = d->max_send - SMBX_SMBD_DATA_HDR_SIZE;
+  uint64_t nf = (total + per - 1) / per;
+  /* one slot stays free for credit-only / keepalive messages */
+  if (nf > d->n_slots - 1)
+    return SMBX_ERR_LIMIT;
+  if (d->n_free_slots == 0 || nf > d->n_free_slots - 1)
+    return SMBX_ERR_AGAIN;
+  uint64_t id = ++d->msg_seq;
+  uint64_t left = total;
+  size_t k = 0, koff = 0;
+  for (uint64_t f = 0; f < nf; f++) {
+    uint32_t i = smbx__smbd_slot_get(d);
+    smbx__smbd_slot *s = &d->slot[i];
+    uint32_t n = left < per ? (uint32_t)left : per;
+    uint8_t *dst = smbx__smbd_slot_mem(d, i) + SMBX_SMBD_DATA_HDR_SIZE;
+    for (uint32_t put = 0; put < n;) {
+      while (iov[k].length == koff) {
+        k++;
+        koff = 0;
+      }
+      size_t c = iov[k].length - koff;
+      if (c > n - put)
+        c = n - put;
+      memcpy(dst + put, (const uint8_t *)iov[k].addr + koff, c);
+      put += (uint32_t)c;
+      koff += c;
+    }
+    left -= n;
+    s->kind = SK_DATA;
+    s->state = SS_QUEUED;
+    s->data_len = n;
+    s->remaining = (uint32_t)left;
+    s->last = left == 0;
+    s->msg_id = id;
+    s->inv = f == 0 && (flags & SMBX_SEND_INVALIDATE);
+    s->inv_rkey = s->inv ? invalidate_rkey : 0;
+    s->next = SMBX__SMBD_NIL;
+    if (d->q_tail == SMBX__SMBD_NIL)
+      d->q_head = i;
+    else
+      d->slot[d->q_tail].next = i;
+    d->q_tail = i;
+    d->n_queued++;
+  }
+  if (msg_id)
+    *msg_id = id;
+  int rc = smbx__smbd_pump(d, now_ns);
+  return rc < 0 ? rc : 0;
+}
+
+static uint32_t ra_find_free(const smbx_smbd *d)
+{
+  for (uint32_t r = 0; r < d->n_ra; r++)
+    if (!d->ra[r].busy && r != d->ra_cur)
+      return r;
+  return SMBX__SMBD_NIL;
+}
+
+static void deliver(smbx_smbd *d, const uint8_t *p, size_t len, uint64_t tok,
+                    uint32_t flags, uint32_t rkey, uint32_t frags)
+{
+  smbx__smbd_ev e = {SMBX_SMBD_EV_MESSAGE, flags, rkey, frags, tok, p, len};
+  smbx__smbd_emit(d, &e);
+}
+
+/* [MS-SMBD] 3.1.5.8 for buffer i (limbo) of len bytes. */
+int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
+                         uint32_t wc_flags, uint32_t rkey, uint64_t now)
+{
+  const uint8_t *p = d->rb[i].addr;
+  smbx_smbd_data m;
+  smbx_error_detail det = {NULL, 0};
+  /* longer than our MaxReceiveSize -> terminate */
+  if (len > d->max_recv) {
+    smbx__smbd_rb_free_push(d, i);
+    return smbx__smbd_terminate(d, SMBX_ERR_PROTO,
+                                "smbd data: longer than MaxReceiveSize", len, 0);
+  }
+  if (smbx__smbd_decode_data(p, len, d->max_frag_recv, d->strict, &m, &det)) {
+    smbx__smbd_rb_free_push(d, i);
+    return smbx__smbd_terminate(d, SMBX_ERR_PROTO, det.reason, det.offset, 0);
+  }
+  bool in_ra = d->ra_cur != SMBX__SMBD_NIL;
+  /* a new fragmented message needs a reassembly buffer: wait for one
+   * (before any state changes; the receive stays queued in order) */
+  if (m.data_length && !in_ra && m.remaining_data_length &&
+      ra_find_free(d) == SMBX__SMBD_NIL)
+    return SMBX__SMBD_BLOCKED;
+  /* a receive we never granted a credit for: the peer broke 3.1.5.1 */
+  if (d->recv_credits == 0) {
+    smbx__smbd_rb_free_push(d, i);
+    return smbx__smbd_terminate(d, SMBX_ERR_PROTO,
+                                "smbd data: message without a credit", 2, 0);
+  }
+  d->recv_credits--;
+  uint32_t t = m.credits_requested < d->s.recv_credit_max ? m.credits_requested
+                                                          : d->s.recv_credit_max;
+  if (t > d->recv_credit_target)
+    d->target_raised = true;
+  d->recv_credit_target = t;
+  uint64_t sc = (uint64_t)d->send_credits + m.credits_granted;
+  d->send_credits = sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
+  if (m.flags & SMBX_SMBD_FLAG_RESPONSE_REQUESTED)
+    d->send_immediate = true;
+  d->ka = KA_NONE; /* 3.1.5.8: any message resets the idle timer */
+  d->idle_deadline = now + d->s.keepalive_interval_ns;
+  uint32_t mflags = (wc_flags & SMBX_WC_WITH_INVALIDATE) ? SMBX_SMBD_MSG_INVALIDATED : 0;
+  if (m.data_length == 0) {
+    /* an empty message (also mid-reassembly: older Linux senders) carries
+     * credits and flags only; its RemainingDataLength is ignored */
+    smbx__smbd_recycle(d, i);
+  } else if (in_ra) {
+    /* cross-fragment rule (MSTS negative tests = Windows; Linux does not
+     * check): each fragment's DataLength + RemainingDataLength equals the
+     * previous RemainingDataLength; a premature 0 fails it too */
+    if ((uint64_t)m.data_length + m.remaining_data_length != d->ra_expect) {
+      smbx__smbd_rb_free_push(d, i);
+      return smbx__smbd_terminate(d, SMBX_ERR_PROTO,
+                                  "smbd data: RemainingDataLength chain broken",
+                                  8, 0);
+    }
+    smbx__smbd_reasm *r = &d->ra[d->ra_cur];
+    memcpy(r->p + d->ra_off, m.payload, m.data_length);
+    d->ra_off += m.data_length;
+    d->ra_expect = m.remaining_data_length;
+    d->ra_frags++;
+    d->ra_flags |= mflags;
+    if (mflags)
+      d->ra_rkey = rkey;
+    smbx__smbd_recycle(d, i);
+    if (m.remaining_data_length == 0) {
+      uint32_t c = d->ra_cur;
+      d->ra_cur = SMBX__SMBD_NIL;
+      r->busy = 1;
+      d->n_ra_busy++;
+      deliver(d, r->p, d->ra_total, SMBX__SMBD_TOK_REASM << 32 | c,
+              d->ra_flags, d->ra_rkey, d->ra_frags);
+    }
+  } else if (m.remaining_data_length == 0) {
+    /* whole message: in place, unless holding this buffer would leave no
+     * credit grantable (the owner is not reading): then copy it out */
+    uint32_t r = SMBX__SMBD_NIL;
+    if (d->n_free + posted_ungranted(d) == 0)
+      r = ra_find_free(d);
+    if (r != SMBX__SMBD_NIL) {
+      memcpy(d->ra[r].p, m.payload, m.data_length);
+      d->ra[r].busy = 1;
+      d->n_ra_busy++;
+      smbx__smbd_recycle(d, i);
+      deliver(d, d->ra[r].p, m.data_length, SMBX__SMBD_TOK_REASM << 32 | r,
+              mflags, rkey, 1);
+    } else {
+      d->rb[i].state = RB_HELD;
+      d->n_held++;
+      deliver(d, m.payload, m.data_length, SMBX__SMBD_TOK_INPLACE << 32 | i,
+              mflags, rkey, 1);
+    }
+  } else {
+    /* first fragment: copy once into a reassembly buffer, repost at once */
+    uint32_t r = ra_find_free(d);
+    d->ra_cur = r;
+    d->ra_total = m.data_length + m.remaining_data_length;
+    memcpy(d->ra[r].p, m.payload, m.data_length);
+    d->ra_off = m.data_length;
+    d->ra_expect = m.remaining_data_length;
+    d->ra_frags = 1;
+    d->ra_flags = mflags;
+    d->ra_rkey = mflags ? rkey : 0;
+    smbx__smbd_recycle(d, i);
+  }
+  if (d->torn)
+    return d->err;
+  return smbx__smbd_pump(d, now);
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* SMB Direct engine internals shared by the lib/smbd sources. See docs/smbd.md. */
+#ifndef SMBX_SMBD_INT_H
+#define SMBX_SMBD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <smbx/smbd.h>
+#include <smbx/transport.h>
+
+#include "core/alloc.h"
+#include "smbd/smbd_pdu.h"
+
+#define SMBX__SMBD_NIL UINT32_MAX
+#define SMBX__SMBD_NEVER UINT64_MAX
+
+/* wr_id and token tags (high 32 bits); the low 32 bits are an index */
+#define SMBX__SMBD_WR_RECV 0x5352ull /* "SR" */
+#define SMBX__SMBD_WR_SEND 0x5353ull /* "SS" */
+#define SMBX__SMBD_TOK_INPLACE 0x5449ull
+#define SMBX__SMBD_TOK_REASM 0x5452ull
+
+/* receive buffer states */
+enum { RB_FREE, RB_POSTED, RB_HELD, RB_BACKLOG, RB_GONE };
+/* send slot states and kinds */
+enum { SS_FREE, SS_QUEUED, SS_INFLIGHT };
+enum { SK_DATA, SK_CTRL, SK_NEG, SK_NEG_FAIL };
+/* KeepaliveRequested, [MS-SMBD] 3.1.1.1 */
+enum { KA_NONE, KA_PENDING, KA_SENT };
+
+typedef struct smbx__smbd_rbuf {
+  uint8_t *addr;
+  uint64_t handle;
+  uint32_t length;
+  uint32_t next;     /* backlog link */
+  uint32_t byte_len; /* backlog: completion length */
+  uint32_t wc_flags, inv_rkey;
+  uint8_t state;
+} smbx__smbd_rbuf;
+
+typedef struct smbx__smbd_slot {
+  uint64_t msg_id;
+  uint32_t next;      /* queue / free-list link */
+  uint32_t data_len;  /* payload bytes at offset 24 */
+  uint32_t remaining; /* RemainingDataLength */
+  uint32_t inv_rkey;
+  uint8_t state, kind, last, inv;
+  uint32_t wire_len; /* bytes posted */
+} smbx__smbd_slot;
+
+typedef struct smbx__smbd_reasm {
+  uint8_t *p;
+  uint8_t busy; /* delivered, token out */
+} smbx__smbd_reasm;
+
+typedef struct smbx__smbd_ev {
+  uint32_t type;
+  uint32_t a, b, c; /* message: flags, rkey, fragments; buffer: index */
+  uint64_t x;       /* token / msg id */
+  const uint8_t *p;
+  size_t len;
+} smbx__smbd_ev;
+
+typedef void (*smbx__smbd_upcall)(void *ctx, const smbx_smbd_event *ev);
+
+struct smbx_smbd {
+  smbx_allocator alloc;
+  smbx_transport t;
+  smbx_smbd_settings s;
+  uint32_t role, state;
+  bool established, closing, torn, closed_emitted, fail_pending;
+  bool backpressure, target_raised, send_immediate, strict;
+  uint8_t ka;
+  /* negotiated, [MS-SMBD] 3.1.1.1 */
+  uint32_t max_send, max_recv, max_frag_send, max_frag_recv, max_rw;
+  uint32_t ird, ord;
+  /* credits */
+  uint32_t send_credits, send_credit_target;
+  uint32_t recv_credits, recv_credit_target;
+  /* latched error */
+  int err, ev_err;
+  uint32_t ntstatus;
+  smbx_error_detail detail;
+  /* timers (absolute ns, SMBX__SMBD_NEVER = off) */
+  uint64_t neg_deadline, idle_deadline, zc_deadline;
+  /* receive buffers */
+  smbx__smbd_rbuf *rb;
+  uint32_t n_rb, n_free, n_posted, n_held, rbf_head;
+  uint32_t bl_head, bl_tail;
+  /* send slots */
+  smbx__smbd_slot *slot;
+  uint8_t *send_mem;
+  size_t send_mem_len;
+  smbx_mr send_mr;
+  bool send_mr_ok;
+  uint32_t n_slots, slot_size, free_head, n_free_slots;
+  uint32_t q_head, q_tail, n_queued, n_inflight;
+  uint64_t msg_seq;
+  /* reassembly */
+  smbx__smbd_reasm *ra;
+  uint32_t n_ra, ra_cur, ra_frags, ra_flags, ra_rkey, n_ra_busy;
+  uint32_t ra_off, ra_expect, ra_total;
+  /* events */
+  smbx__smbd_ev *ev;
+  uint32_t ev_cap, ev_head, ev_n;
+  smbx__smbd_upcall upcall;
+  void *upcall_ctx;
+};
+
+/* engine.c */
+void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e);
+int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
+                         size_t off, uint32_t ntstatus);
+void smbx__smbd_check_closed(smbx_smbd *d);
+int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i);
+void smbx__smbd_recycle(smbx_smbd *d, uint32_t i);
+void smbx__smbd_rb_free_push(smbx_smbd *d, uint32_t i);
+/* pops a FREE receive buffer into limbo, or SMBX__SMBD_NIL */
+uint32_t smbx__smbd_rb_free_pop(smbx_smbd *d);
+uint32_t smbx__smbd_slot_get(smbx_smbd *d);
+void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i);
+static inline uint8_t *smbx__smbd_slot_mem(smbx_smbd *d, uint32_t i)
+{
+  return d->send_mem + (size_t)i * d->slot_size;
+}
+int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i);
+
+/* data.c */
+uint32_t smbx__smbd_eff_target(const smbx_smbd *d);
+int smbx__smbd_pump(smbx_smbd *d, uint64_t now);
+int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
+                         uint32_t wc_flags, uint32_t rkey, uint64_t now);
+int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now);
+
+/* An owner (the connection layer) can take the events through an upcall
+ * instead of the queue; set before negotiation starts. */
+void smbx__smbd_set_upcall(smbx_smbd *d, smbx__smbd_upcall fn, void *ctx);
+
+/* Returned by recv_data when the message must wait (no reassembly
+ * buffer free); the receive stays in the backlog. */
+#define SMBX__SMBD_BLOCKED 1
+
+#endif
