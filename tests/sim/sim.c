@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+sim *sim_new(uint64_t latency_ns)
+{
+  sim *w = calloc(1, sizeof *w);
+  if (!w)
+    abort();
+  w->latency_ns = latency_ns;
+  w->seed = 12345;
+  for (int i = 0; i < 2; i++) {
+    w->ep[i].w = w;
+    w->ep[i].idx = i;
+  }
+  return w;
+}
+
+void sim_free(sim *w)
+{
+  if (!w)
+    return;
+  for (size_t k = 0; k < w->log_n; k++)
+    free(w->log[k].bytes);
+  free(w->log);
+  free(w);
+}
+
+static void push_cqe(sim_ep *e, int is_recv, uint64_t wr_id, uint32_t status,
+                     uint32_t len, uint32_t flags, uint32_t rkey)
+{
+  sim_cqe c;
+  memset(&c, 0, sizeof c);
+  c.wc.wr_id = wr_id;
+  c.wc.status = status;
+  c.wc.byte_len = len;
+  c.wc.flags = flags;
+  c.wc.invalidated_rkey = rkey;
+  c.is_recv = is_recv;
+  sim_cqe *q = is_recv ? e->rcq : e->scq;
+  uint32_t *h = is_recv ? &e->rcq_head : &e->scq_head;
+  uint32_t *n = is_recv ? &e->rcq_n : &e->scq_n;
+  if (*n == SIM_MAX_WR)
+    abort();
+  q[(*h + *n) % SIM_MAX_WR] = c;
+  (*n)++;
+}
+
+static void flush_ep(sim_ep *e)
+{
+  e->qp_error = 1;
+  while (e->rq_n) {
+    push_cqe(e, 1, e->rq[e->rq_head].wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+    e->rq_head = (e->rq_head + 1) % SIM_MAX_WR;
+    e->rq_n--;
+  }
+}
+
+void sim_disconnect(sim *w)
+{
+  /* sends on the wire are flushed too */
+  for (uint32_t k = 0; k < w->fly_n; k++) {
+    push_cqe(&w->ep[w->fly[k].from], 0, w->fly[k].wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+    free(w->fly[k].m.bytes);
+  }
+  w->fly_n = 0;
+  flush_ep(&w->ep[0]);
+  flush_ep(&w->ep[1]);
+}
+
+static int hook_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
+                          size_t n, uint32_t flags, uint32_t rkey)
+{
+  sim_ep *e = ud;
+  sim *w = e->w;
+  if (e->fail_post_send && --e->fail_post_send == 0)
+    return -1;
+  e->posted_sends++;
+  size_t len = 0;
+  for (size_t k = 0; k < n; k++)
+    len += sg[k].length;
+  if (len > SIM_MAX_MSG)
+    abort();
+  uint8_t *b = malloc(len ? len : 1);
+  if (!b)
+    abort();
+  size_t off = 0;
+  for (size_t k = 0; k < n; k++) {
+    memcpy(b + off, sg[k].addr, sg[k].length);
+    off += sg[k].length;
+  }
+  if (e->qp_error) {
+    free(b);
+    push_cqe(e, 0, wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+    return 0;
+  }
+  if (w->log_n == w->log_cap) {
+    w->log_cap = w->log_cap ? 2 * w->log_cap : 256;
+    w->log = realloc(w->log, w->log_cap * sizeof *w->log);
+    if (!w->log)
+      abort();
+  }
+  sim_msg m = {e->idx, (uint32_t)len, flags, rkey, w->now, NULL};
+  m.bytes = malloc(len ? len : 1);
+  if (!m.bytes)
+    abort();
+  memcpy(m.bytes, b, len);
+  w->log[w->log_n++] = m;
+  if (w->fly_n == SIM_MAX_WR)
+    abort();
+  w->fly[w->fly_n].from = e->idx;
+  w->fly[w->fly_n].deliver_at = w->now + w->latency_ns;
+  w->fly[w->fly_n].wr_id = wr_id;
+  w->fly[w->fly_n].m = m;
+  w->fly[w->fly_n].m.bytes = b;
+  w->fly_n++;
+  return 0;
+}
+
+static int hook_post_recv(void *ud, uint64_t wr_id, const smbx_sge *buf)
+{
+  sim_ep *e = ud;
+  if (e->fail_post_recv && --e->fail_post_recv == 0)
+    return -1;
+  e->posted_recvs++;
+  if (e->qp_error) {
+    push_cqe(e, 1, wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+    return 0;
+  }
+  if (e->rq_n == SIM_MAX_WR)
+    abort();
+  uint32_t at = (e->rq_head + e->rq_n) % SIM_MAX_WR;
+  e->rq[at].wr_id = wr_id;
+  e->rq[at].addr = buf->addr;
+  e->rq[at].len = buf->length;
+  e->rq_n++;
+  return 0;
+}
+
+static int hook_register(void *ud, void *addr, size_t len, uint32_t access,
+                         smbx_mr *out)
+{
+  sim_ep *e = ud;
+  if (e->fail_register && --e->fail_register == 0)
+    return -1;
+  e->mr_live++;
+  e->mr_total++;
+  out->address = (uint64_t)(uintptr_t)addr;
+  out->key = 0x1000u + e->mr_total;
+  out->handle = e->mr_total;
+  out->reserved = 0;
+  (void)len;
+  (void)access;
+  return 0;
+}
+
+static void hook_deregister(void *ud, const smbx_mr *mr)
+{
+  sim_ep *e = ud;
+  (void)mr;
+  if (e->mr_live == 0)
+    abort();
+  e->mr_live--;
+}
+
+smbx_transport sim_transport(sim *w, int i)
+{
+  smbx_transport t;
+  memset(&t, 0, sizeof t);
+  t.struct_size = sizeof t;
+  t.user_data = &w->ep[i];
+  t.post_send = hook_post_send;
+  t.post_recv = hook_post_recv;
+  t.register_mr = hook_register;
+  t.deregister_mr = hook_deregister;
+  return t;
+}
+
+static void deliver_one(sim *w, uint32_t k)
+{
+  int from = w->fly[k].from;
+  sim_ep *s = &w->ep[from], *r = &w->ep[1 - from];
+  sim_msg *m = &w->fly[k].m;
+  uint64_t wr_id = w->fly[k].wr_id;
+  if (s->qp_error) {
+    push_cqe(s, 0, wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+  } else if (r->raw) {
+    push_cqe(s, 0, wr_id, SMBX_WC_SUCCESS, 0, 0, 0);
+  } else if (r->qp_error || r->rq_n == 0) {
+    /* receiver not ready: RNR with rnr_retry 0 kills the connection */
+    w->rnr = 1;
+    push_cqe(s, 0, wr_id, SMBX_WC_ERROR, 0, 0, 0);
+    free(m->bytes);
+    m->bytes = NULL;
+    /* the rest of the wire and every posted WR are flushed */
+    for (uint32_t j = k + 1; j < w->fly_n; j++) {
+      push_cqe(&w->ep[w->fly[j].from], 0, w->fly[j].wr_id, SMBX_WC_FLUSH, 0,
+               0, 0);
+      free(w->fly[j].m.bytes);
+    }
+    w->fly_n = k + 1;
+    flush_ep(s);
+    flush_ep(r);
+    return;
+  } else {
+    uint32_t h = r->rq_head;
+    r->rq_head = (r->rq_head + 1) % SIM_MAX_WR;
+    r->rq_n--;
+    if (m->len > r->rq[h].len) {
+      push_cqe(r, 1, r->rq[h].wr_id, SMBX_WC_ERROR, 0, 0, 0);
+      push_cqe(s, 0, wr_id, SMBX_WC_ERROR, 0, 0, 0);
+    } else {
+      memcpy(r->rq[h].addr, m->bytes, m->len);
+      uint32_t st = SMBX_WC_SUCCESS;
+      if (s->fail_send_completion && --s->fail_send_completion == 0)
+        st = SMBX_WC_ERROR;
+      push_cqe(r, 1, r->rq[h].wr_id, SMBX_WC_SUCCESS, m->len,
+               (m->flags & SMBX_SEND_INVALIDATE) ? SMBX_WC_WITH_INVALIDATE : 0,
+               m->rkey);
+      push_cqe(s, 0, wr_id, st, 0, 0, 0);
+    }
+  }
+  free(m->bytes);
+  m->bytes = NULL;
+}
+
+int sim_deliver(sim *w)
+{
+  int n = 0;
+  uint32_t k = 0;
+  while (k < w->fly_n) {
+    if (w->fly[k].deliver_at > w->now) {
+      k++;
+      continue;
+    }
+    deliver_one(w, k);
+    if (k < w->fly_n) {
+      memmove(&w->fly[k], &w->fly[k + 1], (w->fly_n - k - 1) * sizeof w->fly[0]);
+      w->fly_n--;
+    }
+    n++;
+  }
+  return n;
+}
+
+uint64_t sim_next_time(const sim *w)
+{
+  uint64_t t = UINT64_MAX;
+  for (uint32_t k = 0; k < w->fly_n; k++)
+    if (w->fly[k].deliver_at < t)
+      t = w->fly[k].deliver_at;
+  return t;
+}
+
+int sim_poll(sim *w, int i, sim_cqe *out)
+{
+  sim_ep *e = &w->ep[i];
+  int pick_recv;
+  if (!e->scq_n && !e->rcq_n)
+    return 0;
+  if (!e->scq_n)
+    pick_recv = 1;
+  else if (!e->rcq_n)
+    pick_recv = 0;
+  else if (w->reorder) {
+    w->seed = w->seed * 1103515245u + 12345u;
+    pick_recv = (w->seed >> 16) & 1;
+  } else {
+    pick_recv = 1;
+  }
+  if (pick_recv) {
+    *out = e->rcq[e->rcq_head];
+    e->rcq_head = (e->rcq_head + 1) % SIM_MAX_WR;
+    e->rcq_n--;
+  } else {
+    *out = e->scq[e->scq_head];
+    e->scq_head = (e->scq_head + 1) % SIM_MAX_WR;
+    e->scq_n--;
+  }
+  return 1;
+}
+
+int sim_raw_send(sim *w, int i, const void *bytes, size_t len)
+{
+  smbx_sge sg = {(void *)(uintptr_t)bytes, (uint32_t)len, 0, 0};
+  return hook_post_send(&w->ep[i], 0xFFFF0000u + w->log_n, &sg, 1, 0, 0);
+}
+
+size_t sim_sent_count(const sim *w, int from)
+{
+  size_t n = 0;
+  for (size_t k = 0; k < w->log_n; k++)
+    n += w->log[k].from == from;
+  return n;
+}
+
+const sim_msg *sim_sent(const sim *w, int from, size_t k)
+{
+  for (size_t j = 0; j < w->log_n; j++)
+    if (w->log[j].from == from && k-- == 0)
+      return &w->log[j];
+  return NULL;
+}
