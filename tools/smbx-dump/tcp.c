@@ -28,8 +28,9 @@ enum { H_PROBE, H_SCAN, H_FRAMING, H_IGNORED, H_DEAD };
 
 typedef struct half {
   int state;
-  bool have_isn, syn_seen;
+  bool have_isn, syn_seen, have_acked;
   uint32_t next_seq;
+  uint32_t acked; /* highest ACK the peer sent for this direction */
   uint64_t delivered; /* stream bytes delivered in order */
   uint8_t probe[8];
   uint32_t probe_len;
@@ -231,6 +232,33 @@ static void drain(dump_ctx *d, conn *c, int side)
   }
 }
 
+/* Bytes before the first held segment will never come (the capture lost
+ * them, or the cap was hit): report the gap and resynchronise after it. */
+static void skip_gap(dump_ctx *d, conn *c, int side, uint64_t frame)
+{
+  half *h = &c->h[side];
+  uint32_t gap = h->ooo->seq - h->next_seq;
+  dump_src src = src_of(c, side, frame, 0);
+  dump_error(d, &src, "tcp",
+             "segments missing from the capture: skipped a gap (offset = "
+             "bytes skipped)",
+             (uint64_t)gap);
+  smbx_tcp_framer_free(h->fr);
+  h->fr = NULL;
+  if (h->state == H_FRAMING || h->state == H_PROBE)
+    h->state = H_SCAN;
+  h->delivered += gap;
+  h->next_seq = h->ooo->seq;
+  drain(d, c, side);
+}
+
+/* The peer acknowledged bytes this capture never showed. */
+static bool acked_unseen(const half *h)
+{
+  return h->have_isn && h->have_acked &&
+         (int32_t)(h->acked - h->next_seq) > 0;
+}
+
 static void hold(dump_ctx *d, conn *c, int side, uint64_t frame, uint32_t seq,
                  const uint8_t *p, size_t len)
 {
@@ -251,18 +279,9 @@ static void hold(dump_ctx *d, conn *c, int side, uint64_t frame, uint32_t seq,
   *pp = s;
   h->ooo_bytes += len;
   h->ooo_n++;
-  if (h->ooo_bytes > OOO_MAX_BYTES || h->ooo_n > OOO_MAX_SEGS) {
-    /* a hole that will not fill: skip it and resynchronise */
-    uint32_t gap = h->ooo->seq - h->next_seq;
-    dump_src src = src_of(c, side, frame, 0);
-    dump_error(d, &src, "tcp", "segments missing: skipped a gap",
-               (uint64_t)gap);
-    smbx_tcp_framer_free(h->fr);
-    h->fr = NULL;
-    h->state = H_SCAN;
-    h->next_seq = h->ooo->seq;
-    drain(d, c, side);
-  }
+  if (h->ooo_bytes > OOO_MAX_BYTES || h->ooo_n > OOO_MAX_SEGS ||
+      acked_unseen(h))
+    skip_gap(d, c, side, frame);
 }
 
 static uint32_t hash_key(const uint8_t *a, const uint8_t *b, size_t alen,
@@ -346,6 +365,17 @@ void tcp_segment(dump_ctx *d, tcp_table *t, uint64_t frame,
     t->all = c;
   }
   half *h = &c->h[side];
+  if (ack) {
+    /* the ACK number covers the other direction's bytes */
+    half *o = &c->h[1 - side];
+    uint32_t an = be32(tcp + 8);
+    if (!o->have_acked || (int32_t)(an - o->acked) > 0) {
+      o->acked = an;
+      o->have_acked = true;
+    }
+    if (o->ooo && acked_unseen(o))
+      skip_gap(d, c, 1 - side, frame);
+  }
   if (syn) {
     if (!h->have_isn || h->delivered == 0) {
       h->next_seq = seq + 1;
