@@ -385,11 +385,11 @@ static void roce_rdma_read_request_and_responses_share_psns(void **state)
   char *path = tmp_path();
   pcapw *w = pcapw_open(path, NULL);
   assert_non_null(w);
-  static uint8_t d[5000];
+  static uint8_t d[9000];
   fill(d, sizeof d, 11);
   uint8_t m[20] = {0};
   assert_int_equal(pcapw_smbd_send(w, 1, m, sizeof m), 0);     /* server PSN 0 */
-  assert_int_equal(pcapw_rdma_read(w, 1, 0x2000ull, 0x4d5e6fu, d, sizeof d), 0); /* PSN 1, 2 */
+  assert_int_equal(pcapw_rdma_read(w, 1, 0x2000ull, 0x4d5e6fu, d, 5000), 0); /* PSN 1, 2 */
   assert_int_equal(pcapw_rdma_read(w, 1, 0x9000ull, 0x99u, d, 8192 + 1), 0); /* PSN 3..5 */
   assert_int_equal(pcapw_smbd_send(w, 1, m, sizeof m), 0);     /* PSN 6 */
   assert_int_equal(pcapw_close(w), 0);
