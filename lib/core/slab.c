@@ -125,6 +125,11 @@ void *smbx__slab_at(const smbx__slab *s, size_t index)
   return live_at(s, index) ? s->mem + index * s->stride : NULL;
 }
 
+void *smbx__slab_slot(const smbx__slab *s, size_t index)
+{
+  return index < s->n ? s->mem + index * s->stride : NULL;
+}
+
 bool smbx__slab_is_live(const smbx__slab *s, const void *obj)
 {
   size_t i = smbx__slab_index(s, obj);

@@ -68,6 +68,10 @@ int smbx__slab_put_handle(smbx__slab *s, uint64_t handle);
 size_t smbx__slab_index(const smbx__slab *s, const void *obj);
 /* The live object at index, or NULL (out of range, or free). */
 void *smbx__slab_at(const smbx__slab *s, size_t index);
+/* The object at index whether live or free (setup code that prepares every
+ * object, e.g. registering the block once); NULL when out of range. The
+ * objects are one contiguous span: smbx__slab_slot(s, 0), n * stride. */
+void *smbx__slab_slot(const smbx__slab *s, size_t index);
 /* Handle of a live object; 0 when obj is not a live object of this pool. */
 uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj);
 /* The live object a handle names, or NULL when stale or invalid. */
@@ -83,6 +87,12 @@ static inline uint32_t smbx__slab_live(const smbx__slab *s)
 static inline uint32_t smbx__slab_cap(const smbx__slab *s)
 {
   return s->n;
+}
+
+/* Bytes from one object to the next (object size rounded up to align). */
+static inline size_t smbx__slab_stride(const smbx__slab *s)
+{
+  return s->stride;
 }
 
 #endif

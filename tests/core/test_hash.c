@@ -291,6 +291,42 @@ static void hash_forced_collisions_delete_mid_chain(void **state)
   assert_int_equal(ta.live, 0);
 }
 
+/* Many keys (600) sharing one home slot near the end of a 1024-slot table,
+ * so the single chain wraps; remove every third from the middle outwards,
+ * then every remaining key is found, and the table refills to the limit. */
+static void hash_forced_collisions_many_keys_one_chain(void **state)
+{
+  (void)state;
+  enum { CAP = 1024, N = 600 };
+  static uint64_t keys[N];
+  keys_with_home(keys, N, CAP, 1000, 1);
+  test_alloc ta;
+  test_alloc_init(&ta);
+  smbx__hash h;
+  assert_int_equal(smbx__hash_init(&h, &ta.a, 8, CAP, SEED), 0);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(smbx__hash_insert_u64(&h, keys[i], val(keys[i])), 0);
+  assert_true(occupied(&h, 0)); /* the chain wrapped */
+  for (int d = 0; d < N / 2; d += 3) {
+    int lo = N / 2 - 1 - d, hi = N / 2 + d;
+    assert_ptr_equal(smbx__hash_remove_u64(&h, keys[lo]), val(keys[lo]));
+    assert_ptr_equal(smbx__hash_remove_u64(&h, keys[hi]), val(keys[hi]));
+  }
+  assert_invariant(&h);
+  for (int i = 0; i < N; i++) {
+    int d = i < N / 2 ? N / 2 - 1 - i : i - N / 2;
+    assert_ptr_equal(smbx__hash_get_u64(&h, keys[i]),
+                     d % 3 == 0 ? NULL : val(keys[i]));
+  }
+  size_t max = smbx__hash_max_len(CAP);
+  for (uint64_t k = UINT64_C(1) << 50; smbx__hash_len(&h) < max; k++)
+    assert_int_equal(smbx__hash_insert_u64(&h, k, val(k)), 0);
+  assert_int_equal(smbx__hash_insert_u64(&h, 7, val(7)), SMBX_ERR_LIMIT);
+  assert_invariant(&h);
+  smbx__hash_free(&h);
+  assert_int_equal(ta.live, 0);
+}
+
 /* A chain that starts in the last slots and wraps to slot 0: deleting its
  * members one at a time, in every order position, keeps the rest. */
 static void hash_collisions_wrapping_past_the_end(void **state)
@@ -564,6 +600,7 @@ int main(void)
     cmocka_unit_test(hash_u64_helpers_need_8_byte_keys),
     cmocka_unit_test(hash_limit_at_seven_eighths_then_grow),
     cmocka_unit_test(hash_forced_collisions_delete_mid_chain),
+    cmocka_unit_test(hash_forced_collisions_many_keys_one_chain),
     cmocka_unit_test(hash_collisions_wrapping_past_the_end),
     cmocka_unit_test(hash_random_ops_match_reference),
     cmocka_unit_test(hash_iterate_while_full_visits_each_once),

@@ -323,7 +323,16 @@ static void slab_at_iterates_live_objects(void **state)
   }
   assert_int_equal(n, smbx__slab_live(&s));
   assert_int_equal(n, 5);
+  /* slot() reaches live and free objects alike, and nothing past the end */
+  for (size_t i = 0; i < 8; i++)
+    assert_ptr_equal(smbx__slab_slot(&s, i), o[i]);
+  assert_null(smbx__slab_slot(&s, 8));
+  assert_int_equal((uint8_t *)smbx__slab_slot(&s, 7) -
+                       (uint8_t *)smbx__slab_slot(&s, 0),
+                   7 * smbx__slab_stride(&s));
+  assert_int_equal(smbx__slab_stride(&s), sizeof(obj));
   smbx__slab_free(&s);
+  assert_null(smbx__slab_slot(&s, 0));
 }
 
 static int slab_alloc_scenario(test_alloc *ta, void *arg)
