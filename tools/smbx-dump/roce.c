@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <smbx/smbd.h>
+
 #include "dump.h"
 
 #define SEND_MAX ((size_t)16 << 20)  /* one SMBD message */
@@ -200,47 +202,47 @@ static bool append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p,
 /* ---- SMB Direct messages ---- */
 
 static void smbd_negotiate_req(dump_ctx *d, const dump_src *src,
-                               const uint8_t *p, size_t len)
+                               const smbx_smbd_negotiate_req *m, size_t len)
 {
   jw *w = dump_jw(d);
   jw_obj(w, NULL);
   jw_str(w, "type", "smbd_negotiate_req");
   dump_src_fields(w, src);
   jw_u64(w, "length", len);
-  jw_u64(w, "min_version", le16(p));
-  jw_u64(w, "max_version", le16(p + 2));
-  jw_u64(w, "credits_requested", le16(p + 6));
-  jw_u64(w, "preferred_send_size", le32(p + 8));
-  jw_u64(w, "max_receive_size", le32(p + 12));
-  jw_u64(w, "max_fragmented_size", le32(p + 16));
+  jw_u64(w, "min_version", m->min_version);
+  jw_u64(w, "max_version", m->max_version);
+  jw_u64(w, "credits_requested", m->credits_requested);
+  jw_u64(w, "preferred_send_size", m->preferred_send_size);
+  jw_u64(w, "max_receive_size", m->max_receive_size);
+  jw_u64(w, "max_fragmented_size", m->max_fragmented_size);
   jw_end_obj(w);
   dump_emit(d, w, DUMP_K_SMBD);
 }
 
 static void smbd_negotiate_resp(dump_ctx *d, const dump_src *src,
-                                const uint8_t *p, size_t len)
+                                const smbx_smbd_negotiate_resp *m, size_t len)
 {
   jw *w = dump_jw(d);
   jw_obj(w, NULL);
   jw_str(w, "type", "smbd_negotiate_resp");
   dump_src_fields(w, src);
   jw_u64(w, "length", len);
-  jw_u64(w, "min_version", le16(p));
-  jw_u64(w, "max_version", le16(p + 2));
-  jw_u64(w, "negotiated_version", le16(p + 4));
-  jw_u64(w, "credits_requested", le16(p + 8));
-  jw_u64(w, "credits_granted", le16(p + 10));
-  jw_u64(w, "status", le32(p + 12));
-  jw_u64(w, "max_read_write_size", le32(p + 16));
-  jw_u64(w, "preferred_send_size", le32(p + 20));
-  jw_u64(w, "max_receive_size", le32(p + 24));
-  jw_u64(w, "max_fragmented_size", le32(p + 28));
+  jw_u64(w, "min_version", m->min_version);
+  jw_u64(w, "max_version", m->max_version);
+  jw_u64(w, "negotiated_version", m->negotiated_version);
+  jw_u64(w, "credits_requested", m->credits_requested);
+  jw_u64(w, "credits_granted", m->credits_granted);
+  jw_u64(w, "status", m->status);
+  jw_u64(w, "max_read_write_size", m->max_read_write_size);
+  jw_u64(w, "preferred_send_size", m->preferred_send_size);
+  jw_u64(w, "max_receive_size", m->max_receive_size);
+  jw_u64(w, "max_fragmented_size", m->max_fragmented_size);
   jw_end_obj(w);
   dump_emit(d, w, DUMP_K_SMBD);
 }
 
 static void smbd_data_record(dump_ctx *d, const dump_src *src,
-                             const uint8_t *p, size_t len, bool has_inv,
+                             const smbx_smbd_data *m, size_t len, bool has_inv,
                              uint32_t inv)
 {
   jw *w = dump_jw(d);
@@ -248,13 +250,14 @@ static void smbd_data_record(dump_ctx *d, const dump_src *src,
   jw_str(w, "type", "smbd_data");
   dump_src_fields(w, src);
   jw_u64(w, "length", len);
-  jw_u64(w, "credits_requested", le16(p));
-  jw_u64(w, "credits_granted", le16(p + 2));
-  jw_u64(w, "flags", le16(p + 4));
-  jw_bool(w, "response_requested", (le16(p + 4) & 1) != 0);
-  jw_u64(w, "remaining_data_length", le32(p + 8));
-  jw_u64(w, "data_offset", le32(p + 12));
-  jw_u64(w, "data_length", le32(p + 16));
+  jw_u64(w, "credits_requested", m->credits_requested);
+  jw_u64(w, "credits_granted", m->credits_granted);
+  jw_u64(w, "flags", m->flags);
+  jw_bool(w, "response_requested",
+          (m->flags & SMBX_SMBD_FLAG_RESPONSE_REQUESTED) != 0);
+  jw_u64(w, "remaining_data_length", m->remaining_data_length);
+  jw_u64(w, "data_offset", m->data_offset);
+  jw_u64(w, "data_length", m->data_length);
   if (has_inv)
     jw_u64(w, "invalidate_rkey", inv);
   jw_end_obj(w);
@@ -268,41 +271,44 @@ static void smbd_message(dump_ctx *d, rconv *c, int sd, qp *q, uint64_t frame,
   dump_src src = src_of(c, sd, frame, first);
   uint64_t n = q->nmsgs++;
   bool is_client = c->client == sd;
-  if (n == 0 && is_client && len >= 20 && le16(p) <= 0x0100 &&
-      le16(p + 2) >= 0x0100) {
-    /* [MS-SMBD] 2.2.1: the active side's first message */
-    smbd_negotiate_req(d, &src, p, len);
+  smbx_error_detail e = {0};
+  /* [MS-SMBD] 2.2.1 / 2.2.2: each side's first message is its negotiate
+   * message (no type field); a capture that starts later falls through to
+   * data transfer */
+  if (n == 0 && is_client) {
+    smbx_smbd_negotiate_req m;
+    if (smbx_smbd_decode_negotiate_req(p, len, &m, &e) == 0 &&
+        m.min_version <= 0x0100 && m.max_version >= 0x0100) {
+      smbd_negotiate_req(d, &src, &m, len);
+      return;
+    }
+  }
+  if (n == 0 && !is_client) {
+    smbx_smbd_negotiate_resp m;
+    if (smbx_smbd_decode_negotiate_resp(p, len, &m, &e) == 0 &&
+        m.min_version == 0x0100 && m.max_version == 0x0100) {
+      smbd_negotiate_resp(d, &src, &m, len);
+      return;
+    }
+  }
+  /* [MS-SMBD] 2.2.3 data transfer; receiver rules 3.1.5.8 (no
+   * MaxFragmentedSize here: a dump has no local limit) */
+  smbx_smbd_data m;
+  int rc = smbx_smbd_decode_data(p, len, 0, 0, &m, &e);
+  if (rc != 0) {
+    dump_error(d, &src, "smbd", e.reason ? e.reason : smbx_strerror(rc),
+               e.offset);
     return;
   }
-  if (n == 0 && !is_client && len >= 32 && le16(p) == 0x0100 &&
-      le16(p + 2) == 0x0100) {
-    smbd_negotiate_resp(d, &src, p, len); /* [MS-SMBD] 2.2.2 */
-    return;
-  }
-  /* [MS-SMBD] 2.2.3 data transfer; receiver rules 3.1.5.8 */
-  if (len < 20) {
-    dump_error(d, &src, "smbd", "data transfer message shorter than 20 bytes",
-               len);
-    return;
-  }
-  uint32_t remaining = le32(p + 8), doff = le32(p + 12), dlen = le32(p + 16);
-  if (le16(p) == 0) {
-    dump_error(d, &src, "smbd", "CreditsRequested 0", 0);
-    return;
-  }
-  if (dlen == 0) {
+  if (m.data_length == 0) {
     /* credit-only (or keepalive) message: its RemainingDataLength neither
      * ends nor alters a reassembly in progress */
-    smbd_data_record(d, &src, p, len, has_inv, inv);
+    smbd_data_record(d, &src, &m, len, has_inv, inv);
     return;
   }
-  if (doff % 8 != 0 || (uint64_t)doff + dlen > len) {
-    dump_error(d, &src, "smbd", "DataOffset/DataLength outside the message",
-               12);
-    return;
-  }
-  const uint8_t *payload = p + doff;
-  dump_smbd_info info = {le16(p), le16(p + 2), le16(p + 4), 1};
+  uint32_t remaining = m.remaining_data_length, dlen = m.data_length;
+  const uint8_t *payload = m.payload;
+  dump_smbd_info info = {m.credits_requested, m.credits_granted, m.flags, 1};
   if (!q->in_msg) {
     if (remaining == 0) {
       dump_smb2_message(d, &src, payload, dlen, &info);
