@@ -7,15 +7,17 @@
 #include "smbd/smbd_int.h"
 
 /* The receive credit target we serve: the peer's CreditsRequested clamped
- * to ReceiveCreditMax and to the buffers we have; 1 under backpressure
- * (one credit always stays grantable). */
+ * to ReceiveCreditMax and to our buffers less one: that reserve receive
+ * is what lets our last send credit carry a grant (3.1.5.1 errata; if
+ * every receive is granted already, both sides can wait forever). 1 under
+ * backpressure (one credit always stays grantable). */
 uint32_t smbx__smbd_eff_target(const smbx_smbd *d)
 {
   uint32_t t = d->recv_credit_target;
   if (t > d->s.recv_credit_max)
     t = d->s.recv_credit_max;
-  if (t > d->n_rb)
-    t = d->n_rb;
+  if (t > d->n_rb - 1)
+    t = d->n_rb - 1;
   if (d->backpressure && t > 1)
     t = 1;
   return t ? t : 1;

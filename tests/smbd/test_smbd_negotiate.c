@@ -419,14 +419,15 @@ static void smbd_case_58_active_grants_credits_at_once(void **state)
   assert_int_equal(m->len, 20);
   smbx_smbd_data d;
   assert_int_equal(smbx_smbd_decode_data(m->bytes, m->len, 0, 0, &d, NULL), 0);
-  assert_int_equal(d.credits_granted, 16); /* min(peer target 255, 16 buffers) */
+  /* min(peer target 255, 16 buffers less the reserve) */
+  assert_int_equal(d.credits_granted, 15);
   assert_int_equal(d.credits_requested, 255);
   assert_int_equal(d.data_length, 0);
   assert_int_equal(d.flags, 0);
   smbx_smbd_params p = h_params(&x, ACT);
   assert_int_equal(p.send_credits, 9);
-  assert_int_equal(p.recv_credits, 16);
-  assert_int_equal(p.recv_posted, 16);
+  assert_int_equal(p.recv_credits, 15);
+  assert_int_equal(p.recv_posted, 15);
   assert_int_equal(p.max_send_size, 1364);
   assert_int_equal(p.max_recv_size, 1364);
   h_fini(&x);
