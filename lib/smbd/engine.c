@@ -691,9 +691,11 @@ int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
   }
   if (wc->status != SMBX_WC_SUCCESS || wc->byte_len > b->length) {
     smbx__smbd_rb_free_push(d, i);
+    /* a flush means the QP went to error: the connection is gone (the
+     * peer's disconnect usually; the CM event may come later) */
     return smbx__smbd_terminate(
-        d, SMBX_ERR_TRANSPORT,
-        wc->status == SMBX_WC_FLUSH ? "smbd: receive flushed"
+        d, wc->status == SMBX_WC_FLUSH ? SMBX_ERR_CLOSED : SMBX_ERR_TRANSPORT,
+        wc->status == SMBX_WC_FLUSH ? "smbd: receive flushed (QP in error)"
                                     : "smbd: receive completion error",
         0, 0);
   }
@@ -739,11 +741,11 @@ int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
     return 0;
   }
   if (wc->status != SMBX_WC_SUCCESS)
-    return smbx__smbd_terminate(d, SMBX_ERR_TRANSPORT,
-                                wc->status == SMBX_WC_FLUSH
-                                    ? "smbd: send flushed"
+    return smbx__smbd_terminate(
+        d, wc->status == SMBX_WC_FLUSH ? SMBX_ERR_CLOSED : SMBX_ERR_TRANSPORT,
+        wc->status == SMBX_WC_FLUSH ? "smbd: send flushed (QP in error)"
                                     : "smbd: send completion error",
-                                0, 0);
+        0, 0);
   if (kind == SK_NEG_FAIL) /* failure response out: now disconnect */
     return smbx__smbd_terminate(d, d->err, d->detail.reason, 0, d->ntstatus);
   int rc = smbx__smbd_pump(d, now_ns);

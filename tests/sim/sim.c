@@ -24,6 +24,8 @@ void sim_free(sim *w)
     return;
   for (size_t k = 0; k < w->log_n; k++)
     free(w->log[k].bytes);
+  for (uint32_t k = 0; k < w->fly_n; k++)
+    free(w->fly[k].m.bytes);
   free(w->log);
   free(w);
 }

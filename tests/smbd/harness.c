@@ -115,9 +115,7 @@ void h_drain(h *x, int i)
       if (e->auto_disconnect) {
         sim_disconnect(x->w);
         if (x->s[1 - i].d)
-          note(&x->s[1 - i], smbx_smbd_cm_event(x->s[1 - i].d,
-                                                SMBX_SMBD_CM_DISCONNECTED, 0, 0,
-                                                x->w->now));
+          x->s[1 - i].pending_cm = true;
       }
       break;
     case SMBX_SMBD_EV_RECV_BUFFER:
@@ -154,7 +152,18 @@ int h_step(h *x)
       h_drain(x, 1);
     }
     h_drain(x, i);
+    if (e->pending_cm && e->d) {
+      /* a host polls its CQ dry before acting on the CM event */
+      e->pending_cm = false;
+      moved++;
+      note(e, smbx_smbd_cm_event(e->d, SMBX_SMBD_CM_DISCONNECTED, 0, 0,
+                                 x->w->now));
+      h_drain(x, i);
+    }
   }
+  for (int i = 0; i < 2; i++)
+    if (x->w->ep[i].scq_n || x->w->ep[i].rcq_n || x->s[i].pending_cm)
+      moved++;
   return moved;
 }
 

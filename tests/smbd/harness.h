@@ -41,6 +41,7 @@ typedef struct h_side {
   uint32_t returned[H_NBUF_MAX];
   size_t n_returned;
   bool closed;
+  bool pending_cm;       /* peer disconnected: CM event after the CQ */
   int first_err;        /* first negative return of an engine call */
   smbx_transport t;
 } h_side;
