@@ -37,7 +37,7 @@ static int dir_fail(smbx_smb2_dir_iter *it, smbx_error_detail *err,
                     const char *reason, size_t off)
 {
   it->done = 1;
-  return smbx__io_fail(err, reason, off);
+  return smbx__smb2_fail(err, reason, off);
 }
 
 /* Reads the class-specific part of an entry whose fixed part is in
@@ -48,7 +48,7 @@ static void read_dir_entry(uint8_t cls, const uint8_t *q,
   e->next_entry_offset = smbx__get_le32(q);
   e->file_index = smbx__get_le32(q + 4);
   if (cls == SMBX_SMB2_FILE_NAMES_INFORMATION) {
-    e->file_name_length = smbx__get_le32(q + 8);
+    e->file_name.len = smbx__get_le32(q + 8);
     return;
   }
   e->creation_time = smbx__get_le64(q + 8);
@@ -58,15 +58,15 @@ static void read_dir_entry(uint8_t cls, const uint8_t *q,
   e->end_of_file = smbx__get_le64(q + 40);
   e->allocation_size = smbx__get_le64(q + 48);
   e->file_attributes = smbx__get_le32(q + 56);
-  e->file_name_length = smbx__get_le32(q + 60);
+  e->file_name.len = smbx__get_le32(q + 60);
   if (cls == SMBX_SMB2_FILE_DIRECTORY_INFORMATION)
     return;
   e->ea_size = smbx__get_le32(q + 64);
   switch (cls) {
   case SMBX_SMB2_FILE_BOTH_DIRECTORY_INFORMATION:
   case SMBX_SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION:
-    e->short_name_length = q[68];
-    e->short_name = q + 70; /* 24-byte field; length checked by caller */
+    e->short_name.len = q[68]; /* <= 24 checked by the caller */
+    e->short_name.p = q + 70;
     if (cls == SMBX_SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION)
       e->file_id = smbx__get_le64(q + 96);
     break;
@@ -108,7 +108,7 @@ int smbx_smb2_dir_iter_next(smbx_smb2_dir_iter *it, smbx_smb2_dir_entry *e,
   size_t name_at_field =
       it->info_class == SMBX_SMB2_FILE_NAMES_INFORMATION ? 8 : 60;
   /* smb2.md 0: UTF-16 byte lengths are even */
-  if (e->file_name_length % 2 != 0)
+  if (e->file_name.len % 2 != 0)
     return dir_fail(it, err, "dir entry: odd FileNameLength",
                     pos + name_at_field);
   uint32_t next = e->next_entry_offset;
@@ -125,12 +125,12 @@ int smbx_smb2_dir_iter_next(smbx_smb2_dir_iter *it, smbx_smb2_dir_entry *e,
                       pos);
   }
   size_t room = next ? next : left; /* the entry ends at the next one */
-  if (e->file_name_length > room - fixed)
+  if (e->file_name.len > room - fixed)
     return dir_fail(it, err, "dir entry: FileName past entry",
                     pos + name_at_field);
-  if (e->short_name_length > 24)
+  if (e->short_name.len > 24)
     return dir_fail(it, err, "dir entry: ShortNameLength > 24", pos + 68);
-  e->file_name = e->file_name_length ? q + fixed : NULL;
+  e->file_name.p = e->file_name.len ? q + fixed : NULL;
   it->count++;
   if (next)
     it->pos = pos + next; /* > pos: next >= fixed + name > 0 */
@@ -156,11 +156,12 @@ int smbx_smb2_dir_builder_init(smbx_smb2_dir_builder *b, uint8_t info_class,
 static void write_dir_entry(uint8_t cls, smbx__wr *w,
                             const smbx_smb2_dir_entry *e)
 {
+  uint32_t name_len = (uint32_t)e->file_name.len; /* range-checked */
   smbx__wr_u32(w, 0); /* NextEntryOffset: patched by the next add */
   smbx__wr_u32(w, e->file_index);
   if (cls == SMBX_SMB2_FILE_NAMES_INFORMATION) {
-    smbx__wr_u32(w, e->file_name_length);
-    smbx__wr_bytes(w, e->file_name, e->file_name_length);
+    smbx__wr_u32(w, name_len);
+    smbx__wr_bytes(w, e->file_name.p, e->file_name.len);
     return;
   }
   smbx__wr_u64(w, e->creation_time);
@@ -170,7 +171,7 @@ static void write_dir_entry(uint8_t cls, smbx__wr *w,
   smbx__wr_u64(w, e->end_of_file);
   smbx__wr_u64(w, e->allocation_size);
   smbx__wr_u32(w, e->file_attributes);
-  smbx__wr_u32(w, e->file_name_length);
+  smbx__wr_u32(w, name_len);
   switch (cls) {
   case SMBX_SMB2_FILE_FULL_DIRECTORY_INFORMATION:
     smbx__wr_u32(w, e->ea_size);
@@ -178,10 +179,10 @@ static void write_dir_entry(uint8_t cls, smbx__wr *w,
   case SMBX_SMB2_FILE_BOTH_DIRECTORY_INFORMATION:
   case SMBX_SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION:
     smbx__wr_u32(w, e->ea_size);
-    smbx__wr_u8(w, e->short_name_length);
-    smbx__wr_u8(w, 0);
-    smbx__wr_bytes(w, e->short_name, e->short_name_length);
-    smbx__wr_zero(w, 24u - e->short_name_length);
+    smbx__wr_u8(w, (uint8_t)e->short_name.len);
+    smbx__wr_u8(w, 0); /* Reserved */
+    smbx__wr_bytes(w, e->short_name.p, e->short_name.len);
+    smbx__wr_zero(w, 24u - e->short_name.len);
     if (cls == SMBX_SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION) {
       smbx__wr_u16(w, 0); /* Reserved2 */
       smbx__wr_u64(w, e->file_id);
@@ -200,26 +201,31 @@ static void write_dir_entry(uint8_t cls, smbx__wr *w,
   default:
     break;
   }
-  smbx__wr_bytes(w, e->file_name, e->file_name_length);
+  smbx__wr_bytes(w, e->file_name.p, e->file_name.len);
 }
 
 int smbx_smb2_dir_builder_add(smbx_smb2_dir_builder *b,
                               const smbx_smb2_dir_entry *e)
 {
-  if (!b || !e)
+  if (!b || !e || !smbx__io_view_ok(e->file_name) ||
+      !smbx__io_view_ok(e->short_name) || b->len > b->cap ||
+      (!b->buf && b->cap))
     return SMBX_ERR_INVAL;
   size_t fixed = smbx_smb2_dir_entry_fixed_size(b->info_class);
-  if (fixed == 0 || e->file_name_length % 2 != 0 ||
-      (e->file_name_length && !e->file_name) || e->short_name_length > 24 ||
-      (e->short_name_length && !e->short_name) || b->len > b->cap)
+  if (fixed == 0)
     return SMBX_ERR_INVAL;
+  /* smb2.md 0: even UTF-16 byte lengths; MS-FSCC: ShortName[24] */
+  if (e->file_name.len % 2 != 0 || e->file_name.len > UINT32_MAX - 128 ||
+      e->short_name.len > 24)
+    return SMBX_ERR_RANGE;
   size_t pad = b->count ? smbx__io_pad8(b->len) : 0;
-  /* capacity first: entry size in 64 bits, then against what is left */
-  uint64_t size = (uint64_t)fixed + e->file_name_length;
-  if (size > UINT32_MAX - 8 || pad + size > b->cap - b->len)
+  /* capacity first; the builder is untouched on NOBUF */
+  uint64_t size = (uint64_t)fixed + e->file_name.len;
+  if ((uint64_t)pad + size > b->cap - b->len)
     return SMBX_ERR_NOBUF;
   size_t at = b->len + pad;
-  memset(b->buf + b->len, 0, pad);
+  if (pad)
+    memset(b->buf + b->len, 0, pad);
   if (b->count)
     smbx__put_le32(b->buf + b->last, (uint32_t)(at - b->last));
   smbx__wr w = smbx__wr_make(b->buf + at, (size_t)size);
@@ -230,7 +236,7 @@ int smbx_smb2_dir_builder_add(smbx_smb2_dir_builder *b,
   return 0;
 }
 
-/* ---- FILE_NOTIFY_INFORMATION ---- */
+/* ---- FILE_NOTIFY_INFORMATION (MS-FSCC 2.7.1) ---- */
 
 int smbx_smb2_notify_iter_init(smbx_smb2_notify_iter *it, const uint8_t *buf,
                                size_t len)
@@ -252,33 +258,34 @@ int smbx_smb2_notify_iter_next(smbx_smb2_notify_iter *it,
   if (it->done || it->pos >= it->len)
     return 0;
   size_t pos = it->pos, left = it->len - pos;
-  it->done = 1; /* cleared below on success */
+  it->done = 1; /* cleared below when another entry follows */
+  /* STYLE 4.5: capped count (entries are >= 12 bytes) */
   if (it->count > it->len / 4)
-    return smbx__io_fail(err, "notify: too many entries", pos);
-  /* smb2.md 4.11: NextEntryOffset is a multiple of 4, so entries are
-   * 4-aligned */
+    return smbx__smb2_fail(err, "notify: too many entries", pos);
+  /* smb2.md 4.11: NextEntryOffset is a multiple of 4 */
   if (pos % 4 != 0)
-    return smbx__io_fail(err, "notify: entry not 4-aligned", pos);
+    return smbx__smb2_fail(err, "notify: entry not 4-aligned", pos);
   if (left < 12)
-    return smbx__io_fail(err, "notify: entry past end", pos);
+    return smbx__smb2_fail(err, "notify: entry past end", pos);
   const uint8_t *q = it->buf + pos;
   e->next_entry_offset = smbx__get_le32(q);
   e->action = smbx__get_le32(q + 4);
-  e->file_name_length = smbx__get_le32(q + 8);
+  uint32_t name_len = smbx__get_le32(q + 8);
   uint32_t next = e->next_entry_offset;
   if (next % 4 != 0)
-    return smbx__io_fail(err, "notify: NextEntryOffset not a multiple of 4",
-                         pos);
+    return smbx__smb2_fail(err, "notify: NextEntryOffset not a multiple of 4",
+                           pos);
   if (next && next >= left)
-    return smbx__io_fail(err, "notify: NextEntryOffset past end", pos);
+    return smbx__smb2_fail(err, "notify: NextEntryOffset past end", pos);
   if (next && next < 12)
-    return smbx__io_fail(err, "notify: NextEntryOffset < 12", pos);
-  if (e->file_name_length % 2 != 0)
-    return smbx__io_fail(err, "notify: odd FileNameLength", pos + 8);
+    return smbx__smb2_fail(err, "notify: NextEntryOffset < 12", pos);
+  if (name_len % 2 != 0)
+    return smbx__smb2_fail(err, "notify: odd FileNameLength", pos + 8);
   size_t room = next ? next : left;
-  if (e->file_name_length > room - 12)
-    return smbx__io_fail(err, "notify: FileName past entry", pos + 8);
-  e->file_name = e->file_name_length ? q + 12 : NULL;
+  if (name_len > room - 12)
+    return smbx__smb2_fail(err, "notify: FileName past entry", pos + 8);
+  e->file_name.p = name_len ? q + 12 : NULL;
+  e->file_name.len = name_len;
   it->count++;
   if (next) {
     it->pos = pos + next;
@@ -301,22 +308,25 @@ int smbx_smb2_notify_builder_init(smbx_smb2_notify_builder *b, uint8_t *buf,
 int smbx_smb2_notify_builder_add(smbx_smb2_notify_builder *b,
                                  const smbx_smb2_notify_entry *e)
 {
-  if (!b || !e || e->file_name_length % 2 != 0 ||
-      (e->file_name_length && !e->file_name) || b->len > b->cap)
+  if (!b || !e || !smbx__io_view_ok(e->file_name) || b->len > b->cap ||
+      (!b->buf && b->cap))
     return SMBX_ERR_INVAL;
+  if (e->file_name.len % 2 != 0 || e->file_name.len > UINT32_MAX - 64)
+    return SMBX_ERR_RANGE;
   size_t pad = b->count ? smbx__io_pad4(b->len) : 0;
-  uint64_t size = 12 + (uint64_t)e->file_name_length;
-  if (size > UINT32_MAX - 4 || pad + size > b->cap - b->len)
+  uint64_t size = 12 + (uint64_t)e->file_name.len;
+  if ((uint64_t)pad + size > b->cap - b->len)
     return SMBX_ERR_NOBUF;
   size_t at = b->len + pad;
-  memset(b->buf + b->len, 0, pad);
+  if (pad)
+    memset(b->buf + b->len, 0, pad);
   if (b->count)
     smbx__put_le32(b->buf + b->last, (uint32_t)(at - b->last));
   smbx__put_le32(b->buf + at, 0);
   smbx__put_le32(b->buf + at + 4, e->action);
-  smbx__put_le32(b->buf + at + 8, e->file_name_length);
-  if (e->file_name_length)
-    memcpy(b->buf + at + 12, e->file_name, e->file_name_length);
+  smbx__put_le32(b->buf + at + 8, (uint32_t)e->file_name.len);
+  if (e->file_name.len)
+    memcpy(b->buf + at + 12, e->file_name.p, e->file_name.len);
   b->last = at;
   b->len = at + (size_t)size;
   b->count++;

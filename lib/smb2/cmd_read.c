@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* READ request/response (MS-SMB2 2.2.19/2.2.20, smb2.md 4.6; RDMA
+ * channel info: smbd.md 4). */
+#include "smb2/io_int.h"
+
+#define READ_REQ_FIXED_END 112u  /* 64 + (49 & ~1) */
+#define READ_RESP_FIXED_END 80u  /* 64 + (17 & ~1) */
+
+int smbx_smb2_decode_read_req(const uint8_t *pdu, size_t len,
+                              smbx_smb2_read_req *out, smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_READ, 49, &r, err);
+  if (rc)
+    return rc;
+  out->padding = smbx__rd_u8(&r);                /* @66 */
+  out->flags = smbx__rd_u8(&r);                  /* @67 */
+  out->length = smbx__rd_u32(&r);                /* @68 */
+  out->offset = smbx__rd_u64(&r);                /* @72 */
+  out->file_id = smbx__smb2_rd_fileid(&r);       /* @80 */
+  out->minimum_count = smbx__rd_u32(&r);         /* @96 */
+  out->channel = smbx__rd_u32(&r);               /* @100 */
+  out->remaining_bytes = smbx__rd_u32(&r);       /* @104 */
+  out->channel_info_offset = smbx__rd_u16(&r);   /* @108 */
+  uint16_t ci_len = smbx__rd_u16(&r);            /* @110 */
+  if (r.bad) /* unreachable: begin() guarantees 48 body bytes */
+    return smbx__smb2_fail(err, "read req: truncated", len);
+  /* smb2.md 0 / cases 27, 28: the channel info may not sit in the header
+   * or the fixed part, and must end inside the PDU */
+  rc = smbx__smb2_area(pdu, len, READ_REQ_FIXED_END, out->channel_info_offset,
+                       ci_len, &out->channel_info, err, 108);
+  if (rc)
+    return rc;
+  return smbx__smb2_channel_parse(out->channel, out->channel_info,
+                                  out->channel_info_offset, &out->descs,
+                                  &out->transform, err, 108);
+}
+
+smbx_ssize smbx_smb2_encode_read_req(const smbx_smb2_hdr *h,
+                                     const smbx_smb2_read_req *in,
+                                     uint8_t *buf, size_t cap, size_t *needed)
+{
+  if (!h || !in || !smbx__io_view_ok(in->channel_info))
+    return SMBX_ERR_INVAL;
+  size_t ci = in->channel_info.len;
+  if (ci > UINT16_MAX)
+    return SMBX_ERR_RANGE;
+  size_t total = READ_REQ_FIXED_END + (ci ? ci : 1);
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, total, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_READ);
+  smbx__wr_u16(&w, 49);
+  smbx__wr_u8(&w, in->padding);
+  smbx__wr_u8(&w, in->flags);
+  smbx__wr_u32(&w, in->length);
+  smbx__wr_u64(&w, in->offset);
+  smbx__smb2_wr_fileid(&w, in->file_id);
+  smbx__wr_u32(&w, in->minimum_count);
+  smbx__wr_u32(&w, in->channel);
+  smbx__wr_u32(&w, in->remaining_bytes);
+  smbx__wr_u16(&w, ci ? (uint16_t)READ_REQ_FIXED_END : 0);
+  smbx__wr_u16(&w, (uint16_t)ci);
+  if (ci)
+    smbx__wr_bytes(&w, in->channel_info.p, ci);
+  else
+    smbx__wr_u8(&w, 0); /* SS 49 counts one Buffer byte */
+  return smbx__smb2_enc_done(&w);
+}
+
+int smbx_smb2_decode_read_resp(const uint8_t *pdu, size_t len,
+                               smbx_smb2_read_resp *out,
+                               smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_READ, 17, &r, err);
+  if (rc)
+    return rc;
+  out->data_offset = smbx__rd_u8(&r);    /* @66 */
+  out->reserved = smbx__rd_u8(&r);       /* @67 */
+  uint32_t dl = smbx__rd_u32(&r);        /* @68 */
+  out->data_remaining = smbx__rd_u32(&r); /* @72 */
+  out->flags = smbx__rd_u32(&r);         /* @76 */
+  out->transform_info.p = NULL;
+  out->transform_info.len = 0;
+  memset(&out->transform, 0, sizeof out->transform);
+  if (r.bad)
+    return smbx__smb2_fail(err, "read resp: truncated", len);
+  rc = smbx__smb2_area(pdu, len, READ_RESP_FIXED_END, out->data_offset, dl,
+                       &out->data, err, 66);
+  if (rc)
+    return rc;
+  if (!(out->flags & SMBX_SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM))
+    return 0;
+  /* MS-SMB2 3.2.5.11: an SMB2_RDMA_TRANSFORM sits at DataOffset; without
+   * a DataLength it runs to the end of the PDU */
+  smbx_smb2_bytes t = out->data;
+  if (dl == 0) {
+    if (out->data_offset < READ_RESP_FIXED_END || out->data_offset > len)
+      return smbx__smb2_fail(err, "read resp: bad DataOffset for transform",
+                             66);
+    t.p = pdu + out->data_offset;
+    t.len = len - out->data_offset;
+  }
+  out->transform_info = t;
+  return smbx__smb2_rdma_transform_parse(t.p, t.len, &out->transform, err,
+                                         out->data_offset);
+}
+
+smbx_ssize smbx_smb2_encode_read_resp(const smbx_smb2_hdr *h,
+                                      const smbx_smb2_read_resp *in,
+                                      uint8_t *buf, size_t cap,
+                                      size_t *needed)
+{
+  if (!h || !in || !smbx__io_view_ok(in->transform_info))
+    return SMBX_ERR_INVAL;
+  /* scatter-gather: header + fixed part only, data sent by the caller */
+  bool sg = !in->data.p && in->data.len;
+  if (in->transform_info.len && in->data.len)
+    return SMBX_ERR_INVAL;
+  if (in->data.len > UINT32_MAX ||
+      in->transform_info.len > UINT32_MAX - READ_RESP_FIXED_END)
+    return SMBX_ERR_RANGE;
+  size_t var = in->transform_info.len ? in->transform_info.len : in->data.len;
+  size_t total = READ_RESP_FIXED_END + (sg ? 0 : var ? var : 1);
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, total, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_READ);
+  smbx__wr_u16(&w, 17);
+  smbx__wr_u8(&w, (uint8_t)READ_RESP_FIXED_END); /* DataOffset 0x50 */
+  smbx__wr_u8(&w, in->reserved);
+  smbx__wr_u32(&w, (uint32_t)in->data.len);
+  smbx__wr_u32(&w, in->data_remaining);
+  smbx__wr_u32(&w, in->flags);
+  if (sg)
+    return smbx__smb2_enc_done(&w);
+  if (in->transform_info.len)
+    smbx__wr_bytes(&w, in->transform_info.p, in->transform_info.len);
+  else if (in->data.len)
+    smbx__wr_bytes(&w, in->data.p, in->data.len);
+  else
+    smbx__wr_u8(&w, 0); /* SS 17 counts one Buffer byte */
+  return smbx__smb2_enc_done(&w);
+}
