@@ -3,7 +3,8 @@
 with tools/tshark_check.py (tshark).
 
 usage: check_pcap_kinds.py PCAP_KINDS TSHARK_CHECK OUTDIR MODE
-MODE: tcp | roce   capture (a)/(b): the checker must report no problem and
+MODE: tcp | smb2x | roce
+                   captures (a), (a2), (b): the checker must report no problem and
                    exactly the counts and per-frame fields pcap_kinds says it
                    wrote; a wrong expectation must make it fail
       multi        capture (c): pcap_kinds checks its own output (no tshark)
@@ -161,7 +162,7 @@ def main():
         print("FAIL: tshark is not installed, so captures cannot be checked; "
               "install it with: apt-get install -y tshark", file=sys.stderr)
         return 1
-    if mode in ("tcp", "roce"):
+    if mode in ("tcp", "smb2x", "roce"):
         mode_counts(kinds, check, outdir, mode)
     elif mode == "multi":
         mode_multi(kinds, outdir)

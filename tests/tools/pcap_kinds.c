@@ -8,6 +8,11 @@
  *                           message, SMB2 NEGOTIATE whole and in two
  *                           fragments, SEND with Invalidate, RDMA WRITE 10000
  *                           bytes (mtu 4096), RDMA READ 5000 bytes
+ *   pcap_kinds smb2x PATH   Direct-TCP: a compound of two ECHO requests and its
+ *                           compound response, CHANGE_NOTIFY with an interim
+ *                           (STATUS_PENDING) and a final response, and an
+ *                           oplock break notification in the same segment as
+ *                           the interim response
  *   pcap_kinds multi PATH   a SEND larger than the mtu (SEND First/Middle/Last,
  *                           which tshark cannot reassemble); checked here by
  *                           reading the file back, no tshark
@@ -233,6 +238,120 @@ static int write_tcp(const char *path)
          "\"smb2_status\": {\"0x00000000\": 2}, \"smbd_messages\": 0, "
          "\"fields_list\": \"smb2.cmd,smb2.msg_id,smb2.credits.requested,smb2.credits.granted,"
          "smb2.nt_status\", "
+         "\"fields\": [%s]}\n",
+         (unsigned long long)frames, fields_buf);
+  return failed;
+}
+
+/* ---- (a2) SMB2 compound, interim, notification over Direct-TCP */
+
+/* SMB2 header ([MS-SMB2] 2.2.1.1 ASYNC / 2.2.1.2 SYNC), 64 bytes */
+static void smb2_hdr(uint8_t *h, uint16_t cmd, uint32_t flags, uint32_t status, uint64_t msg_id,
+                     uint32_t next, uint64_t async_id)
+{
+  memset(h, 0, 64);
+  h[0] = 0xFE;
+  h[1] = 'S';
+  h[2] = 'M';
+  h[3] = 'B';
+  le16(h + 4, 64);
+  le16(h + 6, 1);           /* CreditCharge */
+  le32(h + 8, status);
+  le16(h + 12, cmd);
+  le16(h + 14, 1);          /* CreditRequest / CreditResponse */
+  le32(h + 16, flags);
+  le32(h + 20, next);
+  le32(h + 24, (uint32_t)msg_id);
+  le32(h + 28, (uint32_t)(msg_id >> 32));
+  if (flags & 0x2u) {       /* ASYNC: AsyncId @32 */
+    le32(h + 32, (uint32_t)async_id);
+    le32(h + 36, (uint32_t)(async_id >> 32));
+  } else {
+    le32(h + 32, 0xFEFF);   /* Reserved */
+    le32(h + 36, 1);        /* TreeId */
+  }
+  le32(h + 40, 0x1234);     /* SessionId */
+}
+
+static int write_smb2x(const char *path)
+{
+  pcapw *w = pcapw_open(path, NULL);
+  if (!w)
+    return 1;
+  uint8_t b[512];
+  char e[512];
+  /* compound: ECHO request (2.2.28: StructureSize 4, Reserved) padded to 8,
+   * then a second ECHO request */
+  memset(b, 0, sizeof b);
+  smb2_hdr(b, 13, 0, 0, 2, 72, 0);
+  le16(b + 64, 4);
+  smb2_hdr(b + 72, 13, 0, 0, 3, 0, 0);
+  le16(b + 72 + 64, 4);
+  check(tcp_stream(w, 0, b, 72 + 68, NULL, 0) == 0, "echo compound");
+  field_entry(pcapw_frame_count(w), "\"smb2.cmd\": [13, 13], \"smb2.msg_id\": [2, 3]");
+  /* compound ECHO responses (2.2.29) */
+  memset(b, 0, sizeof b);
+  smb2_hdr(b, 13, 0x1, 0, 2, 72, 0);
+  le16(b + 64, 4);
+  smb2_hdr(b + 72, 13, 0x1, 0, 3, 0, 0);
+  le16(b + 72 + 64, 4);
+  check(tcp_stream(w, 1, b, 72 + 68, NULL, 0) == 0, "echo compound response");
+  field_entry(pcapw_frame_count(w), "\"smb2.cmd\": [13, 13], \"smb2.msg_id\": [2, 3], "
+                                    "\"smb2.nt_status\": [\"0x00000000\", \"0x00000000\"]");
+  /* CHANGE_NOTIFY request (2.2.35): StructureSize 32, Flags WATCH_TREE,
+   * OutputBufferLength 4096, FileId, CompletionFilter FILE_NAME|DIR_NAME */
+  memset(b, 0, sizeof b);
+  smb2_hdr(b, 15, 0, 0, 4, 0, 0);
+  le16(b + 64, 32);
+  le16(b + 66, 1);
+  le32(b + 68, 4096);
+  le32(b + 72, 0x11);
+  le32(b + 80, 0x22);
+  le32(b + 88, 0x3);
+  check(tcp_stream(w, 0, b, 96, NULL, 0) == 0, "change notify request");
+  field_entry(pcapw_frame_count(w), "\"smb2.cmd\": [15], \"smb2.msg_id\": [4]");
+  /* one segment with two Direct-TCP PDUs: the interim response (ASYNC,
+   * STATUS_PENDING, error body 2.2.2: StructureSize 9, ByteCount 0, 1 byte)
+   * and an oplock break notification (2.2.23.1: MessageId all ones,
+   * StructureSize 24, OplockLevel II, FileId) */
+  uint8_t two[256];
+  memset(two, 0, sizeof two);
+  uint8_t *p = two;
+  p[3] = 73;
+  smb2_hdr(p + 4, 15, 0x3, 0x00000103u, 4, 0, 7);
+  le16(p + 4 + 64, 9);
+  p += 4 + 73;
+  p[3] = 88;
+  smb2_hdr(p + 4, 18, 0x1, 0, UINT64_MAX, 0, 0);
+  le32(p + 4 + 36, 0);  /* TreeId 0 */
+  le32(p + 4 + 40, 0);  /* SessionId 0 */
+  le16(p + 4 + 64, 24);
+  p[4 + 66] = 0x01;     /* SMB2_OPLOCK_LEVEL_II */
+  le32(p + 4 + 72, 0x11);
+  le32(p + 4 + 80, 0x22);
+  p += 4 + 88;
+  check(pcapw_tcp(w, 1, two, (size_t)(p - two)) == 0, "interim + break");
+  field_entry(pcapw_frame_count(w),
+              "\"smb2.cmd\": [15, 18], \"smb2.msg_id\": [4, 18446744073709551615], "
+              "\"smb2.nt_status\": [\"0x00000103\", \"0x00000000\"]");
+  /* final CHANGE_NOTIFY response (2.2.36): ASYNC, StructureSize 9,
+   * OutputBufferOffset 0x48, OutputBufferLength 0, 1 byte */
+  memset(b, 0, sizeof b);
+  smb2_hdr(b, 15, 0x3, 0, 4, 0, 7);
+  le16(b + 64, 9);
+  le16(b + 66, 0x48);
+  check(tcp_stream(w, 1, b, 73, NULL, 0) == 0, "change notify response");
+  snprintf(e, sizeof e, "\"smb2.cmd\": [15], \"smb2.msg_id\": [4], "
+                        "\"smb2.nt_status\": [\"0x00000000\"]");
+  field_entry(pcapw_frame_count(w), e);
+  uint64_t frames = pcapw_frame_count(w) + 3;
+  check(pcapw_close(w) == 0, "smb2x close");
+  printf("{\"frames\": %llu, \"smb2_pdus\": 8, "
+         "\"smb2\": {\"ECHO.req\": 2, \"ECHO.resp\": 2, \"CHANGE_NOTIFY.req\": 1, "
+         "\"CHANGE_NOTIFY.interim\": 1, \"CHANGE_NOTIFY.resp\": 1, "
+         "\"OPLOCK_BREAK.notify\": 1}, "
+         "\"smb2_status\": {\"0x00000000\": 4, \"0x00000103\": 1}, \"smbd_messages\": 0, "
+         "\"fields_list\": \"smb2.cmd,smb2.msg_id,smb2.nt_status\", "
          "\"fields\": [%s]}\n",
          (unsigned long long)frames, fields_buf);
   return failed;
@@ -473,11 +592,13 @@ static int write_defect(const char *kind, const char *path)
 int main(int argc, char **argv)
 {
   if (argc != 3) {
-    fprintf(stderr, "usage: pcap_kinds tcp|roce|multi|raw_send|unreassembled|tcp_cut|malformed PATH\n");
+    fprintf(stderr, "usage: pcap_kinds tcp|smb2x|roce|multi|raw_send|unreassembled|tcp_cut|malformed PATH\n");
     return 2;
   }
   if (strcmp(argv[1], "tcp") == 0)
     return write_tcp(argv[2]);
+  if (strcmp(argv[1], "smb2x") == 0)
+    return write_smb2x(argv[2]);
   if (strcmp(argv[1], "roce") == 0)
     return write_roce(argv[2]);
   if (strcmp(argv[1], "multi") == 0)
