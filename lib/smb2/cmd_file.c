@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* CLOSE, FLUSH and OPLOCK_BREAK (oplock and lease forms)
+ * ([MS-SMB2] 2.2.15-2.2.18, 2.2.23-2.2.25; smb2.md 4.5, 4.13;
+ * leases.md 2.4-2.7). */
+#include "smb2/smb2_int.h"
+
+int smbx_smb2_decode_close_req(const uint8_t *pdu, size_t len,
+                               smbx_smb2_close_req *out,
+                               smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_CLOSE, 24, &r, err);
+  if (rc)
+    return rc;
+  /* 2.2.15 */
+  out->flags = smbx__rd_u16(&r);
+  out->reserved = smbx__rd_u32(&r);
+  out->file_id = smbx__smb2_rd_fileid(&r);
+  return r.bad ? smbx__smb2_fail(err, "close: truncated", len) : 0;
+}
+
+smbx_ssize smbx_smb2_encode_close_req(const smbx_smb2_hdr *h,
+                                      const smbx_smb2_close_req *in,
+                                      uint8_t *buf, size_t cap,
+                                      size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 88, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_CLOSE);
+  smbx__wr_u16(&w, 24);
+  smbx__wr_u16(&w, in->flags);
+  smbx__wr_u32(&w, in->reserved);
+  smbx__smb2_wr_fileid(&w, in->file_id);
+  return smbx__smb2_enc_done(&w);
+}
+
+int smbx_smb2_decode_close_resp(const uint8_t *pdu, size_t len,
+                                smbx_smb2_close_resp *out,
+                                smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_CLOSE, 60, &r, err);
+  if (rc)
+    return rc;
+  /* 2.2.16 */
+  out->flags = smbx__rd_u16(&r);
+  out->reserved = smbx__rd_u32(&r);
+  out->creation_time = smbx__rd_u64(&r);
+  out->last_access_time = smbx__rd_u64(&r);
+  out->last_write_time = smbx__rd_u64(&r);
+  out->change_time = smbx__rd_u64(&r);
+  out->allocation_size = smbx__rd_u64(&r);
+  out->end_of_file = smbx__rd_u64(&r);
+  out->file_attributes = smbx__rd_u32(&r);
+  return r.bad ? smbx__smb2_fail(err, "close resp: truncated", len) : 0;
+}
+
+smbx_ssize smbx_smb2_encode_close_resp(const smbx_smb2_hdr *h,
+                                       const smbx_smb2_close_resp *in,
+                                       uint8_t *buf, size_t cap,
+                                       size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 124, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_CLOSE);
+  smbx__wr_u16(&w, 60);
+  smbx__wr_u16(&w, in->flags);
+  smbx__wr_u32(&w, in->reserved);
+  smbx__wr_u64(&w, in->creation_time);
+  smbx__wr_u64(&w, in->last_access_time);
+  smbx__wr_u64(&w, in->last_write_time);
+  smbx__wr_u64(&w, in->change_time);
+  smbx__wr_u64(&w, in->allocation_size);
+  smbx__wr_u64(&w, in->end_of_file);
+  smbx__wr_u32(&w, in->file_attributes);
+  return smbx__smb2_enc_done(&w);
+}
+
+int smbx_smb2_decode_flush_req(const uint8_t *pdu, size_t len,
+                               smbx_smb2_flush_req *out,
+                               smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_FLUSH, 24, &r, err);
+  if (rc)
+    return rc;
+  /* 2.2.17 */
+  out->reserved1 = smbx__rd_u16(&r);
+  out->reserved2 = smbx__rd_u32(&r);
+  out->file_id = smbx__smb2_rd_fileid(&r);
+  return r.bad ? smbx__smb2_fail(err, "flush: truncated", len) : 0;
+}
+
+smbx_ssize smbx_smb2_encode_flush_req(const smbx_smb2_hdr *h,
+                                      const smbx_smb2_flush_req *in,
+                                      uint8_t *buf, size_t cap,
+                                      size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 88, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_FLUSH);
+  smbx__wr_u16(&w, 24);
+  smbx__wr_u16(&w, in->reserved1);
+  smbx__wr_u32(&w, in->reserved2);
+  smbx__smb2_wr_fileid(&w, in->file_id);
+  return smbx__smb2_enc_done(&w);
+}
+
+int smbx_smb2_oplock_break_classify(const uint8_t *pdu, size_t len,
+                                    smbx_error_detail *err)
+{
+  if (!pdu && len)
+    return SMBX_ERR_INVAL;
+  int rc = smbx__smb2_hdr_check(pdu, len, err);
+  if (rc)
+    return rc;
+  if (smbx__get_le16(pdu + 12) != SMBX_SMB2_OPLOCK_BREAK)
+    return smbx__smb2_fail(err, "smb2: Command is not OPLOCK_BREAK", 12);
+  if (len - 64 < 2)
+    return smbx__smb2_fail(err, "oplock break: missing StructureSize", 64);
+  uint16_t ss = smbx__get_le16(pdu + 64);
+  int resp = (smbx__get_le32(pdu + 16) & SMBX_SMB2_FLAGS_SERVER_TO_REDIR) != 0;
+  int unsolicited = smbx__get_le64(pdu + 24) == SMBX_SMB2_MSGID_UNSOLICITED;
+  /* leases.md 2.7: notifications 24/44, ack responses 24/36, acks 24/36 */
+  if (ss == 24)
+    return SMBX_SMB2_BREAK_OPLOCK;
+  if (resp && unsolicited && ss == 44)
+    return SMBX_SMB2_BREAK_LEASE_NOTIFY;
+  if (!(resp && unsolicited) && ss == 36)
+    return SMBX_SMB2_BREAK_LEASE_ACK;
+  return smbx__smb2_fail(err, "oplock break: StructureSize does not match "
+                              "any form",
+                         64);
+}
+
+int smbx_smb2_decode_oplock_break(const uint8_t *pdu, size_t len,
+                                  smbx_smb2_oplock_break *out,
+                                  smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc =
+      smbx__smb2_begin(pdu, len, out, SMBX_SMB2_OPLOCK_BREAK, 24, &r, err);
+  if (rc)
+    return rc;
+  /* 2.2.23.1 / 2.2.24.1 / 2.2.25.1 */
+  out->oplock_level = smbx__rd_u8(&r);
+  out->reserved = smbx__rd_u8(&r);
+  out->reserved2 = smbx__rd_u32(&r);
+  out->file_id = smbx__smb2_rd_fileid(&r);
+  return r.bad ? smbx__smb2_fail(err, "oplock break: truncated", len) : 0;
+}
+
+smbx_ssize smbx_smb2_encode_oplock_break(const smbx_smb2_hdr *h,
+                                         const smbx_smb2_oplock_break *in,
+                                         uint8_t *buf, size_t cap,
+                                         size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 88, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_OPLOCK_BREAK);
+  smbx__wr_u16(&w, 24);
+  smbx__wr_u8(&w, in->oplock_level);
+  smbx__wr_u8(&w, in->reserved);
+  smbx__wr_u32(&w, in->reserved2);
+  smbx__smb2_wr_fileid(&w, in->file_id);
+  return smbx__smb2_enc_done(&w);
+}
+
+int smbx_smb2_decode_lease_break_notify(const uint8_t *pdu, size_t len,
+                                        smbx_smb2_lease_break_notify *out,
+                                        smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc =
+      smbx__smb2_begin(pdu, len, out, SMBX_SMB2_OPLOCK_BREAK, 44, &r, err);
+  if (rc)
+    return rc;
+  /* 2.2.23.2, leases.md 2.4 */
+  out->new_epoch = smbx__rd_u16(&r);
+  out->flags = smbx__rd_u32(&r);
+  smbx__rd_copy(&r, out->lease_key, 16);
+  out->current_state = smbx__rd_u32(&r);
+  out->new_state = smbx__rd_u32(&r);
+  out->break_reason = smbx__rd_u32(&r);
+  out->access_mask_hint = smbx__rd_u32(&r);
+  out->share_mask_hint = smbx__rd_u32(&r);
+  return r.bad ? smbx__smb2_fail(err, "lease break: truncated", len) : 0;
+}
+
+smbx_ssize smbx_smb2_encode_lease_break_notify(
+    const smbx_smb2_hdr *h, const smbx_smb2_lease_break_notify *in,
+    uint8_t *buf, size_t cap, size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 108, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_OPLOCK_BREAK);
+  smbx__wr_u16(&w, 44);
+  smbx__wr_u16(&w, in->new_epoch);
+  smbx__wr_u32(&w, in->flags);
+  smbx__wr_bytes(&w, in->lease_key, 16);
+  smbx__wr_u32(&w, in->current_state);
+  smbx__wr_u32(&w, in->new_state);
+  smbx__wr_u32(&w, in->break_reason);
+  smbx__wr_u32(&w, in->access_mask_hint);
+  smbx__wr_u32(&w, in->share_mask_hint);
+  return smbx__smb2_enc_done(&w);
+}
+
+int smbx_smb2_decode_lease_break_ack(const uint8_t *pdu, size_t len,
+                                     smbx_smb2_lease_break_ack *out,
+                                     smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc =
+      smbx__smb2_begin(pdu, len, out, SMBX_SMB2_OPLOCK_BREAK, 36, &r, err);
+  if (rc)
+    return rc;
+  /* 2.2.24.2 / 2.2.25.2, leases.md 2.5 */
+  out->reserved = smbx__rd_u16(&r);
+  out->flags = smbx__rd_u32(&r);
+  smbx__rd_copy(&r, out->lease_key, 16);
+  out->lease_state = smbx__rd_u32(&r);
+  out->lease_duration = smbx__rd_u64(&r);
+  return r.bad ? smbx__smb2_fail(err, "lease break ack: truncated", len) : 0;
+}
+
+smbx_ssize smbx_smb2_encode_lease_break_ack(const smbx_smb2_hdr *h,
+                                            const smbx_smb2_lease_break_ack *in,
+                                            uint8_t *buf, size_t cap,
+                                            size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 100, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_OPLOCK_BREAK);
+  smbx__wr_u16(&w, 36);
+  smbx__wr_u16(&w, in->reserved);
+  smbx__wr_u32(&w, in->flags);
+  smbx__wr_bytes(&w, in->lease_key, 16);
+  smbx__wr_u32(&w, in->lease_state);
+  smbx__wr_u64(&w, in->lease_duration);
+  return smbx__smb2_enc_done(&w);
+}
