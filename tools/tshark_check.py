@@ -220,6 +220,12 @@ def analyse(rows, port, allow, allow_raw_send, user_fields):
                                 "(tshark's heuristic rejected it, or it is not a SEND Only)"
                                 % (fn, IB_RC_OPCODES.get(op)))
 
+        # a Direct-TCP or SMB Direct payload that is neither SMB2 nor SMB
+        for i in range(1, len(protos)):
+            if protos[i] == "data" and protos[i - 1] in ("nbss", "smb_direct"):
+                problems.append("frame %s: %s payload not decoded as SMB2/SMB (bad ProtocolId?)"
+                                % (fn, "Direct-TCP" if protos[i - 1] == "nbss" else "SMB Direct"))
+
         # SMB Direct
         if r["smb_direct.version.negotiated"]:
             out["smbd"]["negotiate_response"] += 1

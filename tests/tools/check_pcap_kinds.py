@@ -109,6 +109,8 @@ DEFECTS = [
     ("unreassembled", "never reassembled", None),
     ("tcp_cut", "not decoded", None),
     ("malformed", "Malformed Packet", ["--allow", "Malformed"]),
+    ("tcp_junk", "Direct-TCP payload not decoded as SMB2", None),
+    ("smbd_junk", "SMB Direct payload not decoded as SMB2", None),
 ]
 
 

@@ -23,6 +23,9 @@
  *   pcap_kinds tcp_cut PATH       a Direct-TCP PDU cut short at the end
  *   pcap_kinds malformed PATH     an SMB2 NEGOTIATE request claiming more
  *                                 dialects than it carries
+ *   pcap_kinds tcp_junk PATH      a Direct-TCP PDU that is not SMB2 (ProtocolId)
+ *   pcap_kinds smbd_junk PATH     an SMB Direct data message whose payload is
+ *                                 not SMB2
  *
  * For tcp and roce it prints on stdout one JSON object describing what it
  * wrote (expected counts and per-frame field values in tshark_check.py's
@@ -580,6 +583,17 @@ static int write_defect(const char *kind, const char *path)
     memcpy(m, smb2_neg_req, sizeof smb2_neg_req);
     m[66] = 200; /* DialectCount 200, 4 present */
     check(tcp_stream(w, 0, m, sizeof smb2_neg_req, NULL, 0) == 0, "malformed pdu");
+  } else if (strcmp(kind, "tcp_junk") == 0) {
+    memcpy(m, smb2_neg_req, sizeof smb2_neg_req);
+    m[0] = 0xFD; /* not 0xFE 'SMB' */
+    m[1] = 'X';
+    check(tcp_stream(w, 0, m, sizeof smb2_neg_req, NULL, 0) == 0, "junk pdu");
+  } else if (strcmp(kind, "smbd_junk") == 0) {
+    check(write_negotiate(w) == 0, "negotiate");
+    uint8_t junk[64];
+    memset(junk, 0x41, sizeof junk);
+    size_t n = smbd_data(m, 255, 0, 0, 0, junk, sizeof junk);
+    check(pcapw_smbd_send(w, 0, m, n) == 0, "junk data message");
   } else {
     fprintf(stderr, "pcap_kinds: unknown kind '%s'\n", kind);
     pcapw_close(w);

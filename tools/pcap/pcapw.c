@@ -150,28 +150,23 @@ uint16_t pcapw_inet_checksum(uint32_t sum, const void *data, size_t len)
   return (uint16_t)(~s & 0xFFFFu);
 }
 
-static uint32_t crc_table[256];
-static int crc_table_ready;
-
-static void crc_init(void)
-{
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++)
-      c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    crc_table[i] = c;
-  }
-  crc_table_ready = 1;
-}
+/* CRC-32 remainders of the 16 nibble values (reflected polynomial
+ * 0xEDB88320), two lookups per byte; constant, so no init and no races. */
+static const uint32_t crc_nibble[16] = {
+  0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+  0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+  0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
+};
 
 uint32_t pcapw_crc32(uint32_t crc, const void *data, size_t len)
 {
   const uint8_t *p = data;
-  if (!crc_table_ready)
-    crc_init();
   uint32_t c = ~crc;
-  for (size_t i = 0; i < len; i++)
-    c = crc_table[(c ^ p[i]) & 0xFFu] ^ (c >> 8);
+  for (size_t i = 0; i < len; i++) {
+    c ^= p[i];
+    c = crc_nibble[c & 0x0Fu] ^ (c >> 4);
+    c = crc_nibble[c & 0x0Fu] ^ (c >> 4);
+  }
   return ~c;
 }
 
