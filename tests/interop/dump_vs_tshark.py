@@ -215,6 +215,7 @@ def tshark_pdus(cap):
             body = {k: v for k, v in pdu.items() if k != 'SMB2 Header'}
             t['_filename'] = find(body, 'smb2.filename')
             t['_names'] = find_all(body, 'smb2.filename', [])
+            t['_pattern'] = find(body, 'smb2.find.pattern')
             pdus.append(t)
     return pdus
 
@@ -249,12 +250,18 @@ def compare(dump_recs, ts, verbose):
         our_names = []
         if isinstance(body.get('name'), str):
             our_names.append(body['name'])
-        if isinstance(body.get('pattern'), str):
-            our_names.append(body['pattern'])
+        if t['_pattern'] is not None:
+            names_checked += 1
+            if body.get('pattern') != t['_pattern']:
+                problems.append('PDU %d (frame %s): pattern smbx-dump %r tshark %r'
+                                % (i, t['frame'], body.get('pattern'), t['_pattern']))
         for key in ('entries', 'notify'):
             for e in body.get(key) or []:
                 if isinstance(e, dict) and isinstance(e.get('name'), str):
                     our_names.append(e['name'])
+        if o.get('body_error'):
+            problems.append('PDU %d (frame %s %s): body_error %r'
+                            % (i, t['frame'], o.get('cmd_name'), o['body_error']))
         if our_names and t['_names']:
             names_checked += 1
             if our_names != t['_names']:

@@ -4,9 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "dump.h"
 
+#define CLASS_SLOTS 4096u
+
+typedef struct class_slot {
+  uint64_t key;
+  uint64_t msg_id;
+  int cls; /* 0 = empty slot (class 0 is not a directory class) */
+} class_slot;
+
 struct dump_ctx {
+  class_slot classes[CLASS_SLOTS];
   dump_opts o;
   jw w;
   dump_stats st;
@@ -60,6 +70,30 @@ roce_state *dump_roce(dump_ctx *d)
 tcp_table *dump_tcp(dump_ctx *d)
 {
   return d->tcp;
+}
+
+static uint64_t class_key(const dump_src *src)
+{
+  return (uint64_t)src->conn << 8 | (uint64_t)(uint8_t)src->transport[0];
+}
+
+void dump_remember_class(dump_ctx *d, const dump_src *src, uint64_t msg_id,
+                         uint8_t cls)
+{
+  uint64_t k = class_key(src);
+  class_slot *s = &d->classes[(k * 31 + msg_id) % CLASS_SLOTS];
+  s->key = k;
+  s->msg_id = msg_id;
+  s->cls = cls;
+}
+
+int dump_lookup_class(dump_ctx *d, const dump_src *src, uint64_t msg_id)
+{
+  uint64_t k = class_key(src);
+  const class_slot *s = &d->classes[(k * 31 + msg_id) % CLASS_SLOTS];
+  if (s->cls && s->key == k && s->msg_id == msg_id)
+    return s->cls;
+  return -1;
 }
 
 void dump_src_fields(jw *w, const dump_src *src)

@@ -68,7 +68,7 @@ static void one_pdu(dump_ctx *d, const dump_src *src, const uint8_t *p,
     jw_u64(w, "tree_id", le32(p + 36));
   jw_u64(w, "pdu_length", len);
   smbd_fields(w, smbd);
-  dump_body(w, p, len, cmd, resp, le32(p + 8));
+  dump_body(d, src, w, p, len, cmd, resp, le32(p + 8), le64(p + 24));
   jw_end_obj(w);
   dump_emit(d, w, DUMP_K_SMB2);
 }
