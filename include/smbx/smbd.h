@@ -254,8 +254,12 @@ typedef struct smbx_smbd_params {
   uint32_t sends_in_flight;      /**< posted, not completed */
   uint32_t sends_queued;         /**< fragments waiting for credits */
   uint32_t ird, ord;             /**< from SMBX_SMBD_CM_ESTABLISHED */
-  uint64_t state_bytes;          /**< engine memory excl. buffers */
+  uint64_t state_bytes;          /**< the connection's own state: fixed,
+                                      whatever the buffer counts */
   uint64_t buffer_bytes;         /**< send + reassembly buffers */
+  uint64_t table_bytes;          /**< per-buffer bookkeeping: receive
+                                      buffer and send slot descriptors and
+                                      the event queue sized to them */
 } smbx_smbd_params;
 
 /** @name Engine states (smbx_smbd_params.state)

@@ -120,7 +120,7 @@ static inline void smbx__rd_align8(smbx__rd *r)
 static inline smbx__rd smbx__rd_sub(smbx__rd *r, size_t n)
 {
   const uint8_t *q = smbx__rd_take(r, n);
-  smbx__rd s = {q, q ? n : 0, 0, q == NULL};
+  smbx__rd s = {q, r->bad ? 0 : n, 0, r->bad};
   return s;
 }
 

@@ -913,9 +913,9 @@ int smbx_smbd_get_params(const smbx_smbd *d, smbx_smbd_params *p)
   v.sends_queued = d->n_queued;
   v.ird = d->ird;
   v.ord = d->ord;
-  v.state_bytes = sizeof *d + sizeof *d->rb * d->n_rb +
-                  sizeof *d->slot * d->n_slots + sizeof *d->ra * d->n_ra +
-                  sizeof *d->ev * d->ev_cap;
+  v.state_bytes = sizeof *d;
+  v.table_bytes = sizeof *d->rb * d->n_rb + sizeof *d->slot * d->n_slots +
+                  sizeof *d->ra * d->n_ra + sizeof *d->ev * d->ev_cap;
   v.buffer_bytes = d->send_mem_len + (uint64_t)d->n_ra * d->max_frag_recv;
   memcpy(p, &v, v.struct_size);
   return 0;
