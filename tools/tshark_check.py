@@ -88,7 +88,8 @@ IB_RC_OPCODES = {
 IB_SEND_OPCODES = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x16, 0x17}
 
 # expert items that are flow control, not errors in what we write
-TCP_FLOW_IGNORE = re.compile(r"window (is )?full|zero ?window|zerowindow", re.I)
+TCP_FLOW_IGNORE = re.compile(r"window specified by the receiver is now completely full|"
+                             r"window (is )?full|zero ?window|zerowindow", re.I)
 # expert items showing a damaged TCP stream (byte accounting is skipped then)
 TCP_DISORDER = re.compile(r"retransmission|out-of-order|previous segment|acked unseen|"
                           r"keep-alive|dup ack|spurious", re.I)
