@@ -429,8 +429,7 @@ static int roce_packet(pcapw *w, int dir, uint8_t opcode, int ackreq, uint32_t p
   p += pad;
   /* the ICRC covers the (masked) IPv4 header, so fill it first */
   size_t flen = fill_ip(w, dir, 17, l4);
-  int ok;
-  uint32_t icrc = pcapw_roce_icrc(w->frame + ETH_HLEN, IP_HLEN + l4 - ICRC_LEN, &ok);
+  uint32_t icrc = pcapw_roce_icrc(w->frame + ETH_HLEN, IP_HLEN + l4 - ICRC_LEN, NULL);
   put_le32(p, icrc);
   return write_frame(w, flen);
 }

@@ -13,6 +13,20 @@
  * Timestamps start at PCAPW_TS_START seconds and grow by 1 us per frame, so
  * output files are byte-for-byte reproducible.
  *
+ * Use (meson: dependencies: [pcapw_dep]; then check the file with
+ * `/usr/bin/python3 tools/tshark_check.py FILE --expect-smbd N ...`):
+ *
+ *   pcapw *w = pcapw_open("run.pcap", NULL);            // mtu 4096, mss 1460, port 445
+ *   pcapw_smbd_send(w, 0, negreq, 20);                  // client -> server SEND Only
+ *   pcapw_smbd_send(w, 1, negresp, 32);                 // server -> client
+ *   pcapw_rdma_write(w, 1, desc_offset, desc_token, buf, n);  // server writes (SMB2 READ)
+ *   pcapw_tcp(w, 0, direct_tcp_bytes, len);             // 4-byte header included
+ *   if (pcapw_close(w) != 0) ...                        // FIN exchange, flush
+ *
+ * tshark 4.0 decodes an SMB Direct message only when it is alone in one SEND
+ * Only packet: keep messages <= mtu (with mtu 65536 a message of up to 65488
+ * bytes fits one IPv4 packet, 65484 with Invalidate; larger ones return -1).
+ *
  * All functions returning int return 0 on success and -1 on failure. A write
  * error on the file is sticky (every later call and pcapw_close return -1);
  * an invalid argument (bad dir, a packet that does not fit in IPv4) returns
