@@ -432,18 +432,29 @@ static void roce_packet_larger_than_ipv4_is_refused_without_output(void **state)
   /* 20 IPv4 + 8 UDP + 12 BTH + 65487 + 4 ICRC = 65531 (+ pad 1): fits */
   assert_int_equal(pcapw_smbd_send(w, 0, big, 65487), 0);
   assert_int_equal(pcapw_frame_count(w), 1);
+  /* the documented limits: 65488 bytes (no pad) is the largest SEND Only,
+   * 65484 with an IETH */
+  assert_int_equal(pcapw_smbd_send(w, 0, big, 65488), 0);
+  assert_int_equal(pcapw_smbd_send(w, 0, big, 65489), -1);
+  assert_int_equal(pcapw_smbd_send_inv(w, 0, 1, big, 65484), 0);
+  assert_int_equal(pcapw_smbd_send_inv(w, 0, 1, big, 65485), -1);
+  assert_int_equal(pcapw_frame_count(w), 3);
   assert_int_equal(pcapw_smbd_send(w, 0, big, 65496), -1);
   assert_int_equal(pcapw_smbd_send(w, 0, big, 70000), -1); /* First would be 65536 */
   assert_int_equal(pcapw_rdma_write(w, 0, 0, 0, big, 65500), -1);
   assert_int_equal(pcapw_rdma_read(w, 0, 0, 0, big, 65500), -1);
   assert_int_equal(pcapw_smbd_send(w, 3, big, 20), -1);
   assert_int_equal(pcapw_smbd_send(w, 0, NULL, 20), -1);
-  assert_int_equal(pcapw_frame_count(w), 1);
+  assert_int_equal(pcapw_frame_count(w), 3);
   /* still usable */
   assert_int_equal(pcapw_smbd_send(w, 1, big, 20), 0);
   assert_int_equal(pcapw_close(w), 0);
-  static pcapw_pkt pk[4];
-  assert_int_equal(read_all(path, pk, NULL, 4), 2);
+  static pcapw_pkt pk[8];
+  assert_int_equal(read_all(path, pk, NULL, 8), 4);
+  assert_int_equal(pk[1].frame_len, 14 + 65532);
+  assert_int_equal(pk[2].frame_len, 14 + 65532);
+  assert_int_equal(pk[2].icrc_ok, 1);
+  assert_int_equal(pk[2].ieth, 1);
   assert_int_equal(pk[0].payload_len, 65487);
   assert_int_equal(pk[0].frame_len, 14 + 65531 + 1); /* + pad 1 */
   assert_int_equal(pk[0].icrc_ok, 1);
