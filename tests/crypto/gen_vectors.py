@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+# Development-time generator of tests/crypto/kat_smb.h (not run by the
+# tests). Reference values for the SMB-specific known-answer tests come from
+# impacket (Debian python3-impacket: crypto.KDF_CounterMode, the SP800-108
+# KDF its smb3.py uses for every SMB 3.x key) and pycryptodome
+# (python3-pycryptodome: AES-CMAC, AES-GCM/GMAC, AES-CCM), independent of
+# the OpenSSL adapter under test. Run:  /usr/bin/python3 gen_vectors.py > kat_smb.h
+import hashlib
+import hmac
+import struct
+
+from Cryptodome.Cipher import AES
+from Cryptodome.Hash import CMAC
+from impacket import crypto as ic
+
+h = bytes.fromhex
+out = []
+
+
+def arr(name, b):
+    out.append('static const uint8_t %s[%d] = {' % (name, len(b)))
+    for i in range(0, len(b), 12):
+        out.append('    ' + ', '.join('0x%02x' % x for x in b[i:i + 12]) + ',')
+    out.append('};')
+
+
+def hdr(cmd, flags, msgid, tree, sess, status=0, credit=1):
+    return (b'\xfeSMB' + struct.pack('<HHIHHIIQIIQ', 64, 1, status, cmd, credit,
+                                      flags, 0, msgid, 0xFEFF, tree, sess)
+            + bytes(16))
+
+
+SESSION_ID = 0x0000100000000049
+# TREE_CONNECT request for \\srv\share, MessageId 5 (smb2.md 4.3)
+path = '\\\\srv\\share'.encode('utf-16-le')
+tc_req = hdr(3, 0, 5, 0, SESSION_ID) + struct.pack('<HHHH', 9, 0, 72, len(path)) + path
+# TREE_CONNECT response (SERVER_TO_REDIR): ShareType disk, MaximalAccess
+tc_rsp = hdr(3, 1, 5, 7, SESSION_ID) + struct.pack('<HBBIII', 16, 1, 0, 0, 0, 0x001F01FF)
+# CANCEL request, MessageId 6 (SS 4)
+cancel = hdr(0x0C, 0, 6, 7, SESSION_ID, credit=0) + struct.pack('<HH', 4, 0)
+# a NEGOTIATE request and response stand-in for the preauth chain
+neg_req = hdr(0, 0, 0, 0, 0) + struct.pack('<HHHHI', 36, 1, 1, 0, 0x7F) + bytes(16) + struct.pack('<IHH', 0, 0, 0) + struct.pack('<H', 0x311)
+neg_rsp = hdr(0, 1, 0, 0, 0) + bytes(range(65)) + b'\x00' * 7
+ss_req = hdr(1, 0, 1, 0, 0) + bytes(range(100, 200))
+
+# preauth chain (smb2.md 6.5): H0 = 0^64, H = SHA512(H || msg)
+H = bytes(64)
+chain = []
+for m in (neg_req, neg_rsp, ss_req):
+    H = hashlib.sha512(H + m).digest()
+    chain.append(H)
+
+SK16 = h('270e1ba896585eeb7af3472d3b4c75a7')
+SK32 = h('9f3a6c5d1e2b4f80716253a4b5c6d7e8f90112233445566778899aabbccddeef')
+
+
+def kdf(k, label, ctx, L=128):
+    return ic.KDF_CounterMode(k, label, ctx, L)
+
+
+k30 = dict(sign=kdf(SK16, b'SMB2AESCMAC\x00', b'SmbSign\x00'),
+           app=kdf(SK16, b'SMB2APP\x00', b'SmbRpc\x00'),
+           c2s=kdf(SK16, b'SMB2AESCCM\x00', b'ServerIn \x00'),
+           s2c=kdf(SK16, b'SMB2AESCCM\x00', b'ServerOut\x00'))
+P = chain[2]
+k311 = dict(sign=kdf(SK16, b'SMBSigningKey\x00', P),
+            app=kdf(SK16, b'SMBAppKey\x00', P),
+            c2s=kdf(SK16, b'SMBC2SCipherKey\x00', P),
+            s2c=kdf(SK16, b'SMBS2CCipherKey\x00', P))
+# AES-256: FullSessionKey (32 bytes) and L = 256 for the cipher keys; the
+# signing and application keys still come from the first 16 bytes.
+k311_256 = dict(sign=kdf(SK32[:16], b'SMBSigningKey\x00', P),
+                app=kdf(SK32[:16], b'SMBAppKey\x00', P),
+                c2s=kdf(SK32, b'SMBC2SCipherKey\x00', P, 256),
+                s2c=kdf(SK32, b'SMBS2CCipherKey\x00', P, 256))
+# a 16-byte session key with AES-256: FullSessionKey = SessionKey
+k311_256s = dict(c2s=kdf(SK16, b'SMBC2SCipherKey\x00', P, 256),
+                 s2c=kdf(SK16, b'SMBS2CCipherKey\x00', P, 256))
+
+
+def signed(msg, mac):
+    m = bytearray(msg)
+    m[16] |= 0x08  # SMB2_FLAGS_SIGNED, set before the MAC
+    m[48:64] = bytes(16)
+    m[48:64] = mac(bytes(m))
+    return bytes(m)
+
+
+def hmac_sig(k):
+    return lambda m: hmac.new(k, m, hashlib.sha256).digest()[:16]
+
+
+def cmac_sig(k):
+    return lambda m: ic.AES_CMAC(k, m, len(m))
+
+
+def gmac_sig(k):
+    def f(m):
+        flags = struct.unpack_from('<I', m, 16)[0]
+        cmd = struct.unpack_from('<H', m, 12)[0]
+        bits = (1 if flags & 1 else 0) | (2 if cmd == 0x0C else 0)
+        nonce = m[24:32] + struct.pack('<I', bits)
+        c = AES.new(k, AES.MODE_GCM, nonce=nonce)
+        c.update(m)
+        return c.digest()
+    return f
+
+
+# cross-check impacket's CMAC with pycryptodome's
+_c = CMAC.new(k30['sign'], ciphermod=AES)
+_c.update(tc_req)
+assert _c.digest() == ic.AES_CMAC(k30['sign'], tc_req, len(tc_req))
+
+
+def transform(cipher_id, key, nonce, msg):
+    hdr_ = bytearray(52)
+    hdr_[0:4] = b'\xfdSMB'
+    hdr_[20:20 + len(nonce)] = nonce
+    struct.pack_into('<IHHQ', hdr_, 36, len(msg), 0, 1, SESSION_ID)
+    aad = bytes(hdr_[20:52])
+    if cipher_id in (1, 3):
+        c = AES.new(key, AES.MODE_CCM, nonce=nonce, mac_len=16)
+    else:
+        c = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=16)
+    c.update(aad)
+    ct, tag = c.encrypt_and_digest(msg)
+    hdr_[4:20] = tag
+    return bytes(hdr_) + ct
+
+
+N11 = h('66778899aabbccddeeff00')
+N12 = h('0102030405060708090a0b0c')
+
+out.append('/* SPDX-License-Identifier: MIT */')
+out.append('/* Generated by tests/crypto/gen_vectors.py (impacket 0.10 KDF_CounterMode')
+out.append(' * and AES_CMAC, pycryptodome AES-GCM/CCM, Python hashlib/hmac) at')
+out.append(' * development time; see that script for how each value is built. */')
+out.append('#ifndef SMBX_TEST_KAT_SMB_H')
+out.append('#define SMBX_TEST_KAT_SMB_H')
+out.append('#include <stdint.h>')
+out.append('#define KAT_SESSION_ID 0x%016xull' % SESSION_ID)
+arr('kat_tc_req', tc_req)
+arr('kat_tc_rsp', tc_rsp)
+arr('kat_cancel', cancel)
+arr('kat_neg_req', neg_req)
+arr('kat_neg_rsp', neg_rsp)
+arr('kat_ss_req', ss_req)
+for i, x in enumerate(chain):
+    arr('kat_preauth_%d' % (i + 1), x)
+arr('kat_sk16', SK16)
+arr('kat_sk32', SK32)
+for n, d in (('k30', k30), ('k311', k311), ('k311_256', k311_256), ('k311_256s', k311_256s)):
+    for k, v in d.items():
+        arr('kat_%s_%s' % (n, k), v)
+arr('kat_sig_hmac_tc_req', signed(tc_req, hmac_sig(SK16)))
+arr('kat_sig_cmac_tc_req', signed(tc_req, cmac_sig(k30['sign'])))
+arr('kat_sig_gmac_tc_req', signed(tc_req, gmac_sig(k311['sign'])))
+arr('kat_sig_gmac_tc_rsp', signed(tc_rsp, gmac_sig(k311['sign'])))
+arr('kat_sig_gmac_cancel', signed(cancel, gmac_sig(k311['sign'])))
+arr('kat_nonce11', N11)
+arr('kat_nonce12', N12)
+arr('kat_tf_aes128_ccm', transform(1, k30['c2s'], N11, tc_req))
+arr('kat_tf_aes128_gcm', transform(2, k311['c2s'], N12, tc_req))
+arr('kat_tf_aes256_ccm', transform(3, k311_256['c2s'], N11, tc_req))
+arr('kat_tf_aes256_gcm', transform(4, k311_256['c2s'], N12, tc_req))
+out.append('#endif')
+print('\n'.join(out))
