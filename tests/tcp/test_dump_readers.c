@@ -309,7 +309,7 @@ static void dump_tcp_segments_reassembled_by_sequence(void **state)
   (void)state;
   size_t n;
   uint8_t *p = slurp(make_tcp(), &n);
-  seed("tcp.pcap", p, n);
+  seed("tcp_pcap", p, n);
   dump_stats st;
   int rc;
   char *out = run_dump(p, n, false, &st, &rc);
@@ -337,7 +337,7 @@ static void dump_roce_multi_packet_send_and_smbd_fragments(void **state)
   size_t n;
   const char *path = make_roce();
   uint8_t *p = slurp(path, &n);
-  seed("roce.pcap", p, n);
+  seed("roce_pcap", p, n);
   dump_stats st;
   int rc;
   char *out = run_dump(p, n, false, &st, &rc);
