@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/* Client role: MessageIds and credits for outgoing requests, CreditCharge,
+ * signing/encryption, response matching and checks, CANCEL, timeouts. */
+#include "conn/conn_int.h"
+
+#include "core/time.h"
+
+static void timer_insert(smbx__conn *c, smbx__conn_req *r)
+{
+  smbx__list_remove(&r->tlink);
+  if (r->deadline == SMBX__NO_DEADLINE)
+    return;
+  /* ordered by deadline; new deadlines are usually the latest */
+  SMBX__LIST_FOREACH_REVERSE_SAFE(it, tmp, &c->timers) {
+    (void)tmp;
+    smbx__conn_req *q = SMBX__CONTAINER_OF(it, smbx__conn_req, tlink);
+    if (q->deadline <= r->deadline) {
+      smbx__list_insert_after(it, &r->tlink);
+      return;
+    }
+  }
+  smbx__list_insert_head(&c->timers, &r->tlink);
+}
+
+static void req_free(smbx__conn *c, smbx__conn_req *r)
+{
+  smbx__list_remove(&r->link);
+  smbx__list_remove(&r->tlink);
+  (void)smbx__hash_remove_u64(&c->ids, r->ri.msg_id);
+  (void)smbx__slab_put(&c->reqs, r);
+}
+
+/* The ids of a request are back with the server once a response (interim
+ * or final) granted for it. */
+static void returned(smbx__conn *c, smbx__conn_req *r)
+{
+  if (r->ri.flags & RI_GRANTED)
+    return;
+  r->ri.flags |= RI_GRANTED;
+  c->inflight = c->inflight >= r->ri.ids ? c->inflight - r->ri.ids : 0;
+  c->asked = c->asked >= r->extra ? c->asked - r->extra : 0;
+}
+
+void smbx__conn_cli_teardown(smbx__conn *c, int err)
+{
+  smbx__list *n;
+  while ((n = smbx__list_first(&c->live))) {
+    smbx__conn_req *r = SMBX__CONTAINER_OF(n, smbx__conn_req, link);
+    uint64_t hh = smbx__slab_handle(&c->reqs, r);
+    uint64_t user = r->user;
+    bool zombie = (r->ri.flags & RI_ZOMBIE) != 0;
+    req_free(c, r);
+    if (!zombie)
+      c->up.complete(c->up.ctx, hh, user, err, NULL);
+  }
+}
+
+static uint16_t ids_of(const smbx__conn *c, uint16_t charge)
+{
+  return (!c->large_mtu || charge == 0) ? 1 : charge;
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                    const smbx__conn_send_opts *o, uint64_t user,
+                    uint64_t *reqs, size_t n_reqs, uint64_t now_ns)
+{
+  if (!c || !buf || len < SMBX_SMB2_HDR_SIZE || cap < SMBX__CONN_HEADROOM ||
+      cap - SMBX__CONN_HEADROOM < len)
+    return SMBX_ERR_INVAL;
+  if (c->role != SMBX__CONN_CLIENT)
+    return SMBX_ERR_STATE;
+  if (c->err)
+    return c->err;
+  uint8_t *msg = buf + SMBX__CONN_HEADROOM;
+  uint32_t oflags = o ? o->flags : 0;
+  /* pass 1: layout, charges, total ids */
+  smbx_smb2_chain ch;
+  smbx_smb2_bytes pdu;
+  smbx_smb2_hdr hd;
+  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
+  uint64_t total = 0;
+  uint32_t n = 0;
+  int rc;
+  while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL)) == 1) {
+    if (hd.command >= SMBX_SMB2_COMMAND_COUNT ||
+        hd.command == SMBX_SMB2_CANCEL)
+      return SMBX_ERR_INVAL;
+    uint64_t payload = 0;
+    uint16_t charge = smbx__conn_charge_for(pdu.p, pdu.len, c->dialect,
+                                            c->caps, &payload);
+    if (!c->large_mtu && payload > 65536)
+      return SMBX_ERR_RANGE;
+    total += ids_of(c, charge);
+    n++;
+  }
+  if (rc < 0 || n == 0)
+    return SMBX_ERR_INVAL;
+  if (reqs && n_reqs < n)
+    return SMBX_ERR_INVAL;
+  /* 6.1: never more than the credits held; the caller retries */
+  if (total > 65535)
+    return SMBX_ERR_RANGE;
+  if (total > c->high - c->low ||
+      smbx__slab_live(&c->reqs) + n > smbx__slab_cap(&c->reqs)) {
+    c->want_writable = true;
+    return SMBX_ERR_AGAIN;
+  }
+  /* CreditRequest: automatic = aim at credit_target held (available +
+   * in flight + already asked) */
+  uint64_t held = (c->high - c->low) + c->inflight + c->asked;
+  uint64_t extra_total =
+      c->s.credit_target > held ? c->s.credit_target - held : 0;
+  /* pass 2: patch, sign, hash */
+  smbx__conn_keys k, ek;
+  bool have_k = false, enc = false;
+  uint64_t enc_sid = 0, last_sid = 0, cached_sid = 0;
+  uint8_t pa[64], conn_pa[64];
+  bool pa_ok = o && o->preauth, neg_hash = false;
+  if (pa_ok)
+    memcpy(pa, o->preauth, 64);
+  uint64_t mid = c->low;
+  uint32_t i = 0;
+  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
+  while (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) == 1) {
+    uint8_t *p = msg + (pdu.p - msg);
+    uint16_t charge = smbx__conn_charge_for(p, pdu.len, c->dialect, c->caps,
+                                            NULL);
+    uint16_t ids = ids_of(c, charge);
+    uint64_t creq;
+    if (o && o->credit_request)
+      creq = o->credit_request;
+    else
+      creq = ids + (i + 1 == n ? extra_total : 0);
+    if (creq > 65535)
+      creq = 65535;
+    uint32_t fl = smbx__conn_ld32(p + 16);
+    fl &= ~(SMBX_SMB2_FLAGS_SERVER_TO_REDIR | SMBX_SMB2_FLAGS_ASYNC_COMMAND |
+            SMBX_SMB2_FLAGS_SIGNED);
+    smbx__conn_st16(p + 6, charge);
+    if (c->dialect < SMBX_SMB2_DIALECT_300)
+      smbx__conn_st32(p + 8, 0);
+    smbx__conn_st16(p + 14, (uint16_t)creq);
+    smbx__conn_st32(p + 16, fl);
+    smbx__conn_st64(p + 24, mid);
+    memset(p + 48, 0, 16);
+    uint64_t sid = hd.session_id;
+    if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
+      sid = last_sid;
+    else
+      last_sid = sid;
+    bool neg = hd.command == SMBX_SMB2_NEGOTIATE;
+    bool have = false;
+    if (!neg && sid) {
+      if (sid != cached_sid) {
+        have_k = smbx__conn_get_keys(c, sid, &k);
+        cached_sid = sid;
+      }
+      have = have_k;
+    }
+    if (i == 0)
+      enc_sid = sid;
+    if (i == 0 && have && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
+        !(oflags & SMBX__CONN_SEND_NO_ENCRYPT) &&
+        ((k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
+         (oflags & SMBX__CONN_SEND_ENCRYPT))) {
+      enc = true;
+      ek = k;
+    }
+    bool sign = !enc && have && (k.flags & SMBX__CONN_KEYS_SIGNING) &&
+                ((k.flags & SMBX__CONN_KEYS_SIGN_ALL) ||
+                 (oflags & SMBX__CONN_SEND_SIGN)) &&
+                !(oflags & SMBX__CONN_SEND_NO_SIGN);
+    if (sign && smbx_smb2_sign(&c->cr, k.keys.signing_alg, k.keys.signing, p,
+                               pdu.len, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+      return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
+                              0, 0);
+    if (pa_ok && smbx_smb2_preauth_update(&c->cr, pa, p, pdu.len) != 0)
+      pa_ok = false;
+    if (neg && i == 0 && c->have_cr && c->cr.sha512 &&
+        !(c->s.flags & SMBX__CONN_F_NO_PREAUTH)) {
+      smbx_smb2_preauth_init(conn_pa);
+      neg_hash = smbx_smb2_preauth_update(&c->cr, conn_pa, p, pdu.len) == 0;
+    }
+    mid += ids;
+    i++;
+  }
+  rc = smbx__conn_xmit(c, buf, cap, len, enc ? &ek : NULL, enc_sid, now_ns);
+  if (rc)
+    return rc;
+  /* pass 3: commit */
+  uint64_t timeout = c->s.request_timeout_ns;
+  if (o && o->timeout_ns)
+    timeout = o->timeout_ns;
+  uint64_t deadline = (timeout == 0 || timeout == UINT64_MAX)
+                          ? SMBX__NO_DEADLINE
+                          : smbx__deadline_add(now_ns, timeout);
+  mid = c->low;
+  i = 0;
+  last_sid = 0;
+  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
+  while (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) == 1) {
+    smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
+    uint64_t sid = hd.session_id;
+    if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
+      sid = last_sid;
+    else
+      last_sid = sid;
+    r->ri.msg_id = mid;
+    r->ri.session_id = sid;
+    r->ri.tree_id = hd.tree_id;
+    r->ri.command = hd.command;
+    r->ri.charge = hd.credit_charge;
+    r->ri.ids = ids_of(c, hd.credit_charge);
+    r->ri.credit_req = hd.credits;
+    r->extra = hd.credits > r->ri.ids ? (uint16_t)(hd.credits - r->ri.ids) : 0;
+    c->asked += r->extra;
+    if (hd.flags & SMBX_SMB2_FLAGS_SIGNED)
+      r->ri.flags |= RI_SIGNED;
+    if (enc)
+      r->ri.flags |= RI_ENCRYPTED;
+    if (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS)
+      r->ri.flags |= RI_RELATED;
+    r->user = user;
+    r->chain_index = (uint16_t)i;
+    r->deadline = deadline;
+    smbx__list_init(&r->tlink);
+    smbx__list_insert_tail(&c->live, &r->link);
+    (void)smbx__hash_insert_u64(&c->ids, mid, r);
+    timer_insert(c, r);
+    if (reqs)
+      reqs[i] = smbx__slab_handle(&c->reqs, r);
+    mid += r->ri.ids;
+    i++;
+  }
+  c->inflight += total;
+  c->low += total;
+  c->n_out += n;
+  if (pa_ok)
+    memcpy(o->preauth, pa, 64);
+  if (neg_hash) {
+    memcpy(c->preauth, conn_pa, 64);
+    c->preauth_state = 1;
+  }
+  return (int)n;
+}
+
+int smbx__conn_cancel(smbx__conn *c, uint64_t req, uint64_t now_ns)
+{
+  if (!c)
+    return SMBX_ERR_INVAL;
+  smbx__conn_req *r = smbx__slab_lookup(&c->reqs, req);
+  if (!r || c->role != SMBX__CONN_CLIENT || (r->ri.flags & RI_ZOMBIE))
+    return SMBX_ERR_NOTFOUND;
+  if (c->err)
+    return c->err;
+  /* 6.3: MessageId of the target, ASYNC + AsyncId after an interim, its
+   * SessionId, no credit */
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = SMBX_SMB2_CANCEL;
+  h.message_id = r->ri.msg_id;
+  h.session_id = r->ri.session_id;
+  if (r->ri.flags & RI_ASYNC) {
+    h.flags = SMBX_SMB2_FLAGS_ASYNC_COMMAND;
+    h.async_id = r->ri.async_id;
+  } else {
+    h.tree_id = r->ri.tree_id;
+  }
+  uint8_t *p = c->ebuf + SMBX__CONN_HEADROOM;
+  (void)smbx_smb2_hdr_encode(&h, p, SMBX__CONN_EBUF, NULL);
+  smbx__conn_st16(p + 64, 4);
+  smbx__conn_st16(p + 66, 0);
+  smbx__conn_keys k;
+  bool have = smbx__conn_get_keys(c, h.session_id, &k);
+  bool enc = have && (r->ri.flags & RI_ENCRYPTED) &&
+             (k.flags & SMBX__CONN_KEYS_CIPHER);
+  if (!enc && have && (r->ri.flags & RI_SIGNED) &&
+      (k.flags & SMBX__CONN_KEYS_SIGNING) &&
+      smbx_smb2_sign(&c->cr, k.keys.signing_alg, k.keys.signing, p, 68,
+                     SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+    return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
+                            0);
+  return smbx__conn_xmit(c, c->ebuf, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF,
+                         68, enc ? &k : NULL, h.session_id, now_ns);
+}
+
+/* ---- responses -------------------------------------------------------------- */
+
+static void writable(smbx__conn *c)
+{
+  if (c->want_writable && !c->err && c->high > c->low) {
+    c->want_writable = false;
+    if (c->up.writable)
+      c->up.writable(c->up.ctx);
+  }
+}
+
+/* 3.2.5.1: one response PDU. Returns false when the connection died. */
+static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                    uint8_t *p, size_t len, const smbx_smb2_hdr *hd,
+                    uint16_t idx, bool last, uint64_t now)
+{
+  c->n_in++;
+  uint32_t pflags = (h->encrypted ? SMBX__CONN_PDU_ENCRYPTED : 0) |
+                    (last ? SMBX__CONN_PDU_LAST : 0);
+  smbx__conn_pdu pd;
+  memset(&pd, 0, sizeof pd);
+  pd.data = p;
+  pd.len = len;
+  pd.hdr = *hd;
+  pd.chain_index = idx;
+  size_t at = (size_t)(p - h->msg);
+  if (hd->message_id == SMBX_SMB2_MSGID_UNSOLICITED) {
+    /* 2.2 / 4.13: only oplock and lease break notifications */
+    if (hd->command != SMBX_SMB2_OPLOCK_BREAK) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                       "unsolicited response other than OPLOCK_BREAK",
+                       at + 24, 0);
+      return false;
+    }
+    if (c->up.notify) {
+      pd.hold = hh;
+      pd.flags = pflags;
+      h->refs++;
+      c->up.notify(c->up.ctx, &pd);
+    }
+    return !c->err;
+  }
+  smbx__conn_req *r = smbx__hash_get_u64(&c->ids, hd->message_id);
+  if (!r) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "response for an unknown MessageId",
+                     at + 24, 0);
+    return false;
+  }
+  if (r->ri.command != hd->command) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "response Command differs",
+                     at + 12, 0);
+    return false;
+  }
+  /* 6.1 (Samba's rule): credits held may not pass 65535 */
+  c->high += hd->credits;
+  if (c->high - c->low > 65535) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "credit grant overflows 65535",
+                     at + 14, 0);
+    return false;
+  }
+  bool is_async = (hd->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND) != 0;
+  if (hd->status == SMBX_STATUS_PENDING) {
+    /* 6.3: interim; a second one is a protocol error */
+    if (!is_async || (r->ri.flags & RI_ASYNC)) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                       is_async ? "second STATUS_PENDING"
+                                : "STATUS_PENDING without ASYNC",
+                       at + 8, 0);
+      return false;
+    }
+    r->ri.flags |= RI_ASYNC;
+    r->ri.async_id = hd->async_id;
+    returned(c, r);
+    if (!(r->ri.flags & RI_ZOMBIE)) {
+      r->deadline = c->s.async_timeout_ns
+                        ? smbx__deadline_add(now, c->s.async_timeout_ns)
+                        : SMBX__NO_DEADLINE;
+      timer_insert(c, r);
+      if (c->up.interim) {
+        pd.req = smbx__slab_handle(&c->reqs, r);
+        pd.user = r->user;
+        pd.hold = hh;
+        pd.flags = pflags | SMBX__CONN_PDU_INTERIM;
+        h->refs++;
+        c->up.interim(c->up.ctx, pd.req, r->user, &pd);
+      }
+    }
+    writable(c);
+    return !c->err;
+  }
+  if ((r->ri.flags & RI_ASYNC) &&
+      (!is_async || hd->async_id != r->ri.async_id)) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "final response AsyncId differs",
+                     at + 32, 0);
+    return false;
+  }
+  returned(c, r);
+  uint64_t rh = smbx__slab_handle(&c->reqs, r);
+  uint64_t user = r->user;
+  bool zombie = (r->ri.flags & RI_ZOMBIE) != 0;
+  bool neg = r->ri.command == SMBX_SMB2_NEGOTIATE;
+  uint64_t sid = hd->session_id ? hd->session_id : r->ri.session_id;
+  req_free(c, r);
+  if (zombie) {
+    writable(c);
+    return !c->err;
+  }
+  int err = 0;
+  smbx__conn_keys k;
+  bool have = !neg && smbx__conn_get_keys(c, sid, &k);
+  if (hd->flags & SMBX_SMB2_FLAGS_SIGNED) {
+    pflags |= SMBX__CONN_PDU_SIGNED;
+    if (h->encrypted) {
+      /* a TRANSFORM authenticates it */
+    } else if (have && (k.flags & SMBX__CONN_KEYS_SIGNING)) {
+      if (smbx_smb2_verify(&c->cr, k.keys.signing_alg, k.keys.signing, p,
+                           len) == 0)
+        pflags |= SMBX__CONN_PDU_VERIFIED;
+      else
+        err = SMBX_ERR_AUTH;
+    } else {
+      pflags |= SMBX__CONN_PDU_SIG_UNCHECKED;
+    }
+  } else if (have && !h->encrypted &&
+             (k.flags & SMBX__CONN_KEYS_SIGN_ALL) &&
+             hd->command != SMBX_SMB2_SESSION_SETUP &&
+             hd->status != SMBX_STATUS_USER_SESSION_DELETED &&
+             hd->status != SMBX_STATUS_NETWORK_SESSION_EXPIRED) {
+    /* 3.2.5.1.3: an unsigned response on a signing session */
+    err = SMBX_ERR_AUTH;
+  }
+  if (neg)
+    smbx__conn_preauth_msg(c, p, len, false);
+  if (err) {
+    c->up.complete(c->up.ctx, rh, user, err, NULL);
+  } else {
+    pd.req = rh;
+    pd.user = user;
+    pd.hold = hh;
+    pd.flags = pflags;
+    h->refs++;
+    c->up.complete(c->up.ctx, rh, user, 0, &pd);
+  }
+  writable(c);
+  return !c->err;
+}
+
+void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
+{
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
+  if (!h)
+    return;
+  int kind = smbx_smb2_msg_kind(h->msg, h->len);
+  if (kind == SMBX_SMB2_MSG_TRANSFORM) {
+    smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len);
+    if (n < 0) {
+      smbx__conn_hold_unref(c, hh, now);
+      return;
+    }
+    h->msg += SMBX_SMB2_TRANSFORM_HDR_SIZE;
+    h->len = (size_t)n;
+    h->encrypted = 1;
+  } else if (kind != SMBX_SMB2_MSG_SMB2) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "not an SMB2 response message", 0, 0);
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  /* first pass: the whole chain is well formed and every PDU a response */
+  smbx_smb2_chain ch;
+  smbx_smb2_bytes pdu;
+  smbx_smb2_hdr hd;
+  smbx_error_detail d = {0, 0};
+  (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
+  int rc;
+  uint32_t n = 0;
+  while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
+    size_t at = (size_t)(pdu.p - h->msg);
+    if (!(hd.flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR)) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO, "response without SERVER_TO_REDIR",
+                       at + 16, 0);
+      break;
+    }
+    if (smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, &d) != 0) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, at + d.offset, 0);
+      break;
+    }
+    n++;
+  }
+  if (!c->err && rc < 0)
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
+  if (!c->err) {
+    h->running = 1;
+    (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
+    uint16_t idx = 0;
+    while (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) == 1) {
+      uint8_t *p = h->msg + (pdu.p - h->msg);
+      bool last = (uint32_t)idx + 1 == n;
+      if (!cli_pdu(c, hh, h, p, pdu.len, &hd, idx, last, now))
+        break;
+      idx++;
+    }
+    h->running = 0;
+  }
+  smbx__conn_hold_unref(c, hh, now);
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/conn internals shared by conn.c, win.c, srv.c and cli.c. */
+#ifndef SMBX_CONN_INT_H
+#define SMBX_CONN_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <smbx/tcp.h>
+
+#include "conn/conn.h"
+#include "core/alloc.h"
+#include "core/hash.h"
+#include "core/list.h"
+#include "core/slab.h"
+#include "smbd/smbd_int.h"
+
+/* request-info flags (ri.flags) */
+#define RI_SIGNED 0x01u    /* request carried SIGNED (server) / was signed */
+#define RI_ENCRYPTED 0x02u /* request arrived / was sent encrypted */
+#define RI_ASYNC 0x04u     /* server: interim sent; client: interim seen */
+#define RI_GRANTED 0x08u   /* server: credits already granted (interim) */
+#define RI_CANCELLED 0x10u /* server: CANCEL matched it */
+#define RI_SMB1 0x20u      /* server: SMB1 NEGOTIATE */
+#define RI_ZOMBIE 0x40u    /* client: timed out, id kept until a response */
+#define RI_RELATED 0x80u   /* member of a related chain */
+
+/* What a response needs to know about its request. */
+typedef struct smbx__conn_ri {
+  uint64_t msg_id;
+  uint64_t async_id;
+  uint64_t session_id;
+  uint32_t tree_id;
+  uint32_t flags;     /* RI_* */
+  uint16_t command;
+  uint16_t charge;    /* CreditCharge as on the wire */
+  uint16_t ids;       /* ids consumed: max(1, charge) or 1 */
+  uint16_t credit_req; /* CreditRequest */
+} smbx__conn_ri;
+
+/* hold kinds */
+enum { HK_PLAIN = 0, HK_FRAMER = 1, HK_SMBD = 2 };
+
+/* A transport message delivered upward (or being processed). */
+typedef struct smbx__conn_hold {
+  uint8_t *msg;    /* plaintext SMB2 message (after a TRANSFORM: msg + 52) */
+  size_t len;
+  uint64_t token;  /* SMB Direct release token */
+  uint32_t refs;   /* delivered unreleased PDUs + 1 while being processed */
+  uint8_t kind;    /* HK_* */
+  uint8_t encrypted;
+  uint8_t related, running, kick, waiting;
+  /* chain walk state (server) */
+  size_t next_off;  /* offset of the next member to process */
+  bool more;        /* members remain */
+  uint16_t index, count;
+  uint32_t chain_status; /* INVALID_PARAMETER when the chain style is bad */
+  uint64_t c_sess;
+  uint32_t c_tree;
+  bool have_sess, have_tree, have_fid;
+  smbx_smb2_fileid c_fid;
+  uint32_t c_err; /* status of a failed CREATE in the related chain */
+} smbx__conn_hold;
+
+/* A request slot (both roles). */
+typedef struct smbx__conn_req {
+  smbx__list link;  /* c->live */
+  smbx__list tlink; /* client: c->timers, ordered by deadline */
+  smbx__conn_ri ri;
+  uint64_t user;
+  uint64_t deadline;
+  uint64_t hold;   /* server: the message it came in (related chains) */
+  uint16_t extra;  /* client: credits asked beyond the charge */
+  uint16_t chain_index;
+} smbx__conn_req;
+
+/* A queued SMB Direct engine event (compact). */
+typedef struct smbx__conn_sev {
+  uint32_t type, flags;
+  const uint8_t *p;
+  size_t len;
+  uint64_t x; /* token / msg_id / handle */
+  uint32_t a, b, c, d;
+  int error;
+  uint32_t ntstatus;
+  const char *reason;
+} smbx__conn_sev;
+
+#define SMBX__CONN_EBUF 1024u /* ERROR/ECHO/CANCEL scratch (plus headroom) */
+
+struct smbx__conn {
+  smbx_allocator alloc;
+  smbx__conn_settings s;
+  smbx__conn_upcalls up;
+  smbx_crypto cr;
+  bool have_cr;
+  uint32_t role, transport;
+  uint16_t dialect;
+  uint32_t caps;
+  bool large_mtu;
+  bool backpressure;
+  bool want_writable;
+  bool down_called;
+  bool any_msg; /* server: a message arrived (SMB1 only as the first) */
+  /* sticky error */
+  int err;
+  uint32_t err_status;
+  smbx_error_detail detail;
+  /* transports */
+  smbx_tcp_framer *framer;
+  bool framer_held;
+  uint64_t framer_hold;
+  smbx_smbd *smbd;
+  smbx__conn_sev *sev;
+  uint32_t sev_cap, sev_head, sev_n;
+  bool draining;
+  /* window */
+  uint64_t low, high;   /* server: lowest unseen id; client: low = next */
+  uint64_t *bm;         /* server bitmap, bm_bits bits */
+  uint64_t bm_bits;
+  uint64_t nseen;       /* server: seen ids above low */
+  uint64_t inflight;    /* server: ids of requests not yet granted for */
+  uint64_t asked;       /* client: credits asked beyond charges, in flight */
+  /* requests */
+  smbx__slab reqs;
+  smbx__list live;
+  smbx__list timers;
+  smbx__hash ids; /* client: MessageId -> req */
+  uint32_t n_async;
+  /* holds */
+  smbx__slab holds;
+  /* preauth */
+  uint8_t preauth[64];
+  uint8_t preauth_state; /* 0 none, 1 request hashed, 2 complete */
+  /* scratch for connection-built PDUs */
+  uint8_t *ebuf;
+  /* counters */
+  uint64_t n_in, n_out;
+};
+
+/* conn.c */
+int smbx__conn_fatal(smbx__conn *c, int err, const char *reason, size_t off,
+                     uint32_t status);
+/* Sends the message at buf + HEADROOM (len bytes), encrypting with k when
+ * k is not NULL. SMBX_ERR_AGAIN (nothing sent), or a fatal code. */
+int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                    const smbx__conn_keys *k, uint64_t session_id,
+                    uint64_t now);
+/* hold management */
+uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
+                             uint8_t kind, uint64_t token);
+void smbx__conn_hold_ref(smbx__conn *c, uint64_t h);
+void smbx__conn_hold_unref(smbx__conn *c, uint64_t h, uint64_t now);
+/* Decrypts a TRANSFORM message in place; returns the plaintext length or a
+ * fatal code (connection down). */
+smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len);
+bool smbx__conn_get_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k);
+void smbx__conn_preauth_msg(smbx__conn *c, const uint8_t *p, size_t len,
+                            bool restart);
+
+/* win.c */
+int smbx__conn_win_init(smbx__conn *c);
+void smbx__conn_win_free(smbx__conn *c);
+/* server: checks and marks [mid, mid + n); 0 or SMBX_ERR_PROTO */
+int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n);
+uint16_t smbx__conn_grant(const smbx__conn *c, const smbx__conn_ri *ri);
+void smbx__conn_grant_commit(smbx__conn *c, const smbx__conn_ri *ri,
+                             uint16_t g);
+uint64_t smbx__conn_server_held(const smbx__conn *c);
+/* FileId offset of a request body, 0 when the command has none */
+size_t smbx__conn_fileid_off(uint16_t command);
+
+/* srv.c */
+void smbx__conn_srv_msg(smbx__conn *c, uint64_t hold, uint64_t now);
+void smbx__conn_srv_teardown(smbx__conn *c, int err);
+
+/* cli.c */
+void smbx__conn_cli_msg(smbx__conn *c, uint64_t hold, uint64_t now);
+void smbx__conn_cli_teardown(smbx__conn *c, int err);
+
+/* little-endian helpers */
+static inline uint16_t smbx__conn_ld16(const uint8_t *p)
+{
+  return (uint16_t)(p[0] | (uint16_t)(p[1] << 8));
+}
+static inline uint32_t smbx__conn_ld32(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+static inline uint64_t smbx__conn_ld64(const uint8_t *p)
+{
+  return (uint64_t)smbx__conn_ld32(p) | (uint64_t)smbx__conn_ld32(p + 4) << 32;
+}
+static inline void smbx__conn_st16(uint8_t *p, uint16_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static inline void smbx__conn_st32(uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+static inline void smbx__conn_st64(uint8_t *p, uint64_t v)
+{
+  smbx__conn_st32(p, (uint32_t)v);
+  smbx__conn_st32(p + 4, (uint32_t)(v >> 32));
+}
+
+#endif

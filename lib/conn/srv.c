@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT */
+/* Server role: receive checks (window, structure, compounds, signing),
+ * responses with credit grants, async interim responses, CANCEL, ECHO. */
+#include "conn/conn_int.h"
+
+#define SEVERITY_ERROR(st) (((st) & 0xC0000000u) == 0xC0000000u)
+
+static uint16_t ids_for(const smbx__conn *c, uint16_t charge)
+{
+  /* 6.1: max(1, CreditCharge) with LARGE_MTU; otherwise one id */
+  if (!c->large_mtu || charge == 0)
+    return 1;
+  return charge;
+}
+
+/* ---- building and sending responses --------------------------------------- */
+
+/* Patches, signs, encrypts and sends a response to ri at buf + HEADROOM;
+ * commits the grant only when it went out. */
+static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
+                  size_t len, const smbx__conn_send_opts *o, uint64_t now)
+{
+  uint8_t *p = buf + SMBX__CONN_HEADROOM;
+  bool async = (ri->flags & RI_ASYNC) != 0;
+  uint16_t g = smbx__conn_grant(c, ri);
+  uint32_t flags = smbx__conn_ld32(p + 16);
+  flags &= ~(SMBX_SMB2_FLAGS_SIGNED | SMBX_SMB2_FLAGS_ASYNC_COMMAND |
+             SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
+  flags |= SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
+  if (async)
+    flags |= SMBX_SMB2_FLAGS_ASYNC_COMMAND;
+  smbx__conn_st32(p + 0, SMBX_SMB2_PROTOCOL_ID);
+  smbx__conn_st16(p + 4, 64);
+  smbx__conn_st16(p + 6, ri->charge);
+  smbx__conn_st16(p + 12, ri->command);
+  smbx__conn_st16(p + 14, g);
+  smbx__conn_st32(p + 16, flags);
+  smbx__conn_st32(p + 20, 0);
+  smbx__conn_st64(p + 24, ri->msg_id);
+  if (async)
+    smbx__conn_st64(p + 32, ri->async_id);
+  memset(p + 48, 0, 16);
+  uint32_t status = smbx__conn_ld32(p + 8);
+  uint64_t sid = smbx__conn_ld64(p + 40);
+  uint32_t oflags = o ? o->flags : 0;
+  bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
+  smbx__conn_keys k;
+  bool have = !neg && smbx__conn_get_keys(c, sid, &k);
+  bool enc = have && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
+             ((ri->flags & RI_ENCRYPTED) ||
+              (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
+              (oflags & SMBX__CONN_SEND_ENCRYPT));
+  if (oflags & SMBX__CONN_SEND_NO_ENCRYPT)
+    enc = false;
+  bool sign = !enc && have && (k.flags & SMBX__CONN_KEYS_SIGNING) &&
+              status != SMBX_STATUS_PENDING &&
+              ((ri->flags & RI_SIGNED) || (k.flags & SMBX__CONN_KEYS_SIGN_ALL) ||
+               (oflags & SMBX__CONN_SEND_SIGN));
+  if (oflags & SMBX__CONN_SEND_NO_SIGN)
+    sign = false;
+  if (sign && smbx_smb2_sign(&c->cr, k.keys.signing_alg, k.keys.signing, p,
+                             len, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+    return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
+                            0);
+  uint8_t pa[64];
+  bool pa_ok = false;
+  if (o && o->preauth) {
+    memcpy(pa, o->preauth, 64);
+    pa_ok = smbx_smb2_preauth_update(&c->cr, pa, p, len) == 0;
+  }
+  bool neg_hash = neg && !(ri->flags & RI_SMB1) && c->preauth_state == 1;
+  uint8_t conn_pa[64];
+  if (neg_hash) {
+    memcpy(conn_pa, c->preauth, 64);
+    if (smbx_smb2_preauth_update(&c->cr, conn_pa, p, len) != 0)
+      neg_hash = false;
+  }
+  int rc = smbx__conn_xmit(c, buf, cap, len, enc ? &k : NULL, sid, now);
+  if (rc)
+    return rc;
+  smbx__conn_grant_commit(c, ri, g);
+  ri->flags |= RI_GRANTED;
+  if (pa_ok)
+    memcpy(o->preauth, pa, 64);
+  if (neg_hash) {
+    memcpy(c->preauth, conn_pa, 64);
+    c->preauth_state = 2;
+  }
+  c->n_out++;
+  return 0;
+}
+
+static void fill_hdr(const smbx__conn_ri *ri, uint32_t status,
+                     smbx_smb2_hdr *h)
+{
+  memset(h, 0, sizeof *h);
+  h->credit_charge = ri->charge;
+  h->status = status;
+  h->command = ri->command;
+  h->flags = SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
+  h->message_id = ri->msg_id;
+  if (ri->flags & RI_ASYNC) {
+    h->flags |= SMBX_SMB2_FLAGS_ASYNC_COMMAND;
+    h->async_id = ri->async_id;
+  } else {
+    h->tree_id = ri->tree_id;
+  }
+  h->session_id = ri->session_id == SMBX_SMB2_SESSION_ID_INHERIT
+                      ? 0
+                      : ri->session_id;
+}
+
+/* An ERROR response built by the connection (no request slot). */
+static int send_error(smbx__conn *c, smbx__conn_ri *ri, uint32_t status,
+                      uint64_t now)
+{
+  smbx_smb2_hdr h;
+  fill_hdr(ri, status, &h);
+  smbx_smb2_error_resp er;
+  memset(&er, 0, sizeof er);
+  smbx_ssize n = smbx_smb2_encode_error_resp(
+      &h, &er, c->ebuf + SMBX__CONN_HEADROOM, SMBX__CONN_EBUF, NULL);
+  if (n < 0)
+    return smbx__conn_fatal(c, SMBX_ERR_STATE, "error response encoding", 0,
+                            0);
+  return finish(c, ri, c->ebuf, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF,
+                (size_t)n, NULL, now);
+}
+
+/* 6.4: ECHO answered by the connection. */
+static int send_echo(smbx__conn *c, smbx__conn_ri *ri, uint64_t now)
+{
+  smbx_smb2_hdr h;
+  fill_hdr(ri, SMBX_STATUS_SUCCESS, &h);
+  uint8_t *p = c->ebuf + SMBX__CONN_HEADROOM;
+  (void)smbx_smb2_hdr_encode(&h, p, SMBX__CONN_EBUF, NULL);
+  smbx__conn_st16(p + 64, 4);
+  smbx__conn_st16(p + 66, 0);
+  return finish(c, ri, c->ebuf, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF, 68,
+                NULL, now);
+}
+
+/* ---- request slots -------------------------------------------------------- */
+
+static void req_free(smbx__conn *c, smbx__conn_req *r)
+{
+  smbx__list_remove(&r->link);
+  if (r->ri.flags & RI_ASYNC)
+    c->n_async--;
+  (void)smbx__slab_put(&c->reqs, r);
+}
+
+void smbx__conn_srv_teardown(smbx__conn *c, int err)
+{
+  smbx__list *n;
+  while ((n = smbx__list_first(&c->live))) {
+    smbx__conn_req *r = SMBX__CONTAINER_OF(n, smbx__conn_req, link);
+    uint64_t hh = smbx__slab_handle(&c->reqs, r);
+    req_free(c, r);
+    if (c->up.abort)
+      c->up.abort(c->up.ctx, hh, err);
+  }
+}
+
+/* 6.3 / 3.3.5.16: CANCEL by AsyncId (ASYNC) or MessageId; no response. */
+static void handle_cancel(smbx__conn *c, const smbx_smb2_hdr *hd)
+{
+  smbx__conn_req *r = NULL;
+  if (hd->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND) {
+    r = smbx__slab_lookup(&c->reqs, hd->async_id);
+    if (r && !(r->ri.flags & RI_ASYNC))
+      r = NULL;
+  } else {
+    SMBX__LIST_FOREACH(it, &c->live) {
+      smbx__conn_req *q = SMBX__CONTAINER_OF(it, smbx__conn_req, link);
+      if (q->ri.msg_id == hd->message_id) {
+        r = q;
+        break;
+      }
+    }
+  }
+  if (!r || (r->ri.flags & RI_CANCELLED))
+    return;
+  r->ri.flags |= RI_CANCELLED;
+  if (c->up.cancel)
+    c->up.cancel(c->up.ctx, smbx__slab_handle(&c->reqs, r));
+}
+
+/* ---- one compound member -------------------------------------------------- */
+
+static bool is_all_ones(smbx_smb2_fileid f)
+{
+  return f.persistent_id == UINT64_MAX && f.volatile_id == UINT64_MAX;
+}
+
+/* Handles member `idx` of the message in hold h. Returns true when it was
+ * delivered to the owner. */
+static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                   uint8_t *pdu, size_t len, const smbx_smb2_hdr *hd,
+                   uint16_t idx, bool last, uint64_t now)
+{
+  c->n_in++;
+  if (hd->command == SMBX_SMB2_CANCEL) {
+    handle_cancel(c, hd);
+    return false;
+  }
+  smbx__conn_ri ri;
+  memset(&ri, 0, sizeof ri);
+  ri.msg_id = hd->message_id;
+  ri.session_id = hd->session_id;
+  ri.tree_id = hd->tree_id;
+  ri.command = hd->command;
+  ri.charge = hd->credit_charge;
+  ri.ids = ids_for(c, hd->credit_charge);
+  ri.credit_req = hd->credits;
+  if (hd->flags & SMBX_SMB2_FLAGS_SIGNED)
+    ri.flags |= RI_SIGNED;
+  if (h->encrypted)
+    ri.flags |= RI_ENCRYPTED;
+  uint32_t pflags = 0;
+  uint32_t status = h->chain_status;
+  bool sync = !(hd->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND);
+  /* 6.2: related members inherit SessionId / TreeId / FileId */
+  if (h->related) {
+    ri.flags |= RI_RELATED;
+    pflags |= SMBX__CONN_PDU_RELATED;
+    if (idx > 0 && ri.session_id == SMBX_SMB2_SESSION_ID_INHERIT) {
+      if (h->have_sess)
+        ri.session_id = h->c_sess;
+      else if (!status)
+        status = SMBX_STATUS_INVALID_PARAMETER;
+    }
+    if (idx > 0 && sync && ri.tree_id == SMBX_SMB2_TREE_ID_INHERIT) {
+      if (h->have_tree)
+        ri.tree_id = h->c_tree;
+      else if (!status)
+        status = SMBX_STATUS_INVALID_PARAMETER;
+    }
+    if (ri.session_id != SMBX_SMB2_SESSION_ID_INHERIT) {
+      h->c_sess = ri.session_id;
+      h->have_sess = true;
+    }
+    if (sync && ri.tree_id != SMBX_SMB2_TREE_ID_INHERIT) {
+      h->c_tree = ri.tree_id;
+      h->have_tree = true;
+    }
+  }
+  smbx_error_detail d = {0, 0};
+  /* 3.3.5.2.6 table pass: structure sizes -> INVALID_PARAMETER */
+  if (!status && smbx_smb2_pdu_validate(pdu, len, NULL, &d) != 0)
+    status = SMBX_STATUS_INVALID_PARAMETER;
+  /* 2.2: a SIGNED NEGOTIATE is failed */
+  if (!status && ri.command == SMBX_SMB2_NEGOTIATE && (ri.flags & RI_SIGNED))
+    status = SMBX_STATUS_INVALID_PARAMETER;
+  /* 6.1: CreditCharge against the payload */
+  if (!status) {
+    uint64_t payload = 0;
+    uint16_t need = smbx__conn_charge_for(pdu, len, c->dialect, c->caps,
+                                          &payload);
+    if (c->large_mtu) {
+      if ((hd->credit_charge == 0 && payload > 65536) ||
+          need > (hd->credit_charge ? hd->credit_charge : 1))
+        status = SMBX_STATUS_INVALID_PARAMETER;
+    } else if (payload > 65536) {
+      status = SMBX_STATUS_INVALID_PARAMETER;
+    }
+  }
+  smbx_smb2_fileid fid = {0, 0};
+  size_t foff = smbx__conn_fileid_off(ri.command);
+  if (foff && len >= foff + 16) {
+    fid.persistent_id = smbx__conn_ld64(pdu + foff);
+    fid.volatile_id = smbx__conn_ld64(pdu + foff + 8);
+    if (h->related && idx > 0 && is_all_ones(fid)) {
+      if (h->c_err) {
+        if (!status)
+          status = h->c_err; /* a failed CREATE fails its followers */
+      } else if (h->have_fid) {
+        fid = h->c_fid;
+        pflags |= SMBX__CONN_PDU_FILEID;
+      } else if (!status && ri.command != SMBX_SMB2_IOCTL) {
+        status = SMBX_STATUS_INVALID_HANDLE;
+      }
+    } else {
+      pflags |= SMBX__CONN_PDU_FILEID;
+      if (h->related && !is_all_ones(fid)) {
+        h->c_fid = fid;
+        h->have_fid = true;
+      }
+    }
+  }
+  /* 3.3.5.2.4 / 3.3.5.2.9: signatures and encryption required */
+  bool sess_setup = ri.command == SMBX_SMB2_SESSION_SETUP;
+  if (!status && ri.command != SMBX_SMB2_NEGOTIATE) {
+    smbx__conn_keys k;
+    bool have = smbx__conn_get_keys(c, ri.session_id, &k);
+    if (ri.flags & RI_SIGNED) {
+      pflags |= SMBX__CONN_PDU_SIGNED;
+      if (h->encrypted) {
+        /* inside a TRANSFORM the signature is not checked */
+      } else if (have && (k.flags & SMBX__CONN_KEYS_SIGNING)) {
+        if (smbx_smb2_verify(&c->cr, k.keys.signing_alg, k.keys.signing, pdu,
+                             len) == 0)
+          pflags |= SMBX__CONN_PDU_VERIFIED;
+        else if (sess_setup)
+          pflags |= SMBX__CONN_PDU_SIG_BAD;
+        else
+          status = SMBX_STATUS_ACCESS_DENIED;
+      } else {
+        pflags |= SMBX__CONN_PDU_SIG_UNCHECKED;
+      }
+    } else if (have && !h->encrypted && !sess_setup &&
+               (k.flags & SMBX__CONN_KEYS_SIGN_ALL)) {
+      status = SMBX_STATUS_ACCESS_DENIED;
+    }
+    if (!status && have && !h->encrypted && !sess_setup &&
+        (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL))
+      status = SMBX_STATUS_ACCESS_DENIED;
+  }
+  if (status) {
+    if (h->related && ri.command == SMBX_SMB2_CREATE && !h->c_err)
+      h->c_err = status;
+    (void)send_error(c, &ri, status, now);
+    return false;
+  }
+  if (ri.command == SMBX_SMB2_ECHO &&
+      !(c->s.flags & SMBX__CONN_F_DELIVER_ECHO)) {
+    (void)send_echo(c, &ri, now);
+    return false;
+  }
+  if (ri.command == SMBX_SMB2_NEGOTIATE)
+    smbx__conn_preauth_msg(c, pdu, len, true);
+  smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
+  if (!r) {
+    (void)send_error(c, &ri, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
+    return false;
+  }
+  smbx__list_init(&r->tlink);
+  r->ri = ri;
+  r->hold = hh;
+  r->chain_index = idx;
+  smbx__list_insert_tail(&c->live, &r->link);
+  smbx__conn_pdu pd;
+  memset(&pd, 0, sizeof pd);
+  pd.data = pdu;
+  pd.len = len;
+  pd.hdr = *hd;
+  pd.hdr.session_id = ri.session_id;
+  if (sync)
+    pd.hdr.tree_id = ri.tree_id;
+  pd.fileid = fid;
+  pd.req = smbx__slab_handle(&c->reqs, r);
+  pd.hold = hh;
+  pd.flags = pflags | (h->encrypted ? SMBX__CONN_PDU_ENCRYPTED : 0) |
+             (last ? SMBX__CONN_PDU_LAST : 0);
+  pd.chain_index = idx;
+  pd.chain_count = h->count;
+  h->refs++;
+  if (h->related)
+    h->waiting = 1; /* before the upcall: it may answer at once */
+  c->up.request(c->up.ctx, &pd);
+  return true;
+}
+
+/* Walks the members of a message: all at once (unrelated), or one at a
+ * time, each after the previous was answered (related). Re-entrant: a
+ * response given inside the request upcall only "kicks" the outer walk. */
+static void run_chain(smbx__conn *c, uint64_t hh, uint64_t now)
+{
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
+  if (!h)
+    return;
+  if (h->running) {
+    h->kick = 1;
+    return;
+  }
+  h->running = 1;
+  do {
+    h->kick = 0;
+    while (h->more && !h->waiting && !c->err) {
+      smbx_smb2_chain ch;
+      smbx_smb2_bytes pdu;
+      smbx_smb2_hdr hd;
+      (void)smbx_smb2_chain_init(&ch, h->msg + h->next_off,
+                                 h->len - h->next_off, 1);
+      if (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) != 1) {
+        h->more = false; /* validated in the first pass: cannot happen */
+        break;
+      }
+      uint8_t *p = h->msg + h->next_off;
+      if (hd.next_command) {
+        h->next_off += hd.next_command;
+      } else {
+        h->next_off = h->len;
+        h->more = false;
+      }
+      uint16_t idx = h->index++;
+      (void)member(c, hh, h, p, pdu.len, &hd, idx, !h->more, now);
+    }
+  } while (h->kick && !c->err);
+  h->running = 0;
+  if (!h->more || c->err) {
+    h->more = false;
+    h->waiting = 0;
+    smbx__conn_hold_unref(c, hh, now);
+  }
+}
+
+/* A related member was answered: remember what its followers inherit. */
+static void chain_answered(smbx__conn *c, const smbx__conn_req *r,
+                           const uint8_t *p, size_t len, uint64_t now)
+{
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, r->hold);
+  if (!h || !(r->ri.flags & RI_RELATED) || !h->waiting)
+    return;
+  uint32_t st = smbx__conn_ld32(p + 8);
+  if (r->ri.command == SMBX_SMB2_CREATE) {
+    if (SEVERITY_ERROR(st)) {
+      if (!h->c_err)
+        h->c_err = st;
+    } else if (len >= 144) {
+      /* 2.2.14: FileId at @128 */
+      h->c_fid.persistent_id = smbx__conn_ld64(p + 128);
+      h->c_fid.volatile_id = smbx__conn_ld64(p + 136);
+      h->have_fid = true;
+    }
+  } else if (r->ri.command == SMBX_SMB2_TREE_CONNECT && st == 0) {
+    h->c_tree = smbx__conn_ld32(p + 36);
+    h->have_tree = true;
+  } else if (r->ri.command == SMBX_SMB2_SESSION_SETUP && st == 0) {
+    h->c_sess = smbx__conn_ld64(p + 40);
+    h->have_sess = true;
+  }
+  h->waiting = 0;
+  run_chain(c, r->hold, now);
+}
+
+/* ---- SMB1 NEGOTIATE -------------------------------------------------------- */
+
+static void smb1_negotiate(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                           uint64_t now)
+{
+  smbx_smb1_negotiate n1;
+  smbx_error_detail d = {0, 0};
+  if (c->any_msg) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "SMB1 after the first message", 0, 0);
+  } else if (smbx_smb1_negotiate_decode(h->msg, h->len, &n1, &d) != 0) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
+  } else if (!n1.has_smb2_002 && !n1.has_smb2_wildcard) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "SMB1 NEGOTIATE without SMB2", 0, 0);
+  } else if (smbx__conn_win_take(c, 0, 1) != 0) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "SMB1 NEGOTIATE: id 0 used", 0, 0);
+  } else {
+    c->any_msg = true;
+    c->n_in++;
+    smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
+    if (!r) {
+      smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no request slot", 0, 0);
+    } else {
+      smbx__list_init(&r->tlink);
+      r->ri.command = SMBX_SMB2_NEGOTIATE;
+      r->ri.ids = 1;
+      r->ri.credit_req = 1;
+      r->ri.flags = RI_SMB1;
+      r->ri.session_id = 0;
+      smbx__list_insert_tail(&c->live, &r->link);
+      smbx__conn_pdu pd;
+      memset(&pd, 0, sizeof pd);
+      pd.data = h->msg;
+      pd.len = h->len;
+      pd.hdr.structure_size = 64;
+      pd.hdr.command = SMBX_SMB2_NEGOTIATE;
+      pd.req = smbx__slab_handle(&c->reqs, r);
+      pd.hold = hh;
+      pd.flags = SMBX__CONN_PDU_SMB1 | SMBX__CONN_PDU_LAST;
+      pd.chain_count = 1;
+      h->refs++;
+      c->up.request(c->up.ctx, &pd);
+    }
+  }
+  smbx__conn_hold_unref(c, hh, now);
+}
+
+/* ---- a transport message --------------------------------------------------- */
+
+void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
+{
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
+  if (!h)
+    return;
+  int kind = smbx_smb2_msg_kind(h->msg, h->len);
+  if (kind == SMBX_SMB2_MSG_SMB1) {
+    smb1_negotiate(c, hh, h, now);
+    return;
+  }
+  if (kind == SMBX_SMB2_MSG_TRANSFORM) {
+    smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len);
+    if (n < 0) {
+      smbx__conn_hold_unref(c, hh, now);
+      return;
+    }
+    h->msg += SMBX_SMB2_TRANSFORM_HDR_SIZE;
+    h->len = (size_t)n;
+    h->encrypted = 1;
+  } else if (kind != SMBX_SMB2_MSG_SMB2) {
+    /* COMPRESSION is never negotiated; garbage -> disconnect */
+    smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                     kind == SMBX_SMB2_MSG_COMPRESSION
+                         ? "COMPRESSION message (not negotiated)"
+                         : "not an SMB2 message",
+                     0, 0);
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  c->any_msg = true;
+  /* first pass: every header, the window, the chain layout. Any failure
+   * here drops the connection without a response (3.3.5.2.6, 6.1, 6.2) */
+  smbx_smb2_chain ch;
+  smbx_smb2_bytes pdu;
+  smbx_smb2_hdr hd;
+  smbx_error_detail d = {0, 0};
+  (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
+  uint32_t n = 0;
+  bool first_related = false, rel = false, unrel = false;
+  int rc;
+  while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
+    size_t at = (size_t)(pdu.p - h->msg);
+    if (hd.command >= SMBX_SMB2_COMMAND_COUNT) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO, "unknown command", at + 12, 0);
+      break;
+    }
+    if (hd.flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO, "response flag in a request",
+                       at + 16, 0);
+      break;
+    }
+    if (hd.command != SMBX_SMB2_CANCEL) {
+      if (hd.message_id == SMBX_SMB2_MSGID_UNSOLICITED ||
+          smbx__conn_win_take(c, hd.message_id,
+                              ids_for(c, hd.credit_charge)) != 0) {
+        smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                         "MessageId outside the window or already used",
+                         at + 24, 0);
+        break;
+      }
+    }
+    bool r = (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) != 0;
+    if (n == 0)
+      first_related = r;
+    else if (r)
+      rel = true;
+    else
+      unrel = true;
+    n++;
+  }
+  if (!c->err && rc < 0)
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
+  if (c->err) {
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  h->count = (uint16_t)n;
+  h->related = first_related || rel;
+  /* 6.2 / case 29a: RELATED on the first member, or mixed styles */
+  if (first_related || (rel && unrel))
+    h->chain_status = SMBX_STATUS_INVALID_PARAMETER;
+  h->next_off = 0;
+  h->more = true;
+  run_chain(c, hh, now);
+}
+
+/* ---- owner calls ------------------------------------------------------------ */
+
+int smbx__conn_resp_hdr(const smbx__conn *c, uint64_t req, uint32_t status,
+                        smbx_smb2_hdr *h)
+{
+  if (!c || !h)
+    return SMBX_ERR_INVAL;
+  const smbx__conn_req *r = smbx__slab_lookup(&c->reqs, req);
+  if (!r || c->role != SMBX__CONN_SERVER)
+    return SMBX_ERR_NOTFOUND;
+  fill_hdr(&r->ri, status, h);
+  return 0;
+}
+
+int smbx__conn_respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
+                       size_t len, const smbx__conn_send_opts *o,
+                       uint64_t now_ns)
+{
+  if (!c)
+    return SMBX_ERR_INVAL;
+  smbx__conn_req *r = smbx__slab_lookup(&c->reqs, req);
+  if (!r || c->role != SMBX__CONN_SERVER)
+    return SMBX_ERR_NOTFOUND;
+  if (c->err) {
+    req_free(c, r);
+    return c->err;
+  }
+  if (!buf || len < SMBX_SMB2_HDR_SIZE || cap < SMBX__CONN_HEADROOM ||
+      cap - SMBX__CONN_HEADROOM < len)
+    return SMBX_ERR_INVAL;
+  int rc = finish(c, &r->ri, buf, cap, len, o, now_ns);
+  if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE)
+    return rc;
+  if (rc < 0) {
+    /* teardown already aborted it when fatal */
+    r = smbx__slab_lookup(&c->reqs, req);
+    if (r)
+      req_free(c, r);
+    return rc;
+  }
+  uint8_t *p = buf + SMBX__CONN_HEADROOM;
+  smbx__conn_req copy = *r;
+  req_free(c, r);
+  chain_answered(c, &copy, p, len, now_ns);
+  return 0;
+}
+
+int smbx__conn_respond_error(smbx__conn *c, uint64_t req, uint32_t status,
+                             uint8_t ctx_count, const uint8_t *data,
+                             size_t data_len, uint64_t now_ns)
+{
+  if (!c || (!data && data_len))
+    return SMBX_ERR_INVAL;
+  if (data_len > SMBX__CONN_EBUF - 72)
+    return SMBX_ERR_RANGE;
+  smbx_smb2_hdr h;
+  int rc = smbx__conn_resp_hdr(c, req, status, &h);
+  if (rc)
+    return rc;
+  smbx_smb2_error_resp er;
+  memset(&er, 0, sizeof er);
+  er.context_count = ctx_count;
+  er.data.p = data;
+  er.data.len = data_len;
+  smbx_ssize n = smbx_smb2_encode_error_resp(
+      &h, &er, c->ebuf + SMBX__CONN_HEADROOM, SMBX__CONN_EBUF, NULL);
+  if (n < 0)
+    return (int)n;
+  return smbx__conn_respond(c, req, c->ebuf,
+                            SMBX__CONN_HEADROOM + SMBX__CONN_EBUF, (size_t)n,
+                            NULL, now_ns);
+}
+
+int smbx__conn_go_async(smbx__conn *c, uint64_t req, uint64_t *async_id,
+                        uint64_t now_ns)
+{
+  if (!c)
+    return SMBX_ERR_INVAL;
+  smbx__conn_req *r = smbx__slab_lookup(&c->reqs, req);
+  if (!r || c->role != SMBX__CONN_SERVER)
+    return SMBX_ERR_NOTFOUND;
+  if (c->err)
+    return c->err;
+  if (r->ri.flags & (RI_ASYNC | RI_SMB1))
+    return SMBX_ERR_STATE;
+  /* 6.3: the AsyncId is the request handle: non-zero, unique while live */
+  r->ri.flags |= RI_ASYNC;
+  r->ri.async_id = req;
+  smbx_smb2_hdr h;
+  fill_hdr(&r->ri, SMBX_STATUS_PENDING, &h);
+  smbx_smb2_error_resp er;
+  memset(&er, 0, sizeof er);
+  smbx_ssize n = smbx_smb2_encode_error_resp(
+      &h, &er, c->ebuf + SMBX__CONN_HEADROOM, SMBX__CONN_EBUF, NULL);
+  int rc = n < 0 ? (int)n
+                 : finish(c, &r->ri, c->ebuf,
+                          SMBX__CONN_HEADROOM + SMBX__CONN_EBUF, (size_t)n,
+                          NULL, now_ns);
+  r = smbx__slab_lookup(&c->reqs, req);
+  if (rc) {
+    if (r) {
+      r->ri.flags &= ~RI_ASYNC;
+      r->ri.async_id = 0;
+    }
+    return rc;
+  }
+  c->n_async++;
+  if (async_id)
+    *async_id = req;
+  return 0;
+}

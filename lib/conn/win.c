@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* MessageId window, CreditCharge and credit granting (smb2.md 6.1). */
+#include "conn/conn_int.h"
+
+/* Server window: ids [low, high) are granted; a bitmap of bm_bits bits
+ * (power of two, >= 2 * credits_max) marks ids above low already seen.
+ * Grants never let high - low exceed bm_bits, so every id in the window
+ * has its own bit. */
+int smbx__conn_win_init(smbx__conn *c)
+{
+  c->low = 0;
+  c->high = 1; /* start: 1 credit, valid ids {0} */
+  if (c->role != SMBX__CONN_SERVER)
+    return 0;
+  uint64_t bits = 64;
+  while (bits < 2ull * c->s.credits_max)
+    bits <<= 1;
+  c->bm_bits = bits;
+  c->bm = smbx__calloc(&c->alloc, (size_t)(bits / 64), sizeof(uint64_t),
+                       _Alignof(uint64_t));
+  return c->bm ? 0 : SMBX_ERR_NOMEM;
+}
+
+void smbx__conn_win_free(smbx__conn *c)
+{
+  if (c->bm)
+    smbx__free(&c->alloc, c->bm, (size_t)(c->bm_bits / 64) * sizeof(uint64_t),
+               _Alignof(uint64_t));
+  c->bm = NULL;
+}
+
+static bool bit_get(const smbx__conn *c, uint64_t id)
+{
+  uint64_t i = id & (c->bm_bits - 1);
+  return (c->bm[i >> 6] >> (i & 63)) & 1u;
+}
+
+static void bit_set(smbx__conn *c, uint64_t id, bool on)
+{
+  uint64_t i = id & (c->bm_bits - 1);
+  uint64_t m = 1ull << (i & 63);
+  if (on)
+    c->bm[i >> 6] |= m;
+  else
+    c->bm[i >> 6] &= ~m;
+}
+
+/* smb2.md 6.1 / case 24: every id of [mid, mid + n) inside [low, high)
+ * and unseen; out-of-order arrival is legal; wrap ends the connection. */
+int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n)
+{
+  if (n == 0 || mid > UINT64_MAX - n)
+    return SMBX_ERR_PROTO;
+  if (mid < c->low || mid + n > c->high)
+    return SMBX_ERR_PROTO;
+  for (uint64_t i = 0; i < n; i++)
+    if (bit_get(c, mid + i))
+      return SMBX_ERR_PROTO;
+  for (uint64_t i = 0; i < n; i++)
+    bit_set(c, mid + i, true);
+  c->nseen += n;
+  while (c->low < c->high && bit_get(c, c->low)) {
+    bit_set(c, c->low, false);
+    c->low++;
+    c->nseen--;
+  }
+  c->inflight += n;
+  return 0;
+}
+
+/* Credits the client holds: granted ids not yet used + ids of requests
+ * not yet answered with credits. */
+uint64_t smbx__conn_server_held(const smbx__conn *c)
+{
+  return (c->high - c->low - c->nseen) + c->inflight;
+}
+
+/* The grant for a response to ri (see conn.h "Server credit policy"). */
+uint16_t smbx__conn_grant(const smbx__conn *c, const smbx__conn_ri *ri)
+{
+  if (ri->flags & RI_GRANTED)
+    return 0; /* the final response of an async request */
+  uint64_t held = smbx__conn_server_held(c);
+  uint64_t base = held >= ri->ids ? held - ri->ids : 0;
+  uint64_t want = ri->credit_req ? ri->credit_req : 1;
+  uint64_t cap = c->backpressure ? c->s.credits_min : c->s.credits_max;
+  uint64_t room = cap > base ? cap - base : 0;
+  uint64_t g = want < room ? want : room;
+  uint64_t span = c->high - c->low;
+  uint64_t span_room = c->bm_bits > span ? c->bm_bits - span : 0;
+  if (g > span_room)
+    g = span_room;
+  /* never leave the client without a credit (6.1) */
+  if (base + g == 0)
+    g = 1;
+  if (g > 65535)
+    g = 65535;
+  return (uint16_t)g;
+}
+
+void smbx__conn_grant_commit(smbx__conn *c, const smbx__conn_ri *ri,
+                             uint16_t g)
+{
+  if (!(ri->flags & RI_GRANTED))
+    c->inflight = c->inflight >= ri->ids ? c->inflight - ri->ids : 0;
+  c->high += g;
+}
+
+size_t smbx__conn_fileid_off(uint16_t command)
+{
+  switch (command) {
+  case SMBX_SMB2_CLOSE:
+  case SMBX_SMB2_FLUSH:
+  case SMBX_SMB2_LOCK:
+  case SMBX_SMB2_IOCTL:
+  case SMBX_SMB2_QUERY_DIRECTORY:
+  case SMBX_SMB2_CHANGE_NOTIFY:
+  case SMBX_SMB2_OPLOCK_BREAK:
+    return 72;
+  case SMBX_SMB2_READ:
+  case SMBX_SMB2_WRITE:
+  case SMBX_SMB2_SET_INFO:
+    return 80;
+  case SMBX_SMB2_QUERY_INFO:
+    return 88;
+  default:
+    return 0;
+  }
+}
+
+static uint32_t u32_at(const uint8_t *pdu, size_t len, size_t off)
+{
+  return len >= off + 4 ? smbx__conn_ld32(pdu + off) : 0;
+}
+
+/* smb2.md 6.1: the payload a request moves in either direction. */
+uint16_t smbx__conn_charge_for(const uint8_t *pdu, size_t len,
+                               uint16_t dialect, uint32_t caps,
+                               uint64_t *payload)
+{
+  uint64_t p = 0;
+  if (pdu && len >= SMBX_SMB2_HDR_SIZE) {
+    uint16_t cmd = smbx__conn_ld16(pdu + 12);
+    uint64_t a, b;
+    switch (cmd) {
+    case SMBX_SMB2_READ: /* 4.6: Length */
+      p = u32_at(pdu, len, 68);
+      break;
+    case SMBX_SMB2_WRITE: /* 4.7: Length, RemainingBytes on RDMA channels */
+      a = u32_at(pdu, len, 68);
+      b = u32_at(pdu, len, 96) ? u32_at(pdu, len, 100) : 0;
+      p = a > b ? a : b;
+      break;
+    case SMBX_SMB2_IOCTL: /* 4.9: max(InputCount, MaxOutputResponse) */
+      a = u32_at(pdu, len, 92);
+      b = u32_at(pdu, len, 108);
+      p = a > b ? a : b;
+      break;
+    case SMBX_SMB2_QUERY_DIRECTORY: /* 4.10: OutputBufferLength */
+      p = u32_at(pdu, len, 92);
+      break;
+    case SMBX_SMB2_CHANGE_NOTIFY: /* 4.11 */
+      p = u32_at(pdu, len, 68);
+      break;
+    case SMBX_SMB2_QUERY_INFO: /* 4.12: output and input buffers */
+      a = u32_at(pdu, len, 68);
+      b = u32_at(pdu, len, 76);
+      p = a > b ? a : b;
+      break;
+    default:
+      break;
+    }
+  }
+  if (payload)
+    *payload = p;
+  return smbx_smb2_credit_charge(dialect, caps, p, 0);
+}
