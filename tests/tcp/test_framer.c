@@ -415,6 +415,25 @@ static void tcp_nomem_then_retry_completes(void **state)
   done(&ta, f);
 }
 
+static void tcp_reserve_nomem_leaves_framer_usable(void **state)
+{
+  (void)state;
+  test_alloc ta;
+  smbx_tcp_framer *f = mk(&ta, 4096);
+  test_alloc_fail_nth(&ta, 1);
+  assert_int_equal(smbx_tcp_framer_reserve(f, 0), SMBX_ERR_NOMEM);
+  assert_int_equal(ta.live, 1);
+  assert_int_equal(smbx_tcp_framer_error_detail(f, NULL), 0);
+  uint8_t buf[4 + 200];
+  frame(buf, 200, 3);
+  smbx_tcp_pdu p;
+  size_t used;
+  assert_int_equal(smbx_tcp_framer_feed(f, buf, 50, &used, &p), 0);
+  assert_int_equal(smbx_tcp_framer_feed(f, buf + 50, 154, &used, &p), 1);
+  check_body(&p, 200, 3);
+  done(&ta, f);
+}
+
 static void tcp_encode_and_decode_prefix(void **state)
 {
   (void)state;
@@ -503,6 +522,7 @@ int main(void)
       cmocka_unit_test(tcp_growth_keeps_largest_buffer),
       cmocka_unit_test(tcp_allocation_failure_each_step),
       cmocka_unit_test(tcp_nomem_then_retry_completes),
+      cmocka_unit_test(tcp_reserve_nomem_leaves_framer_usable),
       cmocka_unit_test(tcp_encode_and_decode_prefix),
   };
   return RUN_TESTS(tests);
