@@ -127,7 +127,7 @@ def run_traffic(share, work):
     try:
         time.sleep(1.0)
         smbclient('mkdir dir500/new_dir')
-        time.sleep(1.0)
+        time.sleep(2.0)  # the final CHANGE_NOTIFY response goes out at once
     finally:
         n.send_signal(signal.SIGTERM)
         try:
@@ -330,6 +330,16 @@ def main():
         if not any(r['type'] == 'smb2' and r['cmd'] == 5 and r['response'] and
                    r['status'] == 0xC0000034 for r in recs):
             problems.append('no CREATE response with STATUS_OBJECT_NAME_NOT_FOUND')
+        if not any(r['type'] == 'smb2' and r['cmd'] == 15 and r['response'] and
+                   r['status'] == 0 and
+                   any(e.get('name') == 'new_dir'
+                       for e in (r.get('body') or {}).get('notify') or [])
+                   for r in recs):
+            problems.append('no CHANGE_NOTIFY response reporting new_dir')
+        if not any(r['type'] == 'smb2' and r['cmd'] == 14 and r['response'] and
+                   len((r.get('body') or {}).get('entries') or []) >= 100
+                   for r in recs):
+            problems.append('no QUERY_DIRECTORY response with the 500 entries')
         log('compared %d PDUs with tshark (%d with names)' % (len(ts), names))
         if a.keep:
             os.makedirs(a.keep, exist_ok=True)
