@@ -292,3 +292,5 @@ if os.path.isdir(seed_dir):
         f.write(bytes([7]) + V["notify_payload"][0])
     with open(os.path.join(seed_dir, "netif_2"), "wb") as f:
         f.write(bytes([8]) + V["netif_payload"][0])
+    with open(os.path.join(seed_dir, "rdma_transform"), "wb") as f:
+        f.write(bytes([9]) + V["read_req_transform"][0][0x70:])
