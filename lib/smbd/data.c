@@ -87,8 +87,10 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
     if (g < 0)
       return g;
     /* errata 3.1.5.1: the last credit only goes on a message that grants
-     * >= 1, or both sides can end up with zero credits */
-    if (d->send_credits == 1 && g == 0)
+     * >= 1, or both sides can end up with zero credits; 3.1.5.9 (b): with
+     * ReceiveCredits 0 and no receive postable it is "cannot send now"
+     * too (the peer could never answer) */
+    if (must && g == 0)
       break;
     uint32_t i = d->q_head;
     d->q_head = d->slot[i].next;
@@ -120,7 +122,7 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
       int g = compute_grant(d, must);
       if (g < 0)
         return g;
-      if (!(d->send_credits == 1 && g == 0) && (need || g > 0)) {
+      if (!(must && g == 0) && (need || g > 0)) {
         uint32_t i = smbx__smbd_slot_get(d);
         if (i != SMBX__SMBD_NIL) {
           smbx__smbd_slot *s = &d->slot[i];
@@ -177,6 +179,12 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
   if (nf > d->n_slots - 1)
     return SMBX_ERR_LIMIT;
   if (d->n_free_slots == 0 || nf > d->n_free_slots - 1)
+    return SMBX_ERR_AGAIN;
+  /* queued events + every message that can still complete stay within
+   * the send part of the event queue: a host that sends without draining
+   * events gets AGAIN instead of losing SEND_DONE events */
+  if (!d->upcall &&
+      d->ev_n + (uint64_t)(d->n_slots - d->n_free_slots) + nf > d->n_slots)
     return SMBX_ERR_AGAIN;
   uint64_t id = ++d->msg_seq;
   uint64_t left = total;
@@ -300,7 +308,6 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
     d->ra_flags |= mflags;
     if (mflags)
       d->ra_rkey = rkey;
-    smbx__smbd_recycle(d, i);
     if (m.remaining_data_length == 0) {
       uint32_t c = d->ra_cur;
       d->ra_cur = SMBX__SMBD_NIL;
@@ -309,6 +316,8 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       deliver(d, r->p, d->ra_total, SMBX__SMBD_TOK_REASM << 32 | c,
               d->ra_flags, d->ra_rkey, d->ra_frags);
     }
+    /* last: a failing repost tears down, which drops ra_cur */
+    smbx__smbd_recycle(d, i);
   } else if (m.remaining_data_length == 0) {
     /* whole message: in place, unless holding this buffer would leave no
      * credit grantable (the owner is not reading): then copy it out */
@@ -319,9 +328,9 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       memcpy(d->ra[r].p, m.payload, m.data_length);
       d->ra[r].busy = 1;
       d->n_ra_busy++;
-      smbx__smbd_recycle(d, i);
       deliver(d, d->ra[r].p, m.data_length, SMBX__SMBD_TOK_REASM << 32 | r,
               mflags, rkey, 1);
+      smbx__smbd_recycle(d, i); /* may tear down: after the delivery */
     } else {
       d->rb[i].state = RB_HELD;
       d->n_held++;
