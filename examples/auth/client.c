@@ -234,7 +234,8 @@ static int build_authenticate(sxauth_client *c, const uint8_t *chal_msg,
       lm_len = 24;
     }
     /* KeyExchangeKey = SessionBaseKey for NTLMv2 (3.4.5.1) */
-    if (!rc && (flags & NTLMSSP_NEGOTIATE_KEY_EXCH)) {
+    if (!rc && (flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
+        (flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL))) {
       rc = sxauth__random(c->cr, &c->hooks, c->key, 16);
       if (!rc)
         rc = sxauth__rc4(c->cr, sbk, 16, c->key, enc, 16);

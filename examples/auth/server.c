@@ -213,6 +213,10 @@ static int do_negotiate(sxauth_accept *a, const uint8_t *tok, size_t len)
                    NTLMSSP_NEGOTIATE_TARGET_INFO | NTLMSSP_TARGET_TYPE_SERVER |
                    (ng.flags & NTLMSSP_REQUEST_TARGET) |
                    (ng.flags & SERVER_OPTIONAL_FLAGS);
+  /* [MS-NLMP] 3.1.5.1.2 / 3.2.5.1.2 exchange a key only with SIGN or SEAL
+   * (Samba's client would still send one): never grant the ambiguous mix */
+  if (!(flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL)))
+    flags &= ~NTLMSSP_NEGOTIATE_KEY_EXCH;
   int rc = sxauth__random(s->cr, &s->hooks, a->server_challenge, 8);
   if (rc)
     return fail(a, rc, "no random bytes");
@@ -360,7 +364,8 @@ static int do_authenticate(sxauth_accept *a, const uint8_t *tok, size_t len)
     return fail(a, rc, "crypto failure");
   /* 3.2.5.1.2: KeyExchangeKey = SessionBaseKey (NTLMv2); with KEY_EXCH
    * the client sent RC4(KeyExchangeKey, ExportedSessionKey) */
-  if (a->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) {
+  if ((a->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
+      (a->flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL))) {
     if (m.enc_key.len != 16)
       return fail(a, SXAUTH_ERR_DECODE, "KEY_EXCH without a 16-byte key");
     rc = sxauth__rc4(s->cr, sbk, 16, m.enc_key.p, a->key, 16);

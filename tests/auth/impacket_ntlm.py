@@ -14,6 +14,10 @@ missing, 3 = usage.
   verify <NEGOTIATE hex> <CHALLENGE hex> <AUTHENTICATE hex> <user> <password>
          <domain> <session key hex>
       -> "OK" when NTProofStr, the session key and the MIC all check
+  maclist <flags hex> <session key hex> <MechTypeList hex> <mechListMIC hex>
+          client|server
+      -> "OK" when impacket's SIGNKEY/SEALKEY/MAC ([MS-NLMP] 3.4.4.2, seq 0,
+         fresh RC4 handle) give the same signature for that direction
 """
 import hmac
 import sys
@@ -107,6 +111,21 @@ def verify(neg_hex, chal_hex, auth_hex, user, password, domain, key_hex):
     return 0
 
 
+def maclist(flags_hex, key_hex, types_hex, mic_hex, mode):
+    flags = int(flags_hex, 16)
+    key = bytes.fromhex(key_hex)
+    mode = 'Client' if mode == 'client' else 'Server'
+    sign_key = ntlm.SIGNKEY(flags, key, mode)
+    seal_key = ntlm.SEALKEY(flags, key, mode)
+    handle = ARC4.new(seal_key).encrypt
+    sig = ntlm.MAC(flags, handle, sign_key, 0, bytes.fromhex(types_hex))
+    if sig.getData() != bytes.fromhex(mic_hex):
+        print("mechListMIC differs: impacket %s" % sig.getData().hex())
+        return 1
+    print("OK")
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == 'type1':
         type1(argv[2] == 'sign')
@@ -114,6 +133,8 @@ def main(argv):
     if len(argv) == 8 and argv[1] == 'type3':
         type3(*argv[2:])
         return 0
+    if len(argv) == 7 and argv[1] == 'maclist':
+        return maclist(*argv[2:])
     if len(argv) == 9 and argv[1] == 'verify':
         return verify(*argv[2:])
     print(__doc__)

@@ -8,6 +8,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "auth_int.h"
 #include "sxauth.h"
@@ -1168,6 +1172,184 @@ static void interop_our_client_verified_by_impacket(void **state)
     free(t.m[i]);
 }
 
+/* The SPNEGO mechListMICs both of ours sign ([MS-NLMP] 3.4.4.2 MAC with
+ * extended session security, RC4-sealed checksum under KEY_EXCH) equal
+ * impacket's SIGNKEY/SEALKEY/MAC. */
+static void interop_mech_list_mic_matches_impacket(void **state)
+{
+  (void)state;
+  need_impacket();
+  sxauth_server_config sc = server_cfg();
+  sxauth_client_config cc = client_cfg("alice", "Secret#1");
+  transcript t = { 0 };
+  cur = &t;
+  xchg x;
+  run(&cc, &sc, record, &x);
+  assert_int_equal(x.c3, SXAUTH_DONE);
+  sxauth__neg_resp cr_, sr_;
+  const char *why;
+  assert_int_equal(sxauth__spnego_parse_resp(t.m[3], t.n[3], &cr_, &why), 0);
+  assert_int_equal(sxauth__spnego_parse_resp(t.m[4], t.n[4], &sr_, &why), 0);
+  assert_int_equal(cr_.mech_list_mic.len, 16);
+  assert_int_equal(sr_.mech_list_mic.len, 16);
+  uint32_t flags = sxauth__le32(cr_.response_token.p + 60);
+  assert_true(flags & NTLMSSP_NEGOTIATE_KEY_EXCH);
+  sxauth__buf mt = { 0 };
+  sxauth__spnego_ntlm_mech_types(&mt);
+  char *key = tohex(x.ckey, 16), *types = tohex(mt.p, mt.len);
+  for (int dir = 0; dir < 3; dir++) {
+    const sxauth__neg_resp *r = dir == 1 ? &sr_ : &cr_;
+    char *mic = tohex(r->mech_list_mic.p, 16);
+    char args[512];
+    /* dir 2: the client's MIC checked as the server's must differ */
+    snprintf(args, sizeof args, "maclist %08x %s %s %s %s", flags, key,
+             types, mic, dir == 0 ? "client" : "server");
+    int st;
+    char *out = py(args, &st);
+    if (dir < 2) {
+      assert_string_equal(out, "OK\n");
+      assert_int_equal(st, 0);
+    } else {
+      assert_int_not_equal(st, 0);
+    }
+    free(out);
+    free(mic);
+  }
+  free(key);
+  free(types);
+  sxauth__buf_free(&mt);
+  for (int i = 0; i < 5; i++)
+    free(t.m[i]);
+}
+
+/* ---- independent implementation: Samba's ntlm_auth client -------------- */
+
+typedef struct child {
+  pid_t pid;
+  FILE *to, *from;
+} child;
+
+static void spawn(child *c, char *const argv[])
+{
+  int to[2], from[2];
+  assert_int_equal(pipe(to), 0);
+  assert_int_equal(pipe(from), 0);
+  c->pid = fork();
+  assert_true(c->pid >= 0);
+  if (c->pid == 0) {
+    dup2(to[0], 0);
+    dup2(from[1], 1);
+    close(to[0]);
+    close(to[1]);
+    close(from[0]);
+    close(from[1]);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(to[0]);
+  close(from[1]);
+  c->to = fdopen(to[1], "w");
+  c->from = fdopen(from[0], "r");
+  assert_non_null(c->to);
+  assert_non_null(c->from);
+}
+
+static void reap(child *c)
+{
+  fclose(c->to);
+  fclose(c->from);
+  int st;
+  waitpid(c->pid, &st, 0);
+}
+
+/* Sends "CMD [base64(data)]", returns the reply's verb in verb[3] and its
+ * base64 payload decoded into *out (malloc'd). */
+static size_t helper_talk(child *c, const char *cmd, const uint8_t *data,
+                          size_t n, char verb[3], uint8_t **out)
+{
+  char *b64 = malloc(4 * (n / 3 + 1) + 1);
+  int bl = EVP_EncodeBlock((unsigned char *)b64, data, (int)n);
+  fprintf(c->to, "%s%s%.*s\n", cmd, n ? " " : "", bl, b64);
+  fflush(c->to);
+  free(b64);
+  static char line[1 << 17];
+  assert_non_null(fgets(line, sizeof line, c->from));
+  size_t len = strcspn(line, "\r\n");
+  line[len] = 0;
+  memcpy(verb, line, 2);
+  verb[2] = 0;
+  *out = NULL;
+  if (len <= 3 || line[2] != ' ' || strcmp(verb, "BH") == 0)
+    return 0;
+  const char *p = line + 3;
+  size_t pl = strlen(p);
+  *out = malloc(pl + 1);
+  int dl = EVP_DecodeBlock(*out, (const unsigned char *)p, (int)pl);
+  assert_true(dl >= 0);
+  while (pl && p[pl - 1] == '=') { /* EVP_DecodeBlock counts padding */
+    pl--;
+    dl--;
+  }
+  return (size_t)dl;
+}
+
+/* Samba's own client (ntlm_auth --helper-protocol=gss-spnego-client, Samba
+ * 4.17) against our server: its SPNEGO and NTLMv2 response (with its
+ * MsvAvSingleHost and MsvAvChannelBindings pairs) are accepted and it
+ * accepts our final negTokenResp. A wrong password is refused. */
+static void interop_samba_ntlm_auth_client_against_our_server(void **state)
+{
+  (void)state;
+  if (access("/usr/bin/ntlm_auth", X_OK) != 0)
+    skip(); /* Debian winbind package */
+  for (int good = 1; good >= 0; good--) {
+    sxauth_server_config sc = server_cfg();
+    sxauth_server *s;
+    sxauth_accept *a;
+    assert_int_equal(sxauth_server_new(&s, &sc), 0);
+    assert_int_equal(sxauth_accept_new(&a, s), 0);
+    char *argv[] = { "/usr/bin/ntlm_auth", "--helper-protocol=gss-spnego-client",
+                     "--username=alice",
+                     good ? "--password=Secret#1" : "--password=Secret#2",
+                     "--domain=TESTDOM", NULL };
+    child c;
+    spawn(&c, argv);
+    char verb[3];
+    uint8_t *tok;
+    size_t n = helper_talk(&c, "YR", NULL, 0, verb, &tok);
+    assert_string_equal(verb, "YR");
+    const uint8_t *o;
+    size_t on;
+    assert_int_equal(sxauth_accept_step(a, tok, n, &o, &on), SXAUTH_CONTINUE);
+    free(tok);
+    n = helper_talk(&c, "TT", o, on, verb, &tok);
+    assert_string_equal(verb, "KK");
+    int rc = sxauth_accept_step(a, tok, n, &o, &on);
+    free(tok);
+    if (!good) {
+      assert_int_equal(rc, SXAUTH_ERR_LOGON);
+    } else {
+      assert_int_equal(rc, SXAUTH_DONE);
+      sxauth_result r;
+      assert_int_equal(sxauth_accept_result(a, &r), 0);
+      assert_int_equal(r.kind, SXAUTH_KIND_USER);
+      assert_string_equal(r.user, "alice");
+      /* without NTLMSSP_NEGOTIATE_SIGN (ntlm_auth does not ask for it)
+       * Samba sends neither MIC nor mechListMIC, so neither do we */
+      sxauth__neg_resp nr;
+      const char *why;
+      assert_int_equal(sxauth__spnego_parse_resp(o, on, &nr, &why), 0);
+      assert_int_equal(nr.neg_state, SPNEGO_ACCEPT_COMPLETED);
+      n = helper_talk(&c, "TT", o, on, verb, &tok);
+      assert_string_equal(verb, "AF");
+      free(tok);
+    }
+    reap(&c);
+    sxauth_accept_free(a);
+    sxauth_server_free(s);
+  }
+}
+
 /* ---- API edges --------------------------------------------------------- */
 
 static void api_bad_arguments_and_states(void **state)
@@ -1263,6 +1445,8 @@ int main(void)
     cmocka_unit_test(nlmp_2_2_1_3_field_offsets_out_of_bounds),
     cmocka_unit_test(interop_impacket_client_against_our_server),
     cmocka_unit_test(interop_our_client_verified_by_impacket),
+    cmocka_unit_test(interop_mech_list_mic_matches_impacket),
+    cmocka_unit_test(interop_samba_ntlm_auth_client_against_our_server),
     cmocka_unit_test(api_bad_arguments_and_states),
     cmocka_unit_test(utf16_conversions),
   };
