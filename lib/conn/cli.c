@@ -187,8 +187,10 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     i++;
   }
   rc = smbx__conn_xmit(c, buf, cap, len, enc ? &ek : NULL, enc_sid, now_ns);
-  if (rc)
+  if (rc) {
+    smbx__conn_kick(c, now_ns);
     return rc;
+  }
   /* pass 3: commit */
   uint64_t timeout = c->s.request_timeout_ns;
   if (o && o->timeout_ns)
@@ -243,6 +245,7 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     memcpy(c->preauth, conn_pa, 64);
     c->preauth_state = 1;
   }
+  smbx__conn_kick(c, now_ns);
   return (int)n;
 }
 
@@ -282,8 +285,10 @@ int smbx__conn_cancel(smbx__conn *c, uint64_t req, uint64_t now_ns)
                      SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
     return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
                             0);
-  return smbx__conn_xmit(c, c->ebuf, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF,
-                         68, enc ? &k : NULL, h.session_id, now_ns);
+  int rc = smbx__conn_xmit(c, c->ebuf, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF,
+                           68, enc ? &k : NULL, h.session_id, now_ns);
+  smbx__conn_kick(c, now_ns);
+  return rc;
 }
 
 /* ---- responses -------------------------------------------------------------- */

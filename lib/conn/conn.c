@@ -74,6 +74,7 @@ int smbx__conn_release(smbx__conn *c, uint64_t hold, uint64_t now_ns)
   if (h->refs == 1 && (h->running || h->more))
     return SMBX_ERR_NOTFOUND;
   smbx__conn_hold_unref(c, hold, now_ns);
+  smbx__conn_kick(c, now_ns);
   return 0;
 }
 
@@ -286,25 +287,26 @@ int smbx__conn_fatal(smbx__conn *c, int err, const char *reason, size_t off,
 
 int smbx__conn_close(smbx__conn *c, uint64_t now_ns)
 {
-  (void)now_ns;
   if (!c)
     return SMBX_ERR_INVAL;
   if (c->err)
     return c->err;
   smbx__conn_fatal(c, SMBX_ERR_CLOSED, "closed by the owner", 0, 0);
+  smbx__conn_kick(c, now_ns);
   return 0;
 }
 
 int smbx__conn_abort(smbx__conn *c, int err, const char *reason,
                      uint64_t now_ns)
 {
-  (void)now_ns;
   if (!c)
     return SMBX_ERR_INVAL;
   if (err > SMBX_ERR_FATAL)
     err = SMBX_ERR_TRANSPORT;
-  return smbx__conn_fatal(c, err, reason ? reason : "aborted by the owner",
-                          0, 0);
+  int rc = smbx__conn_fatal(c, err, reason ? reason : "aborted by the owner",
+                            0, 0);
+  smbx__conn_kick(c, now_ns);
+  return rc;
 }
 
 /* ---- crypto helpers ------------------------------------------------------- */
@@ -639,6 +641,15 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
     }
   }
   c->draining = false;
+}
+
+/* Engine events raised by calls outside the wrappers (a send, a release, a
+ * close) are acted on before the owner's call returns; calls made from an
+ * upcall during a drain leave them to the running drain. */
+void smbx__conn_kick(smbx__conn *c, uint64_t now)
+{
+  if (c->smbd && c->sev_n && !c->draining)
+    smbd_drain(c, now);
 }
 
 static int smbd_ret(smbx__conn *c, int rc, uint64_t now)

@@ -147,6 +147,7 @@ int smbx__conn_fatal(smbx__conn *c, int err, const char *reason, size_t off,
 int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_keys *k, uint64_t session_id,
                     uint64_t now);
+void smbx__conn_kick(smbx__conn *c, uint64_t now);
 /* hold management */
 uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
                              uint8_t kind, uint64_t token);

@@ -582,9 +582,8 @@ int smbx__conn_resp_hdr(const smbx__conn *c, uint64_t req, uint32_t status,
   return 0;
 }
 
-int smbx__conn_respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
-                       size_t len, const smbx__conn_send_opts *o,
-                       uint64_t now_ns)
+static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
+                   size_t len, const smbx__conn_send_opts *o, uint64_t now_ns)
 {
   if (!c)
     return SMBX_ERR_INVAL;
@@ -613,6 +612,16 @@ int smbx__conn_respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
   req_free(c, r);
   chain_answered(c, &copy, p, len, now_ns);
   return 0;
+}
+
+int smbx__conn_respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
+                       size_t len, const smbx__conn_send_opts *o,
+                       uint64_t now_ns)
+{
+  int rc = respond(c, req, buf, cap, len, o, now_ns);
+  if (c)
+    smbx__conn_kick(c, now_ns);
+  return rc;
 }
 
 int smbx__conn_respond_error(smbx__conn *c, uint64_t req, uint32_t status,
@@ -672,10 +681,12 @@ int smbx__conn_go_async(smbx__conn *c, uint64_t req, uint64_t *async_id,
       r->ri.flags &= ~RI_ASYNC;
       r->ri.async_id = 0;
     }
+    smbx__conn_kick(c, now_ns);
     return rc;
   }
   c->n_async++;
   if (async_id)
     *async_id = req;
+  smbx__conn_kick(c, now_ns);
   return 0;
 }
