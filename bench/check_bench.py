@@ -96,7 +96,7 @@ def main():
         check(verdicts.get("selftest.value_miss") == "MISS",
               "value above its fixed goal MISSes")
         check(verdicts.get("selftest.ratio_miss") == "MISS",
-              "two copies vs one copy <= 1.0x MISSes")
+              "two copies vs one copy <= 0.1x MISSes")
         check(verdicts.get("selftest.setup_fails") == "SKIP",
               "failed setup SKIPs")
         check(ms.get("selftest.setup_fails", {}).get("median", 0) is None,
