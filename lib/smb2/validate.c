@@ -83,6 +83,8 @@ int smbx__smb2_begin(const uint8_t *pdu, size_t len, const void *out,
   if (len - 64 < (size_t)(ss & ~1u))
     return smbx__smb2_fail(err, "smb2 body: shorter than StructureSize",
                            len);
+  /* bytes after the body are not checked: servers (Windows, Samba) pad
+   * the last member of a compounded response to 8 */
   return 0;
 }
 
@@ -92,6 +94,9 @@ int smbx__smb2_area(const uint8_t *pdu, size_t len, size_t fixed_end,
 {
   out->p = NULL;
   out->len = 0;
+  /* an empty area may carry any offset: Windows and Samba send the
+   * canonical offset with length 0, some clients (and READ/WRITE on RDMA
+   * channels) send offset 0 */
   if (n == 0)
     return 0;
   /* smb2.md sec. 0 / case 27: offsets are header-relative, never 0 */
