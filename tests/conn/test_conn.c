@@ -1457,7 +1457,11 @@ static int alloc_scenario(test_alloc *ta, void *arg)
       if (rc)
         smbx_smbd_free(d);
     }
+    if (rc == 0)
+      assert_non_null(c);
+    smbx__conn_free(c); /* frees the engine: before the NIC */
     sim_free(w);
+    return rc;
   }
   if (rc == 0)
     assert_non_null(c);
