@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/** @file smbx/server.h
+ *  @brief The server node: SMB2/3 connections over Direct TCP or SMB
+ *         Direct, sessions and trees, one ordered event queue.
+ *
+ *  The node never does I/O and never reads a clock. Connections are added
+ *  with their transport and named by a handle. The node answers NEGOTIATE,
+ *  ECHO, LOGOFF, TREE_DISCONNECT, CANCEL and malformed requests by itself;
+ *  everything else becomes an event (smbx/event.h) that the host answers
+ *  with a call:
+ *   - SMBX_EV_SESSION_SETUP: the client's security blob; the host runs its
+ *     authenticator (NTLMSSP/SPNEGO/Kerberos) and answers with
+ *     smbx_server_session_respond() (any number of
+ *     MORE_PROCESSING_REQUIRED rounds; the session key of the last round
+ *     derives the signing/encryption keys through the crypto hooks);
+ *   - SMBX_EV_TREE_CONNECT: the share path; smbx_server_tree_respond();
+ *   - SMBX_EV_REQUEST: any other command, as the raw PDU plus its decoded
+ *     header; decode the body with the codec (smbx_smb2_decode_<cmd>_req)
+ *     and answer with smbx_server_respond() (body bytes; the node writes
+ *     the header, credits, signature, encryption and framing).
+ *  Requests on unknown sessions or trees never reach the host (they fail
+ *  with USER_SESSION_DELETED / NETWORK_NAME_DELETED).
+ *
+ *  Threads: one thread at a time per node; hooks run inside node calls.
+ */
+#ifndef SMBX_SERVER_H
+#define SMBX_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <smbx/crypto.h>
+#include <smbx/event.h>
+#include <smbx/smb2.h>
+#include <smbx/smbd.h>
+#include <smbx/smbx.h>
+#include <smbx/transport.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque server node. @since 0.1.0 */
+typedef struct smbx_server smbx_server;
+
+/** @name Server settings flags
+ *  @{ */
+#define SMBX_SERVER_SIGNING_REQUIRED 0x1u /**< SecurityMode REQUIRED: every
+                                               authenticated session signs */
+#define SMBX_SERVER_ENCRYPT 0x2u /**< every session encrypts when a cipher
+                                      was agreed (3.x) */
+#define SMBX_SERVER_DELIVER_ECHO 0x4u /**< ECHO becomes a REQUEST event */
+/** @} */
+
+/** @brief Server node settings; fill with smbx_server_settings_default().
+ *  @since 0.1.0 */
+typedef struct smbx_server_settings {
+  size_t struct_size;
+  uint32_t dialects;      /**< SMBX_DIALECT_MASK_*: ALL */
+  uint32_t capabilities;  /**< SMBX_SMB2_CAP_* offered (LEASING,
+                               DIRECTORY_LEASING, MULTI_CHANNEL, ... as
+                               the host supports them): LARGE_MTU */
+  uint32_t flags;         /**< SMBX_SERVER_*: 0 */
+  uint32_t ciphers;       /**< mask of 1 << SMBX_CRYPTO_CIPHER_*: all four */
+  uint32_t signing_algs;  /**< mask of 1 << SMBX_CRYPTO_SIGN_*: all three */
+  uint32_t max_transact_size; /**< 1 MiB (2.0.2: 64 KiB) */
+  uint32_t max_read_size;     /**< 1 MiB (2.0.2: 64 KiB) */
+  uint32_t max_write_size;    /**< 1 MiB (2.0.2: 64 KiB) */
+  uint32_t credits_max;   /**< most credits a client holds: 512 */
+  uint32_t credits_min;   /**< first grants / backpressure: 64 */
+  uint32_t max_requests;  /**< per connection, unanswered: 1024 */
+  uint32_t max_connections; /**< 64 */
+  uint32_t max_sessions;  /**< 256 */
+  uint32_t max_trees;     /**< 1024 */
+  uint8_t server_guid[16]; /**< ServerGuid: zero */
+  const uint8_t *security_blob; /**< NEGOTIATE security buffer (e.g. a
+                                     SPNEGO negTokenInit); copied by new */
+  size_t security_blob_len;     /**< <= 65535: 0 */
+} smbx_server_settings;
+
+/** @brief Fill s with the defaults and store struct_size.
+ *  @return 0; SMBX_ERR_INVAL (NULL s or struct_size too small).
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_settings_default(smbx_server_settings *s,
+                                          size_t struct_size);
+
+/** @brief Create a server node. Copies s (and its security blob), cr and
+ *  a. Everything a connection needs is allocated when it is added.
+ *  @param cr crypto hooks (NULL: no signing, encryption or preauth; 3.1.1
+ *         is then not offered)
+ *  @param a allocator (NULL = default)
+ *  @return 0; SMBX_ERR_INVAL (NULL out, bad settings); SMBX_ERR_NOMEM.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
+                             const smbx_crypto *cr, const smbx_allocator *a,
+                             uint64_t now_ns);
+
+/** @brief Free the node and every connection (no events). Views handed
+ *  out become invalid; SMB Direct receive buffers are the host's again.
+ *  NULL is a no-op. @since 0.1.0 */
+SMBX_API void smbx_server_free(smbx_server *srv);
+
+/** @brief Add a Direct TCP connection (an accepted socket).
+ *  @param h output hook (copied)
+ *  @param conn receives the handle
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_LIMIT (max_connections);
+ *          SMBX_ERR_NOMEM. @since 0.1.0 */
+SMBX_API int smbx_server_add_tcp(smbx_server *srv, const smbx_tcp_hooks *h,
+                                 uint64_t now_ns, uint64_t *conn);
+
+/** @brief Feed received stream bytes. Complete messages are processed at
+ *  once (events queued). The bytes must be writable (decryption is in
+ *  place) and stay valid until every event holding them is released (see
+ *  smbx/event.h); only a message split across feeds is copied.
+ *  @return bytes consumed (== len, or less when a split message's events
+ *          are still held: release them and feed the rest again);
+ *          SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (stale conn); the
+ *          connection's sticky code when it died (SMBX_ERR_PROTO: close
+ *          the socket; a CONN_DOWN event is queued).
+ *  @since 0.1.0 */
+SMBX_API smbx_ssize smbx_server_tcp_feed(smbx_server *srv, uint64_t conn,
+                                         uint8_t *bytes, size_t len,
+                                         uint64_t now_ns);
+
+/** @brief Add an SMB Direct connection (passive role): creates and owns
+ *  an smbx_smbd engine (settings ss, role forced PASSIVE) over transport
+ *  t with the lent receive buffers (see smbx_smbd_new()). Report its
+ *  completions and CM events with smbx_server_recv(), _send_done(),
+ *  _cm_event(). SMBX_EV_CONN_UP tells when SMB2 traffic may start.
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_LIMIT; SMBX_ERR_NOMEM;
+ *          SMBX_ERR_TRANSPORT (a hook failed). @since 0.1.0 */
+SMBX_API int smbx_server_add_smbd(smbx_server *srv,
+                                  const smbx_smbd_settings *ss,
+                                  const smbx_transport *t,
+                                  const smbx_smbd_recv_buf *bufs, size_t n,
+                                  uint64_t now_ns, uint64_t *conn);
+
+/** @brief SMB Direct receive completion (as smbx_smbd_recv()).
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND; a fatal code.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_recv(smbx_server *srv, uint64_t conn,
+                              const smbx_wc *wc, uint64_t now_ns);
+/** @brief SMB Direct send completion (as smbx_smbd_send_done()).
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_send_done(smbx_server *srv, uint64_t conn,
+                                   const smbx_wc *wc, uint64_t now_ns);
+/** @brief SMB Direct connection-manager event (as smbx_smbd_cm_event()).
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_cm_event(smbx_server *srv, uint64_t conn,
+                                  uint32_t event, uint32_t ird, uint32_t ord,
+                                  uint64_t now_ns);
+
+/** @brief Next event (smbx/event.h). ev->struct_size must be set.
+ *  @return 1 with an event; 0 when the queue is empty; SMBX_ERR_INVAL.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_next_event(smbx_server *srv, smbx_event *ev);
+
+/** @brief Hand back an event's hold (ev.hold).
+ *  @return 0 (hold 0 is a no-op); SMBX_ERR_NOTFOUND (unknown conn or
+ *          hold, or already released). @since 0.1.0 */
+SMBX_API int smbx_server_release(smbx_server *srv, uint64_t conn,
+                                 uint64_t hold, uint64_t now_ns);
+
+/** @brief Answer a SESSION_SETUP event.
+ *  @param req u.session.req
+ *  @param status SMBX_STATUS_MORE_PROCESSING_REQUIRED (another round:
+ *         blob goes back, the session stays in progress), SUCCESS (the
+ *         session is established; with a session key it signs, and it
+ *         encrypts with SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA or
+ *         SMBX_SERVER_ENCRYPT), or an error status (e.g.
+ *         SMBX_STATUS_LOGON_FAILURE: the session is deleted)
+ *  @param blob,blob_len security blob for the client (copied)
+ *  @param key,key_len the authenticator's session key (SUCCESS only;
+ *         NULL/0 for guest or anonymous: no signing)
+ *  @param session_flags SMBX_SMB2_SESSION_FLAG_IS_GUEST / _IS_NULL /
+ *         _ENCRYPT_DATA
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (stale conn/req);
+ *          SMBX_ERR_RANGE (blob too large); SMBX_ERR_AGAIN (SMB Direct
+ *          send space: retry); any key-derivation error (the session is
+ *          failed with ACCESS_DENIED); the connection's sticky code.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_session_respond(smbx_server *srv, uint64_t conn,
+                                         uint64_t req, uint32_t status,
+                                         const uint8_t *blob, size_t blob_len,
+                                         const uint8_t *key, size_t key_len,
+                                         uint16_t session_flags,
+                                         uint64_t now_ns);
+
+/** @brief Answer a TREE_CONNECT event. SUCCESS creates the tree and
+ *  returns its TreeId; any other status fails the request.
+ *  @param resp response fields (share type, flags, capabilities, access);
+ *         ignored unless SUCCESS
+ *  @param tree_id optional: the new TreeId
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND; SMBX_ERR_LIMIT (no tree
+ *          slot: the request was failed with INSUFFICIENT_RESOURCES);
+ *          SMBX_ERR_AGAIN; the sticky code. @since 0.1.0 */
+SMBX_API int smbx_server_tree_respond(smbx_server *srv, uint64_t conn,
+                                      uint64_t req, uint32_t status,
+                                      const smbx_smb2_tree_connect_resp *resp,
+                                      uint64_t now_ns, uint32_t *tree_id);
+
+/** @brief Answer a REQUEST event with a response body (everything after
+ *  the 64-byte header, e.g. from a codec encoder's output + 64). The node
+ *  writes the header (Command, MessageId, Status, SessionId, TreeId,
+ *  credits), copies the body once into its send buffer, signs/encrypts
+ *  as the session requires and sends. Error statuses with an empty body
+ *  get the ERROR body. The request's hold is released.
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (stale conn or req);
+ *          SMBX_ERR_RANGE (body larger than the send buffer);
+ *          SMBX_ERR_AGAIN (SMB Direct send space: nothing sent, retry);
+ *          the connection's sticky code. @since 0.1.0 */
+SMBX_API int smbx_server_respond(smbx_server *srv, uint64_t conn, uint64_t req,
+                                 uint32_t status, const uint8_t *body,
+                                 size_t len, uint64_t now_ns);
+
+/** @brief smbx_server_respond() with the body gathered from n pieces
+ *  (e.g. a READ response's fixed part and the file data).
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_respond_iov(smbx_server *srv, uint64_t conn,
+                                     uint64_t req, uint32_t status,
+                                     const smbx_iov *iov, size_t n,
+                                     uint64_t now_ns);
+
+/** @brief Answer with an ERROR body (smb2.md 4.14): ByteCount = len.
+ *  @return as smbx_server_respond(). @since 0.1.0 */
+SMBX_API int smbx_server_respond_error(smbx_server *srv, uint64_t conn,
+                                       uint64_t req, uint32_t status,
+                                       const uint8_t *data, size_t len,
+                                       uint64_t now_ns);
+
+/** @brief Send the interim STATUS_PENDING for a request and make it async
+ *  (its final response follows with smbx_server_respond()). The request
+ *  stays held until then.
+ *  @param async_id optional: the AsyncId
+ *  @return 0; SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (already async);
+ *          SMBX_ERR_AGAIN; the sticky code. @since 0.1.0 */
+SMBX_API int smbx_server_go_async(smbx_server *srv, uint64_t conn,
+                                  uint64_t req, uint64_t now_ns,
+                                  uint64_t *async_id);
+
+/** @brief Next deadline over all connections (UINT64_MAX: none).
+ *  @since 0.1.0 */
+SMBX_API uint64_t smbx_server_expiry(const smbx_server *srv);
+
+/** @brief Fire due timers. @return 0; SMBX_ERR_INVAL. @since 0.1.0 */
+SMBX_API int smbx_server_handle_expiry(smbx_server *srv, uint64_t now_ns);
+
+/** @brief Close and free a connection: a live one is torn down first
+ *  (sessions it set up keep living for other channels only when bound;
+ *  otherwise they end), queued events naming it are dropped, its handle
+ *  becomes invalid. Over SMB Direct the engine is freed (its receive
+ *  buffers are the host's again).
+ *  @return 0; SMBX_ERR_NOTFOUND. @since 0.1.0 */
+SMBX_API int smbx_server_close_conn(smbx_server *srv, uint64_t conn,
+                                    uint64_t now_ns);
+
+/** @brief Live state of a connection (info->struct_size set by caller).
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND. @since 0.1.0 */
+SMBX_API int smbx_server_conn_info(const smbx_server *srv, uint64_t conn,
+                                   smbx_conn_info *info);
+
+/** @brief The connection's sticky error with reason and byte offset.
+ *  @return 0 while healthy, the sticky code, SMBX_ERR_NOTFOUND.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_conn_error(const smbx_server *srv, uint64_t conn,
+                                    smbx_error_detail *detail);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMBX_SERVER_H */

@@ -1,0 +1,1566 @@
+/* SPDX-License-Identifier: MIT */
+/* The client node (rank 6): connections (lib/conn), sessions, requests and
+ * their completions as one ordered event queue. See include/smbx/client.h
+ * and docs/nodes.md. */
+#include <string.h>
+
+#include <smbx/client.h>
+
+#include "conn/conn.h"
+#include "core/alloc.h"
+#include "core/hash.h"
+#include "core/ring.h"
+#include "core/slab.h"
+#include "core/time.h"
+#include "smb2/sec.h"
+
+enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF };
+
+typedef struct cslot {
+  uint64_t req;
+  uint64_t session;
+  uint8_t kind;
+} cslot;
+
+typedef struct cconn {
+  smbx_client *cli;
+  smbx__conn *c;
+  uint64_t handle;
+  smbx_tcp_hooks tcp;
+  cslot *slots;
+  uint32_t n_slots;
+  uint8_t state; /* 0 new, 1 negotiating, 2 negotiated */
+  bool smbd;
+  uint16_t dialect;
+  uint32_t caps;
+  uint16_t cipher;
+  uint16_t sign_alg;
+  uint16_t server_secmode;
+} cconn;
+
+#define CS_PENDING 1u
+#define CS_UP 2u
+#define CS_NEEDKEY 3u /* final SUCCESS seen, waiting for the key */
+
+typedef struct csess {
+  uint64_t wire_id;
+  uint64_t conn;
+  uint8_t state;
+  bool inflight;
+  bool have_key;
+  uint8_t key[64];
+  size_t key_len;
+  uint16_t dialect;
+  uint16_t flags;
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+  bool have_keys;
+} csess;
+
+struct smbx_client {
+  smbx_allocator alloc;
+  smbx_client_settings s;
+  smbx_crypto cr;
+  bool have_cr;
+  smbx__slab conns, sessions;
+  smbx__hash sids; /* wire SessionId -> csess */
+  smbx__ring evq;
+  uint8_t *sbuf;
+  size_t sbuf_cap;
+  uint64_t now;
+  uint64_t seed;
+};
+
+int smbx_client_settings_default(smbx_client_settings *s, size_t struct_size)
+{
+  if (!s || struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  smbx_client_settings d;
+  memset(&d, 0, sizeof d);
+  d.struct_size = struct_size;
+  d.dialects = SMBX_DIALECT_MASK_ALL;
+  d.capabilities = SMBX_SMB2_CAP_LARGE_MTU | SMBX_SMB2_CAP_LEASING |
+                   SMBX_SMB2_CAP_DIRECTORY_LEASING |
+                   SMBX_SMB2_CAP_MULTI_CHANNEL | SMBX_SMB2_CAP_ENCRYPTION;
+  d.ciphers = 0x1Eu;
+  d.signing_algs = 0x7u;
+  d.max_io = 1u << 20;
+  d.credit_target = 512;
+  d.max_requests = 1024;
+  d.max_connections = 16;
+  d.max_sessions = 64;
+  d.request_timeout_ns = 60ull * 1000000000ull;
+  memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
+  return 0;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static smbx_event *ev_push(smbx_client *cli, uint32_t type, const cconn *cc)
+{
+  if (smbx__ring_full(&cli->evq) && smbx__ring_grow(&cli->evq) != 0)
+    return NULL;
+  smbx_event *e = smbx__ring_push_slot(&cli->evq);
+  if (!e)
+    return NULL;
+  memset(e, 0, sizeof *e);
+  e->struct_size = sizeof *e;
+  e->type = type;
+  e->conn = cc ? cc->handle : 0;
+  return e;
+}
+
+int smbx_client_next_event(smbx_client *cli, smbx_event *ev)
+{
+  if (!cli || !ev || ev->struct_size < offsetof(smbx_event, u))
+    return SMBX_ERR_INVAL;
+  smbx_event tmp;
+  while (smbx__ring_pop(&cli->evq, &tmp) == 0) {
+    if (tmp.type == SMBX_EV_NONE)
+      continue;
+    size_t n = ev->struct_size < sizeof tmp ? ev->struct_size : sizeof tmp;
+    tmp.struct_size = ev->struct_size;
+    memcpy(ev, &tmp, n);
+    return 1;
+  }
+  return 0;
+}
+
+/* The connection goes away: queued views die; completions stay, as
+ * local errors. */
+static void ev_purge(smbx_client *cli, uint64_t conn)
+{
+  for (size_t i = 0; i < smbx__ring_len(&cli->evq); i++) {
+    smbx_event *e = smbx__ring_at(&cli->evq, i);
+    if (e->conn != conn || !e->hold)
+      continue;
+    e->hold = 0;
+    if (e->type == SMBX_EV_RESPONSE) {
+      e->u.pdu.data = NULL;
+      e->u.pdu.len = 0;
+      e->u.pdu.err = SMBX_ERR_CLOSED;
+    } else if (e->type == SMBX_EV_SESSION_SETUP) {
+      e->u.session.blob = NULL;
+      e->u.session.blob_len = 0;
+      e->u.session.err = SMBX_ERR_CLOSED;
+    } else if (e->type == SMBX_EV_NEGOTIATED) {
+      e->u.negotiated.blob = NULL;
+      e->u.negotiated.blob_len = 0;
+    } else {
+      e->type = SMBX_EV_NONE;
+    }
+  }
+}
+
+/* ---- lookups ------------------------------------------------------------------ */
+
+static cconn *conn_get(const smbx_client *cli, uint64_t h)
+{
+  return cli ? smbx__slab_lookup(&cli->conns, h) : NULL;
+}
+
+static csess *sess_get(const smbx_client *cli, uint64_t h)
+{
+  return h ? smbx__slab_lookup(&cli->sessions, h) : NULL;
+}
+
+static cslot *slot_live(cconn *cc, uint64_t req)
+{
+  uint32_t i = (uint32_t)req;
+  if (i >= cc->n_slots)
+    return NULL;
+  cslot *s = &cc->slots[i];
+  return s->kind != CK_NONE && s->req == req ? s : NULL;
+}
+
+static void sess_free(smbx_client *cli, csess *cs)
+{
+  if (cs->wire_id)
+    (void)smbx__hash_remove_u64(&cli->sids, cs->wire_id);
+  memset(cs, 0, sizeof *cs);
+  (void)smbx__slab_put(&cli->sessions, cs);
+}
+
+static uint8_t *out_pdu(smbx_client *cli)
+{
+  return cli->sbuf + SMBX__CONN_HEADROOM;
+}
+
+static size_t out_cap(const smbx_client *cli)
+{
+  return cli->sbuf_cap - SMBX__CONN_HEADROOM;
+}
+
+/* ---- keys ------------------------------------------------------------------- */
+
+static int derive(smbx_client *cli, cconn *cc, csess *cs)
+{
+  memset(&cs->keys, 0, sizeof cs->keys);
+  cs->have_keys = false;
+  if (!cs->have_key ||
+      (cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                    SMBX_SMB2_SESSION_FLAG_IS_NULL)))
+    return 0;
+  if (!cli->have_cr)
+    return SMBX_ERR_UNSUPPORTED;
+  uint16_t alg = cc ? cc->sign_alg : SMBX_CRYPTO_SIGN_DEFAULT;
+  uint16_t cipher = cc ? cc->cipher : 0;
+  int rc = smbx_smb2_derive_keys(
+      &cli->cr, cs->dialect, SMBX_CRYPTO_ROLE_CLIENT, alg, cipher, cs->key,
+      cs->key_len, cs->dialect == SMBX_SMB2_DIALECT_311 ? cs->preauth : NULL,
+      &cs->keys.keys);
+  if (rc)
+    return rc;
+  cs->keys.flags = SMBX__CONN_KEYS_SIGNING;
+  if ((cli->s.flags & SMBX_CLIENT_SIGNING_REQUIRED) ||
+      (cc && (cc->server_secmode & SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED)))
+    cs->keys.flags |= SMBX__CONN_KEYS_SIGN_ALL;
+  if (cipher) {
+    cs->keys.flags |= SMBX__CONN_KEYS_CIPHER;
+    if ((cs->flags & SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA) ||
+        (cli->s.flags & SMBX_CLIENT_ENCRYPT))
+      cs->keys.flags |= SMBX__CONN_KEYS_ENCRYPT_ALL;
+  }
+  cs->have_keys = true;
+  return 0;
+}
+
+static void push_session_up(smbx_client *cli, cconn *cc, csess *cs)
+{
+  smbx_event *e = ev_push(cli, SMBX_EV_SESSION_UP, cc);
+  if (!e)
+    return;
+  e->conn = cs->conn;
+  e->u.session.session = smbx__slab_handle(&cli->sessions, cs);
+  e->u.session.session_id = cs->wire_id;
+  e->u.session.session_flags = cs->flags;
+  e->u.session.dialect = cs->dialect;
+}
+
+/* ---- upcalls ------------------------------------------------------------------ */
+
+static uint32_t ev_flags(uint32_t pf)
+{
+  uint32_t f = 0;
+  if (pf & SMBX__CONN_PDU_SIGNED)
+    f |= SMBX_EVF_SIGNED;
+  if (pf & SMBX__CONN_PDU_VERIFIED)
+    f |= SMBX_EVF_VERIFIED;
+  if (pf & SMBX__CONN_PDU_ENCRYPTED)
+    f |= SMBX_EVF_ENCRYPTED;
+  if (pf & SMBX__CONN_PDU_LAST)
+    f |= SMBX_EVF_LAST;
+  return f;
+}
+
+static void on_negotiate(cconn *cc, int err, const smbx__conn_pdu *r)
+{
+  smbx_client *cli = cc->cli;
+  smbx_event *e = ev_push(cli, SMBX_EV_NEGOTIATED, cc);
+  if (!e) {
+    if (r)
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    return;
+  }
+  cc->state = 0;
+  if (err) {
+    e->u.negotiated.err = err;
+    return;
+  }
+  e->u.negotiated.status = r->hdr.status;
+  smbx_smb2_negotiate_resp rs;
+  uint32_t mask = 0;
+  switch (0) {
+  default:
+    if (r->hdr.status != SMBX_STATUS_SUCCESS) {
+      e->u.negotiated.err = SMBX_ERR_NEGOTIATE;
+      break;
+    }
+    if (smbx_smb2_decode_negotiate_resp(r->data, r->len, &rs, NULL) != 0) {
+      e->u.negotiated.err = SMBX_ERR_PROTO;
+      break;
+    }
+    switch (rs.dialect_revision) {
+    case SMBX_SMB2_DIALECT_202:
+      mask = SMBX_DIALECT_MASK_202;
+      break;
+    case SMBX_SMB2_DIALECT_210:
+      mask = SMBX_DIALECT_MASK_210;
+      break;
+    case SMBX_SMB2_DIALECT_300:
+      mask = SMBX_DIALECT_MASK_300;
+      break;
+    case SMBX_SMB2_DIALECT_302:
+      mask = SMBX_DIALECT_MASK_302;
+      break;
+    case SMBX_SMB2_DIALECT_311:
+      mask = SMBX_DIALECT_MASK_311;
+      break;
+    default:
+      break;
+    }
+    if (!(mask & cli->s.dialects)) {
+      /* 3.2.5.2: a dialect we did not offer */
+      e->u.negotiated.err = SMBX_ERR_NEGOTIATE;
+      break;
+    }
+    uint16_t cipher = 0, alg = SMBX_CRYPTO_SIGN_DEFAULT;
+    bool pa = false;
+    if (rs.dialect_revision == SMBX_SMB2_DIALECT_311) {
+      smbx_smb2_neg_ctx_iter it;
+      smbx_smb2_neg_ctx cx;
+      (void)smbx_smb2_neg_ctx_iter_init(&it, rs.neg_ctx, rs.neg_ctx_count, 0);
+      while (smbx_smb2_neg_ctx_next(&it, &cx, NULL) == 1) {
+        smbx_smb2_neg_ctx_info in;
+        if (smbx_smb2_neg_ctx_parse(&cx, &in, NULL) != 0)
+          continue;
+        uint16_t id = smbx_smb2_bytes_u16(in.ids, 0);
+        if (cx.type == SMBX_SMB2_NEG_CTX_PREAUTH)
+          pa = in.count == 1 && id == SMBX_SMB2_HASH_SHA512;
+        else if (cx.type == SMBX_SMB2_NEG_CTX_ENCRYPTION && in.count == 1 &&
+                 id >= 1 && id <= 4 && (cli->s.ciphers & (1u << id)))
+          cipher = id;
+        else if (cx.type == SMBX_SMB2_NEG_CTX_SIGNING && in.count == 1 &&
+                 id <= 2 && (cli->s.signing_algs & (1u << id)))
+          alg = id;
+      }
+      if (!pa) {
+        e->u.negotiated.err = SMBX_ERR_NEGOTIATE;
+        break;
+      }
+    } else if ((rs.dialect_revision == SMBX_SMB2_DIALECT_300 ||
+                rs.dialect_revision == SMBX_SMB2_DIALECT_302) &&
+               (rs.capabilities & SMBX_SMB2_CAP_ENCRYPTION) &&
+               (cli->s.capabilities & SMBX_SMB2_CAP_ENCRYPTION) &&
+               (cli->s.ciphers & (1u << SMBX_CRYPTO_CIPHER_AES128_CCM))) {
+      cipher = SMBX_CRYPTO_CIPHER_AES128_CCM;
+    }
+    cc->dialect = rs.dialect_revision;
+    cc->caps = rs.capabilities & cli->s.capabilities;
+    cc->cipher = cipher;
+    cc->sign_alg = cc->dialect < SMBX_SMB2_DIALECT_300
+                       ? (uint16_t)SMBX_CRYPTO_SIGN_HMAC_SHA256
+                   : alg == SMBX_CRYPTO_SIGN_DEFAULT
+                       ? (uint16_t)SMBX_CRYPTO_SIGN_AES_CMAC
+                       : alg;
+    cc->server_secmode = rs.security_mode;
+    (void)smbx__conn_set_dialect(cc->c, cc->dialect, cc->caps);
+    cc->state = 2;
+    e->hold = r->hold;
+    e->u.negotiated.dialect = cc->dialect;
+    e->u.negotiated.cipher = cipher;
+    e->u.negotiated.signing_alg = cc->sign_alg;
+    e->u.negotiated.security_mode = rs.security_mode;
+    e->u.negotiated.capabilities = cc->caps;
+    e->u.negotiated.max_transact_size = rs.max_transact_size;
+    e->u.negotiated.max_read_size = rs.max_read_size;
+    e->u.negotiated.max_write_size = rs.max_write_size;
+    e->u.negotiated.blob = rs.security_buffer.p;
+    e->u.negotiated.blob_len = rs.security_buffer.len;
+    memcpy(e->u.negotiated.guid, rs.server_guid, 16);
+    return;
+  }
+  (void)smbx__conn_release(cc->c, r->hold, cli->now);
+}
+
+static void on_session(cconn *cc, uint64_t shandle, int err,
+                       const smbx__conn_pdu *r)
+{
+  smbx_client *cli = cc->cli;
+  csess *cs = sess_get(cli, shandle);
+  smbx_event *e = ev_push(cli, SMBX_EV_SESSION_SETUP, cc);
+  if (!e || !cs) {
+    if (r)
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    return;
+  }
+  cs->inflight = false;
+  e->u.session.session = shandle;
+  e->u.session.dialect = cs->dialect;
+  if (err) {
+    e->u.session.err = err;
+    e->u.session.session_id = cs->wire_id;
+    sess_free(cli, cs);
+    return;
+  }
+  uint32_t st = r->hdr.status;
+  e->u.session.status = st;
+  e->flags = ev_flags(r->flags);
+  smbx_smb2_session_setup_resp rs;
+  bool ok = (st == SMBX_STATUS_SUCCESS ||
+             st == SMBX_STATUS_MORE_PROCESSING_REQUIRED) &&
+            smbx_smb2_decode_session_setup_resp(r->data, r->len, &rs, NULL) ==
+                0;
+  if (!ok) {
+    e->u.session.session_id = cs->wire_id;
+    if (st == SMBX_STATUS_SUCCESS || st == SMBX_STATUS_MORE_PROCESSING_REQUIRED)
+      e->u.session.err = SMBX_ERR_PROTO;
+    (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    sess_free(cli, cs);
+    return;
+  }
+  if (!cs->wire_id && r->hdr.session_id) {
+    cs->wire_id = r->hdr.session_id;
+    if (smbx__hash_insert_u64(&cli->sids, cs->wire_id, cs) != 0) {
+      cs->wire_id = 0;
+      e->u.session.err = SMBX_ERR_PROTO;
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+      sess_free(cli, cs);
+      return;
+    }
+  }
+  e->hold = r->hold;
+  e->u.session.session_id = cs->wire_id;
+  e->u.session.blob = rs.security_buffer.p;
+  e->u.session.blob_len = rs.security_buffer.len;
+  e->u.session.session_flags = rs.session_flags;
+  if (st == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+    if (cs->dialect == SMBX_SMB2_DIALECT_311)
+      (void)smbx__conn_preauth_update(cc->c, cs->preauth, r->data, r->len);
+    return;
+  }
+  /* SUCCESS: keys from the key given so far; verify the signature */
+  cs->flags = rs.session_flags;
+  bool anon = (cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                            SMBX_SMB2_SESSION_FLAG_IS_NULL)) != 0;
+  if (!cs->have_key && !anon) {
+    cs->state = CS_NEEDKEY;
+    return;
+  }
+  if (derive(cli, cc, cs) != 0) {
+    e->u.session.err = SMBX_ERR_AUTH;
+    return;
+  }
+  if (cs->have_keys && (r->hdr.flags & SMBX_SMB2_FLAGS_SIGNED) &&
+      !(r->flags & SMBX__CONN_PDU_ENCRYPTED)) {
+    if (smbx_smb2_verify(&cli->cr, cs->keys.keys.signing_alg,
+                         cs->keys.keys.signing, r->data, r->len) != 0) {
+      e->u.session.err = SMBX_ERR_AUTH;
+      cs->have_keys = false;
+      return;
+    }
+    e->flags |= SMBX_EVF_VERIFIED;
+  } else if (cs->have_keys && cs->dialect == SMBX_SMB2_DIALECT_311) {
+    /* 3.2.5.3.1: the final 3.1.1 response must be signed */
+    e->u.session.err = SMBX_ERR_AUTH;
+    cs->have_keys = false;
+    return;
+  }
+  cs->state = CS_UP;
+  push_session_up(cli, cc, cs);
+}
+
+static void on_tree(cconn *cc, uint64_t shandle, int err,
+                    const smbx__conn_pdu *r)
+{
+  smbx_client *cli = cc->cli;
+  smbx_event *e = ev_push(cli, SMBX_EV_TREE_CONNECT, cc);
+  if (e) {
+    e->u.tree.session = shandle;
+    e->u.tree.err = err;
+    if (r) {
+      e->u.tree.status = r->hdr.status;
+      e->u.tree.session_id = r->hdr.session_id;
+      smbx_smb2_tree_connect_resp tr;
+      if (r->hdr.status == SMBX_STATUS_SUCCESS) {
+        if (smbx_smb2_decode_tree_connect_resp(r->data, r->len, &tr, NULL) ==
+            0) {
+          e->u.tree.tree_id = r->hdr.tree_id;
+          e->u.tree.share_type = tr.share_type;
+          e->u.tree.share_flags = tr.share_flags;
+          e->u.tree.capabilities = tr.capabilities;
+          e->u.tree.maximal_access = tr.maximal_access;
+        } else {
+          e->u.tree.err = SMBX_ERR_PROTO;
+        }
+      }
+    }
+  }
+  if (r)
+    (void)smbx__conn_release(cc->c, r->hold, cli->now);
+}
+
+static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
+                        const smbx__conn_pdu *r)
+{
+  cconn *cc = ctx;
+  smbx_client *cli = cc->cli;
+  cslot *sl = slot_live(cc, req);
+  cslot s = {0, 0, CK_REQ};
+  if (sl) {
+    s = *sl;
+    memset(sl, 0, sizeof *sl);
+  }
+  switch (s.kind) {
+  case CK_NEG:
+    on_negotiate(cc, err, r);
+    return;
+  case CK_SESS:
+    on_session(cc, s.session, err, r);
+    return;
+  case CK_TREE:
+    on_tree(cc, s.session, err, r);
+    return;
+  case CK_LOGOFF: {
+    csess *cs = sess_get(cli, s.session);
+    smbx_event *e = ev_push(cli, SMBX_EV_SESSION_DOWN, cc);
+    if (e) {
+      e->u.session.session = s.session;
+      e->u.session.err = err;
+      e->u.session.status = r ? r->hdr.status : 0;
+      e->u.session.session_id = cs ? cs->wire_id : 0;
+    }
+    if (cs)
+      sess_free(cli, cs);
+    if (r)
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    return;
+  }
+  default:
+    break;
+  }
+  smbx_event *e = ev_push(cli, SMBX_EV_RESPONSE, cc);
+  if (!e) {
+    if (r)
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    return;
+  }
+  e->u.pdu.req = req;
+  e->u.pdu.user = user;
+  e->u.pdu.session = s.session;
+  e->u.pdu.err = err;
+  if (r) {
+    e->hold = r->hold;
+    e->flags = ev_flags(r->flags);
+    e->u.pdu.data = r->data;
+    e->u.pdu.len = r->len;
+    e->u.pdu.hdr = r->hdr;
+    e->u.pdu.status = r->hdr.status;
+    e->u.pdu.chain_index = r->chain_index;
+  }
+}
+
+static void up_interim(void *ctx, uint64_t req, uint64_t user,
+                       const smbx__conn_pdu *r)
+{
+  cconn *cc = ctx;
+  smbx_event *e = ev_push(cc->cli, SMBX_EV_INTERIM, cc);
+  (void)smbx__conn_release(cc->c, r->hold, cc->cli->now);
+  if (!e)
+    return;
+  e->u.pdu.req = req;
+  e->u.pdu.user = user;
+  e->u.pdu.async_id = r->hdr.async_id;
+  e->u.pdu.hdr = r->hdr;
+  e->u.pdu.status = r->hdr.status;
+}
+
+static void up_notify(void *ctx, const smbx__conn_pdu *r)
+{
+  cconn *cc = ctx;
+  smbx_event *e = ev_push(cc->cli, SMBX_EV_BREAK, cc);
+  if (!e) {
+    (void)smbx__conn_release(cc->c, r->hold, cc->cli->now);
+    return;
+  }
+  e->hold = r->hold;
+  e->flags = ev_flags(r->flags);
+  e->u.pdu.data = r->data;
+  e->u.pdu.len = r->len;
+  e->u.pdu.hdr = r->hdr;
+}
+
+static void up_writable(void *ctx)
+{
+  cconn *cc = ctx;
+  (void)ev_push(cc->cli, SMBX_EV_WRITABLE, cc);
+}
+
+static int up_send(void *ctx, const uint8_t *p, size_t len)
+{
+  cconn *cc = ctx;
+  return cc->tcp.send(cc->tcp.user_data, cc->handle, p, len);
+}
+
+static int up_keys(void *ctx, uint64_t sid, smbx__conn_keys *out)
+{
+  cconn *cc = ctx;
+  csess *cs = smbx__hash_get_u64(&cc->cli->sids, sid);
+  if (!cs || cs->state != CS_UP || !cs->have_keys)
+    return SMBX_ERR_NOTFOUND;
+  *out = cs->keys;
+  return 0;
+}
+
+static void up_smbd(void *ctx, const smbx_smbd_event *ev)
+{
+  cconn *cc = ctx;
+  if (ev->type == SMBX_SMBD_EV_NEGOTIATED) {
+    (void)ev_push(cc->cli, SMBX_EV_CONN_UP, cc);
+    return;
+  }
+  if (ev->type == SMBX_SMBD_EV_SEND_DONE)
+    return;
+  smbx_event *e = ev_push(cc->cli, SMBX_EV_SMBD, cc);
+  if (!e)
+    return;
+  e->u.smbd.type = ev->type;
+  if (ev->type == SMBX_SMBD_EV_DISCONNECTED)
+    e->u.smbd.error = ev->u.disconnected.error;
+  if (ev->type == SMBX_SMBD_EV_RECV_BUFFER) {
+    e->u.smbd.addr = ev->u.recv_buf.addr;
+    e->u.smbd.length = ev->u.recv_buf.length;
+    e->u.smbd.index = ev->u.recv_buf.index;
+    e->u.smbd.handle = ev->u.recv_buf.handle;
+  }
+}
+
+static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
+{
+  cconn *cc = ctx;
+  smbx_client *cli = cc->cli;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->sessions); i++) {
+    csess *cs = smbx__slab_at(&cli->sessions, i);
+    if (cs && cs->conn == cc->handle) {
+      if (cs->state == CS_UP) {
+        smbx_event *e = ev_push(cli, SMBX_EV_SESSION_DOWN, cc);
+        if (e) {
+          e->u.session.session = smbx__slab_handle(&cli->sessions, cs);
+          e->u.session.session_id = cs->wire_id;
+          e->u.session.err = err ? err : SMBX_ERR_CLOSED;
+        }
+      }
+      sess_free(cli, cs);
+    }
+  }
+  smbx_event *e = ev_push(cli, SMBX_EV_CONN_DOWN, cc);
+  if (e) {
+    e->u.down.err = err;
+    e->u.down.ntstatus = ntstatus;
+    e->u.down.reason = reason;
+  }
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+int smbx_client_new(smbx_client **out, const smbx_client_settings *s,
+                    const smbx_crypto *cr, const smbx_allocator *a,
+                    uint64_t now_ns)
+{
+  if (!out)
+    return SMBX_ERR_INVAL;
+  smbx_client_settings st;
+  smbx_client_settings_default(&st, sizeof st);
+  if (s) {
+    if (s->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(&st, s, s->struct_size < sizeof st ? s->struct_size : sizeof st);
+    st.struct_size = sizeof st;
+  }
+  if (!(st.dialects & SMBX_DIALECT_MASK_ALL) || st.max_io < 65536 ||
+      st.max_io > 8u << 20 || st.credit_target == 0 ||
+      st.credit_target > 8192 || st.max_requests == 0 ||
+      st.max_requests > (1u << 20) || st.max_connections == 0 ||
+      st.max_connections > 4096 || st.max_sessions == 0 ||
+      st.max_sessions > 65536)
+    return SMBX_ERR_INVAL;
+  smbx_allocator al;
+  int rc = smbx__allocator_copy(&al, a);
+  if (rc)
+    return rc;
+  smbx_client *cli = SMBX__NEW(&al, smbx_client);
+  if (!cli)
+    return SMBX_ERR_NOMEM;
+  cli->alloc = al;
+  cli->s = st;
+  cli->now = now_ns;
+  if (cr) {
+    if (smbx__smb2_crypto_copy(&cli->cr, cr) != 0) {
+      SMBX__DELETE(&al, cli, smbx_client);
+      return SMBX_ERR_INVAL;
+    }
+    cli->have_cr = true;
+    if (cli->cr.random)
+      (void)cli->cr.random(cli->cr.user_data, (uint8_t *)&cli->seed,
+                           sizeof cli->seed);
+  }
+  cli->sbuf_cap = SMBX__CONN_HEADROOM + st.max_io + 65536;
+  if (SMBX__SLAB_INIT(&cli->conns, &cli->alloc, cconn, st.max_connections) ||
+      SMBX__SLAB_INIT(&cli->sessions, &cli->alloc, csess, st.max_sessions) ||
+      smbx__hash_init(&cli->sids, &cli->alloc, 8,
+                      smbx__hash_cap_for(st.max_sessions), cli->seed) ||
+      SMBX__RING_INIT(&cli->evq, &cli->alloc, smbx_event, 64))
+    goto nomem;
+  cli->sbuf = smbx__alloc(&cli->alloc, cli->sbuf_cap, 8);
+  if (!cli->sbuf)
+    goto nomem;
+  *out = cli;
+  return 0;
+nomem:
+  smbx_client_free(cli);
+  return SMBX_ERR_NOMEM;
+}
+
+static void conn_destroy(smbx_client *cli, cconn *cc)
+{
+  smbx__conn_free(cc->c);
+  if (cc->slots)
+    smbx__free(&cli->alloc, cc->slots, sizeof(cslot) * cc->n_slots,
+               _Alignof(cslot));
+  memset(cc, 0, sizeof *cc);
+  (void)smbx__slab_put(&cli->conns, cc);
+}
+
+void smbx_client_free(smbx_client *cli)
+{
+  if (!cli)
+    return;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->conns); i++) {
+    cconn *cc = smbx__slab_at(&cli->conns, i);
+    if (cc)
+      conn_destroy(cli, cc);
+  }
+  smbx__slab_free(&cli->conns);
+  smbx__slab_free(&cli->sessions);
+  smbx__hash_free(&cli->sids);
+  smbx__ring_free(&cli->evq);
+  if (cli->sbuf)
+    smbx__free(&cli->alloc, cli->sbuf, cli->sbuf_cap, 8);
+  smbx_allocator al = cli->alloc;
+  SMBX__DELETE(&al, cli, smbx_client);
+}
+
+static int conn_prepare(smbx_client *cli, cconn **out, smbx__conn_settings *cs,
+                        smbx__conn_upcalls *up)
+{
+  cconn *cc = smbx__slab_get_zeroed(&cli->conns);
+  if (!cc)
+    return SMBX_ERR_LIMIT;
+  cc->cli = cli;
+  cc->handle = smbx__slab_handle(&cli->conns, cc);
+  cc->n_slots = cli->s.max_requests;
+  cc->slots = smbx__calloc(&cli->alloc, cc->n_slots, sizeof(cslot),
+                           _Alignof(cslot));
+  if (!cc->slots) {
+    memset(cc, 0, sizeof *cc);
+    (void)smbx__slab_put(&cli->conns, cc);
+    return SMBX_ERR_NOMEM;
+  }
+  smbx__conn_settings_default(cs, SMBX__CONN_CLIENT);
+  cs->max_requests = cli->s.max_requests;
+  cs->credit_target = cli->s.credit_target;
+  cs->max_msg = cli->s.max_io + 65536 + SMBX_SMB2_TRANSFORM_HDR_SIZE;
+  cs->request_timeout_ns = cli->s.request_timeout_ns;
+  cs->hash_seed = cli->seed;
+  if (cli->s.flags & SMBX_CLIENT_TIMEOUT_FATAL)
+    cs->flags |= SMBX__CONN_F_TIMEOUT_FATAL;
+  memset(up, 0, sizeof *up);
+  up->ctx = cc;
+  up->send = up_send;
+  up->complete = up_complete;
+  up->interim = up_interim;
+  up->notify = up_notify;
+  up->writable = up_writable;
+  up->keys = up_keys;
+  up->smbd_event = up_smbd;
+  up->down = up_down;
+  *out = cc;
+  return 0;
+}
+
+static void conn_unprepare(smbx_client *cli, cconn *cc)
+{
+  cc->c = NULL;
+  conn_destroy(cli, cc);
+}
+
+int smbx_client_add_tcp(smbx_client *cli, const smbx_tcp_hooks *h,
+                        uint64_t now_ns, uint64_t *conn)
+{
+  if (!cli || !h || !conn || h->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  smbx_tcp_hooks hk;
+  memset(&hk, 0, sizeof hk);
+  memcpy(&hk, h, h->struct_size < sizeof hk ? h->struct_size : sizeof hk);
+  if (!hk.send)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  cconn *cc;
+  smbx__conn_settings cs;
+  smbx__conn_upcalls up;
+  int rc = conn_prepare(cli, &cc, &cs, &up);
+  if (rc)
+    return rc;
+  cc->tcp = hk;
+  rc = smbx__conn_new_tcp(&cc->c, &cs, &up, cli->have_cr ? &cli->cr : NULL,
+                          &cli->alloc, now_ns);
+  if (rc) {
+    conn_unprepare(cli, cc);
+    return rc;
+  }
+  *conn = cc->handle;
+  return 0;
+}
+
+int smbx_client_add_smbd(smbx_client *cli, const smbx_smbd_settings *ss,
+                         const smbx_transport *t,
+                         const smbx_smbd_recv_buf *bufs, size_t n,
+                         uint64_t now_ns, uint64_t *conn)
+{
+  if (!cli || !t || !conn)
+    return SMBX_ERR_INVAL;
+  smbx_smbd_settings st;
+  smbx_smbd_settings_default(&st, sizeof st);
+  if (ss) {
+    if (ss->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(&st, ss, ss->struct_size < sizeof st ? ss->struct_size : sizeof st);
+    st.struct_size = sizeof st;
+  }
+  st.role = SMBX_SMBD_ROLE_ACTIVE;
+  cli->now = now_ns;
+  cconn *cc;
+  smbx__conn_settings cs;
+  smbx__conn_upcalls up;
+  int rc = conn_prepare(cli, &cc, &cs, &up);
+  if (rc)
+    return rc;
+  cc->smbd = true;
+  smbx_smbd *d = NULL;
+  rc = smbx_smbd_new(&d, &st, t, bufs, n, &cli->alloc, now_ns);
+  if (rc) {
+    conn_unprepare(cli, cc);
+    return rc;
+  }
+  rc = smbx__conn_new_smbd(&cc->c, &cs, &up, cli->have_cr ? &cli->cr : NULL,
+                           d, &cli->alloc, now_ns);
+  if (rc) {
+    smbx_smbd_free(d);
+    conn_unprepare(cli, cc);
+    return rc;
+  }
+  *conn = cc->handle;
+  return 0;
+}
+
+/* ---- transport input ------------------------------------------------------------- */
+
+smbx_ssize smbx_client_tcp_feed(smbx_client *cli, uint64_t conn,
+                                uint8_t *bytes, size_t len, uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cli || (!bytes && len))
+    return SMBX_ERR_INVAL;
+  if (!cc)
+    return SMBX_ERR_NOTFOUND;
+  cli->now = now_ns;
+  size_t used = 0;
+  int rc = smbx__conn_tcp_feed(cc->c, bytes, len, &used, now_ns);
+  if (rc < 0 && rc != SMBX_ERR_AGAIN)
+    return rc;
+  return (smbx_ssize)used;
+}
+
+int smbx_client_recv(smbx_client *cli, uint64_t conn, const smbx_wc *wc,
+                     uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  return smbx__conn_smbd_recv(cc->c, wc, now_ns);
+}
+
+int smbx_client_send_done(smbx_client *cli, uint64_t conn, const smbx_wc *wc,
+                          uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  return smbx__conn_smbd_send_done(cc->c, wc, now_ns);
+}
+
+int smbx_client_cm_event(smbx_client *cli, uint64_t conn, uint32_t event,
+                         uint32_t ird, uint32_t ord, uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  return smbx__conn_smbd_cm_event(cc->c, event, ird, ord, now_ns);
+}
+
+int smbx_client_release(smbx_client *cli, uint64_t conn, uint64_t hold,
+                        uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  return smbx__conn_release(cc->c, hold, now_ns);
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+/* Sends the message at sbuf + HEADROOM and records its slots. */
+static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
+                    uint64_t user, uint8_t kind, uint64_t session,
+                    uint64_t *reqs, size_t n)
+{
+  smbx_client *cli = cc->cli;
+  uint64_t one;
+  uint64_t *r = reqs ? reqs : &one;
+  int rc = smbx__conn_send(cc->c, cli->sbuf, cli->sbuf_cap, len, o, user, r,
+                           reqs ? n : 1, cli->now);
+  if (rc < 0)
+    return rc;
+  for (int i = 0; i < rc; i++) {
+    uint32_t ix = (uint32_t)r[i];
+    if (ix < cc->n_slots) {
+      cc->slots[ix].req = r[i];
+      cc->slots[ix].session = session;
+      cc->slots[ix].kind = kind;
+    }
+  }
+  return 0;
+}
+
+static void req_hdr(smbx_smb2_hdr *h, uint16_t cmd, uint64_t sid,
+                    uint32_t tid)
+{
+  memset(h, 0, sizeof *h);
+  h->command = cmd;
+  h->session_id = sid;
+  h->tree_id = tid;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+
+int smbx_client_negotiate(smbx_client *cli, uint64_t conn, uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (cc->state)
+    return SMBX_ERR_STATE;
+  cli->now = now_ns;
+  uint32_t m = cli->s.dialects;
+  if (!cli->have_cr || !cli->cr.sha512 || !cli->cr.kdf)
+    m &= ~SMBX_DIALECT_MASK_311;
+  static const uint16_t all[5] = {
+      SMBX_SMB2_DIALECT_202, SMBX_SMB2_DIALECT_210, SMBX_SMB2_DIALECT_300,
+      SMBX_SMB2_DIALECT_302, SMBX_SMB2_DIALECT_311};
+  uint8_t dl[10];
+  size_t nd = 0;
+  bool has311 = false;
+  for (unsigned i = 0; i < 5; i++)
+    if (m & (1u << i)) {
+      put16(dl + 2 * nd++, all[i]);
+      has311 = all[i] == SMBX_SMB2_DIALECT_311;
+    }
+  if (!nd)
+    return SMBX_ERR_UNSUPPORTED;
+  smbx_smb2_negotiate_req nr;
+  memset(&nr, 0, sizeof nr);
+  nr.security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
+  if (cli->s.flags & SMBX_CLIENT_SIGNING_REQUIRED)
+    nr.security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;
+  nr.capabilities = cli->s.capabilities;
+  memcpy(nr.client_guid, cli->s.client_guid, 16);
+  nr.dialects.p = dl;
+  nr.dialects.len = 2 * nd;
+  uint8_t ctxbuf[192];
+  if (has311) {
+    uint8_t salt[32], pa_id[2], cids[8], sids[6], data[3][64];
+    memset(salt, 0, sizeof salt);
+    if (cli->cr.random)
+      (void)cli->cr.random(cli->cr.user_data, salt, sizeof salt);
+    static const uint16_t corder[4] = {
+        SMBX_CRYPTO_CIPHER_AES128_GCM, SMBX_CRYPTO_CIPHER_AES128_CCM,
+        SMBX_CRYPTO_CIPHER_AES256_GCM, SMBX_CRYPTO_CIPHER_AES256_CCM};
+    static const uint16_t sorder[3] = {SMBX_CRYPTO_SIGN_AES_GMAC,
+                                       SMBX_CRYPTO_SIGN_AES_CMAC,
+                                       SMBX_CRYPTO_SIGN_HMAC_SHA256};
+    uint16_t nc = 0, ns = 0;
+    for (unsigned i = 0; i < 4; i++)
+      if ((cli->s.ciphers & (1u << corder[i])) && cli->cr.aead_encrypt &&
+          cli->cr.aead_decrypt)
+        put16(cids + 2 * nc++, corder[i]);
+    for (unsigned i = 0; i < 3; i++)
+      if (cli->s.signing_algs & (1u << sorder[i]))
+        put16(sids + 2 * ns++, sorder[i]);
+    smbx_smb2_neg_ctx cx[3];
+    size_t ncx = 0;
+    smbx_smb2_neg_ctx_info in;
+    memset(&in, 0, sizeof in);
+    in.type = SMBX_SMB2_NEG_CTX_PREAUTH;
+    in.count = 1;
+    put16(pa_id, SMBX_SMB2_HASH_SHA512);
+    in.ids.p = pa_id;
+    in.ids.len = 2;
+    in.salt.p = salt;
+    in.salt.len = sizeof salt;
+    smbx_ssize k = smbx_smb2_neg_ctx_build(&in, data[0], sizeof data[0], NULL);
+    cx[ncx].type = in.type;
+    cx[ncx].reserved = 0;
+    cx[ncx].data.p = data[0];
+    cx[ncx].data.len = k > 0 ? (size_t)k : 0;
+    ncx++;
+    if (nc) {
+      memset(&in, 0, sizeof in);
+      in.type = SMBX_SMB2_NEG_CTX_ENCRYPTION;
+      in.count = nc;
+      in.ids.p = cids;
+      in.ids.len = 2u * nc;
+      k = smbx_smb2_neg_ctx_build(&in, data[1], sizeof data[1], NULL);
+      cx[ncx].type = in.type;
+      cx[ncx].reserved = 0;
+      cx[ncx].data.p = data[1];
+      cx[ncx].data.len = k > 0 ? (size_t)k : 0;
+      ncx++;
+    }
+    if (ns) {
+      memset(&in, 0, sizeof in);
+      in.type = SMBX_SMB2_NEG_CTX_SIGNING;
+      in.count = ns;
+      in.ids.p = sids;
+      in.ids.len = 2u * ns;
+      k = smbx_smb2_neg_ctx_build(&in, data[2], sizeof data[2], NULL);
+      cx[ncx].type = in.type;
+      cx[ncx].reserved = 0;
+      cx[ncx].data.p = data[2];
+      cx[ncx].data.len = k > 0 ? (size_t)k : 0;
+      ncx++;
+    }
+    smbx_ssize cl = smbx_smb2_neg_ctx_list_encode(cx, ncx, ctxbuf,
+                                                  sizeof ctxbuf, NULL);
+    if (cl < 0)
+      return (int)cl;
+    nr.neg_ctx_count = (uint16_t)ncx;
+    nr.neg_ctx.p = ctxbuf;
+    nr.neg_ctx.len = (size_t)cl;
+  }
+  smbx_smb2_hdr h;
+  req_hdr(&h, SMBX_SMB2_NEGOTIATE, 0, 0);
+  smbx_ssize n = smbx_smb2_encode_negotiate_req(&h, &nr, out_pdu(cli),
+                                                out_cap(cli), NULL);
+  if (n < 0)
+    return (int)n;
+  smbx__conn_send_opts o;
+  memset(&o, 0, sizeof o);
+  o.flags = SMBX__CONN_SEND_NO_SIGN | SMBX__CONN_SEND_NO_ENCRYPT;
+  int rc = send_msg(cc, (size_t)n, &o, 0, CK_NEG, 0, NULL, 0);
+  if (rc == 0)
+    cc->state = 1;
+  return rc;
+}
+
+int smbx_client_session_setup(smbx_client *cli, uint64_t conn,
+                              uint64_t *session, const uint8_t *blob,
+                              size_t len, uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cli || !session || (!blob && len))
+    return SMBX_ERR_INVAL;
+  if (!cc)
+    return SMBX_ERR_NOTFOUND;
+  if (cc->state != 2)
+    return SMBX_ERR_STATE;
+  if (len > 65535)
+    return SMBX_ERR_RANGE;
+  cli->now = now_ns;
+  csess *cs;
+  bool fresh = false;
+  if (*session == 0) {
+    cs = smbx__slab_get_zeroed(&cli->sessions);
+    if (!cs)
+      return SMBX_ERR_LIMIT;
+    fresh = true;
+    cs->conn = conn;
+    cs->dialect = cc->dialect;
+    cs->state = CS_PENDING;
+    if (cc->dialect == SMBX_SMB2_DIALECT_311 &&
+        smbx__conn_preauth(cc->c, cs->preauth) != 0)
+      smbx_smb2_preauth_init(cs->preauth);
+  } else {
+    cs = sess_get(cli, *session);
+    if (!cs || cs->conn != conn)
+      return SMBX_ERR_NOTFOUND;
+    if (cs->state != CS_PENDING || cs->inflight)
+      return SMBX_ERR_STATE;
+  }
+  smbx_smb2_hdr h;
+  req_hdr(&h, SMBX_SMB2_SESSION_SETUP, cs->wire_id, 0);
+  smbx_smb2_session_setup_req r;
+  memset(&r, 0, sizeof r);
+  r.security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
+  if (cli->s.flags & SMBX_CLIENT_SIGNING_REQUIRED)
+    r.security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;
+  r.capabilities = cli->s.capabilities & SMBX_SMB2_CAP_DFS;
+  r.security_buffer.p = blob;
+  r.security_buffer.len = len;
+  smbx_ssize n = smbx_smb2_encode_session_setup_req(&h, &r, out_pdu(cli),
+                                                    out_cap(cli), NULL);
+  uint64_t sh = smbx__slab_handle(&cli->sessions, cs);
+  int rc = (int)n;
+  if (n >= 0) {
+    smbx__conn_send_opts o;
+    memset(&o, 0, sizeof o);
+    o.flags = SMBX__CONN_SEND_NO_ENCRYPT;
+    if (cs->dialect == SMBX_SMB2_DIALECT_311)
+      o.preauth = cs->preauth;
+    rc = send_msg(cc, (size_t)n, &o, 0, CK_SESS, sh, NULL, 0);
+  }
+  if (rc < 0) {
+    if (fresh)
+      sess_free(cli, cs);
+    return rc;
+  }
+  cs->inflight = true;
+  *session = sh;
+  return 0;
+}
+
+int smbx_client_session_key(smbx_client *cli, uint64_t session,
+                            const uint8_t *key, size_t len, uint64_t now_ns)
+{
+  if (!cli || !key || len == 0 || len > 64)
+    return SMBX_ERR_INVAL;
+  csess *cs = sess_get(cli, session);
+  if (!cs)
+    return SMBX_ERR_NOTFOUND;
+  if (cs->have_key && cs->state == CS_UP)
+    return SMBX_ERR_STATE;
+  cli->now = now_ns;
+  memcpy(cs->key, key, len);
+  cs->key_len = len;
+  cs->have_key = true;
+  if (cs->state == CS_NEEDKEY) {
+    cconn *cc = conn_get(cli, cs->conn);
+    int rc = derive(cli, cc, cs);
+    if (rc)
+      return rc;
+    cs->state = CS_UP;
+    push_session_up(cli, cc, cs);
+  }
+  return 0;
+}
+
+/* Header + gathered body at sbuf + HEADROOM; returns the PDU length. */
+static smbx_ssize build(smbx_client *cli, const smbx_smb2_hdr *h,
+                        const smbx_iov *iov, size_t n, size_t at)
+{
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!iov[i].base && iov[i].len)
+      return SMBX_ERR_INVAL;
+    total += iov[i].len;
+    if (total > out_cap(cli))
+      return SMBX_ERR_RANGE;
+  }
+  if (at > out_cap(cli) || out_cap(cli) - at < SMBX_SMB2_HDR_SIZE + total)
+    return SMBX_ERR_RANGE;
+  uint8_t *p = out_pdu(cli) + at;
+  (void)smbx_smb2_hdr_encode(h, p, SMBX_SMB2_HDR_SIZE, NULL);
+  size_t off = SMBX_SMB2_HDR_SIZE;
+  for (size_t i = 0; i < n; i++) {
+    if (iov[i].len)
+      memcpy(p + off, iov[i].base, iov[i].len);
+    off += iov[i].len;
+  }
+  return (smbx_ssize)off;
+}
+
+/* Common checks; *sid gets the wire SessionId. */
+static int prep(smbx_client *cli, uint64_t conn, uint64_t session,
+                cconn **ccp, csess **csp, uint64_t *sid)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cli)
+    return SMBX_ERR_INVAL;
+  if (!cc)
+    return SMBX_ERR_NOTFOUND;
+  if (cc->state != 2)
+    return SMBX_ERR_STATE;
+  *sid = 0;
+  *csp = NULL;
+  if (session) {
+    csess *cs = sess_get(cli, session);
+    if (!cs)
+      return SMBX_ERR_NOTFOUND;
+    if (cs->state != CS_UP)
+      return SMBX_ERR_STATE;
+    *sid = cs->wire_id;
+    *csp = cs;
+  }
+  *ccp = cc;
+  return 0;
+}
+
+int smbx_client_request_iov(smbx_client *cli, uint64_t conn, uint64_t session,
+                            uint32_t tree_id, uint16_t command,
+                            const smbx_iov *iov, size_t n, uint64_t user,
+                            uint64_t now_ns, uint64_t *req)
+{
+  cconn *cc;
+  csess *cs;
+  uint64_t sid;
+  int rc = prep(cli, conn, session, &cc, &cs, &sid);
+  if (rc)
+    return rc;
+  if ((!iov && n) || command >= SMBX_SMB2_COMMAND_COUNT ||
+      command == SMBX_SMB2_NEGOTIATE || command == SMBX_SMB2_SESSION_SETUP ||
+      command == SMBX_SMB2_CANCEL)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  smbx_smb2_hdr h;
+  req_hdr(&h, command, sid, tree_id);
+  smbx_ssize len = build(cli, &h, iov, n, 0);
+  if (len < 0)
+    return (int)len;
+  uint64_t r = 0;
+  rc = send_msg(cc, (size_t)len, NULL, user, CK_REQ, session, &r, 1);
+  if (rc == 0 && req)
+    *req = r;
+  return rc;
+}
+
+int smbx_client_request(smbx_client *cli, uint64_t conn, uint64_t session,
+                        uint32_t tree_id, uint16_t command,
+                        const uint8_t *body, size_t len, uint64_t user,
+                        uint64_t now_ns, uint64_t *req)
+{
+  smbx_iov v = {body, len};
+  return smbx_client_request_iov(cli, conn, session, tree_id, command, &v, 1,
+                                 user, now_ns, req);
+}
+
+int smbx_client_compound(smbx_client *cli, uint64_t conn, uint64_t session,
+                         uint32_t tree_id, const smbx_client_op *ops,
+                         size_t n, int related, uint64_t user,
+                         uint64_t now_ns, uint64_t *reqs)
+{
+  cconn *cc;
+  csess *cs;
+  uint64_t sid;
+  int rc = prep(cli, conn, session, &cc, &cs, &sid);
+  if (rc)
+    return rc;
+  if (!ops || n == 0 || n > SMBX_SMB2_CHAIN_MAX_DEFAULT)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ops[i].command >= SMBX_SMB2_COMMAND_COUNT ||
+        ops[i].command == SMBX_SMB2_NEGOTIATE ||
+        ops[i].command == SMBX_SMB2_SESSION_SETUP ||
+        ops[i].command == SMBX_SMB2_CANCEL)
+      return SMBX_ERR_INVAL;
+    smbx_smb2_hdr h;
+    req_hdr(&h, ops[i].command, sid, tree_id);
+    if (related && i > 0) {
+      h.flags = SMBX_SMB2_FLAGS_RELATED_OPERATIONS;
+      h.session_id = SMBX_SMB2_SESSION_ID_INHERIT;
+      h.tree_id = SMBX_SMB2_TREE_ID_INHERIT;
+    }
+    smbx_iov v = {ops[i].body, ops[i].len};
+    smbx_ssize k = build(cli, &h, &v, 1, at);
+    if (k < 0)
+      return (int)k;
+    if (i + 1 < n) {
+      k = smbx_smb2_chain_link(out_pdu(cli) + at, (size_t)k,
+                               out_cap(cli) - at);
+      if (k < 0)
+        return SMBX_ERR_RANGE;
+    }
+    at += (size_t)k;
+  }
+  uint64_t local[SMBX_SMB2_CHAIN_MAX_DEFAULT];
+  rc = send_msg(cc, at, NULL, user, CK_REQ, session, local, n);
+  if (rc == 0 && reqs)
+    memcpy(reqs, local, n * sizeof *reqs);
+  return rc;
+}
+
+/* After a codec encoder wrote n bytes at sbuf + HEADROOM: append extra
+ * bytes (WRITE data) and send. */
+static int send_built(smbx_client *cli, cconn *cc, uint64_t session,
+                      smbx_ssize n, const uint8_t *extra, size_t extra_len,
+                      uint64_t *req)
+{
+  if (n < 0)
+    return n == SMBX_ERR_NOBUF ? SMBX_ERR_RANGE : (int)n;
+  size_t len = (size_t)n;
+  if (extra_len) {
+    if (out_cap(cli) - len < extra_len)
+      return SMBX_ERR_RANGE;
+    memcpy(out_pdu(cli) + len, extra, extra_len);
+    len += extra_len;
+  }
+  uint64_t r = 0;
+  int rc = send_msg(cc, len, NULL, 0, CK_REQ, session, &r, 1);
+  if (rc == 0 && req)
+    *req = r;
+  return rc;
+}
+
+/* Encodes with a codec encoder at sbuf + HEADROOM, then sends. */
+#define ENCODE_AND_SEND(enc, in, extra_p, extra_len)                          \
+  do {                                                                        \
+    cconn *cc_;                                                               \
+    csess *cs_;                                                               \
+    uint64_t sid_;                                                            \
+    int rc_ = prep(cli, conn, session, &cc_, &cs_, &sid_);                    \
+    if (rc_)                                                                  \
+      return rc_;                                                             \
+    cli->now = now_ns;                                                        \
+    smbx_smb2_hdr h_;                                                         \
+    req_hdr(&h_, cmd_, sid_, tree_id);                                        \
+    smbx_ssize n_ = enc(&h_, in, out_pdu(cli), out_cap(cli), NULL);           \
+    return send_built(cli, cc_, session, n_, extra_p, extra_len, req);        \
+  } while (0)
+
+int smbx_client_create(smbx_client *cli, uint64_t conn, uint64_t session,
+                       uint32_t tree_id, const smbx_smb2_create_req *in,
+                       uint64_t now_ns, uint64_t *req)
+{
+  const uint16_t cmd_ = SMBX_SMB2_CREATE;
+  if (!in)
+    return SMBX_ERR_INVAL;
+  ENCODE_AND_SEND(smbx_smb2_encode_create_req, in, (const uint8_t *)NULL,
+                  (size_t)0);
+}
+
+int smbx_client_close(smbx_client *cli, uint64_t conn, uint64_t session,
+                      uint32_t tree_id, smbx_smb2_fileid file_id,
+                      uint16_t flags, uint64_t now_ns, uint64_t *req)
+{
+  const uint16_t cmd_ = SMBX_SMB2_CLOSE;
+  smbx_smb2_close_req in;
+  memset(&in, 0, sizeof in);
+  in.flags = flags;
+  in.file_id = file_id;
+  ENCODE_AND_SEND(smbx_smb2_encode_close_req, &in, (const uint8_t *)NULL,
+                  (size_t)0);
+}
+
+int smbx_client_read(smbx_client *cli, uint64_t conn, uint64_t session,
+                     uint32_t tree_id, smbx_smb2_fileid file_id,
+                     uint64_t offset, uint32_t length, uint64_t now_ns,
+                     uint64_t *req)
+{
+  const uint16_t cmd_ = SMBX_SMB2_READ;
+  if (length > cli->s.max_io)
+    return SMBX_ERR_RANGE;
+  smbx_smb2_read_req in;
+  memset(&in, 0, sizeof in);
+  in.padding = 0x50;
+  in.length = length;
+  in.offset = offset;
+  in.file_id = file_id;
+  ENCODE_AND_SEND(smbx_smb2_encode_read_req, &in, (const uint8_t *)NULL,
+                  (size_t)0);
+}
+
+int smbx_client_write(smbx_client *cli, uint64_t conn, uint64_t session,
+                      uint32_t tree_id, smbx_smb2_fileid file_id,
+                      uint64_t offset, const uint8_t *data, size_t len,
+                      uint64_t now_ns, uint64_t *req)
+{
+  const uint16_t cmd_ = SMBX_SMB2_WRITE;
+  if (!cli || (!data && len))
+    return SMBX_ERR_INVAL;
+  if (len == 0 || len > cli->s.max_io)
+    return len ? SMBX_ERR_RANGE : SMBX_ERR_INVAL;
+  smbx_smb2_write_req in;
+  memset(&in, 0, sizeof in);
+  in.offset = offset;
+  in.file_id = file_id;
+  in.data.p = NULL; /* scatter-gather: header + fixed part only */
+  in.data.len = len;
+  ENCODE_AND_SEND(smbx_smb2_encode_write_req, &in, data, len);
+}
+
+int smbx_client_query_directory(smbx_client *cli, uint64_t conn,
+                                uint64_t session, uint32_t tree_id,
+                                const smbx_smb2_query_directory_req *in,
+                                uint64_t now_ns, uint64_t *req)
+{
+  const uint16_t cmd_ = SMBX_SMB2_QUERY_DIRECTORY;
+  if (!in)
+    return SMBX_ERR_INVAL;
+  ENCODE_AND_SEND(smbx_smb2_encode_query_directory_req, in,
+                  (const uint8_t *)NULL, (size_t)0);
+}
+
+int smbx_client_echo(smbx_client *cli, uint64_t conn, uint64_t now_ns,
+                     uint64_t *req)
+{
+  static const uint8_t body[4] = {4, 0, 0, 0};
+  return smbx_client_request(cli, conn, 0, 0, SMBX_SMB2_ECHO, body, 4, 0,
+                             now_ns, req);
+}
+
+int smbx_client_logoff(smbx_client *cli, uint64_t conn, uint64_t session,
+                       uint64_t now_ns, uint64_t *req)
+{
+  cconn *cc;
+  csess *cs;
+  uint64_t sid;
+  int rc = prep(cli, conn, session, &cc, &cs, &sid);
+  if (rc)
+    return rc;
+  if (!session)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  static const uint8_t body[4] = {4, 0, 0, 0};
+  smbx_smb2_hdr h;
+  req_hdr(&h, SMBX_SMB2_LOGOFF, sid, 0);
+  smbx_iov v = {body, 4};
+  smbx_ssize len = build(cli, &h, &v, 1, 0);
+  if (len < 0)
+    return (int)len;
+  uint64_t r = 0;
+  rc = send_msg(cc, (size_t)len, NULL, 0, CK_LOGOFF, session, &r, 1);
+  if (rc == 0 && req)
+    *req = r;
+  return rc;
+}
+
+int smbx_client_tree_connect(smbx_client *cli, uint64_t conn, uint64_t session,
+                             const char *path, uint64_t now_ns, uint64_t *req)
+{
+  cconn *cc;
+  csess *cs;
+  uint64_t sid;
+  int rc = prep(cli, conn, session, &cc, &cs, &sid);
+  if (rc)
+    return rc;
+  if (!path || !session)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  uint8_t wpath[1024];
+  size_t wlen = 0;
+  rc = smbx_utf8_to_utf16le((const uint8_t *)path, strlen(path), wpath,
+                            sizeof wpath, &wlen);
+  if (rc == SMBX_ERR_NOBUF)
+    return SMBX_ERR_RANGE;
+  if (rc)
+    return rc;
+  smbx_smb2_tree_connect_req in;
+  memset(&in, 0, sizeof in);
+  in.path.p = wpath;
+  in.path.len = wlen;
+  smbx_smb2_hdr h;
+  req_hdr(&h, SMBX_SMB2_TREE_CONNECT, sid, 0);
+  smbx_ssize n = smbx_smb2_encode_tree_connect_req(&h, &in, out_pdu(cli),
+                                                   out_cap(cli), NULL);
+  if (n < 0)
+    return (int)n;
+  uint64_t r = 0;
+  rc = send_msg(cc, (size_t)n, NULL, 0, CK_TREE, session, &r, 1);
+  if (rc == 0 && req)
+    *req = r;
+  return rc;
+}
+
+int smbx_client_cancel(smbx_client *cli, uint64_t conn, uint64_t req,
+                       uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  return smbx__conn_cancel(cc->c, req, now_ns);
+}
+
+/* ---- time and connection management ----------------------------------------------- */
+
+uint64_t smbx_client_expiry(const smbx_client *cli)
+{
+  uint64_t t = SMBX__NO_DEADLINE;
+  if (!cli)
+    return t;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->conns); i++) {
+    const cconn *cc = smbx__slab_at(&cli->conns, i);
+    if (cc)
+      t = smbx__deadline_min(t, smbx__conn_expiry(cc->c));
+  }
+  return t;
+}
+
+int smbx_client_handle_expiry(smbx_client *cli, uint64_t now_ns)
+{
+  if (!cli)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->conns); i++) {
+    cconn *cc = smbx__slab_at(&cli->conns, i);
+    if (cc && smbx__deadline_passed(now_ns, smbx__conn_expiry(cc->c)))
+      (void)smbx__conn_handle_expiry(cc->c, now_ns);
+  }
+  return 0;
+}
+
+int smbx_client_close_conn(smbx_client *cli, uint64_t conn, uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  (void)smbx__conn_close(cc->c, now_ns);
+  ev_purge(cli, conn);
+  conn_destroy(cli, cc);
+  return 0;
+}
+
+int smbx_client_abort_conn(smbx_client *cli, uint64_t conn, int err,
+                           uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return cli ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  (void)smbx__conn_abort(cc->c, err, "aborted by the host", now_ns);
+  return 0;
+}
+
+int smbx_client_conn_info(const smbx_client *cli, uint64_t conn,
+                          smbx_conn_info *info)
+{
+  if (!cli || !info || info->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  const cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return SMBX_ERR_NOTFOUND;
+  smbx__conn_info ci;
+  smbx__conn_get_info(cc->c, &ci);
+  smbx_conn_info o;
+  memset(&o, 0, sizeof o);
+  o.struct_size = info->struct_size;
+  o.dialect = cc->dialect;
+  o.transport = (uint16_t)ci.transport;
+  o.capabilities = cc->caps;
+  o.credits = ci.credits;
+  o.outstanding = ci.outstanding;
+  o.holds = ci.holds;
+  o.err = ci.err;
+  o.requests = ci.requests;
+  o.responses = ci.responses;
+  memcpy(info, &o, info->struct_size < sizeof o ? info->struct_size : sizeof o);
+  return 0;
+}
+
+int smbx_client_conn_error(const smbx_client *cli, uint64_t conn,
+                           smbx_error_detail *detail)
+{
+  const cconn *cc = conn_get(cli, conn);
+  if (!cc)
+    return SMBX_ERR_NOTFOUND;
+  return smbx__conn_error_detail(cc->c, detail);
+}

@@ -1,0 +1,1517 @@
+/* SPDX-License-Identifier: MIT */
+/* The server node (rank 6): connections (lib/conn), sessions, trees, one
+ * ordered event queue. NEGOTIATE, LOGOFF, TREE_DISCONNECT and malformed
+ * requests are answered here; session setup, tree connect and every other
+ * request become events for the host. See include/smbx/server.h and
+ * docs/nodes.md. */
+#include <string.h>
+
+#include <smbx/server.h>
+
+#include "conn/conn.h"
+#include "core/alloc.h"
+#include "core/ring.h"
+#include "core/slab.h"
+#include "core/time.h"
+#include "smb2/sec.h"
+
+/* ---- state ---------------------------------------------------------------- */
+
+enum { K_NONE = 0, K_REQ, K_SESS, K_TREE };
+
+/* What the node remembers about a request it delivered (indexed by the
+ * connection's request slot index). */
+typedef struct slot {
+  uint64_t req;
+  uint64_t hold;
+  uint64_t session;
+  uint8_t kind;
+} slot;
+
+typedef struct sconn {
+  smbx_server *srv;
+  smbx__conn *c;
+  uint64_t handle;
+  smbx_tcp_hooks tcp;
+  slot *slots;
+  uint32_t n_slots;
+  bool negotiated;
+  bool down;
+  bool smbd;
+  uint16_t dialect;
+  uint32_t caps;
+  uint16_t cipher;
+  uint16_t sign_alg;
+  uint16_t client_secmode;
+  const char *kill; /* deferred teardown (cannot abort inside an upcall) */
+} sconn;
+
+#define SS_PENDING 1u
+#define SS_UP 2u
+
+typedef struct ssess {
+  uint64_t conn;     /* connection it was set up on */
+  uint64_t pending;  /* request handle of the leg in flight, or 0 */
+  uint8_t state;
+  uint16_t dialect;
+  uint16_t flags;    /* SessionFlags */
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+  bool have_keys;
+} ssess;
+
+typedef struct stree {
+  uint64_t session;
+  uint64_t conn;
+} stree;
+
+struct smbx_server {
+  smbx_allocator alloc;
+  smbx_server_settings s;
+  uint8_t *blob;
+  smbx_crypto cr;
+  bool have_cr;
+  smbx__slab conns, sessions, trees;
+  smbx__ring evq;
+  uint8_t *sbuf;
+  size_t sbuf_cap;
+  uint64_t now;
+  uint64_t seed;
+};
+
+#define NS_PER_S 1000000000ull
+
+int smbx_server_settings_default(smbx_server_settings *s, size_t struct_size)
+{
+  if (!s || struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  smbx_server_settings d;
+  memset(&d, 0, sizeof d);
+  d.struct_size = struct_size;
+  d.dialects = SMBX_DIALECT_MASK_ALL;
+  d.capabilities = SMBX_SMB2_CAP_LARGE_MTU;
+  d.ciphers = (1u << SMBX_CRYPTO_CIPHER_AES128_CCM) |
+              (1u << SMBX_CRYPTO_CIPHER_AES128_GCM) |
+              (1u << SMBX_CRYPTO_CIPHER_AES256_CCM) |
+              (1u << SMBX_CRYPTO_CIPHER_AES256_GCM);
+  d.signing_algs = (1u << SMBX_CRYPTO_SIGN_HMAC_SHA256) |
+                   (1u << SMBX_CRYPTO_SIGN_AES_CMAC) |
+                   (1u << SMBX_CRYPTO_SIGN_AES_GMAC);
+  d.max_transact_size = 1u << 20;
+  d.max_read_size = 1u << 20;
+  d.max_write_size = 1u << 20;
+  d.credits_max = 512;
+  d.credits_min = 64;
+  d.max_requests = 1024;
+  d.max_connections = 64;
+  d.max_sessions = 256;
+  d.max_trees = 1024;
+  memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
+  return 0;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static smbx_event *ev_push(smbx_server *srv, uint32_t type, const sconn *sc)
+{
+  if (smbx__ring_full(&srv->evq) && smbx__ring_grow(&srv->evq) != 0)
+    return NULL;
+  smbx_event *e = smbx__ring_push_slot(&srv->evq);
+  if (!e)
+    return NULL;
+  memset(e, 0, sizeof *e);
+  e->struct_size = sizeof *e;
+  e->type = type;
+  e->conn = sc ? sc->handle : 0;
+  return e;
+}
+
+int smbx_server_next_event(smbx_server *srv, smbx_event *ev)
+{
+  if (!srv || !ev || ev->struct_size < offsetof(smbx_event, u))
+    return SMBX_ERR_INVAL;
+  smbx_event tmp;
+  while (smbx__ring_pop(&srv->evq, &tmp) == 0) {
+    if (tmp.type == SMBX_EV_NONE)
+      continue;
+    size_t n = ev->struct_size < sizeof tmp ? ev->struct_size : sizeof tmp;
+    tmp.struct_size = ev->struct_size;
+    memcpy(ev, &tmp, n);
+    return 1;
+  }
+  return 0;
+}
+
+/* Queued events of a connection that is going away: views die with it. */
+static void ev_purge(smbx_server *srv, uint64_t conn)
+{
+  for (size_t i = 0; i < smbx__ring_len(&srv->evq); i++) {
+    smbx_event *e = smbx__ring_at(&srv->evq, i);
+    if (e->conn == conn && e->hold)
+      e->type = SMBX_EV_NONE;
+  }
+}
+
+/* ---- lookups ---------------------------------------------------------------- */
+
+static sconn *conn_get(const smbx_server *srv, uint64_t h)
+{
+  return srv ? smbx__slab_lookup(&srv->conns, h) : NULL;
+}
+
+static slot *slot_of(sconn *sc, uint64_t req)
+{
+  uint32_t i = (uint32_t)req;
+  if (i >= sc->n_slots)
+    return NULL;
+  return &sc->slots[i];
+}
+
+static slot *slot_live(sconn *sc, uint64_t req)
+{
+  slot *sl = slot_of(sc, req);
+  return sl && sl->kind != K_NONE && sl->req == req ? sl : NULL;
+}
+
+static ssess *sess_get(smbx_server *srv, uint64_t id)
+{
+  return smbx__slab_lookup(&srv->sessions, id);
+}
+
+static stree *tree_get(smbx_server *srv, uint32_t id)
+{
+  if (id == 0 || id == UINT32_MAX)
+    return NULL;
+  return smbx__slab_at(&srv->trees, id - 1);
+}
+
+static void sess_end(smbx_server *srv, ssess *ss, bool event)
+{
+  uint64_t id = smbx__slab_handle(&srv->sessions, ss);
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->trees); i++) {
+    stree *t = smbx__slab_at(&srv->trees, i);
+    if (t && t->session == id)
+      (void)smbx__slab_put(&srv->trees, t);
+  }
+  if (event) {
+    sconn *sc = conn_get(srv, ss->conn);
+    smbx_event *e = ev_push(srv, SMBX_EV_SESSION_DOWN, sc);
+    if (e) {
+      e->conn = ss->conn;
+      e->u.session.session_id = id;
+      e->u.session.dialect = ss->dialect;
+    }
+  }
+  memset(ss, 0, sizeof *ss);
+  (void)smbx__slab_put(&srv->sessions, ss);
+}
+
+/* ---- sending helpers -------------------------------------------------------- */
+
+static void slot_clear(sconn *sc, slot *sl)
+{
+  if (sl->hold)
+    (void)smbx__conn_release(sc->c, sl->hold, sc->srv->now);
+  memset(sl, 0, sizeof *sl);
+}
+
+/* Responds to `req` with the PDU at sbuf + HEADROOM; the slot is cleared
+ * before (the next member of a related chain may reuse its index). */
+static int send_pdu(sconn *sc, uint64_t req, size_t len,
+                    const smbx__conn_send_opts *o)
+{
+  smbx_server *srv = sc->srv;
+  slot *sl = slot_live(sc, req);
+  slot saved;
+  memset(&saved, 0, sizeof saved);
+  if (sl) {
+    saved = *sl;
+    memset(sl, 0, sizeof *sl);
+  }
+  int rc = smbx__conn_respond(sc->c, req, srv->sbuf, srv->sbuf_cap, len, o,
+                              srv->now);
+  if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE || rc == SMBX_ERR_INVAL) {
+    if (sl && sl->kind == K_NONE)
+      *sl = saved;
+    return rc;
+  }
+  if (saved.hold)
+    (void)smbx__conn_release(sc->c, saved.hold, srv->now);
+  return rc;
+}
+
+static int send_error(sconn *sc, uint64_t req, uint32_t status)
+{
+  slot *sl = slot_live(sc, req);
+  slot saved;
+  memset(&saved, 0, sizeof saved);
+  if (sl) {
+    saved = *sl;
+    memset(sl, 0, sizeof *sl);
+  }
+  int rc = smbx__conn_respond_error(sc->c, req, status, 0, NULL, 0,
+                                    sc->srv->now);
+  if (rc == SMBX_ERR_AGAIN) {
+    if (sl && sl->kind == K_NONE)
+      *sl = saved;
+    return rc;
+  }
+  if (saved.hold)
+    (void)smbx__conn_release(sc->c, saved.hold, sc->srv->now);
+  return rc;
+}
+
+static uint8_t *out_pdu(smbx_server *srv)
+{
+  return srv->sbuf + SMBX__CONN_HEADROOM;
+}
+
+static size_t out_cap(const smbx_server *srv)
+{
+  return srv->sbuf_cap - SMBX__CONN_HEADROOM;
+}
+
+/* Simple 4-byte body response (LOGOFF, TREE_DISCONNECT). */
+static int send_simple(sconn *sc, uint64_t req)
+{
+  smbx_smb2_hdr h;
+  if (smbx__conn_resp_hdr(sc->c, req, 0, &h))
+    return SMBX_ERR_NOTFOUND;
+  smbx_smb2_simple b = {0};
+  smbx_ssize n = smbx_smb2_encode_simple(&h, &b, out_pdu(sc->srv),
+                                         out_cap(sc->srv), NULL);
+  if (n < 0)
+    return (int)n;
+  return send_pdu(sc, req, (size_t)n, NULL);
+}
+
+/* ---- NEGOTIATE ---------------------------------------------------------------- */
+
+static uint32_t dmask(uint16_t d)
+{
+  switch (d) {
+  case SMBX_SMB2_DIALECT_202:
+    return SMBX_DIALECT_MASK_202;
+  case SMBX_SMB2_DIALECT_210:
+    return SMBX_DIALECT_MASK_210;
+  case SMBX_SMB2_DIALECT_300:
+    return SMBX_DIALECT_MASK_300;
+  case SMBX_SMB2_DIALECT_302:
+    return SMBX_DIALECT_MASK_302;
+  case SMBX_SMB2_DIALECT_311:
+    return SMBX_DIALECT_MASK_311;
+  default:
+    return 0;
+  }
+}
+
+/* Dialects this node can serve: 3.1.1 needs SHA-512 for preauth, 3.x
+ * signing a KDF. */
+static uint32_t usable_dialects(const smbx_server *srv)
+{
+  uint32_t m = srv->s.dialects & SMBX_DIALECT_MASK_ALL;
+  if (!srv->have_cr || !srv->cr.sha512 || !srv->cr.kdf)
+    m &= ~SMBX_DIALECT_MASK_311;
+  return m;
+}
+
+static uint32_t caps_for(const smbx_server *srv, uint16_t d)
+{
+  uint32_t c = srv->s.capabilities;
+  if (d == SMBX_SMB2_DIALECT_202)
+    return c & SMBX_SMB2_CAP_DFS;
+  if (d == SMBX_SMB2_DIALECT_210)
+    return c & (SMBX_SMB2_CAP_DFS | SMBX_SMB2_CAP_LEASING |
+                SMBX_SMB2_CAP_LARGE_MTU);
+  c &= ~(uint32_t)SMBX_SMB2_CAP_ENCRYPTION;
+  if (d == SMBX_SMB2_DIALECT_311)
+    c &= ~(uint32_t)SMBX_SMB2_CAP_NOTIFICATIONS;
+  return c;
+}
+
+static bool cipher_ok(const smbx_server *srv, uint16_t id)
+{
+  return id >= 1 && id <= 4 && (srv->s.ciphers & (1u << id)) &&
+         srv->have_cr && srv->cr.aead_encrypt && srv->cr.aead_decrypt &&
+         srv->cr.random;
+}
+
+static void push_negotiated(sconn *sc, const smbx_smb2_negotiate_req *nr,
+                            const smbx_smb2_negotiate_resp *rs)
+{
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_NEGOTIATED, sc);
+  if (!e)
+    return;
+  e->u.negotiated.dialect = sc->dialect;
+  e->u.negotiated.cipher = sc->cipher;
+  e->u.negotiated.signing_alg = sc->sign_alg;
+  e->u.negotiated.security_mode = nr ? nr->security_mode : 0;
+  e->u.negotiated.capabilities = sc->caps;
+  e->u.negotiated.max_transact_size = rs->max_transact_size;
+  e->u.negotiated.max_read_size = rs->max_read_size;
+  e->u.negotiated.max_write_size = rs->max_write_size;
+  if (nr)
+    memcpy(e->u.negotiated.guid, nr->client_guid, 16);
+}
+
+static void fill_neg_resp(const smbx_server *srv, uint16_t dialect,
+                          smbx_smb2_negotiate_resp *rs)
+{
+  memset(rs, 0, sizeof *rs);
+  rs->security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
+  if (srv->s.flags & SMBX_SERVER_SIGNING_REQUIRED)
+    rs->security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;
+  rs->dialect_revision = dialect;
+  memcpy(rs->server_guid, srv->s.server_guid, 16);
+  uint32_t lim = dialect == SMBX_SMB2_DIALECT_202 ||
+                         dialect == SMBX_SMB2_DIALECT_WILDCARD
+                     ? 65536u
+                     : UINT32_MAX;
+  rs->max_transact_size =
+      srv->s.max_transact_size < lim ? srv->s.max_transact_size : lim;
+  rs->max_read_size = srv->s.max_read_size < lim ? srv->s.max_read_size : lim;
+  rs->max_write_size =
+      srv->s.max_write_size < lim ? srv->s.max_write_size : lim;
+  rs->security_buffer.p = srv->blob;
+  rs->security_buffer.len = srv->s.security_blob_len;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+
+/* SMB1 multi-protocol NEGOTIATE (smb2.md sec. 1). */
+static void smb1_negotiate(sconn *sc, const smbx__conn_pdu *pd)
+{
+  smbx_server *srv = sc->srv;
+  smbx_smb1_negotiate n1;
+  memset(&n1, 0, sizeof n1);
+  (void)smbx_smb1_negotiate_decode(pd->data, pd->len, &n1, NULL);
+  uint32_t m = usable_dialects(srv);
+  uint16_t d;
+  if (n1.has_smb2_wildcard && (m & ~SMBX_DIALECT_MASK_202))
+    d = SMBX_SMB2_DIALECT_WILDCARD;
+  else if (n1.has_smb2_002 && (m & SMBX_DIALECT_MASK_202))
+    d = SMBX_SMB2_DIALECT_202;
+  else {
+    sc->kill = "SMB1 NEGOTIATE: no common dialect";
+    slot *sl = slot_live(sc, pd->req);
+    if (sl)
+      slot_clear(sc, sl);
+    return;
+  }
+  smbx_smb2_hdr h;
+  (void)smbx__conn_resp_hdr(sc->c, pd->req, 0, &h);
+  smbx_smb2_negotiate_resp rs;
+  fill_neg_resp(srv, d, &rs);
+  rs.capabilities = d == SMBX_SMB2_DIALECT_202 ? caps_for(srv, d) : 0;
+  smbx_ssize n = smbx_smb2_encode_negotiate_resp(&h, &rs, out_pdu(srv),
+                                                 out_cap(srv), NULL);
+  if (n < 0 || send_pdu(sc, pd->req, (size_t)n, NULL) != 0)
+    return;
+  if (d == SMBX_SMB2_DIALECT_202) {
+    sc->dialect = d;
+    sc->caps = rs.capabilities;
+    sc->negotiated = true;
+    (void)smbx__conn_set_dialect(sc->c, d, 0);
+    push_negotiated(sc, NULL, &rs);
+  }
+}
+
+static void negotiate(sconn *sc, const smbx__conn_pdu *pd)
+{
+  smbx_server *srv = sc->srv;
+  if (sc->negotiated) {
+    /* MS-SMB2 3.3.5.3.1: a second NEGOTIATE drops the connection */
+    sc->kill = "second NEGOTIATE";
+    slot *sl = slot_live(sc, pd->req);
+    if (sl)
+      slot_clear(sc, sl);
+    return;
+  }
+  smbx_smb2_negotiate_req nr;
+  if (smbx_smb2_decode_negotiate_req(pd->data, pd->len, &nr, NULL) != 0) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_INVALID_PARAMETER);
+    return;
+  }
+  uint32_t m = usable_dialects(srv);
+  uint16_t best = 0;
+  for (size_t i = 0; i < nr.dialect_count; i++) {
+    uint16_t d = smbx_smb2_bytes_u16(nr.dialects, i);
+    if ((dmask(d) & m) && d > best)
+      best = d;
+  }
+  if (!best) {
+    /* 3.3.5.4: no common dialect */
+    (void)send_error(sc, pd->req, SMBX_STATUS_NOT_SUPPORTED);
+    return;
+  }
+  uint16_t cipher = 0, sign_alg = SMBX_CRYPTO_SIGN_DEFAULT;
+  bool want_enc = false, want_sign = false, have_pa = false;
+  if (best == SMBX_SMB2_DIALECT_311) {
+    smbx_smb2_neg_ctx_iter it;
+    smbx_smb2_neg_ctx cx;
+    (void)smbx_smb2_neg_ctx_iter_init(&it, nr.neg_ctx, nr.neg_ctx_count, 0);
+    while (smbx_smb2_neg_ctx_next(&it, &cx, NULL) == 1) {
+      smbx_smb2_neg_ctx_info in;
+      if (smbx_smb2_neg_ctx_parse(&cx, &in, NULL) != 0)
+        continue;
+      if (cx.type == SMBX_SMB2_NEG_CTX_PREAUTH) {
+        for (size_t i = 0; i < in.count; i++)
+          if (smbx_smb2_bytes_u16(in.ids, i) == SMBX_SMB2_HASH_SHA512)
+            have_pa = true;
+      } else if (cx.type == SMBX_SMB2_NEG_CTX_ENCRYPTION && !want_enc) {
+        want_enc = true;
+        for (size_t i = 0; i < in.count && !cipher; i++) {
+          uint16_t id = smbx_smb2_bytes_u16(in.ids, i);
+          if (cipher_ok(srv, id))
+            cipher = id;
+        }
+      } else if (cx.type == SMBX_SMB2_NEG_CTX_SIGNING && !want_sign) {
+        want_sign = true;
+        for (size_t i = 0; i < in.count; i++) {
+          uint16_t id = smbx_smb2_bytes_u16(in.ids, i);
+          if (id <= 2 && (srv->s.signing_algs & (1u << id))) {
+            sign_alg = id;
+            break;
+          }
+        }
+      }
+    }
+    if (!have_pa) {
+      (void)send_error(sc, pd->req,
+                       SMBX_STATUS_SMB_NO_PREAUTH_INTEGRITY_HASH_OVERLAP);
+      return;
+    }
+  }
+  smbx_smb2_hdr h;
+  (void)smbx__conn_resp_hdr(sc->c, pd->req, 0, &h);
+  smbx_smb2_negotiate_resp rs;
+  fill_neg_resp(srv, best, &rs);
+  rs.capabilities = caps_for(srv, best);
+  if ((best == SMBX_SMB2_DIALECT_300 || best == SMBX_SMB2_DIALECT_302) &&
+      (nr.capabilities & SMBX_SMB2_CAP_ENCRYPTION) &&
+      cipher_ok(srv, SMBX_CRYPTO_CIPHER_AES128_CCM)) {
+    rs.capabilities |= SMBX_SMB2_CAP_ENCRYPTION;
+    cipher = SMBX_CRYPTO_CIPHER_AES128_CCM;
+  }
+  /* 3.1.1 contexts: preauth (SHA-512 + salt), cipher, signing */
+  uint8_t ctxbuf[160];
+  if (best == SMBX_SMB2_DIALECT_311) {
+    uint8_t salt[32], ids[3][2], data[3][48];
+    memset(salt, 0, sizeof salt);
+    if (srv->cr.random)
+      (void)srv->cr.random(srv->cr.user_data, salt, sizeof salt);
+    smbx_smb2_neg_ctx cx[3];
+    size_t ncx = 0;
+    smbx_smb2_neg_ctx_info in;
+    memset(&in, 0, sizeof in);
+    in.type = SMBX_SMB2_NEG_CTX_PREAUTH;
+    in.count = 1;
+    put16(ids[0], SMBX_SMB2_HASH_SHA512);
+    in.ids.p = ids[0];
+    in.ids.len = 2;
+    in.salt.p = salt;
+    in.salt.len = sizeof salt;
+    smbx_ssize k = smbx_smb2_neg_ctx_build(&in, data[0], sizeof data[0], NULL);
+    cx[ncx].type = in.type;
+    cx[ncx].reserved = 0;
+    cx[ncx].data.p = data[0];
+    cx[ncx].data.len = k > 0 ? (size_t)k : 0;
+    ncx++;
+    if (want_enc) {
+      memset(&in, 0, sizeof in);
+      in.type = SMBX_SMB2_NEG_CTX_ENCRYPTION;
+      in.count = 1;
+      put16(ids[1], cipher);
+      in.ids.p = ids[1];
+      in.ids.len = 2;
+      k = smbx_smb2_neg_ctx_build(&in, data[1], sizeof data[1], NULL);
+      cx[ncx].type = in.type;
+      cx[ncx].reserved = 0;
+      cx[ncx].data.p = data[1];
+      cx[ncx].data.len = k > 0 ? (size_t)k : 0;
+      ncx++;
+    }
+    if (want_sign) {
+      uint16_t a = sign_alg == SMBX_CRYPTO_SIGN_DEFAULT
+                       ? (uint16_t)SMBX_CRYPTO_SIGN_AES_CMAC
+                       : sign_alg;
+      sign_alg = a;
+      memset(&in, 0, sizeof in);
+      in.type = SMBX_SMB2_NEG_CTX_SIGNING;
+      in.count = 1;
+      put16(ids[2], a);
+      in.ids.p = ids[2];
+      in.ids.len = 2;
+      k = smbx_smb2_neg_ctx_build(&in, data[2], sizeof data[2], NULL);
+      cx[ncx].type = in.type;
+      cx[ncx].reserved = 0;
+      cx[ncx].data.p = data[2];
+      cx[ncx].data.len = k > 0 ? (size_t)k : 0;
+      ncx++;
+    }
+    smbx_ssize cl = smbx_smb2_neg_ctx_list_encode(cx, ncx, ctxbuf,
+                                                  sizeof ctxbuf, NULL);
+    if (cl < 0) {
+      (void)send_error(sc, pd->req, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+      return;
+    }
+    rs.neg_ctx_count = (uint16_t)ncx;
+    rs.neg_ctx.p = ctxbuf;
+    rs.neg_ctx.len = (size_t)cl;
+  }
+  smbx_ssize n = smbx_smb2_encode_negotiate_resp(&h, &rs, out_pdu(srv),
+                                                 out_cap(srv), NULL);
+  if (n < 0) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+    return;
+  }
+  if (send_pdu(sc, pd->req, (size_t)n, NULL) != 0)
+    return;
+  sc->dialect = best;
+  sc->caps = rs.capabilities & (nr.capabilities | SMBX_SMB2_CAP_ENCRYPTION);
+  if (best == SMBX_SMB2_DIALECT_202)
+    sc->caps = rs.capabilities;
+  sc->cipher = cipher;
+  sc->sign_alg = best < SMBX_SMB2_DIALECT_300 ? SMBX_CRYPTO_SIGN_HMAC_SHA256
+                 : sign_alg == SMBX_CRYPTO_SIGN_DEFAULT
+                     ? (uint16_t)SMBX_CRYPTO_SIGN_AES_CMAC
+                     : sign_alg;
+  sc->client_secmode = nr.security_mode;
+  sc->negotiated = true;
+  (void)smbx__conn_set_dialect(sc->c, best, sc->caps);
+  push_negotiated(sc, &nr, &rs);
+}
+
+/* ---- SESSION_SETUP ------------------------------------------------------------ */
+
+static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
+{
+  smbx_server *srv = sc->srv;
+  smbx_smb2_session_setup_req r;
+  if (smbx_smb2_decode_session_setup_req(pd->data, pd->len, &r, NULL) != 0) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_INVALID_PARAMETER);
+    return;
+  }
+  if (r.flags & SMBX_SMB2_SESSION_FLAG_BINDING) {
+    /* multichannel binding is not implemented yet (docs/nodes.md) */
+    (void)send_error(sc, pd->req, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+    return;
+  }
+  ssess *ss;
+  uint64_t sid = pd->hdr.session_id;
+  if (sid == 0) {
+    ss = smbx__slab_get_zeroed(&srv->sessions);
+    if (!ss) {
+      (void)send_error(sc, pd->req, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+      return;
+    }
+    ss->state = SS_PENDING;
+    ss->dialect = sc->dialect;
+    ss->conn = sc->handle;
+    if (sc->dialect == SMBX_SMB2_DIALECT_311 &&
+        smbx__conn_preauth(sc->c, ss->preauth) != 0)
+      smbx_smb2_preauth_init(ss->preauth);
+    sid = smbx__slab_handle(&srv->sessions, ss);
+  } else {
+    ss = sess_get(srv, sid);
+    if (!ss || ss->conn != sc->handle) {
+      (void)send_error(sc, pd->req, SMBX_STATUS_USER_SESSION_DELETED);
+      return;
+    }
+    if (ss->state != SS_PENDING || ss->pending) {
+      /* re-authentication is not supported; one leg at a time */
+      (void)send_error(sc, pd->req, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+      return;
+    }
+  }
+  if (sc->dialect == SMBX_SMB2_DIALECT_311)
+    (void)smbx__conn_preauth_update(sc->c, ss->preauth, pd->data, pd->len);
+  ss->pending = pd->req;
+  sl->kind = K_SESS;
+  sl->session = sid;
+  smbx_event *e = ev_push(srv, SMBX_EV_SESSION_SETUP, sc);
+  if (!e) {
+    sc->kill = "event queue: out of memory";
+    return;
+  }
+  e->hold = pd->hold;
+  e->flags = (pd->flags & SMBX__CONN_PDU_SIGNED) ? SMBX_EVF_SIGNED : 0;
+  e->u.session.req = pd->req;
+  e->u.session.session_id = sid;
+  e->u.session.previous_session_id = r.previous_session_id;
+  e->u.session.blob = r.security_buffer.p;
+  e->u.session.blob_len = r.security_buffer.len;
+  e->u.session.req_flags = r.flags;
+  e->u.session.security_mode = r.security_mode;
+  e->u.session.capabilities = r.capabilities;
+  e->u.session.dialect = sc->dialect;
+}
+
+int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
+                                uint32_t status, const uint8_t *blob,
+                                size_t blob_len, const uint8_t *key,
+                                size_t key_len, uint16_t session_flags,
+                                uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return SMBX_ERR_NOTFOUND;
+  if ((!blob && blob_len) || (!key && key_len) || key_len > 64)
+    return SMBX_ERR_INVAL;
+  if (blob_len > 65535)
+    return SMBX_ERR_RANGE;
+  srv->now = now_ns;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_SESS)
+    return SMBX_ERR_NOTFOUND;
+  ssess *ss = sess_get(srv, sl->session);
+  if (!ss) {
+    (void)send_error(sc, req, SMBX_STATUS_USER_SESSION_DELETED);
+    return SMBX_ERR_NOTFOUND;
+  }
+  uint64_t sid = sl->session;
+  if (status != SMBX_STATUS_SUCCESS &&
+      status != SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+    int rc = send_error(sc, req, status);
+    if (rc != SMBX_ERR_AGAIN)
+      sess_end(srv, ss, false);
+    return rc;
+  }
+  smbx_smb2_hdr h;
+  if (smbx__conn_resp_hdr(sc->c, req, status, &h))
+    return SMBX_ERR_NOTFOUND;
+  h.session_id = sid;
+  smbx_smb2_session_setup_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.security_buffer.p = blob;
+  rs.security_buffer.len = blob_len;
+  smbx__conn_send_opts o;
+  memset(&o, 0, sizeof o);
+  o.flags = SMBX__CONN_SEND_NO_ENCRYPT;
+  if (status == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+    smbx_ssize n = smbx_smb2_encode_session_setup_resp(
+        &h, &rs, out_pdu(srv), out_cap(srv), NULL);
+    if (n < 0)
+      return (int)n;
+    /* 6.5: MORE_PROCESSING responses are part of the session hash */
+    if (ss->dialect == SMBX_SMB2_DIALECT_311)
+      o.preauth = ss->preauth;
+    int rc = send_pdu(sc, req, (size_t)n, &o);
+    if (rc == 0)
+      ss->pending = 0;
+    return rc;
+  }
+  /* SUCCESS: derive the keys before the response (it is signed) */
+  bool anon = (session_flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                                SMBX_SMB2_SESSION_FLAG_IS_NULL)) != 0;
+  memset(&ss->keys, 0, sizeof ss->keys);
+  ss->have_keys = false;
+  if (key_len && !anon) {
+    uint16_t cipher = sc->cipher;
+    int rc = smbx_smb2_derive_keys(
+        &srv->cr, ss->dialect, SMBX_CRYPTO_ROLE_SERVER, sc->sign_alg, cipher,
+        key, key_len,
+        ss->dialect == SMBX_SMB2_DIALECT_311 ? ss->preauth : NULL,
+        &ss->keys.keys);
+    if (rc != 0 || !srv->have_cr) {
+      (void)send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
+      sess_end(srv, ss, false);
+      return rc ? rc : SMBX_ERR_UNSUPPORTED;
+    }
+    ss->keys.flags = SMBX__CONN_KEYS_SIGNING;
+    if ((srv->s.flags & SMBX_SERVER_SIGNING_REQUIRED) ||
+        (sc->client_secmode & SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED))
+      ss->keys.flags |= SMBX__CONN_KEYS_SIGN_ALL;
+    if (cipher) {
+      ss->keys.flags |= SMBX__CONN_KEYS_CIPHER;
+      if ((session_flags & SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA) ||
+          (srv->s.flags & SMBX_SERVER_ENCRYPT)) {
+        ss->keys.flags |= SMBX__CONN_KEYS_ENCRYPT_ALL;
+        session_flags |= SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA;
+      }
+    }
+    ss->have_keys = true;
+    o.flags |= SMBX__CONN_SEND_SIGN;
+  }
+  if (!(ss->keys.flags & SMBX__CONN_KEYS_ENCRYPT_ALL))
+    session_flags &= (uint16_t)~SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA;
+  rs.session_flags = session_flags;
+  smbx_ssize n = smbx_smb2_encode_session_setup_resp(&h, &rs, out_pdu(srv),
+                                                     out_cap(srv), NULL);
+  if (n < 0)
+    return (int)n;
+  ss->state = SS_UP;
+  ss->flags = session_flags;
+  int rc = send_pdu(sc, req, (size_t)n, &o);
+  if (rc == SMBX_ERR_AGAIN) {
+    ss->state = SS_PENDING;
+    return rc;
+  }
+  ss->pending = 0;
+  return rc;
+}
+
+/* ---- TREE_CONNECT / TREE_DISCONNECT / LOGOFF ------------------------------------ */
+
+static ssess *live_session(sconn *sc, uint64_t sid)
+{
+  ssess *ss = sess_get(sc->srv, sid);
+  return ss && ss->state == SS_UP ? ss : NULL;
+}
+
+static void tree_connect(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
+{
+  smbx_smb2_tree_connect_req r;
+  if (smbx_smb2_decode_tree_connect_req(pd->data, pd->len, &r, NULL) != 0) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_INVALID_PARAMETER);
+    return;
+  }
+  sl->kind = K_TREE;
+  sl->session = pd->hdr.session_id;
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_TREE_CONNECT, sc);
+  if (!e) {
+    sc->kill = "event queue: out of memory";
+    return;
+  }
+  e->hold = pd->hold;
+  e->u.tree.req = pd->req;
+  e->u.tree.session_id = pd->hdr.session_id;
+  e->u.tree.path = r.path.p;
+  e->u.tree.path_len = r.path.len;
+  e->u.tree.flags = r.flags;
+}
+
+int smbx_server_tree_respond(smbx_server *srv, uint64_t conn, uint64_t req,
+                             uint32_t status,
+                             const smbx_smb2_tree_connect_resp *resp,
+                             uint64_t now_ns, uint32_t *tree_id)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return SMBX_ERR_NOTFOUND;
+  srv->now = now_ns;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_TREE)
+    return SMBX_ERR_NOTFOUND;
+  if (status != SMBX_STATUS_SUCCESS)
+    return send_error(sc, req, status);
+  if (!resp)
+    return SMBX_ERR_INVAL;
+  if (!live_session(sc, sl->session)) {
+    (void)send_error(sc, req, SMBX_STATUS_USER_SESSION_DELETED);
+    return SMBX_ERR_NOTFOUND;
+  }
+  stree *t = smbx__slab_get_zeroed(&srv->trees);
+  if (!t) {
+    (void)send_error(sc, req, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+    return SMBX_ERR_LIMIT;
+  }
+  t->session = sl->session;
+  t->conn = conn;
+  uint32_t id = (uint32_t)smbx__slab_index(&srv->trees, t) + 1;
+  smbx_smb2_hdr h;
+  (void)smbx__conn_resp_hdr(sc->c, req, 0, &h);
+  h.tree_id = id;
+  smbx_ssize n = smbx_smb2_encode_tree_connect_resp(&h, resp, out_pdu(srv),
+                                                    out_cap(srv), NULL);
+  int rc = n < 0 ? (int)n : send_pdu(sc, req, (size_t)n, NULL);
+  if (rc == SMBX_ERR_AGAIN || n < 0) {
+    (void)smbx__slab_put(&srv->trees, t);
+    return rc;
+  }
+  if (tree_id)
+    *tree_id = id;
+  return rc;
+}
+
+static void tree_disconnect(sconn *sc, const smbx__conn_pdu *pd, stree *t)
+{
+  uint32_t id = pd->hdr.tree_id;
+  uint64_t sid = pd->hdr.session_id;
+  if (send_simple(sc, pd->req) == SMBX_ERR_AGAIN)
+    return;
+  (void)smbx__slab_put(&sc->srv->trees, t);
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_TREE_DISCONNECT, sc);
+  if (e) {
+    e->u.tree.session_id = sid;
+    e->u.tree.tree_id = id;
+  }
+}
+
+static void logoff(sconn *sc, const smbx__conn_pdu *pd, ssess *ss)
+{
+  if (send_simple(sc, pd->req) == SMBX_ERR_AGAIN)
+    return;
+  sess_end(sc->srv, ss, true);
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+static bool tree_scoped(uint16_t cmd)
+{
+  switch (cmd) {
+  case SMBX_SMB2_CREATE:
+  case SMBX_SMB2_CLOSE:
+  case SMBX_SMB2_FLUSH:
+  case SMBX_SMB2_READ:
+  case SMBX_SMB2_WRITE:
+  case SMBX_SMB2_LOCK:
+  case SMBX_SMB2_IOCTL:
+  case SMBX_SMB2_QUERY_DIRECTORY:
+  case SMBX_SMB2_CHANGE_NOTIFY:
+  case SMBX_SMB2_QUERY_INFO:
+  case SMBX_SMB2_SET_INFO:
+  case SMBX_SMB2_TREE_DISCONNECT:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void up_request(void *ctx, const smbx__conn_pdu *pd)
+{
+  sconn *sc = ctx;
+  smbx_server *srv = sc->srv;
+  slot *sl = slot_of(sc, pd->req);
+  if (!sl) {
+    (void)smbx__conn_respond_error(sc->c, pd->req,
+                                   SMBX_STATUS_INSUFFICIENT_RESOURCES, 0, NULL,
+                                   0, srv->now);
+    (void)smbx__conn_release(sc->c, pd->hold, srv->now);
+    return;
+  }
+  memset(sl, 0, sizeof *sl);
+  sl->req = pd->req;
+  sl->hold = pd->hold;
+  sl->kind = K_REQ;
+  uint16_t cmd = pd->hdr.command;
+  if (pd->flags & SMBX__CONN_PDU_SMB1) {
+    smb1_negotiate(sc, pd);
+    return;
+  }
+  if (cmd == SMBX_SMB2_NEGOTIATE) {
+    negotiate(sc, pd);
+    return;
+  }
+  if (!sc->negotiated) {
+    /* 3.3.5.2: nothing but NEGOTIATE before a dialect is agreed */
+    sc->kill = "request before NEGOTIATE";
+    slot_clear(sc, sl);
+    return;
+  }
+  if (cmd == SMBX_SMB2_SESSION_SETUP) {
+    session_setup(sc, pd, sl);
+    return;
+  }
+  if (cmd == SMBX_SMB2_ECHO) {
+    /* only with SMBX_SERVER_DELIVER_ECHO */
+  } else {
+    ssess *ss = live_session(sc, pd->hdr.session_id);
+    if (!ss) {
+      (void)send_error(sc, pd->req, SMBX_STATUS_USER_SESSION_DELETED);
+      return;
+    }
+    if (cmd == SMBX_SMB2_LOGOFF) {
+      logoff(sc, pd, ss);
+      return;
+    }
+    if (cmd == SMBX_SMB2_TREE_CONNECT) {
+      tree_connect(sc, pd, sl);
+      return;
+    }
+    if (tree_scoped(cmd)) {
+      stree *t = tree_get(srv, pd->hdr.tree_id);
+      if (!t || t->session != pd->hdr.session_id) {
+        (void)send_error(sc, pd->req, SMBX_STATUS_NETWORK_NAME_DELETED);
+        return;
+      }
+      if (cmd == SMBX_SMB2_TREE_DISCONNECT) {
+        tree_disconnect(sc, pd, t);
+        return;
+      }
+    }
+  }
+  smbx_event *e = ev_push(srv, SMBX_EV_REQUEST, sc);
+  if (!e) {
+    sc->kill = "event queue: out of memory";
+    return;
+  }
+  e->hold = pd->hold;
+  uint32_t f = 0;
+  if (pd->flags & SMBX__CONN_PDU_SIGNED)
+    f |= SMBX_EVF_SIGNED;
+  if (pd->flags & SMBX__CONN_PDU_VERIFIED)
+    f |= SMBX_EVF_VERIFIED;
+  if (pd->flags & SMBX__CONN_PDU_ENCRYPTED)
+    f |= SMBX_EVF_ENCRYPTED;
+  if (pd->flags & SMBX__CONN_PDU_RELATED)
+    f |= SMBX_EVF_RELATED;
+  if (pd->flags & SMBX__CONN_PDU_FILEID)
+    f |= SMBX_EVF_FILEID;
+  if (pd->flags & SMBX__CONN_PDU_LAST)
+    f |= SMBX_EVF_LAST;
+  e->flags = f;
+  e->u.pdu.data = pd->data;
+  e->u.pdu.len = pd->len;
+  e->u.pdu.req = pd->req;
+  e->u.pdu.hdr = pd->hdr;
+  e->u.pdu.file_id = pd->fileid;
+  e->u.pdu.chain_index = pd->chain_index;
+  e->u.pdu.chain_count = pd->chain_count;
+}
+
+static void up_cancel(void *ctx, uint64_t req)
+{
+  sconn *sc = ctx;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_REQ)
+    return;
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_CANCEL, sc);
+  if (e)
+    e->u.pdu.req = req;
+}
+
+static void up_abort(void *ctx, uint64_t req, int err)
+{
+  (void)err;
+  sconn *sc = ctx;
+  slot *sl = slot_live(sc, req);
+  if (!sl)
+    return;
+  if (sl->kind == K_SESS) {
+    ssess *ss = sess_get(sc->srv, sl->session);
+    if (ss && ss->pending == req)
+      ss->pending = 0;
+  }
+  slot_clear(sc, sl);
+}
+
+static int up_send(void *ctx, const uint8_t *p, size_t len)
+{
+  sconn *sc = ctx;
+  if (!sc->tcp.send)
+    return SMBX_ERR_TRANSPORT;
+  return sc->tcp.send(sc->tcp.user_data, sc->handle, p, len);
+}
+
+static int up_keys(void *ctx, uint64_t sid, smbx__conn_keys *out)
+{
+  sconn *sc = ctx;
+  ssess *ss = sess_get(sc->srv, sid);
+  if (!ss || ss->state != SS_UP || !ss->have_keys)
+    return SMBX_ERR_NOTFOUND;
+  *out = ss->keys;
+  return 0;
+}
+
+static void up_smbd(void *ctx, const smbx_smbd_event *ev)
+{
+  sconn *sc = ctx;
+  if (ev->type == SMBX_SMBD_EV_NEGOTIATED) {
+    (void)ev_push(sc->srv, SMBX_EV_CONN_UP, sc);
+    return;
+  }
+  if (ev->type == SMBX_SMBD_EV_SEND_DONE)
+    return;
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_SMBD, sc);
+  if (!e)
+    return;
+  e->u.smbd.type = ev->type;
+  if (ev->type == SMBX_SMBD_EV_DISCONNECTED)
+    e->u.smbd.error = ev->u.disconnected.error;
+  if (ev->type == SMBX_SMBD_EV_RECV_BUFFER) {
+    e->u.smbd.addr = ev->u.recv_buf.addr;
+    e->u.smbd.length = ev->u.recv_buf.length;
+    e->u.smbd.index = ev->u.recv_buf.index;
+    e->u.smbd.handle = ev->u.recv_buf.handle;
+  }
+}
+
+static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
+{
+  sconn *sc = ctx;
+  smbx_server *srv = sc->srv;
+  sc->down = true;
+  /* sessions set up on this connection end with it (no binding yet) */
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->sessions); i++) {
+    ssess *ss = smbx__slab_at(&srv->sessions, i);
+    if (ss && ss->conn == sc->handle)
+      sess_end(srv, ss, ss->state == SS_UP);
+  }
+  smbx_event *e = ev_push(srv, SMBX_EV_CONN_DOWN, sc);
+  if (e) {
+    e->u.down.err = err;
+    e->u.down.ntstatus = ntstatus;
+    e->u.down.reason = reason;
+  }
+}
+
+/* After every call into a connection: a deferred protocol kill. */
+static int after(sconn *sc, int rc)
+{
+  if (sc->kill) {
+    const char *why = sc->kill;
+    sc->kill = NULL;
+    rc = smbx__conn_abort(sc->c, SMBX_ERR_PROTO, why, sc->srv->now);
+  }
+  return rc;
+}
+
+/* ---- life cycle ----------------------------------------------------------------- */
+
+int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
+                    const smbx_crypto *cr, const smbx_allocator *a,
+                    uint64_t now_ns)
+{
+  if (!out)
+    return SMBX_ERR_INVAL;
+  smbx_server_settings st;
+  smbx_server_settings_default(&st, sizeof st);
+  if (s) {
+    if (s->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(&st, s, s->struct_size < sizeof st ? s->struct_size : sizeof st);
+    st.struct_size = sizeof st;
+  }
+  if (s && s->struct_size < offsetof(smbx_server_settings, security_blob_len) +
+                                sizeof(size_t)) {
+    st.security_blob = NULL;
+    st.security_blob_len = 0;
+  }
+  if (!(st.dialects & SMBX_DIALECT_MASK_ALL) || st.max_read_size < 65536 ||
+      st.max_write_size < 65536 || st.max_transact_size < 65536 ||
+      st.max_read_size > 8u << 20 || st.max_write_size > 8u << 20 ||
+      st.max_transact_size > 8u << 20 || st.credits_max == 0 ||
+      st.credits_max > 65535 || st.credits_min == 0 ||
+      st.credits_min > st.credits_max || st.max_requests == 0 ||
+      st.max_requests > (1u << 20) || st.max_connections == 0 ||
+      st.max_connections > (1u << 20) || st.max_sessions == 0 ||
+      st.max_sessions > (1u << 20) || st.max_trees == 0 ||
+      st.max_trees > (1u << 20) || st.security_blob_len > 65535 ||
+      (st.security_blob_len && !st.security_blob))
+    return SMBX_ERR_INVAL;
+  smbx_allocator al;
+  int rc = smbx__allocator_copy(&al, a);
+  if (rc)
+    return rc;
+  smbx_server *srv = SMBX__NEW(&al, smbx_server);
+  if (!srv)
+    return SMBX_ERR_NOMEM;
+  srv->alloc = al;
+  srv->s = st;
+  srv->now = now_ns;
+  if (cr) {
+    if (smbx__smb2_crypto_copy(&srv->cr, cr) != 0) {
+      SMBX__DELETE(&al, srv, smbx_server);
+      return SMBX_ERR_INVAL;
+    }
+    srv->have_cr = true;
+  }
+  size_t big = st.max_read_size;
+  if (st.max_transact_size > big)
+    big = st.max_transact_size;
+  srv->sbuf_cap = SMBX__CONN_HEADROOM + big + 4096;
+  if (st.security_blob_len) {
+    srv->blob = smbx__alloc(&srv->alloc, st.security_blob_len, 1);
+    if (!srv->blob)
+      goto nomem;
+    memcpy(srv->blob, st.security_blob, st.security_blob_len);
+  }
+  srv->s.security_blob = srv->blob;
+  if (SMBX__SLAB_INIT(&srv->conns, &srv->alloc, sconn, st.max_connections) ||
+      SMBX__SLAB_INIT(&srv->sessions, &srv->alloc, ssess, st.max_sessions) ||
+      SMBX__SLAB_INIT(&srv->trees, &srv->alloc, stree, st.max_trees) ||
+      SMBX__RING_INIT(&srv->evq, &srv->alloc, smbx_event, 64))
+    goto nomem;
+  srv->sbuf = smbx__alloc(&srv->alloc, srv->sbuf_cap, 8);
+  if (!srv->sbuf)
+    goto nomem;
+  if (srv->have_cr && srv->cr.random)
+    (void)srv->cr.random(srv->cr.user_data, (uint8_t *)&srv->seed,
+                         sizeof srv->seed);
+  *out = srv;
+  return 0;
+nomem:
+  smbx_server_free(srv);
+  return SMBX_ERR_NOMEM;
+}
+
+static void conn_destroy(smbx_server *srv, sconn *sc)
+{
+  smbx__conn_free(sc->c);
+  if (sc->slots)
+    smbx__free(&srv->alloc, sc->slots, sizeof(slot) * sc->n_slots,
+               _Alignof(slot));
+  memset(sc, 0, sizeof *sc);
+  (void)smbx__slab_put(&srv->conns, sc);
+}
+
+void smbx_server_free(smbx_server *srv)
+{
+  if (!srv)
+    return;
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->conns); i++) {
+    sconn *sc = smbx__slab_at(&srv->conns, i);
+    if (sc)
+      conn_destroy(srv, sc);
+  }
+  smbx__slab_free(&srv->conns);
+  smbx__slab_free(&srv->sessions);
+  smbx__slab_free(&srv->trees);
+  smbx__ring_free(&srv->evq);
+  if (srv->sbuf)
+    smbx__free(&srv->alloc, srv->sbuf, srv->sbuf_cap, 8);
+  if (srv->blob)
+    smbx__free(&srv->alloc, srv->blob, srv->s.security_blob_len, 1);
+  smbx_allocator al = srv->alloc;
+  SMBX__DELETE(&al, srv, smbx_server);
+}
+
+static int conn_prepare(smbx_server *srv, sconn **out, smbx__conn_settings *cs,
+                        smbx__conn_upcalls *up)
+{
+  sconn *sc = smbx__slab_get_zeroed(&srv->conns);
+  if (!sc)
+    return SMBX_ERR_LIMIT;
+  sc->srv = srv;
+  sc->handle = smbx__slab_handle(&srv->conns, sc);
+  sc->n_slots = srv->s.max_requests;
+  sc->slots = smbx__calloc(&srv->alloc, sc->n_slots, sizeof(slot),
+                           _Alignof(slot));
+  if (!sc->slots) {
+    memset(sc, 0, sizeof *sc);
+    (void)smbx__slab_put(&srv->conns, sc);
+    return SMBX_ERR_NOMEM;
+  }
+  smbx__conn_settings_default(cs, SMBX__CONN_SERVER);
+  cs->max_requests = srv->s.max_requests;
+  cs->credits_max = srv->s.credits_max;
+  cs->credits_min = srv->s.credits_min;
+  uint32_t big = srv->s.max_write_size;
+  if (srv->s.max_transact_size > big)
+    big = srv->s.max_transact_size;
+  cs->max_msg = big + 65536 + SMBX_SMB2_TRANSFORM_HDR_SIZE;
+  cs->hash_seed = srv->seed;
+  if (srv->s.flags & SMBX_SERVER_DELIVER_ECHO)
+    cs->flags |= SMBX__CONN_F_DELIVER_ECHO;
+  memset(up, 0, sizeof *up);
+  up->ctx = sc;
+  up->send = up_send;
+  up->request = up_request;
+  up->cancel = up_cancel;
+  up->abort = up_abort;
+  up->keys = up_keys;
+  up->smbd_event = up_smbd;
+  up->down = up_down;
+  *out = sc;
+  return 0;
+}
+
+static void conn_unprepare(smbx_server *srv, sconn *sc)
+{
+  sc->c = NULL;
+  conn_destroy(srv, sc);
+}
+
+int smbx_server_add_tcp(smbx_server *srv, const smbx_tcp_hooks *h,
+                        uint64_t now_ns, uint64_t *conn)
+{
+  if (!srv || !h || !conn || h->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  smbx_tcp_hooks hk;
+  memset(&hk, 0, sizeof hk);
+  memcpy(&hk, h, h->struct_size < sizeof hk ? h->struct_size : sizeof hk);
+  if (!hk.send)
+    return SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  sconn *sc;
+  smbx__conn_settings cs;
+  smbx__conn_upcalls up;
+  int rc = conn_prepare(srv, &sc, &cs, &up);
+  if (rc)
+    return rc;
+  sc->tcp = hk;
+  rc = smbx__conn_new_tcp(&sc->c, &cs, &up, srv->have_cr ? &srv->cr : NULL,
+                          &srv->alloc, now_ns);
+  if (rc) {
+    conn_unprepare(srv, sc);
+    return rc;
+  }
+  *conn = sc->handle;
+  return 0;
+}
+
+int smbx_server_add_smbd(smbx_server *srv, const smbx_smbd_settings *ss,
+                         const smbx_transport *t,
+                         const smbx_smbd_recv_buf *bufs, size_t n,
+                         uint64_t now_ns, uint64_t *conn)
+{
+  if (!srv || !t || !conn)
+    return SMBX_ERR_INVAL;
+  smbx_smbd_settings st;
+  smbx_smbd_settings_default(&st, sizeof st);
+  if (ss) {
+    if (ss->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(&st, ss, ss->struct_size < sizeof st ? ss->struct_size : sizeof st);
+    st.struct_size = sizeof st;
+  }
+  st.role = SMBX_SMBD_ROLE_PASSIVE;
+  srv->now = now_ns;
+  sconn *sc;
+  smbx__conn_settings cs;
+  smbx__conn_upcalls up;
+  int rc = conn_prepare(srv, &sc, &cs, &up);
+  if (rc)
+    return rc;
+  sc->smbd = true;
+  smbx_smbd *d = NULL;
+  rc = smbx_smbd_new(&d, &st, t, bufs, n, &srv->alloc, now_ns);
+  if (rc) {
+    conn_unprepare(srv, sc);
+    return rc;
+  }
+  rc = smbx__conn_new_smbd(&sc->c, &cs, &up, srv->have_cr ? &srv->cr : NULL,
+                           d, &srv->alloc, now_ns);
+  if (rc) {
+    smbx_smbd_free(d);
+    conn_unprepare(srv, sc);
+    return rc;
+  }
+  *conn = sc->handle;
+  return 0;
+}
+
+/* ---- transport input ------------------------------------------------------------ */
+
+smbx_ssize smbx_server_tcp_feed(smbx_server *srv, uint64_t conn,
+                                uint8_t *bytes, size_t len, uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!srv || (!bytes && len))
+    return SMBX_ERR_INVAL;
+  if (!sc)
+    return SMBX_ERR_NOTFOUND;
+  srv->now = now_ns;
+  size_t used = 0;
+  int rc = smbx__conn_tcp_feed(sc->c, bytes, len, &used, now_ns);
+  rc = after(sc, rc);
+  if (rc == SMBX_ERR_AGAIN)
+    return (smbx_ssize)used;
+  if (rc < 0)
+    return rc;
+  return (smbx_ssize)used;
+}
+
+int smbx_server_recv(smbx_server *srv, uint64_t conn, const smbx_wc *wc,
+                     uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  return after(sc, smbx__conn_smbd_recv(sc->c, wc, now_ns));
+}
+
+int smbx_server_send_done(smbx_server *srv, uint64_t conn, const smbx_wc *wc,
+                          uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  return after(sc, smbx__conn_smbd_send_done(sc->c, wc, now_ns));
+}
+
+int smbx_server_cm_event(smbx_server *srv, uint64_t conn, uint32_t event,
+                         uint32_t ird, uint32_t ord, uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  return after(sc, smbx__conn_smbd_cm_event(sc->c, event, ird, ord, now_ns));
+}
+
+int smbx_server_release(smbx_server *srv, uint64_t conn, uint64_t hold,
+                        uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (hold == 0)
+    return 0;
+  srv->now = now_ns;
+  /* the slot that still names this hold forgets it */
+  for (uint32_t i = 0; i < sc->n_slots; i++)
+    if (sc->slots[i].kind != K_NONE && sc->slots[i].hold == hold) {
+      sc->slots[i].hold = 0;
+      break;
+    }
+  return after(sc, smbx__conn_release(sc->c, hold, now_ns));
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
+                            uint32_t status, const smbx_iov *iov, size_t n,
+                            uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (!iov && n)
+    return SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_REQ)
+    return SMBX_ERR_NOTFOUND;
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!iov[i].base && iov[i].len)
+      return SMBX_ERR_INVAL;
+    total += iov[i].len;
+    if (total > out_cap(srv))
+      return SMBX_ERR_RANGE;
+  }
+  if (total == 0 && status != SMBX_STATUS_SUCCESS)
+    return after(sc, send_error(sc, req, status));
+  if (total > out_cap(srv) - SMBX_SMB2_HDR_SIZE)
+    return SMBX_ERR_RANGE;
+  smbx_smb2_hdr h;
+  if (smbx__conn_resp_hdr(sc->c, req, status, &h))
+    return SMBX_ERR_NOTFOUND;
+  uint8_t *p = out_pdu(srv);
+  (void)smbx_smb2_hdr_encode(&h, p, out_cap(srv), NULL);
+  size_t off = SMBX_SMB2_HDR_SIZE;
+  for (size_t i = 0; i < n; i++) {
+    if (iov[i].len)
+      memcpy(p + off, iov[i].base, iov[i].len);
+    off += iov[i].len;
+  }
+  return after(sc, send_pdu(sc, req, off, NULL));
+}
+
+int smbx_server_respond(smbx_server *srv, uint64_t conn, uint64_t req,
+                        uint32_t status, const uint8_t *body, size_t len,
+                        uint64_t now_ns)
+{
+  smbx_iov v = {body, len};
+  return smbx_server_respond_iov(srv, conn, req, status, &v, 1, now_ns);
+}
+
+int smbx_server_respond_error(smbx_server *srv, uint64_t conn, uint64_t req,
+                              uint32_t status, const uint8_t *data, size_t len,
+                              uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_REQ)
+    return SMBX_ERR_NOTFOUND;
+  slot saved = *sl;
+  memset(sl, 0, sizeof *sl);
+  int rc = smbx__conn_respond_error(sc->c, req, status, 0, data, len, now_ns);
+  if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE || rc == SMBX_ERR_INVAL) {
+    if (sl->kind == K_NONE)
+      *sl = saved;
+    return rc;
+  }
+  if (saved.hold)
+    (void)smbx__conn_release(sc->c, saved.hold, now_ns);
+  return after(sc, rc);
+}
+
+int smbx_server_go_async(smbx_server *srv, uint64_t conn, uint64_t req,
+                         uint64_t now_ns, uint64_t *async_id)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_REQ)
+    return SMBX_ERR_NOTFOUND;
+  return after(sc, smbx__conn_go_async(sc->c, req, async_id, now_ns));
+}
+
+/* ---- time and connection management -------------------------------------------- */
+
+uint64_t smbx_server_expiry(const smbx_server *srv)
+{
+  uint64_t t = SMBX__NO_DEADLINE;
+  if (!srv)
+    return t;
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->conns); i++) {
+    const sconn *sc = smbx__slab_at(&srv->conns, i);
+    if (sc)
+      t = smbx__deadline_min(t, smbx__conn_expiry(sc->c));
+  }
+  return t;
+}
+
+int smbx_server_handle_expiry(smbx_server *srv, uint64_t now_ns)
+{
+  if (!srv)
+    return SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->conns); i++) {
+    sconn *sc = smbx__slab_at(&srv->conns, i);
+    if (sc && smbx__deadline_passed(now_ns, smbx__conn_expiry(sc->c)))
+      (void)after(sc, smbx__conn_handle_expiry(sc->c, now_ns));
+  }
+  return 0;
+}
+
+int smbx_server_close_conn(smbx_server *srv, uint64_t conn, uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  (void)smbx__conn_close(sc->c, now_ns);
+  ev_purge(srv, conn);
+  conn_destroy(srv, sc);
+  return 0;
+}
+
+int smbx_server_conn_info(const smbx_server *srv, uint64_t conn,
+                          smbx_conn_info *info)
+{
+  if (!srv || !info || info->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  const sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return SMBX_ERR_NOTFOUND;
+  smbx__conn_info ci;
+  smbx__conn_get_info(sc->c, &ci);
+  smbx_conn_info o;
+  memset(&o, 0, sizeof o);
+  o.struct_size = info->struct_size;
+  o.dialect = sc->dialect;
+  o.transport = (uint16_t)ci.transport;
+  o.capabilities = sc->caps;
+  o.credits = ci.credits;
+  o.outstanding = ci.outstanding;
+  o.holds = ci.holds;
+  o.err = ci.err;
+  o.requests = ci.requests;
+  o.responses = ci.responses;
+  memcpy(info, &o, info->struct_size < sizeof o ? info->struct_size : sizeof o);
+  return 0;
+}
+
+int smbx_server_conn_error(const smbx_server *srv, uint64_t conn,
+                           smbx_error_detail *detail)
+{
+  const sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return SMBX_ERR_NOTFOUND;
+  return smbx__conn_error_detail(sc->c, detail);
+}
