@@ -192,7 +192,8 @@ typedef struct smbx_smbd_settings {
   uint32_t send_queue_depth;         /**< max posted sends: 255 */
   uint32_t send_buffers;             /**< send slots of max_send_size: 800 */
   uint32_t reassembly_buffers;       /**< of max_fragmented_recv_size: 2 */
-  uint64_t keepalive_interval_ns;    /**< idle time before a keepalive: 120 s */
+  uint64_t keepalive_interval_ns;    /**< idle time before a keepalive: 120 s;
+                                          0 = no keepalive */
   uint64_t keepalive_timeout_ns;     /**< wait for its answer: 5 s */
   uint64_t negotiate_timeout_ns;     /**< 0 = role default: active 120 s,
                                           passive 5 s */

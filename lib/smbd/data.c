@@ -143,7 +143,7 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
   if (d->s.zero_credit_timeout_ns && d->q_head != SMBX__SMBD_NIL &&
       d->send_credits == 0) {
     if (d->zc_deadline == SMBX__SMBD_NEVER)
-      d->zc_deadline = now + d->s.zero_credit_timeout_ns;
+      d->zc_deadline = smbx__smbd_after(now, d->s.zero_credit_timeout_ns);
   } else {
     d->zc_deadline = SMBX__SMBD_NEVER;
   }
@@ -284,7 +284,7 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   if (m.flags & SMBX_SMBD_FLAG_RESPONSE_REQUESTED)
     d->send_immediate = true;
   d->ka = KA_NONE; /* 3.1.5.8: any message resets the idle timer */
-  d->idle_deadline = now + d->s.keepalive_interval_ns;
+  d->idle_deadline = smbx__smbd_idle_after(now, d->s.keepalive_interval_ns);
   uint32_t mflags = (wc_flags & SMBX_WC_WITH_INVALIDATE) ? SMBX_SMBD_MSG_INVALIDATED : 0;
   if (m.data_length == 0) {
     /* an empty message (also mid-reassembly: older Linux senders) carries

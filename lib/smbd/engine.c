@@ -379,7 +379,7 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   uint64_t nto = st.negotiate_timeout_ns;
   if (!nto)
     nto = (st.role == SMBX_SMBD_ROLE_PASSIVE ? 5 : 120) * NS_PER_S;
-  d->neg_deadline = now_ns + nto < now_ns ? SMBX__SMBD_NEVER : now_ns + nto;
+  d->neg_deadline = smbx__smbd_after(now_ns, nto);
   d->state = st.role == SMBX_SMBD_ROLE_PASSIVE
                  ? SMBX_SMBD_STATE_AWAIT_NEGOTIATE_REQ
                  : SMBX_SMBD_STATE_CREATED;
@@ -494,7 +494,7 @@ static int negotiated(smbx_smbd *d, uint64_t now)
 {
   d->state = SMBX_SMBD_STATE_CONNECTED;
   d->neg_deadline = SMBX__SMBD_NEVER;
-  d->idle_deadline = now + d->s.keepalive_interval_ns;
+  d->idle_deadline = smbx__smbd_idle_after(now, d->s.keepalive_interval_ns);
   emit_simple(d, SMBX_SMBD_EV_NEGOTIATED, 0, 0);
   return 0;
 }
@@ -858,7 +858,7 @@ int smbx_smbd_handle_expiry(smbx_smbd *d, uint64_t now_ns)
       return smbx__smbd_terminate(d, SMBX_ERR_TIMEOUT,
                                   "smbd: keepalive not answered", 0, 0);
     d->ka = KA_PENDING;
-    d->idle_deadline = now_ns + d->s.keepalive_timeout_ns;
+    d->idle_deadline = smbx__smbd_after(now_ns, d->s.keepalive_timeout_ns);
     int rc = smbx__smbd_pump(d, now_ns);
     return rc < 0 ? rc : 0;
   }

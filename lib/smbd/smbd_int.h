@@ -108,6 +108,20 @@ struct smbx_smbd {
   void *upcall_ctx;
 };
 
+/* now + dt, saturating at SMBX__SMBD_NEVER (a huge setting means "off",
+ * never a deadline that wrapped into the past) */
+static inline uint64_t smbx__smbd_after(uint64_t now, uint64_t dt)
+{
+  return dt >= SMBX__SMBD_NEVER - now ? SMBX__SMBD_NEVER : now + dt;
+}
+
+/* the idle deadline after a received message; keepalive_interval_ns 0 =
+ * no keepalive */
+static inline uint64_t smbx__smbd_idle_after(uint64_t now, uint64_t dt)
+{
+  return dt ? smbx__smbd_after(now, dt) : SMBX__SMBD_NEVER;
+}
+
 /* engine.c */
 void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e);
 int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,

@@ -876,6 +876,41 @@ static void smbd_review_send_without_draining_events_keeps_every_send_done(
   h_fini(&x);
 }
 
+/* Timer settings were added to now unchecked: a host disabling a timer
+ * with UINT64_MAX got a deadline that wrapped into the past (keepalive at
+ * once, then a TIMEOUT), and keepalive_interval_ns 0 did the same. Now
+ * deadlines saturate (never) and interval 0 means no keepalive. */
+static void smbd_review_huge_or_zero_timer_settings_never_fire(void **state)
+{
+  (void)state;
+  for (int c = 0; c < 2; c++) {
+    h x;
+    smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
+    s.keepalive_interval_ns = c ? 0 : UINT64_MAX;
+    s.negotiate_timeout_ns = UINT64_MAX;
+    s.zero_credit_timeout_ns = UINT64_MAX;
+    assert_int_equal(h_init(&x, &s, NULL, 16, 0, 1000), 0);
+    x.w->now = 5;
+    h_establish(&x);
+    h_run(&x, 0);
+    assert_int_equal(smbx_smbd_expiry(x.s[ACT].d), UINT64_MAX);
+    uint8_t b[32];
+    smbx_smbd_negotiate_resp r = good_resp;
+    r.credits_granted = 1;
+    smbx_smbd_encode_negotiate_resp(&r, b, 32);
+    h_raw(&x, PAS, b, 32);
+    h_run(&x, 0);
+    assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_NEGOTIATED), 1);
+    assert_int_equal(h_send(&x, ACT, 10, 1), 0); /* waits on zero credits */
+    size_t before = sim_sent_count(x.w, ACT);
+    assert_int_equal(smbx_smbd_expiry(x.s[ACT].d), UINT64_MAX);
+    h_run(&x, x.w->now + 1000 * H_S);
+    assert_int_equal(sim_sent_count(x.w, ACT), before);
+    expect_alive(&x, ACT);
+    h_fini(&x);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -898,6 +933,7 @@ int main(void)
           smbd_review_repost_failure_on_last_fragment_tears_down_cleanly),
       cmocka_unit_test(
           smbd_review_send_without_draining_events_keeps_every_send_done),
+      cmocka_unit_test(smbd_review_huge_or_zero_timer_settings_never_fire),
   };
   return RUN_TESTS(tests);
 }
