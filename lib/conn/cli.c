@@ -186,12 +186,8 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     mid += ids;
     i++;
   }
-  rc = smbx__conn_xmit(c, buf, cap, len, enc ? &ek : NULL, enc_sid, now_ns);
-  if (rc) {
-    smbx__conn_kick(c, now_ns);
-    return rc;
-  }
-  /* pass 3: commit */
+  /* pass 3: request slots, filled before the message is encrypted in
+   * place, linked only once it went out */
   uint64_t timeout = c->s.request_timeout_ns;
   if (o && o->timeout_ns)
     timeout = o->timeout_ns;
@@ -204,6 +200,7 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
   while (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) == 1) {
     smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
+    c->pend[i] = r;
     uint64_t sid = hd.session_id;
     if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
       sid = last_sid;
@@ -217,7 +214,6 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     r->ri.ids = ids_of(c, hd.credit_charge);
     r->ri.credit_req = hd.credits;
     r->extra = hd.credits > r->ri.ids ? (uint16_t)(hd.credits - r->ri.ids) : 0;
-    c->asked += r->extra;
     if (hd.flags & SMBX_SMB2_FLAGS_SIGNED)
       r->ri.flags |= RI_SIGNED;
     if (enc)
@@ -227,14 +223,26 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     r->user = user;
     r->chain_index = (uint16_t)i;
     r->deadline = deadline;
+    smbx__list_init(&r->link);
     smbx__list_init(&r->tlink);
-    smbx__list_insert_tail(&c->live, &r->link);
-    (void)smbx__hash_insert_u64(&c->ids, mid, r);
-    timer_insert(c, r);
-    if (reqs)
-      reqs[i] = smbx__slab_handle(&c->reqs, r);
     mid += r->ri.ids;
     i++;
+  }
+  rc = smbx__conn_xmit(c, buf, cap, len, enc ? &ek : NULL, enc_sid, now_ns);
+  if (rc) {
+    for (uint32_t j = 0; j < n; j++)
+      (void)smbx__slab_put(&c->reqs, c->pend[j]);
+    smbx__conn_kick(c, now_ns);
+    return rc;
+  }
+  for (uint32_t j = 0; j < n; j++) {
+    smbx__conn_req *r = c->pend[j];
+    c->asked += r->extra;
+    smbx__list_insert_tail(&c->live, &r->link);
+    (void)smbx__hash_insert_u64(&c->ids, r->ri.msg_id, r);
+    timer_insert(c, r);
+    if (reqs)
+      reqs[j] = smbx__slab_handle(&c->reqs, r);
   }
   c->inflight += total;
   c->low += total;

@@ -89,7 +89,7 @@ static int check_settings(const smbx__conn_settings *s,
       s->credits_max == 0 || s->credits_max > 65535 || s->credits_min == 0 ||
       s->credits_min > s->credits_max || s->max_msg < 64 ||
       s->max_msg > SMBX_TCP_MAX_FRAME || s->max_holds == 0 ||
-      s->max_holds > (1u << 24))
+      s->max_holds > (1u << 24) || s->max_chain > 4096)
     return SMBX_ERR_INVAL;
   if (s->role == SMBX__CONN_SERVER && !up->request)
     return SMBX_ERR_INVAL;
@@ -111,6 +111,10 @@ static void conn_free_tables(smbx__conn *c)
     smbx__free(&c->alloc, c->sev, sizeof *c->sev * c->sev_cap,
                _Alignof(smbx__conn_sev));
   c->sev = NULL;
+  if (c->pend)
+    smbx__free(&c->alloc, c->pend, sizeof *c->pend * c->s.max_chain,
+               _Alignof(smbx__conn_req *));
+  c->pend = NULL;
 }
 
 static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
@@ -158,6 +162,12 @@ static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
     }
     if ((rc = smbx__hash_init(&c->ids, &c->alloc, 8, cap, s->hash_seed)))
       goto fail;
+    c->pend = smbx__calloc(&c->alloc, c->s.max_chain, sizeof *c->pend,
+                           _Alignof(smbx__conn_req *));
+    if (!c->pend) {
+      rc = SMBX_ERR_NOMEM;
+      goto fail;
+    }
   }
   c->ebuf = smbx__alloc(&c->alloc, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF, 8);
   if (!c->ebuf) {

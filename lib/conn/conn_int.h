@@ -127,6 +127,7 @@ struct smbx__conn {
   smbx__list live;
   smbx__list timers;
   smbx__hash ids; /* client: MessageId -> req */
+  smbx__conn_req **pend; /* client: max_chain slots of a message being sent */
   uint32_t n_async;
   /* holds */
   smbx__slab holds;

@@ -405,29 +405,51 @@ static void run_chain(smbx__conn *c, uint64_t hh, uint64_t now)
   }
 }
 
+/* What a related member's response tells its followers, read before the
+ * response is encrypted in place. */
+typedef struct answer {
+  uint32_t status;
+  uint32_t tree;
+  uint64_t sid;
+  smbx_smb2_fileid fid;
+  bool have_fid;
+} answer;
+
+static void read_answer(const uint8_t *p, size_t len, answer *a)
+{
+  memset(a, 0, sizeof *a);
+  a->status = smbx__conn_ld32(p + 8);
+  a->tree = smbx__conn_ld32(p + 36);
+  a->sid = smbx__conn_ld64(p + 40);
+  if (len >= 144) {
+    /* 2.2.14: a CREATE response's FileId at @128 */
+    a->fid.persistent_id = smbx__conn_ld64(p + 128);
+    a->fid.volatile_id = smbx__conn_ld64(p + 136);
+    a->have_fid = true;
+  }
+}
+
 /* A related member was answered: remember what its followers inherit. */
 static void chain_answered(smbx__conn *c, const smbx__conn_req *r,
-                           const uint8_t *p, size_t len, uint64_t now)
+                           const answer *a, uint64_t now)
 {
   smbx__conn_hold *h = smbx__slab_lookup(&c->holds, r->hold);
   if (!h || !(r->ri.flags & RI_RELATED) || !h->waiting)
     return;
-  uint32_t st = smbx__conn_ld32(p + 8);
+  uint32_t st = a->status;
   if (r->ri.command == SMBX_SMB2_CREATE) {
     if (SEVERITY_ERROR(st)) {
       if (!h->c_err)
         h->c_err = st;
-    } else if (len >= 144) {
-      /* 2.2.14: FileId at @128 */
-      h->c_fid.persistent_id = smbx__conn_ld64(p + 128);
-      h->c_fid.volatile_id = smbx__conn_ld64(p + 136);
+    } else if (a->have_fid) {
+      h->c_fid = a->fid;
       h->have_fid = true;
     }
   } else if (r->ri.command == SMBX_SMB2_TREE_CONNECT && st == 0) {
-    h->c_tree = smbx__conn_ld32(p + 36);
+    h->c_tree = a->tree;
     h->have_tree = true;
   } else if (r->ri.command == SMBX_SMB2_SESSION_SETUP && st == 0) {
-    h->c_sess = smbx__conn_ld64(p + 40);
+    h->c_sess = a->sid;
     h->have_sess = true;
   }
   h->waiting = 0;
@@ -597,6 +619,8 @@ static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
   if (!buf || len < SMBX_SMB2_HDR_SIZE || cap < SMBX__CONN_HEADROOM ||
       cap - SMBX__CONN_HEADROOM < len)
     return SMBX_ERR_INVAL;
+  answer a;
+  read_answer(buf + SMBX__CONN_HEADROOM, len, &a);
   int rc = finish(c, &r->ri, buf, cap, len, o, now_ns);
   if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE)
     return rc;
@@ -607,10 +631,9 @@ static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
       req_free(c, r);
     return rc;
   }
-  uint8_t *p = buf + SMBX__CONN_HEADROOM;
   smbx__conn_req copy = *r;
   req_free(c, r);
-  chain_answered(c, &copy, p, len, now_ns);
+  chain_answered(c, &copy, &a, now_ns);
   return 0;
 }
 

@@ -423,6 +423,7 @@ int th_send_read(th *x, uint32_t length, uint64_t user, uint64_t *req)
   uint8_t *p = e->out + SMBX__CONN_HEADROOM;
   size_t n = th_pdu(p, SMBX_SMB2_READ, false, 0, 0);
   smbx__conn_st32(p + 68, length);
+  smbx__conn_st64(p + 40, e->read_sid);
   return smbx__conn_send(e->c, e->out, TH_OUT_CAP + SMBX__CONN_HEADROOM, n,
                          NULL, user, req, req ? 1 : 0, x->now);
 }

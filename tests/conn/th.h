@@ -70,6 +70,7 @@ typedef struct th_side {
   smbx__conn_keys keys;
   uint64_t key_sid;
   uint8_t *out; /* TH_OUT_CAP + HEADROOM */
+  uint64_t read_sid; /* SessionId th_send_read uses */
   /* SMB Direct */
   smbx_smbd *d;
   uint8_t *mem;

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/conn with real crypto (the OpenSSL adapter of examples/crypto):
+ * case 4a (preauth integrity chain over NEGOTIATE and SESSION_SETUP legs,
+ * binding leg included, checked against an independent SHA-512), signing
+ * and verification both ways, TRANSFORM encryption over TCP and SMB
+ * Direct, tampering. */
+#include "test_main.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
+#include <smbx/crypto.h>
+#include <smbx/smb2.h>
+
+#include "conn/conn_int.h"
+#include "smbx_openssl.h"
+#include "th.h"
+
+static smbx_openssl *ossl;
+static smbx_crypto CR;
+
+static int setup(void **state)
+{
+  (void)state;
+  char err[256];
+  if (smbx_openssl_new(&ossl, 0, err, sizeof err) != 0)
+    return -1;
+  smbx_openssl_crypto(ossl, &CR);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  smbx_openssl_free(ossl);
+  return 0;
+}
+
+/* independent oracle: h = SHA-512(h || m) with OpenSSL directly */
+static void oracle(uint8_t h[64], const uint8_t *m, size_t n)
+{
+  EVP_MD_CTX *x = EVP_MD_CTX_new();
+  unsigned int l = 0;
+  assert_int_equal(EVP_DigestInit_ex(x, EVP_sha512(), NULL), 1);
+  assert_int_equal(EVP_DigestUpdate(x, h, 64), 1);
+  assert_int_equal(EVP_DigestUpdate(x, m, n), 1);
+  assert_int_equal(EVP_DigestFinal_ex(x, h, &l), 1);
+  assert_int_equal(l, 64);
+  EVP_MD_CTX_free(x);
+}
+
+/* PREAUTH_INTEGRITY_CAPABILITIES: SHA-512, 32-byte salt */
+static size_t preauth_ctx(uint8_t *p, uint8_t salt)
+{
+  memset(p, 0, 48);
+  smbx__conn_st16(p, 1);
+  smbx__conn_st16(p + 2, 38);
+  smbx__conn_st16(p + 8, 1);
+  smbx__conn_st16(p + 10, 32);
+  smbx__conn_st16(p + 12, 1);
+  for (int i = 0; i < 32; i++)
+    p[14 + i] = (uint8_t)(salt + i);
+  return 46;
+}
+
+static size_t neg_req(uint8_t *p, uint8_t salt)
+{
+  static const uint8_t dialects[] = {0x02, 0x02, 0x10, 0x02, 0x00, 0x03,
+                                     0x02, 0x03, 0x11, 0x03};
+  uint8_t ctx[48];
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_smb2_negotiate_req r;
+  memset(&r, 0, sizeof r);
+  r.security_mode = 1;
+  r.capabilities = SMBX_SMB2_CAP_LARGE_MTU;
+  memset(r.client_guid, 0xC1, 16);
+  r.dialects.p = dialects;
+  r.dialects.len = sizeof dialects;
+  r.neg_ctx.p = ctx;
+  r.neg_ctx.len = preauth_ctx(ctx, salt);
+  r.neg_ctx_count = 1;
+  smbx_ssize n = smbx_smb2_encode_negotiate_req(&h, &r, p, 4096, NULL);
+  assert_true(n > 0);
+  return (size_t)n;
+}
+
+static size_t neg_resp(th *x, uint64_t req, uint8_t *p, uint8_t salt)
+{
+  uint8_t ctx[48];
+  static const uint8_t blob[] = {0x60, 0x06, 0x06, 0x04, 0x2b, 0x06};
+  smbx_smb2_hdr h;
+  assert_int_equal(smbx__conn_resp_hdr(x->s[TH_SRV].c, req, 0, &h), 0);
+  smbx_smb2_negotiate_resp r;
+  memset(&r, 0, sizeof r);
+  r.security_mode = 1;
+  r.dialect_revision = SMBX_SMB2_DIALECT_311;
+  r.capabilities = SMBX_SMB2_CAP_LARGE_MTU;
+  r.max_transact_size = r.max_read_size = r.max_write_size = 8u << 20;
+  r.security_buffer.p = blob;
+  r.security_buffer.len = sizeof blob;
+  r.neg_ctx.p = ctx;
+  r.neg_ctx.len = preauth_ctx(ctx, salt);
+  r.neg_ctx_count = 1;
+  smbx_ssize n = smbx_smb2_encode_negotiate_resp(&h, &r, p, 4096, NULL);
+  assert_true(n > 0);
+  return (size_t)n;
+}
+
+static th_ev *last(th *x, int side, int kind)
+{
+  size_t n = th_count(x, side, kind);
+  assert_true(n > 0);
+  return th_find(x, side, kind, n - 1);
+}
+
+/* NEGOTIATE 3.1.1 over a fresh pair; returns the expected hash */
+static void negotiate(th *x, uint8_t salt, uint8_t expect[64])
+{
+  th_side *c = &x->s[TH_CLI], *s = &x->s[TH_SRV];
+  size_t n = neg_req(c->out + SMBX__CONN_HEADROOM, salt);
+  assert_int_equal(smbx__conn_send(c->c, c->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, n, NULL,
+                                   0, NULL, 0, x->now),
+                   1);
+  th_run(x);
+  th_ev *rq = last(x, TH_SRV, TE_REQUEST);
+  assert_int_equal(rq->hdr.command, SMBX_SMB2_NEGOTIATE);
+  uint8_t tmp[64];
+  assert_int_equal(smbx__conn_preauth(s->c, tmp), SMBX_ERR_STATE);
+  n = neg_resp(x, rq->req, s->out + SMBX__CONN_HEADROOM, salt);
+  assert_int_equal(smbx__conn_respond(s->c, rq->req, s->out,
+                                      TH_OUT_CAP + SMBX__CONN_HEADROOM, n,
+                                      NULL, x->now),
+                   0);
+  th_run(x);
+  th_ev *rs = last(x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(rs->err, 0);
+  assert_int_equal(rs->hdr.command, SMBX_SMB2_NEGOTIATE);
+  memset(expect, 0, 64);
+  oracle(expect, rq->bytes, rq->len);
+  oracle(expect, rs->bytes, rs->len);
+  uint8_t hc[64], hs[64];
+  assert_int_equal(smbx__conn_preauth(c->c, hc), 0);
+  assert_int_equal(smbx__conn_preauth(s->c, hs), 0);
+  assert_memory_equal(hc, expect, 64);
+  assert_memory_equal(hs, expect, 64);
+  th_dialect(x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+}
+
+/* One SESSION_SETUP leg: client request (hashed as sent), server answer
+ * `status` (hashed when MORE_PROCESSING_REQUIRED). */
+static void ss_leg(th *x, uint64_t sid, uint8_t flags, uint32_t status,
+                   uint64_t new_sid, uint8_t hc[64], uint8_t hs[64],
+                   uint8_t oracle_h[64], uint32_t send_flags, bool tamper)
+{
+  th_side *c = &x->s[TH_CLI], *s = &x->s[TH_SRV];
+  uint8_t blob[40];
+  memset(blob, 0x4E, sizeof blob);
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.session_id = sid;
+  smbx_smb2_session_setup_req rq;
+  memset(&rq, 0, sizeof rq);
+  rq.flags = flags;
+  rq.security_mode = 1;
+  rq.security_buffer.p = blob;
+  rq.security_buffer.len = sizeof blob;
+  smbx_ssize n = smbx_smb2_encode_session_setup_req(
+      &h, &rq, c->out + SMBX__CONN_HEADROOM, 4096, NULL);
+  assert_true(n > 0);
+  smbx__conn_send_opts o;
+  memset(&o, 0, sizeof o);
+  o.preauth = hc;
+  o.flags = send_flags;
+  if (tamper)
+    c->keys.keys.signing[0] ^= 0xFF;
+  assert_int_equal(smbx__conn_send(c->c, c->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM,
+                                   (size_t)n, &o, 0, NULL, 0, x->now),
+                   1);
+  if (tamper)
+    c->keys.keys.signing[0] ^= 0xFF;
+  th_run(x);
+  th_ev *r = last(x, TH_SRV, TE_REQUEST);
+  assert_int_equal(r->hdr.command, SMBX_SMB2_SESSION_SETUP);
+  assert_int_equal(smbx__conn_preauth_update(s->c, hs, r->bytes, r->len), 0);
+  oracle(oracle_h, r->bytes, r->len);
+  smbx_smb2_hdr rh;
+  assert_int_equal(smbx__conn_resp_hdr(s->c, r->req, status, &rh), 0);
+  rh.session_id = new_sid;
+  smbx_smb2_session_setup_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.security_buffer.p = blob;
+  rs.security_buffer.len = 16;
+  n = smbx_smb2_encode_session_setup_resp(&rh, &rs,
+                                          s->out + SMBX__CONN_HEADROOM, 4096,
+                                          NULL);
+  assert_true(n > 0);
+  memset(&o, 0, sizeof o);
+  if (status == SMBX_STATUS_MORE_PROCESSING_REQUIRED)
+    o.preauth = hs;
+  assert_int_equal(smbx__conn_respond(s->c, r->req, s->out,
+                                      TH_OUT_CAP + SMBX__CONN_HEADROOM,
+                                      (size_t)n, &o, x->now),
+                   0);
+  th_run(x);
+  th_ev *v = last(x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->err, 0);
+  assert_int_equal(v->status, status);
+  if (status == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+    assert_int_equal(smbx__conn_preauth_update(c->c, hc, v->bytes, v->len),
+                     0);
+    oracle(oracle_h, v->bytes, v->len);
+  }
+}
+
+static void pair(th *x, bool smbd)
+{
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  if (smbd)
+    assert_int_equal(th_init_smbd(x, &c, &s, &CR), 0);
+  else
+    assert_int_equal(th_init_tcp(x, &c, &s, &CR), 0);
+}
+
+static void set_keys(th *x, uint64_t sid, uint16_t dialect, uint16_t sign_alg,
+                     uint16_t cipher, const uint8_t *preauth, uint32_t flags)
+{
+  static const uint8_t skey[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+                                   9, 10, 11, 12, 13, 14, 15, 16};
+  for (int i = 0; i < 2; i++) {
+    th_side *e = &x->s[i];
+    memset(&e->keys, 0, sizeof e->keys);
+    assert_int_equal(smbx_smb2_derive_keys(
+                         &CR, dialect,
+                         i == TH_CLI ? SMBX_CRYPTO_ROLE_CLIENT
+                                     : SMBX_CRYPTO_ROLE_SERVER,
+                         sign_alg, cipher, skey, sizeof skey,
+                         dialect == SMBX_SMB2_DIALECT_311 ? preauth : NULL,
+                         &e->keys.keys),
+                     0);
+    e->keys.flags = SMBX__CONN_KEYS_SIGNING | flags |
+                    (cipher ? SMBX__CONN_KEYS_CIPHER : 0);
+    e->keys_on = true;
+    e->key_sid = sid;
+  }
+}
+
+static void smb2_case_4a_preauth_chain_negotiate_and_session_setup(
+    void **state)
+{
+  (void)state;
+  th x;
+  pair(&x, false);
+  uint8_t h[64];
+  negotiate(&x, 0x10, h);
+  uint8_t hc[64], hs[64], ho[64];
+  memcpy(hc, h, 64);
+  memcpy(hs, h, 64);
+  memcpy(ho, h, 64);
+  ss_leg(&x, 0, 0, SMBX_STATUS_MORE_PROCESSING_REQUIRED, 0x1234, hc, hs, ho,
+         0, false);
+  assert_memory_equal(hc, ho, 64);
+  assert_memory_equal(hs, ho, 64);
+  ss_leg(&x, 0x1234, 0, SMBX_STATUS_MORE_PROCESSING_REQUIRED, 0x1234, hc, hs,
+         ho, 0, false);
+  /* the final SUCCESS response is not hashed */
+  ss_leg(&x, 0x1234, 0, SMBX_STATUS_SUCCESS, 0x1234, hc, hs, ho, 0, false);
+  assert_memory_equal(hc, ho, 64);
+  assert_memory_equal(hs, ho, 64);
+  /* the session's keys come from it; signed traffic verifies both ways */
+  set_keys(&x, 0x1234, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_NONE, hc, SMBX__CONN_KEYS_SIGN_ALL);
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x1234, 1, 1, NULL), 1);
+  th_run(&x);
+  th_ev *r = last(&x, TH_SRV, TE_REQUEST);
+  assert_true(r->flags & SMBX__CONN_PDU_VERIFIED);
+  assert_true(r->hdr.flags & SMBX_SMB2_FLAGS_SIGNED);
+  assert_int_equal(th_respond(&x, r->req, 0), 0);
+  th_run(&x);
+  th_ev *v = last(&x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->err, 0);
+  assert_true(v->flags & SMBX__CONN_PDU_VERIFIED);
+  th_fini(&x);
+}
+
+static void smb2_case_4a_binding_leg_starts_from_the_new_connection(
+    void **state)
+{
+  (void)state;
+  /* first channel: session 0x1234 established */
+  th a;
+  pair(&a, false);
+  uint8_t h[64], hc[64], hs[64], ho[64];
+  negotiate(&a, 0x10, h);
+  memcpy(hc, h, 64);
+  memcpy(hs, h, 64);
+  memcpy(ho, h, 64);
+  ss_leg(&a, 0, 0, SMBX_STATUS_MORE_PROCESSING_REQUIRED, 0x1234, hc, hs, ho,
+         0, false);
+  ss_leg(&a, 0x1234, 0, SMBX_STATUS_SUCCESS, 0x1234, hc, hs, ho, 0, false);
+  uint8_t session_hash[64];
+  memcpy(session_hash, hc, 64);
+  th_fini(&a);
+  /* second channel: its own NEGOTIATE hash; the binding leg is signed
+   * with the session's key and hashed from the new connection's value */
+  th b;
+  pair(&b, false);
+  uint8_t h2[64];
+  negotiate(&b, 0x20, h2);
+  assert_memory_not_equal(h2, h, 64);
+  set_keys(&b, 0x1234, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_CMAC,
+           SMBX_CRYPTO_CIPHER_NONE, session_hash, 0);
+  memcpy(hc, h2, 64);
+  memcpy(hs, h2, 64);
+  memcpy(ho, h2, 64);
+  ss_leg(&b, 0x1234, 0x01 /* BINDING */,
+         SMBX_STATUS_MORE_PROCESSING_REQUIRED, 0x1234, hc, hs, ho,
+         SMBX__CONN_SEND_SIGN, false);
+  th_ev *r = last(&b, TH_SRV, TE_REQUEST);
+  assert_true(r->hdr.flags & SMBX_SMB2_FLAGS_SIGNED);
+  assert_true(r->flags & SMBX__CONN_PDU_VERIFIED);
+  assert_memory_equal(hc, ho, 64);
+  assert_memory_equal(hs, ho, 64);
+  /* and a tampered binding request is delivered flagged, not failed */
+  ss_leg(&b, 0x1234, 0x01, SMBX_STATUS_MORE_PROCESSING_REQUIRED, 0x1234, hc,
+         hs, ho, SMBX__CONN_SEND_SIGN, true);
+  r = last(&b, TH_SRV, TE_REQUEST);
+  assert_true(r->flags & SMBX__CONN_PDU_SIG_BAD);
+  th_fini(&b);
+}
+
+static void signing_roundtrip(uint16_t dialect, uint16_t alg)
+{
+  th x;
+  pair(&x, false);
+  uint8_t pa[64];
+  memset(pa, 0x5A, sizeof pa);
+  th_dialect(&x, dialect, 0);
+  set_keys(&x, 0x99, dialect, alg, SMBX_CRYPTO_CIPHER_NONE, pa,
+           SMBX__CONN_KEYS_SIGN_ALL);
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x99, 1, 1, NULL), 1);
+  th_run(&x);
+  th_ev *r = last(&x, TH_SRV, TE_REQUEST);
+  assert_true(r->flags & SMBX__CONN_PDU_VERIFIED);
+  /* the bytes were signed with the negotiated algorithm */
+  smbx__conn_keys *k = &x.s[TH_SRV].keys;
+  assert_int_equal(smbx_smb2_verify(&CR, k->keys.signing_alg,
+                                    k->keys.signing, r->bytes, r->len),
+                   0);
+  assert_int_equal(th_respond(&x, r->req, 0), 0);
+  th_run(&x);
+  th_ev *v = last(&x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->err, 0);
+  assert_true(v->flags & SMBX__CONN_PDU_VERIFIED);
+  /* a response signed with another key: completed with SMBX_ERR_AUTH */
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x99, 1, 2, NULL), 1);
+  th_run(&x);
+  r = last(&x, TH_SRV, TE_REQUEST);
+  x.s[TH_SRV].keys.keys.signing[3] ^= 1;
+  assert_int_equal(th_respond(&x, r->req, 0), 0);
+  th_run(&x);
+  v = last(&x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->err, SMBX_ERR_AUTH);
+  assert_int_equal(v->user, 2);
+  x.s[TH_SRV].keys.keys.signing[3] ^= 1;
+  /* a request signed with another key: ACCESS_DENIED by the connection */
+  x.s[TH_CLI].keys.keys.signing[3] ^= 1;
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x99, 1, 3, NULL), 1);
+  x.s[TH_CLI].keys.keys.signing[3] ^= 1;
+  size_t before = th_count(&x, TH_SRV, TE_REQUEST);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), before);
+  v = last(&x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->user, 3);
+  assert_int_equal(v->err, 0); /* the error response verifies */
+  assert_int_equal(v->status, SMBX_STATUS_ACCESS_DENIED);
+  /* unsigned on a signing session: ACCESS_DENIED */
+  smbx__conn_send_opts o;
+  memset(&o, 0, sizeof o);
+  o.flags = SMBX__CONN_SEND_NO_SIGN;
+  th_side *c = &x.s[TH_CLI];
+  size_t n = th_pdu(c->out + SMBX__CONN_HEADROOM, SMBX_SMB2_FLUSH, false, 0,
+                    0);
+  smbx__conn_st64(c->out + SMBX__CONN_HEADROOM + 40, 0x99);
+  assert_int_equal(smbx__conn_send(c->c, c->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, n, &o, 4,
+                                   NULL, 0, x.now),
+                   1);
+  th_run(&x);
+  v = last(&x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->user, 4);
+  assert_int_equal(v->status, SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(x.s[TH_CLI].downs + x.s[TH_SRV].downs, 0);
+  th_fini(&x);
+}
+
+static void smb2_6_5_signing_hmac_sha256_both_ways(void **state)
+{
+  (void)state;
+  signing_roundtrip(SMBX_SMB2_DIALECT_210, SMBX_CRYPTO_SIGN_HMAC_SHA256);
+}
+
+static void smb2_6_5_signing_aes_cmac_both_ways(void **state)
+{
+  (void)state;
+  signing_roundtrip(SMBX_SMB2_DIALECT_300, SMBX_CRYPTO_SIGN_AES_CMAC);
+}
+
+static void smb2_6_5_signing_aes_gmac_both_ways(void **state)
+{
+  (void)state;
+  signing_roundtrip(SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC);
+}
+
+static void encryption_roundtrip(bool smbd, uint16_t cipher)
+{
+  th x;
+  pair(&x, smbd);
+  uint8_t pa[64];
+  memset(pa, 0x33, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC, cipher,
+           pa, SMBX__CONN_KEYS_ENCRYPT_ALL);
+  x.s[TH_SRV].auto_respond = true;
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  size_t base = th_count(&x, TH_CLI, TE_COMPLETE);
+  if (!smbd) {
+    th_side *s = &x.s[TH_SRV];
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x42, 1, 2, NULL), 1);
+    /* on the wire: a TRANSFORM message */
+    assert_int_equal(s->in[s->in_off + 4], 0xFD);
+    assert_memory_equal(s->in + s->in_off + 5, "SMB", 3);
+  } else {
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x42, 1, 2, NULL), 1);
+  }
+  th_run(&x);
+  th_ev *r = last(&x, TH_SRV, TE_REQUEST);
+  assert_true(r->flags & SMBX__CONN_PDU_ENCRYPTED);
+  assert_int_equal(r->hdr.session_id, 0x42);
+  th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, base);
+  if (!v) {
+    smbx_error_detail d;
+    int e = smbx__conn_error_detail(x.s[TH_CLI].c, &d);
+    fprintf(stderr, "client err %d %s\n", e, d.reason ? d.reason : "-");
+    e = smbx__conn_error_detail(x.s[TH_SRV].c, &d);
+    fprintf(stderr, "server err %d %s\n", e, d.reason ? d.reason : "-");
+  }
+  assert_non_null(v);
+  assert_int_equal(v->err, 0);
+  assert_int_equal(v->user, 2);
+  assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+  /* a multi-credit READ through the TRANSFORM */
+  x.s[TH_CLI].read_sid = 0x42;
+  assert_int_equal(th_send_read(&x, 200000, 3, NULL), 1);
+  th_run(&x);
+  v = th_find(&x, TH_CLI, TE_COMPLETE, base + 1);
+  assert_non_null(v);
+  assert_int_equal(v->err, 0);
+  assert_int_equal(v->len, 80 + 200000);
+  assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+  if (!smbd) {
+    /* a flipped ciphertext byte: the server drops the connection */
+    th_side *s = &x.s[TH_SRV];
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0x42, 1, 4, NULL), 1);
+    s->in[s->in_len - 1] ^= 0x80;
+    th_run(&x);
+    assert_int_equal(s->downs, 1);
+    assert_int_equal(s->down_err, SMBX_ERR_PROTO);
+  }
+  th_fini(&x);
+}
+
+static void smb2_6_5_encryption_aes128_gcm_tcp(void **state)
+{
+  (void)state;
+  encryption_roundtrip(false, SMBX_CRYPTO_CIPHER_AES128_GCM);
+}
+
+static void smb2_6_5_encryption_aes256_ccm_tcp(void **state)
+{
+  (void)state;
+  encryption_roundtrip(false, SMBX_CRYPTO_CIPHER_AES256_CCM);
+}
+
+static void smb2_6_5_encryption_aes128_ccm_smbd(void **state)
+{
+  (void)state;
+  encryption_roundtrip(true, SMBX_CRYPTO_CIPHER_AES128_CCM);
+}
+
+static void smb2_6_5_encryption_aes256_gcm_smbd(void **state)
+{
+  (void)state;
+  encryption_roundtrip(true, SMBX_CRYPTO_CIPHER_AES256_GCM);
+}
+
+static void smb2_6_5_transform_for_unknown_session_disconnects(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  assert_int_equal(th_init_tcp(&x, NULL, &s, &CR), 0);
+  uint8_t m[52 + 68];
+  memset(m, 0, sizeof m);
+  memcpy(m, "\xFDSMB", 4);
+  smbx__conn_st32(m + 36, 68);
+  smbx__conn_st16(m + 42, 1);
+  smbx__conn_st64(m + 44, 0x777);
+  th_raw_send(&x, TH_CLI, m, sizeof m);
+  th_run(&x);
+  assert_int_equal(x.s[TH_SRV].downs, 1);
+  assert_int_equal(x.s[TH_SRV].down_err, SMBX_ERR_PROTO);
+  th_fini(&x);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(smb2_case_4a_preauth_chain_negotiate_and_session_setup),
+      cmocka_unit_test(smb2_case_4a_binding_leg_starts_from_the_new_connection),
+      cmocka_unit_test(smb2_6_5_signing_hmac_sha256_both_ways),
+      cmocka_unit_test(smb2_6_5_signing_aes_cmac_both_ways),
+      cmocka_unit_test(smb2_6_5_signing_aes_gmac_both_ways),
+      cmocka_unit_test(smb2_6_5_encryption_aes128_gcm_tcp),
+      cmocka_unit_test(smb2_6_5_encryption_aes256_ccm_tcp),
+      cmocka_unit_test(smb2_6_5_encryption_aes128_ccm_smbd),
+      cmocka_unit_test(smb2_6_5_encryption_aes256_gcm_smbd),
+      cmocka_unit_test(smb2_6_5_transform_for_unknown_session_disconnects),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
