@@ -20,14 +20,6 @@
 extern "C" {
 #endif
 
-/** @brief Authentication failed: a signature or an AEAD tag did not match.
- *  Returned by smbx_smb2_verify(), smbx_smb2_decrypt() and by the
- *  aead_decrypt hook. Not sticky by itself (the caller decides whether the
- *  connection dies). @since 0.1.0 */
-#ifndef SMBX_ERR_AUTH
-#define SMBX_ERR_AUTH (-13)
-#endif
-
 /** @name Signing algorithms (wire ids of [MS-SMB2] 2.2.3.1.7) @{ */
 #define SMBX_CRYPTO_SIGN_HMAC_SHA256 0u /**< HMAC-SHA256, first 16 bytes */
 #define SMBX_CRYPTO_SIGN_AES_CMAC 1u    /**< AES-128-CMAC */

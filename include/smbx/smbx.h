@@ -51,6 +51,7 @@ typedef ptrdiff_t smbx_ssize;
 #define SMBX_ERR_UNSUPPORTED (-10) /**< feature or version not supported */
 #define SMBX_ERR_DECODE (-11)    /**< malformed input to a stateless decoder */
 #define SMBX_ERR_ENCODING (-12)  /**< invalid UTF-8 / UTF-16 text */
+#define SMBX_ERR_AUTH (-13)      /**< a signature or AEAD tag did not verify */
 #define SMBX_ERR_FATAL (-100)    /**< boundary: codes <= this are sticky */
 #define SMBX_ERR_PROTO (-101)    /**< the peer violated the protocol */
 #define SMBX_ERR_TRANSPORT (-102) /**< a transport hook or completion failed */

@@ -21,6 +21,7 @@ static const struct err_entry err_table[] = {
   {SMBX_ERR_UNSUPPORTED, "SMBX_ERR_UNSUPPORTED", "not supported"},
   {SMBX_ERR_DECODE, "SMBX_ERR_DECODE", "malformed input"},
   {SMBX_ERR_ENCODING, "SMBX_ERR_ENCODING", "invalid text encoding"},
+  {SMBX_ERR_AUTH, "SMBX_ERR_AUTH", "signature or authentication tag mismatch"},
   {SMBX_ERR_FATAL, "SMBX_ERR_FATAL", "fatal connection error"},
   {SMBX_ERR_PROTO, "SMBX_ERR_PROTO", "protocol violation by the peer"},
   {SMBX_ERR_TRANSPORT, "SMBX_ERR_TRANSPORT", "transport failure"},
