@@ -5,7 +5,8 @@
 # budget (killed and counted failed past it):
 #   gcc      -Werror build + unit tests            (build 6 min, tests 10)
 #   asan     clang ASan+UBSan build + unit tests   (build 6 min, tests 10)
-#   fuzz     clang libFuzzer build, corpus replay + a short run per target (4)
+#   fuzz     clang libFuzzer build (6 min), corpus replay + a short run per
+#            target (4)
 #   bench    smbx-bench --quick: hard invariants (1)
 #   interop  TCP interop against Samba/smbclient/tshark (7)
 # With CI=true a stage that cannot run is a failure; otherwise it is reported
@@ -175,10 +176,13 @@ test_asan() {
     --no-suite interop --no-suite bench --timeout-multiplier 3 --logbase smbx-unit
 }
 
-fuzz_stage() {
+build_fuzz() {
   CC=clang CXX=clang++ setup_build build/fuzz -Dfuzzing=true -Dtests=disabled \
     -Dexamples=false -Dbench=false -Db_sanitize=address,undefined -Db_lundef=false
   ninja -C build/fuzz -j "$jobs"
+}
+
+fuzz_stage() {
   # corpus and regression replay (every target is a meson test)
   meson test -C build/fuzz --suite fuzz --print-errorlogs --num-processes "$jobs" \
     --logbase smbx-replay
@@ -215,7 +219,7 @@ interop_stage() {
 }
 
 export -f install_packages setup_build build_gcc test_gcc build_asan test_asan \
-  fuzz_stage bench_stage interop_stage
+  build_fuzz fuzz_stage bench_stage interop_stage
 export jobs root
 
 run_stage install 900 install_packages || exit 1
@@ -228,7 +232,7 @@ if want asan; then
 fi
 if want fuzz; then
   if command -v clang >/dev/null; then
-    run_stage fuzz 240 fuzz_stage || true
+    run_stage build-fuzz 360 build_fuzz && run_stage fuzz 240 fuzz_stage || true
   else
     skip_stage fuzz "clang not installed"
   fi
