@@ -201,8 +201,8 @@ static int derive(smbx_client *cli, cconn *cc, csess *cs)
       (cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
                     SMBX_SMB2_SESSION_FLAG_IS_NULL)))
     return 0;
-  if (!cli->have_cr)
-    return SMBX_ERR_UNSUPPORTED;
+  if (!cli->have_cr || !cli->cr.mac)
+    return 0; /* nothing can be signed: the key is not used */
   uint16_t alg = cc ? cc->sign_alg : SMBX_CRYPTO_SIGN_DEFAULT;
   uint16_t cipher = cc ? cc->cipher : 0;
   int rc = smbx_smb2_derive_keys(
@@ -663,6 +663,10 @@ int smbx_client_new(smbx_client **out, const smbx_client_settings *s,
       st.max_requests > (1u << 20) || st.max_connections == 0 ||
       st.max_connections > 4096 || st.max_sessions == 0 ||
       st.max_sessions > 65536)
+    return SMBX_ERR_INVAL;
+  /* signing cannot be required without a MAC hook */
+  if ((st.flags & (SMBX_CLIENT_SIGNING_REQUIRED | SMBX_CLIENT_ENCRYPT)) &&
+      (!cr || !cr->mac))
     return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);

@@ -710,17 +710,18 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
                                 SMBX_SMB2_SESSION_FLAG_IS_NULL)) != 0;
   memset(&ss->keys, 0, sizeof ss->keys);
   ss->have_keys = false;
-  if (key_len && !anon) {
+  /* without crypto hooks nothing can be signed: the key is not used */
+  if (key_len && !anon && srv->have_cr && srv->cr.mac) {
     uint16_t cipher = sc->cipher;
     int rc = smbx_smb2_derive_keys(
         &srv->cr, ss->dialect, SMBX_CRYPTO_ROLE_SERVER, sc->sign_alg, cipher,
         key, key_len,
         ss->dialect == SMBX_SMB2_DIALECT_311 ? ss->preauth : NULL,
         &ss->keys.keys);
-    if (rc != 0 || !srv->have_cr) {
+    if (rc != 0) {
       (void)send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
       sess_end(srv, ss, false);
-      return rc ? rc : SMBX_ERR_UNSUPPORTED;
+      return rc;
     }
     ss->keys.flags = SMBX__CONN_KEYS_SIGNING;
     if ((srv->s.flags & SMBX_SERVER_SIGNING_REQUIRED) ||
@@ -1093,6 +1094,10 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       st.max_sessions > (1u << 20) || st.max_trees == 0 ||
       st.max_trees > (1u << 20) || st.security_blob_len > 65535 ||
       (st.security_blob_len && !st.security_blob))
+    return SMBX_ERR_INVAL;
+  /* signing cannot be required without a MAC hook */
+  if ((st.flags & (SMBX_SERVER_SIGNING_REQUIRED | SMBX_SERVER_ENCRYPT)) &&
+      (!cr || !cr->mac))
     return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* Test host for the node tests: a client node and a server node joined by
+ * in-memory Direct TCP pipes (or the simulated SMB Direct NIC), a fake
+ * authenticator, a tiny in-memory file system acting as the server host,
+ * and a log of every client event (bytes copied, holds released at once). */
+#ifndef SMBX_TESTS_NODE_HARNESS_H
+#define SMBX_TESTS_NODE_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <smbx/client.h>
+#include <smbx/server.h>
+
+#include "sim.h"
+#include "test_alloc.h"
+
+#define NH_PAIRS 4
+#define NH_FILES 8
+#define NH_LOG 4096
+#define NH_DEFER 128
+#define NH_S 1000000000ull
+
+typedef struct nh_pipe {
+  uint8_t *p;
+  size_t len, cap;
+  size_t off; /* bytes already fed (the rest waits for holds) */
+  size_t total;
+} nh_pipe;
+
+typedef struct nh_pair {
+  bool used;
+  bool raw_client;  /* no client node: the test injects bytes */
+  bool smbd;
+  uint64_t sconn, cconn;
+  nh_pipe c2s, s2c;
+  bool sdown, cdown;
+  int sdown_err, cdown_err;
+} nh_pair;
+
+typedef struct nh_file {
+  bool used;
+  char name[64];
+  uint8_t *data;
+  size_t len, cap;
+  uint64_t id;
+  int opens;
+} nh_file;
+
+typedef struct nh_cev {
+  smbx_event ev;
+  uint8_t *bytes; /* copy of the PDU / blob the event viewed */
+  size_t len;
+} nh_cev;
+
+typedef struct nh {
+  test_alloc ta;
+  bool use_ta;
+  smbx_crypto cr;
+  bool have_cr;
+  void *ossl;
+  smbx_server *srv;
+  smbx_client *cli;
+  smbx_server_settings ss;
+  smbx_client_settings cs;
+  nh_pair pair[NH_PAIRS];
+  uint64_t now;
+  size_t feed_max; /* split every feed into pieces of this many bytes */
+  /* server host */
+  nh_file files[NH_FILES];
+  uint64_t next_fid;
+  bool defer;      /* keep REQUEST events unanswered */
+  struct { uint64_t conn, req; uint16_t cmd; } deferred[NH_DEFER];
+  size_t n_deferred;
+  size_t srv_events[16]; /* count per type */
+  size_t srv_requests;
+  uint32_t srv_req_flags_and, srv_req_flags_or;
+  uint32_t last_req_flags;
+  smbx_smb2_fileid last_req_fileid;
+  uint32_t tree_id;
+  uint16_t srv_dialect;
+  uint16_t session_flags; /* what the fake authenticator grants */
+  uint8_t key[16];
+  int auth_rounds; /* MORE_PROCESSING rounds before SUCCESS: 2 */
+  /* client log */
+  nh_cev log[NH_LOG];
+  size_t n_log, cursor;
+  /* SMB Direct */
+  sim *w;
+  uint8_t *rmem[2];
+  smbx_smbd_recv_buf rbufs[2][64];
+  smbx_transport t[2];
+} nh;
+
+/* Defaults: both nodes with every dialect, the OpenSSL adapter when built
+ * with it (NH_HAVE_OPENSSL), test allocator. Adjust x->ss / x->cs between
+ * nh_setup and nh_start. */
+void nh_setup(nh *x, bool crypto);
+int nh_start(nh *x);
+void nh_fini(nh *x);
+/* Adds a TCP pair (client node unless raw). Returns the pair index. */
+int nh_add_tcp(nh *x, bool raw_client);
+/* Adds an SMB Direct pair on the simulated NIC (one per harness). */
+int nh_add_smbd(nh *x);
+/* Moves bytes and events until nothing moves. */
+void nh_pump(nh *x);
+/* Advances time to t and fires both nodes' timers, then pumps. */
+void nh_advance(nh *x, uint64_t t);
+
+/* Next logged client event of `type` after the cursor (pumping first);
+ * NULL if none. The cursor moves past it. */
+const nh_cev *nh_wait(nh *x, uint32_t type);
+size_t nh_count(const nh *x, uint32_t type);
+
+/* Whole flows on pair p; each asserts success. */
+void nh_negotiate(nh *x, int p);
+uint64_t nh_session(nh *x, int p);
+uint32_t nh_tree(nh *x, int p, uint64_t sess);
+smbx_smb2_fileid nh_create(nh *x, int p, uint64_t sess, uint32_t tree,
+                           const char *name);
+/* Returns the RESPONSE event of request `req` (asserting it exists). */
+const nh_cev *nh_response(nh *x, uint64_t req);
+
+/* Raw bytes into the server side of pair p (hostile client). */
+void nh_raw(nh *x, int p, const uint8_t *b, size_t len);
+/* Builds a framed request PDU (prefix included) into out; returns length. */
+size_t nh_frame_req(uint8_t *out, size_t cap, uint16_t cmd, uint64_t mid,
+                    uint16_t charge, uint16_t credits, uint64_t sid,
+                    uint32_t tid, const uint8_t *body, size_t blen);
+
+/* The server host's answer to deferred request i. */
+void nh_answer_deferred(nh *x, size_t i, uint32_t status);
+
+#endif
