@@ -334,7 +334,10 @@ static int step_challenge(sxauth_client *c, const uint8_t *in, size_t in_len)
       return fail(c, SXAUTH_ERR_DECODE, why);
     if (nr.neg_state == SPNEGO_REJECT)
       return fail(c, SXAUTH_ERR_LOGON, "server rejected the negotiation");
-    if (nr.neg_state >= 0 && nr.neg_state != SPNEGO_ACCEPT_INCOMPLETE)
+    /* RFC 4178 4.2.2: request-mic also continues (we send a mechListMIC
+     * whenever we have a key) */
+    if (nr.neg_state >= 0 && nr.neg_state != SPNEGO_ACCEPT_INCOMPLETE &&
+        nr.neg_state != SPNEGO_REQUEST_MIC)
       return fail(c, SXAUTH_ERR_DECODE, "SPNEGO: unexpected negState");
     if (nr.supported_mech.p &&
         (nr.supported_mech.len != sizeof sxauth__oid_ntlmssp ||

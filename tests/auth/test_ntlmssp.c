@@ -834,6 +834,77 @@ static void spng_ntlmssp_not_first_requires_mech_list_mic(void **state)
   }
 }
 
+/* RFC 4178 4.2.2 negState/supportedMech in the server's first reply, as
+ * the client sees them; and a client's reject as the server sees it. */
+static void spng_4_2_2_neg_state_and_supported_mech_checked(void **state)
+{
+  (void)state;
+  sxauth_server_config sc = server_cfg();
+  sxauth_server *s;
+  assert_int_equal(sxauth_server_new(&s, &sc), 0);
+  sxauth_client_config cc = client_cfg("alice", "Secret#1");
+  /* a real CHALLENGE to wrap */
+  sxauth_accept *a;
+  sxauth_client *c;
+  const uint8_t *o;
+  size_t n;
+  assert_int_equal(sxauth_accept_new(&a, s), 0);
+  assert_int_equal(sxauth_client_new(&c, &cc), 0);
+  assert_int_equal(sxauth_client_step(c, NULL, 0, &o, &n), SXAUTH_CONTINUE);
+  assert_int_equal(sxauth_accept_step(a, o, n, &o, &n), SXAUTH_CONTINUE);
+  sxauth__neg_resp nr;
+  const char *why;
+  assert_int_equal(sxauth__spnego_parse_resp(o, n, &nr, &why), 0);
+  sxauth__buf chal = { 0 };
+  sxauth__buf_put(&chal, nr.response_token.p, nr.response_token.len);
+  sxauth_client_free(c);
+  sxauth_accept_free(a);
+
+  static const struct {
+    int neg_state, mech, token, want;
+  } cases[] = {
+    { SPNEGO_ACCEPT_INCOMPLETE, 1, 1, SXAUTH_CONTINUE },
+    { SPNEGO_REQUEST_MIC, 1, 1, SXAUTH_CONTINUE },
+    { -1, 0, 1, SXAUTH_CONTINUE },
+    { SPNEGO_ACCEPT_COMPLETED, 1, 1, SXAUTH_ERR_DECODE },
+    { SPNEGO_REJECT, 0, 0, SXAUTH_ERR_LOGON },
+    { SPNEGO_ACCEPT_INCOMPLETE, 1, 0, SXAUTH_ERR_DECODE },
+    { SPNEGO_ACCEPT_INCOMPLETE, 2, 1, SXAUTH_ERR_UNSUPPORTED },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(sxauth_client_new(&c, &cc), 0);
+    assert_int_equal(sxauth_client_step(c, NULL, 0, &o, &n), SXAUTH_CONTINUE);
+    sxauth__buf b = { 0 };
+    if (cases[i].mech == 2) { /* supportedMech krb5 */
+      uint8_t t[] = { 0xa1, 0x0f, 0x30, 0x0d, 0xa0, 0x03, 0x0a, 0x01, 0x01,
+                      0xa1, 0x06, 0x06, 0x04, 0x2a, 0x86, 0x48, 0x86 };
+      sxauth__buf_put(&b, t, sizeof t);
+    } else {
+      sxauth__spnego_build_resp(&b, cases[i].neg_state, cases[i].mech,
+                                cases[i].token ? chal.p : NULL, chal.len,
+                                NULL, 0);
+    }
+    assert_int_equal(sxauth_client_step(c, b.p, b.len, &o, &n),
+                     cases[i].want);
+    sxauth__buf_free(&b);
+    sxauth_client_free(c);
+  }
+  /* the client rejects: the server stops with a logon failure */
+  assert_int_equal(sxauth_accept_new(&a, s), 0);
+  assert_int_equal(sxauth_client_new(&c, &cc), 0);
+  assert_int_equal(sxauth_client_step(c, NULL, 0, &o, &n), SXAUTH_CONTINUE);
+  assert_int_equal(sxauth_accept_step(a, o, n, &o, &n), SXAUTH_CONTINUE);
+  sxauth__buf rej = { 0 };
+  sxauth__spnego_build_resp(&rej, SPNEGO_REJECT, 0, NULL, 0, NULL, 0);
+  assert_int_equal(sxauth_accept_step(a, rej.p, rej.len, &o, &n),
+                   SXAUTH_ERR_LOGON);
+  sxauth__buf_free(&rej);
+  sxauth__buf_free(&chal);
+  sxauth_client_free(c);
+  sxauth_accept_free(a);
+  sxauth_server_free(s);
+}
+
 /* ---- truncation at every byte ----------------------------------------- */
 
 typedef struct transcript {
@@ -1440,6 +1511,7 @@ int main(void)
     cmocka_unit_test(spng_mech_list_mic_checked_both_ways),
     cmocka_unit_test(nlmp_3_2_5_1_2_lm_and_ntlmv1_rejected),
     cmocka_unit_test(spng_ntlmssp_not_first_requires_mech_list_mic),
+    cmocka_unit_test(spng_4_2_2_neg_state_and_supported_mech_checked),
     cmocka_unit_test(nlmp_2_2_truncation_at_every_byte_spnego),
     cmocka_unit_test(nlmp_2_2_truncation_at_every_byte_raw),
     cmocka_unit_test(nlmp_2_2_1_3_field_offsets_out_of_bounds),
