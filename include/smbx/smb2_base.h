@@ -460,8 +460,9 @@ typedef struct smbx_smb2_error_resp {
 } smbx_smb2_error_resp;
 
 /** @brief Decode an ERROR response body for any command (StructureSize 9;
- *  ByteCount <= bytes present after @72). With context_count > 0 the
- *  contexts are walked and checked (see smbx_smb2_error_ctx_next()).
+ *  ByteCount <= bytes present after @72). With context_count > 0 exactly
+ *  that many contexts must be present and well-formed (see
+ *  smbx_smb2_error_ctx_next()); bytes after the last are ignored.
  *  Convention as the command decoders, except Command is not checked.
  *  @since 0.1.0 */
 SMBX_API int smbx_smb2_decode_error_resp(const uint8_t *pdu, size_t len,

@@ -3,8 +3,6 @@
  * 2.2.2.1; smb2.md 4.14). */
 #include "smb2/smb2_int.h"
 
-#define ERROR_CTX_MAX 64u /* cap on contexts walked per ERROR body */
-
 int smbx_smb2_error_ctx_next(smbx_smb2_bytes data, size_t *off,
                              smbx_smb2_error_ctx *out, smbx_error_detail *err)
 {
@@ -59,23 +57,20 @@ int smbx_smb2_decode_error_resp(const uint8_t *pdu, size_t len,
     return smbx__smb2_fail(err, "error resp: ByteCount past the end", 68);
   out->data.p = bc ? pdu + 72 : NULL;
   out->data.len = bc;
-  if (out->context_count) {
-    size_t off = 0;
-    unsigned seen = 0;
+  /* 2.2.2.1: walk exactly ErrorContextCount contexts; bytes after the
+   * last one (padding to 8) are ignored */
+  size_t off = 0;
+  for (unsigned i = 0; i < out->context_count; i++) {
     smbx_smb2_error_ctx c;
-    while ((rc = smbx_smb2_error_ctx_next(out->data, &off, &c, err)) == 1) {
-      if (++seen > ERROR_CTX_MAX)
-        return smbx__smb2_fail(err, "error resp: too many error contexts",
-                               72 + off);
-    }
+    rc = smbx_smb2_error_ctx_next(out->data, &off, &c, err);
     if (rc < 0) {
       if (err)
         err->offset += 72;
       return rc;
     }
-    if (seen != out->context_count)
+    if (rc == 0)
       return smbx__smb2_fail(err,
-                             "error resp: ErrorContextCount does not match",
+                             "error resp: fewer contexts than ErrorContextCount",
                              66);
   }
   return 0;
@@ -86,7 +81,7 @@ smbx_ssize smbx_smb2_encode_error_resp(const smbx_smb2_hdr *h,
                                        uint8_t *buf, size_t cap,
                                        size_t *needed)
 {
-  if (in && in->data.len > UINT32_MAX)
+  if (in && (in->data.len > UINT32_MAX || (!in->data.p && in->data.len)))
     return SMBX_ERR_RANGE;
   size_t dl = in ? in->data.len : 0;
   size_t total = 72 + (dl ? dl : 1);

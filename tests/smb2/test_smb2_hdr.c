@@ -147,6 +147,8 @@ static void smb2_case_38_error_bytecount_and_ctx_overflow(void **state)
   assert_int_equal(smbx_smb2_decode_error_resp(p, n, &r, &e),
                    SMBX_ERR_DECODE);
   assert_int_equal(e.offset, 66);
+  p[66] = 1; /* bytes after the counted contexts are ignored */
+  assert_int_equal(smbx_smb2_decode_error_resp(p, n, &r, &e), 0);
   free(p);
 }
 
