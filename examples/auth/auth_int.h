@@ -170,6 +170,24 @@ void sxauth__build_temp(sxauth__buf *b, uint64_t time,
                         const uint8_t client_challenge[8],
                         const uint8_t *av, size_t av_len);
 
+/* [MS-NLMP] 2.2.2.7: the NTLMv2 response (NTProofStr || temp) is at least
+ * 16 + 28 bytes, RespType/HiRespType 1, a valid AV_PAIR list; *mic is set
+ * from MsvAvFlags. 0 or SXAUTH_ERR_DECODE. */
+int sxauth__ntlmv2_check_response(const sxauth__slice *nt, int *mic,
+                                  const char **why);
+/* [MS-NLMP] 3.2.5.1.2 for a known user: NTProofStr, session base key,
+ * key exchange (when flags has KEY_EXCH with SIGN or SEAL) and, when mic,
+ * the MIC over neg || chal || auth. flags = the negotiated flags. Returns 0
+ * with the exported session key, SXAUTH_ERR_LOGON (wrong password),
+ * _MIC, _DECODE or _CRYPTO. */
+int sxauth__ntlmv2_verify(const sxauth_crypto *cr, const uint8_t nt_hash[16],
+                          uint32_t flags, const uint8_t server_challenge[8],
+                          const sxauth__authenticate *m, int mic,
+                          const uint8_t *neg, size_t neg_len,
+                          const uint8_t *chal, size_t chal_len,
+                          const uint8_t *auth, size_t auth_len,
+                          uint8_t key[16], const char **why);
+
 /* [MS-NLMP] 3.4.4.2 MAC with extended session security: 16-byte signature
  * of msg under the signing/sealing keys derived from the exported session
  * key for one direction (client_to_server 1 or 0), sequence number seq,

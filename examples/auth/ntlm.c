@@ -295,3 +295,91 @@ int sxauth__ntlm_mic(const sxauth_crypto *cr, const uint8_t session_key[16],
   };
   return sxauth__hmac_md5(cr, session_key, 16, parts, 5, out);
 }
+
+int sxauth__ntlmv2_check_response(const sxauth__slice *nt, int *mic,
+                                  const char **why)
+{
+  *mic = 0;
+  if (nt->len < 16 + NTLMSSP_NTLMV2_BLOB_MIN) {
+    *why = "NT response too short for NTLMv2";
+    return SXAUTH_ERR_DECODE;
+  }
+  const uint8_t *blob = nt->p + 16;
+  if (blob[0] != 1 || blob[1] != 1) {
+    *why = "NTLMv2 blob: bad RespType";
+    return SXAUTH_ERR_DECODE;
+  }
+  const uint8_t *av = blob + NTLMSSP_NTLMV2_BLOB_MIN;
+  size_t av_len = nt->len - 16 - NTLMSSP_NTLMV2_BLOB_MIN, used;
+  if (sxauth__av_check(av, av_len, &used) != 0) {
+    *why = "NTLMv2 blob: malformed AV_PAIR list";
+    return SXAUTH_ERR_DECODE;
+  }
+  sxauth__slice fv;
+  if (sxauth__av_find(av, used, MSV_AV_FLAGS, &fv)) {
+    if (fv.len != 4) {
+      *why = "MsvAvFlags is not 4 bytes";
+      return SXAUTH_ERR_DECODE;
+    }
+    *mic = (sxauth__le32(fv.p) & MSV_AV_FLAG_MIC_PRESENT) != 0;
+  }
+  return 0;
+}
+
+int sxauth__ntlmv2_verify(const sxauth_crypto *cr, const uint8_t nt_hash[16],
+                          uint32_t flags, const uint8_t server_challenge[8],
+                          const sxauth__authenticate *m, int mic,
+                          const uint8_t *neg, size_t neg_len,
+                          const uint8_t *chal, size_t chal_len,
+                          const uint8_t *auth, size_t auth_len,
+                          uint8_t key[16], const char **why)
+{
+  uint8_t ntowf[16], proof[16], sbk[16];
+  *why = "crypto failure";
+  if (mic && !m->has_mic_field) {
+    *why = "MIC flagged but message too short";
+    return SXAUTH_ERR_DECODE;
+  }
+  int rc = sxauth__ntowfv2(cr, nt_hash, m->user.p, m->user.len, m->domain.p,
+                           m->domain.len, ntowf);
+  if (!rc)
+    rc = sxauth__ntproof(cr, ntowf, server_challenge, m->nt.p + 16,
+                         m->nt.len - 16, proof);
+  if (rc)
+    return rc;
+  if (!sxauth__ct_equal(proof, m->nt.p, 16)) {
+    *why = "wrong password (NTProofStr mismatch)";
+    return SXAUTH_ERR_LOGON;
+  }
+  sxauth__slice pp = { proof, 16 };
+  rc = sxauth__hmac_md5(cr, ntowf, 16, &pp, 1, sbk);
+  if (rc)
+    return rc;
+  /* 3.2.5.1.2: KeyExchangeKey = SessionBaseKey (NTLMv2); with KEY_EXCH
+   * (and SIGN or SEAL) the client sent RC4(KeyExchangeKey, exported key) */
+  if ((flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
+      (flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL))) {
+    if (m->enc_key.len != 16) {
+      *why = "KEY_EXCH without a 16-byte key";
+      return SXAUTH_ERR_DECODE;
+    }
+    rc = sxauth__rc4(cr, sbk, 16, m->enc_key.p, key, 16);
+    if (rc)
+      return rc;
+  } else {
+    memcpy(key, sbk, 16);
+  }
+  if (mic) {
+    uint8_t want[16];
+    rc = sxauth__ntlm_mic(cr, key, neg, neg_len, chal, chal_len, auth,
+                          auth_len, want);
+    if (rc)
+      return rc;
+    if (!sxauth__ct_equal(want, auth + NTLMSSP_AUTH_MIC_OFFSET, 16)) {
+      *why = "AUTHENTICATE MIC mismatch";
+      return SXAUTH_ERR_MIC;
+    }
+  }
+  *why = "";
+  return 0;
+}

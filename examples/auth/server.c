@@ -319,24 +319,8 @@ static int do_authenticate(sxauth_accept *a, const uint8_t *tok, size_t len)
   }
   if (m.nt.len == 24)
     return fail(a, SXAUTH_ERR_UNSUPPORTED, "NTLMv1 response");
-  if (m.nt.len < 16 + NTLMSSP_NTLMV2_BLOB_MIN)
-    return fail(a, SXAUTH_ERR_DECODE, "NT response too short for NTLMv2");
-  /* 2.2.2.7 NTLMv2_CLIENT_CHALLENGE: RespType 1, HiRespType 1 */
-  const uint8_t *blob = m.nt.p + 16;
-  size_t blob_len = m.nt.len - 16;
-  if (blob[0] != 1 || blob[1] != 1)
-    return fail(a, SXAUTH_ERR_DECODE, "NTLMv2 blob: bad RespType");
-  size_t av_used;
-  const uint8_t *av = blob + NTLMSSP_NTLMV2_BLOB_MIN;
-  size_t av_len = blob_len - NTLMSSP_NTLMV2_BLOB_MIN;
-  if (sxauth__av_check(av, av_len, &av_used) != 0)
-    return fail(a, SXAUTH_ERR_DECODE, "NTLMv2 blob: malformed AV_PAIR list");
-  sxauth__slice fv;
-  if (sxauth__av_find(av, av_used, MSV_AV_FLAGS, &fv)) {
-    if (fv.len != 4)
-      return fail(a, SXAUTH_ERR_DECODE, "MsvAvFlags is not 4 bytes");
-    a->ntlm_mic = (sxauth__le32(fv.p) & MSV_AV_FLAG_MIC_PRESENT) != 0;
-  }
+  if (sxauth__ntlmv2_check_response(&m.nt, &a->ntlm_mic, &why) != 0)
+    return fail(a, SXAUTH_ERR_DECODE, why);
   if (a->ntlm_mic && !m.has_mic_field)
     return fail(a, SXAUTH_ERR_DECODE, "MIC flagged but message too short");
 
@@ -348,41 +332,12 @@ static int do_authenticate(sxauth_accept *a, const uint8_t *tok, size_t len)
     a->kind = SXAUTH_KIND_GUEST;
     return 0;
   }
-  uint8_t ntowf[16], proof[16], sbk[16];
-  int rc = sxauth__ntowfv2(s->cr, u->nt_hash, m.user.p, m.user.len,
-                           m.domain.p, m.domain.len, ntowf);
-  if (!rc)
-    rc = sxauth__ntproof(s->cr, ntowf, a->server_challenge, blob, blob_len,
-                         proof);
+  int rc = sxauth__ntlmv2_verify(s->cr, u->nt_hash, a->flags,
+                                 a->server_challenge, &m, a->ntlm_mic,
+                                 a->neg.p, a->neg.len, a->chal.p, a->chal.len,
+                                 tok, len, a->key, &why);
   if (rc)
-    return fail(a, rc, "crypto failure");
-  if (!sxauth__ct_equal(proof, m.nt.p, 16))
-    return fail(a, SXAUTH_ERR_LOGON, "wrong password (NTProofStr mismatch)");
-  sxauth__slice pp = { proof, 16 };
-  rc = sxauth__hmac_md5(s->cr, ntowf, 16, &pp, 1, sbk);
-  if (rc)
-    return fail(a, rc, "crypto failure");
-  /* 3.2.5.1.2: KeyExchangeKey = SessionBaseKey (NTLMv2); with KEY_EXCH
-   * the client sent RC4(KeyExchangeKey, ExportedSessionKey) */
-  if ((a->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
-      (a->flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL))) {
-    if (m.enc_key.len != 16)
-      return fail(a, SXAUTH_ERR_DECODE, "KEY_EXCH without a 16-byte key");
-    rc = sxauth__rc4(s->cr, sbk, 16, m.enc_key.p, a->key, 16);
-    if (rc)
-      return fail(a, rc, "crypto failure");
-  } else {
-    memcpy(a->key, sbk, 16);
-  }
-  if (a->ntlm_mic) {
-    uint8_t mic[16];
-    rc = sxauth__ntlm_mic(s->cr, a->key, a->neg.p, a->neg.len, a->chal.p,
-                          a->chal.len, tok, len, mic);
-    if (rc)
-      return fail(a, rc, "crypto failure");
-    if (!sxauth__ct_equal(mic, tok + NTLMSSP_AUTH_MIC_OFFSET, 16))
-      return fail(a, SXAUTH_ERR_MIC, "AUTHENTICATE MIC mismatch");
-  }
+    return fail(a, rc, why);
   a->kind = SXAUTH_KIND_USER;
   a->has_key = 1;
   return 0;

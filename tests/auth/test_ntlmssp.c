@@ -15,6 +15,7 @@
 
 #include "auth_int.h"
 #include "sxauth.h"
+#include "vectors_samba.h"
 
 static sxauth_crypto *cr;
 
@@ -1421,6 +1422,98 @@ static void interop_samba_ntlm_auth_client_against_our_server(void **state)
   }
 }
 
+/* A real exchange of Samba's smbclient (SIGN, KEY_EXCH, MIC, mechListMIC)
+ * with Samba's smbd (vectors_samba.h): the server's verification code
+ * accepts the client's NTLMv2 response, decrypts its exported key, checks
+ * its MIC, and the client's mechListMIC equals ours under that key. Our
+ * client takes the Samba server's tokens. */
+static void interop_samba_smbclient_exchange_verifies(void **state)
+{
+  (void)state;
+  const char *why;
+  sxauth__neg_init ni;
+  sxauth__neg_resp chr, aur, fin;
+  assert_int_equal(sxauth__spnego_parse_init(samba_neg_init,
+                                             sizeof samba_neg_init, &ni,
+                                             &why), 0);
+  assert_int_equal(ni.ntlm_index, 0);
+  assert_int_equal(sxauth__spnego_parse_resp(samba_chal_resp,
+                                             sizeof samba_chal_resp, &chr,
+                                             &why), 0);
+  assert_int_equal(chr.neg_state, SPNEGO_ACCEPT_INCOMPLETE);
+  assert_int_equal(sxauth__spnego_parse_resp(samba_auth_resp,
+                                             sizeof samba_auth_resp, &aur,
+                                             &why), 0);
+  assert_int_equal(sxauth__spnego_parse_resp(samba_final_resp,
+                                             sizeof samba_final_resp, &fin,
+                                             &why), 0);
+  assert_int_equal(fin.neg_state, SPNEGO_ACCEPT_COMPLETED);
+  assert_null(fin.mech_list_mic.p); /* guest: Samba sends none either */
+
+  sxauth__negotiate ng;
+  sxauth__challenge ch;
+  sxauth__authenticate m;
+  assert_int_equal(sxauth__parse_negotiate(ni.mech_token.p, ni.mech_token.len,
+                                           &ng, &why), 0);
+  assert_int_equal(sxauth__parse_challenge(chr.response_token.p,
+                                           chr.response_token.len, &ch, &why),
+                   0);
+  assert_int_equal(sxauth__parse_authenticate(aur.response_token.p,
+                                              aur.response_token.len, &m,
+                                              &why), 0);
+  uint32_t flags = m.flags & ch.flags;
+  assert_true(flags & NTLMSSP_NEGOTIATE_KEY_EXCH);
+  assert_true(flags & NTLMSSP_NEGOTIATE_SIGN);
+  int mic = 0;
+  assert_int_equal(sxauth__ntlmv2_check_response(&m.nt, &mic, &why), 0);
+  assert_int_equal(mic, 1);
+  uint8_t nt[16], key[16], mac[16];
+  assert_int_equal(sxauth__nt_hash(cr, "Secret#1", nt), 0);
+  assert_int_equal(
+      sxauth__ntlmv2_verify(cr, nt, flags, ch.server_challenge, &m, mic,
+                            ni.mech_token.p, ni.mech_token.len,
+                            chr.response_token.p, chr.response_token.len,
+                            aur.response_token.p, aur.response_token.len, key,
+                            &why),
+      0);
+  assert_int_equal(sxauth__ntlm_mac(cr, flags, key, 1, 0, ni.mech_types.p,
+                                    ni.mech_types.len, mac), 0);
+  assert_int_equal(aur.mech_list_mic.len, 16);
+  assert_memory_equal(mac, aur.mech_list_mic.p, 16);
+  /* a wrong password, and a MIC over a different NEGOTIATE, are caught */
+  uint8_t bad[16];
+  assert_int_equal(sxauth__nt_hash(cr, "Secret#2", bad), 0);
+  assert_int_equal(
+      sxauth__ntlmv2_verify(cr, bad, flags, ch.server_challenge, &m, mic,
+                            ni.mech_token.p, ni.mech_token.len,
+                            chr.response_token.p, chr.response_token.len,
+                            aur.response_token.p, aur.response_token.len, key,
+                            &why),
+      SXAUTH_ERR_LOGON);
+  assert_int_equal(
+      sxauth__ntlmv2_verify(cr, nt, flags, ch.server_challenge, &m, mic,
+                            ni.mech_token.p, ni.mech_token.len - 1,
+                            chr.response_token.p, chr.response_token.len,
+                            aur.response_token.p, aur.response_token.len, key,
+                            &why),
+      SXAUTH_ERR_MIC);
+
+  /* our client against the Samba server's CHALLENGE and final token */
+  sxauth_client_config cc = client_cfg("alice", "Secret#1");
+  sxauth_client *c;
+  const uint8_t *o;
+  size_t n;
+  assert_int_equal(sxauth_client_new(&c, &cc), 0);
+  assert_int_equal(sxauth_client_step(c, NULL, 0, &o, &n), SXAUTH_CONTINUE);
+  assert_int_equal(sxauth_client_step(c, samba_chal_resp,
+                                      sizeof samba_chal_resp, &o, &n),
+                   SXAUTH_CONTINUE);
+  assert_int_equal(sxauth_client_step(c, samba_final_resp,
+                                      sizeof samba_final_resp, &o, &n),
+                   SXAUTH_DONE);
+  sxauth_client_free(c);
+}
+
 /* ---- API edges --------------------------------------------------------- */
 
 static void api_bad_arguments_and_states(void **state)
@@ -1519,6 +1612,7 @@ int main(void)
     cmocka_unit_test(interop_our_client_verified_by_impacket),
     cmocka_unit_test(interop_mech_list_mic_matches_impacket),
     cmocka_unit_test(interop_samba_ntlm_auth_client_against_our_server),
+    cmocka_unit_test(interop_samba_smbclient_exchange_verifies),
     cmocka_unit_test(api_bad_arguments_and_states),
     cmocka_unit_test(utf16_conversions),
   };
