@@ -15,8 +15,10 @@
 
 #define SEND_MAX ((size_t)16 << 20)  /* one SMBD message */
 #define MSG_MAX ((size_t)64 << 20)   /* one reassembled upper message */
-#define MAX_QPS 64
-#define MAX_READS 1024
+#define MAX_QPS 64       /* destination QPs followed per side */
+#define MAX_READS 1024   /* outstanding RDMA READs per side */
+#define MAX_CONVS 65536u /* conversations (address pairs) followed */
+#define BUCKETS 4096u
 
 typedef struct qp {
   uint32_t qpn;
@@ -49,13 +51,14 @@ typedef struct rd_op {
 } rd_op;
 
 typedef struct side {
-  qp qps[MAX_QPS]; /* keyed by destination QP of this side's packets */
-  rd_op reads[MAX_READS]; /* READs this side issued, oldest first */
-  uint32_t nreads;
+  qp *qps[MAX_QPS]; /* by destination QP of this side's packets; lazily */
+  rd_op *reads;      /* READs this side issued, oldest first (grown) */
+  uint32_t nreads, reads_cap;
 } side;
 
 typedef struct rconv {
-  struct rconv *next;
+  struct rconv *next;   /* every conversation */
+  struct rconv *bnext;  /* hash bucket chain */
   uint8_t ip[2][16];
   size_t alen;
   int client; /* index of the client, -1 unknown */
@@ -65,7 +68,9 @@ typedef struct rconv {
 
 struct roce_state {
   rconv *all;
+  rconv *b[BUCKETS];
   uint32_t next_id;
+  bool full_reported;
 };
 
 roce_state *roce_new(void)
@@ -108,8 +113,8 @@ void roce_free(dump_ctx *d, roce_state *r)
     rconv *n = c->next;
     for (int i = 0; i < 2; i++) {
       side *s = &c->s[i];
-      for (int k = 0; k < MAX_QPS; k++) {
-        qp *q = &s->qps[k];
+      for (int k = 0; k < MAX_QPS && s->qps[k]; k++) {
+        qp *q = s->qps[k];
         if (d && q->in_write)
           rdma_record(d, c, i, 0, "rdma_write", q->w_first, q->w_va, q->w_rkey,
                       q->w_len, q->w_bytes, false);
@@ -125,10 +130,12 @@ void roce_free(dump_ctx *d, roce_state *r)
         }
         free(q->sbuf);
         free(q->mbuf);
+        free(q);
       }
       for (uint32_t k = 0; d && k < s->nreads; k++)
         rdma_record(d, c, i, 0, "rdma_read", s->reads[k].first, s->reads[k].va,
                     s->reads[k].rkey, s->reads[k].len, s->reads[k].bytes, false);
+      free(s->reads);
     }
     free(c);
     c = n;
@@ -136,10 +143,21 @@ void roce_free(dump_ctx *d, roce_state *r)
   free(r);
 }
 
-static rconv *conv_find(dump_ctx *d, roce_state *r, const uint8_t *sip,
-                        const uint8_t *dip, size_t alen, int *sd)
+/* symmetric in the two addresses: both directions land in one bucket */
+static uint32_t conv_hash(const uint8_t *a, const uint8_t *b, size_t alen)
 {
-  for (rconv *c = r->all; c; c = c->next) {
+  uint32_t x = 2166136261u;
+  for (size_t i = 0; i < alen; i++)
+    x = (x ^ (uint32_t)(a[i] ^ b[i])) * 16777619u;
+  return x % BUCKETS;
+}
+
+static rconv *conv_find(dump_ctx *d, roce_state *r, uint64_t frame,
+                        const uint8_t *sip, const uint8_t *dip, size_t alen,
+                        int *sd)
+{
+  uint32_t h = conv_hash(sip, dip, alen);
+  for (rconv *c = r->b[h]; c; c = c->bnext) {
     if (c->alen != alen)
       continue;
     for (int i = 0; i < 2; i++)
@@ -149,7 +167,15 @@ static rconv *conv_find(dump_ctx *d, roce_state *r, const uint8_t *sip,
         return c;
       }
   }
-  (void)d;
+  if (r->next_id >= MAX_CONVS) {
+    if (!r->full_reported) {
+      dump_src src = {frame, 0, "smbd", r->next_id, -1};
+      dump_error(d, &src, "roce", "too many RoCE conversations; later ones "
+                                  "are not followed", r->next_id);
+      r->full_reported = true;
+    }
+    return NULL;
+  }
   rconv *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
@@ -160,22 +186,27 @@ static rconv *conv_find(dump_ctx *d, roce_state *r, const uint8_t *sip,
   c->id = r->next_id++;
   c->next = r->all;
   r->all = c;
+  c->bnext = r->b[h];
+  r->b[h] = c;
   *sd = 0;
   return c;
 }
 
 static qp *qp_get(side *s, uint32_t qpn)
 {
-  for (int k = 0; k < MAX_QPS; k++)
-    if (s->qps[k].used && s->qps[k].qpn == qpn)
-      return &s->qps[k];
-  for (int k = 0; k < MAX_QPS; k++)
-    if (!s->qps[k].used) {
-      s->qps[k].used = 1;
-      s->qps[k].qpn = qpn;
-      return &s->qps[k];
-    }
-  return NULL;
+  int k = 0;
+  for (; k < MAX_QPS && s->qps[k]; k++)
+    if (s->qps[k]->qpn == qpn)
+      return s->qps[k];
+  if (k == MAX_QPS)
+    return NULL;
+  qp *q = calloc(1, sizeof *q);
+  if (!q)
+    return NULL;
+  q->used = 1;
+  q->qpn = qpn;
+  s->qps[k] = q;
+  return q;
 }
 
 static bool append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p,
@@ -366,7 +397,7 @@ void roce_packet(dump_ctx *d, roce_state *r, uint64_t frame,
                  const uint8_t *p, size_t len)
 {
   int sd = 0;
-  rconv *c = conv_find(d, r, sip, dip, alen, &sd);
+  rconv *c = conv_find(d, r, frame, sip, dip, alen, &sd);
   if (!c)
     return;
   dump_src src = src_of(c, sd, frame, 0);
@@ -502,9 +533,15 @@ void roce_packet(dump_ctx *d, roce_state *r, uint64_t frame,
     }
     break;
   case 0x0C: /* READ Request: issued by this side */
-    if (s->nreads == MAX_READS) {
-      dump_error(d, &src, "roce", "too many outstanding RDMA READs", psn);
-      break;
+    if (s->nreads == s->reads_cap) {
+      uint32_t nc = s->reads_cap ? s->reads_cap * 2 : 8;
+      rd_op *nr = nc <= MAX_READS ? realloc(s->reads, nc * sizeof *nr) : NULL;
+      if (!nr) {
+        dump_error(d, &src, "roce", "too many outstanding RDMA READs", psn);
+        break;
+      }
+      s->reads = nr;
+      s->reads_cap = nc;
     }
     s->reads[s->nreads].va = va;
     s->reads[s->nreads].rkey = rkey;

@@ -223,7 +223,7 @@ static void drain(dump_ctx *d, conn *c, int side)
     h->ooo = s->next;
     h->ooo_bytes -= s->len;
     h->ooo_n--;
-    uint32_t skip = (uint32_t)-rel;
+    uint32_t skip = h->next_seq - s->seq; /* rel <= 0: bytes already seen */
     if (skip < s->len) {
       h->next_seq += s->len - skip;
       deliver(d, c, side, s->frame, s->data + skip, s->len - skip);
@@ -279,8 +279,8 @@ static void hold(dump_ctx *d, conn *c, int side, uint64_t frame, uint32_t seq,
   *pp = s;
   h->ooo_bytes += len;
   h->ooo_n++;
-  if (h->ooo_bytes > OOO_MAX_BYTES || h->ooo_n > OOO_MAX_SEGS ||
-      acked_unseen(h))
+  while (h->ooo && (h->ooo_bytes > OOO_MAX_BYTES || h->ooo_n > OOO_MAX_SEGS ||
+                    acked_unseen(h)))
     skip_gap(d, c, side, frame);
 }
 
@@ -373,7 +373,7 @@ void tcp_segment(dump_ctx *d, tcp_table *t, uint64_t frame,
       o->acked = an;
       o->have_acked = true;
     }
-    if (o->ooo && acked_unseen(o))
+    while (o->ooo && acked_unseen(o))
       skip_gap(d, c, 1 - side, frame);
   }
   if (syn) {
@@ -399,7 +399,7 @@ void tcp_segment(dump_ctx *d, tcp_table *t, uint64_t frame,
     hold(d, c, side, frame, seq, pay, paylen);
     return;
   }
-  uint32_t skip = (uint32_t)-rel;
+  uint32_t skip = h->next_seq - seq; /* rel <= 0: bytes already seen */
   if (skip >= paylen)
     return; /* retransmission of bytes already seen */
   h->next_seq += (uint32_t)(paylen - skip);
