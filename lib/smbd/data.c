@@ -50,13 +50,16 @@ static int compute_grant(smbx_smbd *d, bool must)
 }
 
 /* Writes the header at post time (credits are decided now) and posts. */
-static int send_one(smbx_smbd *d, uint32_t i, uint32_t grant)
+static int send_one(smbx_smbd *d, uint32_t i, uint32_t grant, uint64_t now)
 {
   smbx__smbd_slot *s = &d->slot[i];
   uint16_t flags = 0;
   if (d->ka == KA_PENDING) { /* 3.1.5.1: keepalive rides on this message */
     flags |= SMBX_SMBD_FLAG_RESPONSE_REQUESTED;
     d->ka = KA_SENT;
+    /* the answer has keepalive_timeout from now, however long the
+     * request waited for a credit */
+    d->idle_deadline = smbx__smbd_after(now, d->s.keepalive_timeout_ns);
   }
   uint16_t req = (uint16_t)d->send_credit_target;
   size_t hl = smbx__smbd_put_data_hdr(smbx__smbd_slot_mem(d, i), req,
@@ -97,7 +100,7 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
     if (d->q_head == SMBX__SMBD_NIL)
       d->q_tail = SMBX__SMBD_NIL;
     d->n_queued--;
-    int rc = send_one(d, i, (uint32_t)g);
+    int rc = send_one(d, i, (uint32_t)g, now);
     if (rc)
       return rc;
   }
@@ -132,7 +135,7 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
           s->last = 0;
           s->inv = 0;
           s->msg_id = 0;
-          int rc = send_one(d, i, (uint32_t)g);
+          int rc = send_one(d, i, (uint32_t)g, now);
           if (rc)
             return rc;
         }

@@ -911,6 +911,46 @@ static void smbd_review_huge_or_zero_timer_settings_never_fire(void **state)
   }
 }
 
+/* 3.1.5.1 (digest 3.2): sending the keepalive request arms the short
+ * timer. The engine armed it only when the idle timer fired, so a request
+ * that waited for a grantable credit (the owner held every buffer) left
+ * the peer less than 5 s to answer. */
+static void smbd_review_keepalive_timeout_counts_from_the_send(void **state)
+{
+  (void)state;
+  h x;
+  smbx_smbd_negotiate_resp r = good_resp;
+  r.credits_granted = 10;
+  r.credits_requested = 3;
+  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
+  x.s[ACT].auto_release = false;
+  int guard = 0;
+  while (h_params(&x, ACT).recv_credits > 0 && guard++ < 20)
+    raw_from(&x, PAS, 3, 0, 0, 0, 24, 8, (uint8_t)guard, 0);
+  assert_int_equal(h_params(&x, ACT).recv_posted, 0);
+  uint64_t idle = smbx_smbd_expiry(x.s[ACT].d);
+  size_t before = sim_sent_count(x.w, ACT);
+  h_run(&x, idle); /* keepalive due, but no credit can be granted */
+  assert_int_equal(sim_sent_count(x.w, ACT), before);
+  h_run(&x, idle + 3 * H_S);
+  const h_ev *m = h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, 0);
+  assert_int_equal(smbx_smbd_release(x.s[ACT].d, m->token, x.w->now), 0);
+  h_run(&x, x.w->now);
+  assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
+  smbx_smbd_data d = sent_data(&x, ACT, before);
+  assert_int_equal(d.flags, SMBX_SMBD_FLAG_RESPONSE_REQUESTED);
+  assert_true(d.credits_granted >= 1);
+  h_run(&x, idle + 7 * H_S); /* 4 s after the request: still waiting */
+  expect_alive(&x, ACT);
+  raw_from(&x, PAS, 3, 1, 0, 0, 0, 0, 0, 20); /* the answer */
+  h_run(&x, idle + 20 * H_S);
+  expect_alive(&x, ACT);
+  for (size_t k = 1; k < h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE); k++)
+    smbx_smbd_release(x.s[ACT].d, h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, k)->token,
+                      x.w->now);
+  h_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -934,6 +974,7 @@ int main(void)
       cmocka_unit_test(
           smbd_review_send_without_draining_events_keeps_every_send_done),
       cmocka_unit_test(smbd_review_huge_or_zero_timer_settings_never_fire),
+      cmocka_unit_test(smbd_review_keepalive_timeout_counts_from_the_send),
   };
   return RUN_TESTS(tests);
 }
