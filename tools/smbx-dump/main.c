@@ -39,7 +39,23 @@ static const char usage[] =
     "  direction is the side that performed the WRITE / issued the READ\n"
     "type error: layer reason offset (malformed input; decoding goes on)\n"
     "--stats prints a summary object to stderr at the end.\n"
-    "Body fields: see docs/smbx-dump.md.\n";
+    "body (decoded with libsmbx's codec; names in UTF-8, file_id\n"
+    "{persistent volatile}, keys as hex):\n"
+    "  NEGOTIATE   dialects negotiate_contexts[] | dialect max_*_size\n"
+    "  CREATE      name desired_access share_access create_disposition\n"
+    "              create_options oplock_level contexts[] | file_id\n"
+    "              create_action end_of_file contexts[]; a context has tag\n"
+    "              data_length and, for RqLs, lease_key lease_state\n"
+    "              lease_flags lease_duration (v2: parent_lease_key epoch)\n"
+    "  READ/WRITE  length offset file_id channel remaining_bytes\n"
+    "              descriptors[{offset token length}] | data_length / count\n"
+    "  QUERY_DIRECTORY  info_class pattern file_id | entries[{name ...}]\n"
+    "  CHANGE_NOTIFY    completion_filter file_id | notify[{action name}]\n"
+    "  OPLOCK_BREAK     form oplock|lease_break|lease_ack|lease_ack_response\n"
+    "              with lease_key new_epoch current_state new_state ...\n"
+    "  IOCTL       ctl_code file_id input_count | output_count interfaces[]\n"
+    "  error-form responses: body.error {byte_count context_count}\n"
+    "Full schema: docs/smbx-dump.md.\n";
 
 static uint8_t *read_all(const char *path, size_t *len)
 {
