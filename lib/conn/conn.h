@@ -139,8 +139,8 @@ typedef struct smbx__conn_settings {
   uint32_t max_requests;  /* request slots (server: received, not answered;
                              client: sent, not completed): 8192 */
   uint32_t credits_max;   /* server: most credits a client holds: 8192 */
-  uint32_t credits_min;   /* server: cap under backpressure, and the grant a
-                             client gets on its first requests: 512 */
+  uint32_t credits_min;   /* server: cap while the owner signals
+                             backpressure: 512 */
   uint32_t credit_target; /* client: CreditRequest aims to hold this: 512 */
   uint32_t max_msg;       /* largest transport message accepted:
                              8 MiB + 64 KiB (framer max_frame) */
@@ -220,9 +220,11 @@ typedef struct smbx__conn_keys {
 typedef struct smbx__conn_upcalls {
   void *ctx; /* first argument of every upcall */
 
-  /* TCP: write `len` bytes (prefix included) to the stream, now. Return 0,
-   * or a negative code: the connection then dies with SMBX_ERR_TRANSPORT.
-   * SMBX_ERR_AGAIN is not allowed (the host buffers). Required for TCP. */
+  /* TCP: write `len` bytes (prefix included) to the stream, now (copy
+   * them: the buffer is reused). Return 0, or a negative code: the
+   * connection then dies with SMBX_ERR_TRANSPORT. SMBX_ERR_AGAIN is not
+   * allowed (the host buffers). Must not call back into the connection.
+   * Required for TCP. */
   int (*send)(void *ctx, const uint8_t *p, size_t len);
 
   /* Server: a request to answer with smbx__conn_respond*() or
@@ -395,7 +397,7 @@ typedef struct smbx__conn_send_opts {
  * and (3.x) ChannelSequence; the connection sets MessageId, CreditCharge
  * (computed from the PDU: READ Length, WRITE Length/RemainingBytes,
  * IOCTL max(InputCount, MaxOutputResponse), QUERY_DIRECTORY /
- * CHANGE_NOTIFY / QUERY_INFO OutputBufferLength, SET_INFO BufferLength),
+ * CHANGE_NOTIFY OutputBufferLength, QUERY_INFO max(Output, Input)),
  * CreditRequest, Status (2.x: 0), clears SERVER_TO_REDIR/ASYNC, signs
  * (session keys SIGN_ALL or opts SIGN; never NEGOTIATE), encrypts (keys
  * ENCRYPT_ALL or opts ENCRYPT), frames and sends. Each PDU becomes one
