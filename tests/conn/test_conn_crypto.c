@@ -4,6 +4,7 @@
  * binding leg included, checked against an independent SHA-512), signing
  * and verification both ways, TRANSFORM encryption over TCP and SMB
  * Direct, tampering. */
+#define _POSIX_C_SOURCE 200809L
 #include "test_main.h"
 
 #include <stdio.h>
@@ -15,8 +16,11 @@
 #include <smbx/smb2.h>
 
 #include "conn/conn_int.h"
+#include "pcapw.h"
 #include "smbx_openssl.h"
 #include "th.h"
+
+#include <unistd.h>
 
 static smbx_openssl *ossl;
 static smbx_crypto CR;
@@ -334,6 +338,124 @@ static void smb2_case_4a_binding_leg_starts_from_the_new_connection(
   th_fini(&b);
 }
 
+static void tap_pcap(void *ud, int dir, const uint8_t *p, size_t len)
+{
+  assert_int_equal(pcapw_tcp(ud, dir, p, len), 0);
+}
+
+static int hexval(char ch)
+{
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  return -1;
+}
+
+/* tshark's smb2.preauth_hash of every SMB2 frame, in order (64 bytes each;
+ * all-zero when the field is absent). Returns the frame count, -1 without
+ * tshark. */
+static int tshark_hashes(const char *path, uint8_t out[][64], int max)
+{
+  if (system("command -v tshark >/dev/null 2>&1") != 0)
+    return -1;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd,
+           "tshark -r '%s' -Y smb2 -T fields -e smb2.preauth_hash "
+           "2>/dev/null",
+           path);
+  FILE *f = popen(cmd, "r");
+  assert_non_null(f);
+  char line[1024];
+  int n = 0;
+  while (n < max && fgets(line, sizeof line, f)) {
+    memset(out[n], 0, 64);
+    size_t k = 0;
+    for (char *c = line; *c && k < 128; c++) {
+      int v = hexval(*c);
+      if (v < 0)
+        continue; /* ':' separators, newline */
+      out[n][k / 2] = (uint8_t)(out[n][k / 2] << 4 | v);
+      k++;
+    }
+    assert_true(k == 0 || k == 128);
+    n++;
+  }
+  assert_int_equal(pclose(f), 0);
+  return n;
+}
+
+/* Case 4a against Wireshark: the exchange goes into a pcap through
+ * tools/pcap (pcapw); tshark's smb2.preauth_hash of each frame must equal
+ * the chain the connections kept (tshark shows, per frame, the value after
+ * hashing that frame: the connection hash on NEGOTIATE, the session hash
+ * on SESSION_SETUP; the final SUCCESS leg shows the value it was signed
+ * from). */
+static void smb2_case_4a_preauth_hash_equals_tshark(void **state)
+{
+  (void)state;
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/smbx_conn_4a_%d.pcap", (int)getpid());
+  pcapw *w = pcapw_open(path, NULL);
+  assert_non_null(w);
+  th x;
+  pair(&x, false);
+  x.tap = tap_pcap;
+  x.tap_ud = w;
+  uint8_t h[64], hc[64], hs[64], ho[64];
+  uint8_t want[8][64];
+  memset(want, 0, sizeof want);
+  negotiate(&x, 0x40, h);
+  memcpy(want[1], h, 64); /* NEGOTIATE response: the connection hash */
+  memcpy(hc, h, 64);
+  memcpy(hs, h, 64);
+  memcpy(ho, h, 64);
+  uint8_t h0[64];
+  memset(h0, 0, 64);
+  oracle(h0, th_find(&x, TH_SRV, TE_REQUEST, 0)->bytes,
+         th_find(&x, TH_SRV, TE_REQUEST, 0)->len);
+  memcpy(want[0], h0, 64); /* NEGOTIATE request */
+  ss_leg(&x, 0, 0, SMBX_STATUS_MORE_PROCESSING_REQUIRED, 0x4321, hc, hs, ho,
+         0, false);
+  uint8_t after_resp1[64];
+  memcpy(after_resp1, ho, 64);
+  ss_leg(&x, 0x4321, 0, SMBX_STATUS_SUCCESS, 0x4321, hc, hs, ho, 0, false);
+  x.tap = NULL;
+  assert_int_equal(pcapw_close(w), 0);
+  /* expected per frame: req1 = H(neg || req1), resp1 = H(.. || resp1),
+   * req2 = H(.. || req2) = final session hash, resp2 (SUCCESS) = same */
+  uint8_t r1[64];
+  memcpy(r1, h, 64);
+  th_ev *q1 = th_find(&x, TH_SRV, TE_REQUEST, 1);
+  oracle(r1, q1->bytes, q1->len);
+  memcpy(want[2], r1, 64);
+  memcpy(want[3], after_resp1, 64);
+  memcpy(want[4], ho, 64);
+  memcpy(want[5], ho, 64);
+  uint8_t got[8][64];
+  int n = tshark_hashes(path, got, 8);
+  unlink(path);
+  if (n < 0) {
+    th_fini(&x);
+    skip(); /* tshark not installed */
+  }
+  assert_int_equal(n, 6);
+  for (int i = 0; i < 6; i++) {
+    if (memcmp(got[i], want[i], 64) != 0) {
+      fprintf(stderr, "frame %d: tshark ", i);
+      for (int k = 0; k < 8; k++)
+        fprintf(stderr, "%02x", got[i][k]);
+      fprintf(stderr, " want ");
+      for (int k = 0; k < 8; k++)
+        fprintf(stderr, "%02x", want[i][k]);
+      fprintf(stderr, "\n");
+    }
+  }
+  for (int i = 0; i < 6; i++)
+    assert_memory_equal(got[i], want[i], 64);
+  th_fini(&x);
+}
+
 static void signing_roundtrip(uint16_t dialect, uint16_t alg)
 {
   th x;
@@ -524,6 +646,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(smb2_case_4a_preauth_chain_negotiate_and_session_setup),
       cmocka_unit_test(smb2_case_4a_binding_leg_starts_from_the_new_connection),
+      cmocka_unit_test(smb2_case_4a_preauth_hash_equals_tshark),
       cmocka_unit_test(smb2_6_5_signing_hmac_sha256_both_ways),
       cmocka_unit_test(smb2_6_5_signing_aes_cmac_both_ways),
       cmocka_unit_test(smb2_6_5_signing_aes_gmac_both_ways),

@@ -65,6 +65,8 @@ static int up_send(void *ctx, const uint8_t *p, size_t len)
   if (e->send_fail)
     return -1;
   th_side *peer = &e->x->s[1 - e->idx];
+  if (e->x->tap)
+    e->x->tap(e->x->tap_ud, e->idx == TH_CLI ? 0 : 1, p, len);
   assert_true(peer->in_len + len <= TH_IN_CAP);
   memcpy(peer->in + peer->in_len, p, len);
   peer->in_len += len;

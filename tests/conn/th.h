@@ -88,6 +88,9 @@ typedef struct th {
   uint64_t now;
   smbx_crypto cr;
   bool have_cr;
+  /* optional tap on every Direct TCP byte sent (dir 0: client -> server) */
+  void (*tap)(void *ud, int dir, const uint8_t *p, size_t len);
+  void *tap_ud;
 } th;
 
 smbx__conn_settings th_settings(uint32_t role);
