@@ -559,7 +559,7 @@ SMBX_API smbx_ssize smbx_smb2_vni_resp_encode(const smbx_smb2_vni_resp *in,
 
 /** @brief QUERY_DIRECTORY request. The search pattern is a data area
  *  (at or after 0x60, even length); the encoder puts it at 0x60 (an empty
- *  pattern: offset 0, one pad byte). @since 0.1.0 */
+ *  pattern: offset 0x60, length 0, one pad byte). @since 0.1.0 */
 typedef struct smbx_smb2_query_directory_req {
   uint8_t info_class;  /**< FileInformationClass */
   uint8_t flags;       /**< SMBX_SMB2_RESTART_SCANS, ... */
@@ -813,7 +813,7 @@ SMBX_API int smbx_smb2_notify_builder_add(smbx_smb2_notify_builder *b,
 
 /** @brief QUERY_INFO request. The input buffer (quota / EA queries) is a
  *  data area at or after 0x68; the encoder puts it at 0x68 (empty: offset
- *  0, length 0, one pad byte). @since 0.1.0 */
+ *  0x68, length 0, one pad byte). @since 0.1.0 */
 typedef struct smbx_smb2_query_info_req {
   uint8_t info_type;       /**< SMBX_SMB2_0_INFO_* */
   uint8_t file_info_class;
