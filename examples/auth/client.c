@@ -425,6 +425,8 @@ int sxauth_client_step(sxauth_client *c, const uint8_t *in, size_t in_len,
   *out_len = 0;
   if (c->state == C_FAILED)
     return c->err;
+  if (c->state == C_DONE)
+    return SXAUTH_ERR_STATE;
   if (in_len > SXAUTH_MAX_TOKEN)
     return fail(c, SXAUTH_ERR_DECODE, "token longer than 65535 bytes");
   int rc;
@@ -435,11 +437,9 @@ int sxauth_client_step(sxauth_client *c, const uint8_t *in, size_t in_len,
   case C_CHALLENGE:
     rc = step_challenge(c, in, in_len);
     break;
-  case C_FINAL:
+  default:
     rc = step_final(c, in, in_len);
     break;
-  default:
-    return SXAUTH_ERR_STATE;
   }
   if (rc >= 0 && c->out.len) {
     *out = c->out.p;

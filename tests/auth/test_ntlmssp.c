@@ -1558,6 +1558,19 @@ static void api_bad_arguments_and_states(void **state)
   sxauth_client_free(c);
   sxauth_accept_free(a);
   sxauth_server_free(s);
+  /* tokens longer than SMB2's 16-bit SecurityBufferLength */
+  static uint8_t big[65536];
+  assert_int_equal(sxauth_server_new(&s, &ok), 0);
+  assert_int_equal(sxauth_accept_new(&a, s), 0);
+  assert_int_equal(sxauth_accept_step(a, big, sizeof big, &o, &n),
+                   SXAUTH_ERR_DECODE);
+  assert_int_equal(sxauth_client_new(&c, &cu), 0);
+  assert_int_equal(sxauth_client_step(c, NULL, 0, &o, &n), SXAUTH_CONTINUE);
+  assert_int_equal(sxauth_client_step(c, big, sizeof big, &o, &n),
+                   SXAUTH_ERR_DECODE);
+  sxauth_client_free(c);
+  sxauth_accept_free(a);
+  sxauth_server_free(s);
   assert_string_equal(sxauth_strerror(SXAUTH_ERR_MIC), "MIC mismatch");
   assert_string_equal(sxauth_strerror(12345), "unknown error");
 }
