@@ -376,6 +376,29 @@ static void fill_neg_resp(const smbx_server *srv, uint16_t dialect,
   rs->security_buffer.len = srv->s.security_blob_len;
 }
 
+/* Over SMB Direct an inline message must fit the peers' fragmented sizes
+ * (RDMA channels are not used yet): advertise no more than fits. */
+static void smbd_cap_sizes(sconn *sc, smbx_smb2_negotiate_resp *rs)
+{
+  smbx_smbd_params p;
+  p.struct_size = sizeof p;
+  const smbx_smbd *d = smbx__conn_smbd(sc->c);
+  if (!d || smbx_smbd_get_params(d, &p) != 0)
+    return;
+  uint32_t out = p.max_fragmented_send_size > 8192
+                     ? (p.max_fragmented_send_size - 4096) & ~4095u
+                     : 4096;
+  uint32_t in = p.max_fragmented_recv_size > 8192
+                    ? (p.max_fragmented_recv_size - 4096) & ~4095u
+                    : 4096;
+  if (rs->max_read_size > out)
+    rs->max_read_size = out;
+  if (rs->max_transact_size > (out < in ? out : in))
+    rs->max_transact_size = out < in ? out : in;
+  if (rs->max_write_size > in)
+    rs->max_write_size = in;
+}
+
 static void put16(uint8_t *p, uint16_t v)
 {
   p[0] = (uint8_t)v;
@@ -491,6 +514,8 @@ static void negotiate(sconn *sc, const smbx__conn_pdu *pd)
   smbx_smb2_negotiate_resp rs;
   fill_neg_resp(srv, best, &rs);
   rs.capabilities = caps_for(srv, best);
+  if (sc->smbd)
+    smbd_cap_sizes(sc, &rs);
   if ((best == SMBX_SMB2_DIALECT_300 || best == SMBX_SMB2_DIALECT_302) &&
       (nr.capabilities & SMBX_SMB2_CAP_ENCRYPTION) &&
       cipher_ok(srv, SMBX_CRYPTO_CIPHER_AES128_CCM)) {
