@@ -1575,6 +1575,35 @@ static void api_bad_arguments_and_states(void **state)
   assert_string_equal(sxauth_strerror(12345), "unknown error");
 }
 
+/* Without OpenSSL's legacy provider (MD4, RC4) creation fails with
+ * SXAUTH_ERR_CRYPTO (and a message on stderr), never later. */
+static void crypto_missing_legacy_provider_fails_clearly(void **state)
+{
+  (void)state;
+  const char *old = getenv("OPENSSL_MODULES");
+  char *saved = old ? strdup(old) : NULL;
+  assert_int_equal(setenv("OPENSSL_MODULES", "/nonexistent-sxauth", 1), 0);
+  sxauth_crypto *c2 = NULL;
+  int rc = sxauth_crypto_new(&c2);
+  sxauth_client *c = NULL;
+  sxauth_client_config cc = client_cfg("alice", "x");
+  cc.crypto = NULL;
+  int rc2 = sxauth_client_new(&c, &cc);
+  if (saved) {
+    setenv("OPENSSL_MODULES", saved, 1);
+    free(saved);
+  } else {
+    unsetenv("OPENSSL_MODULES");
+  }
+  assert_int_equal(rc, SXAUTH_ERR_CRYPTO);
+  assert_null(c2);
+  assert_int_equal(rc2, SXAUTH_ERR_CRYPTO);
+  assert_null(c);
+  /* and with the modules back it works again */
+  assert_int_equal(sxauth_crypto_new(&c2), 0);
+  sxauth_crypto_free(c2);
+}
+
 static void utf16_conversions(void **state)
 {
   (void)state;
@@ -1627,6 +1656,7 @@ int main(void)
     cmocka_unit_test(interop_samba_ntlm_auth_client_against_our_server),
     cmocka_unit_test(interop_samba_smbclient_exchange_verifies),
     cmocka_unit_test(api_bad_arguments_and_states),
+    cmocka_unit_test(crypto_missing_legacy_provider_fails_clearly),
     cmocka_unit_test(utf16_conversions),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
