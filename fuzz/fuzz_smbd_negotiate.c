@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct fz {
   uint64_t rq[QN], sq[QN], tok[QN];
   uint32_t rq_n, sq_n, tok_n;
-  int fail_next;
+  int fail_next, fail_next_recv;
   smbx_smbd *d;
   uint8_t posted[NB], returned[NB];
   uint32_t out_expect; /* RemainingDataLength of the last fragment sent */
@@ -69,8 +69,10 @@ static void check_sent(fz *f, uint64_t wr, const smbx_sge *sg, size_t n,
   CHECK(smbx_smbd_decode_data(sg[0].addr, sg[0].length, 0, 0, &m, NULL) == 0);
   CHECK(sg[0].length <= d->max_send);
   CHECK(m.credits_requested >= 1);
-  /* errata 3.1.5.1: the last credit (now spent) carries a grant */
-  if (d->send_credits == 0)
+  /* errata 3.1.5.1: the last credit (now spent) carries a grant;
+   * 3.1.5.9 (b): so does any message sent while the peer had no credit
+   * (ReceiveCredits already includes this grant) */
+  if (d->send_credits == 0 || d->recv_credits == 0)
     CHECK(m.credits_granted >= 1);
   if (fl & SMBX_SEND_INVALIDATE)
     CHECK(f->out_expect == 0 && m.data_length > 0);
@@ -103,6 +105,10 @@ static int f_recv(void *ud, uint64_t wr, const smbx_sge *b)
 {
   fz *f = ud;
   uint32_t i = (uint32_t)(wr & 0xFFFFFFFFu);
+  if (f->fail_next_recv) {
+    f->fail_next_recv = 0;
+    return -1;
+  }
   if (b->length < BL || f->rq_n == QN)
     abort();
   CHECK(wr >> 32 == SMBX__SMBD_WR_RECV && i < NB && b->addr == bufmem[i]);
@@ -348,7 +354,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
   f.d = d;
   f.posted[0] = 1; /* posted inside smbx_smbd_new, before f.d was known */
-  smbx_smbd_cm_event(d, SMBX_SMBD_CM_ESTABLISHED, 1, 1, now);
+#ifndef FUZZ_SMBD_DATA
+  /* mode bit 4: ESTABLISHED comes later (an op 6 of 0x06..0x1E), after
+   * receives may have completed (mlx5/irdma order) */
+  if (!(mode & 16))
+#endif
+    smbx_smbd_cm_event(d, SMBX_SMBD_CM_ESTABLISHED, 1, 1, now);
   drain(d, &f);
 #ifdef FUZZ_SMBD_DATA
   /* negotiate with a well-formed peer first */
@@ -432,11 +443,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       smbx_smbd_cm_event(d, 1u + (uint32_t)(op >> 5), 0, 0, now);
       drain(d, &f);
       break;
-    default: /* backpressure, close, or a failing next post */
+    default: /* backpressure, close, or a failing next post (send/recv) */
       if (op & 8)
         smbx_smbd_set_backpressure(d, op & 16, now);
       else if (op & 16)
         smbx_smbd_close(d, now);
+      else if (op & 32)
+        f.fail_next_recv = 1;
       else
         f.fail_next = 1;
       drain(d, &f);
