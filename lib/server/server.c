@@ -783,10 +783,12 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
 
 /* ---- TREE_CONNECT / TREE_DISCONNECT / LOGOFF ------------------------------------ */
 
+/* An established session of this connection (no multichannel binding
+ * yet: a session is valid only on the connection that set it up). */
 static ssess *live_session(sconn *sc, uint64_t sid)
 {
   ssess *ss = sess_get(sc->srv, sid);
-  return ss && ss->state == SS_UP ? ss : NULL;
+  return ss && ss->state == SS_UP && ss->conn == sc->handle ? ss : NULL;
 }
 
 static void tree_connect(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
@@ -1028,7 +1030,7 @@ static int up_keys(void *ctx, uint64_t sid, smbx__conn_keys *out)
 {
   sconn *sc = ctx;
   ssess *ss = sess_get(sc->srv, sid);
-  if (!ss || ss->state != SS_UP || !ss->have_keys)
+  if (!ss || ss->state != SS_UP || !ss->have_keys || ss->conn != sc->handle)
     return SMBX_ERR_NOTFOUND;
   *out = ss->keys;
   return 0;
