@@ -390,13 +390,16 @@ SMBX_API int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
 
 /** @brief Hand a delivered message's buffer back (token from
  *  SMBX_SMBD_EV_MESSAGE); the receive buffer is reposted or, during
- *  teardown, returned. Also valid after disconnect.
+ *  teardown, returned. Also valid after disconnect. If what the release
+ *  unblocks fails (a repost or a send), the connection is torn down and
+ *  that shows as SMBX_SMBD_EV_DISCONNECTED; the release itself succeeded.
  *  @return 0; SMBX_ERR_INVAL for an unknown or already released token.
  *  @since 0.1.0 */
 SMBX_API int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns);
 
 /** @brief Upper-layer backpressure: while on, grant peers only the
- *  spec's minimum (keep one credit grantable; never zero).
+ *  spec's minimum (keep one credit grantable; never zero). A post failure
+ *  it causes shows as SMBX_SMBD_EV_DISCONNECTED.
  *  @return 0; SMBX_ERR_INVAL on NULL. @since 0.1.0 */
 SMBX_API int smbx_smbd_set_backpressure(smbx_smbd *d, int on, uint64_t now_ns);
 

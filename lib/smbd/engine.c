@@ -808,10 +808,11 @@ int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns)
   }
   if (d->torn)
     return 0;
-  int rc = smbx__smbd_process_backlog(d, now_ns);
-  if (rc == 0)
-    rc = smbx__smbd_pump(d, now_ns);
-  return rc < 0 ? rc : 0;
+  /* the token is released; a failure of what it unblocked (a repost, a
+   * send) tears the connection down and shows as DISCONNECTED, not here */
+  if (smbx__smbd_process_backlog(d, now_ns) == 0)
+    (void)smbx__smbd_pump(d, now_ns);
+  return 0;
 }
 
 int smbx_smbd_set_backpressure(smbx_smbd *d, int on, uint64_t now_ns)
@@ -819,10 +820,9 @@ int smbx_smbd_set_backpressure(smbx_smbd *d, int on, uint64_t now_ns)
   if (!d)
     return SMBX_ERR_INVAL;
   d->backpressure = on != 0;
-  if (d->torn)
-    return 0;
-  int rc = smbx__smbd_pump(d, now_ns);
-  return rc < 0 ? rc : 0;
+  if (!d->torn) /* a failing post shows as DISCONNECTED (as in release) */
+    (void)smbx__smbd_pump(d, now_ns);
+  return 0;
 }
 
 /* ---- timers ---------------------------------------------------------- */

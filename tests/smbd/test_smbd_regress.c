@@ -951,6 +951,53 @@ static void smbd_review_keepalive_timeout_counts_from_the_send(void **state)
   h_fini(&x);
 }
 
+/* smbx_smbd_release and smbx_smbd_set_backpressure are documented to
+ * return 0 or SMBX_ERR_INVAL, but returned SMBX_ERR_TRANSPORT when a send
+ * they unblocked failed to post (found by fuzz_smbd_data). The token is
+ * released all the same; the failure is the DISCONNECTED event. */
+static void smbd_review_release_and_backpressure_return_0_when_a_post_fails(
+    void **state)
+{
+  (void)state;
+  h x;
+  smbx_smbd_negotiate_resp r = good_resp;
+  r.credits_granted = 10;
+  r.credits_requested = 3;
+  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
+  x.s[ACT].auto_release = false;
+  int guard = 0;
+  while (h_params(&x, ACT).recv_credits > 0 && guard++ < 20)
+    raw_from(&x, PAS, 3, 0, 0, 0, 24, 8, (uint8_t)guard, 0);
+  assert_int_equal(h_send(&x, ACT, 10, 1), 0);
+  assert_int_equal(h_params(&x, ACT).sends_queued, 1); /* cannot send now */
+  x.w->ep[ACT].fail_post_send = 1;
+  const h_ev *m = h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, 0);
+  assert_int_equal(smbx_smbd_release(x.s[ACT].d, m->token, x.w->now), 0);
+  assert_int_equal(smbx_smbd_release(x.s[ACT].d, m->token, x.w->now),
+                   SMBX_ERR_INVAL);
+  h_run(&x, 0);
+  for (size_t k = 1; k < h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE); k++)
+    assert_int_equal(
+        smbx_smbd_release(x.s[ACT].d,
+                          h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, k)->token,
+                          x.w->now),
+        0);
+  h_drain(&x, ACT);
+  expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
+  h_fini(&x);
+  /* backpressure off: the refill grant fails to post */
+  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
+  assert_int_equal(smbx_smbd_set_backpressure(x.s[ACT].d, 1, x.w->now), 0);
+  for (int k = 0; k < 15; k++)
+    raw_from(&x, PAS, 255, 0, 0, 0, 24, 8, 1, 0);
+  assert_int_equal(h_params(&x, ACT).recv_credits, 1);
+  x.w->ep[ACT].fail_post_send = 1;
+  assert_int_equal(smbx_smbd_set_backpressure(x.s[ACT].d, 0, x.w->now), 0);
+  h_run(&x, 0);
+  expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
+  h_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -975,6 +1022,8 @@ int main(void)
           smbd_review_send_without_draining_events_keeps_every_send_done),
       cmocka_unit_test(smbd_review_huge_or_zero_timer_settings_never_fire),
       cmocka_unit_test(smbd_review_keepalive_timeout_counts_from_the_send),
+      cmocka_unit_test(
+          smbd_review_release_and_backpressure_return_0_when_a_post_fails),
   };
   return RUN_TESTS(tests);
 }
