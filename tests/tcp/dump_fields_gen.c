@@ -4,8 +4,12 @@
  * MxAc/QFid/DH2Q/RqLs v2 and its response, a lease break notification, ack
  * and ack response, a related CREATE+CLOSE compound, READ with RDMA_V1
  * descriptors, a QUERY_DIRECTORY pattern and a CHANGE_NOTIFY response with
- * entries. dump_fields_vs_tshark.py compares smbx-dump with tshark on it.
- * usage: dump_fields_gen OUT.pcap */
+ * entries. With a second file name it also writes an SMB Direct capture
+ * (every message one SEND Only, so tshark decodes it): negotiate, a
+ * credit-only message, the CREATE request in one data message, its
+ * response in two fragments, RDMA WRITE and READ.
+ * dump_fields_vs_tshark.py compares smbx-dump with tshark on both.
+ * usage: dump_fields_gen OUT.pcap [OUT_SMBD.pcap] */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +55,87 @@ static size_t utf16(uint8_t *out, const char *s)
   return n;
 }
 
+static void le16(uint8_t *p, uint16_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* SMB Direct data message (24-byte header when there is a payload) */
+static size_t smbd_data(uint8_t *out, const uint8_t *pl, size_t n,
+                        uint32_t remaining, uint16_t req, uint16_t granted,
+                        uint16_t flags)
+{
+  memset(out, 0, 24);
+  le16(out, req);
+  le16(out + 2, granted);
+  le16(out + 4, flags);
+  le32(out + 8, remaining);
+  le32(out + 12, n ? 24 : 0);
+  le32(out + 16, (uint32_t)n);
+  if (n)
+    memcpy(out + 24, pl, n);
+  return n ? 24 + n : 20;
+}
+
+static int write_smbd(const char *path, const uint8_t *creq, size_t creq_len,
+                      const uint8_t *cresp, size_t cresp_len,
+                      const uint8_t *rreq, size_t rreq_len)
+{
+  pcapw *s = pcapw_open(path, NULL);
+  if (!s)
+    return 1;
+  static uint8_t m[8192];
+  uint8_t nreq[20] = {0}, nresp[32] = {0};
+  le16(nreq, 0x100);
+  le16(nreq + 2, 0x100);
+  le16(nreq + 6, 255);
+  le32(nreq + 8, 1364);
+  le32(nreq + 12, 8192);
+  le32(nreq + 16, 1048576);
+  le16(nresp, 0x100);
+  le16(nresp + 2, 0x100);
+  le16(nresp + 4, 0x100);
+  le16(nresp + 8, 200);
+  le16(nresp + 10, 100);
+  le32(nresp + 16, 1048576);
+  le32(nresp + 20, 1364);
+  le32(nresp + 24, 8192);
+  le32(nresp + 28, 1048576);
+  int rc = pcapw_smbd_send(s, 0, nreq, 20);
+  rc |= pcapw_smbd_send(s, 1, nresp, 32);
+  size_t n = smbd_data(m, NULL, 0, 0, 255, 10, 1); /* credits + flag */
+  rc |= pcapw_smbd_send(s, 0, m, n);
+  n = smbd_data(m, creq, creq_len, 0, 255, 0, 0);
+  rc |= pcapw_smbd_send(s, 0, m, n);
+  size_t half = (cresp_len / 2 + 7) & ~(size_t)7;
+  n = smbd_data(m, cresp, half, (uint32_t)(cresp_len - half), 200, 3, 0);
+  rc |= pcapw_smbd_send(s, 1, m, n);
+  n = smbd_data(m, cresp + half, cresp_len - half, 0, 200, 2, 0);
+  rc |= pcapw_smbd_send(s, 1, m, n);
+  n = smbd_data(m, rreq, rreq_len, 0, 255, 1, 0);
+  rc |= pcapw_smbd_send(s, 0, m, n);
+  static uint8_t bulk[6000];
+  rc |= pcapw_rdma_write(s, 1, 0x10000, 0x77, bulk, sizeof bulk);
+  rc |= pcapw_rdma_read(s, 1, 0x20000, 0x78, bulk, 100);
+  rc |= pcapw_close(s);
+  return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-  if (argc != 2) {
-    fprintf(stderr, "usage: dump_fields_gen OUT.pcap\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: dump_fields_gen OUT.pcap [OUT_SMBD.pcap]\n");
     return 2;
   }
+  static uint8_t creq[4096], cresp[4096], rreq[512];
+  size_t creq_len = 0, cresp_len = 0, rreq_len = 0;
   w = pcapw_open(argv[1], NULL);
   if (!w)
     return 1;
@@ -111,6 +190,8 @@ int main(int argc, char **argv)
   smbx_smb2_hdr h = hdr(SMBX_SMB2_CREATE, false, 5);
   smbx_ssize n = smbx_smb2_encode_create_req(&h, &cr, msg, sizeof msg, NULL);
   check(n, "create req");
+  memcpy(creq, msg, (size_t)n);
+  creq_len = (size_t)n;
   size_t off = 0;
   off += (size_t)smbx_tcp_encode_prefix(buf + off, 4, (size_t)n);
   memcpy(buf + off, msg, (size_t)n);
@@ -139,6 +220,8 @@ int main(int argc, char **argv)
   h = hdr(SMBX_SMB2_CREATE, true, 5);
   n = smbx_smb2_encode_create_resp(&h, &rs, msg, sizeof msg, NULL);
   check(n, "create resp");
+  memcpy(cresp, msg, (size_t)n);
+  cresp_len = (size_t)n;
   off = (size_t)smbx_tcp_encode_prefix(buf, 4, (size_t)n);
   memcpy(buf + off, msg, (size_t)n);
   if (pcapw_tcp(w, 1, buf, off + (size_t)n))
@@ -224,6 +307,8 @@ int main(int argc, char **argv)
   h = hdr(SMBX_SMB2_READ, false, 9);
   n = smbx_smb2_encode_read_req(&h, &rr, msg, sizeof msg, NULL);
   check(n, "read req");
+  memcpy(rreq, msg, (size_t)n);
+  rreq_len = (size_t)n;
   off = (size_t)smbx_tcp_encode_prefix(buf, 4, (size_t)n);
   memcpy(buf + off, msg, (size_t)n);
   if (pcapw_tcp(w, 0, buf, off + (size_t)n))
@@ -245,5 +330,10 @@ int main(int argc, char **argv)
   if (pcapw_tcp(w, 0, buf, off + (size_t)n))
     return 1;
 
-  return pcapw_close(w) ? 1 : 0;
+  if (pcapw_close(w))
+    return 1;
+  if (argc == 3)
+    return write_smbd(argv[2], creq, creq_len, cresp, cresp_len, rreq,
+                      rreq_len);
+  return 0;
 }

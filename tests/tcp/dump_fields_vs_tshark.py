@@ -3,11 +3,15 @@
 """smbx-dump's body fields against tshark, field by field.
 
 usage: dump_fields_vs_tshark.py DUMP_FIELDS_GEN SMBX_DUMP
-Runs the generator (codec-encoded PDUs in a pcapw capture), then compares
+Runs the generator (codec-encoded PDUs in pcapw captures), then compares
 every SMB2 PDU: header fields, create names and context tags, lease key /
 state / flags / parent key / epoch (RqLs v2, lease break notification, ack,
 ack response), file ids, READ length/offset/channel/descriptors and the
-QUERY_DIRECTORY pattern. Exit 0 pass, 1 fail, 77 skip (no tshark).
+QUERY_DIRECTORY pattern. On the SMB Direct capture (SEND Only packets,
+which tshark decodes): negotiate request/response fields, the credit-only
+message, the SMB Direct header of each SMB2 message's last fragment, SMB2
+headers, and each RDMA operation's RETH. Exit 0 pass, 1 fail, 77 skip (no
+tshark).
 """
 import json
 import shutil
@@ -35,7 +39,7 @@ def collect(node, out):
     """tshark JSON subtree -> {field: [values in order]}"""
     if isinstance(node, dict):
         for k, v in node.items():
-            if k.startswith('smb2.') and not isinstance(v, dict):
+            if k.startswith(('smb2.', 'smb_direct.')) and not isinstance(v, dict):
                 vals = v if isinstance(v, list) else [v]
                 for x in vals:
                     if isinstance(x, (dict, list)):
@@ -113,6 +117,89 @@ def norm(field, v):
     return num(v)
 
 
+SMBD_NEG = {
+    'min_version': 'smb_direct.version.min',
+    'max_version': 'smb_direct.version.max',
+    'negotiated_version': 'smb_direct.version.negotiated',
+    'credits_requested': 'smb_direct.credits.requested',
+    'credits_granted': 'smb_direct.credits.granted',
+    'status': 'smb_direct.status',
+    'max_read_write_size': 'smb_direct.max_read_write_size',
+    'preferred_send_size': 'smb_direct.preferred_send_size',
+    'max_receive_size': 'smb_direct.max_receive_size',
+    'max_fragmented_size': 'smb_direct.max_fragmented_size',
+    'remaining_data_length': 'smb_direct.remaining_length',
+    'data_offset': 'smb_direct.data_offset',
+    'data_length': 'smb_direct.data_length',
+}
+
+
+def smbd_compare(recs, ts):
+    """SMB Direct capture: our records against tshark, frame by frame."""
+    problems = []
+    frames = {}
+    for p in ts:
+        layers = p['_source']['layers']
+        frames[int(layers['frame']['frame.number'])] = layers
+    kinds = {}
+    checked = 0
+    for r in recs:
+        kinds[r['type']] = kinds.get(r['type'], 0) + 1
+        layers = frames.get(r['frame'])
+        if layers is None:
+            problems.append('smbd frame %s: not in tshark output' % r['frame'])
+            continue
+        sd = collect(layers.get('smb_direct', {}), {})
+        if r['type'].startswith('smbd_'):
+            for k, f in SMBD_NEG.items():
+                if k in r:
+                    checked += 1
+                    got = [num(x) for x in sd.get(f, [])]
+                    if got != [r[k]]:
+                        problems.append('smbd frame %d %s: %s smbx-dump %r tshark %r'
+                                        % (r['frame'], r['type'], k, r[k], got))
+            if r['type'] == 'smbd_data':
+                checked += 1
+                got = sd.get('smb_direct.flags.response_requested')
+                if got != ['1' if r['response_requested'] else '0']:
+                    problems.append('smbd frame %d: response_requested %r vs %r'
+                                    % (r['frame'], r['response_requested'], got))
+        elif r['type'] == 'smb2':
+            for k in ('credits_requested', 'credits_granted'):
+                checked += 1
+                got = [num(x) for x in sd.get(SMBD_NEG[k], [])]
+                if got != [r['smbd'][k]]:
+                    problems.append('smbd frame %d smb2 %s: smbd.%s smbx-dump %r tshark %r'
+                                    % (r['frame'], r['cmd_name'], k, r['smbd'][k], got))
+            hdr = collect(layers.get('smb2', {}), {})
+            for k, f in (('cmd', 'smb2.cmd'), ('msg_id', 'smb2.msg_id'),
+                         ('session_id', 'smb2.sesid')):
+                checked += 1
+                got = [num(x) for x in hdr.get(f, [])][:1]
+                if got != [r[k]]:
+                    problems.append('smbd frame %d smb2: %s smbx-dump %r tshark %r'
+                                    % (r['frame'], k, r[k], got))
+        elif r['type'] in ('rdma_write', 'rdma_read'):
+            first = frames.get(r.get('first_frame', r['frame']), {})
+            reth = first.get('infiniband', {}).get('infiniband.reth_tree', {})
+            for k, f in (('va', 'infiniband.reth.va'), ('rkey', 'infiniband.reth.r_key'),
+                         ('length', 'infiniband.reth.dmalen')):
+                checked += 1
+                got = reth.get(f)
+                if got is None or num(got) != r[k]:
+                    problems.append('smbd frame %s %s: %s smbx-dump %r tshark %r'
+                                    % (r['frame'], r['type'], k, r[k], got))
+    want = {'smbd_negotiate_req': 1, 'smbd_negotiate_resp': 1, 'smbd_data': 1,
+            'smb2': 3, 'rdma_write': 1, 'rdma_read': 1}
+    if kinds != want:
+        problems.append('smbd capture records %r, expected %r' % (kinds, want))
+    if checked < 30:
+        problems.append('smbd capture: only %d values compared' % checked)
+    print('SMB Direct capture: %d values compared with tshark' % checked,
+          file=sys.stderr)
+    return problems
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -124,15 +211,22 @@ def main():
     work = tempfile.mkdtemp(prefix='smbx-dump-fields-')
     try:
         cap = os.path.join(work, 'f.pcap')
-        subprocess.run([gen, cap], check=True, timeout=60)
+        scap = os.path.join(work, 's.pcap')
+        subprocess.run([gen, cap, scap], check=True, timeout=60)
         recs = [json.loads(l) for l in subprocess.run(
             [dump, cap], check=True, capture_output=True, timeout=60).stdout.splitlines()]
         ts = json.loads(subprocess.run(
             ['tshark', '-r', cap, '-Y', 'smb2', '-T', 'json', '--no-duplicate-keys',
              '-J', 'frame smb2'], check=True, capture_output=True, timeout=120).stdout)
+        srecs = [json.loads(l) for l in subprocess.run(
+            [dump, scap], check=True, capture_output=True, timeout=60).stdout.splitlines()]
+        sts = json.loads(subprocess.run(
+            ['tshark', '-r', scap, '-T', 'json', '--no-duplicate-keys',
+             '-J', 'frame smb_direct smb2 infiniband'], check=True,
+            capture_output=True, timeout=120).stdout)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    problems = []
+    problems = smbd_compare(srecs, sts)
     if any(r['type'] != 'smb2' for r in recs):
         problems.append('unexpected non-smb2 records: %r' %
                         [r for r in recs if r['type'] != 'smb2'])
