@@ -976,12 +976,163 @@ static void alloc_zero_per_request_steady_state(void **state)
   nh_fini(&x);
 }
 
+
+/* The last framed response the server wrote on pair p: its header. */
+static void last_response(nh *x, int p, smbx_smb2_hdr *h, size_t *body_len)
+{
+  nh_pipe *q = &x->pair[p].s2c;
+  size_t at = 0, last = SIZE_MAX, last_len = 0;
+  while (at + 4 <= q->len) {
+    uint32_t n = 0;
+    assert_int_equal(smbx_tcp_decode_prefix(q->p + at, q->len - at, &n), 0);
+    last = at + 4;
+    last_len = n;
+    at += 4 + n;
+  }
+  assert_true(last != SIZE_MAX);
+  assert_int_equal(smbx_smb2_hdr_decode(q->p + last, last_len, h, NULL), 0);
+  if (body_len)
+    *body_len = last_len - 64;
+}
+
+/* sec. 1: the SMB1 multi-protocol NEGOTIATE offering "SMB 2.???" gets an
+ * SMB2 NEGOTIATE response with DialectRevision 0x02FF; the client then
+ * negotiates with MessageId 1 */
+static void neg_1_smb1_wildcard_then_smb2_negotiate(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, true);
+  static const char dl[] = "\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???";
+  uint8_t m[128];
+  memset(m, 0, sizeof m);
+  m[0] = 0xFF;
+  m[1] = 'S';
+  m[2] = 'M';
+  m[3] = 'B';
+  m[4] = 0x72;
+  size_t dlen = sizeof dl; /* includes the final NUL */
+  m[32] = 0; /* WordCount */
+  m[33] = (uint8_t)dlen;
+  m[34] = 0;
+  memcpy(m + 35, dl, dlen);
+  size_t mlen = 35 + dlen;
+  uint8_t fr[160];
+  assert_int_equal(smbx_tcp_encode_prefix(fr, 4, mlen), 4);
+  memcpy(fr + 4, m, mlen);
+  nh_raw(&x, p, fr, 4 + mlen);
+  nh_pump(&x);
+  assert_false(x.pair[p].sdown);
+  smbx_smb2_hdr h;
+  size_t bl = 0;
+  last_response(&x, p, &h, &bl);
+  assert_int_equal(h.command, SMBX_SMB2_NEGOTIATE);
+  assert_int_equal(h.message_id, 0);
+  assert_true(h.credits >= 1);
+  smbx_smb2_negotiate_resp r;
+  nh_pipe *q = &x.pair[p].s2c;
+  assert_int_equal(smbx_smb2_decode_negotiate_resp(q->p + 4, q->len - 4, &r,
+                                                   NULL),
+                   0);
+  assert_int_equal(r.dialect_revision, SMBX_SMB2_DIALECT_WILDCARD);
+  assert_int_equal(x.srv_dialect, 0);
+  /* the SMB2 NEGOTIATE with MessageId 1 */
+  uint8_t body[64];
+  memset(body, 0, sizeof body);
+  body[0] = 36;
+  body[2] = 2;
+  body[36] = 0x02;
+  body[37] = 0x02;
+  body[38] = 0x10;
+  body[39] = 0x02;
+  uint8_t fr2[256];
+  size_t n = nh_frame_req(fr2, sizeof fr2, SMBX_SMB2_NEGOTIATE, 1, 0, 1, 0, 0,
+                          body, 40);
+  nh_raw(&x, p, fr2, n);
+  nh_pump(&x);
+  assert_int_equal(x.srv_dialect, SMBX_SMB2_DIALECT_210);
+  assert_false(x.pair[p].sdown);
+  nh_fini(&x);
+}
+
+/* 3.3.5.2.6 / sec. 0: a request with a wrong body StructureSize is failed
+ * with INVALID_PARAMETER by the node; the host never sees it and the
+ * connection stays up */
+static void malformed_0_wrong_structure_size_invalid_parameter(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int good = nh_add_tcp(&x, false);
+  nh_negotiate(&x, good);
+  uint64_t s = nh_session(&x, good);
+  uint32_t t = nh_tree(&x, good, s);
+  uint8_t body[64];
+  memset(body, 0, sizeof body);
+  body[0] = 56; /* CREATE wants 57 */
+  uint64_t req = 0;
+  size_t before = x.srv_requests;
+  assert_int_equal(smbx_client_request(x.cli, x.pair[good].cconn, s, t,
+                                       SMBX_SMB2_CREATE, body, sizeof body, 0,
+                                       x.now, &req),
+                   0);
+  const nh_cev *e = nh_response(&x, req);
+  assert_int_equal(e->ev.u.pdu.status, SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(x.srv_requests, before);
+  assert_false(x.pair[good].sdown);
+  assert_int_equal(smbx_client_echo(x.cli, x.pair[good].cconn, x.now, &req), 0);
+  assert_int_equal(nh_response(&x, req)->ev.u.pdu.status, 0);
+  nh_fini(&x);
+}
+
+/* 4.1: capabilities the host enables are advertised per dialect */
+static void neg_4_1_capabilities_as_enabled(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities = SMBX_SMB2_CAP_LARGE_MTU | SMBX_SMB2_CAP_LEASING |
+                      SMBX_SMB2_CAP_DIRECTORY_LEASING |
+                      SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_210 | SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  const nh_cev *e = &x.log[x.cursor - 1];
+  assert_int_equal(e->ev.u.negotiated.dialect, SMBX_SMB2_DIALECT_302);
+  assert_int_equal(e->ev.u.negotiated.capabilities,
+                   SMBX_SMB2_CAP_LARGE_MTU | SMBX_SMB2_CAP_LEASING |
+                       SMBX_SMB2_CAP_DIRECTORY_LEASING |
+                       SMBX_SMB2_CAP_MULTI_CHANNEL |
+                       (have_openssl() ? SMBX_SMB2_CAP_ENCRYPTION : 0));
+  nh_fini(&x);
+  /* 2.1 has no directory leasing or multichannel */
+  nh_setup(&x, false);
+  x.ss.capabilities = SMBX_SMB2_CAP_LARGE_MTU | SMBX_SMB2_CAP_LEASING |
+                      SMBX_SMB2_CAP_DIRECTORY_LEASING |
+                      SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_210;
+  assert_int_equal(nh_start(&x), 0);
+  p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  e = &x.log[x.cursor - 1];
+  assert_int_equal(e->ev.u.negotiated.capabilities,
+                   SMBX_SMB2_CAP_LARGE_MTU | SMBX_SMB2_CAP_LEASING);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(neg_4_1_every_dialect_end_to_end),
       cmocka_unit_test(neg_4_1_highest_common_dialect),
       cmocka_unit_test(neg_4_1_no_common_dialect_fails),
+      cmocka_unit_test(neg_1_smb1_wildcard_then_smb2_negotiate),
+      cmocka_unit_test(neg_4_1_capabilities_as_enabled),
+      cmocka_unit_test(malformed_0_wrong_structure_size_invalid_parameter),
       cmocka_unit_test(sess_4_2_two_rounds_then_signed_session),
       cmocka_unit_test(sess_4_2_logon_failure),
       cmocka_unit_test(sess_4_2_guest_session_unsigned),
