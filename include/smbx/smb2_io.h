@@ -11,7 +11,9 @@
  *  command): decoders take `(p, len, out, err)` with error offsets
  *  relative to `p`; encoders take `(in, buf, cap, needed)` and return the
  *  bytes written, SMBX_ERR_NOBUF (nothing written, `needed` set),
- *  SMBX_ERR_INVAL or SMBX_ERR_RANGE as the command encoders do.
+ *  SMBX_ERR_INVAL (NULL arguments, a view with a NULL pointer and a
+ *  non-zero length) or SMBX_ERR_RANGE (a value too large for its field, an
+ *  odd UTF-16 length) as the command encoders do.
  *
  *  The codec checks layout only. Rules that depend on the connection
  *  (dialect, transport, negotiated transforms: e.g. INVALID_PARAMETER for
@@ -78,8 +80,8 @@ SMBX_API int smbx_smb2_desc_list_decode(const uint8_t *p, size_t len,
 SMBX_API int smbx_smb2_desc_list_get(const smbx_smb2_desc_list *l, uint32_t i,
                                      smbx_smb2_buffer_desc *out);
 
-/** @brief The descriptor checks left to the server (smbd.md 4): every
- *  Length > 0 and the sum (64-bit) >= need.
+/** @brief The descriptor checks left to the server (smbd.md 4): at least
+ *  one descriptor, every Length > 0 and the sum (64-bit) >= need.
  *  @param total optional out: the sum of all lengths
  *  @return 0; SMBX_ERR_RANGE when a length is 0 or the sum is short;
  *          SMBX_ERR_INVAL on NULL l.

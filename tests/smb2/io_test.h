@@ -18,13 +18,14 @@ typedef smbx_ssize (*io_enc_fn)(const smbx_smb2_hdr *h, const void *in,
 
 /* Typed adapters for a command codec smbx_smb2_{de,en}code_<name>. */
 #define IO_CODEC(name, T)                                                     \
-  static int dec_##name(const uint8_t *p, size_t n, void *o,                  \
-                        smbx_error_detail *e)                                 \
+  __attribute__((unused)) static int dec_##name(                              \
+      const uint8_t *p, size_t n, void *o, smbx_error_detail *e)              \
   {                                                                           \
     return smbx_smb2_decode_##name(p, n, (T *)o, e);                          \
   }                                                                           \
-  static smbx_ssize enc_##name(const smbx_smb2_hdr *h, const void *i,         \
-                               uint8_t *b, size_t c, size_t *nd)              \
+  __attribute__((unused)) static smbx_ssize enc_##name(                       \
+      const smbx_smb2_hdr *h, const void *i, uint8_t *b, size_t c,            \
+      size_t *nd)                                                             \
   {                                                                           \
     return smbx_smb2_encode_##name(h, (const T *)i, b, c, nd);                \
   }

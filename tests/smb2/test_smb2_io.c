@@ -4,6 +4,9 @@
  * 32; smbd.md 1.4 and 4. */
 #include "io_test.h"
 
+#include "../vectors/smb2/io_dir.h"
+#include "../vectors/smb2/io_info.h"
+#include "../vectors/smb2/io_ioctl.h"
 #include "../vectors/smb2/io_rw.h"
 
 IO_CODEC(read_req, smbx_smb2_read_req)
@@ -12,6 +15,16 @@ IO_CODEC(write_req, smbx_smb2_write_req)
 IO_CODEC(write_resp, smbx_smb2_write_resp)
 IO_CODEC(lock_req, smbx_smb2_lock_req)
 IO_CODEC(lock_resp, smbx_smb2_lock_resp)
+IO_CODEC(ioctl_req, smbx_smb2_ioctl_req)
+IO_CODEC(ioctl_resp, smbx_smb2_ioctl_resp)
+IO_CODEC(query_directory_req, smbx_smb2_query_directory_req)
+IO_CODEC(query_directory_resp, smbx_smb2_output_resp)
+IO_CODEC(change_notify_req, smbx_smb2_change_notify_req)
+IO_CODEC(change_notify_resp, smbx_smb2_output_resp)
+IO_CODEC(query_info_req, smbx_smb2_query_info_req)
+IO_CODEC(query_info_resp, smbx_smb2_output_resp)
+IO_CODEC(set_info_req, smbx_smb2_set_info_req)
+IO_CODEC(set_info_resp, smbx_smb2_set_info_resp)
 
 #define LEN(a) (sizeof(a))
 
@@ -422,8 +435,11 @@ static void smb2_case_32_more_than_4095_descriptors(void **state)
                    SMBX_ERR_DECODE);
   assert_int_equal(smbx_smb2_desc_list_decode(b, 17, &l, NULL),
                    SMBX_ERR_DECODE);
-  /* zero-length descriptors fail the server-side check */
+  /* zero-length descriptors fail the server-side check, an empty list too */
   assert_int_equal(smbx_smb2_desc_list_check(&l, 0, NULL), SMBX_ERR_RANGE);
+  smbx_smb2_desc_list none;
+  memset(&none, 0, sizeof none);
+  assert_int_equal(smbx_smb2_desc_list_check(&none, 0, NULL), SMBX_ERR_RANGE);
   smbx_smb2_buffer_desc d = {1, 2, 3};
   assert_int_equal(smbx_smb2_desc_list_encode(&d, 4096, b, max + 16, NULL),
                    SMBX_ERR_RANGE);
@@ -619,6 +635,53 @@ static void smb2_case_32_lock_count_zero_ffff_and_too_many(void **state)
   free(b);
 }
 
+/* ---- case 26: wrong body StructureSize, for every I/O decoder ---- */
+
+static void smb2_case_26_wrong_structure_size_io_commands(void **state)
+{
+  (void)state;
+  static const struct {
+    const uint8_t *v;
+    size_t len;
+    io_dec_fn dec;
+  } t[] = {
+#define V(a, d) {a, sizeof(a), dec_##d}
+    V(io_read_req_inline, read_req), V(io_read_resp_inline, read_resp),
+    V(io_write_req_inline, write_req), V(io_write_resp, write_resp),
+    V(io_lock_req, lock_req), V(io_lock_resp, lock_resp),
+    V(io_ioctl_req_vni, ioctl_req), V(io_ioctl_resp_vni, ioctl_resp),
+    V(io_qdir_req, query_directory_req),
+    V(io_qdir_resp_37, query_directory_resp),
+    V(io_notify_req, change_notify_req), V(io_notify_resp, change_notify_resp),
+    V(io_qinfo_req_18, query_info_req), V(io_qinfo_resp_18, query_info_resp),
+    V(io_setinfo_req_4, set_info_req), V(io_setinfo_resp, set_info_resp),
+#undef V
+  };
+  union {
+    smbx_smb2_read_req a;
+    smbx_smb2_write_req b;
+    smbx_smb2_ioctl_req c;
+    smbx_smb2_query_info_req d;
+    smbx_smb2_lock_req e;
+  } out;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    uint8_t *b = io_dup(t[i].v, t[i].len);
+    assert_int_equal(t[i].dec(b, t[i].len, &out, NULL), 0);
+    uint16_t ss = (uint16_t)(b[64] | b[65] << 8);
+    static const int delta[] = {-1, 1, 2, 0x100};
+    for (size_t k = 0; k < 4; k++) {
+      io_put16(b, 64, (uint16_t)(ss + delta[k]));
+      smbx_error_detail e = io_expect_fail(b, t[i].len, t[i].dec, &out);
+      assert_int_equal(e.offset, 64);
+    }
+    /* another command's code in the header */
+    io_put16(b, 64, ss);
+    io_put16(b, 12, (uint16_t)(b[12] == 8 ? 9 : 8));
+    io_expect_fail(b, t[i].len, t[i].dec, &out);
+    free(b);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -638,6 +701,7 @@ int main(void)
     cmocka_unit_test(write_layouts_and_hostile_areas),
     cmocka_unit_test(smb2_case_12_lock_three_elements),
     cmocka_unit_test(smb2_case_32_lock_count_zero_ffff_and_too_many),
+    cmocka_unit_test(smb2_case_26_wrong_structure_size_io_commands),
   };
   return RUN_TESTS(tests);
 }
