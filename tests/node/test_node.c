@@ -805,24 +805,32 @@ static void client_2_2_unsolicited_rejected_break_delivered(void **state)
   }
 }
 
-/* 6.5: a 3.1.1 session with encryption: every request and response after
- * the session setup travels in a TRANSFORM */
+/* 6.5: sessions with encryption (3.1.1 by the server's policy or the
+ * host's ENCRYPT_DATA, 3.0 and 3.0.2 with AES-128-CCM): every request and
+ * response after the session setup travels in a TRANSFORM */
 static void crypto_6_5_encrypted_311_round_trip(void **state)
 {
   (void)state;
   if (!have_openssl())
     skip();
-  for (int who = 0; who < 2; who++) {
+  for (int who = 0; who < 4; who++) {
     nh x;
     nh_setup(&x, true);
-    if (who == 0)
+    if (who != 1)
       x.ss.flags |= SMBX_SERVER_ENCRYPT;
     else
       x.session_flags = SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA;
+    /* 2, 3: 3.0 and 3.0.2 (CAP_ENCRYPTION, AES-128-CCM) */
+    if (who == 2)
+      x.cs.dialects = SMBX_DIALECT_MASK_300;
+    if (who == 3)
+      x.cs.dialects = SMBX_DIALECT_MASK_302;
     assert_int_equal(nh_start(&x), 0);
     int p = nh_add_tcp(&x, false);
     nh_negotiate(&x, p);
-    assert_true(x.log[x.cursor - 1].ev.u.negotiated.cipher != 0);
+    assert_int_equal(x.log[x.cursor - 1].ev.u.negotiated.cipher,
+                     who >= 2 ? SMBX_CRYPTO_CIPHER_AES128_CCM
+                              : SMBX_CRYPTO_CIPHER_AES128_GCM);
     uint64_t s = nh_session(&x, p);
     const nh_cev *up = &x.log[x.cursor - 1];
     assert_true(up->ev.u.session.session_flags &
