@@ -419,10 +419,20 @@ int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
 {
   uint8_t *p = buf + SMBX__CONN_HEADROOM;
   size_t n = len;
-  if (c->transport == SMBX__CONN_SMBD &&
-      !smbd_room(c, len + (k ? SMBX_SMB2_TRANSFORM_HDR_SIZE : 0))) {
-    c->want_writable = true;
-    return SMBX_ERR_AGAIN;
+  if (c->transport == SMBX__CONN_SMBD) {
+    const smbx_smbd *d = c->smbd;
+    /* not negotiated yet (or closing): the engine would refuse it; say so
+     * before anything is encrypted in place */
+    if (d->err)
+      return d->err;
+    if (d->closing)
+      return SMBX_ERR_CLOSED;
+    if (d->state != SMBX_SMBD_STATE_CONNECTED)
+      return SMBX_ERR_STATE;
+    if (!smbd_room(c, len + (k ? SMBX_SMB2_TRANSFORM_HDR_SIZE : 0))) {
+      c->want_writable = true;
+      return SMBX_ERR_AGAIN;
+    }
   }
   if (k) {
     uint8_t *t = p - SMBX_SMB2_TRANSFORM_HDR_SIZE;
@@ -455,10 +465,9 @@ int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   }
   if (rc == SMBX_ERR_RANGE || rc == SMBX_ERR_LIMIT)
     return SMBX_ERR_RANGE;
-  if (rc < 0)
-    return smbx__conn_fatal(c, rc <= SMBX_ERR_FATAL ? rc : SMBX_ERR_TRANSPORT,
-                            "SMB Direct send failed", 0, 0);
-  return 0;
+  if (rc <= SMBX_ERR_FATAL)
+    return smbx__conn_fatal(c, rc, "SMB Direct send failed", 0, 0);
+  return rc < 0 ? rc : 0;
 }
 
 /* ---- incoming messages ---------------------------------------------------- */

@@ -1500,6 +1500,43 @@ static void conn_steady_state_allocates_nothing(void **state)
   th_fini(&x);
 }
 
+static void b2b_smbd_send_before_negotiation_is_not_fatal(void **state)
+{
+  (void)state;
+  sim *w = sim_new(0);
+  smbx_transport t = sim_transport(w, 0);
+  smbx_smbd_settings ss;
+  smbx_smbd_settings_default(&ss, sizeof ss);
+  static uint8_t mem[4][8192];
+  smbx_smbd_recv_buf bufs[4];
+  for (int i = 0; i < 4; i++) {
+    bufs[i].addr = mem[i];
+    bufs[i].length = 8192;
+    bufs[i].reserved = 0;
+    bufs[i].handle = (uint64_t)i + 1;
+  }
+  smbx_smbd *d = NULL;
+  assert_int_equal(smbx_smbd_new(&d, &ss, &t, bufs, 4, NULL, 0), 0);
+  smbx__conn_settings s = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_upcalls u;
+  memset(&u, 0, sizeof u);
+  u.complete = stub_complete;
+  smbx__conn *c = NULL;
+  assert_int_equal(smbx__conn_new_smbd(&c, &s, &u, NULL, d, NULL, 0), 0);
+  assert_ptr_equal(smbx__conn_smbd(c), d);
+  static uint8_t buf[SMBX__CONN_HEADROOM + 256];
+  size_t n = th_pdu(buf + SMBX__CONN_HEADROOM, SMBX_SMB2_ECHO, false, 0, 0);
+  assert_int_equal(smbx__conn_send(c, buf, sizeof buf, n, NULL, 1, NULL, 0, 0),
+                   SMBX_ERR_STATE);
+  smbx__conn_info inf;
+  smbx__conn_get_info(c, &inf);
+  assert_int_equal(inf.err, 0);
+  assert_int_equal(inf.outstanding, 0);
+  assert_int_equal(inf.win_low, 0); /* nothing spent */
+  smbx__conn_free(c);
+  sim_free(w);
+}
+
 static void conn_settings_rejected(void **state)
 {
   (void)state;
@@ -1591,6 +1628,7 @@ int main(void)
       cmocka_unit_test(b2b_tcp_abort_reports_reason),
       cmocka_unit_test(conn_test_alloc_each_failure),
       cmocka_unit_test(conn_steady_state_allocates_nothing),
+      cmocka_unit_test(b2b_smbd_send_before_negotiation_is_not_fatal),
       cmocka_unit_test(conn_settings_rejected),
   };
   return RUN_TESTS(tests);
