@@ -146,7 +146,7 @@ static void check_state(const fz *f)
   /* 3.3: never a credit without a receive posted (or arrived, unread) */
   if (!d->torn && d->state == SMBX_SMBD_STATE_CONNECTED)
     CHECK(d->recv_credits <= d->n_posted + nbl);
-  CHECK(d->ev_n < d->ev_cap);
+  CHECK(d->ev_n == 0 && d->ev_sd == 0); /* drained */
 }
 
 static int f_reg(void *ud, void *a, size_t l, uint32_t acc, smbx_mr *o)

@@ -379,8 +379,9 @@ SMBX_API int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc,
  *  @param msg_id optional: the id its SMBX_SMBD_EV_SEND_DONE carries
  *  @return 0; SMBX_ERR_RANGE (empty, or larger than the peer's
  *          MaxFragmentedSize); SMBX_ERR_LIMIT (needs more send buffers
- *          than exist); SMBX_ERR_AGAIN (not enough free send buffers now:
- *          retry after a SEND_DONE); SMBX_ERR_STATE (not negotiated yet);
+ *          than exist); SMBX_ERR_AGAIN (not enough free send buffers now,
+ *          or too many SEND_DONE events not yet taken from the queue:
+ *          drain events, retry after a SEND_DONE); SMBX_ERR_STATE (not negotiated yet);
  *          SMBX_ERR_INVAL; the sticky code once the connection is dead
  *          (SMBX_ERR_CLOSED after a graceful close).
  *  @since 0.1.0 */

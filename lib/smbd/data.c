@@ -183,11 +183,11 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
     return SMBX_ERR_LIMIT;
   if (d->n_free_slots == 0 || nf > d->n_free_slots - 1)
     return SMBX_ERR_AGAIN;
-  /* queued events + every message that can still complete stay within
-   * the send part of the event queue: a host that sends without draining
-   * events gets AGAIN instead of losing SEND_DONE events */
+  /* queued SEND_DONE events + every message that can still complete stay
+   * within the SEND_DONE part of the event queue: a host that sends
+   * without draining events gets AGAIN instead of losing events */
   if (!d->upcall &&
-      d->ev_n + (uint64_t)(d->n_slots - d->n_free_slots) + nf > d->n_slots)
+      d->ev_sd + (uint64_t)(d->n_slots - d->n_free_slots) + nf > d->n_slots)
     return SMBX_ERR_AGAIN;
   uint64_t id = ++d->msg_seq;
   uint64_t left = total;

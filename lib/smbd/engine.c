@@ -85,7 +85,10 @@ void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
     d->upcall(d->upcall_ctx, &ev);
     return;
   }
-  /* capacity covers every event that can be pending at once (see new) */
+  /* capacity covers every event that can be pending at once: MESSAGE <=
+   * held buffers (n_rb + n_ra), RECV_BUFFER <= n_rb, 3 one-shot events,
+   * SEND_DONE <= n_slots (smbx_smbd_send keeps queued SEND_DONEs plus
+   * slots in use within n_slots) */
   if (d->ev_n == d->ev_cap)
     return;
   uint32_t at = d->ev_head + d->ev_n;
@@ -93,6 +96,7 @@ void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
     at -= d->ev_cap;
   d->ev[at] = *e;
   d->ev_n++;
+  d->ev_sd += e->type == SMBX_SMBD_EV_SEND_DONE;
 }
 
 int smbx_smbd_next_event(smbx_smbd *d, smbx_smbd_event *ev)
@@ -112,6 +116,7 @@ int smbx_smbd_next_event(smbx_smbd *d, smbx_smbd_event *ev)
     full.struct_size = n;
     memcpy(ev, &full, n);
   }
+  d->ev_sd -= e->type == SMBX_SMBD_EV_SEND_DONE;
   d->ev_head = d->ev_head + 1 == d->ev_cap ? 0 : d->ev_head + 1;
   d->ev_n--;
   return 1;

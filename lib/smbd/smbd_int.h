@@ -104,6 +104,7 @@ struct smbx_smbd {
   /* events */
   smbx__smbd_ev *ev;
   uint32_t ev_cap, ev_head, ev_n;
+  uint32_t ev_sd; /* SEND_DONE events in the queue */
   smbx__smbd_upcall upcall;
   void *upcall_ctx;
 };
