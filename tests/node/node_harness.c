@@ -10,6 +10,7 @@
 #include <smbx/tcp.h>
 
 #include "node_harness.h"
+#include "pcapw.h"
 
 #ifdef NH_HAVE_OPENSSL
 #include "smbx_openssl.h"
@@ -35,7 +36,10 @@ static void pipe_put(nh_pipe *q, const uint8_t *b, size_t n)
 static int tcp_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
 {
   (void)conn;
-  pipe_put(ud, b, n);
+  nh_pipe *q = ud;
+  if (q->pcap)
+    assert_int_equal(pcapw_tcp(q->pcap, q->dir, b, n), 0);
+  pipe_put(q, b, n);
   return 0;
 }
 
@@ -112,6 +116,9 @@ int nh_add_tcp(nh *x, bool raw_client)
   memset(p, 0, sizeof *p);
   p->used = true;
   p->raw_client = raw_client;
+  p->c2s.pcap = p->s2c.pcap = x->pcap;
+  p->c2s.dir = 0;
+  p->s2c.dir = 1;
   smbx_tcp_hooks h = {sizeof h, &p->s2c, tcp_send};
   assert_int_equal(smbx_server_add_tcp(x->srv, &h, x->now, &p->sconn), 0);
   if (!raw_client) {

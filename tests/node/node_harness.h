@@ -23,6 +23,8 @@
 #define NH_S 1000000000ull
 
 typedef struct nh_pipe {
+  void *pcap; /* pcapw *: every byte sent is also captured */
+  int dir;    /* 0 client -> server, 1 server -> client */
   uint8_t *p;
   size_t len, cap;
   size_t off; /* bytes already fed (the rest waits for holds) */
@@ -66,6 +68,7 @@ typedef struct nh {
   smbx_client_settings cs;
   nh_pair pair[NH_PAIRS];
   uint64_t now;
+  void *pcap;      /* pcapw * for TCP pairs added after it is set */
   size_t feed_max; /* split every feed into pieces of this many bytes */
   /* server host */
   nh_file files[NH_FILES];
