@@ -77,6 +77,7 @@ struct smbx_server {
   size_t sbuf_cap;
   uint64_t now;
   uint64_t seed;
+  bool bp; /* backpressure on */
 };
 
 #define NS_PER_S 1000000000ull
@@ -112,10 +113,28 @@ int smbx_server_settings_default(smbx_server_settings *s, size_t struct_size)
 
 /* ---- events --------------------------------------------------------------- */
 
+/* Backpressure (STYLE.md sec. 1): while the host leaves more than
+ * EVQ_HIGH events queued, connections grant clients only credits_min;
+ * below EVQ_LOW normal grants resume. */
+#define EVQ_HIGH 4096u
+#define EVQ_LOW 1024u
+
+static void set_backpressure(smbx_server *srv, bool on)
+{
+  srv->bp = on;
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->conns); i++) {
+    sconn *sc = smbx__slab_at(&srv->conns, i);
+    if (sc && sc->c)
+      smbx__conn_set_backpressure(sc->c, on);
+  }
+}
+
 static smbx_event *ev_push(smbx_server *srv, uint32_t type, const sconn *sc)
 {
   if (smbx__ring_full(&srv->evq) && smbx__ring_grow(&srv->evq) != 0)
     return NULL;
+  if (!srv->bp && smbx__ring_len(&srv->evq) >= EVQ_HIGH)
+    set_backpressure(srv, true);
   smbx_event *e = smbx__ring_push_slot(&srv->evq);
   if (!e)
     return NULL;
@@ -131,6 +150,8 @@ int smbx_server_next_event(smbx_server *srv, smbx_event *ev)
   if (!srv || !ev || ev->struct_size < offsetof(smbx_event, u))
     return SMBX_ERR_INVAL;
   smbx_event tmp;
+  if (srv->bp && smbx__ring_len(&srv->evq) <= EVQ_LOW)
+    set_backpressure(srv, false);
   while (smbx__ring_pop(&srv->evq, &tmp) == 0) {
     if (tmp.type == SMBX_EV_NONE)
       continue;
@@ -1273,6 +1294,7 @@ int smbx_server_add_tcp(smbx_server *srv, const smbx_tcp_hooks *h,
     conn_unprepare(srv, sc);
     return rc;
   }
+  smbx__conn_set_backpressure(sc->c, srv->bp);
   *conn = sc->handle;
   return 0;
 }
@@ -1314,6 +1336,7 @@ int smbx_server_add_smbd(smbx_server *srv, const smbx_smbd_settings *ss,
     conn_unprepare(srv, sc);
     return rc;
   }
+  smbx__conn_set_backpressure(sc->c, srv->bp);
   *conn = sc->handle;
   return 0;
 }

@@ -853,7 +853,6 @@ static void smbd_basic_flow_over_simulated_nic(void **state)
   (void)state;
   nh x;
   nh_setup(&x, true);
-  x.use_ta = false;
   assert_int_equal(nh_start(&x), 0);
   int p = nh_add_smbd(&x);
   full_flow(&x, p, 200000);
