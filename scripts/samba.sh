@@ -41,7 +41,9 @@ share=$root/share
 pidfile=$root/run/smbd.pid
 
 smbd_bin=$(command -v smbd || true)
-[ -n "$smbd_bin" ] || [ -x /usr/sbin/smbd ] && smbd_bin=${smbd_bin:-/usr/sbin/smbd}
+if [ -z "$smbd_bin" ] && [ -x /usr/sbin/smbd ]; then
+  smbd_bin=/usr/sbin/smbd
+fi
 
 print_vars() {
   echo "SAMBA_PID=$1"
@@ -63,6 +65,20 @@ our_pid() {
   case "$cmdline" in
     *smbd*"$conf"*) echo "$pid" ;;
   esac
+}
+
+# Live processes started with this ROOT's smb.conf (smbd's children).
+our_children() {
+  local d c
+  for d in /proc/[0-9]*; do
+    [ -r "$d/cmdline" ] || continue
+    c=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
+    case "$c" in
+      *smbd*"$conf"*)
+        [ "$(awk '{print $3}' "$d/stat" 2>/dev/null)" != Z ] && echo "${d#/proc/}" ;;
+    esac
+  done
+  return 0
 }
 
 # Is anything listening on 127.0.0.1:PORT or *:PORT (IPv4/IPv6)?
@@ -130,16 +146,38 @@ status)
 stop)
   pid=$(our_pid)
   if [ -z "$pid" ]; then rm -f "$pidfile"; exit 0; fi
+  # smbd removes its pid file early in its shutdown and exits later, so
+  # wait for the process itself (and then for the port), not for the file
+  alive() { [ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    [ -n "$(our_pid)" ] || break
+  for _ in $(seq 1 200); do
+    alive "$pid" || break
     sleep 0.05
   done
-  if [ -n "$(our_pid)" ]; then
-    echo "samba.sh: smbd $pid ignored SIGTERM, sending SIGKILL" >&2
+  if alive "$pid"; then
+    echo "samba.sh: smbd $pid ignored SIGTERM for 10 s, sending SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.1
+    sleep 0.2
   fi
+  # children serving clients can outlive the parent for a moment and keep
+  # the listening socket: signal each remaining process whose command line
+  # names this ROOT's smb.conf (ours alone), by PID
+  for sig in TERM KILL; do
+    for i in $(seq 1 100); do
+      left=$(our_children)
+      [ -n "$left" ] || break
+      if [ "$i" -eq 1 ]; then
+        # shellcheck disable=SC2086
+        kill "-$sig" $left 2>/dev/null || true
+      fi
+      sleep 0.05
+    done
+  done
+  for _ in $(seq 1 200); do
+    port_busy || break
+    sleep 0.05
+  done
+  port_busy && echo "samba.sh: port $port still in use after stopping smbd $pid" >&2
   rm -f "$pidfile"
   echo "samba.sh: stopped smbd $pid (port $port)" >&2
   exit 0

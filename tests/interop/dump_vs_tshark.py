@@ -44,8 +44,13 @@ class Peer:
         self.tcpdump = None
 
     def start_samba(self):
-        out = subprocess.run([self.samba, 'start', str(PORT)], env=self.env,
-                             capture_output=True, text=True, timeout=60)
+        # a server of an earlier test may still be leaving the port
+        for _ in range(40):
+            out = subprocess.run([self.samba, 'start', str(PORT)], env=self.env,
+                                 capture_output=True, text=True, timeout=60)
+            if out.returncode == 0 or 'held by another' not in out.stderr:
+                break
+            time.sleep(0.5)
         if out.returncode != 0:
             raise RuntimeError('samba.sh start failed: ' + out.stderr.strip())
         for line in out.stdout.splitlines():
