@@ -161,7 +161,10 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     }
     if (i == 0)
       enc_sid = sid;
-    if (i == 0 && have && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
+    /* 6.5: a binding SESSION_SETUP (Flags @66 bit 0) is never encrypted */
+    bool binding = hd.command == SMBX_SMB2_SESSION_SETUP &&
+                   pdu.len > 66 && (p[66] & 1);
+    if (i == 0 && have && !binding && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
         !(oflags & SMBX__CONN_SEND_NO_ENCRYPT) &&
         ((k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
          (oflags & SMBX__CONN_SEND_ENCRYPT))) {

@@ -46,9 +46,12 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
   smbx__conn_keys k;
   bool have = !neg && smbx__conn_get_keys(c, sid, &k);
+  /* 6.5: a SESSION_SETUP response is encrypted only when its request was
+   * (re-authentication); binding legs and first legs never are */
+  bool enc_all = (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) &&
+                 ri->command != SMBX_SMB2_SESSION_SETUP;
   bool enc = have && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
-             ((ri->flags & RI_ENCRYPTED) ||
-              (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
+             ((ri->flags & RI_ENCRYPTED) || enc_all ||
               (oflags & SMBX__CONN_SEND_ENCRYPT));
   if (oflags & SMBX__CONN_SEND_NO_ENCRYPT)
     enc = false;

@@ -317,8 +317,11 @@ static void smb2_case_4a_binding_leg_starts_from_the_new_connection(
   uint8_t h2[64];
   negotiate(&b, 0x20, h2);
   assert_memory_not_equal(h2, h, 64);
+  /* the session encrypts everything, yet binding legs are never
+   * encrypted (6.5) */
   set_keys(&b, 0x1234, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_CMAC,
-           SMBX_CRYPTO_CIPHER_NONE, session_hash, 0);
+           SMBX_CRYPTO_CIPHER_AES128_GCM, session_hash,
+           SMBX__CONN_KEYS_ENCRYPT_ALL);
   memcpy(hc, h2, 64);
   memcpy(hs, h2, 64);
   memcpy(ho, h2, 64);
@@ -328,6 +331,10 @@ static void smb2_case_4a_binding_leg_starts_from_the_new_connection(
   th_ev *r = last(&b, TH_SRV, TE_REQUEST);
   assert_true(r->hdr.flags & SMBX_SMB2_FLAGS_SIGNED);
   assert_true(r->flags & SMBX__CONN_PDU_VERIFIED);
+  assert_false(r->flags & SMBX__CONN_PDU_ENCRYPTED);
+  th_ev *rv = last(&b, TH_CLI, TE_COMPLETE);
+  assert_false(rv->flags & SMBX__CONN_PDU_ENCRYPTED);
+  assert_true(rv->flags & SMBX__CONN_PDU_VERIFIED);
   assert_memory_equal(hc, ho, 64);
   assert_memory_equal(hs, ho, 64);
   /* and a tampered binding request is delivered flagged, not failed */
