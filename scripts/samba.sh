@@ -67,16 +67,13 @@ our_pid() {
   esac
 }
 
-# Live processes started with this ROOT's smb.conf (smbd's children).
+# Live processes started with this ROOT's smb.conf (smbd's children); a
+# zombie's cmdline is empty, so it never matches.
 our_children() {
-  local d c
-  for d in /proc/[0-9]*; do
-    [ -r "$d/cmdline" ] || continue
-    c=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
-    case "$c" in
-      *smbd*"$conf"*)
-        [ "$(awk '{print $3}' "$d/stat" 2>/dev/null)" != Z ] && echo "${d#/proc/}" ;;
-    esac
+  local f
+  for f in $(grep -l -a -F -- "$conf" /proc/[0-9]*/cmdline 2>/dev/null); do
+    f=${f#/proc/}
+    echo "${f%/cmdline}"
   done
   return 0
 }
