@@ -895,6 +895,54 @@ static void smb2_6_3_final_with_other_async_id_disconnects(void **state)
   th_fini(&x);
 }
 
+static void smb2_6_2_client_takes_a_compounded_response(void **state)
+{
+  (void)state;
+  th x;
+  cli_raw(&x);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  raw_srv_resp(&x, SMBX_SMB2_ECHO, 0, 10, 0, 0);
+  th_run(&x);
+  th_side *e = &x.s[TH_CLI];
+  size_t n = chain3(e->out + SMBX__CONN_HEADROOM, 0, REL, REL, 0);
+  uint64_t reqs[3];
+  assert_int_equal(smbx__conn_send(e->c, e->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, n, NULL,
+                                   5, reqs, 3, x.now),
+                   3);
+  /* one message, three responses (ids 1, 2, 3), the second an error */
+  uint8_t b[1024];
+  size_t off = 0;
+  uint16_t cmds[3] = {SMBX_SMB2_CREATE, SMBX_SMB2_QUERY_INFO,
+                      SMBX_SMB2_CLOSE};
+  for (int i = 0; i < 3; i++) {
+    size_t m = rs(b + off, cmds[i], 1 + (uint64_t)i, 1,
+                  i == 1 ? SMBX_STATUS_ACCESS_DENIED : 0,
+                  i ? SMBX_SMB2_FLAGS_RELATED_OPERATIONS : 0);
+    if (i < 2)
+      m = (size_t)smbx_smb2_chain_link(b + off, m, sizeof b - off);
+    off += m;
+  }
+  th_raw_send(&x, TH_SRV, b, off);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 4);
+  for (int i = 0; i < 3; i++) {
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1 + (size_t)i);
+    assert_int_equal(v->req, reqs[i]);
+    assert_int_equal(v->err, 0);
+    assert_int_equal(v->chain_index, i);
+    assert_int_equal(v->hdr.command, cmds[i]);
+    assert_int_equal(v->status, i == 1 ? SMBX_STATUS_ACCESS_DENIED : 0);
+    assert_int_equal((v->flags & SMBX__CONN_PDU_LAST) != 0, i == 2);
+  }
+  smbx__conn_info inf;
+  smbx__conn_get_info(e->c, &inf);
+  assert_int_equal(inf.outstanding, 0);
+  assert_int_equal(inf.holds, 0);
+  assert_int_equal(inf.credits, 7 + 3); /* 10 - 3 spent + 3 granted */
+  th_fini(&x);
+}
+
 /* ---- client credits ----------------------------------------------------------- */
 
 static void smb2_6_1_client_never_exceeds_credits(void **state)
@@ -1608,6 +1656,7 @@ int main(void)
       cmocka_unit_test(smb2_case_37_second_pending_disconnects),
       cmocka_unit_test(smb2_case_37_unsolicited_oplock_break_reported),
       cmocka_unit_test(smb2_6_3_final_with_other_async_id_disconnects),
+      cmocka_unit_test(smb2_6_2_client_takes_a_compounded_response),
       cmocka_unit_test(smb2_6_1_client_never_exceeds_credits),
       cmocka_unit_test(smb2_6_1_client_multi_credit_charge),
       cmocka_unit_test(b2b_tcp_echo_and_credits),
