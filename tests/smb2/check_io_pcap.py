@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Meson test: the I/O commands of smbx/smb2_io.h against Wireshark.
 
-usage: check_io_pcap.py SMB2_IO_PCAP TSHARK_CHECK OUT.pcap
+usage: check_io_pcap.py SMB2_IO_PCAP TSHARK_CHECK OUT.pcap [roce]
 
 SMB2_IO_PCAP encodes every I/O command (requests and responses) with the
 codec into OUT.pcap (Direct-TCP, port 445) and prints what tshark must read
 back per frame. tools/tshark_check.py must report no problem (no malformed
 packet, no expert warning, nothing undecoded), the PDU counts per command
 must match, and every listed field of every frame must equal what was
-encoded. Fails (exit 1) when tshark is missing.
+encoded. With `roce` the PDUs travel over SMB Direct / RoCEv2 with the
+RDMA WRITE / READ of the payloads, and the SMB Direct message and RDMA
+packet counts must match too. Fails (exit 1) when tshark is missing.
 """
 import json
 import subprocess
@@ -17,7 +19,8 @@ import sys
 
 def main():
     gen, check, out = sys.argv[1:4]
-    p = subprocess.run([gen, out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    mode = sys.argv[4:5]
+    p = subprocess.run([gen, out] + mode, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
         print("smb2_io_pcap failed: %s" % p.stderr.decode(), file=sys.stderr)
         return 1
@@ -29,7 +32,7 @@ def main():
                 fields.append(k)
     args = [sys.executable, check, out, "--fields", ",".join(fields),
             "--expect-smb2", str(want["smb2_pdus"]),
-            "--expect", json.dumps({"smb2": want["smb2"]})]
+            "--expect", json.dumps({k: want[k] for k in ("smb2", "smbd", "rdma") if k in want})]
     r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
         print("tshark_check.py exited %d:\n%s%s" % (r.returncode, r.stderr.decode(),

@@ -5,13 +5,18 @@
  * read back per frame (check_io_pcap.py compares it with
  * tools/tshark_check.py's output, field by field).
  *
- * usage: smb2_io_pcap OUT.pcap */
+ * usage: smb2_io_pcap OUT.pcap [roce]
+ * roce: READ and WRITE with RDMA channels over SMB Direct / RoCEv2: SMBD
+ * negotiate, requests carrying buffer descriptors, the server's RDMA
+ * WRITE / READ of the payload, responses (READ's by SEND with Invalidate
+ * of the first token). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <smbx/smb2.h>
+#include <smbx/smbd.h>
 
 #include "pcapw.h"
 
@@ -91,6 +96,131 @@ static void send_pdu(int dir, const uint8_t *pdu, smbx_ssize n)
     die("pcapw_tcp failed");
 }
 
+static int roce;
+
+static const smbx_smb2_fileid FID = {0x1122334455667788ull,
+                                     0x99AABBCCDDEEFF00ull};
+static uint8_t buf[65536];
+
+/* Over SMB Direct: the PDU as one Data Transfer message in one SEND. */
+static void send_smbd(int dir, const uint8_t *pdu, smbx_ssize n, int inv,
+                      uint32_t rkey)
+{
+  static uint8_t msg[70000];
+  if (n <= 0)
+    die("encode failed");
+  smbx_smbd_data d;
+  memset(&d, 0, sizeof d);
+  d.credits_requested = 255;
+  d.credits_granted = dir ? 16 : 0;
+  d.data_offset = SMBX_SMBD_DATA_HDR_SIZE;
+  d.data_length = (uint32_t)n;
+  d.payload = pdu;
+  int m = smbx_smbd_encode_data(&d, msg, sizeof msg);
+  if (m <= 0)
+    die("smbd encode failed");
+  int rc = inv ? pcapw_smbd_send_inv(W, dir, rkey, msg, (size_t)m)
+               : pcapw_smbd_send(W, dir, msg, (size_t)m);
+  if (rc != 0)
+    die("pcapw_smbd_send failed");
+}
+
+static void roce_negotiate(void)
+{
+  uint8_t m[64];
+  smbx_smbd_negotiate_req q = {0x0100, 0x0100, 0, 255, 1364, 8192, 1048576};
+  int n = smbx_smbd_encode_negotiate_req(&q, m, sizeof m);
+  if (n <= 0 || pcapw_smbd_send(W, 0, m, (size_t)n) != 0)
+    die("smbd negotiate request");
+  smbx_smbd_negotiate_resp r = {0x0100, 0x0100, 0x0100, 0,   255,
+                                255,    0,      1048576, 1364, 8192,
+                                1048576};
+  n = smbx_smbd_encode_negotiate_resp(&r, m, sizeof m);
+  if (n <= 0 || pcapw_smbd_send(W, 1, m, (size_t)n) != 0)
+    die("smbd negotiate response");
+}
+
+/* READ 64 KiB into two client buffers (0xFFC0 + 0x40, as Windows splits a
+ * read) and WRITE 32 KiB pulled from one, over RDMA (smbd.md 4). */
+static void roce_read_write(void)
+{
+  static uint8_t data[65536];
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (uint8_t)(i * 7 + (i >> 8));
+  smbx_smb2_buffer_desc d[2] = {{0x00007F0000010000ull, 0x00AB0001u, 0xFFC0},
+                                {0x00007F0000200000ull, 0x00AB0002u, 0x40}};
+  uint8_t ci[32];
+  if (smbx_smb2_desc_list_encode(d, 2, ci, sizeof ci, NULL) != 32)
+    die("desc");
+  smbx_smb2_hdr h = hdr(SMBX_SMB2_READ, 100, 0);
+  smbx_smb2_read_req rq;
+  memset(&rq, 0, sizeof rq);
+  rq.padding = 0x50;
+  rq.length = 65536;
+  rq.file_id = FID;
+  rq.channel = SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE;
+  rq.channel_info.p = ci;
+  rq.channel_info.len = 32;
+  begin_frame(SMBX_SMB2_READ, 100, 0);
+  want(", \"smb2.read_length\": [65536], "
+       "\"smb2.channel\": [\"0x00000002\"], "
+       "\"smb2.olb.offset\": [\"0x00000070\"], \"smb2.olb.length\": [32], "
+       "\"smb2.buffer_descriptor.offset\": [%llu, %llu], "
+       "\"smb2.buffer_descriptor.token\": [\"0x00ab0001\", \"0x00ab0002\"], "
+       "\"smb2.buffer_descriptor.length\": [65472, 64]",
+       (unsigned long long)d[0].offset, (unsigned long long)d[1].offset);
+  end_frame();
+  send_smbd(0, buf, smbx_smb2_encode_read_req(&h, &rq, buf, sizeof buf, NULL),
+            0, 0);
+  /* the server places the data, then answers with DataLength 0 */
+  if (pcapw_rdma_write(W, 1, d[0].offset, d[0].token, data, d[0].length) ||
+      pcapw_rdma_write(W, 1, d[1].offset, d[1].token, data + d[0].length,
+                       d[1].length))
+    die("rdma write");
+  h = hdr(SMBX_SMB2_READ, 100, 1);
+  smbx_smb2_read_resp rp;
+  memset(&rp, 0, sizeof rp);
+  rp.data_remaining = 65536;
+  begin_frame(SMBX_SMB2_READ, 100, 1);
+  want(", \"smb2.olb.length\": [0], \"smb2.read_remaining\": [65536]");
+  end_frame();
+  send_smbd(1, buf, smbx_smb2_encode_read_resp(&h, &rp, buf, sizeof buf, NULL),
+            1, d[0].token);
+
+  smbx_smb2_buffer_desc wd = {0x00007F0000400000ull, 0x00CD0001u, 32768};
+  uint8_t wci[16];
+  if (smbx_smb2_desc_list_encode(&wd, 1, wci, sizeof wci, NULL) != 16)
+    die("desc");
+  h = hdr(SMBX_SMB2_WRITE, 101, 0);
+  smbx_smb2_write_req wq;
+  memset(&wq, 0, sizeof wq);
+  wq.file_id = FID;
+  wq.channel = SMBX_SMB2_CHANNEL_RDMA_V1;
+  wq.remaining_bytes = 32768;
+  wq.channel_info.p = wci;
+  wq.channel_info.len = 16;
+  begin_frame(SMBX_SMB2_WRITE, 101, 0);
+  want(", \"smb2.write_length\": [0], \"smb2.channel\": [\"0x00000001\"], "
+       "\"smb2.remaining_bytes\": [32768], "
+       "\"smb2.olb.offset\": [\"0x00000070\"], \"smb2.olb.length\": [16], "
+       "\"smb2.buffer_descriptor.token\": [\"0x00cd0001\"], "
+       "\"smb2.buffer_descriptor.length\": [32768]");
+  end_frame();
+  send_smbd(0, buf, smbx_smb2_encode_write_req(&h, &wq, buf, sizeof buf, NULL),
+            0, 0);
+  if (pcapw_rdma_read(W, 1, wd.offset, wd.token, data, wd.length))
+    die("rdma read");
+  h = hdr(SMBX_SMB2_WRITE, 101, 1);
+  smbx_smb2_write_resp wp;
+  memset(&wp, 0, sizeof wp);
+  wp.count = 32768;
+  begin_frame(SMBX_SMB2_WRITE, 101, 1);
+  want(", \"smb2.write.count\": [32768]");
+  end_frame();
+  send_smbd(1, buf, smbx_smb2_encode_write_resp(&h, &wp, buf, sizeof buf, NULL),
+            0, 0);
+}
+
 static smbx_smb2_bytes u16name(const char *ascii, uint8_t *store)
 {
   size_t l = strlen(ascii);
@@ -102,9 +232,6 @@ static smbx_smb2_bytes u16name(const char *ascii, uint8_t *store)
   return b;
 }
 
-static const smbx_smb2_fileid FID = {0x1122334455667788ull,
-                                     0x99AABBCCDDEEFF00ull};
-static uint8_t buf[65536];
 
 static void read_write_lock(void)
 {
@@ -562,12 +689,18 @@ static void query_set_info(void)
 
 int main(int argc, char **argv)
 {
-  if (argc != 2)
-    die("usage: smb2_io_pcap OUT.pcap");
+  if (argc != 2 && !(argc == 3 && strcmp(argv[2], "roce") == 0))
+    die("usage: smb2_io_pcap OUT.pcap [roce]");
+  roce = argc == 3;
   W = pcapw_open(argv[1], NULL);
   if (!W)
     die("cannot open the capture");
   printf("{\"frames\": [\n");
+  if (roce) {
+    roce_negotiate();
+    roce_read_write();
+    goto done;
+  }
   read_write_lock();
   ioctl();
   /* tshark 4.0 shows the names of every class but 60 */
@@ -580,6 +713,7 @@ int main(int argc, char **argv)
   query_directory(SMBX_SMB2_FILE_ID_EXTD_DIRECTORY_INFORMATION, 56, 0);
   change_notify();
   query_set_info();
+done:
   if (pcapw_close(W) != 0)
     die("pcapw_close failed");
   static const char *const names[0x13] = {
@@ -596,6 +730,17 @@ int main(int argc, char **argv)
                d ? "resp" : "req", counts[c][d]);
         first = 0;
       }
-  printf("}}\n");
+  printf("}");
+  if (roce) {
+    /* 4096-byte path MTU: 0xFFC0 bytes = FIRST + 14 MIDDLE + LAST, 0x40 =
+     * ONLY; the 32 KiB read = REQUEST + FIRST + 6 MIDDLE + LAST */
+    printf(", \"smbd\": {\"negotiate_request\": 1, \"negotiate_response\": 1, "
+           "\"data\": 4}, \"rdma\": {\"SEND_ONLY\": 5, \"SEND_ONLY_INV\": 1, "
+           "\"RDMA_WRITE_FIRST\": 1, \"RDMA_WRITE_MIDDLE\": 14, "
+           "\"RDMA_WRITE_LAST\": 1, \"RDMA_WRITE_ONLY\": 1, "
+           "\"RDMA_READ_REQUEST\": 1, \"RDMA_READ_RESPONSE_FIRST\": 1, "
+           "\"RDMA_READ_RESPONSE_MIDDLE\": 6, \"RDMA_READ_RESPONSE_LAST\": 1}");
+  }
+  printf("}\n");
   return 0;
 }
