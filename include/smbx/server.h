@@ -238,6 +238,20 @@ SMBX_API int smbx_server_go_async(smbx_server *srv, uint64_t conn,
                                   uint64_t req, uint64_t now_ns,
                                   uint64_t *async_id);
 
+/** @brief Send an unsolicited OPLOCK_BREAK notification (smb2.md 4.13):
+ *  an oplock break (24-byte body) or a lease break (44-byte body, e.g.
+ *  from smbx_smb2_encode_lease_break_notify() output + 64). The node
+ *  writes the header (OPLOCK_BREAK, SERVER_TO_REDIR, MessageId all-ones,
+ *  no credits, SessionId as given: 0 for lease breaks), unsigned and
+ *  unencrypted, and sends it at once.
+ *  @return 0; SMBX_ERR_INVAL (NULL body, len not 24 or 44);
+ *          SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (not negotiated);
+ *          SMBX_ERR_AGAIN (SMB Direct send buffers full: retry); the
+ *          sticky code. @since 0.1.0 */
+SMBX_API int smbx_server_send_break(smbx_server *srv, uint64_t conn,
+                                    uint64_t session_id, const uint8_t *body,
+                                    size_t len, uint64_t now_ns);
+
 /** @brief Next deadline over all connections (UINT64_MAX: none).
  *  @since 0.1.0 */
 SMBX_API uint64_t smbx_server_expiry(const smbx_server *srv);

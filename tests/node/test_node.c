@@ -1131,6 +1131,78 @@ static void neg_4_1_capabilities_as_enabled(void **state)
   nh_fini(&x);
 }
 
+
+/* 4.13: the server host sends a lease break notification and an oplock
+ * break; the client node delivers both as SMBX_EV_BREAK (TCP and SMB
+ * Direct) */
+static void break_4_13_server_notifications_reach_client(void **state)
+{
+  (void)state;
+  for (int smbd = 0; smbd < 2; smbd++) {
+    nh x;
+    nh_setup(&x, true);
+    assert_int_equal(nh_start(&x), 0);
+    int p = smbd ? nh_add_smbd(&x) : nh_add_tcp(&x, false);
+    nh_negotiate(&x, p);
+    uint64_t s = nh_session(&x, p);
+    (void)s;
+    smbx_smb2_hdr h;
+    memset(&h, 0, sizeof h);
+    smbx_smb2_lease_break_notify ln;
+    memset(&ln, 0, sizeof ln);
+    ln.new_epoch = 2;
+    ln.flags = SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED;
+    memset(ln.lease_key, 0x6B, 16);
+    ln.current_state = SMBX_SMB2_LEASE_READ | SMBX_SMB2_LEASE_WRITE;
+    ln.new_state = SMBX_SMB2_LEASE_READ;
+    uint8_t b[128];
+    smbx_ssize n = smbx_smb2_encode_lease_break_notify(&h, &ln, b, sizeof b,
+                                                       NULL);
+    assert_int_equal(n, 64 + 44);
+    assert_int_equal(smbx_server_send_break(x.srv, x.pair[p].sconn, 0, b + 64,
+                                            44, x.now),
+                     0);
+    smbx_smb2_oplock_break ob;
+    memset(&ob, 0, sizeof ob);
+    ob.oplock_level = SMBX_SMB2_OPLOCK_LEVEL_II;
+    ob.file_id.persistent_id = 9;
+    n = smbx_smb2_encode_oplock_break(&h, &ob, b, sizeof b, NULL);
+    assert_int_equal(n, 64 + 24);
+    assert_int_equal(smbx_server_send_break(x.srv, x.pair[p].sconn, 0, b + 64,
+                                            24, x.now),
+                     0);
+    assert_int_equal(smbx_server_send_break(x.srv, x.pair[p].sconn, 0, b + 64,
+                                            23, x.now),
+                     SMBX_ERR_INVAL);
+    const nh_cev *e = nh_wait(&x, SMBX_EV_BREAK);
+    assert_non_null(e);
+    assert_int_equal(e->ev.u.pdu.hdr.message_id, UINT64_MAX);
+    assert_int_equal(smbx_smb2_oplock_break_classify(e->bytes, e->len, NULL),
+                     SMBX_SMB2_BREAK_LEASE_NOTIFY);
+    smbx_smb2_lease_break_notify got;
+    assert_int_equal(
+        smbx_smb2_decode_lease_break_notify(e->bytes, e->len, &got, NULL), 0);
+    assert_int_equal(got.new_state, SMBX_SMB2_LEASE_READ);
+    assert_memory_equal(got.lease_key, ln.lease_key, 16);
+    e = nh_wait(&x, SMBX_EV_BREAK);
+    assert_non_null(e);
+    assert_int_equal(smbx_smb2_oplock_break_classify(e->bytes, e->len, NULL),
+                     SMBX_SMB2_BREAK_OPLOCK);
+    /* the connection is still fine */
+    uint64_t req;
+    assert_int_equal(smbx_client_echo(x.cli, x.pair[p].cconn, x.now, &req), 0);
+    assert_int_equal(nh_response(&x, req)->ev.u.pdu.status, 0);
+    if (smbd) {
+      assert_int_equal(smbx_client_close_conn(x.cli, x.pair[p].cconn, x.now),
+                       0);
+      assert_int_equal(smbx_server_close_conn(x.srv, x.pair[p].sconn, x.now),
+                       0);
+      x.pair[p].used = false;
+    }
+    nh_fini(&x);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1155,6 +1227,7 @@ int main(void)
       cmocka_unit_test(hostile_request_before_negotiate_and_second_negotiate),
       cmocka_unit_test(hostile_unknown_session_user_session_deleted),
       cmocka_unit_test(client_2_2_unsolicited_rejected_break_delivered),
+      cmocka_unit_test(break_4_13_server_notifications_reach_client),
       cmocka_unit_test(crypto_6_5_encrypted_311_round_trip),
       cmocka_unit_test(smbd_basic_flow_over_simulated_nic),
       cmocka_unit_test(alloc_every_creation_path_fails_cleanly),
