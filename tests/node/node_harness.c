@@ -406,9 +406,25 @@ void nh_answer_deferred(nh *x, size_t i, uint32_t status)
   x->deferred[i].req = 0;
 }
 
+static bool inside(const uint8_t *p, size_t n, const uint8_t *base,
+                   size_t len)
+{
+  return base && p >= base && (size_t)(p - base) <= len &&
+         n <= len - (size_t)(p - base);
+}
+
 static void srv_request(nh *x, const smbx_event *e)
 {
   x->srv_requests++;
+  for (int i = 0; i < NH_PAIRS; i++)
+    if (x->pair[i].used &&
+        inside(e->u.pdu.data, e->u.pdu.len, x->pair[i].c2s.p,
+               x->pair[i].c2s.len))
+      x->srv_inplace++;
+  if (x->rmem[1] &&
+      inside(e->u.pdu.data, e->u.pdu.len, x->rmem[1],
+             (size_t)64 * x->rbufs[1][0].length))
+    x->srv_inplace++;
   x->last_req_flags = e->flags;
   x->last_req_fileid = e->u.pdu.file_id;
   if (x->srv_requests == 1)

@@ -78,6 +78,8 @@ typedef struct nh {
   size_t n_deferred;
   size_t srv_events[16]; /* count per type */
   size_t srv_requests;
+  size_t srv_inplace; /* REQUEST views pointing into a fed TCP buffer or an
+                         SMB Direct receive buffer (zero copy) */
   uint32_t srv_req_flags_and, srv_req_flags_or;
   uint32_t last_req_flags;
   smbx_smb2_fileid last_req_fileid;
