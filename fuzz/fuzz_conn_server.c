@@ -193,6 +193,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   st.max_chain = 8;
   st.max_msg = 4096;
   st.flags = (b0 & 1) ? SMBX__CONN_F_DELIVER_ECHO : 0;
+  if (b0 & 4) {
+    st.flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
+    st.compound_buf = 300; /* small: early flushes */
+  }
   smbx__conn_upcalls u;
   memset(&u, 0, sizeof u);
   u.ctx = &s;

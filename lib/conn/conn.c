@@ -18,6 +18,7 @@ void smbx__conn_settings_default(smbx__conn_settings *s, uint32_t role)
   s->max_chain = SMBX_SMB2_CHAIN_MAX_DEFAULT;
   s->max_holds = 1024;
   s->request_timeout_ns = 60ull * 1000000000ull;
+  s->compound_buf = 65536;
 }
 
 /* ---- holds ---------------------------------------------------------------- */
@@ -115,6 +116,9 @@ static void conn_free_tables(smbx__conn *c)
     smbx__free(&c->alloc, c->pend, sizeof *c->pend * c->s.max_chain,
                _Alignof(smbx__conn_req *));
   c->pend = NULL;
+  if (c->cbuf)
+    smbx__free(&c->alloc, c->cbuf, SMBX__CONN_HEADROOM + c->cb_cap, 8);
+  c->cbuf = NULL;
 }
 
 static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
@@ -173,6 +177,15 @@ static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
   if (!c->ebuf) {
     rc = SMBX_ERR_NOMEM;
     goto fail;
+  }
+  if (c->role == SMBX__CONN_SERVER &&
+      (s->flags & SMBX__CONN_F_COMPOUND_RESPONSES) && s->compound_buf) {
+    c->cb_cap = s->compound_buf < 256 ? 256 : s->compound_buf;
+    c->cbuf = smbx__alloc(&c->alloc, SMBX__CONN_HEADROOM + c->cb_cap, 8);
+    if (!c->cbuf) {
+      rc = SMBX_ERR_NOMEM;
+      goto fail;
+    }
   }
   *out = c;
   return 0;
@@ -253,6 +266,9 @@ void smbx__conn_free(smbx__conn *c)
 
 static void conn_down(smbx__conn *c, int err)
 {
+  c->cb_hold = 0;
+  c->cb_len = 0;
+  c->cb_stuck = false;
   if (c->role == SMBX__CONN_CLIENT)
     smbx__conn_cli_teardown(c, err);
   else
@@ -648,6 +664,8 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
       break;
     case SMBX_SMBD_EV_SEND_DONE:
       forward_smbd(c, &s);
+      if (c->cb_stuck && !c->err)
+        (void)smbx__conn_cb_flush(c, false, now);
       if (c->want_writable && !c->err) {
         c->want_writable = false;
         if (c->up.writable)

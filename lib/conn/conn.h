@@ -132,6 +132,13 @@ typedef struct smbx__conn smbx__conn;
 #define SMBX__CONN_F_TIMEOUT_FATAL 0x2u /* client: a request timeout tears
                                            the connection down */
 #define SMBX__CONN_F_NO_PREAUTH 0x4u /* do not hash NEGOTIATE */
+#define SMBX__CONN_F_COMPOUND_RESPONSES 0x8u /* server: send the responses of
+                                          a related chain as one compounded
+                                          message (as Windows and Samba do;
+                                          up to settings.compound_buf
+                                          bytes; an interim response or a
+                                          response that does not fit sends
+                                          what was gathered first) */
 
 typedef struct smbx__conn_settings {
   uint32_t role;          /* SMBX__CONN_CLIENT / SMBX__CONN_SERVER */
@@ -153,6 +160,7 @@ typedef struct smbx__conn_settings {
   uint64_t async_timeout_ns;   /* client: after an interim, 0 = none: 0 */
   uint64_t hash_seed;     /* seeds the MessageId hash (take it from the
                              host's random source); 0 is allowed */
+  uint32_t compound_buf;  /* with SMBX__CONN_F_COMPOUND_RESPONSES: 64 KiB */
 } smbx__conn_settings;
 
 /* Fills the defaults for a role. */

@@ -37,6 +37,7 @@ typedef struct smbx__conn_ri {
   uint16_t charge;    /* CreditCharge as on the wire */
   uint16_t ids;       /* ids consumed: max(1, charge) or 1 */
   uint16_t credit_req; /* CreditRequest */
+  uint64_t hold;      /* server: the message it came in */
 } smbx__conn_ri;
 
 /* hold kinds */
@@ -136,6 +137,13 @@ struct smbx__conn {
   uint8_t preauth_state; /* 0 none, 1 request hashed, 2 complete */
   /* scratch for connection-built PDUs */
   uint8_t *ebuf;
+  /* server: responses of a related chain compounded into one message
+   * (SMBX__CONN_F_COMPOUND_RESPONSES) */
+  uint8_t *cbuf;
+  size_t cb_cap, cb_len, cb_last_off, cb_last_len;
+  uint64_t cb_hold, cb_sid;
+  bool cb_enc, cb_last_sign, cb_stuck;
+  smbx__conn_keys cb_keys, cb_last_keys;
   /* counters */
   uint64_t n_in, n_out;
 };
@@ -174,6 +182,8 @@ uint64_t smbx__conn_server_held(const smbx__conn *c);
 size_t smbx__conn_fileid_off(uint16_t command);
 
 /* srv.c */
+/* sends the compound-response buffer (retry after SMBX_ERR_AGAIN) */
+int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now);
 void smbx__conn_srv_msg(smbx__conn *c, uint64_t hold, uint64_t now);
 void smbx__conn_srv_teardown(smbx__conn *c, int err);
 

@@ -15,32 +15,106 @@ static uint16_t ids_for(const smbx__conn *c, uint16_t charge)
 
 /* ---- building and sending responses --------------------------------------- */
 
-/* Patches, signs, encrypts and sends a response to ri at buf + HEADROOM;
- * commits the grant only when it went out. */
-static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
-                  size_t len, const smbx__conn_send_opts *o, uint64_t now)
+static void patch(const smbx__conn_ri *ri, uint8_t *p, uint16_t g,
+                  uint32_t next, bool rel)
 {
-  uint8_t *p = buf + SMBX__CONN_HEADROOM;
   bool async = (ri->flags & RI_ASYNC) != 0;
-  uint16_t g = smbx__conn_grant(c, ri);
   uint32_t flags = smbx__conn_ld32(p + 16);
   flags &= ~(SMBX_SMB2_FLAGS_SIGNED | SMBX_SMB2_FLAGS_ASYNC_COMMAND |
              SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
   flags |= SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
   if (async)
     flags |= SMBX_SMB2_FLAGS_ASYNC_COMMAND;
+  if (rel)
+    flags |= SMBX_SMB2_FLAGS_RELATED_OPERATIONS; /* 2nd.. of a compound */
   smbx__conn_st32(p + 0, SMBX_SMB2_PROTOCOL_ID);
   smbx__conn_st16(p + 4, 64);
   smbx__conn_st16(p + 6, ri->charge);
   smbx__conn_st16(p + 12, ri->command);
   smbx__conn_st16(p + 14, g);
   smbx__conn_st32(p + 16, flags);
-  smbx__conn_st32(p + 20, 0);
+  smbx__conn_st32(p + 20, next);
   smbx__conn_st64(p + 24, ri->msg_id);
   if (async)
     smbx__conn_st64(p + 32, ri->async_id);
   memset(p + 48, 0, 16);
+}
+
+int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
+{
+  if (!c->cb_len) {
+    c->cb_hold = 0;
+    c->cb_stuck = false;
+    return 0;
+  }
+  uint8_t *lp = c->cbuf + SMBX__CONN_HEADROOM + c->cb_last_off;
+  if (early && smbx__conn_ld32(lp + 20) != 0) {
+    /* the chain stops here for now: its last gathered member becomes the
+     * message's last (its padding stays inside it, signed) */
+    smbx__conn_st32(lp + 20, 0);
+    smbx__conn_st32(lp + 16, smbx__conn_ld32(lp + 16) &
+                                 ~SMBX_SMB2_FLAGS_SIGNED);
+    memset(lp + 48, 0, 16);
+    if (c->cb_last_sign &&
+        smbx_smb2_sign(&c->cr, c->cb_last_keys.keys.signing_alg,
+                       c->cb_last_keys.keys.signing, lp, c->cb_last_len,
+                       SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+      return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
+                              0);
+  }
+  int rc = smbx__conn_xmit(c, c->cbuf, SMBX__CONN_HEADROOM + c->cb_cap,
+                           c->cb_len, c->cb_enc ? &c->cb_keys : NULL,
+                           c->cb_sid, now);
+  if (rc == SMBX_ERR_AGAIN) {
+    c->cb_stuck = true;
+    return rc;
+  }
+  c->cb_stuck = false;
+  c->cb_len = 0;
+  c->cb_hold = 0;
+  return rc;
+}
+
+/* Patches, signs, encrypts and sends a response to ri at buf + HEADROOM
+ * (or gathers it into the compound-response buffer); commits the grant
+ * only once it went out or was gathered. */
+static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
+                  size_t len, const smbx__conn_send_opts *o, uint64_t now)
+{
+  uint8_t *p = buf + SMBX__CONN_HEADROOM;
   uint32_t status = smbx__conn_ld32(p + 8);
+  /* 6.2: responses of a related chain gathered into one message */
+  bool chained = false, last = false;
+  size_t plen = len;
+  if (c->cbuf && ri->hold && c->cb_hold == ri->hold && c->cb_stuck)
+    return SMBX_ERR_AGAIN; /* its gathered part must go first */
+  if (c->cbuf && (ri->flags & RI_RELATED) && !(ri->flags & RI_ASYNC) &&
+      status != SMBX_STATUS_PENDING && !c->cb_stuck &&
+      (c->cb_hold == 0 || c->cb_hold == ri->hold)) {
+    smbx__conn_hold *h = smbx__slab_lookup(&c->holds, ri->hold);
+    if (h) {
+      last = !h->more;
+      plen = last ? len : ((len + 7) & ~(size_t)7);
+      if ((!last || c->cb_hold == ri->hold) && c->cb_len + plen <= c->cb_cap)
+        chained = true;
+    }
+  }
+  if (!chained && c->cbuf && ri->hold && c->cb_hold == ri->hold) {
+    int rc = smbx__conn_cb_flush(c, true, now);
+    if (rc)
+      return rc;
+  }
+  if (chained) {
+    uint8_t *q = c->cbuf + SMBX__CONN_HEADROOM + c->cb_len;
+    memmove(q, p, len);
+    memset(q + len, 0, plen - len);
+    p = q;
+  } else {
+    plen = len;
+  }
+  uint16_t g = smbx__conn_grant(c, ri);
+  patch(ri, p, g, chained && !last ? (uint32_t)plen : 0,
+        chained && c->cb_len > 0);
   uint64_t sid = smbx__conn_ld64(p + 40);
   uint32_t oflags = o ? o->flags : 0;
   bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
@@ -55,6 +129,8 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
               (oflags & SMBX__CONN_SEND_ENCRYPT));
   if (oflags & SMBX__CONN_SEND_NO_ENCRYPT)
     enc = false;
+  if (chained && c->cb_len > 0)
+    enc = c->cb_enc; /* one TRANSFORM for the whole compound */
   bool sign = !enc && have && (k.flags & SMBX__CONN_KEYS_SIGNING) &&
               status != SMBX_STATUS_PENDING &&
               ((ri->flags & RI_SIGNED) || (k.flags & SMBX__CONN_KEYS_SIGN_ALL) ||
@@ -62,25 +138,41 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   if (oflags & SMBX__CONN_SEND_NO_SIGN)
     sign = false;
   if (sign && smbx_smb2_sign(&c->cr, k.keys.signing_alg, k.keys.signing, p,
-                             len, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+                             plen, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
     return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
                             0);
   uint8_t pa[64];
   bool pa_ok = false;
   if (o && o->preauth) {
     memcpy(pa, o->preauth, 64);
-    pa_ok = smbx_smb2_preauth_update(&c->cr, pa, p, len) == 0;
+    pa_ok = smbx_smb2_preauth_update(&c->cr, pa, p, plen) == 0;
   }
   bool neg_hash = neg && !(ri->flags & RI_SMB1) && c->preauth_state == 1;
   uint8_t conn_pa[64];
   if (neg_hash) {
     memcpy(conn_pa, c->preauth, 64);
-    if (smbx_smb2_preauth_update(&c->cr, conn_pa, p, len) != 0)
+    if (smbx_smb2_preauth_update(&c->cr, conn_pa, p, plen) != 0)
       neg_hash = false;
   }
-  int rc = smbx__conn_xmit(c, buf, cap, len, enc ? &k : NULL, sid, now);
-  if (rc)
-    return rc;
+  if (chained) {
+    if (c->cb_len == 0) {
+      c->cb_enc = enc;
+      c->cb_sid = sid;
+      if (enc)
+        c->cb_keys = k;
+    }
+    c->cb_last_off = c->cb_len;
+    c->cb_last_len = plen;
+    c->cb_last_sign = sign;
+    if (sign)
+      c->cb_last_keys = k;
+    c->cb_len += plen;
+    c->cb_hold = ri->hold;
+  } else {
+    int rc = smbx__conn_xmit(c, buf, cap, len, enc ? &k : NULL, sid, now);
+    if (rc)
+      return rc;
+  }
   smbx__conn_grant_commit(c, ri, g);
   ri->flags |= RI_GRANTED;
   if (pa_ok)
@@ -90,6 +182,11 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
     c->preauth_state = 2;
   }
   c->n_out++;
+  if (chained && last) {
+    int rc = smbx__conn_cb_flush(c, false, now);
+    if (rc && rc != SMBX_ERR_AGAIN)
+      return rc; /* AGAIN: gathered, sent after the next SEND_DONE */
+  }
   return 0;
 }
 
@@ -216,6 +313,7 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   ri.charge = hd->credit_charge;
   ri.ids = ids_for(c, hd->credit_charge);
   ri.credit_req = hd->credits;
+  ri.hold = hh;
   if (hd->flags & SMBX_SMB2_FLAGS_SIGNED)
     ri.flags |= RI_SIGNED;
   if (h->encrypted)

@@ -512,6 +512,143 @@ static void smb2_6_2_unrelated_chain_delivered_at_once(void **state)
   th_fini(&x);
 }
 
+static void srv_raw_compound(th *x)
+{
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  s.flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
+  assert_int_equal(th_init_tcp(x, NULL, &s, NULL), 0);
+}
+
+static void smb2_6_2_related_responses_compounded(void **state)
+{
+  (void)state;
+  th x;
+  srv_raw_compound(&x);
+  x.s[TH_SRV].auto_respond = true;
+  raw_credits(&x, 8);
+  uint8_t b[1024];
+  size_t n = chain3(b, 0, REL, REL, 1);
+  th_raw_send(&x, TH_CLI, b, n);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 3);
+  const uint8_t *m;
+  size_t len;
+  assert_true(th_raw_next(&x, TH_CLI, &m, &len)); /* one message */
+  smbx_smb2_chain ch;
+  smbx_smb2_bytes pdu;
+  smbx_smb2_hdr h;
+  assert_int_equal(smbx_smb2_chain_init(&ch, m, len, 0), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 1);
+    assert_int_equal(h.message_id, 1 + (uint64_t)i);
+    assert_int_equal(h.status, 0);
+    assert_true(h.credits >= 1);
+    assert_int_equal((h.flags & REL) != 0, i > 0);
+    assert_int_equal(h.next_command != 0, i < 2);
+    assert_int_equal(h.next_command % 8, 0);
+    assert_int_equal(smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, NULL), 0);
+  }
+  assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 0);
+  smbx_smb2_hdr hh;
+  assert_false(raw_resp(&x, &hh, NULL, NULL)); /* nothing else */
+  th_fini(&x);
+}
+
+static void smb2_6_2_compound_flushed_before_an_interim(void **state)
+{
+  (void)state;
+  th x;
+  srv_raw_compound(&x);
+  raw_credits(&x, 8);
+  uint8_t b[1024];
+  size_t n = chain3(b, 0, REL, REL, 1);
+  th_raw_send(&x, TH_CLI, b, n);
+  th_run(&x);
+  th_ev *r0 = th_find(&x, TH_SRV, TE_REQUEST, 0);
+  assert_int_equal(th_respond(&x, r0->req, 0), 0);
+  smbx_smb2_hdr h;
+  assert_false(raw_resp(&x, &h, NULL, NULL)); /* gathered */
+  th_ev *r1 = th_find(&x, TH_SRV, TE_REQUEST, 1);
+  uint64_t aid;
+  assert_int_equal(smbx__conn_go_async(x.s[TH_SRV].c, r1->req, &aid, x.now),
+                   0);
+  /* the CREATE response goes first, alone, then the interim */
+  const uint8_t *m;
+  size_t len;
+  assert_true(raw_resp(&x, &h, &m, &len));
+  assert_int_equal(h.message_id, 1);
+  assert_int_equal(h.next_command, 0);
+  assert_int_equal(smbx_smb2_pdu_validate(m, len, NULL, NULL), 0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 2);
+  assert_int_equal(h.status, SMBX_STATUS_PENDING);
+  assert_int_equal(th_respond(&x, r1->req, 0), 0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 2);
+  assert_true(h.flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND);
+  th_ev *r2 = th_find(&x, TH_SRV, TE_REQUEST, 2);
+  assert_non_null(r2);
+  assert_int_equal(th_respond(&x, r2->req, 0), 0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 3);
+  assert_false(raw_resp(&x, &h, NULL, NULL));
+  smbx__conn_info inf;
+  smbx__conn_get_info(x.s[TH_SRV].c, &inf);
+  assert_int_equal(inf.holds, 0);
+  th_fini(&x);
+}
+
+static void b2b_compounded_responses(bool smbd)
+{
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  s.flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
+  if (smbd)
+    assert_int_equal(th_init_smbd(&x, &c, &s, NULL), 0);
+  else
+    assert_int_equal(th_init_tcp(&x, &c, &s, NULL), 0);
+  x.s[TH_SRV].auto_respond = true;
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  for (int round = 0; round < 3; round++) {
+    th_side *e = &x.s[TH_CLI];
+    size_t n = chain3(e->out + SMBX__CONN_HEADROOM, 0, REL, REL, 0);
+    uint64_t reqs[3];
+    assert_int_equal(smbx__conn_send(e->c, e->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM, n,
+                                     NULL, 9, reqs, 3, x.now),
+                     3);
+    th_run(&x);
+    for (int i = 0; i < 3; i++) {
+      th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1 + (size_t)(3 * round + i));
+      assert_non_null(v);
+      assert_int_equal(v->req, reqs[i]);
+      assert_int_equal(v->err, 0);
+      assert_int_equal(v->chain_index, i);
+    }
+  }
+  smbx__conn_info ci, si;
+  smbx__conn_get_info(x.s[TH_CLI].c, &ci);
+  smbx__conn_get_info(x.s[TH_SRV].c, &si);
+  assert_int_equal(ci.win_high, si.win_high);
+  assert_int_equal(si.holds, 0);
+  assert_int_equal(ci.outstanding, 0);
+  th_fini(&x);
+}
+
+static void b2b_tcp_compounded_responses(void **state)
+{
+  (void)state;
+  b2b_compounded_responses(false);
+}
+
+static void b2b_smbd_compounded_responses(void **state)
+{
+  (void)state;
+  b2b_compounded_responses(true);
+}
+
 /* ---- hostile clients --------------------------------------------------------- */
 
 static void smb2_3_3_5_2_6_unknown_command_disconnects_silently(void **state)
@@ -1638,6 +1775,10 @@ int main(void)
       cmocka_unit_test(smb2_case_29a_failed_create_fails_followers),
       cmocka_unit_test(smb2_6_2_related_without_fileid_invalid_handle),
       cmocka_unit_test(smb2_6_2_unrelated_chain_delivered_at_once),
+      cmocka_unit_test(smb2_6_2_related_responses_compounded),
+      cmocka_unit_test(smb2_6_2_compound_flushed_before_an_interim),
+      cmocka_unit_test(b2b_tcp_compounded_responses),
+      cmocka_unit_test(b2b_smbd_compounded_responses),
       cmocka_unit_test(smb2_3_3_5_2_6_unknown_command_disconnects_silently),
       cmocka_unit_test(smb2_3_3_5_2_6_message_below_64_bytes_disconnects),
       cmocka_unit_test(smb2_hostile_truncated_compound_disconnects),

@@ -629,6 +629,74 @@ static void smb2_6_5_encryption_aes256_gcm_smbd(void **state)
   encryption_roundtrip(true, SMBX_CRYPTO_CIPHER_AES256_GCM);
 }
 
+/* 6.2/6.5: a compounded response: each member signed on its own (padding
+ * included), or the whole compound in one TRANSFORM */
+static void compound_crypto(uint32_t kflags, uint16_t cipher)
+{
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  s.flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
+  assert_int_equal(th_init_tcp(&x, &c, &s, &CR), 0);
+  uint8_t pa[64];
+  memset(pa, 0x77, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC, cipher,
+           pa, kflags);
+  x.s[TH_SRV].auto_respond = true;
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  th_side *e = &x.s[TH_CLI];
+  uint8_t *b = e->out + SMBX__CONN_HEADROOM;
+  uint16_t cmds[3] = {SMBX_SMB2_CREATE, SMBX_SMB2_QUERY_INFO,
+                      SMBX_SMB2_CLOSE};
+  size_t off = 0;
+  for (int i = 0; i < 3; i++) {
+    uint8_t *p = b + off;
+    size_t n = th_pdu(p, cmds[i], false, 0, 0);
+    smbx__conn_st64(p + 40, i ? UINT64_MAX : 0x42);
+    smbx__conn_st32(p + 36, i ? 0xFFFFFFFFu : 1);
+    if (i) {
+      smbx__conn_st32(p + 16, SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
+      memset(p + smbx__conn_fileid_off(cmds[i]), 0xFF, 16);
+    }
+    if (i < 2)
+      n = (size_t)smbx_smb2_chain_link(p, n, 4096);
+    off += n;
+  }
+  uint64_t reqs[3];
+  assert_int_equal(smbx__conn_send(e->c, e->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, off,
+                                   NULL, 9, reqs, 3, x.now),
+                   3);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 3);
+  for (int i = 0; i < 3; i++) {
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1 + (size_t)i);
+    assert_non_null(v);
+    assert_int_equal(v->err, 0);
+    assert_int_equal(v->req, reqs[i]);
+    if (cipher)
+      assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+    else
+      assert_true(v->flags & SMBX__CONN_PDU_VERIFIED);
+  }
+  assert_int_equal(x.s[TH_CLI].downs + x.s[TH_SRV].downs, 0);
+  th_fini(&x);
+}
+
+static void smb2_6_2_compounded_responses_signed_each(void **state)
+{
+  (void)state;
+  compound_crypto(SMBX__CONN_KEYS_SIGN_ALL, SMBX_CRYPTO_CIPHER_NONE);
+}
+
+static void smb2_6_2_compounded_responses_one_transform(void **state)
+{
+  (void)state;
+  compound_crypto(SMBX__CONN_KEYS_ENCRYPT_ALL, SMBX_CRYPTO_CIPHER_AES128_GCM);
+}
+
 static void smb2_6_5_transform_for_unknown_session_disconnects(void **state)
 {
   (void)state;
@@ -662,6 +730,8 @@ int main(void)
       cmocka_unit_test(smb2_6_5_encryption_aes128_ccm_smbd),
       cmocka_unit_test(smb2_6_5_encryption_aes256_gcm_smbd),
       cmocka_unit_test(smb2_6_5_transform_for_unknown_session_disconnects),
+      cmocka_unit_test(smb2_6_2_compounded_responses_signed_each),
+      cmocka_unit_test(smb2_6_2_compounded_responses_one_transform),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
