@@ -5,7 +5,7 @@
  * client node, so ids, credits and signatures are valid), compounds, raw
  * bytes and raw framed PDUs (hostile client), host answers (normal bodies
  * from the input, errors, deferral, async, early releases), CANCELs,
- * timer steps and connection close/re-add. The crypto hooks are cheap
+ * timer steps, break notifications and connection close. The crypto hooks are cheap
  * fakes (not cryptography), so 3.1.1, signing and encryption paths run.
  * Always ends with smbx_server_free / smbx_client_free.
  *
@@ -356,6 +356,9 @@ static void setup(fz *f, uint8_t cfg)
   smbx_server_settings ss;
   smbx_server_settings_default(&ss, sizeof ss);
   ss.max_requests = 64;
+  ss.max_connections = 2;
+  ss.max_sessions = 4;
+  ss.max_trees = 4;
   ss.credits_max = 64;
   ss.credits_min = 8;
   ss.max_read_size = ss.max_write_size = ss.max_transact_size = 65536;
@@ -368,6 +371,8 @@ static void setup(fz *f, uint8_t cfg)
   smbx_client_settings_default(&cs, sizeof cs);
   cs.max_io = 65536;
   cs.max_requests = 64;
+  cs.max_connections = 1;
+  cs.max_sessions = 2;
   cs.credit_target = 32;
   cs.request_timeout_ns = 1000000000ull;
   CHECK(smbx_server_new(&f->srv, &ss, &cr, NULL, 0) == 0);
@@ -402,7 +407,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   setup(&f, take(&f));
   for (int steps = 0; steps < 256 && f.at < f.n; steps++) {
     uint8_t op = take(&f);
-    switch (op % 11) {
+    switch (op % 12) {
     case 0: { /* a request of any command with an arbitrary body */
       uint16_t cmd = (uint16_t)(take(&f) % SMBX_SMB2_COMMAND_COUNT);
       size_t len = take16(&f) % 2048;
@@ -489,7 +494,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)smbx_client_abort_conn(f.cli, f.cconn, SMBX_ERR_CLOSED, f.now);
       }
       break;
-    default: /* echo and a logoff now and then */
+    case 10: { /* an unsolicited break notification from the host */
+      size_t len = take(&f) & 1 ? 44 : 24;
+      const uint8_t *b = take_bytes(&f, &len);
+      if (len == 24 || len == 44)
+        (void)smbx_server_send_break(f.srv, f.sconn, 0, b, len, f.now);
+      break;
+    }
+    default: /* echo */
       if (take(&f) & 1) {
         uint64_t r = 0;
         if (smbx_client_echo(f.cli, f.cconn, f.now, &r) == 0)
