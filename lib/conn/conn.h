@@ -21,8 +21,9 @@
  *   and the FileId to use is given in smbx__conn_pdu.fileid. Chain errors
  *   (RELATED on the first member, mixed styles, missing ids, a failed
  *   CREATE) are answered by the connection itself with the spec's status.
- *   Responses are sent one transport message per PDU (a client must
- *   accept split responses; see docs/conn.md).
+ *   Responses are sent one transport message per PDU, or, with
+ *   SMBX__CONN_F_COMPOUND_RESPONSES, a related chain's responses as one
+ *   compounded message (see docs/conn.md).
  * - Async (6.3): smbx__conn_go_async() sends the interim STATUS_PENDING
  *   with an AsyncId; the final response goes out ASYNC with CreditResponse
  *   0. CANCEL is handled here (server: upcall cancel(); client:
