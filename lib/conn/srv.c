@@ -301,6 +301,20 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
 {
   c->n_in++;
   if (hd->command == SMBX_SMB2_CANCEL) {
+    /* 3.3.5.2.4: a CANCEL whose signature fails, or that is unsigned on a
+     * session requiring signing, is dropped (it has no response) */
+    smbx__conn_keys k;
+    uint64_t sid = hd->session_id;
+    if (!h->encrypted && smbx__conn_get_keys(c, sid, &k) &&
+        (k.flags & SMBX__CONN_KEYS_SIGNING)) {
+      if (hd->flags & SMBX_SMB2_FLAGS_SIGNED) {
+        if (smbx_smb2_verify(&c->cr, k.keys.signing_alg, k.keys.signing, pdu,
+                             len) != 0)
+          return false;
+      } else if (k.flags & SMBX__CONN_KEYS_SIGN_ALL) {
+        return false;
+      }
+    }
     handle_cancel(c, hd);
     return false;
   }

@@ -528,6 +528,44 @@ static void signing_roundtrip(uint16_t dialect, uint16_t alg)
   th_fini(&x);
 }
 
+/* 6.3: CANCEL is signed like its target; a bad or missing signature on a
+ * signing session drops it */
+static void smb2_6_3_cancel_signature_checked(void **state)
+{
+  (void)state;
+  th x;
+  pair(&x, false);
+  uint8_t pa[64];
+  memset(pa, 0x11, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, 0);
+  set_keys(&x, 0x99, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_NONE, pa, SMBX__CONN_KEYS_SIGN_ALL);
+  uint64_t req;
+  assert_int_equal(th_send(&x, SMBX_SMB2_CHANGE_NOTIFY, 0x99, 1, 1, &req), 1);
+  th_run(&x);
+  th_ev *r = last(&x, TH_SRV, TE_REQUEST);
+  uint64_t aid;
+  assert_int_equal(smbx__conn_go_async(x.s[TH_SRV].c, r->req, &aid, x.now),
+                   0);
+  th_run(&x);
+  /* signed with a wrong key: dropped */
+  x.s[TH_CLI].keys.keys.signing[0] ^= 1;
+  assert_int_equal(smbx__conn_cancel(x.s[TH_CLI].c, req, x.now), 0);
+  x.s[TH_CLI].keys.keys.signing[0] ^= 1;
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_CANCEL), 0);
+  /* the genuine one (GMAC nonce with the CANCEL bit) is honoured */
+  assert_int_equal(smbx__conn_cancel(x.s[TH_CLI].c, req, x.now), 0);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_CANCEL), 1);
+  assert_int_equal(th_respond(&x, r->req, SMBX_STATUS_CANCELLED), 0);
+  th_run(&x);
+  th_ev *v = last(&x, TH_CLI, TE_COMPLETE);
+  assert_int_equal(v->status, SMBX_STATUS_CANCELLED);
+  assert_true(v->flags & SMBX__CONN_PDU_VERIFIED);
+  th_fini(&x);
+}
+
 static void smb2_6_5_signing_hmac_sha256_both_ways(void **state)
 {
   (void)state;
@@ -722,6 +760,7 @@ int main(void)
       cmocka_unit_test(smb2_case_4a_preauth_chain_negotiate_and_session_setup),
       cmocka_unit_test(smb2_case_4a_binding_leg_starts_from_the_new_connection),
       cmocka_unit_test(smb2_case_4a_preauth_hash_equals_tshark),
+      cmocka_unit_test(smb2_6_3_cancel_signature_checked),
       cmocka_unit_test(smb2_6_5_signing_hmac_sha256_both_ways),
       cmocka_unit_test(smb2_6_5_signing_aes_cmac_both_ways),
       cmocka_unit_test(smb2_6_5_signing_aes_gmac_both_ways),
