@@ -146,6 +146,25 @@ SMBX_API int smbx_client_session_setup(smbx_client *cli, uint64_t conn,
                                        uint64_t *session, const uint8_t *blob,
                                        size_t len, uint64_t now_ns);
 
+/** @brief Bind an established session to another connection
+ *  (multichannel, smb2.md 6.6; 3.x, same dialect): one SESSION_SETUP leg
+ *  with Flags BINDING, signed with the session's key. The host runs its
+ *  authenticator again: SMBX_EV_SESSION_SETUP events on `conn` carry the
+ *  server's blobs (MORE_PROCESSING: call bind again with the next blob);
+ *  on SUCCESS the channel's keys are derived (3.1.1: from this
+ *  connection's preauth hash and the session key given earlier), the
+ *  response's signature is verified and SMBX_EV_SESSION_UP follows with
+ *  ev.conn = `conn`. Requests for the session may then go on either
+ *  connection.
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (session
+ *          not established with keys, conn not negotiated, a different
+ *          dialect, 2.x, already bound, or a leg in flight);
+ *          SMBX_ERR_LIMIT; SMBX_ERR_AGAIN; the sticky code.
+ *  @since 0.1.0 */
+SMBX_API int smbx_client_session_bind(smbx_client *cli, uint64_t conn,
+                                      uint64_t session, const uint8_t *blob,
+                                      size_t len, uint64_t now_ns);
+
 /** @brief Give the authenticator's session key (1..64 bytes, copied).
  *  Before the final response: its signature is verified with the keys.
  *  After it: the keys are derived now and SESSION_UP is queued.

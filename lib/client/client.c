@@ -14,7 +14,7 @@
 #include "core/time.h"
 #include "smb2/sec.h"
 
-enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF };
+enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF, CK_BIND };
 
 typedef struct cslot {
   uint64_t req;
@@ -57,12 +57,23 @@ typedef struct csess {
   bool have_keys;
 } csess;
 
+/* A channel of a session on another connection (binding, smb2.md 6.6). */
+typedef struct cchan {
+  uint64_t session; /* local session handle */
+  uint64_t conn;
+  uint8_t state;    /* CS_PENDING, CS_UP */
+  bool inflight;
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+} cchan;
+
 struct smbx_client {
   smbx_allocator alloc;
   smbx_client_settings s;
   smbx_crypto cr;
   bool have_cr;
-  smbx__slab conns, sessions;
+  smbx__slab conns, sessions, chans;
+  const csess *binding; /* signing a binding leg with the session's key */
   smbx__hash sids; /* wire SessionId -> csess */
   smbx__ring evq;
   uint8_t *sbuf;
@@ -173,8 +184,28 @@ static cslot *slot_live(cconn *cc, uint64_t req)
   return s->kind != CK_NONE && s->req == req ? s : NULL;
 }
 
+static cchan *chan_find(const smbx_client *cli, uint64_t sh, uint64_t conn)
+{
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->chans); i++) {
+    cchan *ch = smbx__slab_at(&cli->chans, i);
+    if (ch && ch->session == sh && (conn == 0 || ch->conn == conn))
+      return ch;
+  }
+  return NULL;
+}
+
+static void chan_free(smbx_client *cli, cchan *ch)
+{
+  memset(ch, 0, sizeof *ch);
+  (void)smbx__slab_put(&cli->chans, ch);
+}
+
 static void sess_free(smbx_client *cli, csess *cs)
 {
+  uint64_t sh = smbx__slab_handle(&cli->sessions, cs);
+  cchan *ch;
+  while ((ch = chan_find(cli, sh, 0)) != NULL)
+    chan_free(cli, ch);
   if (cs->wire_id)
     (void)smbx__hash_remove_u64(&cli->sids, cs->wire_id);
   memset(cs, 0, sizeof *cs);
@@ -450,6 +481,80 @@ static void on_session(cconn *cc, uint64_t shandle, int err,
   push_session_up(cli, cc, cs);
 }
 
+/* A response to a binding leg (smbx_client_session_bind). */
+static void on_bind(cconn *cc, uint64_t shandle, int err,
+                    const smbx__conn_pdu *r)
+{
+  smbx_client *cli = cc->cli;
+  csess *cs = sess_get(cli, shandle);
+  cchan *ch = cs ? chan_find(cli, shandle, cc->handle) : NULL;
+  smbx_event *e = ev_push(cli, SMBX_EV_SESSION_SETUP, cc);
+  if (!e || !ch) {
+    if (r)
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    return;
+  }
+  ch->inflight = false;
+  e->u.session.session = shandle;
+  e->u.session.session_id = cs->wire_id;
+  e->u.session.dialect = cs->dialect;
+  e->u.session.req_flags = SMBX_SMB2_SESSION_FLAG_BINDING;
+  smbx_smb2_session_setup_resp rs;
+  uint32_t st = r ? r->hdr.status : 0;
+  if (err || (st != SMBX_STATUS_SUCCESS &&
+              st != SMBX_STATUS_MORE_PROCESSING_REQUIRED) ||
+      smbx_smb2_decode_session_setup_resp(r->data, r->len, &rs, NULL) != 0) {
+    e->u.session.err = err ? err : (st == 0 || st == SMBX_STATUS_MORE_PROCESSING_REQUIRED) ? SMBX_ERR_PROTO : 0;
+    e->u.session.status = st;
+    if (r)
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    chan_free(cli, ch);
+    return;
+  }
+  e->u.session.status = st;
+  e->flags = ev_flags(r->flags);
+  e->hold = r->hold;
+  e->u.session.blob = rs.security_buffer.p;
+  e->u.session.blob_len = rs.security_buffer.len;
+  e->u.session.session_flags = rs.session_flags;
+  if (st == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+    if (cs->dialect == SMBX_SMB2_DIALECT_311)
+      (void)smbx__conn_preauth_update(cc->c, ch->preauth, r->data, r->len);
+    return;
+  }
+  /* SUCCESS: the channel's signing key (3.1.1: from its preauth hash) */
+  ch->keys = cs->keys;
+  if (cs->dialect == SMBX_SMB2_DIALECT_311) {
+    smbx_smb2_keys k;
+    if (!cs->have_key ||
+        smbx_smb2_derive_keys(&cli->cr, cs->dialect, SMBX_CRYPTO_ROLE_CLIENT,
+                              cs->keys.keys.signing_alg, 0, cs->key,
+                              cs->key_len, ch->preauth, &k) != 0) {
+      e->u.session.err = SMBX_ERR_AUTH;
+      chan_free(cli, ch);
+      return;
+    }
+    memcpy(ch->keys.keys.signing, k.signing, sizeof k.signing);
+  }
+  if (!(r->hdr.flags & SMBX_SMB2_FLAGS_SIGNED) ||
+      smbx_smb2_verify(&cli->cr, ch->keys.keys.signing_alg,
+                       ch->keys.keys.signing, r->data, r->len) != 0) {
+    e->u.session.err = SMBX_ERR_AUTH;
+    chan_free(cli, ch);
+    return;
+  }
+  e->flags |= SMBX_EVF_VERIFIED;
+  ch->state = CS_UP;
+  smbx_event *u = ev_push(cli, SMBX_EV_SESSION_UP, cc);
+  if (u) {
+    u->u.session.session = shandle;
+    u->u.session.session_id = cs->wire_id;
+    u->u.session.session_flags = cs->flags;
+    u->u.session.dialect = cs->dialect;
+    u->u.session.req_flags = SMBX_SMB2_SESSION_FLAG_BINDING;
+  }
+}
+
 static void on_tree(cconn *cc, uint64_t shandle, int err,
                     const smbx__conn_pdu *r)
 {
@@ -500,6 +605,9 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
     return;
   case CK_TREE:
     on_tree(cc, s.session, err, r);
+    return;
+  case CK_BIND:
+    on_bind(cc, s.session, err, r);
     return;
   case CK_LOGOFF: {
     csess *cs = sess_get(cli, s.session);
@@ -585,10 +693,26 @@ static int up_send(void *ctx, const uint8_t *p, size_t len)
 static int up_keys(void *ctx, uint64_t sid, smbx__conn_keys *out)
 {
   cconn *cc = ctx;
-  csess *cs = smbx__hash_get_u64(&cc->cli->sids, sid);
+  smbx_client *cli = cc->cli;
+  csess *cs = smbx__hash_get_u64(&cli->sids, sid);
   if (!cs || cs->state != CS_UP || !cs->have_keys)
     return SMBX_ERR_NOTFOUND;
-  *out = cs->keys;
+  if (cs->conn == cc->handle) {
+    *out = cs->keys;
+    return 0;
+  }
+  if (cli->binding == cs) {
+    /* a binding leg: signed with the session's key, never encrypted */
+    memset(out, 0, sizeof *out);
+    out->flags = SMBX__CONN_KEYS_SIGNING;
+    out->keys = cs->keys.keys;
+    return 0;
+  }
+  const cchan *ch =
+      chan_find(cli, smbx__slab_handle(&cli->sessions, cs), cc->handle);
+  if (!ch || ch->state != CS_UP)
+    return SMBX_ERR_NOTFOUND;
+  *out = ch->keys;
   return 0;
 }
 
@@ -619,9 +743,25 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
 {
   cconn *cc = ctx;
   smbx_client *cli = cc->cli;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->chans); i++) {
+    cchan *ch = smbx__slab_at(&cli->chans, i);
+    if (ch && ch->conn == cc->handle)
+      chan_free(cli, ch);
+  }
   for (uint32_t i = 0; i < smbx__slab_cap(&cli->sessions); i++) {
     csess *cs = smbx__slab_at(&cli->sessions, i);
-    if (cs && cs->conn == cc->handle) {
+    if (!cs || cs->conn != cc->handle)
+      continue;
+    /* a session with another bound channel moves there */
+    uint64_t sh = smbx__slab_handle(&cli->sessions, cs);
+    cchan *next = chan_find(cli, sh, 0);
+    if (next && next->state == CS_UP && cs->state == CS_UP) {
+      cs->conn = next->conn;
+      cs->keys = next->keys;
+      chan_free(cli, next);
+      continue;
+    }
+    {
       if (cs->state == CS_UP) {
         smbx_event *e = ev_push(cli, SMBX_EV_SESSION_DOWN, cc);
         if (e) {
@@ -691,6 +831,7 @@ int smbx_client_new(smbx_client **out, const smbx_client_settings *s,
   cli->sbuf_cap = SMBX__CONN_HEADROOM + st.max_io + 65536;
   if (SMBX__SLAB_INIT(&cli->conns, &cli->alloc, cconn, st.max_connections) ||
       SMBX__SLAB_INIT(&cli->sessions, &cli->alloc, csess, st.max_sessions) ||
+      SMBX__SLAB_INIT(&cli->chans, &cli->alloc, cchan, st.max_sessions) ||
       smbx__hash_init(&cli->sids, &cli->alloc, 8,
                       smbx__hash_cap_for(st.max_sessions), cli->seed) ||
       SMBX__RING_INIT(&cli->evq, &cli->alloc, smbx_event, 64))
@@ -726,6 +867,7 @@ void smbx_client_free(smbx_client *cli)
   }
   smbx__slab_free(&cli->conns);
   smbx__slab_free(&cli->sessions);
+  smbx__slab_free(&cli->chans);
   smbx__hash_free(&cli->sids);
   smbx__ring_free(&cli->evq);
   if (cli->sbuf)
@@ -1130,6 +1272,73 @@ int smbx_client_session_setup(smbx_client *cli, uint64_t conn,
   return 0;
 }
 
+int smbx_client_session_bind(smbx_client *cli, uint64_t conn,
+                             uint64_t session, const uint8_t *blob,
+                             size_t len, uint64_t now_ns)
+{
+  cconn *cc = conn_get(cli, conn);
+  if (!cli || (!blob && len))
+    return SMBX_ERR_INVAL;
+  if (!cc)
+    return SMBX_ERR_NOTFOUND;
+  csess *cs = sess_get(cli, session);
+  if (!cs)
+    return SMBX_ERR_NOTFOUND;
+  if (len > 65535)
+    return SMBX_ERR_RANGE;
+  if (cc->state != 2 || cs->state != CS_UP || !cs->have_keys ||
+      cs->conn == conn || cc->dialect != cs->dialect ||
+      cs->dialect < SMBX_SMB2_DIALECT_300)
+    return SMBX_ERR_STATE;
+  cli->now = now_ns;
+  cchan *ch = chan_find(cli, session, conn);
+  bool fresh = false;
+  if (ch && (ch->state == CS_UP || ch->inflight))
+    return SMBX_ERR_STATE;
+  if (!ch) {
+    ch = smbx__slab_get_zeroed(&cli->chans);
+    if (!ch)
+      return SMBX_ERR_LIMIT;
+    fresh = true;
+    ch->session = session;
+    ch->conn = conn;
+    ch->state = CS_PENDING;
+    if (cs->dialect == SMBX_SMB2_DIALECT_311 &&
+        smbx__conn_preauth(cc->c, ch->preauth) != 0)
+      smbx_smb2_preauth_init(ch->preauth);
+  }
+  smbx_smb2_hdr h;
+  req_hdr(&h, SMBX_SMB2_SESSION_SETUP, cs->wire_id, 0);
+  smbx_smb2_session_setup_req r;
+  memset(&r, 0, sizeof r);
+  r.flags = SMBX_SMB2_SESSION_FLAG_BINDING;
+  r.security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
+  if (cli->s.flags & SMBX_CLIENT_SIGNING_REQUIRED)
+    r.security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;
+  r.security_buffer.p = blob;
+  r.security_buffer.len = len;
+  smbx_ssize n = smbx_smb2_encode_session_setup_req(&h, &r, out_pdu(cli),
+                                                    out_cap(cli), NULL);
+  int rc = (int)n;
+  if (n >= 0) {
+    smbx__conn_send_opts o;
+    memset(&o, 0, sizeof o);
+    o.flags = SMBX__CONN_SEND_SIGN | SMBX__CONN_SEND_NO_ENCRYPT;
+    if (cs->dialect == SMBX_SMB2_DIALECT_311)
+      o.preauth = ch->preauth;
+    cli->binding = cs;
+    rc = send_msg(cc, (size_t)n, &o, 0, CK_BIND, session, NULL, 0);
+    cli->binding = NULL;
+  }
+  if (rc < 0) {
+    if (fresh)
+      chan_free(cli, ch);
+    return rc;
+  }
+  ch->inflight = true;
+  return 0;
+}
+
 int smbx_client_session_key(smbx_client *cli, uint64_t session,
                             const uint8_t *key, size_t len, uint64_t now_ns)
 {
@@ -1199,6 +1408,11 @@ static int prep(smbx_client *cli, uint64_t conn, uint64_t session,
       return SMBX_ERR_NOTFOUND;
     if (cs->state != CS_UP)
       return SMBX_ERR_STATE;
+    if (cs->conn != conn) {
+      const cchan *ch = chan_find(cli, session, conn);
+      if (!ch || ch->state != CS_UP)
+        return SMBX_ERR_STATE;
+    }
     *sid = cs->wire_id;
     *csp = cs;
   }

@@ -18,7 +18,7 @@
 
 /* ---- state ---------------------------------------------------------------- */
 
-enum { K_NONE = 0, K_REQ, K_SESS, K_TREE };
+enum { K_NONE = 0, K_REQ, K_SESS, K_TREE, K_BIND };
 
 /* What the node remembers about a request it delivered (indexed by the
  * connection's request slot index). */
@@ -61,6 +61,16 @@ typedef struct ssess {
   bool have_keys;
 } ssess;
 
+/* A channel of a session on another connection (multichannel binding,
+ * smb2.md 6.6). The session's own connection is its first channel. */
+typedef struct schan {
+  uint64_t session;
+  uint64_t conn;
+  uint8_t state; /* SS_PENDING, SS_UP */
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+} schan;
+
 typedef struct stree {
   uint64_t session;
   uint64_t conn;
@@ -72,7 +82,7 @@ struct smbx_server {
   uint8_t *blob;
   smbx_crypto cr;
   bool have_cr;
-  smbx__slab conns, sessions, trees;
+  smbx__slab conns, sessions, trees, chans;
   smbx__ring evq;
   uint8_t *sbuf;
   size_t sbuf_cap;
@@ -174,6 +184,8 @@ static void ev_purge(smbx_server *srv, uint64_t conn)
   }
 }
 
+static int after(sconn *sc, int rc);
+
 /* ---- lookups ---------------------------------------------------------------- */
 
 static sconn *conn_get(const smbx_server *srv, uint64_t h)
@@ -207,9 +219,30 @@ static stree *tree_get(smbx_server *srv, uint32_t id)
   return smbx__slab_at(&srv->trees, id - 1);
 }
 
+static schan *chan_find(smbx_server *srv, uint64_t sid, uint64_t conn)
+{
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->chans); i++) {
+    schan *ch = smbx__slab_at(&srv->chans, i);
+    if (ch && ch->session == sid && ch->conn == conn)
+      return ch;
+  }
+  return NULL;
+}
+
+static void chan_free(smbx_server *srv, schan *ch)
+{
+  memset(ch, 0, sizeof *ch);
+  (void)smbx__slab_put(&srv->chans, ch);
+}
+
 static void sess_end(smbx_server *srv, ssess *ss, bool event)
 {
   uint64_t id = smbx__slab_handle(&srv->sessions, ss);
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->chans); i++) {
+    schan *ch = smbx__slab_at(&srv->chans, i);
+    if (ch && ch->session == id)
+      chan_free(srv, ch);
+  }
   for (uint32_t i = 0; i < smbx__slab_cap(&srv->trees); i++) {
     stree *t = smbx__slab_at(&srv->trees, i);
     if (t && t->session == id)
@@ -635,6 +668,82 @@ static void negotiate(sconn *sc, const smbx__conn_pdu *pd)
 
 /* ---- SESSION_SETUP ------------------------------------------------------------ */
 
+static void push_session_event(sconn *sc, const smbx__conn_pdu *pd,
+                               uint64_t sid,
+                               const smbx_smb2_session_setup_req *r)
+{
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_SESSION_SETUP, sc);
+  if (!e) {
+    sc->kill = "event queue: out of memory";
+    return;
+  }
+  e->hold = pd->hold;
+  e->flags = (pd->flags & SMBX__CONN_PDU_SIGNED) ? SMBX_EVF_SIGNED : 0;
+  e->u.session.req = pd->req;
+  e->u.session.session_id = sid;
+  e->u.session.previous_session_id = r->previous_session_id;
+  e->u.session.blob = r->security_buffer.p;
+  e->u.session.blob_len = r->security_buffer.len;
+  e->u.session.req_flags = r->flags;
+  e->u.session.security_mode = r->security_mode;
+  e->u.session.capabilities = r->capabilities;
+  e->u.session.dialect = sc->dialect;
+}
+
+/* 6.6 / 3.3.5.5: a SESSION_SETUP with BINDING adds this connection as a
+ * channel of an established session. Every binding leg is signed with
+ * the session's signing key. */
+static void bind_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl,
+                       const smbx_smb2_session_setup_req *r)
+{
+  smbx_server *srv = sc->srv;
+  uint64_t sid = pd->hdr.session_id;
+  ssess *ss = sess_get(srv, sid);
+  if (sc->dialect < SMBX_SMB2_DIALECT_300) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+    return;
+  }
+  if (!ss || ss->state != SS_UP) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_USER_SESSION_DELETED);
+    return;
+  }
+  if (ss->dialect != sc->dialect || ss->conn == sc->handle ||
+      !(pd->hdr.flags & SMBX_SMB2_FLAGS_SIGNED)) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_INVALID_PARAMETER);
+    return;
+  }
+  if (!ss->have_keys ||
+      smbx_smb2_verify(&srv->cr, ss->keys.keys.signing_alg,
+                       ss->keys.keys.signing, pd->data, pd->len) != 0) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_ACCESS_DENIED);
+    return;
+  }
+  schan *ch = chan_find(srv, sid, sc->handle);
+  if (ch && ch->state == SS_UP) {
+    (void)send_error(sc, pd->req, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+    return;
+  }
+  if (!ch) {
+    ch = smbx__slab_get_zeroed(&srv->chans);
+    if (!ch) {
+      (void)send_error(sc, pd->req, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+      return;
+    }
+    ch->session = sid;
+    ch->conn = sc->handle;
+    ch->state = SS_PENDING;
+    /* 6.5: a binding leg starts from this connection's NEGOTIATE hash */
+    if (sc->dialect == SMBX_SMB2_DIALECT_311 &&
+        smbx__conn_preauth(sc->c, ch->preauth) != 0)
+      smbx_smb2_preauth_init(ch->preauth);
+  }
+  if (sc->dialect == SMBX_SMB2_DIALECT_311)
+    (void)smbx__conn_preauth_update(sc->c, ch->preauth, pd->data, pd->len);
+  sl->kind = K_BIND;
+  sl->session = sid;
+  push_session_event(sc, pd, sid, r);
+}
+
 static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
 {
   smbx_server *srv = sc->srv;
@@ -644,8 +753,7 @@ static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
     return;
   }
   if (r.flags & SMBX_SMB2_SESSION_FLAG_BINDING) {
-    /* multichannel binding is not implemented yet (docs/nodes.md) */
-    (void)send_error(sc, pd->req, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+    bind_setup(sc, pd, sl, &r);
     return;
   }
   ssess *ss;
@@ -680,22 +788,80 @@ static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
   ss->pending = pd->req;
   sl->kind = K_SESS;
   sl->session = sid;
-  smbx_event *e = ev_push(srv, SMBX_EV_SESSION_SETUP, sc);
-  if (!e) {
-    sc->kill = "event queue: out of memory";
-    return;
+  push_session_event(sc, pd, sid, &r);
+}
+
+/* The answer to a binding leg (see bind_setup). */
+static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
+                        const uint8_t *blob, size_t blob_len,
+                        const uint8_t *key, size_t key_len)
+{
+  smbx_server *srv = sc->srv;
+  uint64_t sid = sl->session;
+  ssess *ss = sess_get(srv, sid);
+  schan *ch = chan_find(srv, sid, sc->handle);
+  if (!ss || !ch || ss->state != SS_UP) {
+    if (ch)
+      chan_free(srv, ch);
+    (void)send_error(sc, req, SMBX_STATUS_USER_SESSION_DELETED);
+    return SMBX_ERR_NOTFOUND;
   }
-  e->hold = pd->hold;
-  e->flags = (pd->flags & SMBX__CONN_PDU_SIGNED) ? SMBX_EVF_SIGNED : 0;
-  e->u.session.req = pd->req;
-  e->u.session.session_id = sid;
-  e->u.session.previous_session_id = r.previous_session_id;
-  e->u.session.blob = r.security_buffer.p;
-  e->u.session.blob_len = r.security_buffer.len;
-  e->u.session.req_flags = r.flags;
-  e->u.session.security_mode = r.security_mode;
-  e->u.session.capabilities = r.capabilities;
-  e->u.session.dialect = sc->dialect;
+  if ((status == SMBX_STATUS_SUCCESS && !key_len) ||
+      (status != SMBX_STATUS_SUCCESS &&
+       status != SMBX_STATUS_MORE_PROCESSING_REQUIRED)) {
+    int rc = send_error(sc, req, status == SMBX_STATUS_SUCCESS
+                                     ? SMBX_STATUS_ACCESS_DENIED
+                                     : status);
+    if (rc != SMBX_ERR_AGAIN)
+      chan_free(srv, ch);
+    return rc;
+  }
+  smbx_smb2_hdr h;
+  if (smbx__conn_resp_hdr(sc->c, req, status, &h))
+    return SMBX_ERR_NOTFOUND;
+  h.session_id = sid;
+  smbx_smb2_session_setup_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.security_buffer.p = blob;
+  rs.security_buffer.len = blob_len;
+  smbx__conn_send_opts o;
+  memset(&o, 0, sizeof o);
+  o.flags = SMBX__CONN_SEND_NO_ENCRYPT;
+  if (status == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+    if (ss->dialect == SMBX_SMB2_DIALECT_311)
+      o.preauth = ch->preauth;
+    smbx_ssize n = smbx_smb2_encode_session_setup_resp(
+        &h, &rs, out_pdu(srv), out_cap(srv), NULL);
+    return n < 0 ? (int)n : send_pdu(sc, req, (size_t)n, &o);
+  }
+  /* SUCCESS: the channel signs with its own key (3.1.1: derived with the
+   * channel's preauth hash; 3.0.x: the session's); ciphers are the
+   * session's */
+  ch->keys = ss->keys;
+  if (ss->dialect == SMBX_SMB2_DIALECT_311) {
+    smbx_smb2_keys k;
+    int rc = smbx_smb2_derive_keys(&srv->cr, ss->dialect,
+                                   SMBX_CRYPTO_ROLE_SERVER,
+                                   ss->keys.keys.signing_alg, 0, key, key_len,
+                                   ch->preauth, &k);
+    if (rc) {
+      (void)send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
+      chan_free(srv, ch);
+      return rc;
+    }
+    memcpy(ch->keys.keys.signing, k.signing, sizeof k.signing);
+  }
+  rs.session_flags = ss->flags;
+  smbx_ssize n = smbx_smb2_encode_session_setup_resp(&h, &rs, out_pdu(srv),
+                                                     out_cap(srv), NULL);
+  if (n < 0)
+    return (int)n;
+  ch->state = SS_UP;
+  o.flags |= SMBX__CONN_SEND_SIGN;
+  int rc = send_pdu(sc, req, (size_t)n, &o);
+  if (rc == SMBX_ERR_AGAIN)
+    ch->state = SS_PENDING;
+  return rc;
 }
 
 int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
@@ -713,6 +879,9 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
     return SMBX_ERR_RANGE;
   srv->now = now_ns;
   slot *sl = slot_live(sc, req);
+  if (sl && sl->kind == K_BIND)
+    return after(sc, bind_respond(sc, req, sl, status, blob, blob_len, key,
+                                  key_len));
   if (!sl || sl->kind != K_SESS)
     return SMBX_ERR_NOTFOUND;
   ssess *ss = sess_get(srv, sl->session);
@@ -810,7 +979,12 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
 static ssess *live_session(sconn *sc, uint64_t sid)
 {
   ssess *ss = sess_get(sc->srv, sid);
-  return ss && ss->state == SS_UP && ss->conn == sc->handle ? ss : NULL;
+  if (!ss || ss->state != SS_UP)
+    return NULL;
+  if (ss->conn == sc->handle)
+    return ss;
+  const schan *ch = chan_find(sc->srv, sid, sc->handle);
+  return ch && ch->state == SS_UP ? ss : NULL;
 }
 
 static void tree_connect(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
@@ -1052,9 +1226,16 @@ static int up_keys(void *ctx, uint64_t sid, smbx__conn_keys *out)
 {
   sconn *sc = ctx;
   ssess *ss = sess_get(sc->srv, sid);
-  if (!ss || ss->state != SS_UP || !ss->have_keys || ss->conn != sc->handle)
+  if (!ss || ss->state != SS_UP || !ss->have_keys)
     return SMBX_ERR_NOTFOUND;
-  *out = ss->keys;
+  if (ss->conn == sc->handle) {
+    *out = ss->keys;
+    return 0;
+  }
+  const schan *ch = chan_find(sc->srv, sid, sc->handle);
+  if (!ch || ch->state != SS_UP)
+    return SMBX_ERR_NOTFOUND;
+  *out = ch->keys;
   return 0;
 }
 
@@ -1086,11 +1267,32 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
   sconn *sc = ctx;
   smbx_server *srv = sc->srv;
   sc->down = true;
-  /* sessions set up on this connection end with it (no binding yet) */
+  /* its channels go; a session set up here moves to a bound channel if
+   * it has one, else it ends */
   for (uint32_t i = 0; i < smbx__slab_cap(&srv->sessions); i++) {
     ssess *ss = smbx__slab_at(&srv->sessions, i);
-    if (ss && ss->conn == sc->handle)
+    if (!ss || ss->conn != sc->handle)
+      continue;
+    uint64_t id = smbx__slab_handle(&srv->sessions, ss);
+    schan *next = NULL;
+    for (uint32_t k = 0; k < smbx__slab_cap(&srv->chans) && !next; k++) {
+      schan *ch = smbx__slab_at(&srv->chans, k);
+      if (ch && ch->session == id && ch->conn != sc->handle &&
+          ch->state == SS_UP)
+        next = ch;
+    }
+    if (next && ss->state == SS_UP) {
+      ss->conn = next->conn;
+      ss->keys = next->keys;
+      chan_free(srv, next);
+    } else {
       sess_end(srv, ss, ss->state == SS_UP);
+    }
+  }
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->chans); i++) {
+    schan *ch = smbx__slab_at(&srv->chans, i);
+    if (ch && ch->conn == sc->handle)
+      chan_free(srv, ch);
   }
   smbx_event *e = ev_push(srv, SMBX_EV_CONN_DOWN, sc);
   if (e) {
@@ -1179,6 +1381,7 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
   if (SMBX__SLAB_INIT(&srv->conns, &srv->alloc, sconn, st.max_connections) ||
       SMBX__SLAB_INIT(&srv->sessions, &srv->alloc, ssess, st.max_sessions) ||
       SMBX__SLAB_INIT(&srv->trees, &srv->alloc, stree, st.max_trees) ||
+      SMBX__SLAB_INIT(&srv->chans, &srv->alloc, schan, st.max_sessions) ||
       SMBX__RING_INIT(&srv->evq, &srv->alloc, smbx_event, 64))
     goto nomem;
   srv->sbuf = smbx__alloc(&srv->alloc, srv->sbuf_cap, 8);
@@ -1216,6 +1419,7 @@ void smbx_server_free(smbx_server *srv)
   smbx__slab_free(&srv->conns);
   smbx__slab_free(&srv->sessions);
   smbx__slab_free(&srv->trees);
+  smbx__slab_free(&srv->chans);
   smbx__ring_free(&srv->evq);
   if (srv->sbuf)
     smbx__free(&srv->alloc, srv->sbuf, srv->sbuf_cap, 8);

@@ -1208,6 +1208,107 @@ static void break_4_13_server_notifications_reach_client(void **state)
   }
 }
 
+
+/* 6.6: a session bound to a second connection (BINDING legs signed with
+ * the session key, the fake authenticator's rounds again, 3.1.1 channel
+ * key from the channel's preauth hash): requests on either connection are
+ * signed and verified; a third, unbound connection gets
+ * USER_SESSION_DELETED; binding on 2.1 is refused */
+static void multichannel_6_6_bind_second_connection(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  static const uint32_t masks[3] = {SMBX_DIALECT_MASK_311,
+                                    SMBX_DIALECT_MASK_302,
+                                    SMBX_DIALECT_MASK_300};
+  for (int d = 0; d < 3; d++) {
+    nh x;
+    nh_setup(&x, true);
+    x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+    x.cs.dialects = masks[d];
+    assert_int_equal(nh_start(&x), 0);
+    int a = nh_add_tcp(&x, false);
+    int b = nh_add_tcp(&x, false);
+    int c = nh_add_tcp(&x, false);
+    nh_negotiate(&x, a);
+    uint64_t s = nh_session(&x, a);
+    uint32_t t = nh_tree(&x, a, s);
+    nh_negotiate(&x, b);
+    nh_negotiate(&x, c);
+    uint64_t cb = x.pair[b].cconn;
+    /* not yet bound: the node refuses to use the session on b */
+    assert_int_equal(smbx_client_echo(x.cli, cb, x.now, NULL), 0);
+    smbx_smb2_fileid none = {1, 2};
+    assert_int_equal(smbx_client_close(x.cli, cb, s, t, none, 0, x.now, NULL),
+                     SMBX_ERR_STATE);
+    assert_int_equal(smbx_client_session_bind(x.cli, cb, s,
+                                              (const uint8_t *)"NEGO", 4,
+                                              x.now),
+                     0);
+    for (int round = 1;; round++) {
+      const nh_cev *e = nh_wait(&x, SMBX_EV_SESSION_SETUP);
+      assert_non_null(e);
+      assert_int_equal(e->ev.conn, cb);
+      assert_int_equal(e->ev.u.session.err, 0);
+      assert_int_equal(e->ev.u.session.req_flags,
+                       SMBX_SMB2_SESSION_FLAG_BINDING);
+      if (e->ev.u.session.status == SMBX_STATUS_SUCCESS) {
+        assert_true(e->ev.flags & SMBX_EVF_VERIFIED);
+        break;
+      }
+      assert_int_equal(e->ev.u.session.status,
+                       SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+      char tok[16];
+      int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+      assert_int_equal(smbx_client_session_bind(x.cli, cb, s,
+                                                (const uint8_t *)tok,
+                                                (size_t)tl, x.now),
+                       0);
+    }
+    const nh_cev *up = nh_wait(&x, SMBX_EV_SESSION_UP);
+    assert_non_null(up);
+    assert_int_equal(up->ev.conn, cb);
+    /* the same session and tree on both connections, signed both ways */
+    x.srv_requests = 0;
+    smbx_smb2_fileid f = nh_create(&x, b, s, t, "mc.bin");
+    uint32_t fl = 0;
+    write_read(&x, b, s, t, f, 3000, 6, &fl);
+    assert_true(fl & SMBX_EVF_VERIFIED);
+    assert_true(x.srv_req_flags_and & SMBX_EVF_VERIFIED);
+    write_read(&x, a, s, t, f, 4000, 7, &fl);
+    assert_true(fl & SMBX_EVF_VERIFIED);
+    /* an unbound connection cannot use it */
+    assert_int_equal(smbx_client_close(x.cli, x.pair[c].cconn, s, t, f, 0,
+                                       x.now, NULL),
+                     SMBX_ERR_STATE);
+    /* the first connection goes away: the session lives on b */
+    assert_int_equal(smbx_client_close_conn(x.cli, x.pair[a].cconn, x.now),
+                     0);
+    x.pair[a].cdown = true;
+    assert_int_equal(smbx_server_close_conn(x.srv, x.pair[a].sconn, x.now),
+                     0);
+    x.pair[a].sdown = true;
+    write_read(&x, b, s, t, f, 5000, 8, &fl);
+    assert_true(fl & SMBX_EVF_VERIFIED);
+    nh_fini(&x);
+  }
+  /* 2.1: binding is refused by the client (and would be by the server) */
+  nh x;
+  nh_setup(&x, true);
+  x.cs.dialects = SMBX_DIALECT_MASK_210;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  int b = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  nh_negotiate(&x, b);
+  assert_int_equal(smbx_client_session_bind(x.cli, x.pair[b].cconn, s,
+                                            (const uint8_t *)"NEGO", 4, x.now),
+                   SMBX_ERR_STATE);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1234,6 +1335,7 @@ int main(void)
       cmocka_unit_test(client_2_2_unsolicited_rejected_break_delivered),
       cmocka_unit_test(break_4_13_server_notifications_reach_client),
       cmocka_unit_test(crypto_6_5_encrypted_311_round_trip),
+      cmocka_unit_test(multichannel_6_6_bind_second_connection),
       cmocka_unit_test(smbd_basic_flow_over_simulated_nic),
       cmocka_unit_test(alloc_every_creation_path_fails_cleanly),
       cmocka_unit_test(alloc_zero_per_request_steady_state),
