@@ -1309,6 +1309,36 @@ static void multichannel_6_6_bind_second_connection(void **state)
   nh_fini(&x);
 }
 
+
+/* 6.6 (3.3.5.5): server checks on binding legs: 2.x -> REQUEST_NOT_ACCEPTED
+ * (the connection stays up); the host never sees them */
+static void multichannel_6_6_server_refuses_bad_binding(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, true);
+  raw_negotiate(&x, p);
+  uint8_t body[25];
+  memset(body, 0, sizeof body);
+  body[0] = 25;
+  body[2] = SMBX_SMB2_SESSION_FLAG_BINDING;
+  body[12] = 0x58; /* SecurityBufferOffset, length 0 */
+  uint8_t fr[128];
+  size_t n = nh_frame_req(fr, sizeof fr, SMBX_SMB2_SESSION_SETUP, 1, 1, 1,
+                          0x55, 0, body, sizeof body);
+  nh_raw(&x, p, fr, n);
+  nh_pump(&x);
+  smbx_smb2_hdr h;
+  last_response(&x, p, &h, NULL);
+  assert_int_equal(h.command, SMBX_SMB2_SESSION_SETUP);
+  assert_int_equal(h.status, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+  assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], 0);
+  assert_false(x.pair[p].sdown);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1336,6 +1366,7 @@ int main(void)
       cmocka_unit_test(break_4_13_server_notifications_reach_client),
       cmocka_unit_test(crypto_6_5_encrypted_311_round_trip),
       cmocka_unit_test(multichannel_6_6_bind_second_connection),
+      cmocka_unit_test(multichannel_6_6_server_refuses_bad_binding),
       cmocka_unit_test(smbd_basic_flow_over_simulated_nic),
       cmocka_unit_test(alloc_every_creation_path_fails_cleanly),
       cmocka_unit_test(alloc_zero_per_request_steady_state),
