@@ -12,7 +12,9 @@
  *     authenticator (NTLMSSP/SPNEGO/Kerberos) and answers with
  *     smbx_server_session_respond() (any number of
  *     MORE_PROCESSING_REQUIRED rounds; the session key of the last round
- *     derives the signing/encryption keys through the crypto hooks);
+ *     derives the signing/encryption keys through the crypto hooks; a leg
+ *     with u.session.req_flags BINDING binds the session to this
+ *     connection as another channel, see docs/nodes.md);
  *   - SMBX_EV_TREE_CONNECT: the share path; smbx_server_tree_respond();
  *   - SMBX_EV_REQUEST: any other command, as the raw PDU plus its decoded
  *     header; decode the body with the codec (smbx_smb2_decode_<cmd>_req)
