@@ -1339,6 +1339,42 @@ static void multichannel_6_6_server_refuses_bad_binding(void **state)
   nh_fini(&x);
 }
 
+
+/* the same zero-allocation steady state over SMB Direct (simulated NIC) */
+static void alloc_zero_per_request_steady_state_smbd(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, true);
+  x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_smbd(&x);
+  uint64_t c = x.pair[p].cconn;
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  uint32_t t = nh_tree(&x, p, s);
+  smbx_smb2_fileid f = nh_create(&x, p, s, t, "steady");
+  write_read(&x, p, s, t, f, 65536, 1, NULL);
+  uint64_t req;
+  for (int i = 0; i < 50; i++) {
+    assert_int_equal(smbx_client_read(x.cli, c, s, t, f, 0, 4096, x.now, &req),
+                     0);
+    nh_pump(&x);
+  }
+  uint64_t before = x.ta.calls;
+  for (int i = 0; i < 100; i++) {
+    assert_int_equal(smbx_client_read(x.cli, c, s, t, f, 0, 4096, x.now, &req),
+                     0);
+    nh_pump(&x);
+    assert_int_equal(nh_response(&x, req)->ev.u.pdu.status, 0);
+  }
+  assert_int_equal(x.ta.calls, before);
+  assert_int_equal(smbx_client_close_conn(x.cli, c, x.now), 0);
+  assert_int_equal(smbx_server_close_conn(x.srv, x.pair[p].sconn, x.now), 0);
+  x.pair[p].used = false;
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1370,6 +1406,7 @@ int main(void)
       cmocka_unit_test(smbd_basic_flow_over_simulated_nic),
       cmocka_unit_test(alloc_every_creation_path_fails_cleanly),
       cmocka_unit_test(alloc_zero_per_request_steady_state),
+      cmocka_unit_test(alloc_zero_per_request_steady_state_smbd),
   };
   return RUN_TESTS(tests);
 }
