@@ -1,0 +1,1793 @@
+/* SPDX-License-Identifier: MIT */
+/* posixfs: POSIX-backed SMB2 file system of the example server. See
+ * posixfs.h for the API and docs/posixfs.md for the mapping. */
+#define _GNU_SOURCE
+#include "posixfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ST_OK SMBX_STATUS_SUCCESS
+#define DATA_ACCESS                                                     \
+  (POSIXFS_READ_DATA | POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA |       \
+   POSIXFS_EXECUTE | POSIXFS_DELETE)
+#define WRITE_BITS                                                      \
+  (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA | POSIXFS_WRITE_EA |        \
+   POSIXFS_WRITE_ATTRIBUTES | POSIXFS_DELETE_CHILD)
+#define NOTIFY_QUEUE_MAX 1024u
+#define WATCH_MAX 4096u
+#define INOTIFY_MASK                                                    \
+  (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY |    \
+   IN_ATTRIB | IN_ONLYDIR)
+
+typedef struct open_s open_s;
+
+typedef struct lockrec {
+  const open_s *owner;
+  uint64_t off;
+  uint64_t len;
+  int excl;
+} lockrec;
+
+typedef struct node {
+  dev_t dev;
+  ino_t ino;
+  unsigned opens;
+  int delete_pending;
+  int is_dir;
+  char *path; /* share-relative, '/' separators, "" = root */
+  lockrec *locks;
+  size_t nlocks;
+  size_t caplocks;
+  struct node *next;
+} node;
+
+typedef struct nevent {
+  uint32_t action;
+  char *name; /* relative to the watched directory, '/' separators */
+} nevent;
+
+struct open_s {
+  int pfd; /* O_PATH */
+  int fd;  /* I/O fd or -1 (directories: O_RDONLY|O_DIRECTORY) */
+  node *n;
+  uint32_t gen;
+  uint32_t access;
+  uint32_t share;
+  uint32_t options;
+  int is_dir;
+  int doc;
+  uint64_t pos;
+  /* directory enumeration */
+  char **names;
+  size_t nnames;
+  size_t cursor;
+  int scanning;
+  int queried; /* a query since the last restart */
+  char *pattern;
+  /* change notify */
+  int watching;
+  uint32_t filter;
+  int tree;
+  int overflow;
+  nevent *q;
+  size_t nq;
+};
+
+typedef struct watchrec {
+  int wd;
+  open_s *o;
+  char *rel; /* "" for the watched directory itself */
+} watchrec;
+
+struct posixfs {
+  int rootfd;
+  int inofd;
+  open_s **slots;
+  size_t nslots;
+  size_t nopen;
+  uint32_t gen;
+  node *nodes;
+  uint64_t lock_epoch;
+  watchrec *w;
+  size_t nw;
+  size_t capw;
+  int have_openat2;
+};
+
+/* ------------------------------------------------------------------ */
+/* small helpers */
+
+static void put16(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v) {
+  put16(p, v);
+  put16(p + 2, v >> 16);
+}
+static void put64(uint8_t *p, uint64_t v) {
+  put32(p, (uint32_t)v);
+  put32(p + 4, (uint32_t)(v >> 32));
+}
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) {
+  return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+static char *join(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  char *d = malloc(la + lb + 2);
+  if (!d) return NULL;
+  memcpy(d, a, la);
+  size_t k = la;
+  if (la && lb) d[k++] = '/';
+  memcpy(d + k, b, lb + 1);
+  return d;
+}
+
+static void proc_path(char *buf, size_t cap, int fd) {
+  snprintf(buf, cap, "/proc/self/fd/%d", fd);
+}
+
+static uint64_t filetime(struct timespec ts) {
+  int64_t s = (int64_t)ts.tv_sec + 11644473600LL;
+  if (s < 0) return 0;
+  return (uint64_t)s * 10000000u + (uint64_t)ts.tv_nsec / 100u;
+}
+
+static struct timespec from_filetime(uint64_t ft) {
+  struct timespec ts;
+  uint64_t s = ft / 10000000u;
+  ts.tv_sec = (time_t)((int64_t)s - 11644473600LL);
+  ts.tv_nsec = (long)((ft % 10000000u) * 100u);
+  return ts;
+}
+
+static uint32_t errno_status(int e) {
+  switch (e) {
+  case ENOENT: return SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+  case ENOTDIR: return SMBX_STATUS_OBJECT_PATH_NOT_FOUND;
+  case EEXIST: return SMBX_STATUS_OBJECT_NAME_COLLISION;
+  case EACCES: case EPERM: case EROFS: case EXDEV: case ELOOP:
+    return SMBX_STATUS_ACCESS_DENIED;
+  case EISDIR: return SMBX_STATUS_FILE_IS_A_DIRECTORY;
+  case ENOTEMPTY: return SMBX_STATUS_DIRECTORY_NOT_EMPTY;
+  case ENOSPC: case EDQUOT: return SMBX_STATUS_DISK_FULL;
+  case ENOMEM: case EMFILE: case ENFILE:
+    return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  case ENAMETOOLONG: return SMBX_STATUS_OBJECT_NAME_INVALID;
+  default: return SMBX_STATUS_UNSUCCESSFUL;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* names */
+
+/* Windows-invalid characters in a path component (MS-FSCC 2.1.5.2). */
+static int bad_char(unsigned char c) {
+  return c < 0x20 || c == '/' || c == ':' || c == '*' || c == '?' ||
+         c == '"' || c == '<' || c == '>' || c == '|';
+}
+
+/* SMB2 name -> share-relative POSIX path ("" = root). */
+static uint32_t parse_name(const uint8_t *name, size_t len, char **out) {
+  *out = NULL;
+  if (len % 2) return SMBX_STATUS_OBJECT_NAME_INVALID;
+  size_t u8len = 0;
+  int rc = smbx_utf16le_to_utf8(name, len, NULL, 0, &u8len);
+  if (rc != 0 && rc != SMBX_ERR_NOBUF) return SMBX_STATUS_OBJECT_NAME_INVALID;
+  char *s = malloc(u8len + 1);
+  if (!s) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  if (u8len && smbx_utf16le_to_utf8(name, len, (uint8_t *)s, u8len,
+                                    &u8len) != 0) {
+    free(s);
+    return SMBX_STATUS_OBJECT_NAME_INVALID;
+  }
+  s[u8len] = '\0';
+  if (memchr(s, '\0', u8len)) goto bad;
+  if (u8len && s[0] == '\\') goto bad; /* absolute */
+  if (u8len && s[u8len - 1] == '\\') s[--u8len] = '\0';
+  /* components: no empty, no "..", drop "." */
+  size_t w = 0;
+  size_t i = 0;
+  while (i < u8len) {
+    size_t j = i;
+    while (j < u8len && s[j] != '\\') j++;
+    size_t cl = j - i;
+    if (cl == 0) goto bad;
+    if (cl == 2 && s[i] == '.' && s[i + 1] == '.') goto bad;
+    if (!(cl == 1 && s[i] == '.')) {
+      if (cl > 255) goto bad;
+      for (size_t k = i; k < j; k++)
+        if (bad_char((unsigned char)s[k])) goto bad;
+      if (w) s[w++] = '/';
+      memmove(s + w, s + i, cl);
+      w += cl;
+    }
+    i = j + 1;
+  }
+  s[w] = '\0';
+  *out = s;
+  return ST_OK;
+bad:
+  free(s);
+  return SMBX_STATUS_OBJECT_NAME_INVALID;
+}
+
+static int utf8_to_16(const char *s, uint8_t **out, size_t *olen) {
+  size_t n = 0;
+  size_t sl = strlen(s);
+  int rc = smbx_utf8_to_utf16le((const uint8_t *)s, sl, NULL, 0, &n);
+  if (rc != 0 && rc != SMBX_ERR_NOBUF) return -1;
+  uint8_t *b = malloc(n ? n : 1);
+  if (!b) return -1;
+  if (n && smbx_utf8_to_utf16le((const uint8_t *)s, sl, b, n, &n) != 0) {
+    free(b);
+    return -1;
+  }
+  *out = b;
+  *olen = n;
+  return 0;
+}
+
+/* '/' -> '\' copy, optionally with a leading '\'. */
+static char *win_path(const char *p, int lead) {
+  size_t l = strlen(p);
+  char *d = malloc(l + 2);
+  if (!d) return NULL;
+  size_t k = 0;
+  if (lead) d[k++] = '\\';
+  for (size_t i = 0; i <= l; i++) d[k++] = p[i] == '/' ? '\\' : p[i];
+  return d;
+}
+
+/* ------------------------------------------------------------------ */
+/* resolution beneath the root */
+
+static int open_beneath(posixfs *fs, const char *path, int flags) {
+  if (!path[0]) return openat(fs->rootfd, ".", flags | O_CLOEXEC);
+  if (fs->have_openat2) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long r = syscall(SYS_openat2, fs->rootfd, path, &how, sizeof how);
+    if (r >= 0 || errno != ENOSYS) return (int)r;
+    fs->have_openat2 = 0;
+  }
+  /* fallback: component-wise, never following a symlink */
+  int dfd = fcntl(fs->rootfd, F_DUPFD_CLOEXEC, 0);
+  if (dfd < 0) return -1;
+  const char *p = path;
+  for (;;) {
+    const char *sl = strchr(p, '/');
+    char comp[256];
+    size_t cl = sl ? (size_t)(sl - p) : strlen(p);
+    if (cl >= sizeof comp) {
+      close(dfd);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(comp, p, cl);
+    comp[cl] = '\0';
+    int nfd = openat(dfd, comp,
+                     sl ? (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                        : (flags | O_NOFOLLOW | O_CLOEXEC));
+    int e = errno;
+    close(dfd);
+    if (nfd < 0) {
+      errno = e;
+      return -1;
+    }
+    if (!sl) return nfd;
+    dfd = nfd;
+    p = sl + 1;
+  }
+}
+
+/* Split "a/b/c" into parent fd (O_PATH dir) and last component. */
+static int open_parent(posixfs *fs, const char *path, const char **last) {
+  const char *sl = strrchr(path, '/');
+  if (!sl) {
+    *last = path;
+    return fcntl(fs->rootfd, F_DUPFD_CLOEXEC, 0);
+  }
+  *last = sl + 1;
+  size_t pl = (size_t)(sl - path);
+  char *par = malloc(pl + 1);
+  if (!par) {
+    errno = ENOMEM;
+    return -1;
+  }
+  memcpy(par, path, pl);
+  par[pl] = '\0';
+  int fd = open_beneath(fs, par, O_PATH | O_DIRECTORY);
+  int e = errno;
+  free(par);
+  errno = e;
+  return fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* handles and nodes */
+
+static open_s *lookup(posixfs *fs, smbx_smb2_fileid fid) {
+  uint64_t v = fid.volatile_id;
+  if (fid.persistent_id != v) return NULL;
+  uint64_t idx = (v & 0xFFFFFFFFu);
+  if (idx == 0 || idx > fs->nslots) return NULL;
+  open_s *o = fs->slots[idx - 1];
+  if (!o || o->gen != (uint32_t)(v >> 32)) return NULL;
+  return o;
+}
+
+static node *node_get(posixfs *fs, const struct stat *st, const char *path) {
+  for (node *n = fs->nodes; n; n = n->next)
+    if (n->dev == st->st_dev && n->ino == st->st_ino) return n;
+  node *n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->path = xstrdup(path);
+  if (!n->path) {
+    free(n);
+    return NULL;
+  }
+  n->dev = st->st_dev;
+  n->ino = st->st_ino;
+  n->is_dir = S_ISDIR(st->st_mode);
+  n->next = fs->nodes;
+  fs->nodes = n;
+  return n;
+}
+
+static node *node_find(posixfs *fs, dev_t dev, ino_t ino) {
+  for (node *n = fs->nodes; n; n = n->next)
+    if (n->dev == dev && n->ino == ino) return n;
+  return NULL;
+}
+
+static void node_put(posixfs *fs, node *n) {
+  if (n->opens) return;
+  for (node **pp = &fs->nodes; *pp; pp = &(*pp)->next)
+    if (*pp == n) {
+      *pp = n->next;
+      break;
+    }
+  free(n->path);
+  free(n->locks);
+  free(n);
+}
+
+static void attrs_of(const struct stat *st, const char *name,
+                     smbx_smb2_file_network_open_info *i) {
+  memset(i, 0, sizeof *i);
+  struct timespec c = st->st_mtim;
+  if (st->st_ctim.tv_sec < c.tv_sec) c = st->st_ctim;
+  i->creation_time = filetime(c);
+  i->last_access_time = filetime(st->st_atim);
+  i->last_write_time = filetime(st->st_mtim);
+  i->change_time = filetime(st->st_ctim);
+  if (S_ISDIR(st->st_mode)) {
+    i->file_attributes = POSIXFS_ATTR_DIRECTORY;
+  } else {
+    i->end_of_file = (uint64_t)st->st_size;
+    i->allocation_size = (uint64_t)st->st_blocks * 512u;
+    i->file_attributes = POSIXFS_ATTR_ARCHIVE;
+  }
+  if (!(st->st_mode & S_IWUSR)) i->file_attributes |= POSIXFS_ATTR_READONLY;
+  (void)name;
+}
+
+static uint32_t map_generic(uint32_t a) {
+  if (a & POSIXFS_GENERIC_READ) a |= 0x00120089u;
+  if (a & POSIXFS_GENERIC_WRITE) a |= 0x00120116u;
+  if (a & POSIXFS_GENERIC_EXECUTE) a |= 0x001200A0u;
+  if (a & POSIXFS_GENERIC_ALL) a |= POSIXFS_FILE_ALL_ACCESS;
+  return a & ~(POSIXFS_GENERIC_READ | POSIXFS_GENERIC_WRITE |
+               POSIXFS_GENERIC_EXECUTE | POSIXFS_GENERIC_ALL);
+}
+
+static uint32_t maximal_of(int pfd) {
+  char pp[64];
+  proc_path(pp, sizeof pp, pfd);
+  uint32_t m = POSIXFS_FILE_ALL_ACCESS;
+  if (faccessat(AT_FDCWD, pp, W_OK, AT_EACCESS) != 0) m &= ~WRITE_BITS;
+  if (faccessat(AT_FDCWD, pp, R_OK, AT_EACCESS) != 0)
+    m &= ~(POSIXFS_READ_DATA | POSIXFS_EXECUTE | POSIXFS_READ_EA);
+  return m;
+}
+
+/* MS-FSA 2.1.5.1.2 share-access check against every open of the file. */
+static int share_conflict(posixfs *fs, const node *n, uint32_t acc,
+                          uint32_t share) {
+  if (!(acc & DATA_ACCESS)) return 0;
+  for (size_t i = 0; i < fs->nslots; i++) {
+    const open_s *o = fs->slots[i];
+    if (!o || o->n != n || !(o->access & DATA_ACCESS)) continue;
+    if ((acc & (POSIXFS_READ_DATA | POSIXFS_EXECUTE)) &&
+        !(o->share & POSIXFS_SHARE_READ))
+      return 1;
+    if ((acc & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA)) &&
+        !(o->share & POSIXFS_SHARE_WRITE))
+      return 1;
+    if ((acc & POSIXFS_DELETE) && !(o->share & POSIXFS_SHARE_DELETE))
+      return 1;
+    if ((o->access & (POSIXFS_READ_DATA | POSIXFS_EXECUTE)) &&
+        !(share & POSIXFS_SHARE_READ))
+      return 1;
+    if ((o->access & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA)) &&
+        !(share & POSIXFS_SHARE_WRITE))
+      return 1;
+    if ((o->access & POSIXFS_DELETE) && !(share & POSIXFS_SHARE_DELETE))
+      return 1;
+  }
+  return 0;
+}
+
+static int slot_add(posixfs *fs, open_s *o, smbx_smb2_fileid *fid) {
+  size_t i;
+  for (i = 0; i < fs->nslots; i++)
+    if (!fs->slots[i]) break;
+  if (i == fs->nslots) {
+    if (fs->nslots >= 0xFFFFFFFEu) return -1;
+    size_t nn = fs->nslots ? fs->nslots * 2 : 16;
+    open_s **ns = realloc(fs->slots, nn * sizeof *ns);
+    if (!ns) return -1;
+    for (size_t k = fs->nslots; k < nn; k++) ns[k] = NULL;
+    fs->slots = ns;
+    fs->nslots = nn;
+  }
+  fs->slots[i] = o;
+  fs->nopen++;
+  o->gen = ++fs->gen;
+  if (o->gen == 0) o->gen = ++fs->gen;
+  uint64_t v = (uint64_t)o->gen << 32 | (uint64_t)(i + 1);
+  fid->persistent_id = v;
+  fid->volatile_id = v;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* posixfs_new / free */
+
+int posixfs_new(const char *root, posixfs **out) {
+  if (!root || !out) return -EINVAL;
+  posixfs *fs = calloc(1, sizeof *fs);
+  if (!fs) return -ENOMEM;
+  fs->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fs->rootfd < 0) {
+    int e = errno;
+    free(fs);
+    return -e;
+  }
+  fs->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fs->inofd < 0) {
+    int e = errno;
+    close(fs->rootfd);
+    free(fs);
+    return -e;
+  }
+  fs->have_openat2 = 1;
+  *out = fs;
+  return 0;
+}
+
+void posixfs_free(posixfs *fs) {
+  if (!fs) return;
+  for (size_t i = 0; i < fs->nslots; i++) {
+    open_s *o = fs->slots[i];
+    if (!o) continue;
+    smbx_smb2_fileid fid;
+    uint64_t v = (uint64_t)o->gen << 32 | (uint64_t)(i + 1);
+    fid.persistent_id = v;
+    fid.volatile_id = v;
+    posixfs_close(fs, fid, NULL);
+  }
+  free(fs->slots);
+  free(fs->w);
+  close(fs->inofd);
+  close(fs->rootfd);
+  free(fs);
+}
+
+size_t posixfs_open_count(const posixfs *fs) { return fs ? fs->nopen : 0; }
+uint64_t posixfs_lock_epoch(const posixfs *fs) { return fs->lock_epoch; }
+int posixfs_notify_fd(const posixfs *fs) { return fs->inofd; }
+
+/* ------------------------------------------------------------------ */
+/* CREATE */
+
+static void open_free(open_s *o) {
+  if (o->pfd >= 0) close(o->pfd);
+  if (o->fd >= 0) close(o->fd);
+  for (size_t i = 0; i < o->nnames; i++) free(o->names[i]);
+  free(o->names);
+  free(o->pattern);
+  for (size_t i = 0; i < o->nq; i++) free(o->q[i].name);
+  free(o->q);
+  free(o);
+}
+
+uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
+                        posixfs_create_result *r) {
+  if (!fs || !a || !r) return SMBX_STATUS_INVALID_PARAMETER;
+  memset(r, 0, sizeof *r);
+  uint32_t disp = a->create_disposition, opt = a->create_options;
+  if (disp > POSIXFS_OVERWRITE_IF) return SMBX_STATUS_INVALID_PARAMETER;
+  int want_dir = (opt & POSIXFS_DIRECTORY_FILE) != 0;
+  int want_file = (opt & POSIXFS_NON_DIRECTORY_FILE) != 0;
+  if (want_dir && want_file) return SMBX_STATUS_INVALID_PARAMETER;
+  if (want_dir && disp != POSIXFS_CREATE && disp != POSIXFS_OPEN &&
+      disp != POSIXFS_OPEN_IF)
+    return SMBX_STATUS_INVALID_PARAMETER;
+  uint32_t acc = map_generic(a->desired_access);
+  int doc = (opt & POSIXFS_DELETE_ON_CLOSE) != 0;
+  if (doc && !(acc & (POSIXFS_DELETE | POSIXFS_MAXIMUM_ALLOWED)))
+    return SMBX_STATUS_ACCESS_DENIED;
+  uint32_t share = a->share_access & 7u;
+
+  char *path = NULL;
+  uint32_t st = parse_name(a->name, a->name_len, &path);
+  if (st != ST_OK) return st;
+
+  open_s *o = calloc(1, sizeof *o);
+  if (!o) {
+    free(path);
+    return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  o->pfd = -1;
+  o->fd = -1;
+  uint32_t action = POSIXFS_ACTION_OPENED;
+  struct stat sb;
+  int pfd = open_beneath(fs, path, O_PATH);
+  int exists = pfd >= 0;
+  if (!exists) {
+    int e = errno;
+    if (e == ENOENT) {
+      const char *last;
+      int par = open_parent(fs, path, &last);
+      if (par < 0) {
+        st = errno == ENOENT || errno == ENOTDIR
+                 ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND
+                 : errno_status(errno);
+        goto fail;
+      }
+      /* a dangling symlink as last component: do not create through it */
+      if (fstatat(par, last, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        close(par);
+        st = SMBX_STATUS_ACCESS_DENIED;
+        goto fail;
+      }
+      if (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE) {
+        close(par);
+        st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+        goto fail;
+      }
+      mode_t mode = (a->file_attributes & POSIXFS_ATTR_READONLY) ? 0444 : 0666;
+      if (want_dir) {
+        if (mkdirat(par, last, 0777) != 0) {
+          st = errno_status(errno);
+          close(par);
+          goto fail;
+        }
+        pfd = openat(par, last, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      } else {
+        int fd = openat(par, last,
+                        O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC,
+                        mode);
+        if (fd < 0) {
+          st = errno_status(errno);
+          close(par);
+          goto fail;
+        }
+        close(fd);
+        pfd = openat(par, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      }
+      close(par);
+      if (pfd < 0) {
+        st = errno_status(errno);
+        goto fail;
+      }
+      action = POSIXFS_ACTION_CREATED;
+      if (acc & POSIXFS_MAXIMUM_ALLOWED) acc |= POSIXFS_FILE_ALL_ACCESS;
+    } else if (e == ENOTDIR) {
+      st = SMBX_STATUS_OBJECT_PATH_NOT_FOUND;
+      goto fail;
+    } else {
+      st = errno_status(e);
+      goto fail;
+    }
+  }
+  o->pfd = pfd;
+  if (fstat(pfd, &sb) != 0) {
+    st = errno_status(errno);
+    goto fail;
+  }
+  int is_dir = S_ISDIR(sb.st_mode);
+  if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+    st = SMBX_STATUS_ACCESS_DENIED;
+    goto fail;
+  }
+  uint32_t maxacc = maximal_of(pfd);
+  r->maximal_access = maxacc;
+  node *existing = node_find(fs, sb.st_dev, sb.st_ino);
+  if (exists) {
+    if (existing && existing->delete_pending) {
+      st = SMBX_STATUS_DELETE_PENDING;
+      goto fail;
+    }
+    if (disp == POSIXFS_CREATE) {
+      st = SMBX_STATUS_OBJECT_NAME_COLLISION;
+      goto fail;
+    }
+    if (is_dir && want_file) {
+      st = SMBX_STATUS_FILE_IS_A_DIRECTORY;
+      goto fail;
+    }
+    if (!is_dir && want_dir) {
+      st = SMBX_STATUS_NOT_A_DIRECTORY;
+      goto fail;
+    }
+    if (is_dir && disp != POSIXFS_OPEN && disp != POSIXFS_OPEN_IF) {
+      st = SMBX_STATUS_FILE_IS_A_DIRECTORY;
+      goto fail;
+    }
+    if (acc & POSIXFS_MAXIMUM_ALLOWED) acc |= maxacc;
+    int overwrite = disp == POSIXFS_SUPERSEDE || disp == POSIXFS_OVERWRITE ||
+                    disp == POSIXFS_OVERWRITE_IF;
+    if ((acc & ~maxacc & (POSIXFS_READ_DATA | POSIXFS_WRITE_DATA |
+                          POSIXFS_APPEND_DATA)) ||
+        (overwrite && !(maxacc & POSIXFS_WRITE_DATA))) {
+      st = SMBX_STATUS_ACCESS_DENIED;
+      goto fail;
+    }
+    if (doc && !(maxacc & POSIXFS_WRITE_DATA) && !is_dir) {
+      st = POSIXFS_STATUS_CANNOT_DELETE;
+      goto fail;
+    }
+    if (overwrite)
+      action = disp == POSIXFS_SUPERSEDE ? POSIXFS_ACTION_SUPERSEDED
+                                         : POSIXFS_ACTION_OVERWRITTEN;
+  }
+  acc &= ~POSIXFS_MAXIMUM_ALLOWED;
+  if (existing && share_conflict(fs, existing, acc, share)) {
+    st = SMBX_STATUS_SHARING_VIOLATION;
+    goto fail;
+  }
+  /* the I/O descriptor, reopened from the O_PATH one */
+  char pp[64];
+  proc_path(pp, sizeof pp, pfd);
+  if (is_dir) {
+    o->fd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } else if (acc & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA) ||
+             action == POSIXFS_ACTION_SUPERSEDED ||
+             action == POSIXFS_ACTION_OVERWRITTEN) {
+    o->fd = open(pp, O_RDWR | O_CLOEXEC);
+  } else if (acc & (POSIXFS_READ_DATA | POSIXFS_EXECUTE)) {
+    o->fd = open(pp, O_RDONLY | O_CLOEXEC);
+  }
+  if (o->fd < 0 && (is_dir || acc & (POSIXFS_READ_DATA | POSIXFS_WRITE_DATA |
+                                    POSIXFS_APPEND_DATA | POSIXFS_EXECUTE) ||
+                    action == POSIXFS_ACTION_OVERWRITTEN ||
+                    action == POSIXFS_ACTION_SUPERSEDED)) {
+    st = errno_status(errno);
+    goto fail;
+  }
+  if (action == POSIXFS_ACTION_SUPERSEDED ||
+      action == POSIXFS_ACTION_OVERWRITTEN) {
+    if (ftruncate(o->fd, 0) != 0) {
+      st = errno_status(errno);
+      goto fail;
+    }
+    fstat(pfd, &sb);
+  }
+  node *n = existing ? existing : node_get(fs, &sb, path);
+  if (!n) {
+    st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    goto fail;
+  }
+  o->n = n;
+  o->access = acc;
+  o->share = share;
+  o->options = opt;
+  o->is_dir = is_dir;
+  o->doc = doc;
+  if (slot_add(fs, o, &r->file_id) != 0) {
+    o->n = NULL;
+    node_put(fs, n);
+    st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    goto fail;
+  }
+  n->opens++;
+  r->create_action = action;
+  r->granted_access = acc;
+  attrs_of(&sb, path, &r->info);
+  r->disk_file_id = (uint64_t)sb.st_ino;
+  r->volume_id = (uint64_t)sb.st_dev;
+  free(path);
+  return ST_OK;
+fail:
+  free(path);
+  open_free(o);
+  return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* CLOSE */
+
+static void unwatch(posixfs *fs, open_s *o) {
+  int *gone = malloc((fs->nw ? fs->nw : 1) * sizeof *gone);
+  size_t ng = 0, w = 0;
+  for (size_t i = 0; i < fs->nw; i++) {
+    if (fs->w[i].o == o) {
+      if (gone) gone[ng++] = fs->w[i].wd;
+      free(fs->w[i].rel);
+      continue;
+    }
+    fs->w[w++] = fs->w[i];
+  }
+  fs->nw = w;
+  /* drop each inotify watch no remaining record shares (once per wd) */
+  for (size_t i = 0; i < ng; i++) {
+    int used = 0;
+    for (size_t k = 0; k < fs->nw && !used; k++) used = fs->w[k].wd == gone[i];
+    for (size_t k = 0; k < i && !used; k++) used = gone[k] == gone[i];
+    if (!used) inotify_rm_watch(fs->inofd, gone[i]);
+  }
+  free(gone);
+  o->watching = 0;
+}
+
+static void release_locks(posixfs *fs, open_s *o) {
+  node *n = o->n;
+  size_t w = 0;
+  for (size_t i = 0; i < n->nlocks; i++)
+    if (n->locks[i].owner != o) n->locks[w++] = n->locks[i];
+  if (w != n->nlocks) fs->lock_epoch++;
+  n->nlocks = w;
+}
+
+static int remove_path(posixfs *fs, const char *path, int is_dir) {
+  const char *last;
+  int par = open_parent(fs, path, &last);
+  if (par < 0) return -1;
+  int rc = unlinkat(par, last, is_dir ? AT_REMOVEDIR : 0);
+  close(par);
+  return rc;
+}
+
+uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
+                       smbx_smb2_file_network_open_info *post) {
+  if (post) memset(post, 0, sizeof *post);
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  node *n = o->n;
+  fs->slots[(fid.volatile_id & 0xFFFFFFFFu) - 1] = NULL;
+  fs->nopen--;
+  if (o->watching) unwatch(fs, o);
+  release_locks(fs, o);
+  if (o->doc) n->delete_pending = 1;
+  n->opens--;
+  if (n->opens == 0 && n->delete_pending) {
+    remove_path(fs, n->path, n->is_dir);
+  } else if (post) {
+    struct stat sb;
+    if (fstat(o->pfd, &sb) == 0) attrs_of(&sb, n->path, post);
+  }
+  open_free(o);
+  node_put(fs, n);
+  return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* byte-range locks */
+
+static int overlaps(uint64_t o1, uint64_t l1, uint64_t o2, uint64_t l2) {
+  if (l1 == 0 || l2 == 0) return 0;
+  uint64_t e1 = o1 + (l1 - 1), e2 = o2 + (l2 - 1); /* inclusive, no wrap */
+  return o1 <= e2 && o2 <= e1;
+}
+
+/* Does `o` wanting [off,len) (excl or shared) conflict with a held lock? */
+static int lock_conflict(const node *n, const open_s *o, uint64_t off,
+                         uint64_t len, int excl) {
+  for (size_t i = 0; i < n->nlocks; i++) {
+    const lockrec *l = &n->locks[i];
+    if (!overlaps(off, len, l->off, l->len)) continue;
+    if (excl) return 1;
+    if (l->excl && l->owner != o) return 1;
+  }
+  return 0;
+}
+
+/* I/O check: reads conflict with others' exclusive locks, writes with any
+ * lock of another open and with own shared locks. */
+static int io_conflict(const node *n, const open_s *o, uint64_t off,
+                       uint64_t len, int write) {
+  for (size_t i = 0; i < n->nlocks; i++) {
+    const lockrec *l = &n->locks[i];
+    if (!overlaps(off, len, l->off, l->len)) continue;
+    if (l->owner == o) {
+      if (write && !l->excl) return 1;
+      continue;
+    }
+    if (write || l->excl) return 1;
+  }
+  return 0;
+}
+
+uint32_t posixfs_lock(posixfs *fs, smbx_smb2_fileid fid,
+                      const smbx_smb2_lock_element *el, size_t n) {
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (!el || n == 0) return SMBX_STATUS_INVALID_PARAMETER;
+  node *nd = o->n;
+  int unlock = (el[0].flags & SMBX_SMB2_LOCKFLAG_UNLOCK) != 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t f = el[i].flags;
+    if (unlock) {
+      if (f != SMBX_SMB2_LOCKFLAG_UNLOCK) return SMBX_STATUS_INVALID_PARAMETER;
+    } else {
+      uint32_t k = f & ~SMBX_SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
+      if (k != SMBX_SMB2_LOCKFLAG_SHARED && k != SMBX_SMB2_LOCKFLAG_EXCLUSIVE)
+        return SMBX_STATUS_INVALID_PARAMETER;
+    }
+    if (el[i].length && el[i].offset + (el[i].length - 1) < el[i].offset)
+      return POSIXFS_STATUS_INVALID_LOCK_RANGE;
+  }
+  if (unlock) {
+    for (size_t i = 0; i < n; i++) {
+      size_t k;
+      for (k = 0; k < nd->nlocks; k++)
+        if (nd->locks[k].owner == o && nd->locks[k].off == el[i].offset &&
+            nd->locks[k].len == el[i].length)
+          break;
+      if (k == nd->nlocks) return SMBX_STATUS_RANGE_NOT_LOCKED;
+      memmove(&nd->locks[k], &nd->locks[k + 1],
+              (nd->nlocks - k - 1) * sizeof *nd->locks);
+      nd->nlocks--;
+      fs->lock_epoch++;
+    }
+    return ST_OK;
+  }
+  size_t base = nd->nlocks;
+  for (size_t i = 0; i < n; i++) {
+    int excl = (el[i].flags & SMBX_SMB2_LOCKFLAG_EXCLUSIVE) != 0;
+    uint32_t st = ST_OK;
+    if (lock_conflict(nd, o, el[i].offset, el[i].length, excl))
+      st = (el[i].flags & SMBX_SMB2_LOCKFLAG_FAIL_IMMEDIATELY)
+               ? SMBX_STATUS_LOCK_NOT_GRANTED
+               : SMBX_STATUS_PENDING;
+    if (st == ST_OK && nd->nlocks == nd->caplocks) {
+      size_t nc = nd->caplocks ? nd->caplocks * 2 : 8;
+      lockrec *nl = realloc(nd->locks, nc * sizeof *nl);
+      if (!nl) st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+      else {
+        nd->locks = nl;
+        nd->caplocks = nc;
+      }
+    }
+    if (st != ST_OK) {
+      nd->nlocks = base; /* roll back this request's locks */
+      return st;
+    }
+    lockrec *l = &nd->locks[nd->nlocks++];
+    l->owner = o;
+    l->off = el[i].offset;
+    l->len = el[i].length;
+    l->excl = excl;
+  }
+  return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* READ / WRITE / FLUSH */
+
+uint32_t posixfs_read(posixfs *fs, smbx_smb2_fileid fid, uint64_t offset,
+                      uint8_t *buf, uint32_t len, uint32_t *nread) {
+  *nread = 0;
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (o->is_dir) return SMBX_STATUS_INVALID_DEVICE_REQUEST;
+  if (!(o->access & (POSIXFS_READ_DATA | POSIXFS_EXECUTE)) || o->fd < 0)
+    return SMBX_STATUS_ACCESS_DENIED;
+  if (offset > INT64_MAX) return SMBX_STATUS_INVALID_PARAMETER;
+  if (io_conflict(o->n, o, offset, len, 0))
+    return SMBX_STATUS_FILE_LOCK_CONFLICT;
+  size_t got = 0;
+  while (got < len) {
+    ssize_t r = pread(o->fd, buf + got, len - got, (off_t)(offset + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno);
+    }
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  if (got == 0 && len > 0) return SMBX_STATUS_END_OF_FILE;
+  *nread = (uint32_t)got;
+  return ST_OK;
+}
+
+uint32_t posixfs_write(posixfs *fs, smbx_smb2_fileid fid, uint64_t offset,
+                       const uint8_t *buf, uint32_t len, uint32_t *nwritten) {
+  *nwritten = 0;
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (o->is_dir) return SMBX_STATUS_INVALID_DEVICE_REQUEST;
+  if (!(o->access & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA)) || o->fd < 0)
+    return SMBX_STATUS_ACCESS_DENIED;
+  if (offset > INT64_MAX || len > INT64_MAX - offset)
+    return SMBX_STATUS_INVALID_PARAMETER;
+  if (io_conflict(o->n, o, offset, len, 1))
+    return SMBX_STATUS_FILE_LOCK_CONFLICT;
+  size_t put = 0;
+  while (put < len) {
+    ssize_t r = pwrite(o->fd, buf + put, len - put, (off_t)(offset + put));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno);
+    }
+    put += (size_t)r;
+  }
+  *nwritten = (uint32_t)put;
+  return ST_OK;
+}
+
+uint32_t posixfs_flush(posixfs *fs, smbx_smb2_fileid fid) {
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (!o->is_dir &&
+      !(o->access & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA)))
+    return SMBX_STATUS_ACCESS_DENIED;
+  if (o->fd >= 0 && fsync(o->fd) != 0 && errno != EINVAL)
+    return errno_status(errno);
+  return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* pattern matching (FsRtlIsNameInExpression-like, ASCII case-insensitive) */
+
+static size_t u8len(const char *s) {
+  unsigned char c = (unsigned char)*s;
+  size_t l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  for (size_t i = 1; i < l; i++)
+    if (!s[i]) return i;
+  return l;
+}
+
+static int lc(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int match(const char *p, const char *n) {
+  while (*p) {
+    char c = *p;
+    if (c == '*') {
+      for (const char *k = n;; k += u8len(k)) {
+        if (match(p + 1, k)) return 1;
+        if (!*k) return 0;
+      }
+    } else if (c == '<') { /* DOS_STAR: up to, not past, the last '.' */
+      const char *lastdot = strrchr(n, '.');
+      for (const char *k = n;; k += u8len(k)) {
+        if (match(p + 1, k)) return 1;
+        if (!*k || (lastdot && k == lastdot)) return 0;
+      }
+    } else if (c == '>') { /* DOS_QM: one char, or none at '.' / end */
+      if (!*n || *n == '.') {
+        p++;
+        continue;
+      }
+      n += u8len(n);
+      p++;
+    } else if (c == '"') { /* DOS_DOT: '.' or none at the end */
+      if (*n == '.') n++;
+      else if (*n) return 0;
+      p++;
+    } else if (c == '?') {
+      if (!*n) return 0;
+      n += u8len(n);
+      p++;
+    } else {
+      if (!*n) return 0;
+      size_t pl = u8len(p), nl = u8len(n);
+      if (pl == 1 && nl == 1) {
+        if (lc((unsigned char)*p) != lc((unsigned char)*n)) return 0;
+      } else if (pl != nl || memcmp(p, n, pl) != 0) {
+        return 0;
+      }
+      p += pl;
+      n += nl;
+    }
+  }
+  return *n == '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* QUERY_DIRECTORY */
+
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int snapshot(open_s *o) {
+  for (size_t i = 0; i < o->nnames; i++) free(o->names[i]);
+  free(o->names);
+  o->names = NULL;
+  o->nnames = 0;
+  int dfd = openat(o->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return -1;
+  }
+  size_t cap = 64;
+  char **v = malloc(cap * sizeof *v);
+  size_t cnt = 0;
+  if (v) {
+    v[cnt++] = xstrdup(".");
+    v[cnt++] = xstrdup("..");
+  }
+  struct dirent *de;
+  while (v && (de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (cnt == cap) {
+      char **nv = realloc(v, cap * 2 * sizeof *nv);
+      if (!nv) break;
+      v = nv;
+      cap *= 2;
+    }
+    v[cnt++] = xstrdup(de->d_name);
+  }
+  closedir(d);
+  if (!v) return -1;
+  qsort(v + 2, cnt - 2, sizeof *v, name_cmp);
+  o->names = v;
+  o->nnames = cnt;
+  return 0;
+}
+
+uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
+                                 uint8_t info_class, uint8_t flags,
+                                 const uint8_t *pattern, size_t pattern_len,
+                                 uint8_t *out, uint32_t cap,
+                                 uint32_t *out_len) {
+  *out_len = 0;
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (!o->is_dir) return SMBX_STATUS_INVALID_PARAMETER;
+  if (!(o->access & POSIXFS_READ_DATA)) return SMBX_STATUS_ACCESS_DENIED;
+  size_t fixed = smbx_smb2_dir_entry_fixed_size(info_class);
+  if (!fixed) return SMBX_STATUS_INVALID_INFO_CLASS;
+  if (cap < fixed) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+  if (!o->scanning ||
+      (flags & (SMBX_SMB2_RESTART_SCANS | SMBX_SMB2_REOPEN))) {
+    char *pat = NULL;
+    if (pattern_len) {
+      size_t n8 = 0;
+      int rc = smbx_utf16le_to_utf8(pattern, pattern_len, NULL, 0, &n8);
+      if (rc != 0 && rc != SMBX_ERR_NOBUF)
+        return SMBX_STATUS_OBJECT_NAME_INVALID;
+      pat = malloc(n8 + 1);
+      if (!pat) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+      smbx_utf16le_to_utf8(pattern, pattern_len, (uint8_t *)pat, n8, &n8);
+      pat[n8] = '\0';
+      if (memchr(pat, '\0', n8) || strchr(pat, '\\') || strchr(pat, '/')) {
+        free(pat);
+        return SMBX_STATUS_OBJECT_NAME_INVALID;
+      }
+    } else if (!o->pattern) {
+      pat = xstrdup("*");
+      if (!pat) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    }
+    if (pat) {
+      free(o->pattern);
+      o->pattern = pat;
+    }
+    if (snapshot(o) != 0) return errno_status(errno);
+    o->cursor = 0;
+    o->scanning = 1;
+    o->queried = 0;
+  }
+  int first = !o->queried;
+  o->queried = 1;
+  smbx_smb2_dir_builder b;
+  if (smbx_smb2_dir_builder_init(&b, info_class, out, cap) != 0)
+    return SMBX_STATUS_INVALID_INFO_CLASS;
+  int is_root = o->n->path[0] == '\0';
+  while (o->cursor < o->nnames) {
+    const char *nm = o->names[o->cursor];
+    if (!match(o->pattern, nm)) {
+      o->cursor++;
+      continue;
+    }
+    struct stat sb;
+    int rc = (!strcmp(nm, "..") && is_root)
+                 ? fstat(o->fd, &sb)
+                 : fstatat(o->fd, nm, &sb, AT_SYMLINK_NOFOLLOW);
+    uint8_t *u16 = NULL;
+    size_t u16l = 0;
+    if (rc != 0 || utf8_to_16(nm, &u16, &u16l) != 0) {
+      o->cursor++;
+      continue;
+    }
+    smbx_smb2_file_network_open_info ni;
+    attrs_of(&sb, nm, &ni);
+    smbx_smb2_dir_entry e;
+    memset(&e, 0, sizeof e);
+    e.creation_time = ni.creation_time;
+    e.last_access_time = ni.last_access_time;
+    e.last_write_time = ni.last_write_time;
+    e.change_time = ni.change_time;
+    e.end_of_file = ni.end_of_file;
+    e.allocation_size = ni.allocation_size;
+    e.file_attributes = ni.file_attributes;
+    e.file_id = (uint64_t)sb.st_ino;
+    put64(e.file_id_128, (uint64_t)sb.st_ino);
+    e.file_name.p = u16;
+    e.file_name.len = u16l;
+    rc = smbx_smb2_dir_builder_add(&b, &e);
+    if (rc == SMBX_ERR_NOBUF && b.count == 0) {
+      /* first entry does not fit: a truncated entry, BUFFER_OVERFLOW */
+      size_t tcap = fixed + u16l + 8;
+      uint8_t *tmp = malloc(tcap);
+      smbx_smb2_dir_builder tb;
+      if (tmp && smbx_smb2_dir_builder_init(&tb, info_class, tmp, tcap) == 0 &&
+          smbx_smb2_dir_builder_add(&tb, &e) == 0) {
+        memcpy(out, tmp, cap);
+        *out_len = cap;
+      }
+      free(tmp);
+      free(u16);
+      return SMBX_STATUS_BUFFER_OVERFLOW;
+    }
+    free(u16);
+    if (rc != 0) break;
+    o->cursor++;
+    if (flags & SMBX_SMB2_RETURN_SINGLE_ENTRY) break;
+  }
+  if (b.count == 0)
+    return first ? SMBX_STATUS_NO_SUCH_FILE : SMBX_STATUS_NO_MORE_FILES;
+  *out_len = (uint32_t)b.len;
+  return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* QUERY_INFO */
+
+/* Copy a built buffer to out: INFO_LENGTH_MISMATCH below the fixed size,
+ * BUFFER_OVERFLOW (truncated) when the whole does not fit. */
+static uint32_t emit(const uint8_t *tmp, size_t len, size_t fixed,
+                     uint8_t *out, uint32_t cap, uint32_t *out_len) {
+  if (cap < fixed) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+  if (len > cap) {
+    memcpy(out, tmp, cap);
+    *out_len = cap;
+    return SMBX_STATUS_BUFFER_OVERFLOW;
+  }
+  memcpy(out, tmp, len);
+  *out_len = (uint32_t)len;
+  return ST_OK;
+}
+
+static void fill_basic(const smbx_smb2_file_network_open_info *ni,
+                       smbx_smb2_file_basic_info *b) {
+  memset(b, 0, sizeof *b);
+  b->creation_time = ni->creation_time;
+  b->last_access_time = ni->last_access_time;
+  b->last_write_time = ni->last_write_time;
+  b->change_time = ni->change_time;
+  b->file_attributes = ni->file_attributes;
+}
+
+static void fill_standard(const open_s *o,
+                          const smbx_smb2_file_network_open_info *ni,
+                          const struct stat *sb,
+                          smbx_smb2_file_standard_info *s) {
+  memset(s, 0, sizeof *s);
+  s->allocation_size = ni->allocation_size;
+  s->end_of_file = ni->end_of_file;
+  s->number_of_links = (uint32_t)sb->st_nlink;
+  s->delete_pending = (uint8_t)(o->n->delete_pending || o->doc);
+  s->directory = (uint8_t)o->is_dir;
+}
+
+static uint32_t query_fs(posixfs *fs, open_s *o, uint8_t cls, uint8_t *out,
+                         uint32_t cap, uint32_t *out_len) {
+  uint8_t t[64];
+  memset(t, 0, sizeof t);
+  struct statvfs vf;
+  struct stat rs;
+  if (fstatvfs(o->pfd, &vf) != 0 || fstat(fs->rootfd, &rs) != 0)
+    return errno_status(errno);
+  uint64_t unit = vf.f_frsize ? vf.f_frsize : vf.f_bsize;
+  uint32_t spu = (uint32_t)(unit / 512u ? unit / 512u : 1u);
+  switch (cls) {
+  case POSIXFS_FS_VOLUME_INFORMATION:
+    put64(t, filetime(rs.st_ctim));
+    put32(t + 8, (uint32_t)(rs.st_dev ^ (rs.st_dev >> 32) ^ rs.st_ino));
+    put32(t + 12, 0); /* label length */
+    return emit(t, 18, 18, out, cap, out_len);
+  case POSIXFS_FS_SIZE_INFORMATION:
+    put64(t, (uint64_t)vf.f_blocks);
+    put64(t + 8, (uint64_t)vf.f_bavail);
+    put32(t + 16, spu);
+    put32(t + 20, 512);
+    return emit(t, 24, 24, out, cap, out_len);
+  case POSIXFS_FS_FULL_SIZE_INFORMATION:
+    put64(t, (uint64_t)vf.f_blocks);
+    put64(t + 8, (uint64_t)vf.f_bavail);
+    put64(t + 16, (uint64_t)vf.f_bfree);
+    put32(t + 24, spu);
+    put32(t + 28, 512);
+    return emit(t, 32, 32, out, cap, out_len);
+  case POSIXFS_FS_DEVICE_INFORMATION:
+    put32(t, 0x07);     /* FILE_DEVICE_DISK */
+    put32(t + 4, 0x20); /* FILE_DEVICE_IS_MOUNTED */
+    return emit(t, 8, 8, out, cap, out_len);
+  case POSIXFS_FS_ATTRIBUTE_INFORMATION: {
+    /* CASE_SENSITIVE_SEARCH | CASE_PRESERVED_NAMES | UNICODE_ON_DISK */
+    put32(t, 0x7);
+    put32(t + 4, 255);
+    const char *nm = "NTFS";
+    put32(t + 8, 8);
+    for (size_t i = 0; i < 4; i++) put16(t + 12 + 2 * i, (uint8_t)nm[i]);
+    return emit(t, 20, 12, out, cap, out_len);
+  }
+  case POSIXFS_FS_SECTOR_SIZE_INFORMATION:
+    put32(t, 512);
+    put32(t + 4, 512);
+    put32(t + 8, 512);
+    put32(t + 12, 512);
+    put32(t + 16, 0x3); /* ALIGNED_DEVICE | PARTITION_ALIGNED_ON_DEVICE */
+    put32(t + 20, 0);
+    put32(t + 24, 0);
+    return emit(t, 28, 28, out, cap, out_len);
+  default:
+    return SMBX_STATUS_INVALID_INFO_CLASS;
+  }
+}
+
+uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
+                            uint8_t info_type, uint8_t info_class,
+                            uint8_t *out, uint32_t cap, uint32_t *out_len) {
+  *out_len = 0;
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (info_type == SMBX_SMB2_0_INFO_FILESYSTEM)
+    return query_fs(fs, o, info_class, out, cap, out_len);
+  if (info_type != SMBX_SMB2_0_INFO_FILE) return SMBX_STATUS_NOT_SUPPORTED;
+  struct stat sb;
+  if (fstat(o->pfd, &sb) != 0) return errno_status(errno);
+  smbx_smb2_file_network_open_info ni;
+  attrs_of(&sb, o->n->path, &ni);
+  uint8_t t[128];
+  memset(t, 0, sizeof t);
+  smbx_ssize n;
+  int need_attr = info_class == SMBX_SMB2_FILE_BASIC_INFORMATION ||
+                  info_class == SMBX_SMB2_FILE_ALL_INFORMATION ||
+                  info_class == SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION ||
+                  info_class == POSIXFS_FILE_ATTRIBUTE_TAG_INFORMATION;
+  if (need_attr && !(o->access & POSIXFS_READ_ATTRIBUTES))
+    return SMBX_STATUS_ACCESS_DENIED;
+  switch (info_class) {
+  case SMBX_SMB2_FILE_BASIC_INFORMATION: {
+    smbx_smb2_file_basic_info b;
+    fill_basic(&ni, &b);
+    n = smbx_smb2_file_basic_info_encode(&b, t, sizeof t, NULL);
+    return emit(t, (size_t)n, 40, out, cap, out_len);
+  }
+  case SMBX_SMB2_FILE_STANDARD_INFORMATION: {
+    smbx_smb2_file_standard_info s;
+    fill_standard(o, &ni, &sb, &s);
+    n = smbx_smb2_file_standard_info_encode(&s, t, sizeof t, NULL);
+    return emit(t, (size_t)n, 24, out, cap, out_len);
+  }
+  case SMBX_SMB2_FILE_INTERNAL_INFORMATION: {
+    smbx_smb2_file_internal_info in = {(uint64_t)sb.st_ino};
+    n = smbx_smb2_file_internal_info_encode(&in, t, sizeof t, NULL);
+    return emit(t, (size_t)n, 8, out, cap, out_len);
+  }
+  case POSIXFS_FILE_EA_INFORMATION:
+    return emit(t, 4, 4, out, cap, out_len);
+  case POSIXFS_FILE_ACCESS_INFORMATION:
+    put32(t, o->access);
+    return emit(t, 4, 4, out, cap, out_len);
+  case POSIXFS_FILE_POSITION_INFORMATION:
+    put64(t, o->pos);
+    return emit(t, 8, 8, out, cap, out_len);
+  case POSIXFS_FILE_MODE_INFORMATION:
+    put32(t, o->options & 0x3Eu);
+    return emit(t, 4, 4, out, cap, out_len);
+  case POSIXFS_FILE_ALIGNMENT_INFORMATION:
+    return emit(t, 4, 4, out, cap, out_len);
+  case POSIXFS_FILE_ATTRIBUTE_TAG_INFORMATION:
+    put32(t, ni.file_attributes);
+    return emit(t, 8, 8, out, cap, out_len);
+  case POSIXFS_FILE_COMPRESSION_INFORMATION:
+    put64(t, ni.end_of_file);
+    return emit(t, 16, 16, out, cap, out_len);
+  case SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION:
+    n = smbx_smb2_file_network_open_info_encode(&ni, t, sizeof t, NULL);
+    return emit(t, (size_t)n, 56, out, cap, out_len);
+  case POSIXFS_FILE_ALTERNATE_NAME_INFORMATION:
+    return SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+  case POSIXFS_FILE_STREAM_INFORMATION: {
+    if (o->is_dir) return ST_OK; /* no data stream */
+    put32(t, 0);
+    put32(t + 4, 14);
+    put64(t + 8, ni.end_of_file);
+    put64(t + 16, ni.allocation_size);
+    const char *s = "::$DATA";
+    for (size_t i = 0; i < 7; i++) put16(t + 24 + 2 * i, (uint8_t)s[i]);
+    return emit(t, 38, 24, out, cap, out_len);
+  }
+  case POSIXFS_FILE_NAME_INFORMATION:
+  case SMBX_SMB2_FILE_ALL_INFORMATION: {
+    char *wp = win_path(o->n->path, 1);
+    uint8_t *u16 = NULL;
+    size_t u16l = 0;
+    if (!wp || utf8_to_16(wp, &u16, &u16l) != 0) {
+      free(wp);
+      return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    }
+    free(wp);
+    size_t tl = 100 + u16l;
+    uint8_t *tmp = malloc(tl);
+    uint32_t st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    if (tmp && info_class == POSIXFS_FILE_NAME_INFORMATION) {
+      put32(tmp, (uint32_t)u16l);
+      memcpy(tmp + 4, u16, u16l);
+      st = emit(tmp, 4 + u16l, 4, out, cap, out_len);
+    } else if (tmp) {
+      smbx_smb2_file_all_info a;
+      memset(&a, 0, sizeof a);
+      fill_basic(&ni, &a.basic);
+      fill_standard(o, &ni, &sb, &a.standard);
+      a.index_number = (uint64_t)sb.st_ino;
+      a.access_flags = o->access;
+      a.current_byte_offset = o->pos;
+      a.mode = o->options & 0x3Eu;
+      a.file_name.p = u16;
+      a.file_name.len = u16l;
+      n = smbx_smb2_file_all_info_encode(&a, tmp, tl, NULL);
+      if (n > 0) st = emit(tmp, (size_t)n, 100, out, cap, out_len);
+    }
+    free(tmp);
+    free(u16);
+    return st;
+  }
+  default:
+    return SMBX_STATUS_INVALID_INFO_CLASS;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* SET_INFO */
+
+static uint32_t set_disposition(posixfs *fs, open_s *o, int del) {
+  if (!(o->access & POSIXFS_DELETE)) return SMBX_STATUS_ACCESS_DENIED;
+  if (!del) {
+    o->n->delete_pending = 0;
+    o->doc = 0;
+    return ST_OK;
+  }
+  if (o->n->path[0] == '\0') return SMBX_STATUS_ACCESS_DENIED; /* root */
+  if (o->is_dir) {
+    int dfd = openat(o->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+      if (dfd >= 0) close(dfd);
+      return errno_status(errno);
+    }
+    struct dirent *de;
+    int empty = 1;
+    while ((de = readdir(d)) != NULL)
+      if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) empty = 0;
+    closedir(d);
+    if (!empty) return SMBX_STATUS_DIRECTORY_NOT_EMPTY;
+  } else {
+    struct stat sb;
+    if (fstat(o->pfd, &sb) == 0 && !(sb.st_mode & S_IWUSR))
+      return POSIXFS_STATUS_CANNOT_DELETE;
+  }
+  (void)fs;
+  o->n->delete_pending = 1;
+  return ST_OK;
+}
+
+static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
+                           size_t len) {
+  smbx_smb2_file_rename_info ri;
+  if (smbx_smb2_file_rename_info_decode(buf, len, &ri, NULL) != 0)
+    return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+  if (!(o->access & POSIXFS_DELETE)) return SMBX_STATUS_ACCESS_DENIED;
+  node *n = o->n;
+  if (n->path[0] == '\0') return SMBX_STATUS_ACCESS_DENIED;
+  const uint8_t *nm = ri.file_name.p;
+  size_t nl = ri.file_name.len;
+  if (nl >= 2 && nm[0] == '\\' && nm[1] == 0) { /* tolerate a leading '\' */
+    nm += 2;
+    nl -= 2;
+  }
+  char *to = NULL;
+  uint32_t st = parse_name(nm, nl, &to);
+  if (st != ST_OK) return st;
+  if (to[0] == '\0') {
+    free(to);
+    return SMBX_STATUS_OBJECT_NAME_INVALID;
+  }
+  if (!strcmp(to, n->path)) {
+    free(to);
+    return ST_OK;
+  }
+  /* a directory with opens below it cannot move */
+  size_t pl = strlen(n->path);
+  if (n->is_dir) {
+    for (node *k = fs->nodes; k; k = k->next)
+      if (k != n && !strncmp(k->path, n->path, pl) && k->path[pl] == '/') {
+        free(to);
+        return SMBX_STATUS_ACCESS_DENIED;
+      }
+  }
+  const char *slast, *dlast;
+  int sp = open_parent(fs, n->path, &slast);
+  int dp = sp >= 0 ? open_parent(fs, to, &dlast) : -1;
+  if (sp < 0 || dp < 0) {
+    st = (errno == ENOENT || errno == ENOTDIR)
+             ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND
+             : errno_status(errno);
+    goto out;
+  }
+  struct stat tsb;
+  unsigned flags = RENAME_NOREPLACE;
+  if (fstatat(dp, dlast, &tsb, AT_SYMLINK_NOFOLLOW) == 0) {
+    int same = tsb.st_dev == n->dev && tsb.st_ino == n->ino;
+    if (!same) {
+      if (!ri.replace_if_exists) {
+        st = SMBX_STATUS_OBJECT_NAME_COLLISION;
+        goto out;
+      }
+      node *tn = node_find(fs, tsb.st_dev, tsb.st_ino);
+      if (S_ISDIR(tsb.st_mode) || (tn && tn->opens)) {
+        st = SMBX_STATUS_ACCESS_DENIED;
+        goto out;
+      }
+    }
+    flags = 0;
+  }
+  if (renameat2(sp, slast, dp, dlast, flags) != 0) {
+    st = errno == EEXIST ? SMBX_STATUS_OBJECT_NAME_COLLISION
+                         : errno_status(errno);
+    goto out;
+  }
+  free(n->path);
+  n->path = to;
+  to = NULL;
+  st = ST_OK;
+out:
+  if (sp >= 0) close(sp);
+  if (dp >= 0) close(dp);
+  free(to);
+  return st;
+}
+
+uint32_t posixfs_set_info(posixfs *fs, smbx_smb2_fileid fid,
+                          uint8_t info_type, uint8_t info_class,
+                          const uint8_t *buf, size_t len) {
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (info_type != SMBX_SMB2_0_INFO_FILE) return SMBX_STATUS_NOT_SUPPORTED;
+  if (!buf && len) return SMBX_STATUS_INVALID_PARAMETER;
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  switch (info_class) {
+  case SMBX_SMB2_FILE_BASIC_INFORMATION: {
+    smbx_smb2_file_basic_info b;
+    if (smbx_smb2_file_basic_info_decode(buf, len, &b, NULL) != 0)
+      return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+    if (!(o->access & POSIXFS_WRITE_ATTRIBUTES))
+      return SMBX_STATUS_ACCESS_DENIED;
+    if (!o->is_dir && (b.file_attributes & POSIXFS_ATTR_DIRECTORY))
+      return SMBX_STATUS_INVALID_PARAMETER;
+    struct timespec ts[2];
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_nsec = UTIME_OMIT;
+    ts[0].tv_sec = ts[1].tv_sec = 0;
+    if (b.last_access_time && b.last_access_time != UINT64_MAX &&
+        b.last_access_time != UINT64_MAX - 1)
+      ts[0] = from_filetime(b.last_access_time);
+    if (b.last_write_time && b.last_write_time != UINT64_MAX &&
+        b.last_write_time != UINT64_MAX - 1)
+      ts[1] = from_filetime(b.last_write_time);
+    if (utimensat(AT_FDCWD, pp, ts, 0) != 0) return errno_status(errno);
+    if (b.file_attributes) {
+      struct stat sb;
+      if (fstat(o->pfd, &sb) != 0) return errno_status(errno);
+      mode_t m = sb.st_mode & 07777;
+      if (b.file_attributes & POSIXFS_ATTR_READONLY)
+        m &= (mode_t)~(S_IWUSR | S_IWGRP | S_IWOTH);
+      else
+        m |= S_IWUSR;
+      if (m != (sb.st_mode & 07777) && fchmodat(AT_FDCWD, pp, m, 0) != 0)
+        return errno_status(errno);
+    }
+    return ST_OK;
+  }
+  case SMBX_SMB2_FILE_END_OF_FILE_INFORMATION:
+  case POSIXFS_FILE_ALLOCATION_INFORMATION: {
+    if (len < 8) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+    uint64_t v = get64(buf);
+    if (o->is_dir) return SMBX_STATUS_INVALID_PARAMETER;
+    if (!(o->access & POSIXFS_WRITE_DATA) || o->fd < 0)
+      return SMBX_STATUS_ACCESS_DENIED;
+    if (v > INT64_MAX) return SMBX_STATUS_INVALID_PARAMETER;
+    struct stat sb;
+    if (fstat(o->fd, &sb) != 0) return errno_status(errno);
+    if (info_class == POSIXFS_FILE_ALLOCATION_INFORMATION) {
+      if (v >= (uint64_t)sb.st_size) {
+        if (v) (void)fallocate(o->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)v);
+        return ST_OK; /* best effort */
+      }
+    }
+    if (ftruncate(o->fd, (off_t)v) != 0) return errno_status(errno);
+    return ST_OK;
+  }
+  case SMBX_SMB2_FILE_DISPOSITION_INFORMATION:
+    if (len < 1) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+    return set_disposition(fs, o, buf[0] != 0);
+  case POSIXFS_FILE_DISPOSITION_INFORMATION_EX:
+    if (len < 4) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+    return set_disposition(fs, o, (get32(buf) & 1u) != 0);
+  case POSIXFS_FILE_POSITION_INFORMATION:
+    if (len < 8) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
+    if (get64(buf) > INT64_MAX) return SMBX_STATUS_INVALID_PARAMETER;
+    o->pos = get64(buf);
+    return ST_OK;
+  case SMBX_SMB2_FILE_RENAME_INFORMATION:
+    return set_rename(fs, o, buf, len);
+  default:
+    return SMBX_STATUS_INVALID_INFO_CLASS;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* change notify */
+
+static int watch_add(posixfs *fs, open_s *o, int dirfd, const char *rel) {
+  if (fs->nw >= WATCH_MAX) return -1;
+  char pp[64];
+  proc_path(pp, sizeof pp, dirfd);
+  int wd = inotify_add_watch(fs->inofd, pp, INOTIFY_MASK);
+  if (wd < 0) return -1;
+  if (fs->nw == fs->capw) {
+    size_t nc = fs->capw ? fs->capw * 2 : 16;
+    watchrec *nw = realloc(fs->w, nc * sizeof *nw);
+    if (!nw) return -1;
+    fs->w = nw;
+    fs->capw = nc;
+  }
+  char *r = xstrdup(rel);
+  if (!r) return -1;
+  fs->w[fs->nw].wd = wd;
+  fs->w[fs->nw].o = o;
+  fs->w[fs->nw].rel = r;
+  fs->nw++;
+  return 0;
+}
+
+/* Watch dirfd's subdirectories (depth first), rel names relative to o. */
+static void watch_tree(posixfs *fs, open_s *o, int dirfd, const char *rel,
+                       int depth) {
+  if (depth > 32) return;
+  int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    int sfd = openat(dirfd, de->d_name,
+                     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0) continue;
+    char *sub = join(rel, de->d_name);
+    if (sub && watch_add(fs, o, sfd, sub) == 0)
+      watch_tree(fs, o, sfd, sub, depth + 1);
+    free(sub);
+    close(sfd);
+  }
+  closedir(d);
+}
+
+uint32_t posixfs_notify_watch(posixfs *fs, smbx_smb2_fileid fid,
+                              uint32_t completion_filter, int watch_tree_) {
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (!o->is_dir) return SMBX_STATUS_INVALID_PARAMETER;
+  if (!(o->access & POSIXFS_READ_DATA)) return SMBX_STATUS_ACCESS_DENIED;
+  o->filter = completion_filter;
+  if (o->watching && (o->tree != 0) == (watch_tree_ != 0)) return ST_OK;
+  if (o->watching) unwatch(fs, o);
+  o->tree = watch_tree_ != 0;
+  if (watch_add(fs, o, o->pfd, "") != 0)
+    return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  if (o->tree) watch_tree(fs, o, o->pfd, "", 0);
+  o->watching = 1;
+  return ST_OK;
+}
+
+static void queue_event(open_s *o, uint32_t action, const char *name) {
+  if (o->overflow) return;
+  if (o->nq >= NOTIFY_QUEUE_MAX) {
+    o->overflow = 1;
+    return;
+  }
+  if ((o->nq & (o->nq - 1)) == 0) { /* grow at powers of two */
+    size_t nc = o->nq ? o->nq * 2 : 8;
+    nevent *nq = realloc(o->q, nc * sizeof *nq);
+    if (!nq) {
+      o->overflow = 1;
+      return;
+    }
+    o->q = nq;
+  }
+  char *nm = xstrdup(name);
+  if (!nm) {
+    o->overflow = 1;
+    return;
+  }
+  o->q[o->nq].action = action;
+  o->q[o->nq].name = nm;
+  o->nq++;
+}
+
+int posixfs_notify_drain(posixfs *fs) {
+  if (!fs) return -EINVAL;
+  int count = 0;
+  for (;;) {
+    _Alignas(struct inotify_event) char buf[16384];
+    ssize_t r = read(fs->inofd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return count;
+      return -errno;
+    }
+    if (r == 0) return count;
+    for (size_t off = 0; off < (size_t)r;) {
+      const struct inotify_event *ev =
+          (const struct inotify_event *)(const void *)(buf + off);
+      off += sizeof *ev + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        for (size_t i = 0; i < fs->nslots; i++)
+          if (fs->slots[i] && fs->slots[i]->watching)
+            fs->slots[i]->overflow = 1;
+        continue;
+      }
+      if (ev->mask & IN_IGNORED) {
+        size_t w = 0;
+        for (size_t i = 0; i < fs->nw; i++) {
+          if (fs->w[i].wd == ev->wd) {
+            free(fs->w[i].rel);
+            continue;
+          }
+          fs->w[w++] = fs->w[i];
+        }
+        fs->nw = w;
+        continue;
+      }
+      if (!ev->len) continue;
+      int isdir = (ev->mask & IN_ISDIR) != 0;
+      uint32_t action, filt;
+      if (ev->mask & IN_CREATE) action = SMBX_SMB2_ACTION_ADDED;
+      else if (ev->mask & IN_DELETE) action = SMBX_SMB2_ACTION_REMOVED;
+      else if (ev->mask & IN_MOVED_FROM)
+        action = SMBX_SMB2_ACTION_RENAMED_OLD_NAME;
+      else if (ev->mask & IN_MOVED_TO)
+        action = SMBX_SMB2_ACTION_RENAMED_NEW_NAME;
+      else action = SMBX_SMB2_ACTION_MODIFIED;
+      if (action == SMBX_SMB2_ACTION_MODIFIED)
+        filt = (ev->mask & IN_ATTRIB)
+                   ? (SMBX_SMB2_NOTIFY_ATTRIBUTES | SMBX_SMB2_NOTIFY_SECURITY)
+                   : (SMBX_SMB2_NOTIFY_LAST_WRITE | SMBX_SMB2_NOTIFY_SIZE);
+      else
+        filt = isdir ? SMBX_SMB2_NOTIFY_DIR_NAME : SMBX_SMB2_NOTIFY_FILE_NAME;
+      /* records may be appended while iterating (new subdirectories) */
+      size_t nw0 = fs->nw;
+      for (size_t i = 0; i < nw0; i++) {
+        if (fs->w[i].wd != ev->wd) continue;
+        open_s *o = fs->w[i].o;
+        char *full = join(fs->w[i].rel, ev->name);
+        if (!full) continue;
+        if (o->tree && isdir &&
+            (action == SMBX_SMB2_ACTION_ADDED ||
+             action == SMBX_SMB2_ACTION_RENAMED_NEW_NAME)) {
+          int sfd = openat(o->pfd, full,
+                           O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sfd >= 0) {
+            if (watch_add(fs, o, sfd, full) == 0)
+              watch_tree(fs, o, sfd, full, 1);
+            close(sfd);
+          }
+        }
+        if (o->filter & filt) {
+          queue_event(o, action, full);
+          count++;
+        }
+        free(full);
+      }
+    }
+  }
+}
+
+uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
+                             uint32_t cap, uint32_t *out_len) {
+  *out_len = 0;
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (!o->watching) return SMBX_STATUS_INVALID_PARAMETER;
+  uint32_t st = ST_OK;
+  size_t used = 0;
+  if (o->overflow) {
+    st = SMBX_STATUS_NOTIFY_ENUM_DIR;
+    used = o->nq;
+  } else if (o->nq == 0) {
+    return SMBX_STATUS_PENDING;
+  } else {
+    smbx_smb2_notify_builder b;
+    smbx_smb2_notify_builder_init(&b, out, cap);
+    for (; used < o->nq; used++) {
+      char *wp = win_path(o->q[used].name, 0);
+      uint8_t *u16 = NULL;
+      size_t u16l = 0;
+      int ok = wp && utf8_to_16(wp, &u16, &u16l) == 0;
+      free(wp);
+      if (!ok) continue;
+      smbx_smb2_notify_entry e;
+      memset(&e, 0, sizeof e);
+      e.action = o->q[used].action;
+      e.file_name.p = u16;
+      e.file_name.len = u16l;
+      int rc = smbx_smb2_notify_builder_add(&b, &e);
+      free(u16);
+      if (rc != 0) break;
+    }
+    if (b.count == 0) {
+      st = SMBX_STATUS_NOTIFY_ENUM_DIR;
+      used = o->nq;
+    } else {
+      *out_len = (uint32_t)b.len;
+    }
+  }
+  for (size_t i = 0; i < used; i++) free(o->q[i].name);
+  memmove(o->q, o->q + used, (o->nq - used) * sizeof *o->q);
+  o->nq -= used;
+  o->overflow = 0;
+  if (o->nq == 0) {
+    free(o->q);
+    o->q = NULL;
+  }
+  return st;
+}
