@@ -546,6 +546,7 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
   if (doc && !(acc & (POSIXFS_DELETE | POSIXFS_MAXIMUM_ALLOWED)))
     return SMBX_STATUS_ACCESS_DENIED;
   uint32_t share = a->share_access & 7u;
+  if (doc && a->name_len == 0) return SMBX_STATUS_ACCESS_DENIED; /* root */
 
   char *path = NULL;
   uint32_t st = parse_name(a->name, a->name_len, &path);
@@ -1359,7 +1360,7 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
     if (tmp && info_class == POSIXFS_FILE_NAME_INFORMATION) {
       put32(tmp, (uint32_t)u16l);
       memcpy(tmp + 4, u16, u16l);
-      st = emit(tmp, 4 + u16l, 4, out, cap, out_len);
+      st = emit(tmp, 4 + u16l, 8, out, cap, out_len); /* MS-FSA: align(4+2,4) */
     } else if (tmp) {
       smbx_smb2_file_all_info a;
       memset(&a, 0, sizeof a);
@@ -1372,7 +1373,7 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
       a.file_name.p = u16;
       a.file_name.len = u16l;
       n = smbx_smb2_file_all_info_encode(&a, tmp, tl, NULL);
-      if (n > 0) st = emit(tmp, (size_t)n, 100, out, cap, out_len);
+      if (n > 0) st = emit(tmp, (size_t)n, 104, out, cap, out_len); /* align(100+2,8) */
     }
     free(tmp);
     free(u16);
@@ -1664,6 +1665,21 @@ static void queue_event(open_s *o, uint32_t action, const char *name) {
   o->nq++;
 }
 
+/* A rename inside one directory: the other half of the move (same cookie)
+ * is in this read buffer and on the same watch descriptor. A move between
+ * directories is REMOVED + ADDED, as on Windows. */
+static int move_paired(const char *buf, size_t len,
+                       const struct inotify_event *ev, uint32_t other) {
+  for (size_t off = 0; off < len;) {
+    const struct inotify_event *e =
+        (const struct inotify_event *)(const void *)(buf + off);
+    off += sizeof *e + e->len;
+    if (e != ev && (e->mask & other) && e->cookie == ev->cookie)
+      return e->wd == ev->wd;
+  }
+  return 0;
+}
+
 int posixfs_notify_drain(posixfs *fs) {
   if (!fs) return -EINVAL;
   int count = 0;
@@ -1704,9 +1720,13 @@ int posixfs_notify_drain(posixfs *fs) {
       if (ev->mask & IN_CREATE) action = SMBX_SMB2_ACTION_ADDED;
       else if (ev->mask & IN_DELETE) action = SMBX_SMB2_ACTION_REMOVED;
       else if (ev->mask & IN_MOVED_FROM)
-        action = SMBX_SMB2_ACTION_RENAMED_OLD_NAME;
+        action = move_paired(buf, (size_t)r, ev, IN_MOVED_TO)
+                     ? SMBX_SMB2_ACTION_RENAMED_OLD_NAME
+                     : SMBX_SMB2_ACTION_REMOVED;
       else if (ev->mask & IN_MOVED_TO)
-        action = SMBX_SMB2_ACTION_RENAMED_NEW_NAME;
+        action = move_paired(buf, (size_t)r, ev, IN_MOVED_FROM)
+                     ? SMBX_SMB2_ACTION_RENAMED_NEW_NAME
+                     : SMBX_SMB2_ACTION_ADDED;
       else action = SMBX_SMB2_ACTION_MODIFIED;
       if (action == SMBX_SMB2_ACTION_MODIFIED)
         filt = (ev->mask & IN_ATTRIB)

@@ -124,9 +124,11 @@ typedef struct posixfs_create_result {
 
 /** @brief CREATE.
  *  @return SUCCESS; OBJECT_NAME_INVALID (bad UTF-16, NUL, `..`, absolute,
- *  invalid characters, a symlink leaving the root); OBJECT_NAME_NOT_FOUND;
+ *  empty component, Windows-invalid characters); ACCESS_DENIED (also a
+ *  symlink leading out of the root, a non-regular file, DELETE_ON_CLOSE
+ *  without DELETE or on the root); OBJECT_NAME_NOT_FOUND;
  *  OBJECT_PATH_NOT_FOUND; OBJECT_NAME_COLLISION; FILE_IS_A_DIRECTORY;
- *  NOT_A_DIRECTORY; ACCESS_DENIED; SHARING_VIOLATION; DELETE_PENDING;
+ *  NOT_A_DIRECTORY; SHARING_VIOLATION; DELETE_PENDING;
  *  CANNOT_DELETE (DELETE_ON_CLOSE on a read-only file); INVALID_PARAMETER;
  *  INSUFFICIENT_RESOURCES; DISK_FULL. */
 uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,

@@ -205,6 +205,9 @@ static void smb2_4_4_directory_and_non_directory_options(void **state) {
                    SMBX_STATUS_FILE_IS_A_DIRECTORY);
   assert_int_equal(cr(f, "x", RW, 7, 6, 0, &r),
                    SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(cr(f, "", POSIXFS_DELETE, 7, POSIXFS_OPEN,
+                      POSIXFS_DELETE_ON_CLOSE, &r),
+                   SMBX_STATUS_ACCESS_DENIED);
   /* the root: empty name */
   assert_int_equal(cr(f, "", POSIXFS_READ_DATA, 7, POSIXFS_OPEN, 0, &r),
                    SMBX_STATUS_SUCCESS);
@@ -762,8 +765,12 @@ static void smb2_4_12_file_info_classes_decode(void **state) {
   assert_int_equal(qi(f, r.file_id, 1, 18, out, 104, &n),
                    SMBX_STATUS_BUFFER_OVERFLOW);
   assert_int_equal(n, 104);
-  assert_int_equal(qi(f, r.file_id, 1, 18, out, 99, &n),
+  assert_int_equal(qi(f, r.file_id, 1, 18, out, 103, &n),
                    SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qi(f, r.file_id, 1, 9, out, 7, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qi(f, r.file_id, 1, 9, out, 8, &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
   smbx_smb2_file_network_open_info no;
   assert_int_equal(qi(f, r.file_id, 1, 34, out, sizeof out, &n), 0);
   assert_int_equal(smbx_smb2_file_network_open_info_decode(out, n, &no, NULL),
@@ -1190,6 +1197,29 @@ static void smb2_4_11_notify_watch_tree_subdirectories(void **state) {
   n = take(f, tree, ev, 8);
   assert_int_equal(n, 1);
   assert_string_equal(ev[0].name, "b\\x");
+  /* a move between two directories of the tree: REMOVED + ADDED */
+  char from[256], to[256];
+  snprintf(from, sizeof from, "%s/t/b/x", f->dir);
+  snprintf(to, sizeof to, "%s/t/a/x", f->dir);
+  assert_int_equal(rename(from, to), 0);
+  n = take(f, tree, ev, 8);
+  assert_int_equal(n, 2);
+  assert_int_equal(ev[0].action, SMBX_SMB2_ACTION_REMOVED);
+  assert_string_equal(ev[0].name, "b\\x");
+  assert_int_equal(ev[1].action, SMBX_SMB2_ACTION_ADDED);
+  assert_string_equal(ev[1].name, "a\\x");
+  /* a write reaches a LAST_WRITE watcher as MODIFIED */
+  assert_int_equal(posixfs_notify_watch(f->fs, flat,
+                                        SMBX_SMB2_NOTIFY_LAST_WRITE, 0),
+                   0);
+  put_file(f, "t/y0", "");
+  assert_int_equal(take(f, flat, ev, 8), 0); /* creation: not in filter */
+  put_file(f, "t/y0", "data");
+  n = take(f, flat, ev, 8);
+  assert_true(n >= 1);
+  assert_int_equal(ev[0].action, SMBX_SMB2_ACTION_MODIFIED);
+  assert_string_equal(ev[0].name, "y0");
+  assert_int_equal(posixfs_notify_watch(f->fs, flat, 3, 0), 0);
   /* closing one watcher leaves the other working */
   cl(f, tree);
   put_file(f, "t/y", "");
