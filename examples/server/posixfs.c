@@ -695,6 +695,10 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
     st = errno_status(errno);
     goto fail;
   }
+  if (action != POSIXFS_ACTION_OPENED && !is_dir && o->fd >= 0 &&
+      a->allocation_size && a->allocation_size <= INT64_MAX)
+    (void)fallocate(o->fd, FALLOC_FL_KEEP_SIZE, 0,
+                    (off_t)a->allocation_size); /* AlSi: a hint */
   if (action == POSIXFS_ACTION_SUPERSEDED ||
       action == POSIXFS_ACTION_OVERWRITTEN) {
     if (ftruncate(o->fd, 0) != 0) {
@@ -980,48 +984,69 @@ static size_t u8len(const char *s) {
 
 static int lc(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-static int match(const char *p, const char *n) {
-  while (*p) {
-    char c = *p;
-    if (c == '*') {
-      for (const char *k = n;; k += u8len(k)) {
-        if (match(p + 1, k)) return 1;
-        if (!*k) return 0;
-      }
-    } else if (c == '<') { /* DOS_STAR: up to, not past, the last '.' */
-      const char *lastdot = strrchr(n, '.');
-      for (const char *k = n;; k += u8len(k)) {
-        if (match(p + 1, k)) return 1;
-        if (!*k || (lastdot && k == lastdot)) return 0;
-      }
-    } else if (c == '>') { /* DOS_QM: one char, or none at '.' / end */
-      if (!*n || *n == '.') {
-        p++;
-        continue;
-      }
-      n += u8len(n);
-      p++;
-    } else if (c == '"') { /* DOS_DOT: '.' or none at the end */
-      if (*n == '.') n++;
-      else if (*n) return 0;
-      p++;
-    } else if (c == '?') {
-      if (!*n) return 0;
-      n += u8len(n);
-      p++;
-    } else {
-      if (!*n) return 0;
-      size_t pl = u8len(p), nl = u8len(n);
-      if (pl == 1 && nl == 1) {
-        if (lc((unsigned char)*p) != lc((unsigned char)*n)) return 0;
-      } else if (pl != nl || memcmp(p, n, pl) != 0) {
-        return 0;
-      }
-      p += pl;
-      n += nl;
+/* Memoised on (pattern index, name index), so patterns with many stars
+ * stay O(len(p) * len(n)) per name. */
+typedef struct mctx {
+  const char *p, *n;
+  size_t pl, nl;
+  const char *lastdot;
+  uint8_t *memo; /* 0 unknown, 1 no, 2 yes */
+} mctx;
+
+static int m_at(mctx *c, size_t pi, size_t ni);
+
+static int m_step(mctx *c, size_t pi, size_t ni) {
+  const char *p = c->p + pi, *n = c->n + ni;
+  if (!*p) return *n == '\0';
+  char ch = *p;
+  if (ch == '*' || ch == '<') { /* '<' = DOS_STAR: not past the last '.' */
+    for (size_t k = ni;; k += u8len(c->n + k)) {
+      if (m_at(c, pi + 1, k)) return 1;
+      if (!c->n[k]) return 0;
+      if (ch == '<' && c->lastdot && c->n + k == c->lastdot) return 0;
     }
   }
-  return *n == '\0';
+  if (ch == '>') { /* DOS_QM: one char, or none at '.' / end */
+    if (!*n || *n == '.') return m_at(c, pi + 1, ni);
+    return m_at(c, pi + 1, ni + u8len(n));
+  }
+  if (ch == '"') { /* DOS_DOT: '.' or none at the end */
+    if (*n == '.') return m_at(c, pi + 1, ni + 1);
+    return !*n && m_at(c, pi + 1, ni);
+  }
+  if (!*n) return 0;
+  if (ch == '?') return m_at(c, pi + 1, ni + u8len(n));
+  size_t pl = u8len(p), nl = u8len(n);
+  if (pl == 1 && nl == 1) {
+    if (lc((unsigned char)*p) != lc((unsigned char)*n)) return 0;
+  } else if (pl != nl || memcmp(p, n, pl) != 0) {
+    return 0;
+  }
+  return m_at(c, pi + pl, ni + nl);
+}
+
+static int m_at(mctx *c, size_t pi, size_t ni) {
+  uint8_t *slot = &c->memo[pi * (c->nl + 1) + ni];
+  if (!*slot) *slot = m_step(c, pi, ni) ? 2 : 1;
+  return *slot == 2;
+}
+
+#define PATTERN_MAX 1024u
+#define MEMO_SIZE ((PATTERN_MAX + 1) * 257u)
+
+/* memo: MEMO_SIZE bytes; names are at most 255 bytes */
+static int match(const char *p, const char *n, uint8_t *memo) {
+  if (p[0] == '*' && p[1] == '\0') return 1;
+  mctx c;
+  c.p = p;
+  c.n = n;
+  c.pl = strlen(p);
+  c.nl = strlen(n);
+  if (c.pl > PATTERN_MAX || c.nl > 256) return 0;
+  c.lastdot = strrchr(n, '.');
+  c.memo = memo;
+  memset(memo, 0, (c.pl + 1) * (c.nl + 1));
+  return m_at(&c, 0, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1094,7 +1119,8 @@ uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
       if (!pat) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
       smbx_utf16le_to_utf8(pattern, pattern_len, (uint8_t *)pat, n8, &n8);
       pat[n8] = '\0';
-      if (memchr(pat, '\0', n8) || strchr(pat, '\\') || strchr(pat, '/')) {
+      if (n8 > PATTERN_MAX || memchr(pat, '\0', n8) || strchr(pat, '\\') ||
+          strchr(pat, '/')) {
         free(pat);
         return SMBX_STATUS_OBJECT_NAME_INVALID;
       }
@@ -1117,9 +1143,11 @@ uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
   if (smbx_smb2_dir_builder_init(&b, info_class, out, cap) != 0)
     return SMBX_STATUS_INVALID_INFO_CLASS;
   int is_root = o->n->path[0] == '\0';
+  uint8_t *memo = malloc(MEMO_SIZE);
+  if (!memo) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
   while (o->cursor < o->nnames) {
     const char *nm = o->names[o->cursor];
-    if (!match(o->pattern, nm)) {
+    if (strchr(nm, '\\') || !match(o->pattern, nm, memo)) {
       o->cursor++;
       continue;
     }
@@ -1161,6 +1189,7 @@ uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
       }
       free(tmp);
       free(u16);
+      free(memo);
       return SMBX_STATUS_BUFFER_OVERFLOW;
     }
     free(u16);
@@ -1168,6 +1197,7 @@ uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
     o->cursor++;
     if (flags & SMBX_SMB2_RETURN_SINGLE_ENTRY) break;
   }
+  free(memo);
   if (b.count == 0)
     return first ? SMBX_STATUS_NO_SUCH_FILE : SMBX_STATUS_NO_MORE_FILES;
   *out_len = (uint32_t)b.len;

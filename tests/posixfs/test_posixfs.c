@@ -50,7 +50,7 @@ static int teardown(void **state) {
 /* ASCII/UTF-8 -> UTF-16LE into a static ring of buffers */
 static size_t u16len;
 static const uint8_t *u16(const char *s) {
-  static uint8_t ring[4][2048];
+  static uint8_t ring[4][4096];
   static int k;
   uint8_t *b = ring[k++ & 3];
   size_t n = 0;
@@ -634,6 +634,20 @@ static void smb2_4_10_patterns_star_qm_exact_dos(void **state) {
   n = list(f, "nomatch*", names, &st);
   assert_int_equal(n, 0);
   assert_int_equal(st, SMBX_STATUS_NO_SUCH_FILE);
+  /* many stars stay fast (memoised matcher); over 1024 bytes is invalid */
+  char stars[1100];
+  memset(stars, '*', 300);
+  strcpy(stars + 300, "zz");
+  n = list(f, stars, names, &st);
+  assert_int_equal(n, 0);
+  memset(stars, '*', 1025);
+  stars[1025] = '\0';
+  smbx_smb2_fileid d0 = open_dir(f, "p");
+  uint8_t b0[256];
+  uint32_t l0;
+  assert_int_equal(qd(f->fs, d0, 1, 0, stars, b0, sizeof b0, &l0),
+                   SMBX_STATUS_OBJECT_NAME_INVALID);
+  cl(f, d0);
   /* invalid pattern */
   smbx_smb2_fileid d = open_dir(f, "p");
   uint8_t buf[256];
