@@ -511,6 +511,10 @@ void posixfs_free(posixfs *fs) {
   free(fs);
 }
 
+void posixfs_set_resolve_fallback(posixfs *fs, int on) {
+  if (fs) fs->have_openat2 = !on;
+}
+
 size_t posixfs_open_count(const posixfs *fs) { return fs ? fs->nopen : 0; }
 uint64_t posixfs_lock_epoch(const posixfs *fs) { return fs->lock_epoch; }
 int posixfs_notify_fd(const posixfs *fs) { return fs->inofd; }

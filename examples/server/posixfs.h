@@ -226,6 +226,10 @@ int posixfs_notify_drain(posixfs *fs);
 uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
                              uint32_t cap, uint32_t *out_len);
 
+/** @brief Tests: force (on != 0) the component-wise O_NOFOLLOW resolver
+ *  used when openat2 is missing (ENOSYS). */
+void posixfs_set_resolve_fallback(posixfs *fs, int on);
+
 /** @brief Number of open handles (for tests and limits). */
 size_t posixfs_open_count(const posixfs *fs);
 

@@ -417,6 +417,40 @@ static void smb2_4_4_path_escapes_rejected(void **state) {
   cl(f, r.file_id);
 }
 
+static void smb2_4_4_path_escapes_rejected_without_openat2(void **state) {
+  fx *f = *state;
+  posixfs_create_result r;
+  posixfs_set_resolve_fallback(f->fs, 1);
+  char p[256];
+  snprintf(p, sizeof p, "%s/toroot", f->dir);
+  assert_int_equal(symlink("/", p), 0);
+  snprintf(p, sizeof p, "%s/up", f->dir);
+  assert_int_equal(symlink("..", p), 0);
+  /* no symlink is followed: through one is a missing path, at the end it
+   * is not a regular file or directory */
+  assert_int_equal(cr(f, "toroot\\etc\\passwd", POSIXFS_READ_DATA, 7,
+                      POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_OBJECT_PATH_NOT_FOUND);
+  assert_int_equal(cr(f, "toroot", POSIXFS_READ_DATA, 7, POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(cr(f, "up\\x", RW, 7, POSIXFS_CREATE, 0, &r),
+                   SMBX_STATUS_OBJECT_PATH_NOT_FOUND);
+  assert_int_equal(cr(f, "..\\..\\etc\\passwd", POSIXFS_READ_DATA, 7,
+                      POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_INVALID);
+  /* plain nested paths work */
+  mk(f, "a");
+  mk(f, "a/b");
+  assert_int_equal(cr(f, "a\\b\\c", RW, 7, POSIXFS_CREATE, 0, &r), 0);
+  cl(f, r.file_id);
+  assert_true(exists(f, "a/b/c"));
+  assert_int_equal(cr(f, "a\\b\\c", RW, 7, POSIXFS_OPEN, 0, &r), 0);
+  smbx_smb2_file_network_open_info post;
+  assert_int_equal(posixfs_close(f->fs, r.file_id, &post), 0);
+  assert_int_equal(post.file_attributes, POSIXFS_ATTR_ARCHIVE);
+  assert_true(post.last_write_time != 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* READ / WRITE */
 
@@ -1255,6 +1289,7 @@ int main(void) {
       T(smb2_4_4_delete_on_close_after_last_close),
       T(smb2_4_12_set_disposition_deletes_and_clears),
       T(smb2_4_4_path_escapes_rejected),
+      T(smb2_4_4_path_escapes_rejected_without_openat2),
       T(smb2_read_write_at_offsets),
       T(smb2_4_10_enumerate_500_files_small_buffer),
       T(smb2_4_10_patterns_star_qm_exact_dos),
