@@ -81,6 +81,7 @@ struct open_s {
   uint32_t filter;
   int tree;
   int overflow;
+  int gone; /* the watched directory was deleted: DELETE_PENDING */
   nevent *q;
   size_t nq;
 };
@@ -667,7 +668,7 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
       st = SMBX_STATUS_ACCESS_DENIED;
       goto fail;
     }
-    if (doc && !(maxacc & POSIXFS_WRITE_DATA) && !is_dir) {
+    if (doc && !is_dir && !(sb.st_mode & S_IWUSR)) { /* READONLY attr */
       st = POSIXFS_STATUS_CANNOT_DELETE;
       goto fail;
     }
@@ -1447,8 +1448,12 @@ static uint32_t set_disposition(posixfs *fs, open_s *o, int del) {
     if (fstat(o->pfd, &sb) == 0 && !(sb.st_mode & S_IWUSR))
       return POSIXFS_STATUS_CANNOT_DELETE;
   }
-  (void)fs;
   o->n->delete_pending = 1;
+  /* MS-FSA 2.1.5.15.3: watches on a directory being deleted complete */
+  if (o->is_dir)
+    for (size_t i = 0; i < fs->nslots; i++)
+      if (fs->slots[i] && fs->slots[i]->n == o->n && fs->slots[i]->watching)
+        fs->slots[i]->gone = 1;
   return ST_OK;
 }
 
@@ -1740,6 +1745,7 @@ int posixfs_notify_drain(posixfs *fs) {
         size_t w = 0;
         for (size_t i = 0; i < fs->nw; i++) {
           if (fs->w[i].wd == ev->wd) {
+            if (!fs->w[i].rel[0]) fs->w[i].o->gone = 1; /* top removed */
             free(fs->w[i].rel);
             continue;
           }
@@ -1804,6 +1810,16 @@ uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
   if (!o->watching) return SMBX_STATUS_INVALID_PARAMETER;
   uint32_t st = ST_OK;
   size_t used = 0;
+  if (o->gone) {
+    o->gone = 0;
+    unwatch(fs, o);
+    for (size_t i = 0; i < o->nq; i++) free(o->q[i].name);
+    free(o->q);
+    o->q = NULL;
+    o->nq = 0;
+    o->overflow = 0;
+    return SMBX_STATUS_DELETE_PENDING;
+  }
   if (o->overflow) {
     st = SMBX_STATUS_NOTIFY_ENUM_DIR;
     used = o->nq;

@@ -221,8 +221,9 @@ int posixfs_notify_drain(posixfs *fs);
  *  FILE_NOTIFY_INFORMATION buffer (codec builder).
  *  @return SUCCESS (*out_len > 0); PENDING (nothing queued);
  *  NOTIFY_ENUM_DIR (queue overflowed or the first entry does not fit in
- *  cap; the queue is emptied, *out_len 0); INVALID_PARAMETER (no watch);
- *  FILE_CLOSED. */
+ *  cap; the queue is emptied, *out_len 0); DELETE_PENDING (the watched
+ *  directory was set delete-pending or removed: the watch ends, MS-FSA
+ *  2.1.5.15.3); INVALID_PARAMETER (no watch); FILE_CLOSED. */
 uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
                              uint32_t cap, uint32_t *out_len);
 

@@ -1209,6 +1209,22 @@ static void smb2_4_11_notify_create_delete_rename(void **state) {
   assert_int_equal(posixfs_notify_take(f->fs, d, buf, sizeof buf, &len),
                    SMBX_STATUS_PENDING);
   cl(f, d);
+  /* deleting the watched directory completes the watch: DELETE_PENDING */
+  mk(f, "gone");
+  posixfs_create_result g;
+  assert_int_equal(cr(f, "gone", POSIXFS_READ_DATA | POSIXFS_DELETE, 7,
+                      POSIXFS_OPEN, POSIXFS_DIRECTORY_FILE, &g),
+                   0);
+  assert_int_equal(posixfs_notify_watch(f->fs, g.file_id, 3, 0), 0);
+  assert_int_equal(posixfs_set_info(f->fs, g.file_id, 1, 13, &one, 1), 0);
+  assert_int_equal(posixfs_notify_take(f->fs, g.file_id, buf, sizeof buf,
+                                       &len),
+                   SMBX_STATUS_DELETE_PENDING);
+  assert_int_equal(posixfs_notify_take(f->fs, g.file_id, buf, sizeof buf,
+                                       &len),
+                   SMBX_STATUS_INVALID_PARAMETER);
+  cl(f, g.file_id);
+  assert_false(exists(f, "gone"));
   /* a file handle cannot be watched */
   assert_int_equal(cr(f, "w\\other", POSIXFS_READ_DATA, 7, POSIXFS_OPEN, 0,
                       &r),
