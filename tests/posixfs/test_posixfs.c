@@ -451,6 +451,31 @@ static void smb2_4_4_path_escapes_rejected_without_openat2(void **state) {
   assert_true(post.last_write_time != 0);
 }
 
+static void smb2_4_4_free_closes_opens_and_runs_delete_on_close(void **state) {
+  fx *f = *state;
+  posixfs *fs2;
+  assert_int_equal(posixfs_new(f->dir, &fs2), 0);
+  posixfs_create_args a;
+  posixfs_create_result r;
+  memset(&a, 0, sizeof a);
+  a.name = u16("tmpfile");
+  a.name_len = u16len;
+  a.desired_access = POSIXFS_DELETE | RW;
+  a.create_disposition = POSIXFS_CREATE;
+  a.create_options = POSIXFS_DELETE_ON_CLOSE;
+  assert_int_equal(posixfs_create(fs2, &a, &r), 0);
+  a.name = u16("keep");
+  a.name_len = u16len;
+  a.create_options = 0;
+  assert_int_equal(posixfs_create(fs2, &a, &r), 0);
+  assert_int_equal(posixfs_open_count(fs2), 2);
+  assert_true(exists(f, "tmpfile"));
+  posixfs_free(fs2);
+  assert_false(exists(f, "tmpfile"));
+  assert_true(exists(f, "keep"));
+  assert_int_equal(posixfs_new("/nonexistent-posixfs-root", &fs2), -ENOENT);
+}
+
 /* ------------------------------------------------------------------ */
 /* READ / WRITE */
 
@@ -1306,6 +1331,7 @@ int main(void) {
       T(smb2_4_12_set_disposition_deletes_and_clears),
       T(smb2_4_4_path_escapes_rejected),
       T(smb2_4_4_path_escapes_rejected_without_openat2),
+      T(smb2_4_4_free_closes_opens_and_runs_delete_on_close),
       T(smb2_read_write_at_offsets),
       T(smb2_4_10_enumerate_500_files_small_buffer),
       T(smb2_4_10_patterns_star_qm_exact_dos),
