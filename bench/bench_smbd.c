@@ -378,7 +378,11 @@ static int raw_deliver(lb_pair *p, const uint8_t *hdr, size_t hdr_len,
   smbx_wc wc = {.wr_id = r->wr_id, .status = SMBX_WC_SUCCESS,
                 .byte_len = total_len};
   int rc = smbx_smbd_recv(e->d, &wc, p->now);
-  lb_pump_ep(e, p->now);
+  /* completions and events are drained in batches, as a host polling its
+   * CQ would: at the end of a message or when credits run low */
+  if (total_len == hdr_len || p->ep[0].raw_credits < 16 ||
+      smbx__get_le32(hdr + 8) == 0)
+    lb_pump_ep(e, p->now);
   return rc < 0 || e->dead ? -1 : 0;
 }
 
