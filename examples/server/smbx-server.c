@@ -1,0 +1,1512 @@
+/* SPDX-License-Identifier: MIT */
+/* smbx-server: serve one local directory over SMB2/3 on Direct TCP.
+ *
+ *   smbx-server --listen ADDR:PORT --root DIR [--share NAME]
+ *               [--config FILE] [--pcap FILE] [-v]
+ *
+ * One poll() loop: a non-blocking listening socket, one non-blocking socket
+ * per client, the posixfs change-notify fd. Bytes read from a client go to
+ * smbx_server_tcp_feed(); the node's TCP send hook appends to the client's
+ * output buffer, written when the socket takes it. Events are drained after
+ * every feed: SESSION_SETUP runs sxauth (NTLMSSP in SPNEGO), TREE_CONNECT
+ * checks the share name, REQUEST events are decoded with the codec and
+ * answered through posixfs. CHANGE_NOTIFY and blocked LOCKs go async (their
+ * received bytes are released at once: everything needed is copied). See
+ * docs/smbx-server.md. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <smbx/event.h>
+#include <smbx/server.h>
+#include <smbx/smb2.h>
+#include <smbx/smbx.h>
+
+#include "pcapw.h"
+#include "posixfs.h"
+#include "smbx_openssl.h"
+#include "sxauth.h"
+
+#define MAX_CLIENTS 64
+#define RECV_CHUNK (256u * 1024u)
+#define OUT_HIGH (16u * 1024u * 1024u) /* stop reading above this backlog */
+#define MAX_USERS 64
+#define IO_MAX (1024u * 1024u)
+#define SCRATCH (IO_MAX + 4096u)
+
+static volatile sig_atomic_t g_stop;
+static int g_verbose;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+  if (!g_verbose)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("smbx-server: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+typedef struct client {
+  int fd;
+  uint64_t conn;
+  uint8_t *out;
+  size_t out_len, out_off, out_cap;
+  bool closing; /* CONN_DOWN seen: flush what is queued, then close */
+  bool dead;    /* close now */
+  bool pcap;    /* this connection is the one recorded */
+  uint16_t dialect;
+  uint32_t caps;
+  struct server *s;
+} client;
+
+typedef struct open_rec {
+  smbx_smb2_fileid fid;
+  uint64_t conn, session;
+  uint32_t tree;
+} open_rec;
+
+typedef struct accept_rec {
+  uint64_t conn, session;
+  sxauth_accept *a;
+} accept_rec;
+
+typedef struct pending {
+  int kind; /* 1 notify, 2 lock */
+  uint64_t conn, req;
+  smbx_smb2_fileid fid;
+  uint32_t out_len;                /* notify: OutputBufferLength */
+  smbx_smb2_lock_element *locks;   /* lock: copied elements */
+  size_t n_locks;
+  uint64_t epoch;
+} pending;
+
+typedef struct server {
+  smbx_server *srv;
+  posixfs *fs;
+  sxauth_server *auth;
+  sxauth_crypto *auth_crypto;
+  smbx_openssl *ossl;
+  pcapw *pcap;
+  bool pcap_used;
+  const char *share;
+  uint8_t guid[16];
+  uint32_t offered_caps;
+  uint16_t security_mode;
+  bool encrypt;
+  client *clients[MAX_CLIENTS];
+  open_rec *opens;
+  size_t n_opens, cap_opens;
+  accept_rec accepts[256];
+  pending *pend;
+  size_t n_pend, cap_pend;
+  uint8_t *scratch;  /* data read from posixfs / built outputs */
+  uint8_t *resp;     /* encoded responses */
+  uint8_t rbuf[RECV_CHUNK];
+  uint64_t now;
+} server;
+
+/* ---- TCP output ------------------------------------------------------------- */
+
+static int tcp_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
+{
+  client *c = ud;
+  (void)conn;
+  if (c->pcap && c->s->pcap)
+    (void)pcapw_tcp(c->s->pcap, 1, b, n);
+  if (c->out_off > 0 && c->out_off == c->out_len)
+    c->out_off = c->out_len = 0;
+  if (c->out_len + n > c->out_cap) {
+    if (c->out_off > 0) {
+      memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+      c->out_len -= c->out_off;
+      c->out_off = 0;
+    }
+    if (c->out_len + n > c->out_cap) {
+      size_t cap = c->out_cap ? c->out_cap : 65536;
+      while (cap < c->out_len + n)
+        cap *= 2;
+      uint8_t *p = realloc(c->out, cap);
+      if (!p)
+        return SMBX_ERR_NOMEM;
+      c->out = p;
+      c->out_cap = cap;
+    }
+  }
+  memcpy(c->out + c->out_len, b, n);
+  c->out_len += n;
+  return 0;
+}
+
+static void flush_client(client *c)
+{
+  while (c->out_off < c->out_len && !c->dead) {
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                     MSG_NOSIGNAL);
+    if (w > 0) {
+      c->out_off += (size_t)w;
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    } else {
+      c->dead = true;
+    }
+  }
+  if (c->out_off == c->out_len)
+    c->out_off = c->out_len = 0;
+}
+
+static client *client_by_conn(server *s, uint64_t conn)
+{
+  for (size_t i = 0; i < MAX_CLIENTS; i++)
+    if (s->clients[i] && s->clients[i]->conn == conn)
+      return s->clients[i];
+  return NULL;
+}
+
+/* ---- opens, pending requests -------------------------------------------------- */
+
+static bool fid_eq(smbx_smb2_fileid a, smbx_smb2_fileid b)
+{
+  return a.persistent_id == b.persistent_id && a.volatile_id == b.volatile_id;
+}
+
+static open_rec *open_find(server *s, uint64_t conn, smbx_smb2_fileid fid)
+{
+  for (size_t i = 0; i < s->n_opens; i++)
+    if (s->opens[i].conn == conn && fid_eq(s->opens[i].fid, fid))
+      return &s->opens[i];
+  return NULL;
+}
+
+static int open_add(server *s, uint64_t conn, uint64_t session, uint32_t tree,
+                    smbx_smb2_fileid fid)
+{
+  if (s->n_opens == s->cap_opens) {
+    size_t cap = s->cap_opens ? s->cap_opens * 2 : 64;
+    open_rec *p = realloc(s->opens, cap * sizeof *p);
+    if (!p)
+      return -1;
+    s->opens = p;
+    s->cap_opens = cap;
+  }
+  s->opens[s->n_opens++] = (open_rec){fid, conn, session, tree};
+  return 0;
+}
+
+static void pending_drop(server *s, size_t i)
+{
+  free(s->pend[i].locks);
+  s->pend[i] = s->pend[--s->n_pend];
+}
+
+static pending *pending_add(server *s)
+{
+  if (s->n_pend == s->cap_pend) {
+    size_t cap = s->cap_pend ? s->cap_pend * 2 : 16;
+    pending *p = realloc(s->pend, cap * sizeof *p);
+    if (!p)
+      return NULL;
+    s->pend = p;
+    s->cap_pend = cap;
+  }
+  pending *p = &s->pend[s->n_pend++];
+  memset(p, 0, sizeof *p);
+  return p;
+}
+
+/* Complete (when the connection lives) and forget pending requests on a
+ * handle being closed. */
+static void pending_cleanup_fid(server *s, uint64_t conn, smbx_smb2_fileid fid)
+{
+  for (size_t i = 0; i < s->n_pend;) {
+    pending *p = &s->pend[i];
+    if (p->conn == conn && fid_eq(p->fid, fid)) {
+      uint32_t st = p->kind == 1 ? SMBX_STATUS_NOTIFY_CLEANUP
+                                 : SMBX_STATUS_FILE_CLOSED;
+      if (p->kind == 1) {
+        /* NOTIFY_CLEANUP is a success status with an empty output buffer */
+        uint8_t body[9] = {9, 0, 0x48, 0, 0, 0, 0, 0, 0};
+        (void)smbx_server_respond(s->srv, conn, p->req, st, body, sizeof body,
+                                  s->now);
+      } else {
+        (void)smbx_server_respond_error(s->srv, conn, p->req, st, NULL, 0,
+                                        s->now);
+      }
+      pending_drop(s, i);
+    } else {
+      i++;
+    }
+  }
+}
+
+static void close_open_at(server *s, size_t i)
+{
+  open_rec o = s->opens[i];
+  s->opens[i] = s->opens[--s->n_opens];
+  pending_cleanup_fid(s, o.conn, o.fid);
+  (void)posixfs_close(s->fs, o.fid, NULL);
+}
+
+/* Close the opens of a connection (session 0 = any, tree 0 = any). */
+static void close_opens(server *s, uint64_t conn, uint64_t session,
+                        uint32_t tree)
+{
+  for (size_t i = 0; i < s->n_opens;) {
+    open_rec *o = &s->opens[i];
+    if (o->conn == conn && (!session || o->session == session) &&
+        (!tree || o->tree == tree))
+      close_open_at(s, i);
+    else
+      i++;
+  }
+}
+
+static void forget_conn(server *s, uint64_t conn)
+{
+  for (size_t i = 0; i < s->n_pend;) {
+    if (s->pend[i].conn == conn)
+      pending_drop(s, i);
+    else
+      i++;
+  }
+  close_opens(s, conn, 0, 0);
+  for (size_t i = 0; i < sizeof s->accepts / sizeof s->accepts[0]; i++)
+    if (s->accepts[i].a && s->accepts[i].conn == conn) {
+      sxauth_accept_free(s->accepts[i].a);
+      s->accepts[i].a = NULL;
+    }
+}
+
+/* ---- responses ------------------------------------------------------------- */
+
+static int respond_body(server *s, const smbx_event *e, uint32_t status,
+                        smbx_ssize n)
+{
+  if (n < 64) {
+    fprintf(stderr, "smbx-server: encoder failed (%d)\n", (int)n);
+    return smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req,
+                                     SMBX_STATUS_INSUFFICIENT_RESOURCES, NULL,
+                                     0, s->now);
+  }
+  return smbx_server_respond(s->srv, e->conn, e->u.pdu.req, status,
+                             s->resp + 64, (size_t)n - 64, s->now);
+}
+
+static int respond_err(server *s, const smbx_event *e, uint32_t status)
+{
+  return smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req, status,
+                                   NULL, 0, s->now);
+}
+
+/* The request's FileId: the inherited one in related compounds. */
+static smbx_smb2_fileid req_fid(const smbx_event *e, smbx_smb2_fileid body)
+{
+  return (e->flags & SMBX_EVF_FILEID) ? e->u.pdu.file_id : body;
+}
+
+/* ---- CREATE ----------------------------------------------------------------- */
+
+static int do_create(server *s, const smbx_event *e)
+{
+  smbx_smb2_create_req q;
+  if (smbx_smb2_decode_create_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  bool want_mxac = false, want_qfid = false;
+  uint64_t alsi = 0;
+  smbx_smb2_create_ctx_iter it;
+  smbx_smb2_create_ctx cx;
+  if (q.contexts.len) {
+    (void)smbx_smb2_create_ctx_iter_init(&it, q.contexts, q.contexts_offset);
+    int r;
+    while ((r = smbx_smb2_create_ctx_next(&it, &cx, NULL)) == 1) {
+      uint32_t tag = smbx_smb2_create_ctx_tag(&cx);
+      if (tag == SMBX_SMB2_CTX_TAG_MXAC) {
+        want_mxac = true;
+      } else if (tag == SMBX_SMB2_CTX_TAG_QFID) {
+        want_qfid = true;
+      } else if (tag == SMBX_SMB2_CTX_TAG_ALSI) {
+        smbx_smb2_ctx_data d;
+        if (smbx_smb2_ctx_data_decode(SMBX_SMB2_CTXD_ALSI_REQ, cx.data, &d,
+                                      NULL) == 0)
+          alsi = d.value;
+      } else if (tag == SMBX_SMB2_CTX_TAG_TWRP) {
+        return respond_err(s, e, SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+      }
+    }
+    if (r < 0)
+      return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  }
+  posixfs_create_args a = {
+      .name = q.name.p,
+      .name_len = q.name.len,
+      .desired_access = q.desired_access,
+      .file_attributes = q.file_attributes,
+      .share_access = q.share_access,
+      .create_disposition = q.create_disposition,
+      .create_options = q.create_options,
+      .allocation_size = alsi,
+  };
+  posixfs_create_result r;
+  memset(&r, 0, sizeof r);
+  uint32_t st = posixfs_create(s->fs, &a, &r);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  if (open_add(s, e->conn, e->u.pdu.hdr.session_id, e->u.pdu.hdr.tree_id,
+               r.file_id) != 0) {
+    (void)posixfs_close(s->fs, r.file_id, NULL);
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  }
+  /* response contexts */
+  uint8_t mx[8], qf[32], ctxbuf[128];
+  smbx_smb2_create_ctx out[2];
+  size_t n_out = 0;
+  if (want_mxac) {
+    smbx_smb2_ctx_data d;
+    memset(&d, 0, sizeof d);
+    d.query_status = SMBX_STATUS_SUCCESS;
+    d.maximal_access = r.maximal_access;
+    smbx_ssize n =
+        smbx_smb2_ctx_data_encode(SMBX_SMB2_CTXD_MXAC_RESP, &d, mx, sizeof mx,
+                                  NULL);
+    if (n > 0)
+      out[n_out++] = (smbx_smb2_create_ctx){
+          {(const uint8_t *)"MxAc", 4}, {mx, (size_t)n}, 0};
+  }
+  if (want_qfid) {
+    smbx_smb2_ctx_data d;
+    memset(&d, 0, sizeof d);
+    d.disk_file_id = r.disk_file_id;
+    d.volume_id = r.volume_id;
+    smbx_ssize n =
+        smbx_smb2_ctx_data_encode(SMBX_SMB2_CTXD_QFID_RESP, &d, qf, sizeof qf,
+                                  NULL);
+    if (n > 0)
+      out[n_out++] = (smbx_smb2_create_ctx){
+          {(const uint8_t *)"QFid", 4}, {qf, (size_t)n}, 0};
+  }
+  smbx_smb2_create_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.oplock_level = SMBX_SMB2_OPLOCK_LEVEL_NONE;
+  rs.create_action = r.create_action;
+  rs.creation_time = r.info.creation_time;
+  rs.last_access_time = r.info.last_access_time;
+  rs.last_write_time = r.info.last_write_time;
+  rs.change_time = r.info.change_time;
+  rs.allocation_size = r.info.allocation_size;
+  rs.end_of_file = r.info.end_of_file;
+  rs.file_attributes = r.info.file_attributes;
+  rs.file_id = r.file_id;
+  if (n_out) {
+    smbx_ssize n = smbx_smb2_create_ctx_list_encode(out, n_out, ctxbuf,
+                                                    sizeof ctxbuf, NULL);
+    if (n > 0) {
+      rs.contexts.p = ctxbuf;
+      rs.contexts.len = (size_t)n;
+    }
+  }
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  return respond_body(
+      s, e, 0, smbx_smb2_encode_create_resp(&h, &rs, s->resp, SCRATCH, NULL));
+}
+
+static int do_close(server *s, const smbx_event *e)
+{
+  smbx_smb2_close_req q;
+  if (smbx_smb2_decode_close_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  open_rec *o = open_find(s, e->conn, fid);
+  if (!o)
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  size_t idx = (size_t)(o - s->opens);
+  s->opens[idx] = s->opens[--s->n_opens];
+  pending_cleanup_fid(s, e->conn, fid);
+  smbx_smb2_file_network_open_info post;
+  memset(&post, 0, sizeof post);
+  uint32_t st = posixfs_close(s->fs, fid, &post);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  smbx_smb2_close_resp rs;
+  memset(&rs, 0, sizeof rs);
+  if (q.flags & SMBX_SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB) {
+    rs.flags = SMBX_SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB;
+    rs.creation_time = post.creation_time;
+    rs.last_access_time = post.last_access_time;
+    rs.last_write_time = post.last_write_time;
+    rs.change_time = post.change_time;
+    rs.allocation_size = post.allocation_size;
+    rs.end_of_file = post.end_of_file;
+    rs.file_attributes = post.file_attributes;
+  }
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  return respond_body(
+      s, e, 0, smbx_smb2_encode_close_resp(&h, &rs, s->resp, SCRATCH, NULL));
+}
+
+/* ---- READ / WRITE / FLUSH ------------------------------------------------------- */
+
+static int do_read(server *s, const smbx_event *e)
+{
+  smbx_smb2_read_req q;
+  if (smbx_smb2_decode_read_req(e->u.pdu.data, e->u.pdu.len, &q, NULL) ||
+      q.channel != 0)
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  if (q.length > IO_MAX)
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  uint32_t got = 0;
+  uint32_t st = posixfs_read(s->fs, fid, q.offset, s->scratch, q.length, &got);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  if (got < q.minimum_count)
+    return respond_err(s, e, SMBX_STATUS_END_OF_FILE);
+  smbx_smb2_read_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.data.len = got; /* data.p NULL: fixed part only, data gathered */
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_ssize n = smbx_smb2_encode_read_resp(&h, &rs, s->resp, SCRATCH, NULL);
+  if (n < 80)
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  smbx_iov iov[2] = {{s->resp + 64, 16}, {s->scratch, got}};
+  return smbx_server_respond_iov(s->srv, e->conn, e->u.pdu.req, 0, iov,
+                                 got ? 2 : 1, s->now);
+}
+
+static int do_write(server *s, const smbx_event *e)
+{
+  smbx_smb2_write_req q;
+  if (smbx_smb2_decode_write_req(e->u.pdu.data, e->u.pdu.len, &q, NULL) ||
+      q.channel != 0 || q.data.len > UINT32_MAX)
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint32_t done = 0;
+  uint32_t st = posixfs_write(s->fs, fid, q.offset, q.data.p,
+                              (uint32_t)q.data.len, &done);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  smbx_smb2_write_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.count = done;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  return respond_body(
+      s, e, 0, smbx_smb2_encode_write_resp(&h, &rs, s->resp, SCRATCH, NULL));
+}
+
+static int do_flush(server *s, const smbx_event *e)
+{
+  smbx_smb2_flush_req q;
+  if (smbx_smb2_decode_flush_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint32_t st = posixfs_flush(s->fs, fid);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  static const uint8_t body[4] = {4, 0, 0, 0};
+  return smbx_server_respond(s->srv, e->conn, e->u.pdu.req, 0, body,
+                             sizeof body, s->now);
+}
+
+/* ---- QUERY_DIRECTORY / QUERY_INFO / SET_INFO -------------------------------------- */
+
+static int respond_output(server *s, const smbx_event *e, uint32_t status,
+                          const uint8_t *p, size_t n, uint16_t command)
+{
+  smbx_smb2_output_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.output.p = p;
+  rs.output.len = n;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_ssize r;
+  if (command == SMBX_SMB2_QUERY_DIRECTORY)
+    r = smbx_smb2_encode_query_directory_resp(&h, &rs, s->resp, SCRATCH, NULL);
+  else if (command == SMBX_SMB2_CHANGE_NOTIFY)
+    r = smbx_smb2_encode_change_notify_resp(&h, &rs, s->resp, SCRATCH, NULL);
+  else
+    r = smbx_smb2_encode_query_info_resp(&h, &rs, s->resp, SCRATCH, NULL);
+  return respond_body(s, e, status, r);
+}
+
+static uint32_t cap_len(uint32_t want)
+{
+  return want > IO_MAX ? IO_MAX : want;
+}
+
+static int do_query_directory(server *s, const smbx_event *e)
+{
+  smbx_smb2_query_directory_req q;
+  if (smbx_smb2_decode_query_directory_req(e->u.pdu.data, e->u.pdu.len, &q,
+                                           NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint32_t n = 0;
+  uint32_t st = posixfs_query_directory(
+      s->fs, fid, q.info_class, q.flags, q.file_name.p, q.file_name.len,
+      s->scratch, cap_len(q.output_buffer_length), &n);
+  if (st != SMBX_STATUS_SUCCESS && st != SMBX_STATUS_BUFFER_OVERFLOW)
+    return respond_err(s, e, st);
+  return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_DIRECTORY);
+}
+
+static int do_query_info(server *s, const smbx_event *e)
+{
+  smbx_smb2_query_info_req q;
+  if (smbx_smb2_decode_query_info_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint32_t n = 0;
+  uint32_t st = posixfs_query_info(s->fs, fid, q.info_type, q.file_info_class,
+                                   s->scratch,
+                                   cap_len(q.output_buffer_length), &n);
+  if (st != SMBX_STATUS_SUCCESS && st != SMBX_STATUS_BUFFER_OVERFLOW)
+    return respond_err(s, e, st);
+  return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_INFO);
+}
+
+static int do_set_info(server *s, const smbx_event *e)
+{
+  smbx_smb2_set_info_req q;
+  if (smbx_smb2_decode_set_info_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint32_t st = posixfs_set_info(s->fs, fid, q.info_type, q.file_info_class,
+                                 q.buffer.p, q.buffer.len);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  static const uint8_t body[2] = {2, 0};
+  return smbx_server_respond(s->srv, e->conn, e->u.pdu.req, 0, body,
+                             sizeof body, s->now);
+}
+
+/* ---- LOCK ------------------------------------------------------------------------- */
+
+static int lock_ok(server *s, uint64_t conn, uint64_t req)
+{
+  static const uint8_t body[4] = {4, 0, 0, 0};
+  return smbx_server_respond(s->srv, conn, req, 0, body, sizeof body, s->now);
+}
+
+static int do_lock(server *s, const smbx_event *e)
+{
+  smbx_smb2_lock_req q;
+  if (smbx_smb2_decode_lock_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  size_t n = q.lock_count;
+  smbx_smb2_lock_element *el = calloc(n ? n : 1, sizeof *el);
+  if (!el)
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  for (size_t i = 0; i < n; i++)
+    if (smbx_smb2_lock_req_get(&q, i, &el[i]) != 0) {
+      free(el);
+      return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+    }
+  uint64_t epoch = posixfs_lock_epoch(s->fs);
+  uint32_t st = posixfs_lock(s->fs, fid, el, n);
+  if (st != SMBX_STATUS_PENDING) {
+    free(el);
+    if (st != SMBX_STATUS_SUCCESS)
+      return respond_err(s, e, st);
+    return lock_ok(s, e->conn, e->u.pdu.req);
+  }
+  pending *p = pending_add(s);
+  if (!p) {
+    free(el);
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  }
+  p->kind = 2;
+  p->conn = e->conn;
+  p->req = e->u.pdu.req;
+  p->fid = fid;
+  p->locks = el;
+  p->n_locks = n;
+  p->epoch = epoch;
+  int rc = smbx_server_go_async(s->srv, e->conn, e->u.pdu.req, s->now, NULL);
+  if (e->hold)
+    (void)smbx_server_release(s->srv, e->conn, e->hold, s->now);
+  return rc;
+}
+
+static void retry_locks(server *s)
+{
+  uint64_t epoch = posixfs_lock_epoch(s->fs);
+  for (size_t i = 0; i < s->n_pend;) {
+    pending *p = &s->pend[i];
+    if (p->kind != 2 || p->epoch == epoch) {
+      i++;
+      continue;
+    }
+    p->epoch = epoch;
+    uint32_t st = posixfs_lock(s->fs, p->fid, p->locks, p->n_locks);
+    if (st == SMBX_STATUS_PENDING) {
+      i++;
+      continue;
+    }
+    if (st == SMBX_STATUS_SUCCESS)
+      (void)lock_ok(s, p->conn, p->req);
+    else
+      (void)smbx_server_respond_error(s->srv, p->conn, p->req, st, NULL, 0,
+                                      s->now);
+    pending_drop(s, i);
+  }
+}
+
+/* ---- CHANGE_NOTIFY ------------------------------------------------------------ */
+
+static void notify_answer(server *s, uint64_t conn, uint64_t req,
+                          uint32_t st, uint32_t n)
+{
+  smbx_smb2_output_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.output.p = s->scratch;
+  rs.output.len = st == SMBX_STATUS_SUCCESS ? n : 0;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  if (st != SMBX_STATUS_SUCCESS && st != SMBX_STATUS_NOTIFY_ENUM_DIR) {
+    (void)smbx_server_respond_error(s->srv, conn, req, st, NULL, 0, s->now);
+    return;
+  }
+  smbx_ssize r =
+      smbx_smb2_encode_change_notify_resp(&h, &rs, s->resp, SCRATCH, NULL);
+  if (r >= 64)
+    (void)smbx_server_respond(s->srv, conn, req, st, s->resp + 64,
+                              (size_t)r - 64, s->now);
+}
+
+static int do_notify(server *s, const smbx_event *e)
+{
+  smbx_smb2_change_notify_req q;
+  if (smbx_smb2_decode_change_notify_req(e->u.pdu.data, e->u.pdu.len, &q,
+                                         NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint32_t st = posixfs_notify_watch(s->fs, fid, q.completion_filter,
+                                     (q.flags & SMBX_SMB2_WATCH_TREE) != 0);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  uint32_t n = 0;
+  uint32_t cap = cap_len(q.output_buffer_length);
+  st = posixfs_notify_take(s->fs, fid, s->scratch, cap, &n);
+  if (st != SMBX_STATUS_PENDING) {
+    notify_answer(s, e->conn, e->u.pdu.req, st, n);
+    return 0;
+  }
+  pending *p = pending_add(s);
+  if (!p)
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  p->kind = 1;
+  p->conn = e->conn;
+  p->req = e->u.pdu.req;
+  p->fid = fid;
+  p->out_len = cap;
+  int rc = smbx_server_go_async(s->srv, e->conn, e->u.pdu.req, s->now, NULL);
+  if (e->hold)
+    (void)smbx_server_release(s->srv, e->conn, e->hold, s->now);
+  return rc;
+}
+
+static void notify_poll(server *s)
+{
+  if (posixfs_notify_drain(s->fs) <= 0)
+    return;
+  for (size_t i = 0; i < s->n_pend;) {
+    pending *p = &s->pend[i];
+    if (p->kind != 1) {
+      i++;
+      continue;
+    }
+    uint32_t n = 0;
+    uint32_t st = posixfs_notify_take(s->fs, p->fid, s->scratch, p->out_len,
+                                      &n);
+    if (st == SMBX_STATUS_PENDING) {
+      i++;
+      continue;
+    }
+    notify_answer(s, p->conn, p->req, st, n);
+    pending_drop(s, i);
+  }
+}
+
+static void do_cancel(server *s, const smbx_event *e)
+{
+  for (size_t i = 0; i < s->n_pend; i++)
+    if (s->pend[i].conn == e->conn && s->pend[i].req == e->u.pdu.req) {
+      (void)smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req,
+                                      SMBX_STATUS_CANCELLED, NULL, 0, s->now);
+      pending_drop(s, i);
+      return;
+    }
+}
+
+/* ---- IOCTL -------------------------------------------------------------------- */
+
+static int ioctl_reply(server *s, const smbx_event *e,
+                       const smbx_smb2_ioctl_req *q, const uint8_t *out,
+                       size_t n)
+{
+  smbx_smb2_ioctl_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.ctl_code = q->ctl_code;
+  rs.file_id = q->file_id;
+  rs.output.p = out;
+  rs.output.len = n;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  return respond_body(
+      s, e, 0, smbx_smb2_encode_ioctl_resp(&h, &rs, s->resp, SCRATCH, NULL));
+}
+
+static int do_ioctl(server *s, const smbx_event *e)
+{
+  smbx_smb2_ioctl_req q;
+  if (smbx_smb2_decode_ioctl_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  if (!(q.flags & SMBX_SMB2_IOCTL_IS_FSCTL))
+    return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
+  client *c = client_by_conn(s, e->conn);
+  if (q.ctl_code == SMBX_SMB2_FSCTL_VALIDATE_NEGOTIATE_INFO) {
+    smbx_smb2_vni_req v;
+    if (!c || smbx_smb2_vni_req_decode(q.input.p, q.input.len, &v, NULL))
+      return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+    if (q.max_output_response < 24)
+      return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+    smbx_smb2_vni_resp r;
+    memset(&r, 0, sizeof r);
+    r.capabilities = c->caps;
+    memcpy(r.guid, s->guid, 16);
+    r.security_mode = s->security_mode;
+    r.dialect = c->dialect;
+    uint8_t out[24];
+    smbx_ssize n = smbx_smb2_vni_resp_encode(&r, out, sizeof out, NULL);
+    if (n != 24)
+      return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+    return ioctl_reply(s, e, &q, out, 24);
+  }
+  if (q.ctl_code == SMBX_SMB2_FSCTL_QUERY_NETWORK_INTERFACE_INFO) {
+    /* the address this connection came in on */
+    smbx_smb2_netif ni;
+    memset(&ni, 0, sizeof ni);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (!c || getsockname(c->fd, (struct sockaddr *)&ss, &sl) != 0)
+      return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
+    ni.if_index = 1;
+    ni.link_speed = 10000000000ull;
+    if (ss.ss_family == AF_INET) {
+      ni.family = SMBX_SMB2_NETIF_FAMILY_INET;
+      memcpy(ni.addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    } else {
+      ni.family = SMBX_SMB2_NETIF_FAMILY_INET6;
+      memcpy(ni.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    }
+    uint8_t out[SMBX_SMB2_NETIF_SIZE];
+    smbx_ssize n = smbx_smb2_netif_encode(&ni, 1, out, sizeof out, NULL);
+    if (n <= 0 || (size_t)n > q.max_output_response)
+      return respond_err(s, e, SMBX_STATUS_BUFFER_TOO_SMALL);
+    return ioctl_reply(s, e, &q, out, (size_t)n);
+  }
+  if (q.ctl_code == SMBX_SMB2_FSCTL_DFS_GET_REFERRALS ||
+      q.ctl_code == 0x000601B0u /* DFS_GET_REFERRALS_EX */)
+    return respond_err(s, e, 0xC000019Cu /* FS_DRIVER_REQUIRED */);
+  if (q.ctl_code == SMBX_SMB2_FSCTL_PIPE_TRANSCEIVE)
+    return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
+  return respond_err(s, e, SMBX_STATUS_INVALID_DEVICE_REQUEST);
+}
+
+/* ---- sessions and trees ----------------------------------------------------------- */
+
+static accept_rec *accept_get(server *s, uint64_t conn, uint64_t session,
+                              bool make)
+{
+  accept_rec *free_slot = NULL;
+  for (size_t i = 0; i < sizeof s->accepts / sizeof s->accepts[0]; i++) {
+    accept_rec *a = &s->accepts[i];
+    if (a->a && a->conn == conn && a->session == session)
+      return a;
+    if (!a->a && !free_slot)
+      free_slot = a;
+  }
+  if (!make || !free_slot)
+    return NULL;
+  if (sxauth_accept_new(&free_slot->a, s->auth) != 0) {
+    free_slot->a = NULL;
+    return NULL;
+  }
+  free_slot->conn = conn;
+  free_slot->session = session;
+  return free_slot;
+}
+
+static int do_session(server *s, const smbx_event *e)
+{
+  uint64_t conn = e->conn, req = e->u.session.req;
+  accept_rec *a = accept_get(s, conn, e->u.session.session_id, true);
+  if (!a)
+    return smbx_server_session_respond(s->srv, conn, req,
+                                       SMBX_STATUS_INSUFFICIENT_RESOURCES,
+                                       NULL, 0, NULL, 0, 0, s->now);
+  const uint8_t *out = NULL;
+  size_t out_len = 0;
+  int st = sxauth_accept_step(a->a, e->u.session.blob, e->u.session.blob_len,
+                              &out, &out_len);
+  if (st == SXAUTH_CONTINUE)
+    return smbx_server_session_respond(s->srv, conn, req,
+                                       SMBX_STATUS_MORE_PROCESSING_REQUIRED,
+                                       out, out_len, NULL, 0, 0, s->now);
+  int rc;
+  if (st != SXAUTH_DONE) {
+    logf_("logon failed: %s\n", sxauth_accept_error(a->a));
+    rc = smbx_server_session_respond(s->srv, conn, req,
+                                     SMBX_STATUS_LOGON_FAILURE, NULL, 0, NULL,
+                                     0, 0, s->now);
+  } else {
+    sxauth_result r;
+    (void)sxauth_accept_result(a->a, &r);
+    uint16_t flags = r.session_flags;
+    if (s->encrypt && r.has_key)
+      flags |= SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA;
+    logf_("logon: user '%s' (%s)\n", r.user,
+          r.kind == SXAUTH_KIND_USER    ? "user"
+          : r.kind == SXAUTH_KIND_GUEST ? "guest"
+                                        : "anonymous");
+    rc = smbx_server_session_respond(s->srv, conn, req, SMBX_STATUS_SUCCESS,
+                                     out, out_len,
+                                     r.has_key ? r.session_key : NULL,
+                                     r.has_key ? 16 : 0, flags, s->now);
+  }
+  sxauth_accept_free(a->a);
+  a->a = NULL;
+  return rc;
+}
+
+static int do_tree(server *s, const smbx_event *e)
+{
+  uint8_t path[1024];
+  size_t n = 0;
+  uint32_t st = SMBX_STATUS_BAD_NETWORK_NAME;
+  if (smbx_utf16le_to_utf8(e->u.tree.path, e->u.tree.path_len, path,
+                           sizeof path - 1, &n) == 0) {
+    path[n] = 0;
+    const char *name = strrchr((const char *)path, '\\');
+    name = name ? name + 1 : (const char *)path;
+    if (strcasecmp(name, s->share) == 0)
+      st = SMBX_STATUS_SUCCESS;
+    logf_("tree connect '%s': %s\n", (const char *)path,
+          st ? "refused" : "ok");
+  }
+  smbx_smb2_tree_connect_resp r;
+  memset(&r, 0, sizeof r);
+  r.share_type = SMBX_SMB2_SHARE_TYPE_DISK;
+  r.maximal_access = POSIXFS_FILE_ALL_ACCESS;
+  return smbx_server_tree_respond(s->srv, e->conn, e->u.tree.req, st, &r,
+                                  s->now, NULL);
+}
+
+/* ---- the event loop --------------------------------------------------------------- */
+
+static int do_request(server *s, const smbx_event *e)
+{
+  switch (e->u.pdu.hdr.command) {
+  case SMBX_SMB2_CREATE:
+    return do_create(s, e);
+  case SMBX_SMB2_CLOSE:
+    return do_close(s, e);
+  case SMBX_SMB2_READ:
+    return do_read(s, e);
+  case SMBX_SMB2_WRITE:
+    return do_write(s, e);
+  case SMBX_SMB2_FLUSH:
+    return do_flush(s, e);
+  case SMBX_SMB2_QUERY_DIRECTORY:
+    return do_query_directory(s, e);
+  case SMBX_SMB2_QUERY_INFO:
+    return do_query_info(s, e);
+  case SMBX_SMB2_SET_INFO:
+    return do_set_info(s, e);
+  case SMBX_SMB2_LOCK:
+    return do_lock(s, e);
+  case SMBX_SMB2_IOCTL:
+    return do_ioctl(s, e);
+  case SMBX_SMB2_CHANGE_NOTIFY:
+    return do_notify(s, e);
+  case SMBX_SMB2_ECHO: {
+    static const uint8_t body[4] = {4, 0, 0, 0};
+    return smbx_server_respond(s->srv, e->conn, e->u.pdu.req, 0, body,
+                               sizeof body, s->now);
+  }
+  default:
+    return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
+  }
+}
+
+static void drain(server *s)
+{
+  smbx_event e;
+  memset(&e, 0, sizeof e);
+  e.struct_size = sizeof e;
+  while (smbx_server_next_event(s->srv, &e) == 1) {
+    int rc = 0;
+    client *c;
+    switch (e.type) {
+    case SMBX_EV_NEGOTIATED:
+      c = client_by_conn(s, e.conn);
+      if (c) {
+        c->dialect = e.u.negotiated.dialect;
+        /* what the NEGOTIATE response advertised (for VALIDATE_NEGOTIATE):
+         * the offered capabilities masked as the node does per dialect,
+         * plus ENCRYPTION when it was granted */
+        uint32_t caps = s->offered_caps;
+        if (c->dialect == SMBX_SMB2_DIALECT_202)
+          caps &= SMBX_SMB2_CAP_DFS;
+        else if (c->dialect == SMBX_SMB2_DIALECT_210)
+          caps &= SMBX_SMB2_CAP_DFS | SMBX_SMB2_CAP_LEASING |
+                  SMBX_SMB2_CAP_LARGE_MTU;
+        caps |= e.u.negotiated.capabilities & SMBX_SMB2_CAP_ENCRYPTION;
+        c->caps = caps;
+      }
+      logf_("conn %llu negotiated dialect 0x%04x\n",
+            (unsigned long long)e.conn, e.u.negotiated.dialect);
+      break;
+    case SMBX_EV_SESSION_SETUP:
+      rc = do_session(s, &e);
+      break;
+    case SMBX_EV_SESSION_DOWN:
+      close_opens(s, e.conn, e.u.session.session_id, 0);
+      break;
+    case SMBX_EV_TREE_CONNECT:
+      rc = do_tree(s, &e);
+      break;
+    case SMBX_EV_TREE_DISCONNECT:
+      close_opens(s, e.conn, e.u.tree.session_id, e.u.tree.tree_id);
+      break;
+    case SMBX_EV_REQUEST:
+      rc = do_request(s, &e);
+      break;
+    case SMBX_EV_CANCEL:
+      do_cancel(s, &e);
+      break;
+    case SMBX_EV_CONN_DOWN:
+      logf_("conn %llu down: %s\n", (unsigned long long)e.conn,
+            e.u.down.reason ? e.u.down.reason : "");
+      c = client_by_conn(s, e.conn);
+      if (c)
+        c->closing = true;
+      forget_conn(s, e.conn);
+      break;
+    default:
+      break;
+    }
+    if (rc < 0)
+      logf_("answer failed on conn %llu: %s\n", (unsigned long long)e.conn,
+            smbx_strerror(rc));
+    /* anything still held and not async is released here */
+    if (e.hold && e.type != SMBX_EV_REQUEST &&
+        e.type != SMBX_EV_SESSION_SETUP && e.type != SMBX_EV_TREE_CONNECT)
+      (void)smbx_server_release(s->srv, e.conn, e.hold, s->now);
+  }
+}
+
+static void client_free(server *s, size_t i)
+{
+  client *c = s->clients[i];
+  if (!c)
+    return;
+  forget_conn(s, c->conn);
+  (void)smbx_server_close_conn(s->srv, c->conn, s->now);
+  drain(s);
+  close(c->fd);
+  free(c->out);
+  free(c);
+  s->clients[i] = NULL;
+}
+
+static void accept_clients(server *s, int lfd)
+{
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+      return;
+    size_t slot = MAX_CLIENTS;
+    for (size_t i = 0; i < MAX_CLIENTS; i++)
+      if (!s->clients[i]) {
+        slot = i;
+        break;
+      }
+    client *c = slot < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    c->s = s;
+    smbx_tcp_hooks h = {sizeof h, c, tcp_send};
+    if (smbx_server_add_tcp(s->srv, &h, s->now, &c->conn) != 0) {
+      close(fd);
+      free(c);
+      continue;
+    }
+    if (s->pcap && !s->pcap_used) {
+      c->pcap = true;
+      s->pcap_used = true;
+    }
+    s->clients[slot] = c;
+    logf_("conn %llu accepted\n", (unsigned long long)c->conn);
+  }
+}
+
+static void read_client(server *s, client *c)
+{
+  for (int rounds = 0; rounds < 16 && !c->dead; rounds++) {
+    ssize_t n = recv(c->fd, s->rbuf, sizeof s->rbuf, 0);
+    if (n == 0) {
+      c->dead = true;
+      return;
+    }
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        c->dead = true;
+      return;
+    }
+    if (c->pcap && s->pcap)
+      (void)pcapw_tcp(s->pcap, 0, s->rbuf, (size_t)n);
+    size_t off = 0;
+    while (off < (size_t)n) {
+      s->now = now_ns();
+      smbx_ssize r = smbx_server_tcp_feed(s->srv, c->conn, s->rbuf + off,
+                                          (size_t)n - off, s->now);
+      if (r < 0) {
+        drain(s);
+        c->dead = true;
+        return;
+      }
+      off += (size_t)r;
+      drain(s);
+      if (r == 0) {
+        /* split message still held: should not happen (everything is
+         * answered or released in drain) */
+        c->dead = true;
+        return;
+      }
+    }
+    if (c->out_len - c->out_off > OUT_HIGH)
+      return;
+  }
+}
+
+/* ---- configuration --------------------------------------------------------------- */
+
+typedef struct config {
+  sxauth_user users[MAX_USERS];
+  char *strings[2 * MAX_USERS]; /* owned copies behind users[] */
+  size_t n_users;
+  int guest;
+  int encrypt;
+  int signing_required;
+} config;
+
+static char *trim(char *p)
+{
+  while (*p == ' ' || *p == '\t')
+    p++;
+  size_t n = strlen(p);
+  while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' ||
+               p[n - 1] == '\r'))
+    p[--n] = 0;
+  return p;
+}
+
+static bool yes(const char *v)
+{
+  return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1");
+}
+
+/* Lines: `user:password`, `guest = yes|no`, `encrypt = yes|no`,
+ * `signing = required|enabled`; `#` starts a comment. */
+static int load_config(const char *path, config *cfg)
+{
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "smbx-server: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char line[512];
+  int ln = 0;
+  while (fgets(line, sizeof line, f)) {
+    ln++;
+    char *p = trim(line);
+    if (!*p || *p == '#')
+      continue;
+    char *eq = strchr(p, '=');
+    char *colon = strchr(p, ':');
+    if (eq && (!colon || eq < colon)) {
+      *eq = 0;
+      char *k = trim(p), *v = trim(eq + 1);
+      if (!strcasecmp(k, "guest"))
+        cfg->guest = yes(v);
+      else if (!strcasecmp(k, "encrypt"))
+        cfg->encrypt = yes(v);
+      else if (!strcasecmp(k, "signing"))
+        cfg->signing_required = !strcasecmp(v, "required") || yes(v);
+      else
+        fprintf(stderr, "smbx-server: %s:%d: unknown key '%s'\n", path, ln, k);
+    } else if (colon && cfg->n_users < MAX_USERS) {
+      *colon = 0;
+      char *u = strdup(trim(p)), *pw = strdup(colon + 1);
+      cfg->strings[2 * cfg->n_users] = u;
+      cfg->strings[2 * cfg->n_users + 1] = pw;
+      cfg->users[cfg->n_users].user = u;
+      cfg->users[cfg->n_users].password = pw;
+      cfg->n_users++;
+      if (!u || !pw) {
+        fclose(f);
+        return -1;
+      }
+    } else {
+      fprintf(stderr, "smbx-server: %s:%d: cannot parse\n", path, ln);
+      fclose(f);
+      return -1;
+    }
+  }
+  fclose(f);
+  return 0;
+}
+
+static int listen_on(const char *spec)
+{
+  char host[256];
+  const char *colon = strrchr(spec, ':');
+  if (!colon || (size_t)(colon - spec) >= sizeof host) {
+    fprintf(stderr, "smbx-server: --listen wants ADDR:PORT\n");
+    return -1;
+  }
+  memcpy(host, spec, (size_t)(colon - spec));
+  host[colon - spec] = 0;
+  char *h = host;
+  if (h[0] == '[') { /* [v6]:port */
+    h++;
+    size_t n = strlen(h);
+    if (n && h[n - 1] == ']')
+      h[n - 1] = 0;
+  }
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &ai);
+  if (rc != 0) {
+    fprintf(stderr, "smbx-server: %s: %s\n", spec, gai_strerror(rc));
+    return -1;
+  }
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                  0);
+  int one = 1;
+  if (fd < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+    fprintf(stderr, "smbx-server: listen on %s: %s\n", spec, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    freeaddrinfo(ai);
+    return -1;
+  }
+  freeaddrinfo(ai);
+  return fd;
+}
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  g_stop = 1;
+}
+
+static void usage(void)
+{
+  fprintf(stderr,
+          "usage: smbx-server --listen ADDR:PORT --root DIR [--share NAME]\n"
+          "                   [--config FILE] [--pcap FILE] [-v]\n");
+}
+
+int main(int argc, char **argv)
+{
+  const char *listen_spec = NULL, *root = NULL, *share = "share",
+             *config_path = NULL, *pcap_path = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char **dst = NULL;
+    if (!strcmp(a, "--listen"))
+      dst = &listen_spec;
+    else if (!strcmp(a, "--root"))
+      dst = &root;
+    else if (!strcmp(a, "--share"))
+      dst = &share;
+    else if (!strcmp(a, "--config"))
+      dst = &config_path;
+    else if (!strcmp(a, "--pcap"))
+      dst = &pcap_path;
+    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      g_verbose = 1;
+      continue;
+    } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage();
+      return 0;
+    } else {
+      usage();
+      return 2;
+    }
+    if (++i >= argc) {
+      usage();
+      return 2;
+    }
+    *dst = argv[i];
+  }
+  if (!listen_spec || !root) {
+    usage();
+    return 2;
+  }
+  config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.guest = 1;
+  if (config_path && load_config(config_path, &cfg) != 0)
+    return 1;
+
+  server *s = calloc(1, sizeof *s);
+  if (!s)
+    return 1;
+  s->share = share;
+  s->encrypt = cfg.encrypt != 0;
+  s->scratch = malloc(SCRATCH);
+  s->resp = malloc(SCRATCH + 256);
+  int ret = 1, lfd = -1;
+  if (!s->scratch || !s->resp)
+    goto out;
+  int rc = posixfs_new(root, &s->fs);
+  if (rc != 0) {
+    fprintf(stderr, "smbx-server: %s: %s\n", root, strerror(-rc));
+    goto out;
+  }
+  char err[256];
+  if (smbx_openssl_new(&s->ossl, 0, err, sizeof err) != 0) {
+    fprintf(stderr, "smbx-server: OpenSSL: %s\n", err);
+    goto out;
+  }
+  if (sxauth_crypto_new(&s->auth_crypto) != 0) {
+    fprintf(stderr, "smbx-server: sxauth: no OpenSSL legacy provider\n");
+    goto out;
+  }
+  sxauth_server_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.users = cfg.users;
+  sc.n_users = cfg.n_users;
+  sc.allow_guest = cfg.guest;
+  sc.allow_anonymous = cfg.guest;
+  sc.crypto = s->auth_crypto;
+  if (sxauth_server_new(&s->auth, &sc) != 0) {
+    fprintf(stderr, "smbx-server: sxauth_server_new failed\n");
+    goto out;
+  }
+  const uint8_t *blob = NULL;
+  size_t blob_len = 0;
+  (void)sxauth_server_negotiate_blob(s->auth, &blob, &blob_len);
+
+  FILE *ur = fopen("/dev/urandom", "rb");
+  if (!ur || fread(s->guid, 1, 16, ur) != 16) {
+    fprintf(stderr, "smbx-server: /dev/urandom\n");
+    if (ur)
+      fclose(ur);
+    goto out;
+  }
+  fclose(ur);
+
+  smbx_server_settings ss;
+  smbx_server_settings_default(&ss, sizeof ss);
+  memcpy(ss.server_guid, s->guid, 16);
+  ss.security_blob = blob;
+  ss.security_blob_len = blob_len;
+  ss.max_read_size = ss.max_write_size = ss.max_transact_size = IO_MAX;
+  if (cfg.signing_required)
+    ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  s->offered_caps = ss.capabilities;
+  s->security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
+  if (cfg.signing_required)
+    s->security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;
+  smbx_crypto cr;
+  smbx_openssl_crypto(s->ossl, &cr);
+  s->now = now_ns();
+  rc = smbx_server_new(&s->srv, &ss, &cr, NULL, s->now);
+  if (rc != 0) {
+    fprintf(stderr, "smbx-server: smbx_server_new: %s\n", smbx_strerror(rc));
+    goto out;
+  }
+  lfd = listen_on(listen_spec);
+  if (lfd < 0)
+    goto out;
+  if (pcap_path) {
+    const char *p = strrchr(listen_spec, ':');
+    pcapw_opts po;
+    memset(&po, 0, sizeof po);
+    po.tcp_port = (uint16_t)atoi(p + 1);
+    po.mss = 65000;
+    s->pcap = pcapw_open(pcap_path, &po);
+    if (!s->pcap) {
+      fprintf(stderr, "smbx-server: cannot write %s\n", pcap_path);
+      goto out;
+    }
+  }
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  fprintf(stderr, "smbx-server: serving %s as \\\\%s on %s\n", root, share,
+          listen_spec);
+
+  struct pollfd pfd[MAX_CLIENTS + 2];
+  size_t map[MAX_CLIENTS + 2];
+  while (!g_stop) {
+    size_t np = 0;
+    pfd[np++] = (struct pollfd){lfd, POLLIN, 0};
+    pfd[np++] = (struct pollfd){posixfs_notify_fd(s->fs), POLLIN, 0};
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+      client *c = s->clients[i];
+      if (!c)
+        continue;
+      short ev = 0;
+      if (!c->closing && c->out_len - c->out_off <= OUT_HIGH)
+        ev |= POLLIN;
+      if (c->out_len > c->out_off)
+        ev |= POLLOUT;
+      map[np] = i;
+      pfd[np++] = (struct pollfd){c->fd, ev, 0};
+    }
+    s->now = now_ns();
+    uint64_t exp = smbx_server_expiry(s->srv);
+    int timeout = 1000;
+    if (exp != UINT64_MAX) {
+      uint64_t d = exp > s->now ? (exp - s->now + 999999) / 1000000 : 0;
+      if (d < 1000)
+        timeout = (int)d;
+    }
+    int n = poll(pfd, (nfds_t)np, timeout);
+    if (n < 0 && errno != EINTR)
+      break;
+    s->now = now_ns();
+    if (smbx_server_expiry(s->srv) <= s->now) {
+      (void)smbx_server_handle_expiry(s->srv, s->now);
+      drain(s);
+    }
+    if (n <= 0)
+      continue;
+    if (pfd[1].revents & POLLIN)
+      notify_poll(s);
+    for (size_t k = 2; k < np; k++) {
+      client *c = s->clients[map[k]];
+      if (!c)
+        continue;
+      if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
+        read_client(s, c);
+      if (pfd[k].revents & POLLOUT)
+        flush_client(c);
+    }
+    if (pfd[0].revents & POLLIN)
+      accept_clients(s, lfd);
+    retry_locks(s);
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+      client *c = s->clients[i];
+      if (!c)
+        continue;
+      flush_client(c);
+      if (c->dead || (c->closing && c->out_off == c->out_len)) {
+        logf_("conn %llu closed\n", (unsigned long long)c->conn);
+        client_free(s, i);
+      }
+    }
+  }
+  fprintf(stderr, "smbx-server: shutting down\n");
+  ret = 0;
+out:
+  for (size_t i = 0; i < MAX_CLIENTS; i++)
+    if (s->clients[i]) {
+      flush_client(s->clients[i]);
+      client_free(s, i);
+    }
+  if (lfd >= 0)
+    close(lfd);
+  for (size_t i = 0; i < s->n_pend; i++)
+    free(s->pend[i].locks);
+  free(s->pend);
+  free(s->opens);
+  for (size_t i = 0; i < sizeof s->accepts / sizeof s->accepts[0]; i++)
+    sxauth_accept_free(s->accepts[i].a);
+  smbx_server_free(s->srv);
+  posixfs_free(s->fs);
+  sxauth_server_free(s->auth);
+  sxauth_crypto_free(s->auth_crypto);
+  smbx_openssl_free(s->ossl);
+  if (s->pcap && pcapw_close(s->pcap) != 0) {
+    fprintf(stderr, "smbx-server: writing the pcap failed\n");
+    ret = 1;
+  }
+  free(s->scratch);
+  free(s->resp);
+  free(s);
+  for (size_t i = 0; i < cfg.n_users; i++) {
+    free(cfg.strings[2 * i]);
+    free(cfg.strings[2 * i + 1]);
+  }
+  return ret;
+}
