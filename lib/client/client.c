@@ -804,10 +804,6 @@ int smbx_client_new(smbx_client **out, const smbx_client_settings *s,
       st.max_connections > 4096 || st.max_sessions == 0 ||
       st.max_sessions > 65536)
     return SMBX_ERR_INVAL;
-  /* signing cannot be required without a MAC hook */
-  if ((st.flags & (SMBX_CLIENT_SIGNING_REQUIRED | SMBX_CLIENT_ENCRYPT)) &&
-      (!cr || !cr->mac))
-    return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);
   if (rc)
@@ -827,6 +823,13 @@ int smbx_client_new(smbx_client **out, const smbx_client_settings *s,
     if (cli->cr.random)
       (void)cli->cr.random(cli->cr.user_data, (uint8_t *)&cli->seed,
                            sizeof cli->seed);
+  }
+  /* signing cannot be required without a MAC hook (the copy honours the
+   * table's struct_size) */
+  if ((st.flags & (SMBX_CLIENT_SIGNING_REQUIRED | SMBX_CLIENT_ENCRYPT)) &&
+      !cli->cr.mac) {
+    SMBX__DELETE(&al, cli, smbx_client);
+    return SMBX_ERR_INVAL;
   }
   cli->sbuf_cap = SMBX__CONN_HEADROOM + st.max_io + 65536;
   if (SMBX__SLAB_INIT(&cli->conns, &cli->alloc, cconn, st.max_connections) ||

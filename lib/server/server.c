@@ -1346,10 +1346,6 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       st.max_trees > (1u << 20) || st.security_blob_len > 65535 ||
       (st.security_blob_len && !st.security_blob))
     return SMBX_ERR_INVAL;
-  /* signing cannot be required without a MAC hook */
-  if ((st.flags & (SMBX_SERVER_SIGNING_REQUIRED | SMBX_SERVER_ENCRYPT)) &&
-      (!cr || !cr->mac))
-    return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);
   if (rc)
@@ -1366,6 +1362,13 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       return SMBX_ERR_INVAL;
     }
     srv->have_cr = true;
+  }
+  /* signing cannot be required without a MAC hook (the copy honours the
+   * table's struct_size) */
+  if ((st.flags & (SMBX_SERVER_SIGNING_REQUIRED | SMBX_SERVER_ENCRYPT)) &&
+      !srv->cr.mac) {
+    SMBX__DELETE(&al, srv, smbx_server);
+    return SMBX_ERR_INVAL;
   }
   size_t big = st.max_read_size;
   if (st.max_transact_size > big)

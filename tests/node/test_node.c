@@ -1375,6 +1375,43 @@ static void alloc_zero_per_request_steady_state_smbd(void **state)
   nh_fini(&x);
 }
 
+
+/* settings: bad values and signing without a MAC hook are refused */
+static void settings_invalid_are_refused(void **state)
+{
+  (void)state;
+  smbx_server *srv = NULL;
+  smbx_client *cli = NULL;
+  smbx_server_settings ss;
+  smbx_client_settings cs;
+  smbx_server_settings_default(&ss, sizeof ss);
+  ss.flags = SMBX_SERVER_SIGNING_REQUIRED;
+  assert_int_equal(smbx_server_new(&srv, &ss, NULL, NULL, 0), SMBX_ERR_INVAL);
+  smbx_crypto cr;
+  memset(&cr, 0, sizeof cr);
+  cr.struct_size = sizeof cr;
+  assert_int_equal(smbx_server_new(&srv, &ss, &cr, NULL, 0), SMBX_ERR_INVAL);
+  smbx_server_settings_default(&ss, sizeof ss);
+  ss.max_read_size = 1000;
+  assert_int_equal(smbx_server_new(&srv, &ss, NULL, NULL, 0), SMBX_ERR_INVAL);
+  smbx_server_settings_default(&ss, sizeof ss);
+  ss.dialects = 0;
+  assert_int_equal(smbx_server_new(&srv, &ss, NULL, NULL, 0), SMBX_ERR_INVAL);
+  smbx_client_settings_default(&cs, sizeof cs);
+  cs.flags = SMBX_CLIENT_ENCRYPT;
+  assert_int_equal(smbx_client_new(&cli, &cs, NULL, NULL, 0), SMBX_ERR_INVAL);
+  assert_int_equal(smbx_client_new(NULL, NULL, NULL, NULL, 0), SMBX_ERR_INVAL);
+  assert_null(srv);
+  assert_null(cli);
+  /* an older, shorter settings struct keeps the newer fields' defaults */
+  smbx_server_settings_default(&ss, sizeof ss);
+  ss.struct_size = offsetof(smbx_server_settings, max_write_size);
+  assert_int_equal(smbx_server_new(&srv, &ss, NULL, NULL, 0), 0);
+  smbx_server_free(srv);
+  assert_int_equal(smbx_server_next_event(NULL, NULL), SMBX_ERR_INVAL);
+  assert_int_equal(smbx_server_conn_info(NULL, 1, NULL), SMBX_ERR_INVAL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1404,6 +1441,7 @@ int main(void)
       cmocka_unit_test(multichannel_6_6_bind_second_connection),
       cmocka_unit_test(multichannel_6_6_server_refuses_bad_binding),
       cmocka_unit_test(smbd_basic_flow_over_simulated_nic),
+      cmocka_unit_test(settings_invalid_are_refused),
       cmocka_unit_test(alloc_every_creation_path_fails_cleanly),
       cmocka_unit_test(alloc_zero_per_request_steady_state),
       cmocka_unit_test(alloc_zero_per_request_steady_state_smbd),
