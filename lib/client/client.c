@@ -125,6 +125,18 @@ int smbx_client_next_event(smbx_client *cli, smbx_event *ev)
 {
   if (!cli || !ev || ev->struct_size < offsetof(smbx_event, u))
     return SMBX_ERR_INVAL;
+  if (ev->struct_size >= sizeof(smbx_event)) {
+    /* the common case: pop straight into the caller's struct */
+    size_t keep = ev->struct_size;
+    while (smbx__ring_pop(&cli->evq, ev) == 0) {
+      if (ev->type == SMBX_EV_NONE)
+        continue;
+      ev->struct_size = keep;
+      return 1;
+    }
+    ev->struct_size = keep;
+    return 0;
+  }
   smbx_event tmp;
   while (smbx__ring_pop(&cli->evq, &tmp) == 0) {
     if (tmp.type == SMBX_EV_NONE)

@@ -160,9 +160,21 @@ int smbx_server_next_event(smbx_server *srv, smbx_event *ev)
 {
   if (!srv || !ev || ev->struct_size < offsetof(smbx_event, u))
     return SMBX_ERR_INVAL;
-  smbx_event tmp;
   if (srv->bp && smbx__ring_len(&srv->evq) <= EVQ_LOW)
     set_backpressure(srv, false);
+  if (ev->struct_size >= sizeof(smbx_event)) {
+    /* the common case: pop straight into the caller's struct */
+    size_t keep = ev->struct_size;
+    while (smbx__ring_pop(&srv->evq, ev) == 0) {
+      if (ev->type == SMBX_EV_NONE)
+        continue;
+      ev->struct_size = keep;
+      return 1;
+    }
+    ev->struct_size = keep;
+    return 0;
+  }
+  smbx_event tmp;
   while (smbx__ring_pop(&srv->evq, &tmp) == 0) {
     if (tmp.type == SMBX_EV_NONE)
       continue;
