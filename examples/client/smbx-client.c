@@ -1,0 +1,1621 @@
+/* SPDX-License-Identifier: MIT */
+/* smbx-client: a small SMB2/3 client over TCP built on the smbx client
+ * node (include/smbx/client.h), the SMB2 codec, sxauth (NTLMv2 in SPNEGO,
+ * examples/auth) and the OpenSSL crypto adapter (examples/crypto).
+ *
+ *   smbx-client [options] //host[:port]/share CMD [ARGS]
+ *   smbx-client [options] //host[:port]/share -c 'CMD1; CMD2; ...'
+ *
+ * The node does no I/O and reads no clock: this host owns a blocking TCP
+ * socket driven with poll(), feeds received bytes to the node, buffers the
+ * bytes the node's send hook hands over, drives the node's timers with
+ * CLOCK_MONOTONIC, and runs the authenticator. See docs/smbx-client.md. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <smbx/client.h>
+#include <smbx/smbx.h>
+
+#include "pcapw.h"
+#include "smbx_openssl.h"
+#include "sxauth.h"
+
+#define MIB (1024u * 1024u)
+#define MAX_OPS 64u
+#define WINDOW 16u /* pipelined READ/WRITE requests */
+#define RBUF_CAP (4u * MIB)
+
+/* SMB2 access masks, dispositions, options (MS-SMB2 2.2.13) */
+#define A_READ_DATA 0x00000001u
+#define A_WRITE_DATA 0x00000002u
+#define A_APPEND_DATA 0x00000004u
+#define A_READ_EA 0x00000008u
+#define A_WRITE_EA 0x00000010u
+#define A_READ_ATTRIBUTES 0x00000080u
+#define A_WRITE_ATTRIBUTES 0x00000100u
+#define A_DELETE 0x00010000u
+#define A_READ_CONTROL 0x00020000u
+#define A_SYNCHRONIZE 0x00100000u
+#define DISP_OPEN 1u
+#define DISP_CREATE 2u
+#define DISP_OVERWRITE_IF 5u
+#define OPT_DIRECTORY_FILE 0x00000001u
+#define OPT_NON_DIRECTORY_FILE 0x00000040u
+#define SHARE_ALL 7u
+#define ATTR_DIRECTORY 0x10u
+
+typedef struct op {
+  bool used, done;
+  uint64_t req;
+  int err;
+  uint32_t status;
+  uint32_t flags;
+  uint8_t *pdu;
+  size_t len;
+  uint64_t off; /* transfers: offset and length of this chunk */
+  uint32_t n;
+} op;
+
+typedef struct cl {
+  int fd;
+  smbx_client *cli;
+  uint64_t conn, sess;
+  uint32_t tree;
+  bool dead, want_sign, want_encrypt, verbose;
+  int down_err;
+  const char *down_reason;
+  pcapw *pcap;
+  /* socket buffers */
+  uint8_t *rbuf;
+  size_t rlen;
+  uint8_t *obuf;
+  size_t olen, ocap;
+  /* results of the session-level events */
+  bool negotiated, setup_done, session_up, tree_done, session_down;
+  int ev_err;
+  uint32_t ev_status;
+  uint8_t *blob;
+  size_t blob_len;
+  uint16_t dialect, cipher, signing_alg, session_flags;
+  uint32_t max_read, max_write;
+  uint32_t tree_id;
+  op ops[MAX_OPS];
+  uint64_t unprotected; /* responses that arrived neither verified nor
+                           encrypted while --sign/--encrypt asked */
+} cl;
+
+static const char *g_prog = "smbx-client";
+
+static void errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errf(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", g_prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const char *status_name(uint32_t s)
+{
+  switch (s) {
+  case SMBX_STATUS_SUCCESS: return "STATUS_SUCCESS";
+  case SMBX_STATUS_NO_MORE_FILES: return "STATUS_NO_MORE_FILES";
+  case SMBX_STATUS_INVALID_PARAMETER: return "STATUS_INVALID_PARAMETER";
+  case SMBX_STATUS_NO_SUCH_FILE: return "STATUS_NO_SUCH_FILE";
+  case SMBX_STATUS_END_OF_FILE: return "STATUS_END_OF_FILE";
+  case SMBX_STATUS_ACCESS_DENIED: return "STATUS_ACCESS_DENIED";
+  case SMBX_STATUS_OBJECT_NAME_INVALID: return "STATUS_OBJECT_NAME_INVALID";
+  case SMBX_STATUS_OBJECT_NAME_NOT_FOUND:
+    return "STATUS_OBJECT_NAME_NOT_FOUND";
+  case SMBX_STATUS_OBJECT_NAME_COLLISION:
+    return "STATUS_OBJECT_NAME_COLLISION";
+  case SMBX_STATUS_OBJECT_PATH_NOT_FOUND:
+    return "STATUS_OBJECT_PATH_NOT_FOUND";
+  case SMBX_STATUS_SHARING_VIOLATION: return "STATUS_SHARING_VIOLATION";
+  case SMBX_STATUS_DELETE_PENDING: return "STATUS_DELETE_PENDING";
+  case SMBX_STATUS_LOGON_FAILURE: return "STATUS_LOGON_FAILURE";
+  case SMBX_STATUS_DISK_FULL: return "STATUS_DISK_FULL";
+  case SMBX_STATUS_FILE_IS_A_DIRECTORY: return "STATUS_FILE_IS_A_DIRECTORY";
+  case SMBX_STATUS_NOT_SUPPORTED: return "STATUS_NOT_SUPPORTED";
+  case SMBX_STATUS_BAD_NETWORK_NAME: return "STATUS_BAD_NETWORK_NAME";
+  case SMBX_STATUS_NETWORK_ACCESS_DENIED:
+    return "STATUS_NETWORK_ACCESS_DENIED";
+  case SMBX_STATUS_DIRECTORY_NOT_EMPTY: return "STATUS_DIRECTORY_NOT_EMPTY";
+  case SMBX_STATUS_NOT_A_DIRECTORY: return "STATUS_NOT_A_DIRECTORY";
+  case SMBX_STATUS_CANCELLED: return "STATUS_CANCELLED";
+  case SMBX_STATUS_USER_SESSION_DELETED:
+    return "STATUS_USER_SESSION_DELETED";
+  case SMBX_STATUS_NOT_FOUND: return "STATUS_NOT_FOUND";
+  default: return "NTSTATUS";
+  }
+}
+
+/* ---- socket and node plumbing -------------------------------------------- */
+
+static int hook_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
+{
+  (void)conn;
+  cl *c = ud;
+  if (c->olen + n > c->ocap) {
+    size_t cap = c->ocap ? c->ocap : 65536;
+    while (cap < c->olen + n)
+      cap *= 2;
+    uint8_t *p = realloc(c->obuf, cap);
+    if (!p)
+      return SMBX_ERR_NOMEM;
+    c->obuf = p;
+    c->ocap = cap;
+  }
+  memcpy(c->obuf + c->olen, b, n);
+  c->olen += n;
+  if (c->pcap)
+    (void)pcapw_tcp(c->pcap, 0, b, n);
+  return 0;
+}
+
+static op *op_find(cl *c, uint64_t req)
+{
+  for (size_t i = 0; i < MAX_OPS; i++)
+    if (c->ops[i].used && c->ops[i].req == req)
+      return &c->ops[i];
+  return NULL;
+}
+
+static op *op_add(cl *c, uint64_t req)
+{
+  for (size_t i = 0; i < MAX_OPS; i++)
+    if (!c->ops[i].used) {
+      op *o = &c->ops[i];
+      memset(o, 0, sizeof *o);
+      o->used = true;
+      o->req = req;
+      return o;
+    }
+  return NULL; /* never: callers keep fewer than MAX_OPS in flight */
+}
+
+static void op_free(op *o)
+{
+  free(o->pdu);
+  memset(o, 0, sizeof *o);
+}
+
+static void keep_blob(cl *c, const uint8_t *p, size_t n)
+{
+  free(c->blob);
+  c->blob = NULL;
+  c->blob_len = 0;
+  if (n && (c->blob = malloc(n)) != NULL) {
+    memcpy(c->blob, p, n);
+    c->blob_len = n;
+  }
+}
+
+static void drain(cl *c, uint64_t now)
+{
+  smbx_event e;
+  e.struct_size = sizeof e;
+  while (smbx_client_next_event(c->cli, &e) == 1) {
+    switch (e.type) {
+    case SMBX_EV_RESPONSE: {
+      op *o = op_find(c, e.u.pdu.req);
+      if (o) {
+        o->done = true;
+        o->err = e.u.pdu.err;
+        o->status = e.u.pdu.status;
+        o->flags = e.flags;
+        if (!e.u.pdu.err && e.u.pdu.len &&
+            (o->pdu = malloc(e.u.pdu.len)) != NULL) {
+          memcpy(o->pdu, e.u.pdu.data, e.u.pdu.len);
+          o->len = e.u.pdu.len;
+        } else if (!e.u.pdu.err && e.u.pdu.len) {
+          o->err = SMBX_ERR_NOMEM;
+        }
+        if (!e.u.pdu.err && c->sess &&
+            (((c->want_encrypt) && !(e.flags & SMBX_EVF_ENCRYPTED)) ||
+             (c->want_sign && !(e.flags & (SMBX_EVF_VERIFIED |
+                                           SMBX_EVF_ENCRYPTED)))))
+          c->unprotected++;
+      }
+      break;
+    }
+    case SMBX_EV_NEGOTIATED:
+      c->negotiated = true;
+      c->ev_err = e.u.negotiated.err;
+      c->ev_status = e.u.negotiated.status;
+      c->dialect = e.u.negotiated.dialect;
+      c->cipher = e.u.negotiated.cipher;
+      c->signing_alg = e.u.negotiated.signing_alg;
+      c->max_read = e.u.negotiated.max_read_size;
+      c->max_write = e.u.negotiated.max_write_size;
+      keep_blob(c, e.u.negotiated.blob, e.u.negotiated.blob_len);
+      break;
+    case SMBX_EV_SESSION_SETUP:
+      if (c->verbose)
+        fprintf(stderr, "session setup: status 0x%08x err %d flags 0x%x\n",
+                (unsigned)e.u.session.status, e.u.session.err,
+                (unsigned)e.u.session.session_flags);
+      c->setup_done = true;
+      c->ev_err = e.u.session.err;
+      c->ev_status = e.u.session.status;
+      c->session_flags = e.u.session.session_flags;
+      keep_blob(c, e.u.session.blob, e.u.session.blob_len);
+      break;
+    case SMBX_EV_SESSION_UP:
+      c->session_up = true;
+      break;
+    case SMBX_EV_SESSION_DOWN:
+      c->session_down = true;
+      break;
+    case SMBX_EV_TREE_CONNECT:
+      c->tree_done = true;
+      c->ev_err = e.u.tree.err;
+      c->ev_status = e.u.tree.status;
+      c->tree_id = e.u.tree.tree_id;
+      break;
+    case SMBX_EV_CONN_DOWN:
+      c->dead = true;
+      c->down_err = e.u.down.err ? e.u.down.err : SMBX_ERR_CLOSED;
+      c->down_reason = e.u.down.reason;
+      break;
+    default: /* INTERIM, BREAK (no oplocks asked), WRITABLE */
+      break;
+    }
+    if (e.hold)
+      (void)smbx_client_release(c->cli, e.conn, e.hold, now);
+  }
+}
+
+static int flush_out(cl *c)
+{
+  size_t off = 0;
+  while (off < c->olen) {
+    ssize_t w = send(c->fd, c->obuf + off, c->olen - off,
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    off += (size_t)w;
+  }
+  memmove(c->obuf, c->obuf + off, c->olen - off);
+  c->olen -= off;
+  return 0;
+}
+
+static void kill_conn(cl *c, const char *why)
+{
+  if (!c->dead) {
+    errf("connection lost: %s", why);
+    (void)smbx_client_abort_conn(c->cli, c->conn, SMBX_ERR_TRANSPORT,
+                                 now_ns());
+    drain(c, now_ns());
+    c->dead = true;
+    if (!c->down_err)
+      c->down_err = SMBX_ERR_TRANSPORT;
+  }
+}
+
+/* One round of I/O: flush, poll (at most timeout_ms, less when a node
+ * timer expires sooner), read and feed, timers, events. Returns 0, or a
+ * negative code once the connection is dead. */
+static int pump(cl *c, int timeout_ms)
+{
+  if (c->dead)
+    return c->down_err ? c->down_err : SMBX_ERR_CLOSED;
+  if (flush_out(c) < 0) {
+    kill_conn(c, strerror(errno));
+    return SMBX_ERR_TRANSPORT;
+  }
+  uint64_t now = now_ns();
+  uint64_t exp = smbx_client_expiry(c->cli);
+  if (exp != UINT64_MAX) {
+    uint64_t left = exp > now ? (exp - now) / 1000000u + 1 : 0;
+    if (left < (uint64_t)timeout_ms)
+      timeout_ms = (int)left;
+  }
+  struct pollfd pfd = {c->fd, POLLIN, 0};
+  if (c->olen)
+    pfd.events |= POLLOUT;
+  int pr = poll(&pfd, 1, timeout_ms);
+  if (pr < 0 && errno != EINTR) {
+    kill_conn(c, strerror(errno));
+    return SMBX_ERR_TRANSPORT;
+  }
+  now = now_ns();
+  if (pr > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t r = recv(c->fd, c->rbuf + c->rlen, RBUF_CAP - c->rlen, 0);
+    if (r == 0) {
+      kill_conn(c, "peer closed the connection");
+    } else if (r < 0 && errno != EINTR && errno != EAGAIN) {
+      kill_conn(c, strerror(errno));
+    } else if (r > 0) {
+      if (c->pcap)
+        (void)pcapw_tcp(c->pcap, 1, c->rbuf + c->rlen, (size_t)r);
+      c->rlen += (size_t)r;
+      size_t off = 0;
+      int stalls = 0;
+      while (off < c->rlen && !c->dead) {
+        smbx_ssize n = smbx_client_tcp_feed(c->cli, c->conn, c->rbuf + off,
+                                            c->rlen - off, now);
+        if (n < 0) {
+          drain(c, now);
+          if (!c->dead)
+            kill_conn(c, smbx_strerror((int)n));
+          break;
+        }
+        drain(c, now); /* copies and releases every held view */
+        off += (size_t)n;
+        if (n == 0 && ++stalls > 2)
+          break;
+      }
+      memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+      c->rlen -= off;
+    }
+  }
+  if (smbx_client_expiry(c->cli) <= now)
+    (void)smbx_client_handle_expiry(c->cli, now);
+  drain(c, now);
+  if (!c->dead && flush_out(c) < 0)
+    kill_conn(c, strerror(errno));
+  return c->dead ? (c->down_err ? c->down_err : SMBX_ERR_CLOSED) : 0;
+}
+
+/* Retries a request call while the node is out of credits. */
+#define SUBMIT(c, rc, expr)                                                   \
+  do {                                                                        \
+    while (((rc) = (expr)) == SMBX_ERR_AGAIN) {                               \
+      int p_ = pump((c), 1000);                                               \
+      if (p_ < 0) {                                                           \
+        (rc) = p_;                                                            \
+        break;                                                                \
+      }                                                                       \
+    }                                                                         \
+  } while (0)
+
+static int wait_op(cl *c, op *o)
+{
+  while (!o->done) {
+    int rc = pump(c, 1000);
+    if (rc < 0 && !o->done)
+      return rc;
+  }
+  return 0;
+}
+
+static int wait_flag(cl *c, const bool *flag)
+{
+  while (!*flag) {
+    int rc = pump(c, 1000);
+    if (rc < 0 && !*flag)
+      return rc;
+  }
+  return 0;
+}
+
+/* Sends an encoded request (buf from a codec encoder, n bytes including the
+ * 64-byte header) and waits for its response. */
+static int call(cl *c, uint16_t cmd, const uint8_t *buf, smbx_ssize n,
+                op **out)
+{
+  if (n < 64)
+    return n < 0 ? (int)n : SMBX_ERR_INVAL;
+  int rc;
+  uint64_t req = 0;
+  SUBMIT(c, rc, smbx_client_request(c->cli, c->conn, c->sess, c->tree, cmd,
+                                    buf + 64, (size_t)n - 64, 0, now_ns(),
+                                    &req));
+  if (rc < 0)
+    return rc;
+  op *o = op_add(c, req);
+  if (!o)
+    return SMBX_ERR_NOMEM;
+  if ((rc = wait_op(c, o)) < 0) {
+    op_free(o);
+    return rc;
+  }
+  *out = o;
+  return 0;
+}
+
+/* ---- paths and small helpers ------------------------------------------- */
+
+/* share-relative path -> UTF-16LE with backslashes, no leading separator */
+static int utf16_path(const char *path, uint8_t *out, size_t cap, size_t *n)
+{
+  char tmp[1024];
+  size_t j = 0;
+  while (*path == '/' || *path == '\\')
+    path++;
+  for (; *path && j + 1 < sizeof tmp; path++)
+    tmp[j++] = *path == '/' ? '\\' : *path;
+  while (j && tmp[j - 1] == '\\')
+    j--;
+  if (j + 1 >= sizeof tmp)
+    return SMBX_ERR_RANGE;
+  return smbx_utf8_to_utf16le((const uint8_t *)tmp, j, out, cap, n);
+}
+
+static void print_utf16(FILE *f, const uint8_t *p, size_t n)
+{
+  char buf[2048];
+  size_t m = 0;
+  if (smbx_utf16le_to_utf8(p, n, (uint8_t *)buf, sizeof buf - 1, &m) != 0)
+    m = 0;
+  fwrite(buf, 1, m, f);
+}
+
+static const char *op_status_text(const op *o, char *tmp, size_t cap)
+{
+  if (o->err)
+    snprintf(tmp, cap, "%s", smbx_strerror(o->err));
+  else
+    snprintf(tmp, cap, "%s (0x%08x)", status_name(o->status),
+             (unsigned)o->status);
+  return tmp;
+}
+
+static int open_path(cl *c, const char *path, uint32_t access,
+                     uint32_t disposition, uint32_t options, uint32_t attrs,
+                     smbx_smb2_create_resp *cr, const char *what)
+{
+  uint8_t name[2048];
+  size_t nl = 0;
+  int rc = utf16_path(path, name, sizeof name, &nl);
+  if (rc) {
+    errf("%s %s: bad path (%s)", what, path, smbx_strerror(rc));
+    return rc;
+  }
+  smbx_smb2_create_req q;
+  memset(&q, 0, sizeof q);
+  q.impersonation_level = 2;
+  q.desired_access = access;
+  q.file_attributes = attrs;
+  q.share_access = SHARE_ALL;
+  q.create_disposition = disposition;
+  q.create_options = options;
+  q.name.p = name;
+  q.name.len = nl;
+  uint64_t req = 0;
+  SUBMIT(c, rc, smbx_client_create(c->cli, c->conn, c->sess, c->tree, &q,
+                                   now_ns(), &req));
+  if (rc < 0) {
+    errf("%s %s: %s", what, path, smbx_strerror(rc));
+    return rc;
+  }
+  op *o = op_add(c, req);
+  if ((rc = wait_op(c, o)) < 0) {
+    errf("%s %s: %s", what, path, smbx_strerror(rc));
+    op_free(o);
+    return rc;
+  }
+  char tmp[96];
+  if (o->err || o->status ||
+      smbx_smb2_decode_create_resp(o->pdu, o->len, cr, NULL) != 0) {
+    errf("%s %s: open failed: %s", what, path,
+         op_status_text(o, tmp, sizeof tmp));
+    op_free(o);
+    return -1;
+  }
+  op_free(o);
+  return 0;
+}
+
+static int close_file(cl *c, smbx_smb2_fileid fid, uint16_t flags,
+                      smbx_smb2_close_resp *out)
+{
+  int rc;
+  uint64_t req = 0;
+  SUBMIT(c, rc, smbx_client_close(c->cli, c->conn, c->sess, c->tree, fid,
+                                  flags, now_ns(), &req));
+  if (rc < 0)
+    return rc;
+  op *o = op_add(c, req);
+  if ((rc = wait_op(c, o)) < 0) {
+    op_free(o);
+    return rc;
+  }
+  char tmp[96];
+  smbx_smb2_close_resp r;
+  if (o->err || o->status ||
+      smbx_smb2_decode_close_resp(o->pdu, o->len, out ? out : &r, NULL)) {
+    errf("close: %s", op_status_text(o, tmp, sizeof tmp));
+    op_free(o);
+    return -1;
+  }
+  op_free(o);
+  return 0;
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+typedef struct progress {
+  const char *what, *name;
+  uint64_t total, t0, last;
+  bool on;
+} progress;
+
+static void progress_update(progress *p, uint64_t done, bool final)
+{
+  if (!p->on)
+    return;
+  uint64_t t = now_ns();
+  if (!final && (done == 0 || t - p->last < 200000000u))
+    return;
+  p->last = t;
+  double secs = (double)(t - p->t0) / 1e9;
+  double mib = (double)done / MIB;
+  fprintf(stderr, "\r%s %s: %.1f / %.1f MiB (%3u%%) %.1f MiB/s%s", p->what,
+          p->name, mib, (double)p->total / MIB,
+          p->total ? (unsigned)(done * 100 / p->total) : 100u,
+          secs > 0 ? mib / secs : 0.0, final ? "\n" : "");
+  fflush(stderr);
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static uint32_t chunk_size(uint32_t negotiated)
+{
+  uint32_t n = negotiated ? negotiated : 65536;
+  if (n > MIB)
+    n = MIB; /* the node's max_io */
+  return n;
+}
+
+static int cmd_get(cl *c, const char *remote, const char *local)
+{
+  smbx_smb2_create_resp cr;
+  if (open_path(c, remote, A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_OPEN, OPT_NON_DIRECTORY_FILE, 0, &cr, "get") < 0)
+    return -1;
+  int fd = open(local, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    errf("get: %s: %s", local, strerror(errno));
+    (void)close_file(c, cr.file_id, 0, NULL);
+    return -1;
+  }
+  uint64_t size = cr.end_of_file, next = 0, got = 0;
+  uint32_t chunk = chunk_size(c->max_read);
+  op *fly[WINDOW] = {0};
+  unsigned inflight = 0;
+  int ret = 0;
+  progress pg = {"get", remote, size, now_ns(), 0, size > MIB};
+  while (ret == 0 && (got < size)) {
+    while (inflight < WINDOW && next < size) {
+      uint32_t n = size - next < chunk ? (uint32_t)(size - next) : chunk;
+      uint64_t req = 0;
+      int rc = smbx_client_read(c->cli, c->conn, c->sess, c->tree,
+                                cr.file_id, next, n, now_ns(), &req);
+      if (rc == SMBX_ERR_AGAIN)
+        break;
+      if (rc < 0) {
+        errf("get %s: read request: %s", remote, smbx_strerror(rc));
+        ret = -1;
+        break;
+      }
+      for (unsigned i = 0; i < WINDOW; i++)
+        if (!fly[i]) {
+          fly[i] = op_add(c, req);
+          fly[i]->off = next;
+          fly[i]->n = n;
+          break;
+        }
+      inflight++;
+      next += n;
+    }
+    if (ret)
+      break;
+    int prc = pump(c, 1000);
+    for (unsigned i = 0; i < WINDOW && ret == 0; i++) {
+      op *o = fly[i];
+      if (!o || !o->done)
+        continue;
+      smbx_smb2_read_resp rr;
+      char tmp[96];
+      if (o->err || o->status ||
+          smbx_smb2_decode_read_resp(o->pdu, o->len, &rr, NULL)) {
+        errf("get %s: read at %llu: %s", remote, (unsigned long long)o->off,
+             op_status_text(o, tmp, sizeof tmp));
+        ret = -1;
+      } else if (rr.data.len != o->n) {
+        errf("get %s: short read at %llu: %zu of %u bytes", remote,
+             (unsigned long long)o->off, rr.data.len, (unsigned)o->n);
+        ret = -1;
+      } else if (pwrite(fd, rr.data.p, rr.data.len, (off_t)o->off) !=
+                 (ssize_t)rr.data.len) {
+        errf("get: %s: %s", local, strerror(errno));
+        ret = -1;
+      } else {
+        got += rr.data.len;
+      }
+      op_free(o);
+      fly[i] = NULL;
+      inflight--;
+    }
+    if (prc < 0 && ret == 0 && got < size) {
+      errf("get %s: %s", remote, smbx_strerror(prc));
+      ret = -1;
+    }
+    progress_update(&pg, got, false);
+  }
+  /* wait out what is still in flight after an error */
+  for (unsigned i = 0; i < WINDOW; i++)
+    if (fly[i]) {
+      (void)wait_op(c, fly[i]);
+      op_free(fly[i]);
+    }
+  if (ret == 0)
+    progress_update(&pg, got, true);
+  if (close(fd) != 0 && ret == 0) {
+    errf("get: %s: %s", local, strerror(errno));
+    ret = -1;
+  }
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  if (ret == 0 && got != size) {
+    errf("get %s: %llu of %llu bytes", remote, (unsigned long long)got,
+         (unsigned long long)size);
+    ret = -1;
+  }
+  if (ret == 0)
+    printf("get %s -> %s: %llu bytes\n", remote, local,
+           (unsigned long long)got);
+  return ret;
+}
+
+static int cmd_put(cl *c, const char *local, const char *remote)
+{
+  int fd = open(local, O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    errf("put: %s: %s", local, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  uint64_t size = (uint64_t)st.st_size;
+  smbx_smb2_create_resp cr;
+  if (open_path(c, remote,
+                A_READ_DATA | A_WRITE_DATA | A_APPEND_DATA | A_READ_ATTRIBUTES |
+                    A_WRITE_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_OVERWRITE_IF, OPT_NON_DIRECTORY_FILE, 0x80u, &cr,
+                "put") < 0) {
+    close(fd);
+    return -1;
+  }
+  uint32_t chunk = chunk_size(c->max_write);
+  uint8_t *buf = malloc(chunk);
+  op *fly[WINDOW] = {0};
+  unsigned inflight = 0;
+  uint64_t next = 0, put = 0;
+  int ret = buf ? 0 : -1;
+  progress pg = {"put", remote, size, now_ns(), 0, size > MIB};
+  while (ret == 0 && put < size) {
+    while (inflight < WINDOW && next < size) {
+      uint32_t n = size - next < chunk ? (uint32_t)(size - next) : chunk;
+      if (pread(fd, buf, n, (off_t)next) != (ssize_t)n) {
+        errf("put: %s: read failed", local);
+        ret = -1;
+        break;
+      }
+      uint64_t req = 0;
+      int rc = smbx_client_write(c->cli, c->conn, c->sess, c->tree,
+                                 cr.file_id, next, buf, n, now_ns(), &req);
+      if (rc == SMBX_ERR_AGAIN)
+        break;
+      if (rc < 0) {
+        errf("put %s: write request: %s", remote, smbx_strerror(rc));
+        ret = -1;
+        break;
+      }
+      for (unsigned i = 0; i < WINDOW; i++)
+        if (!fly[i]) {
+          fly[i] = op_add(c, req);
+          fly[i]->off = next;
+          fly[i]->n = n;
+          break;
+        }
+      inflight++;
+      next += n;
+    }
+    if (ret)
+      break;
+    int prc = pump(c, 1000);
+    for (unsigned i = 0; i < WINDOW && ret == 0; i++) {
+      op *o = fly[i];
+      if (!o || !o->done)
+        continue;
+      smbx_smb2_write_resp wr;
+      char tmp[96];
+      if (o->err || o->status ||
+          smbx_smb2_decode_write_resp(o->pdu, o->len, &wr, NULL)) {
+        errf("put %s: write at %llu: %s", remote, (unsigned long long)o->off,
+             op_status_text(o, tmp, sizeof tmp));
+        ret = -1;
+      } else if (wr.count != o->n) {
+        errf("put %s: short write at %llu: %u of %u bytes", remote,
+             (unsigned long long)o->off, (unsigned)wr.count, (unsigned)o->n);
+        ret = -1;
+      } else {
+        put += o->n;
+      }
+      op_free(o);
+      fly[i] = NULL;
+      inflight--;
+    }
+    if (prc < 0 && ret == 0 && put < size) {
+      errf("put %s: %s", remote, smbx_strerror(prc));
+      ret = -1;
+    }
+    progress_update(&pg, put, false);
+  }
+  for (unsigned i = 0; i < WINDOW; i++)
+    if (fly[i]) {
+      (void)wait_op(c, fly[i]);
+      op_free(fly[i]);
+    }
+  free(buf);
+  close(fd);
+  if (ret == 0)
+    progress_update(&pg, put, true);
+  smbx_smb2_close_resp clr;
+  memset(&clr, 0, sizeof clr);
+  if (close_file(c, cr.file_id, SMBX_SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB, &clr) <
+      0)
+    ret = -1;
+  else if (ret == 0 && clr.end_of_file != size) {
+    errf("put %s: server reports %llu bytes, sent %llu", remote,
+         (unsigned long long)clr.end_of_file, (unsigned long long)size);
+    ret = -1;
+  }
+  if (ret == 0)
+    printf("put %s -> %s: %llu bytes\n", local, remote,
+           (unsigned long long)put);
+  return ret;
+}
+
+static int cmd_ls(cl *c, const char *dir)
+{
+  smbx_smb2_create_resp cr;
+  if (open_path(c, dir, A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_OPEN, OPT_DIRECTORY_FILE, 0, &cr, "ls") < 0)
+    return -1;
+  static const uint8_t star[2] = {'*', 0};
+  int ret = 0;
+  unsigned entries = 0, rounds = 0;
+  for (;;) {
+    smbx_smb2_query_directory_req q;
+    memset(&q, 0, sizeof q);
+    q.info_class = SMBX_SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION;
+    q.flags = rounds == 0 ? 0x01u /* RESTART_SCANS */ : 0;
+    q.file_id = cr.file_id;
+    q.file_name.p = star;
+    q.file_name.len = 2;
+    q.output_buffer_length = 65536;
+    uint64_t req = 0;
+    int rc;
+    SUBMIT(c, rc, smbx_client_query_directory(c->cli, c->conn, c->sess,
+                                              c->tree, &q, now_ns(), &req));
+    if (rc < 0) {
+      errf("ls %s: %s", dir, smbx_strerror(rc));
+      ret = -1;
+      break;
+    }
+    op *o = op_add(c, req);
+    if (wait_op(c, o) < 0) {
+      op_free(o);
+      ret = -1;
+      break;
+    }
+    rounds++;
+    if (!o->err && o->status == SMBX_STATUS_NO_MORE_FILES) {
+      op_free(o);
+      break;
+    }
+    smbx_smb2_output_resp out;
+    char tmp[96];
+    if (o->err || o->status ||
+        smbx_smb2_decode_query_directory_resp(o->pdu, o->len, &out, NULL)) {
+      errf("ls %s: %s", dir, op_status_text(o, tmp, sizeof tmp));
+      op_free(o);
+      ret = -1;
+      break;
+    }
+    smbx_smb2_dir_iter it;
+    smbx_smb2_dir_entry e;
+    (void)smbx_smb2_dir_iter_init(&it, q.info_class, out.output.p,
+                                  out.output.len);
+    while ((rc = smbx_smb2_dir_iter_next(&it, &e, NULL)) == 1) {
+      bool is_dir = (e.file_attributes & ATTR_DIRECTORY) != 0;
+      printf("%c %12llu  ", is_dir ? 'D' : '-',
+             (unsigned long long)e.end_of_file);
+      print_utf16(stdout, e.file_name.p, e.file_name.len);
+      putchar('\n');
+      entries++;
+    }
+    op_free(o);
+    if (rc < 0) {
+      errf("ls %s: malformed directory entries", dir);
+      ret = -1;
+      break;
+    }
+  }
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  if (ret == 0)
+    fprintf(stderr, "ls %s: %u entries in %u QUERY_DIRECTORY rounds\n",
+            *dir ? dir : "\\", entries, rounds);
+  return ret;
+}
+
+static void print_time(const char *label, uint64_t ft)
+{
+  char buf[64] = "-";
+  if (ft >= 116444736000000000ull) {
+    time_t t = (time_t)((ft - 116444736000000000ull) / 10000000u);
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+      strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  }
+  printf("  %-8s %s\n", label, buf);
+}
+
+static int cmd_stat(cl *c, const char *path)
+{
+  smbx_smb2_create_resp cr;
+  if (open_path(c, path, A_READ_ATTRIBUTES | A_SYNCHRONIZE, DISP_OPEN, 0, 0,
+                &cr, "stat") < 0)
+    return -1;
+  smbx_smb2_query_info_req q;
+  memset(&q, 0, sizeof q);
+  q.info_type = SMBX_SMB2_0_INFO_FILE;
+  q.file_info_class = SMBX_SMB2_FILE_ALL_INFORMATION;
+  q.output_buffer_length = 4096;
+  q.file_id = cr.file_id;
+  uint8_t buf[256];
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  op *o = NULL;
+  int ret = 0;
+  int rc = call(c, SMBX_SMB2_QUERY_INFO, buf,
+                smbx_smb2_encode_query_info_req(&h, &q, buf, sizeof buf, NULL),
+                &o);
+  smbx_smb2_output_resp out;
+  smbx_smb2_file_all_info ai;
+  char tmp[96];
+  if (rc < 0) {
+    errf("stat %s: %s", path, smbx_strerror(rc));
+    ret = -1;
+  } else if (o->err || o->status ||
+             smbx_smb2_decode_query_info_resp(o->pdu, o->len, &out, NULL) ||
+             smbx_smb2_file_all_info_decode(out.output.p, out.output.len, &ai,
+                                            NULL)) {
+    errf("stat %s: query info: %s", path, op_status_text(o, tmp, sizeof tmp));
+    ret = -1;
+  } else {
+    printf("%s:\n", path);
+    printf("  type     %s\n", ai.standard.directory ? "directory" : "file");
+    printf("  size     %llu\n", (unsigned long long)ai.standard.end_of_file);
+    printf("  alloc    %llu\n",
+           (unsigned long long)ai.standard.allocation_size);
+    printf("  attrs    0x%08x\n", (unsigned)ai.basic.file_attributes);
+    printf("  links    %u\n", (unsigned)ai.standard.number_of_links);
+    printf("  index    0x%016llx\n", (unsigned long long)ai.index_number);
+    print_time("created", ai.basic.creation_time);
+    print_time("accessed", ai.basic.last_access_time);
+    print_time("written", ai.basic.last_write_time);
+    print_time("changed", ai.basic.change_time);
+  }
+  if (o)
+    op_free(o);
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  return ret;
+}
+
+static int cmd_mkdir(cl *c, const char *path)
+{
+  smbx_smb2_create_resp cr;
+  if (open_path(c, path, A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_CREATE, OPT_DIRECTORY_FILE, ATTR_DIRECTORY, &cr,
+                "mkdir") < 0)
+    return -1;
+  return close_file(c, cr.file_id, 0, NULL);
+}
+
+static int set_info(cl *c, smbx_smb2_fileid fid, uint8_t cls,
+                    const uint8_t *info, size_t len, const char *what,
+                    const char *path)
+{
+  smbx_smb2_set_info_req q;
+  memset(&q, 0, sizeof q);
+  q.info_type = SMBX_SMB2_0_INFO_FILE;
+  q.file_info_class = cls;
+  q.file_id = fid;
+  q.buffer.p = info;
+  q.buffer.len = len;
+  uint8_t buf[4096];
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  op *o = NULL;
+  int rc = call(c, SMBX_SMB2_SET_INFO, buf,
+                smbx_smb2_encode_set_info_req(&h, &q, buf, sizeof buf, NULL),
+                &o);
+  char tmp[96];
+  if (rc < 0) {
+    errf("%s %s: %s", what, path, smbx_strerror(rc));
+    return -1;
+  }
+  int ret = 0;
+  if (o->err || o->status) {
+    errf("%s %s: %s", what, path, op_status_text(o, tmp, sizeof tmp));
+    ret = -1;
+  }
+  op_free(o);
+  return ret;
+}
+
+static int cmd_rm(cl *c, const char *path)
+{
+  smbx_smb2_create_resp cr;
+  if (open_path(c, path, A_DELETE | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_OPEN, 0, 0, &cr, "rm") < 0)
+    return -1;
+  uint8_t info[1] = {1};
+  int ret = set_info(c, cr.file_id, SMBX_SMB2_FILE_DISPOSITION_INFORMATION,
+                     info, 1, "rm", path);
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  return ret;
+}
+
+static int cmd_mv(cl *c, const char *from, const char *to)
+{
+  uint8_t name[2048];
+  size_t nl = 0;
+  if (utf16_path(to, name, sizeof name, &nl) != 0) {
+    errf("mv: bad path %s", to);
+    return -1;
+  }
+  smbx_smb2_create_resp cr;
+  if (open_path(c, from, A_DELETE | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_OPEN, 0, 0, &cr, "mv") < 0)
+    return -1;
+  smbx_smb2_file_rename_info ri;
+  memset(&ri, 0, sizeof ri);
+  ri.file_name.p = name;
+  ri.file_name.len = nl;
+  uint8_t info[2100];
+  smbx_ssize n = smbx_smb2_file_rename_info_encode(&ri, info, sizeof info,
+                                                   NULL);
+  int ret = n < 0 ? -1
+                  : set_info(c, cr.file_id, SMBX_SMB2_FILE_RENAME_INFORMATION,
+                             info, (size_t)n, "mv", from);
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  return ret;
+}
+
+static int cmd_echo(cl *c)
+{
+  int rc;
+  uint64_t req = 0;
+  uint64_t t0 = now_ns();
+  SUBMIT(c, rc, smbx_client_echo(c->cli, c->conn, now_ns(), &req));
+  if (rc < 0) {
+    errf("echo: %s", smbx_strerror(rc));
+    return -1;
+  }
+  op *o = op_add(c, req);
+  char tmp[96];
+  if (wait_op(c, o) < 0 || o->err || o->status) {
+    errf("echo: %s", op_status_text(o, tmp, sizeof tmp));
+    op_free(o);
+    return -1;
+  }
+  op_free(o);
+  printf("echo: %.3f ms\n", (double)(now_ns() - t0) / 1e6);
+  return 0;
+}
+
+static int cmd_notify(cl *c, const char *dir)
+{
+  smbx_smb2_create_resp cr;
+  if (open_path(c, dir, A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
+                DISP_OPEN, OPT_DIRECTORY_FILE, 0, &cr, "notify") < 0)
+    return -1;
+  smbx_smb2_change_notify_req q;
+  memset(&q, 0, sizeof q);
+  q.flags = 0;
+  q.output_buffer_length = 65536;
+  q.file_id = cr.file_id;
+  q.completion_filter = 0x17fu; /* names, attributes, size, times, EA */
+  uint8_t buf[128];
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  op *o = NULL;
+  int ret = 0;
+  char tmp[96];
+  fprintf(stderr, "notify %s: waiting for a change\n", *dir ? dir : "\\");
+  int rc = call(c, SMBX_SMB2_CHANGE_NOTIFY, buf,
+                smbx_smb2_encode_change_notify_req(&h, &q, buf, sizeof buf,
+                                                   NULL),
+                &o);
+  smbx_smb2_output_resp out;
+  if (rc < 0) {
+    errf("notify %s: %s", dir, smbx_strerror(rc));
+    ret = -1;
+  } else if (o->err || o->status ||
+             smbx_smb2_decode_change_notify_resp(o->pdu, o->len, &out,
+                                                 NULL)) {
+    errf("notify %s: %s", dir, op_status_text(o, tmp, sizeof tmp));
+    ret = -1;
+  } else {
+    static const char *acts[] = {"?",        "added",    "removed",
+                                 "modified", "renamed-from", "renamed-to"};
+    smbx_smb2_notify_iter it;
+    smbx_smb2_notify_entry e;
+    (void)smbx_smb2_notify_iter_init(&it, out.output.p, out.output.len);
+    while ((rc = smbx_smb2_notify_iter_next(&it, &e, NULL)) == 1) {
+      printf("%s ", e.action < 6 ? acts[e.action] : "?");
+      print_utf16(stdout, e.file_name.p, e.file_name.len);
+      putchar('\n');
+    }
+    if (rc < 0) {
+      errf("notify %s: malformed notification", dir);
+      ret = -1;
+    }
+  }
+  if (o)
+    op_free(o);
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  return ret;
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static int run_command(cl *c, int argc, char **argv)
+{
+  if (argc == 0)
+    return 0;
+  const char *cmd = argv[0];
+  struct {
+    const char *name;
+    int min, max;
+  } const tab[] = {{"ls", 0, 1},    {"dir", 0, 1},  {"get", 1, 2},
+                   {"put", 1, 2},   {"stat", 1, 1}, {"allinfo", 1, 1},
+                   {"mkdir", 1, 1}, {"rm", 1, 1},   {"del", 1, 1},
+                   {"rmdir", 1, 1}, {"mv", 2, 2},   {"rename", 2, 2},
+                   {"echo", 0, 0},  {"notify", 0, 1}};
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+    if (strcmp(cmd, tab[i].name) != 0)
+      continue;
+    if (argc - 1 < tab[i].min || argc - 1 > tab[i].max) {
+      errf("%s: wrong number of arguments", cmd);
+      return -1;
+    }
+    const char *a1 = argc > 1 ? argv[1] : "";
+    const char *base1 = strrchr(a1, '/');
+    base1 = base1 ? base1 + 1 : a1;
+    switch (cmd[0]) {
+    case 'l':
+      return cmd_ls(c, a1);
+    case 'g':
+      return cmd_get(c, a1, argc > 2 ? argv[2] : base1);
+    case 'p':
+      return cmd_put(c, a1, argc > 2 ? argv[2] : base1);
+    case 's':
+    case 'a':
+      return cmd_stat(c, a1);
+    case 'e':
+      return cmd_echo(c);
+    case 'n':
+      return cmd_notify(c, a1);
+    case 'm':
+      return cmd[1] == 'k' ? cmd_mkdir(c, a1) : cmd_mv(c, a1, argv[2]);
+    case 'r':
+      return cmd[1] == 'e' ? cmd_mv(c, a1, argv[2]) : cmd_rm(c, a1);
+    case 'd':
+      return cmd[1] == 'i' ? cmd_ls(c, a1) : cmd_rm(c, a1);
+    default:
+      break;
+    }
+  }
+  errf("unknown command '%s'", cmd);
+  return -1;
+}
+
+/* Splits a -c script on ';' and runs each command (words split on blanks;
+ * "double quotes" keep blanks). Stops at the first failure. */
+static int run_script(cl *c, char *script)
+{
+  char *save = NULL;
+  for (char *part = strtok_r(script, ";\n", &save); part;
+       part = strtok_r(NULL, ";\n", &save)) {
+    char *argv[8];
+    int argc = 0;
+    char *p = part;
+    while (*p && argc < 8) {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (!*p)
+        break;
+      if (*p == '"') {
+        argv[argc++] = ++p;
+        while (*p && *p != '"')
+          p++;
+      } else {
+        argv[argc++] = p;
+        while (*p && *p != ' ' && *p != '\t')
+          p++;
+      }
+      if (*p)
+        *p++ = 0;
+    }
+    if (run_command(c, argc, argv) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: smbx-client [options] //host[:port]/share CMD [ARGS]\n"
+          "       smbx-client [options] //host[:port]/share -c 'CMD1; CMD2'\n"
+          "commands: ls [DIR] | get REMOTE [LOCAL] | put LOCAL [REMOTE] |\n"
+          "          stat PATH | mkdir DIR | rm PATH | mv OLD NEW | echo |\n"
+          "          notify [DIR]\n"
+          "options:\n"
+          "  -U, --user USER[%%PASS]   NTLMv2 user (default: anonymous)\n"
+          "  -W, --domain DOMAIN\n"
+          "  -g, --guest              guest logon (user 'guest', no "
+          "password)\n"
+          "  -d, --dialect D          2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1 "
+          "(default: all)\n"
+          "  -s, --sign               require signing\n"
+          "  -e, --encrypt            require encryption (3.x)\n"
+          "  -p, --pcap FILE          write the TCP exchange as pcap\n"
+          "  -v, --verbose            print negotiation details\n"
+          "  -c, --command 'CMDS'     run ';'-separated commands\n"
+          "exit status: 0 when every command succeeded, 1 otherwise, 2 "
+          "usage\n");
+}
+
+static int parse_dialect(const char *s, uint32_t *mask)
+{
+  static const struct {
+    const char *name;
+    uint32_t mask;
+  } d[] = {{"2.0.2", SMBX_DIALECT_MASK_202}, {"2.02", SMBX_DIALECT_MASK_202},
+           {"2.1", SMBX_DIALECT_MASK_210},   {"2.10", SMBX_DIALECT_MASK_210},
+           {"3.0", SMBX_DIALECT_MASK_300},   {"3.00", SMBX_DIALECT_MASK_300},
+           {"3.0.2", SMBX_DIALECT_MASK_302}, {"3.02", SMBX_DIALECT_MASK_302},
+           {"3.1.1", SMBX_DIALECT_MASK_311}, {"3.11", SMBX_DIALECT_MASK_311}};
+  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+    if (strcmp(s, d[i].name) == 0) {
+      *mask = d[i].mask;
+      return 0;
+    }
+  return -1;
+}
+
+/* //host[:port]/share (or \\host\share) */
+static int parse_url(const char *url, char *host, size_t hcap, char *port,
+                     size_t pcap, char *share, size_t scap)
+{
+  if (!((url[0] == '/' && url[1] == '/') ||
+        (url[0] == '\\' && url[1] == '\\')))
+    return -1;
+  url += 2;
+  size_t n = strcspn(url, "/\\");
+  if (n == 0 || !url[n] || !url[n + 1])
+    return -1;
+  char hp[256];
+  if (n >= sizeof hp)
+    return -1;
+  memcpy(hp, url, n);
+  hp[n] = 0;
+  snprintf(port, pcap, "445");
+  char *colon = NULL;
+  if (hp[0] == '[') { /* [v6]:port */
+    char *rb = strchr(hp, ']');
+    if (!rb)
+      return -1;
+    *rb = 0;
+    if (rb[1] == ':')
+      snprintf(port, pcap, "%s", rb + 2);
+    snprintf(host, hcap, "%s", hp + 1);
+  } else {
+    colon = strrchr(hp, ':');
+    if (colon) {
+      *colon = 0;
+      snprintf(port, pcap, "%s", colon + 1);
+    }
+    snprintf(host, hcap, "%s", hp);
+  }
+  snprintf(share, scap, "%s", url + n + 1);
+  size_t sl = strlen(share);
+  while (sl && (share[sl - 1] == '/' || share[sl - 1] == '\\'))
+    share[--sl] = 0;
+  return sl && !strpbrk(share, "/\\") ? 0 : -1;
+}
+
+static int tcp_connect(const char *host, const char *port)
+{
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) {
+    errf("%s: %s", host, gai_strerror(rc));
+    return -1;
+  }
+  int fd = -1;
+  for (struct addrinfo *a = res; a; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0)
+      continue;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+      break;
+    close(fd);
+    fd = -1;
+  }
+  if (fd < 0)
+    errf("connect to %s:%s: %s", host, port, strerror(errno));
+  freeaddrinfo(res);
+  if (fd >= 0) {
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  return fd;
+}
+
+typedef struct opts {
+  const char *user, *password, *domain, *pcap, *script;
+  bool guest, sign, encrypt, verbose;
+  uint32_t dialects;
+} opts;
+
+static int connect_session(cl *c, const opts *o, const char *host,
+                           const char *share)
+{
+  /* NEGOTIATE */
+  int rc = smbx_client_negotiate(c->cli, c->conn, now_ns());
+  if (rc < 0 || wait_flag(c, &c->negotiated) < 0) {
+    errf("negotiate: %s", smbx_strerror(rc < 0 ? rc : c->down_err));
+    return -1;
+  }
+  if (c->ev_err) {
+    errf("negotiate failed: %s (status 0x%08x)", smbx_strerror(c->ev_err),
+         (unsigned)c->ev_status);
+    return -1;
+  }
+  static const char *ciphers[] = {"none", "AES-128-CCM", "AES-128-GCM",
+                                  "AES-256-CCM", "AES-256-GCM"};
+  static const char *signs[] = {"HMAC-SHA256", "AES-CMAC", "AES-GMAC"};
+  if (o->verbose)
+    fprintf(stderr,
+            "negotiated SMB %x.%x.%x, cipher %s, signing %s, max read %u, "
+            "max write %u\n",
+            c->dialect >> 8, (c->dialect >> 4) & 15, c->dialect & 15,
+            ciphers[c->cipher <= 4 ? c->cipher : 0],
+            signs[c->signing_alg <= 2 ? c->signing_alg : 0],
+            (unsigned)c->max_read, (unsigned)c->max_write);
+  /* SESSION_SETUP: NTLMv2 in SPNEGO through sxauth */
+  sxauth_client_config ac;
+  memset(&ac, 0, sizeof ac);
+  char spn[300];
+  snprintf(spn, sizeof spn, "cifs/%s", host);
+  ac.target_spn = spn;
+  if (o->guest) {
+    ac.user = "guest";
+    ac.password = "";
+  } else if (o->user) {
+    ac.user = o->user;
+    ac.password = o->password ? o->password : "";
+    ac.domain = o->domain;
+  } else {
+    ac.anonymous = 1;
+  }
+  sxauth_client *auth = NULL;
+  int ar = sxauth_client_new(&auth, &ac);
+  if (ar != 0) {
+    errf("authentication setup: %s", sxauth_strerror(ar));
+    return -1;
+  }
+  const uint8_t *out = NULL;
+  size_t out_len = 0;
+  int ret = -1;
+  ar = sxauth_client_step(auth, c->blob, c->blob_len, &out, &out_len);
+  if (ar != SXAUTH_CONTINUE) {
+    errf("authentication: %s", sxauth_strerror(ar));
+    goto done;
+  }
+  c->sess = 0;
+  for (;;) {
+    c->setup_done = false;
+    uint64_t sess = c->sess;
+    rc = smbx_client_session_setup(c->cli, c->conn, &sess, out, out_len,
+                                   now_ns());
+    c->sess = sess;
+    if (rc < 0 || wait_flag(c, &c->setup_done) < 0) {
+      errf("session setup: %s", smbx_strerror(rc < 0 ? rc : c->down_err));
+      goto done;
+    }
+    if (c->ev_err) {
+      errf("session setup: %s", smbx_strerror(c->ev_err));
+      goto done;
+    }
+    if (c->ev_status == SMBX_STATUS_SUCCESS)
+      break;
+    if (c->ev_status != SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+      errf("session setup: %s (0x%08x)", status_name(c->ev_status),
+           (unsigned)c->ev_status);
+      goto done;
+    }
+    ar = sxauth_client_step(auth, c->blob, c->blob_len, &out, &out_len);
+    if (ar < 0) {
+      errf("authentication: %s (%s)", sxauth_strerror(ar),
+           sxauth_client_error(auth));
+      goto done;
+    }
+    uint8_t key[16];
+    if (sxauth_client_session_key(auth, key) == 0)
+      (void)smbx_client_session_key(c->cli, c->sess, key, 16, now_ns());
+  }
+  ar = sxauth_client_step(auth, c->blob, c->blob_len, &out, &out_len);
+  if (ar != SXAUTH_DONE) {
+    errf("authentication: server's final token: %s", sxauth_strerror(ar));
+    goto done;
+  }
+  if (ac.anonymous && !c->session_up) {
+    /* Samba answers an anonymous NTLMSSP logon with SessionFlags 0 (not
+     * IS_NULL), so the node waits for a session key that an anonymous
+     * logon does not have; the client node has no "no key" call, so give
+     * it the all-zero key of an anonymous NTLM session (MS-NLMP 3.4.5.1:
+     * nothing is signed unless signing is required, which this program
+     * refuses for anonymous logons). */
+    static const uint8_t zero_key[16];
+    drain(c, now_ns());
+    if (!c->session_up)
+      (void)smbx_client_session_key(c->cli, c->sess, zero_key, 16, now_ns());
+  }
+  if (wait_flag(c, &c->session_up) < 0) {
+    errf("session setup: %s", smbx_strerror(c->down_err));
+    goto done;
+  }
+  if (o->verbose)
+    fprintf(stderr, "session up: %s%s\n",
+            o->guest ? "guest" : o->user ? o->user : "anonymous",
+            c->session_flags & SMBX_SMB2_SESSION_FLAG_IS_GUEST ? " (as guest)"
+            : c->session_flags & SMBX_SMB2_SESSION_FLAG_IS_NULL
+                ? " (null session)"
+                : "");
+  if ((o->sign || o->encrypt) &&
+      (ac.anonymous || c->session_flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                           SMBX_SMB2_SESSION_FLAG_IS_NULL))) {
+    errf("--sign/--encrypt need a user session (-U), not a %s one",
+         c->session_flags & SMBX_SMB2_SESSION_FLAG_IS_GUEST ? "guest"
+                                                            : "null");
+    goto done;
+  }
+  if (o->encrypt && c->cipher == 0) {
+    errf("--encrypt: no cipher agreed (dialect %x.%x.%x)", c->dialect >> 8,
+         (c->dialect >> 4) & 15, c->dialect & 15);
+    goto done;
+  }
+  /* TREE_CONNECT */
+  char path[600];
+  snprintf(path, sizeof path, "\\\\%s\\%s", host, share);
+  uint64_t req = 0;
+  rc = smbx_client_tree_connect(c->cli, c->conn, c->sess, path, now_ns(),
+                                &req);
+  if (rc < 0 || wait_flag(c, &c->tree_done) < 0) {
+    errf("tree connect %s: %s", path,
+         smbx_strerror(rc < 0 ? rc : c->down_err));
+    goto done;
+  }
+  if (c->ev_err || c->ev_status) {
+    errf("tree connect %s: %s (0x%08x)", path,
+         c->ev_err ? smbx_strerror(c->ev_err) : status_name(c->ev_status),
+         (unsigned)c->ev_status);
+    goto done;
+  }
+  c->tree = c->tree_id;
+  ret = 0;
+done:
+  sxauth_client_free(auth);
+  return ret;
+}
+
+int main(int argc, char **argv)
+{
+  opts o;
+  memset(&o, 0, sizeof o);
+  o.dialects = SMBX_DIALECT_MASK_ALL;
+  int i = 1;
+  char userbuf[512];
+  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
+    if (OPT("-h", "--help")) {
+      usage(stdout);
+      return 0;
+    } else if (OPT("-U", "--user") && v) {
+      snprintf(userbuf, sizeof userbuf, "%s", v);
+      char *pct = strchr(userbuf, '%');
+      if (pct) {
+        *pct = 0;
+        o.password = pct + 1;
+      }
+      char *bs = strchr(userbuf, '\\');
+      if (bs) {
+        *bs = 0;
+        o.domain = userbuf;
+        o.user = bs + 1;
+      } else {
+        o.user = userbuf;
+      }
+      i++;
+    } else if (OPT("-W", "--domain") && v) {
+      o.domain = v;
+      i++;
+    } else if (OPT("-g", "--guest")) {
+      o.guest = true;
+    } else if (OPT("-d", "--dialect") && v) {
+      if (parse_dialect(v, &o.dialects) != 0) {
+        errf("unknown dialect '%s'", v);
+        return 2;
+      }
+      i++;
+    } else if (OPT("-s", "--sign")) {
+      o.sign = true;
+    } else if (OPT("-e", "--encrypt")) {
+      o.encrypt = true;
+    } else if (OPT("-p", "--pcap") && v) {
+      o.pcap = v;
+      i++;
+    } else if (OPT("-v", "--verbose")) {
+      o.verbose = true;
+    } else if (OPT("-c", "--command") && v) {
+      o.script = v;
+      i++;
+    } else {
+      errf("bad option '%s'", a);
+      usage(stderr);
+      return 2;
+    }
+#undef OPT
+  }
+  if (i >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  char host[256], port[16], share[256];
+  if (parse_url(argv[i], host, sizeof host, port, sizeof port, share,
+                sizeof share) != 0) {
+    errf("bad share '%s' (want //host[:port]/share)", argv[i]);
+    return 2;
+  }
+  i++;
+  /* -c may also follow the share */
+  if (i + 1 < argc && strcmp(argv[i], "-c") == 0 && !o.script) {
+    o.script = argv[i + 1];
+    i += 2;
+  }
+  if (!o.script && i >= argc) {
+    errf("no command");
+    usage(stderr);
+    return 2;
+  }
+
+  int ret = 1;
+  cl c;
+  memset(&c, 0, sizeof c);
+  c.fd = -1;
+  c.want_sign = o.sign;
+  c.want_encrypt = o.encrypt;
+  c.verbose = o.verbose;
+  char *script = o.script ? strdup(o.script) : NULL;
+  smbx_openssl *ossl = NULL;
+  char err[256] = "";
+  if (smbx_openssl_new(&ossl, 0, err, sizeof err) != 0) {
+    errf("OpenSSL: %s", err);
+    free(script);
+    return 1;
+  }
+  smbx_crypto crypto;
+  smbx_openssl_crypto(ossl, &crypto);
+  smbx_client_settings cs;
+  smbx_client_settings_default(&cs, sizeof cs);
+  cs.dialects = o.dialects;
+  if (o.sign)
+    cs.flags |= SMBX_CLIENT_SIGNING_REQUIRED;
+  if (o.encrypt)
+    cs.flags |= SMBX_CLIENT_ENCRYPT;
+  c.rbuf = malloc(RBUF_CAP);
+  int rc;
+  if (!c.rbuf ||
+      (rc = smbx_client_new(&c.cli, &cs, &crypto, NULL, now_ns())) != 0) {
+    errf("client: %s", smbx_strerror(c.rbuf ? rc : SMBX_ERR_NOMEM));
+    goto out;
+  }
+  if (o.pcap && !(c.pcap = pcapw_open(o.pcap, NULL))) {
+    errf("--pcap %s: cannot create", o.pcap);
+    goto out;
+  }
+  if ((c.fd = tcp_connect(host, port)) < 0)
+    goto out;
+  smbx_tcp_hooks hooks = {sizeof hooks, &c, hook_send};
+  if ((rc = smbx_client_add_tcp(c.cli, &hooks, now_ns(), &c.conn)) != 0) {
+    errf("client: %s", smbx_strerror(rc));
+    goto out;
+  }
+  if (connect_session(&c, &o, host, share) < 0)
+    goto out;
+  rc = script ? run_script(&c, script) : run_command(&c, argc - i, argv + i);
+  if (rc == 0 && c.unprotected) {
+    errf("%llu response(s) arrived neither %s", (unsigned long long)c.unprotected,
+         o.encrypt ? "encrypted" : "signed nor encrypted");
+    rc = -1;
+  }
+  /* LOGOFF, then close */
+  uint64_t req = 0;
+  if (!c.dead &&
+      smbx_client_logoff(c.cli, c.conn, c.sess, now_ns(), &req) == 0) {
+    for (int k = 0; k < 50 && !c.session_down && !c.dead; k++)
+      (void)pump(&c, 100);
+  }
+  ret = rc == 0 ? 0 : 1;
+out:
+  if (c.cli && c.conn) {
+    (void)smbx_client_close_conn(c.cli, c.conn, now_ns());
+    drain(&c, now_ns());
+    (void)flush_out(&c);
+  }
+  if (c.fd >= 0)
+    close(c.fd);
+  if (c.pcap && pcapw_close(c.pcap) != 0) {
+    errf("--pcap %s: write failed", o.pcap);
+    ret = 1;
+  }
+  for (size_t k = 0; k < MAX_OPS; k++)
+    if (c.ops[k].used)
+      op_free(&c.ops[k]);
+  smbx_client_free(c.cli);
+  smbx_openssl_free(ossl);
+  free(c.rbuf);
+  free(c.obuf);
+  free(c.blob);
+  free(script);
+  return ret;
+}
