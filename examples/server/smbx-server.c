@@ -323,6 +323,8 @@ static int respond_body(server *s, const smbx_event *e, uint32_t status,
 
 static int respond_err(server *s, const smbx_event *e, uint32_t status)
 {
+  logf_("cmd %u mid %llu -> 0x%08x\n", e->u.pdu.hdr.command,
+        (unsigned long long)e->u.pdu.hdr.message_id, status);
   return smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req, status,
                                    NULL, 0, s->now);
 }
@@ -1096,10 +1098,6 @@ static void accept_clients(server *s, int lfd)
       free(c);
       continue;
     }
-    if (s->pcap && !s->pcap_used) {
-      c->pcap = true;
-      s->pcap_used = true;
-    }
     s->clients[slot] = c;
     logf_("conn %llu accepted\n", (unsigned long long)c->conn);
   }
@@ -1117,6 +1115,10 @@ static void read_client(server *s, client *c)
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         c->dead = true;
       return;
+    }
+    if (s->pcap && !s->pcap_used) { /* the first client that talks */
+      c->pcap = true;
+      s->pcap_used = true;
     }
     if (c->pcap && s->pcap)
       (void)pcapw_tcp(s->pcap, 0, s->rbuf, (size_t)n);
@@ -1153,6 +1155,7 @@ typedef struct config {
   int guest;
   int encrypt;
   int signing_required;
+  int no_large_mtu;
 } config;
 
 static char *trim(char *p)
@@ -1172,7 +1175,8 @@ static bool yes(const char *v)
 }
 
 /* Lines: `user:password`, `guest = yes|no`, `encrypt = yes|no`,
- * `signing = required|enabled`; `#` starts a comment. */
+ * `signing = required|enabled`, `large_mtu = yes|no`; `#` starts a
+ * comment. */
 static int load_config(const char *path, config *cfg)
 {
   FILE *f = fopen(path, "r");
@@ -1196,6 +1200,8 @@ static int load_config(const char *path, config *cfg)
         cfg->guest = yes(v);
       else if (!strcasecmp(k, "encrypt"))
         cfg->encrypt = yes(v);
+      else if (!strcasecmp(k, "large_mtu"))
+        cfg->no_large_mtu = !yes(v);
       else if (!strcasecmp(k, "signing"))
         cfg->signing_required = !strcasecmp(v, "required") || yes(v);
       else
@@ -1377,6 +1383,10 @@ int main(int argc, char **argv)
   ss.max_read_size = ss.max_write_size = ss.max_transact_size = IO_MAX;
   if (cfg.signing_required)
     ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  if (cfg.no_large_mtu) { /* single-credit I/O only: 64 KiB messages */
+    ss.capabilities &= ~(uint32_t)SMBX_SMB2_CAP_LARGE_MTU;
+    ss.max_read_size = ss.max_write_size = ss.max_transact_size = 65536;
+  }
   s->offered_caps = ss.capabilities;
   s->security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
   if (cfg.signing_required)
