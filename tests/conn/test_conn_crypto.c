@@ -735,6 +735,57 @@ static void smb2_6_2_compounded_responses_one_transform(void **state)
   compound_crypto(SMBX__CONN_KEYS_ENCRYPT_ALL, SMBX_CRYPTO_CIPHER_AES128_GCM);
 }
 
+/* SMB Direct send buffers run out: respond returns SMBX_ERR_AGAIN before
+ * anything is encrypted in place, writable() follows the send
+ * completions, and the same buffer sent again decrypts at the peer. */
+static void smbd_send_space_again_then_retry(void **state)
+{
+  (void)state;
+  th x;
+  th_smbd_send_buffers = 48;
+  pair(&x, true);
+  th_smbd_send_buffers = 900;
+  uint8_t pa[64];
+  memset(pa, 0x21, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_AES128_GCM, pa, SMBX__CONN_KEYS_ENCRYPT_ALL);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  x.s[TH_CLI].read_sid = 0x42;
+  uint64_t q1, q2;
+  assert_int_equal(th_send_read(&x, 40000, 1, &q1), 1);
+  assert_int_equal(th_send_read(&x, 40000, 2, &q2), 1);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 2);
+  th_ev *r1 = th_find(&x, TH_SRV, TE_REQUEST, 0);
+  th_ev *r2 = th_find(&x, TH_SRV, TE_REQUEST, 1);
+  uint64_t req2 = r2->req;
+  assert_int_equal(th_respond(&x, r1->req, 0), 0);
+  /* ~30 of 47 usable send slots are queued: the second does not fit */
+  assert_int_equal(th_respond(&x, req2, 0), SMBX_ERR_AGAIN);
+  int before = x.s[TH_SRV].writable_n;
+  th_run(&x);
+  assert_true(x.s[TH_SRV].writable_n > before);
+  /* the very same bytes again: they were left as plaintext */
+  th_side *sv = &x.s[TH_SRV];
+  assert_int_equal(smbx__conn_respond(sv->c, req2, sv->out,
+                                      TH_OUT_CAP + SMBX__CONN_HEADROOM,
+                                      80 + 40000, NULL, x.now),
+                   0);
+  th_run(&x);
+  for (int i = 0; i < 2; i++) {
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1 + (size_t)i);
+    assert_non_null(v);
+    assert_int_equal(v->err, 0);
+    assert_int_equal(v->len, 80 + 40000);
+    assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+    assert_int_equal(v->bytes[80 + 39999], (uint8_t)(39999 * 7 + 1));
+  }
+  assert_int_equal(x.s[TH_CLI].downs + x.s[TH_SRV].downs, 0);
+  th_fini(&x);
+}
+
 static void smb2_6_5_transform_for_unknown_session_disconnects(void **state)
 {
   (void)state;
@@ -769,6 +820,7 @@ int main(void)
       cmocka_unit_test(smb2_6_5_encryption_aes128_ccm_smbd),
       cmocka_unit_test(smb2_6_5_encryption_aes256_gcm_smbd),
       cmocka_unit_test(smb2_6_5_transform_for_unknown_session_disconnects),
+      cmocka_unit_test(smbd_send_space_again_then_retry),
       cmocka_unit_test(smb2_6_2_compounded_responses_signed_each),
       cmocka_unit_test(smb2_6_2_compounded_responses_one_transform),
   };

@@ -10,6 +10,8 @@
 #include <smbx/smb2.h>
 #include <smbx/tcp.h>
 
+uint32_t th_smbd_send_buffers = 900;
+
 smbx__conn_settings th_settings(uint32_t role)
 {
   smbx__conn_settings s;
@@ -241,7 +243,7 @@ int th_init_smbd(th *x, const smbx__conn_settings *cli,
     smbx_smbd_settings s;
     smbx_smbd_settings_default(&s, sizeof s);
     s.role = i == TH_CLI ? SMBX_SMBD_ROLE_ACTIVE : SMBX_SMBD_ROLE_PASSIVE;
-    s.send_buffers = 900;
+    s.send_buffers = th_smbd_send_buffers;
     uint32_t bl = s.max_recv_size;
     e->mem = calloc(TH_NBUF, bl);
     for (size_t k = 0; k < TH_NBUF; k++) {

@@ -98,7 +98,9 @@ smbx__conn_settings th_settings(uint32_t role);
  * creation error (0). */
 int th_init_tcp(th *x, const smbx__conn_settings *cli,
                 const smbx__conn_settings *srv, const smbx_crypto *cr);
-/* SMB Direct pair over tests/sim; both sides are connections. */
+/* SMB Direct pair over tests/sim; both sides are connections. Send
+ * buffers per engine: th_smbd_send_buffers (default 900). */
+extern uint32_t th_smbd_send_buffers;
 int th_init_smbd(th *x, const smbx__conn_settings *cli,
                  const smbx__conn_settings *srv, const smbx_crypto *cr);
 void th_fini(th *x);
