@@ -1,0 +1,210 @@
+#!/bin/bash
+# smbx-client against a private Samba (scripts/samba.sh) on a free port:
+# for every dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1): put a 5 MB random file,
+# get it back byte-exact, ls shows it with its size, stat, mkdir, mv, rm,
+# echo; anonymous and guest logons; signed sessions (--sign) for every
+# dialect and encrypted sessions (--encrypt) for 3.x with a Samba user added
+# to the private passdb (smbpasswd -a -s; the Unix account is root, which
+# exists everywhere); wrong paths, a wrong password and a missing share
+# fail with a non-zero exit and a clear message; notify fires on a put by
+# another process; --pcap output has no malformed frames for tshark.
+#
+#   client_vs_samba.sh SMBX_CLIENT SAMBA_SH
+#
+# Exit 0 pass, 1 fail, 77 skip (not root, or no smbd, and CI unset).
+set -uo pipefail
+
+client=${1:?usage: client_vs_samba.sh SMBX_CLIENT SAMBA_SH}
+samba=${2:?usage: client_vs_samba.sh SMBX_CLIENT SAMBA_SH}
+
+skip() {
+  if [ -n "${CI:-}" ]; then
+    echo "FAIL: $* (CI is set: not skipping)"
+    exit 1
+  fi
+  echo "SKIP: $*"
+  exit 77
+}
+[ "$(id -u)" -eq 0 ] || skip "needs root (smbd)"
+command -v smbd >/dev/null 2>&1 || [ -x /usr/sbin/smbd ] || skip "no smbd"
+command -v smbpasswd >/dev/null 2>&1 || skip "no smbpasswd"
+
+# a free port: nothing listening on it (samba.sh refuses a busy one)
+port=""
+for _ in $(seq 1 50); do
+  p=$((20000 + RANDOM % 20000))
+  hex=$(printf '%04X' "$p")
+  if ! awk -v h="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 }
+                        END { exit f ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+    port=$p
+    break
+  fi
+done
+[ -n "$port" ] || { echo "FAIL: no free port"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/smbx-client-test.XXXXXX")
+export SMBX_SAMBA_ROOT=$work/samba
+SAMBA_PID=""
+cleanup() {
+  if [ -n "$SAMBA_PID" ]; then
+    "$samba" stop "$port" >/dev/null 2>&1 || true
+    # samba.sh stops by the recorded PID; make sure that PID is gone
+    if [ -d "/proc/$SAMBA_PID" ]; then kill -KILL "$SAMBA_PID" 2>/dev/null || true; fi
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+vars=$("$samba" start "$port" 2>"$work/samba-start.log") || {
+  cat "$work/samba-start.log"
+  echo "FAIL: samba.sh start $port"
+  exit 1
+}
+eval "$vars"
+conf=$SAMBA_ROOT/smb.conf
+url=//127.0.0.1:$port/share
+user=root
+pass='Smbx-Pass-1'
+printf '%s\n%s\n' "$pass" "$pass" | smbpasswd -c "$conf" -a -s "$user" >/dev/null ||
+  { echo "FAIL: smbpasswd -a $user"; exit 1; }
+
+fails=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
+
+# run NAME EXPECT(0|nonzero) [client args...]: output in $work/out
+run() {
+  local name=$1 expect=$2
+  shift 2
+  timeout 120 "$client" "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if { [ "$expect" = 0 ] && [ $rc -eq 0 ]; } ||
+     { [ "$expect" = nonzero ] && [ $rc -ne 0 ] && [ $rc -ne 124 ]; }; then
+    ok "$name (exit $rc)"
+    return 0
+  fi
+  bad "$name (exit $rc, wanted $expect)"
+  sed 's/^/#   /' "$work/out" "$work/err"
+  return 1
+}
+
+head -c 5000000 /dev/urandom >"$work/data.bin"
+size=$(stat -c %s "$work/data.bin")
+
+for d in 2.0.2 2.1 3.0 3.0.2 3.1.1; do
+  dir=dir_${d//./_}
+  rm -f "$work/back.bin"
+  if run "$d anonymous: put/get/ls/stat/mkdir/mv/rm/echo" 0 -d "$d" "$url" -c \
+      "mkdir $dir; put $work/data.bin $dir/f.bin; get $dir/f.bin $work/back.bin; \
+       ls $dir; stat $dir/f.bin; mv $dir/f.bin $dir/g.bin; ls $dir; echo; \
+       rm $dir/g.bin; rm $dir"; then
+    if cmp -s "$work/data.bin" "$work/back.bin"; then
+      ok "$d get is byte-exact"
+    else
+      bad "$d get differs from put"
+    fi
+    # ls listed f.bin with its size before the mv, then g.bin
+    if grep -Eq "^- +$size  f\.bin$" "$work/out" && grep -Eq "^- +$size  g\.bin$" "$work/out"; then
+      ok "$d ls shows the file (and its new name after mv)"
+    else
+      bad "$d ls output"; sed 's/^/#   /' "$work/out"
+    fi
+    if grep -Eq "^  size +$size$" "$work/out" && grep -Eq "^  type +file$" "$work/out"; then
+      ok "$d stat reports type and size"
+    else
+      bad "$d stat output"; sed 's/^/#   /' "$work/out"
+    fi
+    if [ ! -e "$SAMBA_SHARE/$dir" ]; then
+      ok "$d rm removed the file and the directory on the server"
+    else
+      bad "$d $SAMBA_SHARE/$dir still exists"
+    fi
+    # the server's copy (before rm) was checked through get; also check
+    # the size put reported
+    grep -q "put $work/data.bin -> $dir/f.bin: $size bytes" "$work/out" &&
+      ok "$d put reports $size bytes" || bad "$d put report"
+  fi
+  # signed session with a user account, every dialect
+  rm -f "$work/back.bin"
+  if run "$d user --sign: put/get" 0 -d "$d" -U "$user%$pass" --sign "$url" -c \
+      "put $work/data.bin s_$dir.bin; get s_$dir.bin $work/back.bin; rm s_$dir.bin"; then
+    cmp -s "$work/data.bin" "$work/back.bin" && ok "$d signed get is byte-exact" ||
+      bad "$d signed get differs"
+  fi
+  # encrypted session (3.x)
+  case $d in
+    3.*)
+      rm -f "$work/back.bin"
+      if run "$d user --encrypt: put/get/ls" 0 -d "$d" -U "$user%$pass" --encrypt "$url" -c \
+          "put $work/data.bin e_$dir.bin; get e_$dir.bin $work/back.bin; ls; rm e_$dir.bin"; then
+        cmp -s "$work/data.bin" "$work/back.bin" && ok "$d encrypted get is byte-exact" ||
+          bad "$d encrypted get differs"
+      fi
+      ;;
+  esac
+done
+
+# --encrypt on 2.x has no cipher: refused
+run "2.1 --encrypt is refused (no cipher)" nonzero -d 2.1 -U "$user%$pass" --encrypt "$url" ls
+grep -q "no cipher agreed" "$work/err" && ok "message names the missing cipher" || bad "encrypt-2.1 message"
+
+# guest logon
+run "guest: ls and echo" 0 -g "$url" -c "ls; echo"
+
+# failures: non-zero exit and a clear message
+run "get of a missing file fails" nonzero "$url" get no/such/file.bin "$work/x.bin"
+grep -q "STATUS_OBJECT_PATH_NOT_FOUND" "$work/err" && ok "message names the status" ||
+  bad "missing-path message"; [ ! -e "$work/x.bin" ] && ok "no local file left behind" || bad "local file created"
+run "stat of a missing file fails" nonzero "$url" stat nosuchfile
+grep -q "OBJECT_NAME_NOT_FOUND" "$work/err" && ok "stat message names the status" || bad "stat message"
+run "rm of a missing file fails" nonzero "$url" rm nosuchfile
+run "a script stops at the first failure" nonzero "$url" -c "echo; rm nosuchfile; mkdir never_made"
+[ ! -e "$SAMBA_SHARE/never_made" ] && ok "commands after the failure did not run" || bad "script went on"
+run "a wrong password fails" nonzero -U "$user%wrong" "$url" ls
+grep -q "LOGON_FAILURE" "$work/err" && ok "message names LOGON_FAILURE" || bad "logon message"
+run "a missing share fails" nonzero "//127.0.0.1:$port/noshare" ls
+grep -q "BAD_NETWORK_NAME" "$work/err" && ok "message names BAD_NETWORK_NAME" || bad "share message"
+run "mkdir of an existing directory fails" nonzero "$url" -c "mkdir twice; mkdir twice"
+run "cleanup" 0 "$url" rm twice
+run "an unknown command fails" nonzero "$url" frobnicate
+run "--sign with an anonymous logon is refused" nonzero --sign "$url" ls
+
+# notify: fired by another process
+(timeout 60 "$client" "$url" notify >"$work/notify.out" 2>&1; echo "rc=$?" >>"$work/notify.out") &
+npid=$!
+sleep 1
+run "put while notify waits" 0 "$url" put "$work/data.bin" notified.bin
+wait "$npid"
+if grep -q "^added notified.bin$" "$work/notify.out" && grep -q "^rc=0$" "$work/notify.out"; then
+  ok "notify reported the added file"
+else
+  bad "notify"; sed 's/^/#   /' "$work/notify.out"
+fi
+run "cleanup" 0 "$url" rm notified.bin
+
+# --pcap: tshark finds no malformed frame
+if command -v tshark >/dev/null 2>&1; then
+  run "--pcap of an encrypted 3.1.1 session" 0 -d 3.1.1 -U "$user%$pass" --encrypt \
+    --pcap "$work/c.pcap" "$url" -c "put $work/data.bin p.bin; get p.bin $work/back.bin; rm p.bin"
+  frames=$(tshark -r "$work/c.pcap" 2>/dev/null | wc -l)
+  mal=$(tshark -r "$work/c.pcap" -Y '_ws.malformed' 2>/dev/null | wc -l)
+  if [ "$frames" -gt 100 ] && [ "$mal" -eq 0 ]; then
+    ok "pcap: $frames frames, no malformed"
+  else
+    bad "pcap: $frames frames, $mal malformed"
+  fi
+  run "--pcap of a plain 2.1 session" 0 -d 2.1 --pcap "$work/d.pcap" "$url" -c "ls; echo"
+  hits=$(tshark -r "$work/d.pcap" -Y 'smb2.cmd == 14' 2>/dev/null | wc -l)
+  mal=$(tshark -r "$work/d.pcap" -Y '_ws.malformed' 2>/dev/null | wc -l)
+  [ "$hits" -ge 2 ] && [ "$mal" -eq 0 ] && ok "pcap decodes QUERY_DIRECTORY ($hits frames)" ||
+    bad "pcap 2.1: $hits QUERY_DIRECTORY frames, $mal malformed"
+fi
+
+echo "1..$n"
+if [ "$fails" -ne 0 ]; then
+  echo "FAIL: $fails of $n checks failed"
+  exit 1
+fi
+echo "PASS: $n checks"
+exit 0
