@@ -25,6 +25,7 @@
 #define RI_SMB1 0x20u      /* server: SMB1 NEGOTIATE */
 #define RI_ZOMBIE 0x40u    /* client: timed out, id kept until a response */
 #define RI_RELATED 0x80u   /* member of a related chain */
+#define RI_LAST 0x100u     /* last member of its message */
 
 /* What a response needs to know about its request. */
 typedef struct smbx__conn_ri {

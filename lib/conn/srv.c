@@ -91,13 +91,11 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   if (c->cbuf && (ri->flags & RI_RELATED) && !(ri->flags & RI_ASYNC) &&
       status != SMBX_STATUS_PENDING && !c->cb_stuck &&
       (c->cb_hold == 0 || c->cb_hold == ri->hold)) {
-    smbx__conn_hold *h = smbx__slab_lookup(&c->holds, ri->hold);
-    if (h) {
-      last = !h->more;
-      plen = last ? len : ((len + 7) & ~(size_t)7);
-      if ((!last || c->cb_hold == ri->hold) && c->cb_len + plen <= c->cb_cap)
-        chained = true;
-    }
+    /* (the hold itself may be gone: the owner released its view) */
+    last = (ri->flags & RI_LAST) != 0;
+    plen = last ? len : ((len + 7) & ~(size_t)7);
+    if ((!last || c->cb_hold == ri->hold) && c->cb_len + plen <= c->cb_cap)
+      chained = true;
   }
   if (!chained && c->cbuf && ri->hold && c->cb_hold == ri->hold) {
     int rc = smbx__conn_cb_flush(c, true, now);
@@ -328,6 +326,8 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   ri.ids = ids_for(c, hd->credit_charge);
   ri.credit_req = hd->credits;
   ri.hold = hh;
+  if (last)
+    ri.flags |= RI_LAST;
   if (hd->flags & SMBX_SMB2_FLAGS_SIGNED)
     ri.flags |= RI_SIGNED;
   if (h->encrypted)

@@ -551,6 +551,27 @@ static void smb2_6_2_related_responses_compounded(void **state)
   assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 0);
   smbx_smb2_hdr hh;
   assert_false(raw_resp(&x, &hh, NULL, NULL)); /* nothing else */
+  /* answered later, each view released first: still one message */
+  x.s[TH_SRV].auto_respond = false;
+  n = chain3(b, 0, REL, REL, 4);
+  th_raw_send(&x, TH_CLI, b, n);
+  th_run(&x);
+  for (size_t i = 3; i < 6; i++) {
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, i);
+    assert_non_null(r);
+    assert_true(r->released);
+    assert_false(raw_resp(&x, &hh, NULL, NULL));
+    assert_int_equal(th_respond(&x, r->req, 0), 0);
+    th_run(&x);
+  }
+  assert_true(th_raw_next(&x, TH_CLI, &m, &len));
+  assert_int_equal(smbx_smb2_chain_init(&ch, m, len, 0), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 1);
+    assert_int_equal(h.message_id, 4 + (uint64_t)i);
+  }
+  assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 0);
+  assert_false(raw_resp(&x, &hh, NULL, NULL));
   th_fini(&x);
 }
 
@@ -647,6 +668,78 @@ static void b2b_smbd_compounded_responses(void **state)
 {
   (void)state;
   b2b_compounded_responses(true);
+}
+
+/* over SMB Direct a compound flush refused for lack of send buffers is
+ * retried after the next SEND_DONE; the responses stay in order */
+static void b2b_smbd_compound_flush_waits_for_send_space(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  s.flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
+  th_smbd_send_buffers = 48;
+  assert_int_equal(th_init_smbd(&x, &c, &s, NULL), 0);
+  th_smbd_send_buffers = 900;
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  /* a plain READ of 40000 bytes, then a related chain of three READs of
+   * 10000 bytes each */
+  uint64_t big;
+  assert_int_equal(th_send_read(&x, 40000, 50, &big), 1);
+  th_side *e = &x.s[TH_CLI];
+  uint8_t *b = e->out + SMBX__CONN_HEADROOM;
+  size_t off = 0;
+  for (int i = 0; i < 3; i++) {
+    uint8_t *p = b + off;
+    size_t n = th_pdu(p, SMBX_SMB2_READ, false, 0, 0);
+    smbx__conn_st32(p + 68, 10000);
+    smbx__conn_st64(p + 40, i ? UINT64_MAX : 7);
+    smbx__conn_st32(p + 36, i ? 0xFFFFFFFFu : 1);
+    if (i) {
+      smbx__conn_st32(p + 16, REL);
+      memset(p + 80, 0xFF, 16);
+    }
+    if (i < 2)
+      n = (size_t)smbx_smb2_chain_link(p, n, 4096);
+    off += n;
+  }
+  uint64_t reqs[3];
+  assert_int_equal(smbx__conn_send(e->c, e->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, off,
+                                   NULL, 60, reqs, 3, x.now),
+                   3);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 2); /* big + first */
+  /* the big response takes ~30 of the 47 usable send buffers */
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 0)->req, 0),
+                   0);
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 1)->req, 0),
+                   0);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 3);
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 2)->req, 0),
+                   0);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 4);
+  /* the last one completes the compound (~30 KB): no room yet, gathered */
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 3)->req, 0),
+                   0);
+  assert_true(x.s[TH_SRV].c->cb_stuck);
+  th_run(&x);
+  assert_false(x.s[TH_SRV].c->cb_stuck);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 5);
+  th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1);
+  assert_int_equal(v->req, big);
+  for (int i = 0; i < 3; i++) {
+    v = th_find(&x, TH_CLI, TE_COMPLETE, 2 + (size_t)i);
+    assert_int_equal(v->req, reqs[i]);
+    assert_int_equal(v->err, 0);
+    assert_int_equal(v->chain_index, i);
+    assert_true(v->len >= 80 + 10000);
+  }
+  assert_int_equal(x.s[TH_CLI].downs + x.s[TH_SRV].downs, 0);
+  th_fini(&x);
 }
 
 /* ---- hostile clients --------------------------------------------------------- */
@@ -1779,6 +1872,7 @@ int main(void)
       cmocka_unit_test(smb2_6_2_compound_flushed_before_an_interim),
       cmocka_unit_test(b2b_tcp_compounded_responses),
       cmocka_unit_test(b2b_smbd_compounded_responses),
+      cmocka_unit_test(b2b_smbd_compound_flush_waits_for_send_space),
       cmocka_unit_test(smb2_3_3_5_2_6_unknown_command_disconnects_silently),
       cmocka_unit_test(smb2_3_3_5_2_6_message_below_64_bytes_disconnects),
       cmocka_unit_test(smb2_hostile_truncated_compound_disconnects),
