@@ -1099,6 +1099,109 @@ static int cmd_notify(cl *c, const char *dir)
   return ret;
 }
 
+/* cat: one related compound CREATE + READ + CLOSE (FileId all-ones in the
+ * READ and CLOSE bodies: inherited from the CREATE), data to stdout. */
+static int cmd_cat(cl *c, const char *path)
+{
+  uint8_t name[2048];
+  size_t nl = 0;
+  if (utf16_path(path, name, sizeof name, &nl) != 0) {
+    errf("cat: bad path %s", path);
+    return -1;
+  }
+  uint32_t chunk = chunk_size(c->max_read);
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_smb2_create_req q;
+  memset(&q, 0, sizeof q);
+  q.impersonation_level = 2;
+  q.desired_access = A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE;
+  q.share_access = SHARE_ALL;
+  q.create_disposition = DISP_OPEN;
+  q.create_options = OPT_NON_DIRECTORY_FILE;
+  q.name.p = name;
+  q.name.len = nl;
+  smbx_smb2_fileid inherit;
+  memset(&inherit, 0xFF, sizeof inherit);
+  smbx_smb2_read_req rq;
+  memset(&rq, 0, sizeof rq);
+  rq.padding = 0x50;
+  rq.length = chunk;
+  rq.file_id = inherit;
+  smbx_smb2_close_req cq;
+  memset(&cq, 0, sizeof cq);
+  cq.file_id = inherit;
+  uint8_t b0[2200], b1[160], b2[96];
+  smbx_ssize n0 = smbx_smb2_encode_create_req(&h, &q, b0, sizeof b0, NULL);
+  smbx_ssize n1 = smbx_smb2_encode_read_req(&h, &rq, b1, sizeof b1, NULL);
+  smbx_ssize n2 = smbx_smb2_encode_close_req(&h, &cq, b2, sizeof b2, NULL);
+  if (n0 < 64 || n1 < 64 || n2 < 64) {
+    errf("cat %s: encoding failed", path);
+    return -1;
+  }
+  smbx_client_op ops[3];
+  memset(ops, 0, sizeof ops);
+  ops[0].command = SMBX_SMB2_CREATE;
+  ops[0].body = b0 + 64;
+  ops[0].len = (size_t)n0 - 64;
+  ops[1].command = SMBX_SMB2_READ;
+  ops[1].body = b1 + 64;
+  ops[1].len = (size_t)n1 - 64;
+  ops[2].command = SMBX_SMB2_CLOSE;
+  ops[2].body = b2 + 64;
+  ops[2].len = (size_t)n2 - 64;
+  uint64_t reqs[3] = {0, 0, 0};
+  int rc;
+  SUBMIT(c, rc, smbx_client_compound(c->cli, c->conn, c->sess, c->tree, ops,
+                                     3, 1, 0, now_ns(), reqs));
+  if (rc < 0) {
+    errf("cat %s: %s", path, smbx_strerror(rc));
+    return -1;
+  }
+  op *o[3];
+  for (int i = 0; i < 3; i++)
+    o[i] = op_add(c, reqs[i]);
+  int ret = 0;
+  for (int i = 0; i < 3; i++)
+    if (wait_op(c, o[i]) < 0)
+      ret = -1;
+  char tmp[96];
+  smbx_smb2_create_resp cr;
+  smbx_smb2_read_resp rr;
+  memset(&cr, 0, sizeof cr);
+  memset(&rr, 0, sizeof rr);
+  if (ret == 0 &&
+      (o[0]->err || o[0]->status ||
+       smbx_smb2_decode_create_resp(o[0]->pdu, o[0]->len, &cr, NULL))) {
+    errf("cat %s: open failed: %s", path, op_status_text(o[0], tmp, sizeof tmp));
+    ret = -1;
+  } else if (ret == 0 && !o[1]->err && o[1]->status == SMBX_STATUS_END_OF_FILE &&
+             cr.end_of_file == 0) {
+    /* empty file */
+  } else if (ret == 0 &&
+             (o[1]->err || o[1]->status ||
+              smbx_smb2_decode_read_resp(o[1]->pdu, o[1]->len, &rr, NULL))) {
+    errf("cat %s: read failed: %s", path, op_status_text(o[1], tmp, sizeof tmp));
+    ret = -1;
+  } else if (ret == 0 && rr.data.len != cr.end_of_file) {
+    errf("cat %s: %zu of %llu bytes (cat reads files up to %u bytes; use get)",
+         path, rr.data.len, (unsigned long long)cr.end_of_file,
+         (unsigned)chunk);
+    ret = -1;
+  } else if (ret == 0) {
+    if (fwrite(rr.data.p, 1, rr.data.len, stdout) != rr.data.len)
+      ret = -1;
+    fflush(stdout);
+  }
+  if (ret == 0 && (o[2]->err || o[2]->status)) {
+    errf("cat %s: close failed: %s", path, op_status_text(o[2], tmp, sizeof tmp));
+    ret = -1;
+  }
+  for (int i = 0; i < 3; i++)
+    op_free(o[i]);
+  return ret;
+}
+
 /* ---- command line ---------------------------------------------------- */
 
 static int run_command(cl *c, int argc, char **argv)
@@ -1113,7 +1216,7 @@ static int run_command(cl *c, int argc, char **argv)
                    {"put", 1, 2},   {"stat", 1, 1}, {"allinfo", 1, 1},
                    {"mkdir", 1, 1}, {"rm", 1, 1},   {"del", 1, 1},
                    {"rmdir", 1, 1}, {"mv", 2, 2},   {"rename", 2, 2},
-                   {"echo", 0, 0},  {"notify", 0, 1}};
+                   {"echo", 0, 0},  {"notify", 0, 1}, {"cat", 1, 1}};
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
     if (strcmp(cmd, tab[i].name) != 0)
       continue;
@@ -1136,6 +1239,8 @@ static int run_command(cl *c, int argc, char **argv)
       return cmd_stat(c, a1);
     case 'e':
       return cmd_echo(c);
+    case 'c':
+      return cmd_cat(c, a1);
     case 'n':
       return cmd_notify(c, a1);
     case 'm':
@@ -1192,7 +1297,7 @@ static void usage(FILE *f)
           "       smbx-client [options] //host[:port]/share -c 'CMD1; CMD2'\n"
           "commands: ls [DIR] | get REMOTE [LOCAL] | put LOCAL [REMOTE] |\n"
           "          stat PATH | mkdir DIR | rm PATH | mv OLD NEW | echo |\n"
-          "          notify [DIR]\n"
+          "          notify [DIR] | cat PATH (compound CREATE+READ+CLOSE)\n"
           "options:\n"
           "  -U, --user USER[%%PASS]   NTLMv2 user (default: anonymous)\n"
           "  -W, --domain DOMAIN\n"
@@ -1202,6 +1307,8 @@ static void usage(FILE *f)
           "(default: all)\n"
           "  -s, --sign               require signing\n"
           "  -e, --encrypt            require encryption (3.x)\n"
+          "      --cipher C           offer only C: aes-128-ccm, aes-128-gcm,\n"
+          "                           aes-256-ccm, aes-256-gcm (default: all)\n"
           "  -p, --pcap FILE          write the TCP exchange as pcap\n"
           "  -v, --verbose            print negotiation details\n"
           "  -c, --command 'CMDS'     run ';'-separated commands\n"
@@ -1302,6 +1409,7 @@ typedef struct opts {
   const char *user, *password, *domain, *pcap, *script;
   bool guest, sign, encrypt, verbose;
   uint32_t dialects;
+  uint32_t ciphers; /* 0: the node's default (all) */
 } opts;
 
 static int connect_session(cl *c, const opts *o, const char *host,
@@ -1501,6 +1609,18 @@ int main(int argc, char **argv)
       o.sign = true;
     } else if (OPT("-e", "--encrypt")) {
       o.encrypt = true;
+    } else if (strcmp(a, "--cipher") == 0 && v) {
+      static const char *names[] = {"", "aes-128-ccm", "aes-128-gcm",
+                                    "aes-256-ccm", "aes-256-gcm"};
+      o.ciphers = 0;
+      for (uint32_t k = 1; k < 5; k++)
+        if (strcmp(v, names[k]) == 0)
+          o.ciphers = 1u << k;
+      if (!o.ciphers) {
+        errf("unknown cipher '%s'", v);
+        return 2;
+      }
+      i++;
     } else if (OPT("-p", "--pcap") && v) {
       o.pcap = v;
       i++;
@@ -1558,6 +1678,8 @@ int main(int argc, char **argv)
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
   cs.dialects = o.dialects;
+  if (o.ciphers)
+    cs.ciphers = o.ciphers;
   if (o.sign)
     cs.flags |= SMBX_CLIENT_SIGNING_REQUIRED;
   if (o.encrypt)

@@ -170,6 +170,37 @@ run "cleanup" 0 "$url" rm twice
 run "an unknown command fails" nonzero "$url" frobnicate
 run "--sign with an anonymous logon is refused" nonzero --sign "$url" ls
 
+# ls of 1,000 files: several QUERY_DIRECTORY rounds until NO_MORE_FILES
+mkdir -p "$SAMBA_SHARE/many"
+for i in $(seq 1 1000); do : >"$SAMBA_SHARE/many/file_with_a_longish_name_$i.txt"; done
+if run "ls of 1,000 files" 0 "$url" ls many; then
+  cnt=$(grep -c '^-  *0  file_with_a_longish_name_[0-9]*\.txt$' "$work/out")
+  rounds=$(sed -n 's/.*entries in \([0-9]*\) QUERY_DIRECTORY rounds.*/\1/p' "$work/err")
+  [ "$cnt" -eq 1000 ] && [ "${rounds:-0}" -ge 3 ] &&
+    ok "ls listed all 1000 files in $rounds rounds" || bad "ls many: $cnt files, ${rounds:-?} rounds"
+fi
+rm -rf "$SAMBA_SHARE/many"
+
+# cat: one related compound CREATE + READ + CLOSE, for each dialect
+printf 'compound read\n' >"$work/small.txt"
+for d in 2.0.2 2.1 3.0 3.0.2 3.1.1; do
+  if run "$d cat (compound create+read+close)" 0 -d "$d" "$url" -c \
+      "put $work/small.txt small.txt; cat small.txt; rm small.txt"; then
+    grep -q '^compound read$' "$work/out" && ok "$d cat printed the file" || bad "$d cat output"
+  fi
+done
+
+# 3.1.1 ciphers one by one (AES-128/256 GCM/CCM), encrypted, byte-exact
+for ci in aes-128-gcm aes-256-gcm aes-128-ccm aes-256-ccm; do
+  rm -f "$work/back.bin"
+  if run "3.1.1 --encrypt --cipher $ci" 0 -d 3.1.1 -v --cipher "$ci" -U "$user%$pass" --encrypt "$url" -c \
+      "put $work/data.bin c.bin; get c.bin $work/back.bin; rm c.bin"; then
+    want=$(echo "$ci" | tr a-z A-Z)
+    grep -q "cipher $want," "$work/err" && cmp -s "$work/data.bin" "$work/back.bin" &&
+      ok "$ci negotiated, get byte-exact" || bad "$ci: cipher or data"
+  fi
+done
+
 # notify: fired by another process
 (timeout 60 "$client" "$url" notify >"$work/notify.out" 2>&1; echo "rc=$?" >>"$work/notify.out") &
 npid=$!
