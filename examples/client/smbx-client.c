@@ -1678,6 +1678,14 @@ int main(int argc, char **argv)
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
   cs.dialects = o.dialects;
+  { /* a fresh ClientGuid per run (the node's default is zero) */
+    int rfd = open("/dev/urandom", O_RDONLY);
+    if (rfd >= 0) {
+      if (read(rfd, cs.client_guid, sizeof cs.client_guid) < 0)
+        memset(cs.client_guid, 0, sizeof cs.client_guid);
+      close(rfd);
+    }
+  }
   if (o.ciphers)
     cs.ciphers = o.ciphers;
   if (o.sign)

@@ -9,13 +9,14 @@
 # fail with a non-zero exit and a clear message; notify fires on a put by
 # another process; --pcap output has no malformed frames for tshark.
 #
-#   client_vs_samba.sh SMBX_CLIENT SAMBA_SH
+#   client_vs_samba.sh SMBX_CLIENT SAMBA_SH [SMBX_DUMP]
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, or no smbd, and CI unset).
 set -uo pipefail
 
 client=${1:?usage: client_vs_samba.sh SMBX_CLIENT SAMBA_SH}
 samba=${2:?usage: client_vs_samba.sh SMBX_CLIENT SAMBA_SH}
+dump=${3:-}
 
 skip() {
   if [ -n "${CI:-}" ]; then
@@ -224,6 +225,12 @@ if command -v tshark >/dev/null 2>&1; then
     ok "pcap: $frames frames, no malformed"
   else
     bad "pcap: $frames frames, $mal malformed"
+  fi
+  if [ -n "$dump" ]; then
+    recs=$("$dump" "$work/c.pcap" | wc -l)
+    errs=$("$dump" "$work/c.pcap" | grep -c '"type":"error"')
+    [ "$recs" -gt 20 ] && [ "$errs" -eq 0 ] && ok "smbx-dump: $recs records, no error record" ||
+      bad "smbx-dump: $recs records, $errs errors"
   fi
   run "--pcap of a plain 2.1 session" 0 -d 2.1 --pcap "$work/d.pcap" "$url" -c "ls; echo"
   hits=$(tshark -r "$work/d.pcap" -Y 'smb2.cmd == 14' 2>/dev/null | wc -l)
