@@ -214,11 +214,13 @@ static void keep_blob(cl *c, const uint8_t *p, size_t n)
   }
 }
 
-static void drain(cl *c, uint64_t now)
+static unsigned drain(cl *c, uint64_t now)
 {
   smbx_event e;
+  unsigned n = 0;
   e.struct_size = sizeof e;
   while (smbx_client_next_event(c->cli, &e) == 1) {
+    n++;
     switch (e.type) {
     case SMBX_EV_RESPONSE: {
       op *o = op_find(c, e.u.pdu.req);
@@ -287,6 +289,7 @@ static void drain(cl *c, uint64_t now)
     if (e.hold)
       (void)smbx_client_release(c->cli, e.conn, e.hold, now);
   }
+  return n;
 }
 
 static int flush_out(cl *c)
@@ -334,6 +337,10 @@ static int pump(cl *c, int timeout_ms)
     return SMBX_ERR_TRANSPORT;
   }
   uint64_t now = now_ns();
+  /* events queued by calls made since the last pump (e.g. SESSION_UP after
+   * smbx_client_session_key): report them without waiting on the socket */
+  if (drain(c, now) > 0)
+    timeout_ms = 0;
   uint64_t exp = smbx_client_expiry(c->cli);
   if (exp != UINT64_MAX) {
     uint64_t left = exp > now ? (exp - now) / 1000000u + 1 : 0;
