@@ -1317,6 +1317,8 @@ static void usage(FILE *f)
           "      --cipher C           offer only C: aes-128-ccm, aes-128-gcm,\n"
           "                           aes-256-ccm, aes-256-gcm (default: all)\n"
           "  -p, --pcap FILE          write the TCP exchange as pcap\n"
+          "  -t, --timeout SECS       per-request timeout (default 60, 0: "
+          "none)\n"
           "  -v, --verbose            print negotiation details\n"
           "  -c, --command 'CMDS'     run ';'-separated commands\n"
           "exit status: 0 when every command succeeded, 1 otherwise, 2 "
@@ -1417,6 +1419,8 @@ typedef struct opts {
   bool guest, sign, encrypt, verbose;
   uint32_t dialects;
   uint32_t ciphers; /* 0: the node's default (all) */
+  uint32_t timeout_s;
+  bool have_timeout;
 } opts;
 
 static int connect_session(cl *c, const opts *o, const char *host,
@@ -1616,6 +1620,16 @@ int main(int argc, char **argv)
       o.sign = true;
     } else if (OPT("-e", "--encrypt")) {
       o.encrypt = true;
+    } else if (OPT("-t", "--timeout") && v) {
+      char *end = NULL;
+      unsigned long t = strtoul(v, &end, 10);
+      if (!end || *end || t > 86400) {
+        errf("bad timeout '%s'", v);
+        return 2;
+      }
+      o.timeout_s = (uint32_t)t;
+      o.have_timeout = true;
+      i++;
     } else if (strcmp(a, "--cipher") == 0 && v) {
       static const char *names[] = {"", "aes-128-ccm", "aes-128-gcm",
                                     "aes-256-ccm", "aes-256-gcm"};
@@ -1695,6 +1709,8 @@ int main(int argc, char **argv)
   }
   if (o.ciphers)
     cs.ciphers = o.ciphers;
+  if (o.have_timeout)
+    cs.request_timeout_ns = (uint64_t)o.timeout_s * 1000000000u;
   if (o.sign)
     cs.flags |= SMBX_CLIENT_SIGNING_REQUIRED;
   if (o.encrypt)
@@ -1731,6 +1747,8 @@ int main(int argc, char **argv)
       smbx_client_logoff(c.cli, c.conn, c.sess, now_ns(), &req) == 0) {
     for (int k = 0; k < 50 && !c.session_down && !c.dead; k++)
       (void)pump(&c, 100);
+    if (o.verbose)
+      fprintf(stderr, "logoff: %s\n", c.session_down ? "ok" : "no answer");
   }
   ret = rc == 0 ? 0 : 1;
 out:

@@ -150,8 +150,17 @@ done
 run "2.1 --encrypt is refused (no cipher)" nonzero -d 2.1 -U "$user%$pass" --encrypt "$url" ls
 grep -q "no cipher agreed" "$work/err" && ok "message names the missing cipher" || bad "encrypt-2.1 message"
 
-# guest logon
-run "guest: ls and echo" 0 -g "$url" -c "ls; echo"
+# guest logon; logoff answered
+run "guest: ls and echo" 0 -g -v "$url" -c "ls; echo"
+grep -q "^logoff: ok$" "$work/err" && ok "LOGOFF answered" || bad "logoff"
+
+# 8 MiB put/get on 3.1.1, signed
+head -c 8388608 /dev/urandom >"$work/eight.bin"
+rm -f "$work/back.bin"
+if run "3.1.1 --sign: put/get 8 MiB" 0 -d 3.1.1 -U "$user%$pass" --sign "$url" -c \
+    "put $work/eight.bin eight.bin; get eight.bin $work/back.bin; rm eight.bin"; then
+  cmp -s "$work/eight.bin" "$work/back.bin" && ok "8 MiB byte-exact" || bad "8 MiB differs"
+fi
 
 # failures: non-zero exit and a clear message
 run "get of a missing file fails" nonzero "$url" get no/such/file.bin "$work/x.bin"
@@ -232,11 +241,20 @@ if command -v tshark >/dev/null 2>&1; then
     [ "$recs" -gt 20 ] && [ "$errs" -eq 0 ] && ok "smbx-dump: $recs records, no error record" ||
       bad "smbx-dump: $recs records, $errs errors"
   fi
-  run "--pcap of a plain 2.1 session" 0 -d 2.1 --pcap "$work/d.pcap" "$url" -c "ls; echo"
+  run "--pcap of a plain 2.1 session" 0 -d 2.1 --pcap "$work/d.pcap" "$url" -c \
+    "put $work/data.bin d.bin; get d.bin $work/back.bin; ls; echo; rm d.bin"
   hits=$(tshark -r "$work/d.pcap" -Y 'smb2.cmd == 14' 2>/dev/null | wc -l)
   mal=$(tshark -r "$work/d.pcap" -Y '_ws.malformed' 2>/dev/null | wc -l)
   [ "$hits" -ge 2 ] && [ "$mal" -eq 0 ] && ok "pcap decodes QUERY_DIRECTORY ($hits frames)" ||
     bad "pcap 2.1: $hits QUERY_DIRECTORY frames, $mal malformed"
+  if [ -n "$dump" ]; then
+    # large MTU: 1 MiB READs and WRITEs charge 16 credits each
+    w16=$("$dump" "$work/d.pcap" | grep '"cmd_name":"WRITE","response":false' | grep -c '"credit_charge":16')
+    r16=$("$dump" "$work/d.pcap" | grep '"cmd_name":"READ","response":false' | grep -c '"credit_charge":16')
+    [ "$w16" -ge 4 ] && [ "$r16" -ge 4 ] &&
+      ok "2.1 multi-credit 1 MiB WRITEs ($w16) and READs ($r16)" ||
+      bad "2.1 multi-credit: $w16 WRITEs, $r16 READs with CreditCharge 16"
+  fi
 fi
 
 echo "1..$n"
