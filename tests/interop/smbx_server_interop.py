@@ -15,7 +15,9 @@ Starts smbx-server on 127.0.0.1:<free port> over a temporary root and runs:
 Exit 77 (skip) when smbclient is missing and CI is not set.
 """
 import argparse
+import faulthandler
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -145,10 +147,122 @@ def impacket_case(srv, root):
     conn.close()
 
 
+def impacket_ops(srv, root):
+    """Commands smbclient does not exercise: rename, ECHO, IOCTL
+    QUERY_NETWORK_INTERFACE_INFO, LOCK (conflict, blocking lock granted
+    after the unlock), CHANGE_NOTIFY (async completion) and CANCEL."""
+    try:
+        from impacket.smbconnection import SMBConnection
+        from impacket import smb3structs as st
+    except ImportError:
+        return
+    import struct
+    c1 = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=srv.port,
+                       timeout=30)
+    c1.login("alice", "Secret#1")
+    c2 = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=srv.port,
+                       timeout=30)
+    c2.login("alice", "Secret#1")
+    s1, s2 = c1.getSMBServer(), c2.getSMBServer()
+    t1, t2 = c1.connectTree("share"), c2.connectTree("share")
+
+    c1.rename("share", "hello.txt", "hello2.txt")
+    check(os.path.exists(os.path.join(root, "hello2.txt")) and
+          not os.path.exists(os.path.join(root, "hello.txt")),
+          "impacket: rename (SET_INFO FileRenameInformation)")
+    c1.rename("share", "hello2.txt", "hello.txt")
+    check(s1.echo() is True, "impacket: ECHO")
+
+    out = s1.ioctl(t1, None, ctlCode=0x001401FC, flags=1,
+                   maxOutputResponse=65536)
+    check(len(out) >= 152 and out[24:26] == b"\x02\x00" and
+          out[28:32] == bytes([127, 0, 0, 1]),
+          "impacket: IOCTL QUERY_NETWORK_INTERFACE_INFO lists 127.0.0.1")
+
+    def status(ans):
+        return ans["Status"] & 0xFFFFFFFF
+
+    def lock(srv3, tid, fid, flags):
+        pkt = srv3.SMB_PACKET()
+        pkt["Command"] = st.SMB2_LOCK
+        pkt["TreeID"] = tid
+        body = st.SMB2Lock()
+        body["FileID"] = fid
+        body["LockCount"] = 1
+        el = st.SMB2_LOCK_ELEMENT()
+        el["Offset"] = 100
+        el["Length"] = 10
+        el["Flags"] = flags
+        body["Locks"] = el.getData()
+        pkt["Data"] = body
+        return srv3.sendSMB(pkt)
+
+    rw = st.FILE_READ_DATA | st.FILE_WRITE_DATA
+    f1 = c1.openFile(t1, "sub\\inner.bin", desiredAccess=rw, shareMode=7)
+    f2 = c2.openFile(t2, "sub\\inner.bin", desiredAccess=rw, shareMode=7)
+    EXCL, UNLOCK, FAILI = 0x2, 0x4, 0x10
+    a = s1.recvSMB(lock(s1, t1, f1, EXCL | FAILI))
+    check(status(a) == 0, "impacket: LOCK exclusive granted")
+    a = s2.recvSMB(lock(s2, t2, f2, EXCL | FAILI))
+    check(status(a) == 0xC0000055, "impacket: conflicting LOCK with "
+          "FAIL_IMMEDIATELY -> LOCK_NOT_GRANTED (0x%08x)" % status(a))
+    pid = lock(s2, t2, f2, EXCL)  # blocks: goes async
+    time.sleep(0.3)
+    a = s1.recvSMB(lock(s1, t1, f1, UNLOCK))
+    check(status(a) == 0, "impacket: UNLOCK")
+    a = s2.recvSMB(pid)
+    check(status(a) == 0, "impacket: blocked LOCK granted after the unlock "
+          "(0x%08x)" % status(a))
+    a = s2.recvSMB(lock(s2, t2, f2, UNLOCK))
+    c1.closeFile(t1, f1)
+    c2.closeFile(t2, f2)
+
+    d1 = c1.openFile(t1, "sub", desiredAccess=st.FILE_READ_DATA,
+                     shareMode=7, creationOption=st.FILE_DIRECTORY_FILE)
+
+    def notify():
+        pkt = s1.SMB_PACKET()
+        pkt["Command"] = st.SMB2_CHANGE_NOTIFY
+        pkt["TreeID"] = t1
+        body = st.SMB2ChangeNotify()
+        body["OutputBufferLength"] = 4096
+        body["FileID"] = d1
+        body["CompletionFilter"] = 0x1  # FILE_NAME
+        pkt["Data"] = body
+        return s1.sendSMB(pkt)
+
+    pid = notify()
+    time.sleep(0.3)
+    c2.putFile("share", "sub\\new.txt", io.BytesIO(b"x").read)
+    a = s1.recvSMB(pid)
+    ok = status(a) == 0
+    if ok:
+        r = st.SMB2ChangeNotify_Response(a["Data"])
+        info = st.FILE_NOTIFY_INFORMATION(r["Buffer"])
+        ok = info["Action"] == 1 and \
+            info["FileName"].decode("utf-16le") == "new.txt"
+    check(ok, "impacket: CHANGE_NOTIFY completes with ADDED new.txt")
+    pid = notify()
+    time.sleep(0.3)
+    s1.cancel(pid)
+    a = s1.recvSMB(pid)
+    check(status(a) == 0xC0000120, "impacket: CANCEL of a waiting "
+          "CHANGE_NOTIFY -> STATUS_CANCELLED (0x%08x)" % status(a))
+    c1.closeFile(t1, d1)
+    c2.deleteFile("share", "sub\\new.txt")
+    c1.logoff()
+    c2.logoff()
+    c1.close()
+    c2.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     a = ap.parse_args()
+    # a hung client call shows where it hangs (meson kills at 400 s)
+    faulthandler.dump_traceback_later(
+        int(os.environ.get("SMBX_INTEROP_WATCHDOG", "300")), exit=True)
     ci = bool(os.environ.get("CI")) and os.environ.get("CI") != "false"
     if not shutil.which("smbclient"):
         print("smbclient missing")
@@ -207,7 +321,8 @@ def main():
         transfer(s, tmp, root, "alice%Secret#1", "user signed SMB2_10",
                  sign + ["-m", "SMB2_10"])
         impacket_case(s, root)
-        s.stop()
+        impacket_ops(s, root)
+        check(s.stop() == 0, "SIGTERM: exit 0 (2.1 server)")
 
         s = Server(a.server, root, tmp, config=user + "guest = no\n")
         servers.append(s)
@@ -218,6 +333,10 @@ def main():
     finally:
         for s in servers:
             s.stop()
+        for s in servers:
+            text = s.logtext()
+            check("Sanitizer" not in text and "runtime error" not in text,
+                  "server on port %d: no sanitizer report" % s.port)
         if FAILS:
             for s in servers:
                 sys.stdout.write(s.logtext()[-4000:])
