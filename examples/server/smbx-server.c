@@ -1032,6 +1032,15 @@ static void drain(server *s)
       break;
     case SMBX_EV_REQUEST:
       rc = do_request(s, &e);
+      if (rc < 0 && rc > SMBX_ERR_FATAL) {
+        /* the answer did not go out (e.g. RANGE): fail the request so
+         * the client is not left waiting and the bytes are released */
+        (void)smbx_server_respond_error(s->srv, e.conn, e.u.pdu.req,
+                                        SMBX_STATUS_INSUFFICIENT_RESOURCES,
+                                        NULL, 0, s->now);
+        if (e.hold)
+          (void)smbx_server_release(s->srv, e.conn, e.hold, s->now);
+      }
       break;
     case SMBX_EV_CANCEL:
       do_cancel(s, &e);

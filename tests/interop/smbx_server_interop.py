@@ -8,6 +8,7 @@ Starts smbx-server on 127.0.0.1:<free port> over a temporary root and runs:
   - smbclient as an NTLMv2 user with signing required by the client
     (--client-protection=sign), on each dialect SMB2_02, SMB2_10, SMB3_00,
     SMB3_11 (+ plain SMB3 = the highest);
+  - the same encrypted (--client-protection=encrypt) on SMB3_00, SMB3_11;
   - a wrong password and, with guest = no, anonymous: logon refused;
   - impacket's SMBConnection (user, SMB 3): listPath of the share and
     getFile of a file;
@@ -304,6 +305,9 @@ def main():
         for m in ["SMB2_02", "SMB3_00", "SMB3_11", "SMB3"]:
             transfer(s, tmp, root, "alice%Secret#1", "user signed " + m,
                      sign + ["-m", m])
+        for m in ["SMB3_00", "SMB3_11"]:
+            transfer(s, tmp, root, "alice%Secret#1", "user encrypted " + m,
+                     ["--client-protection=encrypt", "-m", m])
         rc, text = smbclient(s.port, "alice%wrong", "ls")
         check(rc != 0 and "LOGON_FAILURE" in text,
               "wrong password: NT_STATUS_LOGON_FAILURE")
