@@ -605,6 +605,27 @@ static int do_query_info(server *s, const smbx_event *e)
                                    cap_len(q.output_buffer_length), &n);
   if (st != SMBX_STATUS_SUCCESS && st != SMBX_STATUS_BUFFER_OVERFLOW)
     return respond_err(s, e, st);
+  /* FileFsVolumeInformation (18 bytes + label): posixfs leaves the label
+   * empty; Samba's client refuses a reply under 24 bytes and fails on an
+   * empty label, so the share name becomes the label (as Samba does) */
+  if (st == SMBX_STATUS_SUCCESS && q.info_type == SMBX_SMB2_0_INFO_FILESYSTEM &&
+      q.file_info_class == POSIXFS_FS_VOLUME_INFORMATION && n >= 18) {
+    uint8_t label[128];
+    size_t ln = 0;
+    if (smbx_utf8_to_utf16le((const uint8_t *)s->share, strlen(s->share),
+                             label, sizeof label, &ln) == 0 &&
+        18 + ln <= q.output_buffer_length && 18 + ln <= IO_MAX) {
+      s->scratch[12] = (uint8_t)ln; /* VolumeLabelLength (u32 LE) */
+      s->scratch[13] = (uint8_t)(ln >> 8);
+      s->scratch[14] = s->scratch[15] = 0;
+      memcpy(s->scratch + 18, label, ln);
+      n = (uint32_t)(18 + ln);
+      if (((n + 7u) & ~7u) <= q.output_buffer_length) { /* pad as Windows */
+        memset(s->scratch + n, 0, ((n + 7u) & ~7u) - n);
+        n = (n + 7u) & ~7u;
+      }
+    }
+  }
   return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_INFO);
 }
 

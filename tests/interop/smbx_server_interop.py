@@ -308,6 +308,15 @@ def main():
         for m in ["SMB3_00", "SMB3_11"]:
             transfer(s, tmp, root, "alice%Secret#1", "user encrypted " + m,
                      ["--client-protection=encrypt", "-m", m])
+        rc, text = smbclient(s.port, "alice%Secret#1",
+                             "volume; ls hello.txt; rename hello.txt "
+                             "h2.txt; rename h2.txt hello.txt")
+        check("Volume: |share|" in text and " 23 " in text and
+              "NT_STATUS_INVALID" not in text and
+              os.path.exists(os.path.join(root, "hello.txt")),
+              "smbclient volume (FsVolume label), ls of one file, rename")
+        if "Volume: |share|" not in text:
+            print(text)
         rc, text = smbclient(s.port, "alice%wrong", "ls")
         check(rc != 0 and "LOGON_FAILURE" in text,
               "wrong password: NT_STATUS_LOGON_FAILURE")
