@@ -4,19 +4,49 @@
  * leases.md 2.4-2.7). */
 #include "smb2/smb2_int.h"
 
+/* CLOSE and FLUSH requests share one layout (2.2.15, 2.2.17):
+ * StructureSize 24, a 16-bit field, a 32-bit field, FileId. */
+static int dec_fid_req(const uint8_t *pdu, size_t len, const void *out,
+                       uint16_t cmd, uint16_t *f16, uint32_t *f32,
+                       smbx_smb2_fileid *fid, const char *why,
+                       smbx_error_detail *err)
+{
+  smbx__rd r;
+  int rc = smbx__smb2_begin(pdu, len, out, cmd, 24, &r, err);
+  if (rc)
+    return rc;
+  *f16 = smbx__rd_u16(&r);
+  *f32 = smbx__rd_u32(&r);
+  *fid = smbx__smb2_rd_fileid(&r);
+  return r.bad ? smbx__smb2_fail(err, why, len) : 0;
+}
+
+static smbx_ssize enc_fid_req(const smbx_smb2_hdr *h, const void *in,
+                              uint16_t cmd, uint16_t f16, uint32_t f32,
+                              smbx_smb2_fileid fid, uint8_t *buf,
+                              size_t cap, size_t *needed)
+{
+  int rc = smbx__smb2_enc_start(h, in, buf, cap, 88, needed);
+  if (rc)
+    return rc;
+  smbx__wr w = smbx__wr_make(buf, cap);
+  smbx__smb2_put_hdr(&w, h, cmd);
+  smbx__wr_u16(&w, 24);
+  smbx__wr_u16(&w, f16);
+  smbx__wr_u32(&w, f32);
+  smbx__smb2_wr_fileid(&w, fid);
+  return smbx__smb2_enc_done(&w);
+}
+
 int smbx_smb2_decode_close_req(const uint8_t *pdu, size_t len,
                                smbx_smb2_close_req *out,
                                smbx_error_detail *err)
 {
-  smbx__rd r;
-  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_CLOSE, 24, &r, err);
-  if (rc)
-    return rc;
+  if (!out)
+    return SMBX_ERR_INVAL;
   /* 2.2.15 */
-  out->flags = smbx__rd_u16(&r);
-  out->reserved = smbx__rd_u32(&r);
-  out->file_id = smbx__smb2_rd_fileid(&r);
-  return r.bad ? smbx__smb2_fail(err, "close: truncated", len) : 0;
+  return dec_fid_req(pdu, len, out, SMBX_SMB2_CLOSE, &out->flags,
+                     &out->reserved, &out->file_id, "close: truncated", err);
 }
 
 smbx_ssize smbx_smb2_encode_close_req(const smbx_smb2_hdr *h,
@@ -24,16 +54,10 @@ smbx_ssize smbx_smb2_encode_close_req(const smbx_smb2_hdr *h,
                                       uint8_t *buf, size_t cap,
                                       size_t *needed)
 {
-  int rc = smbx__smb2_enc_start(h, in, buf, cap, 88, needed);
-  if (rc)
-    return rc;
-  smbx__wr w = smbx__wr_make(buf, cap);
-  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_CLOSE);
-  smbx__wr_u16(&w, 24);
-  smbx__wr_u16(&w, in->flags);
-  smbx__wr_u32(&w, in->reserved);
-  smbx__smb2_wr_fileid(&w, in->file_id);
-  return smbx__smb2_enc_done(&w);
+  if (!in)
+    return SMBX_ERR_INVAL;
+  return enc_fid_req(h, in, SMBX_SMB2_CLOSE, in->flags, in->reserved,
+                     in->file_id, buf, cap, needed);
 }
 
 int smbx_smb2_decode_close_resp(const uint8_t *pdu, size_t len,
@@ -84,15 +108,11 @@ int smbx_smb2_decode_flush_req(const uint8_t *pdu, size_t len,
                                smbx_smb2_flush_req *out,
                                smbx_error_detail *err)
 {
-  smbx__rd r;
-  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_FLUSH, 24, &r, err);
-  if (rc)
-    return rc;
+  if (!out)
+    return SMBX_ERR_INVAL;
   /* 2.2.17 */
-  out->reserved1 = smbx__rd_u16(&r);
-  out->reserved2 = smbx__rd_u32(&r);
-  out->file_id = smbx__smb2_rd_fileid(&r);
-  return r.bad ? smbx__smb2_fail(err, "flush: truncated", len) : 0;
+  return dec_fid_req(pdu, len, out, SMBX_SMB2_FLUSH, &out->reserved1,
+                     &out->reserved2, &out->file_id, "flush: truncated", err);
 }
 
 smbx_ssize smbx_smb2_encode_flush_req(const smbx_smb2_hdr *h,
@@ -100,16 +120,10 @@ smbx_ssize smbx_smb2_encode_flush_req(const smbx_smb2_hdr *h,
                                       uint8_t *buf, size_t cap,
                                       size_t *needed)
 {
-  int rc = smbx__smb2_enc_start(h, in, buf, cap, 88, needed);
-  if (rc)
-    return rc;
-  smbx__wr w = smbx__wr_make(buf, cap);
-  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_FLUSH);
-  smbx__wr_u16(&w, 24);
-  smbx__wr_u16(&w, in->reserved1);
-  smbx__wr_u32(&w, in->reserved2);
-  smbx__smb2_wr_fileid(&w, in->file_id);
-  return smbx__smb2_enc_done(&w);
+  if (!in)
+    return SMBX_ERR_INVAL;
+  return enc_fid_req(h, in, SMBX_SMB2_FLUSH, in->reserved1, in->reserved2, in->file_id,
+                     buf, cap, needed);
 }
 
 int smbx_smb2_oplock_break_classify(const uint8_t *pdu, size_t len,
