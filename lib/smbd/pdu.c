@@ -121,6 +121,17 @@ int smbx__smbd_check_negotiate_resp(const smbx_smbd_negotiate_resp *m,
   return SMBX_ERR_NEGOTIATE;
 }
 
+/* A fixed-size negotiate message: shorter (or absent) is a decode
+ * error whose detail names the length that was seen. */
+static int need_fixed(const uint8_t *p, size_t len, size_t need,
+                      const char *why, smbx_error_detail *detail)
+{
+  if (p && len >= need)
+    return 0;
+  smbx__smbd_set_detail(detail, why, len);
+  return SMBX_ERR_DECODE;
+}
+
 int smbx_smbd_decode_negotiate_req(const uint8_t *p, size_t len,
                                    smbx_smbd_negotiate_req *out,
                                    smbx_error_detail *detail)
@@ -128,13 +139,11 @@ int smbx_smbd_decode_negotiate_req(const uint8_t *p, size_t len,
   if (!out)
     return SMBX_ERR_INVAL;
   /* 2.2.1 / 3.1.5.6: fewer than 20 bytes -> terminate; more is fine */
-  if (!p || len < SMBX_SMBD_NEGOTIATE_REQ_SIZE) {
-    smbx__smbd_set_detail(detail, "smbd negotiate request: shorter than 20 bytes",
-                          len);
-    return SMBX_ERR_DECODE;
-  }
-  smbx__smbd_decode_negotiate_req(p, out);
-  return 0;
+  int rc = need_fixed(p, len, SMBX_SMBD_NEGOTIATE_REQ_SIZE,
+                      "smbd negotiate request: shorter than 20 bytes", detail);
+  if (!rc)
+    smbx__smbd_decode_negotiate_req(p, out);
+  return rc;
 }
 
 int smbx_smbd_decode_negotiate_resp(const uint8_t *p, size_t len,
@@ -144,13 +153,11 @@ int smbx_smbd_decode_negotiate_resp(const uint8_t *p, size_t len,
   if (!out)
     return SMBX_ERR_INVAL;
   /* 2.2.2 / 3.1.5.7: fewer than 32 bytes -> terminate */
-  if (!p || len < SMBX_SMBD_NEGOTIATE_RESP_SIZE) {
-    smbx__smbd_set_detail(detail, "smbd negotiate response: shorter than 32 bytes",
-                          len);
-    return SMBX_ERR_DECODE;
-  }
-  smbx__smbd_decode_negotiate_resp(p, out);
-  return 0;
+  int rc = need_fixed(p, len, SMBX_SMBD_NEGOTIATE_RESP_SIZE,
+                      "smbd negotiate response: shorter than 32 bytes", detail);
+  if (!rc)
+    smbx__smbd_decode_negotiate_resp(p, out);
+  return rc;
 }
 
 int smbx_smbd_decode_data(const uint8_t *p, size_t len,
