@@ -21,48 +21,12 @@
 #include <smbx/client.h>
 #include <smbx/tcp.h>
 
+#include "fuzz_node_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                              \
-  do {                                                                        \
-    if (!(c))                                                                 \
-      abort();                                                                \
-  } while (0)
-
-/* ---- fake crypto (deterministic, not secure) -------------------------------- */
-
-static void mix(uint8_t *out, size_t n, const uint8_t *p, size_t len,
-                uint64_t *h)
-{
-  for (size_t i = 0; i < len; i++)
-    *h = (*h ^ p[i]) * 0x100000001B3ull;
-  for (size_t i = 0; i < n; i++)
-    out[i] = (uint8_t)(*h >> (8 * (i % 8))) ^ (uint8_t)i;
-}
-
-static int f_sha512(void *u, const smbx_iov *iov, size_t n, uint8_t out[64])
-{
-  (void)u;
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++)
-    mix(out, 64, iov[i].base, iov[i].len, &h);
-  return 0;
-}
-
-static int f_mac(void *u, uint32_t alg, const uint8_t *key, size_t kl,
-                 const uint8_t *nonce, size_t nl, const smbx_iov *iov,
-                 size_t n, uint8_t out[16])
-{
-  (void)u;
-  (void)alg;
-  uint64_t h = 7;
-  mix(out, 16, key, kl, &h);
-  if (nonce)
-    mix(out, 16, nonce, nl, &h);
-  for (size_t i = 0; i < n; i++)
-    mix(out, 16, iov[i].base, iov[i].len, &h);
-  return 0;
-}
+/* ---- fake AEAD and random (deterministic, not secure; the other hooks
+ * are in fuzz_node_common.h) ---- */
 
 static int f_enc(void *u, uint32_t c, const uint8_t *key, size_t kl,
                  const uint8_t *nonce, size_t nl, const uint8_t *aad,
@@ -91,18 +55,6 @@ static int f_dec(void *u, uint32_t c, const uint8_t *key, size_t kl,
   for (size_t i = 0; i < len; i++)
     buf[i] ^= key[i % kl];
   return memcmp(t, tag, 16) == 0 ? 0 : SMBX_ERR_AUTH;
-}
-
-static int f_kdf(void *u, const uint8_t *key, size_t kl, const uint8_t *label,
-                 size_t ll, const uint8_t *ctx, size_t cl, uint8_t *out,
-                 size_t ol)
-{
-  (void)u;
-  uint64_t h = 13;
-  mix(out, ol, key, kl, &h);
-  mix(out, ol, label, ll, &h);
-  mix(out, ol, ctx, cl, &h);
-  return 0;
 }
 
 static int f_random(void *u, uint8_t *buf, size_t len)
@@ -384,13 +336,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   f.in = data;
   f.n = size;
   smbx_crypto cr;
-  memset(&cr, 0, sizeof cr);
-  cr.struct_size = sizeof cr;
-  cr.sha512 = f_sha512;
-  cr.mac = f_mac;
+  fake_crypto_init(&cr);
   cr.aead_encrypt = f_enc;
   cr.aead_decrypt = f_dec;
-  cr.kdf = f_kdf;
   cr.random = f_random;
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
