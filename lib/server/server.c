@@ -803,6 +803,25 @@ static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
   push_session_event(sc, pd, sid, &r);
 }
 
+/* The start of every SESSION_SETUP response (first leg or bind): the
+ * header for req with sid, the blob, and send options that never
+ * encrypt. SMBX_ERR_NOTFOUND when req is no longer live. */
+static int sess_resp_start(sconn *sc, uint64_t req, uint32_t status,
+                           uint64_t sid, const uint8_t *blob, size_t blob_len,
+                           smbx_smb2_hdr *h, smbx_smb2_session_setup_resp *rs,
+                           smbx__conn_send_opts *o)
+{
+  if (smbx__conn_resp_hdr(sc->c, req, status, h))
+    return SMBX_ERR_NOTFOUND;
+  h->session_id = sid;
+  memset(rs, 0, sizeof *rs);
+  rs->security_buffer.p = blob;
+  rs->security_buffer.len = blob_len;
+  memset(o, 0, sizeof *o);
+  o->flags = SMBX__CONN_SEND_NO_ENCRYPT;
+  return 0;
+}
+
 /* The answer to a binding leg (see bind_setup). */
 static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
                         const uint8_t *blob, size_t blob_len,
@@ -829,16 +848,10 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
     return rc;
   }
   smbx_smb2_hdr h;
-  if (smbx__conn_resp_hdr(sc->c, req, status, &h))
-    return SMBX_ERR_NOTFOUND;
-  h.session_id = sid;
   smbx_smb2_session_setup_resp rs;
-  memset(&rs, 0, sizeof rs);
-  rs.security_buffer.p = blob;
-  rs.security_buffer.len = blob_len;
   smbx__conn_send_opts o;
-  memset(&o, 0, sizeof o);
-  o.flags = SMBX__CONN_SEND_NO_ENCRYPT;
+  if (sess_resp_start(sc, req, status, sid, blob, blob_len, &h, &rs, &o))
+    return SMBX_ERR_NOTFOUND;
   if (status == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
     if (ss->dialect == SMBX_SMB2_DIALECT_311)
       o.preauth = ch->preauth;
@@ -910,16 +923,10 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
     return rc;
   }
   smbx_smb2_hdr h;
-  if (smbx__conn_resp_hdr(sc->c, req, status, &h))
-    return SMBX_ERR_NOTFOUND;
-  h.session_id = sid;
   smbx_smb2_session_setup_resp rs;
-  memset(&rs, 0, sizeof rs);
-  rs.security_buffer.p = blob;
-  rs.security_buffer.len = blob_len;
   smbx__conn_send_opts o;
-  memset(&o, 0, sizeof o);
-  o.flags = SMBX__CONN_SEND_NO_ENCRYPT;
+  if (sess_resp_start(sc, req, status, sid, blob, blob_len, &h, &rs, &o))
+    return SMBX_ERR_NOTFOUND;
   if (status == SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
     smbx_ssize n = smbx_smb2_encode_session_setup_resp(
         &h, &rs, out_pdu(srv), out_cap(srv), NULL);
