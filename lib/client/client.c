@@ -1102,6 +1102,20 @@ static void put16(uint8_t *p, uint16_t v)
   p[1] = (uint8_t)(v >> 8);
 }
 
+/* Builds one negotiate context from in into data and appends it to cx
+ * (with no data when building fails). */
+static void add_neg_ctx(smbx_smb2_neg_ctx *cx, size_t *ncx,
+                        const smbx_smb2_neg_ctx_info *in, uint8_t *data,
+                        size_t cap)
+{
+  smbx_ssize k = smbx_smb2_neg_ctx_build(in, data, cap, NULL);
+  cx[*ncx].type = in->type;
+  cx[*ncx].reserved = 0;
+  cx[*ncx].data.p = data;
+  cx[*ncx].data.len = k > 0 ? (size_t)k : 0;
+  (*ncx)++;
+}
+
 int smbx_client_negotiate(smbx_client *cli, uint64_t conn, uint64_t now_ns)
 {
   cconn *cc = conn_get(cli, conn);
@@ -1166,24 +1180,14 @@ int smbx_client_negotiate(smbx_client *cli, uint64_t conn, uint64_t now_ns)
     in.ids.len = 2;
     in.salt.p = salt;
     in.salt.len = sizeof salt;
-    smbx_ssize k = smbx_smb2_neg_ctx_build(&in, data[0], sizeof data[0], NULL);
-    cx[ncx].type = in.type;
-    cx[ncx].reserved = 0;
-    cx[ncx].data.p = data[0];
-    cx[ncx].data.len = k > 0 ? (size_t)k : 0;
-    ncx++;
+    add_neg_ctx(cx, &ncx, &in, data[0], sizeof data[0]);
     if (nc) {
       memset(&in, 0, sizeof in);
       in.type = SMBX_SMB2_NEG_CTX_ENCRYPTION;
       in.count = nc;
       in.ids.p = cids;
       in.ids.len = 2u * nc;
-      k = smbx_smb2_neg_ctx_build(&in, data[1], sizeof data[1], NULL);
-      cx[ncx].type = in.type;
-      cx[ncx].reserved = 0;
-      cx[ncx].data.p = data[1];
-      cx[ncx].data.len = k > 0 ? (size_t)k : 0;
-      ncx++;
+      add_neg_ctx(cx, &ncx, &in, data[1], sizeof data[1]);
     }
     if (ns) {
       memset(&in, 0, sizeof in);
@@ -1191,12 +1195,7 @@ int smbx_client_negotiate(smbx_client *cli, uint64_t conn, uint64_t now_ns)
       in.count = ns;
       in.ids.p = sids;
       in.ids.len = 2u * ns;
-      k = smbx_smb2_neg_ctx_build(&in, data[2], sizeof data[2], NULL);
-      cx[ncx].type = in.type;
-      cx[ncx].reserved = 0;
-      cx[ncx].data.p = data[2];
-      cx[ncx].data.len = k > 0 ? (size_t)k : 0;
-      ncx++;
+      add_neg_ctx(cx, &ncx, &in, data[2], sizeof data[2]);
     }
     smbx_ssize cl = smbx_smb2_neg_ctx_list_encode(cx, ncx, ctxbuf,
                                                   sizeof ctxbuf, NULL);
