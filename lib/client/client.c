@@ -938,12 +938,10 @@ static void conn_unprepare(smbx_client *cli, cconn *cc)
 int smbx_client_add_tcp(smbx_client *cli, const smbx_tcp_hooks *h,
                         uint64_t now_ns, uint64_t *conn)
 {
-  if (!cli || !h || !conn || h->struct_size < sizeof(size_t))
+  if (!cli || !h || !conn)
     return SMBX_ERR_INVAL;
   smbx_tcp_hooks hk;
-  memset(&hk, 0, sizeof hk);
-  memcpy(&hk, h, h->struct_size < sizeof hk ? h->struct_size : sizeof hk);
-  if (!hk.send)
+  if (smbx__conn_tcp_hooks_copy(&hk, h))
     return SMBX_ERR_INVAL;
   cli->now = now_ns;
   cconn *cc;
@@ -971,14 +969,8 @@ int smbx_client_add_smbd(smbx_client *cli, const smbx_smbd_settings *ss,
   if (!cli || !t || !conn)
     return SMBX_ERR_INVAL;
   smbx_smbd_settings st;
-  smbx_smbd_settings_default(&st, sizeof st);
-  if (ss) {
-    if (ss->struct_size < sizeof(size_t))
-      return SMBX_ERR_INVAL;
-    memcpy(&st, ss, ss->struct_size < sizeof st ? ss->struct_size : sizeof st);
-    st.struct_size = sizeof st;
-  }
-  st.role = SMBX_SMBD_ROLE_ACTIVE;
+  if (smbx__conn_smbd_settings_copy(&st, ss, SMBX_SMBD_ROLE_ACTIVE))
+    return SMBX_ERR_INVAL;
   cli->now = now_ns;
   cconn *cc;
   smbx__conn_settings cs;
@@ -987,16 +979,10 @@ int smbx_client_add_smbd(smbx_client *cli, const smbx_smbd_settings *ss,
   if (rc)
     return rc;
   cc->smbd = true;
-  smbx_smbd *d = NULL;
-  rc = smbx_smbd_new(&d, &st, t, bufs, n, &cli->alloc, now_ns);
+  rc = smbx__conn_new_smbd_engine(&cc->c, &cs, &up,
+                                  cli->have_cr ? &cli->cr : NULL, &st, t, bufs,
+                                  n, &cli->alloc, now_ns);
   if (rc) {
-    conn_unprepare(cli, cc);
-    return rc;
-  }
-  rc = smbx__conn_new_smbd(&cc->c, &cs, &up, cli->have_cr ? &cli->cr : NULL,
-                           d, &cli->alloc, now_ns);
-  if (rc) {
-    smbx_smbd_free(d);
     conn_unprepare(cli, cc);
     return rc;
   }

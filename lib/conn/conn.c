@@ -248,6 +248,50 @@ int smbx__conn_new_smbd(smbx__conn **out, const smbx__conn_settings *s,
   return 0;
 }
 
+int smbx__conn_new_smbd_engine(smbx__conn **out, const smbx__conn_settings *s,
+                               const smbx__conn_upcalls *up,
+                               const smbx_crypto *cr,
+                               const smbx_smbd_settings *st,
+                               const smbx_transport *t,
+                               const smbx_smbd_recv_buf *bufs, size_t n,
+                               const smbx_allocator *a, uint64_t now_ns)
+{
+  smbx_smbd *d = NULL;
+  int rc = smbx_smbd_new(&d, st, t, bufs, n, a, now_ns);
+  if (rc)
+    return rc;
+  rc = smbx__conn_new_smbd(out, s, up, cr, d, a, now_ns);
+  if (rc)
+    smbx_smbd_free(d);
+  return rc;
+}
+
+int smbx__conn_tcp_hooks_copy(smbx_tcp_hooks *dst, const smbx_tcp_hooks *src)
+{
+  if (src->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  memset(dst, 0, sizeof *dst);
+  memcpy(dst, src,
+         src->struct_size < sizeof *dst ? src->struct_size : sizeof *dst);
+  return dst->send ? 0 : SMBX_ERR_INVAL;
+}
+
+int smbx__conn_smbd_settings_copy(smbx_smbd_settings *dst,
+                                  const smbx_smbd_settings *src,
+                                  uint32_t role)
+{
+  smbx_smbd_settings_default(dst, sizeof *dst);
+  if (src) {
+    if (src->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(dst, src,
+           src->struct_size < sizeof *dst ? src->struct_size : sizeof *dst);
+    dst->struct_size = sizeof *dst;
+  }
+  dst->role = role;
+  return 0;
+}
+
 void smbx__conn_free(smbx__conn *c)
 {
   if (!c)

@@ -108,6 +108,7 @@
 #include <stdint.h>
 
 #include <smbx/crypto.h>
+#include <smbx/event.h>
 #include <smbx/smb2.h>
 #include <smbx/smbd.h>
 #include <smbx/smbx.h>
@@ -309,6 +310,30 @@ int smbx__conn_new_smbd(smbx__conn **out, const smbx__conn_settings *s,
                         const smbx__conn_upcalls *up, const smbx_crypto *cr,
                         smbx_smbd *d, const smbx_allocator *a,
                         uint64_t now_ns);
+
+/* What both nodes do to add an SMB Direct connection once their own
+ * record exists: creates the engine from st (already copied, role set)
+ * over t and bufs, then the connection over it. On failure the engine is
+ * freed again. Returns smbx_smbd_new's or smbx__conn_new_smbd's error. */
+int smbx__conn_new_smbd_engine(smbx__conn **out, const smbx__conn_settings *s,
+                               const smbx__conn_upcalls *up,
+                               const smbx_crypto *cr,
+                               const smbx_smbd_settings *st,
+                               const smbx_transport *t,
+                               const smbx_smbd_recv_buf *bufs, size_t n,
+                               const smbx_allocator *a, uint64_t now_ns);
+
+/* The caller's versioned TCP hooks into dst (fields past src->struct_size
+ * stay zero). SMBX_ERR_INVAL if struct_size is too small for a size_t or
+ * send is missing. */
+int smbx__conn_tcp_hooks_copy(smbx_tcp_hooks *dst, const smbx_tcp_hooks *src);
+
+/* The caller's versioned SMB Direct settings (src may be NULL: defaults)
+ * into dst with struct_size set and role forced. SMBX_ERR_INVAL if
+ * src->struct_size is too small for a size_t. */
+int smbx__conn_smbd_settings_copy(smbx_smbd_settings *dst,
+                                  const smbx_smbd_settings *src,
+                                  uint32_t role);
 
 /* Frees everything without upcalls (NULL is a no-op). Outstanding holds
  * become invalid; over SMB Direct the engine is freed (its receive buffers

@@ -1500,12 +1500,10 @@ static void conn_unprepare(smbx_server *srv, sconn *sc)
 int smbx_server_add_tcp(smbx_server *srv, const smbx_tcp_hooks *h,
                         uint64_t now_ns, uint64_t *conn)
 {
-  if (!srv || !h || !conn || h->struct_size < sizeof(size_t))
+  if (!srv || !h || !conn)
     return SMBX_ERR_INVAL;
   smbx_tcp_hooks hk;
-  memset(&hk, 0, sizeof hk);
-  memcpy(&hk, h, h->struct_size < sizeof hk ? h->struct_size : sizeof hk);
-  if (!hk.send)
+  if (smbx__conn_tcp_hooks_copy(&hk, h))
     return SMBX_ERR_INVAL;
   srv->now = now_ns;
   sconn *sc;
@@ -1534,14 +1532,8 @@ int smbx_server_add_smbd(smbx_server *srv, const smbx_smbd_settings *ss,
   if (!srv || !t || !conn)
     return SMBX_ERR_INVAL;
   smbx_smbd_settings st;
-  smbx_smbd_settings_default(&st, sizeof st);
-  if (ss) {
-    if (ss->struct_size < sizeof(size_t))
-      return SMBX_ERR_INVAL;
-    memcpy(&st, ss, ss->struct_size < sizeof st ? ss->struct_size : sizeof st);
-    st.struct_size = sizeof st;
-  }
-  st.role = SMBX_SMBD_ROLE_PASSIVE;
+  if (smbx__conn_smbd_settings_copy(&st, ss, SMBX_SMBD_ROLE_PASSIVE))
+    return SMBX_ERR_INVAL;
   srv->now = now_ns;
   sconn *sc;
   smbx__conn_settings cs;
@@ -1550,16 +1542,10 @@ int smbx_server_add_smbd(smbx_server *srv, const smbx_smbd_settings *ss,
   if (rc)
     return rc;
   sc->smbd = true;
-  smbx_smbd *d = NULL;
-  rc = smbx_smbd_new(&d, &st, t, bufs, n, &srv->alloc, now_ns);
+  rc = smbx__conn_new_smbd_engine(&sc->c, &cs, &up,
+                                  srv->have_cr ? &srv->cr : NULL, &st, t, bufs,
+                                  n, &srv->alloc, now_ns);
   if (rc) {
-    conn_unprepare(srv, sc);
-    return rc;
-  }
-  rc = smbx__conn_new_smbd(&sc->c, &cs, &up, srv->have_cr ? &srv->cr : NULL,
-                           d, &srv->alloc, now_ns);
-  if (rc) {
-    smbx_smbd_free(d);
     conn_unprepare(srv, sc);
     return rc;
   }
