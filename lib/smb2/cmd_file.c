@@ -71,13 +71,7 @@ int smbx_smb2_decode_close_resp(const uint8_t *pdu, size_t len,
   /* 2.2.16 */
   out->flags = smbx__rd_u16(&r);
   out->reserved = smbx__rd_u32(&r);
-  out->creation_time = smbx__rd_u64(&r);
-  out->last_access_time = smbx__rd_u64(&r);
-  out->last_write_time = smbx__rd_u64(&r);
-  out->change_time = smbx__rd_u64(&r);
-  out->allocation_size = smbx__rd_u64(&r);
-  out->end_of_file = smbx__rd_u64(&r);
-  out->file_attributes = smbx__rd_u32(&r);
+  SMBX__SMB2_RD_NETOPEN(&r, out);
   return r.bad ? smbx__smb2_fail(err, "close resp: truncated", len) : 0;
 }
 
@@ -94,13 +88,7 @@ smbx_ssize smbx_smb2_encode_close_resp(const smbx_smb2_hdr *h,
   smbx__wr_u16(&w, 60);
   smbx__wr_u16(&w, in->flags);
   smbx__wr_u32(&w, in->reserved);
-  smbx__wr_u64(&w, in->creation_time);
-  smbx__wr_u64(&w, in->last_access_time);
-  smbx__wr_u64(&w, in->last_write_time);
-  smbx__wr_u64(&w, in->change_time);
-  smbx__wr_u64(&w, in->allocation_size);
-  smbx__wr_u64(&w, in->end_of_file);
-  smbx__wr_u32(&w, in->file_attributes);
+  SMBX__SMB2_WR_NETOPEN(&w, in);
   return smbx__smb2_enc_done(&w);
 }
 

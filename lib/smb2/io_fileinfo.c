@@ -223,13 +223,7 @@ int smbx_smb2_file_network_open_info_decode(
 {
   DECODE_PROLOGUE(p, len, out);
   smbx__rd r = smbx__rd_make(p, len);
-  out->creation_time = smbx__rd_u64(&r);
-  out->last_access_time = smbx__rd_u64(&r);
-  out->last_write_time = smbx__rd_u64(&r);
-  out->change_time = smbx__rd_u64(&r);
-  out->allocation_size = smbx__rd_u64(&r);
-  out->end_of_file = smbx__rd_u64(&r);
-  out->file_attributes = smbx__rd_u32(&r);
+  SMBX__SMB2_RD_NETOPEN(&r, out);
   out->reserved = smbx__rd_u32(&r);
   if (r.bad)
     return smbx__smb2_fail(err, "network open info: shorter than 56 bytes",
@@ -245,13 +239,7 @@ smbx_ssize smbx_smb2_file_network_open_info_encode(
   if (rc)
     return rc;
   smbx__wr w = smbx__wr_make(buf, cap);
-  smbx__wr_u64(&w, in->creation_time);
-  smbx__wr_u64(&w, in->last_access_time);
-  smbx__wr_u64(&w, in->last_write_time);
-  smbx__wr_u64(&w, in->change_time);
-  smbx__wr_u64(&w, in->allocation_size);
-  smbx__wr_u64(&w, in->end_of_file);
-  smbx__wr_u32(&w, in->file_attributes);
+  SMBX__SMB2_WR_NETOPEN(&w, in);
   smbx__wr_u32(&w, in->reserved);
   return smbx__smb2_enc_done(&w);
 }

@@ -80,4 +80,30 @@ static inline void smbx__smb2_wr_fileid(smbx__wr *w, smbx_smb2_fileid f)
   smbx__wr_u64(w, f.volatile_id);
 }
 
+/* The network-open block shared by the CREATE and CLOSE responses
+ * ([MS-SMB2] 2.2.14, 2.2.16) and FileNetworkOpenInformation (MS-FSCC
+ * 2.4.29): four times, AllocationSize, EndOfFile, FileAttributes. `o` is
+ * any struct with those member names; r/w are cursor pointers. */
+#define SMBX__SMB2_RD_NETOPEN(r, o)                                           \
+  do {                                                                        \
+    (o)->creation_time = smbx__rd_u64(r);                                     \
+    (o)->last_access_time = smbx__rd_u64(r);                                  \
+    (o)->last_write_time = smbx__rd_u64(r);                                   \
+    (o)->change_time = smbx__rd_u64(r);                                       \
+    (o)->allocation_size = smbx__rd_u64(r);                                   \
+    (o)->end_of_file = smbx__rd_u64(r);                                       \
+    (o)->file_attributes = smbx__rd_u32(r);                                   \
+  } while (0)
+
+#define SMBX__SMB2_WR_NETOPEN(w, o)                                           \
+  do {                                                                        \
+    smbx__wr_u64(w, (o)->creation_time);                                      \
+    smbx__wr_u64(w, (o)->last_access_time);                                   \
+    smbx__wr_u64(w, (o)->last_write_time);                                    \
+    smbx__wr_u64(w, (o)->change_time);                                        \
+    smbx__wr_u64(w, (o)->allocation_size);                                    \
+    smbx__wr_u64(w, (o)->end_of_file);                                        \
+    smbx__wr_u32(w, (o)->file_attributes);                                    \
+  } while (0)
+
 #endif
