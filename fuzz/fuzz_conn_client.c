@@ -46,13 +46,7 @@ static void keep_hold(cli *s, uint64_t h)
 {
   if (!h)
     abort();
-  for (int i = 0; i < NHOLD; i++)
-    if (!s->hold[i]) {
-      s->hold[i] = h;
-      return;
-    }
-  if (smbx__conn_release(s->c, h, s->now) != 0)
-    abort();
+  hold_keep(s->c, s->hold, NHOLD, h, s->now);
 }
 
 static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
@@ -113,29 +107,8 @@ static void up_down(void *ctx, int err, uint32_t st, const char *reason)
 
 static void feed(cli *s, const uint8_t *bytes, size_t n)
 {
-  if (!n || s->nbufs == NBUF)
-    return;
-  uint8_t *b = malloc(n);
-  if (!b)
-    return;
-  memcpy(b, bytes, n);
-  s->bufs[s->nbufs++] = b;
-  size_t off = 0;
-  for (int tries = 0; off < n && tries < 4; tries++) {
-    size_t used = 0;
-    int rc = smbx__conn_tcp_feed(s->c, b + off, n - off, &used, s->now);
-    if (used > n - off)
-      abort();
-    off += used;
-    if (rc != SMBX_ERR_AGAIN)
-      break;
-    for (int i = 0; i < NHOLD; i++)
-      if (s->hold[i]) {
-        if (smbx__conn_release(s->c, s->hold[i], s->now) != 0)
-          abort();
-        s->hold[i] = 0;
-      }
-  }
+  feed_kept(s->c, s->bufs, &s->nbufs, NBUF, s->hold, NHOLD, bytes, n,
+            s->now);
 }
 
 static void send_req(cli *s, fin *f)

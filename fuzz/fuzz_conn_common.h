@@ -249,4 +249,51 @@ static size_t build_pdu(fin *f, uint8_t *p, size_t cap, bool response,
   return n;
 }
 
+/* Keeps hold h in the first free slot of hold[nhold]; with none free it
+ * is released at once (which must succeed). */
+static void hold_keep(smbx__conn *c, uint64_t *hold, size_t nhold, uint64_t h,
+                      uint64_t now)
+{
+  for (size_t i = 0; i < nhold; i++)
+    if (!hold[i]) {
+      hold[i] = h;
+      return;
+    }
+  if (smbx__conn_release(c, h, now) != 0)
+    abort();
+}
+
+/* Feeds a copy of bytes to c over Direct TCP. The copy must outlive the
+ * holds on it, so it is kept in bufs[cap] (freed by the caller at the
+ * end); on SMBX_ERR_AGAIN every kept hold is released and feeding is
+ * retried, at most 4 times in all. */
+static void feed_kept(smbx__conn *c, uint8_t **bufs, size_t *nbufs,
+                      size_t cap, uint64_t *hold, size_t nhold,
+                      const uint8_t *bytes, size_t n, uint64_t now)
+{
+  if (!n || *nbufs == cap)
+    return;
+  uint8_t *b = malloc(n);
+  if (!b)
+    return;
+  memcpy(b, bytes, n);
+  bufs[(*nbufs)++] = b;
+  size_t off = 0;
+  for (int tries = 0; off < n && tries < 4; tries++) {
+    size_t used = 0;
+    int rc = smbx__conn_tcp_feed(c, b + off, n - off, &used, now);
+    if (used > n - off)
+      abort();
+    off += used;
+    if (rc != SMBX_ERR_AGAIN)
+      break;
+    for (size_t i = 0; i < nhold; i++)
+      if (hold[i]) {
+        if (smbx__conn_release(c, hold[i], now) != 0)
+          abort();
+        hold[i] = 0;
+      }
+  }
+}
+
 #endif

@@ -44,13 +44,7 @@ static int up_send(void *ctx, const uint8_t *p, size_t len)
 
 static void keep_hold(srv *s, uint64_t h)
 {
-  for (int i = 0; i < NHOLD; i++)
-    if (!s->hold[i]) {
-      s->hold[i] = h;
-      return;
-    }
-  if (smbx__conn_release(s->c, h, s->now) != 0)
-    abort();
+  hold_keep(s->c, s->hold, NHOLD, h, s->now);
 }
 
 static void up_request(void *ctx, const smbx__conn_pdu *p)
@@ -110,30 +104,8 @@ static void up_down(void *ctx, int err, uint32_t st, const char *reason)
 
 static void feed(srv *s, const uint8_t *bytes, size_t n)
 {
-  if (!n || s->nbufs == NBUF)
-    return;
-  /* the buffer must outlive the holds on it: kept until the end */
-  uint8_t *b = malloc(n);
-  if (!b)
-    return;
-  memcpy(b, bytes, n);
-  s->bufs[s->nbufs++] = b;
-  size_t off = 0;
-  for (int tries = 0; off < n && tries < 4; tries++) {
-    size_t used = 0;
-    int rc = smbx__conn_tcp_feed(s->c, b + off, n - off, &used, s->now);
-    if (used > n - off)
-      abort();
-    off += used;
-    if (rc != SMBX_ERR_AGAIN)
-      break;
-    for (int i = 0; i < NHOLD; i++)
-      if (s->hold[i]) {
-        if (smbx__conn_release(s->c, s->hold[i], s->now) != 0)
-          abort();
-        s->hold[i] = 0;
-      }
-  }
+  feed_kept(s->c, s->bufs, &s->nbufs, NBUF, s->hold, NHOLD, bytes, n,
+            s->now);
 }
 
 static void answer(srv *s, fin *f, int how)
