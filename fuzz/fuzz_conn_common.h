@@ -296,4 +296,32 @@ static void feed_kept(smbx__conn *c, uint8_t **bufs, size_t *nbufs,
   }
 }
 
+/* Input ops both drivers run: release one kept hold (chosen by the
+ * input), step the clock by an input amount (shift below mask + 1) and run
+ * the expiry if due, set an input-chosen dialect. */
+static void op_release_hold(smbx__conn *c, uint64_t *hold, size_t nhold,
+                            fin *f, uint64_t now)
+{
+  size_t i = in_u8(f) % nhold;
+  if (hold[i]) {
+    if (smbx__conn_release(c, hold[i], now) != 0)
+      abort();
+    hold[i] = 0;
+  }
+}
+
+static void op_time(smbx__conn *c, uint64_t *now, fin *f, uint8_t mask)
+{
+  *now += (uint64_t)in_u16(f) << (in_u8(f) & mask);
+  if (smbx__conn_expiry(c) <= *now)
+    (void)smbx__conn_handle_expiry(c, *now);
+}
+
+static void op_set_dialect(smbx__conn *c, fin *f)
+{
+  static const uint16_t d[5] = {0x202, 0x210, 0x300, 0x302, 0x311};
+  (void)smbx__conn_set_dialect(c, d[in_u8(f) % 5],
+                               in_u8(f) & 1 ? SMBX_SMB2_CAP_LARGE_MTU : 0);
+}
+
 #endif

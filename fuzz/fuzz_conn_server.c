@@ -234,27 +234,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4:
       answer(&s, &f, 2);
       break;
-    case 5: {
-      int i = in_u8(&f) % NHOLD;
-      if (s.hold[i]) {
-        if (smbx__conn_release(s.c, s.hold[i], s.now) != 0)
-          abort();
-        s.hold[i] = 0;
-      }
+    case 5:
+      op_release_hold(s.c, s.hold, NHOLD, &f, s.now);
       break;
-    }
     case 6:
-      s.now += (uint64_t)in_u16(&f) << (in_u8(&f) & 31);
-      if (smbx__conn_expiry(s.c) <= s.now)
-        (void)smbx__conn_handle_expiry(s.c, s.now);
+      op_time(s.c, &s.now, &f, 31);
       break;
-    case 7: {
-      static const uint16_t d[5] = {0x202, 0x210, 0x300, 0x302, 0x311};
-      (void)smbx__conn_set_dialect(s.c, d[in_u8(&f) % 5],
-                                   in_u8(&f) & 1 ? SMBX_SMB2_CAP_LARGE_MTU
-                                                 : 0);
+    case 7:
+      op_set_dialect(s.c, &f);
       break;
-    }
     case 8:
       smbx__conn_set_backpressure(s.c, in_u8(&f) & 1);
       break;
