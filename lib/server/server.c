@@ -674,7 +674,13 @@ static void negotiate(sconn *sc, const smbx__conn_pdu *pd)
                      : sign_alg;
   sc->client_secmode = nr.security_mode;
   sc->negotiated = true;
-  (void)smbx__conn_set_dialect(sc->c, best, sc->caps);
+  /* MS-SMB2 3.3.5.4: SupportsMultiCredit follows the server's LARGE_MTU
+   * alone on 2.1+ (smbclient -m SMB2_10 sends Capabilities 0, impacket only
+   * ENCRYPTION, and both still send multi-credit requests) */
+  uint32_t conn_caps = sc->caps;
+  if (best != SMBX_SMB2_DIALECT_202)
+    conn_caps |= rs.capabilities & SMBX_SMB2_CAP_LARGE_MTU;
+  (void)smbx__conn_set_dialect(sc->c, best, conn_caps);
   push_negotiated(sc, &nr, &rs);
 }
 

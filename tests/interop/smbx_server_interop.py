@@ -323,13 +323,10 @@ def main():
         check(s.stop() == 0, "SIGTERM after several clients: exit 0")
 
         # Clients that do not advertise LARGE_MTU themselves (smbclient -m
-        # SMB2_10 sends Capabilities 0, impacket only ENCRYPTION): the node
-        # derives multi-credit from the intersection with the client's
-        # capabilities (lib/server/server.c; MS-SMB2 3.3.5.4 uses the
-        # server's alone), so their multi-credit I/O gets
-        # INVALID_PARAMETER; served without LARGE_MTU until the node is
-        # fixed.
-        s = Server(a.server, root, tmp, config=user + "large_mtu = no\n")
+        # SMB2_10 sends Capabilities 0, impacket only ENCRYPTION) still send
+        # multi-credit READ/WRITE: MS-SMB2 3.3.5.4 bases SupportsMultiCredit
+        # on the server's LARGE_MTU alone (regression test for the node).
+        s = Server(a.server, root, tmp, config=user)
         servers.append(s)
         transfer(s, tmp, root, "alice%Secret#1", "user signed SMB2_10",
                  sign + ["-m", "SMB2_10"])
