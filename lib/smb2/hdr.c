@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* SMB2 header, compound chains, TRANSFORM / COMPRESSION / SMB1
  * recognition, CreditCharge (smb2.md sec. 1, 2, 6.1, 6.2). */
+#include <string.h>
+
 #include "smb2/smb2_int.h"
 
 int smbx_smb2_hdr_decode(const uint8_t *p, size_t len, smbx_smb2_hdr *h,
@@ -11,50 +13,53 @@ int smbx_smb2_hdr_decode(const uint8_t *p, size_t len, smbx_smb2_hdr *h,
   int rc = smbx__smb2_hdr_check(p, len, err);
   if (rc)
     return rc;
-  /* [MS-SMB2] 2.2.1 */
-  smbx__rd r = smbx__rd_make(p, SMBX_SMB2_HDR_SIZE);
-  smbx__rd_skip(&r, 4);
-  h->structure_size = smbx__rd_u16(&r);
-  h->credit_charge = smbx__rd_u16(&r);
-  h->status = smbx__rd_u32(&r);
-  h->command = smbx__rd_u16(&r);
-  h->credits = smbx__rd_u16(&r);
-  h->flags = smbx__rd_u32(&r);
-  h->next_command = smbx__rd_u32(&r);
-  h->message_id = smbx__rd_u64(&r);
+  /* [MS-SMB2] 2.2.1; hdr_check proved len >= 64: fixed-offset loads */
+  h->structure_size = smbx__get_le16(p + 4);
+  h->credit_charge = smbx__get_le16(p + 6);
+  h->status = smbx__get_le32(p + 8);
+  h->command = smbx__get_le16(p + 12);
+  h->credits = smbx__get_le16(p + 14);
+  h->flags = smbx__get_le32(p + 16);
+  h->next_command = smbx__get_le32(p + 20);
+  h->message_id = smbx__get_le64(p + 24);
   if (h->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND) {
-    h->async_id = smbx__rd_u64(&r);
+    h->async_id = smbx__get_le64(p + 32);
     h->reserved = 0;
     h->tree_id = 0;
   } else {
     h->async_id = 0;
-    h->reserved = smbx__rd_u32(&r);
-    h->tree_id = smbx__rd_u32(&r);
+    h->reserved = smbx__get_le32(p + 32);
+    h->tree_id = smbx__get_le32(p + 36);
   }
-  h->session_id = smbx__rd_u64(&r);
-  smbx__rd_copy(&r, h->signature, 16);
-  return r.bad ? smbx__smb2_fail(err, "smb2 header: truncated", len) : 0;
+  h->session_id = smbx__get_le64(p + 40);
+  memcpy(h->signature, p + 48, 16);
+  return 0;
 }
 
 void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd)
 {
-  smbx__wr_u32(w, SMBX_SMB2_PROTOCOL_ID);
-  smbx__wr_u16(w, 64);
-  smbx__wr_u16(w, h->credit_charge);
-  smbx__wr_u32(w, h->status);
-  smbx__wr_u16(w, cmd);
-  smbx__wr_u16(w, h->credits);
-  smbx__wr_u32(w, h->flags);
-  smbx__wr_u32(w, h->next_command);
-  smbx__wr_u64(w, h->message_id);
+  /* one capacity check for the fixed 64 bytes (MS-SMB2 2.2.1), then stores
+   * at fixed offsets: every encoder starts here */
+  uint8_t *p = smbx__wr_take(w, SMBX_SMB2_HDR_SIZE);
+  if (!p)
+    return;
+  smbx__put_le32(p, SMBX_SMB2_PROTOCOL_ID);
+  smbx__put_le16(p + 4, 64);
+  smbx__put_le16(p + 6, h->credit_charge);
+  smbx__put_le32(p + 8, h->status);
+  smbx__put_le16(p + 12, cmd);
+  smbx__put_le16(p + 14, h->credits);
+  smbx__put_le32(p + 16, h->flags);
+  smbx__put_le32(p + 20, h->next_command);
+  smbx__put_le64(p + 24, h->message_id);
   if (h->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND) {
-    smbx__wr_u64(w, h->async_id);
+    smbx__put_le64(p + 32, h->async_id);
   } else {
-    smbx__wr_u32(w, h->reserved);
-    smbx__wr_u32(w, h->tree_id);
+    smbx__put_le32(p + 32, h->reserved);
+    smbx__put_le32(p + 36, h->tree_id);
   }
-  smbx__wr_u64(w, h->session_id);
-  smbx__wr_bytes(w, h->signature, 16);
+  smbx__put_le64(p + 40, h->session_id);
+  memcpy(p + 48, h->signature, 16);
 }
 
 smbx_ssize smbx_smb2_hdr_encode(const smbx_smb2_hdr *h, uint8_t *buf,
