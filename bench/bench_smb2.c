@@ -149,12 +149,11 @@ static double compound_run(void *state, uint64_t iters)
   uint8_t buf[1024];
   uint64_t acc = 0, t0 = bench_now_ns();
   for (uint64_t i = 0; i < iters; i++) {
-    size_t off = 0;
     smbx_ssize n = encode_create(buf, sizeof buf, i);
     smbx_ssize lk = n > 0 ? smbx_smb2_chain_link(buf, (size_t)n, sizeof buf) : -1;
     if (lk < 0)
       return 1e12;
-    off = (size_t)lk;
+    size_t off = (size_t)lk;
     /* related READ and CLOSE inherit the CREATE's FileId (all-ones) */
     smbx_smb2_hdr h = req_hdr(SMBX_SMB2_READ, i + 1);
     h.flags = SMBX_SMB2_FLAGS_RELATED_OPERATIONS;

@@ -120,13 +120,17 @@ static int lb_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
   lb_ep *ep = ud, *peer = ep->peer;
   smbx_wc done = {.wr_id = wr_id, .status = SMBX_WC_SUCCESS};
   if (!peer->d) {
-    uint8_t tmp[LB_BUF_SIZE];
+    /* the raw peer reads only the header: gather its first 32 bytes
+     * (a negotiate response is 32, a data header 20 or 24) */
+    uint8_t hdr[SMBX_SMBD_NEGOTIATE_RESP_SIZE];
     size_t len = 0;
-    for (size_t i = 0; i < n_sg && len + sg[i].length <= sizeof tmp; i++) {
-      memcpy(tmp + len, sg[i].addr, sg[i].length);
-      len += sg[i].length;
+    for (size_t i = 0; i < n_sg && len < sizeof hdr; i++) {
+      size_t n = sg[i].length < sizeof hdr - len ? sg[i].length
+                                                 : sizeof hdr - len;
+      memcpy(hdr + len, sg[i].addr, n);
+      len += n;
     }
-    raw_take(peer, tmp, len);
+    raw_take(peer, hdr, len);
   } else {
     if (peer->rq_n == 0)
       return -1; /* RNR: the engines must never let this happen */
