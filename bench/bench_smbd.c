@@ -174,7 +174,7 @@ static int lb_register(void *ud, void *addr, size_t len, uint32_t access,
   out->address = (uint64_t)(uintptr_t)addr;
   out->handle = (uint64_t)(uintptr_t)addr;
   out->key = 0x1234;
-  out->reserved = 0;
+  out->flags = 0;
   return 0;
 }
 

@@ -75,6 +75,16 @@ typedef struct smbx_client_settings {
   uint32_t max_sessions;  /**< 64 */
   uint64_t request_timeout_ns; /**< per request, 0 = none: 60 s */
   uint8_t client_guid[16]; /**< ClientGuid: zero */
+  /* appended in 0.1.0 (RDMA direct placement, docs/rdma.md) */
+  uint32_t rdma_threshold; /**< smbx_client_read_into / _write_from of at
+                                least this many bytes go by RDMA over SMB
+                                Direct (3.x, unsigned, unencrypted):
+                                4096; 0 = never */
+  uint32_t rdma_chunk_max; /**< largest single registration (one buffer
+                                descriptor); 0 = the peer's
+                                MaxReadWriteSize: 0 */
+  uint32_t rdma_max_regs;  /**< registrations live at once per SMB Direct
+                                connection: 256 */
 } smbx_client_settings;
 
 /** @brief Fill s with the defaults and store struct_size.
@@ -265,6 +275,46 @@ SMBX_API int smbx_client_write(smbx_client *cli, uint64_t conn,
                                smbx_smb2_fileid file_id, uint64_t offset,
                                const uint8_t *data, size_t len,
                                uint64_t now_ns, uint64_t *req);
+/** @brief READ `length` bytes at `offset` into the caller's buffer.
+ *  By RDMA when the connection is SMB Direct, the dialect 3.x, length >=
+ *  rdma_threshold and the request is neither signed nor encrypted
+ *  (smbd.md sec. 4: data would cross unprotected): `buf` is registered
+ *  through register_mr (REMOTE_WRITE) in chunks of at most
+ *  min(rdma_chunk_max, the peer's MaxReadWriteSize), one buffer
+ *  descriptor each, Channel RDMA_V1_INVALIDATE on 3.0.2+ and RDMA_V1 on
+ *  3.0; the server writes the data straight into `buf`. Every
+ *  registration is deregistered exactly once before the request's
+ *  RESPONSE event (also on error, timeout or teardown); a key the server
+ *  invalidated remotely is given to deregister_mr with
+ *  SMBX_MR_F_INVALIDATED. The RESPONSE has SMBX_EVF_RDMA and
+ *  u.pdu.rdma_length = bytes placed. Otherwise the READ goes inline and
+ *  the data is in the RESPONSE PDU, as with smbx_client_read().
+ *  @param buf the caller's memory; untouched by smbx, written by the
+ *         server until the RESPONSE event
+ *  @return as smbx_client_read(); SMBX_ERR_AGAIN also when rdma_max_regs
+ *          registrations are live (retry after a RESPONSE);
+ *          SMBX_ERR_RANGE (length above the peer's MaxReadWriteSize);
+ *          SMBX_ERR_TRANSPORT (register_mr failed; nothing sent).
+ *  @since 0.1.0 */
+SMBX_API int smbx_client_read_into(smbx_client *cli, uint64_t conn,
+                                   uint64_t session, uint32_t tree_id,
+                                   smbx_smb2_fileid file_id, uint64_t offset,
+                                   void *buf, uint32_t length,
+                                   uint64_t now_ns, uint64_t *req);
+
+/** @brief WRITE `length` bytes at `offset` from the caller's buffer. By
+ *  RDMA under the rules of smbx_client_read_into() (REMOTE_READ
+ *  registrations, Length 0, DataOffset 0, RemainingBytes = length: the
+ *  server reads `buf` itself); otherwise inline (copied once, as
+ *  smbx_client_write()).
+ *  @param buf must stay unchanged until the RESPONSE event
+ *  @return as smbx_client_read_into(). @since 0.1.0 */
+SMBX_API int smbx_client_write_from(smbx_client *cli, uint64_t conn,
+                                    uint64_t session, uint32_t tree_id,
+                                    smbx_smb2_fileid file_id, uint64_t offset,
+                                    const void *buf, uint32_t length,
+                                    uint64_t now_ns, uint64_t *req);
+
 /** @brief QUERY_DIRECTORY with a UTF-16LE pattern.
  *  @since 0.1.0 */
 SMBX_API int smbx_client_query_directory(

@@ -79,6 +79,22 @@ extern "C" {
  *  client may call smbx_client_negotiate()). TCP connections are usable
  *  at once and get no CONN_UP. */
 #define SMBX_EV_CONN_UP 15u
+/** Server: an RDMA transfer of u.pdu.req finished (docs/rdma.md).
+ *  u.pdu.err 0: READ (smbx_server_rdma_push): the data was placed and the
+ *  response sent, the host's buffers are free; WRITE
+ *  (smbx_server_rdma_pull): the data is in the host's buffers, now answer
+ *  the WRITE with smbx_server_respond(). u.pdu.err < 0: the transfer
+ *  failed (an RDMA error completion: the connection is going down and the
+ *  request is never answered); u.pdu.rdma_length bytes were moved.
+ *  @since 0.1.0 */
+#define SMBX_EV_RDMA_DONE 16u
+/** Client: a lease break the node's lease table processed (u.lease;
+ *  smbx/lease_client.h). Without SMBX_LEASE_EVF_SETTLED, do the actions
+ *  and call smbx_client_lease_break_done(); the node acks. */
+#define SMBX_EV_LEASE_BREAK 17u
+/** Client: a cached directory listing was dropped (u.lease: key, scope,
+ *  reason SMBX_LEASE_INVAL_*). */
+#define SMBX_EV_DIR_INVALIDATE 18u
 /** @} */
 
 /** @brief smbx_event.flags
@@ -90,6 +106,11 @@ extern "C" {
 #define SMBX_EVF_FILEID 0x10u   /**< u.pdu.file_id is the FileId to use
                                      (inherited in a related compound) */
 #define SMBX_EVF_LAST 0x20u     /**< last PDU of its transport message */
+#define SMBX_EVF_RDMA 0x40u     /**< server REQUEST: a READ/WRITE whose data
+                                     moves by RDMA (u.pdu.rdma_*; answer with
+                                     smbx_server_rdma_push / _pull); client
+                                     RESPONSE: a READ whose data was placed
+                                     in the caller's buffer by RDMA */
 /** @} */
 
 /** @brief One node event, copied into caller memory. Set struct_size
@@ -118,6 +139,19 @@ typedef struct smbx_event {
       int err;             /**< RESPONSE: 0, or a local completion code */
       uint16_t chain_index, chain_count;
       uint32_t reserved;
+      /** With SMBX_EVF_RDMA (server REQUEST, RDMA_DONE; client RESPONSE):
+       *  SMBX_SMB2_CHANNEL_RDMA_V1 or _RDMA_V1_INVALIDATE */
+      uint32_t rdma_channel;
+      /** bytes to move (READ Length / WRITE RemainingBytes); RDMA_DONE
+       *  and client RESPONSE: bytes moved */
+      uint32_t rdma_length;
+      /** server REQUEST: the client's descriptors, rdma_desc_count x 16
+       *  bytes SMB_DIRECT_BUFFER_DESCRIPTOR_V1 (validated; a view into the
+       *  PDU, valid while the request is held; read them with
+       *  smbx_smb2_desc_list_get()) */
+      const uint8_t *rdma_descs;
+      uint32_t rdma_desc_count;
+      uint32_t reserved2;
     } pdu;
     /** NEGOTIATED */
     struct {
@@ -184,6 +218,18 @@ typedef struct smbx_event {
       uint32_t index;
       uint64_t handle;
     } smbd;
+    /** LEASE_BREAK, DIR_INVALIDATE (client; smbx/lease_client.h) */
+    struct {
+      uint8_t key[16];     /**< lease key */
+      uint32_t scope;      /**< smbx_client_lease_scope() */
+      uint32_t flags;      /**< SMBX_LEASE_EVF_* */
+      uint32_t from, to;   /**< lease states */
+      uint32_t actions;    /**< SMBX_LEASE_ACT_* */
+      uint32_t ack_state;  /**< state acked (settled breaks) */
+      uint32_t reason;     /**< DIR_INVALIDATE: SMBX_LEASE_INVAL_* */
+      uint16_t epoch;      /**< NewEpoch */
+      uint16_t reserved;
+    } lease;
     uint8_t reserved[256]; /**< room for new kinds */
   } u;
 } smbx_event;
@@ -215,6 +261,11 @@ typedef struct smbx_conn_info {
   uint32_t holds;       /**< unreleased received messages */
   int err;              /**< sticky error or 0 */
   uint64_t requests, responses; /**< PDU counters */
+  uint64_t rdma_ios;    /**< READ/WRITE moved by RDMA (server: transfers
+                             done; client: requests with registrations) */
+  uint64_t rdma_ops;    /**< server: RDMA READ/WRITE operations posted;
+                             client: memory registrations made */
+  uint64_t rdma_bytes;  /**< payload bytes moved by RDMA */
 } smbx_conn_info;
 
 /** @name Dialect masks (server/client settings `dialects`)

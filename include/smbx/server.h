@@ -19,7 +19,12 @@
  *   - SMBX_EV_REQUEST: any other command, as the raw PDU plus its decoded
  *     header; decode the body with the codec (smbx_smb2_decode_<cmd>_req)
  *     and answer with smbx_server_respond() (body bytes; the node writes
- *     the header, credits, signature, encryption and framing).
+ *     the header, credits, signature, encryption and framing). Over SMB
+ *     Direct, a READ/WRITE with an RDMA channel comes with SMBX_EVF_RDMA
+ *     and the client's validated descriptors (u.pdu.rdma_*): answer a READ
+ *     with smbx_server_rdma_push(), pull a WRITE's data with
+ *     smbx_server_rdma_pull() (docs/rdma.md). Channel violations never
+ *     reach the host (INVALID_PARAMETER, smbd.md sec. 4).
  *  Requests on unknown sessions or trees never reach the host (they fail
  *  with USER_SESSION_DELETED / NETWORK_NAME_DELETED).
  *
@@ -78,6 +83,15 @@ typedef struct smbx_server_settings {
   const uint8_t *security_blob; /**< NEGOTIATE security buffer (e.g. a
                                      SPNEGO negTokenInit); copied by new */
   size_t security_blob_len;     /**< <= 65535: 0 */
+  /* appended in 0.1.0 (RDMA direct placement, docs/rdma.md) */
+  uint32_t rdma_max_ops;  /**< RDMA READ/WRITE operations one SMB Direct
+                               connection keeps posted (its share of the
+                               send queue): 64; 0 = RDMA channels refused */
+  uint32_t rdma_max_sge;  /**< host elements one transfer may name
+                               (smbx_server_rdma_push/_pull n): 16 */
+  uint32_t rdma_max_op_size; /**< largest single RDMA operation; a
+                               descriptor is split into pieces of at most
+                               this: 1 MiB */
 } smbx_server_settings;
 
 /** @brief Fill s with the defaults and store struct_size.
@@ -253,6 +267,57 @@ SMBX_API int smbx_server_go_async(smbx_server *srv, uint64_t conn,
 SMBX_API int smbx_server_send_break(smbx_server *srv, uint64_t conn,
                                     uint64_t session_id, const uint8_t *body,
                                     size_t len, uint64_t now_ns);
+
+/** @brief Answer an RDMA READ (a REQUEST with SMBX_EVF_RDMA and Command
+ *  READ): the node RDMA-writes the host's data straight into the client's
+ *  descriptors (pieces of at most rdma_max_op_size, at most rdma_max_ops
+ *  posted), and when every write completed sends the READ response
+ *  (DataLength 0, DataRemaining = bytes; as SEND_WITH_INVALIDATE of the
+ *  first descriptor's token for RDMA_V1_INVALIDATE), then queues
+ *  SMBX_EV_RDMA_DONE. smbx never copies the data.
+ *  @param data,n where the data is: registered host memory (address,
+ *         length, registration handle), in file order; the array is
+ *         copied, the memory must stay untouched until SMBX_EV_RDMA_DONE.
+ *         Total 1..u.pdu.rdma_length bytes (less = short read; for 0
+ *         bytes answer with smbx_server_respond_error(), e.g. END_OF_FILE)
+ *  @return 0; SMBX_ERR_INVAL (NULL, n 0 or > rdma_max_sge, a total of 0
+ *          or above rdma_length); SMBX_ERR_NOTFOUND (stale conn or req);
+ *          SMBX_ERR_STATE (not an RDMA READ, or a transfer already
+ *          started); SMBX_ERR_TRANSPORT (rdma_write hook failed: the
+ *          connection is torn down); the connection's sticky code.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_rdma_push(smbx_server *srv, uint64_t conn,
+                                   uint64_t req, const smbx_sge *data,
+                                   size_t n, uint64_t now_ns);
+
+/** @brief Start an RDMA WRITE (a REQUEST with SMBX_EVF_RDMA and Command
+ *  WRITE): the node RDMA-reads the client's data straight into the host's
+ *  buffers (at most the connection's ORD reads in flight) and queues
+ *  SMBX_EV_RDMA_DONE when it is there; the host then writes it to its
+ *  file and answers the WRITE with smbx_server_respond() (as
+ *  SEND_WITH_INVALIDATE for RDMA_V1_INVALIDATE). The host may also answer
+ *  at once with an error instead of pulling.
+ *  @param dst,n where the data goes (registered host memory with local
+ *         write access); exactly u.pdu.rdma_length bytes; the array is
+ *         copied, the memory is the engine's until SMBX_EV_RDMA_DONE
+ *  @return as smbx_server_rdma_push() (SMBX_ERR_INVAL when the total is
+ *          not rdma_length). @since 0.1.0 */
+SMBX_API int smbx_server_rdma_pull(smbx_server *srv, uint64_t conn,
+                                   uint64_t req, const smbx_sge *dst,
+                                   size_t n, uint64_t now_ns);
+
+/** @brief Completion of an rdma_read / rdma_write the node posted
+ *  (smbx_wr_id_kind(wc->wr_id) == SMBX_WR_KIND_RDMA). An error completion
+ *  (any status but success; FLUSH once the QP is in error) tears the
+ *  connection down cleanly: the transfer is reported failed with
+ *  SMBX_EV_RDMA_DONE (err SMBX_ERR_TRANSPORT), its request is never
+ *  answered, CONN_DOWN follows.
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (stale conn); the sticky
+ *          code (SMBX_ERR_TRANSPORT after an error completion). A
+ *          completion for an operation the node no longer tracks (after
+ *          teardown) is ignored. @since 0.1.0 */
+SMBX_API int smbx_server_rdma_done(smbx_server *srv, uint64_t conn,
+                                   const smbx_wc *wc, uint64_t now_ns);
 
 /** @brief Next deadline over all connections (UINT64_MAX: none).
  *  @since 0.1.0 */

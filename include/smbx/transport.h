@@ -41,8 +41,16 @@ typedef struct smbx_mr {
   uint64_t address; /**< address (IOVA) the peer uses in RDMA operations */
   uint64_t handle;  /**< host handle (e.g. a struct ibv_mr pointer) */
   uint32_t key;     /**< remote key (rkey / STag) */
-  uint32_t reserved;
+  uint32_t flags;   /**< register_mr: set 0. deregister_mr: SMBX_MR_F_* */
 } smbx_mr;
+
+/** @brief smbx_mr.flags as given to deregister_mr: the peer already
+ *  invalidated this key (a receive completed WITH_INVALIDATE of it), so a
+ *  host using fast registration skips its local invalidation. Without it
+ *  the host must invalidate the key (IB_WR_LOCAL_INV or deregistration)
+ *  before deregister_mr returns: smbx completes the I/O right after.
+ *  @since 0.1.0 */
+#define SMBX_MR_F_INVALIDATED 0x1u
 
 /** @name Access flags for register_mr
  *  @{ */
@@ -96,10 +104,13 @@ typedef struct smbx_transport {
                    size_t n_sg, uint32_t flags, uint32_t invalidate_rkey);
   /** Post one receive into buf (registered memory the host lent). */
   int (*post_recv)(void *user_data, uint64_t wr_id, const smbx_sge *buf);
-  /** RDMA READ from the peer's (remote_addr, rkey) into local elements. */
+  /** RDMA READ from the peer's (remote_addr, rkey) into local elements.
+   *  Report its completion with smbx_server_rdma_done() (the wr_id has
+   *  smbx_wr_id_kind() SMBX_WR_KIND_RDMA). */
   int (*rdma_read)(void *user_data, uint64_t wr_id, const smbx_sge *sg,
                    size_t n_sg, uint64_t remote_addr, uint32_t rkey);
-  /** RDMA WRITE of local elements to the peer's (remote_addr, rkey). */
+  /** RDMA WRITE of local elements to the peer's (remote_addr, rkey).
+   *  Completion: as rdma_read. */
   int (*rdma_write)(void *user_data, uint64_t wr_id, const smbx_sge *sg,
                     size_t n_sg, uint64_t remote_addr, uint32_t rkey);
   /** Register [addr, addr+len) with SMBX_MR_* access; synchronous (a host
@@ -109,6 +120,21 @@ typedef struct smbx_transport {
   /** Release a registration made by register_mr. */
   void (*deregister_mr)(void *user_data, const smbx_mr *mr);
 } smbx_transport;
+
+/** @name Kinds of smbx work-request ids (smbx_wr_id_kind)
+ *  @{ */
+#define SMBX_WR_KIND_UNKNOWN 0u /**< not an id smbx posted */
+#define SMBX_WR_KIND_RECV 1u    /**< post_recv: report to *_recv() */
+#define SMBX_WR_KIND_SEND 2u    /**< post_send: report to *_send_done() */
+#define SMBX_WR_KIND_RDMA 3u    /**< rdma_read / rdma_write: report to
+                                     smbx_server_rdma_done() */
+/** @} */
+
+/** @brief Which completion call a work-request id smbx posted belongs to:
+ *  lets a host route completions whose opcode is undefined (ibverbs
+ *  error and flush completions) without remembering its own postings.
+ *  @return SMBX_WR_KIND_*. @since 0.1.0 */
+SMBX_API uint32_t smbx_wr_id_kind(uint64_t wr_id);
 
 #ifdef __cplusplus
 }

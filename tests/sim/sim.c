@@ -152,7 +152,7 @@ static int hook_register(void *ud, void *addr, size_t len, uint32_t access,
   out->address = (uint64_t)(uintptr_t)addr;
   out->key = 0x1000u + e->mr_total;
   out->handle = e->mr_total;
-  out->reserved = 0;
+  out->flags = 0;
   (void)len;
   (void)access;
   return 0;
