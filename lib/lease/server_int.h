@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Lease manager internals shared with the node (rank 6) and tests. */
+#ifndef SMBX_LEASE_SERVER_INT_H
+#define SMBX_LEASE_SERVER_INT_H
+
+#include <stdint.h>
+
+#include <smbx/lease.h>
+
+/* A connection of one of the lease's opens (newest first) for delivering
+ * its break when the event's connection is gone. 0; SMBX_ERR_NOTFOUND. */
+int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
+                         const uint8_t key[16], uint64_t *conn);
+
+#endif

@@ -1,0 +1,1442 @@
+/* SPDX-License-Identifier: MIT */
+/* Server lease manager (rank 5): file and directory leases and oplocks,
+ * keyed by ClientGuid + LeaseKey, with the grant, upgrade, break, ack and
+ * timeout rules of leases.md sec. 3 ([MS-SMB2] 3.3.1.4, 3.3.4.7, 3.3.5.9.8,
+ * 3.3.5.22.2, 3.3.6.5). The host reports opens (begin/finish), closes,
+ * changes and acks; breaks and "may proceed" signals come out of one
+ * ordered event queue. See include/smbx/lease.h and docs/leases.md.
+ *
+ * Memory: four pools sized at new (leases, files, opens, clients) plus the
+ * waiter pool; free entries are chained through a field of the entry, so
+ * the pools carry no per-entry metadata. Objects refer to each other by
+ * 32-bit index. Leases and files are found through index hash tables
+ * (itab.h). Breaking leases sit on one list in deadline order (the timeout
+ * is one constant, so appending keeps it sorted). */
+#include <string.h>
+
+#include <smbx/lease.h>
+
+#include "core/alloc.h"
+#include "core/ring.h"
+#include "core/time.h"
+#include "lease/itab.h"
+#include "lease/server_int.h"
+
+#define NIL UINT32_MAX
+#define R SMBX_SMB2_LEASE_READ
+#define H SMBX_SMB2_LEASE_HANDLE
+#define W SMBX_SMB2_LEASE_WRITE
+#define RWH (R | H | W)
+
+/* access bits of a "stat open" (leases.md 3.2 step 2) */
+#define ACC_STAT (0x00000080u | 0x00000100u | 0x00100000u)
+/* CreateDisposition values that replace the data */
+#define DISP_SUPERSEDE 0u
+#define DISP_OVERWRITE 4u
+#define DISP_OVERWRITE_IF 5u
+
+/* lease.flags */
+#define LF_LIVE 0x01u
+#define LF_PARENT 0x02u /* parent_key set (v2) */
+#define LF_DIR 0x04u
+#define LF_KEYED 0x08u  /* in the lease table (an oplock is not) */
+
+/* open.flags */
+#define OF_LIVE 0x01u
+#define OF_DONE 0x02u    /* finished: `ref` is the lease (or NIL) */
+#define OF_NONSTAT 0x04u /* access beyond the stat set */
+
+typedef struct lclient {
+  uint8_t guid[16];
+  uint32_t refs; /* leases + opens in progress naming it; 0: free */
+  uint32_t next_free;
+} lclient;
+
+typedef struct lfile {
+  uint64_t key[2];
+  uint32_t leases;  /* first lease (next_in_file chain) */
+  uint32_t opens;   /* first open (next chain), newest first */
+  uint32_t nwait;   /* waiters watching this file */
+  uint8_t live, is_dir;
+  uint8_t reserved[2];
+} lfile;
+
+/* 72 bytes; client + key first: the 20-byte table key */
+typedef struct lease {
+  uint32_t client;
+  uint8_t key[16];
+  uint8_t parent_key[16];
+  uint32_t file;
+  uint32_t next_in_file; /* also the free-list link */
+  uint32_t tprev, tnext; /* breaking list */
+  uint32_t nopens;
+  uint64_t deadline;
+  uint16_t epoch;
+  uint8_t state, offered, required, breaking;
+  uint8_t version; /* 0 oplock, 1, 2 */
+  uint8_t flags;
+} lease;
+
+/* 32 bytes */
+typedef struct lopen {
+  uint64_t conn;
+  uint64_t user;
+  uint32_t ref;  /* OF_DONE: lease index or NIL; else waiter index */
+  uint32_t file;
+  uint32_t next; /* next open of the file; also the free-list link */
+  uint16_t gen;  /* odd while live */
+  uint16_t flags;
+} lopen;
+
+/* An open in progress (begin..finish) or an operation waiting for acks.
+ * It is ready when no lease on `file` / `file2` other than the exempt
+ * one is still breaking while holding a bit of `must_drop`. */
+typedef struct lwait {
+  uint64_t user;
+  uint32_t open;   /* open index, NIL for a change */
+  uint32_t file, file2;
+  uint32_t exempt;  /* the requester's own lease on file, NIL */
+  uint32_t exempt2; /* the ParentLeaseKey-exempt lease on file2, NIL */
+  uint32_t next_free;
+  uint8_t must_drop, waiting, live, has_lease;
+  uint8_t requested_oplock, is_dir, byte_locks, reserved;
+  uint32_t capabilities;
+  uint16_t dialect;
+  uint16_t reserved2;
+  uint32_t client;
+  smbx_smb2_lease lease;
+} lwait;
+
+typedef struct qev {
+  uint32_t type, flags;
+  uint64_t conn, open, user;
+  uint8_t guid[16];
+  uint8_t key[16];
+  uint32_t cur, next;
+  uint16_t epoch;
+  uint8_t version;
+} qev;
+
+struct smbx_lease_mgr {
+  smbx_allocator alloc;
+  smbx_lease_settings s;
+  lease *leases;
+  lfile *files;
+  lopen *opens;
+  lclient *clients;
+  lwait *waits;
+  uint32_t free_lease, free_file, free_open, free_client, free_wait;
+  uint32_t n_leases, n_files, n_opens, n_clients, n_waits, n_breaking;
+  uint32_t thead, ttail; /* breaking list */
+  smbx__itab lease_tab, file_tab, client_tab;
+  smbx__ring evq;
+  uint64_t breaks_sent, timeouts;
+};
+
+/* ---- pools ---------------------------------------------------------------- */
+
+static void *pool_alloc(const smbx_allocator *a, size_t n, size_t sz,
+                        size_t al, int *err)
+{
+  if (*err)
+    return NULL;
+  if (n == 0 || n >= NIL) {
+    *err = SMBX_ERR_INVAL;
+    return NULL;
+  }
+  if (n > SIZE_MAX / sz) {
+    *err = SMBX_ERR_RANGE;
+    return NULL;
+  }
+  void *p = smbx__alloc(a, n * sz, al);
+  if (!p)
+    *err = SMBX_ERR_NOMEM;
+  else
+    memset(p, 0, n * sz);
+  return p;
+}
+
+#define POOL_FREE(m, p, type, n) \
+  do { \
+    if (p) \
+      smbx__free(&(m)->alloc, (p), (size_t)(n) * sizeof(type), \
+                 _Alignof(type)); \
+  } while (0)
+
+int smbx_lease_settings_default(smbx_lease_settings *s, size_t struct_size)
+{
+  if (!s || struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  smbx_lease_settings d;
+  memset(&d, 0, sizeof d);
+  d.struct_size = struct_size;
+  d.max_leases = 4096;
+  d.max_opens = 16384;
+  d.max_files = 16384;
+  d.max_clients = 1024;
+  d.max_waiters = 1024;
+  d.max_events = 1024;
+  d.break_timeout_ns = 35 * SMBX__NS_PER_S;
+  memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
+  return 0;
+}
+
+void smbx_lease_mgr_free(smbx_lease_mgr *m)
+{
+  if (!m)
+    return;
+  smbx__itab_free(&m->lease_tab);
+  smbx__itab_free(&m->file_tab);
+  smbx__itab_free(&m->client_tab);
+  smbx__ring_free(&m->evq);
+  POOL_FREE(m, m->leases, lease, m->s.max_leases);
+  POOL_FREE(m, m->files, lfile, m->s.max_files);
+  POOL_FREE(m, m->opens, lopen, m->s.max_opens);
+  POOL_FREE(m, m->clients, lclient, m->s.max_clients);
+  POOL_FREE(m, m->waits, lwait, m->s.max_waiters);
+  smbx_allocator a = m->alloc;
+  smbx__free(&a, m, sizeof *m, _Alignof(smbx_lease_mgr));
+}
+
+int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
+                       const smbx_allocator *a)
+{
+  if (!out)
+    return SMBX_ERR_INVAL;
+  *out = NULL;
+  smbx_lease_settings st;
+  smbx_lease_settings_default(&st, sizeof st);
+  if (s) {
+    if (s->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(&st, s, s->struct_size < sizeof st ? s->struct_size : sizeof st);
+    st.struct_size = sizeof st;
+  }
+  smbx_allocator al;
+  if (smbx__allocator_copy(&al, a ? a : smbx_allocator_default()) != 0)
+    return SMBX_ERR_INVAL;
+  if (!st.max_events || !st.break_timeout_ns)
+    return SMBX_ERR_INVAL;
+  smbx_lease_mgr *m = smbx__alloc(&al, sizeof *m, _Alignof(smbx_lease_mgr));
+  if (!m)
+    return SMBX_ERR_NOMEM;
+  memset(m, 0, sizeof *m);
+  m->alloc = al;
+  m->s = st;
+  int err = 0;
+  m->leases = pool_alloc(&al, st.max_leases, sizeof(lease), _Alignof(lease),
+                         &err);
+  m->files = pool_alloc(&al, st.max_files, sizeof(lfile), _Alignof(lfile),
+                        &err);
+  m->opens = pool_alloc(&al, st.max_opens, sizeof(lopen), _Alignof(lopen),
+                        &err);
+  m->clients = pool_alloc(&al, st.max_clients, sizeof(lclient),
+                          _Alignof(lclient), &err);
+  m->waits = pool_alloc(&al, st.max_waiters, sizeof(lwait), _Alignof(lwait),
+                        &err);
+  if (!err)
+    err = smbx__itab_init(&m->lease_tab, &m->alloc, m->leases, sizeof(lease),
+                          0, 20, st.max_leases, st.hash_seed);
+  if (!err)
+    err = smbx__itab_init(&m->file_tab, &m->alloc, m->files, sizeof(lfile), 0,
+                          16, st.max_files, st.hash_seed ^ 0x5eed);
+  if (!err)
+    err = smbx__itab_init(&m->client_tab, &m->alloc, m->clients,
+                          sizeof(lclient), 0, 16, st.max_clients,
+                          st.hash_seed ^ 0xc11e);
+  if (!err)
+    err = SMBX__RING_INIT(&m->evq, &m->alloc, qev, st.max_events);
+  if (err) {
+    smbx_lease_mgr_free(m);
+    return err;
+  }
+  /* free lists in index order, so a fresh manager hands out 0, 1, 2... */
+  for (uint32_t i = 0; i < st.max_leases; i++)
+    m->leases[i].next_in_file = i + 1 < st.max_leases ? i + 1 : NIL;
+  for (uint32_t i = 0; i < st.max_files; i++)
+    m->files[i].opens = i + 1 < st.max_files ? i + 1 : NIL;
+  for (uint32_t i = 0; i < st.max_opens; i++)
+    m->opens[i].next = i + 1 < st.max_opens ? i + 1 : NIL;
+  for (uint32_t i = 0; i < st.max_clients; i++)
+    m->clients[i].next_free = i + 1 < st.max_clients ? i + 1 : NIL;
+  for (uint32_t i = 0; i < st.max_waiters; i++)
+    m->waits[i].next_free = i + 1 < st.max_waiters ? i + 1 : NIL;
+  m->thead = m->ttail = NIL;
+  *out = m;
+  return 0;
+}
+
+/* ---- clients and files ---------------------------------------------------- */
+
+static uint32_t client_ref(smbx_lease_mgr *m, const uint8_t guid[16])
+{
+  uint32_t c = smbx__itab_find(&m->client_tab, guid);
+  if (c == NIL) {
+    c = m->free_client;
+    if (c == NIL)
+      return NIL;
+    lclient *cl = &m->clients[c];
+    m->free_client = cl->next_free;
+    memcpy(cl->guid, guid, 16);
+    cl->refs = 0;
+    if (smbx__itab_insert(&m->client_tab, c) != 0) {
+      cl->next_free = m->free_client;
+      m->free_client = c;
+      return NIL;
+    }
+    m->n_clients++;
+  }
+  m->clients[c].refs++;
+  return c;
+}
+
+static void client_unref(smbx_lease_mgr *m, uint32_t c)
+{
+  lclient *cl = &m->clients[c];
+  if (--cl->refs)
+    return;
+  (void)smbx__itab_remove(&m->client_tab, c);
+  cl->next_free = m->free_client;
+  m->free_client = c;
+  m->n_clients--;
+}
+
+static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], bool is_dir)
+{
+  uint32_t f = smbx__itab_find(&m->file_tab, key);
+  if (f != NIL)
+    return f;
+  f = m->free_file;
+  if (f == NIL)
+    return NIL;
+  lfile *fl = &m->files[f];
+  uint32_t next_free = fl->opens;
+  memset(fl, 0, sizeof *fl);
+  fl->key[0] = key[0];
+  fl->key[1] = key[1];
+  fl->leases = fl->opens = NIL;
+  fl->is_dir = is_dir;
+  if (smbx__itab_insert(&m->file_tab, f) != 0) {
+    fl->opens = next_free;
+    return NIL;
+  }
+  fl->live = 1;
+  m->free_file = next_free;
+  m->n_files++;
+  return f;
+}
+
+/* A file with no opens, leases or waiters is forgotten. */
+static void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
+{
+  lfile *fl = &m->files[f];
+  if (!fl->live || fl->opens != NIL || fl->leases != NIL || fl->nwait)
+    return;
+  (void)smbx__itab_remove(&m->file_tab, f);
+  fl->live = 0;
+  fl->opens = m->free_file;
+  m->free_file = f;
+  m->n_files--;
+}
+
+static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
+{
+  return smbx__itab_find(&m->file_tab, key);
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static qev *ev_slot(smbx_lease_mgr *m)
+{
+  if (smbx__ring_full(&m->evq) && smbx__ring_grow(&m->evq) != 0)
+    return NULL; /* the host left the queue undrained and memory ran out */
+  qev *q = smbx__ring_push_slot(&m->evq);
+  memset(q, 0, sizeof *q);
+  return q;
+}
+
+/* Newest open of the lease that still has a connection. */
+static const lopen *lease_open_with_conn(const smbx_lease_mgr *m, uint32_t l)
+{
+  for (uint32_t o = m->files[m->leases[l].file].opens; o != NIL;
+       o = m->opens[o].next) {
+    const lopen *op = &m->opens[o];
+    if ((op->flags & OF_DONE) && op->ref == l && op->conn)
+      return op;
+  }
+  return NULL;
+}
+
+static uint64_t open_handle(const smbx_lease_mgr *m, const lopen *op)
+{
+  return (uint64_t)(op - m->opens) | (uint64_t)op->gen << 32;
+}
+
+/* Queue the notification of a break from `cur` to `next`. */
+static void ev_break(smbx_lease_mgr *m, uint32_t l, uint8_t cur, uint8_t next,
+                     bool ack)
+{
+  const lease *ls = &m->leases[l];
+  const lopen *op = lease_open_with_conn(m, l);
+  qev *q = op ? ev_slot(m) : NULL;
+  if (!q)
+    return;
+  q->type = ls->version ? SMBX_LEASE_EV_BREAK : SMBX_LEASE_EV_OPLOCK_BREAK;
+  q->flags = ack ? SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED : 0;
+  q->conn = op->conn;
+  q->open = open_handle(m, op);
+  q->user = op->user;
+  memcpy(q->guid, m->clients[ls->client].guid, 16);
+  memcpy(q->key, ls->key, 16);
+  q->cur = cur;
+  q->next = next;
+  q->epoch = ls->version == 2 ? ls->epoch : 0;
+  q->version = ls->version;
+  m->breaks_sent++;
+}
+
+static void ev_ready(smbx_lease_mgr *m, const lwait *w)
+{
+  qev *q = ev_slot(m);
+  if (!q)
+    return;
+  q->type = SMBX_LEASE_EV_READY;
+  q->user = w->user;
+  if (w->open != NIL)
+    q->open = open_handle(m, &m->opens[w->open]);
+}
+
+static uint8_t oplock_level_of(uint8_t state)
+{
+  if ((state & (R | W | H)) == RWH)
+    return SMBX_SMB2_OPLOCK_LEVEL_BATCH;
+  if (state & W)
+    return SMBX_SMB2_OPLOCK_LEVEL_EXCLUSIVE;
+  return state & R ? SMBX_SMB2_OPLOCK_LEVEL_II : SMBX_SMB2_OPLOCK_LEVEL_NONE;
+}
+
+int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
+{
+  if (!m || !ev || ev->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  qev q;
+  if (smbx__ring_pop(&m->evq, &q) != 0)
+    return 0;
+  smbx_lease_event e;
+  memset(&e, 0, sizeof e);
+  e.struct_size = ev->struct_size;
+  e.type = q.type;
+  e.flags = q.flags;
+  e.conn = q.conn;
+  e.open = q.open;
+  e.user = q.user;
+  memcpy(e.client_guid, q.guid, 16);
+  if (q.type == SMBX_LEASE_EV_BREAK) {
+    memcpy(e.lease_key, q.key, 16);
+    e.current_state = q.cur;
+    e.new_state = q.next;
+    e.new_epoch = q.epoch;
+    smbx_smb2_lease_break_notify n;
+    memset(&n, 0, sizeof n);
+    n.new_epoch = q.epoch;
+    n.flags = q.flags;
+    memcpy(n.lease_key, q.key, 16);
+    n.current_state = q.cur;
+    n.new_state = q.next;
+    smbx_smb2_hdr h;
+    memset(&h, 0, sizeof h);
+    uint8_t pdu[64 + 44];
+    if (smbx_smb2_encode_lease_break_notify(&h, &n, pdu, sizeof pdu, NULL) ==
+        (smbx_ssize)sizeof pdu) {
+      memcpy(e.body, pdu + 64, 44);
+      e.body_len = 44;
+    }
+  } else if (q.type == SMBX_LEASE_EV_OPLOCK_BREAK) {
+    e.current_state = oplock_level_of((uint8_t)q.cur);
+    e.new_state = oplock_level_of((uint8_t)q.next);
+    smbx_smb2_oplock_break ob;
+    memset(&ob, 0, sizeof ob);
+    ob.oplock_level = (uint8_t)e.new_state;
+    smbx_smb2_hdr h;
+    memset(&h, 0, sizeof h);
+    uint8_t pdu[64 + 24];
+    if (smbx_smb2_encode_oplock_break(&h, &ob, pdu, sizeof pdu, NULL) ==
+        (smbx_ssize)sizeof pdu) {
+      memcpy(e.body, pdu + 64, 24);
+      e.body_len = 24;
+    }
+  }
+  memcpy(ev, &e, ev->struct_size < sizeof e ? ev->struct_size : sizeof e);
+  return 1;
+}
+
+/* ---- breaking list (deadline order) -------------------------------------- */
+
+static void timer_unlink(smbx_lease_mgr *m, uint32_t l)
+{
+  lease *ls = &m->leases[l];
+  if (ls->tprev != NIL)
+    m->leases[ls->tprev].tnext = ls->tnext;
+  else if (m->thead == l)
+    m->thead = ls->tnext;
+  if (ls->tnext != NIL)
+    m->leases[ls->tnext].tprev = ls->tprev;
+  else if (m->ttail == l)
+    m->ttail = ls->tprev;
+  ls->tprev = ls->tnext = NIL;
+}
+
+static void timer_append(smbx_lease_mgr *m, uint32_t l, uint64_t now)
+{
+  lease *ls = &m->leases[l];
+  ls->deadline = smbx__deadline_add(now, m->s.break_timeout_ns);
+  ls->tnext = NIL;
+  ls->tprev = m->ttail;
+  if (m->ttail != NIL)
+    m->leases[m->ttail].tnext = l;
+  else
+    m->thead = l;
+  m->ttail = l;
+}
+
+static void set_breaking(smbx_lease_mgr *m, uint32_t l, bool on, uint64_t now)
+{
+  lease *ls = &m->leases[l];
+  if (ls->breaking) {
+    timer_unlink(m, l);
+    m->n_breaking--;
+  }
+  ls->breaking = on;
+  if (on) {
+    timer_append(m, l, now);
+    m->n_breaking++;
+  } else {
+    ls->deadline = SMBX__NO_DEADLINE;
+  }
+}
+
+/* ---- waiters -------------------------------------------------------------- */
+
+static bool file_blocks(const smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
+                        uint8_t must_drop)
+{
+  if (f == NIL)
+    return false;
+  for (uint32_t l = m->files[f].leases; l != NIL;
+       l = m->leases[l].next_in_file) {
+    const lease *ls = &m->leases[l];
+    if (l != exempt && ls->breaking && (ls->state & must_drop))
+      return true;
+  }
+  return false;
+}
+
+static bool wait_ready(const smbx_lease_mgr *m, const lwait *w)
+{
+  return !file_blocks(m, w->file, w->exempt, w->must_drop) &&
+         !file_blocks(m, w->file2, w->exempt2, w->must_drop);
+}
+
+static void wait_unwatch(smbx_lease_mgr *m, lwait *w)
+{
+  if (!w->waiting)
+    return;
+  w->waiting = 0;
+  if (w->file != NIL)
+    m->files[w->file].nwait--;
+  if (w->file2 != NIL)
+    m->files[w->file2].nwait--;
+}
+
+static void wait_free(smbx_lease_mgr *m, uint32_t wi)
+{
+  lwait *w = &m->waits[wi];
+  wait_unwatch(m, w);
+  uint32_t f = w->file, f2 = w->file2;
+  w->live = 0;
+  w->next_free = m->free_wait;
+  m->free_wait = wi;
+  m->n_waits--;
+  if (f != NIL)
+    file_drop_if_unused(m, f);
+  if (f2 != NIL)
+    file_drop_if_unused(m, f2);
+}
+
+/* A lease of file f changed: wake the waiters that may now proceed. Opens
+ * in progress keep their waiter (finish needs it); changes free theirs. */
+static void wake(smbx_lease_mgr *m, uint32_t f)
+{
+  if (f == NIL || m->files[f].nwait == 0)
+    return;
+  for (uint32_t wi = 0; wi < m->s.max_waiters; wi++) {
+    lwait *w = &m->waits[wi];
+    if (!w->live || !w->waiting || (w->file != f && w->file2 != f))
+      continue;
+    if (!wait_ready(m, w))
+      continue;
+    wait_unwatch(m, w);
+    ev_ready(m, w);
+    if (w->open == NIL)
+      wait_free(m, wi);
+  }
+}
+
+/* ---- leases --------------------------------------------------------------- */
+
+static uint32_t lease_find(const smbx_lease_mgr *m, uint32_t client,
+                           const uint8_t key[16])
+{
+  uint8_t k[20];
+  memcpy(k, &client, 4);
+  memcpy(k + 4, key, 16);
+  return smbx__itab_find(&m->lease_tab, k);
+}
+
+static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
+{
+  uint32_t l = m->free_lease;
+  if (l == NIL)
+    return NIL;
+  lease *ls = &m->leases[l];
+  m->free_lease = ls->next_in_file;
+  memset(ls, 0, sizeof *ls);
+  ls->client = client;
+  ls->file = f;
+  ls->tprev = ls->tnext = NIL;
+  ls->deadline = SMBX__NO_DEADLINE;
+  ls->flags = LF_LIVE | (m->files[f].is_dir ? LF_DIR : 0);
+  ls->next_in_file = m->files[f].leases;
+  m->files[f].leases = l;
+  m->clients[client].refs++;
+  m->n_leases++;
+  return l;
+}
+
+static void lease_delete(smbx_lease_mgr *m, uint32_t l)
+{
+  lease *ls = &m->leases[l];
+  set_breaking(m, l, false, 0);
+  if (ls->flags & LF_KEYED)
+    (void)smbx__itab_remove(&m->lease_tab, l);
+  lfile *fl = &m->files[ls->file];
+  uint32_t *pp = &fl->leases;
+  while (*pp != l)
+    pp = &m->leases[*pp].next_in_file;
+  *pp = ls->next_in_file;
+  client_unref(m, ls->client);
+  ls->flags = 0;
+  ls->next_in_file = m->free_lease;
+  m->free_lease = l;
+  m->n_leases--;
+}
+
+/* Start a break of lease l toward `target` (leases.md 3.5). `step`: the
+ * follow-up step of a cycle after an ack (same epoch). */
+static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
+                        bool step, uint64_t now)
+{
+  lease *ls = &m->leases[l];
+  target &= ls->state;
+  if (ls->version == 0) /* oplocks break to level II or NONE only */
+    target = target & R ? (uint8_t)R : 0;
+  if (ls->breaking && !step) {
+    ls->required &= target;
+    return;
+  }
+  if (target == ls->state)
+    return;
+  if (!step)
+    ls->epoch++;
+  if (!lease_open_with_conn(m, l)) {
+    /* nobody to notify (3.8): the break takes effect at once */
+    ls->state = target;
+    set_breaking(m, l, false, now);
+    return;
+  }
+  uint8_t cur = ls->state;
+  if ((cur & (H | W)) == 0) {
+    /* R -> NONE: no ack, no timer */
+    ls->state = 0;
+    set_breaking(m, l, false, now);
+    ev_break(m, l, cur, 0, false);
+    return;
+  }
+  ls->offered = ls->required = target;
+  set_breaking(m, l, true, now);
+  ev_break(m, l, cur, target, true);
+}
+
+/* Break every lease of file f except `exempt` by removing `drop`. */
+static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
+                       uint8_t drop, uint64_t now)
+{
+  if (f == NIL)
+    return;
+  for (uint32_t l = m->files[f].leases; l != NIL;
+       l = m->leases[l].next_in_file)
+    if (l != exempt && (m->leases[l].state & drop))
+      lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), false, now);
+}
+
+/* Is lease l the one a ParentLeaseKey exempts (leases.md 3.4)? */
+static bool parent_exempt(const smbx_lease_mgr *m, uint32_t l,
+                          const lease *child)
+{
+  if (!child || !(child->flags & LF_PARENT))
+    return false;
+  const lease *ls = &m->leases[l];
+  if (ls->version == 0 || memcmp(ls->key, child->parent_key, 16) != 0)
+    return false;
+  return !(m->s.flags & SMBX_LEASE_PARENT_SAME_CLIENT) ||
+         ls->client == child->client;
+}
+
+/* Break directory f's leases by removing `drop`, sparing the lease the
+ * child's ParentLeaseKey names. */
+static void break_dir(smbx_lease_mgr *m, uint32_t f, const lease *child,
+                      uint8_t drop, uint64_t now)
+{
+  if (f == NIL)
+    return;
+  for (uint32_t l = m->files[f].leases; l != NIL;
+       l = m->leases[l].next_in_file)
+    if (!parent_exempt(m, l, child) && (m->leases[l].state & drop))
+      lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), false, now);
+}
+
+/* The parent-exempt lease of directory f, or NIL. */
+static uint32_t dir_exempt(const smbx_lease_mgr *m, uint32_t f,
+                           const lease *child)
+{
+  if (f == NIL || !child)
+    return NIL;
+  for (uint32_t l = m->files[f].leases; l != NIL;
+       l = m->leases[l].next_in_file)
+    if (parent_exempt(m, l, child))
+      return l;
+  return NIL;
+}
+
+/* What of `want` can be granted to open o (lease l or NIL) of file f now
+ * (leases.md 3.2 step 2). */
+static uint8_t grantable(const smbx_lease_mgr *m, uint32_t f, uint32_t o,
+                         uint32_t l, uint8_t want, bool byte_locks)
+{
+  uint8_t g = want & RWH;
+  if (byte_locks)
+    g &= (uint8_t)~(R | H);
+  if (!(g & R))
+    return 0;
+  for (uint32_t x = m->files[f].opens; x != NIL; x = m->opens[x].next) {
+    const lopen *op = &m->opens[x];
+    if (x == o)
+      continue;
+    bool done = op->flags & OF_DONE;
+    if (done && l != NIL && op->ref == l)
+      continue; /* the same lease */
+    if (op->flags & OF_NONSTAT)
+      g &= (uint8_t)~W;
+    if (done && op->ref != NIL && m->leases[op->ref].state) {
+      g &= (uint8_t)~W;
+      if (m->leases[op->ref].version == 0)
+        g &= (uint8_t)~H; /* a plain oplock present */
+    }
+  }
+  return g;
+}
+
+/* ---- opens ---------------------------------------------------------------- */
+
+/* The live open a handle names (index | generation << 32), or NIL. */
+static uint32_t open_index(const smbx_lease_mgr *m, uint64_t h)
+{
+  uint32_t i = (uint32_t)h;
+  if (!m || i >= m->s.max_opens)
+    return NIL;
+  const lopen *op = &m->opens[i];
+  if (!(op->flags & OF_LIVE) || op->gen != (uint16_t)(h >> 32))
+    return NIL;
+  return i;
+}
+
+static lopen *open_get(smbx_lease_mgr *m, uint64_t h, uint32_t *idx)
+{
+  uint32_t i = open_index(m, h);
+  if (i == NIL)
+    return NULL;
+  if (idx)
+    *idx = i;
+  return &m->opens[i];
+}
+
+static void open_unlink(smbx_lease_mgr *m, uint32_t o)
+{
+  lopen *op = &m->opens[o];
+  uint32_t *pp = &m->files[op->file].opens;
+  while (*pp != o)
+    pp = &m->opens[*pp].next;
+  *pp = op->next;
+  op->flags = 0;
+  op->gen++; /* even: free */
+  op->next = m->free_open;
+  m->free_open = o;
+  m->n_opens--;
+}
+
+static bool key_zero(const uint8_t k[16])
+{
+  static const uint8_t z[16];
+  return memcmp(k, z, 16) == 0;
+}
+
+/* leases.md 2.8: is the RqLs context of this open honoured? */
+static bool lease_honoured(const lwait *w)
+{
+  if (!w->has_lease || w->requested_oplock != SMBX_SMB2_OPLOCK_LEVEL_LEASE)
+    return false;
+  if (key_zero(w->lease.key) || w->dialect < SMBX_SMB2_DIALECT_210 ||
+      !(w->capabilities & SMBX_SMB2_CAP_LEASING))
+    return false;
+  if (w->lease.version == 2 && w->dialect < SMBX_SMB2_DIALECT_300)
+    return false; /* v2 on 2.1: ignored (Samba) */
+  if (w->is_dir && (w->dialect < SMBX_SMB2_DIALECT_300 ||
+                    !(w->capabilities & SMBX_SMB2_CAP_DIRECTORY_LEASING) ||
+                    w->lease.version != 2))
+    return false; /* 3.x clients send v2 for directories */
+  return true;
+}
+
+int smbx_lease_create_parse(const smbx_smb2_create_req *cr, uint32_t flags,
+                            smbx_lease_open_req *req, uint32_t *status)
+{
+  if (!cr || !req || !status)
+    return SMBX_ERR_INVAL;
+  *status = SMBX_STATUS_SUCCESS;
+  req->requested_oplock = cr->requested_oplock_level;
+  req->has_lease = 0;
+  memset(&req->lease, 0, sizeof req->lease);
+  smbx_smb2_create_ctx_iter it;
+  if (smbx_smb2_create_ctx_iter_init(&it, cr->contexts, 0) != 0) {
+    *status = SMBX_STATUS_INVALID_PARAMETER;
+    return 0;
+  }
+  smbx_smb2_create_ctx c;
+  int rc;
+  while ((rc = smbx_smb2_create_ctx_next(&it, &c, NULL)) == 1) {
+    if (smbx_smb2_create_ctx_tag(&c) != SMBX_SMB2_CTX_TAG_RQLS)
+      continue;
+    if (req->has_lease) {
+      if (flags & SMBX_LEASE_STRICT_DUP)
+        *status = SMBX_STATUS_INVALID_PARAMETER;
+      continue; /* default: the first wins (Samba) */
+    }
+    smbx_smb2_lease l;
+    if (smbx_smb2_lease_decode(c.data, &l, NULL) != 0) {
+      *status = SMBX_STATUS_INVALID_PARAMETER; /* DataLength not 32/52 */
+      continue;
+    }
+    /* server side: only PARENT_LEASE_KEY_SET is meaningful in a request;
+     * LeaseDuration and Reserved are ignored */
+    l.flags &= SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET;
+    if (l.version != 2)
+      l.flags = 0;
+    if (!(l.flags & SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET))
+      memset(l.parent_key, 0, 16);
+    l.duration = 0;
+    l.reserved = 0;
+    req->lease = l;
+    req->has_lease = 1;
+  }
+  if (rc < 0)
+    *status = SMBX_STATUS_INVALID_PARAMETER;
+  if (*status != SMBX_STATUS_SUCCESS) {
+    req->has_lease = 0;
+    memset(&req->lease, 0, sizeof req->lease);
+  }
+  return 0;
+}
+
+int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
+                          uint64_t now_ns, uint64_t *open, uint32_t *status)
+{
+  if (!m || !req || !open || !status ||
+      req->struct_size < sizeof(smbx_lease_open_req))
+    return SMBX_ERR_INVAL;
+  *open = 0;
+  *status = SMBX_STATUS_SUCCESS;
+  if (m->free_open == NIL || m->free_wait == NIL)
+    return SMBX_ERR_LIMIT;
+  uint32_t c = client_ref(m, req->client_guid);
+  if (c == NIL)
+    return SMBX_ERR_LIMIT;
+  uint32_t f = file_get(m, req->file_key, req->is_dir);
+  if (f == NIL) {
+    client_unref(m, c);
+    return SMBX_ERR_LIMIT;
+  }
+  uint32_t wi = m->free_wait;
+  lwait *w = &m->waits[wi];
+  memset(w, 0, sizeof *w);
+  w->user = req->user;
+  w->file = f;
+  w->file2 = NIL;
+  w->exempt = w->exempt2 = NIL;
+  w->has_lease = req->has_lease;
+  w->requested_oplock = req->requested_oplock;
+  w->is_dir = req->is_dir ? 1 : 0;
+  w->byte_locks = req->byte_locks;
+  w->capabilities = req->capabilities;
+  w->dialect = req->dialect;
+  w->client = c;
+  w->lease = req->lease;
+  uint32_t own = NIL;
+  if (lease_honoured(w)) {
+    own = lease_find(m, c, req->lease.key);
+    if (own != NIL && m->leases[own].file != f) {
+      /* 3.1: one key, one object per client */
+      client_unref(m, c);
+      file_drop_if_unused(m, f);
+      *status = SMBX_STATUS_INVALID_PARAMETER;
+      return 0;
+    }
+  }
+  m->free_wait = w->next_free;
+  w->live = 1;
+  m->n_waits++;
+  uint32_t o = m->free_open;
+  lopen *op = &m->opens[o];
+  m->free_open = op->next;
+  op->gen = (uint16_t)(op->gen | 1u);
+  op->flags = OF_LIVE | ((req->access & ~ACC_STAT) ? OF_NONSTAT : 0);
+  op->conn = req->conn;
+  op->user = req->user;
+  op->file = f;
+  op->ref = wi;
+  op->next = m->files[f].opens;
+  m->files[f].opens = o;
+  m->n_opens++;
+  w->open = o;
+  w->exempt = own;
+
+  /* 3.3: what this open takes away from the other leases, and what it
+   * waits for */
+  uint8_t drop = 0, must = 0;
+  bool over = !req->is_dir && (req->disposition == DISP_SUPERSEDE ||
+                               req->disposition == DISP_OVERWRITE ||
+                               req->disposition == DISP_OVERWRITE_IF);
+  if (over) {
+    drop = RWH;
+    must = W;
+  } else if (op->flags & OF_NONSTAT) {
+    drop = W;
+    must = W;
+  }
+  if (req->share_conflict) {
+    drop |= H;
+    must |= H;
+  }
+  break_file(m, f, own, drop, now_ns);
+  if (req->has_parent && (m->s.flags & SMBX_LEASE_DIR_WRITE)) {
+    /* an open inside a directory another key holds W on (opt-in) */
+    uint32_t pf = file_find(m, req->parent_key);
+    if (pf != NIL) {
+      lease child;
+      memset(&child, 0, sizeof child);
+      child.client = c;
+      if (req->has_lease && req->lease.version == 2 &&
+          (req->lease.flags & SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET)) {
+        child.flags = LF_PARENT;
+        memcpy(child.parent_key, req->lease.parent_key, 16);
+      }
+      break_dir(m, pf, &child, W, now_ns);
+      uint32_t ex = dir_exempt(m, pf, &child);
+      if (file_blocks(m, pf, ex, W)) {
+        w->file2 = pf;
+        w->exempt2 = ex;
+      }
+    }
+  }
+  w->must_drop = must;
+  *open = open_handle(m, op);
+  if (wait_ready(m, w))
+    return 0;
+  w->waiting = 1;
+  m->files[f].nwait++;
+  if (w->file2 != NIL)
+    m->files[w->file2].nwait++;
+  return 1;
+}
+
+static uint8_t oplock_bits(uint8_t level)
+{
+  switch (level) {
+  case SMBX_SMB2_OPLOCK_LEVEL_II:
+    return R;
+  case SMBX_SMB2_OPLOCK_LEVEL_EXCLUSIVE:
+    return R | W;
+  case SMBX_SMB2_OPLOCK_LEVEL_BATCH:
+    return RWH;
+  default:
+    return 0;
+  }
+}
+
+static void fill_lease_grant(const smbx_lease_mgr *m, uint32_t l,
+                             smbx_lease_grant *g, uint8_t version)
+{
+  const lease *ls = &m->leases[l];
+  g->oplock_level = SMBX_SMB2_OPLOCK_LEVEL_LEASE;
+  g->has_lease = 1;
+  memset(&g->lease, 0, sizeof g->lease);
+  g->lease.version = version;
+  memcpy(g->lease.key, ls->key, 16);
+  g->lease.state = ls->state;
+  if (ls->breaking)
+    g->lease.flags |= SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS;
+  if (version == 2) {
+    g->lease.epoch = ls->epoch;
+    if (ls->flags & LF_PARENT) {
+      g->lease.flags |= SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET;
+      memcpy(g->lease.parent_key, ls->parent_key, 16);
+    }
+  }
+}
+
+/* Grant (or upgrade) for the open in progress o; fills g. */
+static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
+{
+  lopen *op = &m->opens[o];
+  uint32_t f = op->file;
+  op->ref = NIL;
+  g->oplock_level = SMBX_SMB2_OPLOCK_LEVEL_NONE;
+  g->has_lease = 0;
+  if (lease_honoured(w)) {
+    uint8_t want = (uint8_t)(w->lease.state & RWH);
+    if (w->is_dir && !(m->s.flags & SMBX_LEASE_DIR_WRITE))
+      want &= (uint8_t)~W; /* Windows drops W on directories */
+    uint32_t l = lease_find(m, w->client, w->lease.key);
+    if (l != NIL && m->leases[l].file != f)
+      return; /* taken for another object since begin: no lease */
+    if (l == NIL) {
+      l = lease_new(m, w->client, f);
+      if (l == NIL)
+        return; /* table full: the open goes on without a lease */
+      lease *ls = &m->leases[l];
+      memcpy(ls->key, w->lease.key, 16);
+      if (smbx__itab_insert(&m->lease_tab, l) != 0) {
+        lease_delete(m, l);
+        return;
+      }
+      ls->flags |= LF_KEYED;
+      ls->version = w->lease.version;
+      if (w->lease.flags & SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET) {
+        ls->flags |= LF_PARENT;
+        memcpy(ls->parent_key, w->lease.parent_key, 16);
+      }
+      ls->state = grantable(m, f, o, l, want, w->byte_locks);
+      /* 3.2 step 4: epoch + 1 only when something was granted */
+      ls->epoch = (uint16_t)(w->lease.epoch + (ls->state ? 1 : 0));
+    } else {
+      lease *ls = &m->leases[l];
+      if (!ls->breaking && (want & ls->state) == ls->state &&
+          want != ls->state &&
+          grantable(m, f, o, l, want, w->byte_locks) == want) {
+        ls->state = want; /* all or nothing, never down */
+        ls->epoch++;
+      }
+    }
+    m->leases[l].nopens++;
+    op->ref = l;
+    fill_lease_grant(m, l, g, w->lease.version);
+    return;
+  }
+  uint8_t want = oplock_bits(w->requested_oplock);
+  if (w->is_dir || !want)
+    return; /* never plain oplocks on directories */
+  uint8_t got = grantable(m, f, o, NIL, want, w->byte_locks);
+  if ((got & W) != (want & W) || ((want & H) && !(got & H)))
+    got &= R; /* exclusive/batch only when alone: else level II */
+  if (!got)
+    return;
+  uint32_t l = lease_new(m, w->client, f);
+  if (l == NIL)
+    return;
+  m->leases[l].state = got;
+  m->leases[l].nopens = 1;
+  op->ref = l;
+  g->oplock_level = oplock_level_of(got);
+}
+
+int smbx_lease_open_finish(smbx_lease_mgr *m, uint64_t open,
+                           uint32_t fs_status, uint64_t now_ns,
+                           smbx_lease_grant *g)
+{
+  (void)now_ns;
+  uint32_t o;
+  lopen *op = open_get(m, open, &o);
+  if (!op)
+    return m ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (op->flags & OF_DONE)
+    return SMBX_ERR_STATE;
+  if (fs_status == SMBX_STATUS_SUCCESS &&
+      (!g || g->struct_size < sizeof(smbx_lease_grant)))
+    return SMBX_ERR_INVAL;
+  uint32_t wi = op->ref;
+  lwait *w = &m->waits[wi];
+  uint32_t f = op->file, c = w->client;
+  if (fs_status != SMBX_STATUS_SUCCESS) {
+    open_unlink(m, o);
+    wait_free(m, wi);
+    client_unref(m, c);
+    file_drop_if_unused(m, f);
+    wake(m, f);
+    return 0;
+  }
+  smbx_lease_grant res;
+  memset(&res, 0, sizeof res);
+  res.struct_size = sizeof res;
+  grant(m, o, w, &res);
+  op->flags |= OF_DONE;
+  wait_free(m, wi);
+  client_unref(m, c); /* the lease (if any) holds its own reference */
+  size_t n = g->struct_size < sizeof res ? g->struct_size : sizeof res;
+  res.struct_size = g->struct_size;
+  memcpy(g, &res, n);
+  return 0;
+}
+
+int smbx_lease_close(smbx_lease_mgr *m, uint64_t open, uint64_t now_ns)
+{
+  (void)now_ns;
+  uint32_t o;
+  lopen *op = open_get(m, open, &o);
+  if (!op)
+    return m ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  uint32_t f = op->file;
+  if (!(op->flags & OF_DONE)) {
+    /* closed before finish: as a failed open */
+    uint32_t wi = op->ref, c = m->waits[wi].client;
+    open_unlink(m, o);
+    wait_free(m, wi);
+    client_unref(m, c);
+  } else {
+    uint32_t l = op->ref;
+    open_unlink(m, o);
+    if (l != NIL && --m->leases[l].nopens == 0)
+      lease_delete(m, l); /* 3.9: a pending break is thereby satisfied */
+  }
+  wake(m, f);
+  file_drop_if_unused(m, f);
+  return 0;
+}
+
+/* ---- changes -------------------------------------------------------------- */
+
+static int wait_add(smbx_lease_mgr *m, uint64_t user, uint32_t f,
+                    uint32_t exempt, uint8_t must)
+{
+  lwait probe;
+  memset(&probe, 0, sizeof probe);
+  probe.file = f;
+  probe.file2 = NIL;
+  probe.exempt = exempt;
+  probe.exempt2 = NIL;
+  probe.must_drop = must;
+  if (wait_ready(m, &probe))
+    return 0;
+  uint32_t wi = m->free_wait;
+  if (wi == NIL)
+    return SMBX_ERR_LIMIT;
+  lwait *w = &m->waits[wi];
+  m->free_wait = w->next_free;
+  *w = probe;
+  w->user = user;
+  w->open = NIL;
+  w->client = NIL;
+  w->live = 1;
+  w->waiting = 1;
+  m->files[f].nwait++;
+  m->n_waits++;
+  return 1;
+}
+
+int smbx_lease_change_report(smbx_lease_mgr *m, const smbx_lease_change *c,
+                             uint64_t now_ns)
+{
+  if (!m || !c || c->struct_size < sizeof(smbx_lease_change))
+    return SMBX_ERR_INVAL;
+  const lease *own = NULL;
+  uint32_t own_idx = NIL;
+  if (c->open) {
+    lopen *op = open_get(m, c->open, NULL);
+    if (!op)
+      return SMBX_ERR_NOTFOUND;
+    if ((op->flags & OF_DONE) && op->ref != NIL) {
+      own_idx = op->ref;
+      own = &m->leases[own_idx];
+    }
+  }
+  switch (c->kind) {
+  case SMBX_LEASE_CHG_DATA:
+    /* 3.3: a write, size change or lock takes R (and H) from the others */
+    break_file(m, file_find(m, c->file_key), own_idx, RWH, now_ns);
+    return 0;
+  case SMBX_LEASE_CHG_CHILD:
+    /* 3.4: straight to NONE, never waits (a peer out of credits would
+     * deadlock on its own ack) */
+    break_dir(m, file_find(m, c->dir_key), own, RWH, now_ns);
+    if (c->has_dir2)
+      break_dir(m, file_find(m, c->dir2_key), own, RWH, now_ns);
+    return 0;
+  case SMBX_LEASE_CHG_HANDLES: {
+    uint32_t f = file_find(m, c->file_key);
+    if (f == NIL)
+      return 0;
+    break_file(m, f, own_idx, H, now_ns);
+    return wait_add(m, c->user, f, own_idx, H);
+  }
+  case SMBX_LEASE_CHG_DIR_ACCESS: {
+    uint32_t f = file_find(m, c->dir_key);
+    if (f == NIL)
+      return 0;
+    break_dir(m, f, own, W, now_ns);
+    return wait_add(m, c->user, f, dir_exempt(m, f, own), W);
+  }
+  default:
+    return SMBX_ERR_INVAL;
+  }
+}
+
+int smbx_lease_cancel(smbx_lease_mgr *m, uint64_t user, uint64_t now_ns)
+{
+  (void)now_ns;
+  if (!m)
+    return SMBX_ERR_INVAL;
+  for (uint32_t wi = 0; wi < m->s.max_waiters; wi++) {
+    lwait *w = &m->waits[wi];
+    if (!w->live || !w->waiting || w->user != user)
+      continue;
+    if (w->open != NIL) {
+      /* a waiting open: drop it as a failed open */
+      lopen *op = &m->opens[w->open];
+      return smbx_lease_open_finish(m, open_handle(m, op),
+                                    SMBX_STATUS_CANCELLED, now_ns, NULL);
+    }
+    wait_free(m, wi);
+    return 0;
+  }
+  return SMBX_ERR_NOTFOUND;
+}
+
+/* ---- acks and timeouts ---------------------------------------------------- */
+
+/* The acked state is settled; continue the cycle if conflicts still demand
+ * less (leases.md 3.5: one step per notification, same epoch). */
+static void settle(smbx_lease_mgr *m, uint32_t l, uint8_t acked, uint64_t now)
+{
+  lease *ls = &m->leases[l];
+  uint8_t required = ls->required & acked;
+  ls->state = acked;
+  set_breaking(m, l, false, now);
+  if (acked != required) {
+    uint8_t target = required;
+    if (acked & (H | W))
+      target |= acked & R; /* R goes last, in its own step */
+    lease_break(m, l, target, true, now);
+  }
+  wake(m, ls->file);
+}
+
+int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
+                   const smbx_smb2_lease_break_ack *ack, uint64_t now_ns,
+                   smbx_smb2_lease_break_ack *resp, uint32_t *status)
+{
+  if (!m || !client_guid || !ack || !resp || !status)
+    return SMBX_ERR_INVAL;
+  memset(resp, 0, sizeof *resp);
+  uint32_t c = smbx__itab_find(&m->client_tab, client_guid);
+  uint32_t l = c == NIL ? NIL : lease_find(m, c, ack->lease_key);
+  if (l == NIL) {
+    *status = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+    return 0;
+  }
+  lease *ls = &m->leases[l];
+  if (!ls->breaking) {
+    *status = SMBX_STATUS_UNSUCCESSFUL;
+    return 0;
+  }
+  if (ack->lease_state & ~(uint32_t)ls->offered) {
+    *status = SMBX_STATUS_REQUEST_NOT_ACCEPTED;
+    return 0;
+  }
+  *status = SMBX_STATUS_SUCCESS;
+  memcpy(resp->lease_key, ls->key, 16);
+  resp->lease_state = ack->lease_state;
+  settle(m, l, (uint8_t)ack->lease_state, now_ns);
+  return 0;
+}
+
+int smbx_lease_oplock_ack(smbx_lease_mgr *m, uint64_t open, uint8_t level,
+                          uint64_t now_ns, uint8_t *new_level,
+                          uint32_t *status)
+{
+  if (!m || !new_level || !status)
+    return SMBX_ERR_INVAL;
+  lopen *op = open_get(m, open, NULL);
+  if (!op)
+    return SMBX_ERR_NOTFOUND;
+  *new_level = SMBX_SMB2_OPLOCK_LEVEL_NONE;
+  uint32_t l = (op->flags & OF_DONE) ? op->ref : NIL;
+  if (l == NIL || m->leases[l].version != 0 || !m->leases[l].breaking) {
+    *status = SMBX_STATUS_INVALID_OPLOCK_PROTOCOL;
+    return 0;
+  }
+  lease *ls = &m->leases[l];
+  uint8_t bits = oplock_bits(level);
+  if (level != SMBX_SMB2_OPLOCK_LEVEL_NONE && !bits) {
+    *status = SMBX_STATUS_INVALID_PARAMETER;
+    return 0;
+  }
+  if (bits & ~ls->offered) {
+    *status = SMBX_STATUS_INVALID_PARAMETER;
+    return 0;
+  }
+  *status = SMBX_STATUS_SUCCESS;
+  settle(m, l, bits, now_ns);
+  *new_level = oplock_level_of(ls->state);
+  return 0;
+}
+
+int smbx_lease_conn_down(smbx_lease_mgr *m, uint64_t conn)
+{
+  if (!m)
+    return SMBX_ERR_INVAL;
+  for (uint32_t o = 0; o < m->s.max_opens; o++)
+    if ((m->opens[o].flags & OF_LIVE) && m->opens[o].conn == conn)
+      m->opens[o].conn = 0;
+  return 0;
+}
+
+uint64_t smbx_lease_expiry(const smbx_lease_mgr *m)
+{
+  if (!m || m->thead == NIL)
+    return SMBX__NO_DEADLINE;
+  return m->leases[m->thead].deadline;
+}
+
+int smbx_lease_handle_expiry(smbx_lease_mgr *m, uint64_t now_ns)
+{
+  if (!m)
+    return SMBX_ERR_INVAL;
+  int n = 0;
+  while (m->thead != NIL &&
+         smbx__deadline_passed(now_ns, m->leases[m->thead].deadline)) {
+    uint32_t l = m->thead;
+    /* 3.3.6.5: the lease drops to NONE; its opens stay */
+    lease *ls = &m->leases[l];
+    ls->state = 0;
+    ls->required = 0;
+    set_breaking(m, l, false, now_ns);
+    m->timeouts++;
+    n++;
+    wake(m, ls->file);
+  }
+  return n;
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+static void fill_info(const smbx_lease_mgr *m, uint32_t l, smbx_lease_info *in)
+{
+  smbx_lease_info r;
+  memset(&r, 0, sizeof r);
+  r.struct_size = in->struct_size;
+  if (l != NIL) {
+    const lease *ls = &m->leases[l];
+    r.state = ls->state;
+    r.breaking_to = ls->breaking ? ls->offered : ls->state;
+    r.required = ls->breaking ? ls->required : ls->state;
+    r.opens = ls->nopens;
+    r.epoch = ls->epoch;
+    r.breaking = ls->breaking;
+    r.version = ls->version;
+    r.is_dir = (ls->flags & LF_DIR) != 0;
+    r.has_parent = (ls->flags & LF_PARENT) != 0;
+    r.deadline = ls->breaking ? ls->deadline : SMBX__NO_DEADLINE;
+    r.file_key[0] = m->files[ls->file].key[0];
+    r.file_key[1] = m->files[ls->file].key[1];
+    memcpy(r.parent_lease_key, ls->parent_key, 16);
+  } else {
+    r.deadline = SMBX__NO_DEADLINE;
+  }
+  memcpy(in, &r, in->struct_size < sizeof r ? in->struct_size : sizeof r);
+}
+
+int smbx_lease_query(const smbx_lease_mgr *m, const uint8_t client_guid[16],
+                     const uint8_t key[16], smbx_lease_info *info)
+{
+  if (!m || !client_guid || !key || !info ||
+      info->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  uint32_t c = smbx__itab_find(&m->client_tab, client_guid);
+  uint32_t l = c == NIL ? NIL : lease_find(m, c, key);
+  if (l == NIL)
+    return SMBX_ERR_NOTFOUND;
+  fill_info(m, l, info);
+  return 0;
+}
+
+int smbx_lease_open_query(const smbx_lease_mgr *m, uint64_t open,
+                          smbx_lease_info *info)
+{
+  if (!m || !info || info->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  uint32_t o = open_index(m, open);
+  if (o == NIL)
+    return SMBX_ERR_NOTFOUND;
+  const lopen *op = &m->opens[o];
+  fill_info(m, (op->flags & OF_DONE) ? op->ref : NIL, info);
+  return 0;
+}
+
+int smbx_lease_get_stats(const smbx_lease_mgr *m, smbx_lease_stats *st)
+{
+  if (!m || !st || st->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  smbx_lease_stats r;
+  memset(&r, 0, sizeof r);
+  r.struct_size = st->struct_size;
+  r.leases = m->n_leases;
+  r.opens = m->n_opens;
+  r.files = m->n_files;
+  r.clients = m->n_clients;
+  r.waiters = m->n_waits;
+  r.breaking = m->n_breaking;
+  r.bytes = sizeof *m + (uint64_t)m->s.max_leases * sizeof(lease) +
+            (uint64_t)m->s.max_files * sizeof(lfile) +
+            (uint64_t)m->s.max_opens * sizeof(lopen) +
+            (uint64_t)m->s.max_clients * sizeof(lclient) +
+            (uint64_t)m->s.max_waiters * sizeof(lwait) +
+            smbx__itab_bytes(&m->lease_tab) + smbx__itab_bytes(&m->file_tab) +
+            smbx__itab_bytes(&m->client_tab) +
+            (uint64_t)smbx__ring_cap(&m->evq) * sizeof(qev);
+  r.breaks_sent = m->breaks_sent;
+  r.timeouts = m->timeouts;
+  memcpy(st, &r, st->struct_size < sizeof r ? st->struct_size : sizeof r);
+  return 0;
+}
+
+/* ---- internal (node glue, tests) ------------------------------------------ */
+
+int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
+                         const uint8_t key[16], uint64_t *conn)
+{
+  uint32_t c = smbx__itab_find(&m->client_tab, guid);
+  uint32_t l = c == NIL ? NIL : lease_find(m, c, key);
+  const lopen *op = l == NIL ? NULL : lease_open_with_conn(m, l);
+  if (!op)
+    return SMBX_ERR_NOTFOUND;
+  *conn = op->conn;
+  return 0;
+}
