@@ -256,12 +256,23 @@ SMBX_API int smbx_server_go_async(smbx_server *srv, uint64_t conn,
 
 /** @brief Send an unsolicited OPLOCK_BREAK notification (smb2.md 4.13):
  *  an oplock break (24-byte body) or a lease break (44-byte body, e.g.
- *  from smbx_smb2_encode_lease_break_notify() output + 64). The node
- *  writes the header (OPLOCK_BREAK, SERVER_TO_REDIR, MessageId all-ones,
- *  no credits, SessionId as given: 0 for lease breaks), unsigned and
- *  unencrypted, and sends it at once.
+ *  from smbx_smb2_encode_lease_break_notify() output + 64). This is the
+ *  node's one entry point for breaks (the lease manager uses it too).
+ *
+ *  The connection layer writes the header: OPLOCK_BREAK, SERVER_TO_REDIR,
+ *  MessageId 0xFFFFFFFFFFFFFFFF, CreditCharge/CreditResponse 0, SessionId
+ *  and TreeId 0; the notification is never signed ([MS-SMB2] 3.3.4.6,
+ *  3.3.4.7). When `session_id` names a session set up on this connection
+ *  (or bound to it) that encrypts its traffic (ENCRYPT_DATA, or
+ *  SMBX_SERVER_ENCRYPT), the message goes in a TRANSFORM with that
+ *  session's keys and SessionId (3.3.4.1.4); otherwise (0, unknown, or a
+ *  session that does not encrypt) it goes in the clear. It is sent at
+ *  once, after everything sent before on this connection.
+ *  @param session_id the session of the open (or of an open of the lease)
+ *         being broken, or 0
+ *  @param body the body after the 64-byte header; copied
  *  @return 0; SMBX_ERR_INVAL (NULL body, len not 24 or 44);
- *          SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (not negotiated);
+ *          SMBX_ERR_NOTFOUND (conn); SMBX_ERR_STATE (not negotiated);
  *          SMBX_ERR_AGAIN (SMB Direct send buffers full: retry); the
  *          sticky code. @since 0.1.0 */
 SMBX_API int smbx_server_send_break(smbx_server *srv, uint64_t conn,

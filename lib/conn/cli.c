@@ -456,7 +456,7 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
     return;
   int kind = smbx_smb2_msg_kind(h->msg, h->len);
   if (kind == SMBX_SMB2_MSG_TRANSFORM) {
-    smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len);
+    smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len, &h->tf_sid);
     if (n < 0) {
       smbx__conn_hold_unref(c, hh, now);
       return;
@@ -482,6 +482,16 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
     if (!(hd.flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR)) {
       smbx__conn_fatal(c, SMBX_ERR_PROTO, "response without SERVER_TO_REDIR",
                        at + 16, 0);
+      break;
+    }
+    /* 3.2.5.1.1.1: every PDU inside a TRANSFORM belongs to its session;
+     * a break notification carries SessionId 0 inside the TRANSFORM of
+     * the session whose open it breaks (as Samba sends it) */
+    if (h->encrypted && hd.session_id != h->tf_sid &&
+        !(hd.message_id == SMBX_SMB2_MSGID_UNSOLICITED &&
+          hd.command == SMBX_SMB2_OPLOCK_BREAK && hd.session_id == 0)) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                       "SessionId differs from the TRANSFORM's", at + 40, 0);
       break;
     }
     if (smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, &d) != 0) {

@@ -429,7 +429,8 @@ int smbx__conn_preauth_update(const smbx__conn *c, uint8_t hash[64],
   return smbx_smb2_preauth_update(&c->cr, hash, pdu, len);
 }
 
-smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len)
+smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len,
+                              uint64_t *sid)
 {
   smbx_smb2_transform_hdr th;
   smbx_error_detail d = {0, 0};
@@ -454,6 +455,7 @@ smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len)
                             "TRANSFORM: plaintext is not SMB2 (compression "
                             "is not negotiated)",
                             52, 0);
+  *sid = th.session_id;
   return n;
 }
 

@@ -488,6 +488,21 @@ int smbx__conn_respond_error(smbx__conn *c, uint64_t req, uint32_t status,
 int smbx__conn_go_async(smbx__conn *c, uint64_t req, uint64_t *async_id,
                         uint64_t now_ns);
 
+/* Server: send an unsolicited OPLOCK_BREAK notification (oplock break,
+ * 24-byte body, or lease break, 44-byte body) at buf + HEADROOM, `len`
+ * bytes = 64 + body (cap from buf). The connection writes the whole
+ * header (OPLOCK_BREAK, SERVER_TO_REDIR, MessageId all-ones, CreditCharge
+ * and CreditResponse 0, SessionId and TreeId 0: smb2.md 4.13), never signs
+ * it, and encrypts it in a TRANSFORM with the keys of `session_id` (the
+ * session of the open being broken; 0: none) when that session encrypts
+ * everything (keys ENCRYPT_ALL with a cipher, 3.x), then sends it.
+ * Returns 0; SMBX_ERR_INVAL (NULL, cap, len not 88 or 108); SMBX_ERR_STATE
+ * (client role, or before smbx__conn_set_dialect); SMBX_ERR_AGAIN (SMB
+ * Direct send buffers full: nothing sent, retry after writable()); the
+ * sticky code. */
+int smbx__conn_notify(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                      uint64_t session_id, uint64_t now_ns);
+
 /* ---- time ---------------------------------------------------------------- */
 
 /* Next deadline (request timeouts, SMB Direct timers); UINT64_MAX: none. */

@@ -53,6 +53,7 @@ typedef struct smbx__conn_hold {
   uint8_t kind;    /* HK_* */
   uint8_t encrypted;
   uint8_t related, running, kick, waiting;
+  uint64_t tf_sid;  /* TRANSFORM SessionId when encrypted */
   /* chain walk state (server) */
   size_t next_off;  /* offset of the next member to process */
   bool more;        /* members remain */
@@ -163,9 +164,10 @@ uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
                              uint8_t kind, uint64_t token);
 void smbx__conn_hold_ref(smbx__conn *c, uint64_t h);
 void smbx__conn_hold_unref(smbx__conn *c, uint64_t h, uint64_t now);
-/* Decrypts a TRANSFORM message in place; returns the plaintext length or a
- * fatal code (connection down). */
-smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len);
+/* Decrypts a TRANSFORM message in place; returns the plaintext length (at
+ * msg + 52) and its SessionId in *sid, or a fatal code (connection down). */
+smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len,
+                              uint64_t *sid);
 bool smbx__conn_get_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k);
 void smbx__conn_preauth_msg(smbx__conn *c, const uint8_t *p, size_t len,
                             bool restart);

@@ -630,7 +630,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
     return;
   }
   if (kind == SMBX_SMB2_MSG_TRANSFORM) {
-    smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len);
+    smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len, &h->tf_sid);
     if (n < 0) {
       smbx__conn_hold_unref(c, hh, now);
       return;
@@ -668,6 +668,15 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
     if (hd.flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR) {
       smbx__conn_fatal(c, SMBX_ERR_PROTO, "response flag in a request",
                        at + 16, 0);
+      break;
+    }
+    /* 3.3.5.2.1.1: every PDU inside a TRANSFORM belongs to its session
+     * (a related member may say "inherit": it takes the first's) */
+    if (h->encrypted && hd.session_id != h->tf_sid &&
+        !(n > 0 && (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) &&
+          hd.session_id == SMBX_SMB2_SESSION_ID_INHERIT)) {
+      smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                       "SessionId differs from the TRANSFORM's", at + 40, 0);
       break;
     }
     if (hd.command != SMBX_SMB2_CANCEL) {
@@ -827,4 +836,43 @@ int smbx__conn_go_async(smbx__conn *c, uint64_t req, uint64_t *async_id,
     *async_id = req;
   smbx__conn_kick(c, now_ns);
   return 0;
+}
+
+/* ---- unsolicited notifications ---------------------------------------------- */
+
+int smbx__conn_notify(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                      uint64_t session_id, uint64_t now_ns)
+{
+  if (!c || !buf || cap < SMBX__CONN_HEADROOM ||
+      cap - SMBX__CONN_HEADROOM < len ||
+      (len != SMBX_SMB2_HDR_SIZE + 24 && len != SMBX_SMB2_HDR_SIZE + 44))
+    return SMBX_ERR_INVAL;
+  if (c->role != SMBX__CONN_SERVER)
+    return SMBX_ERR_STATE;
+  if (c->err)
+    return c->err;
+  if (c->dialect == 0)
+    return SMBX_ERR_STATE;
+  uint8_t *p = buf + SMBX__CONN_HEADROOM;
+  /* 2.2.23 / 3.3.4.6-7: OPLOCK_BREAK, MessageId all-ones, no credits,
+   * SessionId / TreeId 0, never signed */
+  memset(p, 0, SMBX_SMB2_HDR_SIZE);
+  smbx__conn_st32(p + 0, SMBX_SMB2_PROTOCOL_ID);
+  smbx__conn_st16(p + 4, 64);
+  smbx__conn_st16(p + 12, SMBX_SMB2_OPLOCK_BREAK);
+  smbx__conn_st32(p + 16, SMBX_SMB2_FLAGS_SERVER_TO_REDIR);
+  smbx__conn_st64(p + 24, SMBX_SMB2_MSGID_UNSOLICITED);
+  /* 3.3.4.1.4: encrypted when the session of the broken open encrypts
+   * its traffic (Session.EncryptData), in that session's TRANSFORM */
+  smbx__conn_keys k;
+  bool enc = session_id && c->dialect >= SMBX_SMB2_DIALECT_300 &&
+             smbx__conn_get_keys(c, session_id, &k) &&
+             (k.flags & SMBX__CONN_KEYS_CIPHER) &&
+             (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL);
+  int rc = smbx__conn_xmit(c, buf, cap, len, enc ? &k : NULL, session_id,
+                           now_ns);
+  if (rc == 0)
+    c->n_out++;
+  smbx__conn_kick(c, now_ns);
+  return rc;
 }

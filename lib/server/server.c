@@ -1732,36 +1732,12 @@ int smbx_server_send_break(smbx_server *srv, uint64_t conn, uint64_t session_id,
   if (!sc->negotiated)
     return SMBX_ERR_STATE;
   srv->now = now_ns;
-  /* lib/conn has no unsolicited-send call (docs/nodes.md): frame it here;
-   * 4.13: MessageId all-ones, unsigned, no credits */
-  smbx_smb2_hdr h;
-  memset(&h, 0, sizeof h);
-  h.command = SMBX_SMB2_OPLOCK_BREAK;
-  h.flags = SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
-  h.message_id = SMBX_SMB2_MSGID_UNSOLICITED;
-  h.session_id = session_id;
+  /* lib/conn writes the header and encrypts it for an encrypting session */
   uint8_t *p = out_pdu(srv);
-  (void)smbx_smb2_hdr_encode(&h, p, out_cap(srv), NULL);
   memcpy(p + SMBX_SMB2_HDR_SIZE, body, len);
-  size_t n = SMBX_SMB2_HDR_SIZE + len;
-  if (!sc->smbd) {
-    (void)smbx_tcp_encode_prefix(p - SMBX_TCP_PREFIX_LEN, SMBX_TCP_PREFIX_LEN,
-                                 n);
-    if (sc->tcp.send(sc->tcp.user_data, sc->handle, p - SMBX_TCP_PREFIX_LEN,
-                     n + SMBX_TCP_PREFIX_LEN) != 0)
-      return after(sc, smbx__conn_abort(sc->c, SMBX_ERR_TRANSPORT,
-                                        "send hook failed", now_ns));
-    return 0;
-  }
-  smbx_smbd *e = smbx__conn_smbd(sc->c);
-  smbx_sge sg = {p, (uint32_t)n, 0, 0};
-  int rc = smbx_smbd_send(e, &sg, 1, 0, 0, NULL, now_ns);
-  if (rc == SMBX_ERR_AGAIN)
-    return rc;
-  if (rc < 0)
-    return after(sc, smbx__conn_abort(sc->c, SMBX_ERR_TRANSPORT,
-                                      "SMB Direct send failed", now_ns));
-  return 0;
+  return after(sc, smbx__conn_notify(sc->c, srv->sbuf, srv->sbuf_cap,
+                                     SMBX_SMB2_HDR_SIZE + len, session_id,
+                                     now_ns));
 }
 
 /* ---- time and connection management -------------------------------------------- */

@@ -805,6 +805,215 @@ static void smb2_6_5_transform_for_unknown_session_disconnects(void **state)
   th_fini(&x);
 }
 
+/* 3.3.5.2.1.1: a PDU inside a TRANSFORM that names another session than
+ * the TRANSFORM's: the server drops the connection (a related member's
+ * "inherit" SessionId is accepted: smb2_6_2_compounded_responses_*) */
+static void smb2_3_3_5_2_1_1_transform_session_mismatch_disconnects(
+    void **state)
+{
+  (void)state;
+  th x;
+  pair(&x, false);
+  uint8_t pa[64];
+  memset(pa, 0x15, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_AES128_GCM, pa, SMBX__CONN_KEYS_ENCRYPT_ALL);
+  x.s[TH_SRV].auto_respond = true;
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  th_side *e = &x.s[TH_CLI];
+  size_t done = th_count(&x, TH_CLI, TE_COMPLETE);
+  /* an unrelated chain: ECHO of session 0x42, ECHO of session 0x43, in
+   * one TRANSFORM of session 0x42 */
+  uint8_t *b = e->out + SMBX__CONN_HEADROOM;
+  size_t n0 = th_pdu(b, SMBX_SMB2_ECHO, false, 0, 0);
+  smbx__conn_st64(b + 40, 0x42);
+  n0 = (size_t)smbx_smb2_chain_link(b, n0, 4096);
+  size_t n1 = th_pdu(b + n0, SMBX_SMB2_ECHO, false, 0, 0);
+  smbx__conn_st64(b + n0 + 40, 0x43);
+  assert_int_equal(smbx__conn_send(e->c, e->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, n0 + n1,
+                                   NULL, 1, NULL, 0, x.now),
+                   2);
+  th_side *s = &x.s[TH_SRV];
+  assert_int_equal(s->in[s->in_off + 4], 0xFD);
+  th_run(&x);
+  assert_int_equal(s->downs, 1);
+  assert_int_equal(s->down_err, SMBX_ERR_PROTO);
+  smbx_error_detail d;
+  assert_int_equal(smbx__conn_error_detail(s->c, &d), SMBX_ERR_PROTO);
+  assert_string_equal(d.reason, "SessionId differs from the TRANSFORM's");
+  /* nothing was answered */
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), done);
+  th_fini(&x);
+}
+
+/* The raw server side encrypts `msg` (plaintext at buf + 52) with its keys
+ * in a TRANSFORM of session `sid` and sends it to the client. */
+static void raw_send_encrypted(th *x, uint8_t *buf, size_t cap, size_t len,
+                               uint64_t sid)
+{
+  const smbx_smb2_keys *k = &x->s[TH_SRV].keys.keys;
+  smbx_ssize n = smbx_smb2_encrypt(&CR, k->cipher, k->encryption,
+                                   k->cipher_key_len, sid, NULL, buf, cap,
+                                   len);
+  assert_true(n > 0);
+  th_raw_send(x, TH_SRV, buf, (size_t)n);
+}
+
+/* 3.2.5.1.1.1: the client accepts a break notification with SessionId 0
+ * inside a session's TRANSFORM, and drops the connection when a response
+ * inside a TRANSFORM names another session */
+static void smb2_3_2_5_1_1_1_transform_session_mismatch_disconnects(
+    void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  assert_int_equal(th_init_tcp(&x, &c, NULL, &CR), 0);
+  uint8_t pa[64];
+  memset(pa, 0x16, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_AES128_GCM, pa, SMBX__CONN_KEYS_ENCRYPT_ALL);
+  uint64_t req;
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0x42, 0, 7, &req), 1);
+  const uint8_t *m;
+  size_t mlen;
+  assert_true(th_raw_next(&x, TH_SRV, &m, &mlen));
+  assert_int_equal(m[0], 0xFD);
+  uint8_t buf[52 + 256];
+  /* a lease break: SessionId 0 inside the TRANSFORM of 0x42 */
+  memset(buf, 0, sizeof buf);
+  uint8_t *p = buf + 52;
+  smbx__conn_st32(p, SMBX_SMB2_PROTOCOL_ID);
+  smbx__conn_st16(p + 4, 64);
+  smbx__conn_st16(p + 12, SMBX_SMB2_OPLOCK_BREAK);
+  smbx__conn_st32(p + 16, SMBX_SMB2_FLAGS_SERVER_TO_REDIR);
+  smbx__conn_st64(p + 24, UINT64_MAX);
+  smbx__conn_st16(p + 64, 44);
+  raw_send_encrypted(&x, buf, sizeof buf, 108, 0x42);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_NOTIFY), 1);
+  th_ev *v = th_find(&x, TH_CLI, TE_NOTIFY, 0);
+  assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+  assert_int_equal(x.s[TH_CLI].downs, 0);
+  /* the ECHO response names session 0x43 inside the TRANSFORM of 0x42 */
+  memset(buf, 0, sizeof buf);
+  smbx__conn_st32(p, SMBX_SMB2_PROTOCOL_ID);
+  smbx__conn_st16(p + 4, 64);
+  smbx__conn_st16(p + 12, SMBX_SMB2_ECHO);
+  smbx__conn_st16(p + 14, 1);
+  smbx__conn_st32(p + 16, SMBX_SMB2_FLAGS_SERVER_TO_REDIR);
+  smbx__conn_st64(p + 24, 0);
+  smbx__conn_st64(p + 40, 0x43);
+  smbx__conn_st16(p + 64, 4);
+  raw_send_encrypted(&x, buf, sizeof buf, 68, 0x42);
+  th_run(&x);
+  th_side *e = &x.s[TH_CLI];
+  assert_int_equal(e->downs, 1);
+  assert_int_equal(e->down_err, SMBX_ERR_PROTO);
+  /* the request completed once, with the sticky error, not the PDU */
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 1);
+  v = th_find(&x, TH_CLI, TE_COMPLETE, 0);
+  assert_int_equal(v->req, req);
+  assert_int_equal(v->err, SMBX_ERR_PROTO);
+  th_fini(&x);
+}
+
+/* A break notification body at the server side's out buffer + HEADROOM
+ * + 64 (oplock: 24 bytes, lease: 44). Returns the message length. */
+static size_t break_msg(th *x, bool lease)
+{
+  uint8_t *p = x->s[TH_SRV].out + SMBX__CONN_HEADROOM;
+  memset(p, 0xEE, 64); /* the connection writes the header */
+  memset(p + 64, 0, 44);
+  smbx__conn_st16(p + 64, lease ? 44 : 24);
+  p[66] = lease ? 0 : 1;
+  return lease ? 108 : 88;
+}
+
+/* 4.13 / 3.3.4.6-7: smbx__conn_notify writes the header (MessageId
+ * all-ones, SessionId 0, no credits, unsigned); for a session that
+ * encrypts, the notification goes in that session's TRANSFORM; for no
+ * session (or one that only signs) in the clear and unsigned */
+static void notify(bool smbd)
+{
+  th x;
+  pair(&x, smbd);
+  uint8_t pa[64];
+  memset(pa, 0x17, sizeof pa);
+  th_side *s = &x.s[TH_SRV];
+  size_t len = break_msg(&x, false);
+  assert_int_equal(smbx__conn_notify(s->c, s->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM, len, 0,
+                                     x.now),
+                   SMBX_ERR_STATE); /* no dialect yet */
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_AES256_GCM, pa, SMBX__CONN_KEYS_ENCRYPT_ALL);
+  assert_int_equal(smbx__conn_notify(s->c, s->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM, 90, 0,
+                                     x.now),
+                   SMBX_ERR_INVAL);
+  assert_int_equal(smbx__conn_notify(x.s[TH_CLI].c, s->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM, len, 0,
+                                     x.now),
+                   SMBX_ERR_STATE);
+  /* the session encrypts: a lease break in its TRANSFORM */
+  len = break_msg(&x, true);
+  assert_int_equal(smbx__conn_notify(s->c, s->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM, len,
+                                     0x42, x.now),
+                   0);
+  if (!smbd) {
+    th_side *c = &x.s[TH_CLI];
+    assert_int_equal(c->in[c->in_off + 4], 0xFD);
+    assert_int_equal(smbx__conn_ld64(c->in + c->in_off + 4 + 44), 0x42);
+  }
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_NOTIFY), 1);
+  th_ev *v = th_find(&x, TH_CLI, TE_NOTIFY, 0);
+  assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+  assert_int_equal(v->hdr.message_id, UINT64_MAX);
+  assert_int_equal(v->hdr.session_id, 0);
+  assert_int_equal(v->hdr.tree_id, 0);
+  assert_int_equal(v->hdr.credits, 0);
+  assert_int_equal(v->hdr.command, SMBX_SMB2_OPLOCK_BREAK);
+  assert_int_equal(v->len, 108);
+  assert_int_equal(smbx__conn_ld16(v->bytes + 64), 44);
+  /* no session: an oplock break in the clear, never signed even though
+   * the keys sign everything */
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC, 0, pa,
+           SMBX__CONN_KEYS_SIGN_ALL);
+  len = break_msg(&x, false);
+  assert_int_equal(smbx__conn_notify(s->c, s->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM, len,
+                                     0x42, x.now),
+                   0);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_NOTIFY), 2);
+  v = th_find(&x, TH_CLI, TE_NOTIFY, 1);
+  assert_false(v->flags & (SMBX__CONN_PDU_ENCRYPTED | SMBX__CONN_PDU_SIGNED));
+  assert_int_equal(v->hdr.flags, SMBX_SMB2_FLAGS_SERVER_TO_REDIR);
+  assert_int_equal(v->len, 88);
+  assert_int_equal(x.s[TH_CLI].downs + x.s[TH_SRV].downs, 0);
+  th_fini(&x);
+}
+
+static void smb2_4_13_notify_unsolicited_break_tcp(void **state)
+{
+  (void)state;
+  notify(false);
+}
+
+static void smb2_4_13_notify_unsolicited_break_smbd(void **state)
+{
+  (void)state;
+  notify(true);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -823,6 +1032,12 @@ int main(void)
       cmocka_unit_test(smbd_send_space_again_then_retry),
       cmocka_unit_test(smb2_6_2_compounded_responses_signed_each),
       cmocka_unit_test(smb2_6_2_compounded_responses_one_transform),
+      cmocka_unit_test(
+          smb2_3_3_5_2_1_1_transform_session_mismatch_disconnects),
+      cmocka_unit_test(
+          smb2_3_2_5_1_1_1_transform_session_mismatch_disconnects),
+      cmocka_unit_test(smb2_4_13_notify_unsolicited_break_tcp),
+      cmocka_unit_test(smb2_4_13_notify_unsolicited_break_smbd),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
