@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/* RDMA operation tracking for the server side of direct placement
+ * (smbd.md sec. 4: the server is always the RDMA initiator). A transfer
+ * moves bytes between the host's registered elements and the client's
+ * buffer descriptors; it is cut into operations that each stay inside one
+ * descriptor, carry at most max_op_size bytes and max_sge local elements.
+ * Operations are posted while the budget allows (max_ops in flight; RDMA
+ * READs at most the connection's ORD, [MS-SMBD] 3.1.5.x / IRD-ORD in
+ * smbd.md sec. 2) and refilled as completions come back in any order;
+ * a completion is matched by its wr_id (tag, generation, index). */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "rdma/rdma.h"
+#include "smbd/smbd_int.h"
+
+#define NIL SMBX__RDMA_NIL
+
+typedef struct xfer {
+  uint64_t user;
+  uint64_t total, posted, done;
+  smbx_smb2_desc_list remote;
+  uint32_t d_i, d_off; /* next remote byte: descriptor, offset in it */
+  uint32_t s_i, s_off; /* next local byte: element, offset in it */
+  uint32_t n_sg;
+  uint32_t inflight;
+  uint32_t next; /* posting queue or free list */
+  uint8_t dir;
+  bool live, queued, failed;
+} xfer;
+
+typedef struct op {
+  uint32_t xfer;  /* NIL once orphaned by cancel_all */
+  uint32_t bytes;
+  uint32_t next;  /* free list */
+  uint16_t gen;
+  bool busy, read;
+} op;
+
+struct smbx__rdma {
+  smbx_allocator a;
+  smbx_transport t;
+  smbx__rdma_upcalls up;
+  smbx__rdma_settings s;
+  xfer *x;
+  smbx_sge *sg;      /* max_xfers x max_sge: each transfer's elements */
+  smbx_sge *scratch; /* max_sge: one operation's elements */
+  op *op;
+  uint32_t x_free, op_free, q_head, q_tail;
+  uint32_t inflight, reads_inflight, ord, live;
+  smbx__rdma_stats st;
+};
+
+uint32_t smbx_wr_id_kind(uint64_t wr_id)
+{
+  switch (wr_id >> 32) {
+  case SMBX__SMBD_WR_RECV:
+    return SMBX_WR_KIND_RECV;
+  case SMBX__SMBD_WR_SEND:
+    return SMBX_WR_KIND_SEND;
+  case SMBX__RDMA_WR_TAG:
+    return SMBX_WR_KIND_RDMA;
+  default:
+    return SMBX_WR_KIND_UNKNOWN;
+  }
+}
+
+int smbx__rdma_new(smbx__rdma **out, const smbx__rdma_settings *s,
+                   const smbx_transport *t, const smbx__rdma_upcalls *up,
+                   const smbx_allocator *a)
+{
+  if (!out || !s || !t || !up || !up->done || !t->rdma_read ||
+      !t->rdma_write || s->max_ops == 0 || s->max_ops > 0xFFFF ||
+      s->max_xfers == 0 || s->max_xfers >= NIL || s->max_sge == 0 ||
+      s->max_sge > 1024 || s->max_op_size == 0)
+    return SMBX_ERR_INVAL;
+  smbx__rdma *r = SMBX__NEW(a, smbx__rdma);
+  if (!r)
+    return SMBX_ERR_NOMEM;
+  r->a = *a;
+  r->t = *t;
+  r->up = *up;
+  r->s = *s;
+  r->ord = 1;
+  r->x = smbx__calloc(a, s->max_xfers, sizeof *r->x, _Alignof(xfer));
+  r->sg = smbx__calloc(a, (size_t)s->max_xfers * s->max_sge, sizeof *r->sg,
+                       _Alignof(smbx_sge));
+  r->scratch = smbx__calloc(a, s->max_sge, sizeof *r->scratch,
+                            _Alignof(smbx_sge));
+  r->op = smbx__calloc(a, s->max_ops, sizeof *r->op, _Alignof(op));
+  if (!r->x || !r->sg || !r->scratch || !r->op) {
+    smbx__rdma_free(r);
+    return SMBX_ERR_NOMEM;
+  }
+  r->x_free = NIL;
+  for (uint32_t i = s->max_xfers; i-- > 0;) {
+    r->x[i].next = r->x_free;
+    r->x_free = i;
+  }
+  r->op_free = NIL;
+  for (uint32_t i = s->max_ops; i-- > 0;) {
+    r->op[i].next = r->op_free;
+    r->op_free = i;
+  }
+  r->q_head = r->q_tail = NIL;
+  *out = r;
+  return 0;
+}
+
+void smbx__rdma_free(smbx__rdma *r)
+{
+  if (!r)
+    return;
+  smbx_allocator a = r->a;
+  if (r->x)
+    smbx__free(&a, r->x, r->s.max_xfers * sizeof *r->x, _Alignof(xfer));
+  if (r->sg)
+    smbx__free(&a, r->sg, (size_t)r->s.max_xfers * r->s.max_sge * sizeof *r->sg,
+               _Alignof(smbx_sge));
+  if (r->scratch)
+    smbx__free(&a, r->scratch, r->s.max_sge * sizeof *r->scratch,
+               _Alignof(smbx_sge));
+  if (r->op)
+    smbx__free(&a, r->op, r->s.max_ops * sizeof *r->op, _Alignof(op));
+  SMBX__DELETE(&a, r, smbx__rdma);
+}
+
+void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord)
+{
+  r->ord = ord ? ord : 1;
+}
+
+static void dequeue_head(smbx__rdma *r)
+{
+  xfer *xf = &r->x[r->q_head];
+  r->q_head = xf->next;
+  if (r->q_head == NIL)
+    r->q_tail = NIL;
+  xf->queued = false;
+  xf->next = NIL;
+}
+
+static void unqueue(smbx__rdma *r, uint32_t i)
+{
+  uint32_t prev = NIL;
+  for (uint32_t k = r->q_head; k != NIL; prev = k, k = r->x[k].next) {
+    if (k != i)
+      continue;
+    if (prev == NIL) {
+      dequeue_head(r);
+      return;
+    }
+    r->x[prev].next = r->x[k].next;
+    if (r->q_tail == k)
+      r->q_tail = prev;
+    r->x[k].queued = false;
+    r->x[k].next = NIL;
+    return;
+  }
+}
+
+/* Ends transfer i: its still-posted operations become orphans. */
+static void finish(smbx__rdma *r, uint32_t i, int err)
+{
+  xfer *xf = &r->x[i];
+  if (xf->queued)
+    unqueue(r, i);
+  if (xf->inflight)
+    for (uint32_t k = 0; k < r->s.max_ops; k++)
+      if (r->op[k].busy && r->op[k].xfer == i)
+        r->op[k].xfer = NIL;
+  uint64_t user = xf->user, done = xf->done;
+  memset(xf, 0, sizeof *xf);
+  xf->next = r->x_free;
+  r->x_free = i;
+  r->live--;
+  if (!err)
+    r->st.xfers++;
+  r->up.done(r->up.ctx, user, err, done);
+}
+
+/* Posts the next operation of transfer i. 1 posted, 0 no budget,
+ * SMBX_ERR_TRANSPORT when the hook failed. */
+static int post_one(smbx__rdma *r, uint32_t i)
+{
+  xfer *xf = &r->x[i];
+  bool read = xf->dir == SMBX__RDMA_PULL;
+  if (r->op_free == NIL || (read && r->reads_inflight >= r->ord))
+    return 0;
+  smbx_smb2_buffer_desc d;
+  if (smbx_smb2_desc_list_get(&xf->remote, xf->d_i, &d) != 0 ||
+      d.length <= xf->d_off)
+    return SMBX_ERR_TRANSPORT; /* cannot happen: checked at start */
+  uint64_t left = xf->total - xf->posted;
+  uint32_t want = d.length - xf->d_off;
+  if (want > left)
+    want = (uint32_t)left;
+  if (want > r->s.max_op_size)
+    want = r->s.max_op_size;
+  /* gather the local side without committing the cursor yet */
+  const smbx_sge *sg = r->sg + (size_t)i * r->s.max_sge;
+  uint32_t s_i = xf->s_i, s_off = xf->s_off, n = 0, got = 0;
+  while (got < want && s_i < xf->n_sg && n < r->s.max_sge) {
+    uint32_t avail = sg[s_i].length - s_off;
+    if (avail == 0) {
+      s_i++;
+      s_off = 0;
+      continue;
+    }
+    uint32_t take = avail < want - got ? avail : want - got;
+    r->scratch[n].addr = (uint8_t *)sg[s_i].addr + s_off;
+    r->scratch[n].length = take;
+    r->scratch[n].reserved = 0;
+    r->scratch[n].handle = sg[s_i].handle;
+    n++;
+    got += take;
+    s_off += take;
+    if (s_off == sg[s_i].length) {
+      s_i++;
+      s_off = 0;
+    }
+  }
+  if (got == 0)
+    return SMBX_ERR_TRANSPORT; /* cannot happen: totals checked at start */
+  uint32_t k = r->op_free;
+  op *o = &r->op[k];
+  uint16_t gen = (uint16_t)(o->gen + 1);
+  uint64_t wr_id = SMBX__RDMA_WR_TAG << 32 | (uint64_t)gen << 16 | k;
+  uint64_t raddr = d.offset + xf->d_off;
+  int rc = read ? r->t.rdma_read(r->t.user_data, wr_id, r->scratch, n, raddr,
+                                 d.token)
+                : r->t.rdma_write(r->t.user_data, wr_id, r->scratch, n, raddr,
+                                  d.token);
+  if (rc != 0)
+    return SMBX_ERR_TRANSPORT;
+  r->op_free = o->next;
+  o->next = NIL;
+  o->gen = gen;
+  o->busy = true;
+  o->read = read;
+  o->xfer = i;
+  o->bytes = got;
+  r->inflight++;
+  if (read)
+    r->reads_inflight++;
+  xf->inflight++;
+  xf->posted += got;
+  xf->s_i = s_i;
+  xf->s_off = s_off;
+  xf->d_off += got;
+  if (xf->d_off == d.length) {
+    xf->d_i++;
+    xf->d_off = 0;
+  }
+  r->st.ops++;
+  if (read)
+    r->st.reads++;
+  else
+    r->st.writes++;
+  return 1;
+}
+
+/* Posts what the budget allows, oldest transfer first. A failed post ends
+ * its transfer with done(SMBX_ERR_TRANSPORT). */
+static int pump(smbx__rdma *r)
+{
+  int ret = 0;
+  while (r->q_head != NIL) {
+    uint32_t i = r->q_head;
+    int rc = post_one(r, i);
+    if (rc == 0)
+      break;
+    if (rc < 0) {
+      r->x[i].failed = true;
+      finish(r, i, SMBX_ERR_TRANSPORT);
+      ret = SMBX_ERR_TRANSPORT;
+      continue;
+    }
+    if (r->x[i].posted == r->x[i].total)
+      dequeue_head(r);
+  }
+  return ret;
+}
+
+int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
+                     const smbx_sge *local, size_t n,
+                     const smbx_smb2_desc_list *remote, uint64_t bytes)
+{
+  if (!r || !local || !remote || n == 0 || n > r->s.max_sge ||
+      (dir != SMBX__RDMA_PUSH && dir != SMBX__RDMA_PULL) || bytes == 0 ||
+      remote->count == 0)
+    return SMBX_ERR_INVAL;
+  uint64_t sum = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (!local[k].addr && local[k].length)
+      return SMBX_ERR_INVAL;
+    sum += local[k].length;
+  }
+  uint64_t room = 0;
+  if (sum != bytes || smbx_smb2_desc_list_check(remote, bytes, &room) != 0)
+    return SMBX_ERR_INVAL;
+  if (r->x_free == NIL)
+    return SMBX_ERR_AGAIN;
+  uint32_t i = r->x_free;
+  xfer *xf = &r->x[i];
+  r->x_free = xf->next;
+  memset(xf, 0, sizeof *xf);
+  xf->user = user;
+  xf->total = bytes;
+  xf->remote = *remote;
+  xf->n_sg = (uint32_t)n;
+  xf->dir = (uint8_t)dir;
+  xf->live = true;
+  xf->queued = true;
+  xf->next = NIL;
+  memcpy(r->sg + (size_t)i * r->s.max_sge, local, n * sizeof *local);
+  if (r->q_tail == NIL)
+    r->q_head = i;
+  else
+    r->x[r->q_tail].next = i;
+  r->q_tail = i;
+  r->live++;
+  (void)pump(r);
+  return 0;
+}
+
+int smbx__rdma_complete(smbx__rdma *r, const smbx_wc *wc)
+{
+  if (!r || !wc)
+    return SMBX_ERR_INVAL;
+  if (wc->wr_id >> 32 != SMBX__RDMA_WR_TAG)
+    return SMBX_ERR_NOTFOUND;
+  uint32_t k = (uint32_t)(wc->wr_id & 0xFFFF);
+  uint16_t gen = (uint16_t)(wc->wr_id >> 16);
+  if (k >= r->s.max_ops || !r->op[k].busy || r->op[k].gen != gen)
+    return SMBX_ERR_NOTFOUND;
+  op *o = &r->op[k];
+  uint32_t i = o->xfer;
+  uint32_t bytes = o->bytes;
+  o->busy = false;
+  o->next = r->op_free;
+  r->op_free = k;
+  r->inflight--;
+  if (o->read)
+    r->reads_inflight--;
+  bool ok = wc->status == SMBX_WC_SUCCESS;
+  if (i == NIL)
+    return ok ? SMBX_ERR_NOTFOUND : SMBX_ERR_TRANSPORT;
+  xfer *xf = &r->x[i];
+  xf->inflight--;
+  if (!ok) {
+    /* smbd.md 3.6: an error completion kills the connection; the
+     * transfer ends when its last operation is back */
+    xf->failed = true;
+    if (xf->queued)
+      unqueue(r, i);
+    if (xf->inflight == 0)
+      finish(r, i, SMBX_ERR_TRANSPORT);
+    return SMBX_ERR_TRANSPORT;
+  }
+  xf->done += bytes;
+  r->st.bytes += bytes;
+  if (xf->failed) {
+    if (xf->inflight == 0)
+      finish(r, i, SMBX_ERR_TRANSPORT);
+    return 0;
+  }
+  if (xf->done == xf->total)
+    finish(r, i, 0);
+  return pump(r);
+}
+
+void smbx__rdma_cancel_all(smbx__rdma *r, int err)
+{
+  if (!r)
+    return;
+  for (uint32_t i = 0; i < r->s.max_xfers; i++)
+    if (r->x[i].live)
+      finish(r, i, err);
+}
+
+void smbx__rdma_get_stats(const smbx__rdma *r, smbx__rdma_stats *st)
+{
+  *st = r->st;
+  st->inflight = r->inflight;
+  st->reads_inflight = r->reads_inflight;
+  st->live = r->live;
+}
+
+size_t smbx__rdma_state_bytes(const smbx__rdma *r)
+{
+  return sizeof *r + r->s.max_xfers * sizeof *r->x +
+         (size_t)r->s.max_xfers * r->s.max_sge * sizeof *r->sg +
+         r->s.max_sge * sizeof *r->scratch + r->s.max_ops * sizeof *r->op;
+}
