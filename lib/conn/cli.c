@@ -27,7 +27,16 @@ static void req_free(smbx__conn *c, smbx__conn_req *r)
   smbx__list_remove(&r->link);
   smbx__list_remove(&r->tlink);
   (void)smbx__hash_remove_u64(&c->ids, r->ri.msg_id);
+  if (r->ri.flags & RI_ZOMBIE)
+    c->n_zombie--;
   (void)smbx__slab_put(&c->reqs, r);
+}
+
+uint32_t smbx__conn_owed(const smbx__conn *c)
+{
+  if (!c || c->role != SMBX__CONN_CLIENT)
+    return 0;
+  return smbx__slab_live(&c->reqs) - c->n_zombie + (c->down_called ? 0 : 1);
 }
 
 /* The ids of a request are back with the server once a response (interim
@@ -320,9 +329,11 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
 {
   c->n_in++;
   uint32_t pflags = (h->encrypted ? SMBX__CONN_PDU_ENCRYPTED : 0) |
-                    (last ? SMBX__CONN_PDU_LAST : 0);
+                    (last ? SMBX__CONN_PDU_LAST : 0) |
+                    (h->inv ? SMBX__CONN_PDU_INVALIDATED : 0);
   smbx__conn_pdu pd;
   memset(&pd, 0, sizeof pd);
+  pd.invalidated_rkey = h->inv ? h->inv_rkey : 0;
   pd.data = p;
   pd.len = len;
   pd.hdr = *hd;

@@ -520,7 +520,11 @@ int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     return 0;
   }
   smbx_sge sg = {p, (uint32_t)n, 0, 0};
-  int rc = smbx_smbd_send(c->smbd, &sg, 1, 0, 0, NULL, now);
+  /* one message carries the invalidation, then it is spent */
+  uint32_t sflags = c->send_inv ? SMBX_SEND_INVALIDATE : 0;
+  c->send_inv = false;
+  int rc = smbx_smbd_send(c->smbd, &sg, 1, sflags, c->send_inv_rkey, NULL,
+                          now);
   if (rc == SMBX_ERR_AGAIN) {
     c->want_writable = true;
     return rc;
@@ -699,6 +703,11 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
         smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no hold for a message", 0, 0);
         break;
       }
+      if (s.a & SMBX_SMBD_MSG_INVALIDATED) {
+        smbx__conn_hold *hd = smbx__slab_lookup(&c->holds, hh);
+        hd->inv = true;
+        hd->inv_rkey = s.b;
+      }
       process_msg(c, hh, now);
       break;
     }
@@ -724,6 +733,12 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
     }
   }
   c->draining = false;
+}
+
+void smbx__conn_invalidate_next(smbx__conn *c, bool on, uint32_t rkey)
+{
+  c->send_inv = on;
+  c->send_inv_rkey = on ? rkey : 0;
 }
 
 /* Engine events raised by calls outside the wrappers (a send, a release, a
@@ -839,6 +854,7 @@ int smbx__conn_handle_expiry(smbx__conn *c, uint64_t now_ns)
     }
     /* the id stays reserved: a late response is dropped silently */
     r->ri.flags |= RI_ZOMBIE;
+    c->n_zombie++;
     c->up.complete(c->up.ctx, smbx__slab_handle(&c->reqs, r), r->user,
                    SMBX_ERR_TIMEOUT, NULL);
   }

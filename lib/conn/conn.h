@@ -191,6 +191,9 @@ void smbx__conn_settings_default(smbx__conn_settings *s, uint32_t role);
                                           with an SMB2 NEGOTIATE response. */
 #define SMBX__CONN_PDU_INTERIM 0x100u   /* client: STATUS_PENDING interim */
 #define SMBX__CONN_PDU_LAST 0x200u      /* last PDU of its transport message */
+#define SMBX__CONN_PDU_INVALIDATED 0x400u /* client, SMB Direct: the message
+                                          came WITH_INVALIDATE of
+                                          invalidated_rkey */
 
 typedef struct smbx__conn_pdu {
   const uint8_t *data;  /* the PDU from its header, `len` bytes (a compound
@@ -207,6 +210,7 @@ typedef struct smbx__conn_pdu {
   uint32_t flags;       /* SMBX__CONN_PDU_* */
   uint16_t chain_index; /* 0-based position in its compound */
   uint16_t chain_count; /* server: members in the compound; client: 0 */
+  uint32_t invalidated_rkey; /* with SMBX__CONN_PDU_INVALIDATED */
 } smbx__conn_pdu;
 
 /* ---- keys --------------------------------------------------------------- */
@@ -481,6 +485,13 @@ int smbx__conn_respond_error(smbx__conn *c, uint64_t req, uint32_t status,
                              uint8_t ctx_count, const uint8_t *data,
                              size_t data_len, uint64_t now_ns);
 
+/* SMB Direct: the next message this connection sends (a response, an
+ * error response) goes as SEND_WITH_INVALIDATE of rkey (smbd.md sec. 4:
+ * the response to an RDMA_V1_INVALIDATE request); on = false disarms.
+ * The owner arms it right before a respond call and disarms right after,
+ * whatever the outcome. No effect over TCP. */
+void smbx__conn_invalidate_next(smbx__conn *c, bool on, uint32_t rkey);
+
 /* Server: send the interim STATUS_PENDING for `req` (6.3); *async_id gets
  * its AsyncId (non-zero, unique on the connection). Credits are granted
  * here. Returns 0; SMBX_ERR_STATE (already async); SMBX_ERR_NOTFOUND;
@@ -512,6 +523,15 @@ uint64_t smbx__conn_expiry(const smbx__conn *c);
  * with SMBX__CONN_F_TIMEOUT_FATAL the connection dies instead. Returns 0
  * or the sticky code. */
 int smbx__conn_handle_expiry(smbx__conn *c, uint64_t now_ns);
+
+/* Client: the completion upcalls this connection still owes its owner:
+ * requests sent and not completed (timed-out ones already completed
+ * excluded), plus 1 for down() until it was called. The count drops
+ * before each complete() / down() upcall runs, so an owner that always
+ * keeps room for the sum over its connections (and what its own down()
+ * handler adds) never has to allocate inside those upcalls. 0 for the
+ * server role. */
+uint32_t smbx__conn_owed(const smbx__conn *c);
 
 /* ---- inspection ---------------------------------------------------------- */
 

@@ -64,6 +64,8 @@ typedef struct smbx__conn_hold {
   bool have_sess, have_tree, have_fid;
   smbx_smb2_fileid c_fid;
   uint32_t c_err; /* status of a failed CREATE in the related chain */
+  bool inv;          /* SMB Direct: received WITH_INVALIDATE of inv_rkey */
+  uint32_t inv_rkey;
 } smbx__conn_hold;
 
 /* A request slot (both roles). */
@@ -132,6 +134,7 @@ struct smbx__conn {
   smbx__hash ids; /* client: MessageId -> req */
   smbx__conn_req **pend; /* client: max_chain slots of a message being sent */
   uint32_t n_async;
+  uint32_t n_zombie; /* client: timed-out requests keeping their ids */
   /* holds */
   smbx__slab holds;
   /* preauth */
@@ -148,6 +151,9 @@ struct smbx__conn {
   smbx__conn_keys cb_keys, cb_last_keys;
   /* counters */
   uint64_t n_in, n_out;
+  /* SMB Direct: SEND_WITH_INVALIDATE for the next message */
+  bool send_inv;
+  uint32_t send_inv_rkey;
 };
 
 /* conn.c */
