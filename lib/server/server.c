@@ -14,6 +14,7 @@
 #include "core/ring.h"
 #include "core/slab.h"
 #include "core/time.h"
+#include "server/rdma_io.h"
 #include "smb2/sec.h"
 
 /* ---- state ---------------------------------------------------------------- */
@@ -45,6 +46,7 @@ typedef struct sconn {
   uint16_t sign_alg;
   uint16_t client_secmode;
   const char *kill; /* deferred teardown (cannot abort inside an upcall) */
+  struct smbx__srv_rdma *rdma; /* direct placement (SMB Direct), or NULL */
 } sconn;
 
 #define SS_PENDING 1u
@@ -118,6 +120,9 @@ int smbx_server_settings_default(smbx_server_settings *s, size_t struct_size)
   d.max_connections = 64;
   d.max_sessions = 256;
   d.max_trees = 1024;
+  d.rdma_max_ops = 64;
+  d.rdma_max_sge = 16;
+  d.rdma_max_op_size = 1u << 20;
   memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
   return 0;
 }
@@ -458,10 +463,14 @@ static void smbd_cap_sizes(sconn *sc, smbx_smb2_negotiate_resp *rs)
   uint32_t in = p.max_fragmented_recv_size > 8192
                     ? (p.max_fragmented_recv_size - 4096) & ~4095u
                     : 4096;
-  if (rs->max_read_size > out)
-    rs->max_read_size = out;
   if (rs->max_transact_size > (out < in ? out : in))
     rs->max_transact_size = out < in ? out : in;
+  /* with direct placement READ/WRITE data moves by RDMA: MaxReadWriteSize
+   * bounds them (docs/rdma.md; clients that sign send smaller I/O) */
+  if (sc->rdma)
+    out = in = p.max_read_write_size;
+  if (rs->max_read_size > out)
+    rs->max_read_size = out;
   if (rs->max_write_size > in)
     rs->max_write_size = in;
 }
@@ -1184,6 +1193,21 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
       }
     }
   }
+  smbx__rdma_xfer x;
+  memset(&x, 0, sizeof x);
+  if (cmd == SMBX_SMB2_READ || cmd == SMBX_SMB2_WRITE) {
+    const char *why = NULL;
+    uint32_t st = smbx__srv_rdma_check(sc->rdma, pd, sc->smbd, sc->dialect,
+                                       srv->s.max_read_size,
+                                       srv->s.max_write_size, &x, &why);
+    if (st) {
+      /* smbd.md 4 / case 55: an error answer invalidates too */
+      smbx__conn_invalidate_next(sc->c, x.inv, x.inv_key);
+      (void)send_error(sc, pd->req, st);
+      smbx__conn_invalidate_next(sc->c, false, 0);
+      return;
+    }
+  }
   smbx_event *e = ev_push(srv, SMBX_EV_REQUEST, sc);
   if (!e) {
     sc->kill = "event queue: out of memory";
@@ -1211,6 +1235,8 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
   e->u.pdu.file_id = pd->fileid;
   e->u.pdu.chain_index = pd->chain_index;
   e->u.pdu.chain_count = pd->chain_count;
+  if (x.length)
+    smbx__srv_rdma_accept(sc->rdma, pd->req, &x, e);
 }
 
 static void up_cancel(void *ctx, uint64_t req)
@@ -1228,6 +1254,7 @@ static void up_abort(void *ctx, uint64_t req, int err)
 {
   (void)err;
   sconn *sc = ctx;
+  smbx__srv_rdma_forget(sc->rdma, req);
   slot *sl = slot_live(sc, req);
   if (!sl)
     return;
@@ -1292,6 +1319,8 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
   sconn *sc = ctx;
   smbx_server *srv = sc->srv;
   sc->down = true;
+  /* transfers in flight end first (RDMA_DONE before CONN_DOWN) */
+  smbx__srv_rdma_down(sc->rdma, err);
   /* its channels go; a session set up here moves to a bound channel if
    * it has one, else it ends */
   for (uint32_t i = 0; i < smbx__slab_cap(&srv->sessions); i++) {
@@ -1325,6 +1354,18 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
     e->u.down.ntstatus = ntstatus;
     e->u.down.reason = reason;
   }
+}
+
+static void up_writable(void *ctx)
+{
+  sconn *sc = ctx;
+  smbx__srv_rdma_writable(sc->rdma);
+}
+
+static smbx_event *rdma_push_ev(smbx_server *srv, uint64_t conn,
+                                uint32_t type)
+{
+  return ev_push(srv, type, conn_get(srv, conn));
 }
 
 /* After every call into a connection: a deferred protocol kill. */
@@ -1369,7 +1410,10 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       st.max_connections > (1u << 20) || st.max_sessions == 0 ||
       st.max_sessions > (1u << 20) || st.max_trees == 0 ||
       st.max_trees > (1u << 20) || st.security_blob_len > 65535 ||
-      (st.security_blob_len && !st.security_blob))
+      (st.security_blob_len && !st.security_blob) ||
+      st.rdma_max_ops > 65535 ||
+      (st.rdma_max_ops && (st.rdma_max_sge == 0 || st.rdma_max_sge > 1024 ||
+                           st.rdma_max_op_size == 0)))
     return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);
@@ -1427,6 +1471,7 @@ nomem:
 
 static void conn_destroy(smbx_server *srv, sconn *sc)
 {
+  smbx__srv_rdma_free(sc->rdma);
   smbx__conn_free(sc->c);
   if (sc->slots)
     smbx__free(&srv->alloc, sc->slots, sizeof(slot) * sc->n_slots,
@@ -1493,6 +1538,7 @@ static int conn_prepare(smbx_server *srv, sconn **out, smbx__conn_settings *cs,
   up->keys = up_keys;
   up->smbd_event = up_smbd;
   up->down = up_down;
+  up->writable = up_writable;
   *out = sc;
   return 0;
 }
@@ -1553,6 +1599,12 @@ int smbx_server_add_smbd(smbx_server *srv, const smbx_smbd_settings *ss,
                                   n, &srv->alloc, now_ns);
   if (rc) {
     conn_unprepare(srv, sc);
+    return rc;
+  }
+  rc = smbx__srv_rdma_new(&sc->rdma, srv, sc->handle, sc->c, t, &srv->s,
+                          sc->n_slots, rdma_push_ev, &srv->alloc);
+  if (rc) {
+    conn_destroy(srv, sc);
     return rc;
   }
   smbx__conn_set_backpressure(sc->c, srv->bp);
@@ -1631,6 +1683,20 @@ int smbx_server_release(smbx_server *srv, uint64_t conn, uint64_t hold,
 
 /* ---- responses ------------------------------------------------------------------ */
 
+/* A host answer (error_status != 0: an ERROR body): a request whose data
+ * moves by RDMA refuses until it is done, and its answer invalidates the
+ * client's buffer when the channel asked (smbd.md 4). */
+static int answer(sconn *sc, uint64_t req, uint32_t error_status, size_t len)
+{
+  int rc = smbx__srv_rdma_respond_begin(sc->rdma, req);
+  if (rc)
+    return rc;
+  rc = error_status ? send_error(sc, req, error_status)
+                    : send_pdu(sc, req, len, NULL);
+  smbx__srv_rdma_respond_end(sc->rdma, req, rc);
+  return rc;
+}
+
 int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
                             uint32_t status, const smbx_iov *iov, size_t n,
                             uint64_t now_ns)
@@ -1653,7 +1719,7 @@ int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
       return SMBX_ERR_RANGE;
   }
   if (total == 0 && status != SMBX_STATUS_SUCCESS)
-    return after(sc, send_error(sc, req, status));
+    return after(sc, answer(sc, req, status, 0));
   if (total > out_cap(srv) - SMBX_SMB2_HDR_SIZE)
     return SMBX_ERR_RANGE;
   smbx_smb2_hdr h;
@@ -1667,7 +1733,7 @@ int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
       memcpy(p + off, iov[i].base, iov[i].len);
     off += iov[i].len;
   }
-  return after(sc, send_pdu(sc, req, off, NULL));
+  return after(sc, answer(sc, req, 0, off));
 }
 
 int smbx_server_respond(smbx_server *srv, uint64_t conn, uint64_t req,
@@ -1691,7 +1757,14 @@ int smbx_server_respond_error(smbx_server *srv, uint64_t conn, uint64_t req,
     return SMBX_ERR_NOTFOUND;
   slot saved = *sl;
   memset(sl, 0, sizeof *sl);
-  int rc = smbx__conn_respond_error(sc->c, req, status, 0, data, len, now_ns);
+  int rc = smbx__srv_rdma_respond_begin(sc->rdma, req);
+  if (rc == 0) {
+    rc = smbx__conn_respond_error(sc->c, req, status, 0, data, len, now_ns);
+    smbx__srv_rdma_respond_end(sc->rdma, req, rc);
+  } else {
+    *sl = saved;
+    return rc;
+  }
   if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE || rc == SMBX_ERR_INVAL) {
     if (sl->kind == K_NONE)
       *sl = saved;
@@ -1741,6 +1814,48 @@ int smbx_server_send_break(smbx_server *srv, uint64_t conn, uint64_t session_id,
 }
 
 /* ---- time and connection management -------------------------------------------- */
+
+/* ---- RDMA direct placement (rdma_io.c) ---------------------------------------- */
+
+static int rdma_call(smbx_server *srv, uint64_t conn, uint64_t req,
+                     uint32_t dir, const smbx_sge *sg, size_t n,
+                     uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc)
+    return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  srv->now = now_ns;
+  slot *sl = slot_live(sc, req);
+  if (!sl || sl->kind != K_REQ)
+    return SMBX_ERR_NOTFOUND;
+  if (!sc->rdma)
+    return SMBX_ERR_STATE;
+  return after(sc, smbx__srv_rdma_start(sc->rdma, req, dir, sg, n, now_ns));
+}
+
+int smbx_server_rdma_push(smbx_server *srv, uint64_t conn, uint64_t req,
+                          const smbx_sge *data, size_t n, uint64_t now_ns)
+{
+  return rdma_call(srv, conn, req, SMBX__RDMA_PUSH, data, n, now_ns);
+}
+
+int smbx_server_rdma_pull(smbx_server *srv, uint64_t conn, uint64_t req,
+                          const smbx_sge *dst, size_t n, uint64_t now_ns)
+{
+  return rdma_call(srv, conn, req, SMBX__RDMA_PULL, dst, n, now_ns);
+}
+
+int smbx_server_rdma_done(smbx_server *srv, uint64_t conn, const smbx_wc *wc,
+                          uint64_t now_ns)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!sc || !wc)
+    return !srv || !wc ? SMBX_ERR_INVAL : SMBX_ERR_NOTFOUND;
+  srv->now = now_ns;
+  if (!sc->rdma)
+    return 0;
+  return after(sc, smbx__srv_rdma_done(sc->rdma, wc, now_ns));
+}
 
 uint64_t smbx_server_expiry(const smbx_server *srv)
 {
@@ -1802,6 +1917,7 @@ int smbx_server_conn_info(const smbx_server *srv, uint64_t conn,
   o.err = ci.err;
   o.requests = ci.requests;
   o.responses = ci.responses;
+  smbx__srv_rdma_info(sc->rdma, &o);
   memcpy(info, &o, info->struct_size < sizeof o ? info->struct_size : sizeof o);
   return 0;
 }
