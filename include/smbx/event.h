@@ -89,7 +89,7 @@ extern "C" {
  *  @since 0.1.0 */
 #define SMBX_EV_RDMA_DONE 16u
 /** Client: a lease break the node's lease table processed (u.lease;
- *  smbx/lease_client.h). Without SMBX_LEASE_EVF_SETTLED, do the actions
+ *  smbx/lease_client.h). Without SMBX_LEASE_CEVF_SETTLED, do the actions
  *  and call smbx_client_lease_break_done(); the node acks. */
 #define SMBX_EV_LEASE_BREAK 17u
 /** Client: a cached directory listing was dropped (u.lease: key, scope,
@@ -222,7 +222,7 @@ typedef struct smbx_event {
     struct {
       uint8_t key[16];     /**< lease key */
       uint32_t scope;      /**< smbx_client_lease_scope() */
-      uint32_t flags;      /**< SMBX_LEASE_EVF_* */
+      uint32_t flags;      /**< SMBX_LEASE_CEVF_* */
       uint32_t from, to;   /**< lease states */
       uint32_t actions;    /**< SMBX_LEASE_ACT_* */
       uint32_t ack_state;  /**< state acked (settled breaks) */

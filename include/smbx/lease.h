@@ -346,4 +346,7 @@ SMBX_API int smbx_lease_get_stats(const smbx_lease_mgr *m,
 }
 #endif
 
+/* the client half (lease table, directory cache, node calls) */
+#include <smbx/lease_client.h>
+
 #endif /* SMBX_LEASE_H */

@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: MIT */
+/* Client lease table and directory cache (lib/lease/table.c, dircache.c):
+ * leases.md sec. 4 rules and the client conformance cases 59-65 at the
+ * table level (the node-level runs are in test_lease_node.c). */
+#include "test_main.h"
+
+#include <smbx/lease_client.h>
+
+#define S 1000000000ull
+#define R SMBX_SMB2_LEASE_READ
+#define H SMBX_SMB2_LEASE_HANDLE
+#define W SMBX_SMB2_LEASE_WRITE
+#define V3 SMBX_SMB2_DIALECT_311
+#define CAPS (SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_DIRECTORY_LEASING)
+
+typedef struct fx {
+  test_alloc ta;
+  smbx_lease_client *lc;
+  uint32_t scope;
+} fx;
+
+static const uint8_t GUID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                                 15, 16};
+
+/* ASCII -> UTF-16LE into a static buffer (one use per statement pair) */
+static size_t u16(const char *s, uint8_t *out)
+{
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = (uint8_t)s[i];
+    out[2 * i + 1] = 0;
+  }
+  return 2 * n;
+}
+
+static void fx_init(fx *f, const smbx_lease_client_settings *s)
+{
+  test_alloc_init(&f->ta);
+  assert_int_equal(smbx_lease_client_new(&f->lc, s, &f->ta.a, 0), 0);
+  assert_int_equal(smbx_lease_client_scope(f->lc, GUID,
+                                           (const uint8_t *)"share", 5, 0,
+                                           &f->scope),
+                   0);
+}
+
+static void fx_fini(fx *f)
+{
+  smbx_lease_client_free(f->lc);
+  assert_int_equal(f->ta.live, 0);
+}
+
+/* Requests and grants `state` (v2, epoch `epoch`) for path. */
+static void grant(fx *f, const char *path, uint32_t flags, uint32_t state,
+                  uint16_t epoch, uint8_t key[16])
+{
+  uint8_t p[512];
+  size_t n = u16(path, p);
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f->lc, f->scope, p, n, flags, V3,
+                                             CAPS, 7, &rq),
+                   0);
+  smbx_smb2_lease rs = rq;
+  rs.state = state;
+  rs.epoch = epoch;
+  rs.flags = 0;
+  assert_int_equal(smbx_lease_client_granted(f->lc, rq.key, &rs, 0), 0);
+  memcpy(key, rq.key, 16);
+}
+
+static smbx_smb2_lease_break_notify notif(const uint8_t key[16], uint32_t from,
+                                          uint32_t to, uint16_t epoch,
+                                          bool ack)
+{
+  smbx_smb2_lease_break_notify n;
+  memset(&n, 0, sizeof n);
+  memcpy(n.lease_key, key, 16);
+  n.current_state = from;
+  n.new_state = to;
+  n.new_epoch = epoch;
+  n.flags = ack ? SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED : 0;
+  return n;
+}
+
+static int next(fx *f, smbx_lease_client_event *ev)
+{
+  memset(ev, 0, sizeof *ev);
+  ev->struct_size = sizeof *ev;
+  return smbx_lease_client_next_event(f->lc, ev);
+}
+
+static void fill(fx *f, const uint8_t key[16], const char **names, size_t n,
+                 uint64_t now)
+{
+  assert_int_equal(smbx_lease_client_dir_fill_begin(f->lc, key, now), 0);
+  for (size_t i = 0; i < n; i++) {
+    uint8_t nm[256];
+    smbx_smb2_dir_entry e;
+    memset(&e, 0, sizeof e);
+    e.file_name.p = nm;
+    e.file_name.len = u16(names[i], nm);
+    e.end_of_file = 100 + i;
+    e.file_attributes = 0x20;
+    e.file_id = 1000 + i;
+    assert_int_equal(smbx_lease_client_dir_fill_add(f->lc, key, &e), 0);
+  }
+  assert_int_equal(smbx_lease_client_dir_fill_end(f->lc, key, now), 0);
+}
+
+static int lookup(fx *f, const uint8_t key[16], const char *name, uint64_t now,
+                  smbx_smb2_dir_entry *e)
+{
+  uint8_t nm[256];
+  size_t n = u16(name, nm);
+  return smbx_lease_client_dir_lookup(f->lc, key, nm, n, now, e);
+}
+
+static void drain(fx *f)
+{
+  smbx_lease_client_event ev;
+  while (next(f, &ev) == 1)
+    ;
+}
+
+/* ---- requesting (4.1) --------------------------------------------------- */
+
+static void lease_4_1_one_key_per_path_rh_for_dirs(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t p[64], p2[64];
+  size_t n = u16("dir\\file.txt", p);
+  size_t n2 = u16("DIR\\FILE.TXT", p2);
+  smbx_smb2_lease a, b, d;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n, 0, V3, CAPS,
+                                             1, &a),
+                   0);
+  /* same path, another case, another application: the same key */
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p2, n2, 0, V3,
+                                             CAPS, 2, &b),
+                   0);
+  assert_memory_equal(a.key, b.key, 16);
+  assert_int_equal(a.version, 2);
+  assert_int_equal(a.state, R | W | H);
+  assert_int_equal(a.flags, 0); /* parent has no lease */
+  n = u16("dir", p);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 1,
+                                             &d),
+                   0);
+  assert_int_equal(d.state, R | H); /* never W on a directory */
+  assert_memory_not_equal(d.key, a.key, 16);
+  /* 2.1: v1, files only; 2.0.2 none */
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n,
+                                             SMBX_LEASE_REQ_DIR,
+                                             SMBX_SMB2_DIALECT_210, CAPS, 1,
+                                             &d),
+                   SMBX_ERR_UNSUPPORTED);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n,
+                                             SMBX_LEASE_REQ_DIR, V3,
+                                             SMBX_SMB2_CAP_LEASING, 1, &d),
+                   SMBX_ERR_UNSUPPORTED);
+  n = u16("f21", p);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n, 0,
+                                             SMBX_SMB2_DIALECT_210, CAPS, 1,
+                                             &d),
+                   0);
+  assert_int_equal(d.version, 1);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n, 0,
+                                             SMBX_SMB2_DIALECT_202, CAPS, 1,
+                                             &d),
+                   SMBX_ERR_UNSUPPORTED);
+  fx_fini(&f);
+}
+
+static void lease_4_1_parent_key_when_parent_leased(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t kd[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, kd);
+  uint8_t p[64];
+  size_t n = u16("d\\f", p);
+  smbx_smb2_lease a;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n, 0, V3, CAPS,
+                                             1, &a),
+                   0);
+  assert_int_equal(a.flags, SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET);
+  assert_memory_equal(a.parent_key, kd, 16);
+  /* the share root is the parent of a top-level name */
+  uint8_t kr[16];
+  grant(&f, "", SMBX_LEASE_REQ_DIR, R | H, 1, kr);
+  n = u16("top", p);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n, 0, V3, CAPS,
+                                             1, &a),
+                   0);
+  assert_memory_equal(a.parent_key, kr, 16);
+  fx_fini(&f);
+}
+
+/* ---- breaks (4.2) ------------------------------------------------------------ */
+
+static void lease_case_59_client_epochs(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t k[16];
+  grant(&f, "a", 0, R | W | H, 5, k);
+  smbx_lease_client_event ev;
+  /* NewEpoch 4 < 5: stale, state kept, ack required still answered */
+  smbx_smb2_lease_break_notify n = notif(k, R | W | H, R | H, 4, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_BREAK);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_STALE | SMBX_LEASE_CEVF_SETTLED |
+                                 SMBX_LEASE_CEVF_ACK);
+  assert_int_equal(ev.to, R | W | H);
+  assert_int_equal(ev.ack_state, R | H);
+  uint32_t st;
+  uint16_t ep;
+  assert_int_equal(smbx_lease_client_state(f.lc, k, &st, &ep), 0);
+  assert_int_equal(st, R | W | H);
+  assert_int_equal(ep, 5);
+  /* NewEpoch 5 == stored: a step of the current cycle, applied */
+  n = notif(k, R | W | H, R | H, 5, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_SETTLED | SMBX_LEASE_CEVF_ACK);
+  assert_int_equal(ev.from, R | W | H);
+  assert_int_equal(ev.to, R | H);
+  assert_int_equal(ev.ack_state, R | H);
+  assert_int_equal(ev.actions, SMBX_LEASE_ACT_FLUSH);
+  assert_int_equal(smbx_lease_client_state(f.lc, k, &st, &ep), 0);
+  assert_int_equal(st, R | H);
+  /* u16 serial order: 0xFFFF -> 0 is ahead */
+  uint8_t k2[16];
+  grant(&f, "b", 0, R, 0xFFFF, k2);
+  n = notif(k2, R, 0, 0, false);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.flags & SMBX_LEASE_CEVF_STALE, 0);
+  assert_int_equal(ev.to, 0);
+  assert_int_equal(next(&f, &ev), 0);
+  fx_fini(&f);
+}
+
+static void lease_case_60_client_epoch_gap(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {"x", "y"};
+  uint8_t k[16];
+  smbx_lease_client_event ev;
+  smbx_smb2_dir_entry e;
+  /* notification keeping RH with epoch 7 over 5: purge */
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 5, k);
+  fill(&f, k, names, 2, 0);
+  assert_int_equal(lookup(&f, k, "x", 1, &e), 1);
+  smbx_smb2_lease_break_notify n = notif(k, R | H, R | H, 7, false);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 1), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_BREAK);
+  assert_true(ev.flags & SMBX_LEASE_CEVF_EPOCH_GAP);
+  assert_true(ev.actions & SMBX_LEASE_ACT_PURGE);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_INVALIDATE);
+  assert_int_equal(ev.reason, SMBX_LEASE_INVAL_EPOCH);
+  assert_int_equal(lookup(&f, k, "x", 1, &e), SMBX_ERR_NOTFOUND);
+  /* a lease response keeping RH with epoch 9 over 7: purge too */
+  fill(&f, k, names, 2, 2);
+  assert_int_equal(lookup(&f, k, "y", 2, &e), 1);
+  uint8_t p[8];
+  size_t pn = u16("d", p);
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, pn,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 7,
+                                             &rq),
+                   0);
+  assert_int_equal(rq.epoch, 7);
+  smbx_smb2_lease rs = rq;
+  rs.state = R | H;
+  rs.epoch = 9;
+  assert_int_equal(smbx_lease_client_granted(f.lc, rq.key, &rs, 3), 0);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_INVALIDATE);
+  assert_int_equal(ev.reason, SMBX_LEASE_INVAL_EPOCH);
+  assert_int_equal(lookup(&f, k, "y", 3, &e), SMBX_ERR_NOTFOUND);
+  /* one ahead (a normal upgrade/new cycle) keeps the listing */
+  fill(&f, k, names, 2, 4);
+  n = notif(k, R | H, R | H, 10, false);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 4), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.flags & SMBX_LEASE_CEVF_EPOCH_GAP, 0);
+  assert_int_equal(next(&f, &ev), 0);
+  assert_int_equal(lookup(&f, k, "y", 4, &e), 1);
+  fx_fini(&f);
+}
+
+static void lease_case_61_client_early_break(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t p[8];
+  size_t pn = u16("e", p);
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, pn, 0, V3,
+                                             CAPS, 7, &rq),
+                   0);
+  /* the break overtakes the CREATE response that grants RWH epoch 1 */
+  smbx_smb2_lease_break_notify n = notif(rq.key, R | W | H, R | H, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 2);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 0);
+  smbx_smb2_lease rs = rq;
+  rs.state = R | W | H;
+  rs.epoch = 1;
+  assert_int_equal(smbx_lease_client_granted(f.lc, rq.key, &rs, 0), 0);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_BREAK);
+  assert_int_equal(ev.from, R | W | H);
+  assert_int_equal(ev.to, R | H);
+  assert_int_equal(ev.epoch, 2);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_SETTLED);
+  assert_int_equal(ev.ack_state, R | H);
+  assert_int_equal(ev.owner, 7);
+  uint32_t st;
+  uint16_t ep;
+  assert_int_equal(smbx_lease_client_state(f.lc, rq.key, &st, &ep), 0);
+  assert_int_equal(st, R | H);
+  assert_int_equal(ep, 2);
+  /* a second response without a CREATE outstanding is refused */
+  assert_int_equal(smbx_lease_client_granted(f.lc, rq.key, &rs, 0),
+                   SMBX_ERR_STATE);
+  fx_fini(&f);
+}
+
+static void lease_case_62_client_transitions(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t k[16];
+  uint32_t ack;
+  smbx_lease_client_event ev;
+  grant(&f, "file", 0, R | W | H, 1, k);
+  /* RWH -> RH with dirty data: FLUSH, and the ack waits for the host */
+  assert_int_equal(smbx_lease_client_set_cached(f.lc, k,
+                                                SMBX_LEASE_CACHED_DIRTY |
+                                                    SMBX_LEASE_CACHED_HANDLES,
+                                                0),
+                   0);
+  smbx_smb2_lease_break_notify n = notif(k, R | W | H, R | H, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.actions, SMBX_LEASE_ACT_FLUSH);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK);
+  assert_int_equal(smbx_lease_client_set_cached(f.lc, k, 0,
+                                                SMBX_LEASE_CACHED_DIRTY),
+                   0);
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack), 1);
+  assert_int_equal(ack, R | H);
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack),
+                   SMBX_ERR_STATE);
+  /* RH -> R: deferred handles closed before the ack */
+  n = notif(k, R | H, R, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.actions, SMBX_LEASE_ACT_CLOSE_HANDLES);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK);
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack), 1);
+  assert_int_equal(ack, R);
+  /* R -> NONE without ack: PURGE, settled, nothing owed */
+  n = notif(k, R, 0, 2, false);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.actions, SMBX_LEASE_ACT_PURGE);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_SETTLED);
+  assert_int_equal(ev.to, 0);
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack),
+                   SMBX_ERR_STATE);
+  /* nothing cached: RWH -> R settles at once with both actions */
+  uint8_t k2[16];
+  grant(&f, "g", 0, R | W | H, 1, k2);
+  n = notif(k2, R | W | H, R, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.actions,
+                   SMBX_LEASE_ACT_FLUSH | SMBX_LEASE_ACT_CLOSE_HANDLES);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_SETTLED);
+  assert_int_equal(ev.ack_state, R);
+  fx_fini(&f);
+}
+
+static void lease_case_63_client_dir_cache(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {".", "..", "Alpha.txt", "beta"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  smbx_smb2_dir_entry e;
+  uint32_t cur = 0;
+  /* nothing cached yet: ask the server */
+  assert_int_equal(smbx_lease_client_dir_next(f.lc, k, 0, &cur, &e),
+                   SMBX_ERR_NOTFOUND);
+  fill(&f, k, names, 4, 0);
+  /* the second enumeration comes from the cache, in server order */
+  cur = 0;
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(smbx_lease_client_dir_next(f.lc, k, 1, &cur, &e), 1);
+    uint8_t nm[64];
+    size_t nl = u16(names[i], nm);
+    assert_int_equal(e.file_name.len, nl);
+    assert_memory_equal(e.file_name.p, nm, nl);
+    assert_int_equal(e.end_of_file, 100 + i);
+    assert_int_equal(e.file_id, 1000 + i);
+  }
+  assert_int_equal(smbx_lease_client_dir_next(f.lc, k, 1, &cur, &e), 0);
+  /* lookups, case-insensitive by default; "not found" is an answer */
+  assert_int_equal(lookup(&f, k, "ALPHA.TXT", 1, &e), 1);
+  assert_int_equal(e.end_of_file, 102);
+  assert_int_equal(lookup(&f, k, "gamma", 1, &e), 0);
+  /* the break: RH -> NONE, the listing goes and the next one is a miss */
+  smbx_smb2_lease_break_notify n = notif(k, R | H, 0, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 2), 1);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_BREAK);
+  assert_int_equal(ev.actions,
+                   SMBX_LEASE_ACT_CLOSE_HANDLES | SMBX_LEASE_ACT_PURGE);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_INVALIDATE);
+  assert_int_equal(ev.reason, SMBX_LEASE_INVAL_BREAK);
+  cur = 0;
+  assert_int_equal(smbx_lease_client_dir_next(f.lc, k, 2, &cur, &e),
+                   SMBX_ERR_NOTFOUND);
+  assert_int_equal(lookup(&f, k, "beta", 2, &e), SMBX_ERR_NOTFOUND);
+  /* and no fill without R */
+  assert_int_equal(smbx_lease_client_dir_fill_begin(f.lc, k, 2),
+                   SMBX_ERR_STATE);
+  fx_fini(&f);
+}
+
+static void lease_case_64_client_own_change(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {"a"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(&f, k, names, 1, 0);
+  /* this client creates d\f with the directory's key as parent key */
+  uint8_t p[16];
+  size_t pn = u16("d\\f", p);
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, pn, 0, V3,
+                                             CAPS, 1, &rq),
+                   0);
+  assert_memory_equal(rq.parent_key, k, 16);
+  uint8_t nm[4];
+  smbx_smb2_dir_entry e, got;
+  memset(&e, 0, sizeof e);
+  e.file_name.p = nm;
+  e.file_name.len = u16("f", nm);
+  e.end_of_file = 5;
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k, SMBX_LEASE_OWN_ADD,
+                                                &e, 1),
+                   1);
+  assert_int_equal(lookup(&f, k, "F", 1, &got), 1);
+  assert_int_equal(got.end_of_file, 5);
+  e.end_of_file = 9;
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k,
+                                                SMBX_LEASE_OWN_SETATTR, &e, 1),
+                   1);
+  assert_int_equal(lookup(&f, k, "f", 1, &got), 1);
+  assert_int_equal(got.end_of_file, 9);
+  uint32_t cur = 0, count = 0;
+  while (smbx_lease_client_dir_next(f.lc, k, 1, &cur, &got) == 1)
+    count++;
+  assert_int_equal(count, 2);
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k,
+                                                SMBX_LEASE_OWN_REMOVE, &e, 1),
+                   1);
+  assert_int_equal(lookup(&f, k, "f", 1, &got), 0);
+  /* a change to a name the listing does not know: stop serving it */
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k,
+                                                SMBX_LEASE_OWN_REMOVE, &e, 1),
+                   SMBX_ERR_NOTFOUND);
+  assert_int_equal(lookup(&f, k, "a", 1, &got), SMBX_ERR_NOTFOUND);
+  drain(&f);
+  fx_fini(&f);
+}
+
+static void lease_case_65_client_unknown_key(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t k[16];
+  memset(k, 0x5A, 16);
+  smbx_smb2_lease_break_notify n = notif(k, R | H, 0, 3, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 0);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 0);
+  uint32_t ack;
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack),
+                   SMBX_ERR_NOTFOUND);
+  fx_fini(&f);
+}
+
+static void lease_case_14_client_reserved_ignored(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint8_t k[16];
+  grant(&f, "f", 0, R | H, 1, k);
+  smbx_smb2_lease_break_notify n = notif(k, R | H, R, 2, true);
+  n.break_reason = 0xDEADBEEF;
+  n.access_mask_hint = 0xFFFFFFFF;
+  n.share_mask_hint = 7;
+  n.new_state |= 0xF0; /* undefined bits never enter the state */
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.to, R);
+  assert_int_equal(ev.ack_state, R);
+  assert_int_equal(ev.actions, SMBX_LEASE_ACT_CLOSE_HANDLES);
+  fx_fini(&f);
+}
+
+/* ---- directory cache bounds (4.3) ------------------------------------------- */
+
+static void lease_4_3_lifetime_even_under_lease(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL); /* default 30 s */
+  static const char *names[] = {"a"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(&f, k, names, 1, 10 * S);
+  assert_int_equal(smbx_lease_client_expiry(f.lc), 40 * S);
+  smbx_smb2_dir_entry e;
+  assert_int_equal(lookup(&f, k, "a", 40 * S - 1, &e), 1);
+  assert_int_equal(smbx_lease_client_handle_expiry(f.lc, 40 * S - 1), 0);
+  assert_int_equal(smbx_lease_client_handle_expiry(f.lc, 40 * S), 1);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_INVALIDATE);
+  assert_int_equal(ev.reason, SMBX_LEASE_INVAL_EXPIRED);
+  assert_int_equal(lookup(&f, k, "a", 40 * S, &e), SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_lease_client_expiry(f.lc), UINT64_MAX);
+  /* served lazily never past the deadline either */
+  fill(&f, k, names, 1, 50 * S);
+  assert_int_equal(lookup(&f, k, "a", 80 * S, &e), SMBX_ERR_NOTFOUND);
+  /* 0 disables the cache */
+  fx g;
+  smbx_lease_client_settings s;
+  smbx_lease_client_settings_default(&s, sizeof s);
+  s.dir_max_age_ns = 0;
+  fx_init(&g, &s);
+  grant(&g, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  assert_int_equal(smbx_lease_client_dir_fill_begin(g.lc, k, 0),
+                   SMBX_ERR_STATE);
+  fx_fini(&g);
+  drain(&f);
+  fx_fini(&f);
+}
+
+static void lease_4_3_lru_by_entries_and_bytes(void **state)
+{
+  (void)state;
+  fx f;
+  smbx_lease_client_settings s;
+  smbx_lease_client_settings_default(&s, sizeof s);
+  s.max_dir_entries = 5;
+  fx_init(&f, &s);
+  static const char *two[] = {"a", "b"};
+  static const char *six[] = {"1", "2", "3", "4", "5", "6"};
+  uint8_t k1[16], k2[16], k3[16];
+  grant(&f, "d1", SMBX_LEASE_REQ_DIR, R | H, 1, k1);
+  grant(&f, "d2", SMBX_LEASE_REQ_DIR, R | H, 1, k2);
+  grant(&f, "d3", SMBX_LEASE_REQ_DIR, R | H, 1, k3);
+  fill(&f, k1, two, 2, 0);
+  fill(&f, k2, two, 2, 0);
+  smbx_smb2_dir_entry e;
+  assert_int_equal(lookup(&f, k1, "a", 1, &e), 1); /* d1 is now the newest */
+  fill(&f, k3, two, 2, 1); /* 6 entries > 5: the least recently used goes */
+  assert_int_equal(lookup(&f, k2, "a", 1, &e), SMBX_ERR_NOTFOUND);
+  assert_int_equal(lookup(&f, k1, "a", 1, &e), 1);
+  assert_int_equal(lookup(&f, k3, "a", 1, &e), 1);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.type, SMBX_LEASE_CEV_INVALIDATE);
+  assert_int_equal(ev.reason, SMBX_LEASE_INVAL_EVICTED);
+  assert_memory_equal(ev.key, k2, 16);
+  /* a listing larger than the whole cache is abandoned, never partial */
+  assert_int_equal(smbx_lease_client_dir_fill_begin(f.lc, k2, 2), 0);
+  int rc = 0;
+  uint8_t nm[8];
+  for (size_t i = 0; i < 6 && rc == 0; i++) {
+    memset(&e, 0, sizeof e);
+    e.file_name.p = nm;
+    e.file_name.len = u16(six[i], nm);
+    rc = smbx_lease_client_dir_fill_add(f.lc, k2, &e);
+  }
+  assert_int_equal(rc, SMBX_ERR_LIMIT);
+  assert_int_equal(smbx_lease_client_dir_fill_end(f.lc, k2, 2),
+                   SMBX_ERR_STATE);
+  assert_int_equal(lookup(&f, k2, "1", 2, &e), SMBX_ERR_NOTFOUND);
+  drain(&f);
+  fx_fini(&f);
+  /* bytes bound */
+  smbx_lease_client_settings_default(&s, sizeof s);
+  s.max_dir_bytes = 2000;
+  fx_init(&f, &s);
+  grant(&f, "d1", SMBX_LEASE_REQ_DIR, R | H, 1, k1);
+  grant(&f, "d2", SMBX_LEASE_REQ_DIR, R | H, 1, k2);
+  fill(&f, k1, two, 2, 0);
+  fill(&f, k2, two, 2, 0);
+  smbx_lease_client_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_lease_client_get_stats(f.lc, &st), 0);
+  assert_true(st.bytes <= 2000);
+  assert_int_equal(st.listings, 1); /* a listing's arrays alone are ~1 KiB */
+  assert_int_equal(lookup(&f, k1, "a", 0, &e), SMBX_ERR_NOTFOUND);
+  assert_int_equal(lookup(&f, k2, "a", 0, &e), 1);
+  drain(&f);
+  fx_fini(&f);
+}
+
+static void lease_4_3_case_sensitive_scope(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  uint32_t cs;
+  assert_int_equal(smbx_lease_client_scope(f.lc, GUID,
+                                           (const uint8_t *)"posix", 5,
+                                           SMBX_LEASE_SCOPE_CASE_SENSITIVE,
+                                           &cs),
+                   0);
+  assert_int_not_equal(cs, f.scope);
+  uint8_t p[8];
+  size_t pn = u16("d", p);
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f.lc, cs, p, pn,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 1,
+                                             &rq),
+                   0);
+  smbx_smb2_lease rs = rq;
+  rs.state = R | H;
+  assert_int_equal(smbx_lease_client_granted(f.lc, rq.key, &rs, 0), 0);
+  static const char *names[] = {"Readme"};
+  fill(&f, rq.key, names, 1, 0);
+  smbx_smb2_dir_entry e;
+  assert_int_equal(lookup(&f, rq.key, "Readme", 1, &e), 1);
+  assert_int_equal(lookup(&f, rq.key, "README", 1, &e), 0);
+  /* the case rule cannot change once the scope has keys */
+  assert_int_equal(smbx_lease_client_scope(f.lc, GUID,
+                                           (const uint8_t *)"posix", 5, 0,
+                                           &cs),
+                   SMBX_ERR_STATE);
+  fx_fini(&f);
+}
+
+static void lease_4_3_write_lease_log_in_order(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {"old"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | W | H, 1, k); /* opt-in server */
+  fill(&f, k, names, 1, 0);
+  uint8_t n1[8], n2[8];
+  smbx_smb2_dir_entry e1, e2, got;
+  memset(&e1, 0, sizeof e1);
+  memset(&e2, 0, sizeof e2);
+  e1.file_name.p = n1;
+  e1.file_name.len = u16("new", n1);
+  e2.file_name.p = n2;
+  e2.file_name.len = u16("old", n2);
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k, SMBX_LEASE_OWN_ADD,
+                                                &e1, 1),
+                   2);
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k,
+                                                SMBX_LEASE_OWN_REMOVE, &e2, 1),
+                   2);
+  assert_int_equal(lookup(&f, k, "new", 1, &got), 1);
+  assert_int_equal(lookup(&f, k, "old", 1, &got), 0);
+  /* losing W: the log must be written back before the ack */
+  smbx_smb2_lease_break_notify n = notif(k, R | W | H, R | H, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 1), 1);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.actions, SMBX_LEASE_ACT_FLUSH);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_DIR);
+  uint32_t op;
+  assert_int_equal(smbx_lease_client_dir_log_peek(f.lc, k, &op, &got), 1);
+  assert_int_equal(op, SMBX_LEASE_OWN_ADD);
+  assert_memory_equal(got.file_name.p, n1, e1.file_name.len);
+  assert_int_equal(smbx_lease_client_dir_log_pop(f.lc, k), 0);
+  assert_int_equal(smbx_lease_client_dir_log_peek(f.lc, k, &op, &got), 1);
+  assert_int_equal(op, SMBX_LEASE_OWN_REMOVE);
+  assert_int_equal(smbx_lease_client_dir_log_pop(f.lc, k), 0);
+  assert_int_equal(smbx_lease_client_dir_log_peek(f.lc, k, &op, &got), 0);
+  uint32_t ack;
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 1, &ack), 1);
+  assert_int_equal(ack, R | H);
+  /* without W changes are not logged */
+  memset(&e1, 0, sizeof e1);
+  e1.file_name.p = n1;
+  e1.file_name.len = u16("z", n1);
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k, SMBX_LEASE_OWN_ADD,
+                                                &e1, 1),
+                   1);
+  assert_int_equal(smbx_lease_client_dir_log_peek(f.lc, k, &op, &got), 0);
+  fx_fini(&f);
+}
+
+static void lease_4_1_table_full_reuses_idle_entries(void **state)
+{
+  (void)state;
+  fx f;
+  smbx_lease_client_settings s;
+  smbx_lease_client_settings_default(&s, sizeof s);
+  s.max_leases = 2;
+  fx_init(&f, &s);
+  uint8_t k1[16], k2[16], k3[16];
+  grant(&f, "a", 0, R, 1, k1);
+  grant(&f, "b", 0, 0, 1, k2); /* holds nothing */
+  grant(&f, "c", 0, R, 1, k3);
+  uint32_t st;
+  assert_int_equal(smbx_lease_client_state(f.lc, k2, &st, NULL),
+                   SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_lease_client_state(f.lc, k1, &st, NULL), 0);
+  uint8_t p[4];
+  size_t pn = u16("d", p);
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, pn, 0, V3,
+                                             CAPS, 1, &rq),
+                   SMBX_ERR_LIMIT);
+  smbx_lease_client_stats stt;
+  stt.struct_size = sizeof stt;
+  assert_int_equal(smbx_lease_client_get_stats(f.lc, &stt), 0);
+  assert_int_equal(stt.leases, 2);
+  assert_true(stt.bytes_per_lease <= 64);
+  fx_fini(&f);
+}
+
+static int scenario_fill(test_alloc *ta, void *arg)
+{
+  (void)arg;
+  smbx_lease_client *lc;
+  int rc = smbx_lease_client_new(&lc, NULL, &ta->a, 0);
+  if (rc)
+    return rc;
+  uint32_t scope;
+  uint8_t p[4] = {'d', 0};
+  smbx_smb2_lease rq;
+  if ((rc = smbx_lease_client_scope(lc, GUID, NULL, 0, 0, &scope)) == 0 &&
+      (rc = smbx_lease_client_request(lc, scope, p, 2, SMBX_LEASE_REQ_DIR, V3,
+                                      CAPS, 1, &rq)) == 0) {
+    smbx_smb2_lease rs = rq;
+    rs.state = R | H;
+    (void)smbx_lease_client_granted(lc, rq.key, &rs, 0);
+    rc = smbx_lease_client_dir_fill_begin(lc, rq.key, 0);
+    for (int i = 0; i < 200 && rc == 0; i++) {
+      uint8_t nm[8] = {(uint8_t)('a' + i % 26), 0, (uint8_t)('0' + i / 26), 0};
+      smbx_smb2_dir_entry e;
+      memset(&e, 0, sizeof e);
+      e.file_name.p = nm;
+      e.file_name.len = 4;
+      rc = smbx_lease_client_dir_fill_add(lc, rq.key, &e);
+    }
+    if (rc == 0)
+      rc = smbx_lease_client_dir_fill_end(lc, rq.key, 0);
+  }
+  smbx_lease_client_free(lc);
+  return rc;
+}
+
+static void lease_client_alloc_failures_clean(void **state)
+{
+  (void)state;
+  assert_true(test_alloc_each_failure(scenario_fill, NULL) > 5);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(lease_4_1_one_key_per_path_rh_for_dirs),
+      cmocka_unit_test(lease_4_1_parent_key_when_parent_leased),
+      cmocka_unit_test(lease_4_1_table_full_reuses_idle_entries),
+      cmocka_unit_test(lease_case_14_client_reserved_ignored),
+      cmocka_unit_test(lease_case_59_client_epochs),
+      cmocka_unit_test(lease_case_60_client_epoch_gap),
+      cmocka_unit_test(lease_case_61_client_early_break),
+      cmocka_unit_test(lease_case_62_client_transitions),
+      cmocka_unit_test(lease_case_63_client_dir_cache),
+      cmocka_unit_test(lease_case_64_client_own_change),
+      cmocka_unit_test(lease_case_65_client_unknown_key),
+      cmocka_unit_test(lease_4_3_lifetime_even_under_lease),
+      cmocka_unit_test(lease_4_3_lru_by_entries_and_bytes),
+      cmocka_unit_test(lease_4_3_case_sensitive_scope),
+      cmocka_unit_test(lease_4_3_write_lease_log_in_order),
+      cmocka_unit_test(lease_client_alloc_failures_clean),
+  };
+  return RUN_TESTS(tests);
+}
