@@ -1433,10 +1433,11 @@ int main(int argc, char **argv)
   if (lfd < 0)
     goto out;
   if (pcap_path) {
-    const char *p = strrchr(listen_spec, ':');
+    /* pcapw's default server port 445, whatever the real one: tshark reads
+       the 24-bit Direct-TCP length only there (NBSS on another port has 17
+       bits, so messages over 128 KiB would decode as malformed) */
     pcapw_opts po;
     memset(&po, 0, sizeof po);
-    po.tcp_port = (uint16_t)atoi(p + 1);
     po.mss = 65000;
     s->pcap = pcapw_open(pcap_path, &po);
     if (!s->pcap) {

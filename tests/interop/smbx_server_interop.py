@@ -257,6 +257,81 @@ def impacket_ops(srv, root):
     c2.close()
 
 
+def impacket_dialects(srv, root, pcap):
+    """impacket on 2.0.2, 2.1 and 3.0 (preferredDialect): listPath, putFile
+    of 8 MiB random bytes, getFile, rename, deleteFile, createDirectory,
+    deleteDirectory, each checked on the server's disk. The first
+    connection (2.1) is in the server's --pcap: its 1 MiB WRITEs and READs
+    must charge 16 credits (multi-credit with the server's LARGE_MTU)."""
+    try:
+        from impacket.smbconnection import SMBConnection
+        from impacket import smb3structs as st
+    except ImportError:
+        check(not os.environ.get("CI"), "impacket installed (required in CI)")
+        return
+    data = os.urandom(8 << 20)
+    for name, dialect in [("2.1", st.SMB2_DIALECT_21),
+                          ("2.0.2", st.SMB2_DIALECT_002),
+                          ("3.0", st.SMB2_DIALECT_30)]:
+        tag = name.replace(".", "_")
+        conn = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=srv.port,
+                             timeout=60, preferredDialect=dialect)
+        check(conn.getDialect() == dialect,
+              "impacket %s: negotiated 0x%04x" % (name, conn.getDialect()))
+        conn.login("alice", "Secret#1")
+        seed = "seed_%s.txt" % tag
+        with open(os.path.join(root, seed), "wb") as f:
+            f.write(b"seed " + name.encode())
+        listed = {f.get_longname(): f.get_filesize()
+                  for f in conn.listPath("share", "*")}
+        check(listed.get(seed) == len(b"seed " + name.encode()),
+              "impacket %s: listPath lists %s with its size" % (name, seed))
+        os.unlink(os.path.join(root, seed))
+
+        put, moved = "imp_%s.bin" % tag, "imp_%s_moved.bin" % tag
+        t = time.time()
+        conn.putFile("share", put, io.BytesIO(data).read)
+        secs = time.time() - t
+        with open(os.path.join(root, put), "rb") as f:
+            check(f.read() == data, "impacket %s: putFile 8 MiB byte-exact on "
+                  "disk (%.1f MB/s)" % (name, len(data) / 1e6 / secs))
+        chunks = []
+        t = time.time()
+        conn.getFile("share", put, chunks.append)
+        secs = time.time() - t
+        check(b"".join(chunks) == data, "impacket %s: getFile 8 MiB "
+              "byte-exact (%.1f MB/s)" % (name, len(data) / 1e6 / secs))
+        conn.rename("share", put, moved)
+        with open(os.path.join(root, moved), "rb") as f:
+            check(not os.path.exists(os.path.join(root, put)) and
+                  f.read() == data,
+                  "impacket %s: rename (old name gone, new byte-exact)" % name)
+        conn.deleteFile("share", moved)
+        check(not os.path.exists(os.path.join(root, moved)),
+              "impacket %s: deleteFile removed it on disk" % name)
+        d = "impdir_" + tag
+        conn.createDirectory("share", d)
+        check(os.path.isdir(os.path.join(root, d)),
+              "impacket %s: createDirectory" % name)
+        conn.deleteDirectory("share", d)
+        check(not os.path.exists(os.path.join(root, d)),
+              "impacket %s: deleteDirectory" % name)
+        conn.logoff()
+        conn.close()
+    if not shutil.which("tshark"):
+        return
+    counts = []
+    for cmd in (9, 8):
+        r = subprocess.run(
+            ["tshark", "-r", pcap, "-Y", "smb2.cmd == %d && "
+             "smb2.flags.response == 0 && smb2.credit.charge == 16" % cmd],
+            capture_output=True, text=True, timeout=120)
+        counts.append(len(r.stdout.splitlines()))
+    check(counts[0] >= 8 and counts[1] >= 8,
+          "impacket 2.1 capture: %d WRITEs and %d READs charge 16 credits"
+          % tuple(counts))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
@@ -288,8 +363,8 @@ def main():
         check(s.stop() == 0, "SIGTERM: clean exit 0")
         if shutil.which("tshark"):
             r = subprocess.run(
-                ["tshark", "-r", pcap, "-d", "tcp.port==%d,nbss" % s.port,
-                 "-Y", "smb2", "-T", "fields", "-e", "smb2.cmd"],
+                ["tshark", "-r", pcap, "-Y", "smb2", "-T", "fields",
+                 "-e", "smb2.cmd"],
                 capture_output=True, text=True, timeout=120)
             cmds = set(",".join(r.stdout.split()).split(","))
             if not cmds - {""}:
@@ -333,6 +408,12 @@ def main():
         impacket_case(s, root)
         impacket_ops(s, root)
         check(s.stop() == 0, "SIGTERM: exit 0 (2.1 server)")
+
+        pcap = os.path.join(tmp, "impacket.pcap")
+        s = Server(a.server, root, tmp, config=user, pcap=pcap)
+        servers.append(s)
+        impacket_dialects(s, root, pcap)
+        check(s.stop() == 0, "SIGTERM: exit 0 (impacket dialects)")
 
         s = Server(a.server, root, tmp, config=user + "guest = no\n")
         servers.append(s)
