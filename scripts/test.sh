@@ -124,7 +124,8 @@ skip_stage() {
 install_packages() {
   local pkgs=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
     libcmocka-dev libssl-dev libibverbs-dev librdmacm-dev zlib1g-dev
-    tshark tcpdump samba smbclient python3 python3-impacket winbind)
+    tshark tcpdump samba smbclient python3 python3-impacket winbind
+    golang-go golang-github-hirochachacha-go-smb2-dev)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
