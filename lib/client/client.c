@@ -121,6 +121,41 @@ static smbx_event *ev_push(smbx_client *cli, uint32_t type, const cconn *cc)
   return e;
 }
 
+/* Events that must never be lost are those the connections still owe
+ * (one completion per request, CONN_DOWN: smbx__conn_owed) and a
+ * SESSION_DOWN per session. The queue always keeps that much room: a
+ * request is refused (SMBX_ERR_NOMEM) when the queue cannot grow for its
+ * completion, and an unsolicited event (BREAK, INTERIM, WRITABLE,
+ * SESSION_UP, CONN_UP, SMBD) that would eat into the room tears its
+ * connection down instead (ev_lost), which only uses reserved room. */
+static bool ev_room(smbx_client *cli, size_t more)
+{
+  uint64_t need = more + smbx__slab_live(&cli->sessions);
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->conns); i++) {
+    const cconn *cc = smbx__slab_at(&cli->conns, i);
+    if (cc)
+      need += smbx__conn_owed(cc->c);
+  }
+  while (smbx__ring_cap(&cli->evq) - smbx__ring_len(&cli->evq) < need)
+    if (smbx__ring_grow(&cli->evq) != 0)
+      return false;
+  return true;
+}
+
+static smbx_event *ev_push_extra(smbx_client *cli, uint32_t type,
+                                 const cconn *cc)
+{
+  return ev_room(cli, 1) ? ev_push(cli, type, cc) : NULL;
+}
+
+/* An unsolicited event could not be queued: the connection goes down with
+ * SMBX_ERR_NOMEM (its completions and CONN_DOWN use reserved room). */
+static void ev_lost(cconn *cc)
+{
+  (void)smbx__conn_fail(cc->c, SMBX_ERR_NOMEM, "event queue: out of memory",
+                        cc->cli->now);
+}
+
 int smbx_client_next_event(smbx_client *cli, smbx_event *ev)
 {
   if (!cli || !ev || ev->struct_size < offsetof(smbx_event, u))
@@ -270,9 +305,12 @@ static int derive(smbx_client *cli, cconn *cc, csess *cs)
 
 static void push_session_up(smbx_client *cli, cconn *cc, csess *cs)
 {
-  smbx_event *e = ev_push(cli, SMBX_EV_SESSION_UP, cc);
-  if (!e)
+  smbx_event *e = ev_push_extra(cli, SMBX_EV_SESSION_UP, cc);
+  if (!e) {
+    if (cc)
+      ev_lost(cc);
     return;
+  }
   e->conn = cs->conn;
   e->u.session.session = smbx__slab_handle(&cli->sessions, cs);
   e->u.session.session_id = cs->wire_id;
@@ -557,7 +595,9 @@ static void on_bind(cconn *cc, uint64_t shandle, int err,
   }
   e->flags |= SMBX_EVF_VERIFIED;
   ch->state = CS_UP;
-  smbx_event *u = ev_push(cli, SMBX_EV_SESSION_UP, cc);
+  smbx_event *u = ev_push_extra(cli, SMBX_EV_SESSION_UP, cc);
+  if (!u)
+    ev_lost(cc);
   if (u) {
     u->u.session.session = shandle;
     u->u.session.session_id = cs->wire_id;
@@ -664,10 +704,12 @@ static void up_interim(void *ctx, uint64_t req, uint64_t user,
                        const smbx__conn_pdu *r)
 {
   cconn *cc = ctx;
-  smbx_event *e = ev_push(cc->cli, SMBX_EV_INTERIM, cc);
+  smbx_event *e = ev_push_extra(cc->cli, SMBX_EV_INTERIM, cc);
   (void)smbx__conn_release(cc->c, r->hold, cc->cli->now);
-  if (!e)
+  if (!e) {
+    ev_lost(cc);
     return;
+  }
   e->u.pdu.req = req;
   e->u.pdu.user = user;
   e->u.pdu.async_id = r->hdr.async_id;
@@ -678,9 +720,10 @@ static void up_interim(void *ctx, uint64_t req, uint64_t user,
 static void up_notify(void *ctx, const smbx__conn_pdu *r)
 {
   cconn *cc = ctx;
-  smbx_event *e = ev_push(cc->cli, SMBX_EV_BREAK, cc);
+  smbx_event *e = ev_push_extra(cc->cli, SMBX_EV_BREAK, cc);
   if (!e) {
     (void)smbx__conn_release(cc->c, r->hold, cc->cli->now);
+    ev_lost(cc);
     return;
   }
   e->hold = r->hold;
@@ -693,7 +736,8 @@ static void up_notify(void *ctx, const smbx__conn_pdu *r)
 static void up_writable(void *ctx)
 {
   cconn *cc = ctx;
-  (void)ev_push(cc->cli, SMBX_EV_WRITABLE, cc);
+  if (!ev_push_extra(cc->cli, SMBX_EV_WRITABLE, cc))
+    ev_lost(cc);
 }
 
 static int up_send(void *ctx, const uint8_t *p, size_t len)
@@ -732,14 +776,17 @@ static void up_smbd(void *ctx, const smbx_smbd_event *ev)
 {
   cconn *cc = ctx;
   if (ev->type == SMBX_SMBD_EV_NEGOTIATED) {
-    (void)ev_push(cc->cli, SMBX_EV_CONN_UP, cc);
+    if (!ev_push_extra(cc->cli, SMBX_EV_CONN_UP, cc))
+      ev_lost(cc);
     return;
   }
   if (ev->type == SMBX_SMBD_EV_SEND_DONE)
     return;
-  smbx_event *e = ev_push(cc->cli, SMBX_EV_SMBD, cc);
-  if (!e)
+  smbx_event *e = ev_push_extra(cc->cli, SMBX_EV_SMBD, cc);
+  if (!e) {
+    ev_lost(cc);
     return;
+  }
   e->u.smbd.type = ev->type;
   if (ev->type == SMBX_SMBD_EV_DISCONNECTED)
     e->u.smbd.error = ev->u.disconnected.error;
@@ -1058,6 +1105,9 @@ static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
   smbx_client *cli = cc->cli;
   uint64_t one;
   uint64_t *r = reqs ? reqs : &one;
+  /* room for the completions (events owed) of this message */
+  if (!ev_room(cli, reqs ? n : 1))
+    return SMBX_ERR_NOMEM;
   int rc = smbx__conn_send(cc->c, cli->sbuf, cli->sbuf_cap, len, o, user, r,
                            reqs ? n : 1, cli->now);
   if (rc < 0)

@@ -366,6 +366,17 @@ int smbx__conn_close(smbx__conn *c, uint64_t now_ns)
   return 0;
 }
 
+int smbx__conn_fail(smbx__conn *c, int err, const char *reason,
+                    uint64_t now_ns)
+{
+  if (!c)
+    return SMBX_ERR_INVAL;
+  int rc = smbx__conn_fatal(c, err < 0 ? err : SMBX_ERR_TRANSPORT,
+                            reason ? reason : "failed by the owner", 0, 0);
+  smbx__conn_kick(c, now_ns);
+  return rc;
+}
+
 int smbx__conn_abort(smbx__conn *c, int err, const char *reason,
                      uint64_t now_ns)
 {

@@ -356,6 +356,15 @@ int smbx__conn_close(smbx__conn *c, uint64_t now_ns);
 int smbx__conn_abort(smbx__conn *c, int err, const char *reason,
                      uint64_t now_ns);
 
+/* Tears the connection down with `err` kept as given (any negative code,
+ * e.g. SMBX_ERR_NOMEM when the owner could not queue an event). Unlike
+ * smbx__conn_abort it may be called from inside an upcall: the teardown
+ * upcalls (complete/abort, down) then run nested in that call and the
+ * connection stops processing the message it was delivering. Returns the
+ * sticky code. */
+int smbx__conn_fail(smbx__conn *c, int err, const char *reason,
+                    uint64_t now_ns);
+
 /* ---- transport input ----------------------------------------------------- */
 
 /* TCP: feed stream bytes (writable: decryption is in place). Processes

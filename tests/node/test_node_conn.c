@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* Node behaviour that rests on lib/conn's connection rules: the client's
+ * event queue never loses an event (allocation failure while it must
+ * grow), break notifications through lib/conn (encrypted for an
+ * encrypting session), compounded responses, sessions without a key, and
+ * what the server's NEGOTIATED event reports. Client node vs server node
+ * over in-memory Direct TCP (tests/node/node_harness.c). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node_harness.h"
+#include "test_main.h"
+
+static bool have_openssl(void)
+{
+#ifdef NH_HAVE_OPENSSL
+  return true;
+#else
+  return false;
+#endif
+}
+
+/* Client bytes of pair p fed straight to the client node, without
+ * draining its event queue (nh_pump would drain it). */
+static void feed_client_raw(nh *x, int p)
+{
+  nh_pipe *q = &x->pair[p].s2c;
+  while (q->off < q->len) {
+    smbx_ssize r = smbx_client_tcp_feed(x->cli, x->pair[p].cconn,
+                                        q->p + q->off, q->len - q->off,
+                                        x->now);
+    if (r <= 0) {
+      q->off = q->len; /* the connection is down */
+      break;
+    }
+    q->off += (size_t)r;
+  }
+}
+
+static size_t count_since(const nh *x, size_t from, uint32_t type)
+{
+  size_t n = 0;
+  for (size_t i = from; i < x->n_log; i++)
+    if (x->log[i].ev.type == type)
+      n++;
+  return n;
+}
+
+/* A lease break body (44 bytes) at b + 64; returns b + 64. */
+static const uint8_t *lease_break_body(uint8_t b[128])
+{
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_smb2_lease_break_notify ln;
+  memset(&ln, 0, sizeof ln);
+  ln.new_epoch = 3;
+  memset(ln.lease_key, 0x5A, 16);
+  ln.current_state = SMBX_SMB2_LEASE_READ | SMBX_SMB2_LEASE_HANDLE;
+  ln.new_state = SMBX_SMB2_LEASE_READ;
+  assert_int_equal(
+      smbx_smb2_encode_lease_break_notify(&h, &ln, b, 128, NULL), 64 + 44);
+  return b + 64;
+}
+
+/* Unsolicited events (breaks) arrive while the client's event queue is
+ * full and the allocator fails: the connection goes down with
+ * SMBX_ERR_NOMEM, every outstanding request still completes exactly once
+ * and CONN_DOWN is delivered (the queue keeps room for them). */
+static void client_event_queue_full_alloc_fails_conn_down_nomem(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  uint64_t c = x.pair[p].cconn;
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  uint32_t t = nh_tree(&x, p, s);
+  /* three requests the server host keeps unanswered */
+  x.defer = true;
+  smbx_smb2_fileid f = {7, 7};
+  uint64_t req[3];
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(smbx_client_read(x.cli, c, s, t, f, 0, 512, x.now,
+                                      &req[i]),
+                     0);
+  nh_pump(&x);
+  assert_int_equal(x.n_deferred, 3);
+  size_t mark = x.n_log;
+  /* from now on every allocation fails; 300 breaks queue up unread */
+  x.ta.fail_from = x.ta.calls + 1;
+  uint8_t b[128];
+  const uint8_t *body = lease_break_body(b);
+  for (int i = 0; i < 300; i++)
+    assert_int_equal(smbx_server_send_break(x.srv, x.pair[p].sconn, 0, body,
+                                            44, x.now),
+                     0);
+  feed_client_raw(&x, p);
+  x.ta.fail_from = 0;
+  nh_pump(&x);
+  size_t breaks = count_since(&x, mark, SMBX_EV_BREAK);
+  assert_true(breaks > 0 && breaks < 300);
+  /* each outstanding READ completed once, with the connection's error */
+  for (int i = 0; i < 3; i++) {
+    const nh_cev *r = nh_response(&x, req[i]);
+    assert_int_equal(r->ev.u.pdu.err, SMBX_ERR_NOMEM);
+  }
+  assert_int_equal(count_since(&x, mark, SMBX_EV_RESPONSE), 3);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_SESSION_DOWN), 1);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_CONN_DOWN), 1);
+  const nh_cev *d = &x.log[x.n_log - 1];
+  assert_int_equal(d->ev.type, SMBX_EV_CONN_DOWN);
+  assert_int_equal(d->ev.u.down.err, SMBX_ERR_NOMEM);
+  assert_string_equal(d->ev.u.down.reason, "event queue: out of memory");
+  assert_true(x.pair[p].cdown);
+  nh_fini(&x);
+}
+
+/* A request whose completion could not be queued (the queue cannot grow)
+ * is refused with SMBX_ERR_NOMEM before anything is sent; the connection
+ * stays up and every request that was sent completes once. */
+static void client_request_refused_nomem_when_queue_cannot_grow(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  uint64_t c = x.pair[p].cconn;
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  uint32_t t = nh_tree(&x, p, s);
+  x.defer = true;
+  smbx_smb2_fileid f = {7, 7};
+  size_t mark = x.n_log;
+  x.ta.fail_from = x.ta.calls + 1;
+  uint64_t req[128];
+  int sent = 0, rc = 0;
+  while (sent < 128) {
+    rc = smbx_client_read(x.cli, c, s, t, f, 0, 512, x.now, &req[sent]);
+    if (rc)
+      break;
+    sent++;
+  }
+  x.ta.fail_from = 0;
+  assert_int_equal(rc, SMBX_ERR_NOMEM);
+  assert_true(sent > 0 && sent < 128);
+  smbx_conn_info ci;
+  ci.struct_size = sizeof ci;
+  assert_int_equal(smbx_client_conn_info(x.cli, c, &ci), 0);
+  assert_int_equal(ci.err, 0);
+  nh_pump(&x);
+  assert_int_equal(x.n_deferred, (size_t)sent);
+  for (size_t i = 0; i < x.n_deferred; i++)
+    nh_answer_deferred(&x, i, SMBX_STATUS_END_OF_FILE);
+  nh_pump(&x);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_RESPONSE), (size_t)sent);
+  for (int i = 0; i < sent; i++)
+    assert_int_equal(nh_response(&x, req[i])->ev.u.pdu.status,
+                     SMBX_STATUS_END_OF_FILE);
+  nh_fini(&x);
+}
+
+/* 3.3.4.1.4 / 3.3.4.7: a break for an open of an encrypting session goes
+ * in that session's TRANSFORM (header SessionId 0, MessageId all-ones,
+ * unsigned); without a session it goes in the clear */
+static void break_3_3_4_7_encrypted_for_encrypting_session(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.flags |= SMBX_SERVER_ENCRYPT;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  (void)nh_session(&x, p);
+  uint64_t wire = x.log[x.cursor - 1].ev.u.session.session_id;
+  assert_true(wire != 0);
+  uint8_t b[128];
+  const uint8_t *body = lease_break_body(b);
+  nh_pipe *q = &x.pair[p].s2c;
+  size_t at = q->len;
+  assert_int_equal(smbx_server_send_break(x.srv, x.pair[p].sconn, wire, body,
+                                          44, x.now),
+                   0);
+  /* on the wire: one TRANSFORM of that session */
+  assert_int_equal(q->p[at + 4], 0xFD);
+  uint64_t tsid = 0;
+  for (size_t i = 8; i-- > 0;)
+    tsid = tsid << 8 | q->p[at + 4 + 44 + i];
+  assert_int_equal(tsid, wire);
+  const nh_cev *e = nh_wait(&x, SMBX_EV_BREAK);
+  assert_non_null(e);
+  assert_true(e->ev.flags & SMBX_EVF_ENCRYPTED);
+  assert_false(e->ev.flags & SMBX_EVF_SIGNED);
+  assert_int_equal(e->ev.u.pdu.hdr.message_id, UINT64_MAX);
+  assert_int_equal(e->ev.u.pdu.hdr.session_id, 0);
+  assert_int_equal(e->len, 64 + 44);
+  assert_memory_equal(e->bytes + 64, body, 44);
+  /* no session named: in the clear */
+  at = q->len;
+  assert_int_equal(smbx_server_send_break(x.srv, x.pair[p].sconn, 0, body,
+                                          44, x.now),
+                   0);
+  assert_int_equal(q->p[at + 4], 0xFE);
+  e = nh_wait(&x, SMBX_EV_BREAK);
+  assert_non_null(e);
+  assert_false(e->ev.flags & (SMBX_EVF_ENCRYPTED | SMBX_EVF_SIGNED));
+  assert_false(x.pair[p].cdown || x.pair[p].sdown);
+  nh_fini(&x);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(client_event_queue_full_alloc_fails_conn_down_nomem),
+      cmocka_unit_test(client_request_refused_nomem_when_queue_cannot_grow),
+      cmocka_unit_test(break_3_3_4_7_encrypted_for_encrypting_session),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
