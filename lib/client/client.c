@@ -12,6 +12,7 @@
 #include "core/ring.h"
 #include "core/slab.h"
 #include "core/time.h"
+#include "client/rdma_io.h"
 #include "smb2/sec.h"
 
 enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF, CK_BIND };
@@ -36,6 +37,7 @@ typedef struct cconn {
   uint16_t cipher;
   uint16_t sign_alg;
   uint16_t server_secmode;
+  struct smbx__cli_rdma *rdma; /* direct placement (SMB Direct), or NULL */
 } cconn;
 
 #define CS_PENDING 1u
@@ -100,6 +102,8 @@ int smbx_client_settings_default(smbx_client_settings *s, size_t struct_size)
   d.max_requests = 1024;
   d.max_connections = 16;
   d.max_sessions = 64;
+  d.rdma_threshold = 4096;
+  d.rdma_max_regs = 256;
   d.request_timeout_ns = 60ull * 1000000000ull;
   memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
   return 0;
@@ -642,6 +646,10 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
 {
   cconn *cc = ctx;
   smbx_client *cli = cc->cli;
+  /* its registrations go first, once, whatever the outcome (docs/rdma.md) */
+  uint32_t placed = 0, rdma_channel = 0;
+  bool rdma = smbx__cli_rdma_complete(cc->rdma, req, err ? NULL : r, &placed,
+                                      &rdma_channel);
   cslot *sl = slot_live(cc, req);
   cslot s = {0, 0, CK_REQ};
   if (sl) {
@@ -697,6 +705,11 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
     e->u.pdu.hdr = r->hdr;
     e->u.pdu.status = r->hdr.status;
     e->u.pdu.chain_index = r->chain_index;
+  }
+  if (rdma) {
+    e->flags |= SMBX_EVF_RDMA;
+    e->u.pdu.rdma_channel = rdma_channel;
+    e->u.pdu.rdma_length = placed;
   }
 }
 
@@ -910,6 +923,7 @@ nomem:
 
 static void conn_destroy(smbx_client *cli, cconn *cc)
 {
+  smbx__cli_rdma_free(cc->rdma);
   smbx__conn_free(cc->c);
   if (cc->slots)
     smbx__free(&cli->alloc, cc->slots, sizeof(cslot) * cc->n_slots,
@@ -1031,6 +1045,11 @@ int smbx_client_add_smbd(smbx_client *cli, const smbx_smbd_settings *ss,
                                   n, &cli->alloc, now_ns);
   if (rc) {
     conn_unprepare(cli, cc);
+    return rc;
+  }
+  rc = smbx__cli_rdma_new(&cc->rdma, t, &cli->s, cc->n_slots, &cli->alloc);
+  if (rc) {
+    conn_destroy(cli, cc);
     return rc;
   }
   *conn = cc->handle;
@@ -1654,6 +1673,108 @@ int smbx_client_write(smbx_client *cli, uint64_t conn, uint64_t session,
   ENCODE_AND_SEND(smbx_smb2_encode_write_req, &in, data, len);
 }
 
+/* READ/WRITE straight from/into the caller's buffer by RDMA when allowed
+ * (lib/client/rdma_io.c), else inline. */
+static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
+                          uint32_t tree_id, smbx_smb2_fileid file_id,
+                          uint64_t offset, void *buf, uint32_t length,
+                          bool read, uint64_t now_ns, uint64_t *req)
+{
+  cconn *cc;
+  csess *cs;
+  uint64_t sid;
+  int rc = prep(cli, conn, session, &cc, &cs, &sid);
+  if (rc)
+    return rc;
+  if (!buf || length == 0)
+    return SMBX_ERR_INVAL;
+  cli->now = now_ns;
+  /* case 56: never by RDMA when the request is signed or encrypted */
+  bool protect = cs && cs->have_keys &&
+                 (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
+                                    SMBX__CONN_KEYS_ENCRYPT_ALL));
+  smbx_smbd_params p;
+  p.struct_size = sizeof p;
+  const smbx_smbd *d = smbx__conn_smbd(cc->c);
+  uint32_t peer_rw = d && smbx_smbd_get_params(d, &p) == 0
+                         ? p.max_read_write_size
+                         : 0;
+  /* the descriptors are built at the end of the send buffer, the PDU at
+   * its start (the encoder copies them right after the fixed part) */
+  size_t dcap = out_cap(cli) / 2;
+  if (dcap > SMBX_SMB2_BUFFER_DESC_MAX * SMBX_SMB2_BUFFER_DESC_SIZE)
+    dcap = SMBX_SMB2_BUFFER_DESC_MAX * SMBX_SMB2_BUFFER_DESC_SIZE;
+  uint8_t *desc = out_pdu(cli) + out_cap(cli) - dcap;
+  uint32_t chain, channel;
+  smbx_ssize nd = smbx__cli_rdma_prepare(cc->rdma, cc->dialect, protect,
+                                         peer_rw, buf, length, read, desc,
+                                         dcap, &chain, &channel);
+  if (nd < 0)
+    return (int)nd;
+  if (nd == 0)
+    return read ? smbx_client_read(cli, conn, session, tree_id, file_id,
+                                   offset, length, now_ns, req)
+                : smbx_client_write(cli, conn, session, tree_id, file_id,
+                                    offset, buf, length, now_ns, req);
+  smbx_smb2_hdr h;
+  req_hdr(&h, read ? SMBX_SMB2_READ : SMBX_SMB2_WRITE, sid, tree_id);
+  smbx_smb2_bytes ci = {desc, (size_t)nd};
+  smbx_ssize n;
+  if (read) {
+    smbx_smb2_read_req in;
+    memset(&in, 0, sizeof in);
+    in.padding = 0x50;
+    in.length = length;
+    in.offset = offset;
+    in.file_id = file_id;
+    in.channel = channel;
+    in.channel_info = ci;
+    n = smbx_smb2_encode_read_req(&h, &in, out_pdu(cli), out_cap(cli) - dcap,
+                                  NULL);
+  } else {
+    /* smb2.md 4.7: Length 0, DataOffset 0, RemainingBytes = the bytes */
+    smbx_smb2_write_req in;
+    memset(&in, 0, sizeof in);
+    in.offset = offset;
+    in.file_id = file_id;
+    in.channel = channel;
+    in.remaining_bytes = length;
+    in.channel_info = ci;
+    n = smbx_smb2_encode_write_req(&h, &in, out_pdu(cli), out_cap(cli) - dcap,
+                                   NULL);
+  }
+  uint64_t r = 0;
+  rc = n < 0 ? SMBX_ERR_RANGE
+             : send_msg(cc, (size_t)n, NULL, 0, CK_REQ, session, &r, 1);
+  if (rc) {
+    smbx__cli_rdma_unprepare(cc->rdma, &chain);
+    return rc;
+  }
+  smbx__cli_rdma_bind(cc->rdma, r, chain, length, read, channel);
+  if (req)
+    *req = r;
+  return 0;
+}
+
+int smbx_client_read_into(smbx_client *cli, uint64_t conn, uint64_t session,
+                          uint32_t tree_id, smbx_smb2_fileid file_id,
+                          uint64_t offset, void *buf, uint32_t length,
+                          uint64_t now_ns, uint64_t *req)
+{
+  return rdma_or_inline(cli, conn, session, tree_id, file_id, offset, buf,
+                        length, true, now_ns, req);
+}
+
+int smbx_client_write_from(smbx_client *cli, uint64_t conn, uint64_t session,
+                           uint32_t tree_id, smbx_smb2_fileid file_id,
+                           uint64_t offset, const void *buf, uint32_t length,
+                           uint64_t now_ns, uint64_t *req)
+{
+  /* registered REMOTE_READ only: smbx and the server never write it */
+  return rdma_or_inline(cli, conn, session, tree_id, file_id, offset,
+                        (void *)(uintptr_t)buf, length, false, now_ns, req);
+}
+
 int smbx_client_query_directory(smbx_client *cli, uint64_t conn,
                                 uint64_t session, uint32_t tree_id,
                                 const smbx_smb2_query_directory_req *in,
@@ -1820,6 +1941,7 @@ int smbx_client_conn_info(const smbx_client *cli, uint64_t conn,
   o.err = ci.err;
   o.requests = ci.requests;
   o.responses = ci.responses;
+  smbx__cli_rdma_info(cc->rdma, &o);
   memcpy(info, &o, info->struct_size < sizeof o ? info->struct_size : sizeof o);
   return 0;
 }

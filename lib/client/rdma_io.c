@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* Client node, RDMA direct placement (smbd.md sec. 4): a READ/WRITE at
+ * or above rdma_threshold over SMB Direct registers the caller's buffer
+ * through register_mr in chunks (one SMB_DIRECT_BUFFER_DESCRIPTOR_V1
+ * each, at most the peer's MaxReadWriteSize), asks for RDMA_V1_INVALIDATE
+ * on 3.0.2+ and RDMA_V1 on 3.0, and deregisters exactly once when the
+ * request completes, fails or the connection dies. Remote invalidation is
+ * trusted only for a receive completed WITH_INVALIDATE of a key of this
+ * request; the other chunks are invalidated by the host in
+ * deregister_mr. Never with signing or encryption: the data would cross
+ * unprotected (case 56). */
+#include <string.h>
+
+#include "client/rdma_io.h"
+#include "core/alloc.h"
+
+typedef struct creq {
+  uint64_t req;
+  uint32_t chain, length, channel;
+  bool read;
+} creq;
+
+struct smbx__cli_rdma {
+  smbx_allocator a;
+  smbx_transport t;
+  smbx__rdma_regs regs;
+  creq *q;
+  uint32_t n;
+  uint32_t threshold, chunk_max;
+  uint64_t ios, bytes;
+};
+
+int smbx__cli_rdma_new(smbx__cli_rdma **out, const smbx_transport *t,
+                       const smbx_client_settings *s, uint32_t n_slots,
+                       const smbx_allocator *a)
+{
+  *out = NULL;
+  if (!t->register_mr || !t->deregister_mr || s->rdma_threshold == 0 ||
+      s->rdma_max_regs == 0)
+    return 0;
+  smbx__cli_rdma *r = SMBX__NEW(a, smbx__cli_rdma);
+  if (!r)
+    return SMBX_ERR_NOMEM;
+  r->a = *a;
+  r->t = *t;
+  r->n = n_slots;
+  r->threshold = s->rdma_threshold;
+  r->chunk_max = s->rdma_chunk_max;
+  r->q = smbx__calloc(a, n_slots, sizeof *r->q, _Alignof(creq));
+  int rc = r->q ? smbx__rdma_regs_init(&r->regs, a, s->rdma_max_regs)
+                : SMBX_ERR_NOMEM;
+  if (rc) {
+    smbx__cli_rdma_free(r);
+    return rc;
+  }
+  for (uint32_t i = 0; i < n_slots; i++)
+    r->q[i].chain = SMBX__RDMA_NIL;
+  *out = r;
+  return 0;
+}
+
+void smbx__cli_rdma_free(smbx__cli_rdma *r)
+{
+  if (!r)
+    return;
+  smbx__rdma_regs_fini(&r->regs, &r->t, &r->a);
+  smbx_allocator a = r->a;
+  if (r->q)
+    smbx__free(&a, r->q, r->n * sizeof *r->q, _Alignof(creq));
+  SMBX__DELETE(&a, r, smbx__cli_rdma);
+}
+
+smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
+                                  bool protect, uint32_t peer_max_rw,
+                                  void *buf, uint32_t length, bool read,
+                                  uint8_t *desc, size_t cap, uint32_t *chain,
+                                  uint32_t *channel)
+{
+  *chain = SMBX__RDMA_NIL;
+  *channel = SMBX_SMB2_CHANNEL_NONE;
+  if (!r || protect || dialect < SMBX_SMB2_DIALECT_300 ||
+      length < r->threshold || peer_max_rw == 0)
+    return 0;
+  /* [MS-SMBD] MaxReadWriteSize bounds one I/O's RDMA transfer */
+  if (length > peer_max_rw)
+    return SMBX_ERR_RANGE;
+  uint32_t chunk = r->chunk_max && r->chunk_max < peer_max_rw ? r->chunk_max
+                                                              : peer_max_rw;
+  uint32_t access = read ? SMBX_MR_LOCAL_WRITE | SMBX_MR_REMOTE_WRITE
+                         : SMBX_MR_REMOTE_READ;
+  smbx_ssize n = smbx__rdma_register(&r->regs, &r->t, buf, length, chunk,
+                                     access, desc, cap, chain);
+  if (n < 0)
+    return n;
+  *channel = dialect >= SMBX_SMB2_DIALECT_302
+                 ? SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE
+                 : SMBX_SMB2_CHANNEL_RDMA_V1;
+  return n;
+}
+
+void smbx__cli_rdma_bind(smbx__cli_rdma *r, uint64_t req, uint32_t chain,
+                         uint32_t length, bool read, uint32_t channel)
+{
+  uint32_t i = (uint32_t)req;
+  if (i >= r->n) { /* cannot happen: slot indexes are below n */
+    smbx__cli_rdma_unprepare(r, &chain);
+    return;
+  }
+  creq *q = &r->q[i];
+  if (q->chain != SMBX__RDMA_NIL) /* a stale one: never leak it */
+    (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, false, 0);
+  q->req = req;
+  q->chain = chain;
+  q->length = length;
+  q->read = read;
+  q->channel = channel;
+  r->ios++;
+}
+
+void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain)
+{
+  if (r)
+    (void)smbx__rdma_deregister(&r->regs, &r->t, chain, false, 0);
+}
+
+bool smbx__cli_rdma_complete(smbx__cli_rdma *r, uint64_t req,
+                             const smbx__conn_pdu *resp, uint32_t *placed,
+                             uint32_t *channel)
+{
+  *placed = 0;
+  *channel = 0;
+  uint32_t i = (uint32_t)req;
+  if (!r || i >= r->n || r->q[i].req != req ||
+      r->q[i].chain == SMBX__RDMA_NIL)
+    return false;
+  creq *q = &r->q[i];
+  bool inv = resp && (resp->flags & SMBX__CONN_PDU_INVALIDATED);
+  (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, inv,
+                              inv ? resp->invalidated_rkey : 0);
+  *channel = q->channel;
+  if (resp && q->read && resp->hdr.status == 0) {
+    smbx_smb2_read_resp rr;
+    /* DataRemaining counts the bytes placed; never more than we lent */
+    if (smbx_smb2_decode_read_resp(resp->data, resp->len, &rr, NULL) == 0 &&
+        rr.data.len == 0)
+      *placed = rr.data_remaining < q->length ? rr.data_remaining : q->length;
+  } else if (resp && !q->read && resp->hdr.status == 0) {
+    smbx_smb2_write_resp wr;
+    if (smbx_smb2_decode_write_resp(resp->data, resp->len, &wr, NULL) == 0)
+      *placed = wr.count < q->length ? wr.count : q->length;
+  }
+  r->bytes += *placed;
+  memset(q, 0, sizeof *q);
+  q->chain = SMBX__RDMA_NIL;
+  return true;
+}
+
+void smbx__cli_rdma_info(const smbx__cli_rdma *r, smbx_conn_info *o)
+{
+  if (!r)
+    return;
+  o->rdma_ios = r->ios;
+  o->rdma_ops = r->regs.total;
+  o->rdma_bytes = r->bytes;
+}
