@@ -237,6 +237,32 @@ SMBX_API int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
                             uint64_t now_ns, smbx_smb2_lease_break_ack *resp,
                             uint32_t *status);
 
+/** @brief What smbx_lease_ack_pdu() decided. @since 0.1.0 */
+typedef struct smbx_lease_ack_result {
+  size_t struct_size;
+  uint32_t status;   /**< NTSTATUS of the response */
+  int kind;          /**< SMBX_SMB2_BREAK_LEASE_ACK, SMBX_SMB2_BREAK_OPLOCK,
+                          or 0 when the PDU was refused */
+  smbx_smb2_fileid file_id; /**< oplock form: resolve the open and call
+                                 smbx_lease_oplock_ack() */
+  uint8_t oplock_level;     /**< oplock form: the acknowledged level */
+  uint8_t reserved;
+  uint16_t body_len;        /**< lease form with SUCCESS: 36 */
+  uint8_t body[40];         /**< the Lease Break Response body */
+} smbx_lease_ack_result;
+
+/** @brief Process an OPLOCK_BREAK request PDU (64-byte header included,
+ *  leases.md 2.7): StructureSize 36 is a lease ack (processed as
+ *  smbx_lease_ack(); invalid on 2.0.2), 24 an oplock ack (decoded for the
+ *  host), anything else INVALID_PARAMETER.
+ *  @param dialect the connection's dialect
+ *  @return 0 (the outcome is in res); SMBX_ERR_INVAL. @since 0.1.0 */
+SMBX_API int smbx_lease_ack_pdu(smbx_lease_mgr *m,
+                                const uint8_t client_guid[16],
+                                uint16_t dialect, const uint8_t *pdu,
+                                size_t len, uint64_t now_ns,
+                                smbx_lease_ack_result *res);
+
 /** @brief Process an oplock break acknowledgment for an open.
  *  @param level the acknowledged OplockLevel (II or NONE)
  *  @param new_level receives the level now held (for the response)

@@ -662,7 +662,9 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
     ev_break(m, l, cur, 0, false);
     return;
   }
-  ls->offered = ls->required = target;
+  /* a follow-up step keeps what the cycle still requires */
+  ls->required = step ? (uint8_t)(ls->required & target) : target;
+  ls->offered = target;
   set_breaking(m, l, true, now);
   ev_break(m, l, cur, target, true);
 }
@@ -877,7 +879,9 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   }
   uint32_t wi = m->free_wait;
   lwait *w = &m->waits[wi];
+  uint32_t next_free = w->next_free;
   memset(w, 0, sizeof *w);
+  w->next_free = next_free;
   w->user = req->user;
   w->file = f;
   w->file2 = NIL;
@@ -1238,6 +1242,7 @@ static void settle(smbx_lease_mgr *m, uint32_t l, uint8_t acked, uint64_t now)
   lease *ls = &m->leases[l];
   uint8_t required = ls->required & acked;
   ls->state = acked;
+  ls->required = required;
   set_breaking(m, l, false, now);
   if (acked != required) {
     uint8_t target = required;
@@ -1274,6 +1279,50 @@ int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
   memcpy(resp->lease_key, ls->key, 16);
   resp->lease_state = ack->lease_state;
   settle(m, l, (uint8_t)ack->lease_state, now_ns);
+  return 0;
+}
+
+int smbx_lease_ack_pdu(smbx_lease_mgr *m, const uint8_t client_guid[16],
+                       uint16_t dialect, const uint8_t *pdu, size_t len,
+                       uint64_t now_ns, smbx_lease_ack_result *res)
+{
+  if (!m || !client_guid || !pdu || !res ||
+      res->struct_size < sizeof(smbx_lease_ack_result))
+    return SMBX_ERR_INVAL;
+  size_t ss = res->struct_size;
+  memset(res, 0, sizeof *res);
+  res->struct_size = ss;
+  res->status = SMBX_STATUS_INVALID_PARAMETER;
+  /* 2.7: 24 oplock ack, 36 lease ack (not on 2.0.2), else refused */
+  int kind = smbx_smb2_oplock_break_classify(pdu, len, NULL);
+  if (kind == SMBX_SMB2_BREAK_OPLOCK) {
+    smbx_smb2_oplock_break ob;
+    if (smbx_smb2_decode_oplock_break(pdu, len, &ob, NULL) != 0)
+      return 0;
+    res->kind = kind;
+    res->status = SMBX_STATUS_SUCCESS;
+    res->file_id = ob.file_id;
+    res->oplock_level = ob.oplock_level;
+    return 0;
+  }
+  if (kind != SMBX_SMB2_BREAK_LEASE_ACK || dialect < SMBX_SMB2_DIALECT_210)
+    return 0;
+  smbx_smb2_lease_break_ack a, r;
+  if (smbx_smb2_decode_lease_break_ack(pdu, len, &a, NULL) != 0)
+    return 0;
+  res->kind = kind;
+  (void)smbx_lease_ack(m, client_guid, &a, now_ns, &r, &res->status);
+  if (res->status != SMBX_STATUS_SUCCESS)
+    return 0;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.flags = SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
+  uint8_t out[64 + 36];
+  if (smbx_smb2_encode_lease_break_ack(&h, &r, out, sizeof out, NULL) ==
+      (smbx_ssize)sizeof out) {
+    memcpy(res->body, out + 64, 36);
+    res->body_len = 36;
+  }
   return 0;
 }
 

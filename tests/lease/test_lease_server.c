@@ -1,0 +1,1659 @@
+/* SPDX-License-Identifier: MIT */
+/* Server lease manager (lib/lease/server_mgr.c): the server conformance
+ * cases of spec/leases.md sec. 5, named lease_case_<id>_..., driven with a
+ * host clock. Clients A, B, C are ClientGuids; "conn" numbers stand for
+ * the host's connection handles. */
+#include "test_main.h"
+
+#include <smbx/lease.h>
+#include <smbx/smb2.h>
+
+#define S 1000000000ull
+#define R SMBX_SMB2_LEASE_READ
+#define H SMBX_SMB2_LEASE_HANDLE
+#define W SMBX_SMB2_LEASE_WRITE
+#define ACK SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED
+#define BIP SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS
+#define PKS SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET
+
+#define ACC_READ 0x00120089u  /* FILE_GENERIC_READ */
+#define ACC_RW 0x0012019Fu    /* read + write */
+#define ACC_STAT 0x00000080u  /* FILE_READ_ATTRIBUTES */
+#define ACC_DELETE 0x00010000u
+#define DISP_OPEN 1u
+#define DISP_OVERWRITE 4u
+
+static const uint8_t GA[16] = {0xA1, 0xA1, 0xA1, 0xA1};
+static const uint8_t GB[16] = {0xB2, 0xB2, 0xB2, 0xB2};
+static const uint8_t GC[16] = {0xC3, 0xC3, 0xC3, 0xC3};
+static const uint64_t F1[2] = {7, 1001};
+static const uint64_t F2[2] = {7, 1002};
+static const uint64_t D1[2] = {7, 2001};
+static const uint64_t D2[2] = {7, 2002};
+static const uint64_t P1[2] = {7, 2000}; /* parent of D1 */
+
+typedef struct fx {
+  test_alloc ta;
+  smbx_lease_mgr *m;
+  uint32_t flags;
+  uint64_t now;
+} fx;
+
+/* One open's parameters (0 / NULL fields take the defaults below). */
+typedef struct oa {
+  const uint8_t *guid;
+  uint64_t conn;
+  const uint64_t *file;
+  const uint64_t *parent;
+  uint32_t access;
+  uint32_t disposition;
+  uint16_t dialect;
+  uint8_t dir, share_conflict, byte_locks;
+  uint8_t level; /* RequestedOplockLevel; 0xFF with a lease */
+  uint8_t version; /* 0: no RqLs */
+  uint8_t key;     /* LeaseKey = 16 x key */
+  uint8_t state;
+  uint16_t epoch;
+  uint8_t parent_key; /* v2 ParentLeaseKey = 16 x parent_key (0: none) */
+  uint64_t user;
+} oa;
+
+static void key16(uint8_t k[16], uint8_t v)
+{
+  memset(k, v, 16);
+}
+
+static fx *fx_new(uint32_t flags)
+{
+  fx *f = test_calloc(1, sizeof *f);
+  test_alloc_init(&f->ta);
+  smbx_lease_settings s;
+  assert_int_equal(smbx_lease_settings_default(&s, sizeof s), 0);
+  s.flags = flags;
+  s.max_leases = 64;
+  s.max_opens = 256;
+  s.max_files = 64;
+  s.max_clients = 8;
+  s.max_waiters = 16;
+  s.max_events = 4;
+  s.hash_seed = 0x1234;
+  assert_int_equal(smbx_lease_mgr_new(&f->m, &s, &f->ta.a), 0);
+  f->flags = flags;
+  f->now = 1000 * S;
+  return f;
+}
+
+static void fx_free(fx *f)
+{
+  smbx_lease_mgr_free(f->m);
+  assert_int_equal(f->ta.live, 0);
+  test_free(f);
+}
+
+static smbx_lease_open_req mkreq(const oa *a)
+{
+  smbx_lease_open_req q;
+  memset(&q, 0, sizeof q);
+  q.struct_size = sizeof q;
+  memcpy(q.client_guid, a->guid ? a->guid : GA, 16);
+  q.conn = a->conn ? a->conn : (a->guid == GB ? 2 : a->guid == GC ? 3 : 1);
+  q.user = a->user;
+  const uint64_t *fk = a->file ? a->file : F1;
+  q.file_key[0] = fk[0];
+  q.file_key[1] = fk[1];
+  if (a->parent) {
+    q.has_parent = 1;
+    q.parent_key[0] = a->parent[0];
+    q.parent_key[1] = a->parent[1];
+  }
+  q.access = a->access ? a->access : ACC_READ;
+  q.disposition = a->disposition ? a->disposition : DISP_OPEN;
+  q.dialect = a->dialect ? a->dialect : SMBX_SMB2_DIALECT_311;
+  q.capabilities = SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_DIRECTORY_LEASING;
+  q.is_dir = a->dir;
+  q.share_conflict = a->share_conflict;
+  q.byte_locks = a->byte_locks;
+  q.requested_oplock = a->version ? SMBX_SMB2_OPLOCK_LEVEL_LEASE : a->level;
+  if (a->level && a->version)
+    q.requested_oplock = a->level;
+  if (a->version) {
+    q.has_lease = 1;
+    q.lease.version = a->version;
+    key16(q.lease.key, a->key);
+    q.lease.state = a->state;
+    q.lease.epoch = a->epoch;
+    if (a->parent_key) {
+      q.lease.flags = PKS;
+      key16(q.lease.parent_key, a->parent_key);
+    }
+  }
+  return q;
+}
+
+static int begin(fx *f, const oa *a, uint64_t *open)
+{
+  smbx_lease_open_req q = mkreq(a);
+  uint32_t st = 0;
+  int rc = smbx_lease_open_begin(f->m, &q, f->now, open, &st);
+  assert_int_equal(st, SMBX_STATUS_SUCCESS);
+  return rc;
+}
+
+static smbx_lease_grant finish(fx *f, uint64_t open)
+{
+  smbx_lease_grant g;
+  memset(&g, 0, sizeof g);
+  g.struct_size = sizeof g;
+  assert_int_equal(smbx_lease_open_finish(f->m, open, 0, f->now, &g), 0);
+  return g;
+}
+
+/* An open that completes at once. */
+static smbx_lease_grant open_now(fx *f, const oa *a, uint64_t *open)
+{
+  uint64_t o = 0;
+  assert_int_equal(begin(f, a, &o), 0);
+  if (open)
+    *open = o;
+  return finish(f, o);
+}
+
+static int next(fx *f, smbx_lease_event *e)
+{
+  memset(e, 0, sizeof *e);
+  e->struct_size = sizeof *e;
+  return smbx_lease_next_event(f->m, e);
+}
+
+static void no_event(fx *f)
+{
+  smbx_lease_event e;
+  assert_int_equal(next(f, &e), 0);
+}
+
+/* The next event must be a lease break of key k from cur to nxt. */
+static smbx_lease_event expect_break(fx *f, uint8_t k, uint32_t cur,
+                                     uint32_t nxt, uint32_t flags,
+                                     uint16_t epoch)
+{
+  smbx_lease_event e;
+  assert_int_equal(next(f, &e), 1);
+  assert_int_equal(e.type, SMBX_LEASE_EV_BREAK);
+  uint8_t kk[16];
+  key16(kk, k);
+  assert_memory_equal(e.lease_key, kk, 16);
+  assert_int_equal(e.current_state, cur);
+  assert_int_equal(e.new_state, nxt);
+  assert_int_equal(e.flags, flags);
+  assert_int_equal(e.new_epoch, epoch);
+  assert_int_equal(e.body_len, 44);
+  /* the body is the wire notification */
+  uint8_t pdu[64 + 44];
+  memset(pdu, 0, 64);
+  pdu[12] = 0x12; /* Command OPLOCK_BREAK */
+  pdu[16] = 1;    /* SERVER_TO_REDIR */
+  memset(pdu + 24, 0xFF, 8);
+  memcpy(pdu + 64, e.body, 44);
+  pdu[0] = 0xFE, pdu[1] = 'S', pdu[2] = 'M', pdu[3] = 'B', pdu[4] = 64;
+  smbx_smb2_lease_break_notify n;
+  assert_int_equal(
+      smbx_smb2_decode_lease_break_notify(pdu, sizeof pdu, &n, NULL), 0);
+  assert_int_equal(n.new_epoch, epoch);
+  assert_int_equal(n.flags, flags);
+  assert_int_equal(n.current_state, cur);
+  assert_int_equal(n.new_state, nxt);
+  assert_memory_equal(n.lease_key, kk, 16);
+  assert_int_equal(n.break_reason, 0);
+  return e;
+}
+
+static void expect_ready(fx *f, uint64_t user)
+{
+  smbx_lease_event e;
+  assert_int_equal(next(f, &e), 1);
+  assert_int_equal(e.type, SMBX_LEASE_EV_READY);
+  assert_int_equal(e.user, user);
+}
+
+static uint32_t ack(fx *f, const uint8_t *guid, uint8_t k, uint32_t state,
+                    uint32_t *resp_state)
+{
+  smbx_smb2_lease_break_ack a, r;
+  memset(&a, 0, sizeof a);
+  key16(a.lease_key, k);
+  a.lease_state = state;
+  uint32_t st = 0;
+  assert_int_equal(smbx_lease_ack(f->m, guid, &a, f->now, &r, &st), 0);
+  if (resp_state)
+    *resp_state = r.lease_state;
+  if (st == SMBX_STATUS_SUCCESS)
+    assert_memory_equal(r.lease_key, a.lease_key, 16);
+  return st;
+}
+
+static smbx_lease_info info(fx *f, const uint8_t *guid, uint8_t k)
+{
+  smbx_lease_info in;
+  memset(&in, 0, sizeof in);
+  in.struct_size = sizeof in;
+  uint8_t kk[16];
+  key16(kk, k);
+  assert_int_equal(smbx_lease_query(f->m, guid, kk, &in), 0);
+  return in;
+}
+
+static bool exists(fx *f, const uint8_t *guid, uint8_t k)
+{
+  smbx_lease_info in;
+  memset(&in, 0, sizeof in);
+  in.struct_size = sizeof in;
+  uint8_t kk[16];
+  key16(kk, k);
+  return smbx_lease_query(f->m, guid, kk, &in) == 0;
+}
+
+static int change(fx *f, uint32_t kind, uint64_t open, const uint64_t *a,
+                  const uint64_t *b, uint64_t user)
+{
+  smbx_lease_change c;
+  memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  c.kind = kind;
+  c.open = open;
+  c.user = user;
+  if (kind == SMBX_LEASE_CHG_DATA || kind == SMBX_LEASE_CHG_HANDLES) {
+    c.file_key[0] = a[0];
+    c.file_key[1] = a[1];
+  } else {
+    c.dir_key[0] = a[0];
+    c.dir_key[1] = a[1];
+  }
+  if (b) {
+    c.has_dir2 = 1;
+    c.dir2_key[0] = b[0];
+    c.dir2_key[1] = b[1];
+  }
+  return smbx_lease_change_report(f->m, &c, f->now);
+}
+
+/* ---- wire and hostile input (server) ------------------------------------ */
+
+/* Builds a CREATE request with the given contexts and decodes it. */
+static void create_with(uint8_t *buf, size_t cap, const smbx_smb2_create_ctx *c,
+                        size_t n, smbx_smb2_create_req *out)
+{
+  uint8_t area[512];
+  smbx_ssize an = smbx_smb2_create_ctx_list_encode(c, n, area, sizeof area,
+                                                   NULL);
+  assert_true(an > 0);
+  smbx_smb2_create_req q;
+  memset(&q, 0, sizeof q);
+  q.requested_oplock_level = SMBX_SMB2_OPLOCK_LEVEL_LEASE;
+  q.impersonation_level = 2;
+  q.desired_access = ACC_READ;
+  q.share_access = 7;
+  q.create_disposition = 1;
+  q.name.p = (const uint8_t *)"a\0";
+  q.name.len = 2;
+  q.contexts.p = area;
+  q.contexts.len = (size_t)an;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = SMBX_SMB2_CREATE;
+  smbx_ssize pn = smbx_smb2_encode_create_req(&h, &q, buf, cap, NULL);
+  assert_true(pn > 0);
+  assert_int_equal(smbx_smb2_decode_create_req(buf, (size_t)pn, out, NULL), 0);
+}
+
+static size_t rqls(uint8_t *d, uint8_t key, uint32_t state, size_t len)
+{
+  memset(d, 0, len);
+  memset(d, key, 16);
+  d[16] = (uint8_t)state;
+  return len;
+}
+
+static void lease_case_11_dup_rqls(void **st)
+{
+  (void)st;
+  uint8_t d1[52], d2[52], pdu[1024];
+  rqls(d1, 0x11, R | H, 52);
+  rqls(d2, 0x22, R, 52);
+  smbx_smb2_create_ctx c[2] = {{{(const uint8_t *)"RqLs", 4}, {d1, 52}, 0},
+                               {{(const uint8_t *)"RqLs", 4}, {d2, 52}, 0}};
+  smbx_smb2_create_req cr;
+  create_with(pdu, sizeof pdu, c, 2, &cr);
+  smbx_lease_open_req q;
+  memset(&q, 0, sizeof q);
+  uint32_t status = 1;
+  assert_int_equal(smbx_lease_create_parse(&cr, 0, &q, &status), 0);
+  assert_int_equal(status, SMBX_STATUS_SUCCESS);
+  assert_int_equal(q.has_lease, 1); /* the first wins */
+  assert_int_equal(q.lease.key[0], 0x11);
+  assert_int_equal(q.lease.state, R | H);
+  assert_int_equal(q.lease.version, 2);
+  assert_int_equal(
+      smbx_lease_create_parse(&cr, SMBX_LEASE_STRICT_DUP, &q, &status), 0);
+  assert_int_equal(status, SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(q.has_lease, 0);
+}
+
+/* leases.md case 3 seen from the manager: a bad DataLength fails the
+ * CREATE before any lease state exists */
+static void lease_case_3_rqls_bad_length_no_state(void **st)
+{
+  (void)st;
+  static const size_t lens[] = {0, 31, 33, 51, 53, 64};
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    uint8_t d[64], pdu[1024];
+    rqls(d, 0x33, R, sizeof d);
+    smbx_smb2_create_ctx c = {{(const uint8_t *)"RqLs", 4},
+                              {lens[i] ? d : NULL, lens[i]}, 0};
+    smbx_smb2_create_req cr;
+    create_with(pdu, sizeof pdu, &c, 1, &cr);
+    smbx_lease_open_req q;
+    memset(&q, 0, sizeof q);
+    uint32_t status = 0;
+    assert_int_equal(smbx_lease_create_parse(&cr, 0, &q, &status), 0);
+    assert_int_equal(status, SMBX_STATUS_INVALID_PARAMETER);
+    assert_int_equal(q.has_lease, 0);
+  }
+}
+
+static void lease_case_13_ack_bad_size(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint8_t pdu[64 + 36];
+  memset(pdu, 0, sizeof pdu);
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = SMBX_SMB2_OPLOCK_BREAK;
+  h.message_id = 5;
+  smbx_smb2_lease_break_ack a;
+  memset(&a, 0, sizeof a);
+  assert_int_equal(
+      smbx_smb2_encode_lease_break_ack(&h, &a, pdu, sizeof pdu, NULL), 100);
+  pdu[64] = 30; /* StructureSize 30 */
+  smbx_lease_ack_result r;
+  memset(&r, 0, sizeof r);
+  r.struct_size = sizeof r;
+  assert_int_equal(smbx_lease_ack_pdu(f->m, GA, SMBX_SMB2_DIALECT_311, pdu,
+                                      sizeof pdu, f->now, &r),
+                   0);
+  assert_int_equal(r.status, SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(r.body_len, 0);
+  /* a lease ack on 2.0.2 is invalid too */
+  pdu[64] = 36;
+  assert_int_equal(smbx_lease_ack_pdu(f->m, GA, SMBX_SMB2_DIALECT_202, pdu,
+                                      sizeof pdu, f->now, &r),
+                   0);
+  assert_int_equal(r.status, SMBX_STATUS_INVALID_PARAMETER);
+  /* the right size reaches the ack rules (unknown key) */
+  assert_int_equal(smbx_lease_ack_pdu(f->m, GA, SMBX_SMB2_DIALECT_311, pdu,
+                                      sizeof pdu, f->now, &r),
+                   0);
+  assert_int_equal(r.status, SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  fx_free(f);
+}
+
+static void lease_case_14_reserved_ignored(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  /* RqLs with LeaseDuration and Reserved set: ignored, reply carries 0 */
+  uint8_t d[52], pdu[1024];
+  rqls(d, 0x44, R | W | H, 52);
+  memset(d + 24, 0x77, 8); /* LeaseDuration */
+  d[50] = 0x55;            /* Reserved */
+  smbx_smb2_create_ctx c = {{(const uint8_t *)"RqLs", 4}, {d, 52}, 0};
+  smbx_smb2_create_req cr;
+  create_with(pdu, sizeof pdu, &c, 1, &cr);
+  smbx_lease_open_req q = mkreq(&(oa){.guid = GA});
+  uint32_t status = 1;
+  assert_int_equal(smbx_lease_create_parse(&cr, 0, &q, &status), 0);
+  assert_int_equal(status, 0);
+  assert_int_equal(q.lease.duration, 0);
+  assert_int_equal(q.lease.reserved, 0);
+  uint64_t o;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status), 0);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.lease.state, R | W | H);
+  assert_int_equal(g.lease.duration, 0);
+  assert_int_equal(g.lease.reserved, 0);
+  uint8_t out[52];
+  assert_int_equal(smbx_smb2_lease_encode(&g.lease, out, sizeof out, NULL),
+                   52);
+  static const uint8_t zero[8];
+  assert_memory_equal(out + 24, zero, 8);
+  assert_int_equal(out[50] | out[51], 0);
+  /* ack with LeaseDuration / Reserved / Flags set: ignored, reply 0 */
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW}, &ob), 1);
+  expect_break(f, 0x44, R | W | H, R | H, ACK, 2);
+  smbx_smb2_lease_break_ack a, r;
+  memset(&a, 0, sizeof a);
+  key16(a.lease_key, 0x44);
+  a.lease_state = R | H;
+  a.lease_duration = 99;
+  a.reserved = 7;
+  a.flags = 3;
+  assert_int_equal(smbx_lease_ack(f->m, GA, &a, f->now, &r, &status), 0);
+  assert_int_equal(status, 0);
+  assert_int_equal(r.lease_state, R | H);
+  assert_int_equal(r.lease_duration, 0);
+  assert_int_equal(r.reserved, 0);
+  assert_int_equal(r.flags, 0);
+  fx_free(f);
+}
+
+/* ---- negotiation and granting ------------------------------------------- */
+
+static void lease_case_15_caps(void **st)
+{
+  (void)st;
+  /* the node's NEGOTIATE: see tests/lease/test_lease_node.c
+   * (lease_case_15_caps_node); here the manager's side of the gate: a
+   * directory lease needs DIRECTORY_LEASING negotiated */
+  fx *f = fx_new(0);
+  smbx_lease_open_req q =
+      mkreq(&(oa){.file = D1, .dir = 1, .version = 2, .key = 1,
+                  .state = R | H});
+  q.capabilities = SMBX_SMB2_CAP_LEASING;
+  uint64_t o;
+  uint32_t status;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status), 0);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  assert_false(exists(f, GA, 1));
+  /* and a file lease needs LEASING */
+  q = mkreq(&(oa){.version = 2, .key = 2, .state = R});
+  q.capabilities = 0;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status), 0);
+  g = finish(f, o);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  fx_free(f);
+}
+
+static void lease_case_16_v2_on_21(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g = open_now(
+      f,
+      &(oa){.dialect = SMBX_SMB2_DIALECT_210, .version = 2, .key = 1,
+            .state = R | H},
+      NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  assert_false(exists(f, GA, 1));
+  /* v1 on 2.1 is honoured */
+  g = open_now(f,
+               &(oa){.dialect = SMBX_SMB2_DIALECT_210, .version = 1, .key = 2,
+                     .state = R | H},
+               NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_LEASE);
+  assert_int_equal(g.lease.version, 1);
+  assert_int_equal(g.lease.state, R | H);
+  fx_free(f);
+}
+
+static void lease_case_17_dir_on_21(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g =
+      open_now(f,
+               &(oa){.file = D1, .dir = 1, .dialect = SMBX_SMB2_DIALECT_210,
+                     .version = 1, .key = 1, .state = R | H},
+               NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  /* v1 on a directory over 3.x: ignored too (3.x clients send v2) */
+  g = open_now(f,
+               &(oa){.file = D1, .dir = 1, .version = 1, .key = 2,
+                     .state = R | H},
+               NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  fx_free(f);
+}
+
+static void lease_case_18_level_without_ctx_ctx_without_level(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  /* 0xFF without RqLs -> NONE */
+  smbx_lease_grant g =
+      open_now(f, &(oa){.level = SMBX_SMB2_OPLOCK_LEVEL_LEASE}, NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  /* RqLs with level II -> the context is ignored, II granted */
+  g = open_now(f,
+               &(oa){.file = F2, .version = 2, .key = 1, .state = R | H,
+                     .level = SMBX_SMB2_OPLOCK_LEVEL_II},
+               NULL);
+  assert_int_equal(g.has_lease, 0);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_II);
+  assert_false(exists(f, GA, 1));
+  fx_free(f);
+}
+
+static void lease_case_19_zero_key(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g =
+      open_now(f, &(oa){.version = 2, .key = 0, .state = R | W | H}, NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(g.has_lease, 0);
+  smbx_lease_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  assert_int_equal(smbx_lease_get_stats(f->m, &s), 0);
+  assert_int_equal(s.leases, 0);
+  fx_free(f);
+}
+
+static void lease_case_20_file_grants(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  static const uint8_t ask[8] = {0, R, H, W, R | H, R | W, W | H, R | W | H};
+  static const uint8_t got[8] = {0, R, 0, 0, R | H, R | W, 0, R | W | H};
+  for (uint8_t i = 0; i < 8; i++) {
+    uint64_t fk[2] = {9, 100u + i};
+    uint64_t o;
+    smbx_lease_grant g = open_now(
+        f, &(oa){.file = fk, .version = 2, .key = (uint8_t)(i + 1),
+                 .state = ask[i], .epoch = 3},
+        &o);
+    assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_LEASE);
+    assert_int_equal(g.has_lease, 1);
+    assert_int_equal(g.lease.state, got[i]);
+    assert_int_equal(g.lease.epoch, got[i] ? 4 : 3);
+    assert_int_equal(smbx_lease_close(f->m, o, f->now), 0);
+  }
+  /* a stream takes its own key: its own file key */
+  uint64_t stream[2] = {9, 555};
+  open_now(f, &(oa){.version = 2, .key = 0x31, .state = R | W | H}, NULL);
+  smbx_lease_grant g = open_now(
+      f, &(oa){.file = stream, .version = 2, .key = 0x32, .state = R | W | H},
+      NULL);
+  assert_int_equal(g.lease.state, R | W | H);
+  no_event(f);
+  fx_free(f);
+}
+
+static void lease_case_21_dir_grants(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  static const uint8_t ask[4] = {R | W | H, R | W, R | H, R};
+  static const uint8_t got[4] = {R | H, R, R | H, R};
+  for (uint8_t i = 0; i < 4; i++) {
+    smbx_lease_grant g = open_now(
+        f, &(oa){.file = D1, .dir = 1, .version = 2, .key = (uint8_t)(i + 1),
+                 .state = ask[i], .epoch = (uint16_t)(10 * i)},
+        NULL);
+    assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_LEASE);
+    assert_int_equal(g.lease.state, got[i]);
+    assert_int_equal(g.lease.epoch, 10 * i + 1);
+  }
+  no_event(f);
+  fx_free(f);
+}
+
+static void lease_case_21_dir_write_opt_in(void **st)
+{
+  (void)st;
+  fx *f = fx_new(SMBX_LEASE_DIR_WRITE);
+  smbx_lease_grant g = open_now(
+      f, &(oa){.file = D1, .dir = 1, .version = 2, .key = 1,
+               .state = R | W | H},
+      NULL);
+  assert_int_equal(g.lease.state, R | W | H);
+  /* another client's open inside the directory breaks W and waits */
+  uint64_t o;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .file = F1, .parent = D1,
+                                  .user = 77},
+                         &o),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  no_event(f);
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_SUCCESS);
+  expect_ready(f, 77);
+  finish(f, o);
+  /* the holder's own child open (ParentLeaseKey = its key) does not break:
+   * get W back first */
+  smbx_lease_grant g2 = open_now(
+      f, &(oa){.file = D1, .dir = 1, .version = 2, .key = 1,
+               .state = R | W | H},
+      NULL);
+  assert_int_equal(g2.lease.state, R | W | H);
+  uint64_t o2;
+  assert_int_equal(begin(f, &(oa){.file = F2, .parent = D1, .version = 2,
+                                  .key = 5, .state = R, .parent_key = 1},
+                         &o2),
+                   0);
+  finish(f, o2);
+  no_event(f);
+  /* enumeration by another client: DIR_ACCESS breaks W and waits */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DIR_ACCESS, 0, D1, NULL, 88), 1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 4);
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_SUCCESS);
+  expect_ready(f, 88);
+  fx_free(f);
+}
+
+static void lease_case_22_dir_no_oplock(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  static const uint8_t lv[3] = {SMBX_SMB2_OPLOCK_LEVEL_II,
+                                SMBX_SMB2_OPLOCK_LEVEL_EXCLUSIVE,
+                                SMBX_SMB2_OPLOCK_LEVEL_BATCH};
+  for (int i = 0; i < 3; i++) {
+    smbx_lease_grant g =
+        open_now(f, &(oa){.file = D1, .dir = 1, .level = lv[i]}, NULL);
+    assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  }
+  fx_free(f);
+}
+
+static void lease_case_23_epoch_new(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g = open_now(
+      f, &(oa){.version = 2, .key = 1, .state = R | H, .epoch = 100}, NULL);
+  assert_int_equal(g.lease.state, R | H);
+  assert_int_equal(g.lease.epoch, 101);
+  g = open_now(f,
+               &(oa){.file = F2, .byte_locks = 1, .version = 2, .key = 2,
+                     .state = R | H, .epoch = 100},
+               NULL);
+  assert_int_equal(g.lease.state, 0);
+  assert_int_equal(g.lease.epoch, 100);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_LEASE);
+  fx_free(f);
+}
+
+static void lease_case_24_upgrade(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g =
+      open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  assert_int_equal(g.lease.state, R);
+  assert_int_equal(g.lease.epoch, 1);
+  g = open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  assert_int_equal(g.lease.state, R | H);
+  assert_int_equal(g.lease.epoch, 2);
+  g = open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  assert_int_equal(g.lease.state, R | W | H);
+  assert_int_equal(g.lease.epoch, 3);
+  g = open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  assert_int_equal(g.lease.state, R | W | H); /* never down */
+  assert_int_equal(g.lease.epoch, 3);
+  g = open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  assert_int_equal(g.lease.epoch, 3); /* no change, no bump */
+  assert_int_equal(info(f, GA, 1).opens, 5);
+  no_event(f);
+  fx_free(f);
+}
+
+static void lease_case_25_upgrade_all_or_nothing(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  open_now(f, &(oa){.guid = GB, .version = 2, .key = 2, .state = R}, NULL);
+  smbx_lease_grant g =
+      open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  assert_int_equal(g.lease.state, R);
+  g = open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  assert_int_equal(g.lease.state, R | H);
+  no_event(f);
+  /* RW held, RH asked -> stays RW */
+  open_now(f, &(oa){.file = F2, .version = 2, .key = 3, .state = R | W},
+           NULL);
+  g = open_now(f, &(oa){.file = F2, .version = 2, .key = 3, .state = R | H},
+               NULL);
+  assert_int_equal(g.lease.state, R | W);
+  no_event(f);
+  fx_free(f);
+}
+
+static void lease_case_26_key_reuse_other_file(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  smbx_lease_open_req q = mkreq(&(oa){.file = F2, .version = 2, .key = 1,
+                                      .state = R});
+  uint64_t o = 5;
+  uint32_t status = 0;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status), 0);
+  assert_int_equal(status, SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(o, 0);
+  smbx_lease_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  assert_int_equal(smbx_lease_get_stats(f->m, &s), 0);
+  assert_int_equal(s.opens, 1);
+  assert_int_equal(s.files, 1);
+  /* another client may use the same key for file2 */
+  smbx_lease_grant g = open_now(
+      f, &(oa){.guid = GB, .file = F2, .version = 2, .key = 1, .state = R},
+      NULL);
+  assert_int_equal(g.lease.state, R);
+  fx_free(f);
+}
+
+static void lease_case_27_parent_key_echo(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g = open_now(
+      f, &(oa){.version = 2, .key = 1, .state = R, .parent_key = 0x99},
+      NULL);
+  assert_int_equal(g.lease.flags, PKS);
+  uint8_t pk[16];
+  key16(pk, 0x99);
+  assert_memory_equal(g.lease.parent_key, pk, 16);
+  /* a parent key without the flag: both zero in the reply */
+  uint8_t d[52], pdu[1024];
+  rqls(d, 0x02, R, 52);
+  memset(d + 32, 0x98, 16); /* ParentLeaseKey, flag not set */
+  smbx_smb2_create_ctx c = {{(const uint8_t *)"RqLs", 4}, {d, 52}, 0};
+  smbx_smb2_create_req cr;
+  create_with(pdu, sizeof pdu, &c, 1, &cr);
+  smbx_lease_open_req q = mkreq(&(oa){.file = F2});
+  uint32_t status;
+  assert_int_equal(smbx_lease_create_parse(&cr, 0, &q, &status), 0);
+  uint64_t o;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status), 0);
+  g = finish(f, o);
+  assert_int_equal(g.lease.flags, 0);
+  static const uint8_t zero[16];
+  assert_memory_equal(g.lease.parent_key, zero, 16);
+  fx_free(f);
+}
+
+static void lease_case_28_request_flags_ignored(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint8_t d[52], pdu[1024];
+  rqls(d, 0x05, R | H, 52);
+  d[20] = BIP; /* BREAK_IN_PROGRESS in a request */
+  smbx_smb2_create_ctx c = {{(const uint8_t *)"RqLs", 4}, {d, 52}, 0};
+  smbx_smb2_create_req cr;
+  create_with(pdu, sizeof pdu, &c, 1, &cr);
+  smbx_lease_open_req q = mkreq(&(oa){.guid = GA});
+  uint32_t status;
+  assert_int_equal(smbx_lease_create_parse(&cr, 0, &q, &status), 0);
+  assert_int_equal(q.lease.flags, 0);
+  uint64_t o;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status), 0);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.lease.state, R | H);
+  assert_int_equal(g.lease.flags, 0);
+  fx_free(f);
+}
+
+static void lease_case_29_stat_open(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  smbx_lease_grant g =
+      open_now(f, &(oa){.guid = GB, .access = ACC_STAT}, NULL);
+  assert_int_equal(g.oplock_level, 0);
+  no_event(f);
+  assert_int_equal(info(f, GA, 1).state, R | W | H);
+  fx_free(f);
+}
+
+/* ---- file breaks and acks ------------------------------------------------ */
+
+static void lease_case_30_w_break_waits(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t o;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .version = 2,
+                                  .key = 2, .state = R | W | H, .user = 42},
+                         &o),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  no_event(f);
+  uint32_t rs;
+  assert_int_equal(ack(f, GA, 1, R | H, &rs), SMBX_STATUS_SUCCESS);
+  assert_int_equal(rs, R | H);
+  expect_ready(f, 42);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.lease.state, R | H);
+  assert_int_equal(info(f, GA, 1).state, R | H);
+  assert_int_equal(info(f, GA, 1).breaking, 0);
+  no_event(f);
+  fx_free(f);
+}
+
+static void lease_case_31_share_conflict_h_only(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t o;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_STAT,
+                                  .share_conflict = 1, .user = 9},
+                         &o),
+                   1);
+  expect_break(f, 1, R | W | H, R | W, ACK, 2);
+  assert_int_equal(ack(f, GA, 1, R | W, NULL), SMBX_STATUS_SUCCESS);
+  expect_ready(f, 9);
+  /* the host checks the share again: A still has its handle */
+  smbx_lease_grant g;
+  memset(&g, 0, sizeof g);
+  g.struct_size = sizeof g;
+  assert_int_equal(smbx_lease_open_finish(f->m, o,
+                                          SMBX_STATUS_SHARING_VIOLATION,
+                                          f->now, &g),
+                   0);
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), SMBX_ERR_NOTFOUND);
+  assert_int_equal(info(f, GA, 1).state, R | W);
+  fx_free(f);
+}
+
+static void lease_case_32_r_break_no_ack(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  uint64_t ob;
+  open_now(f, &(oa){.guid = GB, .access = ACC_RW}, &ob);
+  no_event(f); /* R holds no W: the open breaks nothing */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, ob, F1, NULL, 0), 0);
+  expect_break(f, 1, R, 0, 0, 2);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  assert_int_equal(info(f, GA, 1).breaking, 0);
+  assert_int_equal(smbx_lease_expiry(f->m), UINT64_MAX);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_UNSUCCESSFUL);
+  fx_free(f);
+}
+
+static void lease_case_33_nobreakself(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t o1;
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, &o1);
+  open_now(f, &(oa){.version = 2, .key = 2, .state = R}, NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, o1, F1, NULL, 0), 0);
+  expect_break(f, 2, R, 0, 0, 2);
+  no_event(f);
+  assert_int_equal(info(f, GA, 1).state, R);
+  fx_free(f);
+}
+
+static void lease_case_34_leaseless_writer(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  uint64_t ob;
+  smbx_lease_grant g = open_now(f, &(oa){.guid = GB, .access = ACC_RW}, &ob);
+  assert_int_equal(g.has_lease, 0);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, ob, F1, NULL, 0), 0);
+  expect_break(f, 1, R, 0, 0, 2);
+  /* a local (non-SMB) write breaks too */
+  open_now(f, &(oa){.file = F2, .version = 1, .key = 3, .state = R | H},
+           NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F2, NULL, 0), 0);
+  expect_break(f, 3, R | H, 0, ACK, 0); /* v1: NewEpoch 0 */
+  fx_free(f);
+}
+
+static void lease_case_35_breaking_create(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 1},
+                         &ob),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  smbx_lease_grant g =
+      open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  assert_int_equal(g.lease.state, R | W | H);
+  assert_int_equal(g.lease.flags, BIP);
+  assert_int_equal(g.lease.epoch, 2);
+  assert_int_equal(info(f, GA, 1).opens, 2);
+  fx_free(f);
+}
+
+static void lease_case_36_ack_superset(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW,
+                                  .disposition = DISP_OVERWRITE, .user = 1},
+                         &ob),
+                   0); /* no W held: overwrite does not wait */
+  expect_break(f, 1, R | H, 0, ACK, 2);
+  static const uint32_t bad[4] = {R, R | H, R | W, R | W | H};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(ack(f, GA, 1, bad[i], NULL),
+                     SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+    assert_int_equal(info(f, GA, 1).breaking, 1);
+  }
+  uint32_t rs = 9;
+  assert_int_equal(ack(f, GA, 1, 0, &rs), SMBX_STATUS_SUCCESS);
+  assert_int_equal(rs, 0);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  fx_free(f);
+}
+
+static void lease_case_37_ack_less(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 5},
+                         &ob),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_SUCCESS);
+  expect_ready(f, 5);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  assert_int_equal(info(f, GA, 1).breaking, 0);
+  no_event(f);
+  fx_free(f);
+}
+
+static void lease_case_38_ack_unknown_key(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  assert_int_equal(ack(f, GA, 0x5A, 0, NULL),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(ack(f, GC, 0x5A, 0, NULL),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  fx_free(f);
+}
+
+static void lease_case_39_ack_other_guid(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW}, &ob), 1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(ack(f, GB, 1, R | H, NULL),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(info(f, GA, 1).breaking, 1);
+  fx_free(f);
+}
+
+static void lease_case_40_ack_other_conn_same_guid(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  /* opens of one lease on two connections of client A */
+  open_now(f, &(oa){.conn = 11, .version = 2, .key = 1, .state = R | W | H},
+           NULL);
+  open_now(f, &(oa){.conn = 12, .version = 2, .key = 1, .state = R | W | H},
+           NULL);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 3},
+                         &ob),
+                   1);
+  smbx_lease_event e = expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(e.conn, 12); /* a connection of the client */
+  /* the ack names no connection: any connection of GA is accepted */
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_SUCCESS);
+  expect_ready(f, 3);
+  /* a dead connection is skipped for the next break */
+  assert_int_equal(smbx_lease_conn_down(f->m, 12), 0);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  e = expect_break(f, 1, R | H, 0, ACK, 3);
+  assert_int_equal(e.conn, 11);
+  fx_free(f);
+}
+
+static void lease_case_41_ack_not_breaking(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  assert_int_equal(ack(f, GA, 1, R, NULL), SMBX_STATUS_UNSUCCESSFUL);
+  assert_int_equal(info(f, GA, 1).state, R | H);
+  fx_free(f);
+}
+
+static void lease_case_42_ack_after_close(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t oa1;
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, &oa1);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 6},
+                         &ob),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(smbx_lease_close(f->m, oa1, f->now), 0);
+  expect_ready(f, 6);
+  assert_false(exists(f, GA, 1));
+  assert_int_equal(smbx_lease_expiry(f->m), UINT64_MAX);
+  assert_int_equal(ack(f, GA, 1, R | H, NULL),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  fx_free(f);
+}
+
+static void lease_case_43_stepwise(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t ob, oc;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 1},
+                         &ob),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  /* C overwrites while A breaks: no second notification */
+  assert_int_equal(begin(f, &(oa){.guid = GC, .access = ACC_RW,
+                                  .disposition = DISP_OVERWRITE, .user = 2},
+                         &oc),
+                   1);
+  no_event(f);
+  assert_int_equal(info(f, GA, 1).required, 0);
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_SUCCESS);
+  expect_break(f, 1, R | H, R, ACK, 2);
+  expect_ready(f, 1);
+  expect_ready(f, 2);
+  assert_int_equal(ack(f, GA, 1, R, NULL), SMBX_STATUS_SUCCESS);
+  expect_break(f, 1, R, 0, 0, 2);
+  no_event(f);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  assert_int_equal(info(f, GA, 1).epoch, 2);
+  fx_free(f);
+}
+
+static void lease_case_44_timeout(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t oa1;
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, &oa1);
+  uint64_t ob;
+  uint64_t t0 = f->now;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 8},
+                         &ob),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(smbx_lease_expiry(f->m), t0 + 35 * S);
+  assert_int_equal(smbx_lease_handle_expiry(f->m, t0 + 34 * S + 900000000ull),
+                   0);
+  assert_int_equal(info(f, GA, 1).breaking, 1);
+  no_event(f);
+  assert_int_equal(smbx_lease_handle_expiry(f->m, t0 + 35 * S), 1);
+  expect_ready(f, 8);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  assert_int_equal(info(f, GA, 1).breaking, 0);
+  assert_int_equal(info(f, GA, 1).opens, 1); /* A's handle still works */
+  smbx_lease_info oi;
+  memset(&oi, 0, sizeof oi);
+  oi.struct_size = sizeof oi;
+  assert_int_equal(smbx_lease_open_query(f->m, oa1, &oi), 0);
+  finish(f, ob);
+  f->now = t0 + 36 * S;
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_UNSUCCESSFUL);
+  fx_free(f);
+}
+
+static void lease_case_45_timeout_without_contender(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t ob;
+  uint64_t t0 = f->now;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 4},
+                         &ob),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(smbx_lease_cancel(f->m, 4, f->now), 0);
+  assert_int_equal(smbx_lease_cancel(f->m, 4, f->now), SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_lease_handle_expiry(f->m, t0 + 40 * S), 1);
+  no_event(f); /* no READY for a cancelled waiter */
+  assert_int_equal(info(f, GA, 1).state, 0);
+  fx_free(f);
+}
+
+static void lease_case_46_epoch_sequence(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H, .epoch = 0xFFFD},
+           NULL);
+  assert_int_equal(info(f, GA, 1).epoch, 0xFFFE);
+  /* cycle 1: RH -> R via a handle break */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_HANDLES, 0, F1, NULL, 1), 1);
+  expect_break(f, 1, R | H, R, ACK, 0xFFFF);
+  assert_int_equal(ack(f, GA, 1, R, NULL), 0);
+  expect_ready(f, 1);
+  /* upgrade back (+1 wraps to 0), cycle 2 */
+  smbx_lease_grant g =
+      open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  assert_int_equal(g.lease.epoch, 0);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_HANDLES, 0, F1, NULL, 2), 1);
+  expect_break(f, 1, R | H, R, ACK, 1);
+  /* v1: NewEpoch 0 */
+  open_now(f, &(oa){.file = F2, .version = 1, .key = 2, .state = R | H},
+           NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F2, NULL, 0), 0);
+  expect_break(f, 2, R | H, 0, ACK, 0);
+  fx_free(f);
+}
+
+/* case 47 (notification header, order after the CREATE response) runs
+ * through the node: tests/lease/test_lease_node.c */
+
+/* ---- directory leases ---------------------------------------------------- */
+
+static void dir_lease(fx *f, const uint8_t *guid, const uint64_t *d,
+                      uint8_t key, uint8_t state)
+{
+  smbx_lease_grant g = open_now(
+      f, &(oa){.guid = guid, .file = d, .dir = 1, .version = 2, .key = key,
+               .state = state},
+      NULL);
+  assert_int_equal(g.lease.state, state);
+}
+
+/* B's child open in D1 (ParentLeaseKey pk, 0 = none); returns its handle */
+static uint64_t child(fx *f, const uint8_t *guid, const uint64_t *file,
+                      const uint64_t *dir, uint8_t key, uint8_t pk)
+{
+  uint64_t o;
+  smbx_lease_grant g = open_now(
+      f, &(oa){.guid = guid, .file = file, .parent = dir, .access = ACC_RW,
+               .version = key ? 2 : 0, .key = key, .state = key ? R : 0,
+               .parent_key = pk},
+      &o);
+  (void)g;
+  return o;
+}
+
+static void lease_case_48_dir_child_create(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  dir_lease(f, GA, D1, 0xD1, R | H);
+  uint64_t ob = child(f, GB, F1, D1, 0, 0);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, ob, D1, NULL, 0), 0);
+  expect_break(f, 0xD1, R | H, 0, ACK, 2);
+  /* B's CREATE is not held: nothing waits, B's open is complete */
+  smbx_lease_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  assert_int_equal(smbx_lease_get_stats(f->m, &s), 0);
+  assert_int_equal(s.waiters, 0);
+  assert_int_equal(ack(f, GA, 0xD1, 0, NULL), SMBX_STATUS_SUCCESS);
+  fx_free(f);
+}
+
+static void lease_case_49_dir_parent_key(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  dir_lease(f, GA, D1, 0xD1, R | H);
+  dir_lease(f, GA, D1, 0xD2, R | H);
+  uint64_t o = child(f, GA, F1, D1, 0x10, 0xD1);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, o, D1, NULL, 0), 0);
+  expect_break(f, 0xD2, R | H, 0, ACK, 2);
+  no_event(f);
+  assert_int_equal(info(f, GA, 0xD1).state, R | H);
+  fx_free(f);
+}
+
+static void lease_case_49_parent_key_other_client(void **st)
+{
+  (void)st;
+  /* default key-only: B's child with A's directory key exempts A's lease
+   * (smbtorture); PARENT_SAME_CLIENT: it does not */
+  for (int strict = 0; strict < 2; strict++) {
+    fx *f = fx_new(strict ? SMBX_LEASE_PARENT_SAME_CLIENT : 0);
+    dir_lease(f, GA, D1, 0xD1, R | H);
+    uint64_t o = child(f, GB, F1, D1, 0x10, 0xD1);
+    assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, o, D1, NULL, 0), 0);
+    if (strict)
+      expect_break(f, 0xD1, R | H, 0, ACK, 2);
+    no_event(f);
+    fx_free(f);
+  }
+}
+
+static void lease_case_50_dir_setinfo(void **st)
+{
+  (void)st;
+  /* EOF, attributes, btime, mtime, ctime, atime set through a child handle:
+   * each is a content change of the directory; without the parent key it
+   * breaks, with it it does not (12 cases) */
+  for (int what = 0; what < 6; what++) {
+    for (int with_key = 0; with_key < 2; with_key++) {
+      fx *f = fx_new(0);
+      dir_lease(f, GA, D1, 0xD1, R | H);
+      uint64_t o = child(f, GA, F1, D1, 0x10, with_key ? 0xD1 : 0);
+      assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, o, D1, NULL, 0), 0);
+      if (!with_key)
+        expect_break(f, 0xD1, R | H, 0, ACK, 2);
+      no_event(f);
+      assert_int_equal(info(f, GA, 0xD1).breaking_to, with_key ? R | H : 0);
+      fx_free(f);
+    }
+  }
+}
+
+static void lease_case_51_dir_write_then_close(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  dir_lease(f, GA, D1, 0xD1, R | H);
+  uint64_t o = child(f, GB, F1, D1, 0, 0);
+  /* the write changes the child's data: the directory lease is not on F1 */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, o, F1, NULL, 0), 0);
+  no_event(f);
+  /* the close of a handle that wrote is a content change */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, o, D1, NULL, 0), 0);
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), 0);
+  expect_break(f, 0xD1, R | H, 0, ACK, 2);
+  fx_free(f);
+}
+
+static void lease_case_52_dir_unlink_last_close(void **st)
+{
+  (void)st;
+  /* two child opens (setter with parent key KD, other without); the
+   * directory breaks only when the object goes away at the last close,
+   * exempt only when the setter is also the last closer */
+  for (int setter_last = 0; setter_last < 2; setter_last++) {
+    fx *f = fx_new(0);
+    dir_lease(f, GA, D1, 0xD1, R | H);
+    uint64_t setter = child(f, GA, F1, D1, 0x10, 0xD1);
+    uint64_t other = child(f, GA, F1, D1, 0x11, 0);
+    uint64_t first = setter_last ? other : setter;
+    uint64_t last = setter_last ? setter : other;
+    assert_int_equal(smbx_lease_close(f->m, first, f->now), 0);
+    no_event(f);
+    /* the host reports the deletion with the setter's open only when it
+     * is the last closer, then closes */
+    assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, setter_last ? last : 0,
+                            D1, NULL, 0),
+                     0);
+    assert_int_equal(smbx_lease_close(f->m, last, f->now), 0);
+    if (setter_last) {
+      no_event(f);
+      assert_int_equal(info(f, GA, 0xD1).state, R | H);
+    } else {
+      expect_break(f, 0xD1, R | H, 0, ACK, 2);
+    }
+    fx_free(f);
+  }
+}
+
+static void lease_case_53_dir_rename_matrix(void **st)
+{
+  (void)st;
+  /* {same dir, cross dir} x {parent key = source lease, = destination
+   * lease, wrong key, none}: which directory leases break */
+  struct {
+    bool cross;
+    uint8_t pk;
+    bool src_breaks, dst_breaks;
+  } m[7] = {
+      {false, 0xD1, false, false}, /* same dir, correct key */
+      {false, 0x77, true, false},  /* same dir, wrong key */
+      {false, 0, true, false},     /* same dir, no key */
+      {true, 0xD1, false, true},   /* cross, key of the source */
+      {true, 0xD2, true, false},   /* cross, key of the destination */
+      {true, 0x77, true, true},    /* cross, wrong key */
+      {true, 0, true, true},       /* cross, no key */
+  };
+  for (int i = 0; i < 7; i++) {
+    fx *f = fx_new(0);
+    dir_lease(f, GA, D1, 0xD1, R | H);
+    dir_lease(f, GA, D2, 0xD2, R | H);
+    uint64_t o = child(f, GA, F1, D1, 0x10, m[i].pk);
+    assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, o, D1,
+                            m[i].cross ? D2 : NULL, 0),
+                     0);
+    if (m[i].src_breaks)
+      expect_break(f, 0xD1, R | H, 0, ACK, 2);
+    if (m[i].dst_breaks)
+      expect_break(f, 0xD2, R | H, 0, ACK, 2);
+    no_event(f);
+    fx_free(f);
+  }
+}
+
+static void lease_case_54_dir_r_only(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  dir_lease(f, GA, D1, 0xD1, R);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, 0, D1, NULL, 0), 0);
+  expect_break(f, 0xD1, R, 0, 0, 2);
+  assert_int_equal(info(f, GA, 0xD1).breaking, 0);
+  assert_int_equal(smbx_lease_expiry(f->m), UINT64_MAX);
+  fx_free(f);
+}
+
+static void lease_case_55_dir_h_conflict(void **st)
+{
+  (void)st;
+  for (int closed = 0; closed < 2; closed++) {
+    fx *f = fx_new(0);
+    uint64_t oa1, ob1;
+    open_now(f, &(oa){.guid = GA, .file = D1, .dir = 1, .version = 2,
+                      .key = 0xA, .state = R | H},
+             &oa1);
+    open_now(f, &(oa){.guid = GB, .file = D1, .dir = 1, .version = 2,
+                      .key = 0xB, .state = R | H},
+             &ob1);
+    uint64_t oc;
+    assert_int_equal(begin(f, &(oa){.guid = GC, .file = D1, .dir = 1,
+                                    .access = ACC_DELETE, .share_conflict = 1,
+                                    .user = 55},
+                           &oc),
+                     1);
+    smbx_lease_event e1, e2;
+    assert_int_equal(next(f, &e1), 1);
+    assert_int_equal(next(f, &e2), 1);
+    assert_int_equal(e1.type, SMBX_LEASE_EV_BREAK);
+    assert_int_equal(e2.type, SMBX_LEASE_EV_BREAK);
+    assert_int_equal(e1.current_state, R | H);
+    assert_int_equal(e1.new_state, R);
+    assert_int_equal(e2.new_state, R);
+    assert_int_equal(e1.lease_key[0] ^ e2.lease_key[0], 0xA ^ 0xB);
+    if (closed) {
+      /* holders close their handles instead of acking */
+      assert_int_equal(smbx_lease_close(f->m, oa1, f->now), 0);
+      no_event(f);
+      assert_int_equal(smbx_lease_close(f->m, ob1, f->now), 0);
+    } else {
+      assert_int_equal(ack(f, GA, 0xA, R, NULL), 0);
+      no_event(f);
+      assert_int_equal(ack(f, GB, 0xB, R, NULL), 0);
+    }
+    expect_ready(f, 55);
+    /* the host decides: SHARING_VIOLATION while handles remain */
+    smbx_lease_grant g;
+    memset(&g, 0, sizeof g);
+    g.struct_size = sizeof g;
+    assert_int_equal(
+        smbx_lease_open_finish(f->m, oc,
+                               closed ? 0 : SMBX_STATUS_SHARING_VIOLATION,
+                               f->now, &g),
+        0);
+    fx_free(f);
+  }
+}
+
+static void lease_case_56_dir_parent_rename(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.file = D1, .parent = P1, .dir = 1, .version = 2,
+                    .key = 0xD1, .state = R | H},
+           NULL);
+  /* C renames P: the host breaks the handle leases of the open objects
+   * under it and waits */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_HANDLES, 0, D1, NULL, 56), 1);
+  expect_break(f, 0xD1, R | H, R, ACK, 2);
+  no_event(f);
+  assert_int_equal(ack(f, GA, 0xD1, R, NULL), 0);
+  expect_ready(f, 56);
+  /* A kept its handle: the host fails the rename (ACCESS_DENIED) */
+  assert_int_equal(info(f, GA, 0xD1).opens, 1);
+  assert_int_equal(info(f, GA, 0xD1).state, R);
+  fx_free(f);
+}
+
+static void lease_case_57_dir_no_deadlock(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  dir_lease(f, GA, D1, 0xD1, R | H);
+  /* A (one credit left) creates D\f without a parent key: the CREATE
+   * completes at once; the break follows */
+  uint64_t o;
+  assert_int_equal(begin(f, &(oa){.file = F1, .parent = D1, .access = ACC_RW,
+                                  .version = 2, .key = 0x10, .state = R},
+                         &o),
+                   0);
+  no_event(f);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.lease.state, R);
+  no_event(f); /* nothing before the host answers the CREATE */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, o, D1, NULL, 0), 0);
+  expect_break(f, 0xD1, R | H, 0, ACK, 2);
+  fx_free(f);
+}
+
+static void lease_case_58_dir_no_storm(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  dir_lease(f, GA, D1, 0xD1, R | H);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(change(f, SMBX_LEASE_CHG_CHILD, 0, D1, NULL, 0), 0);
+  expect_break(f, 0xD1, R | H, 0, ACK, 2);
+  no_event(f);
+  /* multibreak for files: two conflicting opens, one notification */
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t o1, o2;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_RW, .user = 1},
+                         &o1),
+                   1);
+  assert_int_equal(begin(f, &(oa){.guid = GC, .access = ACC_RW, .user = 2},
+                         &o2),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  no_event(f);
+  fx_free(f);
+}
+
+/* ---- oplocks ------------------------------------------------------------- */
+
+static void lease_oplock_batch_break_to_ii(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t oa1;
+  smbx_lease_grant g =
+      open_now(f, &(oa){.level = SMBX_SMB2_OPLOCK_LEVEL_BATCH, .user = 0x99},
+               &oa1);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_BATCH);
+  uint64_t ob;
+  assert_int_equal(begin(f, &(oa){.guid = GB, .access = ACC_READ,
+                                  .level = SMBX_SMB2_OPLOCK_LEVEL_BATCH,
+                                  .user = 7},
+                         &ob),
+                   1);
+  smbx_lease_event e;
+  assert_int_equal(next(f, &e), 1);
+  assert_int_equal(e.type, SMBX_LEASE_EV_OPLOCK_BREAK);
+  assert_int_equal(e.open, oa1);
+  assert_int_equal(e.user, 0x99);
+  assert_int_equal(e.current_state, SMBX_SMB2_OPLOCK_LEVEL_BATCH);
+  assert_int_equal(e.new_state, SMBX_SMB2_OPLOCK_LEVEL_II);
+  assert_int_equal(e.body_len, 24);
+  assert_int_equal(e.body[0], 24);
+  assert_int_equal(e.body[2], SMBX_SMB2_OPLOCK_LEVEL_II);
+  uint8_t lvl;
+  uint32_t status;
+  /* acking above the offered level is refused */
+  assert_int_equal(smbx_lease_oplock_ack(f->m, oa1,
+                                         SMBX_SMB2_OPLOCK_LEVEL_BATCH, f->now,
+                                         &lvl, &status),
+                   0);
+  assert_int_equal(status, SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(smbx_lease_oplock_ack(f->m, oa1, SMBX_SMB2_OPLOCK_LEVEL_II,
+                                         f->now, &lvl, &status),
+                   0);
+  assert_int_equal(status, 0);
+  assert_int_equal(lvl, SMBX_SMB2_OPLOCK_LEVEL_II);
+  expect_ready(f, 7);
+  g = finish(f, ob);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_II);
+  /* a write breaks level II to NONE without an ack */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, ob, F1, NULL, 0), 0);
+  assert_int_equal(next(f, &e), 1);
+  assert_int_equal(e.type, SMBX_LEASE_EV_OPLOCK_BREAK);
+  assert_int_equal(e.open, oa1);
+  assert_int_equal(e.new_state, SMBX_SMB2_OPLOCK_LEVEL_NONE);
+  assert_int_equal(smbx_lease_oplock_ack(f->m, oa1, 0, f->now, &lvl, &status),
+                   0);
+  assert_int_equal(status, SMBX_STATUS_INVALID_OPLOCK_PROTOCOL);
+  fx_free(f);
+}
+
+static void lease_oplock_blocks_lease_h(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_grant g = open_now(
+      f, &(oa){.access = ACC_STAT, .level = SMBX_SMB2_OPLOCK_LEVEL_II}, NULL);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_II);
+  g = open_now(f, &(oa){.guid = GB, .version = 2, .key = 1, .state = R | H},
+               NULL);
+  assert_int_equal(g.lease.state, R); /* a plain oplock present: no H */
+  fx_free(f);
+}
+
+/* ---- resources ----------------------------------------------------------- */
+
+static int scenario_new(test_alloc *ta, void *arg)
+{
+  (void)arg;
+  smbx_lease_mgr *m = NULL;
+  int rc = smbx_lease_mgr_new(&m, NULL, &ta->a);
+  smbx_lease_mgr_free(m);
+  return rc;
+}
+
+static void lease_mgr_new_alloc_failures(void **st)
+{
+  (void)st;
+  assert_true(test_alloc_each_failure(scenario_new, NULL) >= 5);
+}
+
+static void lease_limits_and_stale_handles(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t o;
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, &o);
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_lease_close(f->m, 0, f->now), SMBX_ERR_NOTFOUND);
+  assert_false(exists(f, GA, 1));
+  /* clients table full (each client holds a lease): LIMIT */
+  uint8_t g[16] = {0};
+  uint64_t opens[8];
+  for (uint8_t i = 0; i < 8; i++) {
+    g[0] = (uint8_t)(0x40 + i);
+    smbx_lease_open_req q = mkreq(&(oa){.guid = g, .version = 2, .key = 1,
+                                        .state = R});
+    uint32_t status;
+    assert_int_equal(
+        smbx_lease_open_begin(f->m, &q, f->now, &opens[i], &status), 0);
+    finish(f, opens[i]);
+  }
+  g[0] = 0x50;
+  smbx_lease_open_req q = mkreq(&(oa){.guid = g});
+  uint32_t status;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status),
+                   SMBX_ERR_LIMIT);
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(smbx_lease_close(f->m, opens[i], f->now), 0);
+  smbx_lease_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  assert_int_equal(smbx_lease_get_stats(f->m, &s), 0);
+  assert_int_equal(s.opens + s.files + s.clients + s.leases + s.waiters, 0);
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest t[] = {
+      cmocka_unit_test(lease_case_3_rqls_bad_length_no_state),
+      cmocka_unit_test(lease_case_11_dup_rqls),
+      cmocka_unit_test(lease_case_13_ack_bad_size),
+      cmocka_unit_test(lease_case_14_reserved_ignored),
+      cmocka_unit_test(lease_case_15_caps),
+      cmocka_unit_test(lease_case_16_v2_on_21),
+      cmocka_unit_test(lease_case_17_dir_on_21),
+      cmocka_unit_test(lease_case_18_level_without_ctx_ctx_without_level),
+      cmocka_unit_test(lease_case_19_zero_key),
+      cmocka_unit_test(lease_case_20_file_grants),
+      cmocka_unit_test(lease_case_21_dir_grants),
+      cmocka_unit_test(lease_case_21_dir_write_opt_in),
+      cmocka_unit_test(lease_case_22_dir_no_oplock),
+      cmocka_unit_test(lease_case_23_epoch_new),
+      cmocka_unit_test(lease_case_24_upgrade),
+      cmocka_unit_test(lease_case_25_upgrade_all_or_nothing),
+      cmocka_unit_test(lease_case_26_key_reuse_other_file),
+      cmocka_unit_test(lease_case_27_parent_key_echo),
+      cmocka_unit_test(lease_case_28_request_flags_ignored),
+      cmocka_unit_test(lease_case_29_stat_open),
+      cmocka_unit_test(lease_case_30_w_break_waits),
+      cmocka_unit_test(lease_case_31_share_conflict_h_only),
+      cmocka_unit_test(lease_case_32_r_break_no_ack),
+      cmocka_unit_test(lease_case_33_nobreakself),
+      cmocka_unit_test(lease_case_34_leaseless_writer),
+      cmocka_unit_test(lease_case_35_breaking_create),
+      cmocka_unit_test(lease_case_36_ack_superset),
+      cmocka_unit_test(lease_case_37_ack_less),
+      cmocka_unit_test(lease_case_38_ack_unknown_key),
+      cmocka_unit_test(lease_case_39_ack_other_guid),
+      cmocka_unit_test(lease_case_40_ack_other_conn_same_guid),
+      cmocka_unit_test(lease_case_41_ack_not_breaking),
+      cmocka_unit_test(lease_case_42_ack_after_close),
+      cmocka_unit_test(lease_case_43_stepwise),
+      cmocka_unit_test(lease_case_44_timeout),
+      cmocka_unit_test(lease_case_45_timeout_without_contender),
+      cmocka_unit_test(lease_case_46_epoch_sequence),
+      cmocka_unit_test(lease_case_48_dir_child_create),
+      cmocka_unit_test(lease_case_49_dir_parent_key),
+      cmocka_unit_test(lease_case_49_parent_key_other_client),
+      cmocka_unit_test(lease_case_50_dir_setinfo),
+      cmocka_unit_test(lease_case_51_dir_write_then_close),
+      cmocka_unit_test(lease_case_52_dir_unlink_last_close),
+      cmocka_unit_test(lease_case_53_dir_rename_matrix),
+      cmocka_unit_test(lease_case_54_dir_r_only),
+      cmocka_unit_test(lease_case_55_dir_h_conflict),
+      cmocka_unit_test(lease_case_56_dir_parent_rename),
+      cmocka_unit_test(lease_case_57_dir_no_deadlock),
+      cmocka_unit_test(lease_case_58_dir_no_storm),
+      cmocka_unit_test(lease_oplock_batch_break_to_ii),
+      cmocka_unit_test(lease_oplock_blocks_lease_h),
+      cmocka_unit_test(lease_mgr_new_alloc_failures),
+      cmocka_unit_test(lease_limits_and_stale_handles),
+  };
+  return RUN_TESTS(t);
+}
