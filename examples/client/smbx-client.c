@@ -5,6 +5,8 @@
  *
  *   smbx-client [options] //host[:port]/share CMD [ARGS]
  *   smbx-client [options] //host[:port]/share -c 'CMD1; CMD2; ...'
+ *   smbx-client --rdma ... (SMB Direct through examples/ibverbs);
+ *   smbx-client client OWN PEER PORT: the soft-RoCE lab's convention
  *
  * The node does no I/O and reads no clock: this host owns a blocking TCP
  * socket driven with poll(), feeds received bytes to the node, buffers the
@@ -33,6 +35,10 @@
 #include "pcapw.h"
 #include "smbx_openssl.h"
 #include "sxauth.h"
+#ifdef SMBX_HAVE_IBV
+#include "smbx_ibv.h"
+#include "smbx_lab.h"
+#endif
 
 #define MIB (1024u * 1024u)
 #define MAX_OPS 64u
@@ -72,6 +78,8 @@ typedef struct op {
 
 typedef struct cl {
   int fd;
+  struct smbx_ibv *ibv; /* --rdma: the rdma-core glue (examples/ibverbs) */
+  bool conn_up;         /* SMB Direct negotiated (CONN_UP) */
   smbx_client *cli;
   uint64_t conn, sess;
   uint32_t tree;
@@ -278,6 +286,15 @@ static unsigned drain(cl *c, uint64_t now)
       c->ev_status = e.u.tree.status;
       c->tree_id = e.u.tree.tree_id;
       break;
+    case SMBX_EV_CONN_UP:
+      c->conn_up = true;
+      break;
+#ifdef SMBX_HAVE_IBV
+    case SMBX_EV_SMBD: /* disconnect / free the QP (SMB Direct) */
+      if (c->ibv)
+        (void)smbx_ibv_smbd_event(c->ibv, &e);
+      break;
+#endif
     case SMBX_EV_CONN_DOWN:
       c->dead = true;
       c->down_err = e.u.down.err ? e.u.down.err : SMBX_ERR_CLOSED;
@@ -325,6 +342,37 @@ static void kill_conn(cl *c, const char *why)
   }
 }
 
+#ifdef SMBX_HAVE_IBV
+/* pump() over SMB Direct: poll the glue's fds (CM events, completions),
+ * report what came, timers, events. */
+static int pump_rdma(cl *c, int timeout_ms)
+{
+  uint64_t now = now_ns();
+  if (drain(c, now) > 0)
+    timeout_ms = 0;
+  uint64_t exp = smbx_client_expiry(c->cli);
+  if (exp != UINT64_MAX) {
+    uint64_t left = exp > now ? (exp - now) / 1000000u + 1 : 0;
+    if (left < (uint64_t)timeout_ms)
+      timeout_ms = (int)left;
+  }
+  struct pollfd pfd[8];
+  size_t n = smbx_ibv_pollfds(c->ibv, pfd, 8);
+  if (poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR) {
+    kill_conn(c, strerror(errno));
+    return SMBX_ERR_TRANSPORT;
+  }
+  now = now_ns();
+  if (smbx_ibv_process(c->ibv, now) < 0)
+    kill_conn(c, "rdma_cm event channel failed");
+  if (smbx_client_expiry(c->cli) <= now)
+    (void)smbx_client_handle_expiry(c->cli, now);
+  drain(c, now);
+  return c->dead ? (c->down_err ? c->down_err : SMBX_ERR_CLOSED) : 0;
+}
+
+#endif
+
 /* One round of I/O: flush, poll (at most timeout_ms, less when a node
  * timer expires sooner), read and feed, timers, events. Returns 0, or a
  * negative code once the connection is dead. */
@@ -332,6 +380,10 @@ static int pump(cl *c, int timeout_ms)
 {
   if (c->dead)
     return c->down_err ? c->down_err : SMBX_ERR_CLOSED;
+#ifdef SMBX_HAVE_IBV
+  if (c->ibv)
+    return pump_rdma(c, timeout_ms);
+#endif
   if (flush_out(c) < 0) {
     kill_conn(c, strerror(errno));
     return SMBX_ERR_TRANSPORT;
@@ -1321,6 +1373,8 @@ static void usage(FILE *f)
           "none)\n"
           "  -v, --verbose            print negotiation details\n"
           "  -c, --command 'CMDS'     run ';'-separated commands\n"
+          "      --rdma               SMB Direct over rdma_cm (port 445 on "
+          "IB/RoCE)\n"
           "exit status: 0 when every command succeeded, 1 otherwise, 2 "
           "usage\n");
 }
@@ -1421,7 +1475,58 @@ typedef struct opts {
   uint32_t ciphers; /* 0: the node's default (all) */
   uint32_t timeout_s;
   bool have_timeout;
+  bool rdma; /* SMB Direct (examples/ibverbs) instead of Direct TCP */
 } opts;
+
+#ifdef SMBX_HAVE_IBV
+/* Connects over SMB Direct; the glue reports ESTABLISHED to the node. */
+static int rdma_start(cl *c, const char *host, const char *port,
+                      const opts *o)
+{
+  smbx_ibv_node node;
+  smbx_ibv_client_node(c->cli, &node);
+  smbx_ibv_config icfg;
+  smbx_ibv_config_default(&icfg);
+  icfg.verbose = o->verbose;
+  /* probe a silent server after half the request timeout, so a dead one
+   * is noticed before the requests time out */
+  if (o->have_timeout && o->timeout_s)
+    icfg.smbd.keepalive_interval_ns =
+        (uint64_t)o->timeout_s * 500000000u;
+  int rc = smbx_ibv_new(&c->ibv, &node, &icfg);
+  if (rc == 0)
+    rc = smbx_ibv_connect(c->ibv, host, (uint16_t)atoi(port), 30000, 5,
+                          &c->conn);
+  if (rc != 0) {
+    errf("rdma connect to %s:%s: %s", host, port, strerror(-rc));
+    return -1;
+  }
+  /* until the SMB Direct negotiate is done (CONN_UP) */
+  while (!c->dead && !c->conn_up)
+    (void)pump_rdma(c, 100);
+  if (c->conn_up)
+    return 0;
+  errf("SMB Direct negotiate: %s", c->down_reason ? c->down_reason : "failed");
+  return -1;
+}
+
+/* Orderly end: DREQ, then the engine's buffers back, then CLOSED. */
+static void rdma_stop(cl *c)
+{
+  if (!c->ibv)
+    return;
+  if (c->conn && smbx_ibv_disconnect(c->ibv, c->conn) == 0)
+    for (int k = 0; k < 40 && smbx_ibv_has_conn(c->ibv, c->conn); k++) {
+      struct pollfd pfd[8];
+      size_t n = smbx_ibv_pollfds(c->ibv, pfd, 8);
+      (void)poll(pfd, (nfds_t)n, 50);
+      (void)smbx_ibv_process(c->ibv, now_ns());
+      drain(c, now_ns());
+    }
+  if (!smbx_ibv_has_conn(c->ibv, c->conn))
+    c->conn = 0; /* closed by the glue */
+}
+#endif
 
 static int connect_session(cl *c, const opts *o, const char *host,
                            const char *share)
@@ -1575,7 +1680,7 @@ done:
   return ret;
 }
 
-int main(int argc, char **argv)
+static int client_main(int argc, char **argv)
 {
   opts o;
   memset(&o, 0, sizeof o);
@@ -1647,6 +1752,8 @@ int main(int argc, char **argv)
       i++;
     } else if (OPT("-v", "--verbose")) {
       o.verbose = true;
+    } else if (strcmp(a, "--rdma") == 0) {
+      o.rdma = true;
     } else if (OPT("-c", "--command") && v) {
       o.script = v;
       i++;
@@ -1726,12 +1833,22 @@ int main(int argc, char **argv)
     errf("--pcap %s: cannot create", o.pcap);
     goto out;
   }
-  if ((c.fd = tcp_connect(host, port)) < 0)
+  if (o.rdma) {
+#ifdef SMBX_HAVE_IBV
+    if (rdma_start(&c, host, port, &o) < 0)
+      goto out;
+#else
+    errf("built without rdma-core: no --rdma");
     goto out;
-  smbx_tcp_hooks hooks = {sizeof hooks, &c, hook_send};
-  if ((rc = smbx_client_add_tcp(c.cli, &hooks, now_ns(), &c.conn)) != 0) {
-    errf("client: %s", smbx_strerror(rc));
-    goto out;
+#endif
+  } else {
+    if ((c.fd = tcp_connect(host, port)) < 0)
+      goto out;
+    smbx_tcp_hooks hooks = {sizeof hooks, &c, hook_send};
+    if ((rc = smbx_client_add_tcp(c.cli, &hooks, now_ns(), &c.conn)) != 0) {
+      errf("client: %s", smbx_strerror(rc));
+      goto out;
+    }
   }
   if (connect_session(&c, &o, host, share) < 0)
     goto out;
@@ -1752,6 +1869,9 @@ int main(int argc, char **argv)
   }
   ret = rc == 0 ? 0 : 1;
 out:
+#ifdef SMBX_HAVE_IBV
+  rdma_stop(&c);
+#endif
   if (c.cli && c.conn) {
     (void)smbx_client_close_conn(c.cli, c.conn, now_ns());
     drain(&c, now_ns());
@@ -1766,6 +1886,9 @@ out:
   for (size_t k = 0; k < MAX_OPS; k++)
     if (c.ops[k].used)
       op_free(&c.ops[k]);
+#ifdef SMBX_HAVE_IBV
+  smbx_ibv_free(c.ibv); /* before the node: it closes its connections */
+#endif
   smbx_client_free(c.cli);
   smbx_openssl_free(ossl);
   free(c.rbuf);
@@ -1773,4 +1896,16 @@ out:
   free(c.blob);
   free(script);
   return ret;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef SMBX_HAVE_IBV
+  int lab = smbx_lab_client_args(&argc, &argv);
+  if (lab < 0)
+    return 1;
+  if (lab)
+    return smbx_lab_client_finish(client_main(argc, argv));
+#endif
+  return client_main(argc, argv);
 }

@@ -3,6 +3,9 @@
  *
  *   smbx-server --listen ADDR:PORT --root DIR [--share NAME]
  *               [--config FILE] [--pcap FILE] [-v]
+ *   smbx-server --rdma ADDR:PORT ... (SMB Direct through examples/ibverbs;
+ *               with or without --listen); `smbx-server server OWN PEER
+ *               PORT` is the soft-RoCE lab's convention (smbx_lab.h)
  *
  * One poll() loop: a non-blocking listening socket, one non-blocking socket
  * per client, the posixfs change-notify fd. Bytes read from a client go to
@@ -42,6 +45,10 @@
 #include "posixfs.h"
 #include "smbx_openssl.h"
 #include "sxauth.h"
+#ifdef SMBX_HAVE_IBV
+#include "smbx_ibv.h"
+#include "smbx_lab.h"
+#endif
 
 #define MAX_CLIENTS 64
 #define RECV_CHUNK (256u * 1024u)
@@ -131,6 +138,7 @@ typedef struct server {
   uint8_t *resp;     /* encoded responses */
   uint8_t rbuf[RECV_CHUNK];
   uint64_t now;
+  struct smbx_ibv *ibv; /* --rdma: SMB Direct connections (examples/ibverbs) */
 } server;
 
 /* ---- TCP output ------------------------------------------------------------- */
@@ -882,6 +890,25 @@ static int do_ioctl(server *s, const smbx_event *e)
     return respond_err(s, e, 0xC000019Cu /* FS_DRIVER_REQUIRED */);
   if (q.ctl_code == SMBX_SMB2_FSCTL_PIPE_TRANSCEIVE)
     return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
+  /* the rest act on a file: an unknown handle is FILE_CLOSED first */
+  smbx_smb2_fileid fid = req_fid(e, q.file_id);
+  if (!open_find(s, e->conn, fid))
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  if (q.ctl_code == 0x000900C0u /* FSCTL_CREATE_OR_GET_OBJECT_ID */) {
+    /* FILE_OBJECTID_BUFFER: ObjectId = the file's inode number
+     * (FileInternalInformation); the birth and domain ids stay zero */
+    uint8_t out[64];
+    memset(out, 0, sizeof out);
+    uint32_t n = 0;
+    if (posixfs_query_info(s->fs, fid, SMBX_SMB2_0_INFO_FILE,
+                           SMBX_SMB2_FILE_INTERNAL_INFORMATION, out, 8,
+                           &n) != SMBX_STATUS_SUCCESS ||
+        n != 8)
+      return respond_err(s, e, SMBX_STATUS_INVALID_DEVICE_REQUEST);
+    if (q.max_output_response < sizeof out)
+      return respond_err(s, e, SMBX_STATUS_BUFFER_TOO_SMALL);
+    return ioctl_reply(s, e, &q, out, sizeof out);
+  }
   return respond_err(s, e, SMBX_STATUS_INVALID_DEVICE_REQUEST);
 }
 
@@ -1066,6 +1093,12 @@ static void drain(server *s)
     case SMBX_EV_CANCEL:
       do_cancel(s, &e);
       break;
+#ifdef SMBX_HAVE_IBV
+    case SMBX_EV_SMBD: /* disconnect / free the QP (SMB Direct) */
+      if (s->ibv)
+        (void)smbx_ibv_smbd_event(s->ibv, &e);
+      break;
+#endif
     case SMBX_EV_CONN_DOWN:
       logf_("conn %llu down: %s\n", (unsigned long long)e.conn,
             e.u.down.reason ? e.u.down.reason : "");
@@ -1311,18 +1344,25 @@ static void usage(void)
 {
   fprintf(stderr,
           "usage: smbx-server --listen ADDR:PORT --root DIR [--share NAME]\n"
-          "                   [--config FILE] [--pcap FILE] [-v]\n");
+          "                   [--config FILE] [--pcap FILE] [-v]\n"
+          "                   [--rdma ADDR:PORT (SMB Direct; IB/RoCE: 445)]\n");
 }
 
 int main(int argc, char **argv)
 {
   const char *listen_spec = NULL, *root = NULL, *share = "share",
-             *config_path = NULL, *pcap_path = NULL;
+             *config_path = NULL, *pcap_path = NULL, *rdma_spec = NULL;
+#ifdef SMBX_HAVE_IBV
+  if (smbx_lab_server_args(&argc, &argv) < 0)
+    return 1;
+#endif
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char **dst = NULL;
     if (!strcmp(a, "--listen"))
       dst = &listen_spec;
+    else if (!strcmp(a, "--rdma"))
+      dst = &rdma_spec;
     else if (!strcmp(a, "--root"))
       dst = &root;
     else if (!strcmp(a, "--share"))
@@ -1347,10 +1387,16 @@ int main(int argc, char **argv)
     }
     *dst = argv[i];
   }
-  if (!listen_spec || !root) {
+  if ((!listen_spec && !rdma_spec) || !root) {
     usage();
     return 2;
   }
+#ifndef SMBX_HAVE_IBV
+  if (rdma_spec) {
+    fprintf(stderr, "smbx-server: built without rdma-core: no --rdma\n");
+    return 2;
+  }
+#endif
   config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.guest = 1;
@@ -1411,6 +1457,7 @@ int main(int argc, char **argv)
   ss.security_blob = blob;
   ss.security_blob_len = blob_len;
   ss.max_read_size = ss.max_write_size = ss.max_transact_size = IO_MAX;
+  ss.credits_max = 8192; /* as Windows and Samba: smbtorture smb2.credits */
   if (cfg.signing_required)
     ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
   if (cfg.no_large_mtu) { /* single-credit I/O only: 64 KiB messages */
@@ -1429,10 +1476,34 @@ int main(int argc, char **argv)
     fprintf(stderr, "smbx-server: smbx_server_new: %s\n", smbx_strerror(rc));
     goto out;
   }
-  lfd = listen_on(listen_spec);
-  if (lfd < 0)
+  if (listen_spec && (lfd = listen_on(listen_spec)) < 0)
     goto out;
-  if (pcap_path) {
+#ifdef SMBX_HAVE_IBV
+  if (rdma_spec) {
+    const char *colon = strrchr(rdma_spec, ':');
+    char ip[256];
+    if (!colon || (size_t)(colon - rdma_spec) >= sizeof ip) {
+      fprintf(stderr, "smbx-server: --rdma wants ADDR:PORT\n");
+      goto out;
+    }
+    memcpy(ip, rdma_spec, (size_t)(colon - rdma_spec));
+    ip[colon - rdma_spec] = 0;
+    smbx_ibv_node node;
+    smbx_ibv_server_node(s->srv, &node);
+    smbx_ibv_config icfg;
+    smbx_ibv_config_default(&icfg);
+    icfg.verbose = g_verbose;
+    /* an inline 1 MiB WRITE (plus its header) reassembled in one buffer */
+    icfg.smbd.max_fragmented_recv_size = IO_MAX + 64u * 1024u;
+    if ((rc = smbx_ibv_new(&s->ibv, &node, &icfg)) != 0 ||
+        (rc = smbx_ibv_listen(s->ibv, ip, (uint16_t)atoi(colon + 1))) != 0) {
+      fprintf(stderr, "smbx-server: --rdma %s: %s\n", rdma_spec,
+              strerror(-rc));
+      goto out;
+    }
+  }
+#endif
+  if (pcap_path && listen_spec) {
     /* pcapw's default server port 445, whatever the real one: tshark reads
        the 24-bit Direct-TCP length only there (NBSS on another port has 17
        bits, so messages over 128 KiB would decode as malformed) */
@@ -1453,10 +1524,15 @@ int main(int argc, char **argv)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  fprintf(stderr, "smbx-server: serving %s as \\\\%s on %s\n", root, share,
-          listen_spec);
+  fprintf(stderr, "smbx-server: serving %s as \\\\%s on %s%s%s\n", root,
+          share, listen_spec ? listen_spec : "",
+          rdma_spec ? " rdma " : "", rdma_spec ? rdma_spec : "");
+  if (rdma_spec) { /* the lab starts its client on this line */
+    printf("smbx ready\n");
+    fflush(stdout);
+  }
 
-  struct pollfd pfd[MAX_CLIENTS + 2];
+  struct pollfd pfd[MAX_CLIENTS + 2 + 64];
   size_t map[MAX_CLIENTS + 2];
   while (!g_stop) {
     size_t np = 0;
@@ -1474,6 +1550,11 @@ int main(int argc, char **argv)
       map[np] = i;
       pfd[np++] = (struct pollfd){c->fd, ev, 0};
     }
+    size_t n_tcp = np;
+#ifdef SMBX_HAVE_IBV
+    if (s->ibv)
+      np += smbx_ibv_pollfds(s->ibv, pfd + np, 64);
+#endif
     s->now = now_ns();
     uint64_t exp = smbx_server_expiry(s->srv);
     int timeout = 1000;
@@ -1490,11 +1571,17 @@ int main(int argc, char **argv)
       (void)smbx_server_handle_expiry(s->srv, s->now);
       drain(s);
     }
+#ifdef SMBX_HAVE_IBV
+    if (s->ibv) { /* CM events, completions, connections that closed */
+      (void)smbx_ibv_process(s->ibv, s->now);
+      drain(s);
+    }
+#endif
     if (n <= 0)
       continue;
     if (pfd[1].revents & POLLIN)
       notify_poll(s);
-    for (size_t k = 2; k < np; k++) {
+    for (size_t k = 2; k < n_tcp; k++) {
       client *c = s->clients[map[k]];
       if (!c)
         continue;
@@ -1527,6 +1614,9 @@ out:
     }
   if (lfd >= 0)
     close(lfd);
+#ifdef SMBX_HAVE_IBV
+  smbx_ibv_free(s->ibv);
+#endif
   for (size_t i = 0; i < s->n_pend; i++)
     free(s->pend[i].locks);
   free(s->pend);
