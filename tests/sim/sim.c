@@ -27,6 +27,7 @@ void sim_free(sim *w)
   for (uint32_t k = 0; k < w->fly_n; k++)
     free(w->fly[k].m.bytes);
   free(w->log);
+  free(w->rlog);
   free(w);
 }
 
@@ -68,6 +69,9 @@ void sim_disconnect(sim *w)
     free(w->fly[k].m.bytes);
   }
   w->fly_n = 0;
+  for (uint32_t k = 0; k < w->rop_n; k++)
+    push_cqe(&w->ep[w->rop[k].ep], 0, w->rop[k].wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+  w->rop_n = 0;
   flush_ep(&w->ep[0]);
   flush_ep(&w->ep[1]);
 }
@@ -141,30 +145,199 @@ static int hook_post_recv(void *ud, uint64_t wr_id, const smbx_sge *buf)
   return 0;
 }
 
+static sim_mr *mr_find(sim *w, uint32_t key)
+{
+  uint32_t i = (key >> 8) - 1;
+  if ((key >> 8) == 0 || i >= SIM_MAX_MR || !w->mr[i].live ||
+      w->mr[i].key != key)
+    return NULL;
+  return &w->mr[i];
+}
+
+const sim_mr *sim_mr_by_key(const sim *w, uint32_t key)
+{
+  return mr_find((sim *)(uintptr_t)w, key);
+}
+
+uint32_t sim_mr_live(const sim *w, int i)
+{
+  return w->ep[i].mr_live;
+}
+
 static int hook_register(void *ud, void *addr, size_t len, uint32_t access,
                          smbx_mr *out)
 {
   sim_ep *e = ud;
+  sim *w = e->w;
   if (e->fail_register && --e->fail_register == 0)
     return -1;
+  uint32_t i = 0;
+  while (i < SIM_MAX_MR && w->mr[i].live)
+    i++;
+  if (i == SIM_MAX_MR || !addr || len == 0)
+    return -1;
+  w->mr_gen++;
+  sim_mr *m = &w->mr[i];
+  memset(m, 0, sizeof *m);
+  m->live = 1;
+  m->ep = e->idx;
+  m->addr = addr;
+  m->len = len;
+  m->access = access;
+  /* key = slot + 1 in the high bits, a generation in the low byte: a
+   * stale key never matches a reused slot */
+  m->key = (i + 1) << 8 | (w->mr_gen & 0xFFu);
+  m->handle = 0x10000u + i;
   e->mr_live++;
   e->mr_total++;
   out->address = (uint64_t)(uintptr_t)addr;
-  out->key = 0x1000u + e->mr_total;
-  out->handle = e->mr_total;
+  out->key = m->key;
+  out->handle = m->handle;
   out->flags = 0;
-  (void)len;
-  (void)access;
   return 0;
 }
 
 static void hook_deregister(void *ud, const smbx_mr *mr)
 {
   sim_ep *e = ud;
-  (void)mr;
+  sim *w = e->w;
   if (e->mr_live == 0)
     abort();
+  /* the engine's own send buffers use keys the sim gave too */
+  sim_mr *m = mr_find(w, mr->key);
+  if (!m || m->ep != e->idx || m->handle != mr->handle) {
+    w->violations++; /* deregistered twice, or a key never given */
+    return;
+  }
+  if ((mr->flags & SMBX_MR_F_INVALIDATED) && !m->invalidated)
+    w->violations++; /* claims a remote invalidation that did not happen */
+  m->live = 0;
   e->mr_live--;
+}
+
+/* Local elements must lie in live registrations of the poster. */
+static int local_ok(sim *w, int ep, const smbx_sge *sg, size_t n, int write)
+{
+  for (size_t k = 0; k < n; k++) {
+    const uint8_t *p = sg[k].addr;
+    int ok = 0;
+    for (uint32_t i = 0; i < SIM_MAX_MR && !ok; i++) {
+      const sim_mr *m = &w->mr[i];
+      if (!m->live || m->ep != ep || m->handle != sg[k].handle)
+        continue;
+      if (write && !(m->access & SMBX_MR_LOCAL_WRITE))
+        continue;
+      ok = p >= m->addr && (size_t)(p - m->addr) <= m->len &&
+           sg[k].length <= m->len - (size_t)(p - m->addr);
+    }
+    if (!ok)
+      return 0;
+  }
+  return 1;
+}
+
+/* The remote range must lie in a live, valid registration of the peer
+ * with the access the operation needs. */
+static uint8_t *remote_ok(sim *w, int peer, uint64_t raddr, uint32_t rkey,
+                          uint32_t len, uint32_t access)
+{
+  sim_mr *m = mr_find(w, rkey);
+  if (!m || m->ep != peer || m->invalidated || !(m->access & access))
+    return NULL;
+  uint64_t base = (uint64_t)(uintptr_t)m->addr;
+  if (raddr < base || raddr - base > m->len || len > m->len - (raddr - base))
+    return NULL;
+  return m->addr + (raddr - base);
+}
+
+static int post_rdma(sim_ep *e, int is_read, uint64_t wr_id,
+                     const smbx_sge *sg, size_t n, uint64_t raddr,
+                     uint32_t rkey)
+{
+  sim *w = e->w;
+  if (e->fail_post_rdma && --e->fail_post_rdma == 0)
+    return -1;
+  if (n == 0 || n > SIM_MAX_SGE || w->rop_n == SIM_MAX_ROP)
+    abort();
+  sim_rop r;
+  memset(&r, 0, sizeof r);
+  r.ep = e->idx;
+  r.is_read = is_read;
+  r.wr_id = wr_id;
+  r.deliver_at = w->now + w->latency_ns + e->rdma_delay_ns;
+  r.raddr = raddr;
+  r.rkey = rkey;
+  r.n_sg = (uint32_t)n;
+  for (size_t k = 0; k < n; k++) {
+    r.sg[k] = sg[k];
+    r.bytes += sg[k].length;
+  }
+  if (w->rlog_n == w->rlog_cap) {
+    w->rlog_cap = w->rlog_cap ? 2 * w->rlog_cap : 256;
+    w->rlog = realloc(w->rlog, w->rlog_cap * sizeof *w->rlog);
+    if (!w->rlog)
+      abort();
+  }
+  w->rlog[w->rlog_n++] = r;
+  if (e->qp_error) {
+    push_cqe(e, 0, wr_id, SMBX_WC_FLUSH, 0, 0, 0);
+    return 0;
+  }
+  w->rop[w->rop_n++] = r;
+  return 0;
+}
+
+static int hook_rdma_read(void *ud, uint64_t wr_id, const smbx_sge *sg,
+                          size_t n, uint64_t raddr, uint32_t rkey)
+{
+  return post_rdma(ud, 1, wr_id, sg, n, raddr, rkey);
+}
+
+static int hook_rdma_write(void *ud, uint64_t wr_id, const smbx_sge *sg,
+                           size_t n, uint64_t raddr, uint32_t rkey)
+{
+  return post_rdma(ud, 0, wr_id, sg, n, raddr, rkey);
+}
+
+/* Executes one RDMA operation: checks everything, then copies. */
+static void rop_run(sim *w, const sim_rop *r)
+{
+  sim_ep *e = &w->ep[r->ep];
+  int peer = 1 - r->ep;
+  uint32_t st = SMBX_WC_SUCCESS;
+  uint8_t *remote = NULL;
+  if (e->qp_error) {
+    st = SMBX_WC_FLUSH;
+  } else if (e->fail_rdma_completion && --e->fail_rdma_completion == 0) {
+    st = SMBX_WC_ERROR;
+  } else if (!local_ok(w, r->ep, r->sg, r->n_sg, r->is_read) ||
+             !(remote = remote_ok(w, peer, r->raddr, r->rkey, r->bytes,
+                                  r->is_read ? SMBX_MR_REMOTE_READ
+                                             : SMBX_MR_REMOTE_WRITE))) {
+    st = SMBX_WC_ERROR; /* remote access error: nothing moves */
+    w->rdma_faults++;
+  }
+  if (st == SMBX_WC_SUCCESS) {
+    size_t off = 0;
+    for (uint32_t k = 0; k < r->n_sg; k++) {
+      if (r->is_read)
+        memcpy(r->sg[k].addr, remote + off, r->sg[k].length);
+      else
+        memcpy(remote + off, r->sg[k].addr, r->sg[k].length);
+      off += r->sg[k].length;
+    }
+    if (r->is_read)
+      e->rdma_reads++;
+    else
+      e->rdma_writes++;
+    e->rdma_bytes += r->bytes;
+  }
+  push_cqe(e, 0, r->wr_id, st, st == SMBX_WC_SUCCESS ? r->bytes : 0, 0, 0);
+  if (st == SMBX_WC_ERROR) {
+    /* an RC QP goes to error: both sides flush */
+    flush_ep(&w->ep[0]);
+    flush_ep(&w->ep[1]);
+  }
 }
 
 smbx_transport sim_transport(sim *w, int i)
@@ -177,6 +350,8 @@ smbx_transport sim_transport(sim *w, int i)
   t.post_recv = hook_post_recv;
   t.register_mr = hook_register;
   t.deregister_mr = hook_deregister;
+  t.rdma_read = hook_rdma_read;
+  t.rdma_write = hook_rdma_write;
   return t;
 }
 
@@ -215,6 +390,16 @@ static void deliver_one(sim *w, uint32_t k)
       push_cqe(s, 0, wr_id, SMBX_WC_ERROR, 0, 0, 0);
     } else {
       memcpy(r->rq[h].addr, m->bytes, m->len);
+      if (m->flags & SMBX_SEND_INVALIDATE) {
+        /* the receiver's key dies before its completion is seen */
+        sim_mr *mr = mr_find(w, m->rkey);
+        if (mr && mr->ep == r->idx && !mr->invalidated) {
+          mr->invalidated = 1;
+          w->invalidations++;
+        } else {
+          w->violations++; /* invalidating a key it may not */
+        }
+      }
       uint32_t st = SMBX_WC_SUCCESS;
       if (s->fail_send_completion && --s->fail_send_completion == 0)
         st = SMBX_WC_ERROR;
@@ -231,6 +416,17 @@ static void deliver_one(sim *w, uint32_t k)
 int sim_deliver(sim *w)
 {
   int n = 0;
+  for (uint32_t k = 0; k < w->rop_n;) {
+    if (w->rop[k].deliver_at > w->now) {
+      k++;
+      continue;
+    }
+    sim_rop r = w->rop[k];
+    memmove(&w->rop[k], &w->rop[k + 1], (w->rop_n - k - 1) * sizeof w->rop[0]);
+    w->rop_n--;
+    rop_run(w, &r);
+    n++;
+  }
   uint32_t k = 0;
   while (k < w->fly_n) {
     if (w->fly[k].deliver_at > w->now) {
@@ -253,6 +449,9 @@ uint64_t sim_next_time(const sim *w)
   for (uint32_t k = 0; k < w->fly_n; k++)
     if (w->fly[k].deliver_at < t)
       t = w->fly[k].deliver_at;
+  for (uint32_t k = 0; k < w->rop_n; k++)
+    if (w->rop[k].deliver_at < t)
+      t = w->rop[k].deliver_at;
   return t;
 }
 

@@ -8,7 +8,14 @@
  * completions, and receive exhaustion = RNR (rnr_retry 0: the connection
  * dies and every posted work request is flushed). A `raw` endpoint has no
  * engine: it records what it receives and tests inject bytes from it.
- * Later: memory registration checks and RDMA read/write. */
+ * Memory registration is real bookkeeping (keys, bounds, access flags,
+ * remote invalidation by SEND_WITH_INVALIDATE); RDMA READ/WRITE are
+ * memcpy between registered regions after `latency_ns`, checked first:
+ * a bad key, an invalidated key, missing access or an access outside the
+ * region completes with an error and touches nothing (counted in
+ * `rdma_faults`); `violations` counts what no correct engine may do
+ * (deregistering a key twice, claiming a remote invalidation that did not
+ * happen). Every RDMA operation is logged (addresses, keys, bytes). */
 #ifndef SMBX_TESTS_SIM_H
 #define SMBX_TESTS_SIM_H
 
@@ -19,6 +26,9 @@
 
 #define SIM_MAX_WR 4096
 #define SIM_MAX_MSG 65536
+#define SIM_MAX_MR 4096
+#define SIM_MAX_SGE 16
+#define SIM_MAX_ROP 1024
 
 typedef struct sim sim;
 
@@ -52,7 +62,28 @@ typedef struct sim_ep {
   uint32_t fail_send_completion; /* Nth next send completes with ERROR */
   uint32_t mr_live, mr_total;
   uint64_t posted_sends, posted_recvs;
+  /* RDMA: fail the Nth next rdma hook / complete the Nth next op with an
+   * error (nothing moves) */
+  uint32_t fail_post_rdma, fail_rdma_completion;
+  uint64_t rdma_delay_ns; /* extra latency of this side's RDMA ops */
+  uint64_t rdma_reads, rdma_writes, rdma_bytes;
 } sim_ep;
+
+typedef struct sim_mr {
+  int live, ep, invalidated;
+  uint8_t *addr;
+  size_t len;
+  uint32_t access, key;
+  uint64_t handle;
+} sim_mr;
+
+/* One RDMA operation as posted (for assertions: zero copy by identity). */
+typedef struct sim_rop {
+  int ep, is_read, done;
+  uint64_t wr_id, deliver_at, raddr;
+  uint32_t rkey, n_sg, bytes;
+  smbx_sge sg[SIM_MAX_SGE];
+} sim_rop;
 
 struct sim {
   uint64_t now;
@@ -67,6 +98,17 @@ struct sim {
   sim_msg *log;
   size_t log_n, log_cap;
   int rnr; /* an RNR happened */
+  /* memory registrations (keys are global, like a shared PD) */
+  sim_mr mr[SIM_MAX_MR];
+  uint32_t mr_gen;
+  /* RDMA operations not yet completed, and the log of all */
+  sim_rop rop[SIM_MAX_ROP];
+  uint32_t rop_n;
+  sim_rop *rlog;
+  size_t rlog_n, rlog_cap;
+  uint64_t rdma_faults;  /* accesses refused (error completions) */
+  uint64_t violations;   /* engine misbehaviour the sim caught */
+  uint64_t invalidations; /* keys invalidated by SEND_WITH_INVALIDATE */
 };
 
 sim *sim_new(uint64_t latency_ns);
@@ -83,6 +125,10 @@ int sim_poll(sim *w, int i, sim_cqe *out);
 int sim_raw_send(sim *w, int i, const void *bytes, size_t len);
 /* Disconnect: both QPs to error, posted work flushed (FLUSH completions). */
 void sim_disconnect(sim *w);
+/* The registration holding key, or NULL. */
+const sim_mr *sim_mr_by_key(const sim *w, uint32_t key);
+/* Live registrations of endpoint i. */
+uint32_t sim_mr_live(const sim *w, int i);
 /* Log entries sent by endpoint i: count, and the k-th. */
 size_t sim_sent_count(const sim *w, int from);
 const sim_msg *sim_sent(const sim *w, int from, size_t k);
