@@ -1367,8 +1367,27 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
   case SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION:
     n = smbx_smb2_file_network_open_info_encode(&ni, t, sizeof t, NULL);
     return emit(t, (size_t)n, 56, out, cap, out_len);
-  case POSIXFS_FILE_ALTERNATE_NAME_INFORMATION:
-    return SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+  case POSIXFS_FILE_ALTERNATE_NAME_INFORMATION: {
+    /* No 8.3 names are kept. MS-FSA fails a link without one with
+       OBJECT_NAME_NOT_FOUND, which stops smbclient's allinfo and fails
+       smbtorture's getinfo; answer as Samba does with "mangled names = no":
+       the last component cut to 12 UTF-16 units (never half a pair). */
+    const char *base = strrchr(o->n->path, '/');
+    base = base ? base + 1 : o->n->path;
+    uint8_t *u16 = NULL;
+    size_t u16l = 0;
+    if (utf8_to_16(base, &u16, &u16l) != 0)
+      return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    if (u16l > 24) {
+      u16l = 24;
+      if ((u16[23] & 0xFCu) == 0xD8u) /* a high surrogate: drop it */
+        u16l = 22;
+    }
+    put32(t, (uint32_t)u16l);
+    memcpy(t + 4, u16, u16l);
+    free(u16);
+    return emit(t, 4 + u16l, 8, out, cap, out_len);
+  }
   case POSIXFS_FILE_STREAM_INFORMATION: {
     if (o->is_dir) return ST_OK; /* no data stream */
     put32(t, 0);

@@ -873,8 +873,13 @@ static void smb2_4_12_file_info_classes_decode(void **state) {
   /* name information */
   assert_int_equal(qi(f, r.file_id, 1, 9, out, sizeof out, &n), 0);
   assert_int_equal(rd32(out), 26);
-  assert_int_equal(qi(f, r.file_id, 1, 21, out, sizeof out, &n),
-                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* alternate (8.3) name: the name itself when it fits 12 UTF-16 units */
+  assert_int_equal(qi(f, r.file_id, 1, 21, out, sizeof out, &n), 0);
+  assert_int_equal(n, 4 + 16);
+  assert_int_equal(rd32(out), 16);
+  assert_memory_equal(out + 4, u16("info.bin"), 16);
+  assert_int_equal(qi(f, r.file_id, 1, 21, out, 7, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
   assert_int_equal(qi(f, r.file_id, 1, 99, out, sizeof out, &n),
                    SMBX_STATUS_INVALID_INFO_CLASS);
   assert_int_equal(qi(f, r.file_id, 3, 0, out, sizeof out, &n),
@@ -894,7 +899,28 @@ static void smb2_4_12_file_info_classes_decode(void **state) {
   assert_int_equal(s.directory, 1);
   assert_int_equal(qi(f, d, 1, 22, out, sizeof out, &n), 0);
   assert_int_equal(n, 0);
+  assert_int_equal(qi(f, d, 1, 21, out, sizeof out, &n), 0);
+  assert_int_equal(rd32(out), 6);
+  assert_memory_equal(out + 4, u16("dir"), 6);
   cl(f, d);
+  /* a longer name is cut to 12 units; a pair (U+1F600) straddling the
+     cut is dropped whole */
+  put_file(f, "dir/a_much_longer_name.txt", "x");
+  put_file(f, "dir/elevenchars\xF0\x9F\x98\x80.txt", "x");
+  static const struct {
+    const char *path, *alt;
+    uint32_t len;
+  } alts[] = {{"dir\\a_much_longer_name.txt", "a_much_longe", 24},
+              {"dir\\elevenchars\xF0\x9F\x98\x80.txt", "elevenchars", 22}};
+  for (size_t i = 0; i < sizeof alts / sizeof alts[0]; i++) {
+    assert_int_equal(cr(f, alts[i].path, RW, 7, POSIXFS_OPEN, 0, &r),
+                     SMBX_STATUS_SUCCESS);
+    assert_int_equal(qi(f, r.file_id, 1, 21, out, sizeof out, &n), 0);
+    assert_int_equal(rd32(out), alts[i].len);
+    assert_int_equal(n, 4 + alts[i].len);
+    assert_memory_equal(out + 4, u16(alts[i].alt), alts[i].len);
+    cl(f, r.file_id);
+  }
 }
 
 static void smb2_4_12_fs_info_classes(void **state) {
