@@ -1,0 +1,153 @@
+#!/bin/bash
+# rdma-interop.sh: smbx over soft-RoCE against the two independent SMB Direct
+# implementations, in the qemu lab of ../shared/tools/rdma-vm (issue 12):
+#   Linux cifs (mount -o rdma) -> smbx-server, dialects 3.0 / 3.0.2 / 3.1.1,
+#     write + read back 4000 B, 64 KiB, 1 MiB, 16 MiB (md5), mkdir, 1000 files,
+#     rename, delete, remount; then a client killed mid-write and a fresh one
+#   smbx-client -> ksmbd: guest (3.0) and testuser (3.0.2, 3.1.1) sessions,
+#     the same sizes with md5 checks, ls; then --server-kill (rc != 0 in 30 s)
+# Every captured run (MTU 9000, IB path MTU 4096) is checked with tshark
+# (no malformed frame, no unexplained expert item: items raised by the
+# peers' own blobs are listed) and with smbx-dump (every SMB Direct message
+# and SMB2 PDU decoded, no error record). A failing guest run is retried
+# once and the retry reported. Last line: "N passed, N failed".
+#
+# usage: scripts/rdma-interop.sh [BUILD_DIR] [SCENARIO...]
+#   BUILD_DIR  with examples/server/smbx-server, examples/client/smbx-client
+#              and tools/smbx-dump/smbx-dump built with rdma-core (default
+#              build/gcc)
+#   SCENARIO   run only these (names below; default: all)
+# env: SMBX_RDMA_LAB (default ../shared/tools/rdma-vm from the project
+#      root), WORK (the lab's, default /tmp/smbx-rdma-vm), OUTD (logs and
+#      captures, default $WORK/out), NOAPT=1 (passed to the lab's build.sh)
+# exit: 0 all passed; 1 a scenario failed; 77 the lab cannot run here
+#       (no qemu/kernel packages and no root) unless CI=true (then 1).
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-build/gcc}; [ $# -gt 0 ] && shift
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD;; esac
+LAB=${SMBX_RDMA_LAB:-$ROOT/../shared/tools/rdma-vm}
+export WORK=${WORK:-/tmp/smbx-rdma-vm}
+export OUTD=${OUTD:-$WORK/out}
+export QUIET=1
+SRV=$BUILD/examples/server/smbx-server
+CLI=$BUILD/examples/client/smbx-client
+DUMP=$BUILD/tools/smbx-dump/smbx-dump
+TSHARK_CHECK=$ROOT/tools/tshark_check.py
+
+skip() {
+  echo "rdma-interop: $*"
+  if [ "${CI:-}" = true ]; then echo "rdma-interop: CI=true: cannot skip"; exit 1; fi
+  echo "rdma-interop: skipped"; exit 77
+}
+[ -x "$LAB/run.sh" ] || skip "no lab at $LAB (set SMBX_RDMA_LAB)"
+for b in "$SRV" "$CLI" "$DUMP"; do [ -x "$b" ] || skip "$b not built"; done
+ldd "$SRV" | grep -q librdmacm || skip "$SRV built without rdma-core (libibverbs-dev, librdmacm-dev)"
+[ "$(id -u)" = 0 ] || skip "the lab's build needs root (apt, modules)"
+
+# Build the lab once (idempotent; ~90 s after the packages are installed).
+if ! ls "$WORK"/root/boot/vmlinuz-* >/dev/null 2>&1 || [ ! -f "$WORK/initrd_smbd.gz" ]; then
+  echo "rdma-interop: building the lab in $WORK"
+  "$LAB/build.sh" > "$WORK.build.log" 2>&1 || { tail -20 "$WORK.build.log"; skip "lab build failed"; }
+fi
+command -v tshark >/dev/null || skip "tshark missing"
+mkdir -p "$OUTD"
+
+# Expert items that the peers' own bytes raise in tshark 4.0 (listed on
+# every run, never counted as smbx problems):
+#  - ksmbd's NEGOTIATE/SESSION_SETUP SPNEGO blob: "BER Error"
+#  - cifs' NTLMSSP AUTHENTICATE (Linux 6.1): "NTLMSSP ... dissector" items
+PEER_ITEMS='BER Error|BER: |Unknown header|NTLMSSP|GSS-API'
+
+# smbx-server: cifs ops (lab syntax, run.sh --ops)
+IO_OPS=w=4000/4000,r=4000/4000,w=65536/65536,r=65536/65536,w=1048576/262144,r=1048576/262144,w=16777216/1048576,r=16777216/1048576
+DIR_OPS=mkdir=d,tree=1000,mv=d/f1:d/g1,rm=d/g1,remount,ls
+# smbx-client: its own ops (examples/ibverbs/smbx_lab.h)
+CLI_OPS=w=4000,r,w=65536,r,w=1048576,r,w=16777216,r,ls
+
+# name|run.sh options|capture check (yes/no)
+SCENARIOS=(
+  "srv-3.0|--server $SRV --vers 3.0 --ops $IO_OPS,$DIR_OPS|yes"
+  "srv-3.0.2|--server $SRV --vers 3.02 --ops $IO_OPS,$DIR_OPS|yes"
+  "srv-3.1.1|--server $SRV --vers 3.1.1 --ops $IO_OPS,$DIR_OPS|yes"
+  "srv-killed-client|--server $SRV --vers 3.1.1 --ops w=16777216/1048576,r=16777216/1048576,kill=1 --repeat-client 2 --pcap none|no"
+  "cli-3.0-guest|--client $CLI --vers 3.0 --ops auth=guest,$CLI_OPS|yes"
+  "cli-3.0.2-user|--client $CLI --vers 3.02 --ops $CLI_OPS|yes"
+  "cli-3.1.1-user|--client $CLI --vers 3.1.1 --ops $CLI_OPS|yes"
+  "cli-server-kill|--client $CLI --vers 3.1.1 --ops w=16777216,r,w=16777216,r,w=16777216,r --server-kill 4 --pcap none|no"
+)
+
+# check_capture NAME PCAP: tshark + smbx-dump; prints findings, returns 1 on a problem
+check_capture() {
+  local name=$1 pcap=$2 bad=0
+  [ -s "$pcap" ] || { echo "  $name: no capture $pcap"; return 1; }
+  local malformed
+  malformed=$(tshark -r "$pcap" -Y '_ws.malformed' -T fields -e frame.number 2>/dev/null | wc -l)
+  [ "$malformed" = 0 ] || { echo "  $name: tshark: $malformed malformed frame(s)"; bad=1; }
+  # expert items: the peers' listed, anything else is a problem
+  local items
+  items=$(tshark -r "$pcap" -q -z expert,warn 2>/dev/null | grep -E '^ *(Warning|Error) ' | sed 's/  */ /g' | sort | uniq -c)
+  if [ -n "$items" ]; then
+    local peer other
+    peer=$(echo "$items" | grep -E "$PEER_ITEMS" || true)
+    other=$(echo "$items" | grep -vE "$PEER_ITEMS" || true)
+    [ -n "$peer" ] && echo "$peer" | sed "s/^/  $name: peer expert item (not smbx): /"
+    [ -n "$other" ] && { echo "$other" | sed "s/^/  $name: tshark expert item: /"; bad=1; }
+  fi
+  local tj
+  tj=$(/usr/bin/python3 "$TSHARK_CHECK" "$pcap" --allow "$PEER_ITEMS" 2>/dev/null)
+  # smbx-dump: every record decoded, none an error; PDU counts as tshark's
+  local dj
+  dj=$("$DUMP" "$pcap" 2>/dev/null)
+  local errs
+  errs=$(echo "$dj" | grep -c '"type":"error"\|"body_error"')
+  [ "$errs" = 0 ] || { echo "  $name: smbx-dump: $errs error record(s):"; echo "$dj" | grep '"type":"error"\|"body_error"' | head -5 | sed 's/^/    /'; bad=1; }
+  local d_smb2 d_smbd d_rdma t_smb2
+  d_smb2=$(echo "$dj" | grep -c '"type":"smb2"')
+  d_smbd=$(echo "$dj" | grep -c '"type":"smbd_')
+  d_rdma=$(echo "$dj" | grep -c '"type":"rdma_')
+  t_smb2=$(echo "$tj" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["smb2_pdus"])' 2>/dev/null || echo "?")
+  echo "  $name: capture: $(stat -c %s "$pcap") bytes; smbx-dump: $d_smb2 SMB2 PDUs, $d_smbd SMB Direct records, $d_rdma RDMA ops; tshark: $t_smb2 SMB2 PDUs, $malformed malformed"
+  [ "$d_smb2" -gt 0 ] && [ "$d_smbd" -gt 0 ] || { echo "  $name: smbx-dump decoded nothing"; bad=1; }
+  [ "$t_smb2" = "$d_smb2" ] || { echo "  $name: SMB2 PDUs: tshark $t_smb2, smbx-dump $d_smb2"; bad=1; }
+  return $bad
+}
+
+# run_once NAME OPTIONS CHECK: one guest run; 0 pass
+run_once() {
+  local name=$1 opts=$2 check=$3 out
+  # shellcheck disable=SC2086
+  out=$("$LAB/run.sh" --name "$name" $opts 2>&1)
+  local rc=$?
+  echo "$out" | grep -E '^== (PASS|FAIL)' | sed 's/^/  /'
+  [ $rc = 0 ] || { echo "  logs: $OUTD/$name.client.log $OUTD/$name.server.log"; return 1; }
+  if [ "$check" = yes ]; then check_capture "$name" "$OUTD/$name.pcap" || return 1; fi
+  return 0
+}
+
+want() {  # scenario selected?
+  [ ${#ONLY[@]} = 0 ] && return 0
+  local s; for s in "${ONLY[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
+}
+ONLY=("$@")
+PASS=0; FAILN=0; RETRIED=
+t0=$(date +%s)
+for sc in "${SCENARIOS[@]}"; do
+  IFS='|' read -r name opts check <<<"$sc"
+  want "$name" || continue
+  echo "== $name"
+  if run_once "$name" "$opts" "$check"; then
+    PASS=$((PASS + 1)); echo "ok $name"
+  else
+    echo "  $name failed: retrying once"
+    if run_once "$name" "$opts" "$check"; then
+      PASS=$((PASS + 1)); RETRIED="$RETRIED $name"; echo "ok $name (on the retry)"
+    else
+      FAILN=$((FAILN + 1)); echo "FAIL $name (twice)"
+    fi
+  fi
+done
+[ -n "$RETRIED" ] && echo "rdma-interop: passed only on the retry:$RETRIED"
+echo "rdma-interop: $(( $(date +%s) - t0 )) s"
+echo "$PASS passed, $FAILN failed"
+[ $FAILN = 0 ]
