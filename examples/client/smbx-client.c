@@ -74,6 +74,7 @@ typedef struct op {
   size_t len;
   uint64_t off; /* transfers: offset and length of this chunk */
   uint32_t n;
+  uint32_t rdma_len; /* READ by RDMA (SMBX_EVF_RDMA): bytes placed */
 } op;
 
 typedef struct cl {
@@ -237,6 +238,7 @@ static unsigned drain(cl *c, uint64_t now)
         o->err = e.u.pdu.err;
         o->status = e.u.pdu.status;
         o->flags = e.flags;
+        o->rdma_len = e.u.pdu.rdma_length;
         if (!e.u.pdu.err && e.u.pdu.len &&
             (o->pdu = malloc(e.u.pdu.len)) != NULL) {
           memcpy(o->pdu, e.u.pdu.data, e.u.pdu.len);
@@ -663,14 +665,22 @@ static int cmd_get(cl *c, const char *remote, const char *local)
   uint32_t chunk = chunk_size(c->max_read);
   op *fly[WINDOW] = {0};
   unsigned inflight = 0;
-  int ret = 0;
+  /* one buffer per request in flight: over SMB Direct the server places
+   * the data there by RDMA WRITE (smbx_client_read_into) */
+  uint8_t *bufs = malloc((size_t)WINDOW * chunk);
+  int ret = bufs ? 0 : -1;
   progress pg = {"get", remote, size, now_ns(), 0, size > MIB};
   while (ret == 0 && (got < size)) {
     while (inflight < WINDOW && next < size) {
       uint32_t n = size - next < chunk ? (uint32_t)(size - next) : chunk;
+      unsigned slot = 0;
+      while (fly[slot])
+        slot++;
       uint64_t req = 0;
-      int rc = smbx_client_read(c->cli, c->conn, c->sess, c->tree,
-                                cr.file_id, next, n, now_ns(), &req);
+      int rc = smbx_client_read_into(c->cli, c->conn, c->sess, c->tree,
+                                     cr.file_id, next,
+                                     bufs + (size_t)slot * chunk, n,
+                                     now_ns(), &req);
       if (rc == SMBX_ERR_AGAIN)
         break;
       if (rc < 0) {
@@ -678,13 +688,9 @@ static int cmd_get(cl *c, const char *remote, const char *local)
         ret = -1;
         break;
       }
-      for (unsigned i = 0; i < WINDOW; i++)
-        if (!fly[i]) {
-          fly[i] = op_add(c, req);
-          fly[i]->off = next;
-          fly[i]->n = n;
-          break;
-        }
+      fly[slot] = op_add(c, req);
+      fly[slot]->off = next;
+      fly[slot]->n = n;
       inflight++;
       next += n;
     }
@@ -697,8 +703,13 @@ static int cmd_get(cl *c, const char *remote, const char *local)
         continue;
       smbx_smb2_read_resp rr;
       char tmp[96];
+      if (!o->err && !o->status && (o->flags & SMBX_EVF_RDMA)) {
+        rr.data.p = bufs + (size_t)i * chunk; /* placed by the server */
+        rr.data.len = o->rdma_len;
+      }
       if (o->err || o->status ||
-          smbx_smb2_decode_read_resp(o->pdu, o->len, &rr, NULL)) {
+          (!(o->flags & SMBX_EVF_RDMA) &&
+           smbx_smb2_decode_read_resp(o->pdu, o->len, &rr, NULL))) {
         errf("get %s: read at %llu: %s", remote, (unsigned long long)o->off,
              op_status_text(o, tmp, sizeof tmp));
         ret = -1;
@@ -729,6 +740,7 @@ static int cmd_get(cl *c, const char *remote, const char *local)
       (void)wait_op(c, fly[i]);
       op_free(fly[i]);
     }
+  free(bufs);
   if (ret == 0)
     progress_update(&pg, got, true);
   if (close(fd) != 0 && ret == 0) {
@@ -769,7 +781,9 @@ static int cmd_put(cl *c, const char *local, const char *remote)
     return -1;
   }
   uint32_t chunk = chunk_size(c->max_write);
-  uint8_t *buf = malloc(chunk);
+  /* one buffer per request in flight: over SMB Direct the server reads it
+   * by RDMA READ until the response (smbx_client_write_from) */
+  uint8_t *buf = malloc((size_t)WINDOW * chunk);
   op *fly[WINDOW] = {0};
   unsigned inflight = 0;
   uint64_t next = 0, put = 0;
@@ -778,14 +792,19 @@ static int cmd_put(cl *c, const char *local, const char *remote)
   while (ret == 0 && put < size) {
     while (inflight < WINDOW && next < size) {
       uint32_t n = size - next < chunk ? (uint32_t)(size - next) : chunk;
-      if (pread(fd, buf, n, (off_t)next) != (ssize_t)n) {
+      unsigned slot = 0;
+      while (fly[slot])
+        slot++;
+      uint8_t *sb = buf + (size_t)slot * chunk;
+      if (pread(fd, sb, n, (off_t)next) != (ssize_t)n) {
         errf("put: %s: read failed", local);
         ret = -1;
         break;
       }
       uint64_t req = 0;
-      int rc = smbx_client_write(c->cli, c->conn, c->sess, c->tree,
-                                 cr.file_id, next, buf, n, now_ns(), &req);
+      int rc = smbx_client_write_from(c->cli, c->conn, c->sess, c->tree,
+                                      cr.file_id, next, sb, n, now_ns(),
+                                      &req);
       if (rc == SMBX_ERR_AGAIN)
         break;
       if (rc < 0) {
@@ -793,13 +812,9 @@ static int cmd_put(cl *c, const char *local, const char *remote)
         ret = -1;
         break;
       }
-      for (unsigned i = 0; i < WINDOW; i++)
-        if (!fly[i]) {
-          fly[i] = op_add(c, req);
-          fly[i]->off = next;
-          fly[i]->n = n;
-          break;
-        }
+      fly[slot] = op_add(c, req);
+      fly[slot]->off = next;
+      fly[slot]->n = n;
       inflight++;
       next += n;
     }
