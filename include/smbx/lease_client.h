@@ -108,6 +108,10 @@ typedef struct smbx_lease_client_settings {
 #define SMBX_LEASE_CEVF_STALE 0x4u   /**< NewEpoch behind: state kept */
 #define SMBX_LEASE_CEVF_EPOCH_GAP 0x8u /**< a change was missed: purged */
 #define SMBX_LEASE_CEVF_DIR 0x10u    /**< the lease is on a directory */
+#define SMBX_LEASE_CEVF_WAIT_FLUSH 0x20u /**< not settled: dirty data or a
+                                              write-back log to flush */
+#define SMBX_LEASE_CEVF_WAIT_HANDLES 0x40u /**< not settled: deferred
+                                                handles to close */
 /** @} */
 
 /** @name Why a listing was dropped (smbx_lease_client_event.reason)
@@ -345,11 +349,12 @@ SMBX_API int smbx_client_leases_enable(smbx_client *cli,
  *  @since 0.1.0 */
 SMBX_API smbx_lease_client *smbx_client_lease_table(smbx_client *cli);
 
-/** @brief The scope of the connection's server (its ServerGuid from
- *  NEGOTIATE) and a share name. @return as smbx_lease_client_scope();
- *  SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (not enabled or not negotiated).
+/** @brief The scope of a server (the ServerGuid of SMBX_EV_NEGOTIATED,
+ *  u.negotiated.guid) and a share name (UTF-8).
+ *  @return as smbx_lease_client_scope(); SMBX_ERR_STATE (not enabled).
  *  @since 0.1.0 */
-SMBX_API int smbx_client_lease_scope(smbx_client *cli, uint64_t conn,
+SMBX_API int smbx_client_lease_scope(smbx_client *cli,
+                                     const uint8_t server_guid[16],
                                      const char *share, uint32_t flags,
                                      uint32_t *scope);
 

@@ -13,6 +13,7 @@
 #include "core/slab.h"
 #include "core/time.h"
 #include "client/rdma_io.h"
+#include "client/lease_cache.h"
 #include "smb2/sec.h"
 
 enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF, CK_BIND };
@@ -78,6 +79,7 @@ struct smbx_client {
   const csess *binding; /* signing a binding leg with the session's key */
   smbx__hash sids; /* wire SessionId -> csess */
   smbx__ring evq;
+  smbx__cli_leases *leases; /* lease table and directory cache, or NULL */
   uint8_t *sbuf;
   size_t sbuf_cap;
   uint64_t now;
@@ -687,6 +689,8 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
   default:
     break;
   }
+  if (smbx__cli_lease_complete(cli, cli->leases, cc->handle, req, err, r))
+    return; /* the lease table's own ack or close */
   smbx_event *e = ev_push(cli, SMBX_EV_RESPONSE, cc);
   if (!e) {
     if (r)
@@ -733,6 +737,9 @@ static void up_interim(void *ctx, uint64_t req, uint64_t user,
 static void up_notify(void *ctx, const smbx__conn_pdu *r)
 {
   cconn *cc = ctx;
+  if (smbx__cli_lease_notify(cc->cli, cc->cli->leases, cc->handle,
+                             cc->dialect, r))
+    return;
   smbx_event *e = ev_push_extra(cc->cli, SMBX_EV_BREAK, cc);
   if (!e) {
     (void)smbx__conn_release(cc->c, r->hold, cc->cli->now);
@@ -946,6 +953,7 @@ void smbx_client_free(smbx_client *cli)
   smbx__slab_free(&cli->chans);
   smbx__hash_free(&cli->sids);
   smbx__ring_free(&cli->evq);
+  smbx__cli_leases_free(cli, cli->leases);
   if (cli->sbuf)
     smbx__free(&cli->alloc, cli->sbuf, cli->sbuf_cap, 8);
   smbx_allocator al = cli->alloc;
@@ -1880,7 +1888,7 @@ uint64_t smbx_client_expiry(const smbx_client *cli)
     if (cc)
       t = smbx__deadline_min(t, smbx__conn_expiry(cc->c));
   }
-  return t;
+  return smbx__deadline_min(t, smbx__cli_lease_expiry(cli->leases));
 }
 
 int smbx_client_handle_expiry(smbx_client *cli, uint64_t now_ns)
@@ -1893,6 +1901,7 @@ int smbx_client_handle_expiry(smbx_client *cli, uint64_t now_ns)
     if (cc && smbx__deadline_passed(now_ns, smbx__conn_expiry(cc->c)))
       (void)smbx__conn_handle_expiry(cc->c, now_ns);
   }
+  smbx__cli_lease_handle_expiry(cli, cli->leases, now_ns);
   return 0;
 }
 
@@ -1953,4 +1962,42 @@ int smbx_client_conn_error(const smbx_client *cli, uint64_t conn,
   if (!cc)
     return SMBX_ERR_NOTFOUND;
   return smbx__conn_error_detail(cc->c, detail);
+}
+
+/* ---- services for lease_cache.c ------------------------------------------------- */
+
+smbx__cli_leases **smbx__client_leases(smbx_client *cli)
+{
+  return &cli->leases;
+}
+
+const smbx_allocator *smbx__client_allocator(const smbx_client *cli)
+{
+  return &cli->alloc;
+}
+
+void smbx__client_random(smbx_client *cli, uint8_t *p, size_t n)
+{
+  memset(p, 0, n);
+  if (cli->have_cr && cli->cr.random)
+    (void)cli->cr.random(cli->cr.user_data, p, n);
+}
+
+smbx_event *smbx__client_push(smbx_client *cli, uint32_t type, uint64_t conn)
+{
+  smbx_event *e = ev_push(cli, type, NULL);
+  if (e)
+    e->conn = conn;
+  return e;
+}
+
+int smbx__client_conn_proto(const smbx_client *cli, uint64_t conn,
+                            uint16_t *dialect, uint32_t *caps)
+{
+  const cconn *cc = conn_get(cli, conn);
+  if (!cc || cc->state != 2)
+    return SMBX_ERR_NOTFOUND;
+  *dialect = cc->dialect;
+  *caps = cc->caps;
+  return 0;
 }

@@ -508,11 +508,14 @@ static void apply_break(smbx_lease_client *lc, lc_lease *l, uint32_t to,
   l->flags &= (uint8_t)~LCF_UNSETTLED;
   l->state = now_state;
   ev.to = now_state;
-  bool wait =
-      ((lost & W) && ((l->cached & SMBX_LEASE_CACHED_DIRTY) ||
-                      smbx__lc_dir_has_log(l))) ||
-      ((lost & H) && (l->cached & SMBX_LEASE_CACHED_HANDLES)) ||
-      (l->flags & LCF_BREAKING);
+  if ((lost & W) && ((l->cached & SMBX_LEASE_CACHED_DIRTY) ||
+                      smbx__lc_dir_has_log(l)))
+    ev.flags |= SMBX_LEASE_CEVF_WAIT_FLUSH;
+  if ((lost & H) && (l->cached & SMBX_LEASE_CACHED_HANDLES))
+    ev.flags |= SMBX_LEASE_CEVF_WAIT_HANDLES;
+  bool wait = (ev.flags & (SMBX_LEASE_CEVF_WAIT_FLUSH |
+                           SMBX_LEASE_CEVF_WAIT_HANDLES)) ||
+              (l->flags & LCF_BREAKING);
   if (wait) {
     l->flags |= LCF_BREAKING;
     if (ack)

@@ -357,7 +357,7 @@ static void lease_case_62_client_transitions(void **state)
   assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
   assert_int_equal(next(&f, &ev), 1);
   assert_int_equal(ev.actions, SMBX_LEASE_ACT_FLUSH);
-  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_WAIT_FLUSH);
   assert_int_equal(smbx_lease_client_set_cached(f.lc, k, 0,
                                                 SMBX_LEASE_CACHED_DIRTY),
                    0);
@@ -370,7 +370,8 @@ static void lease_case_62_client_transitions(void **state)
   assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
   assert_int_equal(next(&f, &ev), 1);
   assert_int_equal(ev.actions, SMBX_LEASE_ACT_CLOSE_HANDLES);
-  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK);
+  assert_int_equal(ev.flags,
+                   SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_WAIT_HANDLES);
   assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack), 1);
   assert_int_equal(ack, R);
   /* R -> NONE without ack: PURGE, settled, nothing owed */
@@ -702,7 +703,8 @@ static void lease_4_3_write_lease_log_in_order(void **state)
   smbx_lease_client_event ev;
   assert_int_equal(next(&f, &ev), 1);
   assert_int_equal(ev.actions, SMBX_LEASE_ACT_FLUSH);
-  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_DIR);
+  assert_int_equal(ev.flags, SMBX_LEASE_CEVF_ACK | SMBX_LEASE_CEVF_DIR |
+                                 SMBX_LEASE_CEVF_WAIT_FLUSH);
   uint32_t op;
   assert_int_equal(smbx_lease_client_dir_log_peek(f.lc, k, &op, &got), 1);
   assert_int_equal(op, SMBX_LEASE_OWN_ADD);
