@@ -100,6 +100,13 @@ typedef struct open_rec {
   uint32_t tree;
 } open_rec;
 
+/* A tree connected to IPC$: no named pipes are served, so a CREATE there
+   answers OBJECT_NAME_NOT_FOUND instead of reaching posixfs. */
+typedef struct ipc_tree {
+  uint64_t conn, session;
+  uint32_t tree;
+} ipc_tree;
+
 typedef struct accept_rec {
   uint64_t conn, session;
   sxauth_accept *a;
@@ -132,6 +139,8 @@ typedef struct server {
   open_rec *opens;
   size_t n_opens, cap_opens;
   accept_rec accepts[256];
+  ipc_tree ipc[MAX_CLIENTS * 4];
+  size_t n_ipc;
   pending *pend;
   size_t n_pend, cap_pend;
   uint8_t *scratch;  /* data read from posixfs / built outputs */
@@ -296,6 +305,24 @@ static void close_opens(server *s, uint64_t conn, uint64_t session,
     else
       i++;
   }
+  for (size_t i = 0; i < s->n_ipc;) {
+    ipc_tree *t = &s->ipc[i];
+    if (t->conn == conn && (!session || t->session == session) &&
+        (!tree || t->tree == tree))
+      *t = s->ipc[--s->n_ipc];
+    else
+      i++;
+  }
+}
+
+static bool is_ipc_tree(const server *s, const smbx_event *e)
+{
+  for (size_t i = 0; i < s->n_ipc; i++)
+    if (s->ipc[i].conn == e->conn &&
+        s->ipc[i].session == e->u.pdu.hdr.session_id &&
+        s->ipc[i].tree == e->u.pdu.hdr.tree_id)
+      return true;
+  return false;
 }
 
 static void forget_conn(server *s, uint64_t conn)
@@ -983,28 +1010,40 @@ static int do_tree(server *s, const smbx_event *e)
   uint8_t path[1024];
   size_t n = 0;
   uint32_t st = SMBX_STATUS_BAD_NETWORK_NAME;
+  bool ipc = false;
   if (smbx_utf16le_to_utf8(e->u.tree.path, e->u.tree.path_len, path,
                            sizeof path - 1, &n) == 0) {
     path[n] = 0;
     const char *name = strrchr((const char *)path, '\\');
     name = name ? name + 1 : (const char *)path;
-    if (strcasecmp(name, s->share) == 0)
+    ipc = strcasecmp(name, "IPC$") == 0;
+    if (strcasecmp(name, s->share) == 0 || ipc)
       st = SMBX_STATUS_SUCCESS;
+    /* clients that connect to IPC$ first (share enumeration, DFS) get a
+       pipe share; opening a pipe there fails (is_ipc_tree) */
+    if (ipc && s->n_ipc == sizeof s->ipc / sizeof s->ipc[0])
+      st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
     logf_("tree connect '%s': %s\n", (const char *)path,
           st ? "refused" : "ok");
   }
   smbx_smb2_tree_connect_resp r;
   memset(&r, 0, sizeof r);
-  r.share_type = SMBX_SMB2_SHARE_TYPE_DISK;
+  r.share_type = ipc ? SMBX_SMB2_SHARE_TYPE_PIPE : SMBX_SMB2_SHARE_TYPE_DISK;
   r.maximal_access = POSIXFS_FILE_ALL_ACCESS;
-  return smbx_server_tree_respond(s->srv, e->conn, e->u.tree.req, st, &r,
-                                  s->now, NULL);
+  uint32_t tree = 0;
+  int rc = smbx_server_tree_respond(s->srv, e->conn, e->u.tree.req, st, &r,
+                                    s->now, &tree);
+  if (rc == 0 && st == SMBX_STATUS_SUCCESS && ipc)
+    s->ipc[s->n_ipc++] = (ipc_tree){e->conn, e->u.tree.session_id, tree};
+  return rc;
 }
 
 /* ---- the event loop --------------------------------------------------------------- */
 
 static int do_request(server *s, const smbx_event *e)
 {
+  if (e->u.pdu.hdr.command == SMBX_SMB2_CREATE && is_ipc_tree(s, e))
+    return respond_err(s, e, SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
   switch (e->u.pdu.hdr.command) {
   case SMBX_SMB2_CREATE:
     return do_create(s, e);

@@ -18,6 +18,8 @@ Starts smbx-server on 127.0.0.1:<free port> over a temporary root and runs:
     WRITEs charging 16 credits;
   - smbclient allinfo (alternate name, times, attributes, streams) and
     notify fired by a put from another smbclient;
+  - TREE_CONNECT to IPC$ (impacket): ShareType PIPE, a pipe CREATE fails
+    with OBJECT_NAME_NOT_FOUND, the disk share still works;
   - --pcap: the capture is readable by tshark and holds SMB2 traffic.
 Exit 77 (skip) when smbclient is missing and CI is not set.
 """
@@ -321,6 +323,48 @@ def smbclient_allinfo_notify(srv, root):
             os.unlink(path)
 
 
+def impacket_ipc(srv, root, pcap):
+    """TREE_CONNECT to IPC$ succeeds with ShareType PIPE (clients that
+    connect there first keep working); opening a pipe answers
+    OBJECT_NAME_NOT_FOUND and creates nothing on disk; the disk share still
+    works on the same session."""
+    try:
+        from impacket.smbconnection import SMBConnection, SessionError
+        from impacket import smb3structs as st
+    except ImportError:
+        return
+    # 2.1: impacket encrypts 3.x sessions, and tshark must read the capture
+    conn = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=srv.port,
+                         timeout=30, preferredDialect=st.SMB2_DIALECT_21)
+    conn.login("alice", "Secret#1")
+    tid = conn.connectTree("IPC$")
+    try:
+        conn.openFile(tid, "srvsvc")
+        status = 0
+    except SessionError as e:
+        status = e.getErrorCode() & 0xFFFFFFFF
+    check(status == 0xC0000034, "impacket: CREATE of a pipe on IPC$ -> "
+          "OBJECT_NAME_NOT_FOUND (0x%08x)" % status)
+    check(not os.path.exists(os.path.join(root, "srvsvc")),
+          "impacket: the pipe open left nothing on disk")
+    conn.disconnectTree(tid)
+    names = [f.get_longname() for f in conn.listPath("share", "*")]
+    check("hello.txt" in names, "impacket: the disk share works after IPC$")
+    conn.logoff()
+    conn.close()
+    if not shutil.which("tshark"):
+        return
+    r = subprocess.run(["tshark", "-r", pcap, "-Y", "smb2.cmd == 3 && "
+                        "smb2.flags.response == 1 && smb2.nt_status == 0",
+                        "-T", "fields", "-e", "smb2.share_type"],
+                       capture_output=True, text=True, timeout=120)
+    # one line per response; tshark also repeats the share type it tracks
+    # for the header's TreeId, so the last value of a line is the body's
+    types = [line.split(",")[-1] for line in r.stdout.split()]
+    check(types == ["0x02", "0x01"], "TREE_CONNECT IPC$ answered ShareType "
+          "PIPE (2), the share DISK (1): %s" % types)
+
+
 def impacket_dialects(srv, root, pcap):
     """impacket on 2.0.2, 2.1 and 3.0 (preferredDialect): listPath, putFile
     of 8 MiB random bytes, getFile, rename, deleteFile, createDirectory,
@@ -479,6 +523,12 @@ def main():
         impacket_dialects(s, root, pcap)
         smbclient_allinfo_notify(s, root)
         check(s.stop() == 0, "SIGTERM: exit 0 (impacket dialects)")
+
+        pcap = os.path.join(tmp, "ipc.pcap")
+        s = Server(a.server, root, tmp, config=user, pcap=pcap)
+        servers.append(s)
+        impacket_ipc(s, root, pcap)
+        check(s.stop() == 0, "SIGTERM: exit 0 (IPC$)")
 
         s = Server(a.server, root, tmp, config=user + "guest = no\n")
         servers.append(s)
