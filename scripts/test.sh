@@ -8,7 +8,7 @@
 #   fuzz     clang libFuzzer build (6 min), corpus replay + a short run per
 #            target (4)
 #   bench    smbx-bench --quick: hard invariants (1)
-#   interop  TCP interop against Samba/smbclient/tshark (7)
+#   interop  TCP interop against Samba/smbclient/tshark/smbtorture (17)
 # With CI=true a stage that cannot run is a failure; otherwise it is reported
 # as skipped. The last line is always "N passed, N failed" (EXIT trap).
 #
@@ -125,7 +125,7 @@ install_packages() {
   local pkgs=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
     libcmocka-dev libssl-dev libibverbs-dev librdmacm-dev zlib1g-dev
     tshark tcpdump samba smbclient python3 python3-impacket winbind
-    golang-go golang-github-hirochachacha-go-smb2-dev)
+    golang-go golang-github-hirochachacha-go-smb2-dev samba-testsuite)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -254,6 +254,6 @@ if want interop; then
   elif [ "$(id -u)" -ne 0 ]; then
     skip_stage interop "needs root (smbd, tcpdump)"
   else
-    run_stage interop 420 interop_stage || true
+    run_stage interop 1020 interop_stage || true
   fi
 fi

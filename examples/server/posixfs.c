@@ -936,6 +936,7 @@ uint32_t posixfs_read(posixfs *fs, smbx_smb2_fileid fid, uint64_t offset,
     got += (size_t)r;
   }
   if (got == 0 && len > 0) return SMBX_STATUS_END_OF_FILE;
+  o->pos = offset + got; /* FilePositionInformation follows reads (Samba) */
   *nread = (uint32_t)got;
   return ST_OK;
 }
