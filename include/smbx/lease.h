@@ -365,6 +365,43 @@ typedef struct smbx_lease_stats {
 SMBX_API int smbx_lease_get_stats(const smbx_lease_mgr *m,
                                   smbx_lease_stats *st);
 
+/* ==== Server: through the server node ==================================== */
+
+/* The server node (smbx/server.h); repeated here so this header stands
+ * alone. */
+typedef struct smbx_server smbx_server;
+struct smbx_event;
+
+/** @brief Send a lease manager BREAK or OPLOCK_BREAK event through the
+ *  node (MessageId all-ones, unsigned; a lease break carries SessionId 0)
+ *  on ev->conn; when that connection is gone it is reported to the manager
+ *  (smbx_lease_conn_down()) and another connection of the lease's opens
+ *  is tried. Call it only after the CREATE responses that granted the
+ *  leases were sent (drain the manager after answering).
+ *  @param file_id OPLOCK_BREAK: the FileId of ev->open (NULL for BREAK)
+ *  @param session_id OPLOCK_BREAK: the open's SessionId (Samba sends it;
+ *         0 is also accepted by clients)
+ *  @return 0 sent; SMBX_ERR_NOTFOUND (no live connection: the host closes
+ *          the lease's opens, leases.md 3.8); SMBX_ERR_AGAIN (SMB Direct
+ *          send space: retry); SMBX_ERR_INVAL. @since 0.1.0 */
+SMBX_API int smbx_server_lease_deliver(smbx_server *srv, smbx_lease_mgr *m,
+                                       const smbx_lease_event *ev,
+                                       const smbx_smb2_fileid *file_id,
+                                       uint64_t session_id, uint64_t now_ns);
+
+/** @brief Answer an OPLOCK_BREAK request event (lease or oplock ack) with
+ *  the manager: a lease ack (or a malformed one) is answered here; for an
+ *  oplock ack res->kind is SMBX_SMB2_BREAK_OPLOCK and nothing is sent:
+ *  resolve res->file_id to the open, call smbx_lease_oplock_ack() and
+ *  answer with the 24-byte body yourself.
+ *  @param client_guid the connection's ClientGuid (NEGOTIATE)
+ *  @return 0; SMBX_ERR_INVAL; any smbx_server_respond() error.
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_lease_ack(smbx_server *srv, smbx_lease_mgr *m,
+                                   const struct smbx_event *ev,
+                                   const uint8_t client_guid[16],
+                                   uint64_t now_ns, smbx_lease_ack_result *res);
+
 /* ==== Client: lease table and directory cache ============================ */
 /* Declared in smbx/lease_client.h. */
 

@@ -590,6 +590,9 @@ static void negotiate(sconn *sc, const smbx__conn_pdu *pd)
   smbx_smb2_negotiate_resp rs;
   fill_neg_resp(srv, best, &rs);
   rs.capabilities = caps_for(srv, best);
+  /* leases.md 2.8: DIRECTORY_LEASING only to a client that offered it */
+  if (!(nr.capabilities & SMBX_SMB2_CAP_DIRECTORY_LEASING))
+    rs.capabilities &= ~(uint32_t)SMBX_SMB2_CAP_DIRECTORY_LEASING;
   if (sc->smbd)
     smbd_cap_sizes(sc, &rs);
   if ((best == SMBX_SMB2_DIALECT_300 || best == SMBX_SMB2_DIALECT_302) &&
