@@ -5,17 +5,22 @@
  * transport. Over each: NEGOTIATE (3.1.1 when the OpenSSL adapter is
  * built in), SESSION_SETUP (NTLMv2 through examples/auth when available,
  * else a two-round fake authenticator), TREE_CONNECT, CREATE, WRITE 1 MiB,
- * READ it back, verify, CLOSE. Prints a short trace; exits 0 only when
- * every step succeeded.
+ * READ it back, verify, CLOSE. A third run, over SMB Direct without
+ * signing, writes 64 MiB and reads it back by RDMA direct placement (the
+ * loopback's RDMA READ/WRITE copy between registered regions, checked
+ * like a NIC would) and prints a summary. Exits 0 only when every step
+ * succeeded.
  *
  * Everything here is host code: the nodes never do I/O, never read a
  * clock and never authenticate; this program moves the bytes, answers the
  * server's events as a tiny file system and runs the authenticator. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime: the host reads the clock */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <smbx/client.h>
 #include <smbx/server.h>
@@ -82,6 +87,7 @@ static int pipe_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
 /* ---- a tiny in-memory RDMA loopback for SMB Direct ---------------------- */
 
 #define LB_WR 1024
+#define LB_MR 512
 
 typedef struct lb_side {
   struct lb_side *peer;
@@ -97,6 +103,14 @@ typedef struct lb_side {
   size_t cq_head, cq_n;
   uint64_t next_mr;
   uint64_t sends, bytes;
+  /* registrations, checked by every RDMA operation like a NIC would */
+  struct {
+    uint8_t *addr;
+    size_t len;
+    uint32_t key, access;
+    bool live, invalidated;
+  } mr[LB_MR];
+  uint64_t rdma_reads, rdma_writes, rdma_bytes, invalidations;
 } lb_side;
 
 static void lb_complete(lb_side *s, const smbx_wc *wc, int recv)
@@ -119,11 +133,11 @@ static int lb_post_recv(void *ud, uint64_t wr_id, const smbx_sge *b)
   return 0;
 }
 
+static int lb_mr_find(const lb_side *s, uint32_t key);
+
 static int lb_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
                         size_t n, uint32_t flags, uint32_t rkey)
 {
-  (void)flags;
-  (void)rkey;
   lb_side *s = ud;
   lb_side *d = s->peer;
   if (d->rq_n == 0)
@@ -143,6 +157,15 @@ static int lb_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
   memset(&wc, 0, sizeof wc);
   wc.wr_id = rid;
   wc.byte_len = (uint32_t)off;
+  if (flags & SMBX_SEND_INVALIDATE) {
+    /* SEND_WITH_INVALIDATE: the receiver's key dies with this message */
+    int i = lb_mr_find(d, rkey);
+    if (i >= 0)
+      d->mr[i].invalidated = true;
+    wc.flags = SMBX_WC_WITH_INVALIDATE;
+    wc.invalidated_rkey = rkey;
+    d->invalidations++;
+  }
   lb_complete(d, &wc, 1);
   memset(&wc, 0, sizeof wc);
   wc.wr_id = wr_id;
@@ -152,35 +175,97 @@ static int lb_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
   return 0;
 }
 
-static int lb_rdma(void *ud, uint64_t wr_id, const smbx_sge *sg, size_t n,
-                   uint64_t addr, uint32_t rkey)
+static int lb_mr_find(const lb_side *s, uint32_t key)
 {
-  (void)ud;
-  (void)wr_id;
-  (void)sg;
-  (void)n;
-  (void)addr;
-  (void)rkey;
-  return -1; /* the demo moves data inline */
+  for (int i = 0; i < LB_MR; i++)
+    if (s->mr[i].live && s->mr[i].key == key)
+      return i;
+  return -1;
+}
+
+/* RDMA READ (is_read) or WRITE between the poster's registered elements
+ * and the peer's registered (raddr, rkey): refused unless the key is live,
+ * not invalidated, grants the access and covers the range. */
+static int lb_rdma(lb_side *s, int is_read, uint64_t wr_id,
+                   const smbx_sge *sg, size_t n, uint64_t raddr,
+                   uint32_t rkey)
+{
+  lb_side *p = s->peer;
+  int i = lb_mr_find(p, rkey);
+  size_t len = 0;
+  for (size_t k = 0; k < n; k++)
+    len += sg[k].length;
+  uint32_t need = is_read ? SMBX_MR_REMOTE_READ : SMBX_MR_REMOTE_WRITE;
+  smbx_wc wc;
+  memset(&wc, 0, sizeof wc);
+  wc.wr_id = wr_id;
+  uint64_t base = i < 0 ? 0 : (uint64_t)(uintptr_t)p->mr[i].addr;
+  if (i < 0 || p->mr[i].invalidated || !(p->mr[i].access & need) ||
+      raddr < base || raddr - base > p->mr[i].len ||
+      len > p->mr[i].len - (raddr - base)) {
+    wc.status = SMBX_WC_ERROR;
+    lb_complete(s, &wc, 0);
+    return 0;
+  }
+  uint8_t *r = p->mr[i].addr + (raddr - base);
+  for (size_t k = 0; k < n; k++) {
+    if (is_read)
+      memcpy(sg[k].addr, r, sg[k].length);
+    else
+      memcpy(r, sg[k].addr, sg[k].length);
+    r += sg[k].length;
+  }
+  if (is_read)
+    s->rdma_reads++;
+  else
+    s->rdma_writes++;
+  s->rdma_bytes += len;
+  wc.byte_len = (uint32_t)len;
+  lb_complete(s, &wc, 0);
+  return 0;
+}
+
+static int lb_rdma_read(void *ud, uint64_t wr_id, const smbx_sge *sg,
+                        size_t n, uint64_t addr, uint32_t rkey)
+{
+  return lb_rdma(ud, 1, wr_id, sg, n, addr, rkey);
+}
+
+static int lb_rdma_write(void *ud, uint64_t wr_id, const smbx_sge *sg,
+                         size_t n, uint64_t addr, uint32_t rkey)
+{
+  return lb_rdma(ud, 0, wr_id, sg, n, addr, rkey);
 }
 
 static int lb_register(void *ud, void *addr, size_t len, uint32_t access,
                        smbx_mr *out)
 {
-  (void)len;
-  (void)access;
   lb_side *s = ud;
+  int i = 0;
+  while (i < LB_MR && s->mr[i].live)
+    i++;
+  if (i == LB_MR)
+    return -1;
+  s->next_mr++;
+  s->mr[i].addr = addr;
+  s->mr[i].len = len;
+  s->mr[i].access = access;
+  s->mr[i].key = (uint32_t)(s->next_mr << 9 | (uint64_t)i);
+  s->mr[i].live = true;
+  s->mr[i].invalidated = false;
   memset(out, 0, sizeof *out);
   out->address = (uint64_t)(uintptr_t)addr;
-  out->handle = ++s->next_mr;
-  out->key = (uint32_t)s->next_mr;
+  out->handle = (uint64_t)i + 1;
+  out->key = s->mr[i].key;
   return 0;
 }
 
 static void lb_deregister(void *ud, const smbx_mr *mr)
 {
-  (void)ud;
-  (void)mr;
+  lb_side *s = ud;
+  int i = lb_mr_find(s, mr->key);
+  if (i >= 0)
+    s->mr[i].live = false;
 }
 
 static smbx_transport lb_transport(lb_side *s)
@@ -191,8 +276,8 @@ static smbx_transport lb_transport(lb_side *s)
   t.user_data = s;
   t.post_send = lb_post_send;
   t.post_recv = lb_post_recv;
-  t.rdma_read = lb_rdma;
-  t.rdma_write = lb_rdma;
+  t.rdma_read = lb_rdma_read;
+  t.rdma_write = lb_rdma_write;
   t.register_mr = lb_register;
   t.deregister_mr = lb_deregister;
   return t;
@@ -208,9 +293,12 @@ typedef struct demo {
   pipe_buf c2s, s2c;
   lb_side lb[2]; /* 0 client, 1 server */
   uint64_t now;
-  /* server host: one file */
+  /* server host: one file (registered memory in the RDMA run) */
   uint8_t *file;
-  size_t file_len;
+  size_t file_len, file_cap;
+  bool rdma;
+  smbx_mr file_mr;
+  uint32_t smbd_max_send, smbd_max_recv, smbd_credits;
   uint64_t file_id;
   uint32_t tree_id;
   /* authentication */
@@ -241,6 +329,33 @@ static int srv_answer(demo *d, const smbx_event *e)
   smbx_smb2_hdr h;
   memset(&h, 0, sizeof h);
   uint64_t req = e->u.pdu.req;
+  if (e->flags & SMBX_EVF_RDMA) {
+    /* direct placement: hand over where the data is / goes; the node
+     * moves it by RDMA (READ answers itself, WRITE comes back as
+     * SMBX_EV_RDMA_DONE) */
+    uint64_t off = 0;
+    if (e->u.pdu.hdr.command == SMBX_SMB2_READ) {
+      smbx_smb2_read_req r;
+      if (smbx_smb2_decode_read_req(e->u.pdu.data, e->u.pdu.len, &r, NULL))
+        return SMBX_ERR_PROTO;
+      off = r.offset;
+    } else {
+      smbx_smb2_write_req w;
+      if (smbx_smb2_decode_write_req(e->u.pdu.data, e->u.pdu.len, &w, NULL))
+        return SMBX_ERR_PROTO;
+      off = w.offset;
+    }
+    uint32_t len = e->u.pdu.rdma_length;
+    if (off > d->file_cap || len > d->file_cap - off)
+      return smbx_server_respond_error(d->srv, e->conn, req,
+                                       SMBX_STATUS_DISK_FULL, NULL, 0, d->now);
+    smbx_sge sg = {d->file + off, len, 0, d->file_mr.handle};
+    if (e->u.pdu.hdr.command == SMBX_SMB2_READ)
+      return smbx_server_rdma_push(d->srv, e->conn, req, &sg, 1, d->now);
+    if (off + len > d->file_len)
+      d->file_len = (size_t)(off + len);
+    return smbx_server_rdma_pull(d->srv, e->conn, req, &sg, 1, d->now);
+  }
   switch (e->u.pdu.hdr.command) {
   case SMBX_SMB2_CREATE: {
     smbx_smb2_create_resp r;
@@ -373,6 +488,23 @@ static void srv_drain(demo *d)
     case SMBX_EV_REQUEST:
       rc = srv_answer(d, &e);
       break;
+    case SMBX_EV_RDMA_DONE:
+      if (e.u.pdu.err) {
+        rc = e.u.pdu.err;
+      } else if (e.u.pdu.hdr.command == SMBX_SMB2_WRITE) {
+        /* the data is in the file: answer the WRITE */
+        uint8_t out[128];
+        smbx_smb2_hdr h;
+        memset(&h, 0, sizeof h);
+        smbx_smb2_write_resp r;
+        memset(&r, 0, sizeof r);
+        r.count = e.u.pdu.rdma_length;
+        smbx_ssize n = smbx_smb2_encode_write_resp(&h, &r, out, sizeof out,
+                                                   NULL);
+        rc = smbx_server_respond(d->srv, e.conn, e.u.pdu.req, 0, out + 64,
+                                 (size_t)n - 64, d->now);
+      }
+      break;
     case SMBX_EV_CONN_DOWN:
       if (e.u.down.err)
         trace("  server: connection down: %s\n", e.u.down.reason);
@@ -461,6 +593,8 @@ static bool lb_poll(demo *d)
       if (i == 0)
         rc = recv ? smbx_client_recv(d->cli, d->cconn, &wc, d->now)
                   : smbx_client_send_done(d->cli, d->cconn, &wc, d->now);
+      else if (smbx_wr_id_kind(wc.wr_id) == SMBX_WR_KIND_RDMA)
+        rc = smbx_server_rdma_done(d->srv, d->sconn, &wc, d->now);
       else
         rc = recv ? smbx_server_recv(d->srv, d->sconn, &wc, d->now)
                   : smbx_server_send_done(d->srv, d->sconn, &wc, d->now);
@@ -583,6 +717,114 @@ static int session(demo *d, uint64_t *sess)
   return 0;
 }
 
+/* Allocations the nodes make (the data path must make none). */
+static uint64_t g_allocs;
+static void *count_alloc(size_t size, size_t align, void *ud)
+{
+  (void)ud;
+  const smbx_allocator *a = smbx_allocator_default();
+  g_allocs++;
+  return a->alloc(size, align, a->user_data);
+}
+static void count_free(void *p, size_t size, size_t align, void *ud)
+{
+  (void)ud;
+  const smbx_allocator *a = smbx_allocator_default();
+  a->free(p, size, align, a->user_data);
+}
+
+static double seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 64 MiB written and read back by RDMA direct placement, 1 MiB per I/O:
+ * the server pulls each WRITE from the caller's buffer and pushes each
+ * READ into it; smbx copies none of it. */
+static int rdma_run(demo *d, uint64_t sess, uint32_t tree,
+                    smbx_smb2_fileid fid)
+{
+  const size_t total = 64 * (size_t)MIB;
+  uint8_t *src = malloc(total), *dst = malloc(total);
+  if (!src || !dst) {
+    free(src);
+    free(dst);
+    return fail("malloc", -2);
+  }
+  for (size_t i = 0; i < total; i++)
+    src[i] = (uint8_t)(i * 131 + (i >> 12));
+  memset(dst, 0, total);
+  int rc = 0;
+  uint64_t allocs0 = g_allocs;
+  double t0 = seconds(), t1 = t0, t2 = t0;
+  for (int pass = 0; pass < 2 && !rc; pass++) {
+    for (size_t off = 0; off < total && !rc; off += MIB) {
+      uint64_t req;
+      rc = pass == 0 ? smbx_client_write_from(d->cli, d->cconn, sess, tree,
+                                              fid, off, src + off, MIB,
+                                              d->now, &req)
+                     : smbx_client_read_into(d->cli, d->cconn, sess, tree,
+                                             fid, off, dst + off, MIB, d->now,
+                                             &req);
+      if (rc)
+        break;
+      const smbx_event *e = wait_for(d, SMBX_EV_RESPONSE);
+      if (!e || e->u.pdu.err || e->u.pdu.status ||
+          !(e->flags & SMBX_EVF_RDMA) || e->u.pdu.rdma_length != MIB)
+        rc = e ? (e->u.pdu.err ? e->u.pdu.err : -1) : d->err ? d->err : -1;
+    }
+    if (pass == 0)
+      t1 = seconds();
+    else
+      t2 = seconds();
+  }
+  uint64_t allocs = g_allocs - allocs0;
+  bool same = !rc && memcmp(src, dst, total) == 0 &&
+              memcmp(d->file, src, total) == 0;
+  free(src);
+  free(dst);
+  if (rc)
+    return fail("RDMA I/O", rc);
+  if (!same) {
+    fprintf(stderr, "smbx-demo: RDMA read back differs\n");
+    return 1;
+  }
+  smbx_conn_info si, ci;
+  si.struct_size = sizeof si;
+  ci.struct_size = sizeof ci;
+  (void)smbx_server_conn_info(d->srv, d->sconn, &si);
+  (void)smbx_client_conn_info(d->cli, d->cconn, &ci);
+  double wt = t1 - t0, rt = t2 - t1;
+  trace("  write 64 MiB by RDMA (server RDMA READs the client's buffer): "
+        "%.0f MB/s\n",
+        wt > 0 ? (double)total / wt / 1e6 : 0.0);
+  trace("  read 64 MiB back by RDMA (server RDMA WRITEs into it): %.0f "
+        "MB/s; identical\n",
+        rt > 0 ? (double)total / rt / 1e6 : 0.0);
+  trace("  summary: dialect %x.%x.%x; SMB Direct MaxSendSize %u, "
+        "MaxReceiveSize %u, credits %u, MaxReadWriteSize %u\n",
+        si.dialect >> 8, (si.dialect >> 4) & 15, si.dialect & 15,
+        d->smbd_max_send, d->smbd_max_recv, d->smbd_credits, MIB);
+  trace("           I/O size 1 MiB, %llu RDMA I/Os, %llu RDMA operations "
+        "(%llu READ + %llu WRITE), %llu payload bytes by RDMA\n",
+        (unsigned long long)si.rdma_ios, (unsigned long long)si.rdma_ops,
+        (unsigned long long)d->lb[1].rdma_reads,
+        (unsigned long long)d->lb[1].rdma_writes,
+        (unsigned long long)si.rdma_bytes);
+  trace("           client: %llu registrations, %llu remote invalidations, "
+        "%u SMB2 credits held; allocations during the I/O: %llu\n",
+        (unsigned long long)ci.rdma_ops,
+        (unsigned long long)d->lb[0].invalidations, (unsigned)ci.credits,
+        (unsigned long long)allocs);
+  if (allocs != 0) {
+    fprintf(stderr, "smbx-demo: the data path allocated\n");
+    return 1;
+  }
+  return 0;
+}
+
 static int run(demo *d, const char *label)
 {
   int rc;
@@ -644,6 +886,8 @@ static int run(demo *d, const char *label)
   trace("  create demo.bin: FileId %llx (%s)\n",
         (unsigned long long)cr.file_id.persistent_id,
         encrypted ? "encrypted" : signed_ok ? "signed" : "unsigned");
+  if (d->rdma)
+    return rdma_run(d, sess, tree, cr.file_id);
   uint8_t *data = malloc(MIB);
   if (!data)
     return fail("malloc", -2);
@@ -706,12 +950,16 @@ static int run(demo *d, const char *label)
   return 0;
 }
 
-static int one_run(bool smbd, const smbx_crypto *cr, bool ntlm)
+static int one_run(bool smbd, bool rdma, const smbx_crypto *cr, bool ntlm)
 {
   demo d;
   memset(&d, 0, sizeof d);
   d.smbd = smbd;
-  d.file = calloc(1, MIB);
+  d.rdma = rdma;
+  d.file_cap = rdma ? 64 * (size_t)MIB : MIB;
+  d.file = calloc(1, d.file_cap);
+  if (d.file)
+    memset(d.file, 0, d.file_cap); /* fault the pages in before timing */
   d.file_id = 0x42;
   for (int i = 0; i < 16; i++)
     d.key[i] = (uint8_t)(0x5A ^ i);
@@ -720,8 +968,12 @@ static int one_run(bool smbd, const smbx_crypto *cr, bool ntlm)
   smbx_server_settings_default(&ss, sizeof ss);
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
-  if (cr)
+  /* direct placement never carries signed data (smbd.md 4): that run
+   * does not require signing */
+  if (cr && !rdma)
     ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  smbx_allocator counting = {sizeof counting, count_alloc, NULL, count_free,
+                             NULL};
 #ifdef DEMO_HAVE_AUTH
   sxauth_crypto *ac = NULL;
   if (ntlm && sxauth_crypto_new(&ac) == 0) {
@@ -749,8 +1001,8 @@ static int one_run(bool smbd, const smbx_crypto *cr, bool ntlm)
 #else
   (void)ntlm;
 #endif
-  if (!d.file || smbx_server_new(&d.srv, &ss, cr, NULL, 0) ||
-      smbx_client_new(&d.cli, &cs, cr, NULL, 0))
+  if (!d.file || smbx_server_new(&d.srv, &ss, cr, &counting, 0) ||
+      smbx_client_new(&d.cli, &cs, cr, &counting, 0))
     goto out;
   if (smbd) {
     d.lb[0].peer = &d.lb[1];
@@ -772,6 +1024,13 @@ static int one_run(bool smbd, const smbx_crypto *cr, bool ntlm)
         rb[s][b].reserved = 0;
         rb[s][b].handle = (uint64_t)(s * 64 + b + 1);
       }
+    d.smbd_max_send = st.max_send_size;
+    d.smbd_max_recv = st.max_recv_size;
+    d.smbd_credits = st.recv_credit_max;
+    /* the server host registers its file memory once */
+    if (lb_register(&d.lb[1], d.file, d.file_cap, SMBX_MR_LOCAL_WRITE,
+                    &d.file_mr))
+      goto out;
     if (smbx_client_add_smbd(d.cli, &st, &t0, rb[0], 64, 0, &d.cconn) ||
         smbx_server_add_smbd(d.srv, &st, &t1, rb[1], 64, 0, &d.sconn) ||
         smbx_server_cm_event(d.srv, d.sconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
@@ -779,7 +1038,9 @@ static int one_run(bool smbd, const smbx_crypto *cr, bool ntlm)
         smbx_client_cm_event(d.cli, d.cconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
                              0))
       goto out;
-    ret = run(&d, "SMB2 over SMB Direct (in-memory RDMA loopback):");
+    ret = run(&d, rdma ? "SMB2 over SMB Direct, READ/WRITE by RDMA direct "
+                         "placement (unsigned):"
+                       : "SMB2 over SMB Direct (in-memory RDMA loopback):");
   } else {
     smbx_tcp_hooks hs = {sizeof hs, &d.s2c, pipe_send};
     smbx_tcp_hooks hc = {sizeof hc, &d.c2s, pipe_send};
@@ -839,9 +1100,11 @@ int main(int argc, char **argv)
 #ifdef DEMO_HAVE_AUTH
   ntlm = cr != NULL;
 #endif
-  int rc = one_run(false, cr, ntlm);
+  int rc = one_run(false, false, cr, ntlm);
   if (rc == 0)
-    rc = one_run(true, cr, ntlm);
+    rc = one_run(true, false, cr, ntlm);
+  if (rc == 0)
+    rc = one_run(true, true, cr, ntlm);
 #ifdef DEMO_HAVE_OPENSSL
   smbx_openssl_free(o);
 #endif
