@@ -46,7 +46,7 @@ typedef struct reg {
 typedef struct ibv_conn {
   struct smbx_ibv *g;
   struct rdma_cm_id *id;
-  struct ibv_pd *pd;
+  struct ibv_pd *pd; /* the glue's */
   struct ibv_comp_channel *cch;
   struct ibv_cq *cq;
   struct ibv_device_attr dattr;
@@ -68,6 +68,8 @@ struct smbx_ibv {
   struct rdma_event_channel *ch;
   struct rdma_cm_id *listen_id;
   struct ibv_context *async_ctx;
+  struct ibv_pd *pd; /* one per glue: the host's registrations serve every
+                        connection (smbx_ibv_register) */
   ibv_conn *conns;
   uint32_t n_conns;
 };
@@ -120,6 +122,10 @@ static int srv_cm(void *n, uint64_t c, uint32_t ev, uint32_t ird, uint32_t ord,
 {
   return smbx_server_cm_event(n, c, ev, ird, ord, now);
 }
+static int srv_rdma_done(void *n, uint64_t c, const smbx_wc *wc, uint64_t now)
+{
+  return smbx_server_rdma_done(n, c, wc, now);
+}
 static int srv_close(void *n, uint64_t c, uint64_t now)
 {
   return smbx_server_close_conn(n, c, now);
@@ -132,6 +138,7 @@ void smbx_ibv_server_node(smbx_server *srv, smbx_ibv_node *out)
   out->add = srv_add;
   out->recv = srv_recv;
   out->send_done = srv_send_done;
+  out->rdma_done = srv_rdma_done;
   out->cm_event = srv_cm;
   out->close = srv_close;
 }
@@ -398,8 +405,6 @@ static void conn_free(smbx_ibv *g, ibv_conn *c, uint64_t now)
     (void)ibv_destroy_comp_channel(c->cch);
   if (c->rreg.mr)
     (void)ibv_dereg_mr(c->rreg.mr);
-  if (c->pd)
-    (void)ibv_dealloc_pd(c->pd);
   if (c->id)
     (void)rdma_destroy_id(c->id);
   free(c->bufs);
@@ -440,8 +445,14 @@ static int conn_new(smbx_ibv *g, struct rdma_cm_id *id, ibv_conn **out)
   for (uint32_t i = 0; i < c->n_slots; i++)
     c->slots[i].next = i + 1 < c->n_slots ? i + 1 : UINT32_MAX;
   c->free_slot = 0;
-  if (!(c->pd = ibv_alloc_pd(id->verbs)) ||
-      !(c->cch = ibv_create_comp_channel(id->verbs)) ||
+  if (!g->pd)
+    g->pd = ibv_alloc_pd(id->verbs);
+  if (!g->pd || g->pd->context != id->verbs) {
+    vlog(g, "connection on a second RDMA device: not supported");
+    goto fail;
+  }
+  c->pd = g->pd;
+  if (!(c->cch = ibv_create_comp_channel(id->verbs)) ||
       set_nonblock(c->cch->fd) != 0 ||
       !(c->cq = ibv_create_cq(id->verbs, (int)c->n_slots, c, c->cch, 0)) ||
       ibv_req_notify_cq(c->cq, 0) != 0)
@@ -797,6 +808,8 @@ void smbx_ibv_free(smbx_ibv *g)
       (void)rdma_disconnect(c->id);
     conn_free(g, c, now);
   }
+  if (g->pd)
+    (void)ibv_dealloc_pd(g->pd);
   if (g->listen_id)
     (void)rdma_destroy_id(g->listen_id);
   if (g->ch)
@@ -837,6 +850,8 @@ int smbx_ibv_listen(smbx_ibv *g, const char *ip, uint16_t port)
   if (g->listen_id->verbs && !g->async_ctx &&
       set_nonblock(g->listen_id->verbs->async_fd) == 0)
     g->async_ctx = g->listen_id->verbs;
+  if (g->listen_id->verbs && !g->pd)
+    g->pd = ibv_alloc_pd(g->listen_id->verbs);
   vlog(g, "listening on %s port %u", ip, port);
   return 0;
 }
@@ -1000,6 +1015,33 @@ int smbx_ibv_disconnect(smbx_ibv *g, uint64_t conn)
     return -ENOENT;
   conn_disconnect(c, mono_ns());
   return 0;
+}
+
+int smbx_ibv_register(smbx_ibv *g, void *addr, size_t len, uint64_t *handle)
+{
+  if (!g->pd)
+    return -ENODEV;
+  reg *r = calloc(1, sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  r->mr = ibv_reg_mr(g->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);
+  if (!r->mr) {
+    int rc = -errno;
+    free(r);
+    return rc ? rc : -EIO;
+  }
+  *handle = (uint64_t)(uintptr_t)r;
+  return 0;
+}
+
+void smbx_ibv_deregister(smbx_ibv *g, uint64_t handle)
+{
+  (void)g;
+  reg *r = (reg *)(uintptr_t)handle;
+  if (!r)
+    return;
+  (void)ibv_dereg_mr(r->mr);
+  free(r);
 }
 
 int smbx_ibv_has_conn(const smbx_ibv *g, uint64_t conn)

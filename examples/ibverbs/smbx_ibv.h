@@ -99,6 +99,13 @@ int smbx_ibv_smbd_event(smbx_ibv *g, const smbx_event *e);
  * until smbx_ibv_has_conn() is 0. 0 or -ENOENT. */
 int smbx_ibv_disconnect(smbx_ibv *g, uint64_t conn);
 
+/* Registers host memory for RDMA on the glue's protection domain (every
+ * connection's): the handle goes into smbx_sge.handle, e.g. for
+ * smbx_server_rdma_push/_pull. Needs a device: after smbx_ibv_listen on an
+ * RDMA address or the first connection. 0 or -errno. */
+int smbx_ibv_register(smbx_ibv *g, void *addr, size_t len, uint64_t *handle);
+void smbx_ibv_deregister(smbx_ibv *g, uint64_t handle);
+
 /* Whether conn is one of this glue's live connections. */
 int smbx_ibv_has_conn(const smbx_ibv *g, uint64_t conn);
 

@@ -20,6 +20,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -148,6 +150,9 @@ typedef struct server {
   uint8_t rbuf[RECV_CHUNK];
   uint64_t now;
   struct smbx_ibv *ibv; /* --rdma: SMB Direct connections (examples/ibverbs) */
+  struct rdma_buf *rdma_free;  /* registered I/O buffers not in use */
+  struct rdma_xfer *xfers;     /* READ/WRITE moving by RDMA */
+  size_t n_xfers, cap_xfers;
 } server;
 
 /* ---- TCP output ------------------------------------------------------------- */
@@ -513,15 +518,199 @@ static int do_close(server *s, const smbx_event *e)
 
 /* ---- READ / WRITE / FLUSH ------------------------------------------------------- */
 
+#ifdef SMBX_HAVE_IBV
+/* ---- RDMA direct placement (READ/WRITE with an RDMA channel) ------------------- */
+
+/* An I/O buffer registered once on the glue's protection domain and kept
+ * on a free list: the file data goes between it and the client's memory
+ * by RDMA, never through the node. */
+typedef struct rdma_buf {
+  uint8_t *p;
+  uint64_t handle;
+  struct rdma_buf *next;
+} rdma_buf;
+
+typedef struct rdma_xfer {
+  uint64_t conn, req;
+  rdma_buf *b;
+  bool write;
+  smbx_smb2_fileid fid;
+  uint64_t offset;
+  uint32_t len;
+} rdma_xfer;
+
+static rdma_buf *rdma_buf_get(server *s)
+{
+  rdma_buf *b = s->rdma_free;
+  if (b) {
+    s->rdma_free = b->next;
+    return b;
+  }
+  if (!(b = calloc(1, sizeof *b)))
+    return NULL;
+  b->p = aligned_alloc(4096, IO_MAX);
+  if (!b->p || smbx_ibv_register(s->ibv, b->p, IO_MAX, &b->handle) != 0) {
+    free(b->p);
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
+static void rdma_buf_put(server *s, rdma_buf *b)
+{
+  b->next = s->rdma_free;
+  s->rdma_free = b;
+}
+
+static rdma_xfer *xfer_add(server *s)
+{
+  if (s->n_xfers == s->cap_xfers) {
+    size_t cap = s->cap_xfers ? 2 * s->cap_xfers : 64;
+    rdma_xfer *p = realloc(s->xfers, cap * sizeof *p);
+    if (!p)
+      return NULL;
+    s->xfers = p;
+    s->cap_xfers = cap;
+  }
+  rdma_xfer *x = &s->xfers[s->n_xfers++];
+  memset(x, 0, sizeof *x);
+  return x;
+}
+
+static void xfer_drop(server *s, size_t i)
+{
+  rdma_buf_put(s, s->xfers[i].b);
+  s->xfers[i] = s->xfers[--s->n_xfers];
+}
+
+/* READ: the data goes from a registered buffer into the client's
+ * descriptors; the node sends the response when the writes completed. */
+static int do_read_rdma(server *s, const smbx_event *e,
+                        const smbx_smb2_read_req *q, smbx_smb2_fileid fid)
+{
+  uint32_t want =
+      q->length < e->u.pdu.rdma_length ? q->length : e->u.pdu.rdma_length;
+  if (want > IO_MAX)
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  rdma_buf *b = rdma_buf_get(s);
+  rdma_xfer *x = b ? xfer_add(s) : NULL;
+  if (!x) {
+    if (b)
+      rdma_buf_put(s, b);
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  }
+  x->conn = e->conn;
+  x->req = e->u.pdu.req;
+  x->b = b;
+  uint32_t got = 0;
+  uint32_t st = posixfs_read(s->fs, fid, q->offset, b->p, want, &got);
+  if (st == SMBX_STATUS_SUCCESS && (got == 0 || got < q->minimum_count))
+    st = SMBX_STATUS_END_OF_FILE;
+  int rc;
+  if (st != SMBX_STATUS_SUCCESS) {
+    rc = respond_err(s, e, st);
+  } else {
+    smbx_sge sg = {b->p, got, 0, b->handle};
+    rc = smbx_server_rdma_push(s->srv, e->conn, e->u.pdu.req, &sg, 1, s->now);
+    if (rc == 0)
+      return 0;
+  }
+  xfer_drop(s, s->n_xfers - 1);
+  return rc;
+}
+
+/* WRITE: the client's data comes into a registered buffer by RDMA READ;
+ * the file is written and the WRITE answered at SMBX_EV_RDMA_DONE. */
+static int do_write_rdma(server *s, const smbx_event *e,
+                         const smbx_smb2_write_req *q, smbx_smb2_fileid fid)
+{
+  if (e->u.pdu.rdma_length > IO_MAX)
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  rdma_buf *b = rdma_buf_get(s);
+  rdma_xfer *x = b ? xfer_add(s) : NULL;
+  if (!x) {
+    if (b)
+      rdma_buf_put(s, b);
+    return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  }
+  x->conn = e->conn;
+  x->req = e->u.pdu.req;
+  x->b = b;
+  x->write = true;
+  x->fid = fid;
+  x->offset = q->offset;
+  x->len = e->u.pdu.rdma_length;
+  smbx_sge sg = {b->p, x->len, 0, b->handle};
+  int rc = smbx_server_rdma_pull(s->srv, e->conn, e->u.pdu.req, &sg, 1, s->now);
+  if (rc != 0)
+    xfer_drop(s, s->n_xfers - 1);
+  return rc;
+}
+
+static void rdma_done(server *s, const smbx_event *e)
+{
+  size_t i = 0;
+  while (i < s->n_xfers &&
+         (s->xfers[i].conn != e->conn || s->xfers[i].req != e->u.pdu.req))
+    i++;
+  if (i == s->n_xfers)
+    return;
+  rdma_xfer *x = &s->xfers[i];
+  if (x->write && e->u.pdu.err == 0) {
+    uint32_t done = 0;
+    uint32_t st = open_find(s, x->conn, x->fid)
+                      ? posixfs_write(s->fs, x->fid, x->offset, x->b->p,
+                                      x->len, &done)
+                      : SMBX_STATUS_FILE_CLOSED;
+    int rc;
+    if (st != SMBX_STATUS_SUCCESS) {
+      rc = respond_err(s, e, st);
+    } else {
+      smbx_smb2_write_resp rs;
+      memset(&rs, 0, sizeof rs);
+      rs.count = done;
+      smbx_smb2_hdr h;
+      memset(&h, 0, sizeof h);
+      rc = respond_body(s, e, 0,
+                        smbx_smb2_encode_write_resp(&h, &rs, s->resp, SCRATCH,
+                                                    NULL));
+    }
+    if (rc < 0)
+      logf_("RDMA WRITE answer on conn %llu: %s\n",
+            (unsigned long long)e->conn, smbx_strerror(rc));
+  } else if (e->u.pdu.err) {
+    logf_("RDMA transfer on conn %llu failed: %s\n",
+          (unsigned long long)e->conn, smbx_strerror(e->u.pdu.err));
+  }
+  xfer_drop(s, i);
+}
+
+/* Transfers of connections the glue freed (their QP is gone, nothing can
+ * touch the buffers any more) give their buffers back. */
+static void rdma_sweep(server *s)
+{
+  for (size_t i = 0; i < s->n_xfers;)
+    if (!smbx_ibv_has_conn(s->ibv, s->xfers[i].conn))
+      xfer_drop(s, i);
+    else
+      i++;
+}
+#endif
+
 static int do_read(server *s, const smbx_event *e)
 {
   smbx_smb2_read_req q;
   if (smbx_smb2_decode_read_req(e->u.pdu.data, e->u.pdu.len, &q, NULL) ||
-      q.channel != 0)
+      (q.channel != 0 && !(e->flags & SMBX_EVF_RDMA)))
     return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   smbx_smb2_fileid fid = req_fid(e, q.file_id);
   if (!open_find(s, e->conn, fid))
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+#ifdef SMBX_HAVE_IBV
+  if (e->flags & SMBX_EVF_RDMA)
+    return do_read_rdma(s, e, &q, fid);
+#endif
   if (q.length > IO_MAX)
     return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   uint32_t got = 0;
@@ -547,11 +736,16 @@ static int do_write(server *s, const smbx_event *e)
 {
   smbx_smb2_write_req q;
   if (smbx_smb2_decode_write_req(e->u.pdu.data, e->u.pdu.len, &q, NULL) ||
-      q.channel != 0 || q.data.len > UINT32_MAX)
+      (q.channel != 0 && !(e->flags & SMBX_EVF_RDMA)) ||
+      q.data.len > UINT32_MAX)
     return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   smbx_smb2_fileid fid = req_fid(e, q.file_id);
   if (!open_find(s, e->conn, fid))
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+#ifdef SMBX_HAVE_IBV
+  if (e->flags & SMBX_EVF_RDMA)
+    return do_write_rdma(s, e, &q, fid);
+#endif
   uint32_t done = 0;
   uint32_t st = posixfs_write(s->fs, fid, q.offset, q.data.p,
                               (uint32_t)q.data.len, &done);
@@ -635,6 +829,21 @@ static int do_query_info(server *s, const smbx_event *e)
   if (!open_find(s, e->conn, fid))
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
   uint32_t n = 0;
+  if (q.info_type == SMBX_SMB2_0_INFO_SECURITY) {
+    uint32_t st = posixfs_query_security(s->fs, fid, q.additional_information,
+                                         s->scratch,
+                                         cap_len(q.output_buffer_length), &n);
+    if (st == SMBX_STATUS_BUFFER_TOO_SMALL) {
+      /* ErrorData: the size the descriptor needs (MS-SMB2 3.3.5.20.3) */
+      uint8_t need[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+                         (uint8_t)(n >> 24)};
+      return smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req, st,
+                                       need, sizeof need, s->now);
+    }
+    if (st != SMBX_STATUS_SUCCESS)
+      return respond_err(s, e, st);
+    return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_INFO);
+  }
   uint32_t st = posixfs_query_info(s->fs, fid, q.info_type, q.file_info_class,
                                    s->scratch,
                                    cap_len(q.output_buffer_length), &n);
@@ -672,8 +881,12 @@ static int do_set_info(server *s, const smbx_event *e)
   smbx_smb2_fileid fid = req_fid(e, q.file_id);
   if (!open_find(s, e->conn, fid))
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
-  uint32_t st = posixfs_set_info(s->fs, fid, q.info_type, q.file_info_class,
-                                 q.buffer.p, q.buffer.len);
+  uint32_t st =
+      q.info_type == SMBX_SMB2_0_INFO_SECURITY
+          ? posixfs_set_security(s->fs, fid, q.additional_information,
+                                 q.buffer.p, q.buffer.len)
+          : posixfs_set_info(s->fs, fid, q.info_type, q.file_info_class,
+                             q.buffer.p, q.buffer.len);
   if (st != SMBX_STATUS_SUCCESS)
     return respond_err(s, e, st);
   static const uint8_t body[2] = {2, 0};
@@ -888,29 +1101,6 @@ static int do_ioctl(server *s, const smbx_event *e)
     if (n != 24)
       return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
     return ioctl_reply(s, e, &q, out, 24);
-  }
-  if (q.ctl_code == SMBX_SMB2_FSCTL_QUERY_NETWORK_INTERFACE_INFO) {
-    /* the address this connection came in on */
-    smbx_smb2_netif ni;
-    memset(&ni, 0, sizeof ni);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (!c || getsockname(c->fd, (struct sockaddr *)&ss, &sl) != 0)
-      return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
-    ni.if_index = 1;
-    ni.link_speed = 10000000000ull;
-    if (ss.ss_family == AF_INET) {
-      ni.family = SMBX_SMB2_NETIF_FAMILY_INET;
-      memcpy(ni.addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-    } else {
-      ni.family = SMBX_SMB2_NETIF_FAMILY_INET6;
-      memcpy(ni.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-    }
-    uint8_t out[SMBX_SMB2_NETIF_SIZE];
-    smbx_ssize n = smbx_smb2_netif_encode(&ni, 1, out, sizeof out, NULL);
-    if (n <= 0 || (size_t)n > q.max_output_response)
-      return respond_err(s, e, SMBX_STATUS_BUFFER_TOO_SMALL);
-    return ioctl_reply(s, e, &q, out, (size_t)n);
   }
   if (q.ctl_code == SMBX_SMB2_FSCTL_DFS_GET_REFERRALS ||
       q.ctl_code == 0x000601B0u /* DFS_GET_REFERRALS_EX */)
@@ -1137,6 +1327,9 @@ static void drain(server *s)
       if (s->ibv)
         (void)smbx_ibv_smbd_event(s->ibv, &e);
       break;
+    case SMBX_EV_RDMA_DONE:
+      rdma_done(s, &e);
+      break;
 #endif
     case SMBX_EV_CONN_DOWN:
       logf_("conn %llu down: %s\n", (unsigned long long)e.conn,
@@ -1258,6 +1451,7 @@ typedef struct config {
   int encrypt;
   int signing_required;
   int no_large_mtu;
+  int multichannel;
 } config;
 
 static char *trim(char *p)
@@ -1304,6 +1498,8 @@ static int load_config(const char *path, config *cfg)
         cfg->encrypt = yes(v);
       else if (!strcasecmp(k, "large_mtu"))
         cfg->no_large_mtu = !yes(v);
+      else if (!strcasecmp(k, "multichannel"))
+        cfg->multichannel = yes(v);
       else if (!strcasecmp(k, "signing"))
         cfg->signing_required = !strcasecmp(v, "required") || yes(v);
       else
@@ -1328,6 +1524,93 @@ static int load_config(const char *path, config *cfg)
   }
   fclose(f);
   return 0;
+}
+
+/* Link speed of a NIC in bit/s (Linux sysfs, Mb/s there); 10 Gb/s when
+ * unknown (loopback, virtual NICs). */
+static uint64_t link_speed(const char *ifname)
+{
+  char path[128];
+  snprintf(path, sizeof path, "/sys/class/net/%s/speed", ifname);
+  FILE *f = fopen(path, "r");
+  long mbps = -1;
+  if (f) {
+    if (fscanf(f, "%ld", &mbps) != 1)
+      mbps = -1;
+    fclose(f);
+  }
+  return mbps > 0 ? (uint64_t)mbps * 1000000u : 10000000000ull;
+}
+
+/* Multichannel: the node answers FSCTL_QUERY_NETWORK_INTERFACE_INFO from
+ * the listening addresses (a wildcard listener: every address of every
+ * NIC that is up; [::] includes IPv4). The --rdma address is
+ * RDMA_CAPABLE. */
+static int advertise_interfaces(server *s, int lfd, const char *rdma_ip)
+{
+  struct sockaddr_storage la;
+  socklen_t ll = sizeof la;
+  memset(&la, 0, sizeof la);
+  if (lfd >= 0 && getsockname(lfd, (struct sockaddr *)&la, &ll) != 0)
+    return -1;
+  struct in6_addr rdma6;
+  struct in_addr rdma4;
+  int rdma_fam = 0;
+  if (rdma_ip && inet_pton(AF_INET, rdma_ip, &rdma4) == 1)
+    rdma_fam = AF_INET;
+  else if (rdma_ip && inet_pton(AF_INET6, rdma_ip, &rdma6) == 1)
+    rdma_fam = AF_INET6;
+  struct ifaddrs *all = NULL;
+  if (getifaddrs(&all) != 0)
+    return -1;
+  smbx_smb2_netif ifs[SMBX_SERVER_MAX_INTERFACES];
+  size_t n = 0;
+  for (struct ifaddrs *a = all; a && n < SMBX_SERVER_MAX_INTERFACES;
+       a = a->ifa_next) {
+    if (!a->ifa_addr || !(a->ifa_flags & IFF_UP))
+      continue;
+    int fam = a->ifa_addr->sa_family;
+    if (fam != AF_INET && fam != AF_INET6)
+      continue;
+    const void *ip = fam == AF_INET
+                         ? (const void *)&((struct sockaddr_in *)a->ifa_addr)
+                               ->sin_addr
+                         : (const void *)&((struct sockaddr_in6 *)a->ifa_addr)
+                               ->sin6_addr;
+    size_t iplen = fam == AF_INET ? 4 : 16;
+    bool tcp = false;
+    if (la.ss_family == AF_INET) {
+      const struct sockaddr_in *l = (const struct sockaddr_in *)&la;
+      tcp = fam == AF_INET && (l->sin_addr.s_addr == htonl(INADDR_ANY) ||
+                               !memcmp(&l->sin_addr, ip, 4));
+    } else if (la.ss_family == AF_INET6) {
+      const struct sockaddr_in6 *l = (const struct sockaddr_in6 *)&la;
+      tcp = IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr) ||
+            (fam == AF_INET6 && !memcmp(&l->sin6_addr, ip, 16));
+    }
+    bool rdma = rdma_fam == fam &&
+                !memcmp(fam == AF_INET ? (const void *)&rdma4
+                                       : (const void *)&rdma6,
+                        ip, iplen);
+    unsigned idx = if_nametoindex(a->ifa_name);
+    if ((!tcp && !rdma) || idx == 0)
+      continue;
+    smbx_smb2_netif *e = &ifs[n++];
+    memset(e, 0, sizeof *e);
+    e->if_index = idx;
+    e->capability = rdma ? SMBX_SMB2_NETIF_RDMA_CAPABLE : 0;
+    e->link_speed = link_speed(a->ifa_name);
+    e->family = fam == AF_INET ? SMBX_SMB2_NETIF_FAMILY_INET
+                               : SMBX_SMB2_NETIF_FAMILY_INET6;
+    memcpy(e->addr, ip, iplen);
+    if (fam == AF_INET6)
+      e->scope_id = ((struct sockaddr_in6 *)a->ifa_addr)->sin6_scope_id;
+  }
+  freeifaddrs(all);
+  int rc = smbx_server_set_interfaces(s->srv, ifs, n);
+  if (rc == 0 && g_verbose)
+    fprintf(stderr, "smbx-server: multichannel: %zu interface(s)\n", n);
+  return rc;
 }
 
 static int listen_on(const char *spec)
@@ -1499,6 +1782,8 @@ int main(int argc, char **argv)
   ss.credits_max = 8192; /* as Windows and Samba: smbtorture smb2.credits */
   if (cfg.signing_required)
     ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  if (cfg.multichannel)
+    ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
   if (cfg.no_large_mtu) { /* single-credit I/O only: 64 KiB messages */
     ss.capabilities &= ~(uint32_t)SMBX_SMB2_CAP_LARGE_MTU;
     ss.max_read_size = ss.max_write_size = ss.max_transact_size = 65536;
@@ -1542,6 +1827,18 @@ int main(int argc, char **argv)
     }
   }
 #endif
+  if (cfg.multichannel) {
+    char rip[256] = "";
+    const char *rc2 = rdma_spec ? strrchr(rdma_spec, ':') : NULL;
+    if (rc2 && (size_t)(rc2 - rdma_spec) < sizeof rip) {
+      memcpy(rip, rdma_spec, (size_t)(rc2 - rdma_spec));
+      rip[rc2 - rdma_spec] = 0;
+    }
+    if (advertise_interfaces(s, lfd, rip[0] ? rip : NULL) != 0) {
+      fprintf(stderr, "smbx-server: multichannel: cannot list interfaces\n");
+      goto out;
+    }
+  }
   if (pcap_path && listen_spec) {
     /* pcapw's default server port 445, whatever the real one: tshark reads
        the 24-bit Direct-TCP length only there (NBSS on another port has 17
@@ -1614,6 +1911,7 @@ int main(int argc, char **argv)
     if (s->ibv) { /* CM events, completions, connections that closed */
       (void)smbx_ibv_process(s->ibv, s->now);
       drain(s);
+      rdma_sweep(s);
     }
 #endif
     if (n <= 0)
@@ -1654,6 +1952,15 @@ out:
   if (lfd >= 0)
     close(lfd);
 #ifdef SMBX_HAVE_IBV
+  while (s->n_xfers)
+    xfer_drop(s, 0);
+  free(s->xfers);
+  for (rdma_buf *b = s->rdma_free, *next; b; b = next) {
+    next = b->next;
+    smbx_ibv_deregister(s->ibv, b->handle);
+    free(b->p);
+    free(b);
+  }
   smbx_ibv_free(s->ibv);
 #endif
   for (size_t i = 0; i < s->n_pend; i++)
