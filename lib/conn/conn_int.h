@@ -25,7 +25,7 @@
 #define RI_SMB1 0x20u      /* server: SMB1 NEGOTIATE */
 #define RI_ZOMBIE 0x40u    /* client: timed out, id kept until a response */
 #define RI_RELATED 0x80u   /* member of a related chain */
-#define RI_LAST 0x100u     /* last member of its message */
+#define RI_COMPOUND 0x100u /* server: its message holds other requests */
 
 /* What a response needs to know about its request. */
 typedef struct smbx__conn_ri {
@@ -38,6 +38,7 @@ typedef struct smbx__conn_ri {
   uint16_t charge;    /* CreditCharge as on the wire */
   uint16_t ids;       /* ids consumed: max(1, charge) or 1 */
   uint16_t credit_req; /* CreditRequest */
+  uint16_t members;   /* server, RI_COMPOUND: answers its message needs */
   uint64_t hold;      /* server: the message it came in */
 } smbx__conn_ri;
 
@@ -58,6 +59,7 @@ typedef struct smbx__conn_hold {
   size_t next_off;  /* offset of the next member to process */
   bool more;        /* members remain */
   uint16_t index, count;
+  uint16_t expect;  /* server: members to answer (all but CANCELs) */
   uint32_t chain_status; /* INVALID_PARAMETER when the chain style is bad */
   uint64_t c_sess;
   uint32_t c_tree;
@@ -146,7 +148,8 @@ struct smbx__conn {
    * (SMBX__CONN_F_COMPOUND_RESPONSES) */
   uint8_t *cbuf;
   size_t cb_cap, cb_len, cb_last_off, cb_last_len;
-  uint64_t cb_hold, cb_sid;
+  uint64_t cb_hold, cb_sid; /* cb_hold: the request message gathered */
+  uint16_t cb_expect, cb_answered; /* its members to answer, answered */
   bool cb_enc, cb_last_sign, cb_stuck;
   smbx__conn_keys cb_keys, cb_last_keys;
   /* counters */

@@ -43,7 +43,8 @@ static void patch(const smbx__conn_ri *ri, uint8_t *p, uint16_t g,
 int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
 {
   if (!c->cb_len) {
-    c->cb_hold = 0;
+    if (c->cb_answered >= c->cb_expect)
+      c->cb_hold = 0;
     c->cb_stuck = false;
     return 0;
   }
@@ -71,7 +72,8 @@ int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
   }
   c->cb_stuck = false;
   c->cb_len = 0;
-  c->cb_hold = 0;
+  if (c->cb_answered >= c->cb_expect)
+    c->cb_hold = 0; /* the next compound may start gathering */
   return rc;
 }
 
@@ -83,21 +85,51 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
 {
   uint8_t *p = buf + SMBX__CONN_HEADROOM;
   uint32_t status = smbx__conn_ld32(p + 8);
-  /* 6.2: responses of a related chain gathered into one message */
+  uint64_t sid = smbx__conn_ld64(p + 40);
+  uint32_t oflags = o ? o->flags : 0;
+  bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
+  smbx__conn_keys k;
+  bool have = !neg && smbx__conn_get_keys(c, sid, &k);
+  /* 6.5: a SESSION_SETUP response is encrypted only when its request was
+   * (re-authentication); binding legs and first legs never are */
+  bool enc_all = have && (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) &&
+                 ri->command != SMBX_SMB2_SESSION_SETUP;
+  bool enc = have && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
+             ((ri->flags & RI_ENCRYPTED) || enc_all ||
+              (oflags & SMBX__CONN_SEND_ENCRYPT));
+  if (oflags & SMBX__CONN_SEND_NO_ENCRYPT)
+    enc = false;
+  /* 6.2: the responses of a compound request are gathered into one
+   * compounded message, one request message at a time (the "current"
+   * one, cb_hold, from its first answer until all its members are
+   * answered: an interim counts, it goes alone after what was gathered;
+   * final responses of async members and members of other messages go
+   * alone) */
+  bool counted = (ri->flags & RI_COMPOUND) &&
+                 (status == SMBX_STATUS_PENDING || !(ri->flags & RI_ASYNC));
+  if (c->cb_stuck) {
+    int rc = smbx__conn_cb_flush(c, true, now);
+    if (rc)
+      return rc; /* what was gathered goes first */
+  }
+  if (counted && c->cbuf && c->cb_hold == 0) {
+    c->cb_hold = ri->hold;
+    c->cb_expect = ri->members;
+    c->cb_answered = 0;
+  }
+  bool mine = counted && c->cbuf && c->cb_hold == ri->hold;
   bool chained = false, last = false;
   size_t plen = len;
-  if (c->cbuf && ri->hold && c->cb_hold == ri->hold && c->cb_stuck)
-    return SMBX_ERR_AGAIN; /* its gathered part must go first */
-  if (c->cbuf && (ri->flags & RI_RELATED) && !(ri->flags & RI_ASYNC) &&
-      status != SMBX_STATUS_PENDING && !c->cb_stuck &&
-      (c->cb_hold == 0 || c->cb_hold == ri->hold)) {
-    /* (the hold itself may be gone: the owner released its view) */
-    last = (ri->flags & RI_LAST) != 0;
-    plen = last ? len : ((len + 7) & ~(size_t)7);
-    if ((!last || c->cb_hold == ri->hold) && c->cb_len + plen <= c->cb_cap)
+  if (mine && !(ri->flags & RI_ASYNC) && status != SMBX_STATUS_PENDING &&
+      (c->cb_len == 0 || (c->cb_enc == enc && (!enc || c->cb_sid == sid)))) {
+    last = c->cb_answered + 1u >= c->cb_expect;
+    size_t padded = last ? len : ((len + 7) & ~(size_t)7);
+    if ((!last || c->cb_len > 0) && c->cb_len + padded <= c->cb_cap) {
       chained = true;
+      plen = padded;
+    }
   }
-  if (!chained && c->cbuf && ri->hold && c->cb_hold == ri->hold) {
+  if (!chained && mine && c->cb_len) {
     int rc = smbx__conn_cb_flush(c, true, now);
     if (rc)
       return rc;
@@ -107,28 +139,10 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
     memmove(q, p, len);
     memset(q + len, 0, plen - len);
     p = q;
-  } else {
-    plen = len;
   }
   uint16_t g = smbx__conn_grant(c, ri);
   patch(ri, p, g, chained && !last ? (uint32_t)plen : 0,
-        chained && c->cb_len > 0);
-  uint64_t sid = smbx__conn_ld64(p + 40);
-  uint32_t oflags = o ? o->flags : 0;
-  bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
-  smbx__conn_keys k;
-  bool have = !neg && smbx__conn_get_keys(c, sid, &k);
-  /* 6.5: a SESSION_SETUP response is encrypted only when its request was
-   * (re-authentication); binding legs and first legs never are */
-  bool enc_all = (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) &&
-                 ri->command != SMBX_SMB2_SESSION_SETUP;
-  bool enc = have && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
-             ((ri->flags & RI_ENCRYPTED) || enc_all ||
-              (oflags & SMBX__CONN_SEND_ENCRYPT));
-  if (oflags & SMBX__CONN_SEND_NO_ENCRYPT)
-    enc = false;
-  if (chained && c->cb_len > 0)
-    enc = c->cb_enc; /* one TRANSFORM for the whole compound */
+        chained && c->cb_len > 0 && (ri->flags & RI_RELATED));
   bool sign = !enc && have && (k.flags & SMBX__CONN_KEYS_SIGNING) &&
               status != SMBX_STATUS_PENDING &&
               ((ri->flags & RI_SIGNED) || (k.flags & SMBX__CONN_KEYS_SIGN_ALL) ||
@@ -173,6 +187,8 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   }
   smbx__conn_grant_commit(c, ri, g);
   ri->flags |= RI_GRANTED;
+  if (mine)
+    c->cb_answered++;
   if (pa_ok)
     memcpy(o->preauth, pa, 64);
   if (neg_hash) {
@@ -180,7 +196,7 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
     c->preauth_state = 2;
   }
   c->n_out++;
-  if (chained && last) {
+  if (mine && c->cb_answered >= c->cb_expect) {
     int rc = smbx__conn_cb_flush(c, false, now);
     if (rc && rc != SMBX_ERR_AGAIN)
       return rc; /* AGAIN: gathered, sent after the next SEND_DONE */
@@ -326,8 +342,10 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   ri.ids = ids_for(c, hd->credit_charge);
   ri.credit_req = hd->credits;
   ri.hold = hh;
-  if (last)
-    ri.flags |= RI_LAST;
+  if (h->expect > 1) {
+    ri.flags |= RI_COMPOUND;
+    ri.members = h->expect;
+  }
   if (hd->flags & SMBX_SMB2_FLAGS_SIGNED)
     ri.flags |= RI_SIGNED;
   if (h->encrypted)
@@ -656,7 +674,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   smbx_smb2_hdr hd;
   smbx_error_detail d = {0, 0};
   (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
-  uint32_t n = 0;
+  uint32_t n = 0, expect = 0;
   bool first_related = false, rel = false, unrel = false;
   int rc;
   while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
@@ -680,6 +698,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
       break;
     }
     if (hd.command != SMBX_SMB2_CANCEL) {
+      expect++; /* every member but a CANCEL gets a response */
       if (hd.message_id == SMBX_SMB2_MSGID_UNSOLICITED ||
           smbx__conn_win_take(c, hd.message_id,
                               ids_for(c, hd.credit_charge)) != 0) {
@@ -705,6 +724,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
     return;
   }
   h->count = (uint16_t)n;
+  h->expect = (uint16_t)expect;
   h->related = first_related || rel;
   /* 6.2 / case 29a: RELATED on the first member, or mixed styles */
   if (first_related || (rel && unrel))

@@ -619,6 +619,82 @@ static void smb2_6_2_compound_flushed_before_an_interim(void **state)
   th_fini(&x);
 }
 
+/* 6.2: an unrelated compound is answered by one compounded message in
+ * the order the members were answered (no RELATED flags); an interim
+ * goes alone, after what was gathered, and the async member's final
+ * response follows alone */
+static void smb2_6_2_unrelated_responses_compounded_in_answer_order(
+    void **state)
+{
+  (void)state;
+  th x;
+  srv_raw_compound(&x);
+  raw_credits(&x, 8);
+  uint8_t b[1024];
+  size_t n = chain3(b, 0, 0, 0, 1);
+  th_raw_send(&x, TH_CLI, b, n);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 3);
+  smbx_smb2_hdr h;
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 2)->req, 0),
+                   0);
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 0)->req, 0),
+                   0);
+  assert_false(raw_resp(&x, &h, NULL, NULL)); /* gathered */
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 1)->req, 0),
+                   0);
+  const uint8_t *m;
+  size_t len;
+  assert_true(th_raw_next(&x, TH_CLI, &m, &len)); /* one message */
+  smbx_smb2_chain ch;
+  smbx_smb2_bytes pdu;
+  const uint64_t order[3] = {3, 1, 2};
+  assert_int_equal(smbx_smb2_chain_init(&ch, m, len, 0), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 1);
+    assert_int_equal(h.message_id, order[i]);
+    assert_false(h.flags & REL);
+    assert_int_equal(h.next_command != 0, i < 2);
+    assert_int_equal(h.next_command % 8, 0);
+    assert_int_equal(smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, NULL), 0);
+  }
+  assert_int_equal(smbx_smb2_chain_next(&ch, &pdu, &h, NULL), 0);
+  assert_false(raw_resp(&x, &h, NULL, NULL));
+  /* a second chain: one member answered, one goes async, one answered */
+  n = chain3(b, 0, 0, 0, 4);
+  th_raw_send(&x, TH_CLI, b, n);
+  th_run(&x);
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 3)->req, 0),
+                   0);
+  uint64_t aid;
+  assert_int_equal(smbx__conn_go_async(x.s[TH_SRV].c,
+                                       th_find(&x, TH_SRV, TE_REQUEST, 4)->req,
+                                       &aid, x.now),
+                   0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 4);
+  assert_int_equal(h.next_command, 0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 5);
+  assert_int_equal(h.status, SMBX_STATUS_PENDING);
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 5)->req, 0),
+                   0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 6);
+  assert_int_equal(h.next_command, 0);
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 4)->req, 0),
+                   0);
+  assert_true(raw_resp(&x, &h, NULL, NULL));
+  assert_int_equal(h.message_id, 5);
+  assert_true(h.flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND);
+  assert_false(raw_resp(&x, &h, NULL, NULL));
+  smbx__conn_info inf;
+  smbx__conn_get_info(x.s[TH_SRV].c, &inf);
+  assert_int_equal(inf.holds, 0);
+  assert_int_equal(x.s[TH_SRV].downs, 0);
+  th_fini(&x);
+}
+
 static void b2b_compounded_responses(bool smbd)
 {
   th x;
@@ -1869,6 +1945,8 @@ int main(void)
       cmocka_unit_test(smb2_6_2_related_without_fileid_invalid_handle),
       cmocka_unit_test(smb2_6_2_unrelated_chain_delivered_at_once),
       cmocka_unit_test(smb2_6_2_related_responses_compounded),
+      cmocka_unit_test(
+          smb2_6_2_unrelated_responses_compounded_in_answer_order),
       cmocka_unit_test(smb2_6_2_compound_flushed_before_an_interim),
       cmocka_unit_test(b2b_tcp_compounded_responses),
       cmocka_unit_test(b2b_smbd_compounded_responses),
