@@ -715,6 +715,7 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
     e->u.pdu.rdma_channel = rdma_channel;
     e->u.pdu.rdma_length = placed;
   }
+  smbx__cli_lease_after_response(cli, cli->leases);
 }
 
 static void up_interim(void *ctx, uint64_t req, uint64_t user,

@@ -717,10 +717,18 @@ bool smbx__cli_lease_complete(smbx_client *cli, smbx__cli_leases *cl,
     break;
   }
   rec_del(cl, x);
-  if (consumed && r)
-    (void)smbx_client_release(cli, conn, r->hold, cl->now);
-  drain(cli);
+  if (consumed) {
+    if (r)
+      (void)smbx_client_release(cli, conn, r->hold, cl->now);
+    drain(cli);
+  }
   return consumed;
+}
+
+void smbx__cli_lease_after_response(smbx_client *cli, smbx__cli_leases *cl)
+{
+  if (cl)
+    drain(cli);
 }
 
 uint64_t smbx__cli_lease_expiry(const smbx__cli_leases *cl)

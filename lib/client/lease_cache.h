@@ -24,10 +24,14 @@ bool smbx__cli_lease_notify(smbx_client *cli, smbx__cli_leases *cl,
                             const smbx__conn_pdu *r);
 /* Request `req` of conn completed: true when it was the node's own (ack,
  * deferred close; its hold is released), false to deliver it (CREATE and
- * QUERY_DIRECTORY responses of leased opens are recorded first). */
+ * QUERY_DIRECTORY responses of leased opens are recorded first; their
+ * lease events wait for smbx__cli_lease_after_response). */
 bool smbx__cli_lease_complete(smbx_client *cli, smbx__cli_leases *cl,
                               uint64_t conn, uint64_t req, int err,
                               const smbx__conn_pdu *r);
+/* After the RESPONSE event of a recorded request: the lease events it
+ * caused (a break that overtook the CREATE response) follow it. */
+void smbx__cli_lease_after_response(smbx_client *cli, smbx__cli_leases *cl);
 uint64_t smbx__cli_lease_expiry(const smbx__cli_leases *cl);
 void smbx__cli_lease_handle_expiry(smbx_client *cli, smbx__cli_leases *cl,
                                    uint64_t now);

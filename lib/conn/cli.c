@@ -505,7 +505,11 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
                        "SessionId differs from the TRANSFORM's", at + 40, 0);
       break;
     }
-    if (smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, &d) != 0) {
+    if (smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, &d) != 0 &&
+        !(hd.message_id == SMBX_SMB2_MSGID_UNSOLICITED &&
+          hd.command == SMBX_SMB2_OPLOCK_BREAK)) {
+      /* leases.md 2.7: a break notification of a size we do not know is
+       * that PDU's error, not the connection's: the owner classifies it */
       smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, at + d.offset, 0);
       break;
     }
