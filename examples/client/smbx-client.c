@@ -1637,15 +1637,11 @@ static int connect_session(cl *c, const opts *o, const char *host,
   }
   if (ac.anonymous && !c->session_up) {
     /* Samba answers an anonymous NTLMSSP logon with SessionFlags 0 (not
-     * IS_NULL), so the node waits for a session key that an anonymous
-     * logon does not have; the client node has no "no key" call, so give
-     * it the all-zero key of an anonymous NTLM session (MS-NLMP 3.4.5.1:
-     * nothing is signed unless signing is required, which this program
-     * refuses for anonymous logons). */
-    static const uint8_t zero_key[16];
+     * IS_NULL), so the node waits for a session key: tell it there is
+     * none (nothing is signed; signing is refused for anonymous logons) */
     drain(c, now_ns());
     if (!c->session_up)
-      (void)smbx_client_session_key(c->cli, c->sess, zero_key, 16, now_ns());
+      (void)smbx_client_session_key(c->cli, c->sess, NULL, 0, now_ns());
   }
   if (wait_flag(c, &c->session_up) < 0) {
     errf("session setup: %s", smbx_strerror(c->down_err));

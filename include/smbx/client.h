@@ -85,6 +85,13 @@ typedef struct smbx_client_settings {
                                 MaxReadWriteSize: 0 */
   uint32_t rdma_max_regs;  /**< registrations live at once per SMB Direct
                                 connection: 256 */
+  /* appended in 0.1.0 (multichannel, docs/multichannel.md) */
+  uint32_t replay_buffer_size; /**< bytes the node keeps of requests in
+                                    flight on sessions with several
+                                    channels, to resend them on a
+                                    surviving channel when theirs dies
+                                    (allocated at the first bind): 4 MiB;
+                                    0 = no failover replay */
 } smbx_client_settings;
 
 /** @brief Fill s with the defaults and store struct_size.
@@ -175,11 +182,64 @@ SMBX_API int smbx_client_session_bind(smbx_client *cli, uint64_t conn,
                                       uint64_t session, const uint8_t *blob,
                                       size_t len, uint64_t now_ns);
 
-/** @brief Give the authenticator's session key (1..64 bytes, copied).
+/** @brief Give the session key the authenticator produced in a binding
+ *  exchange (1..64 bytes, copied), before the final binding response
+ *  arrives: the channel's signing key is derived from it (3.0.x:
+ *  SMB2AESCMAC/SmbSign; 3.1.1: with the channel's preauth hash). Without
+ *  it the session's key is used.
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (no binding of session
+ *          on conn); SMBX_ERR_STATE (the channel is already up).
+ *  @since 0.1.0 */
+SMBX_API int smbx_client_session_bind_key(smbx_client *cli, uint64_t conn,
+                                          uint64_t session,
+                                          const uint8_t *key, size_t len,
+                                          uint64_t now_ns);
+
+/** @brief The channel the next request of `session` should use: of the
+ *  session's live channels (its first connection and every bound one),
+ *  the one with the fewest requests in flight, then the most credits.
+ *  Every request call also picks this way when given conn 0 and a
+ *  session (ev.conn of its events names the channel used).
+ *  @return 0 with *conn set; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (unknown
+ *          session); SMBX_ERR_STATE (not established, or no live
+ *          channel). @since 0.1.0 */
+SMBX_API int smbx_client_session_channel(const smbx_client *cli,
+                                         uint64_t session, uint64_t *conn);
+
+/** @brief Send FSCTL_QUERY_NETWORK_INTERFACE_INFO (an IOCTL on tree_id,
+ *  FileId all-ones, MaxOutputResponse 64 KiB); read its RESPONSE with
+ *  smbx_client_interfaces(). @return as smbx_client_request().
+ *  @since 0.1.0 */
+SMBX_API int smbx_client_query_interfaces(smbx_client *cli, uint64_t conn,
+                                          uint64_t session, uint32_t tree_id,
+                                          uint64_t now_ns, uint64_t *req);
+
+/** @brief Decode the server's interfaces from the RESPONSE event of
+ *  smbx_client_query_interfaces() (the IOCTL response and every
+ *  NETWORK_INTERFACE_INFO entry are checked, smb2.md case 35).
+ *  @param out,cap where to put up to cap entries
+ *  @param n receives the number of entries in the response (may exceed
+ *         cap: only cap are written)
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_STATE (not a successful IOCTL
+ *          RESPONSE of this FSCTL); SMBX_ERR_DECODE (malformed).
+ *  @since 0.1.0 */
+SMBX_API int smbx_client_interfaces(const smbx_event *ev, smbx_smb2_netif *out,
+                                    size_t cap, size_t *n);
+
+/** @brief Give the authenticator's session key (1..64 bytes, copied), or
+ *  say the session has none (`key` NULL, `len` 0: an anonymous or guest
+ *  logon whose server does not flag it IS_NULL / IS_GUEST).
  *  Before the final response: its signature is verified with the keys.
  *  After it: the keys are derived now and SESSION_UP is queued.
- *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (already
- *          established with a key); a key-derivation error.
+ *  A session without a key never signs or encrypts: when the client
+ *  requires signing or encryption (SMBX_CLIENT_SIGNING_REQUIRED,
+ *  SMBX_CLIENT_ENCRYPT) or the server asks for encryption (ENCRYPT_DATA)
+ *  it is refused (SMBX_ERR_AUTH here, or in the SESSION_SETUP event when
+ *  said before the final response) instead of running in the clear.
+ *  @return 0; SMBX_ERR_INVAL (key NULL with len > 0, len > 64);
+ *          SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (already established with a
+ *          key); SMBX_ERR_AUTH (no key where signing or encryption is
+ *          required); a key-derivation error.
  *  @since 0.1.0 */
 SMBX_API int smbx_client_session_key(smbx_client *cli, uint64_t session,
                                      const uint8_t *key, size_t len,

@@ -277,11 +277,25 @@ static size_t out_cap(const smbx_client *cli)
 
 /* ---- keys ------------------------------------------------------------------- */
 
+/* A session without a key (smbx_client_session_key with none, or a guest
+ * or anonymous logon) cannot sign or encrypt: it is refused when the
+ * client requires signing or encryption or the server asked for
+ * encryption (ENCRYPT_DATA) rather than run in the clear. */
+static bool keyless_refused(const smbx_client *cli, const csess *cs)
+{
+  bool keyless = (cs->have_key && cs->key_len == 0) ||
+                 (cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                               SMBX_SMB2_SESSION_FLAG_IS_NULL));
+  return keyless &&
+         ((cli->s.flags & (SMBX_CLIENT_SIGNING_REQUIRED | SMBX_CLIENT_ENCRYPT)) ||
+          (cs->flags & SMBX_SMB2_SESSION_FLAG_ENCRYPT_DATA));
+}
+
 static int derive(smbx_client *cli, cconn *cc, csess *cs)
 {
   memset(&cs->keys, 0, sizeof cs->keys);
   cs->have_keys = false;
-  if (!cs->have_key ||
+  if (!cs->have_key || cs->key_len == 0 ||
       (cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
                     SMBX_SMB2_SESSION_FLAG_IS_NULL)))
     return 0;
@@ -514,7 +528,7 @@ static void on_session(cconn *cc, uint64_t shandle, int err,
     cs->state = CS_NEEDKEY;
     return;
   }
-  if (derive(cli, cc, cs) != 0) {
+  if (keyless_refused(cli, cs) || derive(cli, cc, cs) != 0) {
     e->u.session.err = SMBX_ERR_AUTH;
     return;
   }
@@ -1420,7 +1434,7 @@ int smbx_client_session_bind(smbx_client *cli, uint64_t conn,
 int smbx_client_session_key(smbx_client *cli, uint64_t session,
                             const uint8_t *key, size_t len, uint64_t now_ns)
 {
-  if (!cli || !key || len == 0 || len > 64)
+  if (!cli || (!key && len) || len > 64)
     return SMBX_ERR_INVAL;
   csess *cs = sess_get(cli, session);
   if (!cs)
@@ -1428,11 +1442,16 @@ int smbx_client_session_key(smbx_client *cli, uint64_t session,
   if (cs->have_key && cs->state == CS_UP)
     return SMBX_ERR_STATE;
   cli->now = now_ns;
-  memcpy(cs->key, key, len);
-  cs->key_len = len;
+  if (len)
+    memcpy(cs->key, key, len);
+  cs->key_len = len; /* 0: the session has no key */
   cs->have_key = true;
   if (cs->state == CS_NEEDKEY) {
     cconn *cc = conn_get(cli, cs->conn);
+    if (keyless_refused(cli, cs)) {
+      cs->have_key = false;
+      return SMBX_ERR_AUTH;
+    }
     int rc = derive(cli, cc, cs);
     if (rc)
       return rc;

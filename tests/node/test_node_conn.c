@@ -294,6 +294,110 @@ static void compound_6_2_compound_request_compound_response(void **state)
   }
 }
 
+/* Session setup on pair p where the host says the session has no key
+ * (smbx_client_session_key with NULL, 0) before the final leg; returns the
+ * final SESSION_SETUP event. */
+static const nh_cev *session_without_key(nh *x, int p, uint64_t *s)
+{
+  uint64_t conn = x->pair[p].cconn;
+  *s = 0;
+  assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
+                                             (const uint8_t *)"NEGO", 4,
+                                             x->now),
+                   0);
+  for (int round = 1;; round++) {
+    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
+    assert_non_null(e);
+    if (e->ev.u.session.status != SMBX_STATUS_MORE_PROCESSING_REQUIRED)
+      return e;
+    if (round == x->auth_rounds)
+      assert_int_equal(smbx_client_session_key(x->cli, *s, NULL, 0, x->now),
+                       0);
+    char tok[16];
+    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+    assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
+                                               (const uint8_t *)tok,
+                                               (size_t)tl, x->now),
+                     0);
+  }
+}
+
+/* A session the host declares keyless (smbx_client_session_key with no
+ * key) comes up without signing or encryption; with signing or
+ * encryption required by the client it is refused (SMBX_ERR_AUTH), and a
+ * key of length 0 given after the final response is refused likewise */
+static void sess_keyless_session_unsigned_or_refused(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  for (int required = 0; required < 2; required++) {
+    nh x;
+    nh_setup(&x, true);
+    if (required)
+      x.cs.flags |= SMBX_CLIENT_SIGNING_REQUIRED;
+    assert_int_equal(nh_start(&x), 0);
+    int p = nh_add_tcp(&x, false);
+    nh_negotiate(&x, p);
+    uint64_t s;
+    const nh_cev *e = session_without_key(&x, p, &s);
+    assert_int_equal(e->ev.u.session.status, SMBX_STATUS_SUCCESS);
+    if (required) {
+      assert_int_equal(e->ev.u.session.err, SMBX_ERR_AUTH);
+      nh_pump(&x);
+      assert_int_equal(nh_count(&x, SMBX_EV_SESSION_UP), 0);
+      nh_fini(&x);
+      continue;
+    }
+    assert_int_equal(e->ev.u.session.err, 0);
+    assert_non_null(nh_wait(&x, SMBX_EV_SESSION_UP));
+    uint32_t t = nh_tree(&x, p, s);
+    uint64_t req;
+    (void)t;
+    assert_int_equal(smbx_client_echo(x.cli, x.pair[p].cconn, x.now, &req),
+                     0);
+    const nh_cev *r = nh_response(&x, req);
+    assert_int_equal(r->ev.u.pdu.status, 0);
+    assert_false(r->ev.flags & (SMBX_EVF_SIGNED | SMBX_EVF_ENCRYPTED));
+    /* the key cannot be given any more */
+    assert_int_equal(smbx_client_session_key(x.cli, s, NULL, 0, x.now),
+                     SMBX_ERR_STATE);
+    assert_int_equal(smbx_client_session_key(x.cli, s, NULL, 4, x.now),
+                     SMBX_ERR_INVAL);
+    nh_fini(&x);
+  }
+  /* said after the final response: refused when signing is required */
+  nh x;
+  nh_setup(&x, true);
+  x.cs.flags |= SMBX_CLIENT_ENCRYPT;
+  x.auth_rounds = 1;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  uint64_t s = 0;
+  assert_int_equal(smbx_client_session_setup(x.cli, x.pair[p].cconn, &s,
+                                             (const uint8_t *)"NEGO", 4,
+                                             x.now),
+                   0);
+  const nh_cev *e = nh_wait(&x, SMBX_EV_SESSION_SETUP);
+  assert_int_equal(e->ev.u.session.status, SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+  assert_int_equal(smbx_client_session_setup(x.cli, x.pair[p].cconn, &s,
+                                             (const uint8_t *)"AUTH1", 5,
+                                             x.now),
+                   0);
+  e = nh_wait(&x, SMBX_EV_SESSION_SETUP);
+  assert_int_equal(e->ev.u.session.status, SMBX_STATUS_SUCCESS);
+  assert_int_equal(e->ev.u.session.err, 0); /* waiting for the key */
+  assert_int_equal(smbx_client_session_key(x.cli, s, NULL, 0, x.now),
+                   SMBX_ERR_AUTH);
+  nh_pump(&x);
+  assert_int_equal(nh_count(&x, SMBX_EV_SESSION_UP), 0);
+  /* a real key still brings it up */
+  assert_int_equal(smbx_client_session_key(x.cli, s, x.key, 16, x.now), 0);
+  assert_non_null(nh_wait(&x, SMBX_EV_SESSION_UP));
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -301,6 +405,7 @@ int main(void)
       cmocka_unit_test(client_request_refused_nomem_when_queue_cannot_grow),
       cmocka_unit_test(break_3_3_4_7_encrypted_for_encrypting_session),
       cmocka_unit_test(compound_6_2_compound_request_compound_response),
+      cmocka_unit_test(sess_keyless_session_unsigned_or_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
