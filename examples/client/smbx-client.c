@@ -246,7 +246,8 @@ static unsigned drain(cl *c, uint64_t now)
         } else if (!e.u.pdu.err && e.u.pdu.len) {
           o->err = SMBX_ERR_NOMEM;
         }
-        if (!e.u.pdu.err && c->sess &&
+        /* ECHO goes out with SessionId 0 (no session): never protected */
+        if (!e.u.pdu.err && c->sess && e.u.pdu.hdr.session_id != 0 &&
             (((c->want_encrypt) && !(e.flags & SMBX_EVF_ENCRYPTED)) ||
              (c->want_sign && !(e.flags & (SMBX_EVF_VERIFIED |
                                            SMBX_EVF_ENCRYPTED)))))
