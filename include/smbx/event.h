@@ -111,6 +111,10 @@ extern "C" {
                                      smbx_server_rdma_push / _pull); client
                                      RESPONSE: a READ whose data was placed
                                      in the caller's buffer by RDMA */
+#define SMBX_EVF_REPLAYED 0x80u /**< client RESPONSE: the request's channel
+                                     died and it was resent on ev.conn with
+                                     REPLAY_OPERATION (u.pdu.first_conn is
+                                     where it was first sent) */
 /** @} */
 
 /** @brief One node event, copied into caller memory. Set struct_size
@@ -152,6 +156,10 @@ typedef struct smbx_event {
       const uint8_t *rdma_descs;
       uint32_t rdma_desc_count;
       uint32_t reserved2;
+      /** client RESPONSE: the connection the request was sent on by the
+       *  request call (u.pdu.req is its handle there); differs from conn
+       *  after a failover replay (SMBX_EVF_REPLAYED) */
+      uint64_t first_conn;
     } pdu;
     /** NEGOTIATED */
     struct {

@@ -330,6 +330,23 @@ SMBX_API int smbx_server_rdma_pull(smbx_server *srv, uint64_t conn,
 SMBX_API int smbx_server_rdma_done(smbx_server *srv, uint64_t conn,
                                    const smbx_wc *wc, uint64_t now_ns);
 
+/** Most interfaces smbx_server_set_interfaces() takes. @since 0.1.0 */
+#define SMBX_SERVER_MAX_INTERFACES 64u
+
+/** @brief The node's network interfaces (multichannel, smb2.md 6.6):
+ *  with SMBX_SMB2_CAP_MULTI_CHANNEL in settings.capabilities the node
+ *  answers FSCTL_QUERY_NETWORK_INTERFACE_INFO itself from this list (one
+ *  NETWORK_INTERFACE_INFO per entry, in order; 3.x only; without
+ *  MULTI_CHANNEL or a list: STATUS_NOT_SUPPORTED; a MaxOutputResponse
+ *  below the list: STATUS_BUFFER_TOO_SMALL). Entries sharing a NIC share
+ *  its if_index; `port` is normally 0. Replaces the previous list (copied,
+ *  allocated here); n 0 clears it.
+ *  @return 0; SMBX_ERR_INVAL (NULL, n > SMBX_SERVER_MAX_INTERFACES,
+ *          IfIndex 0, a family other than IPv4/IPv6); SMBX_ERR_NOMEM (the
+ *          previous list stays). @since 0.1.0 */
+SMBX_API int smbx_server_set_interfaces(smbx_server *srv,
+                                        const smbx_smb2_netif *ifs, size_t n);
+
 /** @brief Next deadline over all connections (UINT64_MAX: none).
  *  @since 0.1.0 */
 SMBX_API uint64_t smbx_server_expiry(const smbx_server *srv);

@@ -9,6 +9,7 @@
 #include <smbx/server.h>
 #include <smbx/tcp.h>
 
+#include "server/server_int.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
 #include "core/ring.h"
@@ -18,80 +19,6 @@
 #include "smb2/sec.h"
 
 /* ---- state ---------------------------------------------------------------- */
-
-enum { K_NONE = 0, K_REQ, K_SESS, K_TREE, K_BIND };
-
-/* What the node remembers about a request it delivered (indexed by the
- * connection's request slot index). */
-typedef struct slot {
-  uint64_t req;
-  uint64_t hold;
-  uint64_t session;
-  uint8_t kind;
-} slot;
-
-typedef struct sconn {
-  smbx_server *srv;
-  smbx__conn *c;
-  uint64_t handle;
-  smbx_tcp_hooks tcp;
-  slot *slots;
-  uint32_t n_slots;
-  bool negotiated;
-  bool down;
-  bool smbd;
-  uint16_t dialect;
-  uint32_t caps;
-  uint16_t cipher;
-  uint16_t sign_alg;
-  uint16_t client_secmode;
-  const char *kill; /* deferred teardown (cannot abort inside an upcall) */
-  struct smbx__srv_rdma *rdma; /* direct placement (SMB Direct), or NULL */
-} sconn;
-
-#define SS_PENDING 1u
-#define SS_UP 2u
-
-typedef struct ssess {
-  uint64_t conn;     /* connection it was set up on */
-  uint64_t pending;  /* request handle of the leg in flight, or 0 */
-  uint8_t state;
-  uint16_t dialect;
-  uint16_t flags;    /* SessionFlags */
-  uint8_t preauth[64];
-  smbx__conn_keys keys;
-  bool have_keys;
-} ssess;
-
-/* A channel of a session on another connection (multichannel binding,
- * smb2.md 6.6). The session's own connection is its first channel. */
-typedef struct schan {
-  uint64_t session;
-  uint64_t conn;
-  uint8_t state; /* SS_PENDING, SS_UP */
-  uint8_t preauth[64];
-  smbx__conn_keys keys;
-} schan;
-
-typedef struct stree {
-  uint64_t session;
-  uint64_t conn;
-} stree;
-
-struct smbx_server {
-  smbx_allocator alloc;
-  smbx_server_settings s;
-  uint8_t *blob;
-  smbx_crypto cr;
-  bool have_cr;
-  smbx__slab conns, sessions, trees, chans;
-  smbx__ring evq;
-  uint8_t *sbuf;
-  size_t sbuf_cap;
-  uint64_t now;
-  uint64_t seed;
-  bool bp; /* backpressure on */
-};
 
 #define NS_PER_S 1000000000ull
 
@@ -685,6 +612,7 @@ static void negotiate(sconn *sc, const smbx__conn_pdu *pd)
                      ? (uint16_t)SMBX_CRYPTO_SIGN_AES_CMAC
                      : sign_alg;
   sc->client_secmode = nr.security_mode;
+  memcpy(sc->client_guid, nr.client_guid, 16);
   sc->negotiated = true;
   /* MS-SMB2 3.3.5.4: SupportsMultiCredit follows the server's LARGE_MTU
    * alone on 2.1+ (smbclient -m SMB2_10 sends Capabilities 0, impacket only
@@ -720,6 +648,39 @@ static void push_session_event(sconn *sc, const smbx__conn_pdu *pd,
   e->u.session.dialect = sc->dialect;
 }
 
+/* 3.3.5.5 (smb2.md 6.6): the checks a binding leg passes before the host
+ * sees it, in the spec's order; 0 or the NTSTATUS to fail it with. */
+static uint32_t bind_check(const sconn *sc, const smbx__conn_pdu *pd,
+                           const ssess *ss)
+{
+  smbx_server *srv = sc->srv;
+  /* 2.x, or a server without multichannel (IsMultiChannelCapable FALSE,
+   * Samba's answer too) */
+  if (sc->dialect < SMBX_SMB2_DIALECT_300 ||
+      !(srv->s.capabilities & SMBX_SMB2_CAP_MULTI_CHANNEL))
+    return SMBX_STATUS_REQUEST_NOT_ACCEPTED;
+  if (!ss)
+    return SMBX_STATUS_USER_SESSION_DELETED;
+  if (ss->dialect != sc->dialect ||
+      !(pd->hdr.flags & SMBX_SMB2_FLAGS_SIGNED))
+    return SMBX_STATUS_INVALID_PARAMETER;
+  if (memcmp(ss->client_guid, sc->client_guid, 16) != 0)
+    return SMBX_STATUS_USER_SESSION_DELETED;
+  /* in progress, or already a channel of this connection (its first) */
+  if (ss->state != SS_UP || ss->conn == sc->handle)
+    return SMBX_STATUS_REQUEST_NOT_ACCEPTED;
+  /* guest and anonymous sessions have no key to bind with */
+  if (ss->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                   SMBX_SMB2_SESSION_FLAG_IS_NULL) ||
+      !ss->have_keys)
+    return SMBX_STATUS_NOT_SUPPORTED;
+  /* 3.3.5.2.4: signed with Session.SigningKey */
+  if (smbx_smb2_verify(&srv->cr, ss->keys.keys.signing_alg,
+                       ss->keys.keys.signing, pd->data, pd->len) != 0)
+    return SMBX_STATUS_ACCESS_DENIED;
+  return 0;
+}
+
 /* 6.6 / 3.3.5.5: a SESSION_SETUP with BINDING adds this connection as a
  * channel of an established session. Every binding leg is signed with
  * the session's signing key. */
@@ -729,23 +690,9 @@ static void bind_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl,
   smbx_server *srv = sc->srv;
   uint64_t sid = pd->hdr.session_id;
   ssess *ss = sess_get(srv, sid);
-  if (sc->dialect < SMBX_SMB2_DIALECT_300) {
-    (void)send_error(sc, pd->req, SMBX_STATUS_REQUEST_NOT_ACCEPTED);
-    return;
-  }
-  if (!ss || ss->state != SS_UP) {
-    (void)send_error(sc, pd->req, SMBX_STATUS_USER_SESSION_DELETED);
-    return;
-  }
-  if (ss->dialect != sc->dialect || ss->conn == sc->handle ||
-      !(pd->hdr.flags & SMBX_SMB2_FLAGS_SIGNED)) {
-    (void)send_error(sc, pd->req, SMBX_STATUS_INVALID_PARAMETER);
-    return;
-  }
-  if (!ss->have_keys ||
-      smbx_smb2_verify(&srv->cr, ss->keys.keys.signing_alg,
-                       ss->keys.keys.signing, pd->data, pd->len) != 0) {
-    (void)send_error(sc, pd->req, SMBX_STATUS_ACCESS_DENIED);
+  uint32_t st = bind_check(sc, pd, ss);
+  if (st) {
+    (void)send_error(sc, pd->req, st);
     return;
   }
   schan *ch = chan_find(srv, sid, sc->handle);
@@ -797,6 +744,7 @@ static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
     ss->state = SS_PENDING;
     ss->dialect = sc->dialect;
     ss->conn = sc->handle;
+    memcpy(ss->client_guid, sc->client_guid, 16);
     if (sc->dialect == SMBX_SMB2_DIALECT_311 &&
         smbx__conn_preauth(sc->c, ss->preauth) != 0)
       smbx_smb2_preauth_init(ss->preauth);
@@ -877,23 +825,22 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
         &h, &rs, out_pdu(srv), out_cap(srv), NULL);
     return n < 0 ? (int)n : send_pdu(sc, req, (size_t)n, &o);
   }
-  /* SUCCESS: the channel signs with its own key (3.1.1: derived with the
-   * channel's preauth hash; 3.0.x: the session's); ciphers are the
+  /* SUCCESS: the channel signs with its own key, derived from this
+   * binding's session key (3.1.1: with the channel's preauth hash; 3.0.x:
+   * SMB2AESCMAC/SmbSign, as Samba and Windows do); ciphers are the
    * session's */
   ch->keys = ss->keys;
-  if (ss->dialect == SMBX_SMB2_DIALECT_311) {
-    smbx_smb2_keys k;
-    int rc = smbx_smb2_derive_keys(&srv->cr, ss->dialect,
-                                   SMBX_CRYPTO_ROLE_SERVER,
-                                   ss->keys.keys.signing_alg, 0, key, key_len,
-                                   ch->preauth, &k);
-    if (rc) {
-      (void)send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
-      chan_free(srv, ch);
-      return rc;
-    }
-    memcpy(ch->keys.keys.signing, k.signing, sizeof k.signing);
+  smbx_smb2_keys k;
+  int drc = smbx_smb2_derive_keys(
+      &srv->cr, ss->dialect, SMBX_CRYPTO_ROLE_SERVER,
+      ss->keys.keys.signing_alg, 0, key, key_len,
+      ss->dialect == SMBX_SMB2_DIALECT_311 ? ch->preauth : NULL, &k);
+  if (drc) {
+    (void)send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
+    chan_free(srv, ch);
+    return drc;
   }
+  memcpy(ch->keys.keys.signing, k.signing, sizeof k.signing);
   rs.session_flags = ss->flags;
   smbx_ssize n = smbx_smb2_encode_session_setup_resp(&h, &rs, out_pdu(srv),
                                                      out_cap(srv), NULL);
@@ -1194,6 +1141,8 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
         tree_disconnect(sc, pd, t);
         return;
       }
+      if (cmd == SMBX_SMB2_IOCTL && smbx__srv_ioctl(sc, pd))
+        return;
     }
   }
   smbx__rdma_xfer x;
@@ -1497,6 +1446,7 @@ void smbx_server_free(smbx_server *srv)
   smbx__slab_free(&srv->trees);
   smbx__slab_free(&srv->chans);
   smbx__ring_free(&srv->evq);
+  smbx__srv_channel_free(srv);
   if (srv->sbuf)
     smbx__free(&srv->alloc, srv->sbuf, srv->sbuf_cap, 8);
   if (srv->blob)
@@ -1532,8 +1482,6 @@ static int conn_prepare(smbx_server *srv, sconn **out, smbx__conn_settings *cs,
   cs->hash_seed = srv->seed;
   if (srv->s.flags & SMBX_SERVER_DELIVER_ECHO)
     cs->flags |= SMBX__CONN_F_DELIVER_ECHO;
-  /* a compound request gets a compounded response (as Windows and Samba) */
-  cs->flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
   memset(up, 0, sizeof *up);
   up->ctx = sc;
   up->send = up_send;

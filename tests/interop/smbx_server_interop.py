@@ -509,7 +509,9 @@ def main():
         # SMB2_10 sends Capabilities 0, impacket only ENCRYPTION) still send
         # multi-credit READ/WRITE: MS-SMB2 3.3.5.4 bases SupportsMultiCredit
         # on the server's LARGE_MTU alone (regression test for the node).
-        s = Server(a.server, root, tmp, config=user)
+        # multichannel = yes: the node answers QUERY_NETWORK_INTERFACE_INFO
+        # from the listening address (impacket_ops checks it).
+        s = Server(a.server, root, tmp, config=user + "multichannel = yes\n")
         servers.append(s)
         transfer(s, tmp, root, "alice%Secret#1", "user signed SMB2_10",
                  sign + ["-m", "SMB2_10"])

@@ -437,6 +437,9 @@ static void srv_request(nh *x, const smbx_event *e)
     x->deferred[x->n_deferred].conn = e->conn;
     x->deferred[x->n_deferred].req = e->u.pdu.req;
     x->deferred[x->n_deferred].cmd = cmd;
+    x->deferred[x->n_deferred].channel_sequence =
+        (uint16_t)e->u.pdu.hdr.status;
+    x->deferred[x->n_deferred].hdr_flags = e->u.pdu.hdr.flags;
     x->n_deferred++;
     if (cmd == SMBX_SMB2_CHANGE_NOTIFY)
       assert_int_equal(

@@ -74,7 +74,12 @@ typedef struct nh {
   nh_file files[NH_FILES];
   uint64_t next_fid;
   bool defer;      /* keep REQUEST events unanswered */
-  struct { uint64_t conn, req; uint16_t cmd; } deferred[NH_DEFER];
+  struct {
+    uint64_t conn, req;
+    uint16_t cmd;
+    uint16_t channel_sequence; /* low 16 bits of the header's @8 */
+    uint32_t hdr_flags;
+  } deferred[NH_DEFER];
   size_t n_deferred;
   size_t srv_events[16]; /* count per type */
   size_t srv_requests;

@@ -1226,6 +1226,7 @@ static void multichannel_6_6_bind_second_connection(void **state)
     nh x;
     nh_setup(&x, true);
     x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+    x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
     x.cs.dialects = masks[d];
     assert_int_equal(nh_start(&x), 0);
     int a = nh_add_tcp(&x, false);

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* The client node's multichannel parts (smb2.md 6.6, MS-SMB2 3.2.4.1.x,
+ * 3.2.5.1.x): which channel a request goes on, the session's
+ * ChannelSequence, failover replay of requests whose channel died, the
+ * binding key and FSCTL_QUERY_NETWORK_INTERFACE_INFO. See
+ * docs/multichannel.md. */
+#include <string.h>
+
+#include <smbx/client.h>
+
+#include "client/client_int.h"
+#include "core/cursor.h"
+
+/* ---- channel choice ----------------------------------------------------------- */
+
+static bool conn_live(const smbx_client *cli, uint64_t h, smbx__conn_info *ci)
+{
+  const cconn *cc = h ? smbx__slab_lookup(&cli->conns, h) : NULL;
+  if (!cc || cc->state != 2)
+    return false;
+  smbx__conn_get_info(cc->c, ci);
+  return ci->err == 0;
+}
+
+/* Fewest requests in flight first, then the most credits ("least
+ * outstanding credits": a channel's in-flight requests hold its credits). */
+static bool better(const smbx__conn_info *a, const smbx__conn_info *b)
+{
+  if (a->outstanding != b->outstanding)
+    return a->outstanding < b->outstanding;
+  return a->credits > b->credits;
+}
+
+uint64_t smbx__cli_pick(const smbx_client *cli, uint64_t sh)
+{
+  const csess *cs = smbx__slab_lookup(&cli->sessions, sh);
+  if (!cs || cs->state != CS_UP)
+    return 0;
+  uint64_t best = 0;
+  smbx__conn_info bi, ci;
+  if (conn_live(cli, cs->conn, &ci)) {
+    best = cs->conn;
+    bi = ci;
+  }
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->chans); i++) {
+    const cchan *ch = smbx__slab_at(&cli->chans, i);
+    if (!ch || ch->session != sh || ch->state != CS_UP ||
+        !conn_live(cli, ch->conn, &ci))
+      continue;
+    if (!best || better(&ci, &bi)) {
+      best = ch->conn;
+      bi = ci;
+    }
+  }
+  return best;
+}
+
+int smbx_client_session_channel(const smbx_client *cli, uint64_t session,
+                                uint64_t *conn)
+{
+  if (!cli || !conn)
+    return SMBX_ERR_INVAL;
+  const csess *cs =
+      session ? smbx__slab_lookup(&cli->sessions, session) : NULL;
+  if (!cs)
+    return SMBX_ERR_NOTFOUND;
+  uint64_t h = smbx__cli_pick(cli, session);
+  if (!h)
+    return SMBX_ERR_STATE;
+  *conn = h;
+  return 0;
+}
+
+/* ---- the replay arena ------------------------------------------------------------
+ * A ring of records [u32 len, u32 live, PDU padded to 8] between rhead
+ * and rtail; when the upper part is full the ring wraps (rend marks where
+ * the upper records end). Records are dropped in any order and reclaimed
+ * from the head. Fixed size: nothing is allocated per request. */
+
+#define REC_HDR 8u
+
+static size_t rec_size(size_t len)
+{
+  return REC_HDR + ((len + 7u) & ~(size_t)7u);
+}
+
+int smbx__cli_replay_init(smbx_client *cli)
+{
+  if (cli->rp || cli->s.replay_buffer_size == 0)
+    return 0;
+  cli->rp = smbx__alloc(&cli->alloc, cli->s.replay_buffer_size, 8);
+  if (!cli->rp)
+    return SMBX_ERR_NOMEM;
+  cli->rcap = cli->s.replay_buffer_size & ~(size_t)7u;
+  return 0;
+}
+
+void smbx__cli_replay_free(smbx_client *cli)
+{
+  if (cli->rp)
+    smbx__free(&cli->alloc, cli->rp, cli->s.replay_buffer_size, 8);
+  cli->rp = NULL;
+}
+
+/* Reserves a record for len bytes; its offset, or SIZE_MAX when full. */
+static size_t rec_alloc(smbx_client *cli, size_t len)
+{
+  size_t need = rec_size(len);
+  if (need > cli->rcap)
+    return SIZE_MAX;
+  if (cli->rused == 0) {
+    cli->rhead = cli->rtail = 0;
+    cli->rwrapped = false;
+  }
+  size_t off;
+  if (!cli->rwrapped) {
+    if (cli->rcap - cli->rtail >= need) {
+      off = cli->rtail;
+    } else if (cli->rhead >= need) {
+      cli->rend = cli->rtail;
+      cli->rwrapped = true;
+      off = 0;
+    } else {
+      return SIZE_MAX;
+    }
+  } else if (cli->rhead - cli->rtail >= need) {
+    off = cli->rtail;
+  } else {
+    return SIZE_MAX;
+  }
+  cli->rtail = off + need;
+  cli->rused += need;
+  uint8_t *r = cli->rp + off;
+  smbx__put_le32(r, (uint32_t)len);
+  smbx__put_le32(r + 4, 1);
+  return off;
+}
+
+void smbx__cli_replay_drop(smbx_client *cli, uint32_t id)
+{
+  if (!id || !cli->rp || id - 1 >= cli->rcap)
+    return;
+  smbx__put_le32(cli->rp + (id - 1) + 4, 0);
+  /* reclaim dead records from the head */
+  while (cli->rused) {
+    const uint8_t *r = cli->rp + cli->rhead;
+    if (smbx__get_le32(r + 4))
+      break;
+    size_t sz = rec_size(smbx__get_le32(r));
+    cli->rhead += sz;
+    cli->rused -= sz;
+    if (cli->rwrapped && cli->rhead == cli->rend) {
+      cli->rhead = 0;
+      cli->rwrapped = false;
+    }
+  }
+}
+
+/* ---- ChannelSequence and what is kept ---------------------------------------------- */
+
+/* MS-SMB2 3.2.4.1.? / smb2.md 6.6: commands resent after a channel loss.
+ * READ, QUERY_INFO and FLUSH are idempotent; WRITE, SET_INFO and IOCTL are
+ * the replayable modifying operations the server guards with
+ * ChannelSequence (3.3.5.2.10). CREATE (replay needs a durable v2
+ * handle), CLOSE, LOCK, QUERY_DIRECTORY (its cursor moves) and
+ * CHANGE_NOTIFY are not: they complete with the channel's error. */
+static bool replayable(uint16_t cmd)
+{
+  switch (cmd) {
+  case SMBX_SMB2_READ:
+  case SMBX_SMB2_WRITE:
+  case SMBX_SMB2_FLUSH:
+  case SMBX_SMB2_QUERY_INFO:
+  case SMBX_SMB2_SET_INFO:
+  case SMBX_SMB2_IOCTL:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool has_channel(const smbx_client *cli, uint64_t sh)
+{
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->chans); i++) {
+    const cchan *ch = smbx__slab_at(&cli->chans, i);
+    if (ch && ch->session == sh && ch->state == CS_UP)
+      return true;
+  }
+  return false;
+}
+
+uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len)
+{
+  smbx_client *cli = cc->cli;
+  const csess *cs = sh ? smbx__slab_lookup(&cli->sessions, sh) : NULL;
+  if (!cs || cs->dialect < SMBX_SMB2_DIALECT_300)
+    return 0;
+  uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;
+  /* 2.2.1.2: ChannelSequence @8 of every PDU of the message (the owner
+   * wrote NextCommand; the chain lies inside len) */
+  size_t at = 0;
+  bool single = true;
+  for (;;) {
+    if (len - at < SMBX_SMB2_HDR_SIZE)
+      return 0;
+    smbx__put_le16(p + at + 8, cs->channel_sequence);
+    uint32_t next = smbx__get_le32(p + at + 20);
+    if (next == 0 || next > len - at)
+      break;
+    single = false;
+    at += next;
+  }
+  if (!single || !cli->rp || !replayable(smbx__get_le16(p + 12)) ||
+      !has_channel(cli, sh))
+    return 0;
+  size_t off = rec_alloc(cli, len);
+  if (off == SIZE_MAX)
+    return 0; /* no room: this request is not replayed */
+  memcpy(cli->rp + off + REC_HDR, p, len);
+  return (uint32_t)off + 1;
+}
+
+/* ---- failover ------------------------------------------------------------------------ */
+
+bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
+                        uint64_t user)
+{
+  smbx_client *cli = cc->cli;
+  if (s->kind != CK_REQ || !s->replay || s->first_req || !cli->rp)
+    return false;
+  smbx_error_detail d;
+  /* only a dead channel; a timed-out request completes as such */
+  if (smbx__conn_error_detail(cc->c, &d) == 0)
+    return false;
+  csess *cs = smbx__slab_lookup(&cli->sessions, s->session);
+  if (!cs || cs->state != CS_UP)
+    return false;
+  /* a surviving channel: the session's first connection, or a bound one */
+  uint64_t to = 0;
+  smbx__conn_info ci;
+  if (cs->conn != cc->handle && conn_live(cli, cs->conn, &ci))
+    to = cs->conn;
+  for (uint32_t i = 0; !to && i < smbx__slab_cap(&cli->chans); i++) {
+    const cchan *ch = smbx__slab_at(&cli->chans, i);
+    if (ch && ch->session == s->session && ch->state == CS_UP &&
+        ch->conn != cc->handle && conn_live(cli, ch->conn, &ci))
+      to = ch->conn;
+  }
+  cconn *dst = to ? smbx__slab_lookup(&cli->conns, to) : NULL;
+  if (!dst)
+    return false;
+  /* 3.2.4.1.? Session.ChannelSequence moves on once per lost channel */
+  if (cs->failed_conn != cc->handle) {
+    cs->failed_conn = cc->handle;
+    cs->channel_sequence++;
+  }
+  const uint8_t *r = cli->rp + (s->replay - 1);
+  size_t len = smbx__get_le32(r);
+  uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;
+  memcpy(p, r + REC_HDR, len);
+  /* 2.2.1.2: REPLAY_OPERATION and the current ChannelSequence; the
+   * connection sets MessageId, credits and the signature anew */
+  smbx__put_le32(p + 16, smbx__get_le32(p + 16) |
+                             SMBX_SMB2_FLAGS_REPLAY_OPERATION);
+  smbx__put_le16(p + 8, cs->channel_sequence);
+  smbx__put_le16(p + 10, 0);
+  uint64_t nr = 0;
+  int rc = smbx__conn_send(dst->c, cli->sbuf, cli->sbuf_cap, len, NULL, user,
+                           &nr, 1, cli->now);
+  if (rc != 1)
+    return false;
+  uint32_t ix = (uint32_t)nr;
+  if (ix < dst->n_slots) {
+    cslot *ns = &dst->slots[ix];
+    memset(ns, 0, sizeof *ns);
+    ns->req = nr;
+    ns->session = s->session;
+    ns->kind = CK_REQ;
+    ns->first_conn = cc->handle;
+    ns->first_req = req;
+  }
+  return true;
+}
+
+/* ---- binding key --------------------------------------------------------------------- */
+
+int smbx_client_session_bind_key(smbx_client *cli, uint64_t conn,
+                                 uint64_t session, const uint8_t *key,
+                                 size_t len, uint64_t now_ns)
+{
+  if (!cli || !key || len == 0 || len > 64)
+    return SMBX_ERR_INVAL;
+  cchan *ch = NULL;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cli->chans) && !ch; i++) {
+    cchan *c = smbx__slab_at(&cli->chans, i);
+    if (c && c->session == session && c->conn == conn)
+      ch = c;
+  }
+  if (!ch)
+    return SMBX_ERR_NOTFOUND;
+  if (ch->state == CS_UP)
+    return SMBX_ERR_STATE;
+  cli->now = now_ns;
+  memcpy(ch->key, key, len);
+  ch->key_len = len;
+  ch->have_key = true;
+  return 0;
+}
+
+/* ---- FSCTL_QUERY_NETWORK_INTERFACE_INFO ------------------------------------------------- */
+
+int smbx_client_query_interfaces(smbx_client *cli, uint64_t conn,
+                                 uint64_t session, uint32_t tree_id,
+                                 uint64_t now_ns, uint64_t *req)
+{
+  if (!cli)
+    return SMBX_ERR_INVAL;
+  smbx_smb2_ioctl_req in;
+  memset(&in, 0, sizeof in);
+  in.ctl_code = SMBX_SMB2_FSCTL_QUERY_NETWORK_INTERFACE_INFO;
+  in.file_id.persistent_id = UINT64_MAX;
+  in.file_id.volatile_id = UINT64_MAX;
+  in.max_output_response = 65536;
+  in.flags = SMBX_SMB2_IOCTL_IS_FSCTL;
+  uint8_t body[128];
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = SMBX_SMB2_IOCTL;
+  smbx_ssize n = smbx_smb2_encode_ioctl_req(&h, &in, body, sizeof body, NULL);
+  if (n < 0)
+    return (int)n;
+  return smbx_client_request(cli, conn, session, tree_id, SMBX_SMB2_IOCTL,
+                             body + SMBX_SMB2_HDR_SIZE,
+                             (size_t)n - SMBX_SMB2_HDR_SIZE, 0, now_ns, req);
+}
+
+int smbx_client_interfaces(const smbx_event *ev, smbx_smb2_netif *out,
+                           size_t cap, size_t *n)
+{
+  if (!ev || !n || (!out && cap))
+    return SMBX_ERR_INVAL;
+  *n = 0;
+  if (ev->type != SMBX_EV_RESPONSE || ev->u.pdu.err ||
+      ev->u.pdu.status != SMBX_STATUS_SUCCESS || !ev->u.pdu.data ||
+      ev->u.pdu.hdr.command != SMBX_SMB2_IOCTL)
+    return SMBX_ERR_STATE;
+  smbx_smb2_ioctl_resp r;
+  if (smbx_smb2_decode_ioctl_resp(ev->u.pdu.data, ev->u.pdu.len, &r, NULL))
+    return SMBX_ERR_DECODE;
+  if (r.ctl_code != SMBX_SMB2_FSCTL_QUERY_NETWORK_INTERFACE_INFO)
+    return SMBX_ERR_STATE;
+  smbx_smb2_netif_iter it;
+  if (smbx_smb2_netif_iter_init(&it, r.output.p, r.output.len))
+    return SMBX_ERR_DECODE;
+  smbx_smb2_netif e;
+  int rc;
+  size_t k = 0;
+  while ((rc = smbx_smb2_netif_iter_next(&it, &e, NULL)) == 1) {
+    if (k < cap)
+      out[k] = e;
+    k++;
+  }
+  if (rc < 0)
+    return SMBX_ERR_DECODE;
+  *n = k;
+  return 0;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* Client node internals (rank 6) shared by the files of lib/client:
+ * client.c (connections, sessions, requests, events) and channel.c
+ * (multichannel: channel choice, failover replay, interface query). */
+#ifndef SMBX_CLIENT_CLIENT_INT_H
+#define SMBX_CLIENT_CLIENT_INT_H
+
+#include <smbx/client.h>
+
+#include "conn/conn.h"
+#include "core/alloc.h"
+#include "core/hash.h"
+#include "core/ring.h"
+#include "core/slab.h"
+
+typedef struct smbx__cli_leases smbx__cli_leases;
+
+enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF, CK_BIND };
+
+typedef struct cslot {
+  uint64_t req;
+  uint64_t session;
+  uint8_t kind;
+  uint32_t replay;     /* its copy in the replay arena (offset + 1), or 0 */
+  uint64_t first_conn; /* a failover replay: where it was first sent ... */
+  uint64_t first_req;  /* ... and its handle there (0: not a replay) */
+} cslot;
+
+typedef struct cconn {
+  smbx_client *cli;
+  smbx__conn *c;
+  uint64_t handle;
+  smbx_tcp_hooks tcp;
+  cslot *slots;
+  uint32_t n_slots;
+  uint8_t state; /* 0 new, 1 negotiating, 2 negotiated */
+  bool smbd;
+  uint16_t dialect;
+  uint32_t caps;
+  uint16_t cipher;
+  uint16_t sign_alg;
+  uint16_t server_secmode;
+  struct smbx__cli_rdma *rdma; /* direct placement (SMB Direct), or NULL */
+} cconn;
+
+#define CS_PENDING 1u
+#define CS_UP 2u
+#define CS_NEEDKEY 3u /* final SUCCESS seen, waiting for the key */
+
+typedef struct csess {
+  uint64_t wire_id;
+  uint64_t conn;
+  uint8_t state;
+  bool inflight;
+  bool have_key;
+  uint8_t key[64];
+  size_t key_len;
+  uint16_t dialect;
+  uint16_t flags;
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+  bool have_keys;
+  uint16_t channel_sequence; /* 3.2.4.1.? Session.ChannelSequence: sent in
+                                every request, bumped on a failover */
+  uint64_t failed_conn;      /* the channel loss it was bumped for */
+} csess;
+
+/* A channel of a session on another connection (binding, smb2.md 6.6). */
+typedef struct cchan {
+  uint64_t session; /* local session handle */
+  uint64_t conn;
+  uint8_t state;    /* CS_PENDING, CS_UP */
+  bool inflight;
+  bool have_key;   /* the binding's own session key was given */
+  uint8_t key[64];
+  size_t key_len;
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+} cchan;
+
+struct smbx_client {
+  smbx_allocator alloc;
+  smbx_client_settings s;
+  smbx_crypto cr;
+  bool have_cr;
+  smbx__slab conns, sessions, chans;
+  const csess *binding; /* signing a binding leg with the session's key */
+  smbx__hash sids; /* wire SessionId -> csess */
+  smbx__ring evq;
+  smbx__cli_leases *leases; /* lease table and directory cache, or NULL */
+  uint8_t *sbuf;
+  size_t sbuf_cap;
+  uint64_t now;
+  uint64_t seed;
+  /* failover replay arena (channel.c): records of requests in flight,
+   * a ring of [u32 len, u32 live, PDU padded to 8] */
+  uint8_t *rp;
+  size_t rcap, rhead, rtail, rused, rend;
+  bool rwrapped;
+};
+
+/* ---- channel.c: multichannel --------------------------------------------- */
+
+/* The least loaded live channel of session sh (conn handle), or 0. */
+uint64_t smbx__cli_pick(const smbx_client *cli, uint64_t sh);
+/* Before conn cc sends the message at sbuf + HEADROOM (len bytes) for
+ * session sh: stamps the session's ChannelSequence into each PDU and, for
+ * a replayable single PDU on a session with several channels, keeps a
+ * copy. Returns the copy's id for the request's slot, or 0. */
+uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len);
+/* The send failed or the request completed: drop its copy. */
+void smbx__cli_replay_drop(smbx_client *cli, uint32_t id);
+/* Request s (handle req, cookie user) of dying connection cc: resend it
+ * on a surviving channel of its session (REPLAY_OPERATION, the bumped
+ * ChannelSequence), once. True when resent (it completes later, from
+ * there); false: complete it here. */
+bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
+                        uint64_t user);
+/* Frees the arena (smbx_client_free). */
+void smbx__cli_replay_free(smbx_client *cli);
+/* Allocates the arena if the settings ask for one (first bind). */
+int smbx__cli_replay_init(smbx_client *cli);
+
+#endif

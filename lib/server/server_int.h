@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* Server node internals (rank 6) shared by the files of lib/server:
+ * server.c (connections, sessions, trees, requests, events) and channel.c
+ * (multichannel: interface list, ChannelSequence of opens). */
+#ifndef SMBX_SERVER_SERVER_INT_H
+#define SMBX_SERVER_SERVER_INT_H
+
+#include <smbx/server.h>
+
+#include "conn/conn.h"
+#include "core/alloc.h"
+#include "core/ring.h"
+#include "core/slab.h"
+
+enum { K_NONE = 0, K_REQ, K_SESS, K_TREE, K_BIND };
+
+/* What the node remembers about a request it delivered (indexed by the
+ * connection's request slot index). */
+typedef struct slot {
+  uint64_t req;
+  uint64_t hold;
+  uint64_t session;
+  uint8_t kind;
+} slot;
+
+typedef struct sconn {
+  smbx_server *srv;
+  smbx__conn *c;
+  uint64_t handle;
+  smbx_tcp_hooks tcp;
+  slot *slots;
+  uint32_t n_slots;
+  bool negotiated;
+  bool down;
+  bool smbd;
+  uint16_t dialect;
+  uint32_t caps;
+  uint16_t cipher;
+  uint16_t sign_alg;
+  uint16_t client_secmode;
+  uint8_t client_guid[16]; /* 3.3.5.5: a binding must come from the same
+                              client */
+  const char *kill; /* deferred teardown (cannot abort inside an upcall) */
+  struct smbx__srv_rdma *rdma; /* direct placement (SMB Direct), or NULL */
+} sconn;
+
+#define SS_PENDING 1u
+#define SS_UP 2u
+
+typedef struct ssess {
+  uint64_t conn;     /* connection it was set up on */
+  uint64_t pending;  /* request handle of the leg in flight, or 0 */
+  uint8_t state;
+  uint16_t dialect;
+  uint16_t flags;    /* SessionFlags */
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+  bool have_keys;
+  uint8_t client_guid[16]; /* of the connection that set it up */
+} ssess;
+
+/* A channel of a session on another connection (multichannel binding,
+ * smb2.md 6.6). The session's own connection is its first channel. */
+typedef struct schan {
+  uint64_t session;
+  uint64_t conn;
+  uint8_t state; /* SS_PENDING, SS_UP */
+  uint8_t preauth[64];
+  smbx__conn_keys keys;
+} schan;
+
+typedef struct stree {
+  uint64_t session;
+  uint64_t conn;
+} stree;
+
+struct smbx_server {
+  smbx_allocator alloc;
+  smbx_server_settings s;
+  uint8_t *blob;
+  smbx_crypto cr;
+  bool have_cr;
+  smbx__slab conns, sessions, trees, chans;
+  smbx__ring evq;
+  uint8_t *sbuf;
+  size_t sbuf_cap;
+  uint64_t now;
+  uint64_t seed;
+  bool bp; /* backpressure on */
+  /* channel.c: FSCTL_QUERY_NETWORK_INTERFACE_INFO from the host's list */
+  uint8_t *ifwire;  /* the NETWORK_INTERFACE_INFO chain as sent */
+  size_t ifwire_len;
+  uint8_t *ifresp;  /* where the IOCTL response is encoded */
+  size_t ifresp_cap;
+};
+
+/* ---- channel.c: multichannel --------------------------------------------- */
+
+/* An IOCTL request the node answers itself
+ * (FSCTL_QUERY_NETWORK_INTERFACE_INFO, 3.3.5.15.11): true when answered;
+ * false: it is the host's. */
+bool smbx__srv_ioctl(sconn *sc, const smbx__conn_pdu *pd);
+/* Frees the interface list (smbx_server_free). */
+void smbx__srv_channel_free(smbx_server *srv);
+
+#endif

@@ -1,0 +1,820 @@
+/* SPDX-License-Identifier: MIT */
+/* Multichannel (smb2.md 6.6; docs/multichannel.md): the server node's
+ * FSCTL_QUERY_NETWORK_INTERFACE_INFO answer and the client's parse,
+ * session binding checks (3.3.5.5) with hostile binding legs, channel
+ * choice spreading requests, and failover replay when a channel dies with
+ * requests in flight (REPLAY_OPERATION + ChannelSequence, exactly once).
+ * Client and server nodes back to back over in-memory Direct TCP and the
+ * simulated SMB Direct NIC (tests/node/node_harness.c). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node_harness.h"
+#include "test_main.h"
+
+#include <smbx/tcp.h>
+
+static bool have_openssl(void)
+{
+#ifdef NH_HAVE_OPENSSL
+  return true;
+#else
+  return false;
+#endif
+}
+
+static void netif4(smbx_smb2_netif *e, uint32_t idx, uint32_t cap,
+                   uint8_t last)
+{
+  memset(e, 0, sizeof *e);
+  e->if_index = idx;
+  e->capability = cap;
+  e->link_speed = 100000000000ull;
+  e->family = SMBX_SMB2_NETIF_FAMILY_INET;
+  e->addr[0] = 10;
+  e->addr[3] = last;
+}
+
+/* The wire SessionId of local session s (from its SESSION_UP). */
+static uint64_t wire_id(const nh *x, uint64_t s)
+{
+  for (size_t i = 0; i < x->n_log; i++)
+    if (x->log[i].ev.type == SMBX_EV_SESSION_UP &&
+        x->log[i].ev.u.session.session == s)
+      return x->log[i].ev.u.session.session_id;
+  fail_msg("no SESSION_UP");
+  return 0;
+}
+
+/* Binds session s to pair p with the fake authenticator's rounds. */
+static void bind_pair(nh *x, int p, uint64_t s)
+{
+  uint64_t c = x->pair[p].cconn;
+  assert_int_equal(smbx_client_session_bind(x->cli, c, s,
+                                            (const uint8_t *)"NEGO", 4,
+                                            x->now),
+                   0);
+  for (int round = 1;; round++) {
+    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
+    assert_non_null(e);
+    assert_int_equal(e->ev.conn, c);
+    assert_int_equal(e->ev.u.session.err, 0);
+    if (e->ev.u.session.status == SMBX_STATUS_SUCCESS)
+      break;
+    assert_int_equal(e->ev.u.session.status,
+                     SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+    char tok[16];
+    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+    if (round == 1)
+      assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
+                                                    sizeof x->key, x->now),
+                       0);
+    assert_int_equal(smbx_client_session_bind(x->cli, c, s,
+                                              (const uint8_t *)tok,
+                                              (size_t)tl, x->now),
+                     0);
+  }
+  const nh_cev *up = nh_wait(x, SMBX_EV_SESSION_UP);
+  assert_non_null(up);
+  assert_int_equal(up->ev.conn, c);
+  /* up: the binding key is taken */
+  assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
+                                                sizeof x->key, x->now),
+                   SMBX_ERR_STATE);
+}
+
+/* Two TCP channels (a first, b bound) of one signed session on a
+ * MULTI_CHANNEL server; dialect by mask. */
+static void two_channels(nh *x, uint32_t mask, int *a, int *b, uint64_t *s,
+                         uint32_t *t)
+{
+  nh_setup(x, true);
+  x->ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  x->ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x->cs.dialects = mask;
+  assert_int_equal(nh_start(x), 0);
+  *a = nh_add_tcp(x, false);
+  *b = nh_add_tcp(x, false);
+  nh_negotiate(x, *a);
+  *s = nh_session(x, *a);
+  *t = nh_tree(x, *a, *s);
+  nh_negotiate(x, *b);
+  bind_pair(x, *b, *s);
+}
+
+/* ---- 2.2.32.5 / 3.3.5.15.11: interface info ---------------------------------- */
+
+/* smb2.md case 13 end to end: the host's list (IPv4 RSS|RDMA, IPv6) goes
+ * out as NETWORK_INTERFACE_INFO and the client node parses it back */
+static void netif_2_2_32_5_round_trip_through_both_nodes(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  int a, b;
+  uint64_t s;
+  uint32_t t;
+  two_channels(&x, SMBX_DIALECT_MASK_311, &a, &b, &s, &t);
+  smbx_smb2_netif in[3];
+  netif4(&in[0], 3, SMBX_SMB2_NETIF_RSS_CAPABLE | SMBX_SMB2_NETIF_RDMA_CAPABLE,
+         7);
+  in[0].rss_queue_count = 8;
+  memset(&in[1], 0, sizeof in[1]);
+  in[1].if_index = 3; /* the same NIC's IPv6 address */
+  in[1].link_speed = 100000000000ull;
+  in[1].family = SMBX_SMB2_NETIF_FAMILY_INET6;
+  in[1].addr[0] = 0xfe;
+  in[1].addr[1] = 0x80;
+  in[1].addr[15] = 1;
+  in[1].scope_id = 3;
+  netif4(&in[2], 9, 0, 8);
+  in[2].link_speed = 1000000000ull;
+  assert_int_equal(smbx_server_set_interfaces(x.srv, in, 3), 0);
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_query_interfaces(x.cli, x.pair[b].cconn, s, t,
+                                                x.now, &req),
+                   0);
+  const nh_cev *e = nh_response(&x, req);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_true(e->ev.flags & SMBX_EVF_VERIFIED);
+  /* the node answered: the host never saw an IOCTL */
+  assert_int_equal(x.srv_requests, 0);
+  smbx_event ev = e->ev;
+  ev.u.pdu.data = e->bytes; /* the logged copy of the PDU */
+  smbx_smb2_netif out[4];
+  size_t n = 0;
+  assert_int_equal(smbx_client_interfaces(&ev, out, 4, &n), 0);
+  assert_int_equal(n, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(out[i].if_index, in[i].if_index);
+    assert_int_equal(out[i].capability, in[i].capability);
+    assert_int_equal(out[i].rss_queue_count, in[i].rss_queue_count);
+    assert_int_equal(out[i].link_speed, in[i].link_speed);
+    assert_int_equal(out[i].family, in[i].family);
+    assert_int_equal(out[i].scope_id, in[i].scope_id);
+    assert_memory_equal(out[i].addr, in[i].addr, 16);
+  }
+  assert_int_equal(out[0].next, SMBX_SMB2_NETIF_SIZE);
+  assert_int_equal(out[2].next, 0);
+  /* cap smaller than the list: n still counts every entry */
+  assert_int_equal(smbx_client_interfaces(&ev, out, 1, &n), 0);
+  assert_int_equal(n, 3);
+  /* a response of another kind is not interface info */
+  ev.u.pdu.hdr.command = SMBX_SMB2_READ;
+  assert_int_equal(smbx_client_interfaces(&ev, out, 4, &n), SMBX_ERR_STATE);
+  assert_int_equal(smbx_client_interfaces(NULL, out, 4, &n), SMBX_ERR_INVAL);
+  /* a hostile chain (case 35: Next < 152) in an otherwise good response */
+  uint8_t *bad = malloc(e->len);
+  memcpy(bad, e->bytes, e->len);
+  smbx_smb2_ioctl_resp r;
+  assert_int_equal(smbx_smb2_decode_ioctl_resp(bad, e->len, &r, NULL), 0);
+  bad[r.output_offset] = 8; /* Next of the first entry */
+  ev = e->ev;
+  ev.u.pdu.data = bad;
+  assert_int_equal(smbx_client_interfaces(&ev, out, 4, &n), SMBX_ERR_DECODE);
+  free(bad);
+  nh_fini(&x);
+}
+
+/* 3.3.5.15.11: NOT_SUPPORTED without a list or without MULTI_CHANNEL,
+ * BUFFER_TOO_SMALL below MaxOutputResponse; bad lists are refused */
+static void netif_3_3_5_15_11_refusals(void **state)
+{
+  (void)state;
+  for (int multi = 0; multi < 2; multi++) {
+    nh x;
+    nh_setup(&x, false);
+    if (multi)
+      x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+    x.cs.dialects = SMBX_DIALECT_MASK_302;
+    assert_int_equal(nh_start(&x), 0);
+    int p = nh_add_tcp(&x, false);
+    nh_negotiate(&x, p);
+    uint64_t s = nh_session(&x, p);
+    uint32_t t = nh_tree(&x, p, s);
+    uint64_t c = x.pair[p].cconn;
+    smbx_smb2_netif in[2];
+    netif4(&in[0], 1, SMBX_SMB2_NETIF_RDMA_CAPABLE, 1);
+    netif4(&in[1], 0, 0, 2);
+    assert_int_equal(smbx_server_set_interfaces(x.srv, in, 2),
+                     SMBX_ERR_INVAL); /* IfIndex 0 */
+    in[1].if_index = 2;
+    in[1].family = 0x1C;
+    assert_int_equal(smbx_server_set_interfaces(x.srv, in, 2),
+                     SMBX_ERR_INVAL); /* unknown family */
+    assert_int_equal(smbx_server_set_interfaces(x.srv, NULL, 1),
+                     SMBX_ERR_INVAL);
+    assert_int_equal(smbx_server_set_interfaces(
+                         x.srv, in, SMBX_SERVER_MAX_INTERFACES + 1),
+                     SMBX_ERR_INVAL);
+    uint64_t req;
+    /* no list yet */
+    assert_int_equal(smbx_client_query_interfaces(x.cli, c, s, t, x.now, &req),
+                     0);
+    assert_int_equal(nh_response(&x, req)->ev.u.pdu.status,
+                     SMBX_STATUS_NOT_SUPPORTED);
+    in[1].family = SMBX_SMB2_NETIF_FAMILY_INET;
+    assert_int_equal(smbx_server_set_interfaces(x.srv, in, 2), 0);
+    assert_int_equal(smbx_client_query_interfaces(x.cli, c, s, t, x.now, &req),
+                     0);
+    const nh_cev *e = nh_response(&x, req);
+    assert_int_equal(e->ev.u.pdu.status,
+                     multi ? SMBX_STATUS_SUCCESS : SMBX_STATUS_NOT_SUPPORTED);
+    /* MaxOutputResponse 300 < 2 x 152 */
+    smbx_smb2_ioctl_req q;
+    memset(&q, 0, sizeof q);
+    q.ctl_code = SMBX_SMB2_FSCTL_QUERY_NETWORK_INTERFACE_INFO;
+    q.file_id.persistent_id = q.file_id.volatile_id = UINT64_MAX;
+    q.max_output_response = 300;
+    q.flags = SMBX_SMB2_IOCTL_IS_FSCTL;
+    smbx_smb2_hdr h;
+    memset(&h, 0, sizeof h);
+    uint8_t body[160];
+    smbx_ssize n = smbx_smb2_encode_ioctl_req(&h, &q, body, sizeof body, NULL);
+    assert_true(n > 64);
+    assert_int_equal(smbx_client_request(x.cli, c, s, t, SMBX_SMB2_IOCTL,
+                                         body + 64, (size_t)n - 64, 0, x.now,
+                                         &req),
+                     0);
+    assert_int_equal(nh_response(&x, req)->ev.u.pdu.status,
+                     multi ? SMBX_STATUS_BUFFER_TOO_SMALL
+                           : SMBX_STATUS_NOT_SUPPORTED);
+    /* without IS_FSCTL */
+    q.max_output_response = 65536;
+    q.flags = 0;
+    n = smbx_smb2_encode_ioctl_req(&h, &q, body, sizeof body, NULL);
+    assert_int_equal(smbx_client_request(x.cli, c, s, t, SMBX_SMB2_IOCTL,
+                                         body + 64, (size_t)n - 64, 0, x.now,
+                                         &req),
+                     0);
+    assert_int_equal(nh_response(&x, req)->ev.u.pdu.status,
+                     SMBX_STATUS_INVALID_PARAMETER);
+    /* other FSCTLs stay the host's */
+    q.ctl_code = SMBX_SMB2_FSCTL_PIPE_TRANSCEIVE;
+    q.flags = SMBX_SMB2_IOCTL_IS_FSCTL;
+    n = smbx_smb2_encode_ioctl_req(&h, &q, body, sizeof body, NULL);
+    size_t before = x.srv_requests;
+    assert_int_equal(smbx_client_request(x.cli, c, s, t, SMBX_SMB2_IOCTL,
+                                         body + 64, (size_t)n - 64, 0, x.now,
+                                         &req),
+                     0);
+    (void)nh_response(&x, req);
+    assert_int_equal(x.srv_requests, before + 1);
+    /* n 0 clears the list */
+    assert_int_equal(smbx_server_set_interfaces(x.srv, NULL, 0), 0);
+    assert_int_equal(smbx_client_query_interfaces(x.cli, c, s, t, x.now, &req),
+                     0);
+    assert_int_equal(nh_response(&x, req)->ev.u.pdu.status,
+                     SMBX_STATUS_NOT_SUPPORTED);
+    nh_fini(&x);
+  }
+}
+
+/* set_interfaces under allocation failure: NOMEM and the old list stays */
+static void netif_alloc_failure_keeps_old_list(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  smbx_smb2_netif in[1];
+  netif4(&in[0], 1, 0, 1);
+  assert_int_equal(smbx_server_set_interfaces(x.srv, in, 1), 0);
+  for (uint64_t k = 1; k <= 2; k++) {
+    test_alloc_fail_nth(&x.ta, k);
+    assert_int_equal(smbx_server_set_interfaces(x.srv, in, 1),
+                     SMBX_ERR_NOMEM);
+  }
+  test_alloc_fail_nth(&x.ta, 0);
+  nh_fini(&x); /* leak-checked by the test allocator */
+}
+
+/* ---- 3.3.5.5: binding checks with hostile legs ------------------------------------ */
+
+/* NEGOTIATE on a raw pair: one dialect, MULTI_CHANNEL, ClientGuid g. */
+static void raw_negotiate3(nh *x, int p, uint16_t dialect, uint8_t g)
+{
+  uint8_t body[40];
+  memset(body, 0, sizeof body);
+  body[0] = 36;
+  body[2] = 1; /* DialectCount */
+  body[4] = 1; /* SecurityMode */
+  body[8] = SMBX_SMB2_CAP_MULTI_CHANNEL;
+  memset(body + 12, g, 16);
+  body[36] = (uint8_t)dialect;
+  body[37] = (uint8_t)(dialect >> 8);
+  uint8_t fr[256];
+  size_t n = nh_frame_req(fr, sizeof fr, SMBX_SMB2_NEGOTIATE, 0, 0, 64, 0, 0,
+                          body, 38);
+  nh_raw(x, p, fr, n);
+  nh_pump(x);
+  assert_int_equal(x->srv_dialect, dialect);
+}
+
+/* The status of the last response on pair p. */
+static uint32_t last_status(nh *x, int p)
+{
+  nh_pipe *q = &x->pair[p].s2c;
+  size_t at = 0, last = SIZE_MAX, last_len = 0;
+  while (at + 4 <= q->len) {
+    uint32_t n = 0;
+    assert_int_equal(smbx_tcp_decode_prefix(q->p + at, q->len - at, &n), 0);
+    last = at + 4;
+    last_len = n;
+    at += 4 + n;
+  }
+  assert_true(last != SIZE_MAX);
+  smbx_smb2_hdr h;
+  assert_int_equal(smbx_smb2_hdr_decode(q->p + last, last_len, &h, NULL), 0);
+  assert_int_equal(h.command, SMBX_SMB2_SESSION_SETUP);
+  return h.status;
+}
+
+enum { SIG_NONE, SIG_GOOD, SIG_BAD };
+
+/* A binding SESSION_SETUP on raw pair p for wire session sid. */
+static uint32_t raw_bind(nh *x, int p, uint64_t mid, uint64_t sid, int sig,
+                         const smbx_smb2_keys *k)
+{
+  uint8_t body[28];
+  memset(body, 0, sizeof body);
+  body[0] = 25;
+  body[2] = SMBX_SMB2_SESSION_FLAG_BINDING;
+  body[3] = 1;
+  body[12] = 0x58; /* SecurityBufferOffset */
+  body[14] = 4;    /* SecurityBufferLength: "NEGO" */
+  memcpy(body + 24, "NEGO", 4);
+  uint8_t fr[160];
+  size_t n = nh_frame_req(fr, sizeof fr, SMBX_SMB2_SESSION_SETUP, mid, 1, 1,
+                          sid, 0, body, sizeof body);
+  if (sig != SIG_NONE) {
+    assert_int_equal(smbx_smb2_sign(&x->cr, k->signing_alg, k->signing, fr + 4,
+                                    n - 4, SMBX_CRYPTO_SIGN_SET_FLAG),
+                     0);
+    if (sig == SIG_BAD)
+      fr[4 + 48] ^= 1;
+  }
+  nh_raw(x, p, fr, n);
+  nh_pump(x);
+  return last_status(x, p);
+}
+
+/* 3.3.5.5 (smb2.md 6.6): unknown session -> USER_SESSION_DELETED,
+ * unsigned -> INVALID_PARAMETER, bad signature -> ACCESS_DENIED, another
+ * dialect -> INVALID_PARAMETER, another ClientGuid -> USER_SESSION_DELETED,
+ * a server without MULTI_CHANNEL -> REQUEST_NOT_ACCEPTED, a guest session
+ * -> NOT_SUPPORTED; none reaches the host; a good leg does */
+static void bind_3_3_5_5_hostile_binding_legs(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  for (int multi = 0; multi < 2; multi++) {
+    nh x;
+    nh_setup(&x, true);
+    if (multi)
+      x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+    x.cs.dialects = SMBX_DIALECT_MASK_302;
+    assert_int_equal(nh_start(&x), 0);
+    int a = nh_add_tcp(&x, false);
+    nh_negotiate(&x, a);
+    uint64_t s = nh_session(&x, a);
+    uint64_t sid = wire_id(&x, s);
+    smbx_smb2_keys k;
+    assert_int_equal(smbx_smb2_derive_keys(&x.cr, SMBX_SMB2_DIALECT_302,
+                                           SMBX_CRYPTO_ROLE_CLIENT,
+                                           SMBX_CRYPTO_SIGN_DEFAULT, 0, x.key,
+                                           sizeof x.key, NULL, &k),
+                     0);
+    int r = nh_add_tcp(&x, true);
+    raw_negotiate3(&x, r, SMBX_SMB2_DIALECT_302, 0);
+    size_t setups = x.srv_events[SMBX_EV_SESSION_SETUP];
+    if (!multi) {
+      assert_int_equal(raw_bind(&x, r, 1, sid, SIG_GOOD, &k),
+                       SMBX_STATUS_REQUEST_NOT_ACCEPTED);
+      assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], setups);
+      nh_fini(&x);
+      continue;
+    }
+    assert_int_equal(raw_bind(&x, r, 1, sid + 77, SIG_GOOD, &k),
+                     SMBX_STATUS_USER_SESSION_DELETED);
+    assert_int_equal(raw_bind(&x, r, 2, sid, SIG_NONE, &k),
+                     SMBX_STATUS_INVALID_PARAMETER);
+    assert_int_equal(raw_bind(&x, r, 3, sid, SIG_BAD, &k),
+                     SMBX_STATUS_ACCESS_DENIED);
+    assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], setups);
+    assert_false(x.pair[r].sdown);
+    /* a good leg reaches the host (its authenticator answers) */
+    assert_int_equal(raw_bind(&x, r, 4, sid, SIG_GOOD, &k),
+                     SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+    assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], setups + 1);
+    /* another dialect */
+    int r2 = nh_add_tcp(&x, true);
+    raw_negotiate3(&x, r2, SMBX_SMB2_DIALECT_300, 0);
+    assert_int_equal(raw_bind(&x, r2, 1, sid, SIG_GOOD, &k),
+                     SMBX_STATUS_INVALID_PARAMETER);
+    /* another ClientGuid */
+    int r3 = nh_add_tcp(&x, true);
+    raw_negotiate3(&x, r3, SMBX_SMB2_DIALECT_302, 0x5A);
+    assert_int_equal(raw_bind(&x, r3, 1, sid, SIG_GOOD, &k),
+                     SMBX_STATUS_USER_SESSION_DELETED);
+    assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], setups + 1);
+    nh_fini(&x);
+  }
+  /* a guest session cannot be bound */
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  smbx_smb2_keys k;
+  assert_int_equal(smbx_smb2_derive_keys(&x.cr, SMBX_SMB2_DIALECT_302,
+                                         SMBX_CRYPTO_ROLE_CLIENT,
+                                         SMBX_CRYPTO_SIGN_DEFAULT, 0, x.key,
+                                         sizeof x.key, NULL, &k),
+                   0);
+  int r = nh_add_tcp(&x, true);
+  raw_negotiate3(&x, r, SMBX_SMB2_DIALECT_302, 0);
+  assert_int_equal(raw_bind(&x, r, 1, wire_id(&x, s), SIG_GOOD, &k),
+                   SMBX_STATUS_NOT_SUPPORTED);
+  nh_fini(&x);
+}
+
+/* 6.6 on 3.0.x: the channel key comes from the binding's own session key
+ * (SMB2AESCMAC/SmbSign), so a different binding key still verifies both
+ * ways when both sides use it, and a wrong one fails the final response */
+static void bind_6_6_channel_key_from_binding_key(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  int a, b;
+  uint64_t s;
+  uint32_t t;
+  two_channels(&x, SMBX_DIALECT_MASK_300, &a, &b, &s, &t);
+  smbx_smb2_fileid f = nh_create(&x, b, s, t, "k.bin");
+  uint64_t req;
+  assert_int_equal(smbx_client_read(x.cli, x.pair[b].cconn, s, t, f, 0, 16,
+                                    x.now, &req),
+                   0);
+  const nh_cev *e = nh_response(&x, req);
+  assert_true(e->ev.flags & SMBX_EVF_VERIFIED);
+  /* a third channel whose client-side binding key differs: the server's
+   * signed final response does not verify */
+  int c = nh_add_tcp(&x, false);
+  nh_negotiate(&x, c);
+  uint64_t cc = x.pair[c].cconn;
+  assert_int_equal(smbx_client_session_bind(x.cli, cc, s,
+                                            (const uint8_t *)"NEGO", 4, x.now),
+                   0);
+  uint8_t wrong[16];
+  memset(wrong, 0xEE, sizeof wrong);
+  assert_int_equal(smbx_client_session_bind_key(x.cli, cc, s, wrong,
+                                                sizeof wrong, x.now),
+                   0);
+  assert_int_equal(smbx_client_session_bind_key(x.cli, cc, s, NULL, 16, x.now),
+                   SMBX_ERR_INVAL);
+  assert_int_equal(smbx_client_session_bind_key(x.cli, x.pair[a].cconn, s,
+                                                wrong, 16, x.now),
+                   SMBX_ERR_NOTFOUND);
+  for (int round = 1;; round++) {
+    const nh_cev *ev = nh_wait(&x, SMBX_EV_SESSION_SETUP);
+    assert_non_null(ev);
+    if (ev->ev.u.session.status != SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+      assert_int_equal(ev->ev.u.session.status, SMBX_STATUS_SUCCESS);
+      assert_int_equal(ev->ev.u.session.err, SMBX_ERR_AUTH);
+      break;
+    }
+    char tok[16];
+    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+    assert_int_equal(smbx_client_session_bind(x.cli, cc, s,
+                                              (const uint8_t *)tok,
+                                              (size_t)tl, x.now),
+                     0);
+  }
+  /* not bound: the node refuses to use the session there */
+  assert_int_equal(smbx_client_read(x.cli, cc, s, t, f, 0, 16, x.now, &req),
+                   SMBX_ERR_STATE);
+  nh_fini(&x);
+}
+
+/* ---- spreading ------------------------------------------------------------------- */
+
+/* conn 0 picks the least loaded live channel: with responses held, 16
+ * READs alternate between the two channels; both carry I/O */
+static void spread_requests_use_both_channels(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  int a, b;
+  uint64_t s;
+  uint32_t t;
+  two_channels(&x, SMBX_DIALECT_MASK_311, &a, &b, &s, &t);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "spread.bin");
+  x.defer = true;
+  x.n_deferred = 0;
+  size_t on[2] = {0, 0};
+  for (int i = 0; i < 16; i++) {
+    uint64_t pick = 0;
+    assert_int_equal(smbx_client_session_channel(x.cli, s, &pick), 0);
+    assert_true(pick == x.pair[a].cconn || pick == x.pair[b].cconn);
+    assert_int_equal(smbx_client_read(x.cli, 0, s, t, f, 0, 512, x.now, NULL),
+                     0);
+    nh_pump(&x);
+  }
+  for (size_t i = 0; i < x.n_deferred; i++)
+    on[x.deferred[i].conn == x.pair[b].sconn]++;
+  assert_int_equal(x.n_deferred, 16);
+  assert_int_equal(on[0], 8);
+  assert_int_equal(on[1], 8);
+  for (size_t i = 0; i < x.n_deferred; i++)
+    nh_answer_deferred(&x, i, SMBX_STATUS_END_OF_FILE);
+  nh_pump(&x);
+  size_t got[2] = {0, 0};
+  for (size_t i = 0; i < x.n_log; i++)
+    if (x.log[i].ev.type == SMBX_EV_RESPONSE &&
+        x.log[i].ev.u.pdu.status == SMBX_STATUS_END_OF_FILE) {
+      assert_true(x.log[i].ev.flags & SMBX_EVF_VERIFIED);
+      assert_int_equal(x.log[i].ev.u.pdu.first_conn, x.log[i].ev.conn);
+      got[x.log[i].ev.conn == x.pair[b].cconn]++;
+    }
+  assert_int_equal(got[0], 8);
+  assert_int_equal(got[1], 8);
+  /* errors: unknown session, none; a dead channel is never picked */
+  uint64_t pick;
+  assert_int_equal(smbx_client_session_channel(x.cli, s + 999, &pick),
+                   SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_client_session_channel(x.cli, s, NULL),
+                   SMBX_ERR_INVAL);
+  assert_int_equal(smbx_client_read(x.cli, 0, 0, t, f, 0, 1, x.now, NULL),
+                   SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_client_abort_conn(x.cli, x.pair[b].cconn,
+                                          SMBX_ERR_TRANSPORT, x.now),
+                   0);
+  nh_pump(&x);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(smbx_client_session_channel(x.cli, s, &pick), 0);
+    assert_int_equal(pick, x.pair[a].cconn);
+  }
+  nh_fini(&x);
+}
+
+/* ---- failover replay ----------------------------------------------------------------- */
+
+static size_t responses_for(const nh *x, uint64_t first_conn, uint64_t req,
+                            const nh_cev **last)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < x->n_log; i++)
+    if (x->log[i].ev.type == SMBX_EV_RESPONSE &&
+        x->log[i].ev.u.pdu.req == req &&
+        x->log[i].ev.u.pdu.first_conn == first_conn) {
+      n++;
+      *last = &x->log[i];
+    }
+  return n;
+}
+
+/* 6.6 / MS-SMB2 3.2.5.1.x: channel a dies with a WRITE, a READ and a
+ * QUERY_DIRECTORY in flight: the WRITE and READ are resent on b exactly
+ * once with REPLAY_OPERATION and ChannelSequence 1 and complete there
+ * (named by their first connection and handle, SMBX_EVF_REPLAYED); the
+ * QUERY_DIRECTORY (not replayable) completes with the channel's error.
+ * When b dies too, nothing is left to replay on: its requests complete
+ * with the error, once. The second channel is TCP or SMB Direct. */
+static void failover_6_6_replayed_once_with_flag_and_sequence(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  for (int smbd = 0; smbd < 2; smbd++) {
+    nh x;
+    nh_setup(&x, true);
+    x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+    x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+    x.cs.dialects = SMBX_DIALECT_MASK_311;
+    assert_int_equal(nh_start(&x), 0);
+    int a = nh_add_tcp(&x, false);
+    int b = smbd ? nh_add_smbd(&x) : nh_add_tcp(&x, false);
+    nh_negotiate(&x, b); /* first: it waits for SMB Direct's CONN_UP */
+    nh_negotiate(&x, a);
+    uint64_t s = nh_session(&x, a);
+    uint32_t t = nh_tree(&x, a, s);
+    bind_pair(&x, b, s);
+    smbx_smb2_fileid f = nh_create(&x, a, s, t, "fo.bin");
+    uint64_t ca = x.pair[a].cconn, cb = x.pair[b].cconn;
+    x.defer = true;
+    x.n_deferred = 0;
+    static const uint8_t data[3000] = {1, 2, 3};
+    uint64_t wreq, rreq, qreq;
+    assert_int_equal(smbx_client_write(x.cli, ca, s, t, f, 0, data,
+                                       sizeof data, x.now, &wreq),
+                     0);
+    assert_int_equal(smbx_client_read(x.cli, ca, s, t, f, 0, 100, x.now,
+                                      &rreq),
+                     0);
+    smbx_smb2_query_directory_req qd;
+    memset(&qd, 0, sizeof qd);
+    qd.info_class = 37;
+    qd.file_id = f;
+    qd.output_buffer_length = 4096;
+    qd.file_name.p = (const uint8_t *)"*\0";
+    qd.file_name.len = 2;
+    assert_int_equal(smbx_client_query_directory(x.cli, ca, s, t, &qd, x.now,
+                                                 &qreq),
+                     0);
+    nh_pump(&x);
+    assert_int_equal(x.n_deferred, 3);
+    for (size_t i = 0; i < 3; i++) {
+      assert_int_equal(x.deferred[i].channel_sequence, 0);
+      assert_false(x.deferred[i].hdr_flags & SMBX_SMB2_FLAGS_REPLAY_OPERATION);
+    }
+    /* channel a dies (the host saw its socket fail) */
+    assert_int_equal(smbx_client_abort_conn(x.cli, ca, SMBX_ERR_TRANSPORT,
+                                            x.now),
+                     0);
+    assert_int_equal(smbx_server_close_conn(x.srv, x.pair[a].sconn, x.now),
+                     0);
+    x.pair[a].sdown = true;
+    nh_pump(&x);
+    const nh_cev *e = NULL;
+    /* QUERY_DIRECTORY: completed with the error, once */
+    assert_int_equal(responses_for(&x, ca, qreq, &e), 1);
+    assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_TRANSPORT);
+    assert_int_equal(responses_for(&x, ca, wreq, &e), 0);
+    assert_int_equal(responses_for(&x, ca, rreq, &e), 0);
+    /* the WRITE and the READ arrived again on b, marked */
+    assert_int_equal(x.n_deferred, 5);
+    for (size_t i = 3; i < 5; i++) {
+      assert_int_equal(x.deferred[i].conn, x.pair[b].sconn);
+      assert_true(x.deferred[i].hdr_flags & SMBX_SMB2_FLAGS_REPLAY_OPERATION);
+      assert_int_equal(x.deferred[i].channel_sequence, 1);
+    }
+    assert_int_equal(x.deferred[3].cmd, SMBX_SMB2_WRITE);
+    assert_int_equal(x.deferred[4].cmd, SMBX_SMB2_READ);
+    nh_answer_deferred(&x, 3, SMBX_STATUS_DISK_FULL);
+    nh_answer_deferred(&x, 4, SMBX_STATUS_END_OF_FILE);
+    nh_pump(&x);
+    assert_int_equal(responses_for(&x, ca, wreq, &e), 1);
+    assert_int_equal(e->ev.conn, cb);
+    assert_int_equal(e->ev.u.pdu.err, 0);
+    assert_int_equal(e->ev.u.pdu.status, SMBX_STATUS_DISK_FULL);
+    assert_true(e->ev.flags & SMBX_EVF_REPLAYED);
+    assert_true(e->ev.flags & SMBX_EVF_VERIFIED);
+    assert_int_equal(responses_for(&x, ca, rreq, &e), 1);
+    assert_int_equal(e->ev.u.pdu.status, SMBX_STATUS_END_OF_FILE);
+    /* later requests carry the new ChannelSequence, without the flag */
+    uint64_t req;
+    assert_int_equal(smbx_client_read(x.cli, 0, s, t, f, 0, 10, x.now, &req),
+                     0);
+    nh_pump(&x);
+    assert_int_equal(x.n_deferred, 6);
+    assert_int_equal(x.deferred[5].channel_sequence, 1);
+    assert_false(x.deferred[5].hdr_flags & SMBX_SMB2_FLAGS_REPLAY_OPERATION);
+    nh_answer_deferred(&x, 5, SMBX_STATUS_END_OF_FILE);
+    nh_pump(&x);
+    /* b dies with a WRITE in flight: no channel left, it fails once */
+    assert_int_equal(smbx_client_write(x.cli, cb, s, t, f, 0, data, 100,
+                                       x.now, &wreq),
+                     0);
+    nh_pump(&x);
+    assert_int_equal(smbx_client_abort_conn(x.cli, cb, SMBX_ERR_TRANSPORT,
+                                            x.now),
+                     0);
+    nh_pump(&x);
+    assert_int_equal(responses_for(&x, cb, wreq, &e), 1);
+    assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_TRANSPORT);
+    assert_false(e->ev.flags & SMBX_EVF_REPLAYED);
+    if (smbd) {
+      assert_int_equal(smbx_client_close_conn(x.cli, cb, x.now), 0);
+      assert_int_equal(smbx_server_close_conn(x.srv, x.pair[b].sconn, x.now),
+                       0);
+      x.pair[b].used = false;
+    }
+    nh_fini(&x);
+  }
+}
+
+/* a replayed request whose second channel dies too is not replayed again:
+ * it completes once, with the error, named as first sent */
+static void failover_replay_is_once_only(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&x), 0);
+  int p[3];
+  for (int i = 0; i < 3; i++) {
+    p[i] = nh_add_tcp(&x, false);
+    nh_negotiate(&x, p[i]);
+  }
+  uint64_t s = nh_session(&x, p[0]);
+  uint32_t t = nh_tree(&x, p[0], s);
+  bind_pair(&x, p[1], s);
+  smbx_smb2_fileid f = nh_create(&x, p[0], s, t, "once.bin");
+  x.defer = true;
+  x.n_deferred = 0;
+  uint64_t c0 = x.pair[p[0]].cconn, c1 = x.pair[p[1]].cconn;
+  uint64_t req;
+  assert_int_equal(smbx_client_read(x.cli, c0, s, t, f, 0, 64, x.now, &req),
+                   0);
+  nh_pump(&x);
+  assert_int_equal(smbx_client_abort_conn(x.cli, c0, SMBX_ERR_TRANSPORT,
+                                          x.now),
+                   0);
+  nh_pump(&x);
+  assert_int_equal(x.n_deferred, 2); /* first send + the replay on c1 */
+  assert_int_equal(smbx_client_abort_conn(x.cli, c1, SMBX_ERR_PROTO, x.now),
+                   0);
+  nh_pump(&x);
+  const nh_cev *e = NULL;
+  assert_int_equal(responses_for(&x, c0, req, &e), 1);
+  assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_PROTO);
+  assert_true(e->ev.flags & SMBX_EVF_REPLAYED);
+  assert_int_equal(e->ev.conn, c1);
+  assert_int_equal(x.n_deferred, 2);
+  nh_fini(&x);
+}
+
+/* replay_buffer_size 0: no copies, a dead channel's requests just fail;
+ * the arena's allocation failure fails the bind call with NOMEM */
+static void failover_disabled_and_arena_alloc_failure(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  x.cs.replay_buffer_size = 0;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  int b = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  nh_negotiate(&x, b);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  bind_pair(&x, b, s);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "off.bin");
+  x.defer = true;
+  uint64_t req;
+  uint64_t ca = x.pair[a].cconn;
+  assert_int_equal(smbx_client_read(x.cli, ca, s, t, f, 0, 64, x.now, &req),
+                   0);
+  nh_pump(&x);
+  assert_int_equal(smbx_client_abort_conn(x.cli, ca, SMBX_ERR_TRANSPORT,
+                                          x.now),
+                   0);
+  nh_pump(&x);
+  const nh_cev *e = NULL;
+  assert_int_equal(responses_for(&x, ca, req, &e), 1);
+  assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_TRANSPORT);
+  nh_fini(&x);
+
+  nh y;
+  nh_setup(&y, true);
+  y.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  y.cs.dialects = SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&y), 0);
+  a = nh_add_tcp(&y, false);
+  b = nh_add_tcp(&y, false);
+  nh_negotiate(&y, a);
+  nh_negotiate(&y, b);
+  s = nh_session(&y, a);
+  test_alloc_fail_nth(&y.ta, 1);
+  assert_int_equal(smbx_client_session_bind(y.cli, y.pair[b].cconn, s,
+                                            (const uint8_t *)"NEGO", 4, y.now),
+                   SMBX_ERR_NOMEM);
+  test_alloc_fail_nth(&y.ta, 0);
+  bind_pair(&y, b, s);
+  nh_fini(&y);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(netif_2_2_32_5_round_trip_through_both_nodes),
+      cmocka_unit_test(netif_3_3_5_15_11_refusals),
+      cmocka_unit_test(netif_alloc_failure_keeps_old_list),
+      cmocka_unit_test(bind_3_3_5_5_hostile_binding_legs),
+      cmocka_unit_test(bind_6_6_channel_key_from_binding_key),
+      cmocka_unit_test(spread_requests_use_both_channels),
+      cmocka_unit_test(failover_6_6_replayed_once_with_flag_and_sequence),
+      cmocka_unit_test(failover_replay_is_once_only),
+      cmocka_unit_test(failover_disabled_and_arena_alloc_failure),
+  };
+  return RUN_TESTS(tests);
+}
