@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 
 #include <smbx/client.h>
+#include <smbx/lease_client.h>
 #include <smbx/smbx.h>
 
 #include "pcapw.h"
@@ -105,6 +106,14 @@ typedef struct cl {
   op ops[MAX_OPS];
   uint64_t unprotected; /* responses that arrived neither verified nor
                            encrypted while --sign/--encrypt asked */
+  /* --leases: the node's lease table and directory cache */
+  bool leases, watch;
+  uint8_t server_guid[16];
+  uint32_t scope;
+  bool invalidated;      /* a listing was dropped (SMBX_EV_DIR_INVALIDATE) */
+  bool brk;              /* a lease break arrived (SMBX_EV_LEASE_BREAK) */
+  uint8_t brk_key[16];
+  uint32_t brk_from, brk_to, brk_actions, brk_flags;
 } cl;
 
 static const char *g_prog = "smbx-client";
@@ -223,6 +232,33 @@ static void keep_blob(cl *c, const uint8_t *p, size_t n)
   }
 }
 
+static const char *lease_name(uint32_t st)
+{
+  static const char *n[8] = {"NONE", "R", "H", "RH", "W", "RW", "WH", "RWH"};
+  return n[st & 7];
+}
+
+/* --watch: one line per lease break / dropped listing, on stdout */
+static void print_lease_event(const smbx_event *e)
+{
+  static const char *why[] = {"?", "break", "expired", "evicted", "epoch"};
+  printf("%s ", e->type == SMBX_EV_LEASE_BREAK ? "break" : "invalidate");
+  for (int k = 0; k < 4; k++)
+    printf("%02x", e->u.lease.key[k]);
+  if (e->type == SMBX_EV_LEASE_BREAK) {
+    printf(" %s -> %s epoch %u actions%s%s%s%s%s\n", lease_name(e->u.lease.from),
+           lease_name(e->u.lease.to), (unsigned)e->u.lease.epoch,
+           e->u.lease.actions & SMBX_LEASE_ACT_FLUSH ? " flush" : "",
+           e->u.lease.actions & SMBX_LEASE_ACT_CLOSE_HANDLES ? " close" : "",
+           e->u.lease.actions & SMBX_LEASE_ACT_PURGE ? " purge" : "",
+           e->u.lease.actions ? "" : " none",
+           e->u.lease.flags & SMBX_LEASE_CEVF_STALE ? " (stale)" : "");
+  } else {
+    printf(" listing dropped (%s)\n", why[e->u.lease.reason < 5 ? e->u.lease.reason : 0]);
+  }
+  fflush(stdout);
+}
+
 static unsigned drain(cl *c, uint64_t now)
 {
   smbx_event e;
@@ -265,6 +301,22 @@ static unsigned drain(cl *c, uint64_t now)
       c->max_read = e.u.negotiated.max_read_size;
       c->max_write = e.u.negotiated.max_write_size;
       keep_blob(c, e.u.negotiated.blob, e.u.negotiated.blob_len);
+      memcpy(c->server_guid, e.u.negotiated.guid, 16);
+      break;
+    case SMBX_EV_LEASE_BREAK:
+      c->brk = true;
+      memcpy(c->brk_key, e.u.lease.key, 16);
+      c->brk_from = e.u.lease.from;
+      c->brk_to = e.u.lease.to;
+      c->brk_actions = e.u.lease.actions;
+      c->brk_flags = e.u.lease.flags;
+      if (c->watch || c->verbose)
+        print_lease_event(&e);
+      break;
+    case SMBX_EV_DIR_INVALIDATE:
+      c->invalidated = true;
+      if (c->watch || c->verbose)
+        print_lease_event(&e);
       break;
     case SMBX_EV_SESSION_SETUP:
       if (c->verbose)
@@ -875,11 +927,107 @@ static int cmd_put(cl *c, const char *local, const char *remote)
   return ret;
 }
 
-static int cmd_ls(cl *c, const char *dir)
+/* --leases: a listing the node's directory cache still holds (a complete
+ * enumeration under a directory R lease) is printed with no round trip.
+ * Returns 1 when served, 0 when not cached. */
+static int ls_cached(cl *c, const char *dir)
 {
+  uint8_t p[2048];
+  size_t pl = 0;
+  if (!c->leases || utf16_path(dir, p, sizeof p, &pl) != 0)
+    return 0;
+  smbx_conn_info a, b;
+  a.struct_size = b.struct_size = sizeof a;
+  (void)smbx_client_conn_info(c->cli, c->conn, &a);
+  uint32_t cur = 0;
+  unsigned entries = 0;
+  smbx_smb2_dir_entry e;
+  int rc;
+  while ((rc = smbx_client_dir_next(c->cli, c->scope, p, pl, now_ns(), &cur,
+                                    &e)) == 1) {
+    bool is_dir = (e.file_attributes & ATTR_DIRECTORY) != 0;
+    printf("%c %12llu  ", is_dir ? 'D' : '-',
+           (unsigned long long)e.end_of_file);
+    print_utf16(stdout, e.file_name.p, e.file_name.len);
+    putchar('\n');
+    entries++;
+  }
+  if (rc < 0)
+    return 0;
+  (void)smbx_client_conn_info(c->cli, c->conn, &b);
+  fprintf(stderr, "ls %s: %u entries from the lease cache (%llu PDUs)\n",
+          *dir ? dir : "\\", entries,
+          (unsigned long long)(b.requests - a.requests));
+  return 1;
+}
+
+/* --leases: a directory handle under an RH lease (a deferred one taken
+ * back, else CREATE with a v2 lease). *leased false: a plain open. */
+static int open_dir(cl *c, const char *dir, smbx_smb2_fileid *fid,
+                    bool *leased)
+{
+  *leased = false;
+  uint8_t name[2048];
+  size_t nl = 0;
+  if (c->leases && utf16_path(dir, name, sizeof name, &nl) == 0) {
+    uint64_t conn, sess;
+    uint32_t tree;
+    if (smbx_client_dir_reopen(c->cli, c->scope, name, nl, &conn, &sess,
+                               &tree, fid) == 1) {
+      *leased = true;
+      return 0;
+    }
+    smbx_smb2_create_req q;
+    memset(&q, 0, sizeof q);
+    q.impersonation_level = 2;
+    q.desired_access = A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE;
+    q.share_access = SHARE_ALL;
+    q.create_disposition = DISP_OPEN;
+    q.create_options = OPT_DIRECTORY_FILE;
+    q.name.p = name;
+    q.name.len = nl;
+    uint64_t req = 0;
+    int rc;
+    SUBMIT(c, rc, smbx_client_create_leased(c->cli, c->conn, c->sess, c->tree,
+                                            c->scope, &q, SMBX_LEASE_REQ_DIR,
+                                            now_ns(), &req));
+    if (rc == 0) {
+      op *o = op_add(c, req);
+      smbx_smb2_create_resp cr;
+      char tmp[96];
+      if ((rc = wait_op(c, o)) < 0 || o->err || o->status ||
+          smbx_smb2_decode_create_resp(o->pdu, o->len, &cr, NULL) != 0) {
+        errf("ls %s: open failed: %s", dir,
+             rc < 0 ? smbx_strerror(rc) : op_status_text(o, tmp, sizeof tmp));
+        op_free(o);
+        return -1;
+      }
+      op_free(o);
+      *fid = cr.file_id;
+      *leased = true;
+      return 0;
+    }
+    if (rc != SMBX_ERR_UNSUPPORTED) {
+      errf("ls %s: %s", dir, smbx_strerror(rc));
+      return -1;
+    }
+    /* no directory leasing here (2.x, or the server did not offer it) */
+  }
   smbx_smb2_create_resp cr;
   if (open_path(c, dir, A_READ_DATA | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
                 DISP_OPEN, OPT_DIRECTORY_FILE, 0, &cr, "ls") < 0)
+    return -1;
+  *fid = cr.file_id;
+  return 0;
+}
+
+static int cmd_ls(cl *c, const char *dir)
+{
+  if (ls_cached(c, dir))
+    return 0;
+  smbx_smb2_fileid fid;
+  bool leased;
+  if (open_dir(c, dir, &fid, &leased) < 0)
     return -1;
   static const uint8_t star[2] = {'*', 0};
   int ret = 0;
@@ -889,14 +1037,18 @@ static int cmd_ls(cl *c, const char *dir)
     memset(&q, 0, sizeof q);
     q.info_class = SMBX_SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION;
     q.flags = rounds == 0 ? 0x01u /* RESTART_SCANS */ : 0;
-    q.file_id = cr.file_id;
+    q.file_id = fid;
     q.file_name.p = star;
     q.file_name.len = 2;
     q.output_buffer_length = 65536;
     uint64_t req = 0;
     int rc;
-    SUBMIT(c, rc, smbx_client_query_directory(c->cli, c->conn, c->sess,
-                                              c->tree, &q, now_ns(), &req));
+    /* under a lease the node fills the directory cache from the answers */
+    SUBMIT(c, rc,
+           leased ? smbx_client_dir_query(c->cli, c->conn, c->sess, c->tree,
+                                          &q, now_ns(), &req)
+                  : smbx_client_query_directory(c->cli, c->conn, c->sess,
+                                                c->tree, &q, now_ns(), &req));
     if (rc < 0) {
       errf("ls %s: %s", dir, smbx_strerror(rc));
       ret = -1;
@@ -941,11 +1093,135 @@ static int cmd_ls(cl *c, const char *dir)
       break;
     }
   }
-  if (close_file(c, cr.file_id, 0, NULL) < 0)
+  if (leased) {
+    /* under H the node keeps the handle open for the next ls */
+    uint64_t req = 0;
+    int rc;
+    SUBMIT(c, rc, smbx_client_dir_close(c->cli, c->conn, c->sess, c->tree,
+                                        fid, now_ns(), &req));
+    if (rc == 0) {
+      op *o = op_add(c, req);
+      if (wait_op(c, o) < 0 || o->err || o->status)
+        ret = -1;
+      op_free(o);
+    } else if (rc < 0) {
+      ret = -1;
+    }
+  } else if (close_file(c, fid, 0, NULL) < 0) {
     ret = -1;
+  }
   if (ret == 0)
     fprintf(stderr, "ls %s: %u entries in %u QUERY_DIRECTORY rounds\n",
             *dir ? dir : "\\", entries, rounds);
+  return ret;
+}
+
+/* --watch DIR: list it under a lease, then print every break and dropped
+ * listing as it arrives and list again after each (SECS 0: forever). */
+static int cmd_watch(cl *c, const char *dir, uint32_t secs)
+{
+  if (cmd_ls(c, dir) < 0)
+    return -1;
+  uint64_t end = secs ? now_ns() + (uint64_t)secs * 1000000000u : UINT64_MAX;
+  while (now_ns() < end) {
+    c->invalidated = false;
+    if (pump(c, 200) < 0)
+      return -1;
+    if (c->invalidated && cmd_ls(c, dir) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* hold FILE [SECS]: open FILE under an RWH lease and keep a line of data
+ * dirty (cached, not written) until a break takes W away; then write it
+ * back, and the node acks the break. Shows break -> flush -> ack against
+ * a second client's open. */
+static int cmd_hold(cl *c, const char *path, const char *secs_s)
+{
+  uint32_t secs = secs_s && *secs_s ? (uint32_t)strtoul(secs_s, NULL, 10) : 30;
+  uint8_t name[2048];
+  size_t nl = 0;
+  if (!c->leases || utf16_path(path, name, sizeof name, &nl) != 0) {
+    errf("hold %s: needs --leases and a valid path", path);
+    return -1;
+  }
+  smbx_smb2_create_req q;
+  memset(&q, 0, sizeof q);
+  q.impersonation_level = 2;
+  q.desired_access = A_READ_DATA | A_WRITE_DATA | A_READ_ATTRIBUTES |
+                     A_SYNCHRONIZE;
+  q.share_access = SHARE_ALL;
+  q.create_disposition = 3; /* OPEN_IF */
+  q.create_options = OPT_NON_DIRECTORY_FILE;
+  q.name.p = name;
+  q.name.len = nl;
+  uint64_t req = 0;
+  int rc;
+  SUBMIT(c, rc, smbx_client_create_leased(c->cli, c->conn, c->sess, c->tree,
+                                          c->scope, &q, 0, now_ns(), &req));
+  if (rc < 0) {
+    errf("hold %s: %s", path, smbx_strerror(rc));
+    return -1;
+  }
+  op *o = op_add(c, req);
+  smbx_smb2_create_resp cr;
+  char tmp[96];
+  if ((rc = wait_op(c, o)) < 0 || o->err || o->status ||
+      smbx_smb2_decode_create_resp(o->pdu, o->len, &cr, NULL) != 0) {
+    errf("hold %s: open failed: %s", path,
+         rc < 0 ? smbx_strerror(rc) : op_status_text(o, tmp, sizeof tmp));
+    op_free(o);
+    return -1;
+  }
+  op_free(o);
+  smbx_lease_client *lt = smbx_client_lease_table(c->cli);
+  uint8_t key[16];
+  uint32_t st = 0;
+  if (smbx_lease_client_key(lt, c->scope, name, nl, key) != 0 ||
+      smbx_lease_client_state(lt, key, &st, NULL) != 0 ||
+      !(st & SMBX_SMB2_LEASE_WRITE)) {
+    errf("hold %s: no write lease granted (%s)", path, lease_name(st));
+    (void)close_file(c, cr.file_id, 0, NULL);
+    return -1;
+  }
+  static const char data[] = "written back under the lease break\n";
+  (void)smbx_lease_client_set_cached(lt, key, SMBX_LEASE_CACHED_DIRTY, 0);
+  printf("hold %s: lease %s, %zu bytes dirty\n", path, lease_name(st),
+         sizeof data - 1);
+  fflush(stdout);
+  c->brk = false;
+  uint64_t end = now_ns() + (uint64_t)secs * 1000000000u;
+  while (!c->brk && now_ns() < end)
+    if (pump(c, 200) < 0)
+      return -1;
+  int ret = 0;
+  /* the flush: before the ack when the break takes W, else at the end */
+  SUBMIT(c, rc, smbx_client_write(c->cli, c->conn, c->sess, c->tree,
+                                  cr.file_id, 0, (const uint8_t *)data,
+                                  sizeof data - 1, now_ns(), &req));
+  if (rc == 0) {
+    o = op_add(c, req);
+    if (wait_op(c, o) < 0 || o->err || o->status)
+      ret = -1;
+    op_free(o);
+  } else {
+    ret = -1;
+  }
+  (void)smbx_lease_client_set_cached(lt, key, 0, SMBX_LEASE_CACHED_DIRTY);
+  if (c->brk) {
+    if (!(c->brk_flags & SMBX_LEASE_CEVF_SETTLED))
+      (void)smbx_client_lease_break_done(c->cli, key, now_ns());
+    printf("hold %s: break %s -> %s, flushed %zu bytes, acked\n", path,
+           lease_name(c->brk_from), lease_name(c->brk_to), sizeof data - 1);
+  } else {
+    printf("hold %s: no break in %u s, flushed %zu bytes\n", path, secs,
+           sizeof data - 1);
+  }
+  fflush(stdout);
+  (void)pump(c, 0);
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
   return ret;
 }
 
@@ -1291,7 +1567,8 @@ static int run_command(cl *c, int argc, char **argv)
                    {"put", 1, 2},   {"stat", 1, 1}, {"allinfo", 1, 1},
                    {"mkdir", 1, 1}, {"rm", 1, 1},   {"del", 1, 1},
                    {"rmdir", 1, 1}, {"mv", 2, 2},   {"rename", 2, 2},
-                   {"echo", 0, 0},  {"notify", 0, 1}, {"cat", 1, 1}};
+                   {"echo", 0, 0},  {"notify", 0, 1}, {"cat", 1, 1},
+                   {"hold", 1, 2}};
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
     if (strcmp(cmd, tab[i].name) != 0)
       continue;
@@ -1314,6 +1591,8 @@ static int run_command(cl *c, int argc, char **argv)
       return cmd_stat(c, a1);
     case 'e':
       return cmd_echo(c);
+    case 'h':
+      return cmd_hold(c, a1, argc > 2 ? argv[2] : NULL);
     case 'c':
       return cmd_cat(c, a1);
     case 'n':
@@ -1372,7 +1651,9 @@ static void usage(FILE *f)
           "       smbx-client [options] //host[:port]/share -c 'CMD1; CMD2'\n"
           "commands: ls [DIR] | get REMOTE [LOCAL] | put LOCAL [REMOTE] |\n"
           "          stat PATH | mkdir DIR | rm PATH | mv OLD NEW | echo |\n"
-          "          notify [DIR] | cat PATH (compound CREATE+READ+CLOSE)\n"
+          "          notify [DIR] | cat PATH (compound CREATE+READ+CLOSE) |\n"
+          "          hold FILE [SECS] (--leases: RWH lease, dirty data\n"
+          "          written back when a break takes W, then acked)\n"
           "options:\n"
           "  -U, --user USER[%%PASS]   NTLMv2 user (default: anonymous)\n"
           "  -W, --domain DOMAIN\n"
@@ -1391,6 +1672,12 @@ static void usage(FILE *f)
           "  -c, --command 'CMDS'     run ';'-separated commands\n"
           "      --rdma               SMB Direct over rdma_cm (port 445 on "
           "IB/RoCE)\n"
+          "      --leases             lease table and directory cache: a\n"
+          "                           second ls of a directory held under\n"
+          "                           an RH lease is served with 0 PDUs\n"
+          "      --watch DIR          (--leases) list DIR, then print each\n"
+          "                           lease break / dropped listing and list\n"
+          "                           again; --watch-time SECS bounds it\n"
           "exit status: 0 when every command succeeded, 1 otherwise, 2 "
           "usage\n");
 }
@@ -1492,6 +1779,9 @@ typedef struct opts {
   uint32_t timeout_s;
   bool have_timeout;
   bool rdma; /* SMB Direct (examples/ibverbs) instead of Direct TCP */
+  bool leases;
+  const char *watch;
+  uint32_t watch_s;
 } opts;
 
 #ifdef SMBX_HAVE_IBV
@@ -1766,6 +2056,15 @@ static int client_main(int argc, char **argv)
       o.verbose = true;
     } else if (strcmp(a, "--rdma") == 0) {
       o.rdma = true;
+    } else if (strcmp(a, "--leases") == 0) {
+      o.leases = true;
+    } else if (strcmp(a, "--watch") == 0 && v) {
+      o.watch = v;
+      o.leases = true;
+      i++;
+    } else if (strcmp(a, "--watch-time") == 0 && v) {
+      o.watch_s = (uint32_t)strtoul(v, NULL, 10);
+      i++;
     } else if (OPT("-c", "--command") && v) {
       o.script = v;
       i++;
@@ -1792,7 +2091,7 @@ static int client_main(int argc, char **argv)
     o.script = argv[i + 1];
     i += 2;
   }
-  if (!o.script && i >= argc) {
+  if (!o.script && !o.watch && i >= argc) {
     errf("no command");
     usage(stderr);
     return 2;
@@ -1864,7 +2163,21 @@ static int client_main(int argc, char **argv)
   }
   if (connect_session(&c, &o, host, share) < 0)
     goto out;
-  rc = script ? run_script(&c, script) : run_command(&c, argc - i, argv + i);
+  if (o.leases) {
+    if ((rc = smbx_client_leases_enable(c.cli, NULL, now_ns())) != 0 ||
+        (rc = smbx_client_lease_scope(c.cli, c.server_guid, share, 0,
+                                      &c.scope)) != 0) {
+      errf("leases: %s", smbx_strerror(rc));
+      goto out;
+    }
+    c.leases = true;
+    c.watch = o.watch != NULL;
+  }
+  rc = script ? run_script(&c, script)
+       : i < argc ? run_command(&c, argc - i, argv + i)
+                  : 0;
+  if (rc == 0 && o.watch)
+    rc = cmd_watch(&c, o.watch, o.watch_s);
   if (rc == 0 && c.unprotected) {
     errf("%llu response(s) arrived neither %s", (unsigned long long)c.unprotected,
          o.encrypt ? "encrypted" : "signed nor encrypted");
