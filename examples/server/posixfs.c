@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -588,6 +589,12 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
       if (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE) {
         close(par);
         st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+        goto fail;
+      }
+      /* MS-FSA 2.1.5.1.1: a new READONLY file cannot be delete-on-close */
+      if (doc && (a->file_attributes & POSIXFS_ATTR_READONLY)) {
+        close(par);
+        st = POSIXFS_STATUS_CANNOT_DELETE;
         goto fail;
       }
       mode_t mode = (a->file_attributes & POSIXFS_ATTR_READONLY) ? 0444 : 0666;
@@ -1630,6 +1637,244 @@ uint32_t posixfs_set_info(posixfs *fs, smbx_smb2_fileid fid,
   default:
     return SMBX_STATUS_INVALID_INFO_CLASS;
   }
+}
+
+/* ------------------------------------------------------------------ */
+/* security descriptors (MS-DTYP 2.4.6, self-relative) */
+
+#define SD_XATTR "user.smbx.sd"
+#define SD_MAX 65536u
+#define SE_DACL_PRESENT 0x0004u
+#define SE_SACL_PRESENT 0x0010u
+#define SE_SELF_RELATIVE 0x8000u
+#define SE_DACL_BITS 0x1408u /* DACL defaulted, auto-inherited, protected */
+#define SE_SACL_BITS 0x2820u
+
+/* The four parts of a descriptor; a NULL part is absent. */
+typedef struct sdparts {
+  const uint8_t *part[4]; /* owner, group, dacl, sacl (SECINFO bit order) */
+  size_t len[4];
+  uint16_t control;
+} sdparts;
+
+/* A SID at buf[off]: revision 1, at most 15 sub-authorities, in bounds. */
+static size_t sid_len(const uint8_t *buf, size_t len, size_t off) {
+  if (off > len || len - off < 8 || buf[off] != 1 || buf[off + 1] > 15)
+    return 0;
+  size_t n = 8 + 4u * buf[off + 1];
+  return n <= len - off ? n : 0;
+}
+
+/* An ACL at buf[off]: revision 2 or 4, AclSize in bounds, every ACE header
+ * inside it (4-aligned sizes of at least 8 bytes). */
+static size_t acl_len(const uint8_t *buf, size_t len, size_t off) {
+  if (off > len || len - off < 8 || (buf[off] != 2 && buf[off] != 4))
+    return 0;
+  size_t size = buf[off + 2] | (size_t)buf[off + 3] << 8;
+  size_t count = buf[off + 4] | (size_t)buf[off + 5] << 8;
+  if (size < 8 || size > len - off) return 0;
+  size_t at = 8;
+  for (size_t i = 0; i < count; i++) {
+    if (size - at < 8) return 0;
+    size_t ace = buf[off + at + 2] | (size_t)buf[off + at + 3] << 8;
+    if (ace < 8 || ace % 4 || ace > size - at) return 0;
+    at += ace;
+  }
+  return size;
+}
+
+static uint32_t sd_parse(const uint8_t *buf, size_t len, sdparts *p) {
+  memset(p, 0, sizeof *p);
+  if (len < 20 || buf[0] != 1) return POSIXFS_STATUS_INVALID_SECURITY_DESCR;
+  p->control = (uint16_t)(buf[2] | buf[3] << 8);
+  if (!(p->control & SE_SELF_RELATIVE))
+    return POSIXFS_STATUS_INVALID_SECURITY_DESCR;
+  static const int at[4] = {4, 8, 16, 12};
+  for (int i = 0; i < 4; i++) {
+    uint32_t off = get32(buf + at[i]);
+    if (!off) continue;
+    if (i >= 2 && !(p->control & (i == 2 ? SE_DACL_PRESENT : SE_SACL_PRESENT)))
+      continue;
+    size_t n = i < 2 ? sid_len(buf, len, off) : acl_len(buf, len, off);
+    if (!n) return POSIXFS_STATUS_INVALID_SECURITY_DESCR;
+    p->part[i] = buf + off;
+    p->len[i] = n;
+  }
+  return ST_OK;
+}
+
+/* Self-relative encoding of the parts selected by secinfo; returns the
+ * size (written only when it fits cap). */
+static size_t sd_build(const sdparts *p, uint32_t secinfo, uint8_t *out,
+                       size_t cap) {
+  static const int at[4] = {4, 8, 16, 12};
+  static const uint16_t bits[4] = {0, 0, SE_DACL_PRESENT | SE_DACL_BITS,
+                                   SE_SACL_PRESENT | SE_SACL_BITS};
+  size_t n = 20;
+  uint16_t control = SE_SELF_RELATIVE;
+  uint8_t hdr[20];
+  memset(hdr, 0, sizeof hdr);
+  hdr[0] = 1;
+  for (int i = 0; i < 4; i++) {
+    if (!(secinfo & (1u << i)) || !p->part[i]) continue;
+    put32(hdr + at[i], (uint32_t)n);
+    if (n + p->len[i] <= cap) memcpy(out + n, p->part[i], p->len[i]);
+    n += p->len[i];
+    control |= (uint16_t)(p->control & bits[i]);
+    if (i >= 2) control |= i == 2 ? SE_DACL_PRESENT : SE_SACL_PRESENT;
+  }
+  put16(hdr + 2, control);
+  if (n <= cap) memcpy(out, hdr, sizeof hdr);
+  return n;
+}
+
+static size_t put_sid(uint8_t *p, uint32_t authority, const uint32_t *sub,
+                      unsigned nsub) {
+  memset(p, 0, 8);
+  p[0] = 1;
+  p[1] = (uint8_t)nsub;
+  p[7] = (uint8_t)authority;
+  for (unsigned i = 0; i < nsub; i++) put32(p + 8 + 4 * i, sub[i]);
+  return 8 + 4u * nsub;
+}
+
+/* rwx bits -> file rights */
+static uint32_t mode_rights(unsigned rwx) {
+  uint32_t r = POSIXFS_SYNCHRONIZE | POSIXFS_READ_CONTROL |
+               POSIXFS_READ_ATTRIBUTES | POSIXFS_READ_EA;
+  if (rwx & 4) r |= POSIXFS_READ_DATA;
+  if (rwx & 2)
+    r |= POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA | POSIXFS_WRITE_EA |
+         POSIXFS_WRITE_ATTRIBUTES | POSIXFS_DELETE_CHILD | POSIXFS_DELETE;
+  if (rwx & 1) r |= POSIXFS_EXECUTE;
+  return r;
+}
+
+/* The descriptor of a file without a stored one, from its POSIX owner,
+ * group and mode as Samba maps them: owner S-1-22-1-uid, group
+ * S-1-22-2-gid, one ALLOW ACE each for owner (plus WRITE_DAC/OWNER),
+ * group and Everyone (S-1-1-0). */
+static size_t sd_default(const struct stat *sb, uint8_t *buf) {
+  uint8_t *p = buf + 20;
+  uint32_t sub[2];
+  memset(buf, 0, 20);
+  buf[0] = 1;
+  put16(buf + 2, SE_SELF_RELATIVE | SE_DACL_PRESENT);
+  put32(buf + 4, (uint32_t)(p - buf));
+  sub[0] = 1;
+  sub[1] = (uint32_t)sb->st_uid;
+  p += put_sid(p, 22, sub, 2);
+  put32(buf + 8, (uint32_t)(p - buf));
+  sub[0] = 2;
+  sub[1] = (uint32_t)sb->st_gid;
+  p += put_sid(p, 22, sub, 2);
+  put32(buf + 16, (uint32_t)(p - buf));
+  uint8_t *acl = p;
+  p += 8;
+  for (int i = 0; i < 3; i++) {
+    uint8_t *ace = p;
+    unsigned rwx = (unsigned)(sb->st_mode >> (6 - 3 * i)) & 7u;
+    uint32_t mask = mode_rights(rwx);
+    if (i == 0) mask |= POSIXFS_WRITE_DAC | POSIXFS_WRITE_OWNER;
+    ace[0] = 0; /* ACCESS_ALLOWED */
+    ace[1] = 0;
+    put32(ace + 4, mask);
+    size_t sl;
+    if (i < 2) {
+      sub[0] = (uint32_t)(i + 1);
+      sub[1] = i == 0 ? (uint32_t)sb->st_uid : (uint32_t)sb->st_gid;
+      sl = put_sid(ace + 8, 22, sub, 2);
+    } else {
+      sub[0] = 0;
+      sl = put_sid(ace + 8, 1, sub, 1);
+    }
+    put16(ace + 2, (uint32_t)(8 + sl));
+    p += 8 + sl;
+  }
+  acl[0] = 2;
+  acl[1] = 0;
+  put16(acl + 2, (uint32_t)(p - acl));
+  put16(acl + 4, 3);
+  put16(acl + 6, 0);
+  return (size_t)(p - buf);
+}
+
+/* The stored descriptor (SD_XATTR) or the default one, in buf[SD_MAX]. */
+static uint32_t sd_current(open_s *o, uint8_t *buf, size_t *len) {
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  ssize_t r = getxattr(pp, SD_XATTR, buf, SD_MAX);
+  if (r >= 20) {
+    *len = (size_t)r;
+    return ST_OK;
+  }
+  struct stat sb;
+  if (fstat(o->pfd, &sb) != 0) return errno_status(errno);
+  *len = sd_default(&sb, buf);
+  return ST_OK;
+}
+
+uint32_t posixfs_query_security(posixfs *fs, smbx_smb2_fileid fid,
+                                uint32_t secinfo, uint8_t *out, uint32_t cap,
+                                uint32_t *out_len) {
+  *out_len = 0;
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (!(o->access & POSIXFS_READ_CONTROL) || (secinfo & POSIXFS_SECINFO_SACL))
+    return SMBX_STATUS_ACCESS_DENIED; /* a SACL needs ACCESS_SYSTEM_SECURITY */
+  uint8_t *buf = malloc(SD_MAX);
+  if (!buf) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  size_t len = 0;
+  sdparts p;
+  uint32_t st = sd_current(o, buf, &len);
+  if (st == ST_OK) st = sd_parse(buf, len, &p);
+  if (st == ST_OK) {
+    size_t n = sd_build(&p, secinfo & POSIXFS_SECINFO_MASK, out, cap);
+    *out_len = (uint32_t)n;
+    if (n > cap) st = SMBX_STATUS_BUFFER_TOO_SMALL;
+  }
+  free(buf);
+  return st;
+}
+
+uint32_t posixfs_set_security(posixfs *fs, smbx_smb2_fileid fid,
+                              uint32_t secinfo, const uint8_t *sd,
+                              size_t len) {
+  open_s *o = fs ? lookup(fs, fid) : NULL;
+  if (!o) return SMBX_STATUS_FILE_CLOSED;
+  if (secinfo & POSIXFS_SECINFO_SACL) return SMBX_STATUS_ACCESS_DENIED;
+  secinfo &= POSIXFS_SECINFO_MASK;
+  if (((secinfo & (POSIXFS_SECINFO_OWNER | POSIXFS_SECINFO_GROUP)) &&
+       !(o->access & POSIXFS_WRITE_OWNER)) ||
+      ((secinfo & POSIXFS_SECINFO_DACL) && !(o->access & POSIXFS_WRITE_DAC)))
+    return SMBX_STATUS_ACCESS_DENIED;
+  sdparts in, cur;
+  uint32_t st = sd_parse(sd, len, &in);
+  if (st != ST_OK || !secinfo) return st;
+  uint8_t *buf = malloc(2 * (size_t)SD_MAX);
+  if (!buf) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  size_t clen = 0;
+  st = sd_current(o, buf, &clen);
+  if (st == ST_OK) st = sd_parse(buf, clen, &cur);
+  if (st == ST_OK) {
+    for (int i = 0; i < 3; i++) {
+      if (!(secinfo & (1u << i))) continue;
+      cur.part[i] = in.part[i];
+      cur.len[i] = in.len[i];
+    }
+    if (secinfo & POSIXFS_SECINFO_DACL)
+      cur.control = (uint16_t)((cur.control & ~SE_DACL_BITS) |
+                               (in.control & SE_DACL_BITS));
+    size_t n = sd_build(&cur, POSIXFS_SECINFO_MASK, buf + SD_MAX, SD_MAX);
+    char pp[64];
+    proc_path(pp, sizeof pp, o->pfd);
+    if (n > SD_MAX)
+      st = POSIXFS_STATUS_INVALID_SECURITY_DESCR;
+    else if (setxattr(pp, SD_XATTR, buf + SD_MAX, n, 0) != 0)
+      st = errno == ENOTSUP ? SMBX_STATUS_NOT_SUPPORTED : errno_status(errno);
+  }
+  free(buf);
+  return st;
 }
 
 /* ------------------------------------------------------------------ */

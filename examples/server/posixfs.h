@@ -87,6 +87,15 @@
 /** @brief Extra NTSTATUS values smb2_base.h does not list. */
 #define POSIXFS_STATUS_INVALID_LOCK_RANGE 0xC00001A1u
 #define POSIXFS_STATUS_CANNOT_DELETE 0xC0000121u
+#define POSIXFS_STATUS_INVALID_SECURITY_DESCR 0xC0000079u
+
+/** @name SECURITY_INFORMATION bits (AdditionalInformation) @{ */
+#define POSIXFS_SECINFO_OWNER 0x1u
+#define POSIXFS_SECINFO_GROUP 0x2u
+#define POSIXFS_SECINFO_DACL 0x4u
+#define POSIXFS_SECINFO_SACL 0x8u
+#define POSIXFS_SECINFO_MASK 0x7u /* the parts posixfs keeps */
+/** @} */
 
 /** @brief A served tree. Opaque. */
 typedef struct posixfs posixfs;
@@ -189,6 +198,24 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
 uint32_t posixfs_set_info(posixfs *fs, smbx_smb2_fileid fid,
                           uint8_t info_type, uint8_t info_class,
                           const uint8_t *buf, size_t len);
+
+/** @brief QUERY_INFO InfoType SECURITY: the self-relative descriptor with
+ *  the owner, group and DACL parts secinfo selects: the one stored by
+ *  posixfs_set_security() (xattr user.smbx.sd), else one derived from
+ *  the POSIX owner, group and mode. Descriptors are kept, not enforced.
+ *  @return SUCCESS; BUFFER_TOO_SMALL (*out_len = the size needed);
+ *  ACCESS_DENIED (no READ_CONTROL, or the SACL asked); FILE_CLOSED. */
+uint32_t posixfs_query_security(posixfs *fs, smbx_smb2_fileid fid,
+                                uint32_t secinfo, uint8_t *out, uint32_t cap,
+                                uint32_t *out_len);
+
+/** @brief SET_INFO InfoType SECURITY: replaces the parts secinfo selects
+ *  (owner, group: WRITE_OWNER; DACL: WRITE_DAC) and stores the result.
+ *  @return SUCCESS; INVALID_SECURITY_DESCR (malformed); ACCESS_DENIED;
+ *  NOT_SUPPORTED (no user xattrs on the file system); FILE_CLOSED. */
+uint32_t posixfs_set_security(posixfs *fs, smbx_smb2_fileid fid,
+                              uint32_t secinfo, const uint8_t *sd,
+                              size_t len);
 
 /** @brief LOCK with the elements of one request: all unlocks or all locks.
  *  Locks are all-or-nothing (granted ones are rolled back on a failure).

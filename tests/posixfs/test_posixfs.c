@@ -1344,6 +1344,112 @@ static void smb2_4_11_notify_watch_tree_subdirectories(void **state) {
   cl(f, flat);
 }
 
+/* MS-DTYP 2.4.6: the default descriptor maps the POSIX owner; a set DACL
+ * is returned by later queries, other parts are kept; sizes and rights */
+static void fsa_security_descriptor_query_and_set(void **state) {
+  fx *f = *state;
+  posixfs_create_result r, ro;
+  assert_int_equal(cr(f, "sd", POSIXFS_READ_CONTROL | POSIXFS_WRITE_DAC, 7,
+                      POSIXFS_CREATE, 0, &r),
+                   SMBX_STATUS_SUCCESS);
+  uint8_t sd[512];
+  uint32_t n = 0;
+  assert_int_equal(posixfs_query_security(f->fs, r.file_id, 7, sd, 0, &n),
+                   SMBX_STATUS_BUFFER_TOO_SMALL);
+  uint32_t need = n;
+  assert_true(need > 20 && need <= sizeof sd);
+  assert_int_equal(posixfs_query_security(f->fs, r.file_id, 7, sd, need, &n),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(n, need);
+  assert_int_equal(sd[0], 1);                     /* revision */
+  assert_int_equal(sd[3] & 0x80, 0x80);           /* SELF_RELATIVE */
+  assert_int_equal(sd[2] & 0x04, 0x04);           /* DACL_PRESENT */
+  uint32_t own = sd[4] | (uint32_t)sd[5] << 8;    /* owner S-1-22-1-uid */
+  assert_int_equal(sd[own + 7], 22);
+  assert_int_equal(sd[own + 8], 1);
+  assert_int_equal(sd[own + 12] | sd[own + 13] << 8, getuid() & 0xFFFFu);
+  /* owner only: no DACL, no group */
+  assert_int_equal(posixfs_query_security(f->fs, r.file_id, 1, sd, sizeof sd,
+                                          &n),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(n, 20 + 16);
+  /* set a DACL of one ACE (Everyone: READ_DATA) */
+  static const uint8_t dacl_sd[] = {
+      1, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
+      2, 0, 28, 0, 1, 0, 0, 0,                       /* ACL, 1 ACE */
+      0, 0, 20, 0, 1, 0, 0, 0,                       /* ALLOW READ_DATA */
+      1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};           /* S-1-1-0 */
+  assert_int_equal(posixfs_set_security(f->fs, r.file_id, 4, dacl_sd,
+                                        sizeof dacl_sd),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(posixfs_query_security(f->fs, r.file_id, 7, sd, sizeof sd,
+                                          &n),
+                   SMBX_STATUS_SUCCESS);
+  uint32_t dacl = sd[16] | (uint32_t)sd[17] << 8;
+  assert_int_not_equal(dacl, 0);
+  assert_memory_equal(sd + dacl, dacl_sd + 20, 28);
+  own = sd[4] | (uint32_t)sd[5] << 8; /* the owner is still the POSIX one */
+  assert_int_equal(sd[own + 7], 22);
+  /* malformed: an ACE running past AclSize */
+  uint8_t bad[sizeof dacl_sd];
+  memcpy(bad, dacl_sd, sizeof bad);
+  bad[30] = 24;
+  assert_int_equal(posixfs_set_security(f->fs, r.file_id, 4, bad, sizeof bad),
+                   POSIXFS_STATUS_INVALID_SECURITY_DESCR);
+  /* rights: owner needs WRITE_OWNER; a SACL is never granted */
+  assert_int_equal(posixfs_set_security(f->fs, r.file_id, 1, dacl_sd,
+                                        sizeof dacl_sd),
+                   SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(posixfs_query_security(f->fs, r.file_id, 8, sd, sizeof sd,
+                                          &n),
+                   SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(cr(f, "sd", POSIXFS_READ_ATTRIBUTES, 7, POSIXFS_OPEN, 0,
+                      &ro),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(posixfs_query_security(f->fs, ro.file_id, 4, sd, sizeof sd,
+                                          &n),
+                   SMBX_STATUS_ACCESS_DENIED);
+  cl(f, ro.file_id);
+  cl(f, r.file_id);
+}
+
+/* MS-FSA 2.1.5.1.1: creating a READONLY file with DELETE_ON_CLOSE fails */
+static void fsa_delete_on_close_new_readonly_file(void **state) {
+  fx *f = *state;
+  posixfs_create_args a;
+  posixfs_create_result r;
+  memset(&a, 0, sizeof a);
+  a.name = u16("ro");
+  a.name_len = u16len;
+  a.desired_access = POSIXFS_DELETE | RW;
+  a.share_access = 7;
+  a.create_disposition = POSIXFS_CREATE;
+  a.create_options = POSIXFS_DELETE_ON_CLOSE;
+  a.file_attributes = POSIXFS_ATTR_READONLY;
+  assert_int_equal(posixfs_create(f->fs, &a, &r),
+                   POSIXFS_STATUS_CANNOT_DELETE);
+  assert_false(exists(f, "ro"));
+}
+
+/* FilePositionInformation follows reads (as Samba: smbtorture read.position) */
+static void smb2_read_sets_position(void **state) {
+  fx *f = *state;
+  posixfs_create_result r;
+  put_file(f, "p", "0123456789abcdef");
+  assert_int_equal(cr(f, "p", RW, 7, POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_SUCCESS);
+  uint8_t buf[16];
+  uint32_t got = 0, n = 0;
+  assert_int_equal(posixfs_read(f->fs, r.file_id, 3, buf, 7, &got),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(posixfs_query_info(f->fs, r.file_id, SMBX_SMB2_0_INFO_FILE,
+                                      POSIXFS_FILE_POSITION_INFORMATION, buf,
+                                      8, &n),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(buf[0], 10);
+  cl(f, r.file_id);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -1371,6 +1477,9 @@ int main(void) {
       T(fsa_locks_shared_multi_element_and_ranges),
       T(smb2_4_11_notify_create_delete_rename),
       T(smb2_4_11_notify_watch_tree_subdirectories),
+      T(fsa_security_descriptor_query_and_set),
+      T(fsa_delete_on_close_new_readonly_file),
+      T(smb2_read_sets_position),
   };
   return RUN_TESTS(tests);
 }
