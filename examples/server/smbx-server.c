@@ -134,7 +134,6 @@ typedef struct server {
   bool pcap_used;
   const char *share;
   uint8_t guid[16];
-  uint32_t offered_caps;
   uint16_t security_mode;
   bool encrypt;
   client *clients[MAX_CLIENTS];
@@ -1280,17 +1279,8 @@ static void drain(server *s)
       c = client_by_conn(s, e.conn);
       if (c) {
         c->dialect = e.u.negotiated.dialect;
-        /* what the NEGOTIATE response advertised (for VALIDATE_NEGOTIATE):
-         * the offered capabilities masked as the node does per dialect,
-         * plus ENCRYPTION when it was granted */
-        uint32_t caps = s->offered_caps;
-        if (c->dialect == SMBX_SMB2_DIALECT_202)
-          caps &= SMBX_SMB2_CAP_DFS;
-        else if (c->dialect == SMBX_SMB2_DIALECT_210)
-          caps &= SMBX_SMB2_CAP_DFS | SMBX_SMB2_CAP_LEASING |
-                  SMBX_SMB2_CAP_LARGE_MTU;
-        caps |= e.u.negotiated.capabilities & SMBX_SMB2_CAP_ENCRYPTION;
-        c->caps = caps;
+        /* what the NEGOTIATE response advertised (VALIDATE_NEGOTIATE) */
+        c->caps = e.u.negotiated.own_capabilities;
       }
       logf_("conn %llu negotiated dialect 0x%04x\n",
             (unsigned long long)e.conn, e.u.negotiated.dialect);
@@ -1788,7 +1778,6 @@ int main(int argc, char **argv)
     ss.capabilities &= ~(uint32_t)SMBX_SMB2_CAP_LARGE_MTU;
     ss.max_read_size = ss.max_write_size = ss.max_transact_size = 65536;
   }
-  s->offered_caps = ss.capabilities;
   s->security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
   if (cfg.signing_required)
     s->security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;

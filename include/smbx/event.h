@@ -175,6 +175,13 @@ typedef struct smbx_event {
       const uint8_t *blob; /**< client: server's security buffer */
       size_t blob_len;
       uint8_t guid[16];    /**< the peer's Client/ServerGuid */
+      /** this node's own Capabilities and SecurityMode as it sent them
+       *  (server: in the NEGOTIATE response, what an
+       *  FSCTL_VALIDATE_NEGOTIATE_INFO answer must repeat; client: in the
+       *  NEGOTIATE request) */
+      uint32_t own_capabilities;
+      uint16_t own_security_mode;
+      uint16_t reserved2;
     } negotiated;
     /** SESSION_SETUP, SESSION_UP, SESSION_DOWN */
     struct {

@@ -364,6 +364,13 @@ static void on_negotiate(cconn *cc, int err, const smbx__conn_pdu *r)
     return;
   }
   cc->state = 0;
+  /* what smbx_client_negotiate put in the request */
+  e->u.negotiated.own_capabilities = cli->s.capabilities;
+  e->u.negotiated.own_security_mode =
+      (uint16_t)(SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED |
+                 ((cli->s.flags & SMBX_CLIENT_SIGNING_REQUIRED)
+                      ? SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED
+                      : 0));
   if (err) {
     e->u.negotiated.err = err;
     return;

@@ -351,6 +351,8 @@ static void push_negotiated(sconn *sc, const smbx_smb2_negotiate_req *nr,
   e->u.negotiated.max_write_size = rs->max_write_size;
   if (nr)
     memcpy(e->u.negotiated.guid, nr->client_guid, 16);
+  e->u.negotiated.own_capabilities = rs->capabilities;
+  e->u.negotiated.own_security_mode = rs->security_mode;
 }
 
 static void fill_neg_resp(const smbx_server *srv, uint16_t dialect,

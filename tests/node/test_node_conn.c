@@ -398,6 +398,74 @@ static void sess_keyless_session_unsigned_or_refused(void **state)
   nh_fini(&x);
 }
 
+/* The NEGOTIATED events carry the node's own Capabilities/SecurityMode
+ * as sent (server: the response, which VALIDATE_NEGOTIATE must repeat;
+ * client: the request), next to the intersection in effect */
+static void neg_4_1_negotiated_event_has_own_capabilities(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
+  x.ss.capabilities = SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_LARGE_MTU |
+                      SMBX_SMB2_CAP_MULTI_CHANNEL;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, true);
+  /* a 3.0.2 client offering only LARGE_MTU */
+  static const uint8_t dl[6] = {0x10, 0x02, 0x00, 0x03, 0x02, 0x03};
+  smbx_smb2_negotiate_req nr;
+  memset(&nr, 0, sizeof nr);
+  nr.security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
+  nr.capabilities = SMBX_SMB2_CAP_LARGE_MTU;
+  nr.dialects.p = dl;
+  nr.dialects.len = sizeof dl;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = SMBX_SMB2_NEGOTIATE;
+  uint8_t pdu[256], frame[300];
+  smbx_ssize n = smbx_smb2_encode_negotiate_req(&h, &nr, pdu, sizeof pdu,
+                                                NULL);
+  assert_true(n > 64);
+  size_t fl = nh_frame_req(frame, sizeof frame, SMBX_SMB2_NEGOTIATE, 0, 0, 1,
+                           0, 0, pdu + 64, (size_t)n - 64);
+  assert_int_equal(smbx_server_tcp_feed(x.srv, x.pair[p].sconn, frame, fl,
+                                        x.now),
+                   (smbx_ssize)fl);
+  smbx_event e;
+  e.struct_size = sizeof e;
+  bool seen = false;
+  while (smbx_server_next_event(x.srv, &e) == 1)
+    if (e.type == SMBX_EV_NEGOTIATED) {
+      seen = true;
+      break;
+    }
+  assert_true(seen);
+  /* the response on the wire */
+  nh_pipe *q = &x.pair[p].s2c;
+  assert_true(q->len > 4 + 64);
+  smbx_smb2_negotiate_resp rs;
+  assert_int_equal(
+      smbx_smb2_decode_negotiate_resp(q->p + 4, q->len - 4, &rs, NULL), 0);
+  assert_int_equal(rs.dialect_revision, SMBX_SMB2_DIALECT_302);
+  assert_int_equal(e.u.negotiated.own_capabilities, rs.capabilities);
+  assert_int_equal(e.u.negotiated.own_security_mode, rs.security_mode);
+  assert_true(e.u.negotiated.own_security_mode &
+              SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED);
+  assert_true(rs.capabilities & SMBX_SMB2_CAP_LEASING);
+  assert_int_equal(e.u.negotiated.capabilities, SMBX_SMB2_CAP_LARGE_MTU);
+  /* client node: what its request carried */
+  int c = nh_add_tcp(&x, false);
+  nh_negotiate(&x, c);
+  const nh_cev *ce = &x.log[x.cursor - 1];
+  assert_int_equal(ce->ev.type, SMBX_EV_NEGOTIATED);
+  assert_int_equal(ce->ev.u.negotiated.own_capabilities, x.cs.capabilities);
+  assert_int_equal(ce->ev.u.negotiated.own_security_mode,
+                   SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -406,6 +474,7 @@ int main(void)
       cmocka_unit_test(break_3_3_4_7_encrypted_for_encrypting_session),
       cmocka_unit_test(compound_6_2_compound_request_compound_response),
       cmocka_unit_test(sess_keyless_session_unsigned_or_refused),
+      cmocka_unit_test(neg_4_1_negotiated_event_has_own_capabilities),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
