@@ -6,6 +6,7 @@
 
 #include <smbx/client.h>
 
+#include "client/client_int.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
 #include "core/hash.h"
@@ -15,76 +16,6 @@
 #include "client/rdma_io.h"
 #include "client/lease_cache.h"
 #include "smb2/sec.h"
-
-enum { CK_NONE = 0, CK_REQ, CK_NEG, CK_SESS, CK_TREE, CK_LOGOFF, CK_BIND };
-
-typedef struct cslot {
-  uint64_t req;
-  uint64_t session;
-  uint8_t kind;
-} cslot;
-
-typedef struct cconn {
-  smbx_client *cli;
-  smbx__conn *c;
-  uint64_t handle;
-  smbx_tcp_hooks tcp;
-  cslot *slots;
-  uint32_t n_slots;
-  uint8_t state; /* 0 new, 1 negotiating, 2 negotiated */
-  bool smbd;
-  uint16_t dialect;
-  uint32_t caps;
-  uint16_t cipher;
-  uint16_t sign_alg;
-  uint16_t server_secmode;
-  struct smbx__cli_rdma *rdma; /* direct placement (SMB Direct), or NULL */
-} cconn;
-
-#define CS_PENDING 1u
-#define CS_UP 2u
-#define CS_NEEDKEY 3u /* final SUCCESS seen, waiting for the key */
-
-typedef struct csess {
-  uint64_t wire_id;
-  uint64_t conn;
-  uint8_t state;
-  bool inflight;
-  bool have_key;
-  uint8_t key[64];
-  size_t key_len;
-  uint16_t dialect;
-  uint16_t flags;
-  uint8_t preauth[64];
-  smbx__conn_keys keys;
-  bool have_keys;
-} csess;
-
-/* A channel of a session on another connection (binding, smb2.md 6.6). */
-typedef struct cchan {
-  uint64_t session; /* local session handle */
-  uint64_t conn;
-  uint8_t state;    /* CS_PENDING, CS_UP */
-  bool inflight;
-  uint8_t preauth[64];
-  smbx__conn_keys keys;
-} cchan;
-
-struct smbx_client {
-  smbx_allocator alloc;
-  smbx_client_settings s;
-  smbx_crypto cr;
-  bool have_cr;
-  smbx__slab conns, sessions, chans;
-  const csess *binding; /* signing a binding leg with the session's key */
-  smbx__hash sids; /* wire SessionId -> csess */
-  smbx__ring evq;
-  smbx__cli_leases *leases; /* lease table and directory cache, or NULL */
-  uint8_t *sbuf;
-  size_t sbuf_cap;
-  uint64_t now;
-  uint64_t seed;
-};
 
 int smbx_client_settings_default(smbx_client_settings *s, size_t struct_size)
 {
@@ -107,6 +38,7 @@ int smbx_client_settings_default(smbx_client_settings *s, size_t struct_size)
   d.rdma_threshold = 4096;
   d.rdma_max_regs = 256;
   d.request_timeout_ns = 60ull * 1000000000ull;
+  d.replay_buffer_size = 4u << 20;
   memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
   return 0;
 }
@@ -599,20 +531,24 @@ static void on_bind(cconn *cc, uint64_t shandle, int err,
       (void)smbx__conn_preauth_update(cc->c, ch->preauth, r->data, r->len);
     return;
   }
-  /* SUCCESS: the channel's signing key (3.1.1: from its preauth hash) */
+  /* SUCCESS: the channel's signing key, from the binding's session key
+   * (smbx_client_session_bind_key; else the session's) with
+   * SMB2AESCMAC/SmbSign (3.0.x) or the channel's preauth hash (3.1.1) */
   ch->keys = cs->keys;
-  if (cs->dialect == SMBX_SMB2_DIALECT_311) {
-    smbx_smb2_keys k;
-    if (!cs->have_key ||
-        smbx_smb2_derive_keys(&cli->cr, cs->dialect, SMBX_CRYPTO_ROLE_CLIENT,
-                              cs->keys.keys.signing_alg, 0, cs->key,
-                              cs->key_len, ch->preauth, &k) != 0) {
-      e->u.session.err = SMBX_ERR_AUTH;
-      chan_free(cli, ch);
-      return;
-    }
-    memcpy(ch->keys.keys.signing, k.signing, sizeof k.signing);
+  smbx_smb2_keys k;
+  const uint8_t *bk = ch->have_key ? ch->key : cs->key;
+  size_t bk_len = ch->have_key ? ch->key_len : cs->key_len;
+  if (!bk_len ||
+      smbx_smb2_derive_keys(
+          &cli->cr, cs->dialect, SMBX_CRYPTO_ROLE_CLIENT,
+          cs->keys.keys.signing_alg, 0, bk, bk_len,
+          cs->dialect == SMBX_SMB2_DIALECT_311 ? ch->preauth : NULL,
+          &k) != 0) {
+    e->u.session.err = SMBX_ERR_AUTH;
+    chan_free(cli, ch);
+    return;
   }
+  memcpy(ch->keys.keys.signing, k.signing, sizeof k.signing);
   if (!(r->hdr.flags & SMBX_SMB2_FLAGS_SIGNED) ||
       smbx_smb2_verify(&cli->cr, ch->keys.keys.signing_alg,
                        ch->keys.keys.signing, r->data, r->len) != 0) {
@@ -674,10 +610,19 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
   bool rdma = smbx__cli_rdma_complete(cc->rdma, req, err ? NULL : r, &placed,
                                       &rdma_channel);
   cslot *sl = slot_live(cc, req);
-  cslot s = {0, 0, CK_REQ};
+  cslot s;
+  memset(&s, 0, sizeof s);
+  s.kind = CK_REQ;
   if (sl) {
     s = *sl;
     memset(sl, 0, sizeof *sl);
+  }
+  if (s.replay) {
+    /* its channel died: resent on a surviving one, it completes there */
+    bool resent = err && smbx__cli_failover(cc, &s, req, user);
+    smbx__cli_replay_drop(cli, s.replay);
+    if (resent)
+      return;
   }
   switch (s.kind) {
   case CK_NEG:
@@ -718,13 +663,16 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
       (void)smbx__conn_release(cc->c, r->hold, cli->now);
     return;
   }
-  e->u.pdu.req = req;
+  e->u.pdu.req = s.first_req ? s.first_req : req;
+  e->u.pdu.first_conn = s.first_req ? s.first_conn : cc->handle;
+  if (s.first_req)
+    e->flags |= SMBX_EVF_REPLAYED;
   e->u.pdu.user = user;
   e->u.pdu.session = s.session;
   e->u.pdu.err = err;
   if (r) {
     e->hold = r->hold;
-    e->flags = ev_flags(r->flags);
+    e->flags |= ev_flags(r->flags);
     e->u.pdu.data = r->data;
     e->u.pdu.len = r->len;
     e->u.pdu.hdr = r->hdr;
@@ -748,6 +696,13 @@ static void up_interim(void *ctx, uint64_t req, uint64_t user,
   if (!e) {
     ev_lost(cc);
     return;
+  }
+  const cslot *sl = slot_live(cc, req);
+  if (sl && sl->first_req) {
+    /* a failover replay: named as the host knows it */
+    req = sl->first_req;
+    e->flags |= SMBX_EVF_REPLAYED;
+    e->u.pdu.first_conn = sl->first_conn;
   }
   e->u.pdu.req = req;
   e->u.pdu.user = user;
@@ -976,6 +931,7 @@ void smbx_client_free(smbx_client *cli)
   smbx__hash_free(&cli->sids);
   smbx__ring_free(&cli->evq);
   smbx__cli_leases_free(cli, cli->leases);
+  smbx__cli_replay_free(cli);
   if (cli->sbuf)
     smbx__free(&cli->alloc, cli->sbuf, cli->sbuf_cap, 8);
   smbx_allocator al = cli->alloc;
@@ -1154,19 +1110,25 @@ static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
   smbx_client *cli = cc->cli;
   uint64_t one;
   uint64_t *r = reqs ? reqs : &one;
+  /* multichannel: ChannelSequence, and a copy kept for failover */
   /* room for the completions (events owed) of this message */
   if (!ev_room(cli, reqs ? n : 1))
     return SMBX_ERR_NOMEM;
+  uint32_t keep = smbx__cli_before_send(cc, session, len);
   int rc = smbx__conn_send(cc->c, cli->sbuf, cli->sbuf_cap, len, o, user, r,
                            reqs ? n : 1, cli->now);
-  if (rc < 0)
+  if (rc < 0) {
+    smbx__cli_replay_drop(cli, keep);
     return rc;
+  }
   for (int i = 0; i < rc; i++) {
     uint32_t ix = (uint32_t)r[i];
     if (ix < cc->n_slots) {
+      memset(&cc->slots[ix], 0, sizeof cc->slots[ix]);
       cc->slots[ix].req = r[i];
       cc->slots[ix].session = session;
       cc->slots[ix].kind = kind;
+      cc->slots[ix].replay = keep;
     }
   }
   return 0;
@@ -1390,6 +1352,9 @@ int smbx_client_session_bind(smbx_client *cli, uint64_t conn,
       cs->dialect < SMBX_SMB2_DIALECT_300)
     return SMBX_ERR_STATE;
   cli->now = now_ns;
+  int arc = smbx__cli_replay_init(cli);
+  if (arc)
+    return arc;
   cchan *ch = chan_find(cli, session, conn);
   bool fresh = false;
   if (ch && (ch->state == CS_UP || ch->inflight))
@@ -1497,6 +1462,10 @@ static smbx_ssize build(smbx_client *cli, const smbx_smb2_hdr *h,
 static int prep(smbx_client *cli, uint64_t conn, uint64_t session,
                 cconn **ccp, csess **csp, uint64_t *sid)
 {
+  /* conn 0: the session's least loaded channel */
+  if (cli && conn == 0 && session &&
+      (conn = smbx__cli_pick(cli, session)) == 0)
+    return sess_get(cli, session) ? SMBX_ERR_STATE : SMBX_ERR_NOTFOUND;
   cconn *cc = conn_get(cli, conn);
   if (!cli)
     return SMBX_ERR_INVAL;
