@@ -826,12 +826,23 @@ static int overlaps(uint64_t o1, uint64_t l1, uint64_t o2, uint64_t l2) {
   return o1 <= e2 && o2 <= e1;
 }
 
+/* Lock ranges overlap as for I/O, except that a zero-length range at X
+ * meets a range that holds X past its first byte (s < X < s+len; as
+ * Windows: smbtorture lock.zerobytelength); two zero-length ranges never
+ * meet. */
+static int lock_overlaps(uint64_t o1, uint64_t l1, uint64_t o2, uint64_t l2) {
+  if (l1 == 0 && l2 == 0) return 0;
+  if (l1 == 0) return o1 > o2 && o1 - o2 < l2;
+  if (l2 == 0) return o2 > o1 && o2 - o1 < l1;
+  return overlaps(o1, l1, o2, l2);
+}
+
 /* Does `o` wanting [off,len) (excl or shared) conflict with a held lock? */
 static int lock_conflict(const node *n, const open_s *o, uint64_t off,
                          uint64_t len, int excl) {
   for (size_t i = 0; i < n->nlocks; i++) {
     const lockrec *l = &n->locks[i];
-    if (!overlaps(off, len, l->off, l->len)) continue;
+    if (!lock_overlaps(off, len, l->off, l->len)) continue;
     if (excl) return 1;
     if (l->excl && l->owner != o) return 1;
   }
@@ -860,21 +871,14 @@ uint32_t posixfs_lock(posixfs *fs, smbx_smb2_fileid fid,
   if (!o) return SMBX_STATUS_FILE_CLOSED;
   if (!el || n == 0) return SMBX_STATUS_INVALID_PARAMETER;
   node *nd = o->n;
-  int unlock = (el[0].flags & SMBX_SMB2_LOCKFLAG_UNLOCK) != 0;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t f = el[i].flags;
-    if (unlock) {
-      if (f != SMBX_SMB2_LOCKFLAG_UNLOCK) return SMBX_STATUS_INVALID_PARAMETER;
-    } else {
-      uint32_t k = f & ~SMBX_SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
-      if (k != SMBX_SMB2_LOCKFLAG_SHARED && k != SMBX_SMB2_LOCKFLAG_EXCLUSIVE)
-        return SMBX_STATUS_INVALID_PARAMETER;
-    }
-    if (el[i].length && el[i].offset + (el[i].length - 1) < el[i].offset)
-      return POSIXFS_STATUS_INVALID_LOCK_RANGE;
-  }
-  if (unlock) {
+  if (el[0].flags & SMBX_SMB2_LOCKFLAG_UNLOCK) {
+    /* MS-SMB2 3.3.5.14.1: element by element; a bad element or a range
+     * not locked stops there and the earlier unlocks stay done */
     for (size_t i = 0; i < n; i++) {
+      if (el[i].flags != SMBX_SMB2_LOCKFLAG_UNLOCK)
+        return SMBX_STATUS_INVALID_PARAMETER;
+      if (el[i].length && el[i].offset + (el[i].length - 1) < el[i].offset)
+        return POSIXFS_STATUS_INVALID_LOCK_RANGE;
       size_t k;
       for (k = 0; k < nd->nlocks; k++)
         if (nd->locks[k].owner == o && nd->locks[k].off == el[i].offset &&
@@ -887,6 +891,16 @@ uint32_t posixfs_lock(posixfs *fs, smbx_smb2_fileid fid,
       fs->lock_epoch++;
     }
     return ST_OK;
+  }
+  /* 3.3.5.14.2: several elements must all be FAIL_IMMEDIATELY (only a
+   * single lock may wait) */
+  for (size_t i = 0; i < n; i++) {
+    uint32_t f = el[i].flags, k = f & ~SMBX_SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
+    if ((k != SMBX_SMB2_LOCKFLAG_SHARED && k != SMBX_SMB2_LOCKFLAG_EXCLUSIVE) ||
+        (n > 1 && !(f & SMBX_SMB2_LOCKFLAG_FAIL_IMMEDIATELY)))
+      return SMBX_STATUS_INVALID_PARAMETER;
+    if (el[i].length && el[i].offset + (el[i].length - 1) < el[i].offset)
+      return POSIXFS_STATUS_INVALID_LOCK_RANGE;
   }
   size_t base = nd->nlocks;
   for (size_t i = 0; i < n; i++) {

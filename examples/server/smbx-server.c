@@ -271,8 +271,10 @@ static void pending_cleanup_fid(server *s, uint64_t conn, smbx_smb2_fileid fid)
   for (size_t i = 0; i < s->n_pend;) {
     pending *p = &s->pend[i];
     if (p->conn == conn && fid_eq(p->fid, fid)) {
+      /* a lock waiting on a handle being closed: RANGE_NOT_LOCKED, as
+       * Windows and Samba answer (smbtorture smb2.lock.cancel) */
       uint32_t st = p->kind == 1 ? SMBX_STATUS_NOTIFY_CLEANUP
-                                 : SMBX_STATUS_FILE_CLOSED;
+                                 : SMBX_STATUS_RANGE_NOT_LOCKED;
       if (p->kind == 1) {
         /* NOTIFY_CLEANUP is a success status with an empty output buffer */
         uint8_t body[9] = {9, 0, 0x48, 0, 0, 0, 0, 0, 0};
@@ -289,10 +291,22 @@ static void pending_cleanup_fid(server *s, uint64_t conn, smbx_smb2_fileid fid)
   }
 }
 
+/* Opens stay in creation order: a tree disconnect or logoff closes them
+ * oldest first, and a lock waiting on a later open is granted when an
+ * earlier one's lock goes (smbtorture smb2.lock.cancel-tdis). */
+static void open_remove(server *s, size_t i)
+{
+  s->n_opens--;
+  memmove(&s->opens[i], &s->opens[i + 1],
+          (s->n_opens - i) * sizeof *s->opens);
+}
+
+static void retry_locks(server *s);
+
 static void close_open_at(server *s, size_t i)
 {
   open_rec o = s->opens[i];
-  s->opens[i] = s->opens[--s->n_opens];
+  open_remove(s, i);
   pending_cleanup_fid(s, o.conn, o.fid);
   (void)posixfs_close(s->fs, o.fid, NULL);
 }
@@ -304,9 +318,10 @@ static void close_opens(server *s, uint64_t conn, uint64_t session,
   for (size_t i = 0; i < s->n_opens;) {
     open_rec *o = &s->opens[i];
     if (o->conn == conn && (!session || o->session == session) &&
-        (!tree || o->tree == tree))
+        (!tree || o->tree == tree)) {
       close_open_at(s, i);
-    else
+      retry_locks(s);
+    } else
       i++;
   }
   for (size_t i = 0; i < s->n_ipc;) {
@@ -490,7 +505,7 @@ static int do_close(server *s, const smbx_event *e)
   if (!o)
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
   size_t idx = (size_t)(o - s->opens);
-  s->opens[idx] = s->opens[--s->n_opens];
+  open_remove(s, idx);
   pending_cleanup_fid(s, e->conn, fid);
   smbx_smb2_file_network_open_info post;
   memset(&post, 0, sizeof post);

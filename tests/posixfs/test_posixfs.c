@@ -1164,10 +1164,28 @@ static void fsa_locks_shared_multi_element_and_ranges(void **state) {
   e[0] = le(UINT64_MAX, 2, EXF);
   assert_int_equal(posixfs_lock(f->fs, a.file_id, e, 1),
                    POSIXFS_STATUS_INVALID_LOCK_RANGE);
-  /* zero-length locks never conflict */
+  /* a zero-length lock meets a range holding it past its first byte
+   * (s < X < s+len); at the first byte, or against another zero-length
+   * lock, it does not */
   e[0] = le(5, 0, EXF);
+  assert_int_equal(posixfs_lock(f->fs, b.file_id, e, 1),
+                   SMBX_STATUS_LOCK_NOT_GRANTED);
+  e[0] = le(0, 0, EXF);
   assert_int_equal(posixfs_lock(f->fs, b.file_id, e, 1), 0);
-  e[0] = le(5, 0, UNL);
+  assert_int_equal(posixfs_lock(f->fs, a.file_id, e, 1), 0);
+  e[0] = le(0, 0, UNL);
+  assert_int_equal(posixfs_lock(f->fs, b.file_id, e, 1), 0);
+  /* several elements: each must be FAIL_IMMEDIATELY */
+  e[0] = le(200, 1, SMBX_SMB2_LOCKFLAG_SHARED);
+  e[1] = le(300, 1, SHF);
+  assert_int_equal(posixfs_lock(f->fs, a.file_id, e, 2),
+                   SMBX_STATUS_INVALID_PARAMETER);
+  /* unlocks run element by element and are not rolled back */
+  e[0] = le(100, 10, UNL);
+  e[1] = le(100, 10, UNL);
+  assert_int_equal(posixfs_lock(f->fs, a.file_id, e, 2),
+                   SMBX_STATUS_RANGE_NOT_LOCKED);
+  e[0] = le(100, 10, EXF);
   assert_int_equal(posixfs_lock(f->fs, b.file_id, e, 1), 0);
   cl(f, a.file_id);
   cl(f, b.file_id);
