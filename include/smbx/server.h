@@ -92,6 +92,12 @@ typedef struct smbx_server_settings {
   uint32_t rdma_max_op_size; /**< largest single RDMA operation; a
                                descriptor is split into pieces of at most
                                this: 1 MiB */
+  /* appended in 0.1.0 (multichannel, docs/multichannel.md) */
+  uint32_t max_channel_opens; /**< with MULTI_CHANNEL: opens whose
+                               ChannelSequence the node keeps (3.3.5.2.10:
+                               a WRITE, SET_INFO or IOCTL with an older
+                               one fails with FILE_NOT_AVAILABLE); opens
+                               beyond it are not guarded: 4096 */
 } smbx_server_settings;
 
 /** @brief Fill s with the defaults and store struct_size.

@@ -1,17 +1,46 @@
 /* SPDX-License-Identifier: MIT */
 /* The server node's multichannel parts (smb2.md 6.6): the host's network
  * interfaces and the node's own answer to
- * FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11). Session
- * binding is in server.c (bind_check, bind_setup, bind_respond). See
- * docs/multichannel.md. */
+ * FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11), and the
+ * ChannelSequence of opens (3.3.5.2.10). Session binding is in server.c
+ * (bind_check, bind_setup, bind_respond). See docs/multichannel.md. */
 #include <string.h>
 
 #include <smbx/server.h>
 
 #include "server/server_int.h"
 
+/* An open the host created, as far as ChannelSequence goes. */
+typedef struct sopen {
+  uint8_t fid[16]; /* FileId: Persistent, Volatile (LE, the hash key) */
+  uint64_t session;
+  uint16_t channel_sequence;
+} sopen;
+
+static void fid_key(uint8_t k[16], smbx_smb2_fileid f)
+{
+  for (int i = 0; i < 8; i++) {
+    k[i] = (uint8_t)(f.persistent_id >> (8 * i));
+    k[8 + i] = (uint8_t)(f.volatile_id >> (8 * i));
+  }
+}
+
+int smbx__srv_channel_init(smbx_server *srv)
+{
+  uint32_t n = srv->s.max_channel_opens;
+  if (!(srv->s.capabilities & SMBX_SMB2_CAP_MULTI_CHANNEL) || n == 0)
+    return 0;
+  if (SMBX__SLAB_INIT(&srv->opens, &srv->alloc, sopen, n) ||
+      smbx__hash_init(&srv->open_ids, &srv->alloc, 16, smbx__hash_cap_for(n),
+                      srv->seed))
+    return SMBX_ERR_NOMEM;
+  return 0;
+}
+
 void smbx__srv_channel_free(smbx_server *srv)
 {
+  smbx__slab_free(&srv->opens);
+  smbx__hash_free(&srv->open_ids);
   if (srv->ifwire)
     smbx__free(&srv->alloc, srv->ifwire, srv->ifwire_len, 8);
   if (srv->ifresp)
@@ -99,4 +128,122 @@ bool smbx__srv_ioctl(sconn *sc, const smbx__conn_pdu *pd)
                                      srv->ifresp + SMBX_SMB2_HDR_SIZE,
                                      (size_t)n - SMBX_SMB2_HDR_SIZE, srv->now);
   return rc != SMBX_ERR_AGAIN;
+}
+
+/* ---- ChannelSequence (3.3.5.2.10) ------------------------------------------------ */
+
+void smbx__srv_open_created(sconn *sc, const slot *sl, const uint8_t *pdu,
+                            size_t len)
+{
+  smbx_server *srv = sc->srv;
+  smbx_smb2_create_resp r;
+  if (!smbx__slab_cap(&srv->opens) || sc->dialect < SMBX_SMB2_DIALECT_300 ||
+      smbx_smb2_decode_create_resp(pdu, len, &r, NULL) != 0)
+    return;
+  uint8_t k[16];
+  fid_key(k, r.file_id);
+  sopen *o = smbx__hash_get(&srv->open_ids, k);
+  if (!o) {
+    o = smbx__slab_get_zeroed(&srv->opens);
+    if (!o)
+      return; /* table full: this open is not guarded */
+    memcpy(o->fid, k, 16);
+    if (smbx__hash_insert(&srv->open_ids, o->fid, o) != 0) {
+      (void)smbx__slab_put(&srv->opens, o);
+      return;
+    }
+  }
+  o->session = sl->session;
+  /* 3.3.5.9: Open.ChannelSequence = the CREATE's */
+  o->channel_sequence = sl->channel_sequence;
+}
+
+static void open_forget(smbx_server *srv, sopen *o)
+{
+  (void)smbx__hash_remove(&srv->open_ids, o->fid);
+  memset(o, 0, sizeof *o);
+  (void)smbx__slab_put(&srv->opens, o);
+}
+
+void smbx__srv_opens_drop_session(smbx_server *srv, uint64_t sid)
+{
+  for (uint32_t i = 0; i < smbx__slab_cap(&srv->opens); i++) {
+    sopen *o = smbx__slab_at(&srv->opens, i);
+    if (o && o->session == sid)
+      open_forget(srv, o);
+  }
+}
+
+/* The FileId a request acts on (inherited in a related compound). */
+static int req_fileid(const smbx__conn_pdu *pd, smbx_smb2_fileid *f)
+{
+  int rc = SMBX_ERR_DECODE;
+  switch (pd->hdr.command) {
+  case SMBX_SMB2_WRITE: {
+    smbx_smb2_write_req q;
+    rc = smbx_smb2_decode_write_req(pd->data, pd->len, &q, NULL);
+    *f = q.file_id;
+    break;
+  }
+  case SMBX_SMB2_SET_INFO: {
+    smbx_smb2_set_info_req q;
+    rc = smbx_smb2_decode_set_info_req(pd->data, pd->len, &q, NULL);
+    *f = q.file_id;
+    break;
+  }
+  case SMBX_SMB2_IOCTL: {
+    smbx_smb2_ioctl_req q;
+    rc = smbx_smb2_decode_ioctl_req(pd->data, pd->len, &q, NULL);
+    *f = q.file_id;
+    break;
+  }
+  case SMBX_SMB2_CLOSE: {
+    smbx_smb2_close_req q;
+    rc = smbx_smb2_decode_close_req(pd->data, pd->len, &q, NULL);
+    *f = q.file_id;
+    break;
+  }
+  default:
+    break;
+  }
+  if (rc == 0 && (pd->flags & SMBX__CONN_PDU_FILEID))
+    *f = pd->fileid;
+  return rc;
+}
+
+bool smbx__srv_channel_sequence(sconn *sc, const smbx__conn_pdu *pd)
+{
+  smbx_server *srv = sc->srv;
+  uint16_t cmd = pd->hdr.command;
+  if (!smbx__slab_live(&srv->opens) || sc->dialect < SMBX_SMB2_DIALECT_300 ||
+      (cmd != SMBX_SMB2_WRITE && cmd != SMBX_SMB2_SET_INFO &&
+       cmd != SMBX_SMB2_IOCTL && cmd != SMBX_SMB2_CLOSE))
+    return false;
+  smbx_smb2_fileid f;
+  /* malformed bodies are the host's to refuse */
+  if (req_fileid(pd, &f) != 0)
+    return false;
+  uint8_t k[16];
+  fid_key(k, f);
+  sopen *o = smbx__hash_get(&srv->open_ids, k);
+  if (!o || o->session != pd->hdr.session_id)
+    return false;
+  if (cmd == SMBX_SMB2_CLOSE) {
+    open_forget(srv, o);
+    return false;
+  }
+  /* 2.2.1.2: ChannelSequence is the low 16 bits of the request's @8 */
+  uint16_t seq = (uint16_t)pd->hdr.status;
+  uint16_t diff = (uint16_t)(seq - o->channel_sequence);
+  if (diff == 0)
+    return false;
+  if (diff <= 0x7FFF) {
+    /* newer: a client that failed over; it becomes the open's */
+    o->channel_sequence = seq;
+    return false;
+  }
+  /* older: a request from before the failover */
+  return smbx_server_respond_error(srv, sc->handle, pd->req,
+                                   SMBX_STATUS_FILE_NOT_AVAILABLE, NULL, 0,
+                                   srv->now) != SMBX_ERR_AGAIN;
 }

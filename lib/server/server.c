@@ -47,6 +47,7 @@ int smbx_server_settings_default(smbx_server_settings *s, size_t struct_size)
   d.max_connections = 64;
   d.max_sessions = 256;
   d.max_trees = 1024;
+  d.max_channel_opens = 4096;
   d.rdma_max_ops = 64;
   d.rdma_max_sge = 16;
   d.rdma_max_op_size = 1u << 20;
@@ -182,6 +183,7 @@ static void chan_free(smbx_server *srv, schan *ch)
 static void sess_end(smbx_server *srv, ssess *ss, bool event)
 {
   uint64_t id = smbx__slab_handle(&srv->sessions, ss);
+  smbx__srv_opens_drop_session(srv, id);
   for (uint32_t i = 0; i < smbx__slab_cap(&srv->chans); i++) {
     schan *ch = smbx__slab_at(&srv->chans, i);
     if (ch && ch->session == id)
@@ -1099,6 +1101,9 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
   sl->hold = pd->hold;
   sl->kind = K_REQ;
   uint16_t cmd = pd->hdr.command;
+  sl->command = cmd;
+  sl->channel_sequence = (uint16_t)pd->hdr.status;
+  sl->session = pd->hdr.session_id;
   if (pd->flags & SMBX__CONN_PDU_SMB1) {
     smb1_negotiate(sc, pd);
     return;
@@ -1144,6 +1149,8 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
         return;
       }
       if (cmd == SMBX_SMB2_IOCTL && smbx__srv_ioctl(sc, pd))
+        return;
+      if (smbx__srv_channel_sequence(sc, pd))
         return;
     }
   }
@@ -1363,7 +1370,8 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       st.max_requests > (1u << 20) || st.max_connections == 0 ||
       st.max_connections > (1u << 20) || st.max_sessions == 0 ||
       st.max_sessions > (1u << 20) || st.max_trees == 0 ||
-      st.max_trees > (1u << 20) || st.security_blob_len > 65535 ||
+      st.max_trees > (1u << 20) || st.max_channel_opens > (1u << 20) ||
+      st.security_blob_len > 65535 ||
       (st.security_blob_len && !st.security_blob) ||
       st.rdma_max_ops > 65535 ||
       (st.rdma_max_ops && (st.rdma_max_sge == 0 || st.rdma_max_sge > 1024 ||
@@ -1408,7 +1416,8 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       SMBX__SLAB_INIT(&srv->sessions, &srv->alloc, ssess, st.max_sessions) ||
       SMBX__SLAB_INIT(&srv->trees, &srv->alloc, stree, st.max_trees) ||
       SMBX__SLAB_INIT(&srv->chans, &srv->alloc, schan, st.max_sessions) ||
-      SMBX__RING_INIT(&srv->evq, &srv->alloc, smbx_event, 64))
+      SMBX__RING_INIT(&srv->evq, &srv->alloc, smbx_event, 64) ||
+      smbx__srv_channel_init(srv))
     goto nomem;
   srv->sbuf = smbx__alloc(&srv->alloc, srv->sbuf_cap, 8);
   if (!srv->sbuf)
@@ -1688,6 +1697,8 @@ int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
       memcpy(p + off, iov[i].base, iov[i].len);
     off += iov[i].len;
   }
+  if (sl->command == SMBX_SMB2_CREATE && status == SMBX_STATUS_SUCCESS)
+    smbx__srv_open_created(sc, sl, p, off);
   return after(sc, answer(sc, req, 0, off));
 }
 

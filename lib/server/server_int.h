@@ -9,6 +9,7 @@
 
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/hash.h"
 #include "core/ring.h"
 #include "core/slab.h"
 
@@ -21,6 +22,8 @@ typedef struct slot {
   uint64_t hold;
   uint64_t session;
   uint8_t kind;
+  uint16_t command;          /* K_REQ: the request's Command ... */
+  uint16_t channel_sequence; /* ... and ChannelSequence (3.x) */
 } slot;
 
 typedef struct sconn {
@@ -92,6 +95,10 @@ struct smbx_server {
   size_t ifwire_len;
   uint8_t *ifresp;  /* where the IOCTL response is encoded */
   size_t ifresp_cap;
+  /* channel.c: Open.ChannelSequence (3.3.5.2.10) of the opens the host
+   * created, by FileId; only with MULTI_CHANNEL */
+  smbx__slab opens;
+  smbx__hash open_ids;
 };
 
 /* ---- channel.c: multichannel --------------------------------------------- */
@@ -100,7 +107,20 @@ struct smbx_server {
  * (FSCTL_QUERY_NETWORK_INTERFACE_INFO, 3.3.5.15.11): true when answered;
  * false: it is the host's. */
 bool smbx__srv_ioctl(sconn *sc, const smbx__conn_pdu *pd);
-/* Frees the interface list (smbx_server_free). */
+/* Allocates the open table (smbx_server_new; MULTI_CHANNEL only). */
+int smbx__srv_channel_init(smbx_server *srv);
+/* Frees the interface list and the open table (smbx_server_free). */
 void smbx__srv_channel_free(smbx_server *srv);
+/* The host answered CREATE request sl with SUCCESS and the response PDU
+ * (len bytes): its FileId starts with the request's ChannelSequence. */
+void smbx__srv_open_created(sconn *sc, const slot *sl, const uint8_t *pdu,
+                            size_t len);
+/* 3.3.5.2.10 before a request reaches the host: a WRITE, SET_INFO or
+ * IOCTL with a stale ChannelSequence is failed here
+ * (FILE_NOT_AVAILABLE; true); a newer one becomes the open's; a CLOSE
+ * forgets the open. */
+bool smbx__srv_channel_sequence(sconn *sc, const smbx__conn_pdu *pd);
+/* Session sid ended: forget its opens. */
+void smbx__srv_opens_drop_session(smbx_server *srv, uint64_t sid);
 
 #endif

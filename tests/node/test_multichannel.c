@@ -803,6 +803,173 @@ static void failover_disabled_and_arena_alloc_failure(void **state)
   nh_fini(&y);
 }
 
+
+/* ---- 3.3.5.2.10: ChannelSequence on the server ---------------------------------- */
+
+/* One raw request on pair p with ChannelSequence seq; the response PDU is
+ * copied into out (returns its length, header in *h). */
+static size_t raw_call(nh *x, int p, uint16_t cmd, uint64_t mid, uint64_t sid,
+                       uint32_t tid, uint16_t seq, const uint8_t *pdu,
+                       size_t len, smbx_smb2_hdr *h, uint8_t *out, size_t cap)
+{
+  uint8_t fr[512];
+  size_t n = nh_frame_req(fr, sizeof fr, cmd, mid, 1, 8, sid, tid, pdu + 64,
+                          len - 64);
+  fr[4 + 8] = (uint8_t)seq;
+  fr[4 + 9] = (uint8_t)(seq >> 8);
+  nh_pipe *q = &x->pair[p].s2c;
+  size_t before = q->len;
+  nh_raw(x, p, fr, n);
+  nh_pump(x);
+  assert_true(q->len > before + 4);
+  uint32_t m = 0;
+  assert_int_equal(smbx_tcp_decode_prefix(q->p + before, 4, &m), 0);
+  assert_true(m <= cap);
+  memcpy(out, q->p + before + 4, m);
+  assert_int_equal(smbx_smb2_hdr_decode(out, m, h, NULL), 0);
+  assert_int_equal(h->message_id, mid);
+  return m;
+}
+
+static uint32_t raw_write(nh *x, int p, uint64_t mid, uint64_t sid,
+                          uint32_t tid, uint16_t seq, smbx_smb2_fileid f)
+{
+  smbx_smb2_write_req w;
+  memset(&w, 0, sizeof w);
+  w.file_id = f;
+  w.data.p = (const uint8_t *)"abcd";
+  w.data.len = 4;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t pdu[256], out[512];
+  smbx_ssize n = smbx_smb2_encode_write_req(&h, &w, pdu, sizeof pdu, NULL);
+  assert_true(n > 64);
+  raw_call(x, p, SMBX_SMB2_WRITE, mid, sid, tid, seq, pdu, (size_t)n, &h, out,
+           sizeof out);
+  return h.status;
+}
+
+/* 3.3.5.2.10 (smb2.md 6.6): an open starts with its CREATE's
+ * ChannelSequence; a newer one (16-bit difference <= 0x7FFF) becomes the
+ * open's; WRITE / SET_INFO with an older one fail with FILE_NOT_AVAILABLE
+ * before the host sees them; READ is not guarded; CLOSE forgets the open;
+ * a server without MULTI_CHANNEL guards nothing */
+static void chseq_3_3_5_2_10_stale_requests_fail(void **state)
+{
+  (void)state;
+  for (int multi = 0; multi < 2; multi++) {
+    nh x;
+    nh_setup(&x, false);
+    x.auth_rounds = 0;
+    x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
+    if (multi)
+      x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+    assert_int_equal(nh_start(&x), 0);
+    int r = nh_add_tcp(&x, true);
+    raw_negotiate3(&x, r, SMBX_SMB2_DIALECT_302, 0);
+    smbx_smb2_hdr h, q;
+    memset(&q, 0, sizeof q);
+    uint8_t pdu[512], out[1024];
+    /* session (guest: unsigned) */
+    smbx_smb2_session_setup_req ssr;
+    memset(&ssr, 0, sizeof ssr);
+    ssr.security_buffer.p = (const uint8_t *)"NEGO";
+    ssr.security_buffer.len = 4;
+    smbx_ssize n = smbx_smb2_encode_session_setup_req(&q, &ssr, pdu,
+                                                      sizeof pdu, NULL);
+    raw_call(&x, r, SMBX_SMB2_SESSION_SETUP, 1, 0, 0, 0, pdu, (size_t)n, &h,
+             out, sizeof out);
+    assert_int_equal(h.status, 0);
+    uint64_t sid = h.session_id;
+    /* tree */
+    uint8_t w[64];
+    size_t wl = 0;
+    assert_int_equal(smbx_utf8_to_utf16le((const uint8_t *)"\\\\srv\\share",
+                                          11, w, sizeof w, &wl),
+                     0);
+    smbx_smb2_tree_connect_req tr;
+    memset(&tr, 0, sizeof tr);
+    tr.path.p = w;
+    tr.path.len = wl;
+    n = smbx_smb2_encode_tree_connect_req(&q, &tr, pdu, sizeof pdu, NULL);
+    raw_call(&x, r, SMBX_SMB2_TREE_CONNECT, 2, sid, 0, 0, pdu, (size_t)n, &h,
+             out, sizeof out);
+    assert_int_equal(h.status, 0);
+    uint32_t tid = h.tree_id;
+    /* the open, created with ChannelSequence 3 */
+    assert_int_equal(smbx_utf8_to_utf16le((const uint8_t *)"cs.bin", 6, w,
+                                          sizeof w, &wl),
+                     0);
+    smbx_smb2_create_req cr;
+    memset(&cr, 0, sizeof cr);
+    cr.impersonation_level = 2;
+    cr.desired_access = 0x12019F;
+    cr.share_access = 7;
+    cr.create_disposition = 3; /* OPEN_IF */
+    cr.name.p = w;
+    cr.name.len = wl;
+    n = smbx_smb2_encode_create_req(&q, &cr, pdu, sizeof pdu, NULL);
+    size_t m = raw_call(&x, r, SMBX_SMB2_CREATE, 3, sid, tid, 3, pdu,
+                        (size_t)n, &h, out, sizeof out);
+    assert_int_equal(h.status, 0);
+    smbx_smb2_create_resp crs;
+    assert_int_equal(smbx_smb2_decode_create_resp(out, m, &crs, NULL), 0);
+    smbx_smb2_fileid f = crs.file_id;
+    uint64_t mid = 4;
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 3, f), 0);
+    uint32_t stale = multi ? SMBX_STATUS_FILE_NOT_AVAILABLE : 0;
+    size_t seen = x.srv_requests;
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 2, f), stale);
+    assert_int_equal(x.srv_requests, seen + (multi ? 0 : 1));
+    /* newer: adopted; then 3 is stale */
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 5, f), 0);
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 3, f), stale);
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 5, f), 0);
+    /* 16-bit arithmetic: 5 + 0x7FFF is newer, then 5 is older */
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 0x8004, f), 0);
+    assert_int_equal(raw_write(&x, r, mid++, sid, tid, 5, f), stale);
+    /* SET_INFO is guarded as well (the host would say NOT_SUPPORTED) */
+    smbx_smb2_set_info_req si;
+    memset(&si, 0, sizeof si);
+    si.info_type = 1;
+    si.file_info_class = 4;
+    uint8_t basic[40] = {0};
+    si.buffer.p = basic;
+    si.buffer.len = sizeof basic;
+    si.file_id = f;
+    n = smbx_smb2_encode_set_info_req(&q, &si, pdu, sizeof pdu, NULL);
+    raw_call(&x, r, SMBX_SMB2_SET_INFO, mid++, sid, tid, 0x8003, pdu,
+             (size_t)n,
+             &h, out, sizeof out);
+    assert_int_equal(h.status, multi ? SMBX_STATUS_FILE_NOT_AVAILABLE
+                                     : SMBX_STATUS_NOT_SUPPORTED);
+    /* READ is not */
+    smbx_smb2_read_req rd;
+    memset(&rd, 0, sizeof rd);
+    rd.padding = 0x50;
+    rd.length = 4;
+    rd.file_id = f;
+    n = smbx_smb2_encode_read_req(&q, &rd, pdu, sizeof pdu, NULL);
+    raw_call(&x, r, SMBX_SMB2_READ, mid++, sid, tid, 0x8003, pdu, (size_t)n, &h,
+             out, sizeof out);
+    assert_int_equal(h.status, 0);
+    /* CLOSE forgets the open: the host answers what follows */
+    smbx_smb2_close_req cl;
+    memset(&cl, 0, sizeof cl);
+    cl.file_id = f;
+    n = smbx_smb2_encode_close_req(&q, &cl, pdu, sizeof pdu, NULL);
+    raw_call(&x, r, SMBX_SMB2_CLOSE, mid++, sid, tid, 1, pdu, (size_t)n, &h,
+             out, sizeof out);
+    assert_int_equal(h.status, 0);
+    seen = x.srv_requests;
+    assert_true(raw_write(&x, r, mid++, sid, tid, 1, f) !=
+                SMBX_STATUS_FILE_NOT_AVAILABLE);
+    assert_int_equal(x.srv_requests, seen + 1);
+    assert_false(x.pair[r].sdown);
+    nh_fini(&x);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -815,6 +982,7 @@ int main(void)
       cmocka_unit_test(failover_6_6_replayed_once_with_flag_and_sequence),
       cmocka_unit_test(failover_replay_is_once_only),
       cmocka_unit_test(failover_disabled_and_arena_alloc_failure),
+      cmocka_unit_test(chseq_3_3_5_2_10_stale_requests_fail),
   };
   return RUN_TESTS(tests);
 }
