@@ -786,6 +786,30 @@ static void smbd_send_space_again_then_retry(void **state)
   th_fini(&x);
 }
 
+/* case 40: a TRANSFORM whose OriginalMessageSize runs past the frame, or
+ * that is shorter than a header, drops the connection (before any key
+ * lookup); so does one for an unknown session (below) */
+static void smb2_case_40_transform_size_past_frame_disconnects(void **state)
+{
+  (void)state;
+  for (int k = 0; k < 2; k++) {
+    th x;
+    smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+    assert_int_equal(th_init_tcp(&x, NULL, &s, &CR), 0);
+    uint8_t m[52 + 68];
+    memset(m, 0, sizeof m);
+    memcpy(m, "\xFDSMB", 4);
+    smbx__conn_st32(m + 36, k ? 60 : 1000); /* past the frame / < 64 */
+    smbx__conn_st16(m + 42, 1);
+    smbx__conn_st64(m + 44, 0x42);
+    th_raw_send(&x, TH_CLI, m, sizeof m);
+    th_run(&x);
+    assert_int_equal(x.s[TH_SRV].downs, 1);
+    assert_int_equal(x.s[TH_SRV].down_err, SMBX_ERR_PROTO);
+    th_fini(&x);
+  }
+}
+
 static void smb2_6_5_transform_for_unknown_session_disconnects(void **state)
 {
   (void)state;
@@ -1029,6 +1053,7 @@ int main(void)
       cmocka_unit_test(smb2_6_5_encryption_aes128_ccm_smbd),
       cmocka_unit_test(smb2_6_5_encryption_aes256_gcm_smbd),
       cmocka_unit_test(smb2_6_5_transform_for_unknown_session_disconnects),
+      cmocka_unit_test(smb2_case_40_transform_size_past_frame_disconnects),
       cmocka_unit_test(smbd_send_space_again_then_retry),
       cmocka_unit_test(smb2_6_2_compounded_responses_signed_each),
       cmocka_unit_test(smb2_6_2_compounded_responses_one_transform),
