@@ -22,8 +22,8 @@
  *   (RELATED on the first member, mixed styles, missing ids, a failed
  *   CREATE) are answered by the connection itself with the spec's status.
  *   Responses are sent one transport message per PDU, or, with
- *   SMBX__CONN_F_COMPOUND_RESPONSES, a related chain's responses as one
- *   compounded message (see docs/conn.md).
+ *   SMBX__CONN_F_COMPOUND_RESPONSES, a compound request's responses as
+ *   one compounded message (see docs/conn.md).
  * - Async (6.3): smbx__conn_go_async() sends the interim STATUS_PENDING
  *   with an AsyncId; the final response goes out ASYNC with CreditResponse
  *   0. CANCEL is handled here (server: upcall cancel(); client:
@@ -135,12 +135,13 @@ typedef struct smbx__conn smbx__conn;
                                            the connection down */
 #define SMBX__CONN_F_NO_PREAUTH 0x4u /* do not hash NEGOTIATE */
 #define SMBX__CONN_F_COMPOUND_RESPONSES 0x8u /* server: send the responses of
-                                          a related chain as one compounded
-                                          message (as Windows and Samba do;
-                                          up to settings.compound_buf
-                                          bytes; an interim response or a
-                                          response that does not fit sends
-                                          what was gathered first) */
+                                          a compound request (related or
+                                          not) as one compounded message
+                                          (as Windows and Samba do; up to
+                                          settings.compound_buf bytes; an
+                                          interim response or a response
+                                          that does not fit sends what was
+                                          gathered first) */
 
 typedef struct smbx__conn_settings {
   uint32_t role;          /* SMBX__CONN_CLIENT / SMBX__CONN_SERVER */
