@@ -535,6 +535,38 @@ static void open_free(open_s *o) {
   free(o);
 }
 
+static void key_of(int fd, posixfs_key *k) {
+  struct stat sb;
+  memset(k, 0, sizeof *k);
+  if (fd >= 0 && fstat(fd, &sb) == 0) {
+    k->dev = (uint64_t)sb.st_dev;
+    k->ino = (uint64_t)sb.st_ino;
+    k->valid = 1;
+    k->is_dir = S_ISDIR(sb.st_mode) ? 1 : 0;
+  }
+}
+
+uint32_t posixfs_lookup(posixfs *fs, const uint8_t *name, size_t name_len,
+                        posixfs_key *obj, posixfs_key *parent) {
+  if (!fs || !obj || !parent) return SMBX_STATUS_INVALID_PARAMETER;
+  memset(obj, 0, sizeof *obj);
+  memset(parent, 0, sizeof *parent);
+  char *path = NULL;
+  uint32_t st = parse_name(name, name_len, &path);
+  if (st != ST_OK) return st;
+  int fd = open_beneath(fs, path, O_PATH);
+  key_of(fd, obj);
+  if (fd >= 0) close(fd);
+  if (path[0]) {
+    const char *last;
+    int par = open_parent(fs, path, &last);
+    key_of(par, parent);
+    if (par >= 0) close(par);
+  }
+  free(path);
+  return obj->valid ? SMBX_STATUS_SUCCESS : SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+}
+
 uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
                         posixfs_create_result *r) {
   if (!fs || !a || !r) return SMBX_STATUS_INVALID_PARAMETER;
@@ -794,6 +826,16 @@ static int remove_path(posixfs *fs, const char *path, int is_dir) {
   return rc;
 }
 
+/* A file becomes delete-pending; watches on a directory being deleted
+ * complete with DELETE_PENDING (MS-FSA 2.1.5.15.3). */
+static void set_delete_pending(posixfs *fs, node *n) {
+  n->delete_pending = 1;
+  if (!n->is_dir) return;
+  for (size_t i = 0; i < fs->nslots; i++)
+    if (fs->slots[i] && fs->slots[i]->n == n && fs->slots[i]->watching)
+      fs->slots[i]->gone = 1;
+}
+
 uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
                        smbx_smb2_file_network_open_info *post) {
   if (post) memset(post, 0, sizeof *post);
@@ -804,7 +846,7 @@ uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
   fs->nopen--;
   if (o->watching) unwatch(fs, o);
   release_locks(fs, o);
-  if (o->doc) n->delete_pending = 1;
+  if (o->doc) set_delete_pending(fs, n);
   n->opens--;
   if (n->opens == 0 && n->delete_pending) {
     remove_path(fs, n->path, n->is_dir);
@@ -1489,12 +1531,7 @@ static uint32_t set_disposition(posixfs *fs, open_s *o, int del) {
     if (fstat(o->pfd, &sb) == 0 && !(sb.st_mode & S_IWUSR))
       return POSIXFS_STATUS_CANNOT_DELETE;
   }
-  o->n->delete_pending = 1;
-  /* MS-FSA 2.1.5.15.3: watches on a directory being deleted complete */
-  if (o->is_dir)
-    for (size_t i = 0; i < fs->nslots; i++)
-      if (fs->slots[i] && fs->slots[i]->n == o->n && fs->slots[i]->watching)
-        fs->slots[i]->gone = 1;
+  set_delete_pending(fs, o->n);
   return ST_OK;
 }
 

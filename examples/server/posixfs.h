@@ -254,6 +254,20 @@ int posixfs_notify_drain(posixfs *fs);
 uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
                              uint32_t cap, uint32_t *out_len);
 
+/** @brief Identity of an object for the lease manager: st_dev, st_ino. */
+typedef struct posixfs_key {
+  uint64_t dev, ino;
+  int valid;  /**< the object exists */
+  int is_dir;
+} posixfs_key;
+
+/** @brief Keys of a share-relative name (without opening it) and of its
+ *  parent directory (invalid for the root).
+ *  @return SUCCESS (obj valid); OBJECT_NAME_NOT_FOUND (obj invalid, the
+ *          parent may be valid); OBJECT_NAME_INVALID; another status. */
+uint32_t posixfs_lookup(posixfs *fs, const uint8_t *name, size_t name_len,
+                        posixfs_key *obj, posixfs_key *parent);
+
 /** @brief Tests: force (on != 0) the component-wise O_NOFOLLOW resolver
  *  used when openat2 is missing (ENOSYS). */
 void posixfs_set_resolve_fallback(posixfs *fs, int on);

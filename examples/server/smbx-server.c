@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include <smbx/event.h>
+#include <smbx/lease.h>
 #include <smbx/server.h>
 #include <smbx/smb2.h>
 #include <smbx/smbx.h>
@@ -93,6 +94,8 @@ typedef struct client {
   bool pcap;    /* this connection is the one recorded */
   uint16_t dialect;
   uint32_t caps;
+  uint32_t neg_caps;     /* capabilities in effect (leases) */
+  uint8_t guid[16];      /* ClientGuid (leases) */
   struct server *s;
 } client;
 
@@ -100,7 +103,21 @@ typedef struct open_rec {
   smbx_smb2_fileid fid;
   uint64_t conn, session;
   uint32_t tree;
+  uint64_t lopen;          /* lease manager open (0: none) */
+  posixfs_key key, parent; /* file keys of the object and its directory */
+  bool wrote;              /* its close changes the directory */
+  bool doc;                /* delete-on-close set through this open */
 } open_rec;
+
+/* A CREATE's lease request between its steps (docs/leases.md). */
+typedef struct lease_ctx {
+  smbx_lease_open_req req;
+  uint64_t lopen;   /* 0: not begun yet (a new object) */
+  bool share_tried; /* the share-conflict H break already ran */
+  bool opened;      /* the file system open is done (r) */
+  posixfs_key obj, parent;
+  posixfs_create_result r;
+} lease_ctx;
 
 /* A tree connected to IPC$: no named pipes are served, so a CREATE there
    answers OBJECT_NAME_NOT_FOUND instead of reaching posixfs. */
@@ -115,17 +132,21 @@ typedef struct accept_rec {
 } accept_rec;
 
 typedef struct pending {
-  int kind; /* 1 notify, 2 lock */
+  int kind; /* 1 notify, 2 lock, 3 CREATE waiting for lease acks */
   uint64_t conn, req;
   smbx_smb2_fileid fid;
   uint32_t out_len;                /* notify: OutputBufferLength */
   smbx_smb2_lock_element *locks;   /* lock: copied elements */
   size_t n_locks;
   uint64_t epoch;
+  lease_ctx lc;   /* CREATE: its lease request */
+  smbx_event ev;  /* CREATE: the request, its PDU in pdu_copy */
+  uint8_t *pdu_copy;
 } pending;
 
 typedef struct server {
   smbx_server *srv;
+  smbx_lease_mgr *lm;
   posixfs *fs;
   sxauth_server *auth;
   sxauth_crypto *auth_crypto;
@@ -239,13 +260,23 @@ static int open_add(server *s, uint64_t conn, uint64_t session, uint32_t tree,
     s->opens = p;
     s->cap_opens = cap;
   }
-  s->opens[s->n_opens++] = (open_rec){fid, conn, session, tree};
+  s->opens[s->n_opens++] =
+      (open_rec){.fid = fid, .conn = conn, .session = session, .tree = tree};
   return 0;
+}
+
+/* A CREATE parked for lease acks goes away (cancel, connection loss). */
+static void lease_park_drop(server *s, pending *p)
+{
+  (void)smbx_lease_cancel(s->lm, p->req, s->now);
+  if (p->lc.opened)
+    (void)posixfs_close(s->fs, p->lc.r.file_id, NULL);
 }
 
 static void pending_drop(server *s, size_t i)
 {
   free(s->pend[i].locks);
+  free(s->pend[i].pdu_copy);
   s->pend[i] = s->pend[--s->n_pend];
 }
 
@@ -309,6 +340,8 @@ static void close_open_at(server *s, size_t i)
   open_remove(s, i);
   pending_cleanup_fid(s, o.conn, o.fid);
   (void)posixfs_close(s->fs, o.fid, NULL);
+  if (o.lopen)
+    (void)smbx_lease_close(s->lm, o.lopen, s->now);
 }
 
 /* Close the opens of a connection (session 0 = any, tree 0 = any). */
@@ -347,12 +380,16 @@ static bool is_ipc_tree(const server *s, const smbx_event *e)
 static void forget_conn(server *s, uint64_t conn)
 {
   for (size_t i = 0; i < s->n_pend;) {
-    if (s->pend[i].conn == conn)
+    if (s->pend[i].conn == conn) {
+      if (s->pend[i].kind == 3)
+        lease_park_drop(s, &s->pend[i]);
       pending_drop(s, i);
+    }
     else
       i++;
   }
   close_opens(s, conn, 0, 0);
+  (void)smbx_lease_conn_down(s->lm, conn);
   for (size_t i = 0; i < sizeof s->accepts / sizeof s->accepts[0]; i++)
     if (s->accepts[i].a && s->accepts[i].conn == conn) {
       sxauth_accept_free(s->accepts[i].a);
@@ -389,9 +426,208 @@ static smbx_smb2_fileid req_fid(const smbx_event *e, smbx_smb2_fileid body)
   return (e->flags & SMBX_EVF_FILEID) ? e->u.pdu.file_id : body;
 }
 
+/* ---- leases (lease manager, docs/leases.md) ----------------------------------- */
+
+static open_rec *open_by_lopen(server *s, uint64_t lopen)
+{
+  for (size_t i = 0; i < s->n_opens; i++)
+    if (s->opens[i].lopen == lopen)
+      return &s->opens[i];
+  return NULL;
+}
+
+static void lease_change(server *s, uint32_t kind, uint64_t lopen,
+                         const posixfs_key *k)
+{
+  if (!k->valid)
+    return;
+  smbx_lease_change c;
+  memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  c.kind = kind;
+  c.open = lopen;
+  uint64_t *dst = kind == SMBX_LEASE_CHG_DATA ? c.file_key : c.dir_key;
+  dst[0] = k->dev;
+  dst[1] = k->ino;
+  (void)smbx_lease_change_report(s->lm, &c, s->now);
+}
+
+/* Parse the CREATE's RqLs, look the object up and, when it exists, start
+ * the open in the manager (breaks before the file system opens it). */
+static uint32_t lease_prepare(server *s, const smbx_event *e,
+                              const smbx_smb2_create_req *q, lease_ctx *lc)
+{
+  memset(lc, 0, sizeof *lc);
+  smbx_lease_open_req *r = &lc->req;
+  r->struct_size = sizeof *r;
+  uint32_t st = 0;
+  (void)smbx_lease_create_parse(q, 0, r, &st);
+  if (st != SMBX_STATUS_SUCCESS)
+    return st;
+  client *c = client_by_conn(s, e->conn);
+  if (c) {
+    memcpy(r->client_guid, c->guid, 16);
+    r->capabilities = c->neg_caps;
+    r->dialect = c->dialect;
+  }
+  r->conn = e->conn;
+  r->user = e->u.pdu.req;
+  r->access = q->desired_access;
+  r->disposition = q->create_disposition;
+  if (posixfs_lookup(s->fs, q->name.p, q->name.len, &lc->obj, &lc->parent) !=
+      SMBX_STATUS_SUCCESS) {
+    /* a new object is begun once created; its key must be unused */
+    smbx_lease_info li;
+    memset(&li, 0, sizeof li);
+    li.struct_size = sizeof li;
+    if (r->has_lease && r->requested_oplock == SMBX_SMB2_OPLOCK_LEVEL_LEASE &&
+        smbx_lease_query(s->lm, r->client_guid, r->lease.key, &li) == 0)
+      return SMBX_STATUS_INVALID_PARAMETER;
+    return SMBX_STATUS_SUCCESS;
+  }
+  r->file_key[0] = lc->obj.dev;
+  r->file_key[1] = lc->obj.ino;
+  r->is_dir = (uint8_t)lc->obj.is_dir;
+  if (lc->parent.valid) {
+    r->has_parent = 1;
+    r->parent_key[0] = lc->parent.dev;
+    r->parent_key[1] = lc->parent.ino;
+  }
+  return SMBX_STATUS_SUCCESS;
+}
+
+/* Start (or restart) the open in the manager: 0 go on, 1 wait for READY
+ * (the request was made async and parked), <0 failed (answered). */
+static int lease_begin(server *s, const smbx_event *e, lease_ctx *lc)
+{
+  uint32_t st = 0;
+  int rc = smbx_lease_open_begin(s->lm, &lc->req, s->now, &lc->lopen, &st);
+  if (rc < 0 || st != SMBX_STATUS_SUCCESS) {
+    lc->lopen = 0;
+    (void)respond_err(s, e,
+                      rc < 0 ? SMBX_STATUS_INSUFFICIENT_RESOURCES : st);
+    return -1;
+  }
+  if (rc == 0)
+    return 0;
+  pending *p = pending_add(s);
+  if (!p) {
+    (void)smbx_lease_cancel(s->lm, lc->req.user, s->now);
+    (void)respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+    return -1;
+  }
+  p->kind = 3;
+  p->conn = e->conn;
+  p->req = e->u.pdu.req;
+  p->lc = *lc;
+  p->ev = *e;
+  /* the PDU is copied and its bytes released at once: the ack this CREATE
+   * waits for arrives on the same connection */
+  p->pdu_copy = malloc(e->u.pdu.len ? e->u.pdu.len : 1);
+  if (!p->pdu_copy) {
+    pending_drop(s, s->n_pend - 1);
+    (void)smbx_lease_cancel(s->lm, lc->req.user, s->now);
+    (void)respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
+    return -1;
+  }
+  memcpy(p->pdu_copy, e->u.pdu.data, e->u.pdu.len);
+  p->ev.u.pdu.data = p->pdu_copy;
+  p->ev.hold = 0;
+  /* interim STATUS_PENDING (a resumed request is async already) */
+  int ar = smbx_server_go_async(s->srv, e->conn, e->u.pdu.req, s->now, NULL);
+  if (ar < 0 && ar != SMBX_ERR_STATE)
+    logf_("go_async failed: %s\n", smbx_strerror(ar));
+  if (e->hold)
+    (void)smbx_server_release(s->srv, e->conn, e->hold, s->now);
+  return 1;
+}
+
+static void lease_fail(server *s, lease_ctx *lc, uint32_t st)
+{
+  if (lc->lopen)
+    (void)smbx_lease_open_finish(s->lm, lc->lopen, st, s->now, NULL);
+  lc->lopen = 0;
+}
+
+static int create_step(server *s, const smbx_event *e, lease_ctx *resume);
+
+static int do_break_ack(server *s, const smbx_event *e)
+{
+  static const uint8_t zero[16];
+  client *c = client_by_conn(s, e->conn);
+  smbx_lease_ack_result res;
+  memset(&res, 0, sizeof res);
+  res.struct_size = sizeof res;
+  int rc = smbx_server_lease_ack(s->srv, s->lm, e, c ? c->guid : zero, s->now,
+                                 &res);
+  if (rc != 0 || res.kind != SMBX_SMB2_BREAK_OPLOCK)
+    return rc;
+  smbx_smb2_fileid fid = req_fid(e, res.file_id);
+  open_rec *o = open_find(s, e->conn, fid);
+  if (!o || !o->lopen)
+    return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  uint8_t level = 0;
+  uint32_t st = 0;
+  (void)smbx_lease_oplock_ack(s->lm, o->lopen, res.oplock_level, s->now,
+                              &level, &st);
+  if (st != SMBX_STATUS_SUCCESS)
+    return respond_err(s, e, st);
+  smbx_smb2_oplock_break ob;
+  memset(&ob, 0, sizeof ob);
+  ob.oplock_level = level;
+  ob.file_id = fid;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  return respond_body(
+      s, e, 0, smbx_smb2_encode_oplock_break(&h, &ob, s->resp, SCRATCH, NULL));
+}
+
+/* Deliver the manager's breaks (after the responses of this round went
+ * out) and resume CREATEs whose breaks were acknowledged. */
+static void lease_drain(server *s)
+{
+  smbx_lease_event le;
+  memset(&le, 0, sizeof le);
+  le.struct_size = sizeof le;
+  while (smbx_lease_next_event(s->lm, &le) == 1) {
+    int rc = 0;
+    if (le.type == SMBX_LEASE_EV_BREAK) {
+      rc = smbx_server_lease_deliver(s->srv, s->lm, &le, NULL, 0, s->now);
+    } else if (le.type == SMBX_LEASE_EV_OPLOCK_BREAK) {
+      open_rec *o = open_by_lopen(s, le.open);
+      if (o)
+        rc = smbx_server_lease_deliver(s->srv, s->lm, &le, &o->fid,
+                                       o->session, s->now);
+    } else if (le.type == SMBX_LEASE_EV_READY) {
+      for (size_t i = 0; i < s->n_pend; i++) {
+        pending *p = &s->pend[i];
+        if (p->kind != 3 || p->lc.lopen != le.open)
+          continue;
+        pending copy = *p;
+        p->pdu_copy = NULL; /* freed below, after the step used it */
+        pending_drop(s, i);
+        rc = create_step(s, &copy.ev, &copy.lc);
+        if (rc < 0)
+          (void)smbx_server_respond_error(
+              s->srv, copy.conn, copy.req,
+              SMBX_STATUS_INSUFFICIENT_RESOURCES, NULL, 0, s->now);
+        free(copy.pdu_copy);
+        break;
+      }
+    }
+    if (rc < 0)
+      logf_("lease event %u: %s\n", le.type, smbx_strerror(rc));
+  }
+}
+
 /* ---- CREATE ----------------------------------------------------------------- */
 
 static int do_create(server *s, const smbx_event *e)
+{
+  return create_step(s, e, NULL);
+}
+
+static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
 {
   smbx_smb2_create_req q;
   if (smbx_smb2_decode_create_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
@@ -421,6 +657,23 @@ static int do_create(server *s, const smbx_event *e)
     if (r < 0)
       return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   }
+  lease_ctx lc;
+  if (resume) {
+    lc = *resume;
+  } else {
+    uint32_t lst = lease_prepare(s, e, &q, &lc);
+    if (lst != SMBX_STATUS_SUCCESS)
+      return respond_err(s, e, lst);
+    /* an overwrite resolves the conflicts before the data goes; other
+     * opens do it once the share check passed (a share conflict breaks
+     * only H, leases.md 3.3) */
+    uint32_t d = q.create_disposition;
+    if (lc.obj.valid && (d == POSIXFS_SUPERSEDE || d == POSIXFS_OVERWRITE ||
+                         d == POSIXFS_OVERWRITE_IF)) {
+      if (lease_begin(s, e, &lc) != 0)
+        return 0;
+    }
+  }
   posixfs_create_args a = {
       .name = q.name.p,
       .name_len = q.name.len,
@@ -433,18 +686,82 @@ static int do_create(server *s, const smbx_event *e)
   };
   posixfs_create_result r;
   memset(&r, 0, sizeof r);
-  uint32_t st = posixfs_create(s->fs, &a, &r);
-  if (st != SMBX_STATUS_SUCCESS)
+  uint32_t st = SMBX_STATUS_SUCCESS;
+  if (lc.opened)
+    r = lc.r;
+  else
+    st = posixfs_create(s->fs, &a, &r);
+  if (st == SMBX_STATUS_SHARING_VIOLATION && lc.obj.valid && !lc.share_tried) {
+    /* break other clients' H, then check the share modes again */
+    lease_fail(s, &lc, st);
+    lc.share_tried = true;
+    lc.req.share_conflict = 1;
+    int br = lease_begin(s, e, &lc);
+    if (br != 0)
+      return 0;
+    lease_fail(s, &lc, st); /* no H to wait for: the conflict stands */
+  }
+  if (st != SMBX_STATUS_SUCCESS) {
+    lease_fail(s, &lc, st);
     return respond_err(s, e, st);
+  }
+  if (!lc.opened) {
+    lc.opened = true;
+    lc.r = r;
+    if (lc.obj.valid && !lc.lopen) {
+      /* an existing object: W of other leases goes before the answer */
+      int br = lease_begin(s, e, &lc);
+      if (br < 0)
+        (void)posixfs_close(s->fs, r.file_id, NULL);
+      if (br != 0)
+        return 0;
+    }
+  }
   if (open_add(s, e->conn, e->u.pdu.hdr.session_id, e->u.pdu.hdr.tree_id,
                r.file_id) != 0) {
+    lease_fail(s, &lc, SMBX_STATUS_INSUFFICIENT_RESOURCES);
     (void)posixfs_close(s->fs, r.file_id, NULL);
     return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
   }
+  /* the lease: a new object is begun now (nothing to break on it) */
+  smbx_lease_grant lg;
+  memset(&lg, 0, sizeof lg);
+  lg.struct_size = sizeof lg;
+  if (!lc.lopen && !lc.obj.valid) {
+    posixfs_key pk = lc.parent;
+    (void)posixfs_lookup(s->fs, q.name.p, q.name.len, &lc.obj, &lc.parent);
+    if (!lc.parent.valid)
+      lc.parent = pk;
+    lc.req.file_key[0] = lc.obj.dev;
+    lc.req.file_key[1] = lc.obj.ino;
+    lc.req.is_dir = (uint8_t)lc.obj.is_dir;
+    uint32_t bst = 0;
+    if (!lc.obj.valid ||
+        smbx_lease_open_begin(s->lm, &lc.req, s->now, &lc.lopen, &bst) < 0 ||
+        bst != SMBX_STATUS_SUCCESS)
+      lc.lopen = 0;
+  }
+  if (lc.lopen &&
+      smbx_lease_open_finish(s->lm, lc.lopen, 0, s->now, &lg) != 0)
+    lc.lopen = 0;
+  open_rec *orec = &s->opens[s->n_opens - 1];
+  orec->lopen = lc.lopen;
+  orec->key = lc.obj;
+  orec->parent = lc.parent;
+  orec->doc = (q.create_options & POSIXFS_DELETE_ON_CLOSE) != 0;
+  /* a child created or replaced changes its directory (leases.md 3.4) */
+  if (r.create_action != POSIXFS_ACTION_OPENED)
+    lease_change(s, SMBX_LEASE_CHG_CHILD, lc.lopen, &lc.parent);
   /* response contexts */
-  uint8_t mx[8], qf[32], ctxbuf[128];
-  smbx_smb2_create_ctx out[2];
+  uint8_t mx[8], qf[32], ls[52], ctxbuf[256];
+  smbx_smb2_create_ctx out[3];
   size_t n_out = 0;
+  if (lg.has_lease) {
+    smbx_ssize n = smbx_smb2_lease_encode(&lg.lease, ls, sizeof ls, NULL);
+    if (n > 0)
+      out[n_out++] = (smbx_smb2_create_ctx){
+          {(const uint8_t *)"RqLs", 4}, {ls, (size_t)n}, 0};
+  }
   if (want_mxac) {
     smbx_smb2_ctx_data d;
     memset(&d, 0, sizeof d);
@@ -471,7 +788,7 @@ static int do_create(server *s, const smbx_event *e)
   }
   smbx_smb2_create_resp rs;
   memset(&rs, 0, sizeof rs);
-  rs.oplock_level = SMBX_SMB2_OPLOCK_LEVEL_NONE;
+  rs.oplock_level = lg.oplock_level;
   rs.create_action = r.create_action;
   rs.creation_time = r.info.creation_time;
   rs.last_access_time = r.info.last_access_time;
@@ -505,11 +822,17 @@ static int do_close(server *s, const smbx_event *e)
   if (!o)
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
   size_t idx = (size_t)(o - s->opens);
+  open_rec closed = *o;
   open_remove(s, idx);
   pending_cleanup_fid(s, e->conn, fid);
   smbx_smb2_file_network_open_info post;
   memset(&post, 0, sizeof post);
   uint32_t st = posixfs_close(s->fs, fid, &post);
+  /* close after writing, or a delete at close: the directory changed */
+  if (closed.wrote || closed.doc)
+    lease_change(s, SMBX_LEASE_CHG_CHILD, closed.lopen, &closed.parent);
+  if (closed.lopen)
+    (void)smbx_lease_close(s->lm, closed.lopen, s->now);
   if (st != SMBX_STATUS_SUCCESS)
     return respond_err(s, e, st);
   smbx_smb2_close_resp rs;
@@ -765,6 +1088,11 @@ static int do_write(server *s, const smbx_event *e)
                               (uint32_t)q.data.len, &done);
   if (st != SMBX_STATUS_SUCCESS)
     return respond_err(s, e, st);
+  open_rec *wo = open_find(s, e->conn, fid);
+  if (wo) { /* a write takes R from the other leases (leases.md 3.3) */
+    wo->wrote = true;
+    lease_change(s, SMBX_LEASE_CHG_DATA, wo->lopen, &wo->key);
+  }
   smbx_smb2_write_resp rs;
   memset(&rs, 0, sizeof rs);
   rs.count = done;
@@ -903,6 +1231,18 @@ static int do_set_info(server *s, const smbx_event *e)
                              q.buffer.p, q.buffer.len);
   if (st != SMBX_STATUS_SUCCESS)
     return respond_err(s, e, st);
+  open_rec *so = open_find(s, e->conn, fid);
+  if (so && q.info_type == SMBX_SMB2_0_INFO_FILE) {
+    uint8_t cls = q.file_info_class;
+    if (cls == 13 || cls == 64) { /* disposition: the delete comes at close */
+      so->doc = q.buffer.len > 0 && (q.buffer.p[0] & 1);
+    } else {
+      if (cls == 19 || cls == 20) /* allocation, EOF: the data changed */
+        lease_change(s, SMBX_LEASE_CHG_DATA, so->lopen, &so->key);
+      /* attributes, times, size, rename: the directory changed */
+      lease_change(s, SMBX_LEASE_CHG_CHILD, so->lopen, &so->parent);
+    }
+  }
   static const uint8_t body[2] = {2, 0};
   return smbx_server_respond(s->srv, e->conn, e->u.pdu.req, 0, body,
                              sizeof body, s->now);
@@ -939,6 +1279,9 @@ static int do_lock(server *s, const smbx_event *e)
     free(el);
     if (st != SMBX_STATUS_SUCCESS)
       return respond_err(s, e, st);
+    open_rec *lo = open_find(s, e->conn, fid);
+    if (lo) /* a byte-range lock takes R from the other leases */
+      lease_change(s, SMBX_LEASE_CHG_DATA, lo->lopen, &lo->key);
     return lock_ok(s, e->conn, e->u.pdu.req);
   }
   pending *p = pending_add(s);
@@ -1039,10 +1382,11 @@ static int do_notify(server *s, const smbx_event *e)
   return rc;
 }
 
-static void notify_poll(server *s)
+/* Completes the waiting CHANGE_NOTIFYs that have something to say: queued
+ * events, or a watched directory that became delete-pending (no inotify
+ * event: the directory is still there while a handle is open). */
+static void notify_complete(server *s)
 {
-  if (posixfs_notify_drain(s->fs) <= 0)
-    return;
   for (size_t i = 0; i < s->n_pend;) {
     pending *p = &s->pend[i];
     if (p->kind != 1) {
@@ -1065,6 +1409,8 @@ static void do_cancel(server *s, const smbx_event *e)
 {
   for (size_t i = 0; i < s->n_pend; i++)
     if (s->pend[i].conn == e->conn && s->pend[i].req == e->u.pdu.req) {
+      if (s->pend[i].kind == 3)
+        lease_park_drop(s, &s->pend[i]);
       (void)smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req,
                                       SMBX_STATUS_CANCELLED, NULL, 0, s->now);
       pending_drop(s, i);
@@ -1271,6 +1617,8 @@ static int do_request(server *s, const smbx_event *e)
     return do_ioctl(s, e);
   case SMBX_SMB2_CHANGE_NOTIFY:
     return do_notify(s, e);
+  case SMBX_SMB2_OPLOCK_BREAK:
+    return do_break_ack(s, e);
   case SMBX_SMB2_ECHO: {
     static const uint8_t body[4] = {4, 0, 0, 0};
     return smbx_server_respond(s->srv, e->conn, e->u.pdu.req, 0, body,
@@ -1296,6 +1644,8 @@ static void drain(server *s)
         c->dialect = e.u.negotiated.dialect;
         /* what the NEGOTIATE response advertised (VALIDATE_NEGOTIATE) */
         c->caps = e.u.negotiated.own_capabilities;
+        c->neg_caps = e.u.negotiated.capabilities;
+        memcpy(c->guid, e.u.negotiated.guid, 16);
       }
       logf_("conn %llu negotiated dialect 0x%04x\n",
             (unsigned long long)e.conn, e.u.negotiated.dialect);
@@ -1355,6 +1705,7 @@ static void drain(server *s)
         e.type != SMBX_EV_SESSION_SETUP && e.type != SMBX_EV_TREE_CONNECT)
       (void)smbx_server_release(s->srv, e.conn, e.hold, s->now);
   }
+  lease_drain(s);
 }
 
 static void client_free(server *s, size_t i)
@@ -1793,12 +2144,21 @@ int main(int argc, char **argv)
     ss.capabilities &= ~(uint32_t)SMBX_SMB2_CAP_LARGE_MTU;
     ss.max_read_size = ss.max_write_size = ss.max_transact_size = 65536;
   }
+  ss.capabilities |= SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_DIRECTORY_LEASING;
   s->security_mode = SMBX_SMB2_NEGOTIATE_SIGNING_ENABLED;
   if (cfg.signing_required)
     s->security_mode |= SMBX_SMB2_NEGOTIATE_SIGNING_REQUIRED;
   smbx_crypto cr;
   smbx_openssl_crypto(s->ossl, &cr);
   s->now = now_ns();
+  smbx_lease_settings lset;
+  smbx_lease_settings_default(&lset, sizeof lset);
+  memcpy(&lset.hash_seed, s->guid, sizeof lset.hash_seed);
+  lset.max_leases = lset.max_opens = lset.max_files = 65536;
+  if (smbx_lease_mgr_new(&s->lm, &lset, NULL) != 0) {
+    fprintf(stderr, "smbx-server: lease manager\n");
+    goto out;
+  }
   rc = smbx_server_new(&s->srv, &ss, &cr, NULL, s->now);
   if (rc != 0) {
     fprintf(stderr, "smbx-server: smbx_server_new: %s\n", smbx_strerror(rc));
@@ -1820,7 +2180,7 @@ int main(int argc, char **argv)
     smbx_ibv_server_node(s->srv, &node);
     smbx_ibv_config icfg;
     smbx_ibv_config_default(&icfg);
-    icfg.verbose = g_verbose;
+    icfg.verbose = 1; /* connection events and error completions: rare */
     /* an inline 1 MiB WRITE (plus its header) reassembled in one buffer */
     icfg.smbd.max_fragmented_recv_size = IO_MAX + 64u * 1024u;
     if ((rc = smbx_ibv_new(&s->ibv, &node, &icfg)) != 0 ||
@@ -1897,6 +2257,8 @@ int main(int argc, char **argv)
 #endif
     s->now = now_ns();
     uint64_t exp = smbx_server_expiry(s->srv);
+    if (smbx_lease_expiry(s->lm) < exp)
+      exp = smbx_lease_expiry(s->lm);
     int timeout = 1000;
     if (exp != UINT64_MAX) {
       uint64_t d = exp > s->now ? (exp - s->now + 999999) / 1000000 : 0;
@@ -1911,6 +2273,10 @@ int main(int argc, char **argv)
       (void)smbx_server_handle_expiry(s->srv, s->now);
       drain(s);
     }
+    if (smbx_lease_expiry(s->lm) <= s->now) { /* break-ack timeouts */
+      (void)smbx_lease_handle_expiry(s->lm, s->now);
+      lease_drain(s);
+    }
 #ifdef SMBX_HAVE_IBV
     if (s->ibv) { /* CM events, completions, connections that closed */
       (void)smbx_ibv_process(s->ibv, s->now);
@@ -1921,7 +2287,7 @@ int main(int argc, char **argv)
     if (n <= 0)
       continue;
     if (pfd[1].revents & POLLIN)
-      notify_poll(s);
+      (void)posixfs_notify_drain(s->fs);
     for (size_t k = 2; k < n_tcp; k++) {
       client *c = s->clients[map[k]];
       if (!c)
@@ -1934,6 +2300,7 @@ int main(int argc, char **argv)
     if (pfd[0].revents & POLLIN)
       accept_clients(s, lfd);
     retry_locks(s);
+    notify_complete(s);
     for (size_t i = 0; i < MAX_CLIENTS; i++) {
       client *c = s->clients[i];
       if (!c)
@@ -1974,6 +2341,7 @@ out:
   for (size_t i = 0; i < sizeof s->accepts / sizeof s->accepts[0]; i++)
     sxauth_accept_free(s->accepts[i].a);
   smbx_server_free(s->srv);
+  smbx_lease_mgr_free(s->lm);
   posixfs_free(s->fs);
   sxauth_server_free(s->auth);
   sxauth_crypto_free(s->auth_crypto);

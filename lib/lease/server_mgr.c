@@ -895,10 +895,13 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   w->client = c;
   w->lease = req->lease;
   uint32_t own = NIL;
-  if (lease_honoured(w)) {
+  /* 3.1: one key, one object per client; checked even when the context is
+   * then ignored (a directory without DIRECTORY_LEASING: Samba) */
+  if (req->has_lease &&
+      req->requested_oplock == SMBX_SMB2_OPLOCK_LEVEL_LEASE &&
+      !key_zero(req->lease.key)) {
     own = lease_find(m, c, req->lease.key);
     if (own != NIL && m->leases[own].file != f) {
-      /* 3.1: one key, one object per client */
       client_unref(m, c);
       file_drop_if_unused(m, f);
       *status = SMBX_STATUS_INVALID_PARAMETER;
@@ -929,16 +932,16 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   bool over = !req->is_dir && (req->disposition == DISP_SUPERSEDE ||
                                req->disposition == DISP_OVERWRITE ||
                                req->disposition == DISP_OVERWRITE_IF);
-  if (over) {
+  if (req->share_conflict) {
+    /* the open fails unless the holders close: only H goes */
+    drop = H;
+    must = H;
+  } else if (over) {
     drop = RWH;
     must = W;
   } else if (op->flags & OF_NONSTAT) {
     drop = W;
     must = W;
-  }
-  if (req->share_conflict) {
-    drop |= H;
-    must |= H;
   }
   break_file(m, f, own, drop, now_ns);
   if (req->has_parent && (m->s.flags & SMBX_LEASE_DIR_WRITE)) {
