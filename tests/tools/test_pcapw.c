@@ -311,6 +311,37 @@ static void roce_send_only_pad_and_icrc(void **state)
   unlink(path);
 }
 
+/* A second RC connection: new QPNs (both + PCAPW_QPN_STEP), PSNs from 0. */
+static void roce_reconnect_new_qpns_psns_from_zero(void **state)
+{
+  (void)state;
+  char *path = tmp_path();
+  pcapw *w = pcapw_open(path, NULL);
+  assert_non_null(w);
+  uint8_t m[20];
+  fill(m, sizeof m, 3);
+  assert_int_equal(pcapw_smbd_send(w, 0, m, 20), 0);
+  assert_int_equal(pcapw_smbd_send(w, 0, m, 20), 0);
+  assert_int_equal(pcapw_roce_reconnect(w), 0);
+  assert_int_equal(pcapw_smbd_send(w, 0, m, 20), 0);
+  assert_int_equal(pcapw_smbd_send(w, 1, m, 20), 0);
+  assert_int_equal(pcapw_roce_reconnect(NULL), -1);
+  assert_int_equal(pcapw_close(w), 0);
+  static pcapw_pkt pk[4];
+  static uint8_t pl[4][8192];
+  assert_int_equal(read_all(path, pk, pl, 4), 4);
+  static const uint32_t psn[4] = {0, 1, 0, 0};
+  static const uint32_t qp[4] = {PCAPW_SERVER_QPN, PCAPW_SERVER_QPN,
+                                 PCAPW_SERVER_QPN + PCAPW_QPN_STEP,
+                                 PCAPW_CLIENT_QPN + PCAPW_QPN_STEP};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(pk[i].icrc_ok, 1);
+    assert_int_equal(pk[i].bth.psn, psn[i]);
+    assert_int_equal(pk[i].bth.dest_qp, qp[i]);
+  }
+  unlink(path);
+}
+
 static void roce_send_above_mtu_first_middle_last(void **state)
 {
   (void)state;
@@ -538,6 +569,7 @@ int main(void)
     cmocka_unit_test(tcp_rfc9293_handshake_segments_fin),
     cmocka_unit_test(roce_send_only_pad_and_icrc),
     cmocka_unit_test(roce_send_above_mtu_first_middle_last),
+    cmocka_unit_test(roce_reconnect_new_qpns_psns_from_zero),
     cmocka_unit_test(roce_rdma_write_reth_on_first_only),
     cmocka_unit_test(roce_rdma_read_request_and_responses_share_psns),
     cmocka_unit_test(roce_packet_larger_than_ipv4_is_refused_without_output),

@@ -58,6 +58,7 @@ struct pcapw {
   uint32_t tcp_next[2];/* next sequence number to send, per direction */
   uint32_t psn[2];     /* next request PSN per sending side */
   uint32_t msn[2];     /* messages completed by the responder on side d */
+  uint32_t qp_step;    /* added to both QPNs: 0 for the first RC connection */
   uint16_t ip_id;
   uint64_t frames;
   uint8_t frame[FRAME_MAX];
@@ -403,7 +404,7 @@ static int roce_packet(pcapw *w, int dir, uint8_t opcode, int ackreq, uint32_t p
   if (IP_HLEN + l4 > IP_MAX)
     return -1;
   uint8_t *u = w->frame + ETH_HLEN + IP_HLEN;
-  uint32_t src_qp = dir == 0 ? PCAPW_CLIENT_QPN : PCAPW_SERVER_QPN;
+  uint32_t src_qp = (dir == 0 ? PCAPW_CLIENT_QPN : PCAPW_SERVER_QPN) + w->qp_step;
   put_be16(u, 0xC000u | (src_qp & 0x3FFFu)); /* source port: flow entropy from the QP */
   put_be16(u + 2, PCAPW_ROCE_UDP_PORT);
   put_be16(u + 4, (uint32_t)l4);
@@ -412,7 +413,7 @@ static int roce_packet(pcapw *w, int dir, uint8_t opcode, int ackreq, uint32_t p
     .opcode = opcode,
     .pad = (uint8_t)pad,
     .pkey = 0xFFFF,
-    .dest_qp = dir == 0 ? PCAPW_SERVER_QPN : PCAPW_CLIENT_QPN,
+    .dest_qp = ((dir == 0 ? PCAPW_SERVER_QPN : PCAPW_CLIENT_QPN) + w->qp_step) & 0xFFFFFFu,
     .ackreq = (uint8_t)(ackreq ? 1 : 0),
     .psn = psn & 0xFFFFFFu,
   };
@@ -571,6 +572,18 @@ int pcapw_rdma_read(pcapw *w, int dir, uint64_t raddr, uint32_t rkey, const void
                     with_aeth ? AETH_LEN : 0, c ? p + off : NULL, c))
       return -1;
   }
+  return 0;
+}
+
+int pcapw_roce_reconnect(pcapw *w)
+{
+  if (!w || w->io_error)
+    return -1;
+  if (w->qp_step >= 0xFFF000u)
+    return -1;
+  w->qp_step += PCAPW_QPN_STEP;
+  w->psn[0] = w->psn[1] = 0;
+  w->msn[0] = w->msn[1] = 0;
   return 0;
 }
 

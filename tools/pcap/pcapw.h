@@ -66,6 +66,7 @@ typedef struct pcapw_opts {
 #define PCAPW_ROCE_UDP_PORT 4791u
 #define PCAPW_CLIENT_QPN 0x000011u /* the client's QP (DestQP of server->client packets) */
 #define PCAPW_SERVER_QPN 0x000022u /* the server's QP (DestQP of client->server packets) */
+#define PCAPW_QPN_STEP 0x000100u   /* both QPNs grow by this per pcapw_roce_reconnect */
 
 /* InfiniBand RC opcodes (IBA vol. 1, 9.2) */
 enum {
@@ -106,6 +107,11 @@ int pcapw_rdma_write(pcapw *w, int dir, uint64_t raddr, uint32_t rkey, const voi
  * READ Response packets carrying `data` from the other side. */
 int pcapw_rdma_read(pcapw *w, int dir, uint64_t raddr, uint32_t rkey, const void *data,
                     size_t len);
+/* A new RC connection between the same two hosts: later RoCE packets use
+ * both QPNs + PCAPW_QPN_STEP (per call) and PSNs/MSNs from 0, so readers
+ * keying queue pairs (tshark, smbx-dump) see a second SMB Direct
+ * connection with its own negotiate. */
+int pcapw_roce_reconnect(pcapw *w);
 /* FIN exchange if TCP was used, flush, close, free. NULL is a no-op (0).
  * Returns -1 if any write failed during the writer's life. */
 int pcapw_close(pcapw *w);

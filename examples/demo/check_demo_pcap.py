@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""check_demo_pcap.py SMBX_DEMO TSHARK_CHECK SMBX_DUMP OUTDIR
+
+Runs `smbx-demo -q --pcap OUTDIR/demo.pcap` and checks the capture:
+
+* tshark (tools/tshark_check.py): no expert warning or error, no
+  malformed packet (`-Y _ws.malformed` empty), every SMB Direct message
+  dissected; the RDMA run's SMB2 READ/WRITE requests show their
+  SMB_DIRECT_BUFFER_DESCRIPTOR_V1 entries and the RDMA operations appear as
+  RDMA WRITE First/Middle/Last and RDMA READ Request/Response
+  First/Middle/Last (path MTU 4096), the answers as SEND Only with
+  Invalidate; every RETH (virtual address, R_Key, DMA length) lies inside a
+  descriptor the SMB2 PDUs carried with that token, and the operations
+  cover every descriptor exactly;
+* smbx-dump: no error record; one complete rdma_write / rdma_read record
+  per descriptor, with the descriptor's offset, token and length.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+FIELDS = ["smb2.buffer_descriptor.offset", "smb2.buffer_descriptor.token",
+          "smb2.buffer_descriptor.length", "infiniband.reth.va",
+          "infiniband.reth.r_key", "infiniband.reth.dmalen"]
+
+
+def num(v):
+    return v if isinstance(v, int) else int(str(v), 0)
+
+
+def main():
+    demo, checker, dump, outdir = sys.argv[1:5]
+    os.makedirs(outdir, exist_ok=True)
+    cap = os.path.join(outdir, "demo.pcap")
+    r = subprocess.run([demo, "-q", "--pcap", cap], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        print("smbx-demo failed: " + r.stderr.strip())
+        return 1
+    bad = []
+
+    # ---- tshark
+    if not shutil.which("tshark"):
+        print("tshark not found")
+        return 1
+    r = subprocess.run(["/usr/bin/python3", checker, cap,
+                        "--fields", ",".join(FIELDS)],
+                       capture_output=True, text=True)
+    if r.returncode == 2:
+        print("tshark_check.py could not run: " + r.stderr.strip())
+        return 1
+    out = json.loads(r.stdout)
+    bad += out.get("problems", [])
+    m = subprocess.run(["tshark", "-n", "-r", cap, "-Y", "_ws.malformed"],
+                       capture_output=True, text=True)
+    if m.returncode != 0 or m.stdout.strip():
+        bad.append("malformed packets: " + m.stdout.strip()[:500])
+    smb2 = out.get("smb2", {})
+    for cmd in ("NEGOTIATE", "SESSION_SETUP", "TREE_CONNECT", "CREATE",
+                "WRITE", "READ", "QUERY_DIRECTORY", "CLOSE"):
+        if smb2.get(cmd + ".req", 0) == 0 or \
+                smb2.get(cmd + ".req") != smb2.get(cmd + ".resp"):
+            bad.append("%s: %d requests, %d responses" %
+                       (cmd, smb2.get(cmd + ".req", 0),
+                        smb2.get(cmd + ".resp", 0)))
+    rdma = out.get("rdma", {})
+    for op in ("RDMA_WRITE_FIRST", "RDMA_WRITE_MIDDLE", "RDMA_WRITE_LAST",
+               "RDMA_READ_REQUEST", "RDMA_READ_RESPONSE_FIRST",
+               "RDMA_READ_RESPONSE_MIDDLE", "RDMA_READ_RESPONSE_LAST",
+               "SEND_ONLY", "SEND_ONLY_INV"):
+        if rdma.get(op, 0) == 0:
+            bad.append("no %s packet (tshark: %s)" % (op, json.dumps(rdma)))
+    descs, reths = [], []
+    for f in out.get("fields", []):
+        offs = f.get("smb2.buffer_descriptor.offset", [])
+        toks = f.get("smb2.buffer_descriptor.token", [])
+        lens = f.get("smb2.buffer_descriptor.length", [])
+        if not (len(offs) == len(toks) == len(lens)):
+            bad.append("frame %d: incomplete descriptor" % f["frame"])
+            continue
+        descs += [(num(o), num(t), num(n)) for o, t, n in zip(offs, toks, lens)]
+        vas = f.get("infiniband.reth.va", [])
+        if vas:
+            reths.append((num(vas[0]), num(f["infiniband.reth.r_key"][0]),
+                          num(f["infiniband.reth.dmalen"][0]), f["frame"]))
+    if not descs:
+        bad.append("tshark shows no BUFFER_DESCRIPTOR_V1 entry")
+    covered = {d: 0 for d in descs}
+    for va, rkey, n, frame in reths:
+        home = [d for d in descs
+                if d[1] == rkey and d[0] <= va and va + n <= d[0] + d[2]]
+        if not home:
+            bad.append("frame %d: RETH va %#x rkey %#x len %d outside every "
+                       "descriptor" % (frame, va, rkey, n))
+        else:
+            covered[home[0]] += n
+    for d, n in covered.items():
+        if n != d[2]:
+            bad.append("descriptor %#x/%#x/%d: RDMA moved %d bytes"
+                       % (d[0], d[1], d[2], n))
+
+    # ---- smbx-dump
+    r = subprocess.run([dump, cap], capture_output=True, text=True)
+    if r.returncode != 0:
+        bad.append("smbx-dump exit %d: %s" % (r.returncode, r.stderr[-500:]))
+    recs = [json.loads(line) for line in r.stdout.splitlines() if line]
+    dump_descs, ops = [], []
+    for x in recs:
+        if x["type"] == "error":
+            bad.append("smbx-dump error: " + json.dumps(x))
+        elif x["type"] in ("rdma_write", "rdma_read"):
+            ops.append(x)
+        elif (x["type"] == "smb2" and x["cmd_name"] in ("READ", "WRITE")
+              and not x["response"]):
+            dump_descs += [(d["offset"], d["token"], d["length"], x["cmd_name"])
+                           for d in x.get("body", {}).get("descriptors", [])]
+    if sorted(d[:3] for d in dump_descs) != sorted(descs):
+        bad.append("smbx-dump descriptors %s differ from tshark's %s"
+                   % (dump_descs, descs))
+    want = {"READ": "rdma_write", "WRITE": "rdma_read"}
+    for off, tok, n, cmd in dump_descs:
+        hit = [o for o in ops if o["va"] == off and o["rkey"] == tok
+               and o["length"] == n and o["bytes"] == n and o["complete"]
+               and o["type"] == want[cmd] and o["direction"] == "s2c"]
+        if len(hit) != 1:
+            bad.append("%s descriptor %#x/%#x/%d: %d matching %s records"
+                       % (cmd, off, tok, n, len(hit), want[cmd]))
+    if len(ops) != len(dump_descs):
+        bad.append("smbx-dump: %d RDMA records for %d descriptors"
+                   % (len(ops), len(dump_descs)))
+
+    for b in bad:
+        print("problem: " + b)
+    print(json.dumps({"frames": out.get("frames"), "smb2": smb2,
+                      "rdma": rdma, "descriptors": len(descs),
+                      "reths": len(reths), "dump_rdma_records": len(ops)}))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
