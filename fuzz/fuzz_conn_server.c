@@ -252,10 +252,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       toy_keys(&s.keys, m);
       break;
     }
-    case 10:
-      if (in_u8(&f) == 0x5A)
+    case 10: {
+      uint8_t m = in_u8(&f);
+      if (m == 0x5A) {
         (void)smbx__conn_abort(s.c, SMBX_ERR_TRANSPORT, "fuzz", s.now);
+      } else if (m == 0x46) {
+        (void)smbx__conn_fail(s.c, SMBX_ERR_NOMEM, "fuzz", s.now);
+      } else if (m == 0x4E) {
+        /* a break notification: oplock or lease body, session 0 or 1 */
+        uint8_t b = in_u8(&f);
+        size_t len = 64 + ((b & 1) ? 44 : 24);
+        memset(msg + 64, 0, len);
+        smbx__conn_st16(msg + 128, (b & 1) ? 44 : 24);
+        (void)smbx__conn_notify(s.c, msg, sizeof msg, len, (b >> 1) & 1,
+                                s.now);
+      }
       break;
+    }
     default:
       break;
     }
