@@ -708,6 +708,11 @@ static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
   if (!lc.opened) {
     lc.opened = true;
     lc.r = r;
+    if (lc.obj.valid && lc.req.share_conflict) {
+      /* the share conflict is gone: this open is an ordinary one now */
+      lease_fail(s, &lc, SMBX_STATUS_SHARING_VIOLATION);
+      lc.req.share_conflict = 0;
+    }
     if (lc.obj.valid && !lc.lopen) {
       /* an existing object: W of other leases goes before the answer */
       int br = lease_begin(s, e, &lc);

@@ -12,4 +12,7 @@
 int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
                          const uint8_t key[16], uint64_t *conn);
 
+/* Structural invariants (see server_mgr.c); 0, or -1 with a reason. */
+int smbx__lease_check(const smbx_lease_mgr *m, const char **why);
+
 #endif

@@ -1492,3 +1492,88 @@ int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
   *conn = op->conn;
   return 0;
 }
+
+/* Every structural invariant of the manager (fuzzers, tests): counts match
+ * the pools, each lease is in its file's list and (keyed) findable in the
+ * table, each open in its file's list, the breaking list is exactly the
+ * breaking leases in deadline order, break states are nested (required
+ * within offered within state), and no lease keeps W beside a finished
+ * non-stat open of another lease. Returns 0 or -1 with *why set. */
+int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
+{
+#define FAIL(s) \
+  do { \
+    *why = (s); \
+    return -1; \
+  } while (0)
+  uint32_t nl = 0, nb = 0, no = 0, nf = 0;
+  for (uint32_t f = 0; f < m->s.max_files; f++) {
+    const lfile *fl = &m->files[f];
+    if (!fl->live)
+      continue;
+    nf++;
+    if (smbx__itab_find(&m->file_tab, fl->key) != f)
+      FAIL("file not in the file table");
+    if (fl->leases == NIL && fl->opens == NIL && !fl->nwait)
+      FAIL("unused file kept");
+    for (uint32_t l = fl->leases; l != NIL; l = m->leases[l].next_in_file) {
+      const lease *ls = &m->leases[l];
+      nl++;
+      if (!(ls->flags & LF_LIVE) || ls->file != f)
+        FAIL("lease list of a file names a foreign lease");
+      if ((ls->flags & LF_KEYED) &&
+          lease_find(m, ls->client, ls->key) != l)
+        FAIL("keyed lease not in the lease table");
+      if (ls->state & ~RWH)
+        FAIL("lease state has unknown bits");
+      if (ls->version == 0 && ls->state && (ls->state & R) == 0)
+        FAIL("oplock without R");
+      if (ls->breaking) {
+        nb++;
+        if ((ls->offered & ~ls->state) || (ls->required & ~ls->offered))
+          FAIL("break states not nested");
+        if (ls->deadline == SMBX__NO_DEADLINE)
+          FAIL("breaking lease without deadline");
+      }
+      uint32_t cnt = 0;
+      for (uint32_t o = fl->opens; o != NIL; o = m->opens[o].next)
+        if ((m->opens[o].flags & OF_DONE) && m->opens[o].ref == l)
+          cnt++;
+      if (cnt != ls->nopens || cnt == 0)
+        FAIL("lease open count wrong (or a lease without opens)");
+      if ((ls->state & W) && !ls->breaking)
+        for (uint32_t o = fl->opens; o != NIL; o = m->opens[o].next) {
+          const lopen *op = &m->opens[o];
+          if ((op->flags & OF_DONE) && (op->flags & OF_NONSTAT) &&
+              op->ref != l)
+            FAIL("W lease beside a non-stat open of another lease");
+        }
+    }
+    for (uint32_t o = fl->opens; o != NIL; o = m->opens[o].next) {
+      const lopen *op = &m->opens[o];
+      no++;
+      if (!(op->flags & OF_LIVE) || op->file != f || !(op->gen & 1u))
+        FAIL("open list of a file names a foreign open");
+      if (!(op->flags & OF_DONE) && !m->waits[op->ref].live)
+        FAIL("open in progress without its waiter");
+    }
+  }
+  if (nl != m->n_leases || no != m->n_opens || nf != m->n_files ||
+      nb != m->n_breaking)
+    FAIL("counters disagree with the pools");
+  uint32_t tb = 0;
+  uint64_t last = 0;
+  for (uint32_t l = m->thead; l != NIL; l = m->leases[l].tnext) {
+    if (!m->leases[l].breaking)
+      FAIL("idle lease on the breaking list");
+    if (m->leases[l].deadline < last)
+      FAIL("breaking list out of deadline order");
+    last = m->leases[l].deadline;
+    if (++tb > m->n_leases)
+      FAIL("breaking list loops");
+  }
+  if (tb != nb)
+    FAIL("breaking list misses a breaking lease");
+  return 0;
+#undef FAIL
+}
