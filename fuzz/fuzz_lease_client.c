@@ -239,6 +239,10 @@ static bool setup(fz *f)
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
   cs.dialects = SMBX_DIALECT_MASK_302;
+  cs.max_io = 65536; /* small buffers: many executions per second */
+  cs.max_requests = 64;
+  cs.max_connections = 1;
+  cs.max_sessions = 1;
   if (smbx_client_new(&f->cli, &cs, NULL, NULL, 0) != 0)
     return false;
   smbx_lease_client_settings ls;

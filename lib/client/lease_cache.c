@@ -57,6 +57,13 @@ typedef struct lfin {
 
 struct smbx__cli_leases {
   smbx_lease_client *lt;
+  /* the path smbx_client_dir_next/_lookup named last, and its key (keys
+   * are never reused for another path: a stale one only misses) */
+  uint32_t memo_scope;
+  uint16_t memo_len;
+  bool memo_valid;
+  uint8_t memo_path[64];
+  uint8_t memo_key[16];
   const smbx_allocator *a;
   uint64_t now; /* of the call being served */
   smbx__slab recs, opens, binds;
@@ -550,19 +557,49 @@ int smbx_client_dir_reopen(smbx_client *cli, uint32_t scope,
   return 1;
 }
 
+/* The key of a directory path, through a one-entry memo. */
+static int dir_key(smbx__cli_leases *cl, uint32_t scope, const uint8_t *path,
+                   size_t len, uint8_t key[16])
+{
+  if (cl->memo_valid && cl->memo_scope == scope && cl->memo_len == len &&
+      (len == 0 || (path && memcmp(cl->memo_path, path, len) == 0))) {
+    memcpy(key, cl->memo_key, 16);
+    return 0;
+  }
+  int rc = smbx_lease_client_key(cl->lt, scope, path, len, key);
+  if (rc == 0 && len <= sizeof cl->memo_path) {
+    cl->memo_valid = true;
+    cl->memo_scope = scope;
+    cl->memo_len = (uint16_t)len;
+    if (len)
+      memcpy(cl->memo_path, path, len);
+    memcpy(cl->memo_key, key, 16);
+  }
+  return rc;
+}
+
 int smbx_client_dir_next(smbx_client *cli, uint32_t scope,
                          const uint8_t *path, size_t path_len,
                          uint64_t now_ns, uint32_t *cursor,
                          smbx_smb2_dir_entry *e)
 {
   smbx__cli_leases *cl = L(cli);
-  if (!cl)
-    return cli ? SMBX_ERR_STATE : SMBX_ERR_INVAL;
+  if (!cl || !cursor)
+    return cli && cursor ? SMBX_ERR_STATE : SMBX_ERR_INVAL;
   uint8_t key[16];
-  int rc = smbx_lease_client_key(cl->lt, scope, path, path_len, key);
+  bool first = *cursor == 0;
+  int rc = dir_key(cl, scope, path, path_len, key);
   if (rc == 0)
     rc = smbx_lease_client_dir_next(cl->lt, key, now_ns, cursor, e);
-  drain(cli);
+  if (rc == SMBX_ERR_NOTFOUND && cl->memo_valid) {
+    /* the memo may name a key the table reclaimed: look the path up */
+    cl->memo_valid = false;
+    if (smbx_lease_client_key(cl->lt, scope, path, path_len, key) == 0)
+      rc = smbx_lease_client_dir_next(cl->lt, key, now_ns, cursor, e);
+  }
+  /* events (expiry, eviction) come from the first call or a miss */
+  if (first || rc != 1)
+    drain(cli);
   return rc;
 }
 
@@ -575,10 +612,16 @@ int smbx_client_dir_lookup(smbx_client *cli, uint32_t scope,
   if (!cl)
     return cli ? SMBX_ERR_STATE : SMBX_ERR_INVAL;
   uint8_t key[16];
-  int rc = smbx_lease_client_key(cl->lt, scope, dir, dir_len, key);
+  int rc = dir_key(cl, scope, dir, dir_len, key);
   if (rc == 0)
     rc = smbx_lease_client_dir_lookup(cl->lt, key, name, name_len, now_ns,
                                       e);
+  if (rc == SMBX_ERR_NOTFOUND && cl->memo_valid) {
+    cl->memo_valid = false;
+    if (smbx_lease_client_key(cl->lt, scope, dir, dir_len, key) == 0)
+      rc = smbx_lease_client_dir_lookup(cl->lt, key, name, name_len, now_ns,
+                                        e);
+  }
   drain(cli);
   return rc;
 }

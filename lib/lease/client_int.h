@@ -21,7 +21,8 @@
 #define LC_SHARE_MAX 255u
 
 /* One cached directory entry: the FileIdBothDirectoryInformation fields
- * (the other classes' fields are subsets), then the name. */
+ * (the other classes' fields are subsets), then the name and the short
+ * name (usually empty) back to back. 80 bytes before the names. */
 typedef struct lc_dent {
   uint64_t creation_time, last_access_time, last_write_time, change_time;
   uint64_t end_of_file, allocation_size, file_id;
@@ -29,9 +30,16 @@ typedef struct lc_dent {
   uint32_t hash; /* of the name under the scope's case rule */
   uint16_t name_len;
   uint8_t short_len;
-  uint8_t short_name[24];
-  uint8_t name[]; /* name_len bytes, UTF-16LE */
+  uint8_t name[]; /* name_len bytes, then short_len bytes, UTF-16LE */
 } lc_dent;
+
+/* Entries of a listing live in chunks filled in order (an enumeration
+ * reads them back in the same order: sequential memory). */
+typedef struct lc_chunk {
+  struct lc_chunk *next;
+  size_t used, cap;
+  uint64_t data[]; /* cap bytes */
+} lc_chunk;
 
 /* A change waiting for write-back (W on the directory). */
 typedef struct lc_log {
@@ -47,6 +55,7 @@ typedef struct lc_dir {
   lc_dent **ents; /* server order */
   uint32_t n, cap;
   uint32_t *idx;  /* open addressing: position + 1, 0 = empty */
+  lc_chunk *chunks; /* newest first */
   uint32_t idx_cap;
   uint8_t state;  /* LC_DIR_* */
   bool case_sensitive;
@@ -107,6 +116,8 @@ struct smbx_lease_client {
   uint64_t entries, bytes;
   uint32_t listings;
   uint64_t hits, misses;
+  lc_lease *memo; /* the lease the last dircache call named (enumeration
+                     calls one entry at a time) */
 };
 
 /* table.c */

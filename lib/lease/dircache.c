@@ -9,23 +9,21 @@
 #include "client_int.h"
 #include "core/alloc.h"
 
-static size_t dent_size(size_t name_len)
+#define CHUNK_BYTES 65536u
+
+static size_t dent_size(size_t name_len, size_t short_len)
 {
-  return sizeof(lc_dent) + name_len;
+  return (sizeof(lc_dent) + name_len + short_len + 7u) & ~(size_t)7u;
 }
 
-static void dent_free(smbx_lease_client *lc, lc_dent *d)
+static size_t dent_bytes(const lc_dent *d)
 {
-  smbx__free(&lc->alloc, d, dent_size(d->name_len), _Alignof(lc_dent));
+  return dent_size(d->name_len, d->short_len);
 }
 
-static lc_dent *dent_new(smbx_lease_client *lc, const smbx_smb2_dir_entry *e,
-                         bool cs)
+static void dent_fill(lc_dent *d, const smbx_smb2_dir_entry *e, bool cs)
 {
   size_t nl = e->file_name.len;
-  lc_dent *d = smbx__alloc(&lc->alloc, dent_size(nl), _Alignof(lc_dent));
-  if (!d)
-    return NULL;
   memset(d, 0, sizeof *d);
   d->creation_time = e->creation_time;
   d->last_access_time = e->last_access_time;
@@ -37,19 +35,35 @@ static lc_dent *dent_new(smbx_lease_client *lc, const smbx_smb2_dir_entry *e,
   d->file_index = e->file_index;
   d->file_attributes = e->file_attributes;
   d->ea_size = e->ea_size;
-  d->short_len = (uint8_t)e->short_name.len;
-  if (e->short_name.len)
-    memcpy(d->short_name, e->short_name.p, e->short_name.len);
   d->name_len = (uint16_t)nl;
+  d->short_len = (uint8_t)e->short_name.len;
   if (nl)
     memcpy(d->name, e->file_name.p, nl);
+  if (d->short_len)
+    memcpy(d->name + nl, e->short_name.p, d->short_len);
   d->hash = smbx__lc_name_hash(d->name, nl, cs);
+}
+
+/* A log entry: allocated alone (written back and freed one by one). */
+static lc_dent *dent_new(smbx_lease_client *lc, const smbx_smb2_dir_entry *e,
+                         bool cs)
+{
+  lc_dent *d = smbx__alloc(&lc->alloc,
+                           dent_size(e->file_name.len, e->short_name.len),
+                           _Alignof(lc_dent));
+  if (d)
+    dent_fill(d, e, cs);
   return d;
+}
+
+static void dent_free(smbx_lease_client *lc, lc_dent *d)
+{
+  smbx__free(&lc->alloc, d, dent_bytes(d), _Alignof(lc_dent));
 }
 
 static void dent_view(const lc_dent *d, smbx_smb2_dir_entry *e)
 {
-  memset(e, 0, sizeof *e);
+  e->next_entry_offset = 0;
   e->file_index = d->file_index;
   e->creation_time = d->creation_time;
   e->last_access_time = d->last_access_time;
@@ -59,8 +73,10 @@ static void dent_view(const lc_dent *d, smbx_smb2_dir_entry *e)
   e->allocation_size = d->allocation_size;
   e->file_attributes = d->file_attributes;
   e->ea_size = d->ea_size;
+  e->reparse_tag = 0;
   e->file_id = d->file_id;
-  e->short_name.p = d->short_len ? d->short_name : NULL;
+  memset(e->file_id_128, 0, sizeof e->file_id_128);
+  e->short_name.p = d->short_len ? d->name + d->name_len : NULL;
   e->short_name.len = d->short_len;
   e->file_name.p = d->name;
   e->file_name.len = d->name_len;
@@ -129,11 +145,13 @@ static int64_t find_pos(const lc_dir *d, const uint8_t *name, size_t len)
 
 static void clear_entries(smbx_lease_client *lc, lc_dir *d)
 {
-  for (uint32_t i = 0; i < d->n; i++) {
-    account(lc, d, -(int64_t)(dent_size(d->ents[i]->name_len)));
-    dent_free(lc, d->ents[i]);
-  }
   lc->entries -= d->n;
+  while (d->chunks) {
+    lc_chunk *c = d->chunks;
+    d->chunks = c->next;
+    account(lc, d, -(int64_t)(sizeof *c + c->cap));
+    smbx__free(&lc->alloc, c, sizeof *c + c->cap, _Alignof(lc_chunk));
+  }
   if (d->ents)
     smbx__free(&lc->alloc, d->ents, d->cap * sizeof(lc_dent *),
                _Alignof(lc_dent *));
@@ -144,6 +162,30 @@ static void clear_entries(smbx_lease_client *lc, lc_dir *d)
   d->ents = NULL;
   d->idx = NULL;
   d->n = d->cap = d->idx_cap = 0;
+}
+
+/* Room for one entry in the listing's newest chunk (a new chunk when it
+ * is full); counted in the bounds as whole chunks. */
+static lc_dent *chunk_take(smbx_lease_client *lc, lc_dir *d, size_t size)
+{
+  lc_chunk *c = d->chunks;
+  if (!c || c->cap - c->used < size) {
+    /* 1 KiB first, doubling to 64 KiB: small directories stay small */
+    size_t cap = c ? (c->cap < CHUNK_BYTES ? c->cap * 2 : CHUNK_BYTES) : 1024;
+    if (cap < size)
+      cap = size;
+    c = smbx__alloc(&lc->alloc, sizeof *c + cap, _Alignof(lc_chunk));
+    if (!c)
+      return NULL;
+    c->next = d->chunks;
+    c->used = 0;
+    c->cap = cap;
+    d->chunks = c;
+    account(lc, d, (int64_t)(sizeof *c + cap));
+  }
+  lc_dent *x = (lc_dent *)(void *)((uint8_t *)c->data + c->used);
+  c->used += size;
+  return x;
 }
 
 bool smbx__lc_dir_has_log(const lc_lease *l)
@@ -254,7 +296,12 @@ static bool enforce_bounds(smbx_lease_client *lc, const lc_dir *keep)
 
 static lc_lease *find(smbx_lease_client *lc, const uint8_t *key)
 {
-  return lc && key ? smbx__lc_find(lc, key) : NULL;
+  if (!lc || !key)
+    return NULL;
+  if (lc->memo && memcmp(lc->memo->key, key, 16) == 0)
+    return lc->memo;
+  lc->memo = smbx__lc_find(lc, key);
+  return lc->memo;
 }
 
 int smbx_lease_client_dir_fill_begin(smbx_lease_client *lc,
@@ -298,14 +345,15 @@ static int add_entry(smbx_lease_client *lc, lc_dir *d,
     if (rc)
       return rc;
   }
-  lc_dent *x = dent_new(lc, e, d->case_sensitive);
+  lc_dent *x =
+      chunk_take(lc, d, dent_size(e->file_name.len, e->short_name.len));
   if (!x)
     return SMBX_ERR_NOMEM;
+  dent_fill(x, e, d->case_sensitive);
   d->ents[d->n] = x;
   idx_put(d, d->n);
   d->n++;
   lc->entries++;
-  account(lc, d, (int64_t)dent_size(x->name_len));
   return 0;
 }
 
@@ -395,11 +443,9 @@ int smbx_lease_client_dir_lookup(smbx_lease_client *lc, const uint8_t key[16],
   return 1;
 }
 
+/* The entry's bytes stay in their chunk until the listing goes. */
 static void remove_at(smbx_lease_client *lc, lc_dir *d, uint32_t pos)
 {
-  lc_dent *x = d->ents[pos];
-  account(lc, d, -(int64_t)dent_size(x->name_len));
-  dent_free(lc, x);
   memmove(&d->ents[pos], &d->ents[pos + 1],
           (d->n - pos - 1) * sizeof(lc_dent *));
   d->n--;

@@ -294,6 +294,8 @@ static bool reclaimable(const lc_lease *l)
 
 static void lease_free(smbx_lease_client *lc, lc_lease *l)
 {
+  if (lc->memo == l)
+    lc->memo = NULL;
   uint8_t pk[16];
   path_key(lc, l->scope, l->path, l->path_len, pk);
   if (smbx__hash_get(&lc->by_path, pk) == l)
