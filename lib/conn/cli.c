@@ -414,7 +414,11 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   uint64_t user = r->user;
   bool zombie = (r->ri.flags & RI_ZOMBIE) != 0;
   bool neg = r->ri.command == SMBX_SMB2_NEGOTIATE;
-  uint64_t sid = hd->session_id ? hd->session_id : r->ri.session_id;
+  /* Samba echoes a related request's inherited SessionId (all ones) */
+  uint64_t sid = hd->session_id &&
+                         hd->session_id != SMBX_SMB2_SESSION_ID_INHERIT
+                     ? hd->session_id
+                     : r->ri.session_id;
   req_free(c, r);
   if (zombie) {
     writable(c);

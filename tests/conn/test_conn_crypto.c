@@ -735,6 +735,98 @@ static void smb2_6_2_compounded_responses_one_transform(void **state)
   compound_crypto(SMBX__CONN_KEYS_ENCRYPT_ALL, SMBX_CRYPTO_CIPHER_AES128_GCM);
 }
 
+/* 3.2.5.1.3 with Samba's related responses: a related member may carry
+ * the inherited SessionId (all ones) the request had; its signature is
+ * checked with the keys of the session the request inherited (VERIFIED),
+ * and a bad one fails that request with SMBX_ERR_AUTH */
+static void smb2_3_2_5_1_3_related_response_inherited_session_verified(
+    void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  assert_int_equal(th_init_tcp(&x, &c, NULL, &CR), 0);
+  uint8_t pa[64];
+  memset(pa, 0x3C, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_NONE, pa, SMBX__CONN_KEYS_SIGN_ALL);
+  const smbx_smb2_keys *sk = &x.s[TH_SRV].keys.keys;
+  /* an ECHO answered with credits for the compounds */
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  const uint8_t *m;
+  size_t mlen;
+  assert_true(th_raw_next(&x, TH_SRV, &m, &mlen));
+  uint8_t rsp[512];
+  size_t n = th_pdu(rsp, SMBX_SMB2_ECHO, true, 0, 0);
+  smbx__conn_st16(rsp + 14, 16);
+  th_raw_send(&x, TH_SRV, rsp, n);
+  th_run(&x);
+  th_side *e = &x.s[TH_CLI];
+  for (int bad = 0; bad < 2; bad++) {
+    /* CREATE + related CLOSE (SessionId/TreeId/FileId inherited) */
+    uint8_t *b = e->out + SMBX__CONN_HEADROOM;
+    size_t n1 = th_pdu(b, SMBX_SMB2_CREATE, false, 0, 0);
+    smbx__conn_st64(b + 40, 0x42);
+    smbx__conn_st32(b + 36, 1);
+    n1 = (size_t)smbx_smb2_chain_link(b, n1, 4096);
+    uint8_t *p2 = b + n1;
+    size_t n2 = th_pdu(p2, SMBX_SMB2_CLOSE, false, 0, 0);
+    smbx__conn_st64(p2 + 40, UINT64_MAX);
+    smbx__conn_st32(p2 + 36, 0xFFFFFFFFu);
+    smbx__conn_st32(p2 + 16, SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
+    memset(p2 + smbx__conn_fileid_off(SMBX_SMB2_CLOSE), 0xFF, 16);
+    uint64_t reqs[2];
+    assert_int_equal(smbx__conn_send(e->c, e->out,
+                                     TH_OUT_CAP + SMBX__CONN_HEADROOM,
+                                     n1 + n2, NULL, 10, reqs, 2, x.now),
+                     2);
+    assert_true(th_raw_next(&x, TH_SRV, &m, &mlen));
+    uint64_t mid1 = smbx__conn_ld64(m + 24);
+    uint64_t mid2 = smbx__conn_ld64(m + smbx__conn_ld32(m + 20) + 24);
+    /* the answer as Samba sends it: the CLOSE names SessionId all ones */
+    size_t r1 = th_pdu(rsp, SMBX_SMB2_CREATE, true, 0, 0);
+    smbx__conn_st64(rsp + 24, mid1);
+    smbx__conn_st64(rsp + 40, 0x42);
+    smbx__conn_st16(rsp + 14, 1);
+    r1 = (size_t)smbx_smb2_chain_link(rsp, r1, sizeof rsp);
+    uint8_t *q2 = rsp + r1;
+    size_t r2 = th_pdu(q2, SMBX_SMB2_CLOSE, true, 0, 0);
+    smbx__conn_st64(q2 + 24, mid2);
+    smbx__conn_st64(q2 + 40, UINT64_MAX);
+    smbx__conn_st32(q2 + 36, 0xFFFFFFFFu);
+    smbx__conn_st32(q2 + 16, SMBX_SMB2_FLAGS_SERVER_TO_REDIR |
+                                 SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
+    smbx__conn_st16(q2 + 14, 1);
+    assert_int_equal(smbx_smb2_sign(&CR, sk->signing_alg, sk->signing, rsp,
+                                    r1, SMBX_CRYPTO_SIGN_SET_FLAG),
+                     0);
+    assert_int_equal(smbx_smb2_sign(&CR, sk->signing_alg, sk->signing, q2,
+                                    r2, SMBX_CRYPTO_SIGN_SET_FLAG),
+                     0);
+    if (bad)
+      q2[50] ^= 1;
+    size_t before = th_count(&x, TH_CLI, TE_COMPLETE);
+    th_raw_send(&x, TH_SRV, rsp, r1 + r2);
+    th_run(&x);
+    assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), before + 2);
+    th_ev *v1 = th_find(&x, TH_CLI, TE_COMPLETE, before);
+    th_ev *v2 = th_find(&x, TH_CLI, TE_COMPLETE, before + 1);
+    assert_int_equal(v1->req, reqs[0]);
+    assert_int_equal(v1->err, 0);
+    assert_true(v1->flags & SMBX__CONN_PDU_VERIFIED);
+    assert_int_equal(v2->req, reqs[1]);
+    if (bad) {
+      assert_int_equal(v2->err, SMBX_ERR_AUTH);
+    } else {
+      assert_int_equal(v2->err, 0);
+      assert_true(v2->flags & SMBX__CONN_PDU_VERIFIED);
+    }
+  }
+  assert_int_equal(e->downs, 0);
+  th_fini(&x);
+}
+
 /* SMB Direct send buffers run out: respond returns SMBX_ERR_AGAIN before
  * anything is encrypted in place, writable() follows the send
  * completions, and the same buffer sent again decrypts at the peer. */
@@ -1056,6 +1148,8 @@ int main(void)
       cmocka_unit_test(smb2_case_40_transform_size_past_frame_disconnects),
       cmocka_unit_test(smbd_send_space_again_then_retry),
       cmocka_unit_test(smb2_6_2_compounded_responses_signed_each),
+      cmocka_unit_test(
+          smb2_3_2_5_1_3_related_response_inherited_session_verified),
       cmocka_unit_test(smb2_6_2_compounded_responses_one_transform),
       cmocka_unit_test(
           smb2_3_3_5_2_1_1_transform_session_mismatch_disconnects),
