@@ -941,6 +941,8 @@ void smbx_client_free(smbx_client *cli)
 static int conn_prepare(smbx_client *cli, cconn **out, smbx__conn_settings *cs,
                         smbx__conn_upcalls *up)
 {
+  if (!ev_room(cli, 1)) /* room for this connection's CONN_DOWN */
+    return SMBX_ERR_NOMEM;
   cconn *cc = smbx__slab_get_zeroed(&cli->conns);
   if (!cc)
     return SMBX_ERR_LIMIT;
