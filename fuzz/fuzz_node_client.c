@@ -190,6 +190,12 @@ static void cli_drain(fz *f)
       CHECK(found || f->overflow);
       if (e.u.pdu.data && e.u.pdu.len)
         CHECK(e.u.pdu.data[0] == 0xFE);
+      /* multichannel: any response fed to the interface-info parser */
+      smbx_smb2_netif ni[2];
+      size_t nn = 0;
+      int nrc = smbx_client_interfaces(&e, ni, 2, &nn);
+      CHECK(nrc == 0 || nrc == SMBX_ERR_STATE || nrc == SMBX_ERR_DECODE);
+      CHECK(nrc != 0 || nn <= e.u.pdu.len / SMBX_SMB2_NETIF_SIZE);
     }
     if (e.type == SMBX_EV_SESSION_SETUP && e.u.session.session)
       f->sess = e.u.session.session;

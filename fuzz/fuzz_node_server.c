@@ -315,6 +315,9 @@ static void setup(fz *f, uint8_t cfg)
   if (cfg & 2)
     ss.flags |= SMBX_SERVER_ENCRYPT;
   ss.dialects = (cfg >> 2) & 0x1F ? (cfg >> 2) & 0x1F : SMBX_DIALECT_MASK_ALL;
+  /* multichannel: interface info, binding checks, ChannelSequence */
+  if (cfg & 0x80)
+    ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
   cs.max_io = 65536;
@@ -325,6 +328,14 @@ static void setup(fz *f, uint8_t cfg)
   cs.request_timeout_ns = 1000000000ull;
   CHECK(smbx_server_new(&f->srv, &ss, &cr, NULL, 0) == 0);
   CHECK(smbx_client_new(&f->cli, &cs, &cr, NULL, 0) == 0);
+  smbx_smb2_netif ni;
+  memset(&ni, 0, sizeof ni);
+  ni.if_index = 1;
+  ni.capability = SMBX_SMB2_NETIF_RDMA_CAPABLE;
+  ni.family = SMBX_SMB2_NETIF_FAMILY_INET;
+  ni.addr[0] = 127;
+  ni.addr[3] = 1;
+  CHECK(smbx_server_set_interfaces(f->srv, &ni, 1) == 0);
   smbx_tcp_hooks hs = {sizeof hs, &f->s2c, pipe_send};
   smbx_tcp_hooks hc = {sizeof hc, &f->c2s, pipe_send};
   CHECK(smbx_server_add_tcp(f->srv, &hs, 0, &f->sconn) == 0);

@@ -158,10 +158,11 @@ void smbx__cli_replay_drop(smbx_client *cli, uint32_t id)
 
 /* ---- ChannelSequence and what is kept ---------------------------------------------- */
 
-/* MS-SMB2 3.2.4.1.? / smb2.md 6.6: commands resent after a channel loss.
+/* smb2.md 6.6: commands resent after a channel loss.
  * READ, QUERY_INFO and FLUSH are idempotent; WRITE, SET_INFO and IOCTL are
  * the replayable modifying operations the server guards with
- * ChannelSequence (3.3.5.2.10). CREATE (replay needs a durable v2
+ * ChannelSequence (3.3.5.2.10); READ/WRITE by RDMA are not (see
+ * rdma_channel). CREATE (replay needs a durable v2
  * handle), CLOSE, LOCK, QUERY_DIRECTORY (its cursor moves) and
  * CHANGE_NOTIFY are not: they complete with the channel's error. */
 static bool replayable(uint16_t cmd)
@@ -177,6 +178,24 @@ static bool replayable(uint16_t cmd)
   default:
     return false;
   }
+}
+
+/* A READ/WRITE whose data moves by RDMA: its buffer descriptors name
+ * registrations of its own SMB Direct connection, which go with it. */
+static bool rdma_channel(const uint8_t *pdu, size_t len)
+{
+  uint16_t cmd = smbx__get_le16(pdu + 12);
+  if (cmd == SMBX_SMB2_READ) {
+    smbx_smb2_read_req q;
+    return smbx_smb2_decode_read_req(pdu, len, &q, NULL) != 0 ||
+           q.channel != SMBX_SMB2_CHANNEL_NONE;
+  }
+  if (cmd == SMBX_SMB2_WRITE) {
+    smbx_smb2_write_req q;
+    return smbx_smb2_decode_write_req(pdu, len, &q, NULL) != 0 ||
+           q.channel != SMBX_SMB2_CHANNEL_NONE;
+  }
+  return false;
 }
 
 static bool has_channel(const smbx_client *cli, uint64_t sh)
@@ -211,7 +230,7 @@ uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len)
     at += next;
   }
   if (!single || !cli->rp || !replayable(smbx__get_le16(p + 12)) ||
-      !has_channel(cli, sh))
+      rdma_channel(p, len) || !has_channel(cli, sh))
     return 0;
   size_t off = rec_alloc(cli, len);
   if (off == SIZE_MAX)
@@ -249,7 +268,7 @@ bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
   cconn *dst = to ? smbx__slab_lookup(&cli->conns, to) : NULL;
   if (!dst)
     return false;
-  /* 3.2.4.1.? Session.ChannelSequence moves on once per lost channel */
+  /* 3.2.1.3 Session.ChannelSequence moves on once per lost channel */
   if (cs->failed_conn != cc->handle) {
     cs->failed_conn = cc->handle;
     cs->channel_sequence++;

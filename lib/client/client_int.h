@@ -60,7 +60,7 @@ typedef struct csess {
   uint8_t preauth[64];
   smbx__conn_keys keys;
   bool have_keys;
-  uint16_t channel_sequence; /* 3.2.4.1.? Session.ChannelSequence: sent in
+  uint16_t channel_sequence; /* 3.2.1.3 Session.ChannelSequence: sent in
                                 every request, bumped on a failover */
   uint64_t failed_conn;      /* the channel loss it was bumped for */
 } csess;

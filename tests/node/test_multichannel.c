@@ -748,6 +748,61 @@ static void failover_replay_is_once_only(void **state)
   nh_fini(&x);
 }
 
+/* a READ by RDMA (SMB Direct, unsigned) is not replayed: its buffer
+ * descriptors name registrations of the dead connection; an inline READ
+ * in flight with it is */
+static void failover_rdma_reads_are_not_replayed(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_smbd(&x);
+  int b = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  nh_negotiate(&x, b);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  bind_pair(&x, b, s);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "rdma.bin");
+  uint64_t ca = x.pair[a].cconn;
+  x.defer = true;
+  x.n_deferred = 0;
+  static uint8_t buf[8192];
+  uint64_t rreq, ireq;
+  assert_int_equal(smbx_client_read_into(x.cli, ca, s, t, f, 0, buf,
+                                         sizeof buf, x.now, &rreq),
+                   0);
+  assert_int_equal(smbx_client_read(x.cli, ca, s, t, f, 0, 100, x.now, &ireq),
+                   0);
+  nh_pump(&x);
+  assert_int_equal(x.n_deferred, 2);
+  assert_int_equal(smbx_client_abort_conn(x.cli, ca, SMBX_ERR_TRANSPORT,
+                                          x.now),
+                   0);
+  nh_pump(&x);
+  const nh_cev *e = NULL;
+  assert_int_equal(responses_for(&x, ca, rreq, &e), 1);
+  assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_TRANSPORT);
+  assert_int_equal(responses_for(&x, ca, ireq, &e), 0);
+  assert_int_equal(x.n_deferred, 3);
+  assert_int_equal(x.deferred[2].conn, x.pair[b].sconn);
+  assert_int_equal(x.deferred[2].cmd, SMBX_SMB2_READ);
+  assert_true(x.deferred[2].hdr_flags & SMBX_SMB2_FLAGS_REPLAY_OPERATION);
+  nh_answer_deferred(&x, 2, SMBX_STATUS_END_OF_FILE);
+  nh_pump(&x);
+  assert_int_equal(responses_for(&x, ca, ireq, &e), 1);
+  assert_true(e->ev.flags & SMBX_EVF_REPLAYED);
+  assert_int_equal(smbx_client_close_conn(x.cli, ca, x.now), 0);
+  assert_int_equal(smbx_server_close_conn(x.srv, x.pair[a].sconn, x.now), 0);
+  x.pair[a].used = false;
+  nh_fini(&x);
+}
+
 /* replay_buffer_size 0: no copies, a dead channel's requests just fail;
  * the arena's allocation failure fails the bind call with NOMEM */
 static void failover_disabled_and_arena_alloc_failure(void **state)
@@ -981,6 +1036,7 @@ int main(void)
       cmocka_unit_test(spread_requests_use_both_channels),
       cmocka_unit_test(failover_6_6_replayed_once_with_flag_and_sequence),
       cmocka_unit_test(failover_replay_is_once_only),
+      cmocka_unit_test(failover_rdma_reads_are_not_replayed),
       cmocka_unit_test(failover_disabled_and_arena_alloc_failure),
       cmocka_unit_test(chseq_3_3_5_2_10_stale_requests_fail),
   };
