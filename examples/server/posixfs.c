@@ -381,7 +381,32 @@ static void node_put(posixfs *fs, node *n) {
   free(n);
 }
 
-static void attrs_of(const struct stat *st, const char *name,
+#define ATTR_XATTR "user.smbx.dosattr"
+/* attributes kept in ATTR_XATTR; READONLY is the owner write bit and
+ * DIRECTORY the file type */
+#define ATTR_KEPT                                                       \
+  (POSIXFS_ATTR_HIDDEN | POSIXFS_ATTR_SYSTEM | POSIXFS_ATTR_ARCHIVE |   \
+   POSIXFS_ATTR_NOT_CONTENT_INDEXED)
+
+/* The attributes stored for fd (name NULL) or for name in directory fd;
+ * -1 when none are. */
+static int64_t stored_attrs(int fd, const char *name) {
+  char pp[4200];
+  uint8_t b[4];
+  ssize_t r;
+  if (name) {
+    snprintf(pp, sizeof pp, "/proc/self/fd/%d/%s", fd, name);
+    r = lgetxattr(pp, ATTR_XATTR, b, sizeof b);
+  } else {
+    proc_path(pp, sizeof pp, fd);
+    r = getxattr(pp, ATTR_XATTR, b, sizeof b);
+  }
+  return r == 4 ? (int64_t)(get32(b) & ATTR_KEPT) : -1;
+}
+
+/* Sizes, times and attributes of st; the file's stored attributes are
+ * read through fd/name as for stored_attrs(). */
+static void attrs_of(const struct stat *st, int fd, const char *name,
                      smbx_smb2_file_network_open_info *i) {
   memset(i, 0, sizeof *i);
   struct timespec c = st->st_mtim;
@@ -395,10 +420,14 @@ static void attrs_of(const struct stat *st, const char *name,
   } else {
     i->end_of_file = (uint64_t)st->st_size;
     i->allocation_size = (uint64_t)st->st_blocks * 512u;
-    i->file_attributes = POSIXFS_ATTR_ARCHIVE;
   }
+  int64_t kept = stored_attrs(fd, name);
+  if (kept >= 0)
+    i->file_attributes |= (uint32_t)kept;
+  else if (!S_ISDIR(st->st_mode))
+    i->file_attributes = POSIXFS_ATTR_ARCHIVE;
   if (!(st->st_mode & S_IWUSR)) i->file_attributes |= POSIXFS_ATTR_READONLY;
-  (void)name;
+  if (!i->file_attributes) i->file_attributes = POSIXFS_ATTR_NORMAL;
 }
 
 static uint32_t map_generic(uint32_t a) {
@@ -771,7 +800,7 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
   n->opens++;
   r->create_action = action;
   r->granted_access = acc;
-  attrs_of(&sb, path, &r->info);
+  attrs_of(&sb, pfd, NULL, &r->info);
   r->disk_file_id = (uint64_t)sb.st_ino;
   r->volume_id = (uint64_t)sb.st_dev;
   free(path);
@@ -836,6 +865,16 @@ static void set_delete_pending(posixfs *fs, node *n) {
       fs->slots[i]->gone = 1;
 }
 
+/* A file becomes delete-pending; watches on a directory being deleted
+ * complete with DELETE_PENDING (MS-FSA 2.1.5.15.3). */
+static void set_delete_pending(posixfs *fs, node *n) {
+  n->delete_pending = 1;
+  if (!n->is_dir) return;
+  for (size_t i = 0; i < fs->nslots; i++)
+    if (fs->slots[i] && fs->slots[i]->n == n && fs->slots[i]->watching)
+      fs->slots[i]->gone = 1;
+}
+
 uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
                        smbx_smb2_file_network_open_info *post) {
   if (post) memset(post, 0, sizeof *post);
@@ -852,7 +891,7 @@ uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
     remove_path(fs, n->path, n->is_dir);
   } else if (post) {
     struct stat sb;
-    if (fstat(o->pfd, &sb) == 0) attrs_of(&sb, n->path, post);
+    if (fstat(o->pfd, &sb) == 0) attrs_of(&sb, o->pfd, NULL, post);
   }
   open_free(o);
   node_put(fs, n);
@@ -1221,9 +1260,9 @@ uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
       continue;
     }
     struct stat sb;
-    int rc = (!strcmp(nm, "..") && is_root)
-                 ? fstat(o->fd, &sb)
-                 : fstatat(o->fd, nm, &sb, AT_SYMLINK_NOFOLLOW);
+    int at_root = !strcmp(nm, "..") && is_root; /* ".." of the root: itself */
+    int rc = at_root ? fstat(o->fd, &sb)
+                     : fstatat(o->fd, nm, &sb, AT_SYMLINK_NOFOLLOW);
     uint8_t *u16 = NULL;
     size_t u16l = 0;
     if (rc != 0 || utf8_to_16(nm, &u16, &u16l) != 0) {
@@ -1231,7 +1270,7 @@ uint32_t posixfs_query_directory(posixfs *fs, smbx_smb2_fileid fid,
       continue;
     }
     smbx_smb2_file_network_open_info ni;
-    attrs_of(&sb, nm, &ni);
+    attrs_of(&sb, o->fd, at_root ? NULL : nm, &ni);
     smbx_smb2_dir_entry e;
     memset(&e, 0, sizeof e);
     e.creation_time = ni.creation_time;
@@ -1381,7 +1420,7 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
   struct stat sb;
   if (fstat(o->pfd, &sb) != 0) return errno_status(errno);
   smbx_smb2_file_network_open_info ni;
-  attrs_of(&sb, o->n->path, &ni);
+  attrs_of(&sb, o->pfd, NULL, &ni);
   uint8_t t[128];
   memset(t, 0, sizeof t);
   smbx_ssize n;
@@ -1649,6 +1688,11 @@ uint32_t posixfs_set_info(posixfs *fs, smbx_smb2_fileid fid,
       else
         m |= S_IWUSR;
       if (m != (sb.st_mode & 07777) && fchmodat(AT_FDCWD, pp, m, 0) != 0)
+        return errno_status(errno);
+      uint8_t kept[4];
+      put32(kept, b.file_attributes & ATTR_KEPT);
+      if (setxattr(pp, ATTR_XATTR, kept, sizeof kept, 0) != 0 &&
+          errno != ENOTSUP)
         return errno_status(errno);
     }
     return ST_OK;

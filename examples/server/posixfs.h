@@ -58,9 +58,11 @@
 #define POSIXFS_FILE_ALL_ACCESS 0x001F01FFu
 #define POSIXFS_ATTR_READONLY 0x01u
 #define POSIXFS_ATTR_HIDDEN 0x02u
+#define POSIXFS_ATTR_SYSTEM 0x04u
 #define POSIXFS_ATTR_DIRECTORY 0x10u
 #define POSIXFS_ATTR_ARCHIVE 0x20u
 #define POSIXFS_ATTR_NORMAL 0x80u
+#define POSIXFS_ATTR_NOT_CONTENT_INDEXED 0x2000u
 /** @} */
 
 /** @name Info classes the codec has no constant for (MS-FSCC 2.4, 2.5) @{ */

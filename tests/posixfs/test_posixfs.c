@@ -986,6 +986,28 @@ static void smb2_4_12_set_eof_allocation_basic_position(void **state) {
   smbx_smb2_file_basic_info g;
   assert_int_equal(smbx_smb2_file_basic_info_decode(out, n, &g, NULL), 0);
   assert_int_equal(g.last_write_time, 130000000000000000ull);
+  assert_int_equal(g.file_attributes, POSIXFS_ATTR_ARCHIVE); /* default */
+  /* HIDDEN is kept (xattr) and reported instead of the default ARCHIVE;
+   * NORMAL clears the kept ones; 0 keeps them */
+  b.last_write_time = 0;
+  b.file_attributes = POSIXFS_ATTR_HIDDEN;
+  smbx_smb2_file_basic_info_encode(&b, bb, sizeof bb, NULL);
+  assert_int_equal(posixfs_set_info(f->fs, r.file_id, 1, 4, bb, 40), 0);
+  assert_int_equal(qi(f, r.file_id, 1, 4, out, sizeof out, &n), 0);
+  assert_int_equal(smbx_smb2_file_basic_info_decode(out, n, &g, NULL), 0);
+  assert_int_equal(g.file_attributes, POSIXFS_ATTR_HIDDEN);
+  b.file_attributes = 0;
+  smbx_smb2_file_basic_info_encode(&b, bb, sizeof bb, NULL);
+  assert_int_equal(posixfs_set_info(f->fs, r.file_id, 1, 4, bb, 40), 0);
+  assert_int_equal(qi(f, r.file_id, 1, 4, out, sizeof out, &n), 0);
+  assert_int_equal(smbx_smb2_file_basic_info_decode(out, n, &g, NULL), 0);
+  assert_int_equal(g.file_attributes, POSIXFS_ATTR_HIDDEN);
+  b.file_attributes = POSIXFS_ATTR_NORMAL;
+  smbx_smb2_file_basic_info_encode(&b, bb, sizeof bb, NULL);
+  assert_int_equal(posixfs_set_info(f->fs, r.file_id, 1, 4, bb, 40), 0);
+  assert_int_equal(qi(f, r.file_id, 1, 4, out, sizeof out, &n), 0);
+  assert_int_equal(smbx_smb2_file_basic_info_decode(out, n, &g, NULL), 0);
+  assert_int_equal(g.file_attributes, POSIXFS_ATTR_NORMAL);
   b.file_attributes = POSIXFS_ATTR_DIRECTORY;
   smbx_smb2_file_basic_info_encode(&b, bb, sizeof bb, NULL);
   assert_int_equal(posixfs_set_info(f->fs, r.file_id, 1, 4, bb, 40),
