@@ -865,16 +865,6 @@ static void set_delete_pending(posixfs *fs, node *n) {
       fs->slots[i]->gone = 1;
 }
 
-/* A file becomes delete-pending; watches on a directory being deleted
- * complete with DELETE_PENDING (MS-FSA 2.1.5.15.3). */
-static void set_delete_pending(posixfs *fs, node *n) {
-  n->delete_pending = 1;
-  if (!n->is_dir) return;
-  for (size_t i = 0; i < fs->nslots; i++)
-    if (fs->slots[i] && fs->slots[i]->n == n && fs->slots[i]->watching)
-      fs->slots[i]->gone = 1;
-}
-
 uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
                        smbx_smb2_file_network_open_info *post) {
   if (post) memset(post, 0, sizeof *post);
