@@ -226,10 +226,10 @@ export jobs root
 run_stage install 900 install_packages || exit 1
 
 if want gcc; then
-  run_stage build-gcc 360 build_gcc && run_stage test-gcc 600 test_gcc || true
+  run_stage build-gcc 600 build_gcc && run_stage test-gcc 600 test_gcc || true
 fi
 if want asan; then
-  run_stage build-asan 360 build_asan && run_stage test-asan 600 test_asan || true
+  run_stage build-asan 600 build_asan && run_stage test-asan 600 test_asan || true
 fi
 if want fuzz; then
   if command -v clang >/dev/null; then
