@@ -1,0 +1,136 @@
+#!/bin/bash
+# Directory leases end to end over TCP: smbx-client --leases against
+# smbx-server (its lease manager grants directory RH leases).
+#  - a directory of 10,000 files listed twice: the first listing from the
+#    server, the second from the client's cache with 0 PDUs (counted by the
+#    node), both identical;
+#  - --watch: another client creates, renames and deletes children; the
+#    watcher gets a break and a dropped listing for each, and its next
+#    listing is exactly the directory's content at that point;
+#  - the watcher's capture has no malformed frame for tshark and no error
+#    record for smbx-dump (both optional: skipped when missing).
+#
+#   lease_client_vs_smbx_server.sh SMBX_CLIENT SMBX_SERVER [SMBX_DUMP]
+#
+# Exit 0 pass, 1 fail. No root needed.
+set -uo pipefail
+
+client=${1:?usage: lease_client_vs_smbx_server.sh SMBX_CLIENT SMBX_SERVER [SMBX_DUMP]}
+server=${2:?usage}
+dump=${3:-}
+
+port=""
+for _ in $(seq 1 50); do
+  p=$((20000 + RANDOM % 20000))
+  hex=$(printf '%04X' "$p")
+  if ! awk -v h="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 }
+                        END { exit f ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+    port=$p
+    break
+  fi
+done
+[ -n "$port" ] || { echo "FAIL: no free port"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/smbx-dirlease-test.XXXXXX")
+SRV_PID=""
+WATCH_PID=""
+cleanup() {
+  for p in $WATCH_PID $SRV_PID; do
+    [ -d "/proc/$p" ] && kill "$p" 2>/dev/null
+  done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+root=$work/root
+mkdir -p "$root/big" "$root/d"
+/usr/bin/python3 - "$root/big" <<'EOF'
+import os, sys
+for i in range(10000):
+    open(os.path.join(sys.argv[1], 'f%05d' % i), 'w').close()
+EOF
+for i in 1 2 3; do echo x >"$root/d/f$i"; done
+
+"$server" --listen "127.0.0.1:$port" --root "$root" --share share \
+  >"$work/server.log" 2>&1 &
+SRV_PID=$!
+for _ in $(seq 1 50); do
+  grep -q serving "$work/server.log" && break
+  sleep 0.1
+done
+url=//127.0.0.1:$port/share
+
+fails=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
+
+# 1. 10,000 entries twice
+"$client" --leases "$url" -c "ls big; ls big" >"$work/ls.out" 2>"$work/ls.err"
+rc=$?
+total=10002 # with . and ..
+if [ $rc -eq 0 ] &&
+   grep -q "^ls big: $total entries in [0-9]* QUERY_DIRECTORY rounds" "$work/ls.err" &&
+   grep -q "^ls big: $total entries from the lease cache (0 PDUs)" "$work/ls.err"; then
+  ok "10,000-entry directory: second listing from the cache, 0 PDUs"
+else
+  bad "ls twice: exit $rc: $(tr '\n' ' ' <"$work/ls.err")"
+fi
+lines=$(wc -l <"$work/ls.out")
+first=$(head -n $total "$work/ls.out" | sort | md5sum)
+second=$(tail -n $total "$work/ls.out" | sort | md5sum)
+[ "$lines" -eq $((2 * total)) ] && [ "$first" = "$second" ] &&
+  ok "both listings identical ($total lines each)" ||
+  bad "listings differ or wrong length ($lines lines)"
+
+# 2. watch d while another client changes it
+args=(--watch d --watch-time 8)
+[ -n "$dump" ] && args+=(-p "$work/watch.pcap")
+"$client" "${args[@]}" "$url" >"$work/watch.out" 2>"$work/watch.err" &
+WATCH_PID=$!
+for _ in $(seq 1 50); do
+  grep -q '^ls d:' "$work/watch.err" && break
+  sleep 0.1
+done
+echo hello >"$work/new.txt"
+"$client" "$url" -c "put $work/new.txt d/new.txt" >/dev/null 2>&1 || bad "put failed"
+sleep 1.5
+"$client" "$url" -c "mv d/new.txt d/renamed.txt" >/dev/null 2>&1 || bad "mv failed"
+sleep 1.5
+"$client" "$url" -c "rm d/f1" >/dev/null 2>&1 || bad "rm failed"
+wait "$WATCH_PID"
+rc=$?
+WATCH_PID=""
+[ $rc -eq 0 ] && ok "watch ran to its end" || bad "watch: exit $rc: $(tr '\n' ' ' <"$work/watch.err")"
+breaks=$(grep -c '^break .* RH -> NONE' "$work/watch.out")
+drops=$(grep -c '^invalidate .* listing dropped (break)' "$work/watch.out")
+[ "$breaks" -eq 3 ] && [ "$drops" -eq 3 ] &&
+  ok "a break and a dropped listing for each of create, rename, delete" ||
+  bad "breaks $breaks, dropped listings $drops (want 3, 3): $(tr '\n' '|' <"$work/watch.out")"
+# the listings after each change, names only, in order
+awk '/^(break|invalidate)/ { if (cur != "") print cur; cur = ""; next }
+     /^[-D] / { cur = cur " " $3 }
+     END { if (cur != "") print cur }' "$work/watch.out" >"$work/lists"
+expect=$(printf '%s\n' ' . .. f1 f2 f3' ' . .. f1 f2 f3 new.txt' \
+  ' . .. f1 f2 f3 renamed.txt' ' . .. f2 f3 renamed.txt')
+got=$(while read -r l; do echo " $(tr ' ' '\n' <<<"$l" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')"; done <"$work/lists")
+[ "$got" = "$expect" ] && ok "each listing after a break is exactly the directory" ||
+  bad "listings: $(tr '\n' '|' <<<"$got")"
+
+if [ -n "$dump" ] && [ -s "$work/watch.pcap" ]; then
+  errs=$("$dump" "$work/watch.pcap" | grep -c '"type":"error"')
+  brk=$("$dump" "$work/watch.pcap" | grep -c '"cmd":18\|OPLOCK_BREAK')
+  [ "$errs" -eq 0 ] && [ "$brk" -gt 0 ] && ok "smbx-dump: no error record, $brk break records" ||
+    bad "smbx-dump: $errs error records, $brk break records"
+  if command -v tshark >/dev/null 2>&1; then
+    mal=$(tshark -r "$work/watch.pcap" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l)
+    acks=$(tshark -r "$work/watch.pcap" -Y 'smb2.cmd == 18 && smb2.flags.response == 0' 2>/dev/null | wc -l)
+    [ "$mal" -eq 0 ] && [ "$acks" -eq 3 ] && ok "tshark: no malformed frame, 3 lease break acks" ||
+      bad "tshark: $mal malformed, $acks acks"
+  fi
+fi
+
+echo "1..$n"
+[ $fails -eq 0 ] || { echo "FAIL: $fails of $n"; exit 1; }
+exit 0
