@@ -1384,6 +1384,16 @@ static uint32_t query_fs(posixfs *fs, open_s *o, uint8_t cls, uint8_t *out,
     for (size_t i = 0; i < 4; i++) put16(t + 12 + 2 * i, (uint8_t)nm[i]);
     return emit(t, 20, 12, out, cap, out_len);
   }
+  case POSIXFS_FS_CONTROL_INFORMATION:
+    /* no quotas: thresholds 0, default quota threshold/limit "none" */
+    put64(t + 24, UINT64_MAX);
+    put64(t + 32, UINT64_MAX);
+    return emit(t, 48, 48, out, cap, out_len);
+  case POSIXFS_FS_OBJECTID_INFORMATION:
+    /* ObjectId: the root's st_dev and st_ino; no extended info */
+    put64(t, (uint64_t)rs.st_dev);
+    put64(t + 8, (uint64_t)rs.st_ino);
+    return emit(t, 64, 64, out, cap, out_len);
   case POSIXFS_FS_SECTOR_SIZE_INFORMATION:
     put32(t, 512);
     put32(t + 4, 512);
@@ -1489,11 +1499,15 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
     put64(t + 16, ni.allocation_size);
     const char *s = "::$DATA";
     for (size_t i = 0; i < 7; i++) put16(t + 24 + 2 * i, (uint8_t)s[i]);
-    return emit(t, 38, 24, out, cap, out_len);
+    return emit(t, 38, 32, out, cap, out_len); /* 32: as Windows */
   }
   case POSIXFS_FILE_NAME_INFORMATION:
+  case POSIXFS_FILE_NORMALIZED_NAME_INFORMATION:
   case SMBX_SMB2_FILE_ALL_INFORMATION: {
-    char *wp = win_path(o->n->path, 1);
+    /* the normalized name is share-relative without the leading `\`
+     * (empty for the root); lookups are exact, so it is the name */
+    char *wp = win_path(o->n->path,
+                        info_class != POSIXFS_FILE_NORMALIZED_NAME_INFORMATION);
     uint8_t *u16 = NULL;
     size_t u16l = 0;
     if (!wp || utf8_to_16(wp, &u16, &u16l) != 0) {
@@ -1504,7 +1518,7 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
     size_t tl = 100 + u16l;
     uint8_t *tmp = malloc(tl);
     uint32_t st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
-    if (tmp && info_class == POSIXFS_FILE_NAME_INFORMATION) {
+    if (tmp && info_class != SMBX_SMB2_FILE_ALL_INFORMATION) {
       put32(tmp, (uint32_t)u16l);
       memcpy(tmp + 4, u16, u16l);
       st = emit(tmp, 4 + u16l, 8, out, cap, out_len); /* MS-FSA: align(4+2,4) */
@@ -1607,6 +1621,17 @@ static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
              : errno_status(errno);
     goto out;
   }
+  /* an open of the source's directory with DELETE access blocks the
+   * rename, as on Windows and Samba (smbtorture smb2.rename.*delete*) */
+  struct stat psb;
+  node *pn = fstat(sp, &psb) == 0 ? node_find(fs, psb.st_dev, psb.st_ino)
+                                   : NULL;
+  for (size_t i = 0; pn && i < fs->nslots; i++)
+    if (fs->slots[i] && fs->slots[i]->n == pn &&
+        (fs->slots[i]->access & POSIXFS_DELETE)) {
+      st = SMBX_STATUS_SHARING_VIOLATION;
+      goto out;
+    }
   struct stat tsb;
   unsigned flags = RENAME_NOREPLACE;
   if (fstatat(dp, dlast, &tsb, AT_SYMLINK_NOFOLLOW) == 0) {

@@ -1191,6 +1191,12 @@ static int do_query_info(server *s, const smbx_event *e)
       return respond_err(s, e, st);
     return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_INFO);
   }
+  /* FileNormalizedNameInformation exists from 3.1.1 on (MS-SMB2 3.3.5.20.1) */
+  client *qc = client_by_conn(s, e->conn);
+  if (q.info_type == SMBX_SMB2_0_INFO_FILE &&
+      q.file_info_class == POSIXFS_FILE_NORMALIZED_NAME_INFORMATION &&
+      (!qc || qc->dialect < SMBX_SMB2_DIALECT_311))
+    return respond_err(s, e, SMBX_STATUS_NOT_SUPPORTED);
   uint32_t st = posixfs_query_info(s->fs, fid, q.info_type, q.file_info_class,
                                    s->scratch,
                                    cap_len(q.output_buffer_length), &n);

@@ -1490,6 +1490,64 @@ static void smb2_read_sets_position(void **state) {
   cl(f, r.file_id);
 }
 
+/* Windows and Samba: an open of the source's directory with DELETE access
+ * blocks a rename (SHARING_VIOLATION); one without DELETE does not */
+static void fsa_rename_blocked_by_parent_open_with_delete(void **state) {
+  fx *f = *state;
+  posixfs_create_result d, r;
+  mk(f, "rd");
+  put_file(f, "rd/f", "x");
+  assert_int_equal(cr(f, "rd", POSIXFS_DELETE | POSIXFS_READ_DATA, 7,
+                      POSIXFS_OPEN, POSIXFS_DIRECTORY_FILE, &d),
+                   0);
+  assert_int_equal(cr(f, "rd\\f", POSIXFS_DELETE | RW, 7, POSIXFS_OPEN, 0,
+                      &r),
+                   0);
+  assert_int_equal(ren(f, r.file_id, "rd\\g", 0),
+                   SMBX_STATUS_SHARING_VIOLATION);
+  assert_true(exists(f, "rd/f"));
+  cl(f, d.file_id);
+  assert_int_equal(cr(f, "rd", POSIXFS_READ_DATA, 7, POSIXFS_OPEN,
+                      POSIXFS_DIRECTORY_FILE, &d),
+                   0);
+  assert_int_equal(ren(f, r.file_id, "rd\\g", 0), 0);
+  assert_true(exists(f, "rd/g"));
+  cl(f, d.file_id);
+  cl(f, r.file_id);
+}
+
+/* FileNormalizedNameInformation (48): the share-relative name without the
+ * leading `\`, empty for the root; FS classes Control (6), ObjectId (8) */
+static void smb2_4_12_normalized_name_and_fs_control_objectid(void **state) {
+  fx *f = *state;
+  posixfs_create_result r, root;
+  mk(f, "nd");
+  put_file(f, "nd/Nf", "x");
+  assert_int_equal(cr(f, "nd\\Nf", RW, 7, POSIXFS_OPEN, 0, &r), 0);
+  uint8_t out[128];
+  uint32_t n = 0;
+  assert_int_equal(qi(f, r.file_id, 1, 48, out, sizeof out, &n), 0);
+  u16("nd\\Nf");
+  assert_int_equal(n, 4 + u16len);
+  assert_int_equal(out[0], u16len);
+  assert_memory_equal(out + 4, u16("nd\\Nf"), u16len);
+  assert_int_equal(cr(f, "", POSIXFS_READ_ATTRIBUTES, 7, POSIXFS_OPEN, 0,
+                      &root),
+                   0);
+  assert_int_equal(qi(f, root.file_id, 1, 48, out, sizeof out, &n), 0);
+  assert_int_equal(n, 4);
+  assert_int_equal(out[0], 0);
+  assert_int_equal(qi(f, root.file_id, 2, 6, out, sizeof out, &n), 0);
+  assert_int_equal(n, 48);
+  assert_int_equal(out[24], 0xFF); /* DefaultQuotaThreshold: none */
+  assert_int_equal(qi(f, root.file_id, 2, 6, out, 47, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qi(f, root.file_id, 2, 8, out, sizeof out, &n), 0);
+  assert_int_equal(n, 64);
+  cl(f, root.file_id);
+  cl(f, r.file_id);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -1520,6 +1578,8 @@ int main(void) {
       T(fsa_security_descriptor_query_and_set),
       T(fsa_delete_on_close_new_readonly_file),
       T(smb2_read_sets_position),
+      T(fsa_rename_blocked_by_parent_open_with_delete),
+      T(smb2_4_12_normalized_name_and_fs_control_objectid),
   };
   return RUN_TESTS(tests);
 }
