@@ -96,6 +96,8 @@ typedef struct client {
   uint32_t caps;
   uint32_t neg_caps;     /* capabilities in effect (leases) */
   uint8_t guid[16];      /* ClientGuid (leases) */
+  uint64_t bound_session; /* multichannel: a session bound to this
+                             connection (its opens are usable here) */
   struct server *s;
 } client;
 
@@ -241,12 +243,37 @@ static bool fid_eq(smbx_smb2_fileid a, smbx_smb2_fileid b)
   return a.persistent_id == b.persistent_id && a.volatile_id == b.volatile_id;
 }
 
+/* An open is usable on the connection that created it and on every
+ * connection its session is bound to (multichannel). */
+static bool open_on(server *s, const open_rec *o, uint64_t conn)
+{
+  if (o->conn == conn)
+    return true;
+  const client *c = client_by_conn(s, conn);
+  return c && c->bound_session && c->bound_session == o->session;
+}
+
 static open_rec *open_find(server *s, uint64_t conn, smbx_smb2_fileid fid)
 {
   for (size_t i = 0; i < s->n_opens; i++)
-    if (s->opens[i].conn == conn && fid_eq(s->opens[i].fid, fid))
+    if (fid_eq(s->opens[i].fid, fid) && open_on(s, &s->opens[i], conn))
       return &s->opens[i];
   return NULL;
+}
+
+/* A connection goes: the opens of a session bound to another connection
+ * move there (the node moved the session), the rest are closed. */
+static void move_bound_opens(server *s, uint64_t conn)
+{
+  for (size_t i = 0; i < s->n_opens; i++) {
+    open_rec *o = &s->opens[i];
+    for (size_t k = 0; o->conn == conn && k < MAX_CLIENTS; k++) {
+      const client *c = s->clients[k];
+      if (c && c->conn != conn && !c->closing &&
+          c->bound_session == o->session)
+        o->conn = c->conn;
+    }
+  }
 }
 
 static int open_add(server *s, uint64_t conn, uint64_t session, uint32_t tree,
@@ -388,6 +415,7 @@ static void forget_conn(server *s, uint64_t conn)
     else
       i++;
   }
+  move_bound_opens(s, conn);
   close_opens(s, conn, 0, 0);
   (void)smbx_lease_conn_down(s->lm, conn);
   for (size_t i = 0; i < sizeof s->accepts / sizeof s->accepts[0]; i++)
@@ -1560,6 +1588,13 @@ static int do_session(server *s, const smbx_event *e)
                                      out, out_len,
                                      r.has_key ? r.session_key : NULL,
                                      r.has_key ? 16 : 0, flags, s->now);
+    client *bc = client_by_conn(s, conn);
+    if (rc == 0 && bc &&
+        (e->u.session.req_flags & SMBX_SMB2_SESSION_FLAG_BINDING)) {
+      bc->bound_session = e->u.session.session_id;
+      logf_("conn %llu bound to session 0x%llx\n", (unsigned long long)conn,
+            (unsigned long long)bc->bound_session);
+    }
   }
   sxauth_accept_free(a->a);
   a->a = NULL;
