@@ -8,6 +8,12 @@
 # exists everywhere); wrong paths, a wrong password and a missing share
 # fail with a non-zero exit and a clear message; notify fires on a put by
 # another process; --pcap output has no malformed frames for tshark.
+# One signed 3.1.1 user session is captured and checked on the wire with
+# smbx-dump: 8 MiB put/get in 1 MiB multi-credit WRITEs/READs, ls of 1,000
+# files in several QUERY_DIRECTORY rounds ending in STATUS_NO_MORE_FILES,
+# one related compound CREATE+READ+CLOSE, ECHO, LOGOFF, every PDU signed
+# (but ECHO and interims); progress lines only for transfers over 1 MiB;
+# -v names the negotiated dialect; a usage error exits 2.
 #
 #   client_vs_samba.sh SMBX_CLIENT SAMBA_SH [SMBX_DUMP]
 #
@@ -92,14 +98,20 @@ run() {
 
 head -c 5000000 /dev/urandom >"$work/data.bin"
 size=$(stat -c %s "$work/data.bin")
+printf 'compound read\n' >"$work/small.txt"
 
 for d in 2.0.2 2.1 3.0 3.0.2 3.1.1; do
   dir=dir_${d//./_}
   rm -f "$work/back.bin"
-  if run "$d anonymous: put/get/ls/stat/mkdir/mv/rm/echo" 0 -d "$d" "$url" -c \
+  if run "$d anonymous: put/get/ls/stat/mkdir/mv/rm/echo" 0 -d "$d" -v "$url" -c \
       "mkdir $dir; put $work/data.bin $dir/f.bin; get $dir/f.bin $work/back.bin; \
        ls $dir; stat $dir/f.bin; mv $dir/f.bin $dir/g.bin; ls $dir; echo; \
        rm $dir/g.bin; rm $dir"; then
+    # -d offers one dialect; -v prints the one Samba chose (x.y.z)
+    want=$(echo "$d.0" | cut -d. -f1-3)
+    grep -q "^negotiated SMB $want," "$work/err" && ok "$d negotiated (SMB $want)" ||
+      { bad "$d negotiated dialect"; sed 's/^/#   /' "$work/err"; }
+    grep -Eq "^echo: [0-9]+\.[0-9]{3} ms$" "$work/out" && ok "$d echo answered" || bad "$d echo"
     if cmp -s "$work/data.bin" "$work/back.bin"; then
       ok "$d get is byte-exact"
     else
@@ -154,13 +166,6 @@ grep -q "no cipher agreed" "$work/err" && ok "message names the missing cipher" 
 run "guest: ls and echo" 0 -g -v "$url" -c "ls; echo"
 grep -q "^logoff: ok$" "$work/err" && ok "LOGOFF answered" || bad "logoff"
 
-# 8 MiB put/get on 3.1.1, signed
-head -c 8388608 /dev/urandom >"$work/eight.bin"
-rm -f "$work/back.bin"
-if run "3.1.1 --sign: put/get 8 MiB" 0 -d 3.1.1 -U "$user%$pass" --sign "$url" -c \
-    "put $work/eight.bin eight.bin; get eight.bin $work/back.bin; rm eight.bin"; then
-  cmp -s "$work/eight.bin" "$work/back.bin" && ok "8 MiB byte-exact" || bad "8 MiB differs"
-fi
 
 # failures: non-zero exit and a clear message
 run "get of a missing file fails" nonzero "$url" get no/such/file.bin "$work/x.bin"
@@ -178,21 +183,85 @@ grep -q "BAD_NETWORK_NAME" "$work/err" && ok "message names BAD_NETWORK_NAME" ||
 run "mkdir of an existing directory fails" nonzero "$url" -c "mkdir twice; mkdir twice"
 run "cleanup" 0 "$url" rm twice
 run "an unknown command fails" nonzero "$url" frobnicate
+timeout 30 "$client" >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] && ok "no arguments: usage error, exit 2" || bad "no arguments: exit $rc, wanted 2"
 run "--sign with an anonymous logon is refused" nonzero --sign "$url" ls
 
-# ls of 1,000 files: several QUERY_DIRECTORY rounds until NO_MORE_FILES
+# One signed 3.1.1 user session, captured: put + get of 8 MiB (multi-credit
+# 1 MiB WRITEs/READs, progress lines), ls of 1,000 files (several
+# QUERY_DIRECTORY rounds, the last STATUS_NO_MORE_FILES), cat (one related
+# compound CREATE + READ + CLOSE), echo, LOGOFF; checked in the output and
+# in the capture (smbx-dump, tshark).
+head -c 8388608 /dev/urandom >"$work/eight.bin"
 mkdir -p "$SAMBA_SHARE/many"
 for i in $(seq 1 1000); do : >"$SAMBA_SHARE/many/file_with_a_longish_name_$i.txt"; done
-if run "ls of 1,000 files" 0 "$url" ls many; then
+rm -f "$work/back.bin"
+if run "3.1.1 --sign --pcap: put/get 8 MiB, ls 1,000 files, cat, echo, logoff" 0 \
+    -d 3.1.1 -v -U "$user%$pass" --sign --pcap "$work/s.pcap" "$url" -c \
+    "put $work/eight.bin eight.bin; get eight.bin $work/back.bin; ls many; \
+     put $work/small.txt small.txt; cat small.txt; echo; rm eight.bin; rm small.txt"; then
+  cmp -s "$work/eight.bin" "$work/back.bin" && ok "8 MiB byte-exact" || bad "8 MiB differs"
+  # progress: transfers over 1 MiB only, ending at 100 %
+  grep -q "put eight.bin: 8.0 / 8.0 MiB (100%) [0-9.]* MiB/s" "$work/err" &&
+    grep -q "get eight.bin: 8.0 / 8.0 MiB (100%) [0-9.]* MiB/s" "$work/err" &&
+    ! grep -q "small.txt: .*MiB/s" "$work/err" &&
+    ok "progress lines for the 8 MiB put and get, none for a small file" ||
+    { bad "progress lines"; tr '\r' '\n' <"$work/err" | sed 's/^/#   /'; }
   cnt=$(grep -c '^-  *0  file_with_a_longish_name_[0-9]*\.txt$' "$work/out")
   rounds=$(sed -n 's/.*entries in \([0-9]*\) QUERY_DIRECTORY rounds.*/\1/p' "$work/err")
   [ "$cnt" -eq 1000 ] && [ "${rounds:-0}" -ge 3 ] &&
     ok "ls listed all 1000 files in $rounds rounds" || bad "ls many: $cnt files, ${rounds:-?} rounds"
+  grep -q '^compound read$' "$work/out" && ok "cat printed the file" || bad "cat output"
+  grep -Eq "^echo: [0-9]+\.[0-9]{3} ms$" "$work/out" && ok "echo answered" || bad "echo output"
+  grep -q "^logoff: ok$" "$work/err" && ok "LOGOFF answered" || bad "logoff"
+  if [ -n "$dump" ]; then
+    "$dump" "$work/s.pcap" >"$work/s.json" 2>&1
+    sel() { grep "\"cmd_name\":\"$1\",\"response\":$2" "$work/s.json"; }
+    errs=$(grep -c '"type":"error"' "$work/s.json")
+    recs=$(wc -l <"$work/s.json")
+    [ "$recs" -gt 50 ] && [ "$errs" -eq 0 ] && ok "smbx-dump: $recs records, no error record" ||
+      bad "smbx-dump: $recs records, $errs error records"
+    w16=$(sel WRITE false | grep -c '"credit_charge":16')
+    r16=$(sel READ false | grep -c '"credit_charge":16')
+    [ "$w16" -ge 8 ] && [ "$r16" -ge 8 ] &&
+      ok "multi-credit: $w16 WRITEs and $r16 READs of 1 MiB charge 16 credits" ||
+      bad "multi-credit: $w16 WRITEs, $r16 READs with CreditCharge 16"
+    qd_ok=$(sel QUERY_DIRECTORY true | grep -c '"status":0,')
+    qd_end=$(sel QUERY_DIRECTORY true | grep -c '"status":2147483654,')
+    [ "$qd_ok" -ge 3 ] && [ "$qd_end" -eq 1 ] &&
+      ok "QUERY_DIRECTORY: $qd_ok rounds with entries, then one STATUS_NO_MORE_FILES" ||
+      bad "QUERY_DIRECTORY: $qd_ok with entries, $qd_end NO_MORE_FILES"
+    # the compound: CREATE with NextCommand set, READ and CLOSE related
+    cc=$(sel CREATE false | grep -vc '"next_command":0,')
+    rr=$(sel READ false | grep -c '"related":true')
+    rc_=$(sel CLOSE false | grep -c '"related":true')
+    [ "$cc" -eq 1 ] && [ "$rr" -eq 1 ] && [ "$rc_" -eq 1 ] &&
+      ok "one related compound CREATE + READ + CLOSE on the wire" ||
+      bad "compound: $cc chained CREATEs, $rr related READs, $rc_ related CLOSEs"
+    [ "$(sel ECHO false | wc -l)" -eq 1 ] && [ "$(sel ECHO true | grep -c '"status":0,')" -eq 1 ] &&
+      ok "ECHO request and response" || bad "ECHO on the wire"
+    [ "$(sel LOGOFF true | grep -c '"status":0,')" -eq 1 ] && ok "LOGOFF response SUCCESS" ||
+      bad "LOGOFF on the wire"
+    # --sign: every PDU after the session setup is signed, except ECHO
+    # (SessionId 0) and STATUS_PENDING interims (never signed, 3.3.4.2)
+    grep '"type":"smb2"' "$work/s.json" |
+      grep -v '"cmd_name":"\(NEGOTIATE\|SESSION_SETUP\|ECHO\)"' |
+      grep -v '"status":259,' | grep '"signed":false' >"$work/unsigned.json"
+    unsigned=$(wc -l <"$work/unsigned.json")
+    [ "$unsigned" -eq 0 ] && ok "every PDU after SESSION_SETUP is signed (but ECHO, interims)" ||
+      { bad "$unsigned unsigned PDUs after SESSION_SETUP"; cut -c1-300 "$work/unsigned.json" | sed 's/^/#   /'; }
+  fi
+  if command -v tshark >/dev/null 2>&1; then
+    frames=$(tshark -r "$work/s.pcap" 2>/dev/null | wc -l)
+    mal=$(tshark -r "$work/s.pcap" -Y '_ws.malformed' 2>/dev/null | wc -l)
+    [ "$frames" -gt 100 ] && [ "$mal" -eq 0 ] && ok "tshark: $frames frames, none malformed" ||
+      bad "tshark: $frames frames, $mal malformed"
+  fi
 fi
 rm -rf "$SAMBA_SHARE/many"
 
 # cat: one related compound CREATE + READ + CLOSE, for each dialect
-printf 'compound read\n' >"$work/small.txt"
 for d in 2.0.2 2.1 3.0 3.0.2 3.1.1; do
   if run "$d cat (compound create+read+close)" 0 -d "$d" "$url" -c \
       "put $work/small.txt small.txt; cat small.txt; rm small.txt"; then
