@@ -134,7 +134,8 @@ typedef struct accept_rec {
 } accept_rec;
 
 typedef struct pending {
-  int kind; /* 1 notify, 2 lock, 3 CREATE waiting for lease acks */
+  int kind; /* 1 notify, 2 lock, 3 CREATE / 4 SET_INFO waiting for lease
+              acks */
   uint64_t conn, req;
   smbx_smb2_fileid fid;
   uint32_t out_len;                /* notify: OutputBufferLength */
@@ -296,7 +297,7 @@ static int open_add(server *s, uint64_t conn, uint64_t session, uint32_t tree,
 static void lease_park_drop(server *s, pending *p)
 {
   (void)smbx_lease_cancel(s->lm, p->req, s->now);
-  if (p->lc.opened)
+  if (p->kind == 3 && p->lc.opened)
     (void)posixfs_close(s->fs, p->lc.r.file_id, NULL);
 }
 
@@ -408,7 +409,7 @@ static void forget_conn(server *s, uint64_t conn)
 {
   for (size_t i = 0; i < s->n_pend;) {
     if (s->pend[i].conn == conn) {
-      if (s->pend[i].kind == 3)
+      if (s->pend[i].kind >= 3)
         lease_park_drop(s, &s->pend[i]);
       pending_drop(s, i);
     }
@@ -524,6 +525,9 @@ static uint32_t lease_prepare(server *s, const smbx_event *e,
   return SMBX_STATUS_SUCCESS;
 }
 
+static int lease_park(server *s, const smbx_event *e, const lease_ctx *lc,
+                      int kind);
+
 /* Start (or restart) the open in the manager: 0 go on, 1 wait for READY
  * (the request was made async and parked), <0 failed (answered). */
 static int lease_begin(server *s, const smbx_event *e, lease_ctx *lc)
@@ -538,23 +542,32 @@ static int lease_begin(server *s, const smbx_event *e, lease_ctx *lc)
   }
   if (rc == 0)
     return 0;
+  return lease_park(s, e, lc, 3) < 0 ? -1 : 1;
+}
+
+/* Park a request until the manager's READY (kind 3 CREATE with its lease
+ * context, kind 4 SET_INFO): 0 parked, -1 failed (answered). */
+static int lease_park(server *s, const smbx_event *e, const lease_ctx *lc,
+                      int kind)
+{
   pending *p = pending_add(s);
   if (!p) {
-    (void)smbx_lease_cancel(s->lm, lc->req.user, s->now);
+    (void)smbx_lease_cancel(s->lm, e->u.pdu.req, s->now);
     (void)respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
     return -1;
   }
-  p->kind = 3;
+  p->kind = kind;
   p->conn = e->conn;
   p->req = e->u.pdu.req;
-  p->lc = *lc;
+  if (lc)
+    p->lc = *lc;
   p->ev = *e;
   /* the PDU is copied and its bytes released at once: the ack this CREATE
    * waits for arrives on the same connection */
   p->pdu_copy = malloc(e->u.pdu.len ? e->u.pdu.len : 1);
   if (!p->pdu_copy) {
     pending_drop(s, s->n_pend - 1);
-    (void)smbx_lease_cancel(s->lm, lc->req.user, s->now);
+    (void)smbx_lease_cancel(s->lm, e->u.pdu.req, s->now);
     (void)respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
     return -1;
   }
@@ -567,7 +580,7 @@ static int lease_begin(server *s, const smbx_event *e, lease_ctx *lc)
     logf_("go_async failed: %s\n", smbx_strerror(ar));
   if (e->hold)
     (void)smbx_server_release(s->srv, e->conn, e->hold, s->now);
-  return 1;
+  return 0;
 }
 
 static void lease_fail(server *s, lease_ctx *lc, uint32_t st)
@@ -578,6 +591,7 @@ static void lease_fail(server *s, lease_ctx *lc, uint32_t st)
 }
 
 static int create_step(server *s, const smbx_event *e, lease_ctx *resume);
+static int set_info_step(server *s, const smbx_event *e, bool resumed);
 
 static int do_break_ack(server *s, const smbx_event *e)
 {
@@ -629,12 +643,15 @@ static void lease_drain(server *s)
     } else if (le.type == SMBX_LEASE_EV_READY) {
       for (size_t i = 0; i < s->n_pend; i++) {
         pending *p = &s->pend[i];
-        if (p->kind != 3 || p->lc.lopen != le.open)
+        bool create = p->kind == 3 && le.open && p->lc.lopen == le.open;
+        bool setinfo = p->kind == 4 && !le.open && p->req == le.user;
+        if (!create && !setinfo)
           continue;
         pending copy = *p;
         p->pdu_copy = NULL; /* freed below, after the step used it */
         pending_drop(s, i);
-        rc = create_step(s, &copy.ev, &copy.lc);
+        rc = create ? create_step(s, &copy.ev, &copy.lc)
+                    : set_info_step(s, &copy.ev, true);
         if (rc < 0)
           (void)smbx_server_respond_error(
               s->srv, copy.conn, copy.req,
@@ -1254,14 +1271,37 @@ static int do_query_info(server *s, const smbx_event *e)
   return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_INFO);
 }
 
+static int set_info_step(server *s, const smbx_event *e, bool resumed);
+
 static int do_set_info(server *s, const smbx_event *e)
+{
+  return set_info_step(s, e, false);
+}
+
+/* resumed: the H breaks a rename needs were acknowledged (leases.md 3.3) */
+static int set_info_step(server *s, const smbx_event *e, bool resumed)
 {
   smbx_smb2_set_info_req q;
   if (smbx_smb2_decode_set_info_req(e->u.pdu.data, e->u.pdu.len, &q, NULL))
     return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   smbx_smb2_fileid fid = req_fid(e, q.file_id);
-  if (!open_find(s, e->conn, fid))
+  open_rec *ro = open_find(s, e->conn, fid);
+  if (!ro)
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  if (!resumed && q.info_type == SMBX_SMB2_0_INFO_FILE &&
+      (q.file_info_class == 10 || q.file_info_class == 65) && ro->key.valid) {
+    /* a rename takes H from the other leases first and waits */
+    smbx_lease_change c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    c.kind = SMBX_LEASE_CHG_HANDLES;
+    c.open = ro->lopen;
+    c.user = e->u.pdu.req;
+    c.file_key[0] = ro->key.dev;
+    c.file_key[1] = ro->key.ino;
+    if (smbx_lease_change_report(s->lm, &c, s->now) == 1)
+      return lease_park(s, e, NULL, 4);
+  }
   uint32_t st =
       q.info_type == SMBX_SMB2_0_INFO_SECURITY
           ? posixfs_set_security(s->fs, fid, q.additional_information,
@@ -1448,7 +1488,7 @@ static void do_cancel(server *s, const smbx_event *e)
 {
   for (size_t i = 0; i < s->n_pend; i++)
     if (s->pend[i].conn == e->conn && s->pend[i].req == e->u.pdu.req) {
-      if (s->pend[i].kind == 3)
+      if (s->pend[i].kind >= 3)
         lease_park_drop(s, &s->pend[i]);
       (void)smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req,
                                       SMBX_STATUS_CANCELLED, NULL, 0, s->now);

@@ -28,8 +28,10 @@
 #define W SMBX_SMB2_LEASE_WRITE
 #define RWH (R | H | W)
 
-/* access bits of a "stat open" (leases.md 3.2 step 2) */
-#define ACC_STAT (0x00000080u | 0x00000100u | 0x00100000u)
+/* access bits of a "stat open" (leases.md 3.2 step 2: READ_ATTRIBUTES,
+ * WRITE_ATTRIBUTES, SYNCHRONIZE; READ_CONTROL too, as Samba and
+ * smbtorture statopen4 expect) */
+#define ACC_STAT (0x00000080u | 0x00000100u | 0x00100000u | 0x00020000u)
 /* CreateDisposition values that replace the data */
 #define DISP_SUPERSEDE 0u
 #define DISP_OVERWRITE 4u
@@ -48,6 +50,7 @@
 
 typedef struct lclient {
   uint8_t guid[16];
+  uint64_t conn; /* its oldest live connection seen: breaks go there */
   uint32_t refs; /* leases + opens in progress naming it; 0: free */
   uint32_t next_free;
 } lclient;
@@ -72,7 +75,8 @@ typedef struct lease {
   uint32_t nopens;
   uint64_t deadline;
   uint16_t epoch;
-  uint8_t state, offered, required, breaking;
+  uint8_t state, offered, required;
+  uint8_t breaking; /* 0, or the state the break cycle started from */
   uint8_t version; /* 0 oplock, 1, 2 */
   uint8_t flags;
 } lease;
@@ -90,7 +94,8 @@ typedef struct lopen {
 
 /* An open in progress (begin..finish) or an operation waiting for acks.
  * It is ready when no lease on `file` / `file2` other than the exempt
- * one is still breaking while holding a bit of `must_drop`. */
+ * one is in a break cycle that started while it held a bit of
+ * `must_drop` (the whole step chain, as Samba: smbtorture breaking3). */
 typedef struct lwait {
   uint64_t user;
   uint32_t open;   /* open index, NIL for a change */
@@ -278,6 +283,7 @@ static uint32_t client_ref(smbx_lease_mgr *m, const uint8_t guid[16])
     lclient *cl = &m->clients[c];
     m->free_client = cl->next_free;
     memcpy(cl->guid, guid, 16);
+    cl->conn = 0;
     cl->refs = 0;
     if (smbx__itab_insert(&m->client_tab, c) != 0) {
       cl->next_free = m->free_client;
@@ -372,7 +378,10 @@ static uint64_t open_handle(const smbx_lease_mgr *m, const lopen *op)
   return (uint64_t)(op - m->opens) | (uint64_t)op->gen << 32;
 }
 
-/* Queue the notification of a break from `cur` to `next`. */
+/* Queue the notification of a break from `cur` to `next`. A lease break
+ * goes to the client's oldest live connection (any connection of the
+ * client may carry it; Samba does this and smbtorture v2_complex1 expects
+ * it), else to the newest open's; an oplock break to its open's. */
 static void ev_break(smbx_lease_mgr *m, uint32_t l, uint8_t cur, uint8_t next,
                      bool ack)
 {
@@ -383,7 +392,9 @@ static void ev_break(smbx_lease_mgr *m, uint32_t l, uint8_t cur, uint8_t next,
     return;
   q->type = ls->version ? SMBX_LEASE_EV_BREAK : SMBX_LEASE_EV_OPLOCK_BREAK;
   q->flags = ack ? SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED : 0;
-  q->conn = op->conn;
+  q->conn = ls->version && m->clients[ls->client].conn
+                ? m->clients[ls->client].conn
+                : op->conn;
   q->open = open_handle(m, op);
   q->user = op->user;
   memcpy(q->guid, m->clients[ls->client].guid, 16);
@@ -499,15 +510,17 @@ static void timer_append(smbx_lease_mgr *m, uint32_t l, uint64_t now)
   m->ttail = l;
 }
 
-static void set_breaking(smbx_lease_mgr *m, uint32_t l, bool on, uint64_t now)
+/* cycle: the state the break cycle started from, 0 to stop breaking */
+static void set_breaking(smbx_lease_mgr *m, uint32_t l, uint8_t cycle,
+                         uint64_t now)
 {
   lease *ls = &m->leases[l];
   if (ls->breaking) {
     timer_unlink(m, l);
     m->n_breaking--;
   }
-  ls->breaking = on;
-  if (on) {
+  ls->breaking = cycle;
+  if (cycle) {
     timer_append(m, l, now);
     m->n_breaking++;
   } else {
@@ -525,7 +538,7 @@ static bool file_blocks(const smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file) {
     const lease *ls = &m->leases[l];
-    if (l != exempt && ls->breaking && (ls->state & must_drop))
+    if (l != exempt && (ls->breaking & must_drop))
       return true;
   }
   return false;
@@ -616,7 +629,7 @@ static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
 static void lease_delete(smbx_lease_mgr *m, uint32_t l)
 {
   lease *ls = &m->leases[l];
-  set_breaking(m, l, false, 0);
+  set_breaking(m, l, 0, 0);
   if (ls->flags & LF_KEYED)
     (void)smbx__itab_remove(&m->lease_tab, l);
   lfile *fl = &m->files[ls->file];
@@ -632,9 +645,10 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
 }
 
 /* Start a break of lease l toward `target` (leases.md 3.5). `step`: the
- * follow-up step of a cycle after an ack (same epoch). */
+ * start state of the cycle this is a follow-up step of after an ack (same
+ * epoch), 0 for a new cycle. */
 static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
-                        bool step, uint64_t now)
+                        uint8_t step, uint64_t now)
 {
   lease *ls = &m->leases[l];
   target &= ls->state;
@@ -651,21 +665,21 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
   if (!lease_open_with_conn(m, l)) {
     /* nobody to notify (3.8): the break takes effect at once */
     ls->state = target;
-    set_breaking(m, l, false, now);
+    set_breaking(m, l, 0, now);
     return;
   }
   uint8_t cur = ls->state;
   if ((cur & (H | W)) == 0) {
     /* R -> NONE: no ack, no timer */
     ls->state = 0;
-    set_breaking(m, l, false, now);
+    set_breaking(m, l, 0, now);
     ev_break(m, l, cur, 0, false);
     return;
   }
   /* a follow-up step keeps what the cycle still requires */
   ls->required = step ? (uint8_t)(ls->required & target) : target;
   ls->offered = target;
-  set_breaking(m, l, true, now);
+  set_breaking(m, l, step ? step : cur, now);
   ev_break(m, l, cur, target, true);
 }
 
@@ -678,7 +692,7 @@ static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file)
     if (l != exempt && (m->leases[l].state & drop))
-      lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), false, now);
+      lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), 0, now);
 }
 
 /* Is lease l the one a ParentLeaseKey exempts (leases.md 3.4)? */
@@ -704,7 +718,7 @@ static void break_dir(smbx_lease_mgr *m, uint32_t f, const lease *child,
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file)
     if (!parent_exempt(m, l, child) && (m->leases[l].state & drop))
-      lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), false, now);
+      lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), 0, now);
 }
 
 /* The parent-exempt lease of directory f, or NIL. */
@@ -872,6 +886,8 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   uint32_t c = client_ref(m, req->client_guid);
   if (c == NIL)
     return SMBX_ERR_LIMIT;
+  if (!m->clients[c].conn)
+    m->clients[c].conn = req->conn;
   uint32_t f = file_get(m, req->file_key, req->is_dir);
   if (f == NIL) {
     client_unref(m, c);
@@ -1055,12 +1071,18 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
     }
     m->leases[l].nopens++;
     op->ref = l;
-    fill_lease_grant(m, l, g, w->lease.version);
+    /* answered in the version the lease was created with (Samba,
+     * smbtorture v2_epoch2/3) */
+    fill_lease_grant(m, l, g, m->leases[l].version);
     return;
   }
   uint8_t want = oplock_bits(w->requested_oplock);
   if (w->is_dir || !want)
     return; /* never plain oplocks on directories */
+  for (uint32_t x = m->files[f].leases; x != NIL;
+       x = m->leases[x].next_in_file)
+    if (m->leases[x].version && (m->leases[x].state & H))
+      return; /* an H lease keeps the handle: no oplock (Samba) */
   uint8_t got = grantable(m, f, o, NIL, want, w->byte_locks);
   if ((got & W) != (want & W) || ((want & H) && !(got & H)))
     got &= R; /* exclusive/batch only when alone: else level II */
@@ -1244,14 +1266,15 @@ static void settle(smbx_lease_mgr *m, uint32_t l, uint8_t acked, uint64_t now)
 {
   lease *ls = &m->leases[l];
   uint8_t required = ls->required & acked;
+  uint8_t cycle = ls->breaking;
   ls->state = acked;
   ls->required = required;
-  set_breaking(m, l, false, now);
+  set_breaking(m, l, 0, now);
   if (acked != required) {
     uint8_t target = required;
     if (acked & (H | W))
       target |= acked & R; /* R goes last, in its own step */
-    lease_break(m, l, target, true, now);
+    lease_break(m, l, target, cycle, now);
   }
   wake(m, ls->file);
 }
@@ -1367,6 +1390,9 @@ int smbx_lease_conn_down(smbx_lease_mgr *m, uint64_t conn)
   for (uint32_t o = 0; o < m->s.max_opens; o++)
     if ((m->opens[o].flags & OF_LIVE) && m->opens[o].conn == conn)
       m->opens[o].conn = 0;
+  for (uint32_t c = 0; c < m->s.max_clients; c++)
+    if (m->clients[c].refs && m->clients[c].conn == conn)
+      m->clients[c].conn = 0; /* the next open names a live one */
   return 0;
 }
 
@@ -1389,7 +1415,7 @@ int smbx_lease_handle_expiry(smbx_lease_mgr *m, uint64_t now_ns)
     lease *ls = &m->leases[l];
     ls->state = 0;
     ls->required = 0;
-    set_breaking(m, l, false, now_ns);
+    set_breaking(m, l, 0, now_ns);
     m->timeouts++;
     n++;
     wake(m, ls->file);
@@ -1411,7 +1437,7 @@ static void fill_info(const smbx_lease_mgr *m, uint32_t l, smbx_lease_info *in)
     r.required = ls->breaking ? ls->required : ls->state;
     r.opens = ls->nopens;
     r.epoch = ls->epoch;
-    r.breaking = ls->breaking;
+    r.breaking = ls->breaking != 0;
     r.version = ls->version;
     r.is_dir = (ls->flags & LF_DIR) != 0;
     r.has_parent = (ls->flags & LF_PARENT) != 0;
