@@ -274,8 +274,15 @@ static void drain(smbx_client *cli)
         e->u.lease.actions = te.actions;
         e->u.lease.epoch = te.epoch;
       }
-      if (f)
+      if (f) {
         fin_try(cli, f);
+      } else {
+        /* no slot to wait in (MAX_FIN breaks at once): ack now rather
+         * than never */
+        uint32_t ack = 0;
+        if (smbx_lease_client_break_done(cl->lt, te.key, cl->now, &ack) == 1)
+          send_ack(cli, te.owner, te.key, ack);
+      }
       continue;
     }
     smbx_event *e = push(cli, type, b ? b->conn : 0);
