@@ -55,6 +55,15 @@ typedef struct lfin {
   uint32_t closes;
 } lfin;
 
+/* an ack that found no credit: sent again when a response comes back */
+typedef struct lack {
+  uint8_t key[16];
+  uint64_t bind;
+  uint32_t state;
+  bool used;
+} lack;
+#define MAX_ACK_RETRY 16u
+
 struct smbx__cli_leases {
   smbx_lease_client *lt;
   /* the path smbx_client_dir_next/_lookup named last, and its key (keys
@@ -69,6 +78,8 @@ struct smbx__cli_leases {
   smbx__slab recs, opens, binds;
   smbx__hash by_req; /* {conn, req} -> lrec */
   lfin fin[MAX_FIN];
+  lack retry[MAX_ACK_RETRY];
+  uint32_t n_retry;
 };
 
 static smbx__cli_leases *L(smbx_client *cli)
@@ -187,11 +198,41 @@ static void send_ack(smbx_client *cli, uint64_t bind, const uint8_t key[16],
     return;
   uint64_t req = 0;
   /* leases.md 2.5: a normal request of the session that holds the lease */
-  if (smbx_client_request(cli, b->conn, b->session, b->tree,
-                          SMBX_SMB2_OPLOCK_BREAK, pdu + SMBX_SMB2_HDR_SIZE,
-                          (size_t)n - SMBX_SMB2_HDR_SIZE, 0, L(cli)->now,
-                          &req) == 0)
+  int rc = smbx_client_request(cli, b->conn, b->session, b->tree,
+                               SMBX_SMB2_OPLOCK_BREAK,
+                               pdu + SMBX_SMB2_HDR_SIZE,
+                               (size_t)n - SMBX_SMB2_HDR_SIZE, 0, cl->now,
+                               &req);
+  if (rc == 0) {
     (void)rec_add(cl, b->conn, req, RK_ACK);
+    return;
+  }
+  if (rc != SMBX_ERR_AGAIN)
+    return; /* the connection is gone: the server times the break out */
+  for (uint32_t i = 0; i < MAX_ACK_RETRY; i++)
+    if (!cl->retry[i].used) {
+      memcpy(cl->retry[i].key, key, 16);
+      cl->retry[i].bind = bind;
+      cl->retry[i].state = state;
+      cl->retry[i].used = true;
+      cl->n_retry++;
+      return;
+    }
+}
+
+/* Credits may be back: the acks that waited for them go now. */
+static void retry_acks(smbx_client *cli, smbx__cli_leases *cl)
+{
+  uint32_t n = cl->n_retry;
+  for (uint32_t i = 0; i < MAX_ACK_RETRY && n; i++) {
+    if (!cl->retry[i].used)
+      continue;
+    n--;
+    lack a = cl->retry[i];
+    cl->retry[i].used = false;
+    cl->n_retry--;
+    send_ack(cli, a.bind, a.key, a.state);
+  }
 }
 
 /* Acks once neither the host nor the node's closes are outstanding. */
@@ -740,6 +781,8 @@ bool smbx__cli_lease_complete(smbx_client *cli, smbx__cli_leases *cl,
 {
   if (!cl)
     return false;
+  if (cl->n_retry)
+    retry_acks(cli, cl);
   uint8_t k[16];
   rec_key(conn, req, k);
   lrec *x = smbx__hash_get(&cl->by_req, k);

@@ -79,13 +79,15 @@ static void feed(fx *f, const uint8_t *pdu, size_t n)
                    (smbx_ssize)(n + 4));
 }
 
+static uint16_t g_grant = 32; /* credits each response grants */
+
 static smbx_smb2_hdr resp_hdr(const req *q, uint32_t status)
 {
   smbx_smb2_hdr h;
   memset(&h, 0, sizeof h);
   h.command = q->h.command;
   h.message_id = q->h.message_id;
-  h.credits = 32;
+  h.credits = g_grant;
   h.flags = SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
   h.status = status;
   h.session_id = q->h.session_id;
@@ -635,6 +637,38 @@ static void lease_case_12_notif_bad_size(void **state)
   fx_down(&f);
 }
 
+static void lease_node_ack_waits_for_a_credit(void **state)
+{
+  (void)state;
+  g_grant = 1; /* the client holds one credit at a time */
+  fx f;
+  fx_up(&f);
+  req q, echo;
+  smbx_event ev;
+  create(&f, "f", 0, &q);
+  smbx_smb2_lease ls;
+  req_lease(&q, &ls);
+  (void)answer_create(&f, &q, R | W | H, false);
+  want_ev(&f, SMBX_EV_RESPONSE, &ev);
+  /* the only credit is in flight: the ack cannot go yet */
+  assert_int_equal(smbx_client_echo(f.cli, f.conn, f.now, NULL), 0);
+  assert_true(next_req(&f, &echo));
+  notify(&f, ls.key, R | W | H, R | H, 2, true);
+  want_ev(&f, SMBX_EV_LEASE_BREAK, &ev);
+  assert_false(next_req(&f, &q));
+  /* the echo's answer brings a credit back: the ack goes then */
+  uint8_t p[64 + 4];
+  memset(p, 0, sizeof p);
+  smbx_smb2_hdr h = resp_hdr(&echo, 0);
+  assert_int_equal(smbx_smb2_hdr_encode(&h, p, 64, NULL), 64);
+  p[64] = 4;
+  feed(&f, p, sizeof p);
+  want_ev(&f, SMBX_EV_RESPONSE, &ev); /* the echo's, for the host */
+  want_ack(&f, ls.key, R | H);
+  g_grant = 32;
+  fx_down(&f);
+}
+
 static void lease_node_oplock_breaks_stay_with_the_host(void **state)
 {
   (void)state;
@@ -665,6 +699,7 @@ int main(void)
       cmocka_unit_test(lease_case_63_client_dir_cache_node),
       cmocka_unit_test(lease_case_64_client_own_change_node),
       cmocka_unit_test(lease_case_65_client_unknown_key_node),
+      cmocka_unit_test(lease_node_ack_waits_for_a_credit),
       cmocka_unit_test(lease_node_oplock_breaks_stay_with_the_host),
   };
   return RUN_TESTS(tests);
