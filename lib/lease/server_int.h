@@ -15,4 +15,9 @@ int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
 /* Structural invariants (see server_mgr.c); 0, or -1 with a reason. */
 int smbx__lease_check(const smbx_lease_mgr *m, const char **why);
 
+/* Bytes of the lease-side tables (leases, files, their hash tables) and
+ * of the open pool, for smbx-bench. */
+void smbx__lease_bytes(const smbx_lease_mgr *m, uint64_t *lease_bytes,
+                       uint64_t *open_bytes);
+
 #endif

@@ -1603,3 +1603,15 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
   return 0;
 #undef FAIL
 }
+
+/* Table memory split for the benchmark: what the leases need (lease and
+ * file pools with their hash tables, clients) and what the opens need. */
+void smbx__lease_bytes(const smbx_lease_mgr *m, uint64_t *lease_bytes,
+                       uint64_t *open_bytes)
+{
+  *lease_bytes = (uint64_t)m->s.max_leases * sizeof(lease) +
+                 (uint64_t)m->s.max_files * sizeof(lfile) +
+                 smbx__itab_bytes(&m->lease_tab) +
+                 smbx__itab_bytes(&m->file_tab);
+  *open_bytes = (uint64_t)m->s.max_opens * sizeof(lopen);
+}
