@@ -103,18 +103,21 @@ wait "$WATCH_PID"
 rc=$?
 WATCH_PID=""
 [ $rc -eq 0 ] && ok "watch ran to its end" || bad "watch: exit $rc: $(tr '\n' ' ' <"$work/watch.err")"
+# one break per change at least (a put is two: the CREATE of the child,
+# then the close of the handle that wrote it), each dropping the listing
 breaks=$(grep -c '^break .* RH -> NONE' "$work/watch.out")
 drops=$(grep -c '^invalidate .* listing dropped (break)' "$work/watch.out")
-[ "$breaks" -eq 3 ] && [ "$drops" -eq 3 ] &&
-  ok "a break and a dropped listing for each of create, rename, delete" ||
-  bad "breaks $breaks, dropped listings $drops (want 3, 3): $(tr '\n' '|' <"$work/watch.out")"
-# the listings after each change, names only, in order
+[ "$breaks" -ge 3 ] && [ "$drops" -eq "$breaks" ] &&
+  ok "a break and a dropped listing for each of create, rename, delete ($breaks breaks)" ||
+  bad "breaks $breaks, dropped listings $drops: $(tr '\n' '|' <"$work/watch.out")"
+# the listings after each change, names only, in order (a listing equal
+# to the one before -- the put's second break -- counts once)
 awk '/^(break|invalidate)/ { if (cur != "") print cur; cur = ""; next }
      /^[-D] / { cur = cur " " $3 }
      END { if (cur != "") print cur }' "$work/watch.out" >"$work/lists"
 expect=$(printf '%s\n' ' . .. f1 f2 f3' ' . .. f1 f2 f3 new.txt' \
   ' . .. f1 f2 f3 renamed.txt' ' . .. f2 f3 renamed.txt')
-got=$(while read -r l; do echo " $(tr ' ' '\n' <<<"$l" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')"; done <"$work/lists")
+got=$(while read -r l; do echo " $(tr ' ' '\n' <<<"$l" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')"; done <"$work/lists" | uniq)
 [ "$got" = "$expect" ] && ok "each listing after a break is exactly the directory" ||
   bad "listings: $(tr '\n' '|' <<<"$got")"
 
@@ -126,7 +129,7 @@ if [ -n "$dump" ] && [ -s "$work/watch.pcap" ]; then
   if command -v tshark >/dev/null 2>&1; then
     mal=$(tshark -r "$work/watch.pcap" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l)
     acks=$(tshark -r "$work/watch.pcap" -Y 'smb2.cmd == 18 && smb2.flags.response == 0' 2>/dev/null | wc -l)
-    [ "$mal" -eq 0 ] && [ "$acks" -eq 3 ] && ok "tshark: no malformed frame, 3 lease break acks" ||
+    [ "$mal" -eq 0 ] && [ "$acks" -eq "$breaks" ] && ok "tshark: no malformed frame, a lease break ack per break" ||
       bad "tshark: $mal malformed, $acks acks"
   fi
 fi
