@@ -76,6 +76,7 @@ typedef struct op {
   uint64_t off; /* transfers: offset and length of this chunk */
   uint32_t n;
   uint32_t rdma_len; /* READ by RDMA (SMBX_EVF_RDMA): bytes placed */
+  uint64_t conn;     /* the connection it was sent on */
 } op;
 
 typedef struct cl {
@@ -114,6 +115,17 @@ typedef struct cl {
   bool brk;              /* a lease break arrived (SMBX_EV_LEASE_BREAK) */
   uint8_t brk_key[16];
   uint32_t brk_from, brk_to, brk_actions, brk_flags;
+  /* --multichannel: a second TCP connection bound to the session */
+  struct {
+    int fd;
+    uint64_t conn;
+    uint8_t *rbuf;
+    size_t rlen;
+    uint8_t *obuf;
+    size_t olen, ocap;
+    bool bound, dead;
+  } ch2;
+  uint64_t responses[2]; /* per channel: first connection, second */
 } cl;
 
 static const char *g_prog = "smbx-client";
@@ -173,10 +185,13 @@ static const char *status_name(uint32_t s)
 
 /* ---- socket and node plumbing -------------------------------------------- */
 
+static int hook_send2(void *ud, uint64_t conn, const uint8_t *b, size_t n);
+
 static int hook_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
 {
-  (void)conn;
   cl *c = ud;
+  if (c->ch2.conn && conn == c->ch2.conn)
+    return hook_send2(ud, conn, b, n);
   if (c->olen + n > c->ocap) {
     size_t cap = c->ocap ? c->ocap : 65536;
     while (cap < c->olen + n)
@@ -194,10 +209,12 @@ static int hook_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
   return 0;
 }
 
-static op *op_find(cl *c, uint64_t req)
+/* Request handles are per connection: a completion names the connection
+ * the request was sent on (u.pdu.first_conn, also after a failover). */
+static op *op_find(cl *c, uint64_t conn, uint64_t req)
 {
   for (size_t i = 0; i < MAX_OPS; i++)
-    if (c->ops[i].used && c->ops[i].req == req)
+    if (c->ops[i].used && c->ops[i].req == req && c->ops[i].conn == conn)
       return &c->ops[i];
   return NULL;
 }
@@ -210,6 +227,7 @@ static op *op_add(cl *c, uint64_t req)
       memset(o, 0, sizeof *o);
       o->used = true;
       o->req = req;
+      o->conn = c->conn;
       return o;
     }
   return NULL; /* never: callers keep fewer than MAX_OPS in flight */
@@ -268,7 +286,8 @@ static unsigned drain(cl *c, uint64_t now)
     n++;
     switch (e.type) {
     case SMBX_EV_RESPONSE: {
-      op *o = op_find(c, e.u.pdu.req);
+      c->responses[c->ch2.conn && e.conn == c->ch2.conn]++;
+      op *o = op_find(c, e.u.pdu.first_conn, e.u.pdu.req);
       if (o) {
         o->done = true;
         o->err = e.u.pdu.err;
@@ -330,7 +349,10 @@ static unsigned drain(cl *c, uint64_t now)
       keep_blob(c, e.u.session.blob, e.u.session.blob_len);
       break;
     case SMBX_EV_SESSION_UP:
-      c->session_up = true;
+      if (e.u.session.req_flags & SMBX_SMB2_SESSION_FLAG_BINDING)
+        c->ch2.bound = true;
+      else
+        c->session_up = true;
       break;
     case SMBX_EV_SESSION_DOWN:
       c->session_down = true;
@@ -351,6 +373,11 @@ static unsigned drain(cl *c, uint64_t now)
       break;
 #endif
     case SMBX_EV_CONN_DOWN:
+      if (c->ch2.conn && e.conn == c->ch2.conn) {
+        /* the second channel: the session goes on over the first */
+        c->ch2.dead = true;
+        break;
+      }
       c->dead = true;
       c->down_err = e.u.down.err ? e.u.down.err : SMBX_ERR_CLOSED;
       c->down_reason = e.u.down.reason;
@@ -395,6 +422,98 @@ static void kill_conn(cl *c, const char *why)
     if (!c->down_err)
       c->down_err = SMBX_ERR_TRANSPORT;
   }
+}
+
+/* ---- --multichannel: the second TCP connection ---------------------------- */
+
+static int hook_send2(void *ud, uint64_t conn, const uint8_t *b, size_t n)
+{
+  (void)conn;
+  cl *c = ud;
+  if (c->ch2.olen + n > c->ch2.ocap) {
+    size_t cap = c->ch2.ocap ? c->ch2.ocap : 65536;
+    while (cap < c->ch2.olen + n)
+      cap *= 2;
+    uint8_t *p = realloc(c->ch2.obuf, cap);
+    if (!p)
+      return SMBX_ERR_NOMEM;
+    c->ch2.obuf = p;
+    c->ch2.ocap = cap;
+  }
+  memcpy(c->ch2.obuf + c->ch2.olen, b, n);
+  c->ch2.olen += n;
+  return 0;
+}
+
+/* A socket error on the second channel: the node resends what was in
+ * flight there on the first (failover replay). */
+static void ch2_lost(cl *c, const char *why)
+{
+  if (c->ch2.dead)
+    return;
+  if (c->verbose)
+    fprintf(stderr, "second channel lost: %s\n", why);
+  (void)smbx_client_abort_conn(c->cli, c->ch2.conn, SMBX_ERR_TRANSPORT,
+                               now_ns());
+  c->ch2.dead = true;
+}
+
+static void ch2_flush(cl *c)
+{
+  size_t off = 0;
+  while (!c->ch2.dead && off < c->ch2.olen) {
+    ssize_t w = send(c->ch2.fd, c->ch2.obuf + off, c->ch2.olen - off,
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        ch2_lost(c, strerror(errno));
+      break;
+    }
+    off += (size_t)w;
+  }
+  memmove(c->ch2.obuf, c->ch2.obuf + off, c->ch2.olen - off);
+  c->ch2.olen -= off;
+}
+
+static void ch2_read(cl *c, uint64_t now)
+{
+  ssize_t r = recv(c->ch2.fd, c->ch2.rbuf + c->ch2.rlen,
+                   RBUF_CAP - c->ch2.rlen, 0);
+  if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+    ch2_lost(c, r == 0 ? "peer closed the connection" : strerror(errno));
+    return;
+  }
+  if (r < 0)
+    return;
+  c->ch2.rlen += (size_t)r;
+  size_t off = 0;
+  int stalls = 0;
+  while (off < c->ch2.rlen && !c->ch2.dead) {
+    smbx_ssize n = smbx_client_tcp_feed(c->cli, c->ch2.conn, c->ch2.rbuf + off,
+                                        c->ch2.rlen - off, now);
+    drain(c, now); /* copies and releases every held view */
+    if (n < 0) {
+      c->ch2.dead = true;
+      break;
+    }
+    off += (size_t)n;
+    if (n == 0 && ++stalls > 2)
+      break;
+  }
+  memmove(c->ch2.rbuf, c->ch2.rbuf + off, c->ch2.rlen - off);
+  c->ch2.rlen -= off;
+}
+
+/* The connection a READ/WRITE goes on: with a bound second channel, the
+ * node's choice (fewest requests in flight). */
+static uint64_t io_conn(cl *c)
+{
+  uint64_t conn = c->conn;
+  if (c->ch2.bound && !c->ch2.dead)
+    (void)smbx_client_session_channel(c->cli, c->sess, &conn);
+  return conn;
 }
 
 #ifdef SMBX_HAVE_IBV
@@ -454,15 +573,21 @@ static int pump(cl *c, int timeout_ms)
     if (left < (uint64_t)timeout_ms)
       timeout_ms = (int)left;
   }
-  struct pollfd pfd = {c->fd, POLLIN, 0};
+  struct pollfd pfds[2] = {{c->fd, POLLIN, 0}, {c->ch2.fd, POLLIN, 0}};
   if (c->olen)
-    pfd.events |= POLLOUT;
-  int pr = poll(&pfd, 1, timeout_ms);
+    pfds[0].events |= POLLOUT;
+  if (c->ch2.olen)
+    pfds[1].events |= POLLOUT;
+  nfds_t nfd = c->ch2.conn && !c->ch2.dead ? 2 : 1;
+  int pr = poll(pfds, nfd, timeout_ms);
   if (pr < 0 && errno != EINTR) {
     kill_conn(c, strerror(errno));
     return SMBX_ERR_TRANSPORT;
   }
+  struct pollfd pfd = pfds[0];
   now = now_ns();
+  if (pr > 0 && nfd == 2 && (pfds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+    ch2_read(c, now);
   if (pr > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
     ssize_t r = recv(c->fd, c->rbuf + c->rlen, RBUF_CAP - c->rlen, 0);
     if (r == 0) {
@@ -498,6 +623,8 @@ static int pump(cl *c, int timeout_ms)
   drain(c, now);
   if (!c->dead && flush_out(c) < 0)
     kill_conn(c, strerror(errno));
+  if (c->ch2.conn)
+    ch2_flush(c);
   return c->dead ? (c->down_err ? c->down_err : SMBX_ERR_CLOSED) : 0;
 }
 
@@ -730,7 +857,8 @@ static int cmd_get(cl *c, const char *remote, const char *local)
       while (fly[slot])
         slot++;
       uint64_t req = 0;
-      int rc = smbx_client_read_into(c->cli, c->conn, c->sess, c->tree,
+      uint64_t io = io_conn(c);
+      int rc = smbx_client_read_into(c->cli, io, c->sess, c->tree,
                                      cr.file_id, next,
                                      bufs + (size_t)slot * chunk, n,
                                      now_ns(), &req);
@@ -742,6 +870,7 @@ static int cmd_get(cl *c, const char *remote, const char *local)
         break;
       }
       fly[slot] = op_add(c, req);
+      fly[slot]->conn = io;
       fly[slot]->off = next;
       fly[slot]->n = n;
       inflight++;
@@ -855,7 +984,8 @@ static int cmd_put(cl *c, const char *local, const char *remote)
         break;
       }
       uint64_t req = 0;
-      int rc = smbx_client_write_from(c->cli, c->conn, c->sess, c->tree,
+      uint64_t io = io_conn(c);
+      int rc = smbx_client_write_from(c->cli, io, c->sess, c->tree,
                                       cr.file_id, next, sb, n, now_ns(),
                                       &req);
       if (rc == SMBX_ERR_AGAIN)
@@ -866,6 +996,7 @@ static int cmd_put(cl *c, const char *local, const char *remote)
         break;
       }
       fly[slot] = op_add(c, req);
+      fly[slot]->conn = io;
       fly[slot]->off = next;
       fly[slot]->n = n;
       inflight++;
@@ -1682,6 +1813,9 @@ static void usage(FILE *f)
           "  -c, --command 'CMDS'     run ';'-separated commands\n"
           "      --rdma               SMB Direct over rdma_cm (port 445 on "
           "IB/RoCE)\n"
+          "      --multichannel       bind a second TCP connection to the\n"
+          "                           session (3.x, -U) and spread get/put\n"
+          "                           over both\n"
           "      --leases             lease table and directory cache: a\n"
           "                           second ls of a directory held under\n"
           "                           an RH lease is served with 0 PDUs\n"
@@ -1790,6 +1924,7 @@ typedef struct opts {
   bool have_timeout;
   bool rdma; /* SMB Direct (examples/ibverbs) instead of Direct TCP */
   bool leases;
+  bool multichannel; /* bind a second TCP connection to the session */
   const char *watch;
   uint32_t watch_s;
 } opts;
@@ -1992,6 +2127,88 @@ done:
   return ret;
 }
 
+/* --multichannel: a second TCP connection to the same server, negotiated
+ * and bound to the session (smbx_client_session_bind with a fresh NTLMv2
+ * exchange; the channel key from its own session key). */
+static int bind_second_channel(cl *c, const opts *o, const char *host,
+                               const char *port)
+{
+  if (!o->user || c->dialect < 0x0300) {
+    errf("--multichannel needs a user session (-U) on SMB 3.x");
+    return -1;
+  }
+  if ((c->ch2.fd = tcp_connect(host, port)) < 0)
+    return -1;
+  c->ch2.rbuf = malloc(RBUF_CAP);
+  smbx_tcp_hooks hooks = {sizeof hooks, c, hook_send2};
+  int rc = c->ch2.rbuf ? smbx_client_add_tcp(c->cli, &hooks, now_ns(),
+                                             &c->ch2.conn)
+                       : SMBX_ERR_NOMEM;
+  if (rc == 0) {
+    c->negotiated = false;
+    rc = smbx_client_negotiate(c->cli, c->ch2.conn, now_ns());
+  }
+  if (rc < 0 || wait_flag(c, &c->negotiated) < 0 || c->ev_err) {
+    errf("second channel: negotiate: %s",
+         smbx_strerror(rc < 0 ? rc : c->ev_err ? c->ev_err : c->down_err));
+    return -1;
+  }
+  sxauth_client_config ac;
+  memset(&ac, 0, sizeof ac);
+  char spn[300];
+  snprintf(spn, sizeof spn, "cifs/%s", host);
+  ac.target_spn = spn;
+  ac.user = o->user;
+  ac.password = o->password ? o->password : "";
+  ac.domain = o->domain;
+  sxauth_client *auth = NULL;
+  int ar = sxauth_client_new(&auth, &ac);
+  if (ar != 0) {
+    errf("second channel: authentication setup: %s", sxauth_strerror(ar));
+    return -1;
+  }
+  const uint8_t *out = NULL;
+  size_t out_len = 0;
+  int ret = -1;
+  ar = sxauth_client_step(auth, c->blob, c->blob_len, &out, &out_len);
+  for (; ar == SXAUTH_CONTINUE;) {
+    c->setup_done = false;
+    rc = smbx_client_session_bind(c->cli, c->ch2.conn, c->sess, out, out_len,
+                                  now_ns());
+    if (rc < 0 || wait_flag(c, &c->setup_done) < 0 || c->ev_err) {
+      errf("second channel: bind: %s",
+           smbx_strerror(rc < 0 ? rc : c->ev_err ? c->ev_err : c->down_err));
+      goto done;
+    }
+    if (c->ev_status == SMBX_STATUS_SUCCESS)
+      break;
+    if (c->ev_status != SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+      errf("second channel: bind: %s (0x%08x)", status_name(c->ev_status),
+           (unsigned)c->ev_status);
+      goto done;
+    }
+    ar = sxauth_client_step(auth, c->blob, c->blob_len, &out, &out_len);
+    uint8_t key[16];
+    if (ar >= 0 && sxauth_client_session_key(auth, key) == 0)
+      (void)smbx_client_session_bind_key(c->cli, c->ch2.conn, c->sess, key,
+                                         16, now_ns());
+  }
+  if (ar < 0) {
+    errf("second channel: authentication: %s", sxauth_strerror(ar));
+    goto done;
+  }
+  if (wait_flag(c, &c->ch2.bound) < 0) {
+    errf("second channel: bind: %s", smbx_strerror(c->down_err));
+    goto done;
+  }
+  if (o->verbose)
+    fprintf(stderr, "second channel bound\n");
+  ret = 0;
+done:
+  sxauth_client_free(auth);
+  return ret;
+}
+
 static int client_main(int argc, char **argv)
 {
   opts o;
@@ -2066,6 +2283,8 @@ static int client_main(int argc, char **argv)
       o.verbose = true;
     } else if (strcmp(a, "--rdma") == 0) {
       o.rdma = true;
+    } else if (strcmp(a, "--multichannel") == 0) {
+      o.multichannel = true;
     } else if (strcmp(a, "--leases") == 0) {
       o.leases = true;
     } else if (strcmp(a, "--watch") == 0 && v) {
@@ -2111,6 +2330,7 @@ static int client_main(int argc, char **argv)
   cl c;
   memset(&c, 0, sizeof c);
   c.fd = -1;
+  c.ch2.fd = -1;
   c.want_sign = o.sign;
   c.want_encrypt = o.encrypt;
   c.verbose = o.verbose;
@@ -2173,6 +2393,12 @@ static int client_main(int argc, char **argv)
   }
   if (connect_session(&c, &o, host, share) < 0)
     goto out;
+  if (o.multichannel && (o.rdma || bind_second_channel(&c, &o, host, port) <
+                                       0)) {
+    if (o.rdma)
+      errf("--multichannel binds a TCP channel: not with --rdma");
+    goto out;
+  }
   if (o.leases) {
     if ((rc = smbx_client_leases_enable(c.cli, NULL, now_ns())) != 0 ||
         (rc = smbx_client_lease_scope(c.cli, c.server_guid, share, 0,
@@ -2202,8 +2428,21 @@ static int client_main(int argc, char **argv)
     if (o.verbose)
       fprintf(stderr, "logoff: %s\n", c.session_down ? "ok" : "no answer");
   }
+  if (o.multichannel && o.verbose)
+    fprintf(stderr, "multichannel: %llu responses on the first channel, "
+                    "%llu on the second\n",
+            (unsigned long long)c.responses[0],
+            (unsigned long long)c.responses[1]);
   ret = rc == 0 ? 0 : 1;
 out:
+  if (c.cli && c.ch2.conn) {
+    (void)smbx_client_close_conn(c.cli, c.ch2.conn, now_ns());
+    drain(&c, now_ns());
+  }
+  if (c.ch2.fd >= 0)
+    close(c.ch2.fd);
+  free(c.ch2.rbuf);
+  free(c.ch2.obuf);
 #ifdef SMBX_HAVE_IBV
   rdma_stop(&c);
 #endif
