@@ -185,9 +185,11 @@ static void transfer(fz *f, uint64_t conn, uint64_t req, uint16_t cmd,
   int rc = cmd == SMBX_SMB2_READ
                ? smbx_server_rdma_push(f->srv, conn, req, sg, n, f->now)
                : smbx_server_rdma_pull(f->srv, conn, req, sg, n, f->now);
-  if (rc == 0)
+  /* a failed post (SMBX_ERR_TRANSPORT) started the transfer too: it
+   * ends with SMBX_EV_RDMA_DONE (err < 0) as the connection goes down */
+  if (rc == 0 || rc == SMBX_ERR_TRANSPORT)
     f->started++;
-  else
+  if (rc != 0)
     (void)smbx_server_respond_error(f->srv, conn, req,
                                     SMBX_STATUS_INVALID_PARAMETER, NULL, 0,
                                     f->now);

@@ -301,7 +301,10 @@ SMBX_API int smbx_server_send_break(smbx_server *srv, uint64_t conn,
  *          or above rdma_length); SMBX_ERR_NOTFOUND (stale conn or req);
  *          SMBX_ERR_STATE (not an RDMA READ, or a transfer already
  *          started); SMBX_ERR_TRANSPORT (rdma_write hook failed: the
- *          connection is torn down); the connection's sticky code.
+ *          connection is torn down and the transfer still ends with
+ *          SMBX_EV_RDMA_DONE, err < 0: operations posted before the
+ *          failure may hold the memory until then); the connection's
+ *          sticky code.
  *  @since 0.1.0 */
 SMBX_API int smbx_server_rdma_push(smbx_server *srv, uint64_t conn,
                                    uint64_t req, const smbx_sge *data,
