@@ -26,6 +26,7 @@
 #define RI_ZOMBIE 0x40u    /* client: timed out, id kept until a response */
 #define RI_RELATED 0x80u   /* member of a related chain */
 #define RI_COMPOUND 0x100u /* server: its message holds other requests */
+#define RI_FID_SOURCE 0x200u /* server: brings a related chain its FileId */
 
 /* What a response needs to know about its request. */
 typedef struct smbx__conn_ri {
@@ -60,12 +61,11 @@ typedef struct smbx__conn_hold {
   bool more;        /* members remain */
   uint16_t index, count;
   uint16_t expect;  /* server: members to answer (all but CANCELs) */
-  uint32_t chain_status; /* INVALID_PARAMETER when the chain style is bad */
   uint64_t c_sess;
   uint32_t c_tree;
   bool have_sess, have_tree, have_fid;
   smbx_smb2_fileid c_fid;
-  uint32_t c_err; /* status of a failed CREATE in the related chain */
+  uint32_t c_err; /* status of the failed CREATE or FileId carrier */
   bool inv;          /* SMB Direct: received WITH_INVALIDATE of inv_rkey */
   uint32_t inv_rkey;
 } smbx__conn_hold;

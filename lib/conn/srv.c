@@ -351,24 +351,42 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   if (h->encrypted)
     ri.flags |= RI_ENCRYPTED;
   uint32_t pflags = 0;
-  uint32_t status = h->chain_status;
+  uint32_t status = 0;
   bool sync = !(hd->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND);
-  /* 6.2: related members inherit SessionId / TreeId / FileId */
+  bool rel = (hd->flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) != 0;
+  /* 6.2: a chain with RELATED members runs one member at a time; a
+   * RELATED member inherits the FileId the member before it carried or
+   * created (or fails as that member did). RELATED on the first member
+   * fails it INVALID_PARAMETER (and so its RELATED followers); styles may
+   * mix, as Windows and Samba accept (MS-SMB2 <264>): an unrelated member
+   * starts over with its own ids. A failed CREATE or FileId carrier (or
+   * a RELATED first member) fails every RELATED follower with its
+   * status, as Samba's compound_create_err. */
   if (h->related) {
     ri.flags |= RI_RELATED;
     pflags |= SMBX__CONN_PDU_RELATED;
-    if (idx > 0 && ri.session_id == SMBX_SMB2_SESSION_ID_INHERIT) {
+    if (idx == 0 && rel)
+      status = SMBX_STATUS_INVALID_PARAMETER;
+    if (idx > 0 && !rel) {
+      h->have_sess = h->have_tree = h->have_fid = false;
+      h->c_err = 0;
+    }
+    if (idx > 0 && rel && h->c_err)
+      status = h->c_err; /* the chain's FileId (or its first member) failed */
+    if (idx > 0 && rel && ri.session_id == SMBX_SMB2_SESSION_ID_INHERIT) {
       if (h->have_sess)
         ri.session_id = h->c_sess;
       else if (!status)
         status = SMBX_STATUS_INVALID_PARAMETER;
     }
-    if (idx > 0 && sync && ri.tree_id == SMBX_SMB2_TREE_ID_INHERIT) {
+    if (idx > 0 && rel && sync && ri.tree_id == SMBX_SMB2_TREE_ID_INHERIT) {
       if (h->have_tree)
         ri.tree_id = h->c_tree;
       else if (!status)
         status = SMBX_STATUS_INVALID_PARAMETER;
     }
+    if (idx > 0 && rel && h->c_err && !status)
+      status = h->c_err; /* the chain's FileId (or its first member) failed */
     if (ri.session_id != SMBX_SMB2_SESSION_ID_INHERIT) {
       h->c_sess = ri.session_id;
       h->have_sess = true;
@@ -403,10 +421,10 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   if (foff && len >= foff + 16) {
     fid.persistent_id = smbx__conn_ld64(pdu + foff);
     fid.volatile_id = smbx__conn_ld64(pdu + foff + 8);
-    if (h->related && idx > 0 && is_all_ones(fid)) {
+    if (h->related && idx > 0 && rel && is_all_ones(fid)) {
       if (h->c_err) {
         if (!status)
-          status = h->c_err; /* a failed CREATE fails its followers */
+          status = h->c_err; /* the member that carried it failed */
       } else if (h->have_fid) {
         fid = h->c_fid;
         pflags |= SMBX__CONN_PDU_FILEID;
@@ -418,6 +436,8 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
       if (h->related && !is_all_ones(fid)) {
         h->c_fid = fid;
         h->have_fid = true;
+      } else if (h->related && !h->have_fid) {
+        ri.flags |= RI_FID_SOURCE; /* its failure fails its followers */
       }
     }
   }
@@ -450,7 +470,9 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
       status = SMBX_STATUS_ACCESS_DENIED;
   }
   if (status) {
-    if (h->related && ri.command == SMBX_SMB2_CREATE && !h->c_err)
+    if (h->related && !h->c_err &&
+        (ri.command == SMBX_SMB2_CREATE || (ri.flags & RI_FID_SOURCE) ||
+         (idx == 0 && rel)))
       h->c_err = status;
     (void)send_error(c, &ri, status, now);
     return false;
@@ -570,6 +592,8 @@ static void chain_answered(smbx__conn *c, const smbx__conn_req *r,
   if (!h || !(r->ri.flags & RI_RELATED) || !h->waiting)
     return;
   uint32_t st = a->status;
+  if ((r->ri.flags & RI_FID_SOURCE) && SEVERITY_ERROR(st) && !h->c_err)
+    h->c_err = st;
   if (r->ri.command == SMBX_SMB2_CREATE) {
     if (SEVERITY_ERROR(st)) {
       if (!h->c_err)
@@ -675,7 +699,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   smbx_error_detail d = {0, 0};
   (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
   uint32_t n = 0, expect = 0;
-  bool first_related = false, rel = false, unrel = false;
+  bool related = false;
   int rc;
   while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
     size_t at = (size_t)(pdu.p - h->msg);
@@ -708,13 +732,8 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
         break;
       }
     }
-    bool r = (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) != 0;
-    if (n == 0)
-      first_related = r;
-    else if (r)
-      rel = true;
-    else
-      unrel = true;
+    if (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS)
+      related = true;
     n++;
   }
   if (!c->err && rc < 0)
@@ -725,10 +744,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   }
   h->count = (uint16_t)n;
   h->expect = (uint16_t)expect;
-  h->related = first_related || rel;
-  /* 6.2 / case 29a: RELATED on the first member, or mixed styles */
-  if (first_related || (rel && unrel))
-    h->chain_status = SMBX_STATUS_INVALID_PARAMETER;
+  h->related = related;
   h->next_off = 0;
   h->more = true;
   run_chain(c, hh, now);

@@ -361,21 +361,75 @@ static void smb2_case_29a_related_on_first_fails_the_chain(void **state)
   th_fini(&x);
 }
 
-static void smb2_case_29a_mixed_styles_invalid_parameter(void **state)
+static void smb2_case_29a_mixed_styles_member_by_member(void **state)
 {
   (void)state;
   th x;
-  srv_raw(&x, true);
+  srv_raw(&x, false);
   raw_credits(&x, 8);
   uint8_t b[1024];
+  /* CREATE, RELATED QUERY_INFO, unrelated CLOSE (FileId all-ones): as on
+   * Windows and Samba each member runs; only the RELATED one inherits */
   size_t n = chain3(b, 0, REL, 0, 1);
   th_raw_send(&x, TH_CLI, b, n);
   th_run(&x);
-  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 0);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 1);
+  th_ev *r0 = th_find(&x, TH_SRV, TE_REQUEST, 0);
+  assert_int_equal(th_respond(&x, r0->req, 0), 0);
+  th_run(&x);
+  th_ev *r1 = th_find(&x, TH_SRV, TE_REQUEST, 1);
+  assert_non_null(r1);
+  assert_int_equal(r1->hdr.session_id, 0x77);
+  assert_int_equal(r1->fileid.volatile_id, 1); /* the CREATE's */
+  assert_int_equal(th_respond(&x, r1->req, 0), 0);
+  th_run(&x);
+  th_ev *r2 = th_find(&x, TH_SRV, TE_REQUEST, 2);
+  assert_non_null(r2);
+  assert_int_equal(r2->hdr.command, SMBX_SMB2_CLOSE);
+  assert_int_equal(r2->fileid.persistent_id, UINT64_MAX); /* its own */
+  assert_int_equal(r2->fileid.volatile_id, UINT64_MAX);
+  assert_int_equal(th_respond(&x, r2->req, SMBX_STATUS_FILE_CLOSED), 0);
+  uint32_t want[3] = {0, 0, SMBX_STATUS_FILE_CLOSED};
   for (int i = 0; i < 3; i++) {
     smbx_smb2_hdr h;
     assert_true(raw_resp(&x, &h, NULL, NULL));
-    assert_int_equal(h.status, SMBX_STATUS_INVALID_PARAMETER);
+    assert_int_equal(h.message_id, 1 + (uint64_t)i);
+    assert_int_equal(h.status, want[i]);
+  }
+  th_fini(&x);
+}
+
+/* 6.2: the member that brought the chain its FileId (here all-ones, on a
+ * QUERY_INFO) failed: the RELATED followers fail with its status */
+static void smb2_6_2_failed_fileid_carrier_fails_followers(void **state)
+{
+  (void)state;
+  th x;
+  srv_raw(&x, false);
+  raw_credits(&x, 8);
+  uint8_t b[1024];
+  uint8_t *p = b;
+  size_t n = rq(p, SMBX_SMB2_QUERY_INFO, 1, 1, 1, 0);
+  smbx__conn_st64(p + 40, 0x77);
+  memset(p + 88, 0xFF, 16);
+  n = (size_t)smbx_smb2_chain_link(p, n, 1024);
+  uint8_t *q = b + n;
+  size_t m = rq(q, SMBX_SMB2_CLOSE, 2, 1, 1, REL);
+  smbx__conn_st64(q + 40, UINT64_MAX);
+  smbx__conn_st32(q + 36, 0xFFFFFFFFu);
+  memset(q + smbx__conn_fileid_off(SMBX_SMB2_CLOSE), 0xFF, 16);
+  th_raw_send(&x, TH_CLI, b, n + m);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 1);
+  th_ev *r0 = th_find(&x, TH_SRV, TE_REQUEST, 0);
+  assert_int_equal(th_respond(&x, r0->req, SMBX_STATUS_FILE_CLOSED), 0);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 1); /* CLOSE not run */
+  for (int i = 0; i < 2; i++) {
+    smbx_smb2_hdr h;
+    assert_true(raw_resp(&x, &h, NULL, NULL));
+    assert_int_equal(h.message_id, 1 + (uint64_t)i);
+    assert_int_equal(h.status, SMBX_STATUS_FILE_CLOSED);
   }
   th_fini(&x);
 }
@@ -1939,7 +1993,8 @@ int main(void)
       cmocka_unit_test(smb2_case_36_charge_below_payload_invalid_parameter),
       cmocka_unit_test(smb2_6_1_no_large_mtu_payload_above_64k_invalid),
       cmocka_unit_test(smb2_case_29a_related_on_first_fails_the_chain),
-      cmocka_unit_test(smb2_case_29a_mixed_styles_invalid_parameter),
+      cmocka_unit_test(smb2_case_29a_mixed_styles_member_by_member),
+      cmocka_unit_test(smb2_6_2_failed_fileid_carrier_fails_followers),
       cmocka_unit_test(smb2_case_29a_related_members_inherit_ids),
       cmocka_unit_test(smb2_case_29a_failed_create_fails_followers),
       cmocka_unit_test(smb2_6_2_related_without_fileid_invalid_handle),
