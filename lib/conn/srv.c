@@ -371,8 +371,6 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
       h->have_sess = h->have_tree = h->have_fid = false;
       h->c_err = 0;
     }
-    if (idx > 0 && rel && h->c_err)
-      status = h->c_err; /* the chain's FileId (or its first member) failed */
     if (idx > 0 && rel && ri.session_id == SMBX_SMB2_SESSION_ID_INHERIT) {
       if (h->have_sess)
         ri.session_id = h->c_sess;
