@@ -109,6 +109,8 @@ typedef struct cl {
                            encrypted while --sign/--encrypt asked */
   /* --leases: the node's lease table and directory cache */
   bool leases, watch;
+  bool dir_write;  /* --dir-write: ls asks RWH directory leases */
+  char wdir[512];  /* the directory last listed with --dir-write */
   uint8_t server_guid[16];
   uint32_t scope;
   bool invalidated;      /* a listing was dropped (SMBX_EV_DIR_INVALIDATE) */
@@ -1119,9 +1121,12 @@ static int open_dir(cl *c, const char *dir, smbx_smb2_fileid *fid,
     q.name.len = nl;
     uint64_t req = 0;
     int rc;
-    SUBMIT(c, rc, smbx_client_create_leased(c->cli, c->conn, c->sess, c->tree,
-                                            c->scope, &q, SMBX_LEASE_REQ_DIR,
-                                            now_ns(), &req));
+    SUBMIT(c, rc,
+           smbx_client_create_leased(
+               c->cli, c->conn, c->sess, c->tree, c->scope, &q,
+               SMBX_LEASE_REQ_DIR |
+                   (c->dir_write ? SMBX_LEASE_REQ_DIR_WRITE : 0),
+               now_ns(), &req));
     if (rc == 0) {
       op *o = op_add(c, req);
       smbx_smb2_create_resp cr;
@@ -1160,6 +1165,8 @@ static int cmd_ls(cl *c, const char *dir)
   bool leased;
   if (open_dir(c, dir, &fid, &leased) < 0)
     return -1;
+  if (leased && c->dir_write)
+    snprintf(c->wdir, sizeof c->wdir, "%s", dir);
   static const uint8_t star[2] = {'*', 0};
   int ret = 0;
   unsigned entries = 0, rounds = 0;
@@ -1245,6 +1252,168 @@ static int cmd_ls(cl *c, const char *dir)
     fprintf(stderr, "ls %s: %u entries in %u QUERY_DIRECTORY rounds\n",
             *dir ? dir : "\\", entries, rounds);
   return ret;
+}
+
+/* --dir-write: a directory's changes cached under its W lease go to the
+ * server in order. Each CREATE carries the directory's key as
+ * ParentLeaseKey (smbx_client_create_leased), so the server does not break
+ * our own lease for them. Returns the number written back, or -1. */
+static int writeback(cl *c, const char *dir)
+{
+  uint8_t dp[1024];
+  size_t dl = 0;
+  uint8_t key[16];
+  smbx_lease_client *lt = smbx_client_lease_table(c->cli);
+  if (utf16_path(dir, dp, sizeof dp, &dl) != 0 ||
+      smbx_lease_client_key(lt, c->scope, dp, dl, key) != 0)
+    return 0;
+  uint32_t kind;
+  smbx_smb2_dir_entry e;
+  int n = 0;
+  while (smbx_lease_client_dir_log_peek(lt, key, &kind, &e) == 1) {
+    uint8_t cp[1600];
+    size_t pl = dl;
+    memcpy(cp, dp, dl);
+    if (dl) {
+      cp[pl++] = '\\';
+      cp[pl++] = 0;
+    }
+    if (e.file_name.len > sizeof cp - pl)
+      return -1;
+    memcpy(cp + pl, e.file_name.p, e.file_name.len);
+    pl += e.file_name.len;
+    smbx_smb2_create_req q;
+    memset(&q, 0, sizeof q);
+    q.impersonation_level = 2;
+    q.share_access = SHARE_ALL;
+    q.name.p = cp;
+    q.name.len = pl;
+    if (kind == SMBX_LEASE_OWN_REMOVE) {
+      q.desired_access = A_DELETE | A_READ_ATTRIBUTES | A_SYNCHRONIZE;
+      q.create_disposition = DISP_OPEN;
+      q.create_options = OPT_NON_DIRECTORY_FILE | 0x1000u; /* DELETE_ON_CLOSE */
+    } else {
+      q.desired_access = A_READ_ATTRIBUTES | A_WRITE_ATTRIBUTES |
+                         A_SYNCHRONIZE;
+      q.file_attributes = e.file_attributes;
+      q.create_disposition = 3; /* OPEN_IF */
+      q.create_options = OPT_NON_DIRECTORY_FILE;
+    }
+    uint64_t req = 0;
+    int rc;
+    SUBMIT(c, rc, smbx_client_create_leased(c->cli, c->conn, c->sess, c->tree,
+                                            c->scope, &q, 0, now_ns(), &req));
+    if (rc < 0)
+      return -1;
+    op *o = op_add(c, req);
+    smbx_smb2_create_resp cr;
+    if (wait_op(c, o) < 0 || o->err || o->status ||
+        smbx_smb2_decode_create_resp(o->pdu, o->len, &cr, NULL) != 0) {
+      op_free(o);
+      return -1;
+    }
+    op_free(o);
+    if (close_file(c, cr.file_id, 0, NULL) < 0)
+      return -1;
+    (void)smbx_lease_client_dir_log_pop(lt, key);
+    n++;
+  }
+  return n;
+}
+
+/* touch PATH: under the parent directory's W lease (--dir-write) the new
+ * file is only cached (listing + write-back log, 0 PDUs); otherwise it is
+ * created on the server. */
+static int cmd_touch(cl *c, const char *path)
+{
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  char *bs = strrchr(dir, '\\');
+  if (bs > slash)
+    slash = bs;
+  const char *name = slash ? slash + 1 : dir;
+  char namebuf[1024];
+  snprintf(namebuf, sizeof namebuf, "%s", name);
+  if (slash)
+    *slash = 0;
+  else
+    dir[0] = 0;
+  uint8_t dp[1024], np[1024];
+  size_t dl = 0, nl = 0;
+  uint8_t key[16];
+  uint32_t st = 0;
+  smbx_lease_client *lt = c->leases ? smbx_client_lease_table(c->cli) : NULL;
+  if (lt && utf16_path(dir, dp, sizeof dp, &dl) == 0 &&
+      utf16_path(namebuf, np, sizeof np, &nl) == 0 &&
+      smbx_lease_client_key(lt, c->scope, dp, dl, key) == 0 &&
+      smbx_lease_client_state(lt, key, &st, NULL) == 0 &&
+      (st & SMBX_SMB2_LEASE_WRITE)) {
+    smbx_smb2_dir_entry e;
+    memset(&e, 0, sizeof e);
+    e.file_name.p = np;
+    e.file_name.len = nl;
+    e.file_attributes = 0x20; /* ARCHIVE */
+    if (smbx_lease_client_dir_update(lt, key, SMBX_LEASE_OWN_ADD, &e,
+                                     now_ns()) == 2) {
+      printf("touch %s: cached under the directory's W lease (0 PDUs)\n",
+             path);
+      fflush(stdout);
+      return 0;
+    }
+  }
+  smbx_smb2_create_resp cr;
+  if (open_path(c, path, A_WRITE_ATTRIBUTES | A_SYNCHRONIZE, 3 /* OPEN_IF */,
+                OPT_NON_DIRECTORY_FILE, 0x20, &cr, "touch") < 0)
+    return -1;
+  printf("touch %s: created on the server\n", path);
+  return close_file(c, cr.file_id, 0, NULL);
+}
+
+/* flush DIR: write back what --dir-write cached. */
+static int cmd_flush(cl *c, const char *dir)
+{
+  int n = writeback(c, dir);
+  if (n < 0) {
+    errf("flush %s: write-back failed", dir);
+    return -1;
+  }
+  printf("flush %s: %d change(s) written back\n", dir, n);
+  return 0;
+}
+
+/* wait SECS: keep the connection; a break that takes W from the directory
+ * listed with --dir-write is answered by writing its changes back first,
+ * then the node acks. */
+static int cmd_wait(cl *c, const char *secs_s)
+{
+  uint32_t secs = (uint32_t)strtoul(secs_s, NULL, 10);
+  uint64_t end = now_ns() + (uint64_t)secs * 1000000000u;
+  smbx_lease_client *lt = c->leases ? smbx_client_lease_table(c->cli) : NULL;
+  uint8_t dp[1024], key[16];
+  size_t dl = 0;
+  bool have_key = lt && c->wdir[0] != 0 &&
+                  utf16_path(c->wdir, dp, sizeof dp, &dl) == 0 &&
+                  smbx_lease_client_key(lt, c->scope, dp, dl, key) == 0;
+  if (lt && c->wdir[0] == 0)
+    have_key = smbx_lease_client_key(lt, c->scope, dp, 0, key) == 0;
+  c->brk = false;
+  while (now_ns() < end) {
+    if (pump(c, 200) < 0)
+      return -1;
+    if (!c->brk)
+      continue;
+    c->brk = false;
+    if (!have_key || memcmp(c->brk_key, key, 16) != 0 ||
+        (c->brk_flags & SMBX_LEASE_CEVF_SETTLED))
+      continue;
+    int n = writeback(c, c->wdir);
+    (void)smbx_client_lease_break_done(c->cli, key, now_ns());
+    printf("wait: break %s -> %s, %d change(s) written back, acked\n",
+           lease_name(c->brk_from), lease_name(c->brk_to), n < 0 ? 0 : n);
+    fflush(stdout);
+  }
+  return 0;
 }
 
 /* --watch DIR: list it under a lease, then print every break and dropped
@@ -1709,7 +1878,8 @@ static int run_command(cl *c, int argc, char **argv)
                    {"mkdir", 1, 1}, {"rm", 1, 1},   {"del", 1, 1},
                    {"rmdir", 1, 1}, {"mv", 2, 2},   {"rename", 2, 2},
                    {"echo", 0, 0},  {"notify", 0, 1}, {"cat", 1, 1},
-                   {"hold", 1, 2}};
+                   {"hold", 1, 2}, {"touch", 1, 1},  {"flush", 0, 1},
+                   {"wait", 1, 1}};
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
     if (strcmp(cmd, tab[i].name) != 0)
       continue;
@@ -1734,6 +1904,12 @@ static int run_command(cl *c, int argc, char **argv)
       return cmd_echo(c);
     case 'h':
       return cmd_hold(c, a1, argc > 2 ? argv[2] : NULL);
+    case 't':
+      return cmd_touch(c, a1);
+    case 'f':
+      return cmd_flush(c, a1);
+    case 'w':
+      return cmd_wait(c, a1);
     case 'c':
       return cmd_cat(c, a1);
     case 'n':
@@ -1794,7 +1970,8 @@ static void usage(FILE *f)
           "          stat PATH | mkdir DIR | rm PATH | mv OLD NEW | echo |\n"
           "          notify [DIR] | cat PATH (compound CREATE+READ+CLOSE) |\n"
           "          hold FILE [SECS] (--leases: RWH lease, dirty data\n"
-          "          written back when a break takes W, then acked)\n"
+          "          written back when a break takes W, then acked) |\n"
+          "          touch PATH | flush [DIR] | wait SECS (--dir-write)\n"
           "options:\n"
           "  -U, --user USER[%%PASS]   NTLMv2 user (default: anonymous)\n"
           "  -W, --domain DOMAIN\n"
@@ -1819,6 +1996,9 @@ static void usage(FILE *f)
           "      --leases             lease table and directory cache: a\n"
           "                           second ls of a directory held under\n"
           "                           an RH lease is served with 0 PDUs\n"
+          "      --dir-write          (--leases) ask RWH directory leases: touch\n"
+          "                           under W is cached, written back by\n"
+          "                           flush or when a break takes W (wait)\n"
           "      --watch DIR          (--leases) list DIR, then print each\n"
           "                           lease break / dropped listing and list\n"
           "                           again; --watch-time SECS bounds it\n"
@@ -1923,7 +2103,7 @@ typedef struct opts {
   uint32_t timeout_s;
   bool have_timeout;
   bool rdma; /* SMB Direct (examples/ibverbs) instead of Direct TCP */
-  bool leases;
+  bool leases, dir_write;
   bool multichannel; /* bind a second TCP connection to the session */
   const char *watch;
   uint32_t watch_s;
@@ -2287,6 +2467,8 @@ static int client_main(int argc, char **argv)
       o.multichannel = true;
     } else if (strcmp(a, "--leases") == 0) {
       o.leases = true;
+    } else if (strcmp(a, "--dir-write") == 0) {
+      o.leases = o.dir_write = true;
     } else if (strcmp(a, "--watch") == 0 && v) {
       o.watch = v;
       o.leases = true;
@@ -2408,6 +2590,7 @@ static int client_main(int argc, char **argv)
     }
     c.leases = true;
     c.watch = o.watch != NULL;
+    c.dir_write = o.dir_write;
   }
   rc = script ? run_script(&c, script)
        : i < argc ? run_command(&c, argc - i, argv + i)

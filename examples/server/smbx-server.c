@@ -1894,6 +1894,7 @@ typedef struct config {
   int signing_required;
   int no_large_mtu;
   int multichannel;
+  int dir_write; /* grant W on directories (SMBX_LEASE_DIR_WRITE) */
 } config;
 
 static char *trim(char *p)
@@ -1913,7 +1914,8 @@ static bool yes(const char *v)
 }
 
 /* Lines: `user:password`, `guest = yes|no`, `encrypt = yes|no`,
- * `signing = required|enabled`, `large_mtu = yes|no`; `#` starts a
+ * `signing = required|enabled`, `large_mtu = yes|no`,
+ * `directory_write_leases = yes|no`; `#` starts a
  * comment. */
 static int load_config(const char *path, config *cfg)
 {
@@ -1942,6 +1944,8 @@ static int load_config(const char *path, config *cfg)
         cfg->no_large_mtu = !yes(v);
       else if (!strcasecmp(k, "multichannel"))
         cfg->multichannel = yes(v);
+      else if (!strcasecmp(k, "directory_write_leases"))
+        cfg->dir_write = yes(v);
       else if (!strcasecmp(k, "signing"))
         cfg->signing_required = !strcasecmp(v, "required") || yes(v);
       else
@@ -2241,6 +2245,8 @@ int main(int argc, char **argv)
   smbx_lease_settings_default(&lset, sizeof lset);
   memcpy(&lset.hash_seed, s->guid, sizeof lset.hash_seed);
   lset.max_leases = lset.max_opens = lset.max_files = 65536;
+  if (cfg.dir_write)
+    lset.flags |= SMBX_LEASE_DIR_WRITE;
   if (smbx_lease_mgr_new(&s->lm, &lset, NULL) != 0) {
     fprintf(stderr, "smbx-server: lease manager\n");
     goto out;

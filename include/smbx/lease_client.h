@@ -78,6 +78,10 @@ typedef struct smbx_lease_client_settings {
 /** @name Flags of smbx_lease_client_request() and scopes
  *  @{ */
 #define SMBX_LEASE_REQ_DIR 0x1u /**< the object is a directory */
+#define SMBX_LEASE_REQ_DIR_WRITE 0x2u /**< with REQ_DIR: ask RWH (only a
+                                           server that grants directory W,
+                                           e.g. smbx-server's opt-in
+                                           setting, gives it) */
 #define SMBX_LEASE_SCOPE_CASE_SENSITIVE 0x1u /**< FILE_CASE_SENSITIVE_SEARCH
                                                   in the server's
                                                   FileFsAttributeInformation */
@@ -168,8 +172,9 @@ SMBX_API int smbx_lease_client_scope(smbx_lease_client *lc,
                                      uint32_t flags, uint32_t *scope);
 
 /** @brief RqLs data for a CREATE of `path` in `scope`: the path's key
- *  (created on first use), state RWH (files) or RH (directories; W is
- *  never asked), v2 with the stored epoch and, when the parent directory
+ *  (created on first use), state RWH (files) or RH (directories; RWH
+ *  with SMBX_LEASE_REQ_DIR_WRITE), v2 with the stored epoch and, when the
+ *  parent directory
  *  has a lease, its key with PARENT_LEASE_KEY_SET on 3.x; v1 on 2.1.
  *  Counts one CREATE outstanding for the key until
  *  smbx_lease_client_granted().

@@ -390,8 +390,10 @@ int smbx_lease_client_request(smbx_lease_client *lc, uint32_t scope,
   memset(out, 0, sizeof *out);
   out->version = v3 ? 2 : 1;
   memcpy(out->key, l->key, 16);
-  /* 4.1: directories ask RH, never W (servers drop it) */
-  out->state = dir ? (R | H) : (R | W | H);
+  /* 4.1: directories ask RH (servers drop W) unless the caller knows the
+   * server grants directory W */
+  out->state = !dir || (flags & SMBX_LEASE_REQ_DIR_WRITE) ? (R | W | H)
+                                                          : (R | H);
   if (v3) {
     out->epoch = l->epoch;
     /* 4.1: the parent's key, so our own changes do not break it */

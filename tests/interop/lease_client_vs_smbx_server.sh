@@ -8,7 +8,12 @@
 #    watcher gets a break and a dropped listing for each, and its next
 #    listing is exactly the directory's content at that point;
 #  - the watcher's capture has no malformed frame for tshark and no error
-#    record for smbx-dump (both optional: skipped when missing).
+#    record for smbx-dump (both optional: skipped when missing);
+#  - directory W (a second smbx-server with directory_write_leases = yes):
+#    a file created under the client's RWH directory lease is only cached
+#    (0 PDUs, its next listing shows it), nothing reaches the disk; another
+#    client's listing breaks W, the change is written back before the ack,
+#    and that listing shows the file.
 #
 #   lease_client_vs_smbx_server.sh SMBX_CLIENT SMBX_SERVER [SMBX_DUMP]
 #
@@ -33,9 +38,10 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/smbx-dirlease-test.XXXXXX")
 SRV_PID=""
+SRV2_PID=""
 WATCH_PID=""
 cleanup() {
-  for p in $WATCH_PID $SRV_PID; do
+  for p in $WATCH_PID $SRV_PID $SRV2_PID; do
     [ -d "/proc/$p" ] && kill "$p" 2>/dev/null
   done
   wait 2>/dev/null
@@ -133,6 +139,42 @@ if [ -n "$dump" ] && [ -s "$work/watch.pcap" ]; then
       bad "tshark: $mal malformed, $acks acks"
   fi
 fi
+
+# 3. directory W: local create, write-back when another client looks
+port2=$((port + 1))
+mkdir -p "$work/root2/d"
+echo x >"$work/root2/d/a"
+printf 'directory_write_leases = yes\n' >"$work/dw.conf"
+"$server" --listen "127.0.0.1:$port2" --root "$work/root2" --share share \
+  --config "$work/dw.conf" >"$work/server2.log" 2>&1 &
+SRV2_PID=$!
+for _ in $(seq 1 50); do
+  grep -q serving "$work/server2.log" && break
+  sleep 0.1
+done
+url2=//127.0.0.1:$port2/share
+"$client" --dir-write "$url2" -c "ls d; touch d/local.txt; ls d; wait 8" \
+  >"$work/dw.out" 2>"$work/dw.err" &
+WATCH_PID=$!
+for _ in $(seq 1 50); do
+  grep -q 'from the lease cache' "$work/dw.err" && break
+  sleep 0.1
+done
+grep -q 'touch d/local.txt: cached under the directory.s W lease (0 PDUs)' "$work/dw.out" &&
+  [ ! -e "$work/root2/d/local.txt" ] &&
+  grep -q '^ls d: 4 entries from the lease cache (0 PDUs)' "$work/dw.err" &&
+  ok "directory W: the create is cached (0 PDUs), listed locally, not on disk" ||
+  bad "directory W cache: $(tr '\n' ' ' <"$work/dw.out") / $(tr '\n' ' ' <"$work/dw.err")"
+other=$("$client" "$url2" -c "ls d" 2>/dev/null | awk '{print $3}' | sort | tr '\n' ' ')
+[ "$other" = ". .. a local.txt " ] && [ -e "$work/root2/d/local.txt" ] &&
+  ok "another client's listing sees the written-back file" ||
+  bad "other client listed '$other'"
+wait "$WATCH_PID"
+rc=$?
+WATCH_PID=""
+grep -q '^wait: break RWH -> RH, 1 change(s) written back, acked' "$work/dw.out" && [ $rc -eq 0 ] &&
+  ok "the break took W: write-back, then the ack" ||
+  bad "write-back on break: exit $rc: $(tr '\n' ' ' <"$work/dw.out")"
 
 echo "1..$n"
 [ $fails -eq 0 ] || { echo "FAIL: $fails of $n"; exit 1; }

@@ -148,7 +148,15 @@ static void lease_4_1_one_key_per_path_rh_for_dirs(void **state)
                                              SMBX_LEASE_REQ_DIR, V3, CAPS, 1,
                                              &d),
                    0);
-  assert_int_equal(d.state, R | H); /* never W on a directory */
+  assert_int_equal(d.state, R | H); /* no W on a directory by default */
+  smbx_smb2_lease dw;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n,
+                                             SMBX_LEASE_REQ_DIR |
+                                                 SMBX_LEASE_REQ_DIR_WRITE,
+                                             V3, CAPS, 1, &dw),
+                   0);
+  assert_int_equal(dw.state, R | W | H);
+  assert_memory_equal(dw.key, d.key, 16);
   assert_memory_not_equal(d.key, a.key, 16);
   /* 2.1: v1, files only; 2.0.2 none */
   assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, n,
