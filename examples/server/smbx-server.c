@@ -1320,6 +1320,23 @@ static int set_info_step(server *s, const smbx_event *e, bool resumed)
         lease_change(s, SMBX_LEASE_CHG_DATA, so->lopen, &so->key);
       /* attributes, times, size, rename: the directory changed */
       lease_change(s, SMBX_LEASE_CHG_CHILD, so->lopen, &so->parent);
+      /* FILE_RENAME_INFORMATION: FileNameLength @16, FileName @20; a
+       * rename into another directory changes that one too, and the
+       * open's object now lives there */
+      if ((cls == 10 || cls == 65) && q.buffer.len >= 20) {
+        const uint8_t *b = q.buffer.p;
+        uint32_t nl = (uint32_t)b[16] | (uint32_t)b[17] << 8 |
+                      (uint32_t)b[18] << 16 | (uint32_t)b[19] << 24;
+        posixfs_key obj, dir;
+        if (nl <= q.buffer.len - 20 &&
+            posixfs_lookup(s->fs, b + 20, nl, &obj, &dir) ==
+                SMBX_STATUS_SUCCESS &&
+            dir.valid &&
+            (dir.dev != so->parent.dev || dir.ino != so->parent.ino)) {
+          lease_change(s, SMBX_LEASE_CHG_CHILD, so->lopen, &dir);
+          so->parent = dir;
+        }
+      }
     }
   }
   static const uint8_t body[2] = {2, 0};
