@@ -71,8 +71,8 @@ static void up_request(void *ctx, const smbx__conn_pdu *p)
 static void up_abort(void *ctx, uint64_t req, int err)
 {
   srv *s = ctx;
-  if (err > SMBX_ERR_FATAL)
-    abort();
+  if (err >= 0)
+    abort(); /* a teardown code: fatal, or the owner's (smbx__conn_fail) */
   for (int i = 0; i < NREQ; i++)
     if (s->req[i] == req) {
       s->req[i] = 0;
