@@ -6,7 +6,8 @@
  * Published vectors: RFC 4493 sec. 4 (AES-CMAC), RFC 4231 sec. 4
  * (HMAC-SHA256), McGrew/Viega "The Galois/Counter Mode of Operation"
  * appendix B test cases 2-4 and 14-16 (AES-GCM), RFC 3610 sec. 8 packet
- * vector #1 (AES-CCM), NIST CAVP KBKDF "KDFCTR_gen.rsp" [PRF=HMAC_SHA256]
+ * vector #1 and NIST SP 800-38C appendix C examples 1-3 (AES-CCM),
+ * NIST CAVP KBKDF "KDFCTR_gen.rsp" [PRF=HMAC_SHA256]
  * [CTRLOCATION=BEFORE_FIXED] [RLEN=32_BITS] COUNT=0 (SP800-108 counter
  * mode), FIPS 180-2 "abc" (SHA-512), RFC 1320 "abc" (MD4, legacy
  * provider). SMB-specific vectors: kat_smb.h (see gen_vectors.py). */
@@ -261,6 +262,26 @@ static void rfc3610_sec8_ccm_packet_vector_1(void **state)
            "08090a0b0c0d0e0f101112131415161718191a1b1c1d1e", "0001020304050607",
            "588c979a61c663d2f066d0c2c0f989806d5f6b61dac384",
            "17e8d12cfdf926e0", 8);
+}
+
+/* NIST SP 800-38C Appendix C, examples 1-3 (AES-128-CCM; nonce 7, 8, 12
+ * bytes; tag 4, 6, 8 bytes) */
+static void nist_sp800_38c_appendix_c_ccm_examples_1_2_3(void **state)
+{
+  (void)state;
+  aead_kat(SMBX_CRYPTO_CIPHER_AES128_CCM, "404142434445464748494a4b4c4d4e4f",
+           "10111213141516", "20212223", "0001020304050607", "7162015b",
+           "4dac255d", 4);
+  aead_kat(SMBX_CRYPTO_CIPHER_AES128_CCM, "404142434445464748494a4b4c4d4e4f",
+           "1011121314151617", "202122232425262728292a2b2c2d2e2f",
+           "000102030405060708090a0b0c0d0e0f",
+           "d2a1f0e051ea5f62081a7792073d593d", "1fc64fbfaccd", 6);
+  aead_kat(SMBX_CRYPTO_CIPHER_AES128_CCM, "404142434445464748494a4b4c4d4e4f",
+           "101112131415161718191a1b",
+           "202122232425262728292a2b2c2d2e2f3031323334353637",
+           "000102030405060708090a0b0c0d0e0f10111213",
+           "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5",
+           "484392fbc1b09951", 8);
 }
 
 static void fips180_2_sha512_abc_and_scatter(void **state)
@@ -934,6 +955,7 @@ int main(void)
       cmocka_unit_test(gcm_mcgrew_viega_cases_2_3_4_aes128),
       cmocka_unit_test(gcm_mcgrew_viega_cases_14_15_16_aes256),
       cmocka_unit_test(rfc3610_sec8_ccm_packet_vector_1),
+      cmocka_unit_test(nist_sp800_38c_appendix_c_ccm_examples_1_2_3),
       cmocka_unit_test(fips180_2_sha512_abc_and_scatter),
       cmocka_unit_test(sp800_108_nist_cavp_kbkdf_ctr_hmac_sha256_count0_prf),
       cmocka_unit_test(sp800_108_kdf_hook_equals_prf_construction),
