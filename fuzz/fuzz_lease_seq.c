@@ -4,7 +4,9 @@
  * levels, stat/read/write access, overwrite, share conflicts, three files
  * and a directory), closes, acks (right, wrong and unknown), clock steps
  * with expiry, data / child / handle changes, cancels and lost
- * connections. The host side obeys the protocol: an open that had to wait
+ * connections, and raw bytes as an OPLOCK_BREAK request body
+ * (smbx_lease_ack_pdu) or a CREATE's context area
+ * (smbx_lease_create_parse). The host side obeys the protocol: an open that had to wait
  * is finished only after its READY event. After every step:
  *  - the manager's structural invariants hold (smbx__lease_check: counts,
  *    lists, table, nested break states, no W lease beside a non-stat open
@@ -327,6 +329,47 @@ static void op_cancel(fz *z, uint8_t pick)
   }
 }
 
+/* Hostile bytes: an OPLOCK_BREAK request body after a valid header, and
+ * a create-context area. */
+static void op_raw(fz *z, const uint8_t *a, const uint8_t *raw, size_t n)
+{
+  uint8_t pdu[64 + 64];
+  memset(pdu, 0, 64);
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = SMBX_SMB2_OPLOCK_BREAK;
+  h.message_id = 9;
+  CHECK(smbx_smb2_hdr_encode(&h, pdu, sizeof pdu, NULL) == 64);
+  size_t body = n < 64 ? n : 64;
+  memcpy(pdu + 64, raw, body);
+  smbx_lease_ack_result res;
+  memset(&res, 0, sizeof res);
+  res.struct_size = sizeof res;
+  uint8_t g[16];
+  guid_of(g, a[0] % N_CLIENTS);
+  CHECK(smbx_lease_ack_pdu(z->m, g, (a[1] & 1) ? SMBX_SMB2_DIALECT_202
+                                               : SMBX_SMB2_DIALECT_311,
+                           pdu, 64 + body, z->now, &res) == 0);
+  CHECK(res.kind == 0 || res.kind == SMBX_SMB2_BREAK_OPLOCK ||
+        res.kind == SMBX_SMB2_BREAK_LEASE_ACK);
+  CHECK(res.body_len == 0 || res.body_len == 36);
+  smbx_smb2_create_req cr;
+  memset(&cr, 0, sizeof cr);
+  cr.requested_oplock_level = a[2];
+  cr.contexts.p = raw;
+  cr.contexts.len = n;
+  smbx_lease_open_req q;
+  memset(&q, 0, sizeof q);
+  uint32_t st = 0;
+  CHECK(smbx_lease_create_parse(&cr, a[3] & SMBX_LEASE_STRICT_DUP, &q,
+                                &st) == 0);
+  CHECK(st == SMBX_STATUS_SUCCESS || st == SMBX_STATUS_INVALID_PARAMETER);
+  if (q.has_lease)
+    CHECK(st == SMBX_STATUS_SUCCESS &&
+          (q.lease.version == 1 || q.lease.version == 2) &&
+          (q.lease.flags & ~SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -348,6 +391,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t off = 0;
   while (off + 9 <= size) {
     const uint8_t *a = data + off + 1;
+    if (data[off] == 0xFF) {
+      /* raw op: a[4] bytes of hostile input follow the 9-byte op */
+      size_t n = a[4];
+      if (n > size - off - 9)
+        n = size - off - 9;
+      op_raw(z, a, data + off + 9, n);
+      off += 9 + n;
+      drain(z);
+      invariants(z);
+      continue;
+    }
     switch (data[off] % 9) {
     case 0:
     case 1:
