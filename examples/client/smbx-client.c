@@ -261,7 +261,8 @@ static const char *lease_name(uint32_t st)
 /* --watch: one line per lease break / dropped listing, on stdout */
 static void print_lease_event(const smbx_event *e)
 {
-  static const char *why[] = {"?", "break", "expired", "evicted", "epoch"};
+  static const char *why[] = {"?",       "break", "expired",
+                              "evicted", "epoch", "lost"};
   printf("%s ", e->type == SMBX_EV_LEASE_BREAK ? "break" : "invalidate");
   for (int k = 0; k < 4; k++)
     printf("%02x", e->u.lease.key[k]);
@@ -274,7 +275,7 @@ static void print_lease_event(const smbx_event *e)
            e->u.lease.actions ? "" : " none",
            e->u.lease.flags & SMBX_LEASE_CEVF_STALE ? " (stale)" : "");
   } else {
-    printf(" listing dropped (%s)\n", why[e->u.lease.reason < 5 ? e->u.lease.reason : 0]);
+    printf(" listing dropped (%s)\n", why[e->u.lease.reason < 6 ? e->u.lease.reason : 0]);
   }
   fflush(stdout);
 }

@@ -124,6 +124,8 @@ typedef struct smbx_lease_client_settings {
 #define SMBX_LEASE_INVAL_EXPIRED 2u /**< dir_max_age_ns passed */
 #define SMBX_LEASE_INVAL_EVICTED 3u /**< cache bounds (LRU) */
 #define SMBX_LEASE_INVAL_EPOCH 4u   /**< epoch gap or unsettled state */
+#define SMBX_LEASE_INVAL_LOST 5u    /**< the connection holding the lease
+                                         went away */
 /** @} */
 
 /** @brief One event of the standalone table (also carried by the node's
@@ -220,6 +222,15 @@ SMBX_API int smbx_lease_client_break_done(smbx_lease_client *lc,
                                           const uint8_t key[16],
                                           uint64_t now_ns,
                                           uint32_t *ack_state);
+
+/** @brief The connection (or session) the leases of `owner` were
+ *  obtained through is gone, and the server drops leases with their opens:
+ *  their state becomes 0, listings are dropped (INVALIDATE, reason LOST),
+ *  breaks waiting for the host are forgotten. Keys and write-back logs
+ *  stay (a later open reuses the key; the log can still be written back).
+ *  @return leases affected; SMBX_ERR_INVAL. @since 0.1.0 */
+SMBX_API int smbx_lease_client_lost(smbx_lease_client *lc, uint64_t owner,
+                                    uint64_t now_ns);
 
 /** @brief Mark what the host caches under a key: SMBX_LEASE_CACHED_*
  *  bits in `set` are added, those in `clear` removed (the client node

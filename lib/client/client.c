@@ -799,6 +799,7 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
 {
   cconn *cc = ctx;
   smbx_client *cli = cc->cli;
+  smbx__cli_lease_conn_down(cli, cli->leases, cc->handle);
   for (uint32_t i = 0; i < smbx__slab_cap(&cli->chans); i++) {
     cchan *ch = smbx__slab_at(&cli->chans, i);
     if (ch && ch->conn == cc->handle)

@@ -824,6 +824,39 @@ void smbx__cli_lease_after_response(smbx_client *cli, smbx__cli_leases *cl)
     drain(cli);
 }
 
+void smbx__cli_lease_conn_down(smbx_client *cli, smbx__cli_leases *cl,
+                               uint64_t conn)
+{
+  if (!cl)
+    return;
+  for (uint32_t i = 0; i < smbx__slab_cap(&cl->binds); i++) {
+    lbind *b = smbx__slab_at(&cl->binds, i);
+    if (!b || b->conn != conn)
+      continue;
+    uint64_t bh = smbx__slab_handle(&cl->binds, b);
+    (void)smbx_lease_client_lost(cl->lt, bh, cl->now);
+    for (uint32_t k = 0; k < smbx__slab_cap(&cl->opens); k++) {
+      lopen *o = smbx__slab_at(&cl->opens, k);
+      if (o && o->bind == bh) {
+        memset(o, 0, sizeof *o);
+        (void)smbx__slab_put(&cl->opens, o);
+      }
+    }
+    for (uint32_t k = 0; k < MAX_FIN; k++)
+      if (cl->fin[k].used && cl->fin[k].bind == bh)
+        memset(&cl->fin[k], 0, sizeof cl->fin[k]);
+    for (uint32_t k = 0; k < MAX_ACK_RETRY; k++)
+      if (cl->retry[k].used && cl->retry[k].bind == bh) {
+        cl->retry[k].used = false;
+        cl->n_retry--;
+      }
+    memset(b, 0, sizeof *b);
+    (void)smbx__slab_put(&cl->binds, b);
+  }
+  cl->memo_valid = false;
+  drain(cli);
+}
+
 uint64_t smbx__cli_lease_expiry(const smbx__cli_leases *cl)
 {
   return cl ? smbx_lease_client_expiry(cl->lt) : UINT64_MAX;

@@ -32,6 +32,9 @@ bool smbx__cli_lease_complete(smbx_client *cli, smbx__cli_leases *cl,
 /* After the RESPONSE event of a recorded request: the lease events it
  * caused (a break that overtook the CREATE response) follow it. */
 void smbx__cli_lease_after_response(smbx_client *cli, smbx__cli_leases *cl);
+/* Connection conn is down: the leases obtained through it are gone. */
+void smbx__cli_lease_conn_down(smbx_client *cli, smbx__cli_leases *cl,
+                               uint64_t conn);
 uint64_t smbx__cli_lease_expiry(const smbx__cli_leases *cl);
 void smbx__cli_lease_handle_expiry(smbx_client *cli, smbx__cli_leases *cl,
                                    uint64_t now);

@@ -626,6 +626,27 @@ int smbx_lease_client_granted(smbx_lease_client *lc, const uint8_t key[16],
   return 0;
 }
 
+int smbx_lease_client_lost(smbx_lease_client *lc, uint64_t owner,
+                           uint64_t now_ns)
+{
+  (void)now_ns;
+  if (!lc)
+    return SMBX_ERR_INVAL;
+  int n = 0;
+  for (uint32_t i = 0; i < smbx__slab_cap(&lc->leases); i++) {
+    lc_lease *l = smbx__slab_at(&lc->leases, i);
+    if (!l || l->owner != owner)
+      continue;
+    smbx__lc_dir_drop(lc, l, SMBX_LEASE_INVAL_LOST);
+    l->state = 0;
+    l->flags &= (uint8_t)~(LCF_UNSETTLED | LCF_BREAKING | LCF_ACK_OWED |
+                           LCF_QUEUED | LCF_QUEUED_ACK);
+    l->cached &= (uint8_t)~SMBX_LEASE_CACHED_HANDLES;
+    n++;
+  }
+  return n;
+}
+
 uint64_t smbx_lease_client_expiry(const smbx_lease_client *lc)
 {
   return lc ? smbx__lc_dir_expiry(lc) : UINT64_MAX;

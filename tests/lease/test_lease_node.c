@@ -669,6 +669,60 @@ static void lease_node_ack_waits_for_a_credit(void **state)
   fx_down(&f);
 }
 
+static void lease_node_connection_loss_drops_leases(void **state)
+{
+  (void)state;
+  fx f;
+  fx_up(&f);
+  static const char *names[] = {".", "..", "x"};
+  req q;
+  smbx_event ev;
+  create(&f, "d", SMBX_LEASE_REQ_DIR, &q);
+  smbx_smb2_lease ls;
+  req_lease(&q, &ls);
+  smbx_smb2_fileid fid = answer_create(&f, &q, R | H, true);
+  want_ev(&f, SMBX_EV_RESPONSE, &ev);
+  query(&f, fid, SMBX_SMB2_RESTART_SCANS, &q);
+  answer_qdir(&f, &q, names, 3);
+  want_ev(&f, SMBX_EV_RESPONSE, &ev);
+  query(&f, fid, 0, &q);
+  answer_status(&f, &q, SMBX_STATUS_NO_MORE_FILES);
+  want_ev(&f, SMBX_EV_RESPONSE, &ev);
+  assert_int_equal(smbx_client_dir_close(f.cli, f.conn, f.session, TID, fid,
+                                         f.now, NULL),
+                   1);
+  uint8_t dp[4];
+  size_t dn = u16("d", dp);
+  uint32_t cur = 0;
+  smbx_smb2_dir_entry e;
+  assert_int_equal(smbx_client_dir_next(f.cli, f.scope, dp, dn, f.now, &cur,
+                                        &e),
+                   1);
+  /* the server drops leases with the connection: nothing cached stays */
+  assert_int_equal(smbx_client_abort_conn(f.cli, f.conn, SMBX_ERR_TRANSPORT,
+                                          f.now),
+                   0);
+  want_ev(&f, SMBX_EV_DIR_INVALIDATE, &ev);
+  assert_int_equal(ev.u.lease.reason, SMBX_LEASE_INVAL_LOST);
+  assert_memory_equal(ev.u.lease.key, ls.key, 16);
+  cur = 0;
+  assert_int_equal(smbx_client_dir_next(f.cli, f.scope, dp, dn, f.now, &cur,
+                                        &e),
+                   SMBX_ERR_NOTFOUND);
+  uint64_t c2, s2;
+  uint32_t t2;
+  smbx_smb2_fileid f2;
+  assert_int_equal(smbx_client_dir_reopen(f.cli, f.scope, dp, dn, &c2, &s2,
+                                          &t2, &f2),
+                   0);
+  uint32_t st = 1;
+  assert_int_equal(smbx_lease_client_state(smbx_client_lease_table(f.cli),
+                                           ls.key, &st, NULL),
+                   0);
+  assert_int_equal(st, 0);
+  fx_down(&f);
+}
+
 static void lease_node_oplock_breaks_stay_with_the_host(void **state)
 {
   (void)state;
@@ -700,6 +754,7 @@ int main(void)
       cmocka_unit_test(lease_case_64_client_own_change_node),
       cmocka_unit_test(lease_case_65_client_unknown_key_node),
       cmocka_unit_test(lease_node_ack_waits_for_a_credit),
+      cmocka_unit_test(lease_node_connection_loss_drops_leases),
       cmocka_unit_test(lease_node_oplock_breaks_stay_with_the_host),
   };
   return RUN_TESTS(tests);
