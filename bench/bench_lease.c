@@ -425,6 +425,17 @@ static double run_cached_pdus(void *state, uint64_t iters)
   return (double)(b.requests - a.requests) / (double)iters;
 }
 
+/* allocations per cached listing (the steady state allocates nothing) */
+static double run_cached_allocs(void *state, uint64_t iters)
+{
+  lstate *s = state;
+  uint64_t a0 = bench_alloc_calls(&s->ba), sum = 0;
+  for (uint64_t i = 0; i < iters; i++)
+    sum += cached_listing(s);
+  bench_consume(sum);
+  return (double)(bench_alloc_calls(&s->ba) - a0) / (double)iters;
+}
+
 static double run_bytes_lease(void *state, uint64_t iters)
 {
   (void)iters;
@@ -459,6 +470,9 @@ static const bench_metric lease_metrics[] = {
    .anchor = "lease.dir_list_10k_uncached", .goal = BENCH_LE(0.01)},
   {.name = "lease.dir_list_cached_pdus", .unit = "PDUs/listing",
    .run = run_cached_pdus, .setup = lsetup, .teardown = lteardown,
+   .iters = 4, .goal = BENCH_LE(0), .flags = BENCH_F_INVARIANT},
+  {.name = "lease.dir_list_cached_allocs", .unit = "allocs/listing",
+   .run = run_cached_allocs, .setup = lsetup, .teardown = lteardown,
    .iters = 4, .goal = BENCH_LE(0), .flags = BENCH_F_INVARIANT},
   {.name = "lease.bytes_per_client_lease", .unit = "B",
    .run = run_bytes_lease, .setup = lsetup, .teardown = lteardown,

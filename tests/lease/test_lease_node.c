@@ -744,6 +744,24 @@ static void lease_node_oplock_breaks_stay_with_the_host(void **state)
   fx_down(&f);
 }
 
+static int scenario_enable(test_alloc *ta, void *arg)
+{
+  (void)arg;
+  smbx_client *cli;
+  int rc = smbx_client_new(&cli, NULL, NULL, &ta->a, 0);
+  if (rc)
+    return rc;
+  rc = smbx_client_leases_enable(cli, NULL, 0);
+  smbx_client_free(cli);
+  return rc;
+}
+
+static void lease_node_enable_alloc_failures_clean(void **state)
+{
+  (void)state;
+  assert_true(test_alloc_each_failure(scenario_enable, NULL) > 5);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -756,6 +774,7 @@ int main(void)
       cmocka_unit_test(lease_node_ack_waits_for_a_credit),
       cmocka_unit_test(lease_node_connection_loss_drops_leases),
       cmocka_unit_test(lease_node_oplock_breaks_stay_with_the_host),
+      cmocka_unit_test(lease_node_enable_alloc_failures_clean),
   };
   return RUN_TESTS(tests);
 }
