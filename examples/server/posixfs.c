@@ -2219,7 +2219,9 @@ uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
       free(u16);
       if (rc != 0) break;
     }
-    if (b.count == 0) {
+    /* MS-FSA 2.1.5.10: the queued changes that do not all fit the
+     * buffer are dropped and the caller re-enumerates (ENUM_DIR) */
+    if (used < o->nq || b.count == 0) {
       st = SMBX_STATUS_NOTIFY_ENUM_DIR;
       used = o->nq;
     } else {

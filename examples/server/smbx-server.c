@@ -109,6 +109,8 @@ typedef struct open_rec {
   posixfs_key key, parent; /* file keys of the object and its directory */
   bool wrote;              /* its close changes the directory */
   bool doc;                /* delete-on-close set through this open */
+  bool notified;           /* a CHANGE_NOTIFY came: notify_cap is set */
+  uint32_t notify_cap;     /* the first CHANGE_NOTIFY's OutputBufferLength */
 } open_rec;
 
 /* A CREATE's lease request between its steps (docs/leases.md). */
@@ -1451,14 +1453,25 @@ static int do_notify(server *s, const smbx_event *e)
                                          NULL))
     return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   smbx_smb2_fileid fid = req_fid(e, q.file_id);
-  if (!open_find(s, e->conn, fid))
+  open_rec *o = open_find(s, e->conn, fid);
+  if (!o)
     return respond_err(s, e, SMBX_STATUS_FILE_CLOSED);
+  if (q.output_buffer_length > IO_MAX) /* above MaxTransactSize */
+    return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
+  /* the first request's buffer stays the handle's limit, as on Windows
+   * and Samba: one too small for an entry makes every answer
+   * NOTIFY_ENUM_DIR (smbtorture smb2.notify.valid-req) */
+  if (!o->notified) {
+    o->notified = true;
+    o->notify_cap = q.output_buffer_length;
+  }
   uint32_t st = posixfs_notify_watch(s->fs, fid, q.completion_filter,
                                      (q.flags & SMBX_SMB2_WATCH_TREE) != 0);
   if (st != SMBX_STATUS_SUCCESS)
     return respond_err(s, e, st);
   uint32_t n = 0;
-  uint32_t cap = cap_len(q.output_buffer_length);
+  uint32_t cap = q.output_buffer_length < o->notify_cap ? q.output_buffer_length
+                                                        : o->notify_cap;
   st = posixfs_notify_take(s->fs, fid, s->scratch, cap, &n);
   if (st != SMBX_STATUS_PENDING) {
     notify_answer(s, e->conn, e->u.pdu.req, st, n);

@@ -1548,6 +1548,30 @@ static void smb2_4_12_normalized_name_and_fs_control_objectid(void **state) {
   cl(f, r.file_id);
 }
 
+/* MS-FSA 2.1.5.10: queued changes that do not all fit the buffer are
+ * dropped with NOTIFY_ENUM_DIR (smbtorture smb2.notify.overflow) */
+static void smb2_4_11_notify_changes_not_fitting_enum_dir(void **state) {
+  fx *f = *state;
+  mk(f, "ov");
+  smbx_smb2_fileid d = open_dir(f, "ov");
+  assert_int_equal(posixfs_notify_watch(f->fs, d, SMBX_SMB2_NOTIFY_FILE_NAME,
+                                        0),
+                   0);
+  put_file(f, "ov/a1", "");
+  put_file(f, "ov/a2", "");
+  put_file(f, "ov/a3", "");
+  assert_true(posixfs_notify_drain(f->fs) >= 0);
+  uint8_t buf[256];
+  uint32_t len = 0;
+  /* one entry is 12 + 4 bytes: 20 bytes hold one, not three */
+  assert_int_equal(posixfs_notify_take(f->fs, d, buf, 20, &len),
+                   SMBX_STATUS_NOTIFY_ENUM_DIR);
+  assert_int_equal(len, 0);
+  assert_int_equal(posixfs_notify_take(f->fs, d, buf, sizeof buf, &len),
+                   SMBX_STATUS_PENDING); /* the queue went with it */
+  cl(f, d);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -1580,6 +1604,7 @@ int main(void) {
       T(smb2_read_sets_position),
       T(fsa_rename_blocked_by_parent_open_with_delete),
       T(smb2_4_12_normalized_name_and_fs_control_objectid),
+      T(smb2_4_11_notify_changes_not_fitting_enum_dir),
   };
   return RUN_TESTS(tests);
 }
