@@ -207,7 +207,10 @@ static void push_done(smbx__srv_rdma *r, const rreq *q, int err)
 }
 
 /* READ: every byte is placed; the response names them (smb2.md 4.6:
- * DataLength 0, DataRemaining = bytes placed). */
+ * DataLength 0, DataRemaining = bytes placed). Only the 16-byte fixed part
+ * goes out: StructureSize 17 stands whatever the Buffer's length, and
+ * Linux cifs takes any byte after the fixed part as inline data of an
+ * RDMA read (it fails the read, then reads past the message). */
 static void read_respond(smbx__srv_rdma *r, rreq *q)
 {
   uint8_t out[SMBX_SMB2_HDR_SIZE + 17];
@@ -220,8 +223,7 @@ static void read_respond(smbx__srv_rdma *r, rreq *q)
   rreq done = *q;
   int rc = n < 0 ? (int)n
                  : smbx_server_respond(r->srv, r->conn, q->req, 0,
-                                       out + SMBX_SMB2_HDR_SIZE,
-                                       (size_t)n - SMBX_SMB2_HDR_SIZE, r->now);
+                                       out + SMBX_SMB2_HDR_SIZE, 16, r->now);
   if (rc == SMBX_ERR_AGAIN)
     return; /* no send space: smbx__srv_rdma_writable() retries */
   rreq *left = find(r, done.req);

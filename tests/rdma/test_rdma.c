@@ -220,6 +220,37 @@ static void rdma_case_54_4095_descriptors(void **st)
   rh_fini(&x);
 }
 
+/* An RDMA READ response is the header and the 16-byte fixed part, nothing
+ * more: with DataLength 0 there is no Buffer byte. Linux cifs (6.1, seen
+ * over soft-RoCE) takes any byte after the fixed part as inline read data,
+ * fails the read ("buf can not contain only a part of read data") and then
+ * reads DataRemaining bytes that never come: a kernel oops. */
+static void rdma_read_response_is_the_fixed_part_only(void **st)
+{
+  (void)st;
+  rh x;
+  rh_init(&x);
+  rh_start(&x);
+  static uint8_t buf[4000];
+  smbx_mr mr = rh_client_mr(&x, buf, sizeof buf, SMBX_MR_REMOTE_WRITE);
+  smbx_smb2_buffer_desc d = {mr.address, mr.key, sizeof buf};
+  uint8_t ci[16], body[128];
+  descs(ci, &d, 1);
+  size_t n = read_body(&x, body, sizeof body, sizeof buf,
+                       SMBX_SMB2_CHANNEL_RDMA_V1, ci, sizeof ci);
+  fill(x.file, sizeof buf, 7);
+  const rh_ev *e = rh_raw(&x, SMBX_SMB2_READ, body, n);
+  assert_int_equal(status_of(e), 0);
+  assert_int_equal(e->len, SMBX_SMB2_HDR_SIZE + 16);
+  smbx_smb2_read_resp rr;
+  assert_int_equal(smbx_smb2_decode_read_resp(e->hdr, e->len, &rr, NULL), 0);
+  assert_int_equal(rr.data.len, 0);
+  assert_int_equal(rr.data_remaining, sizeof buf);
+  assert_memory_equal(buf, x.file, sizeof buf);
+  x.t[0].deregister_mr(x.t[0].user_data, &mr);
+  rh_fini(&x);
+}
+
 /* How many SENDs from the server carried SEND_WITH_INVALIDATE of key. */
 static size_t inv_sends(const rh *x, uint32_t key)
 {
@@ -789,6 +820,7 @@ int main(void)
       cmocka_unit_test(rdma_case_52_invalidate_on_smb300),
       cmocka_unit_test(rdma_case_53_bad_channel_info),
       cmocka_unit_test(rdma_case_54_4095_descriptors),
+      cmocka_unit_test(rdma_read_response_is_the_fixed_part_only),
       cmocka_unit_test(rdma_case_55_invalidate_exactly_once),
       cmocka_unit_test(rdma_case_56_no_offload_when_protected),
       cmocka_unit_test(rdma_case_57_transform_count_zero),
