@@ -98,6 +98,9 @@ typedef struct client {
   uint8_t guid[16];      /* ClientGuid (leases) */
   uint64_t bound_session; /* multichannel: a session bound to this
                              connection (its opens are usable here) */
+  bool rdma;              /* SMB Direct: no socket (fd -1); the glue
+                             (examples/ibverbs) owns the QP and frees the
+                             node's connection when it closed */
   struct server *s;
 } client;
 
@@ -1077,6 +1080,28 @@ static void rdma_done(server *s, const smbx_event *e)
 
 /* Transfers of connections the glue freed (their QP is gone, nothing can
  * touch the buffers any more) give their buffers back. */
+/* An SMB Direct connection gets a client record (no socket) once the
+ * transport is negotiated, for what the server keeps per connection
+ * (dialect, capabilities for VALIDATE_NEGOTIATE, bound session). */
+static void rdma_client_add(server *s, uint64_t conn)
+{
+  for (size_t i = 0; i < MAX_CLIENTS; i++)
+    if (!s->clients[i]) {
+      client *c = calloc(1, sizeof *c);
+      if (!c)
+        break;
+      c->fd = -1;
+      c->conn = conn;
+      c->rdma = true;
+      c->s = s;
+      s->clients[i] = c;
+      return;
+    }
+  fprintf(stderr, "smbx-server: no room for SMB Direct conn %llu\n",
+          (unsigned long long)conn);
+  (void)smbx_server_close_conn(s->srv, conn, s->now);
+}
+
 static void rdma_sweep(server *s)
 {
   for (size_t i = 0; i < s->n_xfers;)
@@ -1801,6 +1826,10 @@ static void drain(server *s)
     case SMBX_EV_RDMA_DONE:
       rdma_done(s, &e);
       break;
+    case SMBX_EV_CONN_UP: /* SMB Direct negotiated */
+      if (s->ibv && smbx_ibv_has_conn(s->ibv, e.conn))
+        rdma_client_add(s, e.conn);
+      break;
 #endif
     case SMBX_EV_CONN_DOWN:
       logf_("conn %llu down: %s\n", (unsigned long long)e.conn,
@@ -1830,9 +1859,11 @@ static void client_free(server *s, size_t i)
   if (!c)
     return;
   forget_conn(s, c->conn);
-  (void)smbx_server_close_conn(s->srv, c->conn, s->now);
-  drain(s);
-  close(c->fd);
+  if (!c->rdma) { /* SMB Direct: the glue closes it when the QP is done */
+    (void)smbx_server_close_conn(s->srv, c->conn, s->now);
+    drain(s);
+    close(c->fd);
+  }
   free(c->out);
   free(c);
   s->clients[i] = NULL;
