@@ -596,6 +596,96 @@ uint32_t posixfs_lookup(posixfs *fs, const uint8_t *name, size_t name_len,
   return obj->valid ? SMBX_STATUS_SUCCESS : SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
 }
 
+/* ------------------------------------------------------------------ */
+/* extended attributes: user.smbx.ea.<NAME> xattrs */
+
+#define EA_PREFIX "user.smbx.ea."
+#define EA_MAX 65536u
+
+/* Walks a FILE_FULL_EA_INFORMATION list (MS-FSCC 2.4.15): NUL-terminated
+ * ASCII names, 4-aligned NextEntryOffset inside the list. With pp set,
+ * stores each EA (names upper-cased, as Windows keeps them; an empty
+ * value removes it). 0, or -1 when the list is malformed or a store
+ * fails. */
+static int ea_list_apply(const uint8_t *p, size_t len, const char *pp) {
+  size_t off = 0;
+  for (;;) {
+    if (len - off < 9) return -1;
+    uint32_t next = get32(p + off);
+    size_t nl = p[off + 5];
+    size_t vl = p[off + 6] | (size_t)p[off + 7] << 8;
+    size_t size = 8 + nl + 1 + vl;
+    if (nl == 0 || size > len - off || p[off + 8 + nl] != 0) return -1;
+    char xn[sizeof EA_PREFIX + 256];
+    memcpy(xn, EA_PREFIX, sizeof EA_PREFIX - 1);
+    for (size_t i = 0; i < nl; i++) {
+      uint8_t c = p[off + 8 + i];
+      if (c < 0x20 || c > 0x7E) return -1;
+      xn[sizeof EA_PREFIX - 1 + i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    xn[sizeof EA_PREFIX - 1 + nl] = '\0';
+    if (pp) {
+      const uint8_t *v = p + off + 8 + nl + 1;
+      if (vl ? setxattr(pp, xn, v, vl, 0) != 0
+             : removexattr(pp, xn) != 0 && errno != ENODATA)
+        return -1;
+    }
+    if (next == 0) return 0;
+    if (next % 4 || next < size || next > len - off) return -1;
+    off += next;
+  }
+}
+
+/* The file's EAs as a FILE_FULL_EA_INFORMATION list into out (when it all
+ * fits cap; entries 4-aligned); *need = the list's size, 0 without EAs. */
+static uint32_t ea_list_build(open_s *o, uint8_t *out, size_t cap,
+                              size_t *need) {
+  *need = 0;
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  char *names = malloc(EA_MAX);
+  uint8_t *val = malloc(EA_MAX);
+  uint32_t st = ST_OK;
+  ssize_t nn = names && val ? listxattr(pp, names, EA_MAX) : -1;
+  if (nn < 0) {
+    st = names && val && (errno == ENOTSUP || errno == ENODATA)
+             ? ST_OK
+             : SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    nn = 0;
+  }
+  size_t at = 0, last = 0;
+  int any = 0;
+  for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1) {
+    const char *x = names + i;
+    if (strncmp(x, EA_PREFIX, sizeof EA_PREFIX - 1)) continue;
+    const char *nm = x + sizeof EA_PREFIX - 1;
+    size_t nl = strlen(nm);
+    ssize_t vl = getxattr(pp, x, val, EA_MAX);
+    if (vl < 0 || nl == 0 || nl > 255 || vl > 0xFFFF) continue;
+    size_t start = any ? (at + 3u) & ~(size_t)3u : 0;
+    size_t size = 8 + nl + 1 + (size_t)vl;
+    if (start + size <= cap) {
+      if (any) {
+        memset(out + at, 0, start - at);
+        put32(out + last, (uint32_t)(start - last));
+      }
+      put32(out + start, 0);
+      out[start + 4] = 0;
+      out[start + 5] = (uint8_t)nl;
+      put16(out + start + 6, (uint32_t)vl);
+      memcpy(out + start + 8, nm, nl + 1);
+      memcpy(out + start + 8 + nl + 1, val, (size_t)vl);
+    }
+    last = start;
+    at = start + size;
+    any = 1;
+  }
+  *need = at;
+  free(names);
+  free(val);
+  return st;
+}
+
 uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
                         posixfs_create_result *r) {
   if (!fs || !a || !r) return SMBX_STATUS_INVALID_PARAMETER;
@@ -614,6 +704,8 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
     return SMBX_STATUS_ACCESS_DENIED;
   uint32_t share = a->share_access & 7u;
   if (doc && a->name_len == 0) return SMBX_STATUS_ACCESS_DENIED; /* root */
+  if (a->eas_len && ea_list_apply(a->eas, a->eas_len, NULL) != 0)
+    return SMBX_STATUS_INVALID_PARAMETER;
 
   char *path = NULL;
   uint32_t st = parse_name(a->name, a->name_len, &path);
@@ -779,6 +871,12 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
       goto fail;
     }
     fstat(pfd, &sb);
+  }
+  if (a->eas_len && action != POSIXFS_ACTION_OPENED) { /* ExtA context */
+    if (ea_list_apply(a->eas, a->eas_len, pp) != 0 && errno != ENOTSUP) {
+      st = errno_status(errno);
+      goto fail;
+    }
   }
   node *n = existing ? existing : node_get(fs, &sb, path);
   if (!n) {
@@ -1448,8 +1546,26 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
     n = smbx_smb2_file_internal_info_encode(&in, t, sizeof t, NULL);
     return emit(t, (size_t)n, 8, out, cap, out_len);
   }
-  case POSIXFS_FILE_EA_INFORMATION:
+  case POSIXFS_FILE_EA_INFORMATION: {
+    size_t need = 0;
+    uint32_t est = ea_list_build(o, NULL, 0, &need);
+    if (est != ST_OK) return est;
+    put32(t, (uint32_t)need); /* EaSize: the FULL_EA list's size */
     return emit(t, 4, 4, out, cap, out_len);
+  }
+  case POSIXFS_FILE_FULL_EA_INFORMATION: {
+    if (!(o->access & POSIXFS_READ_EA)) return SMBX_STATUS_ACCESS_DENIED;
+    size_t need = 0;
+    uint32_t est = ea_list_build(o, out, cap, &need);
+    if (est != ST_OK) return est;
+    if (need == 0) return POSIXFS_STATUS_NO_EAS_ON_FILE;
+    if (need > cap) {
+      *out_len = (uint32_t)need;
+      return SMBX_STATUS_BUFFER_TOO_SMALL;
+    }
+    *out_len = (uint32_t)need;
+    return ST_OK;
+  }
   case POSIXFS_FILE_ACCESS_INFORMATION:
     put32(t, o->access);
     return emit(t, 4, 4, out, cap, out_len);

@@ -69,6 +69,7 @@
 #define POSIXFS_FILE_NAME_INFORMATION 9u
 #define POSIXFS_FILE_EA_INFORMATION 7u
 #define POSIXFS_FILE_ACCESS_INFORMATION 8u
+#define POSIXFS_FILE_FULL_EA_INFORMATION 15u
 #define POSIXFS_FILE_POSITION_INFORMATION 14u
 #define POSIXFS_FILE_MODE_INFORMATION 16u
 #define POSIXFS_FILE_ALIGNMENT_INFORMATION 17u
@@ -93,6 +94,7 @@
 #define POSIXFS_STATUS_INVALID_LOCK_RANGE 0xC00001A1u
 #define POSIXFS_STATUS_CANNOT_DELETE 0xC0000121u
 #define POSIXFS_STATUS_INVALID_SECURITY_DESCR 0xC0000079u
+#define POSIXFS_STATUS_NO_EAS_ON_FILE 0xC0000052u
 
 /** @name SECURITY_INFORMATION bits (AdditionalInformation) @{ */
 #define POSIXFS_SECINFO_OWNER 0x1u
@@ -123,6 +125,9 @@ typedef struct posixfs_create_args {
   uint32_t create_disposition;
   uint32_t create_options;
   uint64_t allocation_size; /**< from an AlSi context; 0 = none */
+  const uint8_t *eas; /**< an ExtA context: FILE_FULL_EA_INFORMATION list
+                           stored on a created or overwritten file */
+  size_t eas_len;
 } posixfs_create_args;
 
 /** @brief CREATE result: what the CREATE response carries. */

@@ -684,6 +684,7 @@ static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
     return respond_err(s, e, SMBX_STATUS_INVALID_PARAMETER);
   bool want_mxac = false, want_qfid = false;
   uint64_t alsi = 0;
+  smbx_smb2_bytes eas = {NULL, 0}; /* ExtA: posixfs checks and stores it */
   smbx_smb2_create_ctx_iter it;
   smbx_smb2_create_ctx cx;
   if (q.contexts.len) {
@@ -702,6 +703,8 @@ static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
           alsi = d.value;
       } else if (tag == SMBX_SMB2_CTX_TAG_TWRP) {
         return respond_err(s, e, SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+      } else if (tag == SMBX_SMB2_CTX_TAG_EXTA) {
+        eas = cx.data;
       }
     }
     if (r < 0)
@@ -733,6 +736,8 @@ static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
       .create_disposition = q.create_disposition,
       .create_options = q.create_options,
       .allocation_size = alsi,
+      .eas = eas.p,
+      .eas_len = eas.len,
   };
   posixfs_create_result r;
   memset(&r, 0, sizeof r);

@@ -1572,6 +1572,66 @@ static void smb2_4_11_notify_changes_not_fitting_enum_dir(void **state) {
   cl(f, d);
 }
 
+/* ExtA on CREATE stores EAs; FileFullEaInformation (15) lists them (names
+ * upper-cased), FileEaInformation (7) gives their size; READ_EA needed;
+ * a malformed list is INVALID_PARAMETER; none -> NO_EAS_ON_FILE */
+static void smb2_4_12_extended_attributes(void **state) {
+  fx *f = *state;
+  static const uint8_t ea[] = {
+      16, 0, 0, 0, 0, 3, 2, 0, 'o', 'n', 'e', 0, 'v', '1', 0, 0, /* "one" */
+      0,  0, 0, 0, 0, 3, 1, 0, 'T', 'W', 'O', 0, 'x'};          /* "TWO" */
+  posixfs_create_args a;
+  posixfs_create_result r, ro;
+  memset(&a, 0, sizeof a);
+  a.name = u16("eaf");
+  a.name_len = u16len;
+  a.desired_access = RW | POSIXFS_READ_EA;
+  a.share_access = 7;
+  a.create_disposition = POSIXFS_CREATE;
+  a.eas = ea;
+  a.eas_len = sizeof ea;
+  assert_int_equal(posixfs_create(f->fs, &a, &r), 0);
+  uint8_t out[256];
+  uint32_t n = 0;
+  assert_int_equal(qi(f, r.file_id, 1, 15, out, sizeof out, &n), 0);
+  assert_int_equal(n, 29);
+  const uint8_t *e1 = out, *e2 = out + (out[0] | out[1] << 8);
+  if (e1[8] != 'O') { /* listxattr order is the file system's */
+    const uint8_t *t = e1;
+    e1 = e2;
+    e2 = t;
+  }
+  assert_memory_equal(e1 + 5, "\x03\x02\x00ONE\0v1", 10);
+  assert_memory_equal(e2 + 5, "\x03\x01\x00TWO\0x", 9);
+  assert_int_equal(qi(f, r.file_id, 1, 15, out, 10, &n),
+                   SMBX_STATUS_BUFFER_TOO_SMALL);
+  assert_int_equal(n, 29);
+  assert_int_equal(qi(f, r.file_id, 1, 7, out, sizeof out, &n), 0);
+  assert_int_equal(out[0], 29);
+  assert_int_equal(cr(f, "eaf", POSIXFS_READ_ATTRIBUTES, 7, POSIXFS_OPEN, 0,
+                      &ro),
+                   0);
+  assert_int_equal(qi(f, ro.file_id, 1, 15, out, sizeof out, &n),
+                   SMBX_STATUS_ACCESS_DENIED);
+  cl(f, ro.file_id);
+  cl(f, r.file_id);
+  /* malformed: the name's NUL missing */
+  uint8_t bad[sizeof ea];
+  memcpy(bad, ea, sizeof ea);
+  bad[11] = 'x';
+  a.name = u16("eag");
+  a.eas = bad;
+  assert_int_equal(posixfs_create(f->fs, &a, &r),
+                   SMBX_STATUS_INVALID_PARAMETER);
+  assert_false(exists(f, "eag"));
+  a.eas = NULL;
+  a.eas_len = 0;
+  assert_int_equal(posixfs_create(f->fs, &a, &r), 0);
+  assert_int_equal(qi(f, r.file_id, 1, 15, out, sizeof out, &n),
+                   POSIXFS_STATUS_NO_EAS_ON_FILE);
+  cl(f, r.file_id);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -1605,6 +1665,7 @@ int main(void) {
       T(fsa_rename_blocked_by_parent_open_with_delete),
       T(smb2_4_12_normalized_name_and_fs_control_objectid),
       T(smb2_4_11_notify_changes_not_fitting_enum_dir),
+      T(smb2_4_12_extended_attributes),
   };
   return RUN_TESTS(tests);
 }
