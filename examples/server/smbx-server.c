@@ -1244,6 +1244,17 @@ static int do_query_directory(server *s, const smbx_event *e)
   return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_DIRECTORY);
 }
 
+/* BUFFER_TOO_SMALL carries the size needed as ErrorData (MS-SMB2
+ * 3.3.5.20.3: security descriptors, EA lists). */
+static int respond_too_small(server *s, const smbx_event *e, uint32_t need)
+{
+  uint8_t d[4] = {(uint8_t)need, (uint8_t)(need >> 8), (uint8_t)(need >> 16),
+                  (uint8_t)(need >> 24)};
+  return smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req,
+                                   SMBX_STATUS_BUFFER_TOO_SMALL, d, sizeof d,
+                                   s->now);
+}
+
 static int do_query_info(server *s, const smbx_event *e)
 {
   smbx_smb2_query_info_req q;
@@ -1257,13 +1268,8 @@ static int do_query_info(server *s, const smbx_event *e)
     uint32_t st = posixfs_query_security(s->fs, fid, q.additional_information,
                                          s->scratch,
                                          cap_len(q.output_buffer_length), &n);
-    if (st == SMBX_STATUS_BUFFER_TOO_SMALL) {
-      /* ErrorData: the size the descriptor needs (MS-SMB2 3.3.5.20.3) */
-      uint8_t need[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
-                         (uint8_t)(n >> 24)};
-      return smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req, st,
-                                       need, sizeof need, s->now);
-    }
+    if (st == SMBX_STATUS_BUFFER_TOO_SMALL)
+      return respond_too_small(s, e, n);
     if (st != SMBX_STATUS_SUCCESS)
       return respond_err(s, e, st);
     return respond_output(s, e, st, s->scratch, n, SMBX_SMB2_QUERY_INFO);
@@ -1277,6 +1283,8 @@ static int do_query_info(server *s, const smbx_event *e)
   uint32_t st = posixfs_query_info(s->fs, fid, q.info_type, q.file_info_class,
                                    s->scratch,
                                    cap_len(q.output_buffer_length), &n);
+  if (st == SMBX_STATUS_BUFFER_TOO_SMALL) /* FileFullEaInformation */
+    return respond_too_small(s, e, n);
   if (st != SMBX_STATUS_SUCCESS && st != SMBX_STATUS_BUFFER_OVERFLOW)
     return respond_err(s, e, st);
   /* FileFsVolumeInformation (18 bytes + label): posixfs leaves the label
