@@ -7,7 +7,7 @@
  * fields (key: the directory's, the file's or the input's), raw bytes as
  * an unsolicited OPLOCK_BREAK body, a CREATE of a child whose response
  * carries fuzzed RqLs data (and possibly a break before it), a clock
- * step, a re-listing. Invariant checked after every op: while the table
+ * step, a re-listing, the loss of the connection. Invariant checked after every op: while the table
  * says the directory lease lacks R (or was purged), the cache serves
  * nothing -- no stale entry after a break was processed -- and a served
  * listing is exactly the three entries. */
@@ -381,7 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (i < size && f->n_feeds < 500) {
       uint8_t op = data[i++];
       size_t left = size - i;
-      switch (op % 6) {
+      switch (op % 7) {
       case 0: { /* a well-formed lease break with fuzzed fields */
         if (left < 8)
           break;
@@ -465,6 +465,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       case 4: /* list again (fills only under R) */
         if (!list_fill(f))
           i = size;
+        break;
+      case 5: /* the connection dies: every lease it carried goes */
+        (void)smbx_client_abort_conn(f->cli, f->conn, SMBX_ERR_TRANSPORT,
+                                     f->now);
+        drain(f);
+        i = size;
         break;
       default:
         answer_node(f);
