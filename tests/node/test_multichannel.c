@@ -1025,6 +1025,104 @@ static void chseq_3_3_5_2_10_stale_requests_fail(void **state)
   }
 }
 
+
+/* ---- memory ------------------------------------------------------------------------ */
+
+static int server_new_scenario(test_alloc *ta, void *arg)
+{
+  (void)arg;
+  smbx_server_settings ss;
+  smbx_server_settings_default(&ss, sizeof ss);
+  ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  smbx_server *srv = NULL;
+  int rc = smbx_server_new(&srv, &ss, NULL, &ta->a, 0);
+  if (rc == 0) {
+    smbx_smb2_netif e;
+    netif4(&e, 1, 0, 1);
+    rc = smbx_server_set_interfaces(srv, &e, 1);
+  }
+  smbx_server_free(srv);
+  return rc;
+}
+
+/* a MULTI_CHANNEL server's open table and interface list: every
+ * allocation failure ends in SMBX_ERR_NOMEM without a leak */
+static void alloc_multichannel_server_fails_cleanly(void **state)
+{
+  (void)state;
+  assert_true(test_alloc_each_failure(server_new_scenario, NULL) >= 6);
+}
+
+/* the multichannel steady state allocates nothing either: READs and
+ * WRITEs spread over two channels with their replay copies, CREATE/CLOSE
+ * (the server's open table) */
+static void alloc_zero_per_request_multichannel(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  int a, b;
+  uint64_t s;
+  uint32_t t;
+  two_channels(&x, SMBX_DIALECT_MASK_311, &a, &b, &s, &t);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "steady.bin");
+  static const uint8_t data[4096] = {7};
+  uint64_t req;
+  for (int i = 0; i < 50; i++) {
+    assert_int_equal(smbx_client_write(x.cli, 0, s, t, f, 0, data,
+                                       sizeof data, x.now, &req),
+                     0);
+    assert_int_equal(smbx_client_read(x.cli, 0, s, t, f, 0, 4096, x.now, &req),
+                     0);
+    nh_pump(&x);
+  }
+  uint64_t before = x.ta.calls;
+  for (int i = 0; i < 100; i++) {
+    assert_int_equal(smbx_client_write(x.cli, 0, s, t, f, 0, data,
+                                       sizeof data, x.now, &req),
+                     0);
+    assert_int_equal(smbx_client_read(x.cli, 0, s, t, f, 0, 4096, x.now, &req),
+                     0);
+    nh_pump(&x);
+  }
+  /* CREATE + CLOSE on the second channel (the server's open table) */
+  uint8_t w[32];
+  size_t wl = 0;
+  assert_int_equal(smbx_utf8_to_utf16le((const uint8_t *)"steady.bin", 10, w,
+                                        sizeof w, &wl),
+                   0);
+  smbx_smb2_create_req cr;
+  memset(&cr, 0, sizeof cr);
+  cr.impersonation_level = 2;
+  cr.desired_access = 0x12019F;
+  cr.share_access = 3;
+  cr.create_disposition = 3;
+  cr.name.p = w;
+  cr.name.len = wl;
+  uint64_t cb = x.pair[b].cconn;
+  assert_int_equal(smbx_client_create(x.cli, cb, s, t, &cr, x.now, &req), 0);
+  nh_pump(&x);
+  const nh_cev *e = NULL;
+  assert_int_equal(responses_for(&x, cb, req, &e), 1);
+  smbx_smb2_create_resp crs;
+  assert_int_equal(smbx_smb2_decode_create_resp(e->bytes, e->len, &crs, NULL),
+                   0);
+  assert_int_equal(smbx_client_close(x.cli, cb, s, t, crs.file_id, 0, x.now,
+                                     &req),
+                   0);
+  nh_pump(&x);
+  assert_int_equal(x.ta.calls, before);
+  /* every request completed, successfully */
+  size_t ok = 0;
+  for (size_t i = 0; i < x.n_log; i++)
+    if (x.log[i].ev.type == SMBX_EV_RESPONSE && x.log[i].ev.u.pdu.err == 0 &&
+        x.log[i].ev.u.pdu.status == 0)
+      ok++;
+  assert_true(ok >= 300 + 2);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1039,6 +1137,8 @@ int main(void)
       cmocka_unit_test(failover_rdma_reads_are_not_replayed),
       cmocka_unit_test(failover_disabled_and_arena_alloc_failure),
       cmocka_unit_test(chseq_3_3_5_2_10_stale_requests_fail),
+      cmocka_unit_test(alloc_multichannel_server_fails_cleanly),
+      cmocka_unit_test(alloc_zero_per_request_multichannel),
   };
   return RUN_TESTS(tests);
 }
