@@ -13,9 +13,10 @@
 # once and the retry reported. Last line: "N passed, N failed".
 #
 # usage: scripts/rdma-interop.sh [BUILD_DIR] [SCENARIO...]
-#   BUILD_DIR  with examples/server/smbx-server, examples/client/smbx-client
-#              and tools/smbx-dump/smbx-dump built with rdma-core (default
-#              build/gcc)
+#   BUILD_DIR  where smbx-server, smbx-client and smbx-dump are built with
+#              rdma-core and a static libsmbx (the guests get the programs
+#              and their ldd libraries, not the build tree); configured
+#              here when missing (default build/rdma-lab)
 #   SCENARIO   run only these (names below; default: all)
 # env: SMBX_RDMA_LAB (default ../shared/tools/rdma-vm from the project
 #      root), WORK (the lab's, default /tmp/smbx-rdma-vm), OUTD (logs and
@@ -24,7 +25,7 @@
 #       (no qemu/kernel packages and no root) unless CI=true (then 1).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-build/gcc}; [ $# -gt 0 ] && shift
+BUILD=${1:-build/rdma-lab}; [ $# -gt 0 ] && shift
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD;; esac
 LAB=${SMBX_RDMA_LAB:-$ROOT/../shared/tools/rdma-vm}
 export WORK=${WORK:-/tmp/smbx-rdma-vm}
@@ -41,9 +42,19 @@ skip() {
   echo "rdma-interop: skipped"; exit 77
 }
 [ -x "$LAB/run.sh" ] || skip "no lab at $LAB (set SMBX_RDMA_LAB)"
-for b in "$SRV" "$CLI" "$DUMP"; do [ -x "$b" ] || skip "$b not built"; done
-ldd "$SRV" | grep -q librdmacm || skip "$SRV built without rdma-core (libibverbs-dev, librdmacm-dev)"
 [ "$(id -u)" = 0 ] || skip "the lab's build needs root (apt, modules)"
+pkg-config --exists libibverbs librdmacm || skip "no rdma-core development files (libibverbs-dev, librdmacm-dev)"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" "$ROOT" -Ddefault_library=static -Dtests=disabled \
+    -Dbench=false -Dbuildtype=debugoptimized -Dibverbs=enabled >/dev/null ||
+    { echo "rdma-interop: meson setup $BUILD failed"; exit 1; }
+fi
+ninja -C "$BUILD" examples/server/smbx-server examples/client/smbx-client \
+  tools/smbx-dump/smbx-dump >/dev/null || { echo "rdma-interop: build failed"; exit 1; }
+for b in "$SRV" "$CLI"; do
+  ldd "$b" | grep -q librdmacm || { echo "rdma-interop: $b built without rdma-core"; exit 1; }
+  ! ldd "$b" | grep -q libsmbx || { echo "rdma-interop: $b links libsmbx.so: configure $BUILD with -Ddefault_library=static"; exit 1; }
+done
 
 # Build the lab once (idempotent; ~90 s after the packages are installed).
 if ! ls "$WORK"/root/boot/vmlinuz-* >/dev/null 2>&1 || [ ! -f "$WORK/initrd_smbd.gz" ]; then
@@ -77,13 +88,25 @@ SCENARIOS=(
   "cli-server-kill|--client $CLI --vers 3.1.1 --ops w=16777216,r,w=16777216,r,w=16777216,r --server-kill 4 --pcap none|no"
 )
 
-# check_capture NAME PCAP: tshark + smbx-dump; prints findings, returns 1 on a problem
+# check_capture NAME PCAP PEER_IP: tshark + smbx-dump; prints findings,
+# returns 1 on a problem. A malformed frame counts unless the peer sent it
+# and its only expert item is one of PEER_ITEMS (listed instead).
 check_capture() {
-  local name=$1 pcap=$2 bad=0
+  local name=$1 pcap=$2 peer=$3 bad=0
   [ -s "$pcap" ] || { echo "  $name: no capture $pcap"; return 1; }
-  local malformed
-  malformed=$(tshark -r "$pcap" -Y '_ws.malformed' -T fields -e frame.number 2>/dev/null | wc -l)
-  [ "$malformed" = 0 ] || { echo "  $name: tshark: $malformed malformed frame(s)"; bad=1; }
+  local mf malformed=0 line
+  mf=$(tshark -r "$pcap" -Y '_ws.malformed' -T fields -E separator='|' \
+       -e frame.number -e ip.src -e _ws.expert.message 2>/dev/null)
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    IFS='|' read -r fr src msg <<<"$line"
+    if [ "$src" = "$peer" ] && echo "$msg" | grep -qE "$PEER_ITEMS"; then
+      echo "  $name: peer's malformed blob (not smbx): frame $fr from $src: $msg"
+    else
+      malformed=$((malformed + 1)); echo "  $name: tshark: malformed frame $fr from $src: $msg"
+    fi
+  done <<<"$mf"
+  [ "$malformed" = 0 ] || bad=1
   # expert items: the peers' listed, anything else is a problem
   local items
   items=$(tshark -r "$pcap" -q -z expert,warn 2>/dev/null | grep -E '^ *(Warning|Error) ' | sed 's/  */ /g' | sort | uniq -c)
@@ -121,7 +144,11 @@ run_once() {
   local rc=$?
   echo "$out" | grep -E '^== (PASS|FAIL)' | sed 's/^/  /'
   [ $rc = 0 ] || { echo "  logs: $OUTD/$name.client.log $OUTD/$name.server.log"; return 1; }
-  if [ "$check" = yes ]; then check_capture "$name" "$OUTD/$name.pcap" || return 1; fi
+  if [ "$check" = yes ]; then
+    local peer=10.10.0.1  # cifs; ksmbd is 10.10.0.2
+    case $name in cli-*) peer=10.10.0.2;; esac
+    check_capture "$name" "$OUTD/$name.pcap" "$peer" || return 1
+  fi
   return 0
 }
 
