@@ -4,7 +4,8 @@
 # directory with one user; for every dialect an anonymous run of mkdir, put
 # 5 MB, get byte-exact, cat (compound), ls, stat, mv, rm, echo checked on
 # the server's disk; user sessions signed (every dialect) and encrypted
-# (3.x); a wrong path and a wrong password fail; notify fired by a put.
+# (3.x); a wrong path and a wrong password fail; notify fired by a put;
+# the server exits 0 on SIGTERM and logs no sanitizer report.
 #
 #   client_vs_smbx_server.sh SMBX_CLIENT SMBX_SERVER
 #
@@ -124,6 +125,17 @@ run "put while notify waits" 0 "$url" put "$work/small.txt" notified.txt
 wait "$npid"
 grep -q "^added notified.txt$" "$work/notify.out" && grep -q "^rc=0$" "$work/notify.out" &&
   ok "notify reported the added file" || { bad "notify"; sed 's/^/#   /' "$work/notify.out"; }
+
+# the server ends on SIGTERM with exit 0 and a log free of sanitizer reports
+kill -TERM "$spid" 2>/dev/null
+src=0
+for _ in $(seq 1 100); do [ -d "/proc/$spid" ] || break; sleep 0.1; done
+wait "$spid" 2>/dev/null || src=$?
+spid=""
+[ $src -eq 0 ] && ok "SIGTERM: smbx-server exits 0" || bad "smbx-server exit status $src"
+grep -q "Sanitizer\|runtime error" "$work/server.log" &&
+  { bad "sanitizer report in the server log"; sed 's/^/#   /' "$work/server.log"; } ||
+  ok "no sanitizer report in the server log"
 
 echo "1..$n"
 if [ "$fails" -ne 0 ]; then
