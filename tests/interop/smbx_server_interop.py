@@ -3,8 +3,9 @@
 """smbx-server against real clients: Samba's smbclient and impacket.
 
 Starts smbx-server on 127.0.0.1:<free port> over a temporary root and runs:
-  - smbclient anonymous (-U%), SMB3: ls, mkdir, put/get of a 5 MB random
-    file (byte-exact), rm, rmdir; `ls` must list the root's files;
+  - smbclient anonymous (-U%), SMB3: ls, mkdir, put of an 8 MiB random
+    file, rename, get (byte-exact), rm, rmdir; `ls` must list the root's
+    files;
   - smbclient as an NTLMv2 user with signing required by the client
     (--client-protection=sign), on each dialect SMB2_02, SMB2_10, SMB3_00,
     SMB3_11 (+ plain SMB3 = the highest);
@@ -110,11 +111,12 @@ def sha(path):
 
 
 def transfer(srv, tmp, root, user, label, extra=()):
-    """ls; mkdir d; put big d/f; get d/f OUT; rm d/f; rmdir d."""
+    """ls; mkdir d; put big d/f; rename d/f d/g; get d/g OUT; rm d/g;
+    rmdir d."""
     out = "out-" + label.replace(" ", "_")
     rc, text = smbclient(srv.port, user,
-                         "ls; mkdir d; put big d/f; get d/f %s; rm d/f; "
-                         "rmdir d" % out, extra, cwd=tmp)
+                         "ls; mkdir d; put big d/f; rename d/f d/g; "
+                         "get d/g %s; rm d/g; rmdir d" % out, extra, cwd=tmp)
     ok = rc == 0 and "NT_STATUS" not in text
     check(ok, "%s: smbclient commands succeed" % label)
     if not ok:
@@ -123,7 +125,7 @@ def transfer(srv, tmp, root, user, label, extra=()):
           "%s: ls lists the root (hello.txt, sub)" % label)
     got = os.path.join(tmp, out)
     check(os.path.exists(got) and sha(got) == sha(os.path.join(tmp, "big")),
-          "%s: 5 MB file byte-exact after put + get" % label)
+          "%s: 8 MiB file byte-exact after put + rename + get" % label)
     check(not os.path.exists(os.path.join(root, "d")),
           "%s: rm + rmdir removed d/ on the server" % label)
     if os.path.exists(got):
@@ -461,7 +463,7 @@ def main():
     with open(os.path.join(root, "sub", "inner.bin"), "wb") as f:
         f.write(os.urandom(300000))
     with open(os.path.join(tmp, "big"), "wb") as f:
-        f.write(os.urandom(5 * 1000 * 1000))
+        f.write(os.urandom(8 << 20))
     servers = []
     try:
         pcap = os.path.join(tmp, "anon.pcap")
