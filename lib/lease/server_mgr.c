@@ -940,6 +940,10 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   m->files[f].opens = o;
   m->n_opens++;
   w->open = o;
+  /* its own lease is spared only when this open will share it (an
+   * ignored context makes a lease-less open that breaks the lease) */
+  if (!lease_honoured(w))
+    own = NIL;
   w->exempt = own;
 
   /* 3.3: what this open takes away from the other leases, and what it

@@ -500,6 +500,28 @@ static void lease_case_16_v2_on_21(void **st)
   fx_free(f);
 }
 
+/* an ignored context (v2 on 2.1) makes a lease-less open: it breaks the
+ * lease of the same key like any other open (found by fuzz_lease_seq) */
+static void lease_case_16_ignored_context_breaks_own_key(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, NULL);
+  uint64_t o;
+  assert_int_equal(begin(f, &(oa){.dialect = SMBX_SMB2_DIALECT_210,
+                                  .access = ACC_RW, .version = 2, .key = 1,
+                                  .state = R | W | H, .user = 3},
+                         &o),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_SUCCESS);
+  expect_ready(f, 3);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.has_lease, 0);
+  assert_int_equal(info(f, GA, 1).opens, 1);
+  fx_free(f);
+}
+
 static void lease_case_17_dir_on_21(void **st)
 {
   (void)st;
@@ -1608,6 +1630,7 @@ int main(void)
       cmocka_unit_test(lease_case_14_reserved_ignored),
       cmocka_unit_test(lease_case_15_caps),
       cmocka_unit_test(lease_case_16_v2_on_21),
+      cmocka_unit_test(lease_case_16_ignored_context_breaks_own_key),
       cmocka_unit_test(lease_case_17_dir_on_21),
       cmocka_unit_test(lease_case_18_level_without_ctx_ctx_without_level),
       cmocka_unit_test(lease_case_19_zero_key),
