@@ -397,6 +397,13 @@ def main():
     if a.server and any(rc not in (0, None) for rc in rcs):
         print("FAIL smbx-server did not exit 0 on SIGTERM: %s" % rcs)
         failed = True
+    for w in workers if a.server else []:
+        for log in w.logs:  # a sanitizer build reports into the server log
+            with open(log, errors="replace") as f:
+                text = f.read()
+            if "Sanitizer" in text or "runtime error:" in text:
+                print("FAIL sanitizer report in %s" % log)
+                failed = True
     if baseline is not None:
         for suite in suites:
             want = [t for t in tests
