@@ -1692,6 +1692,11 @@ static int do_session(server *s, const smbx_event *e)
           r.kind == SXAUTH_KIND_USER    ? "user"
           : r.kind == SXAUTH_KIND_GUEST ? "guest"
                                         : "anonymous");
+    /* the node refuses a binding by another user than the session's */
+    size_t ul = r.user ? strlen(r.user) : 0;
+    if (r.kind == SXAUTH_KIND_USER && ul && ul <= SMBX_SERVER_USER_MAX)
+      (void)smbx_server_session_user(s->srv, conn, req,
+                                     (const uint8_t *)r.user, ul);
     rc = smbx_server_session_respond(s->srv, conn, req, SMBX_STATUS_SUCCESS,
                                      out, out_len,
                                      r.has_key ? r.session_key : NULL,

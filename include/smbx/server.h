@@ -339,6 +339,24 @@ SMBX_API int smbx_server_rdma_pull(smbx_server *srv, uint64_t conn,
 SMBX_API int smbx_server_rdma_done(smbx_server *srv, uint64_t conn,
                                    const smbx_wc *wc, uint64_t now_ns);
 
+/** Longest user identity smbx_server_session_user() takes. @since 0.1.0 */
+#define SMBX_SERVER_USER_MAX 64u
+
+/** @brief Name the user a SESSION_SETUP event's authentication proved
+ *  (an opaque identity: a SID, "DOMAIN\\user", ...; copied), before
+ *  answering it with SUCCESS. The node keeps it with a new session; for a
+ *  binding leg (u.session.req_flags BINDING) it must equal the bound
+ *  session's, else smbx_server_session_respond(SUCCESS) fails the binding
+ *  with STATUS_NOT_SUPPORTED (as Samba does) and returns SMBX_ERR_AUTH.
+ *  Without this call no comparison is made for that session.
+ *  @param req u.session.req
+ *  @return 0; SMBX_ERR_INVAL (NULL id, len 0 or above
+ *          SMBX_SERVER_USER_MAX); SMBX_ERR_NOTFOUND (stale conn or req).
+ *  @since 0.1.0 */
+SMBX_API int smbx_server_session_user(smbx_server *srv, uint64_t conn,
+                                      uint64_t req, const uint8_t *id,
+                                      size_t len);
+
 /** Most interfaces smbx_server_set_interfaces() takes. @since 0.1.0 */
 #define SMBX_SERVER_MAX_INTERFACES 64u
 

@@ -829,6 +829,16 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
         &h, &rs, out_pdu(srv), out_cap(srv), NULL);
     return n < 0 ? (int)n : send_pdu(sc, req, (size_t)n, &o);
   }
+  /* 3.3.5.5.3: the binding must have authenticated the session's user
+   * (when the host names users; Samba's answer) */
+  if (ss->user_len && (ch->user_len != ss->user_len ||
+                       memcmp(ch->user, ss->user, ss->user_len) != 0)) {
+    int urc = send_error(sc, req, SMBX_STATUS_NOT_SUPPORTED);
+    if (urc == SMBX_ERR_AGAIN)
+      return urc;
+    chan_free(srv, ch);
+    return SMBX_ERR_AUTH;
+  }
   /* SUCCESS: the channel signs with its own key, derived from this
    * binding's session key (3.1.1: with the channel's preauth hash; 3.0.x:
    * SMB2AESCMAC/SmbSign, as Samba and Windows do); ciphers are the
@@ -856,6 +866,34 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
   if (rc == SMBX_ERR_AGAIN)
     ch->state = SS_PENDING;
   return rc;
+}
+
+int smbx_server_session_user(smbx_server *srv, uint64_t conn, uint64_t req,
+                             const uint8_t *id, size_t len)
+{
+  sconn *sc = conn_get(srv, conn);
+  if (!srv || !id || len == 0 || len > SMBX_SERVER_USER_MAX)
+    return SMBX_ERR_INVAL;
+  slot *sl = sc ? slot_live(sc, req) : NULL;
+  if (!sl || (sl->kind != K_SESS && sl->kind != K_BIND))
+    return SMBX_ERR_NOTFOUND;
+  uint8_t *dst, *dlen;
+  if (sl->kind == K_BIND) {
+    schan *ch = chan_find(srv, sl->session, conn);
+    if (!ch)
+      return SMBX_ERR_NOTFOUND;
+    dst = ch->user;
+    dlen = &ch->user_len;
+  } else {
+    ssess *ss = sess_get(srv, sl->session);
+    if (!ss)
+      return SMBX_ERR_NOTFOUND;
+    dst = ss->user;
+    dlen = &ss->user_len;
+  }
+  memcpy(dst, id, len);
+  *dlen = (uint8_t)len;
+  return 0;
 }
 
 int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,

@@ -60,6 +60,8 @@ typedef struct ssess {
   smbx__conn_keys keys;
   bool have_keys;
   uint8_t client_guid[16]; /* of the connection that set it up */
+  uint8_t user_len;        /* smbx_server_session_user: who it is */
+  uint8_t user[SMBX_SERVER_USER_MAX];
 } ssess;
 
 /* A channel of a session on another connection (multichannel binding,
@@ -70,6 +72,9 @@ typedef struct schan {
   uint8_t state; /* SS_PENDING, SS_UP */
   uint8_t preauth[64];
   smbx__conn_keys keys;
+  uint8_t user_len; /* who the binding authenticated (must be the
+                       session's user) */
+  uint8_t user[SMBX_SERVER_USER_MAX];
 } schan;
 
 typedef struct stree {

@@ -504,11 +504,19 @@ static void srv_session(nh *x, const smbx_event *e)
   }
   bool anon = (x->session_flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
                                    SMBX_SMB2_SESSION_FLAG_IS_NULL)) != 0;
-  assert_int_equal(smbx_server_session_respond(
-                       x->srv, e->conn, e->u.session.req, SMBX_STATUS_SUCCESS,
-                       (const uint8_t *)"DONE", 4, anon ? NULL : x->key,
-                       anon ? 0 : 16, x->session_flags, x->now),
-                   0);
+  if (x->auth_user)
+    assert_int_equal(smbx_server_session_user(
+                         x->srv, e->conn, e->u.session.req,
+                         (const uint8_t *)x->auth_user, strlen(x->auth_user)),
+                     0);
+  int rc = smbx_server_session_respond(
+      x->srv, e->conn, e->u.session.req, SMBX_STATUS_SUCCESS,
+      (const uint8_t *)"DONE", 4, anon ? NULL : x->key, anon ? 0 : 16,
+      x->session_flags, x->now);
+  /* a binding by another user than the session's is refused by the node */
+  assert_true(rc == 0 || (rc == SMBX_ERR_AUTH &&
+                          (e->u.session.req_flags &
+                           SMBX_SMB2_SESSION_FLAG_BINDING)));
 }
 
 static void srv_tree(nh *x, const smbx_event *e)

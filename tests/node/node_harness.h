@@ -93,6 +93,8 @@ typedef struct nh {
   uint16_t session_flags; /* what the fake authenticator grants */
   uint8_t key[16];
   int auth_rounds; /* MORE_PROCESSING rounds before SUCCESS: 2 */
+  const char *auth_user; /* named with smbx_server_session_user before
+                            SUCCESS when set */
   /* client log */
   nh_cev log[NH_LOG];
   size_t n_log, cursor;

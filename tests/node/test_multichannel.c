@@ -445,6 +445,64 @@ static void bind_3_3_5_5_hostile_binding_legs(void **state)
   nh_fini(&x);
 }
 
+/* 3.3.5.5.3: when the host names users (smbx_server_session_user), a
+ * binding that authenticated someone else fails with NOT_SUPPORTED (the
+ * client sees the status, the channel is not bound); the same user binds */
+static void bind_3_3_5_5_3_other_user_refused(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_311;
+  x.auth_user = "alice";
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  int b = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  nh_negotiate(&x, b);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  uint64_t cb = x.pair[b].cconn;
+  x.auth_user = "mallory";
+  assert_int_equal(smbx_client_session_bind(x.cli, cb, s,
+                                            (const uint8_t *)"NEGO", 4, x.now),
+                   0);
+  for (int round = 1;; round++) {
+    const nh_cev *e = nh_wait(&x, SMBX_EV_SESSION_SETUP);
+    assert_non_null(e);
+    if (e->ev.u.session.status != SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
+      assert_int_equal(e->ev.u.session.status, SMBX_STATUS_NOT_SUPPORTED);
+      break;
+    }
+    char tok[16];
+    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+    assert_int_equal(smbx_client_session_bind(x.cli, cb, s,
+                                              (const uint8_t *)tok,
+                                              (size_t)tl, x.now),
+                     0);
+  }
+  uint64_t req;
+  smbx_smb2_fileid none = {1, 2};
+  assert_int_equal(smbx_client_close(x.cli, cb, s, t, none, 0, x.now, &req),
+                   SMBX_ERR_STATE);
+  assert_false(x.pair[b].sdown);
+  /* the right user binds */
+  x.auth_user = "alice";
+  bind_pair(&x, b, s);
+  assert_int_equal(smbx_client_echo(x.cli, cb, x.now, &req), 0);
+  /* argument checks */
+  assert_int_equal(smbx_server_session_user(x.srv, x.pair[a].sconn, 12345,
+                                            (const uint8_t *)"a", 1),
+                   SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_server_session_user(x.srv, x.pair[a].sconn, 1, NULL,
+                                            1),
+                   SMBX_ERR_INVAL);
+  nh_fini(&x);
+}
+
 /* 6.6 on 3.0.x: the channel key comes from the binding's own session key
  * (SMB2AESCMAC/SmbSign), so a different binding key still verifies both
  * ways when both sides use it, and a wrong one fails the final response */
@@ -1130,6 +1188,7 @@ int main(void)
       cmocka_unit_test(netif_3_3_5_15_11_refusals),
       cmocka_unit_test(netif_alloc_failure_keeps_old_list),
       cmocka_unit_test(bind_3_3_5_5_hostile_binding_legs),
+      cmocka_unit_test(bind_3_3_5_5_3_other_user_refused),
       cmocka_unit_test(bind_6_6_channel_key_from_binding_key),
       cmocka_unit_test(spread_requests_use_both_channels),
       cmocka_unit_test(failover_6_6_replayed_once_with_flag_and_sequence),
