@@ -1601,8 +1601,8 @@ static void smb2_4_12_extended_attributes(void **state) {
     e1 = e2;
     e2 = t;
   }
-  assert_memory_equal(e1 + 5, "\x03\x02\x00ONE\0v1", 10);
-  assert_memory_equal(e2 + 5, "\x03\x01\x00TWO\0x", 9);
+  assert_memory_equal(e1 + 5, "\x03\x02\x00ONE\0v1", 9);
+  assert_memory_equal(e2 + 5, "\x03\x01\x00TWO\0x", 8);
   assert_int_equal(qi(f, r.file_id, 1, 15, out, 10, &n),
                    SMBX_STATUS_BUFFER_TOO_SMALL);
   assert_int_equal(n, 29);
