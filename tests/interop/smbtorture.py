@@ -67,8 +67,12 @@ def wait_port(port, proc, seconds=10):
     return False
 
 
+# suites named with --suite beyond SUITES (e.g. smb2.lease)
+EXTRA_SUITES = []
+
+
 def suite_of(test):
-    for s in sorted(SUITES, key=len, reverse=True):
+    for s in sorted(set(SUITES) | set(EXTRA_SUITES), key=len, reverse=True):
         if test == s or test.startswith(s + "."):
             return s
     return None
@@ -338,6 +342,7 @@ def main():
         print("the Samba baseline needs root")
         return 77
     suites = a.suite or SUITES
+    EXTRA_SUITES.extend(suites)
     baseline = read_results(a.check) if a.check else None
     if a.test:
         tests = a.test
@@ -424,9 +429,9 @@ def main():
                        {t: r for t, (r, _) in results.items()},
                        read_notes(a.notes))
     if failed:
-        print("smbtorture output per test: %s" % logdir)
-    elif not a.logdir:
-        shutil.rmtree(tmp, ignore_errors=True)
+        print("smbtorture output per test: %s; servers: %s" % (logdir, tmp))
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)  # roots and server logs
     return 1 if failed else 0
 
 
