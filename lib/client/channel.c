@@ -158,13 +158,13 @@ void smbx__cli_replay_drop(smbx_client *cli, uint32_t id)
 
 /* ---- ChannelSequence and what is kept ---------------------------------------------- */
 
-/* smb2.md 6.6: commands resent after a channel loss.
- * READ, QUERY_INFO and FLUSH are idempotent; WRITE, SET_INFO and IOCTL are
- * the replayable modifying operations the server guards with
- * ChannelSequence (3.3.5.2.10); READ/WRITE by RDMA are not (see
- * rdma_channel). CREATE (replay needs a durable v2
- * handle), CLOSE, LOCK, QUERY_DIRECTORY (its cursor moves) and
- * CHANGE_NOTIFY are not: they complete with the channel's error. */
+/* smb2.md 6.6: commands resent after a channel loss. READ, QUERY_INFO and
+ * FLUSH are idempotent; WRITE, SET_INFO and IOCTL are the replayable
+ * modifying operations the server guards with ChannelSequence
+ * (3.3.5.2.10). Not resent (they complete with the channel's error):
+ * READ/WRITE by RDMA (see rdma_channel), CREATE (replay needs a durable
+ * v2 handle), CLOSE, LOCK, QUERY_DIRECTORY (its cursor moves) and
+ * CHANGE_NOTIFY. */
 static bool replayable(uint16_t cmd)
 {
   switch (cmd) {
