@@ -792,6 +792,17 @@ static int sess_resp_start(sconn *sc, uint64_t req, uint32_t status,
   return 0;
 }
 
+/* 3.3.4.1.1: a binding leg's response other than SUCCESS is signed with
+ * Session.SigningKey (Samba's client refuses it unsigned). */
+static int bind_send(sconn *sc, const ssess *ss, uint64_t req, uint32_t status,
+                     size_t len, const smbx__conn_send_opts *o)
+{
+  sc->srv->binding = ss;
+  int rc = o ? send_pdu(sc, req, len, o) : send_error(sc, req, status);
+  sc->srv->binding = NULL;
+  return rc;
+}
+
 /* The answer to a binding leg (see bind_setup). */
 static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
                         const uint8_t *blob, size_t blob_len,
@@ -810,9 +821,11 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
   if ((status == SMBX_STATUS_SUCCESS && !key_len) ||
       (status != SMBX_STATUS_SUCCESS &&
        status != SMBX_STATUS_MORE_PROCESSING_REQUIRED)) {
-    int rc = send_error(sc, req, status == SMBX_STATUS_SUCCESS
-                                     ? SMBX_STATUS_ACCESS_DENIED
-                                     : status);
+    int rc = bind_send(sc, ss, req,
+                       status == SMBX_STATUS_SUCCESS
+                           ? SMBX_STATUS_ACCESS_DENIED
+                           : status,
+                       0, NULL);
     if (rc != SMBX_ERR_AGAIN)
       chan_free(srv, ch);
     return rc;
@@ -827,13 +840,14 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
       o.preauth = ch->preauth;
     smbx_ssize n = smbx_smb2_encode_session_setup_resp(
         &h, &rs, out_pdu(srv), out_cap(srv), NULL);
-    return n < 0 ? (int)n : send_pdu(sc, req, (size_t)n, &o);
+    o.flags |= SMBX__CONN_SEND_SIGN;
+    return n < 0 ? (int)n : bind_send(sc, ss, req, status, (size_t)n, &o);
   }
   /* 3.3.5.5.3: the binding must have authenticated the session's user
    * (when the host names users; Samba's answer) */
   if (ss->user_len && (ch->user_len != ss->user_len ||
                        memcmp(ch->user, ss->user, ss->user_len) != 0)) {
-    int urc = send_error(sc, req, SMBX_STATUS_NOT_SUPPORTED);
+    int urc = bind_send(sc, ss, req, SMBX_STATUS_NOT_SUPPORTED, 0, NULL);
     if (urc == SMBX_ERR_AGAIN)
       return urc;
     chan_free(srv, ch);
@@ -1281,6 +1295,13 @@ static int up_keys(void *ctx, uint64_t sid, smbx__conn_keys *out)
     return SMBX_ERR_NOTFOUND;
   if (ss->conn == sc->handle) {
     *out = ss->keys;
+    return 0;
+  }
+  if (sc->srv->binding == ss) {
+    /* a binding leg's answer: the session's signing key, never encrypted */
+    memset(out, 0, sizeof *out);
+    out->flags = SMBX__CONN_KEYS_SIGNING;
+    out->keys = ss->keys.keys;
     return 0;
   }
   const schan *ch = chan_find(sc->srv, sid, sc->handle);

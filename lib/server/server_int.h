@@ -95,6 +95,8 @@ struct smbx_server {
   uint64_t now;
   uint64_t seed;
   bool bp; /* backpressure on */
+  const ssess *binding; /* answering a binding leg: its non-SUCCESS
+                           response is signed with this session's key */
   /* channel.c: FSCTL_QUERY_NETWORK_INTERFACE_INFO from the host's list */
   uint8_t *ifwire;  /* the NETWORK_INTERFACE_INFO chain as sent */
   size_t ifwire_len;

@@ -405,10 +405,31 @@ static void bind_3_3_5_5_hostile_binding_legs(void **state)
                      SMBX_STATUS_ACCESS_DENIED);
     assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], setups);
     assert_false(x.pair[r].sdown);
-    /* a good leg reaches the host (its authenticator answers) */
+    /* a good leg reaches the host (its authenticator answers); the
+     * MORE_PROCESSING answer is signed with Session.SigningKey (3.3.4.1.1;
+     * Samba's client refuses it unsigned) */
     assert_int_equal(raw_bind(&x, r, 4, sid, SIG_GOOD, &k),
                      SMBX_STATUS_MORE_PROCESSING_REQUIRED);
     assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], setups + 1);
+    {
+      nh_pipe *q = &x.pair[r].s2c;
+      size_t at = 0, last = 0, last_len = 0;
+      while (at + 4 <= q->len) {
+        uint32_t m = 0;
+        assert_int_equal(smbx_tcp_decode_prefix(q->p + at, q->len - at, &m),
+                         0);
+        last = at + 4;
+        last_len = m;
+        at += 4 + m;
+      }
+      smbx_smb2_hdr rh;
+      assert_int_equal(smbx_smb2_hdr_decode(q->p + last, last_len, &rh, NULL),
+                       0);
+      assert_true(rh.flags & SMBX_SMB2_FLAGS_SIGNED);
+      assert_int_equal(smbx_smb2_verify(&x.cr, k.signing_alg, k.signing,
+                                        q->p + last, last_len),
+                       0);
+    }
     /* another dialect */
     int r2 = nh_add_tcp(&x, true);
     raw_negotiate3(&x, r2, SMBX_SMB2_DIALECT_300, 0);
