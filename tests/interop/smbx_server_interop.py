@@ -550,7 +550,7 @@ def main():
         if FAILS:
             for s in servers:
                 sys.stdout.write(s.logtext()[-4000:])
-    shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     print("%d failed" % len(FAILS))
     return 1 if FAILS else 0
 
