@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,19 @@ static char *keep(const char *a, const char *sep, const char *b)
   return p;
 }
 
+/* run.sh --debug puts smbx_debug=1 on the guests' kernel command line */
+static int lab_debug(void)
+{
+  char line[4096] = "";
+  FILE *f = fopen("/proc/cmdline", "r");
+  if (f) {
+    if (!fgets(line, sizeof line, f))
+      line[0] = 0;
+    fclose(f);
+  }
+  return strstr(line, "smbx_debug=1") != NULL;
+}
+
 static int is_lab(int argc, char **argv, const char *role)
 {
   return argc == 5 && strcmp(argv[1], role) == 0;
@@ -82,7 +96,7 @@ int smbx_lab_server_args(int *argc, char ***argv)
   g_args[n++] = keep(env_or("SMBX_SHARE", "share"), "", "");
   g_args[n++] = "--config";
   g_args[n++] = conf;
-  if (getenv("SMBX_DEBUG"))
+  if (lab_debug())
     g_args[n++] = "-v";
   g_args[n] = NULL;
   *argc = n;
@@ -90,22 +104,38 @@ int smbx_lab_server_args(int *argc, char ***argv)
   return 1;
 }
 
-/* SIZE random bytes into path. */
+/* SIZE pseudo-random bytes into path: xorshift64 seeded from
+ * /dev/urandom (the guests' urandom costs seconds per 16 MiB under TCG,
+ * and a lab's --server-kill counts from the program's start). */
 static int make_random(const char *path, unsigned long long size)
 {
+  uint64_t x = 0;
   int in = open("/dev/urandom", O_RDONLY);
+  if (in < 0 || read(in, &x, sizeof x) != (ssize_t)sizeof x) {
+    if (in >= 0)
+      close(in);
+    return -1;
+  }
+  close(in);
+  x |= 1;
   FILE *out = fopen(path, "wb");
-  int rc = in >= 0 && out ? 0 : -1;
-  static unsigned char buf[65536];
+  if (!out)
+    return -1;
+  static uint64_t buf[8192];
+  int rc = 0;
   while (rc == 0 && size) {
+    for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      buf[i] = x;
+    }
     size_t n = size < sizeof buf ? (size_t)size : sizeof buf;
-    if (read(in, buf, n) != (ssize_t)n || fwrite(buf, 1, n, out) != n)
+    if (fwrite(buf, 1, n, out) != n)
       rc = -1;
     size -= n;
   }
-  if (in >= 0)
-    close(in);
-  if (out && fclose(out) != 0)
+  if (fclose(out) != 0)
     rc = -1;
   return rc;
 }
