@@ -454,6 +454,15 @@ static int respond_err(server *s, const smbx_event *e, uint32_t status)
                                    NULL, 0, s->now);
 }
 
+/* A related compound member with others after it: it cannot wait (its
+ * followers wait for its answer), so a LOCK or CHANGE_NOTIFY that would
+ * go async fails INTERNAL_ERROR, as Windows does (MS-SMB2 3.3.5.2.7 MAY,
+ * <159>; smbtorture smb2.compound.interim2). */
+static bool mid_chain(const smbx_event *e)
+{
+  return (e->flags & SMBX_EVF_RELATED) && !(e->flags & SMBX_EVF_LAST);
+}
+
 /* The request's FileId: the inherited one in related compounds. */
 static smbx_smb2_fileid req_fid(const smbx_event *e, smbx_smb2_fileid body)
 {
@@ -1420,6 +1429,10 @@ static int do_lock(server *s, const smbx_event *e)
       lease_change(s, SMBX_LEASE_CHG_DATA, lo->lopen, &lo->key);
     return lock_ok(s, e->conn, e->u.pdu.req);
   }
+  if (mid_chain(e)) {
+    free(el);
+    return respond_err(s, e, 0xC00000E5u /* INTERNAL_ERROR */);
+  }
   pending *p = pending_add(s);
   if (!p) {
     free(el);
@@ -1515,6 +1528,8 @@ static int do_notify(server *s, const smbx_event *e)
     notify_answer(s, e->conn, e->u.pdu.req, st, n);
     return 0;
   }
+  if (mid_chain(e))
+    return respond_err(s, e, 0xC00000E5u /* INTERNAL_ERROR */);
   pending *p = pending_add(s);
   if (!p)
     return respond_err(s, e, SMBX_STATUS_INSUFFICIENT_RESOURCES);
