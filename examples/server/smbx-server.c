@@ -155,6 +155,8 @@ typedef struct pending {
 typedef struct server {
   smbx_server *srv;
   smbx_lease_mgr *lm;
+  bool lease_hold; /* a lease was granted in the message being handled:
+                      its breaks wait until the message is answered */
   posixfs *fs;
   sxauth_server *auth;
   sxauth_crypto *auth_crypto;
@@ -813,6 +815,8 @@ static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
   if (lc.lopen &&
       smbx_lease_open_finish(s->lm, lc.lopen, 0, s->now, &lg) != 0)
     lc.lopen = 0;
+  if (lg.oplock_level != SMBX_SMB2_OPLOCK_LEVEL_NONE)
+    s->lease_hold = true;
   open_rec *orec = &s->opens[s->n_opens - 1];
   orec->lopen = lc.lopen;
   orec->key = lc.obj;
@@ -1846,6 +1850,16 @@ static void drain(server *s)
                                         NULL, 0, s->now);
         if (e.hold)
           (void)smbx_server_release(s->srv, e.conn, e.hold, s->now);
+      }
+      /* breaks this request caused go out now, ahead of the rest of its
+       * compound (as Samba; smbtorture lease.rename_wait), unless a
+       * member of this message was granted a lease: its response must go
+       * first (breaks then wait for the end of the message) */
+      if (e.flags & SMBX_EVF_LAST) {
+        s->lease_hold = false;
+        lease_drain(s);
+      } else if (!s->lease_hold) {
+        lease_drain(s);
       }
       break;
     case SMBX_EV_CANCEL:
