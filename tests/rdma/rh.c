@@ -171,6 +171,8 @@ static void srv_drain(rh *x)
   smbx_event e;
   e.struct_size = sizeof e;
   while (smbx_server_next_event(x->srv, &e) == 1) {
+    if (x->route && x->route(x, &e) == 1)
+      continue;
     switch (e.type) {
     case SMBX_EV_SESSION_SETUP:
       assert_int_equal(smbx_server_session_respond(

@@ -23,7 +23,8 @@
 
 typedef struct rh_ev {
   smbx_event ev;
-  uint8_t hdr[128]; /* first bytes of the PDU (fixed parts) */
+  uint8_t hdr[192]; /* first bytes of the PDU (fixed parts; a CREATE
+                       response with its FileId) */
   size_t len;
 } rh_ev;
 
@@ -59,6 +60,9 @@ typedef struct rh {
   size_t n_log;
   bool cdown;
   int cdown_err;
+  /* offered every server event first; 1 = it answered (tests/vmo) */
+  int (*route)(struct rh *x, const smbx_event *e);
+  void *route_user;
 } rh;
 
 /* Sets defaults (dialects 3.0.2 and below: no crypto hooks). Adjust

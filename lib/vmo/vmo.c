@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: MIT */
+/* Memory objects (include/smbx/vmo.h, docs/vmo.md): host blocks bound to
+ * unguessable paths, opened and mapped by requests, revoked only once no
+ * posted transfer names them. Everything is allocated at table creation
+ * except each object's block and session arrays (at smbx_vmo_create). */
+#include <string.h>
+
+#include <smbx/smb2_base.h>
+#include <smbx/vmo.h>
+
+#include "core/alloc.h"
+#include "core/slab.h"
+#include "vmo/vmo_int.h"
+
+enum { OBJ_LIVE = 1, OBJ_REVOKED };
+
+typedef struct vblock {
+  void *addr;
+  uint64_t start; /* object offset of its first byte */
+  uint32_t length;
+  smbx_mr mr;
+} vblock;
+
+typedef struct vobj {
+  uint8_t state;
+  uint32_t access;
+  uint8_t token[SMBX_VMO_TOKEN_BYTES];
+  uint64_t size;
+  uint64_t cookie;
+  vblock *blocks;
+  uint32_t n_blocks;
+  uint64_t *sessions;
+  uint32_t n_sessions;
+  uint32_t pins;
+} vobj;
+
+typedef struct vopen {
+  uint64_t obj; /* object handle */
+  uint32_t granted;
+} vopen;
+
+typedef struct vpin {
+  uint64_t obj;
+  uint64_t conn, req; /* owner, when the node glue set one */
+} vpin;
+
+struct smbx_vmo_table {
+  smbx_allocator alloc;
+  smbx_vmo_settings s;
+  char ns[SMBX_VMO_NAMESPACE_MAX];
+  size_t ns_len;
+  smbx_transport t;
+  smbx_vmo_random_fn random;
+  void *random_user;
+  smbx__slab objs, opens, pins;
+  /* events: at most one RELEASED per object, so max_objects never fill */
+  smbx_vmo_event *evq;
+  uint32_t ev_head, ev_n;
+  uint64_t refused;
+};
+
+int smbx_vmo_settings_default(smbx_vmo_settings *s, size_t size)
+{
+  if (!s || size < sizeof *s)
+    return SMBX_ERR_INVAL;
+  memset(s, 0, sizeof *s);
+  s->struct_size = sizeof *s;
+  s->namespace_name = "smbx-vmo";
+  s->max_objects = 64;
+  s->max_blocks = 64;
+  s->max_sessions = 8;
+  s->max_opens = 256;
+  s->max_pins = 1024;
+  s->max_sge = 16;
+  return 0;
+}
+
+static bool ns_char_ok(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '$' || c == '-' || c == '_' ||
+         c == '.';
+}
+
+static void obj_release_blocks(smbx_vmo_table *tbl, vobj *o, uint32_t n)
+{
+  for (uint32_t i = 0; i < n; i++)
+    tbl->t.deregister_mr(tbl->t.user_data, &o->blocks[i].mr);
+}
+
+static void obj_free(smbx_vmo_table *tbl, vobj *o)
+{
+  smbx__free(&tbl->alloc, o->blocks, sizeof(vblock) * o->n_blocks,
+             _Alignof(vblock));
+  smbx__free(&tbl->alloc, o->sessions, sizeof(uint64_t) * o->n_sessions,
+             _Alignof(uint64_t));
+  (void)smbx__slab_put(&tbl->objs, o);
+}
+
+void smbx_vmo_free(smbx_vmo_table *tbl)
+{
+  if (!tbl)
+    return;
+  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->objs); i++) {
+    vobj *o = smbx__slab_at(&tbl->objs, i);
+    if (!o)
+      continue;
+    obj_release_blocks(tbl, o, o->n_blocks);
+    obj_free(tbl, o);
+  }
+  smbx__slab_free(&tbl->objs);
+  smbx__slab_free(&tbl->opens);
+  smbx__slab_free(&tbl->pins);
+  smbx__free(&tbl->alloc, tbl->evq, sizeof(smbx_vmo_event) * tbl->s.max_objects,
+             _Alignof(smbx_vmo_event));
+  smbx_allocator a = tbl->alloc;
+  SMBX__DELETE(&a, tbl, smbx_vmo_table);
+}
+
+int smbx_vmo_new(smbx_vmo_table **out, const smbx_vmo_settings *s,
+                 const smbx_transport *t, smbx_vmo_random_fn random,
+                 void *random_user, const smbx_allocator *a)
+{
+  if (!out || !t || !random || t->struct_size < sizeof(smbx_transport) ||
+      !t->register_mr || !t->deregister_mr)
+    return SMBX_ERR_INVAL;
+  *out = NULL;
+  smbx_vmo_settings st;
+  smbx_vmo_settings_default(&st, sizeof st);
+  if (s) {
+    if (s->struct_size < sizeof(size_t))
+      return SMBX_ERR_INVAL;
+    memcpy(&st, s, s->struct_size < sizeof st ? s->struct_size : sizeof st);
+    st.struct_size = sizeof st;
+  }
+  if (!st.namespace_name || !st.max_objects || !st.max_blocks ||
+      !st.max_sessions || !st.max_opens || !st.max_pins || !st.max_sge)
+    return SMBX_ERR_INVAL;
+  size_t ns_len = strlen(st.namespace_name);
+  if (ns_len == 0 || ns_len > SMBX_VMO_NAMESPACE_MAX)
+    return SMBX_ERR_INVAL;
+  for (size_t i = 0; i < ns_len; i++)
+    if (!ns_char_ok(st.namespace_name[i]))
+      return SMBX_ERR_INVAL;
+  smbx_allocator al;
+  int rc = smbx__allocator_copy(&al, a);
+  if (rc)
+    return rc;
+  smbx_vmo_table *tbl = SMBX__NEW(&al, smbx_vmo_table);
+  if (!tbl)
+    return SMBX_ERR_NOMEM;
+  tbl->alloc = al;
+  tbl->s = st;
+  memcpy(tbl->ns, st.namespace_name, ns_len);
+  tbl->ns_len = ns_len;
+  tbl->s.namespace_name = NULL; /* the caller's string is not kept */
+  memset(&tbl->t, 0, sizeof tbl->t);
+  memcpy(&tbl->t, t, sizeof tbl->t);
+  tbl->random = random;
+  tbl->random_user = random_user;
+  tbl->evq = smbx__calloc(&tbl->alloc, st.max_objects, sizeof(smbx_vmo_event),
+                          _Alignof(smbx_vmo_event));
+  if (!tbl->evq || SMBX__SLAB_INIT(&tbl->objs, &tbl->alloc, vobj,
+                                   st.max_objects) ||
+      SMBX__SLAB_INIT(&tbl->opens, &tbl->alloc, vopen, st.max_opens) ||
+      SMBX__SLAB_INIT(&tbl->pins, &tbl->alloc, vpin, st.max_pins)) {
+    smbx_vmo_free(tbl);
+    return SMBX_ERR_NOMEM;
+  }
+  *out = tbl;
+  return 0;
+}
+
+int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
+                    uint64_t *id)
+{
+  if (!tbl || !spec || !id || spec->struct_size < sizeof *spec ||
+      !spec->blocks || spec->n_blocks == 0 ||
+      spec->n_blocks > tbl->s.max_blocks || !spec->sessions ||
+      spec->n_sessions == 0 || spec->n_sessions > tbl->s.max_sessions ||
+      (spec->access & ~(SMBX_VMO_READ | SMBX_VMO_WRITE)))
+    return SMBX_ERR_INVAL;
+  uint64_t size = 0;
+  for (size_t i = 0; i < spec->n_blocks; i++) {
+    if (!spec->blocks[i].addr || spec->blocks[i].length == 0 ||
+        spec->blocks[i].length > UINT32_MAX)
+      return SMBX_ERR_INVAL;
+    size += spec->blocks[i].length;
+  }
+  vobj *o = smbx__slab_get_zeroed(&tbl->objs);
+  if (!o)
+    return SMBX_ERR_LIMIT;
+  o->blocks = smbx__calloc(&tbl->alloc, spec->n_blocks, sizeof(vblock),
+                           _Alignof(vblock));
+  o->sessions = smbx__calloc(&tbl->alloc, spec->n_sessions, sizeof(uint64_t),
+                             _Alignof(uint64_t));
+  o->n_blocks = (uint32_t)spec->n_blocks;
+  o->n_sessions = (uint32_t)spec->n_sessions;
+  if (!o->blocks || !o->sessions) {
+    obj_free(tbl, o);
+    return SMBX_ERR_NOMEM;
+  }
+  if (tbl->random(tbl->random_user, o->token, sizeof o->token) != 0) {
+    obj_free(tbl, o);
+    return SMBX_ERR_TRANSPORT;
+  }
+  uint64_t at = 0;
+  for (uint32_t i = 0; i < o->n_blocks; i++) {
+    vblock *b = &o->blocks[i];
+    b->addr = spec->blocks[i].addr;
+    b->length = (uint32_t)spec->blocks[i].length;
+    b->start = at;
+    at += b->length;
+    /* LOCAL_WRITE: the node RDMA-READs a peer's WRITE into the block */
+    if (tbl->t.register_mr(tbl->t.user_data, b->addr, b->length,
+                           SMBX_MR_LOCAL_WRITE, &b->mr) != 0) {
+      obj_release_blocks(tbl, o, i);
+      obj_free(tbl, o);
+      return SMBX_ERR_TRANSPORT;
+    }
+  }
+  memcpy(o->sessions, spec->sessions, sizeof(uint64_t) * o->n_sessions);
+  o->state = OBJ_LIVE;
+  o->access = spec->access;
+  o->size = size;
+  o->cookie = spec->cookie;
+  *id = smbx__slab_handle(&tbl->objs, o);
+  return 0;
+}
+
+static vobj *obj_live(const smbx_vmo_table *tbl, uint64_t id)
+{
+  vobj *o = tbl ? smbx__slab_lookup(&tbl->objs, id) : NULL;
+  return o && o->state == OBJ_LIVE ? o : NULL;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+int smbx_vmo_path(const smbx_vmo_table *tbl, uint64_t id, char *utf8,
+                  size_t utf8_cap, size_t *utf8_len, uint8_t *utf16,
+                  size_t utf16_cap, size_t *utf16_len)
+{
+  const vobj *o = obj_live(tbl, id);
+  if (!o)
+    return tbl ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  char p[SMBX_VMO_PATH_MAX];
+  size_t n = tbl->ns_len;
+  memcpy(p, tbl->ns, n);
+  p[n++] = '\\';
+  for (size_t i = 0; i < SMBX_VMO_TOKEN_BYTES; i++) {
+    p[n++] = hexdig[o->token[i] >> 4];
+    p[n++] = hexdig[o->token[i] & 15];
+  }
+  if (utf8_len)
+    *utf8_len = n;
+  if (utf16_len)
+    *utf16_len = 2 * n;
+  if ((utf8 && utf8_cap < n) || (utf16 && utf16_cap < 2 * n))
+    return SMBX_ERR_NOBUF;
+  if (utf8)
+    memcpy(utf8, p, n);
+  if (utf16)
+    for (size_t i = 0; i < n; i++) {
+      utf16[2 * i] = (uint8_t)p[i];
+      utf16[2 * i + 1] = 0;
+    }
+  return 0;
+}
+
+int smbx_vmo_set_access(smbx_vmo_table *tbl, uint64_t id, uint32_t access)
+{
+  vobj *o = tbl ? smbx__slab_lookup(&tbl->objs, id) : NULL;
+  if (!o)
+    return tbl ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (access & ~(SMBX_VMO_READ | SMBX_VMO_WRITE))
+    return SMBX_ERR_INVAL;
+  if (o->state != OBJ_LIVE)
+    return SMBX_ERR_STATE;
+  o->access = access;
+  return 0;
+}
+
+static void release(smbx_vmo_table *tbl, vobj *o)
+{
+  obj_release_blocks(tbl, o, o->n_blocks);
+  smbx_vmo_event *e =
+      &tbl->evq[(tbl->ev_head + tbl->ev_n) % tbl->s.max_objects];
+  memset(e, 0, sizeof *e);
+  e->struct_size = sizeof *e;
+  e->type = SMBX_VMO_EV_RELEASED;
+  e->id = smbx__slab_handle(&tbl->objs, o);
+  e->cookie = o->cookie;
+  tbl->ev_n++;
+  obj_free(tbl, o);
+}
+
+int smbx_vmo_destroy(smbx_vmo_table *tbl, uint64_t id)
+{
+  vobj *o = obj_live(tbl, id);
+  if (!o)
+    return tbl ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  o->state = OBJ_REVOKED;
+  o->access = 0;
+  /* opens keep naming the handle; they fail FILE_CLOSED until closed */
+  if (o->pins == 0)
+    release(tbl, o);
+  return 0;
+}
+
+uint64_t smbx_vmo_size(const smbx_vmo_table *tbl, uint64_t id)
+{
+  const vobj *o = obj_live(tbl, id);
+  return o ? o->size : 0;
+}
+
+static uint16_t u16_at(const uint8_t *p, size_t i)
+{
+  return (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
+}
+
+static uint16_t ascii_lower(uint16_t c)
+{
+  return c >= 'A' && c <= 'Z' ? (uint16_t)(c + 32) : c;
+}
+
+/* Characters of the name matching the namespace, case-insensitively
+ * (SMB2 names are); false when the name does not start with it. */
+static bool ns_prefix(const smbx_vmo_table *tbl, const uint8_t *name,
+                      size_t chars)
+{
+  if (chars < tbl->ns_len)
+    return false;
+  for (size_t i = 0; i < tbl->ns_len; i++)
+    if (ascii_lower(u16_at(name, i)) !=
+        ascii_lower((uint16_t)(uint8_t)tbl->ns[i]))
+      return false;
+  return true;
+}
+
+bool smbx_vmo_in_namespace(const smbx_vmo_table *tbl, const uint8_t *name,
+                           size_t len)
+{
+  if (!tbl || !name || (len & 1))
+    return false;
+  size_t chars = len / 2;
+  if (!ns_prefix(tbl, name, chars))
+    return false;
+  return chars == tbl->ns_len || u16_at(name, tbl->ns_len) == '\\';
+}
+
+static int hexval(uint16_t c)
+{
+  c = ascii_lower(c);
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* Constant time in the token's bytes: how a guess differs leaks nothing. */
+static bool token_eq(const uint8_t *a, const uint8_t *b)
+{
+  uint8_t d = 0;
+  for (size_t i = 0; i < SMBX_VMO_TOKEN_BYTES; i++)
+    d |= (uint8_t)(a[i] ^ b[i]);
+  return d == 0;
+}
+
+static vobj *obj_by_name(const smbx_vmo_table *tbl, const uint8_t *name,
+                         size_t len)
+{
+  if (!smbx_vmo_in_namespace(tbl, name, len) ||
+      len / 2 != tbl->ns_len + 1 + 2 * SMBX_VMO_TOKEN_BYTES)
+    return NULL;
+  uint8_t tok[SMBX_VMO_TOKEN_BYTES];
+  for (size_t i = 0; i < SMBX_VMO_TOKEN_BYTES; i++) {
+    int hi = hexval(u16_at(name, tbl->ns_len + 1 + 2 * i));
+    int lo = hexval(u16_at(name, tbl->ns_len + 2 + 2 * i));
+    if (hi < 0 || lo < 0)
+      return NULL;
+    tok[i] = (uint8_t)(hi << 4 | lo);
+  }
+  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->objs); i++) {
+    vobj *o = smbx__slab_at(&tbl->objs, i);
+    if (o && o->state == OBJ_LIVE && token_eq(o->token, tok))
+      return o;
+  }
+  return NULL;
+}
+
+uint32_t smbx_vmo_open(smbx_vmo_table *tbl, const uint8_t *name, size_t len,
+                       uint64_t session, uint32_t want, uint64_t *open)
+{
+  if (!tbl || !open)
+    return SMBX_STATUS_INVALID_PARAMETER;
+  vobj *o = obj_by_name(tbl, name, len);
+  bool allowed = false;
+  for (uint32_t i = 0; o && i < o->n_sessions; i++)
+    allowed |= o->sessions[i] == session;
+  if (!allowed)
+    return SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+  if (want & ~o->access)
+    return SMBX_STATUS_ACCESS_DENIED;
+  vopen *op = smbx__slab_get_zeroed(&tbl->opens);
+  if (!op)
+    return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  op->obj = smbx__slab_handle(&tbl->objs, o);
+  op->granted = want ? want : o->access;
+  *open = smbx__slab_handle(&tbl->opens, op);
+  return SMBX_STATUS_SUCCESS;
+}
+
+/* The open's object while it may still be used for `right`; else NULL
+ * and *st says why. */
+static vobj *open_obj(smbx_vmo_table *tbl, uint64_t open, uint32_t right,
+                      uint32_t *st)
+{
+  vopen *op = smbx__slab_lookup(&tbl->opens, open);
+  vobj *o = op ? obj_live(tbl, op->obj) : NULL;
+  *st = SMBX_STATUS_FILE_CLOSED;
+  if (!o || (right & op->granted & ~o->access)) {
+    if (op)
+      tbl->refused++;
+    return NULL;
+  }
+  if (right & ~op->granted) {
+    *st = SMBX_STATUS_ACCESS_DENIED;
+    return NULL;
+  }
+  return o;
+}
+
+/* First block holding object offset off (off < size). */
+static uint32_t block_at(const vobj *o, uint64_t off)
+{
+  uint32_t lo = 0, hi = o->n_blocks;
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (o->blocks[mid].start <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+uint32_t smbx_vmo_map(smbx_vmo_table *tbl, uint64_t open, bool is_write,
+                      uint64_t offset, uint64_t len, smbx_sge *sg, size_t cap,
+                      size_t *n, uint64_t *bytes, uint64_t *pin)
+{
+  if (!tbl || !sg || !cap || !n || !bytes)
+    return SMBX_STATUS_INVALID_PARAMETER;
+  if (cap > tbl->s.max_sge)
+    cap = tbl->s.max_sge;
+  uint32_t st;
+  vobj *o = open_obj(tbl, open, is_write ? SMBX_VMO_WRITE : SMBX_VMO_READ,
+                     &st);
+  if (!o)
+    return st;
+  if (is_write) {
+    if (offset > o->size || len > o->size - offset)
+      return SMBX_STATUS_DISK_FULL;
+  } else {
+    if (offset >= o->size)
+      return SMBX_STATUS_END_OF_FILE;
+    if (len > o->size - offset)
+      len = o->size - offset;
+  }
+  size_t k = 0;
+  uint64_t done = 0;
+  if (len) {
+    for (uint32_t b = block_at(o, offset); done < len && b < o->n_blocks;
+         b++) {
+      if (k == cap) {
+        if (is_write)
+          return SMBX_STATUS_INVALID_PARAMETER;
+        break; /* a short READ: the peer asks again for the rest */
+      }
+      const vblock *bl = &o->blocks[b];
+      uint64_t in = offset + done - bl->start;
+      uint64_t piece = bl->length - in;
+      if (piece > len - done)
+        piece = len - done;
+      sg[k].addr = (uint8_t *)bl->addr + in;
+      sg[k].length = (uint32_t)piece;
+      sg[k].reserved = 0;
+      sg[k].handle = bl->mr.handle;
+      k++;
+      done += piece;
+    }
+  }
+  if (pin) {
+    vpin *p = smbx__slab_get_zeroed(&tbl->pins);
+    if (!p)
+      return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    p->obj = smbx__slab_handle(&tbl->objs, o);
+    o->pins++;
+    *pin = smbx__slab_handle(&tbl->pins, p);
+  }
+  *n = k;
+  *bytes = done;
+  return SMBX_STATUS_SUCCESS;
+}
+
+int smbx_vmo_unpin(smbx_vmo_table *tbl, uint64_t pin)
+{
+  vpin *p = tbl ? smbx__slab_lookup(&tbl->pins, pin) : NULL;
+  if (!p)
+    return tbl ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  vobj *o = smbx__slab_lookup(&tbl->objs, p->obj);
+  (void)smbx__slab_put(&tbl->pins, p);
+  if (o && --o->pins == 0 && o->state == OBJ_REVOKED)
+    release(tbl, o);
+  return 0;
+}
+
+int smbx_vmo_close(smbx_vmo_table *tbl, uint64_t open)
+{
+  if (!tbl)
+    return SMBX_ERR_INVAL;
+  return smbx__slab_put_handle(&tbl->opens, open);
+}
+
+uint32_t smbx_vmo_open_info(const smbx_vmo_table *tbl, uint64_t open,
+                            uint64_t *id, uint64_t *size)
+{
+  const vopen *op = tbl ? smbx__slab_lookup(&tbl->opens, open) : NULL;
+  const vobj *o = op ? obj_live(tbl, op->obj) : NULL;
+  if (!o)
+    return SMBX_STATUS_FILE_CLOSED;
+  if (id)
+    *id = op->obj;
+  if (size)
+    *size = o->size;
+  return SMBX_STATUS_SUCCESS;
+}
+
+int smbx_vmo_next_event(smbx_vmo_table *tbl, smbx_vmo_event *ev)
+{
+  if (!tbl || !ev || ev->struct_size < sizeof *ev)
+    return SMBX_ERR_INVAL;
+  if (tbl->ev_n == 0)
+    return 0;
+  *ev = tbl->evq[tbl->ev_head];
+  tbl->ev_head = (tbl->ev_head + 1) % tbl->s.max_objects;
+  tbl->ev_n--;
+  return 1;
+}
+
+int smbx_vmo_stats_get(const smbx_vmo_table *tbl, smbx_vmo_stats *o)
+{
+  if (!tbl || !o || o->struct_size < sizeof *o)
+    return SMBX_ERR_INVAL;
+  memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->objs); i++) {
+    const vobj *ob = smbx__slab_at(&tbl->objs, i);
+    if (!ob)
+      continue;
+    if (ob->state == OBJ_LIVE)
+      o->objects++;
+    else
+      o->revoked_waiting++;
+  }
+  o->opens = smbx__slab_live(&tbl->opens);
+  o->pins = smbx__slab_live(&tbl->pins);
+  o->refused = tbl->refused;
+  return 0;
+}
+
+/* ---- vmo_int.h ---------------------------------------------------------- */
+
+void smbx__vmo_pin_owner(smbx_vmo_table *tbl, uint64_t pin, uint64_t conn,
+                         uint64_t req)
+{
+  vpin *p = smbx__slab_lookup(&tbl->pins, pin);
+  if (p) {
+    p->conn = conn;
+    p->req = req;
+  }
+}
+
+uint64_t smbx__vmo_pin_of(const smbx_vmo_table *tbl, uint64_t conn,
+                          uint64_t req)
+{
+  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->pins); i++) {
+    const vpin *p = smbx__slab_at(&tbl->pins, i);
+    if (p && p->conn == conn && p->req == req)
+      return smbx__slab_handle(&tbl->pins, p);
+  }
+  return 0;
+}
+
+uint32_t smbx__vmo_unpin_conn(smbx_vmo_table *tbl, uint64_t conn)
+{
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->pins); i++) {
+    const vpin *p = smbx__slab_at(&tbl->pins, i);
+    if (p && p->conn == conn) {
+      (void)smbx_vmo_unpin(tbl, smbx__slab_handle(&tbl->pins, p));
+      n++;
+    }
+  }
+  return n;
+}
+
+int smbx_vmo_pinned_conns(const smbx_vmo_table *tbl, uint64_t id,
+                          uint64_t *conns, size_t cap)
+{
+  if (!tbl || (!conns && cap))
+    return SMBX_ERR_INVAL;
+  if (!smbx__slab_lookup(&tbl->objs, id))
+    return SMBX_ERR_NOTFOUND;
+  size_t n = 0;
+  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->pins); i++) {
+    const vpin *p = smbx__slab_at(&tbl->pins, i);
+    if (!p || p->obj != id || !p->conn)
+      continue;
+    /* each connection once: is it among the earlier pins? */
+    bool seen = false;
+    for (uint32_t j = 0; j < i && !seen; j++) {
+      const vpin *q = smbx__slab_at(&tbl->pins, j);
+      seen = q && q->obj == id && q->conn == p->conn;
+    }
+    if (seen)
+      continue;
+    if (n < cap)
+      conns[n] = p->conn;
+    n++;
+  }
+  return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
+}

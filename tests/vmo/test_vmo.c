@@ -1,0 +1,926 @@
+/* SPDX-License-Identifier: MIT */
+/* Memory objects (lib/vmo, lib/server/vmo_glue.c): the table alone and a
+ * server node answering CREATE/READ/WRITE/QUERY_INFO/CLOSE on bound host
+ * blocks over SMB Direct on the simulated NIC (tests/rdma's harness; the
+ * server host offers every event to smbx_server_vmo_route first). The
+ * blocks are carved from one allocation with guard bytes between them, so
+ * any byte written outside a block is seen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <smbx/vmo.h>
+
+#include "../rdma/rh.h"
+
+#define GUARD 0xA5u
+#define ARENA (4u << 20)
+
+typedef struct vt {
+  rh x;
+  smbx_vmo_table *tbl;
+  uint8_t *arena;
+  smbx_vmo_block blk[8];
+  size_t n_blk;
+  uint64_t id;
+  smbx_smb2_fileid fid;
+  uint32_t rnd;
+  bool fail_random;
+  /* revocation probes */
+  bool destroy_on_rdma;  /* destroy id right after a transfer started */
+  bool teardown_on_rdma; /* ... then tear its connection down */
+  int stuck_conns;
+  uint64_t stuck_conn;
+  size_t released_early;
+  size_t released;
+  uint64_t released_id, released_cookie;
+  size_t rops_at_release; /* RDMA operations logged when RELEASED came */
+  int route_rc_min;
+} vt;
+
+static int test_random(void *ud, uint8_t *buf, size_t len)
+{
+  vt *v = ud;
+  if (v->fail_random)
+    return -1;
+  for (size_t i = 0; i < len; i++) {
+    v->rnd = v->rnd * 1103515245u + 12345u;
+    buf[i] = (uint8_t)(v->rnd >> 16);
+  }
+  return 0;
+}
+
+static void drain_vmo(vt *v)
+{
+  smbx_vmo_event e;
+  e.struct_size = sizeof e;
+  while (smbx_vmo_next_event(v->tbl, &e) == 1) {
+    assert_int_equal(e.type, SMBX_VMO_EV_RELEASED);
+    v->released++;
+    v->released_id = e.id;
+    v->released_cookie = e.cookie;
+    v->rops_at_release = v->x.w->rlog_n;
+  }
+}
+
+static int route(rh *x, const smbx_event *e)
+{
+  vt *v = x->route_user;
+  if (!v->tbl)
+    return 0; /* rh_start, before the table exists */
+  int rc = smbx_server_vmo_route(x->srv, v->tbl, e, x->now);
+  if (rc < v->route_rc_min)
+    v->route_rc_min = rc;
+
+  if (rc == 1 && v->destroy_on_rdma && e->type == SMBX_EV_REQUEST &&
+      (e->flags & SMBX_EVF_RDMA)) {
+    v->destroy_on_rdma = false;
+    assert_int_equal(smbx_vmo_destroy(v->tbl, v->id), 0);
+    if (v->teardown_on_rdma) {
+      drain_vmo(v);
+      v->released_early = v->released;
+      uint64_t conns[4];
+      v->stuck_conns = smbx_vmo_pinned_conns(v->tbl, v->id, conns, 4);
+      v->stuck_conn = conns[0];
+      sim_disconnect(x->w); /* QP to error: posted work is flushed */
+    }
+  }
+  drain_vmo(v);
+  return rc;
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+  for (size_t i = 0; i < n; i++) {
+    seed = seed * 1103515245u + 12345u;
+    p[i] = (uint8_t)(seed >> 16);
+  }
+}
+
+/* Blocks of the given sizes, each 4 KiB past the previous one's end (the
+ * gap stays GUARD). */
+static void carve(vt *v, const size_t *sizes, size_t n)
+{
+  size_t at = 4096;
+  for (size_t i = 0; i < n; i++) {
+    v->blk[i].addr = v->arena + at;
+    v->blk[i].length = sizes[i];
+    at += sizes[i] + 4096;
+    assert_true(at <= ARENA);
+  }
+  v->n_blk = n;
+}
+
+static bool guards_intact(const vt *v)
+{
+  size_t b = 0;
+  for (size_t i = 0; i < ARENA; i++) {
+    const uint8_t *p = v->arena + i;
+    while (b < v->n_blk && p >= (uint8_t *)v->blk[b].addr + v->blk[b].length)
+      b++;
+    bool inside = b < v->n_blk && p >= (uint8_t *)v->blk[b].addr;
+    if (!inside && *p != GUARD)
+      return false;
+  }
+  return true;
+}
+
+/* The object's byte at offset off. */
+static uint8_t *obj_byte(vt *v, uint64_t off)
+{
+  for (size_t i = 0; i < v->n_blk; i++) {
+    if (off < v->blk[i].length)
+      return (uint8_t *)v->blk[i].addr + off;
+    off -= v->blk[i].length;
+  }
+  fail_msg("offset outside the object");
+  return NULL;
+}
+
+static void table_new(vt *v, const smbx_allocator *a)
+{
+  smbx_vmo_settings s;
+  assert_int_equal(smbx_vmo_settings_default(&s, sizeof s), 0);
+  assert_int_equal(smbx_vmo_new(&v->tbl, &s, &v->x.t[1], test_random, v, a),
+                   0);
+}
+
+static void start(vt *v)
+{
+  memset(v, 0, sizeof *v);
+  rh_init(&v->x);
+  v->x.route = route;
+  v->x.route_user = v;
+  v->rnd = 77;
+  rh_start(&v->x);
+  v->arena = malloc(ARENA);
+  assert_non_null(v->arena);
+  memset(v->arena, GUARD, ARENA);
+  table_new(v, &v->x.ta.a);
+}
+
+static void stop(vt *v)
+{
+  smbx_vmo_free(v->tbl);
+  rh_fini(&v->x);
+  free(v->arena);
+}
+
+static uint64_t bind(vt *v, uint32_t access, uint64_t session)
+{
+  smbx_vmo_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.struct_size = sizeof sp;
+  sp.blocks = v->blk;
+  sp.n_blocks = v->n_blk;
+  sp.access = access;
+  sp.sessions = &session;
+  sp.n_sessions = 1;
+  sp.cookie = 0xC00C1E;
+  uint64_t id = 0;
+  assert_int_equal(smbx_vmo_create(v->tbl, &sp, &id), 0);
+  assert_true(id != 0);
+  return id;
+}
+
+static uint64_t wire_session(vt *v)
+{
+  smbx_conn_info ci;
+  memset(&ci, 0, sizeof ci);
+  ci.struct_size = sizeof ci;
+  /* the client's only session: its SessionId as the server saw it */
+  for (size_t i = 0; i < v->x.n_log; i++)
+    if (v->x.log[i].ev.type == SMBX_EV_SESSION_UP)
+      return v->x.log[i].ev.u.session.session_id;
+  fail_msg("no session");
+  return 0;
+}
+
+static uint32_t create_name(vt *v, const uint8_t *name, size_t len,
+                            uint32_t access, smbx_smb2_fileid *fid)
+{
+  smbx_smb2_create_req c;
+  memset(&c, 0, sizeof c);
+  c.impersonation_level = 2;
+  c.desired_access = access;
+  c.share_access = 7;
+  c.create_disposition = 1; /* FILE_OPEN */
+  c.name.p = name;
+  c.name.len = len;
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_create(v->x.cli, v->x.cconn, v->x.sess,
+                                      v->x.tree, &c, v->x.now, &req),
+                   0);
+  const rh_ev *e = rh_response(&v->x, req);
+  if (e->ev.u.pdu.status == 0) {
+    smbx_smb2_create_resp r;
+    assert_true(e->len >= 64 + 88);
+    /* FileId at body offset 64 (2.2.14) */
+    memset(&r, 0, sizeof r);
+    uint64_t p = 0, vo = 0;
+    for (int i = 7; i >= 0; i--) {
+      p = p << 8 | e->hdr[64 + 64 + i];
+      vo = vo << 8 | e->hdr[64 + 72 + i];
+    }
+    fid->persistent_id = p;
+    fid->volatile_id = vo;
+    uint64_t eof = 0;
+    for (int i = 7; i >= 0; i--)
+      eof = eof << 8 | e->hdr[64 + 48 + i];
+    assert_int_equal(eof, smbx_vmo_size(v->tbl, v->id));
+  }
+  return e->ev.u.pdu.status;
+}
+
+static uint32_t open_obj(vt *v, uint32_t access)
+{
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v->tbl, v->id, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  return create_name(v, name, len, access, &v->fid);
+}
+
+static const rh_ev *vread(vt *v, uint64_t off, void *buf, uint32_t len)
+{
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_read_into(v->x.cli, v->x.cconn, v->x.sess,
+                                         v->x.tree, v->fid, off, buf, len,
+                                         v->x.now, &req),
+                   0);
+  return rh_response(&v->x, req);
+}
+
+static const rh_ev *vwrite(vt *v, uint64_t off, const void *buf, uint32_t len)
+{
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_write_from(v->x.cli, v->x.cconn, v->x.sess,
+                                          v->x.tree, v->fid, off, buf, len,
+                                          v->x.now, &req),
+                   0);
+  return rh_response(&v->x, req);
+}
+
+/* Every RDMA operation since `from` names only bytes inside the blocks
+ * (zero copy by identity: the node used the bound memory itself). */
+static void rops_inside_blocks(const vt *v, size_t from)
+{
+  for (size_t k = from; k < v->x.w->rlog_n; k++) {
+    const sim_rop *r = &v->x.w->rlog[k];
+    if (r->ep != 1)
+      continue;
+    for (uint32_t s = 0; s < r->n_sg; s++) {
+      const uint8_t *a = r->sg[s].addr;
+      bool in = false;
+      for (size_t b = 0; b < v->n_blk && !in; b++)
+        in = a >= (uint8_t *)v->blk[b].addr &&
+             a + r->sg[s].length <=
+                 (uint8_t *)v->blk[b].addr + v->blk[b].length;
+      assert_true(in);
+    }
+  }
+}
+
+/* ---- the table alone -------------------------------------------------- */
+
+static void vmo_path_is_namespace_and_128_bit_token(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {8192};
+  carve(&v, sizes, 1);
+  v.id = bind(&v, SMBX_VMO_READ, 1);
+  uint64_t id2 = bind(&v, SMBX_VMO_READ, 1);
+  char p1[SMBX_VMO_PATH_MAX], p2[SMBX_VMO_PATH_MAX];
+  uint8_t u16[2 * SMBX_VMO_PATH_MAX];
+  size_t l1 = 0, l2 = 0, lu = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, p1, sizeof p1, &l1, u16,
+                                 sizeof u16, &lu),
+                   0);
+  assert_int_equal(smbx_vmo_path(v.tbl, id2, p2, sizeof p2, &l2, NULL, 0,
+                                 NULL),
+                   0);
+  assert_int_equal(l1, strlen("smbx-vmo\\") + 32);
+  assert_int_equal(lu, 2 * l1);
+  assert_memory_equal(p1, "smbx-vmo\\", 9);
+  for (size_t i = 9; i < l1; i++)
+    assert_non_null(strchr("0123456789abcdef", p1[i]));
+  for (size_t i = 0; i < l1; i++) {
+    assert_int_equal(u16[2 * i], (uint8_t)p1[i]);
+    assert_int_equal(u16[2 * i + 1], 0);
+  }
+  assert_memory_not_equal(p1 + 9, p2 + 9, 32);
+  /* a capacity too small says how much is needed */
+  char small[4];
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, small, sizeof small, &l2, NULL,
+                                 0, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(l2, l1);
+  /* namespace test: the directory, anything under it, nothing else */
+  assert_true(smbx_vmo_in_namespace(v.tbl, u16, 16));
+  assert_true(smbx_vmo_in_namespace(v.tbl, u16, lu));
+  assert_false(smbx_vmo_in_namespace(v.tbl, u16, 14));
+  const uint8_t other[] = {'s', 0, 'm', 0, 'b', 0, 'x', 0, '-', 0, 'v', 0,
+                           'm', 0, 'o', 0, 'x', 0};
+  assert_false(smbx_vmo_in_namespace(v.tbl, other, sizeof other));
+  assert_int_equal(smbx_vmo_destroy(v.tbl, id2), 0);
+  stop(&v);
+}
+
+static void vmo_create_failures_leave_nothing(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[3] = {4096, 4096, 4096};
+  carve(&v, sizes, 3);
+  uint32_t before = sim_mr_live(v.x.w, 1);
+  smbx_vmo_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.struct_size = sizeof sp;
+  sp.blocks = v.blk;
+  sp.n_blocks = 3;
+  sp.access = SMBX_VMO_READ;
+  uint64_t sess = 1, id = 0;
+  sp.sessions = &sess;
+  sp.n_sessions = 1;
+  /* the random source fails: no object, no registration */
+  v.fail_random = true;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_TRANSPORT);
+  v.fail_random = false;
+  /* the third register_mr fails: the first two are undone */
+  v.x.w->ep[1].fail_register = 3;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_TRANSPORT);
+  assert_int_equal(sim_mr_live(v.x.w, 1), before);
+  /* bad specs */
+  sp.access = 4;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  sp.access = SMBX_VMO_READ;
+  sp.n_sessions = 0;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  sp.n_sessions = 1;
+  smbx_vmo_block zero = {v.arena, 0};
+  sp.blocks = &zero;
+  sp.n_blocks = 1;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  assert_int_equal(st.objects, 0);
+  stop(&v);
+}
+
+static int alloc_scenario(test_alloc *ta, void *arg)
+{
+  vt *v = arg;
+  smbx_vmo_table *tbl = NULL;
+  smbx_vmo_settings s;
+  smbx_vmo_settings_default(&s, sizeof s);
+  int rc = smbx_vmo_new(&tbl, &s, &v->x.t[1], test_random, v, &ta->a);
+  if (rc)
+    return rc;
+  smbx_vmo_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.struct_size = sizeof sp;
+  sp.blocks = v->blk;
+  sp.n_blocks = v->n_blk;
+  sp.access = SMBX_VMO_READ;
+  uint64_t sess = 1, id = 0;
+  sp.sessions = &sess;
+  sp.n_sessions = 1;
+  rc = smbx_vmo_create(tbl, &sp, &id);
+  smbx_vmo_free(tbl);
+  return rc;
+}
+
+static void vmo_allocation_failure_on_every_path(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[2] = {4096, 8192};
+  carve(&v, sizes, 2);
+  uint32_t before = sim_mr_live(v.x.w, 1);
+  /* table: itself, events, three pools; object: blocks, sessions */
+  assert_int_equal(test_alloc_each_failure(alloc_scenario, &v), 7);
+  assert_int_equal(sim_mr_live(v.x.w, 1), before);
+  stop(&v);
+}
+
+static void vmo_map_pieces_and_limits(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[3] = {1000, 3000, 5000};
+  carve(&v, sizes, 3);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 5);
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  uint64_t op = 0;
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 5,
+                                 SMBX_VMO_READ | SMBX_VMO_WRITE, &op),
+                   SMBX_STATUS_SUCCESS);
+  smbx_sge sg[4];
+  size_t n = 0;
+  uint64_t bytes = 0;
+  /* crossing both block edges, unaligned */
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 999, 4002, sg, 4, &n,
+                                &bytes, NULL),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(n, 3);
+  assert_int_equal(bytes, 4002);
+  assert_ptr_equal(sg[0].addr, (uint8_t *)v.blk[0].addr + 999);
+  assert_int_equal(sg[0].length, 1);
+  assert_ptr_equal(sg[1].addr, v.blk[1].addr);
+  assert_int_equal(sg[1].length, 3000);
+  assert_ptr_equal(sg[2].addr, v.blk[2].addr);
+  assert_int_equal(sg[2].length, 1001);
+  /* a READ past the end is clipped; at the end: END_OF_FILE */
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 8990, 100, sg, 4, &n,
+                                &bytes, NULL),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(bytes, 10);
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 9000, 1, sg, 4, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_END_OF_FILE);
+  /* zero length inside: success, nothing */
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 10, 0, sg, 4, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(bytes, 0);
+  /* a WRITE past the fixed length: DISK_FULL */
+  assert_int_equal(smbx_vmo_map(v.tbl, op, true, 8999, 2, sg, 4, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_DISK_FULL);
+  assert_int_equal(smbx_vmo_map(v.tbl, op, true, UINT64_MAX, 2, sg, 4, &n,
+                                &bytes, NULL),
+                   SMBX_STATUS_DISK_FULL);
+  /* more pieces than room: READ short, WRITE refused */
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 0, 9000, sg, 2, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(n, 2);
+  assert_int_equal(bytes, 4000);
+  assert_int_equal(smbx_vmo_map(v.tbl, op, true, 0, 9000, sg, 2, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_INVALID_PARAMETER);
+  /* pins hold a revoked object until the last one goes */
+  uint64_t pin = 0;
+  assert_int_equal(smbx_vmo_map(v.tbl, op, true, 0, 10, sg, 4, &n, &bytes,
+                                &pin),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  drain_vmo(&v);
+  assert_int_equal(v.released, 0);
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 0, 10, sg, 4, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_FILE_CLOSED);
+  assert_int_equal(smbx_vmo_unpin(v.tbl, pin), 0);
+  assert_int_equal(smbx_vmo_unpin(v.tbl, pin), SMBX_ERR_NOTFOUND);
+  drain_vmo(&v);
+  assert_int_equal(v.released, 1);
+  assert_int_equal(v.released_cookie, 0xC00C1E);
+  assert_int_equal(smbx_vmo_close(v.tbl, op), 0);
+  assert_int_equal(smbx_vmo_close(v.tbl, op), SMBX_ERR_NOTFOUND);
+  stop(&v);
+}
+
+/* ---- through the server node ------------------------------------------ */
+
+static void vmo_unknown_guessed_and_foreign_session_not_found(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {65536};
+  carve(&v, sizes, 1);
+  uint64_t sess = wire_session(&v);
+  v.id = bind(&v, SMBX_VMO_READ, sess + 1); /* someone else's */
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  smbx_smb2_fileid fid;
+  /* not allowed: exactly as if it did not exist */
+  assert_int_equal(create_name(&v, name, len, 1, &fid),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* a guessed token (one digit changed), a short one, the directory */
+  name[len - 2] = name[len - 2] == '0' ? '1' : '0';
+  assert_int_equal(create_name(&v, name, len, 1, &fid),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(create_name(&v, name, len - 2, 1, &fid),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(create_name(&v, name, 16, 1, &fid),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* a non-hex token */
+  name[len - 2] = 'g';
+  assert_int_equal(create_name(&v, name, len, 1, &fid),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* none of these reached the host */
+  assert_int_equal(v.x.n_requests, 1); /* rh_start's own CREATE */
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
+static void vmo_rdma_io_many_blocks_crossing_edges(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[5] = {4096, 70001, 12345, 300000, 131072};
+  carve(&v, sizes, 5);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  assert_int_equal(v.fid.persistent_id, SMBX_VMO_FILEID_TAG);
+  uint64_t size = smbx_vmo_size(v.tbl, v.id);
+  assert_int_equal(size, 4096 + 70001 + 12345 + 300000 + 131072);
+  uint8_t *src = malloc(size), *dst = malloc(size);
+  fill(src, size, 9);
+  size_t rop0 = v.x.w->rlog_n;
+  /* unaligned pieces crossing every edge, then the whole object */
+  const uint64_t offs[] = {1, 4000, 74090, 86440, 386400};
+  const uint32_t lens[] = {5000, 100000, 250000, 299999, 200000};
+  for (size_t i = 0; i < 5; i++) {
+    uint32_t l = lens[i];
+    if (offs[i] + l > size)
+      l = (uint32_t)(size - offs[i]);
+    const rh_ev *e = vwrite(&v, offs[i], src + offs[i], l);
+    assert_int_equal(e->ev.u.pdu.status, 0);
+  }
+  assert_int_equal(vwrite(&v, 0, src, 1)->ev.u.pdu.status, 0);
+  for (uint64_t o = 0; o < size; o++)
+    assert_int_equal(*obj_byte(&v, o), src[o]);
+  assert_true(guards_intact(&v));
+  memset(dst, 0, size);
+  for (uint64_t o = 0; o < size;) {
+    uint32_t l = size - o > 262144 ? 262144 : (uint32_t)(size - o);
+    const rh_ev *e = vread(&v, o, dst + o, l);
+    assert_int_equal(e->ev.u.pdu.status, 0);
+    assert_true(e->ev.flags & SMBX_EVF_RDMA);
+    assert_true(e->ev.u.pdu.rdma_length > 0);
+    o += e->ev.u.pdu.rdma_length;
+  }
+  assert_memory_equal(dst, src, size);
+  rops_inside_blocks(&v, rop0);
+  assert_int_equal(v.x.n_rdma_requests, 0); /* nothing reached the host */
+  assert_int_equal(v.x.w->rdma_faults, 0);
+  free(src);
+  free(dst);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
+static void vmo_end_past_end_and_zero_length(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[2] = {10000, 10000};
+  carve(&v, sizes, 2);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  uint8_t buf[32768];
+  fill(obj_byte(&v, 0), 10000, 3);
+  fill(obj_byte(&v, 10000), 10000, 4);
+  /* RDMA READ running past the end: short, DataRemaining = what exists */
+  const rh_ev *e = vread(&v, 12000, buf, 16384);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, 8000);
+  assert_memory_equal(buf, obj_byte(&v, 12000), 8000);
+  /* at and past the end */
+  assert_int_equal(vread(&v, 20000, buf, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_END_OF_FILE);
+  assert_int_equal(vread(&v, 1u << 30, buf, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_END_OF_FILE);
+  /* small READ goes inline: the data is in the response */
+  e = vread(&v, 9990, buf, 20);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_memory_equal(e->hdr + 64 + 16, obj_byte(&v, 9990), 10);
+  assert_memory_equal(e->hdr + 64 + 26, obj_byte(&v, 10000), 10);
+  /* zero-length READ inside: empty success (the client API refuses
+   * length 0, so the request is built by hand) */
+  smbx_smb2_read_req rq;
+  memset(&rq, 0, sizeof rq);
+  rq.padding = 0x50;
+  rq.offset = 5;
+  rq.file_id = v.fid;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t body[256];
+  smbx_ssize bn = smbx_smb2_encode_read_req(&h, &rq, body, sizeof body, NULL);
+  assert_true(bn > 64);
+  e = rh_raw(&v.x, SMBX_SMB2_READ, body + 64, (size_t)bn - 64);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  /* DataLength 0 (at 64 + 4) */
+  assert_int_equal(e->hdr[64 + 4], 0);
+  /* WRITE past the end writes nothing (inline and RDMA) */
+  uint8_t before[20000];
+  memcpy(before, obj_byte(&v, 0), 10000);
+  memcpy(before + 10000, obj_byte(&v, 10000), 10000);
+  uint8_t junk[16384];
+  memset(junk, 0x5A, sizeof junk);
+  assert_int_equal(vwrite(&v, 19990, junk, 11)->ev.u.pdu.status,
+                   SMBX_STATUS_DISK_FULL);
+  assert_int_equal(vwrite(&v, 19000, junk, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_DISK_FULL);
+  assert_memory_equal(before, obj_byte(&v, 0), 10000);
+  assert_memory_equal(before + 10000, obj_byte(&v, 10000), 10000);
+  /* an inline WRITE ending exactly at the end, crossing the edge */
+  assert_int_equal(vwrite(&v, 9995, junk, 5)->ev.u.pdu.status, 0);
+  assert_int_equal(vwrite(&v, 19995, junk, 5)->ev.u.pdu.status, 0);
+  assert_int_equal(*obj_byte(&v, 19999), 0x5A);
+  assert_true(guards_intact(&v));
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
+static void vmo_access_rights_and_reduction(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {65536};
+  carve(&v, sizes, 1);
+  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
+  /* asking for write on a read-only object */
+  assert_int_equal(open_obj(&v, 0x2), SMBX_STATUS_ACCESS_DENIED);
+  /* MAXIMUM_ALLOWED: gets read only */
+  assert_int_equal(open_obj(&v, 0x02000000), 0);
+  uint8_t buf[8192];
+  memset(buf, 1, sizeof buf);
+  assert_int_equal(vwrite(&v, 0, buf, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(vread(&v, 0, buf, 8192)->ev.u.pdu.status, 0);
+  /* rights reduced: the open's read now fails FILE_CLOSED */
+  assert_int_equal(smbx_vmo_set_access(v.tbl, v.id, 0), 0);
+  assert_int_equal(vread(&v, 0, buf, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_FILE_CLOSED);
+  assert_int_equal(vread(&v, 0, buf, 10)->ev.u.pdu.status,
+                   SMBX_STATUS_FILE_CLOSED);
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  assert_int_equal(st.refused, 2);
+  /* restored: works again */
+  assert_int_equal(smbx_vmo_set_access(v.tbl, v.id, SMBX_VMO_READ), 0);
+  assert_int_equal(vread(&v, 0, buf, 8192)->ev.u.pdu.status, 0);
+  /* write-only object: READ denied */
+  uint64_t ro = v.id;
+  v.id = bind(&v, SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x1), SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(open_obj(&v, 0x2), 0);
+  assert_int_equal(vread(&v, 0, buf, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(vwrite(&v, 0, buf, 8192)->ev.u.pdu.status, 0);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, ro), 0);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
+static void vmo_query_info_close_and_revoked_path(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[2] = {5000, 7000};
+  carve(&v, sizes, 2);
+  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x1), 0);
+  smbx_smb2_query_info_req q;
+  memset(&q, 0, sizeof q);
+  q.info_type = 1;
+  q.file_info_class = SMBX_SMB2_FILE_STANDARD_INFORMATION;
+  q.output_buffer_length = 24;
+  q.file_id = v.fid;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t body[256];
+  smbx_ssize n = smbx_smb2_encode_query_info_req(&h, &q, body, sizeof body,
+                                                 NULL);
+  assert_true(n > 64);
+  const rh_ev *e = rh_raw(&v.x, SMBX_SMB2_QUERY_INFO, body + 64,
+                          (size_t)n - 64);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  /* EndOfFile at info offset 8; the info at 64 + 8 */
+  uint64_t eof = 0;
+  for (int i = 7; i >= 0; i--)
+    eof = eof << 8 | e->hdr[64 + 8 + 8 + i];
+  assert_int_equal(eof, 12000);
+  /* too small / other classes */
+  q.output_buffer_length = 8;
+  n = smbx_smb2_encode_query_info_req(&h, &q, body, sizeof body, NULL);
+  assert_int_equal(rh_raw(&v.x, SMBX_SMB2_QUERY_INFO, body + 64,
+                          (size_t)n - 64)->ev.u.pdu.status,
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  q.output_buffer_length = 4096;
+  q.file_info_class = SMBX_SMB2_FILE_BASIC_INFORMATION;
+  n = smbx_smb2_encode_query_info_req(&h, &q, body, sizeof body, NULL);
+  assert_int_equal(rh_raw(&v.x, SMBX_SMB2_QUERY_INFO, body + 64,
+                          (size_t)n - 64)->ev.u.pdu.status,
+                   SMBX_STATUS_INVALID_INFO_CLASS);
+  /* revoked: the open's I/O fails FILE_CLOSED, the path is gone */
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  assert_int_equal(v.released, 0);
+  drain_vmo(&v);
+  assert_int_equal(v.released, 1);
+  uint8_t buf[8192];
+  assert_int_equal(vread(&v, 0, buf, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_FILE_CLOSED);
+  smbx_smb2_fileid fid;
+  assert_int_equal(create_name(&v, name, len, 1, &fid),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* CLOSE still lets go of the open; a second one: FILE_CLOSED */
+  smbx_smb2_close_req c;
+  memset(&c, 0, sizeof c);
+  c.file_id = v.fid;
+  n = smbx_smb2_encode_close_req(&h, &c, body, sizeof body, NULL);
+  assert_int_equal(rh_raw(&v.x, SMBX_SMB2_CLOSE, body + 64, (size_t)n - 64)
+                       ->ev.u.pdu.status,
+                   0);
+  assert_int_equal(rh_raw(&v.x, SMBX_SMB2_CLOSE, body + 64, (size_t)n - 64)
+                       ->ev.u.pdu.status,
+                   SMBX_STATUS_FILE_CLOSED);
+  stop(&v);
+}
+
+static void vmo_revocation_waits_for_rdma_in_flight(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[3] = {200000, 300000, 524288};
+  carve(&v, sizes, 3);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  size_t size = 200000 + 300000 + 524288;
+  uint8_t *src = malloc(size), *dst = malloc(size);
+  fill(src, size, 21);
+  v.x.w->ep[1].rdma_delay_ns = 50000000; /* slow NIC: ops stay posted */
+  /* a WRITE whose pull is under way when the object is revoked: it still
+   * lands whole and is acknowledged; the blocks come back only after */
+  v.destroy_on_rdma = true;
+  const rh_ev *e = vwrite(&v, 1, src, 1000000);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(v.released, 1);
+  assert_memory_equal(obj_byte(&v, 1), src, 199999);
+  assert_memory_equal(obj_byte(&v, 200000), src + 199999, 300000);
+  assert_memory_equal(obj_byte(&v, 500000), src + 499999, 1000000 - 499999);
+  /* nothing touched the blocks after RELEASED */
+  assert_int_equal(v.rops_at_release, v.x.w->rlog_n);
+  /* same for a READ */
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  v.destroy_on_rdma = true;
+  e = vread(&v, 0, dst, 1000000);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, 1000000);
+  assert_int_equal(v.released, 2);
+  assert_int_equal(v.rops_at_release, v.x.w->rlog_n);
+  assert_memory_equal(dst, obj_byte(&v, 0), 200000);
+  /* new requests after the revocation: FILE_CLOSED */
+  assert_int_equal(vread(&v, 0, dst, 8192)->ev.u.pdu.status,
+                   SMBX_STATUS_FILE_CLOSED);
+  assert_int_equal(v.route_rc_min, 0);
+  free(src);
+  free(dst);
+  stop(&v);
+}
+
+static void vmo_stuck_revocation_ends_by_teardown(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {1u << 20};
+  carve(&v, sizes, 1);
+  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x1), 0);
+  uint8_t *dst = malloc(1u << 20);
+  /* revoked while its RDMA WRITEs are posted and never complete: the host
+   * learns which connection holds them and tears it down */
+  v.destroy_on_rdma = true;
+  v.teardown_on_rdma = true;
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_read_into(v.x.cli, v.x.cconn, v.x.sess,
+                                         v.x.tree, v.fid, 0, dst, 1u << 20,
+                                         v.x.now, &req),
+                   0);
+  rh_pump(&v.x);
+  assert_int_equal(v.stuck_conns, 1);
+  assert_int_equal(v.stuck_conn, v.x.sconn);
+  assert_int_equal(v.released_early, 0);
+  assert_int_equal(v.released, 1);
+  assert_int_equal(v.rops_at_release, v.x.w->rlog_n);
+  assert_true(v.x.cdown);
+  uint64_t conns[4];
+  assert_int_equal(smbx_vmo_pinned_conns(v.tbl, v.id, conns, 4),
+                   SMBX_ERR_NOTFOUND);
+  free(dst);
+  stop(&v);
+}
+
+static void vmo_rdma_error_completion_unpins(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[2] = {65536, 65536};
+  carve(&v, sizes, 2);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  uint8_t buf[131072];
+  v.x.w->ep[1].fail_rdma_completion = 1;
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_write_from(v.x.cli, v.x.cconn, v.x.sess,
+                                          v.x.tree, v.fid, 100, buf, 100000,
+                                          v.x.now, &req),
+                   0);
+  rh_pump(&v.x);
+  assert_true(v.x.cdown);
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  assert_int_equal(st.pins, 0);
+  /* nothing holds it: revocation gives the blocks back at once */
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  drain_vmo(&v);
+  assert_int_equal(v.released, 1);
+  stop(&v);
+}
+
+static void vmo_concurrent_requests_and_zero_allocations(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[4] = {262144, 262144, 262144, 262144};
+  carve(&v, sizes, 4);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  uint8_t *src = malloc(1u << 20), *dst = calloc(1, 1u << 20);
+  fill(src, 1u << 20, 5);
+  /* eight WRITEs in flight at once, unaligned, each crossing an edge */
+  uint64_t total0 = v.x.ta.total;
+  uint64_t reqs[8];
+  for (int i = 0; i < 8; i++) {
+    uint64_t off = (uint64_t)i * 131072 + 3;
+    uint32_t l = i == 7 ? 131069 : 131072;
+    assert_int_equal(smbx_client_write_from(v.x.cli, v.x.cconn, v.x.sess,
+                                            v.x.tree, v.fid, off, src + off,
+                                            l, v.x.now, &reqs[i]),
+                     0);
+  }
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(rh_response(&v.x, reqs[i])->ev.u.pdu.status, 0);
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(smbx_client_read_into(v.x.cli, v.x.cconn, v.x.sess,
+                                           v.x.tree, v.fid,
+                                           (uint64_t)i * 131072,
+                                           dst + (size_t)i * 131072, 131072,
+                                           v.x.now, &reqs[i]),
+                     0);
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(rh_response(&v.x, reqs[i])->ev.u.pdu.status, 0);
+  assert_memory_equal(dst + 3, src + 3, (1u << 20) - 3);
+  /* the memory objects allocated nothing per request */
+  assert_int_equal(v.x.ta.total, total0);
+  free(src);
+  free(dst);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(vmo_path_is_namespace_and_128_bit_token),
+      cmocka_unit_test(vmo_create_failures_leave_nothing),
+      cmocka_unit_test(vmo_allocation_failure_on_every_path),
+      cmocka_unit_test(vmo_map_pieces_and_limits),
+      cmocka_unit_test(vmo_unknown_guessed_and_foreign_session_not_found),
+      cmocka_unit_test(vmo_rdma_io_many_blocks_crossing_edges),
+      cmocka_unit_test(vmo_end_past_end_and_zero_length),
+      cmocka_unit_test(vmo_access_rights_and_reduction),
+      cmocka_unit_test(vmo_query_info_close_and_revoked_path),
+      cmocka_unit_test(vmo_revocation_waits_for_rdma_in_flight),
+      cmocka_unit_test(vmo_stuck_revocation_ends_by_teardown),
+      cmocka_unit_test(vmo_rdma_error_completion_unpins),
+      cmocka_unit_test(vmo_concurrent_requests_and_zero_allocations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
