@@ -1233,8 +1233,11 @@ int smbx_lease_change_report(smbx_lease_mgr *m, const smbx_lease_change *c,
     uint32_t f = file_find(m, c->dir_key);
     if (f == NIL)
       return 0;
-    break_dir(m, f, own, W, now_ns);
-    return wait_add(m, c->user, f, dir_exempt(m, f, own), W);
+    /* spared: the caller's own lease on the directory (its handle), or
+     * the one its ParentLeaseKey names (a child open) */
+    uint32_t ex = own && own->file == f ? own_idx : dir_exempt(m, f, own);
+    break_file(m, f, ex, W, now_ns);
+    return wait_add(m, c->user, f, ex, W);
   }
   default:
     return SMBX_ERR_INVAL;

@@ -662,6 +662,13 @@ static void lease_case_21_dir_write_opt_in(void **st)
                    0);
   finish(f, o2);
   no_event(f);
+  /* enumeration through the holder's own directory handle: no break */
+  uint64_t od;
+  open_now(f, &(oa){.file = D1, .dir = 1, .version = 2, .key = 1,
+                    .state = R | W | H},
+           &od);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DIR_ACCESS, od, D1, NULL, 87), 0);
+  no_event(f);
   /* enumeration by another client: DIR_ACCESS breaks W and waits */
   assert_int_equal(change(f, SMBX_LEASE_CHG_DIR_ACCESS, 0, D1, NULL, 88), 1);
   expect_break(f, 1, R | W | H, R | H, ACK, 4);
