@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: MIT */
+/* fuzz_node_vmo: a server node over SMB Direct on the simulated NIC
+ * (tests/sim) with live memory objects (include/smbx/vmo.h): the server
+ * host offers every event to smbx_server_vmo_route() first. A real client
+ * node sets up SMB Direct, NEGOTIATE, SESSION_SETUP and TREE_CONNECT; the
+ * input then sends CREATEs of object paths (right, one digit guessed,
+ * truncated, the namespace directory, raw bytes), READ/WRITE/QUERY_INFO/
+ * CLOSE on the FileIds it got or on made-up ones, with any offset, length,
+ * Channel and descriptor list (aimed at the client's registered regions
+ * with right or wrong keys, or raw), revokes objects and reduces rights
+ * mid-I/O, injects NIC faults and disconnects.
+ *
+ * Oracle (abort on violation), beyond memory safety and leaks:
+ *  - every RDMA operation the server posts names host memory inside a
+ *    block of an object whose blocks were not given back yet, with that
+ *    block's registration handle;
+ *  - guard bytes between the blocks and around the client's regions never
+ *    change;
+ *  - when everything is quiet no transfer holds a pin, and every object
+ *    destroyed is released exactly once.
+ * Always ends with smbx_server_free / smbx_client_free / smbx_vmo_free. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <smbx/client.h>
+#include <smbx/server.h>
+#include <smbx/vmo.h>
+
+#include "../tests/sim/sim.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define RBUFS 32
+#define RECV_SIZE 8192
+#define MAX_IO 65536u
+#define ARENA 262144u
+#define NOBJ 3
+#define NBLK 3
+#define NREG 4
+#define REG_LEN 16384u
+#define GUARD 64u
+#define NFID 8
+#define MAX_OPS 48
+
+typedef struct fz {
+  const uint8_t *in;
+  size_t n, at;
+  sim *w;
+  smbx_transport t[2];
+  smbx_transport real_srv;
+  smbx_server *srv;
+  smbx_client *cli;
+  smbx_vmo_table *tbl;
+  uint64_t sconn, cconn, sess, wire_sess, now;
+  uint32_t tree;
+  uint8_t *rmem[2];
+  smbx_smbd_recv_buf rb[2][RBUFS];
+  /* host memory: objects' blocks carved from one arena, guards between */
+  uint8_t *arena;
+  smbx_vmo_block blk[NOBJ][NBLK];
+  uint64_t id[NOBJ];
+  bool live[NOBJ], released[NOBJ];
+  uint32_t rnd;
+  /* client memory */
+  uint8_t *cmem;
+  smbx_mr reg[NREG];
+  bool reg_live[NREG];
+  /* FileIds the CREATE responses gave */
+  uint64_t create_req[NFID];
+  smbx_smb2_fileid fid[NFID];
+  size_t nfid, ncreate;
+  bool conn_up;
+} fz;
+
+static fz *g;
+
+static uint8_t take(fz *f)
+{
+  return f->at < f->n ? f->in[f->at++] : 0;
+}
+
+static uint16_t take16(fz *f)
+{
+  uint16_t v = take(f);
+  return (uint16_t)(v | take(f) << 8);
+}
+
+static uint32_t take32(fz *f)
+{
+  uint32_t v = take16(f);
+  return v | (uint32_t)take16(f) << 16;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- the oracle at the NIC ---------------------------------------------- */
+
+static void check_op(const smbx_sge *sg, size_t n)
+{
+  fz *f = g;
+  for (size_t k = 0; k < n; k++) {
+    const uint8_t *p = sg[k].addr;
+    bool ok = false;
+    for (int o = 0; o < NOBJ && !ok; o++) {
+      if (f->released[o] || !f->id[o])
+        continue;
+      for (int b = 0; b < NBLK && !ok; b++) {
+        const uint8_t *a = f->blk[o][b].addr;
+        const sim_mr *m = NULL;
+        ok = p >= a && sg[k].length <= f->blk[o][b].length &&
+             (size_t)(p - a) <= f->blk[o][b].length - sg[k].length;
+        if (ok)
+          for (uint32_t i = 0; i < SIM_MAX_MR && !m; i++)
+            if (f->w->mr[i].live && f->w->mr[i].handle == sg[k].handle)
+              m = &f->w->mr[i];
+        ok = ok && m && m->addr == a;
+      }
+    }
+    if (!ok)
+      abort(); /* memory no live object binds, or the wrong registration */
+  }
+}
+
+static int w_rdma_read(void *ud, uint64_t wr_id, const smbx_sge *sg, size_t n,
+                       uint64_t raddr, uint32_t rkey)
+{
+  check_op(sg, n);
+  return g->real_srv.rdma_read(ud, wr_id, sg, n, raddr, rkey);
+}
+
+static int w_rdma_write(void *ud, uint64_t wr_id, const smbx_sge *sg,
+                        size_t n, uint64_t raddr, uint32_t rkey)
+{
+  check_op(sg, n);
+  return g->real_srv.rdma_write(ud, wr_id, sg, n, raddr, rkey);
+}
+
+static int fz_random(void *ud, uint8_t *buf, size_t len)
+{
+  fz *f = ud;
+  for (size_t i = 0; i < len; i++) {
+    f->rnd = f->rnd * 1103515245u + 12345u;
+    buf[i] = (uint8_t)(f->rnd >> 16);
+  }
+  return 0;
+}
+
+/* ---- hosts ----------------------------------------------------------------- */
+
+static void drain_vmo(fz *f)
+{
+  smbx_vmo_event e;
+  e.struct_size = sizeof e;
+  while (smbx_vmo_next_event(f->tbl, &e) == 1) {
+    int o = (int)e.cookie;
+    if (e.type != SMBX_VMO_EV_RELEASED || o < 0 || o >= NOBJ ||
+        f->live[o] || f->released[o] || e.id != f->id[o])
+      abort(); /* released twice, or while live */
+    f->released[o] = true;
+  }
+}
+
+static void srv_drain(fz *f)
+{
+  smbx_event e;
+  e.struct_size = sizeof e;
+  while (smbx_server_next_event(f->srv, &e) == 1) {
+    int rc = smbx_server_vmo_route(f->srv, f->tbl, &e, f->now);
+    drain_vmo(f);
+    if (rc == 1)
+      continue;
+    switch (e.type) {
+    case SMBX_EV_SESSION_SETUP:
+      f->wire_sess = e.u.session.session_id;
+      (void)smbx_server_session_respond(f->srv, e.conn, e.u.session.req, 0,
+                                        NULL, 0, NULL, 0,
+                                        SMBX_SMB2_SESSION_FLAG_IS_GUEST,
+                                        f->now);
+      break;
+    case SMBX_EV_TREE_CONNECT: {
+      smbx_smb2_tree_connect_resp r;
+      memset(&r, 0, sizeof r);
+      r.share_type = SMBX_SMB2_SHARE_TYPE_DISK;
+      r.maximal_access = 0x1F01FF;
+      (void)smbx_server_tree_respond(f->srv, e.conn, e.u.tree.req, 0, &r,
+                                     f->now, NULL);
+      break;
+    }
+    case SMBX_EV_REQUEST:
+      /* not a memory object: this host has no files */
+      (void)smbx_server_respond_error(f->srv, e.conn, e.u.pdu.req,
+                                      SMBX_STATUS_OBJECT_NAME_NOT_FOUND, NULL,
+                                      0, f->now);
+      break;
+    case SMBX_EV_RDMA_DONE:
+      abort(); /* only memory objects start transfers here */
+    default:
+      break;
+    }
+  }
+}
+
+static void cli_drain(fz *f)
+{
+  smbx_event e;
+  e.struct_size = sizeof e;
+  while (smbx_client_next_event(f->cli, &e) == 1) {
+    if (e.type == SMBX_EV_CONN_UP)
+      f->conn_up = true;
+    else if (e.type == SMBX_EV_SESSION_UP)
+      f->sess = e.u.session.session;
+    else if (e.type == SMBX_EV_TREE_CONNECT)
+      f->tree = e.u.tree.tree_id;
+    else if (e.type == SMBX_EV_RESPONSE && e.u.pdu.status == 0 &&
+             e.u.pdu.hdr.command == SMBX_SMB2_CREATE) {
+      smbx_smb2_create_resp r;
+      if (smbx_smb2_decode_create_resp(e.u.pdu.data, e.u.pdu.len, &r,
+                                       NULL) == 0 &&
+          f->nfid < NFID)
+        f->fid[f->nfid++] = r.file_id;
+    }
+    if (e.hold)
+      (void)smbx_client_release(f->cli, e.conn, e.hold, f->now);
+  }
+}
+
+static bool step(fz *f)
+{
+  f->w->now = f->now;
+  bool moved = sim_deliver(f->w) > 0;
+  sim_cqe c;
+  while (sim_poll(f->w, 0, &c)) {
+    moved = true;
+    if (c.is_recv)
+      (void)smbx_client_recv(f->cli, f->cconn, &c.wc, f->now);
+    else
+      (void)smbx_client_send_done(f->cli, f->cconn, &c.wc, f->now);
+  }
+  while (sim_poll(f->w, 1, &c)) {
+    moved = true;
+    switch (smbx_wr_id_kind(c.wc.wr_id)) {
+    case SMBX_WR_KIND_RECV:
+      (void)smbx_server_recv(f->srv, f->sconn, &c.wc, f->now);
+      break;
+    case SMBX_WR_KIND_SEND:
+      (void)smbx_server_send_done(f->srv, f->sconn, &c.wc, f->now);
+      break;
+    case SMBX_WR_KIND_RDMA:
+      (void)smbx_server_rdma_done(f->srv, f->sconn, &c.wc, f->now);
+      break;
+    default:
+      abort();
+    }
+  }
+  srv_drain(f);
+  cli_drain(f);
+  return moved;
+}
+
+static void pump(fz *f)
+{
+  for (int i = 0; i < 100000; i++) {
+    if (!step(f)) {
+      uint64_t t = sim_next_time(f->w);
+      if (t == UINT64_MAX)
+        return;
+      f->now = t > f->now ? t : f->now;
+    }
+  }
+  abort(); /* no quiescence */
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+static uint8_t *region(fz *f, int i)
+{
+  return f->cmem + GUARD + (size_t)i * (REG_LEN + GUARD);
+}
+
+static void refresh_region(fz *f, int i)
+{
+  if (f->reg_live[i]) {
+    const sim_mr *m = sim_mr_by_key(f->w, f->reg[i].key);
+    if (m && !m->invalidated)
+      return;
+    if (m)
+      f->reg[i].flags = SMBX_MR_F_INVALIDATED;
+    f->t[0].deregister_mr(f->t[0].user_data, &f->reg[i]);
+    f->reg_live[i] = false;
+  }
+  f->reg_live[i] =
+      f->t[0].register_mr(f->t[0].user_data, region(f, i), REG_LEN,
+                          SMBX_MR_LOCAL_WRITE | SMBX_MR_REMOTE_READ |
+                              SMBX_MR_REMOTE_WRITE,
+                          &f->reg[i]) == 0;
+}
+
+static size_t build_descs(fz *f, uint8_t *ci, size_t cap, uint32_t *sum)
+{
+  size_t nd = take(f) % 6, len = 0;
+  *sum = 0;
+  for (size_t k = 0; k < nd && len + 16 <= cap; k++) {
+    uint8_t m = take(f);
+    uint64_t off;
+    uint32_t key, dl;
+    if (m & 0x80) {
+      off = (uint64_t)take32(f) << 32 | take32(f);
+      key = take32(f);
+      dl = take32(f);
+    } else {
+      int r = m & 3;
+      refresh_region(f, r);
+      off = f->reg[r].address + take16(f) % 4096u;
+      key = m & 0x40 ? take32(f) : f->reg[r].key;
+      dl = m & 0x20 ? take32(f) : 1u + take16(f) % (REG_LEN - 4096u);
+    }
+    put64(ci + len, off);
+    put32(ci + len + 8, key);
+    put32(ci + len + 12, dl);
+    len += 16;
+    *sum += dl;
+  }
+  return len;
+}
+
+static smbx_smb2_fileid pick_fid(fz *f)
+{
+  uint8_t s = take(f);
+  if (f->nfid && s < 224)
+    return f->fid[s % f->nfid];
+  smbx_smb2_fileid id;
+  id.persistent_id = s & 1 ? SMBX_VMO_FILEID_TAG : take32(f);
+  id.volatile_id = (uint64_t)take32(f) << 32 | take32(f);
+  return id;
+}
+
+static void create(fz *f)
+{
+  uint8_t name[2 * SMBX_VMO_PATH_MAX + 8];
+  size_t len = 0;
+  uint8_t s = take(f);
+  int o = s % NOBJ;
+  if (!f->id[o] || smbx_vmo_path(f->tbl, f->id[o], NULL, 0, NULL, name,
+                                 sizeof name, &len) != 0) {
+    /* a revoked object's path: keep trying a plausible shape */
+    memcpy(name, "s\0m\0b\0x\0-\0v\0m\0o\0\\\0", 18);
+    len = 18;
+  }
+  switch ((s >> 2) & 7) {
+  case 0: /* a guessed digit */
+    if (len > 18)
+      name[18 + 2 * (take(f) % ((len - 18) / 2))] = (uint8_t)"0123456789abcdefg"[take(f) % 17];
+    break;
+  case 1: /* truncated */
+    len = 2 * (take(f) % (len / 2 + 1));
+    break;
+  case 2: /* raw bytes */
+    len = take(f) % sizeof name;
+    for (size_t i = 0; i < len; i++)
+      name[i] = take(f);
+    break;
+  default:
+    break;
+  }
+  smbx_smb2_create_req c;
+  memset(&c, 0, sizeof c);
+  c.impersonation_level = 2;
+  c.desired_access = s & 0x20 ? take32(f) : 0x3;
+  c.share_access = 7;
+  c.create_disposition = s & 0x40 ? take(f) % 6u : 1u;
+  c.name.p = name;
+  c.name.len = len;
+  uint64_t req;
+  (void)smbx_client_create(f->cli, f->cconn, f->sess, f->tree, &c, f->now,
+                           &req);
+}
+
+static void io(fz *f, uint16_t cmd)
+{
+  uint8_t sel = take(f);
+  smbx_smb2_fileid fid = pick_fid(f);
+  uint64_t off = sel & 0x80 ? (uint64_t)take32(f) << 16 | take16(f)
+                            : take32(f) % (ARENA + 4096);
+  uint8_t ci[16 * 6];
+  uint32_t sum = 0;
+  size_t cl = (sel & 3) ? build_descs(f, ci, sizeof ci, &sum) : 0;
+  uint32_t channel = (sel & 3) == 0   ? SMBX_SMB2_CHANNEL_NONE
+                     : (sel & 3) == 1 ? SMBX_SMB2_CHANNEL_RDMA_V1
+                     : (sel & 3) == 2 ? SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE
+                                      : take32(f);
+  uint32_t length = sel & 0x10 ? take32(f) : cl ? sum : take16(f) % 2048u;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t pdu[64 + 48 + 2048 + sizeof ci + 8];
+  smbx_ssize n;
+  if (cmd == SMBX_SMB2_READ) {
+    smbx_smb2_read_req r;
+    memset(&r, 0, sizeof r);
+    r.padding = 0x50;
+    r.length = length;
+    r.offset = off;
+    r.file_id = fid;
+    r.channel = channel;
+    r.channel_info.p = cl ? ci : NULL;
+    r.channel_info.len = cl;
+    n = smbx_smb2_encode_read_req(&h, &r, pdu, sizeof pdu, NULL);
+  } else {
+    smbx_smb2_write_req w;
+    memset(&w, 0, sizeof w);
+    static uint8_t junk[2048];
+    w.offset = off;
+    w.file_id = fid;
+    w.channel = channel;
+    if (cl) {
+      w.remaining_bytes = length;
+      w.channel_info.p = ci;
+      w.channel_info.len = cl;
+    } else {
+      w.data.p = junk;
+      w.data.len = length % sizeof junk;
+    }
+    n = smbx_smb2_encode_write_req(&h, &w, pdu, sizeof pdu, NULL);
+  }
+  if (n <= 64)
+    return;
+  uint64_t req;
+  (void)smbx_client_request(f->cli, f->cconn, f->sess, f->tree, cmd, pdu + 64,
+                            (size_t)n - 64, 0, f->now, &req);
+}
+
+static void info_or_close(fz *f)
+{
+  uint8_t sel = take(f);
+  smbx_smb2_fileid fid = pick_fid(f);
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t pdu[256];
+  smbx_ssize n;
+  uint16_t cmd;
+  if (sel & 1) {
+    smbx_smb2_query_info_req q;
+    memset(&q, 0, sizeof q);
+    q.info_type = take(f) % 3;
+    q.file_info_class = take(f);
+    q.output_buffer_length = take16(f);
+    q.file_id = fid;
+    n = smbx_smb2_encode_query_info_req(&h, &q, pdu, sizeof pdu, NULL);
+    cmd = SMBX_SMB2_QUERY_INFO;
+  } else {
+    smbx_smb2_close_req c;
+    memset(&c, 0, sizeof c);
+    c.flags = sel & 2 ? SMBX_SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0;
+    c.file_id = fid;
+    n = smbx_smb2_encode_close_req(&h, &c, pdu, sizeof pdu, NULL);
+    cmd = SMBX_SMB2_CLOSE;
+  }
+  uint64_t req;
+  if (n > 64)
+    (void)smbx_client_request(f->cli, f->cconn, f->sess, f->tree, cmd,
+                              pdu + 64, (size_t)n - 64, 0, f->now, &req);
+}
+
+static void owner(fz *f)
+{
+  uint8_t s = take(f);
+  int o = s % NOBJ;
+  if (!f->live[o])
+    return;
+  if (s & 4) {
+    (void)smbx_vmo_destroy(f->tbl, f->id[o]);
+    f->live[o] = false;
+    drain_vmo(f);
+  } else {
+    (void)smbx_vmo_set_access(f->tbl, f->id[o], (s >> 3) & 3u);
+  }
+}
+
+static void fault(fz *f)
+{
+  uint8_t k = take(f);
+  sim_ep *s = &f->w->ep[1];
+  switch (k % 4) {
+  case 0:
+    s->fail_rdma_completion = 1u + take(f) % 4u;
+    break;
+  case 1:
+    s->fail_post_rdma = 1u + take(f) % 4u;
+    break;
+  case 2:
+    s->rdma_delay_ns = (uint64_t)take(f) * 1000u;
+    break;
+  default:
+    sim_disconnect(f->w);
+    break;
+  }
+}
+
+/* ---- setup and one input ------------------------------------------------------ */
+
+static bool bind_objects(fz *f)
+{
+  /* blocks of 4 KiB..20 KiB, 64 bytes of guard between any two */
+  size_t at = GUARD;
+  for (int o = 0; o < NOBJ; o++) {
+    for (int b = 0; b < NBLK; b++) {
+      size_t len = 4096u + (size_t)(take16(f) % 16384u);
+      f->blk[o][b].addr = f->arena + at;
+      f->blk[o][b].length = len;
+      at += len + GUARD;
+    }
+    smbx_vmo_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.struct_size = sizeof sp;
+    sp.blocks = f->blk[o];
+    sp.n_blocks = NBLK;
+    /* object 0 read-write, 1 read-only, 2 someone else's session */
+    sp.access = o == 1 ? SMBX_VMO_READ : SMBX_VMO_READ | SMBX_VMO_WRITE;
+    uint64_t allowed = o == 2 ? f->wire_sess + 1 : f->wire_sess;
+    sp.sessions = &allowed;
+    sp.n_sessions = 1;
+    sp.cookie = (uint64_t)o;
+    if (smbx_vmo_create(f->tbl, &sp, &f->id[o]) != 0)
+      return false;
+    f->live[o] = true;
+  }
+  return at <= ARENA;
+}
+
+static bool setup(fz *f)
+{
+  f->w = sim_new(1000);
+  smbx_server_settings ss;
+  smbx_server_settings_default(&ss, sizeof ss);
+  ss.max_read_size = MAX_IO;
+  ss.max_write_size = MAX_IO;
+  smbx_client_settings cs;
+  smbx_client_settings_default(&cs, sizeof cs);
+  cs.dialects = SMBX_DIALECT_MASK_302;
+  if (smbx_server_new(&f->srv, &ss, NULL, NULL, 0) ||
+      smbx_client_new(&f->cli, &cs, NULL, NULL, 0))
+    return false;
+  smbx_smbd_settings st[2];
+  for (int k = 0; k < 2; k++) {
+    smbx_smbd_settings_default(&st[k], sizeof st[k]);
+    st[k].role = k == 0 ? SMBX_SMBD_ROLE_ACTIVE : SMBX_SMBD_ROLE_PASSIVE;
+    st[k].recv_credit_max = RBUFS;
+    st[k].send_credit_target = RBUFS;
+    st[k].max_recv_size = RECV_SIZE;
+    st[k].max_read_write_size = MAX_IO;
+    st[k].send_buffers = 64;
+    st[k].max_fragmented_recv_size = 131072;
+    f->t[k] = sim_transport(f->w, k);
+    f->rmem[k] = calloc(RBUFS, RECV_SIZE);
+    if (!f->rmem[k])
+      abort();
+    for (int b = 0; b < RBUFS; b++) {
+      f->rb[k][b].addr = f->rmem[k] + (size_t)b * RECV_SIZE;
+      f->rb[k][b].length = RECV_SIZE;
+      f->rb[k][b].reserved = 0;
+      f->rb[k][b].handle = 0x1000u + (uint64_t)b;
+    }
+  }
+  f->real_srv = f->t[1];
+  smbx_transport ts = f->t[1];
+  ts.rdma_read = w_rdma_read;
+  ts.rdma_write = w_rdma_write;
+  f->arena = malloc(ARENA);
+  f->cmem = malloc(GUARD + NREG * (REG_LEN + GUARD));
+  if (!f->arena || !f->cmem)
+    abort();
+  memset(f->arena, 0xA5, ARENA);
+  memset(f->cmem, 0x5A, GUARD + NREG * (REG_LEN + GUARD));
+  smbx_vmo_settings vs;
+  smbx_vmo_settings_default(&vs, sizeof vs);
+  if (smbx_vmo_new(&f->tbl, &vs, &f->t[1], fz_random, f, NULL))
+    return false;
+  if (smbx_client_add_smbd(f->cli, &st[0], &f->t[0], f->rb[0], RBUFS, 0,
+                           &f->cconn) ||
+      smbx_server_add_smbd(f->srv, &st[1], &ts, f->rb[1], RBUFS, 0,
+                           &f->sconn) ||
+      smbx_client_cm_event(f->cli, f->cconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
+                           0) ||
+      smbx_server_cm_event(f->srv, f->sconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
+                           0))
+    return false;
+  pump(f);
+  if (!f->conn_up || smbx_client_negotiate(f->cli, f->cconn, f->now))
+    return false;
+  pump(f);
+  uint64_t sess = 0;
+  if (smbx_client_session_setup(f->cli, f->cconn, &sess,
+                                (const uint8_t *)"HI", 2, f->now))
+    return false;
+  pump(f);
+  if (!f->sess || smbx_client_tree_connect(f->cli, f->cconn, f->sess,
+                                           "\\\\srv\\share", f->now, NULL))
+    return false;
+  pump(f);
+  return f->tree != 0 && bind_objects(f);
+}
+
+static bool guards_intact(const fz *f)
+{
+  size_t at = 0;
+  for (int o = 0; o < NOBJ; o++)
+    for (int b = 0; b < NBLK; b++) {
+      const uint8_t *a = f->blk[o][b].addr;
+      if (!a)
+        continue;
+      for (; f->arena + at < a; at++)
+        if (f->arena[at] != 0xA5)
+          return false;
+      at += f->blk[o][b].length;
+    }
+  for (int r = 0; r <= NREG; r++) {
+    const uint8_t *p = f->cmem + (size_t)r * (REG_LEN + GUARD);
+    for (size_t i = 0; i < GUARD; i++)
+      if (p[i] != 0x5A)
+        return false;
+  }
+  return true;
+}
+
+static void teardown(fz *f)
+{
+  smbx_client_free(f->cli);
+  smbx_server_free(f->srv);
+  smbx_vmo_free(f->tbl);
+  if (f->w)
+    for (int r = 0; r < NREG; r++)
+      if (f->reg_live[r]) {
+        const sim_mr *m = sim_mr_by_key(f->w, f->reg[r].key);
+        if (m && m->invalidated)
+          f->reg[r].flags = SMBX_MR_F_INVALIDATED;
+        f->t[0].deregister_mr(f->t[0].user_data, &f->reg[r]);
+      }
+  sim_free(f->w);
+  free(f->arena);
+  free(f->cmem);
+  free(f->rmem[0]);
+  free(f->rmem[1]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  static fz f;
+  memset(&f, 0, sizeof f);
+  g = &f;
+  f.in = data;
+  f.n = size;
+  f.rnd = 1;
+  if (!setup(&f)) {
+    teardown(&f);
+    return 0;
+  }
+  for (int ops = 0; ops < MAX_OPS && f.at < f.n; ops++) {
+    switch (take(&f) % 8) {
+    case 0:
+      create(&f);
+      break;
+    case 1:
+      io(&f, SMBX_SMB2_READ);
+      break;
+    case 2:
+      io(&f, SMBX_SMB2_WRITE);
+      break;
+    case 3:
+      info_or_close(&f);
+      break;
+    case 4:
+      owner(&f);
+      break;
+    case 5:
+      fault(&f);
+      break;
+    case 6:
+      f.now += (uint64_t)take(&f) * 500u;
+      (void)step(&f);
+      break;
+    default:
+      pump(&f);
+      break;
+    }
+  }
+  pump(&f);
+  if (!guards_intact(&f))
+    abort(); /* bytes moved outside the blocks or the client's regions */
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  if (smbx_vmo_stats_get(f.tbl, &st) != 0 || st.pins != 0)
+    abort(); /* everything is quiet, yet a transfer holds an object */
+  for (int o = 0; o < NOBJ; o++)
+    if (f.live[o]) {
+      (void)smbx_vmo_destroy(f.tbl, f.id[o]);
+      f.live[o] = false;
+    }
+  drain_vmo(&f);
+  for (int o = 0; o < NOBJ; o++)
+    if (f.id[o] && !f.released[o])
+      abort(); /* revoked, nothing in flight, blocks never given back */
+  teardown(&f);
+  return 0;
+}
