@@ -280,9 +280,10 @@ SMBX_API int smbx_lease_conn_down(smbx_lease_mgr *m, uint64_t conn);
 
 /** @name Lease manager events (smbx_lease_event.type)
  *  @{ */
-/** Send a Lease Break Notification: `body` (44 bytes) to `conn` (any
- *  connection of client_guid will do) with MessageId all-ones, SessionId
- *  0, unsigned (smbx_server_send_break()). */
+/** Send a Lease Break Notification: `body` (44 bytes) to `conn` (the
+ *  client's oldest live connection seen by the manager, else the newest
+ *  open's; any connection of client_guid will do) with MessageId
+ *  all-ones, SessionId 0, unsigned (smbx_server_lease_deliver()). */
 #define SMBX_LEASE_EV_BREAK 1u
 /** Send an oplock break to `open`'s connection: the host fills the
  *  FileId of `user` into `body` (24 bytes, level at offset 2). */
@@ -297,7 +298,9 @@ typedef struct smbx_lease_event {
   size_t struct_size;
   uint32_t type;          /**< SMBX_LEASE_EV_* */
   uint32_t flags;         /**< BREAK: SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED */
-  uint64_t conn;          /**< BREAK, OPLOCK_BREAK: where to send it */
+  uint64_t conn;          /**< BREAK, OPLOCK_BREAK: where to send it (0
+                               never: a lease without a connection breaks
+                               at once, leases.md 3.8) */
   uint64_t open;          /**< OPLOCK_BREAK, READY */
   uint64_t user;          /**< the open's or waiter's cookie */
   uint8_t client_guid[16];
