@@ -172,7 +172,8 @@ SMBX_API int smbx_client_session_setup(smbx_client *cli, uint64_t conn,
  *  connection's preauth hash and the session key given earlier), the
  *  response's signature is verified and SMBX_EV_SESSION_UP follows with
  *  ev.conn = `conn`. Requests for the session may then go on either
- *  connection.
+ *  connection. A response flagged IS_GUEST ends the binding with
+ *  SMBX_ERR_PROTO in the event (MS-SMB2 3.2.5.3.3).
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND; SMBX_ERR_STATE (session
  *          not established with keys, conn not negotiated, a different
  *          dialect, 2.x, already bound, or a leg in flight);

@@ -521,6 +521,14 @@ static void on_bind(cconn *cc, uint64_t shandle, int err,
     return;
   }
   e->u.session.status = st;
+  if (rs.session_flags & SMBX_SMB2_SESSION_FLAG_IS_GUEST) {
+    /* 3.2.5.3.3 SHOULD: a guest answer to a binding is an invalid network
+     * response (a guest has no key to sign the channel with) */
+    e->u.session.err = SMBX_ERR_PROTO;
+    (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    chan_free(cli, ch);
+    return;
+  }
   e->flags = ev_flags(r->flags);
   e->hold = r->hold;
   e->u.session.blob = rs.security_buffer.p;
@@ -1858,8 +1866,16 @@ int smbx_client_tree_connect(smbx_client *cli, uint64_t conn, uint64_t session,
                                                    out_cap(cli), NULL);
   if (n < 0)
     return (int)n;
+  /* 3.2.4.1.1: on 3.1.1 the TREE_CONNECT of a session that is neither
+   * guest nor anonymous (it has keys) is signed even when signing is not
+   * required (encrypted instead when the session encrypts everything);
+   * Samba and Windows refuse it unsigned */
+  smbx__conn_send_opts o;
+  memset(&o, 0, sizeof o);
+  if (cs->dialect == SMBX_SMB2_DIALECT_311 && cs->have_keys)
+    o.flags = SMBX__CONN_SEND_SIGN;
   uint64_t r = 0;
-  rc = send_msg(cc, (size_t)n, NULL, 0, CK_TREE, session, &r, 1);
+  rc = send_msg(cc, (size_t)n, &o, 0, CK_TREE, session, &r, 1);
   if (rc == 0 && req)
     *req = r;
   return rc;

@@ -53,15 +53,18 @@ int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
     /* the chain stops here for now: its last gathered member becomes the
      * message's last (its padding stays inside it, signed) */
     smbx__conn_st32(lp + 20, 0);
-    smbx__conn_st32(lp + 16, smbx__conn_ld32(lp + 16) &
-                                 ~SMBX_SMB2_FLAGS_SIGNED);
-    memset(lp + 48, 0, 16);
-    if (c->cb_last_sign &&
-        smbx_smb2_sign(&c->cr, c->cb_last_keys.keys.signing_alg,
-                       c->cb_last_keys.keys.signing, lp, c->cb_last_len,
-                       SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
-      return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
-                              0);
+    /* re-signed when it was signed; an unsigned member (its signature is
+     * zero) keeps its flags */
+    if (c->cb_last_sign) {
+      smbx__conn_st32(lp + 16, smbx__conn_ld32(lp + 16) &
+                                   ~SMBX_SMB2_FLAGS_SIGNED);
+      memset(lp + 48, 0, 16);
+      if (smbx_smb2_sign(&c->cr, c->cb_last_keys.keys.signing_alg,
+                         c->cb_last_keys.keys.signing, lp, c->cb_last_len,
+                         SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+        return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
+                                0, 0);
+    }
   }
   int rc = smbx__conn_xmit(c, c->cbuf, SMBX__CONN_HEADROOM + c->cb_cap,
                            c->cb_len, c->cb_enc ? &c->cb_keys : NULL,
@@ -153,6 +156,16 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
                              plen, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
     return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed", 0,
                             0);
+  /* 3.3.4.1.1: an error answer to a signed request that no key can sign
+   * (its session is unknown here: USER_SESSION_DELETED) keeps SIGNED with
+   * a zero signature, as Samba and ksmbd answer; Samba's client refuses
+   * an answer without SIGNED to a signed request before it looks at the
+   * status (smbtorture smb2.session.bind2) */
+  if (!enc && (ri->flags & RI_SIGNED) && SEVERITY_ERROR(status) &&
+      !(have && (k.flags & SMBX__CONN_KEYS_SIGNING)) &&
+      !(oflags & SMBX__CONN_SEND_NO_SIGN))
+    smbx__conn_st32(p + 16,
+                    smbx__conn_ld32(p + 16) | SMBX_SMB2_FLAGS_SIGNED);
   uint8_t pa[64];
   bool pa_ok = false;
   if (o && o->preauth) {

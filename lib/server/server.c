@@ -1187,6 +1187,16 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
       return;
     }
     if (cmd == SMBX_SMB2_TREE_CONNECT) {
+      /* 3.3.5.7: on 3.1.1 a session that is neither guest nor anonymous
+       * (it has keys) connects a tree only with a signed or encrypted
+       * request, else the connection is dropped (Samba: ACCESS_DENIED) */
+      if (ss->dialect == SMBX_SMB2_DIALECT_311 && ss->have_keys &&
+          !(pd->flags &
+            (SMBX__CONN_PDU_VERIFIED | SMBX__CONN_PDU_ENCRYPTED))) {
+        sc->kill = "3.1.1 TREE_CONNECT neither signed nor encrypted";
+        slot_clear(sc, sl);
+        return;
+      }
       tree_connect(sc, pd, sl);
       return;
     }

@@ -1057,6 +1057,54 @@ static void smb2_3_3_5_2_6_signed_negotiate_invalid_parameter(void **state)
   th_fini(&x);
 }
 
+/* 3.3.4.1.1: an error answer to a signed request that no key can sign
+ * (USER_SESSION_DELETED: the session is unknown on this connection)
+ * keeps SIGNED with a zero signature, as Samba and ksmbd answer
+ * (smbtorture smb2.session.bind2); a success answer, or any answer to an
+ * unsigned request, goes without it */
+static void smb2_3_3_4_1_1_keyless_error_to_signed_request_keeps_signed(
+    void **state)
+{
+  (void)state;
+  static const struct {
+    uint32_t flags, status;
+    bool want_signed;
+  } k[] = {
+      {SMBX_SMB2_FLAGS_SIGNED, SMBX_STATUS_USER_SESSION_DELETED, true},
+      {SMBX_SMB2_FLAGS_SIGNED, SMBX_STATUS_SUCCESS, false},
+      {0, SMBX_STATUS_USER_SESSION_DELETED, false},
+  };
+  th x;
+  srv_raw(&x, false);
+  raw_credits(&x, 8);
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+    uint8_t b[256];
+    size_t n = rq(b, SMBX_SMB2_FLUSH, i + 1, 1, 1, k[i].flags);
+    smbx__conn_st64(b + 40, 0x77);
+    if (k[i].flags)
+      memset(b + 48, 0xAB, 16);
+    th_raw_send(&x, TH_CLI, b, n);
+    th_run(&x);
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, i);
+    assert_non_null(r);
+    assert_int_equal((r->flags & SMBX__CONN_PDU_SIG_UNCHECKED) != 0,
+                     k[i].flags != 0);
+    assert_int_equal(th_respond(&x, r->req, k[i].status), 0);
+    th_run(&x);
+    smbx_smb2_hdr h;
+    const uint8_t *pdu;
+    size_t len;
+    assert_true(raw_resp(&x, &h, &pdu, &len));
+    assert_int_equal(h.message_id, i + 1);
+    assert_int_equal(h.status, k[i].status);
+    assert_int_equal((h.flags & SMBX_SMB2_FLAGS_SIGNED) != 0,
+                     k[i].want_signed);
+    static const uint8_t zero[16];
+    assert_memory_equal(pdu + 48, zero, 16);
+  }
+  th_fini(&x);
+}
+
 static void smb2_3_3_5_2_6_wrong_structure_size_invalid_parameter(
     void **state)
 {
@@ -2015,6 +2063,8 @@ int main(void)
       cmocka_unit_test(smb2_hostile_flood_is_capped_by_credits),
       cmocka_unit_test(smb2_6_1_server_grants_what_is_asked_within_limits),
       cmocka_unit_test(smb2_3_3_5_2_6_signed_negotiate_invalid_parameter),
+      cmocka_unit_test(
+          smb2_3_3_4_1_1_keyless_error_to_signed_request_keeps_signed),
       cmocka_unit_test(smb2_3_3_5_2_6_wrong_structure_size_invalid_parameter),
       cmocka_unit_test(smb2_1_smb1_negotiate_answered_as_id_0),
       cmocka_unit_test(smb2_case_37_grant_overflowing_65535_disconnects),

@@ -466,6 +466,142 @@ static void bind_3_3_5_5_hostile_binding_legs(void **state)
   nh_fini(&x);
 }
 
+/* The last message the server sent raw pair p (prefix skipped). */
+static const uint8_t *last_msg(nh *x, int p, smbx_smb2_hdr *h, size_t *len)
+{
+  nh_pipe *q = &x->pair[p].s2c;
+  size_t at = 0, last = SIZE_MAX;
+  uint32_t n = 0, last_len = 0;
+  while (at + 4 <= q->len) {
+    assert_int_equal(smbx_tcp_decode_prefix(q->p + at, q->len - at, &n), 0);
+    last = at + 4;
+    last_len = n;
+    at += 4 + n;
+  }
+  assert_true(last != SIZE_MAX);
+  assert_int_equal(smbx_smb2_hdr_decode(q->p + last, last_len, h, NULL), 0);
+  *len = last_len;
+  return q->p + last;
+}
+
+/* 3.3.4.1.1 (smbtorture smb2.session.bind2): a signed request for a
+ * session that is not bound to this connection fails with
+ * USER_SESSION_DELETED; the answer keeps SIGNED (zero signature: no key
+ * of this connection can sign it), else Samba's client reports
+ * ACCESS_DENIED. An unsigned request's answer stays unsigned. */
+static void bind2_3_3_4_1_1_unbound_session_answer_keeps_signed(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  uint64_t sid = wire_id(&x, s);
+  smbx_smb2_keys k;
+  assert_int_equal(smbx_smb2_derive_keys(&x.cr, SMBX_SMB2_DIALECT_302,
+                                         SMBX_CRYPTO_ROLE_CLIENT,
+                                         SMBX_CRYPTO_SIGN_DEFAULT, 0, x.key,
+                                         sizeof x.key, NULL, &k),
+                   0);
+  int r = nh_add_tcp(&x, true);
+  raw_negotiate3(&x, r, SMBX_SMB2_DIALECT_302, 0);
+  for (int sign = 1; sign >= 0; sign--) {
+    const uint8_t body[4] = {4, 0, 0, 0};
+    uint8_t fr[128];
+    size_t n = nh_frame_req(fr, sizeof fr, SMBX_SMB2_LOGOFF,
+                            (uint64_t)(2 - sign), 1, 1, sid, 0, body,
+                            sizeof body);
+    if (sign)
+      assert_int_equal(smbx_smb2_sign(&x.cr, k.signing_alg, k.signing,
+                                      fr + 4, n - 4,
+                                      SMBX_CRYPTO_SIGN_SET_FLAG),
+                       0);
+    nh_raw(&x, r, fr, n);
+    nh_pump(&x);
+    smbx_smb2_hdr h;
+    size_t len;
+    const uint8_t *m = last_msg(&x, r, &h, &len);
+    assert_int_equal(h.command, SMBX_SMB2_LOGOFF);
+    assert_int_equal(h.message_id, (uint64_t)(2 - sign));
+    assert_int_equal(h.status, SMBX_STATUS_USER_SESSION_DELETED);
+    assert_int_equal((h.flags & SMBX_SMB2_FLAGS_SIGNED) != 0, sign);
+    static const uint8_t zero[16];
+    assert_memory_equal(m + 48, zero, 16);
+  }
+  assert_false(x.pair[r].sdown);
+  /* the LOGOFF never reached the session: it still works on its own
+   * connection */
+  (void)nh_tree(&x, a, s);
+  nh_fini(&x);
+}
+
+/* 3.2.5.3.3 SHOULD: a binding response flagged IS_GUEST (here from a
+ * hostile server: the leg's answer rewritten and re-signed) ends the
+ * binding with SMBX_ERR_PROTO; the channel never comes up */
+static void bind_3_2_5_3_3_guest_binding_response_refused(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  int b = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  nh_negotiate(&x, b);
+  smbx_smb2_keys k;
+  assert_int_equal(smbx_smb2_derive_keys(&x.cr, SMBX_SMB2_DIALECT_302,
+                                         SMBX_CRYPTO_ROLE_SERVER,
+                                         SMBX_CRYPTO_SIGN_DEFAULT, 0, x.key,
+                                         sizeof x.key, NULL, &k),
+                   0);
+  /* hold the server's answers to b while the leg runs */
+  x.pair[b].raw_client = true;
+  assert_int_equal(smbx_client_session_bind(x.cli, x.pair[b].cconn, s,
+                                            (const uint8_t *)"NEGO", 4,
+                                            x.now),
+                   0);
+  nh_pump(&x);
+  nh_pipe *q = &x.pair[b].s2c;
+  assert_true(q->len >= q->off + 4 + 64 + 8);
+  uint8_t *m = q->p + q->off + 4;
+  size_t len = q->len - q->off - 4;
+  smbx_smb2_hdr h;
+  assert_int_equal(smbx_smb2_hdr_decode(m, len, &h, NULL), 0);
+  assert_int_equal(h.command, SMBX_SMB2_SESSION_SETUP);
+  assert_int_equal(h.status, SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+  assert_true(h.flags & SMBX_SMB2_FLAGS_SIGNED);
+  m[64 + 2] |= SMBX_SMB2_SESSION_FLAG_IS_GUEST;
+  memset(m + 48, 0, 16);
+  assert_int_equal(smbx_smb2_sign(&x.cr, k.signing_alg, k.signing, m, len,
+                                  SMBX_CRYPTO_SIGN_SET_FLAG),
+                   0);
+  x.pair[b].raw_client = false;
+  const nh_cev *e = nh_wait(&x, SMBX_EV_SESSION_SETUP);
+  assert_non_null(e);
+  assert_int_equal(e->ev.conn, x.pair[b].cconn);
+  assert_int_equal(e->ev.u.session.err, SMBX_ERR_PROTO);
+  assert_int_equal(nh_count(&x, SMBX_EV_SESSION_UP), 1);
+  /* not bound: the node refuses to use the session there */
+  uint64_t req;
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "g.bin");
+  assert_int_equal(smbx_client_read(x.cli, x.pair[b].cconn, s, t, f, 0, 16,
+                                    x.now, &req),
+                   SMBX_ERR_STATE);
+  nh_fini(&x);
+}
+
 /* 3.3.5.5.3: when the host names users (smbx_server_session_user), a
  * binding that authenticated someone else fails with NOT_SUPPORTED (the
  * client sees the status, the channel is not bound); the same user binds */
@@ -1210,6 +1346,8 @@ int main(void)
       cmocka_unit_test(netif_alloc_failure_keeps_old_list),
       cmocka_unit_test(bind_3_3_5_5_hostile_binding_legs),
       cmocka_unit_test(bind_3_3_5_5_3_other_user_refused),
+      cmocka_unit_test(bind2_3_3_4_1_1_unbound_session_answer_keeps_signed),
+      cmocka_unit_test(bind_3_2_5_3_3_guest_binding_response_refused),
       cmocka_unit_test(bind_6_6_channel_key_from_binding_key),
       cmocka_unit_test(spread_requests_use_both_channels),
       cmocka_unit_test(failover_6_6_replayed_once_with_flag_and_sequence),

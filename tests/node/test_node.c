@@ -756,6 +756,105 @@ static void hostile_unknown_session_user_session_deleted(void **state)
   nh_fini(&x);
 }
 
+/* The last message the client wrote on pair p that the server has not
+ * read yet (prefix skipped). */
+static uint8_t *unfed_request(nh *x, int p, size_t *len)
+{
+  nh_pipe *q = &x->pair[p].c2s;
+  size_t at = q->off, last = SIZE_MAX;
+  uint32_t n = 0, last_len = 0;
+  while (at + 4 <= q->len) {
+    assert_int_equal(smbx_tcp_decode_prefix(q->p + at, q->len - at, &n), 0);
+    last = at + 4;
+    last_len = n;
+    at += 4 + n;
+  }
+  assert_true(last != SIZE_MAX);
+  *len = last_len;
+  return q->p + last;
+}
+
+/* 3.2.4.1.1: on 3.1.1 the client signs the TREE_CONNECT of a user session
+ * although neither side requires signing (Samba 4.17 and Windows refuse
+ * it unsigned); a guest session's goes unsigned (no key) and the server
+ * accepts it (3.3.5.7 exempts guest and anonymous sessions) */
+static void tcon_3_2_4_1_1_signed_on_311_without_signing_required(
+    void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  for (int guest = 0; guest < 2; guest++) {
+    nh x;
+    nh_setup(&x, true);
+    x.cs.dialects = SMBX_DIALECT_MASK_311;
+    if (guest)
+      x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
+    assert_int_equal(nh_start(&x), 0);
+    assert_false(x.ss.flags & SMBX_SERVER_SIGNING_REQUIRED);
+    assert_false(x.cs.flags & SMBX_CLIENT_SIGNING_REQUIRED);
+    int p = nh_add_tcp(&x, false);
+    nh_negotiate(&x, p);
+    uint64_t s = nh_session(&x, p);
+    uint64_t req = 0;
+    assert_int_equal(smbx_client_tree_connect(x.cli, x.pair[p].cconn, s,
+                                              "\\\\srv\\share", x.now,
+                                              &req),
+                     0);
+    size_t len;
+    const uint8_t *m = unfed_request(&x, p, &len);
+    smbx_smb2_hdr h;
+    assert_int_equal(smbx_smb2_hdr_decode(m, len, &h, NULL), 0);
+    assert_int_equal(h.command, SMBX_SMB2_TREE_CONNECT);
+    assert_int_equal((h.flags & SMBX_SMB2_FLAGS_SIGNED) != 0, !guest);
+    const nh_cev *e = nh_wait(&x, SMBX_EV_TREE_CONNECT);
+    assert_non_null(e);
+    assert_int_equal(e->ev.u.tree.err, 0);
+    assert_int_equal(e->ev.u.tree.status, 0);
+    /* other requests follow the session's rule: unsigned */
+    assert_int_equal(smbx_client_logoff(x.cli, x.pair[p].cconn, s, x.now,
+                                        &req),
+                     0);
+    m = unfed_request(&x, p, &len);
+    assert_int_equal(smbx_smb2_hdr_decode(m, len, &h, NULL), 0);
+    assert_false(h.flags & SMBX_SMB2_FLAGS_SIGNED);
+    nh_pump(&x);
+    assert_false(x.pair[p].sdown);
+    nh_fini(&x);
+  }
+}
+
+/* 3.3.5.7: an unsigned (and unencrypted) 3.1.1 TREE_CONNECT of a session
+ * that is neither guest nor anonymous drops the connection; the host
+ * never sees it */
+static void tcon_3_3_5_7_unsigned_311_user_session_disconnects(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.cs.dialects = SMBX_DIALECT_MASK_311;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  size_t tcons = x.srv_events[SMBX_EV_TREE_CONNECT];
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_tree_connect(x.cli, x.pair[p].cconn, s,
+                                            "\\\\srv\\share", x.now,
+                                            &req),
+                   0);
+  size_t len;
+  uint8_t *m = unfed_request(&x, p, &len);
+  m[16] &= (uint8_t)~SMBX_SMB2_FLAGS_SIGNED;
+  memset(m + 48, 0, 16);
+  nh_pump(&x);
+  assert_true(x.pair[p].sdown);
+  assert_int_equal(x.srv_events[SMBX_EV_TREE_CONNECT], tcons);
+  nh_fini(&x);
+}
+
 /* client: an unsolicited response other than a break kills the
  * connection; an oplock break notification becomes SMBX_EV_BREAK */
 static void client_2_2_unsolicited_rejected_break_delivered(void **state)
@@ -1436,6 +1535,8 @@ int main(void)
       cmocka_unit_test(hostile_6_1_window_garbage_no_credits_disconnect),
       cmocka_unit_test(hostile_request_before_negotiate_and_second_negotiate),
       cmocka_unit_test(hostile_unknown_session_user_session_deleted),
+      cmocka_unit_test(tcon_3_2_4_1_1_signed_on_311_without_signing_required),
+      cmocka_unit_test(tcon_3_3_5_7_unsigned_311_user_session_disconnects),
       cmocka_unit_test(client_2_2_unsolicited_rejected_break_delivered),
       cmocka_unit_test(break_4_13_server_notifications_reach_client),
       cmocka_unit_test(crypto_6_5_encrypted_311_round_trip),

@@ -336,6 +336,9 @@ static void sess_keyless_session_unsigned_or_refused(void **state)
     nh_setup(&x, true);
     if (required)
       x.cs.flags |= SMBX_CLIENT_SIGNING_REQUIRED;
+    /* 3.0.2: on 3.1.1 a keyless user session cannot connect a tree (its
+     * TREE_CONNECT must be signed, MS-SMB2 3.3.5.7) */
+    x.cs.dialects = SMBX_DIALECT_MASK_302;
     assert_int_equal(nh_start(&x), 0);
     int p = nh_add_tcp(&x, false);
     nh_negotiate(&x, p);
