@@ -2334,6 +2334,7 @@ int main(int argc, char **argv)
   ss.security_blob_len = blob_len;
   ss.max_read_size = ss.max_write_size = ss.max_transact_size = IO_MAX;
   ss.credits_max = 8192; /* as Windows and Samba: smbtorture smb2.credits */
+  ss.flags |= SMBX_SERVER_MIXED_COMPOUNDS; /* as Windows and Samba */
   if (cfg.signing_required)
     ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
   if (cfg.multichannel)

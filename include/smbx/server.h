@@ -57,6 +57,10 @@ typedef struct smbx_server smbx_server;
 #define SMBX_SERVER_ENCRYPT 0x2u /**< every session encrypts when a cipher
                                       was agreed (3.x) */
 #define SMBX_SERVER_DELIVER_ECHO 0x4u /**< ECHO becomes a REQUEST event */
+#define SMBX_SERVER_MIXED_COMPOUNDS 0x8u /**< run a compound that mixes
+    RELATED and unrelated members member by member, as Windows and Samba
+    do (MS-SMB2 <264>; smbtorture smb2.compound.invalid1-3) instead of
+    failing every member with INVALID_PARAMETER (3.3.5.2.7 SHOULD) */
 /** @} */
 
 /** @brief Server node settings; fill with smbx_server_settings_default().

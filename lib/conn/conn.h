@@ -142,6 +142,11 @@ typedef struct smbx__conn smbx__conn;
                                           interim response or a response
                                           that does not fit sends what was
                                           gathered first) */
+#define SMBX__CONN_F_MIXED_COMPOUNDS 0x10u /* server: run a chain that mixes
+                                          RELATED and unrelated members
+                                          member by member (Windows,
+                                          Samba) instead of failing each
+                                          with INVALID_PARAMETER */
 
 typedef struct smbx__conn_settings {
   uint32_t role;          /* SMBX__CONN_CLIENT / SMBX__CONN_SERVER */

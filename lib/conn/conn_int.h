@@ -66,6 +66,7 @@ typedef struct smbx__conn_hold {
   bool have_sess, have_tree, have_fid;
   smbx_smb2_fileid c_fid;
   uint32_t c_err; /* status of the failed CREATE or FileId carrier */
+  bool mixed;     /* RELATED and unrelated members after the first */
   bool inv;          /* SMB Direct: received WITH_INVALIDATE of inv_rkey */
   uint32_t inv_rkey;
 } smbx__conn_hold;
@@ -151,6 +152,8 @@ struct smbx__conn {
   uint64_t cb_hold, cb_sid; /* cb_hold: the request message gathered */
   uint16_t cb_expect, cb_answered; /* its members to answer, answered */
   bool cb_enc, cb_last_sign, cb_stuck;
+  bool cb_inv; /* a gathered member's answer must invalidate cb_inv_rkey */
+  uint32_t cb_inv_rkey;
   smbx__conn_keys cb_keys, cb_last_keys;
   /* counters */
   uint64_t n_in, n_out;

@@ -40,6 +40,18 @@ static void patch(const smbx__conn_ri *ri, uint8_t *p, uint16_t g,
   memset(p + 48, 0, 16);
 }
 
+/* Sends one message; over SMB Direct as SEND_WITH_INVALIDATE of rkey when
+ * inv (smbd.md sec. 4). */
+static int xmit_inv(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                    const smbx__conn_keys *k, uint64_t sid, bool inv,
+                    uint32_t rkey, uint64_t now)
+{
+  smbx__conn_invalidate_next(c, inv, rkey);
+  int rc = smbx__conn_xmit(c, buf, cap, len, k, sid, now);
+  smbx__conn_invalidate_next(c, false, 0);
+  return rc;
+}
+
 int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
 {
   if (!c->cb_len) {
@@ -66,15 +78,16 @@ int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
                                 0, 0);
     }
   }
-  int rc = smbx__conn_xmit(c, c->cbuf, SMBX__CONN_HEADROOM + c->cb_cap,
-                           c->cb_len, c->cb_enc ? &c->cb_keys : NULL,
-                           c->cb_sid, now);
+  int rc = xmit_inv(c, c->cbuf, SMBX__CONN_HEADROOM + c->cb_cap, c->cb_len,
+                    c->cb_enc ? &c->cb_keys : NULL, c->cb_sid, c->cb_inv,
+                    c->cb_inv_rkey, now);
   if (rc == SMBX_ERR_AGAIN) {
     c->cb_stuck = true;
     return rc;
   }
   c->cb_stuck = false;
   c->cb_len = 0;
+  c->cb_inv = false;
   if (c->cb_answered >= c->cb_expect)
     c->cb_hold = 0; /* the next compound may start gathering */
   return rc;
@@ -102,6 +115,12 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
               (oflags & SMBX__CONN_SEND_ENCRYPT));
   if (oflags & SMBX__CONN_SEND_NO_ENCRYPT)
     enc = false;
+  /* an armed SEND_WITH_INVALIDATE is this response's: the message that
+   * carries it (alone or gathered) invalidates, not a flush of what was
+   * gathered before it */
+  bool inv = c->send_inv;
+  uint32_t inv_rkey = c->send_inv_rkey;
+  smbx__conn_invalidate_next(c, false, 0);
   /* 6.2: the responses of a compound request are gathered into one
    * compounded message, one request message at a time (the "current"
    * one, cb_hold, from its first answer until all its members are
@@ -124,7 +143,8 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   bool chained = false, last = false;
   size_t plen = len;
   if (mine && !(ri->flags & RI_ASYNC) && status != SMBX_STATUS_PENDING &&
-      (c->cb_len == 0 || (c->cb_enc == enc && (!enc || c->cb_sid == sid)))) {
+      (c->cb_len == 0 || (c->cb_enc == enc && (!enc || c->cb_sid == sid) &&
+                          !(inv && c->cb_inv)))) {
     last = c->cb_answered + 1u >= c->cb_expect;
     size_t padded = last ? len : ((len + 7) & ~(size_t)7);
     if ((!last || c->cb_len > 0) && c->cb_len + padded <= c->cb_cap) {
@@ -193,8 +213,13 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
       c->cb_last_keys = k;
     c->cb_len += plen;
     c->cb_hold = ri->hold;
+    if (inv) { /* one message carries one invalidation */
+      c->cb_inv = true;
+      c->cb_inv_rkey = inv_rkey;
+    }
   } else {
-    int rc = smbx__conn_xmit(c, buf, cap, len, enc ? &k : NULL, sid, now);
+    int rc = xmit_inv(c, buf, cap, len, enc ? &k : NULL, sid, inv, inv_rkey,
+                      now);
     if (rc)
       return rc;
   }
@@ -367,12 +392,15 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   uint32_t status = 0;
   bool sync = !(hd->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND);
   bool rel = (hd->flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) != 0;
+  if (h->mixed)
+    status = SMBX_STATUS_INVALID_PARAMETER;
   /* 6.2: a chain with RELATED members runs one member at a time; a
    * RELATED member inherits the FileId the member before it carried or
    * created (or fails as that member did). RELATED on the first member
-   * fails it INVALID_PARAMETER (and so its RELATED followers); styles may
-   * mix, as Windows and Samba accept (MS-SMB2 <264>): an unrelated member
-   * starts over with its own ids. A failed CREATE or FileId carrier (or
+   * fails it INVALID_PARAMETER (and so its RELATED followers). Mixed
+   * styles fail every member (h->mixed) unless the owner set
+   * SMBX__CONN_F_MIXED_COMPOUNDS (Windows and Samba run them, MS-SMB2
+   * <264>): then an unrelated member starts over with its own ids. A failed CREATE or FileId carrier (or
    * a RELATED first member) fails every RELATED follower with its
    * status, as Samba's compound_create_err. */
   if (h->related) {
@@ -710,7 +738,7 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   smbx_error_detail d = {0, 0};
   (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
   uint32_t n = 0, expect = 0;
-  bool related = false;
+  bool related = false, later_rel = false, later_unrel = false;
   int rc;
   while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
     size_t at = (size_t)(pdu.p - h->msg);
@@ -743,8 +771,12 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
         break;
       }
     }
-    if (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS)
+    if (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) {
       related = true;
+      later_rel = later_rel || n > 0;
+    } else if (n > 0) {
+      later_unrel = true;
+    }
     n++;
   }
   if (!c->err && rc < 0)
@@ -756,6 +788,10 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   h->count = (uint16_t)n;
   h->expect = (uint16_t)expect;
   h->related = related;
+  /* 6.2: the styles MUST NOT be mixed; the server SHOULD fail every member
+   * INVALID_PARAMETER (3.3.5.2.7), unless the owner runs them as Windows */
+  h->mixed = later_rel && later_unrel &&
+             !(c->s.flags & SMBX__CONN_F_MIXED_COMPOUNDS);
   h->next_off = 0;
   h->more = true;
   run_chain(c, hh, now);

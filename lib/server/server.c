@@ -1562,6 +1562,8 @@ static int conn_prepare(smbx_server *srv, sconn **out, smbx__conn_settings *cs,
   cs->hash_seed = srv->seed;
   if (srv->s.flags & SMBX_SERVER_DELIVER_ECHO)
     cs->flags |= SMBX__CONN_F_DELIVER_ECHO;
+  if (srv->s.flags & SMBX_SERVER_MIXED_COMPOUNDS)
+    cs->flags |= SMBX__CONN_F_MIXED_COMPOUNDS;
   /* a compound request gets a compounded response (as Windows and Samba) */
   cs->flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
   memset(up, 0, sizeof *up);

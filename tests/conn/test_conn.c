@@ -52,11 +52,17 @@ static bool raw_resp(th *x, smbx_smb2_hdr *h, const uint8_t **pdu,
 }
 
 /* server conn vs raw client; the server answers every request at once */
-static void srv_raw(th *x, bool auto_respond)
+static void srv_raw_flags(th *x, bool auto_respond, uint32_t flags)
 {
   smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  s.flags |= flags;
   assert_int_equal(th_init_tcp(x, NULL, &s, NULL), 0);
   x->s[TH_SRV].auto_respond = auto_respond;
+}
+
+static void srv_raw(th *x, bool auto_respond)
+{
+  srv_raw_flags(x, auto_respond, 0);
 }
 
 /* raw client: gets `want` credits with ECHO id 0 (answered by the conn) */
@@ -361,11 +367,34 @@ static void smb2_case_29a_related_on_first_fails_the_chain(void **state)
   th_fini(&x);
 }
 
-static void smb2_case_29a_mixed_styles_member_by_member(void **state)
+/* 3.3.5.2.7: the styles MUST NOT be mixed; by default every member of
+ * such a chain fails INVALID_PARAMETER and none reaches the owner */
+static void smb2_case_29a_mixed_styles_invalid_parameter(void **state)
 {
   (void)state;
   th x;
   srv_raw(&x, false);
+  raw_credits(&x, 8);
+  uint8_t b[1024];
+  size_t n = chain3(b, 0, REL, 0, 1);
+  th_raw_send(&x, TH_CLI, b, n);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 0);
+  for (int i = 0; i < 3; i++) {
+    smbx_smb2_hdr h;
+    assert_true(raw_resp(&x, &h, NULL, NULL));
+    assert_int_equal(h.message_id, 1 + (uint64_t)i);
+    assert_int_equal(h.status, SMBX_STATUS_INVALID_PARAMETER);
+  }
+  assert_int_equal(x.s[TH_SRV].downs, 0);
+  th_fini(&x);
+}
+
+static void smb2_case_29a_mixed_styles_member_by_member(void **state)
+{
+  (void)state;
+  th x;
+  srv_raw_flags(&x, false, SMBX__CONN_F_MIXED_COMPOUNDS);
   raw_credits(&x, 8);
   uint8_t b[1024];
   /* CREATE, RELATED QUERY_INFO, unrelated CLOSE (FileId all-ones): as on
@@ -798,6 +827,64 @@ static void b2b_smbd_compounded_responses(void **state)
 {
   (void)state;
   b2b_compounded_responses(true);
+}
+
+/* Server SEND_WITH_INVALIDATEs of rkey (smbd.md sec. 4). */
+static size_t srv_inv_sends(const th *x, uint32_t rkey)
+{
+  size_t n = 0, k = sim_sent_count(x->w, TH_SRV);
+  for (size_t i = 0; i < k; i++) {
+    const sim_msg *m = sim_sent(x->w, TH_SRV, i);
+    n += (m->flags & SMBX_SEND_INVALIDATE) && m->rkey == rkey;
+  }
+  return n;
+}
+
+/* smbd.md sec. 4 / case 55 with compounded responses: the answer armed
+ * with an invalidation is gathered, so the compounded message that
+ * carries it goes SEND_WITH_INVALIDATE (once); a second member armed too
+ * goes in its own message with its own key */
+static void smbd_4_compound_member_invalidates(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  s.flags |= SMBX__CONN_F_COMPOUND_RESPONSES;
+  assert_int_equal(th_init_smbd(&x, &c, &s, NULL), 0);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  th_side *e = &x.s[TH_CLI];
+  size_t n = chain3(e->out + SMBX__CONN_HEADROOM, 0, REL, REL, 0);
+  uint64_t reqs[3];
+  assert_int_equal(smbx__conn_send(e->c, e->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, n, NULL,
+                                   9, reqs, 3, x.now),
+                   3);
+  th_run(&x);
+  smbx__conn *sc = x.s[TH_SRV].c;
+  size_t sent0 = sim_sent_count(x.w, TH_SRV);
+  for (size_t i = 0; i < 3; i++) {
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, i);
+    assert_non_null(r);
+    bool arm = i != 1;
+    smbx__conn_invalidate_next(sc, arm, 0xAB00u + (uint32_t)i);
+    assert_int_equal(th_respond(&x, r->req, 0), 0);
+    smbx__conn_invalidate_next(sc, false, 0);
+    th_run(&x);
+  }
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 4);
+  /* CREATE + QUERY_INFO gathered (the CREATE's key), CLOSE alone */
+  assert_int_equal(sim_sent_count(x.w, TH_SRV) - sent0, 2);
+  assert_int_equal(srv_inv_sends(&x, 0xAB00u), 1);
+  assert_int_equal(srv_inv_sends(&x, 0xAB02u), 1);
+  for (int i = 0; i < 3; i++) {
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1 + (size_t)i);
+    assert_int_equal(v->req, reqs[i]);
+    assert_int_equal(v->err, 0);
+    assert_true(v->flags & SMBX__CONN_PDU_INVALIDATED);
+  }
+  th_fini(&x);
 }
 
 /* over SMB Direct a compound flush refused for lack of send buffers is
@@ -2041,6 +2128,7 @@ int main(void)
       cmocka_unit_test(smb2_case_36_charge_below_payload_invalid_parameter),
       cmocka_unit_test(smb2_6_1_no_large_mtu_payload_above_64k_invalid),
       cmocka_unit_test(smb2_case_29a_related_on_first_fails_the_chain),
+      cmocka_unit_test(smb2_case_29a_mixed_styles_invalid_parameter),
       cmocka_unit_test(smb2_case_29a_mixed_styles_member_by_member),
       cmocka_unit_test(smb2_6_2_failed_fileid_carrier_fails_followers),
       cmocka_unit_test(smb2_case_29a_related_members_inherit_ids),
@@ -2054,6 +2142,7 @@ int main(void)
       cmocka_unit_test(b2b_tcp_compounded_responses),
       cmocka_unit_test(b2b_smbd_compounded_responses),
       cmocka_unit_test(b2b_smbd_compound_flush_waits_for_send_space),
+      cmocka_unit_test(smbd_4_compound_member_invalidates),
       cmocka_unit_test(smb2_3_3_5_2_6_unknown_command_disconnects_silently),
       cmocka_unit_test(smb2_3_3_5_2_6_message_below_64_bytes_disconnects),
       cmocka_unit_test(smb2_hostile_truncated_compound_disconnects),
