@@ -4,16 +4,16 @@
  * host offers every event to smbx_server_vmo_route() first. A real client
  * node sets up SMB Direct, NEGOTIATE, SESSION_SETUP and TREE_CONNECT; the
  * input then sends CREATEs of object paths (right, one digit guessed,
- * truncated, the namespace directory, raw bytes), READ/WRITE/QUERY_INFO/
+ * truncated, the namespace directory, raw bytes, the :dirty stream), READ/WRITE/QUERY_INFO/
  * CLOSE on the FileIds it got or on made-up ones, with any offset, length,
  * Channel and descriptor list (aimed at the client's registered regions
- * with right or wrong keys, or raw), revokes objects and reduces rights
- * mid-I/O, injects NIC faults and disconnects.
+ * with right or wrong keys, or raw), marks pages dirty, revokes objects
+ * and reduces rights mid-I/O, injects NIC faults and disconnects.
  *
  * Oracle (abort on violation), beyond memory safety and leaks:
  *  - every RDMA operation the server posts names host memory inside a
  *    block of an object whose blocks were not given back yet, with that
- *    block's registration handle;
+ *    block's registration handle (or an object's whole dirty record);
  *  - guard bytes between the blocks and around the client's regions never
  *    change;
  *  - when everything is quiet no transfer holds a pin, and every object
@@ -127,6 +127,14 @@ static void check_op(const smbx_sge *sg, size_t n)
               m = &f->w->mr[i];
         ok = ok && m && m->addr == a;
       }
+    }
+    /* an object's dirty record: a whole registration of the server side
+     * that is none of the blocks */
+    for (uint32_t i = 0; i < SIM_MAX_MR && !ok; i++) {
+      const sim_mr *m = &f->w->mr[i];
+      ok = m->live && m->ep == 1 && m->handle == sg[k].handle &&
+           m->addr == p && m->len == sg[k].length &&
+           !(p >= f->arena && p < f->arena + ARENA);
     }
     if (!ok)
       abort(); /* memory no live object binds, or the wrong registration */
@@ -371,6 +379,12 @@ static void create(fz *f)
     for (size_t i = 0; i < len; i++)
       name[i] = take(f);
     break;
+  case 4: /* its dirty stream */
+    if (len + 12 <= sizeof name) {
+      memcpy(name + len, ":\0d\0i\0r\0t\0y\0", 12);
+      len += 12;
+    }
+    break;
   default:
     break;
   }
@@ -478,7 +492,10 @@ static void owner(fz *f)
   int o = s % NOBJ;
   if (!f->live[o])
     return;
-  if (s & 4) {
+  if ((s & 0x60) == 0x60) {
+    (void)smbx_vmo_mark_dirty(f->tbl, f->id[o], take32(f) % ARENA,
+                              1u + take16(f));
+  } else if (s & 4) {
     (void)smbx_vmo_destroy(f->tbl, f->id[o]);
     f->live[o] = false;
     drain_vmo(f);

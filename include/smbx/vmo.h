@@ -69,6 +69,8 @@ typedef struct smbx_vmo_settings {
   uint32_t max_pins;     /**< transfers in flight over all objects: 1024 */
   uint32_t max_sge;      /**< pieces per mapped transfer; set it to the
                               server's rdma_max_sge: 16 */
+  uint32_t page_size;    /**< dirty-tracking page (power of two, 512 ..
+                              1 MiB): 4096 */
 } smbx_vmo_settings;
 
 /** @brief Fill defaults. @return 0; SMBX_ERR_INVAL (NULL, size too small).
@@ -111,7 +113,9 @@ typedef struct smbx_vmo_spec {
 } smbx_vmo_spec;
 
 /** @brief Create an object: registers each block (LOCAL_WRITE: RDMA READ
- *  targets), draws a 128-bit token and makes its path.
+ *  targets) and the object's dirty record (see smbx_vmo_dirty_read()),
+ *  draws a 128-bit token and makes its path. Allocates the block and
+ *  session arrays, 4 bytes per page and the dirty record.
  *  The object's length is the sum of the block lengths.
  *  @param id set to the object's id (never 0)
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_LIMIT (table full); SMBX_ERR_NOMEM;
@@ -143,17 +147,32 @@ SMBX_API int smbx_vmo_set_access(smbx_vmo_table *tbl, uint64_t id,
  *  @since 0.1.0 */
 SMBX_API int smbx_vmo_destroy(smbx_vmo_table *tbl, uint64_t id);
 
+/** @brief Mark [offset, offset+len) dirty (the pages it touches) in the
+ *  object's current generation (see smbx_vmo_dirty_read()).
+ *  @return 0; SMBX_ERR_INVAL (len 0); SMBX_ERR_RANGE (past the end);
+ *          SMBX_ERR_NOTFOUND. @since 0.1.0 */
+SMBX_API int smbx_vmo_mark_dirty(smbx_vmo_table *tbl, uint64_t id,
+                                 uint64_t offset, uint64_t len);
+
 /** @brief Bytes of the object; 0 when unknown. @since 0.1.0 */
 SMBX_API uint64_t smbx_vmo_size(const smbx_vmo_table *tbl, uint64_t id);
 
 /* ---- requests (standalone use; smbx_server_vmo_route() uses these) ---- */
+
+/** Suffix of an object's path naming its read-only dirty stream.
+ *  @since 0.1.0 */
+#define SMBX_VMO_DIRTY_SUFFIX ":dirty"
+/** Bytes before the bitmap in a dirty record. @since 0.1.0 */
+#define SMBX_VMO_DIRTY_HEADER 16u
 
 /** @brief Is this share-relative UTF-16LE name in the namespace (the
  *  namespace directory itself or anything under it)? @since 0.1.0 */
 SMBX_API bool smbx_vmo_in_namespace(const smbx_vmo_table *tbl,
                                     const uint8_t *name, size_t len);
 
-/** @brief Open by name. `want` is SMBX_VMO_READ/WRITE as the peer asked.
+/** @brief Open by name (the object's path, or the path followed by
+ *  SMBX_VMO_DIRTY_SUFFIX for its dirty stream, which is read-only).
+ *  `want` is SMBX_VMO_READ/WRITE as the peer asked.
  *  @param open set to the open's handle (never 0)
  *  @return an NTSTATUS: SUCCESS; OBJECT_NAME_NOT_FOUND (not in the
  *          namespace, malformed, unknown, revoked, or `session` not
@@ -194,10 +213,44 @@ SMBX_API int smbx_vmo_unpin(smbx_vmo_table *tbl, uint64_t pin);
  *  @return 0; SMBX_ERR_NOTFOUND. @since 0.1.0 */
 SMBX_API int smbx_vmo_close(smbx_vmo_table *tbl, uint64_t open);
 
-/** @brief The object an open belongs to and its size (for QUERY_INFO).
+/** @name Kinds of opens (smbx_vmo_open_info) @{ */
+#define SMBX_VMO_OPEN_DATA 1u  /**< the object's memory */
+#define SMBX_VMO_OPEN_DIRTY 2u /**< its dirty stream */
+/** @} */
+
+/** @brief The object an open belongs to, the size its QUERY_INFO reports
+ *  (the object's; for the dirty stream the record's) and its kind; any
+ *  output may be NULL.
  *  @return an NTSTATUS: SUCCESS; FILE_CLOSED. @since 0.1.0 */
 SMBX_API uint32_t smbx_vmo_open_info(const smbx_vmo_table *tbl, uint64_t open,
-                                     uint64_t *id, uint64_t *size);
+                                     uint64_t *id, uint64_t *size,
+                                     uint32_t *kind);
+
+/** @brief READ of the dirty stream at offset `generation` (G).
+ *
+ *  Every page carries the generation it was last marked dirty in. The
+ *  record built (little-endian) is: u64 generation C (the object's
+ *  current one: read at C next), u32 page_size, u32 page_count, then a
+ *  bitmap of ceil(page_count / 8) bytes, page i in byte i / 8, bit i % 8
+ *  (least significant first), set when page i was marked dirty in a
+ *  generation after G. The object then moves to generation C + 1, so a
+ *  page marked while (or after) this record is sent shows up when reading
+ *  at C. Reading at G again (a lost response) reports everything since G
+ *  again: nothing is lost; a generation needs no state once read past.
+ *  The first generation is 1; reading at 0 reports every page ever marked.
+ *
+ *  The record is built into the object's registered buffer; `sg` names it.
+ *  With `pin` non-NULL it stays the transfer's until smbx_vmo_unpin(), and
+ *  another dirty READ meanwhile fails INSUFFICIENT_RESOURCES; without, the
+ *  caller copies it before the table is used again.
+ *  @return an NTSTATUS: SUCCESS; FILE_CLOSED; ACCESS_DENIED (not a dirty
+ *          open); INVALID_PARAMETER (G after C); BUFFER_TOO_SMALL (len
+ *          below the record: nothing changes); INSUFFICIENT_RESOURCES.
+ *  @since 0.1.0 */
+SMBX_API uint32_t smbx_vmo_dirty_read(smbx_vmo_table *tbl, uint64_t open,
+                                      uint64_t generation, uint64_t len,
+                                      smbx_sge *sg, uint64_t *bytes,
+                                      uint64_t *pin);
 
 /** @name Table events @{ */
 #define SMBX_VMO_EV_RELEASED 1u /**< a revoked object's blocks are the

@@ -65,7 +65,7 @@ static int do_create(smbx_server *srv, smbx_vmo_table *tbl,
     return fail(srv, ev, SMBX_STATUS_ACCESS_DENIED, now);
   }
   uint64_t size = 0;
-  (void)smbx_vmo_open_info(tbl, open, NULL, &size);
+  (void)smbx_vmo_open_info(tbl, open, NULL, &size, NULL);
   smbx_smb2_create_resp r;
   memset(&r, 0, sizeof r);
   r.create_action = 1; /* FILE_OPENED */
@@ -99,8 +99,17 @@ static int do_read(smbx_server *srv, smbx_vmo_table *tbl, const smbx_event *ev,
   bool rdma = (ev->flags & SMBX_EVF_RDMA) != 0;
   if (rdma)
     length = ev->u.pdu.rdma_length;
-  uint32_t st = smbx_vmo_map(tbl, open, false, offset, length, sg, GLUE_SGE_MAX,
-                             &n, &bytes, rdma ? &pin : NULL);
+  uint32_t kind = 0;
+  uint32_t st = smbx_vmo_open_info(tbl, open, NULL, NULL, &kind);
+  if (st == SMBX_STATUS_SUCCESS && kind == SMBX_VMO_OPEN_DIRTY) {
+    /* the dirty stream: the offset is the generation read from */
+    st = smbx_vmo_dirty_read(tbl, open, offset, length, sg, &bytes,
+                             rdma ? &pin : NULL);
+    n = 1;
+  } else if (st == SMBX_STATUS_SUCCESS) {
+    st = smbx_vmo_map(tbl, open, false, offset, length, sg, GLUE_SGE_MAX, &n,
+                      &bytes, rdma ? &pin : NULL);
+  }
   if (st == SMBX_STATUS_SUCCESS && bytes == 0) {
     /* a zero-length READ inside the object: an empty success */
     if (pin)
@@ -189,7 +198,7 @@ static int do_query_info(smbx_server *srv, smbx_vmo_table *tbl,
                          const smbx_smb2_query_info_req *q, uint64_t now)
 {
   uint64_t size = 0;
-  uint32_t st = smbx_vmo_open_info(tbl, open, NULL, &size);
+  uint32_t st = smbx_vmo_open_info(tbl, open, NULL, &size, NULL);
   if (st != SMBX_STATUS_SUCCESS)
     return fail(srv, ev, st, now);
   uint8_t info[56];
@@ -236,7 +245,7 @@ static int do_close(smbx_server *srv, smbx_vmo_table *tbl,
                     uint64_t now)
 {
   uint64_t size = 0;
-  bool live = smbx_vmo_open_info(tbl, open, NULL, &size) ==
+  bool live = smbx_vmo_open_info(tbl, open, NULL, &size, NULL) ==
               SMBX_STATUS_SUCCESS;
   /* a revoked object's open still closes: that is how the peer lets go */
   if (smbx_vmo_close(tbl, open) != 0)

@@ -32,15 +32,26 @@ typedef struct vobj {
   uint64_t *sessions;
   uint32_t n_sessions;
   uint32_t pins;
+  /* dirty tracking: the generation each page was last marked in, the
+   * current generation, and the record a dirty READ is built into */
+  uint32_t *stamps;
+  uint32_t n_pages;
+  uint32_t gen;
+  uint8_t *rec;
+  size_t rec_len;
+  smbx_mr rec_mr;
+  bool rec_busy; /* a pinned transfer sends it */
 } vobj;
 
 typedef struct vopen {
   uint64_t obj; /* object handle */
   uint32_t granted;
+  uint32_t kind; /* SMBX_VMO_OPEN_* */
 } vopen;
 
 typedef struct vpin {
   uint64_t obj;
+  bool rec; /* sends the object's dirty record */
   uint64_t conn, req; /* owner, when the node glue set one */
 } vpin;
 
@@ -72,6 +83,7 @@ int smbx_vmo_settings_default(smbx_vmo_settings *s, size_t size)
   s->max_opens = 256;
   s->max_pins = 1024;
   s->max_sge = 16;
+  s->page_size = 4096;
   return 0;
 }
 
@@ -86,10 +98,16 @@ static void obj_release_blocks(smbx_vmo_table *tbl, vobj *o, uint32_t n)
 {
   for (uint32_t i = 0; i < n; i++)
     tbl->t.deregister_mr(tbl->t.user_data, &o->blocks[i].mr);
+  if (o->rec_mr.handle || o->rec_mr.key)
+    tbl->t.deregister_mr(tbl->t.user_data, &o->rec_mr);
+  memset(&o->rec_mr, 0, sizeof o->rec_mr);
 }
 
 static void obj_free(smbx_vmo_table *tbl, vobj *o)
 {
+  smbx__free(&tbl->alloc, o->stamps, sizeof(uint32_t) * o->n_pages,
+             _Alignof(uint32_t));
+  smbx__free(&tbl->alloc, o->rec, o->rec_len, 8);
   smbx__free(&tbl->alloc, o->blocks, sizeof(vblock) * o->n_blocks,
              _Alignof(vblock));
   smbx__free(&tbl->alloc, o->sessions, sizeof(uint64_t) * o->n_sessions,
@@ -134,7 +152,9 @@ int smbx_vmo_new(smbx_vmo_table **out, const smbx_vmo_settings *s,
     st.struct_size = sizeof st;
   }
   if (!st.namespace_name || !st.max_objects || !st.max_blocks ||
-      !st.max_sessions || !st.max_opens || !st.max_pins || !st.max_sge)
+      !st.max_sessions || !st.max_opens || !st.max_pins || !st.max_sge ||
+      st.page_size < 512 || st.page_size > (1u << 20) ||
+      (st.page_size & (st.page_size - 1)))
     return SMBX_ERR_INVAL;
   size_t ns_len = strlen(st.namespace_name);
   if (ns_len == 0 || ns_len > SMBX_VMO_NAMESPACE_MAX)
@@ -187,6 +207,10 @@ int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
       return SMBX_ERR_INVAL;
     size += spec->blocks[i].length;
   }
+  uint64_t pages = (size + tbl->s.page_size - 1) / tbl->s.page_size;
+  /* the dirty record must fit one READ: 16 bytes + 1 bit per page */
+  if (pages > (uint64_t)UINT32_MAX - 8 * SMBX_VMO_DIRTY_HEADER)
+    return SMBX_ERR_RANGE;
   vobj *o = smbx__slab_get_zeroed(&tbl->objs);
   if (!o)
     return SMBX_ERR_LIMIT;
@@ -196,7 +220,12 @@ int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
                              _Alignof(uint64_t));
   o->n_blocks = (uint32_t)spec->n_blocks;
   o->n_sessions = (uint32_t)spec->n_sessions;
-  if (!o->blocks || !o->sessions) {
+  o->n_pages = (uint32_t)pages;
+  o->stamps = smbx__calloc(&tbl->alloc, o->n_pages, sizeof(uint32_t),
+                           _Alignof(uint32_t));
+  o->rec_len = SMBX_VMO_DIRTY_HEADER + (o->n_pages + 7u) / 8u;
+  o->rec = smbx__calloc(&tbl->alloc, 1, o->rec_len, 8);
+  if (!o->blocks || !o->sessions || !o->stamps || !o->rec) {
     obj_free(tbl, o);
     return SMBX_ERR_NOMEM;
   }
@@ -219,7 +248,15 @@ int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
       return SMBX_ERR_TRANSPORT;
     }
   }
+  if (tbl->t.register_mr(tbl->t.user_data, o->rec, o->rec_len, 0,
+                         &o->rec_mr) != 0) {
+    memset(&o->rec_mr, 0, sizeof o->rec_mr);
+    obj_release_blocks(tbl, o, o->n_blocks);
+    obj_free(tbl, o);
+    return SMBX_ERR_TRANSPORT;
+  }
   memcpy(o->sessions, spec->sessions, sizeof(uint64_t) * o->n_sessions);
+  o->gen = 1;
   o->state = OBJ_LIVE;
   o->access = spec->access;
   o->size = size;
@@ -367,12 +404,24 @@ static bool token_eq(const uint8_t *a, const uint8_t *b)
   return d == 0;
 }
 
+static const char dirty_suffix[] = SMBX_VMO_DIRTY_SUFFIX;
+#define DIRTY_SUFFIX_LEN (sizeof dirty_suffix - 1)
+
 static vobj *obj_by_name(const smbx_vmo_table *tbl, const uint8_t *name,
-                         size_t len)
+                         size_t len, uint32_t *kind)
 {
-  if (!smbx_vmo_in_namespace(tbl, name, len) ||
-      len / 2 != tbl->ns_len + 1 + 2 * SMBX_VMO_TOKEN_BYTES)
+  size_t base = tbl->ns_len + 1 + 2 * SMBX_VMO_TOKEN_BYTES;
+  if (!smbx_vmo_in_namespace(tbl, name, len))
     return NULL;
+  *kind = SMBX_VMO_OPEN_DATA;
+  if (len / 2 == base + DIRTY_SUFFIX_LEN) {
+    for (size_t i = 0; i < DIRTY_SUFFIX_LEN; i++)
+      if (ascii_lower(u16_at(name, base + i)) != (uint16_t)dirty_suffix[i])
+        return NULL;
+    *kind = SMBX_VMO_OPEN_DIRTY;
+  } else if (len / 2 != base) {
+    return NULL;
+  }
   uint8_t tok[SMBX_VMO_TOKEN_BYTES];
   for (size_t i = 0; i < SMBX_VMO_TOKEN_BYTES; i++) {
     int hi = hexval(u16_at(name, tbl->ns_len + 1 + 2 * i));
@@ -394,19 +443,24 @@ uint32_t smbx_vmo_open(smbx_vmo_table *tbl, const uint8_t *name, size_t len,
 {
   if (!tbl || !open)
     return SMBX_STATUS_INVALID_PARAMETER;
-  vobj *o = obj_by_name(tbl, name, len);
+  uint32_t kind = 0;
+  vobj *o = obj_by_name(tbl, name, len, &kind);
   bool allowed = false;
   for (uint32_t i = 0; o && i < o->n_sessions; i++)
     allowed |= o->sessions[i] == session;
   if (!allowed)
     return SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
-  if (want & ~o->access)
+  /* the dirty stream is read-only; reading it needs no right on the
+   * memory (the peer that may open the object may see what changed) */
+  uint32_t can = kind == SMBX_VMO_OPEN_DIRTY ? SMBX_VMO_READ : o->access;
+  if (want & ~can)
     return SMBX_STATUS_ACCESS_DENIED;
   vopen *op = smbx__slab_get_zeroed(&tbl->opens);
   if (!op)
     return SMBX_STATUS_INSUFFICIENT_RESOURCES;
   op->obj = smbx__slab_handle(&tbl->objs, o);
-  op->granted = want ? want : o->access;
+  op->granted = want ? want : can;
+  op->kind = kind;
   *open = smbx__slab_handle(&tbl->opens, op);
   return SMBX_STATUS_SUCCESS;
 }
@@ -419,7 +473,10 @@ static vobj *open_obj(smbx_vmo_table *tbl, uint64_t open, uint32_t right,
   vopen *op = smbx__slab_lookup(&tbl->opens, open);
   vobj *o = op ? obj_live(tbl, op->obj) : NULL;
   *st = SMBX_STATUS_FILE_CLOSED;
-  if (!o || (right & op->granted & ~o->access)) {
+  uint32_t has = op && op->kind == SMBX_VMO_OPEN_DIRTY ? SMBX_VMO_READ
+                 : o                                  ? o->access
+                                                      : 0;
+  if (!o || (right & op->granted & ~has)) {
     if (op)
       tbl->refused++;
     return NULL;
@@ -458,6 +515,9 @@ uint32_t smbx_vmo_map(smbx_vmo_table *tbl, uint64_t open, bool is_write,
                      &st);
   if (!o)
     return st;
+  const vopen *op = smbx__slab_lookup(&tbl->opens, open);
+  if (op->kind != SMBX_VMO_OPEN_DATA)
+    return SMBX_STATUS_ACCESS_DENIED; /* smbx_vmo_dirty_read() */
   if (is_write) {
     if (offset > o->size || len > o->size - offset)
       return SMBX_STATUS_DISK_FULL;
@@ -509,6 +569,8 @@ int smbx_vmo_unpin(smbx_vmo_table *tbl, uint64_t pin)
   if (!p)
     return tbl ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
   vobj *o = smbx__slab_lookup(&tbl->objs, p->obj);
+  if (o && p->rec)
+    o->rec_busy = false;
   (void)smbx__slab_put(&tbl->pins, p);
   if (o && --o->pins == 0 && o->state == OBJ_REVOKED)
     release(tbl, o);
@@ -523,7 +585,7 @@ int smbx_vmo_close(smbx_vmo_table *tbl, uint64_t open)
 }
 
 uint32_t smbx_vmo_open_info(const smbx_vmo_table *tbl, uint64_t open,
-                            uint64_t *id, uint64_t *size)
+                            uint64_t *id, uint64_t *size, uint32_t *kind)
 {
   const vopen *op = tbl ? smbx__slab_lookup(&tbl->opens, open) : NULL;
   const vobj *o = op ? obj_live(tbl, op->obj) : NULL;
@@ -532,7 +594,82 @@ uint32_t smbx_vmo_open_info(const smbx_vmo_table *tbl, uint64_t open,
   if (id)
     *id = op->obj;
   if (size)
-    *size = o->size;
+    *size = op->kind == SMBX_VMO_OPEN_DIRTY ? o->rec_len : o->size;
+  if (kind)
+    *kind = op->kind;
+  return SMBX_STATUS_SUCCESS;
+}
+
+int smbx_vmo_mark_dirty(smbx_vmo_table *tbl, uint64_t id, uint64_t offset,
+                        uint64_t len)
+{
+  vobj *o = obj_live(tbl, id);
+  if (!o)
+    return tbl ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (len == 0)
+    return SMBX_ERR_INVAL;
+  if (offset >= o->size || len > o->size - offset)
+    return SMBX_ERR_RANGE;
+  uint64_t first = offset / tbl->s.page_size;
+  uint64_t last = (offset + len - 1) / tbl->s.page_size;
+  for (uint64_t p = first; p <= last; p++)
+    o->stamps[p] = o->gen;
+  return 0;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+  for (int i = 0; i < n; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint32_t smbx_vmo_dirty_read(smbx_vmo_table *tbl, uint64_t open,
+                             uint64_t generation, uint64_t len, smbx_sge *sg,
+                             uint64_t *bytes, uint64_t *pin)
+{
+  if (!tbl || !sg || !bytes)
+    return SMBX_STATUS_INVALID_PARAMETER;
+  uint32_t st;
+  vobj *o = open_obj(tbl, open, SMBX_VMO_READ, &st);
+  if (!o)
+    return st;
+  const vopen *op = smbx__slab_lookup(&tbl->opens, open);
+  if (op->kind != SMBX_VMO_OPEN_DIRTY)
+    return SMBX_STATUS_ACCESS_DENIED;
+  if (generation > o->gen)
+    return SMBX_STATUS_INVALID_PARAMETER;
+  if (len < o->rec_len)
+    return SMBX_STATUS_BUFFER_TOO_SMALL;
+  if (o->rec_busy)
+    return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  vpin *p = NULL;
+  if (pin) {
+    p = smbx__slab_get_zeroed(&tbl->pins);
+    if (!p)
+      return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    p->obj = smbx__slab_handle(&tbl->objs, o);
+    p->rec = true;
+    o->pins++;
+    o->rec_busy = true;
+    *pin = smbx__slab_handle(&tbl->pins, p);
+  }
+  uint8_t *r = o->rec;
+  memset(r, 0, o->rec_len);
+  put_le(r, o->gen, 8);
+  put_le(r + 8, tbl->s.page_size, 4);
+  put_le(r + 12, o->n_pages, 4);
+  uint8_t *bm = r + SMBX_VMO_DIRTY_HEADER;
+  for (uint32_t i = 0; i < o->n_pages; i++)
+    if (o->stamps[i] > generation)
+      bm[i / 8] = (uint8_t)(bm[i / 8] | 1u << (i % 8));
+  /* marks from now on belong to the next generation: they show up when
+   * the peer reads at the generation this record names */
+  o->gen++;
+  sg->addr = r;
+  sg->length = (uint32_t)o->rec_len;
+  sg->reserved = 0;
+  sg->handle = o->rec_mr.handle;
+  *bytes = o->rec_len;
   return SMBX_STATUS_SUCCESS;
 }
 

@@ -32,9 +32,11 @@ typedef struct vt {
   /* revocation probes */
   bool destroy_on_rdma;  /* destroy id right after a transfer started */
   bool teardown_on_rdma; /* ... then tear its connection down */
+  bool mark_on_rdma;     /* mark page 5 dirty right after a transfer started */
   int stuck_conns;
   uint64_t stuck_conn;
   size_t released_early;
+  uint64_t last_eof; /* EndOfFile of the last successful CREATE */
   size_t released;
   uint64_t released_id, released_cookie;
   size_t rops_at_release; /* RDMA operations logged when RELEASED came */
@@ -75,6 +77,12 @@ static int route(rh *x, const smbx_event *e)
   if (rc < v->route_rc_min)
     v->route_rc_min = rc;
 
+  if (rc == 1 && v->mark_on_rdma && e->type == SMBX_EV_REQUEST &&
+      (e->flags & SMBX_EVF_RDMA)) {
+    /* the owner dirties a page while the record is on its way */
+    v->mark_on_rdma = false;
+    assert_int_equal(smbx_vmo_mark_dirty(v->tbl, v->id, 5 * 4096 + 7, 1), 0);
+  }
   if (rc == 1 && v->destroy_on_rdma && e->type == SMBX_EV_REQUEST &&
       (e->flags & SMBX_EVF_RDMA)) {
     v->destroy_on_rdma = false;
@@ -230,7 +238,7 @@ static uint32_t create_name(vt *v, const uint8_t *name, size_t len,
     uint64_t eof = 0;
     for (int i = 7; i >= 0; i--)
       eof = eof << 8 | e->hdr[64 + 48 + i];
-    assert_int_equal(eof, smbx_vmo_size(v->tbl, v->id));
+    v->last_eof = eof;
   }
   return e->ev.u.pdu.status;
 }
@@ -242,7 +250,10 @@ static uint32_t open_obj(vt *v, uint32_t access)
   assert_int_equal(smbx_vmo_path(v->tbl, v->id, NULL, 0, NULL, name,
                                  sizeof name, &len),
                    0);
-  return create_name(v, name, len, access, &v->fid);
+  uint32_t st = create_name(v, name, len, access, &v->fid);
+  if (st == 0)
+    assert_int_equal(v->last_eof, smbx_vmo_size(v->tbl, v->id));
+  return st;
 }
 
 static const rh_ev *vread(vt *v, uint64_t off, void *buf, uint32_t len)
@@ -406,8 +417,9 @@ static void vmo_allocation_failure_on_every_path(void **state)
   size_t sizes[2] = {4096, 8192};
   carve(&v, sizes, 2);
   uint32_t before = sim_mr_live(v.x.w, 1);
-  /* table: itself, events, three pools; object: blocks, sessions */
-  assert_int_equal(test_alloc_each_failure(alloc_scenario, &v), 7);
+  /* table: itself, events, three pools; object: blocks, sessions, page
+   * stamps, dirty record */
+  assert_int_equal(test_alloc_each_failure(alloc_scenario, &v), 9);
   assert_int_equal(sim_mr_live(v.x.w, 1), before);
   stop(&v);
 }
@@ -905,6 +917,171 @@ static void vmo_concurrent_requests_and_zero_allocations(void **state)
   stop(&v);
 }
 
+static uint64_t le(const uint8_t *p, int n)
+{
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* Opens the object's dirty stream (path + ":dirty"). */
+static uint32_t open_dirty(vt *v, uint32_t access, smbx_smb2_fileid *fid)
+{
+  uint8_t name[2 * SMBX_VMO_PATH_MAX + 16];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v->tbl, v->id, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  const char *suf = SMBX_VMO_DIRTY_SUFFIX;
+  for (size_t i = 0; suf[i]; i++) {
+    name[len++] = (uint8_t)suf[i];
+    name[len++] = 0;
+  }
+  return create_name(v, name, len, access, fid);
+}
+
+/* An inline READ of the dirty stream at generation g: the record's
+ * generation and bitmap (12 pages: 2 bytes). */
+static uint32_t dirty_inline(vt *v, smbx_smb2_fileid fid, uint64_t g,
+                             uint64_t *gen, uint16_t *bits)
+{
+  smbx_smb2_fileid keep = v->fid;
+  v->fid = fid;
+  uint8_t buf[64];
+  const rh_ev *e = vread(v, g, buf, 64);
+  v->fid = keep;
+  if (e->ev.u.pdu.status == 0) {
+    const uint8_t *r = e->hdr + 64 + 16;
+    assert_int_equal(le(e->hdr + 64 + 4, 4), 18); /* DataLength */
+    *gen = le(r, 8);
+    assert_int_equal(le(r + 8, 4), 4096);
+    assert_int_equal(le(r + 12, 4), 12);
+    *bits = (uint16_t)le(r + 16, 2);
+  }
+  return e->ev.u.pdu.status;
+}
+
+static void vmo_dirty_stream_generations(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[3] = {16384, 16384, 16384};
+  carve(&v, sizes, 3);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  smbx_smb2_fileid d;
+  /* read-only: asking to write is denied */
+  assert_int_equal(open_dirty(&v, 0x2, &d), SMBX_STATUS_ACCESS_DENIED);
+  assert_int_equal(open_dirty(&v, 0x02000000, &d), 0);
+  assert_int_equal(v.last_eof, 16 + 2); /* 12 pages: 2 bitmap bytes */
+  uint64_t g = 0;
+  uint16_t bits = 0xFFFF;
+  assert_int_equal(dirty_inline(&v, d, 0, &g, &bits), 0);
+  assert_int_equal(g, 1);
+  assert_int_equal(bits, 0);
+  /* marks: page 0, pages 0-1 (crossing), page 9 */
+  assert_int_equal(smbx_vmo_mark_dirty(v.tbl, v.id, 0, 1), 0);
+  assert_int_equal(smbx_vmo_mark_dirty(v.tbl, v.id, 4095, 2), 0);
+  assert_int_equal(smbx_vmo_mark_dirty(v.tbl, v.id, 40000, 100), 0);
+  assert_int_equal(smbx_vmo_mark_dirty(v.tbl, v.id, 0, 0), SMBX_ERR_INVAL);
+  assert_int_equal(smbx_vmo_mark_dirty(v.tbl, v.id, 49150, 3),
+                   SMBX_ERR_RANGE);
+  assert_int_equal(dirty_inline(&v, d, 1, &g, &bits), 0);
+  assert_int_equal(g, 2);
+  assert_int_equal(bits, 0x0203);
+  /* the response was lost: reading at 1 again loses nothing */
+  assert_int_equal(dirty_inline(&v, d, 1, &g, &bits), 0);
+  assert_int_equal(g, 3);
+  assert_int_equal(bits, 0x0203);
+  /* read past it: nothing new */
+  assert_int_equal(dirty_inline(&v, d, 3, &g, &bits), 0);
+  assert_int_equal(g, 4);
+  assert_int_equal(bits, 0);
+  /* a generation not reached yet; a READ too short for the record */
+  assert_int_equal(dirty_inline(&v, d, 99, &g, &bits),
+                   SMBX_STATUS_INVALID_PARAMETER);
+  smbx_smb2_fileid keep = v.fid;
+  v.fid = d;
+  uint8_t small[8];
+  assert_int_equal(vread(&v, 4, small, 8)->ev.u.pdu.status,
+                   SMBX_STATUS_BUFFER_TOO_SMALL);
+  /* no WRITE on the stream */
+  assert_int_equal(vwrite(&v, 0, small, 8)->ev.u.pdu.status,
+                   SMBX_STATUS_ACCESS_DENIED);
+  /* by RDMA, with the owner dirtying page 5 while the record is sent: the
+   * record is the state when the READ arrived, the mark shows next time */
+  uint8_t *rec = calloc(1, 8192);
+  v.mark_on_rdma = true;
+  const rh_ev *e = vread(&v, 4, rec, 8192);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, 18);
+  assert_int_equal(le(rec, 8), 5);
+  assert_int_equal(le(rec + 16, 2), 0);
+  v.fid = keep;
+  assert_int_equal(dirty_inline(&v, d, 5, &g, &bits), 0);
+  assert_int_equal(bits, 1u << 5);
+  /* the data stream of the same object is unaffected */
+  assert_int_equal(open_obj(&v, 0x1), 0);
+  assert_int_equal(vread(&v, 0, rec, 8192)->ev.u.pdu.status, 0);
+  free(rec);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
+static void vmo_dirty_record_pinned_once(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {3 * 4096 + 1};
+  carve(&v, sizes, 1);
+  v.id = bind(&v, SMBX_VMO_READ, 9);
+  uint8_t name[2 * SMBX_VMO_PATH_MAX + 16];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  memcpy(name + len, ":\0D\0i\0R\0t\0Y\0", 12); /* case-insensitive */
+  uint64_t op = 0, data = 0, pin = 0, bytes = 0;
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len + 12, 9, SMBX_VMO_READ,
+                                 &op),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 9, SMBX_VMO_READ, &data),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len + 10, 9, SMBX_VMO_READ,
+                                 &pin),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  uint64_t size = 0;
+  uint32_t kind = 0;
+  assert_int_equal(smbx_vmo_open_info(v.tbl, op, NULL, &size, &kind), 0);
+  assert_int_equal(kind, SMBX_VMO_OPEN_DIRTY);
+  assert_int_equal(size, 16 + 1); /* 4 pages: one bitmap byte */
+  smbx_sge sg;
+  assert_int_equal(smbx_vmo_dirty_read(v.tbl, op, 0, 17, &sg, &bytes, &pin),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(bytes, 17);
+  /* the record is the transfer's until unpinned */
+  uint64_t pin2 = 0;
+  assert_int_equal(smbx_vmo_dirty_read(v.tbl, op, 0, 17, &sg, &bytes, &pin2),
+                   SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  /* the data open is not the stream, nor the other way round */
+  assert_int_equal(smbx_vmo_dirty_read(v.tbl, data, 0, 17, &sg, &bytes, NULL),
+                   SMBX_STATUS_ACCESS_DENIED);
+  size_t n = 0;
+  assert_int_equal(smbx_vmo_map(v.tbl, op, false, 0, 1, &sg, 1, &n, &bytes,
+                                NULL),
+                   SMBX_STATUS_ACCESS_DENIED);
+  /* revoked with the record in flight: released after the unpin */
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  drain_vmo(&v);
+  assert_int_equal(v.released, 0);
+  assert_int_equal(smbx_vmo_unpin(v.tbl, pin), 0);
+  drain_vmo(&v);
+  assert_int_equal(v.released, 1);
+  stop(&v);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -921,6 +1098,8 @@ int main(void)
       cmocka_unit_test(vmo_stuck_revocation_ends_by_teardown),
       cmocka_unit_test(vmo_rdma_error_completion_unpins),
       cmocka_unit_test(vmo_concurrent_requests_and_zero_allocations),
+      cmocka_unit_test(vmo_dirty_stream_generations),
+      cmocka_unit_test(vmo_dirty_record_pinned_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
