@@ -281,6 +281,11 @@ int smbx_lab_client_finish(int rc)
       continue;
     char a[33] = "", b[33] = "";
     int ra = md5_file(g_files[k].src, a), rb = md5_file(g_files[k].back, b);
+    if (rb != 0 && rc != 0) { /* the session failed before this get */
+      printf("md5 f%d: not read back\n", k + 1);
+      bad = 1;
+      continue;
+    }
     int match = ra == 0 && rb == 0 && strcmp(a, b) == 0;
     printf("md5 f%d (%llu bytes): written %s read %s: %s\n", k + 1,
            g_files[k].size, ra ? "?" : a, rb ? "?" : b,
