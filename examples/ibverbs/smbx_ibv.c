@@ -645,10 +645,13 @@ static void on_connect_request(smbx_ibv *g, struct rdma_cm_event *ev,
   c->passive = true;
   struct rdma_conn_param p;
   memset(&p, 0, sizeof p);
+  /* the CM already turned the REQ's values to our side: initiator_depth
+   * = the peer's responder resources (our ORD at most), responder_resources
+   * = the peer's initiator depth (our IRD at least) */
   p.responder_resources = (uint8_t)min_u32(
-      req.initiator_depth, (uint32_t)c->dattr.max_qp_rd_atom);
+      req.responder_resources, (uint32_t)c->dattr.max_qp_rd_atom);
   p.initiator_depth = (uint8_t)min_u32(
-      req.responder_resources, (uint32_t)c->dattr.max_qp_init_rd_atom);
+      req.initiator_depth, (uint32_t)c->dattr.max_qp_init_rd_atom);
   p.retry_count = CM_RETRY;
   p.rnr_retry_count = CM_RNR_RETRY;
   c->ird = p.responder_resources;
@@ -659,7 +662,7 @@ static void on_connect_request(smbx_ibv *g, struct rdma_cm_event *ev,
     conn_free(g, c, now);
     return;
   }
-  vlog(g, "conn %llu: accepted (peer ird %u ord %u; ours ird %u ord %u)",
+  vlog(g, "conn %llu: accepted (offered ird %u ord %u; ours ird %u ord %u)",
        (unsigned long long)c->conn, req.responder_resources,
        req.initiator_depth, c->ird, c->ord);
 }
