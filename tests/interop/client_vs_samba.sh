@@ -2,7 +2,8 @@
 # smbx-client against a private Samba (scripts/samba.sh) on a free port:
 # for every dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1): put a 5 MB random file,
 # get it back byte-exact, ls shows it with its size, stat, mkdir, mv, rm,
-# echo; anonymous and guest logons; signed sessions (--sign) for every
+# echo; anonymous and guest logons; user sessions without --sign (3.1.1:
+# the TREE_CONNECT is signed all the same); signed sessions (--sign) for every
 # dialect and encrypted sessions (--encrypt) for 3.x with a Samba user added
 # to the private passdb (smbpasswd -a -s; the Unix account is root, which
 # exists everywhere); wrong paths, a wrong password and a missing share
@@ -152,6 +153,14 @@ for d in 2.0.2 2.1 3.0 3.0.2 3.1.1; do
       "put $work/data.bin s_$dir.bin; get s_$dir.bin $work/back.bin; rm s_$dir.bin"; then
     cmp -s "$work/data.bin" "$work/back.bin" && ok "$d signed get is byte-exact" ||
       bad "$d signed get differs"
+  fi
+  # user session without --sign: nothing required, yet on 3.1.1 the
+  # TREE_CONNECT is signed (MS-SMB2 3.2.4.1.1: Samba refuses it unsigned)
+  rm -f "$work/back.bin"
+  if run "$d user without --sign: put/get" 0 -d "$d" -U "$user%$pass" "$url" -c \
+      "put $work/data.bin u_$dir.bin; get u_$dir.bin $work/back.bin; rm u_$dir.bin"; then
+    cmp -s "$work/data.bin" "$work/back.bin" && ok "$d unsigned-user get is byte-exact" ||
+      bad "$d unsigned-user get differs"
   fi
   # encrypted session (3.x)
   case $d in
