@@ -54,6 +54,7 @@
 #endif
 
 #define MAX_CLIENTS 64
+#define MAX_BOUND 8 /* sessions bound to one connection */
 #define RECV_CHUNK (256u * 1024u)
 #define OUT_HIGH (16u * 1024u * 1024u) /* stop reading above this backlog */
 #define MAX_USERS 64
@@ -96,8 +97,9 @@ typedef struct client {
   uint32_t caps;
   uint32_t neg_caps;     /* capabilities in effect (leases) */
   uint8_t guid[16];      /* ClientGuid (leases) */
-  uint64_t bound_session; /* multichannel: a session bound to this
-                             connection (its opens are usable here) */
+  uint64_t bound[MAX_BOUND]; /* multichannel: sessions bound to this
+                                connection (their opens are usable here;
+                                smbtorture smb2.session.bind2 binds two) */
   bool rdma;              /* SMB Direct: no socket (fd -1); the glue
                              (examples/ibverbs) owns the QP and frees the
                              node's connection when it closed */
@@ -251,14 +253,21 @@ static bool fid_eq(smbx_smb2_fileid a, smbx_smb2_fileid b)
   return a.persistent_id == b.persistent_id && a.volatile_id == b.volatile_id;
 }
 
+static bool bound_to(const client *c, uint64_t session)
+{
+  for (size_t i = 0; c && session && i < MAX_BOUND; i++)
+    if (c->bound[i] == session)
+      return true;
+  return false;
+}
+
 /* An open is usable on the connection that created it and on every
  * connection its session is bound to (multichannel). */
 static bool open_on(server *s, const open_rec *o, uint64_t conn)
 {
   if (o->conn == conn)
     return true;
-  const client *c = client_by_conn(s, conn);
-  return c && c->bound_session && c->bound_session == o->session;
+  return bound_to(client_by_conn(s, conn), o->session);
 }
 
 static open_rec *open_find(server *s, uint64_t conn, smbx_smb2_fileid fid)
@@ -277,8 +286,7 @@ static void move_bound_opens(server *s, uint64_t conn)
     open_rec *o = &s->opens[i];
     for (size_t k = 0; o->conn == conn && k < MAX_CLIENTS; k++) {
       const client *c = s->clients[k];
-      if (c && c->conn != conn && !c->closing &&
-          c->bound_session == o->session)
+      if (c && c->conn != conn && !c->closing && bound_to(c, o->session))
         o->conn = c->conn;
     }
   }
@@ -1723,9 +1731,14 @@ static int do_session(server *s, const smbx_event *e)
     client *bc = client_by_conn(s, conn);
     if (rc == 0 && bc &&
         (e->u.session.req_flags & SMBX_SMB2_SESSION_FLAG_BINDING)) {
-      bc->bound_session = e->u.session.session_id;
-      logf_("conn %llu bound to session 0x%llx\n", (unsigned long long)conn,
-            (unsigned long long)bc->bound_session);
+      size_t k = 0;
+      while (k < MAX_BOUND && bc->bound[k])
+        k++;
+      if (k < MAX_BOUND)
+        bc->bound[k] = e->u.session.session_id;
+      logf_("conn %llu bound to session 0x%llx%s\n", (unsigned long long)conn,
+            (unsigned long long)e->u.session.session_id,
+            k < MAX_BOUND ? "" : " (table full: its opens stay elsewhere)");
     }
   }
   sxauth_accept_free(a->a);

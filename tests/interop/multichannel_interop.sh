@@ -3,7 +3,8 @@
 # --multichannel binds a second TCP connection to its session and spreads
 # a 5 MB put + get over both, byte-exact, for 3.0, 3.0.2 and 3.1.1
 #   1. against smbx-server with `multichannel = yes` (no root needed),
-#      and Samba's smbtorture smb2.session.bind1 against it when present;
+#      and Samba's smbtorture smb2.session.bind1/bind2 against it when
+#      present;
 #   2. against a private Samba (scripts/samba.sh; Samba 4.17 has
 #      `server multi channel support = yes` by default on Linux), when
 #      root and smbd are there: the binding, its per-channel signing key
@@ -94,17 +95,22 @@ for d in 3.0 3.0.2 3.1.1; do
 done
 transfer "smbx-server 3.1.1 signed" "//127.0.0.1:$port/share" \
   'alice%Secret#1' -d 3.1.1 --sign
-# Samba's own binding test against smbx-server (smbtorture, when present)
+# Samba's own binding tests against smbx-server (smbtorture, when
+# present); bind2: signed requests on channels a session is not bound to
+# get USER_SESSION_DELETED flagged SIGNED, and one connection carries two
+# bound sessions
 if command -v smbtorture >/dev/null 2>&1; then
-  for p in SMB3_00 SMB3_02 SMB3_11; do
-    timeout 120 smbtorture "//127.0.0.1/share" -p "$port" -U 'alice%Secret#1' \
-      --option=clientmaxprotocol=$p smb2.session.bind1 >"$work/torture" 2>&1
-    grep -q "^success: bind1" "$work/torture" &&
-      ok "smbtorture smb2.session.bind1 $p" ||
-      bad "smbtorture smb2.session.bind1 $p: $(grep -A2 '^failure' "$work/torture" | tail -1)"
+  for t in bind1 bind2; do
+    for p in SMB3_00 SMB3_02 SMB3_11; do
+      timeout 120 smbtorture "//127.0.0.1/share" -p "$port" -U 'alice%Secret#1' \
+        --option=clientmaxprotocol=$p smb2.session.$t >"$work/torture" 2>&1
+      grep -q "^success: $t" "$work/torture" &&
+        ok "smbtorture smb2.session.$t $p" ||
+        bad "smbtorture smb2.session.$t $p: $(grep -A2 '^failure' "$work/torture" | tail -1)"
+    done
   done
 else
-  echo "skip smbtorture smb2.session.bind1: no smbtorture"
+  echo "skip smbtorture smb2.session.bind1/bind2: no smbtorture"
 fi
 # 2.1 has no multichannel: refused by the client before any binding
 timeout 30 "$client" -U 'alice%Secret#1' -d 2.1 --multichannel \
@@ -144,6 +150,8 @@ else
       transfer "Samba $d" "$url" "root%$pass" -d "$d"
     done
     transfer "Samba 3.1.1 signed" "$url" "root%$pass" -d 3.1.1 --sign
+    # no --sign: the 3.1.1 TREE_CONNECT is signed all the same (3.2.4.1.1)
+    transfer "Samba 3.1.1" "$url" "root%$pass" -d 3.1.1
   else
     cat "$work/samba-start.log"
     bad "Samba did not start"
