@@ -28,6 +28,7 @@
 
 #include <smbx/client.h>
 #include <smbx/server.h>
+#include <smbx/vmo.h>
 
 #include "bench.h"
 
@@ -295,6 +296,11 @@ typedef struct rstate {
   uint64_t last_req, responses, placed;
   uint32_t last_status;
   int conn_up, failed;
+  uint64_t wire_sess;
+  /* the vmo suite: a memory object answers instead of the host */
+  smbx_vmo_table *tbl;
+  uint64_t obj, vmo_create_req;
+  uint8_t *obj_mem;
 } rstate;
 
 static void answer_write(rstate *s, uint64_t conn, uint64_t req,
@@ -345,6 +351,8 @@ static void srv_events(rstate *s)
   smbx_event e;
   e.struct_size = sizeof e;
   while (smbx_server_next_event(s->srv, &e) == 1) {
+    if (s->tbl && smbx_server_vmo_route(s->srv, s->tbl, &e, 0) == 1)
+      continue;
     if (e.type == SMBX_EV_SESSION_SETUP) {
       (void)smbx_server_session_respond(s->srv, e.conn, e.u.session.req, 0,
                                         NULL, 0, NULL, 0,
@@ -394,9 +402,10 @@ static void cli_events(rstate *s)
   while (smbx_client_next_event(s->cli, &e) == 1) {
     if (e.type == SMBX_EV_CONN_UP)
       s->conn_up = 1;
-    else if (e.type == SMBX_EV_SESSION_UP)
+    else if (e.type == SMBX_EV_SESSION_UP) {
       s->sess = e.u.session.session;
-    else if (e.type == SMBX_EV_TREE_CONNECT)
+      s->wire_sess = e.u.session.session_id;
+    } else if (e.type == SMBX_EV_TREE_CONNECT)
       s->tree = e.u.tree.tree_id;
     else if (e.type == SMBX_EV_CONN_DOWN)
       s->failed = 1;
@@ -408,6 +417,12 @@ static void cli_events(rstate *s)
       if (e.flags & SMBX_EVF_RDMA)
         s->placed += e.u.pdu.rdma_length;
       s->responses++;
+      smbx_smb2_create_resp cr;
+      if (s->vmo_create_req && e.u.pdu.req == s->vmo_create_req &&
+          e.u.pdu.status == 0 &&
+          smbx_smb2_decode_create_resp(e.u.pdu.data, e.u.pdu.len, &cr,
+                                       NULL) == 0)
+        s->fid = cr.file_id;
     }
     if (e.hold)
       (void)smbx_client_release(s->cli, e.conn, e.hold, 0);
@@ -520,6 +535,8 @@ static void rfree(rstate *s)
     return;
   smbx_client_free(s->cli);
   smbx_server_free(s->srv);
+  smbx_vmo_free(s->tbl);
+  free(s->obj_mem);
   free(s->rmem[0]);
   free(s->rmem[1]);
   free(s->file);
@@ -741,3 +758,203 @@ static const bench_metric rdma_metrics[] = {
 };
 
 BENCH_SUITE_DEFINE(rdma, rdma_metrics);
+
+/* ---- vmo suite: 256 MiB between two memory objects ------------------------ */
+
+/* Object A (the server's): 256 MiB in VMO_BLOCKS blocks with a 4 KiB hole
+ * between any two; B is the client's 256 MiB, registered 1 MiB at a time
+ * by smbx_client_read_into/_write_from as any caller buffer. */
+#define VMO_BYTES ((size_t)256 << 20)
+#define VMO_BLOCKS 4u
+#define VMO_IO ((size_t)1 << 20)
+
+static int vmo_random(void *ud, uint8_t *buf, size_t len)
+{
+  uint32_t *x = ud;
+  for (size_t i = 0; i < len; i++) {
+    *x = *x * 1103515245u + 12345u;
+    buf[i] = (uint8_t)(*x >> 16);
+  }
+  return 0;
+}
+
+static uint32_t vmo_seed = 1;
+
+static int vmo_setup_common(void **state, int copy)
+{
+  if (rsetup_common(state, VMO_IO, copy))
+    return 1;
+  rstate *s = *state;
+  size_t hole = 4096, blk = VMO_BYTES / VMO_BLOCKS;
+  s->obj_mem = malloc(VMO_BYTES + (VMO_BLOCKS - 1) * hole);
+  uint8_t *dst = malloc(VMO_BYTES);
+  if (!s->obj_mem || !dst) {
+    free(dst);
+    rfree(s);
+    return 1;
+  }
+  free(s->buf);
+  s->buf = dst;
+  smbx_vmo_block b[VMO_BLOCKS];
+  for (uint32_t i = 0; i < VMO_BLOCKS; i++) {
+    b[i].addr = s->obj_mem + i * (blk + hole);
+    b[i].length = blk;
+    memset(b[i].addr, (int)(0x11 * (i + 1)), blk);
+  }
+  memset(dst, 0, VMO_BYTES);
+  s->n.host_lo = s->obj_mem;
+  s->n.host_hi = s->obj_mem + VMO_BYTES + (VMO_BLOCKS - 1) * hole;
+  s->n.cli_lo = dst;
+  s->n.cli_hi = dst + VMO_BYTES;
+  smbx_transport t1 = nic_transport(&s->n, 1);
+  smbx_vmo_settings vs;
+  smbx_vmo_settings_default(&vs, sizeof vs);
+  smbx_vmo_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.struct_size = sizeof sp;
+  sp.blocks = b;
+  sp.n_blocks = VMO_BLOCKS;
+  sp.access = SMBX_VMO_READ | SMBX_VMO_WRITE;
+  sp.sessions = &s->wire_sess;
+  sp.n_sessions = 1;
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t nl = 0;
+  if (smbx_vmo_new(&s->tbl, &vs, &t1, vmo_random, &vmo_seed, &s->sa.a) ||
+      smbx_vmo_create(s->tbl, &sp, &s->obj) ||
+      smbx_vmo_path(s->tbl, s->obj, NULL, 0, NULL, name, sizeof name, &nl)) {
+    rfree(s);
+    return 1;
+  }
+  smbx_smb2_create_req c;
+  memset(&c, 0, sizeof c);
+  c.impersonation_level = 2;
+  c.desired_access = 0x3;
+  c.create_disposition = 1;
+  c.name.p = name;
+  c.name.len = nl;
+  uint64_t req = 0;
+  if (smbx_client_create(s->cli, s->cconn, s->sess, s->tree, &c, 0, &req)) {
+    rfree(s);
+    return 1;
+  }
+  s->fid.persistent_id = 0;
+  s->vmo_create_req = req;
+  pump(s);
+  if (s->last_req != req || s->last_status != 0 ||
+      s->fid.persistent_id != SMBX_VMO_FILEID_TAG) {
+    rfree(s);
+    return 1;
+  }
+  return 0;
+}
+
+static int vmo_setup_copy(void **state, void *arg)
+{
+  (void)arg;
+  return vmo_setup_common(state, 1);
+}
+
+static int vmo_setup_engine(void **state, void *arg)
+{
+  (void)arg;
+  return vmo_setup_common(state, 0);
+}
+
+/* The whole object, 1 MiB per request, one request at a time; aborts
+ * unless every byte was placed. Returns the ns it took. */
+static uint64_t vmo_pass(rstate *s, int write)
+{
+  uint64_t t0 = bench_now_ns();
+  for (size_t off = 0; off < VMO_BYTES; off += VMO_IO) {
+    uint64_t req = 0, placed0 = s->placed;
+    int rc = write ? smbx_client_write_from(s->cli, s->cconn, s->sess,
+                                            s->tree, s->fid, off,
+                                            s->buf + off, VMO_IO, 0, &req)
+                   : smbx_client_read_into(s->cli, s->cconn, s->sess, s->tree,
+                                           s->fid, off, s->buf + off, VMO_IO,
+                                           0, &req);
+    if (rc)
+      abort();
+    pump(s);
+    if (s->failed || s->n.broken || s->last_req != req ||
+        s->last_status != 0 || (!write && s->placed - placed0 != VMO_IO))
+      abort();
+  }
+  return bench_now_ns() - t0;
+}
+
+/* memcpy of the same 256 MiB (object to buffer), in the same run */
+static uint64_t vmo_memcpy_ns(rstate *s)
+{
+  size_t blk = VMO_BYTES / VMO_BLOCKS;
+  uint64_t t0 = bench_now_ns();
+  for (uint32_t i = 0; i < VMO_BLOCKS; i++)
+    memcpy(s->buf + i * blk, s->obj_mem + i * (blk + 4096), blk);
+  uint64_t t = bench_now_ns() - t0;
+  bench_clobber(s->buf);
+  return t;
+}
+
+/* Speed relative to memcpy (memcpy time / transfer time): >= 0.8 */
+static double vmo_ratio(void *state, uint64_t iters, int write)
+{
+  rstate *s = state;
+  (void)vmo_pass(s, write); /* warm */
+  uint64_t t = 0, m = 0;
+  for (uint64_t i = 0; i < iters; i++) {
+    m += vmo_memcpy_ns(s);
+    t += vmo_pass(s, write);
+  }
+  if (!write && memcmp(s->buf, s->obj_mem, VMO_BYTES / VMO_BLOCKS) != 0)
+    abort();
+  return (double)m / (double)t;
+}
+
+static double vmo_pull_run(void *state, uint64_t iters)
+{
+  return vmo_ratio(state, iters, 0);
+}
+
+static double vmo_push_run(void *state, uint64_t iters)
+{
+  return vmo_ratio(state, iters, 1);
+}
+
+/* Engine CPU on both nodes and the table per GiB moved (the NIC stub
+ * checks every operation but moves no bytes). */
+static double vmo_engine_run(void *state, uint64_t iters)
+{
+  rstate *s = state;
+  uint64_t t = 0;
+  for (uint64_t i = 0; i < iters; i++)
+    t += vmo_pass(s, (int)(i & 1));
+  return (double)t / ((double)iters * (double)VMO_BYTES / (double)(1u << 30));
+}
+
+static double vmo_allocs_run(void *state, uint64_t iters)
+{
+  rstate *s = state;
+  (void)vmo_pass(s, 0);
+  uint64_t a0 = bench_alloc_calls(&s->sa) + bench_alloc_calls(&s->ca);
+  for (uint64_t i = 0; i < iters; i++)
+    (void)vmo_pass(s, (int)(i & 1));
+  return (double)(bench_alloc_calls(&s->sa) + bench_alloc_calls(&s->ca) -
+                  a0) /
+         ((double)iters * (double)(VMO_BYTES / VMO_IO));
+}
+
+static const bench_metric vmo_metrics[] = {
+  {.name = "vmo.pull_256m", .unit = "x memcpy", .run = vmo_pull_run,
+   .setup = vmo_setup_copy, .teardown = rteardown, .iters = 2,
+   .goal = BENCH_GE(0.8)},
+  {.name = "vmo.push_256m", .unit = "x memcpy", .run = vmo_push_run,
+   .setup = vmo_setup_copy, .teardown = rteardown, .iters = 2,
+   .goal = BENCH_GE(0.8)},
+  {.name = "vmo.engine_cpu", .unit = "ns/GiB", .run = vmo_engine_run,
+   .setup = vmo_setup_engine, .teardown = rteardown, .iters = 2},
+  {.name = "vmo.allocs", .unit = "allocs/req", .run = vmo_allocs_run,
+   .setup = vmo_setup_engine, .teardown = rteardown, .iters = 2,
+   .goal = BENCH_LE(0), .flags = BENCH_F_INVARIANT},
+};
+
+BENCH_SUITE_DEFINE(vmo, vmo_metrics);
