@@ -414,11 +414,13 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   uint64_t user = r->user;
   bool zombie = (r->ri.flags & RI_ZOMBIE) != 0;
   bool neg = r->ri.command == SMBX_SMB2_NEGOTIATE;
-  /* Samba echoes a related request's inherited SessionId (all ones) */
-  uint64_t sid = hd->session_id &&
-                         hd->session_id != SMBX_SMB2_SESSION_ID_INHERIT
-                     ? hd->session_id
-                     : r->ri.session_id;
+  /* 3.2.5.1.3: the session is the request's (a response naming another,
+   * or the inherited all-ones Samba echoes, is checked with the request's
+   * keys); only a SESSION_SETUP response names a new one */
+  uint64_t sid = r->ri.session_id;
+  if (r->ri.command == SMBX_SMB2_SESSION_SETUP && hd->session_id &&
+      hd->session_id != SMBX_SMB2_SESSION_ID_INHERIT)
+    sid = hd->session_id;
   req_free(c, r);
   if (zombie) {
     writable(c);

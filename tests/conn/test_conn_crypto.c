@@ -827,6 +827,53 @@ static void smb2_3_2_5_1_3_related_response_inherited_session_verified(
   th_fini(&x);
 }
 
+/* 3.2.5.1.3: a response is verified with the session of its request (the
+ * response's own SessionId counts for SESSION_SETUP only): a response
+ * whose SessionId names another session, unsigned or with a signature no
+ * key checks, fails its request with SMBX_ERR_AUTH instead of passing as
+ * unchecked on a signing session */
+static void smb2_3_2_5_1_3_response_session_id_spoofed(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  assert_int_equal(th_init_tcp(&x, &c, NULL, &CR), 0);
+  uint8_t pa[64];
+  memset(pa, 0x3D, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_NONE, pa, SMBX__CONN_KEYS_SIGN_ALL);
+  for (int signed_flag = 0; signed_flag < 2; signed_flag++) {
+    uint64_t req = 0;
+    assert_int_equal(
+        th_send(&x, SMBX_SMB2_CREATE, 0x42, 1, 20 + (uint64_t)signed_flag,
+                &req),
+        1);
+    const uint8_t *m;
+    size_t mlen;
+    assert_true(th_raw_next(&x, TH_SRV, &m, &mlen));
+    uint8_t rsp[512];
+    size_t n = th_pdu(rsp, SMBX_SMB2_CREATE, true, 0, 0);
+    smbx__conn_st64(rsp + 24, smbx__conn_ld64(m + 24));
+    smbx__conn_st64(rsp + 40, 0x77); /* not the request's session */
+    smbx__conn_st32(rsp + 36, 1);
+    smbx__conn_st16(rsp + 14, 1);
+    if (signed_flag) {
+      smbx__conn_st32(rsp + 16, SMBX_SMB2_FLAGS_SERVER_TO_REDIR |
+                                    SMBX_SMB2_FLAGS_SIGNED);
+      memset(rsp + 48, 0xA5, 16);
+    }
+    size_t before = th_count(&x, TH_CLI, TE_COMPLETE);
+    th_raw_send(&x, TH_SRV, rsp, n);
+    th_run(&x);
+    assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), before + 1);
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, before);
+    assert_int_equal(v->req, req);
+    assert_int_equal(v->err, SMBX_ERR_AUTH);
+  }
+  th_fini(&x);
+}
+
 /* SMB Direct send buffers run out: respond returns SMBX_ERR_AGAIN before
  * anything is encrypted in place, writable() follows the send
  * completions, and the same buffer sent again decrypts at the peer. */
@@ -1150,6 +1197,7 @@ int main(void)
       cmocka_unit_test(smb2_6_2_compounded_responses_signed_each),
       cmocka_unit_test(
           smb2_3_2_5_1_3_related_response_inherited_session_verified),
+      cmocka_unit_test(smb2_3_2_5_1_3_response_session_id_spoofed),
       cmocka_unit_test(smb2_6_2_compounded_responses_one_transform),
       cmocka_unit_test(
           smb2_3_3_5_2_1_1_transform_session_mismatch_disconnects),
