@@ -4,8 +4,10 @@
  * those objects (base + index * stride + key_off, key_len bytes). Linear
  * probing, backward-shift deletion. The slot count is a power of two
  * fixed at init (load at most 7/8), so insert/find/remove never allocate.
- * 4 bytes a slot keep a million-entry table near 8 bytes per entry; the
- * cost is one object dereference per probe. Seeded (host random) so a
+ * 4 bytes a slot keep a million-entry table near 8 bytes per entry. The
+ * slot bits an index + 1 does not need (12 of them for a million objects)
+ * hold a tag from the hash, so a probe dereferences (and misses the cache
+ * on) only objects whose tag matches, not every object of its run. Seeded (host random) so a
  * peer choosing keys cannot force collisions. */
 #ifndef SMBX_LEASE_ITAB_H
 #define SMBX_LEASE_ITAB_H
@@ -23,6 +25,7 @@ typedef struct smbx__itab {
   size_t key_off, key_len;
   size_t mask; /* slots - 1 */
   size_t len, max_len;
+  uint32_t idx_mask; /* slot bits holding index + 1; the rest: tag */
   uint64_t seed;
 } smbx__itab;
 
