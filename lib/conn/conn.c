@@ -313,6 +313,7 @@ static void conn_down(smbx__conn *c, int err)
   c->cb_hold = 0;
   c->cb_len = 0;
   c->cb_stuck = false;
+  c->cb_inv = false;
   if (c->role == SMBX__CONN_CLIENT)
     smbx__conn_cli_teardown(c, err);
   else
