@@ -152,8 +152,10 @@ void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord);
  * local elements (copied) and the peer's descriptors (a view that must
  * stay valid until done(); checked by the caller to hold >= bytes) and
  * posts what the budget allows. Returns 0; SMBX_ERR_INVAL; SMBX_ERR_AGAIN
- * (max_xfers live); SMBX_ERR_TRANSPORT (a post hook failed: the transfer
- * is dropped without done(), the caller tears down). */
+ * (max_xfers live). A post hook that fails ends the transfer with
+ * done(SMBX_ERR_TRANSPORT) before this returns 0 (operations posted
+ * before it are orphaned): the owner tears the connection down from
+ * done(). */
 int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes);
