@@ -156,6 +156,9 @@ void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord);
  * done(SMBX_ERR_TRANSPORT) before this returns 0 (operations posted
  * before it are orphaned): the owner tears the connection down from
  * done(). */
+/* The bytes n host elements name, in *total; SMBX_ERR_INVAL for an element
+ * with a length and no address. */
+int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total);
 int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes);

@@ -282,6 +282,17 @@ static int pump(smbx__rdma *r)
   return ret;
 }
 
+int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total)
+{
+  *total = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (!sg[k].addr && sg[k].length)
+      return SMBX_ERR_INVAL;
+    *total += sg[k].length;
+  }
+  return 0;
+}
+
 int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes)
@@ -290,14 +301,9 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
       (dir != SMBX__RDMA_PUSH && dir != SMBX__RDMA_PULL) || bytes == 0 ||
       remote->count == 0)
     return SMBX_ERR_INVAL;
-  uint64_t sum = 0;
-  for (size_t k = 0; k < n; k++) {
-    if (!local[k].addr && local[k].length)
-      return SMBX_ERR_INVAL;
-    sum += local[k].length;
-  }
-  uint64_t room = 0;
-  if (sum != bytes || smbx_smb2_desc_list_check(remote, bytes, &room) != 0)
+  uint64_t sum = 0, room = 0;
+  if (smbx__rdma_sge_total(local, n, &sum) != 0 || sum != bytes ||
+      smbx_smb2_desc_list_check(remote, bytes, &room) != 0)
     return SMBX_ERR_INVAL;
   if (r->x_free == NIL)
     return SMBX_ERR_AGAIN;

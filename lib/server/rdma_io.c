@@ -284,13 +284,8 @@ int smbx__srv_rdma_start(smbx__srv_rdma *r, uint64_t req, uint32_t dir,
   if (n > r->max_sge)
     return SMBX_ERR_INVAL;
   uint64_t sum = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!sg[i].addr && sg[i].length)
-      return SMBX_ERR_INVAL;
-    sum += sg[i].length;
-  }
   /* READ: up to Length (a short read); WRITE: exactly RemainingBytes */
-  if (sum == 0 || sum > q->length ||
+  if (smbx__rdma_sge_total(sg, n, &sum) != 0 || sum == 0 || sum > q->length ||
       (dir == SMBX__RDMA_PULL && sum != q->length))
     return SMBX_ERR_INVAL;
   r->now = now;
