@@ -233,7 +233,7 @@ if want asan; then
 fi
 if want fuzz; then
   if command -v clang >/dev/null; then
-    run_stage build-fuzz 360 build_fuzz && run_stage fuzz 240 fuzz_stage || true
+    run_stage build-fuzz 360 build_fuzz && run_stage fuzz 480 fuzz_stage || true
   else
     skip_stage fuzz "clang not installed"
   fi
