@@ -8,6 +8,8 @@
 #include <smbx/lease.h>
 #include <smbx/smb2.h>
 
+#include "lease/itab.h"
+
 #define S 1000000000ull
 #define R SMBX_SMB2_LEASE_READ
 #define H SMBX_SMB2_LEASE_HANDLE
@@ -1591,6 +1593,55 @@ static void lease_mgr_new_alloc_failures(void **st)
   assert_true(test_alloc_each_failure(scenario_new, NULL) >= 5);
 }
 
+/* The lease and file tables at full load (7/8): slots carry index + 1 and
+ * a hash tag; every live key is found, absent keys are not, and removal
+ * (backward shift across tagged slots) keeps the rest reachable. */
+typedef struct tkey {
+  uint8_t key[20];
+} tkey;
+
+static void tkey_fill(tkey *k, uint32_t i, uint32_t salt)
+{
+  memset(k->key, 0, sizeof k->key);
+  memcpy(k->key, &i, 4);
+  memcpy(k->key + 16, &salt, 4);
+}
+
+static void lease_itab_tagged_slots_full_load(void **st)
+{
+  (void)st;
+  enum { N = 896 }; /* 1024 slots at 7/8 */
+  static tkey obj[N];
+  smbx__itab t;
+  assert_int_equal(smbx__itab_init(&t, smbx_allocator_default(), obj,
+                                   sizeof(tkey), 0, 20, N, 0x1234),
+                   0);
+  assert_int_equal(smbx__itab_bytes(&t), 1024 * sizeof(uint32_t));
+  for (uint32_t i = 0; i < N; i++) {
+    tkey_fill(&obj[i], i * 2654435761u, 7);
+    assert_int_equal(smbx__itab_insert(&t, i), 0);
+  }
+  tkey extra;
+  tkey_fill(&extra, 1, 1);
+  for (uint32_t i = 0; i < N; i++)
+    assert_int_equal(smbx__itab_find(&t, obj[i].key), i);
+  for (uint32_t i = 0; i < 4 * N; i++) {
+    tkey_fill(&extra, i * 2654435761u, 8); /* same words but the salt */
+    assert_int_equal(smbx__itab_find(&t, extra.key), UINT32_MAX);
+  }
+  for (uint32_t i = 0; i < N; i += 2)
+    assert_int_equal(smbx__itab_remove(&t, i), 0);
+  assert_int_equal(smbx__itab_remove(&t, 0), SMBX_ERR_NOTFOUND);
+  for (uint32_t i = 0; i < N; i++)
+    assert_int_equal(smbx__itab_find(&t, obj[i].key),
+                     i % 2 ? i : UINT32_MAX);
+  for (uint32_t i = 0; i < N; i += 2)
+    assert_int_equal(smbx__itab_insert(&t, i), 0);
+  for (uint32_t i = 0; i < N; i++)
+    assert_int_equal(smbx__itab_find(&t, obj[i].key), i);
+  smbx__itab_free(&t);
+}
+
 static void lease_limits_and_stale_handles(void **st)
 {
   (void)st;
@@ -1685,6 +1736,7 @@ int main(void)
       cmocka_unit_test(lease_oplock_blocks_lease_h),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
+      cmocka_unit_test(lease_itab_tagged_slots_full_load),
   };
   return RUN_TESTS(t);
 }
