@@ -191,7 +191,11 @@ typedef struct smbx_event {
       uint64_t previous_session_id; /**< server: from the request */
       const uint8_t *blob; /**< the peer's security blob */
       size_t blob_len;
-      uint32_t status;     /**< client: response NTSTATUS */
+      uint32_t status;     /**< client: response NTSTATUS; server
+                                SESSION_DOWN: why: 0 (LOGOFF, connection
+                                gone) or STATUS_USER_SESSION_DELETED (a
+                                reconnect's PreviousSessionId expired it,
+                                see smbx_server_session_user) */
       int err;             /**< client: 0, SMBX_ERR_AUTH (final response
                                 signature bad), or a completion code */
       uint16_t session_flags; /**< SMBX_SMB2_SESSION_FLAG_* */

@@ -353,6 +353,14 @@ SMBX_API int smbx_server_rdma_done(smbx_server *srv, uint64_t conn,
  *  session's, else smbx_server_session_respond(SUCCESS) fails the binding
  *  with STATUS_NOT_SUPPORTED (as Samba does) and returns SMBX_ERR_AUTH.
  *  Without this call no comparison is made for that session.
+ *  Reconnect (MS-SMB2 3.3.5.5.3): when a new session is answered SUCCESS
+ *  and its last leg's PreviousSessionId names another established session
+ *  (on any connection) with the same user, that session ends: its trees
+ *  go, SMBX_EV_SESSION_DOWN (u.session.status USER_SESSION_DELETED, conn
+ *  its own) tells the host to close its opens, and its later requests
+ *  fail STATUS_USER_SESSION_DELETED. Another user's session, an unknown
+ *  id, the new session's own id, or a session without a named user is
+ *  left alone.
  *  @param req u.session.req
  *  @return 0; SMBX_ERR_INVAL (NULL id, len 0 or above
  *          SMBX_SERVER_USER_MAX); SMBX_ERR_NOTFOUND (stale conn or req).

@@ -180,7 +180,9 @@ static void chan_free(smbx_server *srv, schan *ch)
   (void)smbx__slab_put(&srv->chans, ch);
 }
 
-static void sess_end(smbx_server *srv, ssess *ss, bool event)
+/* Ends session ss; with event, SESSION_DOWN says why (u.session.status:
+ * 0, or USER_SESSION_DELETED when a reconnect expired it). */
+static void sess_end(smbx_server *srv, ssess *ss, bool event, uint32_t why)
 {
   uint64_t id = smbx__slab_handle(&srv->sessions, ss);
   smbx__srv_opens_drop_session(srv, id);
@@ -201,6 +203,7 @@ static void sess_end(smbx_server *srv, ssess *ss, bool event)
       e->conn = ss->conn;
       e->u.session.session_id = id;
       e->u.session.dialect = ss->dialect;
+      e->u.session.status = why;
     }
   }
   memset(ss, 0, sizeof *ss);
@@ -768,6 +771,7 @@ static void session_setup(sconn *sc, const smbx__conn_pdu *pd, slot *sl)
   if (sc->dialect == SMBX_SMB2_DIALECT_311)
     (void)smbx__conn_preauth_update(sc->c, ss->preauth, pd->data, pd->len);
   ss->pending = pd->req;
+  ss->previous = r.previous_session_id;
   sl->kind = K_SESS;
   sl->session = sid;
   push_session_event(sc, pd, sid, &r);
@@ -882,6 +886,22 @@ static int bind_respond(sconn *sc, uint64_t req, slot *sl, uint32_t status,
   return rc;
 }
 
+/* 3.3.5.5.3: once session ss (sid) is authenticated, the established
+ * session its PreviousSessionId names, on any connection, ends when the
+ * host named the same user for both; anything else is ignored. */
+static void expire_previous(smbx_server *srv, ssess *ss, uint64_t sid)
+{
+  uint64_t prev = ss->previous;
+  ss->previous = 0;
+  if (prev == 0 || prev == sid || ss->user_len == 0)
+    return;
+  ssess *old = sess_get(srv, prev);
+  if (!old || old->state != SS_UP || old->user_len != ss->user_len ||
+      memcmp(old->user, ss->user, ss->user_len) != 0)
+    return;
+  sess_end(srv, old, true, SMBX_STATUS_USER_SESSION_DELETED);
+}
+
 int smbx_server_session_user(smbx_server *srv, uint64_t conn, uint64_t req,
                              const uint8_t *id, size_t len)
 {
@@ -940,7 +960,7 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
       status != SMBX_STATUS_MORE_PROCESSING_REQUIRED) {
     int rc = send_error(sc, req, status);
     if (rc != SMBX_ERR_AGAIN)
-      sess_end(srv, ss, false);
+      sess_end(srv, ss, false, 0);
     return rc;
   }
   smbx_smb2_hdr h;
@@ -976,7 +996,7 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
         &ss->keys.keys);
     if (rc != 0) {
       (void)send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
-      sess_end(srv, ss, false);
+      sess_end(srv, ss, false, 0);
       return rc;
     }
     ss->keys.flags = SMBX__CONN_KEYS_SIGNING;
@@ -1009,6 +1029,7 @@ int smbx_server_session_respond(smbx_server *srv, uint64_t conn, uint64_t req,
     return rc;
   }
   ss->pending = 0;
+  expire_previous(srv, ss, sid);
   return rc;
 }
 
@@ -1110,7 +1131,7 @@ static void logoff(sconn *sc, const smbx__conn_pdu *pd, ssess *ss)
 {
   if (send_simple(sc, pd->req) == SMBX_ERR_AGAIN)
     return;
-  sess_end(sc->srv, ss, true);
+  sess_end(sc->srv, ss, true, 0);
 }
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -1370,7 +1391,7 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
       ss->keys = next->keys;
       chan_free(srv, next);
     } else {
-      sess_end(srv, ss, ss->state == SS_UP);
+      sess_end(srv, ss, ss->state == SS_UP, 0);
     }
   }
   for (uint32_t i = 0; i < smbx__slab_cap(&srv->chans); i++) {

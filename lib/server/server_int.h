@@ -62,6 +62,7 @@ typedef struct ssess {
   uint8_t client_guid[16]; /* of the connection that set it up */
   uint8_t user_len;        /* smbx_server_session_user: who it is */
   uint8_t user[SMBX_SERVER_USER_MAX];
+  uint64_t previous; /* PreviousSessionId of the leg in flight (3.3.5.5.3) */
 } ssess;
 
 /* A channel of a session on another connection (multichannel binding,
