@@ -9,6 +9,7 @@
 #include <smbx/client.h>
 
 #include "client/client_int.h"
+#include "client/rdma_io.h"
 #include "core/cursor.h"
 
 /* ---- channel choice ----------------------------------------------------------- */
@@ -37,7 +38,7 @@ uint64_t smbx__cli_pick(const smbx_client *cli, uint64_t sh)
   if (!cs || cs->state != CS_UP)
     return 0;
   uint64_t best = 0;
-  smbx__conn_info bi, ci;
+  smbx__conn_info bi = {0}, ci; /* bi is read only once best is set */
   if (conn_live(cli, cs->conn, &ci)) {
     best = cs->conn;
     bi = ci;
@@ -78,6 +79,8 @@ int smbx_client_session_channel(const smbx_client *cli, uint64_t session,
  * from the head. Fixed size: nothing is allocated per request. */
 
 #define REC_HDR 8u
+#define REC_LIVE 1u
+#define REC_RDMA 2u /* a READ/WRITE by RDMA: rebuilt, never resent as is */
 
 static size_t rec_size(size_t len)
 {
@@ -132,7 +135,7 @@ static size_t rec_alloc(smbx_client *cli, size_t len)
   cli->rused += need;
   uint8_t *r = cli->rp + off;
   smbx__put_le32(r, (uint32_t)len);
-  smbx__put_le32(r + 4, 1);
+  smbx__put_le32(r + 4, REC_LIVE);
   return off;
 }
 
@@ -161,10 +164,10 @@ void smbx__cli_replay_drop(smbx_client *cli, uint32_t id)
 /* smb2.md 6.6: commands resent after a channel loss. READ, QUERY_INFO and
  * FLUSH are idempotent; WRITE, SET_INFO and IOCTL are the replayable
  * modifying operations the server guards with ChannelSequence
- * (3.3.5.2.10). Not resent (they complete with the channel's error):
- * READ/WRITE by RDMA (see rdma_channel), CREATE (replay needs a durable
- * v2 handle), CLOSE, LOCK, QUERY_DIRECTORY (its cursor moves) and
- * CHANGE_NOTIFY. */
+ * (3.3.5.2.10); one by RDMA is rebuilt for its new channel
+ * (rebuild_rdma). Not resent (they complete with the channel's error):
+ * CREATE (replay needs a durable v2 handle), CLOSE, LOCK, QUERY_DIRECTORY
+ * (its cursor moves) and CHANGE_NOTIFY. */
 static bool replayable(uint16_t cmd)
 {
   switch (cmd) {
@@ -230,19 +233,119 @@ uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len)
     at += next;
   }
   if (!single || !cli->rp || !replayable(smbx__get_le16(p + 12)) ||
-      rdma_channel(p, len) || !has_channel(cli, sh))
+      !has_channel(cli, sh))
     return 0;
   size_t off = rec_alloc(cli, len);
   if (off == SIZE_MAX)
     return 0; /* no room: this request is not replayed */
   memcpy(cli->rp + off + REC_HDR, p, len);
+  if (rdma_channel(p, len))
+    smbx__put_le32(cli->rp + off + 4, REC_LIVE | REC_RDMA);
   return (uint32_t)off + 1;
 }
 
 /* ---- failover ------------------------------------------------------------------------ */
 
+/* Rebuilds READ/WRITE by RDMA `rec` (rlen bytes) for dst at sbuf +
+ * HEADROOM: same FileId/Offset/Length, the caller's buffer registered
+ * through dst's transport (new descriptors), or inline when dst is TCP,
+ * signed or encrypted (case 56) or below the threshold. The old
+ * descriptors name the dead connection's keys: never sent again. Returns
+ * the PDU length, *chain set (SMBX__RDMA_NIL: inline); or an error,
+ * nothing registered. */
+static smbx_ssize rebuild_rdma(smbx_client *cli, const csess *cs, cconn *dst,
+                               const uint8_t *rec, size_t rlen,
+                               const crdma_io *io, uint32_t *chain,
+                               uint32_t *channel)
+{
+  *chain = SMBX__RDMA_NIL;
+  smbx_smb2_hdr oh;
+  if (!io->buf || smbx_smb2_hdr_decode(rec, rlen, &oh, NULL))
+    return SMBX_ERR_STATE;
+  smbx_smb2_fileid fid;
+  uint64_t offset;
+  if (io->read) {
+    smbx_smb2_read_req q;
+    if (oh.command != SMBX_SMB2_READ ||
+        smbx_smb2_decode_read_req(rec, rlen, &q, NULL))
+      return SMBX_ERR_STATE;
+    fid = q.file_id;
+    offset = q.offset;
+  } else {
+    smbx_smb2_write_req q;
+    if (oh.command != SMBX_SMB2_WRITE ||
+        smbx_smb2_decode_write_req(rec, rlen, &q, NULL))
+      return SMBX_ERR_STATE;
+    fid = q.file_id;
+    offset = q.offset;
+  }
+  bool protect = cs->have_keys &&
+                 (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
+                                    SMBX__CONN_KEYS_ENCRYPT_ALL));
+  smbx_smbd_params sp;
+  sp.struct_size = sizeof sp;
+  const smbx_smbd *d = smbx__conn_smbd(dst->c);
+  uint32_t peer_rw =
+      d && smbx_smbd_get_params(d, &sp) == 0 ? sp.max_read_write_size : 0;
+  uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;
+  size_t cap = cli->sbuf_cap - SMBX__CONN_HEADROOM;
+  /* descriptors at the end of the send buffer, as rdma_or_inline does */
+  size_t dcap = cap / 2;
+  if (dcap > SMBX_SMB2_BUFFER_DESC_MAX * SMBX_SMB2_BUFFER_DESC_SIZE)
+    dcap = SMBX_SMB2_BUFFER_DESC_MAX * SMBX_SMB2_BUFFER_DESC_SIZE;
+  uint8_t *desc = p + cap - dcap;
+  smbx_ssize nd = smbx__cli_rdma_prepare(dst->rdma, dst->dialect, protect,
+                                         peer_rw, io->buf, io->length,
+                                         io->read, desc, dcap, chain, channel);
+  if (nd < 0)
+    return nd;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  h.command = oh.command;
+  h.session_id = oh.session_id;
+  h.tree_id = oh.tree_id;
+  smbx_smb2_bytes ci = {nd ? desc : NULL, (size_t)nd};
+  smbx_ssize n;
+  if (io->read) {
+    smbx_smb2_read_req in;
+    memset(&in, 0, sizeof in);
+    in.padding = 0x50;
+    in.length = io->length;
+    in.offset = offset;
+    in.file_id = fid;
+    in.channel = *channel;
+    in.channel_info = ci;
+    n = smbx_smb2_encode_read_req(&h, &in, p, cap - dcap, NULL);
+  } else {
+    smbx_smb2_write_req in;
+    memset(&in, 0, sizeof in);
+    in.offset = offset;
+    in.file_id = fid;
+    in.channel = *channel;
+    in.channel_info = ci;
+    if (nd) {
+      in.remaining_bytes = io->length; /* smb2.md 4.7: Length 0 */
+    } else {
+      in.data.len = io->length; /* header + fixed part; the data follows */
+    }
+    n = smbx_smb2_encode_write_req(&h, &in, p, cap - dcap, NULL);
+    if (n >= 0 && !nd) {
+      if (cap - (size_t)n < io->length)
+        n = SMBX_ERR_RANGE;
+      else
+        memcpy(p + n, io->buf, io->length);
+      n = n < 0 ? n : n + (smbx_ssize)io->length;
+    }
+  }
+  if (n < 0) {
+    smbx__cli_rdma_unprepare(dst->rdma, chain);
+    return n == SMBX_ERR_NOBUF ? SMBX_ERR_RANGE : n;
+  }
+  return n;
+}
+
 bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
-                        uint64_t user)
+                        uint64_t user, const crdma_io *io)
 {
   smbx_client *cli = cc->cli;
   if (s->kind != CK_REQ || !s->replay || s->first_req || !cli->rp)
@@ -276,7 +379,16 @@ bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
   const uint8_t *r = cli->rp + (s->replay - 1);
   size_t len = smbx__get_le32(r);
   uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;
-  memcpy(p, r + REC_HDR, len);
+  uint32_t chain = SMBX__RDMA_NIL, channel = SMBX_SMB2_CHANNEL_NONE;
+  if (smbx__get_le32(r + 4) & REC_RDMA) {
+    smbx_ssize n = rebuild_rdma(cli, cs, dst, r + REC_HDR, len, io, &chain,
+                                &channel);
+    if (n < 0)
+      return false;
+    len = (size_t)n;
+  } else {
+    memcpy(p, r + REC_HDR, len);
+  }
   /* 2.2.1.2: REPLAY_OPERATION and the current ChannelSequence; the
    * connection sets MessageId, credits and the signature anew */
   smbx__put_le32(p + 16, smbx__get_le32(p + 16) |
@@ -286,8 +398,13 @@ bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
   uint64_t nr = 0;
   int rc = smbx__conn_send(dst->c, cli->sbuf, cli->sbuf_cap, len, NULL, user,
                            &nr, 1, cli->now);
-  if (rc != 1)
+  if (rc != 1) {
+    smbx__cli_rdma_unprepare(dst->rdma, &chain);
     return false;
+  }
+  if (chain != SMBX__RDMA_NIL)
+    smbx__cli_rdma_bind(dst->rdma, nr, chain, io->buf, io->length, io->read,
+                        channel);
   uint32_t ix = (uint32_t)nr;
   if (ix < dst->n_slots) {
     cslot *ns = &dst->slots[ix];

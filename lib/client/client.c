@@ -613,6 +613,11 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
 {
   cconn *cc = ctx;
   smbx_client *cli = cc->cli;
+  /* a failover rebuild registers the caller's buffer anew: ask for it
+   * before the old registrations (and their entry) go */
+  crdma_io io = {NULL, 0, false};
+  if (err)
+    (void)smbx__cli_rdma_take(cc->rdma, req, &io.buf, &io.length, &io.read);
   /* its registrations go first, once, whatever the outcome (docs/rdma.md) */
   uint32_t placed = 0, rdma_channel = 0;
   bool rdma = smbx__cli_rdma_complete(cc->rdma, req, err ? NULL : r, &placed,
@@ -627,7 +632,7 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
   }
   if (s.replay) {
     /* its channel died: resent on a surviving one, it completes there */
-    bool resent = err && smbx__cli_failover(cc, &s, req, user);
+    bool resent = err && smbx__cli_failover(cc, &s, req, user, &io);
     smbx__cli_replay_drop(cli, s.replay);
     if (resent)
       return;
@@ -1765,7 +1770,7 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
     smbx__cli_rdma_unprepare(cc->rdma, &chain);
     return rc;
   }
-  smbx__cli_rdma_bind(cc->rdma, r, chain, length, read, channel);
+  smbx__cli_rdma_bind(cc->rdma, r, chain, buf, length, read, channel);
   if (req)
     *req = r;
   return 0;

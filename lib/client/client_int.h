@@ -110,12 +110,20 @@ uint64_t smbx__cli_pick(const smbx_client *cli, uint64_t sh);
 uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len);
 /* The send failed or the request completed: drop its copy. */
 void smbx__cli_replay_drop(smbx_client *cli, uint32_t id);
+/* The caller's buffer of a READ/WRITE by RDMA (smbx__cli_rdma_take):
+ * what a failover needs to register it again on another channel. */
+typedef struct crdma_io {
+  void *buf; /* NULL: the request had no registrations */
+  uint32_t length;
+  bool read;
+} crdma_io;
 /* Request s (handle req, cookie user) of dying connection cc: resend it
  * on a surviving channel of its session (REPLAY_OPERATION, the bumped
- * ChannelSequence), once. True when resent (it completes later, from
- * there); false: complete it here. */
+ * ChannelSequence), once; a READ/WRITE by RDMA (io) is rebuilt there with
+ * new registrations, or inline. True when resent (it completes later,
+ * from there); false: complete it here. */
 bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
-                        uint64_t user);
+                        uint64_t user, const crdma_io *io);
 /* Frees the arena (smbx_client_free). */
 void smbx__cli_replay_free(smbx_client *cli);
 /* Allocates the arena if the settings ask for one (first bind). */

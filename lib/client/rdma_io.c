@@ -16,6 +16,7 @@
 
 typedef struct creq {
   uint64_t req;
+  void *buf; /* the caller's: a failover re-registers it elsewhere */
   uint32_t chain, length, channel;
   bool read;
 } creq;
@@ -99,7 +100,8 @@ smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
 }
 
 void smbx__cli_rdma_bind(smbx__cli_rdma *r, uint64_t req, uint32_t chain,
-                         uint32_t length, bool read, uint32_t channel)
+                         void *buf, uint32_t length, bool read,
+                         uint32_t channel)
 {
   uint32_t i = (uint32_t)req;
   if (i >= r->n) { /* cannot happen: slot indexes are below n */
@@ -111,10 +113,24 @@ void smbx__cli_rdma_bind(smbx__cli_rdma *r, uint64_t req, uint32_t chain,
     (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, false, 0);
   q->req = req;
   q->chain = chain;
+  q->buf = buf;
   q->length = length;
   q->read = read;
   q->channel = channel;
   r->ios++;
+}
+
+bool smbx__cli_rdma_take(const smbx__cli_rdma *r, uint64_t req, void **buf,
+                         uint32_t *length, bool *read)
+{
+  uint32_t i = (uint32_t)req;
+  if (!r || i >= r->n || r->q[i].req != req ||
+      r->q[i].chain == SMBX__RDMA_NIL)
+    return false;
+  *buf = r->q[i].buf;
+  *length = r->q[i].length;
+  *read = r->q[i].read;
+  return true;
 }
 
 void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain)

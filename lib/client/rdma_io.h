@@ -30,9 +30,16 @@ smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
                                   void *buf, uint32_t length, bool read,
                                   uint8_t *desc, size_t cap, uint32_t *chain,
                                   uint32_t *channel);
-/* The request went out as `req`: its registrations are its own now. */
+/* The request went out as `req`: its registrations (of the caller's buf)
+ * are its own now. */
 void smbx__cli_rdma_bind(smbx__cli_rdma *r, uint64_t req, uint32_t chain,
-                         uint32_t length, bool read, uint32_t channel);
+                         void *buf, uint32_t length, bool read,
+                         uint32_t channel);
+/* The caller's buffer of live request `req` (for a failover rebuild,
+ * asked before smbx__cli_rdma_complete forgets it). Returns false when
+ * req has no registrations. */
+bool smbx__cli_rdma_take(const smbx__cli_rdma *r, uint64_t req, void **buf,
+                         uint32_t *length, bool *read);
 /* It did not go out: deregister. */
 void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain);
 /* Request `req` completed (resp NULL when locally): its registrations

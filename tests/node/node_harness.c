@@ -97,8 +97,12 @@ void nh_fini(nh *x)
     free(x->files[i].data);
   if (x->w)
     sim_free(x->w);
+  if (x->w2)
+    sim_free(x->w2);
   free(x->rmem[0]);
   free(x->rmem[1]);
+  free(x->rmem2[0]);
+  free(x->rmem2[1]);
 #ifdef NH_HAVE_OPENSSL
   smbx_openssl_free(x->ossl);
 #endif
@@ -138,7 +142,15 @@ int nh_add_smbd(nh *x)
   memset(p, 0, sizeof *p);
   p->used = true;
   p->smbd = true;
-  x->w = sim_new(1000);
+  bool second = x->w != NULL;
+  assert_true(!second || !x->w2);
+  sim **w = second ? &x->w2 : &x->w;
+  uint8_t **rmem = second ? x->rmem2 : x->rmem;
+  smbx_smbd_recv_buf(*rbufs)[64] = second ? x->rbufs2 : x->rbufs;
+  smbx_transport *t = second ? x->t2 : x->t;
+  *w = sim_new(1000);
+  (*w)->now = x->now;
+  p->w = *w;
   smbx_smbd_settings st[2];
   for (int k = 0; k < 2; k++) {
     smbx_smbd_settings_default(&st[k], sizeof st[k]);
@@ -146,19 +158,19 @@ int nh_add_smbd(nh *x)
     st[k].recv_credit_max = 64;
     st[k].send_credit_target = 64;
     st[k].send_buffers = 1024;
-    x->rmem[k] = calloc(64, st[k].max_recv_size);
+    rmem[k] = calloc(64, st[k].max_recv_size);
     for (int b = 0; b < 64; b++) {
-      x->rbufs[k][b].addr = x->rmem[k] + (size_t)b * st[k].max_recv_size;
-      x->rbufs[k][b].length = st[k].max_recv_size;
-      x->rbufs[k][b].handle = 0x1000u + (uint64_t)b;
+      rbufs[k][b].addr = rmem[k] + (size_t)b * st[k].max_recv_size;
+      rbufs[k][b].length = st[k].max_recv_size;
+      rbufs[k][b].handle = 0x1000u + (uint64_t)b;
     }
-    x->t[k] = sim_transport(x->w, k);
+    t[k] = sim_transport(*w, k);
   }
-  assert_int_equal(smbx_client_add_smbd(x->cli, &st[0], &x->t[0],
-                                        x->rbufs[0], 64, x->now, &p->cconn),
+  assert_int_equal(smbx_client_add_smbd(x->cli, &st[0], &t[0], rbufs[0], 64,
+                                        x->now, &p->cconn),
                    0);
-  assert_int_equal(smbx_server_add_smbd(x->srv, &st[1], &x->t[1],
-                                        x->rbufs[1], 64, x->now, &p->sconn),
+  assert_int_equal(smbx_server_add_smbd(x->srv, &st[1], &t[1], rbufs[1], 64,
+                                        x->now, &p->sconn),
                    0);
   assert_int_equal(smbx_client_cm_event(x->cli, p->cconn,
                                         SMBX_SMBD_CM_ESTABLISHED, 16, 16,
@@ -252,6 +264,68 @@ static smbx_smb2_fileid req_fid(const smbx_event *e, smbx_smb2_fileid wire)
   return (e->flags & SMBX_EVF_FILEID) ? e->u.pdu.file_id : wire;
 }
 
+/* An RDMA READ/WRITE (SMBX_EVF_RDMA): the file's bytes registered on
+ * the pair's NIC and pushed / pulled by the node; the WRITE is answered
+ * at its RDMA_DONE (fs_rdma_done). */
+static void fs_rdma(nh *x, const smbx_event *e, nh_file *f, uint64_t off)
+{
+  int p = pair_of_sconn(x, e->conn);
+  assert_true(p >= 0 && x->pair[p].w);
+  bool read = e->u.pdu.hdr.command == SMBX_SMB2_READ;
+  size_t len = e->u.pdu.rdma_length;
+  if (read && off + len > f->len)
+    len = f->len - (size_t)off;
+  if (!read && off + len > f->cap) {
+    /* growing moves the bytes: never under a lent registration */
+    for (size_t i = 0; i < 4; i++)
+      assert_int_equal(x->lent[i].req, 0);
+    f->cap = (size_t)off + len;
+    f->data = realloc(f->data, f->cap);
+  }
+  size_t k = 0;
+  while (k < 4 && x->lent[k].req)
+    k++;
+  assert_true(k < 4);
+  smbx_transport t = sim_transport(x->pair[p].w, 1);
+  assert_int_equal(t.register_mr(t.user_data, f->data + off, len,
+                                 SMBX_MR_LOCAL_WRITE, &x->lent[k].mr),
+                   0);
+  x->lent[k].conn = e->conn;
+  x->lent[k].req = e->u.pdu.req;
+  x->lent[k].w = x->pair[p].w;
+  smbx_sge sg = {f->data + off, (uint32_t)len, 0, x->lent[k].mr.handle};
+  assert_int_equal(read ? smbx_server_rdma_push(x->srv, e->conn, e->u.pdu.req,
+                                                &sg, 1, x->now)
+                        : smbx_server_rdma_pull(x->srv, e->conn, e->u.pdu.req,
+                                                &sg, 1, x->now),
+                   0);
+  if (!read && off + len > f->len)
+    f->len = (size_t)off + len;
+}
+
+static void fs_rdma_done(nh *x, const smbx_event *e)
+{
+  x->srv_rdma_done++;
+  for (size_t k = 0; k < 4; k++) {
+    if (!x->lent[k].req || x->lent[k].conn != e->conn ||
+        x->lent[k].req != e->u.pdu.req)
+      continue;
+    smbx_transport t = sim_transport(x->lent[k].w, 1);
+    t.deregister_mr(t.user_data, &x->lent[k].mr);
+    memset(&x->lent[k], 0, sizeof x->lent[k]);
+  }
+  if (e->u.pdu.err || e->u.pdu.hdr.command != SMBX_SMB2_WRITE)
+    return;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_smb2_write_resp rs;
+  memset(&rs, 0, sizeof rs);
+  rs.count = e->u.pdu.rdma_length;
+  uint8_t out[128];
+  smbx_ssize n = smbx_smb2_encode_write_resp(&h, &rs, out, sizeof out, NULL);
+  answer_body(x, e->conn, e->u.pdu.req, 0, out, n);
+}
+
 static void fs_write(nh *x, const smbx_event *e)
 {
   smbx_smb2_write_req r;
@@ -263,6 +337,10 @@ static void fs_write(nh *x, const smbx_event *e)
                                                SMBX_STATUS_FILE_CLOSED, NULL,
                                                0, x->now),
                      0);
+    return;
+  }
+  if (e->flags & SMBX_EVF_RDMA) {
+    fs_rdma(x, e, f, r.offset);
     return;
   }
   size_t end = (size_t)r.offset + r.data.len;
@@ -290,6 +368,10 @@ static void fs_read(nh *x, const smbx_event *e)
       smbx_smb2_decode_read_req(e->u.pdu.data, e->u.pdu.len, &r, NULL), 0);
   nh_file *f = file_by_id(x, req_fid(e, r.file_id).persistent_id);
   assert_non_null(f);
+  if (r.offset < f->len && (e->flags & SMBX_EVF_RDMA)) {
+    fs_rdma(x, e, f, r.offset);
+    return;
+  }
   if (r.offset >= f->len) {
     assert_int_equal(smbx_server_respond_error(x->srv, e->conn, e->u.pdu.req,
                                                SMBX_STATUS_END_OF_FILE, NULL,
@@ -431,6 +513,11 @@ static void srv_request(nh *x, const smbx_event *e)
     x->srv_req_flags_and = e->flags;
   x->srv_req_flags_and &= e->flags;
   x->srv_req_flags_or |= e->flags;
+  if (e->u.pdu.hdr.flags & SMBX_SMB2_FLAGS_REPLAY_OPERATION) {
+    x->srv_replays++;
+    x->replay_conn = e->conn;
+    x->replay_seq = (uint16_t)e->u.pdu.hdr.status; /* 3.x: @8 */
+  }
   uint16_t cmd = e->u.pdu.hdr.command;
   if (x->defer || cmd == SMBX_SMB2_CHANGE_NOTIFY) {
     assert_true(x->n_deferred < NH_DEFER);
@@ -563,6 +650,9 @@ static void srv_drain(nh *x)
     case SMBX_EV_NEGOTIATED:
       x->srv_dialect = e.u.negotiated.dialect;
       break;
+    case SMBX_EV_RDMA_DONE:
+      fs_rdma_done(x, &e);
+      break;
     case SMBX_EV_CANCEL:
       for (size_t i = 0; i < x->n_deferred; i++)
         if (x->deferred[i].conn == e.conn &&
@@ -665,46 +755,64 @@ static bool feed_side(nh *x, nh_pair *p, bool to_server)
   return moved;
 }
 
-static bool smbd_step(nh *x)
+static bool smbd_step_pair(nh *x, nh_pair *p)
 {
-  if (!x->w)
-    return false;
-  bool moved = sim_deliver(x->w) > 0;
-  nh_pair *p = NULL;
-  for (int i = 0; i < NH_PAIRS; i++)
-    if (x->pair[i].used && x->pair[i].smbd)
-      p = &x->pair[i];
-  if (!p)
-    return moved;
+  sim *w = p->w;
+  bool moved = sim_deliver(w) > 0;
   sim_cqe c;
-  while (sim_poll(x->w, 0, &c)) {
+  while (sim_poll(w, 0, &c)) {
     moved = true;
     if (c.is_recv)
       (void)smbx_client_recv(x->cli, p->cconn, &c.wc, x->now);
     else
       (void)smbx_client_send_done(x->cli, p->cconn, &c.wc, x->now);
   }
-  while (sim_poll(x->w, 1, &c)) {
+  while (sim_poll(w, 1, &c)) {
     moved = true;
     if (c.is_recv)
       (void)smbx_server_recv(x->srv, p->sconn, &c.wc, x->now);
+    else if (smbx_wr_id_kind(c.wc.wr_id) == SMBX_WR_KIND_RDMA)
+      (void)smbx_server_rdma_done(x->srv, p->sconn, &c.wc, x->now);
     else
       (void)smbx_server_send_done(x->srv, p->sconn, &c.wc, x->now);
   }
-  if (!moved && sim_next_time(x->w) != UINT64_MAX) {
-    x->now = sim_next_time(x->w) > x->now ? sim_next_time(x->w) : x->now;
-    x->w->now = x->now;
-    moved = true;
-  }
   return moved;
+}
+
+static void sims_at(nh *x, uint64_t t)
+{
+  if (x->w)
+    x->w->now = t;
+  if (x->w2)
+    x->w2->now = t;
+}
+
+static bool smbd_step(nh *x)
+{
+  bool moved = false;
+  for (int i = 0; i < NH_PAIRS; i++)
+    if (x->pair[i].used && x->pair[i].smbd)
+      moved |= smbd_step_pair(x, &x->pair[i]);
+  if (moved)
+    return true;
+  /* nothing due now: the virtual clock moves to the next delivery */
+  uint64_t next = UINT64_MAX;
+  for (int i = 0; i < NH_PAIRS; i++)
+    if (x->pair[i].used && x->pair[i].smbd &&
+        sim_next_time(x->pair[i].w) < next)
+      next = sim_next_time(x->pair[i].w);
+  if (next == UINT64_MAX)
+    return false;
+  x->now = next > x->now ? next : x->now;
+  sims_at(x, x->now);
+  return true;
 }
 
 void nh_pump(nh *x)
 {
   for (int iter = 0; iter < 100000; iter++) {
     bool moved = false;
-    if (x->w)
-      x->w->now = x->now;
+    sims_at(x, x->now);
     for (int i = 0; i < NH_PAIRS; i++) {
       nh_pair *p = &x->pair[i];
       if (!p->used || p->smbd)
@@ -734,8 +842,7 @@ void nh_pump(nh *x)
 void nh_advance(nh *x, uint64_t t)
 {
   x->now = t;
-  if (x->w)
-    x->w->now = t;
+  sims_at(x, t);
   (void)smbx_server_handle_expiry(x->srv, t);
   (void)smbx_client_handle_expiry(x->cli, t);
   nh_pump(x);

@@ -35,6 +35,7 @@ typedef struct nh_pair {
   bool used;
   bool raw_client;  /* no client node: the test injects bytes */
   bool smbd;
+  sim *w; /* its simulated NIC (SMB Direct) */
   uint64_t sconn, cconn;
   nh_pipe c2s, s2c;
   bool sdown, cdown;
@@ -81,6 +82,16 @@ typedef struct nh {
     uint32_t hdr_flags;
   } deferred[NH_DEFER];
   size_t n_deferred;
+  /* host memory lent to RDMA transfers, until their RDMA_DONE */
+  struct {
+    uint64_t conn, req;
+    smbx_mr mr;
+    sim *w;
+  } lent[4];
+  size_t srv_rdma_done;
+  size_t srv_replays;   /* REQUESTs with REPLAY_OPERATION, and the last's */
+  uint64_t replay_conn; /* connection and ChannelSequence */
+  uint16_t replay_seq;
   size_t srv_events[16]; /* count per type */
   size_t srv_requests;
   size_t srv_inplace; /* REQUEST views pointing into a fed TCP buffer or an
@@ -103,6 +114,11 @@ typedef struct nh {
   uint8_t *rmem[2];
   smbx_smbd_recv_buf rbufs[2][64];
   smbx_transport t[2];
+  /* a second SMB Direct pair: its own NIC (multichannel) */
+  sim *w2;
+  uint8_t *rmem2[2];
+  smbx_smbd_recv_buf rbufs2[2][64];
+  smbx_transport t2[2];
 } nh;
 
 /* Defaults: both nodes with every dialect, the OpenSSL adapter when built
@@ -113,7 +129,8 @@ int nh_start(nh *x);
 void nh_fini(nh *x);
 /* Adds a TCP pair (client node unless raw). Returns the pair index. */
 int nh_add_tcp(nh *x, bool raw_client);
-/* Adds an SMB Direct pair on the simulated NIC (one per harness). */
+/* Adds an SMB Direct pair on a simulated NIC: the first on x->w, a second
+ * on x->w2 (two per harness). */
 int nh_add_smbd(nh *x);
 /* Moves bytes and events until nothing moves. */
 void nh_pump(nh *x);

@@ -963,59 +963,167 @@ static void failover_replay_is_once_only(void **state)
   nh_fini(&x);
 }
 
-/* a READ by RDMA (SMB Direct, unsigned) is not replayed: its buffer
- * descriptors name registrations of the dead connection; an inline READ
- * in flight with it is */
-static void failover_rdma_reads_are_not_replayed(void **state)
+static const nh_file *file_named(const nh *x, const char *name)
 {
-  (void)state;
-  if (!have_openssl())
-    skip();
+  for (int i = 0; i < NH_FILES; i++)
+    if (x->files[i].used && strcmp(x->files[i].name, name) == 0)
+      return &x->files[i];
+  return NULL;
+}
+
+/* Channel a (SMB Direct, unsigned) dies with a READ by RDMA, a WRITE by
+ * RDMA and an inline READ in flight; channel b is SMB Direct (its own
+ * NIC) or TCP. The RDMA I/O is rebuilt on b (REPLAY_OPERATION, the bumped
+ * ChannelSequence): the caller's buffers registered anew through b's NIC
+ * (a's keys never reach b: no refused access there), or inline on TCP.
+ * a's registrations are deregistered exactly once (the sim counts a
+ * second deregistration as a violation), b's once after completion; each
+ * request completes once, byte-exact, without an allocation. `fail_reg`:
+ * b's NIC refuses the READ's registration: it completes with a's error,
+ * nothing registered is left behind. */
+static void rdma_failover(bool b_smbd, bool fail_reg)
+{
   nh x;
   nh_setup(&x, true);
   x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
   x.cs.dialects = SMBX_DIALECT_MASK_302;
   assert_int_equal(nh_start(&x), 0);
   int a = nh_add_smbd(&x);
-  int b = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
+  nh_negotiate(&x, a); /* before b: its CONN_UP would be passed over */
+  int b = b_smbd ? nh_add_smbd(&x) : nh_add_tcp(&x, false);
   nh_negotiate(&x, b);
   uint64_t s = nh_session(&x, a);
   uint32_t t = nh_tree(&x, a, s);
   bind_pair(&x, b, s);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "rdma.bin");
   uint64_t ca = x.pair[a].cconn;
+  enum { N = 8192 };
+  static uint8_t old[N], put[N], got[N];
+  for (size_t i = 0; i < N; i++) {
+    old[i] = (uint8_t)(i * 7 + 1);
+    put[i] = (uint8_t)(i * 13 + 5);
+  }
+  memset(got, 0, sizeof got);
+  /* the file holds `old` twice: the WRITE by RDMA overwrites the second */
+  const nh_cev *e = NULL;
+  for (uint64_t at = 0; at < 2 * N; at += N) {
+    uint64_t req;
+    assert_int_equal(smbx_client_write(x.cli, ca, s, t, f, at, old, N, x.now,
+                                       &req),
+                     0);
+    nh_pump(&x);
+    assert_int_equal(responses_for(&x, ca, req, &e), 1);
+    assert_int_equal(e->ev.u.pdu.status, SMBX_STATUS_SUCCESS);
+  }
+  if (fail_reg)
+    x.w2->ep[0].fail_register = 1;
+  /* registrations the host made itself (receive memory) stay */
+  uint32_t a_base = sim_mr_live(x.w, 0);
+  uint32_t b_base = b_smbd ? sim_mr_live(x.w2, 0) : 0;
+  uint64_t calls = x.ta.calls;
   x.defer = true;
   x.n_deferred = 0;
-  static uint8_t buf[8192];
-  uint64_t rreq, ireq;
-  assert_int_equal(smbx_client_read_into(x.cli, ca, s, t, f, 0, buf,
-                                         sizeof buf, x.now, &rreq),
+  uint64_t rreq, wreq, ireq;
+  assert_int_equal(smbx_client_read_into(x.cli, ca, s, t, f, 0, got, N, x.now,
+                                         &rreq),
+                   0);
+  assert_int_equal(smbx_client_write_from(x.cli, ca, s, t, f, N, put, N,
+                                          x.now, &wreq),
                    0);
   assert_int_equal(smbx_client_read(x.cli, ca, s, t, f, 0, 100, x.now, &ireq),
                    0);
   nh_pump(&x);
-  assert_int_equal(x.n_deferred, 2);
+  assert_int_equal(x.n_deferred, 3);
+  assert_int_equal(sim_mr_live(x.w, 0), a_base + 2); /* both by RDMA */
+  uint32_t a_regs = x.w->ep[0].mr_total;
+  uint32_t b_regs = b_smbd ? x.w2->ep[0].mr_total : 0;
+  x.defer = false; /* b's host answers the replays */
   assert_int_equal(smbx_client_abort_conn(x.cli, ca, SMBX_ERR_TRANSPORT,
                                           x.now),
                    0);
   nh_pump(&x);
-  const nh_cev *e = NULL;
-  assert_int_equal(responses_for(&x, ca, rreq, &e), 1);
-  assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_TRANSPORT);
-  assert_int_equal(responses_for(&x, ca, ireq, &e), 0);
-  assert_int_equal(x.n_deferred, 3);
-  assert_int_equal(x.deferred[2].conn, x.pair[b].sconn);
-  assert_int_equal(x.deferred[2].cmd, SMBX_SMB2_READ);
-  assert_true(x.deferred[2].hdr_flags & SMBX_SMB2_FLAGS_REPLAY_OPERATION);
-  nh_answer_deferred(&x, 2, SMBX_STATUS_END_OF_FILE);
-  nh_pump(&x);
+  /* a: every registration gone, once; none made after its death */
+  assert_int_equal(sim_mr_live(x.w, 0), a_base);
+  assert_int_equal(x.w->ep[0].mr_total, a_regs);
+  assert_int_equal(x.w->violations, 0);
+  /* on b, REPLAY_OPERATION and ChannelSequence 1; the READ whose
+   * registration b refused is never sent */
+  assert_int_equal(x.srv_replays, fail_reg ? 2 : 3);
+  assert_int_equal(x.replay_conn, x.pair[b].sconn);
+  assert_int_equal(x.replay_seq, 1);
   assert_int_equal(responses_for(&x, ca, ireq, &e), 1);
   assert_true(e->ev.flags & SMBX_EVF_REPLAYED);
+  assert_int_equal(responses_for(&x, ca, wreq, &e), 1);
+  assert_int_equal(e->ev.u.pdu.err, 0);
+  assert_int_equal(e->ev.u.pdu.status, SMBX_STATUS_SUCCESS);
+  assert_true(e->ev.flags & SMBX_EVF_REPLAYED);
+  assert_int_equal(!!(e->ev.flags & SMBX_EVF_RDMA), b_smbd);
+  if (b_smbd)
+    assert_int_equal(e->ev.u.pdu.rdma_length, N);
+  const nh_file *fl = file_named(&x, "rdma.bin");
+  assert_non_null(fl);
+  assert_int_equal(fl->len, 2 * N);
+  assert_memory_equal(fl->data, old, N);
+  assert_memory_equal(fl->data + N, put, N);
+  assert_int_equal(responses_for(&x, ca, rreq, &e), 1);
+  assert_int_equal(!!(e->ev.flags & SMBX_EVF_REPLAYED), !fail_reg);
+  if (fail_reg) {
+    /* not resent: completes on a, with a's error */
+    assert_int_equal(e->ev.u.pdu.err, SMBX_ERR_TRANSPORT);
+    assert_int_equal(e->ev.u.pdu.rdma_length, 0);
+  } else if (b_smbd) {
+    assert_int_equal(e->ev.u.pdu.err, 0);
+    assert_true(e->ev.flags & SMBX_EVF_RDMA);
+    assert_int_equal(e->ev.u.pdu.rdma_length, N);
+    assert_memory_equal(got, old, N);
+  } else {
+    /* inline on TCP: the RESPONSE carries the data */
+    assert_int_equal(e->ev.u.pdu.err, 0);
+    assert_false(e->ev.flags & SMBX_EVF_RDMA);
+    smbx_smb2_read_resp rr;
+    assert_int_equal(smbx_smb2_decode_read_resp(e->bytes, e->len, &rr, NULL),
+                     0);
+    assert_int_equal(rr.data.len, N);
+    assert_memory_equal(rr.data.p, old, N);
+  }
+  if (b_smbd) {
+    /* b: new keys only (a's would be refused), each freed once */
+    assert_int_equal(x.w2->rdma_faults, 0);
+    assert_int_equal(x.w2->violations, 0);
+    assert_int_equal(sim_mr_live(x.w2, 0), b_base);
+    assert_int_equal(x.w2->ep[0].mr_total, b_regs + (fail_reg ? 1 : 2));
+    assert_int_equal(x.w2->ep[1].rdma_reads, 1);
+    assert_int_equal(x.w2->ep[1].rdma_writes, fail_reg ? 0 : 1);
+  }
+  assert_int_equal(x.ta.calls, calls); /* no allocation on the way */
   assert_int_equal(smbx_client_close_conn(x.cli, ca, x.now), 0);
   assert_int_equal(smbx_server_close_conn(x.srv, x.pair[a].sconn, x.now), 0);
   x.pair[a].used = false;
   nh_fini(&x);
+}
+
+static void failover_6_6_rdma_io_rebuilt_on_smbd_channel(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  rdma_failover(true, false);
+}
+
+static void failover_6_6_rdma_io_resent_inline_on_tcp_channel(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  rdma_failover(false, false);
+}
+
+static void failover_rdma_registration_failure_completes_once(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  rdma_failover(true, true);
 }
 
 /* replay_buffer_size 0: no copies, a dead channel's requests just fail;
@@ -1352,7 +1460,9 @@ int main(void)
       cmocka_unit_test(spread_requests_use_both_channels),
       cmocka_unit_test(failover_6_6_replayed_once_with_flag_and_sequence),
       cmocka_unit_test(failover_replay_is_once_only),
-      cmocka_unit_test(failover_rdma_reads_are_not_replayed),
+      cmocka_unit_test(failover_6_6_rdma_io_rebuilt_on_smbd_channel),
+      cmocka_unit_test(failover_6_6_rdma_io_resent_inline_on_tcp_channel),
+      cmocka_unit_test(failover_rdma_registration_failure_completes_once),
       cmocka_unit_test(failover_disabled_and_arena_alloc_failure),
       cmocka_unit_test(chseq_3_3_5_2_10_stale_requests_fail),
       cmocka_unit_test(alloc_multichannel_server_fails_cleanly),
