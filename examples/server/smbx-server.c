@@ -1845,6 +1845,12 @@ static void drain(server *s)
       rc = do_session(s, &e);
       break;
     case SMBX_EV_SESSION_DOWN:
+      /* LOGOFF, connection loss, or a reconnect's PreviousSessionId
+       * (MS-SMB2 3.3.5.5.3): its opens close either way (pending
+       * CHANGE_NOTIFYs complete NOTIFY_CLEANUP) */
+      if (e.u.session.status == SMBX_STATUS_USER_SESSION_DELETED)
+        logf_("session 0x%llx expired by a reconnect\n",
+              (unsigned long long)e.u.session.session_id);
       close_opens(s, e.conn, e.u.session.session_id, 0);
       break;
     case SMBX_EV_TREE_CONNECT:
