@@ -182,6 +182,11 @@ static void srv_drain(fz *f)
       bool first = e.u.session.blob_len == 1;
       static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8,
                                       9, 10, 11, 12, 13, 14, 15, 16};
+      /* one user for every session: a hostile SESSION_SETUP's
+       * PreviousSessionId can expire the driven session (3.3.5.5.3) */
+      if (!first)
+        (void)smbx_server_session_user(f->srv, e.conn, e.u.session.req,
+                                       (const uint8_t *)"u", 1);
       (void)smbx_server_session_respond(
           f->srv, e.conn, e.u.session.req,
           first ? SMBX_STATUS_MORE_PROCESSING_REQUIRED : SMBX_STATUS_SUCCESS,
