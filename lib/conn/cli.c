@@ -503,10 +503,13 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
     }
     /* 3.2.5.1.1.1: every PDU inside a TRANSFORM belongs to its session;
      * a break notification carries SessionId 0 inside the TRANSFORM of
-     * the session whose open it breaks (as Samba sends it) */
+     * the session whose open it breaks, and a related member may echo
+     * the inherited all-ones of its request (both as Samba sends them) */
     if (h->encrypted && hd.session_id != h->tf_sid &&
         !(hd.message_id == SMBX_SMB2_MSGID_UNSOLICITED &&
-          hd.command == SMBX_SMB2_OPLOCK_BREAK && hd.session_id == 0)) {
+          hd.command == SMBX_SMB2_OPLOCK_BREAK && hd.session_id == 0) &&
+        !(n > 0 && (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS) &&
+          hd.session_id == SMBX_SMB2_SESSION_ID_INHERIT)) {
       smbx__conn_fatal(c, SMBX_ERR_PROTO,
                        "SessionId differs from the TRANSFORM's", at + 40, 0);
       break;

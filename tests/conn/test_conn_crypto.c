@@ -1085,6 +1085,84 @@ static void smb2_3_2_5_1_1_1_transform_session_mismatch_disconnects(
   th_fini(&x);
 }
 
+/* 3.2.5.1.1.1 with Samba's related responses: a related member inside the
+ * TRANSFORM may echo the inherited SessionId (all ones) its request had;
+ * it belongs to the TRANSFORM's session (as the server side accepts it),
+ * and the compound completes without dropping the connection */
+static void smb2_3_2_5_1_1_1_transform_related_inherited_session(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  assert_int_equal(th_init_tcp(&x, &c, NULL, &CR), 0);
+  uint8_t pa[64];
+  memset(pa, 0x17, sizeof pa);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  set_keys(&x, 0x42, SMBX_SMB2_DIALECT_311, SMBX_CRYPTO_SIGN_AES_GMAC,
+           SMBX_CRYPTO_CIPHER_AES128_GCM, pa, SMBX__CONN_KEYS_ENCRYPT_ALL);
+  /* credits for a compound */
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0x42, 0, 1, NULL), 1);
+  const uint8_t *m;
+  size_t mlen;
+  assert_true(th_raw_next(&x, TH_SRV, &m, &mlen));
+  uint8_t buf[52 + 512];
+  memset(buf, 0, sizeof buf);
+  uint8_t *p = buf + 52;
+  size_t n = th_pdu(p, SMBX_SMB2_ECHO, true, 0, 0);
+  smbx__conn_st64(p + 40, 0x42);
+  smbx__conn_st16(p + 14, 16);
+  raw_send_encrypted(&x, buf, sizeof buf, n, 0x42);
+  th_run(&x);
+  /* CREATE + related CLOSE */
+  th_side *e = &x.s[TH_CLI];
+  uint8_t *b = e->out + SMBX__CONN_HEADROOM;
+  size_t n1 = th_pdu(b, SMBX_SMB2_CREATE, false, 0, 0);
+  smbx__conn_st64(b + 40, 0x42);
+  smbx__conn_st32(b + 36, 1);
+  n1 = (size_t)smbx_smb2_chain_link(b, n1, 4096);
+  uint8_t *p2 = b + n1;
+  size_t n2 = th_pdu(p2, SMBX_SMB2_CLOSE, false, 0, 0);
+  smbx__conn_st64(p2 + 40, UINT64_MAX);
+  smbx__conn_st32(p2 + 36, 0xFFFFFFFFu);
+  smbx__conn_st32(p2 + 16, SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
+  memset(p2 + smbx__conn_fileid_off(SMBX_SMB2_CLOSE), 0xFF, 16);
+  uint64_t reqs[2];
+  assert_int_equal(smbx__conn_send(e->c, e->out,
+                                   TH_OUT_CAP + SMBX__CONN_HEADROOM, n1 + n2,
+                                   NULL, 10, reqs, 2, x.now),
+                   2);
+  assert_true(th_raw_next(&x, TH_SRV, &m, &mlen));
+  assert_int_equal(m[0], 0xFD);
+  /* the answer as Samba sends it: the CLOSE echoes SessionId all ones */
+  memset(buf, 0, sizeof buf);
+  size_t r1 = th_pdu(p, SMBX_SMB2_CREATE, true, 0, 0);
+  uint64_t mid = 1; /* the ECHO had 0 */
+  smbx__conn_st64(p + 24, mid);
+  smbx__conn_st64(p + 40, 0x42);
+  smbx__conn_st16(p + 14, 1);
+  r1 = (size_t)smbx_smb2_chain_link(p, r1, sizeof buf - 52);
+  uint8_t *q2 = p + r1;
+  size_t r2 = th_pdu(q2, SMBX_SMB2_CLOSE, true, 0, 0);
+  smbx__conn_st64(q2 + 24, mid + 1);
+  smbx__conn_st64(q2 + 40, UINT64_MAX);
+  smbx__conn_st32(q2 + 36, 0xFFFFFFFFu);
+  smbx__conn_st32(q2 + 16, SMBX_SMB2_FLAGS_SERVER_TO_REDIR |
+                               SMBX_SMB2_FLAGS_RELATED_OPERATIONS);
+  smbx__conn_st16(q2 + 14, 1);
+  size_t before = th_count(&x, TH_CLI, TE_COMPLETE);
+  raw_send_encrypted(&x, buf, sizeof buf, r1 + r2, 0x42);
+  th_run(&x);
+  assert_int_equal(e->downs, 0);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), before + 2);
+  for (size_t i = 0; i < 2; i++) {
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, before + i);
+    assert_int_equal(v->req, reqs[i]);
+    assert_int_equal(v->err, 0);
+    assert_true(v->flags & SMBX__CONN_PDU_ENCRYPTED);
+  }
+  th_fini(&x);
+}
+
 /* A break notification body at the server side's out buffer + HEADROOM
  * + 64 (oplock: 24 bytes, lease: 44). Returns the message length. */
 static size_t break_msg(th *x, bool lease)
@@ -1203,6 +1281,7 @@ int main(void)
           smb2_3_3_5_2_1_1_transform_session_mismatch_disconnects),
       cmocka_unit_test(
           smb2_3_2_5_1_1_1_transform_session_mismatch_disconnects),
+      cmocka_unit_test(smb2_3_2_5_1_1_1_transform_related_inherited_session),
       cmocka_unit_test(smb2_4_13_notify_unsolicited_break_tcp),
       cmocka_unit_test(smb2_4_13_notify_unsolicited_break_smbd),
   };
