@@ -170,7 +170,10 @@ for sc in "${SCENARIOS[@]}"; do
   if run_once "$name" "$opts" "$check"; then
     PASS=$((PASS + 1)); echo "ok $name"
   else
-    echo "  $name failed: retrying once"
+    echo "  $name failed: retrying once (first attempt's logs kept as $OUTD/$name.try1.*)"
+    for f in "$OUTD/$name".*; do
+      case $f in *.try1.*) ;; *) mv -f "$f" "$OUTD/$name.try1.${f#"$OUTD/$name".}";; esac
+    done
     if run_once "$name" "$opts" "$check"; then
       PASS=$((PASS + 1)); RETRIED="$RETRIED $name"; echo "ok $name (on the retry)"
     else
