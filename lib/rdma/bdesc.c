@@ -63,6 +63,13 @@ static uint32_t check_common(uint32_t channel, const smbx_smb2_desc_list *dl,
   /* a list longer than one I/O may ever be is not a client's to send */
   if (total > l->max_rw)
     return fail(why, "buffer descriptors longer than MaxReadWriteSize");
+  /* a remote range that wraps the 64-bit address space names no memory */
+  for (uint32_t i = 0; i < dl->count; i++) {
+    smbx_smb2_buffer_desc d;
+    if (smbx_smb2_desc_list_get(dl, i, &d) != 0 ||
+        d.offset > UINT64_MAX - d.length)
+      return fail(why, "buffer descriptor wraps the address space");
+  }
   return 0;
 }
 
