@@ -1430,12 +1430,16 @@ static int cmd_watch(cl *c, const char *dir, uint32_t secs)
       return -1;
     if (!c->invalidated && !c->brk)
       continue;
-    /* let the node finish the break (close the kept handle, ack) first:
-     * an open of a lease still breaking is answered BREAK_IN_PROGRESS and
-     * would not be cached */
-    for (int k = 0; k < 5; k++)
-      if (pump(c, 20) < 0)
+    /* let the node finish the break (close the kept handle, ack) and let
+     * a burst of breaks end (a put is two: the child's CREATE, then the
+     * close after its write) before listing again: an open of a lease
+     * still breaking is answered BREAK_IN_PROGRESS and is not cached */
+    for (int quiet = 0; quiet < 5 && now_ns() < end;) {
+      c->invalidated = c->brk = false;
+      if (pump(c, 40) < 0)
         return -1;
+      quiet = c->invalidated || c->brk ? 0 : quiet + 1;
+    }
     fflush(stdout);
     if (cmd_ls(c, dir) < 0)
       return -1;
