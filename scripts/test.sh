@@ -201,11 +201,18 @@ fuzz_stage() {
     work=$(mktemp -d)
     cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true
     echo "-- $t: ${per}s"
+    local rc=0
     "build/fuzz/fuzz/$t" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "$work" 2>&1 | tail -n 4
-    local rc=${PIPESTATUS[0]}
-    rm -rf "$work"
-    [ "$rc" -eq 0 ] || { echo "fuzz target $t failed (exit $rc)"; return 1; }
+      -print_final_stats=1 -artifact_prefix="build/logs/$t-" "$work" \
+      >"$work.out" 2>&1 || rc=$?
+    tail -n 4 "$work.out"
+    if [ "$rc" -ne 0 ]; then
+      # the finding and its stack, the input is in build/logs/$t-crash-*
+      grep -A 30 -m 1 'ERROR' "$work.out" || tail -n 40 "$work.out"
+      echo "fuzz target $t failed (exit $rc)"
+    fi
+    rm -rf "$work" "$work.out"
+    [ "$rc" -eq 0 ] || return 1
   done
 }
 
