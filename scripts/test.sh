@@ -9,6 +9,9 @@
 #            target (4)
 #   bench    smbx-bench --quick: hard invariants (1)
 #   interop  TCP interop against Samba/smbclient/tshark/smbtorture (17)
+#   lab      SMB Direct over soft-RoCE in qemu guests against the Linux
+#            kernel client and ksmbd (scripts/rdma-interop.sh; needs the
+#            lab in $SMBX_RDMA_LAB, default ../shared/tools/rdma-vm) (25)
 # With CI=true a stage that cannot run is a failure; otherwise it is reported
 # as skipped. The last line is always "N passed, N failed" (EXIT trap).
 #
@@ -21,7 +24,7 @@ logdir=$root/build/logs
 mkdir -p "$logdir"
 ci=${CI:-false}
 jobs=${JOBS:-$(nproc)}
-stages=${SMBX_STAGES:-"gcc asan fuzz bench interop"}
+stages=${SMBX_STAGES:-"gcc asan fuzz bench interop lab"}
 stage_pass=0
 stage_fail=0
 stage_skip=0
@@ -226,8 +229,13 @@ interop_stage() {
     --logbase smbx-interop
 }
 
+lab_stage() {
+  # builds the lab (idempotent) and its own static build dir, 8 guest runs
+  scripts/rdma-interop.sh build/rdma-lab
+}
+
 export -f install_packages setup_build build_gcc test_gcc build_asan test_asan \
-  build_fuzz fuzz_stage bench_stage interop_stage
+  build_fuzz fuzz_stage bench_stage interop_stage lab_stage
 export jobs root
 
 run_stage install 900 install_packages || exit 1
@@ -262,5 +270,16 @@ if want interop; then
     skip_stage interop "needs root (smbd, tcpdump)"
   else
     run_stage interop 1020 interop_stage || true
+  fi
+fi
+if want lab; then
+  lab=${SMBX_RDMA_LAB:-$root/../shared/tools/rdma-vm}
+  if [ ! -x "$lab/run.sh" ]; then
+    skip_stage lab "no soft-RoCE lab at $lab (set SMBX_RDMA_LAB)"
+  elif [ "$(id -u)" -ne 0 ]; then
+    skip_stage lab "needs root (the lab installs qemu and kernel packages)"
+  else
+    export SMBX_RDMA_LAB=$lab
+    run_stage lab 1500 lab_stage || true
   fi
 fi
