@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   t.struct_size = sizeof t;
   t.rdma_read = nic;
   t.rdma_write = nic;
-  smbx__rdma_settings s = {8, 2, 4, 1u + (sel >> 6) * 1000u};
+  smbx__rdma_settings s = {8, 2, 4, 1u + (sel >> 6) * 1000u, 0};
   smbx__rdma_upcalls up = {NULL, done};
   smbx__rdma *r = NULL;
   if (smbx__rdma_new(&r, &s, &t, &up, smbx_allocator_default()) != 0)

@@ -91,8 +91,8 @@ typedef struct smbx_server_settings {
   uint32_t rdma_max_ops;  /**< RDMA READ/WRITE operations one SMB Direct
                                connection keeps posted (its share of the
                                send queue): 64; 0 = RDMA channels refused */
-  uint32_t rdma_max_sge;  /**< host elements one transfer may name
-                               (smbx_server_rdma_push/_pull n): 16 */
+  uint32_t rdma_max_sge;  /**< host elements one RDMA operation carries
+                               (the NIC's max SGE per work request): 16 */
   uint32_t rdma_max_op_size; /**< largest single RDMA operation; a
                                descriptor is split into pieces of at most
                                this: 1 MiB */
@@ -102,6 +102,11 @@ typedef struct smbx_server_settings {
                                a WRITE, SET_INFO or IOCTL with an older
                                one fails with FILE_NOT_AVAILABLE); opens
                                beyond it are not guarded: 4096 */
+  /* appended in 0.1.0 (memory objects, docs/vmo.md) */
+  uint32_t rdma_max_xfer_sge; /**< host elements one transfer may name
+                               (smbx_server_rdma_push/_pull n; rdma_max_sge
+                               .. 65536): its operations each carry at most
+                               rdma_max_sge of them; 0 = rdma_max_sge: 64 */
 } smbx_server_settings;
 
 /** @brief Fill s with the defaults and store struct_size.
@@ -301,7 +306,7 @@ SMBX_API int smbx_server_send_break(smbx_server *srv, uint64_t conn,
  *         copied, the memory must stay untouched until SMBX_EV_RDMA_DONE.
  *         Total 1..u.pdu.rdma_length bytes (less = short read; for 0
  *         bytes answer with smbx_server_respond_error(), e.g. END_OF_FILE)
- *  @return 0; SMBX_ERR_INVAL (NULL, n 0 or > rdma_max_sge, a total of 0
+ *  @return 0; SMBX_ERR_INVAL (NULL, n 0 or > rdma_max_xfer_sge, a total of 0
  *          or above rdma_length); SMBX_ERR_NOTFOUND (stale conn or req);
  *          SMBX_ERR_STATE (not an RDMA READ, or a transfer already
  *          started); SMBX_ERR_TRANSPORT (rdma_write hook failed: the

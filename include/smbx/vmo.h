@@ -67,10 +67,13 @@ typedef struct smbx_vmo_settings {
   uint32_t max_sessions; /**< allowed sessions per object: 8 */
   uint32_t max_opens;    /**< opens over all objects: 256 */
   uint32_t max_pins;     /**< transfers in flight over all objects: 1024 */
-  uint32_t max_sge;      /**< pieces per mapped transfer; set it to the
-                              server's rdma_max_sge: 16 */
+  uint32_t max_sge;      /**< pieces per mapped transfer (1..1024); set it
+                              to the server's rdma_max_xfer_sge (each RDMA
+                              operation then carries at most rdma_max_sge
+                              of them): 64 */
   uint32_t page_size;    /**< dirty-tracking page (power of two, 512 ..
                               1 MiB): 4096 */
+  uint32_t max_users;    /**< allowed users per object: 8 */
 } smbx_vmo_settings;
 
 /** @brief Fill defaults. @return 0; SMBX_ERR_INVAL (NULL, size too small).
@@ -82,12 +85,14 @@ SMBX_API int smbx_vmo_settings_default(smbx_vmo_settings *s, size_t size);
 typedef int (*smbx_vmo_random_fn)(void *user_data, uint8_t *buf, size_t len);
 
 /** @brief Create a table. Everything is allocated here (no allocation
- *  later but per object at smbx_vmo_create()).
+ *  later but per object at smbx_vmo_create()); `random` also seeds the
+ *  table's hash index.
  *  @param t transport whose register_mr / deregister_mr register the
  *         blocks (the server's SMB Direct transport); copied
  *  @param random token source (required); @param random_user its argument
  *  @return 0; SMBX_ERR_INVAL (NULL, bad namespace, zero limits);
- *          SMBX_ERR_NOMEM. @since 0.1.0 */
+ *          SMBX_ERR_NOMEM; SMBX_ERR_TRANSPORT (random failed).
+ *  @since 0.1.0 */
 SMBX_API int smbx_vmo_new(smbx_vmo_table **out, const smbx_vmo_settings *s,
                           const smbx_transport *t, smbx_vmo_random_fn random,
                           void *random_user, const smbx_allocator *a);
@@ -101,21 +106,39 @@ typedef struct smbx_vmo_block {
   size_t length; /**< > 0, at most 4 GiB - 1 */
 } smbx_vmo_block;
 
-/** @brief What to bind. @since 0.1.0 */
+/** Longest user identity an object names (= SMBX_SERVER_USER_MAX).
+ *  @since 0.1.0 */
+#define SMBX_VMO_USER_MAX SMBX_SERVER_USER_MAX
+
+/** @brief A user allowed to open an object: the opaque identity the host
+ *  names for a session with smbx_server_session_user() (a SID,
+ *  "DOMAIN\user", ...), compared byte for byte. @since 0.1.0 */
+typedef struct smbx_vmo_user {
+  const uint8_t *id;
+  size_t len; /**< 1..SMBX_VMO_USER_MAX */
+} smbx_vmo_user;
+
+/** @brief What to bind. Who may open it: any of `sessions`, or any session
+ *  whose user is one of `users` (at least one entry in all).
+ *  @since 0.1.0 */
 typedef struct smbx_vmo_spec {
   size_t struct_size;
   const smbx_vmo_block *blocks; /**< in object order; copied */
   size_t n_blocks;              /**< 1..max_blocks */
   uint32_t access;              /**< SMBX_VMO_READ | SMBX_VMO_WRITE */
   const uint64_t *sessions;     /**< wire SessionIds allowed to open */
-  size_t n_sessions;            /**< 1..max_sessions */
+  size_t n_sessions;            /**< 0..max_sessions */
   uint64_t cookie;              /**< the host's, given back in events */
+  const smbx_vmo_user *users;   /**< users allowed to open (copied); a
+                                     guest or anonymous session has no user
+                                     and never matches one */
+  size_t n_users;               /**< 0..max_users */
 } smbx_vmo_spec;
 
 /** @brief Create an object: registers each block (LOCAL_WRITE: RDMA READ
  *  targets) and the object's dirty record (see smbx_vmo_dirty_read()),
- *  draws a 128-bit token and makes its path. Allocates the block and
- *  session arrays, 4 bytes per page and the dirty record.
+ *  draws a 128-bit token and makes its path. Allocates the block,
+ *  session and user arrays, 4 bytes per page and the dirty record.
  *  The object's length is the sum of the block lengths.
  *  @param id set to the object's id (never 0)
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_LIMIT (table full); SMBX_ERR_NOMEM;
@@ -173,15 +196,20 @@ SMBX_API bool smbx_vmo_in_namespace(const smbx_vmo_table *tbl,
 /** @brief Open by name (the object's path, or the path followed by
  *  SMBX_VMO_DIRTY_SUFFIX for its dirty stream, which is read-only).
  *  `want` is SMBX_VMO_READ/WRITE as the peer asked.
+ *  @param session the opener's wire SessionId
+ *  @param user,user_len the user the host named for that session
+ *         (smbx_server_session_user()); NULL/0 for a guest, anonymous or
+ *         unnamed session, which matches no user entry
  *  @param open set to the open's handle (never 0)
  *  @return an NTSTATUS: SUCCESS; OBJECT_NAME_NOT_FOUND (not in the
- *          namespace, malformed, unknown, revoked, or `session` not
- *          allowed: indistinguishable); ACCESS_DENIED (a right the object
- *          lacks); INSUFFICIENT_RESOURCES (open table full).
+ *          namespace, malformed, unknown, revoked, or neither `session`
+ *          nor `user` allowed: indistinguishable); ACCESS_DENIED (a right
+ *          the object lacks); INSUFFICIENT_RESOURCES (open table full).
  *  @since 0.1.0 */
 SMBX_API uint32_t smbx_vmo_open(smbx_vmo_table *tbl, const uint8_t *name,
-                                size_t len, uint64_t session, uint32_t want,
-                                uint64_t *open);
+                                size_t len, uint64_t session,
+                                const uint8_t *user, size_t user_len,
+                                uint32_t want, uint64_t *open);
 
 /** @brief Map [offset, offset+len) of an open onto the blocks: one element
  *  per contiguous piece (the block's registration handle), at most

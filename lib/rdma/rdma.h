@@ -121,8 +121,11 @@ typedef struct smbx__rdma smbx__rdma;
 typedef struct smbx__rdma_settings {
   uint32_t max_ops;     /* operations posted at once (<= 65535) */
   uint32_t max_xfers;   /* transfers live at once */
-  uint32_t max_sge;     /* local elements per transfer (and per op) */
+  uint32_t max_sge;     /* local elements per operation */
   uint32_t max_op_size; /* largest single operation */
+  uint32_t max_xfer_sge; /* local elements per transfer (>= max_sge;
+                            0 = max_sge): cut into operations of at most
+                            max_sge each */
 } smbx__rdma_settings;
 
 typedef struct smbx__rdma_upcalls {

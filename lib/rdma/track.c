@@ -3,7 +3,9 @@
  * (smbd.md sec. 4: the server is always the RDMA initiator). A transfer
  * moves bytes between the host's registered elements and the client's
  * buffer descriptors; it is cut into operations that each stay inside one
- * descriptor, carry at most max_op_size bytes and max_sge local elements.
+ * descriptor, carry at most max_op_size bytes and max_sge local elements
+ * (a transfer names up to max_xfer_sge elements, so it may take several
+ * operations even inside one descriptor).
  * Operations are posted while the budget allows (max_ops in flight; RDMA
  * READs at most the connection's ORD, [MS-SMBD] 3.1.5.x / IRD-ORD in
  * smbd.md sec. 2) and refilled as completions come back in any order;
@@ -43,7 +45,7 @@ struct smbx__rdma {
   smbx__rdma_upcalls up;
   smbx__rdma_settings s;
   xfer *x;
-  smbx_sge *sg;      /* max_xfers x max_sge: each transfer's elements */
+  smbx_sge *sg;      /* max_xfers x max_xfer_sge: each transfer's elements */
   smbx_sge *scratch; /* max_sge: one operation's elements */
   op *op;
   uint32_t x_free, op_free, q_head, q_tail;
@@ -72,7 +74,9 @@ int smbx__rdma_new(smbx__rdma **out, const smbx__rdma_settings *s,
   if (!out || !s || !t || !up || !up->done || !t->rdma_read ||
       !t->rdma_write || s->max_ops == 0 || s->max_ops > 0xFFFF ||
       s->max_xfers == 0 || s->max_xfers >= NIL || s->max_sge == 0 ||
-      s->max_sge > 1024 || s->max_op_size == 0)
+      s->max_sge > 1024 || s->max_op_size == 0 ||
+      (s->max_xfer_sge && s->max_xfer_sge < s->max_sge) ||
+      s->max_xfer_sge > 65536)
     return SMBX_ERR_INVAL;
   smbx__rdma *r = SMBX__NEW(a, smbx__rdma);
   if (!r)
@@ -81,10 +85,12 @@ int smbx__rdma_new(smbx__rdma **out, const smbx__rdma_settings *s,
   r->t = *t;
   r->up = *up;
   r->s = *s;
+  if (r->s.max_xfer_sge == 0)
+    r->s.max_xfer_sge = s->max_sge;
   r->ord = 1;
   r->x = smbx__calloc(a, s->max_xfers, sizeof *r->x, _Alignof(xfer));
-  r->sg = smbx__calloc(a, (size_t)s->max_xfers * s->max_sge, sizeof *r->sg,
-                       _Alignof(smbx_sge));
+  r->sg = smbx__calloc(a, (size_t)s->max_xfers * r->s.max_xfer_sge,
+                       sizeof *r->sg, _Alignof(smbx_sge));
   r->scratch = smbx__calloc(a, s->max_sge, sizeof *r->scratch,
                             _Alignof(smbx_sge));
   r->op = smbx__calloc(a, s->max_ops, sizeof *r->op, _Alignof(op));
@@ -115,7 +121,8 @@ void smbx__rdma_free(smbx__rdma *r)
   if (r->x)
     smbx__free(&a, r->x, r->s.max_xfers * sizeof *r->x, _Alignof(xfer));
   if (r->sg)
-    smbx__free(&a, r->sg, (size_t)r->s.max_xfers * r->s.max_sge * sizeof *r->sg,
+    smbx__free(&a, r->sg,
+               (size_t)r->s.max_xfers * r->s.max_xfer_sge * sizeof *r->sg,
                _Alignof(smbx_sge));
   if (r->scratch)
     smbx__free(&a, r->scratch, r->s.max_sge * sizeof *r->scratch,
@@ -198,7 +205,7 @@ static int post_one(smbx__rdma *r, uint32_t i)
   if (want > r->s.max_op_size)
     want = r->s.max_op_size;
   /* gather the local side without committing the cursor yet */
-  const smbx_sge *sg = r->sg + (size_t)i * r->s.max_sge;
+  const smbx_sge *sg = r->sg + (size_t)i * r->s.max_xfer_sge;
   uint32_t s_i = xf->s_i, s_off = xf->s_off, n = 0, got = 0;
   while (got < want && s_i < xf->n_sg && n < r->s.max_sge) {
     uint32_t avail = sg[s_i].length - s_off;
@@ -297,7 +304,7 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes)
 {
-  if (!r || !local || !remote || n == 0 || n > r->s.max_sge ||
+  if (!r || !local || !remote || n == 0 || n > r->s.max_xfer_sge ||
       (dir != SMBX__RDMA_PUSH && dir != SMBX__RDMA_PULL) || bytes == 0 ||
       remote->count == 0)
     return SMBX_ERR_INVAL;
@@ -319,7 +326,7 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
   xf->live = true;
   xf->queued = true;
   xf->next = NIL;
-  memcpy(r->sg + (size_t)i * r->s.max_sge, local, n * sizeof *local);
+  memcpy(r->sg + (size_t)i * r->s.max_xfer_sge, local, n * sizeof *local);
   if (r->q_tail == NIL)
     r->q_head = i;
   else
@@ -396,6 +403,6 @@ void smbx__rdma_get_stats(const smbx__rdma *r, smbx__rdma_stats *st)
 size_t smbx__rdma_state_bytes(const smbx__rdma *r)
 {
   return sizeof *r + r->s.max_xfers * sizeof *r->x +
-         (size_t)r->s.max_xfers * r->s.max_sge * sizeof *r->sg +
+         (size_t)r->s.max_xfers * r->s.max_xfer_sge * sizeof *r->sg +
          r->s.max_sge * sizeof *r->scratch + r->s.max_ops * sizeof *r->op;
 }

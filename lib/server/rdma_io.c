@@ -62,10 +62,11 @@ int smbx__srv_rdma_new(smbx__srv_rdma **out, smbx_server *srv, uint64_t conn,
   r->c = c;
   r->push = push;
   r->n = n_slots;
-  r->max_sge = s->rdma_max_sge;
+  /* a transfer may name more elements than one operation carries */
+  r->max_sge = s->rdma_max_xfer_sge ? s->rdma_max_xfer_sge : s->rdma_max_sge;
   r->q = smbx__calloc(a, n_slots, sizeof *r->q, _Alignof(rreq));
   smbx__rdma_settings ts = {s->rdma_max_ops, s->rdma_max_ops, s->rdma_max_sge,
-                            s->rdma_max_op_size};
+                            s->rdma_max_op_size, r->max_sge};
   smbx__rdma_upcalls up = {r, on_done};
   int rc = r->q ? smbx__rdma_new(&r->trk, &ts, t, &up, a) : SMBX_ERR_NOMEM;
   if (rc) {

@@ -50,6 +50,7 @@ int smbx_server_settings_default(smbx_server_settings *s, size_t struct_size)
   d.max_channel_opens = 4096;
   d.rdma_max_ops = 64;
   d.rdma_max_sge = 16;
+  d.rdma_max_xfer_sge = 64;
   d.rdma_max_op_size = 1u << 20;
   memcpy(s, &d, struct_size < sizeof d ? struct_size : sizeof d);
   return 0;
@@ -902,6 +903,19 @@ static void expire_previous(smbx_server *srv, ssess *ss, uint64_t sid)
   sess_end(srv, old, true, SMBX_STATUS_USER_SESSION_DELETED);
 }
 
+const uint8_t *smbx__srv_session_user(smbx_server *srv, uint64_t sid,
+                                      size_t *len)
+{
+  const ssess *ss = sess_get(srv, sid);
+  *len = 0;
+  if (!ss || ss->state != SS_UP || ss->user_len == 0 ||
+      (ss->flags &
+       (SMBX_SMB2_SESSION_FLAG_IS_GUEST | SMBX_SMB2_SESSION_FLAG_IS_NULL)))
+    return NULL;
+  *len = ss->user_len;
+  return ss->user;
+}
+
 int smbx_server_session_user(smbx_server *srv, uint64_t conn, uint64_t req,
                              const uint8_t *id, size_t len)
 {
@@ -1465,7 +1479,10 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       (st.security_blob_len && !st.security_blob) ||
       st.rdma_max_ops > 65535 ||
       (st.rdma_max_ops && (st.rdma_max_sge == 0 || st.rdma_max_sge > 1024 ||
-                           st.rdma_max_op_size == 0)))
+                           st.rdma_max_op_size == 0 ||
+                           st.rdma_max_xfer_sge > 65536 ||
+                           (st.rdma_max_xfer_sge &&
+                            st.rdma_max_xfer_sge < st.rdma_max_sge))))
     return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);

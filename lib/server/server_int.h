@@ -131,4 +131,12 @@ bool smbx__srv_channel_sequence(sconn *sc, const smbx__conn_pdu *pd);
 /* Session sid ended: forget its opens. */
 void smbx__srv_opens_drop_session(smbx_server *srv, uint64_t sid);
 
+/* ---- vmo_glue.c: who opens a memory object -------------------------------- */
+
+/* The user smbx_server_session_user() named for established session sid
+ * (*len its bytes); NULL (*len 0) when the session is unknown, not
+ * established, guest or anonymous, or has no named user. */
+const uint8_t *smbx__srv_session_user(smbx_server *srv, uint64_t sid,
+                                      size_t *len);
+
 #endif

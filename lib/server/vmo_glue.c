@@ -10,10 +10,8 @@
 #include <smbx/smb2.h>
 #include <smbx/vmo.h>
 
+#include "server/server_int.h"
 #include "vmo/vmo_int.h"
-
-/* Pieces one transfer may name here (the table's max_sge caps it further). */
-#define GLUE_SGE_MAX 64u
 
 /* FILE_READ_DATA, FILE_WRITE_DATA | FILE_APPEND_DATA, GENERIC_*, MAXIMUM_ALLOWED
  * (MS-SMB2 2.2.13.1.1) */
@@ -54,8 +52,12 @@ static int do_create(smbx_server *srv, smbx_vmo_table *tbl,
   if (c->desired_access & ACC_MAXIMUM_ALLOWED)
     want = 0; /* whatever the object allows */
   uint64_t open = 0;
+  size_t user_len = 0;
+  const uint8_t *user =
+      smbx__srv_session_user(srv, ev->u.pdu.hdr.session_id, &user_len);
   uint32_t st = smbx_vmo_open(tbl, c->name.p, c->name.len,
-                              ev->u.pdu.hdr.session_id, want, &open);
+                              ev->u.pdu.hdr.session_id, user, user_len, want,
+                              &open);
   if (st != SMBX_STATUS_SUCCESS)
     return fail(srv, ev, st, now);
   /* an object exists and is fixed: it can be opened, never made anew */
@@ -89,11 +91,34 @@ static int do_create(smbx_server *srv, smbx_vmo_table *tbl,
   return answered(rc);
 }
 
+/* Names the transfer of request ev as the holder of pin and starts it;
+ * a transfer refused before anything was posted gets no RDMA_DONE, so its
+ * pin goes here. */
+static int start_rdma(smbx_server *srv, smbx_vmo_table *tbl,
+                      const smbx_event *ev, uint64_t pin, bool push,
+                      const smbx_sge *sg, size_t n, uint64_t now)
+{
+  if (smbx__vmo_pin_owner(tbl, pin, ev->conn, ev->u.pdu.req) != 0) {
+    (void)smbx_vmo_unpin(tbl, pin);
+    return fail(srv, ev, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
+  }
+  int rc = push ? smbx_server_rdma_push(srv, ev->conn, ev->u.pdu.req, sg, n,
+                                        now)
+                : smbx_server_rdma_pull(srv, ev->conn, ev->u.pdu.req, sg, n,
+                                        now);
+  if (rc < 0 && rc > SMBX_ERR_FATAL)
+    (void)smbx_vmo_unpin(tbl, pin);
+  return answered(rc);
+}
+
 static int do_read(smbx_server *srv, smbx_vmo_table *tbl, const smbx_event *ev,
                    uint64_t open, uint64_t offset, uint32_t length,
                    uint64_t now)
 {
-  smbx_sge sg[GLUE_SGE_MAX];
+  smbx_sge *sg;
+  smbx_iov *iov;
+  size_t cap;
+  smbx__vmo_scratch(tbl, &sg, &iov, &cap);
   size_t n = 0;
   uint64_t bytes = 0, pin = 0;
   bool rdma = (ev->flags & SMBX_EVF_RDMA) != 0;
@@ -107,8 +132,8 @@ static int do_read(smbx_server *srv, smbx_vmo_table *tbl, const smbx_event *ev,
                              rdma ? &pin : NULL);
     n = 1;
   } else if (st == SMBX_STATUS_SUCCESS) {
-    st = smbx_vmo_map(tbl, open, false, offset, length, sg, GLUE_SGE_MAX, &n,
-                      &bytes, rdma ? &pin : NULL);
+    st = smbx_vmo_map(tbl, open, false, offset, length, sg, cap, &n, &bytes,
+                      rdma ? &pin : NULL);
   }
   if (st == SMBX_STATUS_SUCCESS && bytes == 0) {
     /* a zero-length READ inside the object: an empty success */
@@ -118,14 +143,8 @@ static int do_read(smbx_server *srv, smbx_vmo_table *tbl, const smbx_event *ev,
   }
   if (st != SMBX_STATUS_SUCCESS)
     return fail(srv, ev, st, now);
-  if (rdma) {
-    smbx__vmo_pin_owner(tbl, pin, ev->conn, ev->u.pdu.req);
-    int rc = smbx_server_rdma_push(srv, ev->conn, ev->u.pdu.req, sg, n, now);
-    /* refused before anything was posted: no RDMA_DONE will come */
-    if (rc < 0 && rc > SMBX_ERR_FATAL)
-      (void)smbx_vmo_unpin(tbl, pin);
-    return answered(rc);
-  }
+  if (rdma)
+    return start_rdma(srv, tbl, ev, pin, true, sg, n, now);
   smbx_smb2_read_resp r;
   memset(&r, 0, sizeof r);
   r.data.len = (size_t)bytes; /* scatter-gather: data follows the header */
@@ -135,7 +154,6 @@ static int do_read(smbx_server *srv, smbx_vmo_table *tbl, const smbx_event *ev,
   smbx_ssize hn = smbx_smb2_encode_read_resp(&h, &r, hdr, sizeof hdr, NULL);
   if (hn <= 64)
     return fail(srv, ev, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
-  smbx_iov iov[1 + GLUE_SGE_MAX];
   iov[0].base = hdr + 64;
   iov[0].len = (size_t)hn - 64;
   for (size_t i = 0; i < n; i++) {
@@ -166,22 +184,20 @@ static int do_write(smbx_server *srv, smbx_vmo_table *tbl,
                     const smbx_event *ev, uint64_t open,
                     const smbx_smb2_write_req *w, uint64_t now)
 {
-  smbx_sge sg[GLUE_SGE_MAX];
+  smbx_sge *sg;
+  smbx_iov *iov;
+  size_t cap;
+  smbx__vmo_scratch(tbl, &sg, &iov, &cap);
   size_t n = 0;
   uint64_t bytes = 0, pin = 0;
   bool rdma = (ev->flags & SMBX_EVF_RDMA) != 0;
   uint64_t len = rdma ? ev->u.pdu.rdma_length : w->data.len;
-  uint32_t st = smbx_vmo_map(tbl, open, true, w->offset, len, sg, GLUE_SGE_MAX,
-                             &n, &bytes, rdma ? &pin : NULL);
+  uint32_t st = smbx_vmo_map(tbl, open, true, w->offset, len, sg, cap, &n,
+                             &bytes, rdma ? &pin : NULL);
   if (st != SMBX_STATUS_SUCCESS)
     return fail(srv, ev, st, now);
-  if (rdma) {
-    smbx__vmo_pin_owner(tbl, pin, ev->conn, ev->u.pdu.req);
-    int rc = smbx_server_rdma_pull(srv, ev->conn, ev->u.pdu.req, sg, n, now);
-    if (rc < 0 && rc > SMBX_ERR_FATAL)
-      (void)smbx_vmo_unpin(tbl, pin);
-    return answered(rc);
-  }
+  if (rdma)
+    return start_rdma(srv, tbl, ev, pin, false, sg, n, now);
   /* inline data lands in the blocks: the one copy any inline WRITE has */
   size_t at = 0;
   for (size_t i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 #include <smbx/vmo.h>
 
 #include "core/alloc.h"
+#include "core/hash.h"
 #include "core/slab.h"
 #include "vmo/vmo_int.h"
 
@@ -21,6 +22,11 @@ typedef struct vblock {
   smbx_mr mr;
 } vblock;
 
+typedef struct vuser {
+  uint8_t len;
+  uint8_t id[SMBX_VMO_USER_MAX];
+} vuser;
+
 typedef struct vobj {
   uint8_t state;
   uint32_t access;
@@ -31,6 +37,8 @@ typedef struct vobj {
   uint32_t n_blocks;
   uint64_t *sessions;
   uint32_t n_sessions;
+  vuser *users;
+  uint32_t n_users;
   uint32_t pins;
   /* dirty tracking: the generation each page was last marked in, the
    * current generation, and the record a dirty READ is built into */
@@ -55,6 +63,11 @@ typedef struct vpin {
   uint64_t conn, req; /* owner, when the node glue set one */
 } vpin;
 
+/* Key of the owner index: (conn, req) of the transfer holding a pin. */
+typedef struct pin_key {
+  uint64_t conn, req;
+} pin_key;
+
 struct smbx_vmo_table {
   smbx_allocator alloc;
   smbx_vmo_settings s;
@@ -64,6 +77,12 @@ struct smbx_vmo_table {
   smbx_vmo_random_fn random;
   void *random_user;
   smbx__slab objs, opens, pins;
+  /* pins by owner (conn, req): RDMA_DONE finds its pin in O(1) */
+  smbx__hash owners;
+  /* the node glue's per-request scratch: max_sge elements and the iovs
+   * of an inline READ (allocated here: nothing per request) */
+  smbx_sge *sg;
+  smbx_iov *iov;
   /* events: at most one RELEASED per object, so max_objects never fill */
   smbx_vmo_event *evq;
   uint32_t ev_head, ev_n;
@@ -82,8 +101,9 @@ int smbx_vmo_settings_default(smbx_vmo_settings *s, size_t size)
   s->max_sessions = 8;
   s->max_opens = 256;
   s->max_pins = 1024;
-  s->max_sge = 16;
+  s->max_sge = 64;
   s->page_size = 4096;
+  s->max_users = 8;
   return 0;
 }
 
@@ -112,6 +132,8 @@ static void obj_free(smbx_vmo_table *tbl, vobj *o)
              _Alignof(vblock));
   smbx__free(&tbl->alloc, o->sessions, sizeof(uint64_t) * o->n_sessions,
              _Alignof(uint64_t));
+  smbx__free(&tbl->alloc, o->users, sizeof(vuser) * o->n_users,
+             _Alignof(vuser));
   (void)smbx__slab_put(&tbl->objs, o);
 }
 
@@ -129,6 +151,11 @@ void smbx_vmo_free(smbx_vmo_table *tbl)
   smbx__slab_free(&tbl->objs);
   smbx__slab_free(&tbl->opens);
   smbx__slab_free(&tbl->pins);
+  smbx__hash_free(&tbl->owners);
+  smbx__free(&tbl->alloc, tbl->sg, sizeof(smbx_sge) * tbl->s.max_sge,
+             _Alignof(smbx_sge));
+  smbx__free(&tbl->alloc, tbl->iov, sizeof(smbx_iov) * (tbl->s.max_sge + 1u),
+             _Alignof(smbx_iov));
   smbx__free(&tbl->alloc, tbl->evq, sizeof(smbx_vmo_event) * tbl->s.max_objects,
              _Alignof(smbx_vmo_event));
   smbx_allocator a = tbl->alloc;
@@ -153,6 +180,7 @@ int smbx_vmo_new(smbx_vmo_table **out, const smbx_vmo_settings *s,
   }
   if (!st.namespace_name || !st.max_objects || !st.max_blocks ||
       !st.max_sessions || !st.max_opens || !st.max_pins || !st.max_sge ||
+      st.max_sge > 1024 || st.max_pins > SMBX__SLAB_MAX / 2 ||
       st.page_size < 512 || st.page_size > (1u << 20) ||
       (st.page_size & (st.page_size - 1)))
     return SMBX_ERR_INVAL;
@@ -180,12 +208,28 @@ int smbx_vmo_new(smbx_vmo_table **out, const smbx_vmo_settings *s,
   tbl->random_user = random_user;
   tbl->evq = smbx__calloc(&tbl->alloc, st.max_objects, sizeof(smbx_vmo_event),
                           _Alignof(smbx_vmo_event));
-  if (!tbl->evq || SMBX__SLAB_INIT(&tbl->objs, &tbl->alloc, vobj,
-                                   st.max_objects) ||
+  tbl->sg = smbx__calloc(&tbl->alloc, st.max_sge, sizeof(smbx_sge),
+                         _Alignof(smbx_sge));
+  tbl->iov = smbx__calloc(&tbl->alloc, st.max_sge + 1u, sizeof(smbx_iov),
+                          _Alignof(smbx_iov));
+  if (!tbl->evq || !tbl->sg || !tbl->iov ||
+      SMBX__SLAB_INIT(&tbl->objs, &tbl->alloc, vobj, st.max_objects) ||
       SMBX__SLAB_INIT(&tbl->opens, &tbl->alloc, vopen, st.max_opens) ||
       SMBX__SLAB_INIT(&tbl->pins, &tbl->alloc, vpin, st.max_pins)) {
     smbx_vmo_free(tbl);
     return SMBX_ERR_NOMEM;
+  }
+  /* seeded by the host's random source like every smbx hash table */
+  uint64_t seed = 0;
+  if (random(random_user, (uint8_t *)&seed, sizeof seed) != 0) {
+    smbx_vmo_free(tbl);
+    return SMBX_ERR_TRANSPORT;
+  }
+  rc = smbx__hash_init(&tbl->owners, &tbl->alloc, sizeof(pin_key),
+                       smbx__hash_cap_for(st.max_pins), seed);
+  if (rc) {
+    smbx_vmo_free(tbl);
+    return rc == SMBX_ERR_RANGE ? SMBX_ERR_INVAL : SMBX_ERR_NOMEM;
   }
   *out = tbl;
   return 0;
@@ -196,10 +240,17 @@ int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
 {
   if (!tbl || !spec || !id || spec->struct_size < sizeof *spec ||
       !spec->blocks || spec->n_blocks == 0 ||
-      spec->n_blocks > tbl->s.max_blocks || !spec->sessions ||
-      spec->n_sessions == 0 || spec->n_sessions > tbl->s.max_sessions ||
+      spec->n_blocks > tbl->s.max_blocks ||
+      (spec->n_sessions && !spec->sessions) ||
+      spec->n_sessions > tbl->s.max_sessions ||
+      (spec->n_users && !spec->users) || spec->n_users > tbl->s.max_users ||
+      spec->n_sessions + spec->n_users == 0 ||
       (spec->access & ~(SMBX_VMO_READ | SMBX_VMO_WRITE)))
     return SMBX_ERR_INVAL;
+  for (size_t i = 0; i < spec->n_users; i++)
+    if (!spec->users[i].id || spec->users[i].len == 0 ||
+        spec->users[i].len > SMBX_VMO_USER_MAX)
+      return SMBX_ERR_INVAL;
   uint64_t size = 0;
   for (size_t i = 0; i < spec->n_blocks; i++) {
     if (!spec->blocks[i].addr || spec->blocks[i].length == 0 ||
@@ -216,16 +267,23 @@ int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
     return SMBX_ERR_LIMIT;
   o->blocks = smbx__calloc(&tbl->alloc, spec->n_blocks, sizeof(vblock),
                            _Alignof(vblock));
-  o->sessions = smbx__calloc(&tbl->alloc, spec->n_sessions, sizeof(uint64_t),
-                             _Alignof(uint64_t));
+  o->sessions = spec->n_sessions
+                    ? smbx__calloc(&tbl->alloc, spec->n_sessions,
+                                   sizeof(uint64_t), _Alignof(uint64_t))
+                    : NULL;
+  o->users = spec->n_users ? smbx__calloc(&tbl->alloc, spec->n_users,
+                                          sizeof(vuser), _Alignof(vuser))
+                           : NULL;
   o->n_blocks = (uint32_t)spec->n_blocks;
   o->n_sessions = (uint32_t)spec->n_sessions;
+  o->n_users = (uint32_t)spec->n_users;
   o->n_pages = (uint32_t)pages;
   o->stamps = smbx__calloc(&tbl->alloc, o->n_pages, sizeof(uint32_t),
                            _Alignof(uint32_t));
   o->rec_len = SMBX_VMO_DIRTY_HEADER + (o->n_pages + 7u) / 8u;
   o->rec = smbx__calloc(&tbl->alloc, 1, o->rec_len, 8);
-  if (!o->blocks || !o->sessions || !o->stamps || !o->rec) {
+  if (!o->blocks || (o->n_sessions && !o->sessions) ||
+      (o->n_users && !o->users) || !o->stamps || !o->rec) {
     obj_free(tbl, o);
     return SMBX_ERR_NOMEM;
   }
@@ -255,7 +313,12 @@ int smbx_vmo_create(smbx_vmo_table *tbl, const smbx_vmo_spec *spec,
     obj_free(tbl, o);
     return SMBX_ERR_TRANSPORT;
   }
-  memcpy(o->sessions, spec->sessions, sizeof(uint64_t) * o->n_sessions);
+  if (o->n_sessions)
+    memcpy(o->sessions, spec->sessions, sizeof(uint64_t) * o->n_sessions);
+  for (uint32_t i = 0; i < o->n_users; i++) {
+    o->users[i].len = (uint8_t)spec->users[i].len;
+    memcpy(o->users[i].id, spec->users[i].id, spec->users[i].len);
+  }
   o->gen = 1;
   o->state = OBJ_LIVE;
   o->access = spec->access;
@@ -438,17 +501,32 @@ static vobj *obj_by_name(const smbx_vmo_table *tbl, const uint8_t *name,
   return NULL;
 }
 
+/* Is the opener one the object names: its session, or the user the host
+ * named for that session (never a guest or anonymous one: no user)? */
+static bool opener_allowed(const vobj *o, uint64_t session,
+                           const uint8_t *user, size_t user_len)
+{
+  for (uint32_t i = 0; i < o->n_sessions; i++)
+    if (o->sessions[i] == session)
+      return true;
+  if (!user || user_len == 0)
+    return false;
+  for (uint32_t i = 0; i < o->n_users; i++)
+    if (o->users[i].len == user_len &&
+        memcmp(o->users[i].id, user, user_len) == 0)
+      return true;
+  return false;
+}
+
 uint32_t smbx_vmo_open(smbx_vmo_table *tbl, const uint8_t *name, size_t len,
-                       uint64_t session, uint32_t want, uint64_t *open)
+                       uint64_t session, const uint8_t *user, size_t user_len,
+                       uint32_t want, uint64_t *open)
 {
   if (!tbl || !open)
     return SMBX_STATUS_INVALID_PARAMETER;
   uint32_t kind = 0;
   vobj *o = obj_by_name(tbl, name, len, &kind);
-  bool allowed = false;
-  for (uint32_t i = 0; o && i < o->n_sessions; i++)
-    allowed |= o->sessions[i] == session;
-  if (!allowed)
+  if (!o || !opener_allowed(o, session, user, user_len))
     return SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
   /* the dirty stream is read-only; reading it needs no right on the
    * memory (the peer that may open the object may see what changed) */
@@ -571,6 +649,10 @@ int smbx_vmo_unpin(smbx_vmo_table *tbl, uint64_t pin)
   vobj *o = smbx__slab_lookup(&tbl->objs, p->obj);
   if (o && p->rec)
     o->rec_busy = false;
+  if (p->conn) {
+    pin_key k = {p->conn, p->req};
+    (void)smbx__hash_remove(&tbl->owners, &k);
+  }
   (void)smbx__slab_put(&tbl->pins, p);
   if (o && --o->pins == 0 && o->state == OBJ_REVOKED)
     release(tbl, o);
@@ -708,25 +790,37 @@ int smbx_vmo_stats_get(const smbx_vmo_table *tbl, smbx_vmo_stats *o)
 
 /* ---- vmo_int.h ---------------------------------------------------------- */
 
-void smbx__vmo_pin_owner(smbx_vmo_table *tbl, uint64_t pin, uint64_t conn,
-                         uint64_t req)
+int smbx__vmo_pin_owner(smbx_vmo_table *tbl, uint64_t pin, uint64_t conn,
+                        uint64_t req)
 {
   vpin *p = smbx__slab_lookup(&tbl->pins, pin);
-  if (p) {
-    p->conn = conn;
-    p->req = req;
-  }
+  if (!p || p->conn || !conn)
+    return SMBX_ERR_INVAL;
+  pin_key k = {conn, req};
+  /* the index holds max_pins entries (sized at smbx_vmo_new): only a
+   * second transfer on the same request can fail here */
+  int rc = smbx__hash_insert(&tbl->owners, &k, p);
+  if (rc)
+    return rc;
+  p->conn = conn;
+  p->req = req;
+  return 0;
 }
 
 uint64_t smbx__vmo_pin_of(const smbx_vmo_table *tbl, uint64_t conn,
                           uint64_t req)
 {
-  for (uint32_t i = 0; i < smbx__slab_cap(&tbl->pins); i++) {
-    const vpin *p = smbx__slab_at(&tbl->pins, i);
-    if (p && p->conn == conn && p->req == req)
-      return smbx__slab_handle(&tbl->pins, p);
-  }
-  return 0;
+  pin_key k = {conn, req};
+  const vpin *p = smbx__hash_get(&tbl->owners, &k);
+  return p ? smbx__slab_handle(&tbl->pins, p) : 0;
+}
+
+void smbx__vmo_scratch(smbx_vmo_table *tbl, smbx_sge **sg, smbx_iov **iov,
+                       size_t *cap)
+{
+  *sg = tbl->sg;
+  *iov = tbl->iov;
+  *cap = tbl->s.max_sge;
 }
 
 uint32_t smbx__vmo_unpin_conn(smbx_vmo_table *tbl, uint64_t conn)

@@ -7,12 +7,19 @@
 
 #include <smbx/vmo.h>
 
-/* Records the (connection, request) whose transfer holds `pin`. */
-void smbx__vmo_pin_owner(smbx_vmo_table *tbl, uint64_t pin, uint64_t conn,
-                         uint64_t req);
-/* The pin of (conn, req), or 0. */
+/* Records the (connection, request) whose transfer holds `pin` in the
+ * owner index. 0; SMBX_ERR_INVAL (stale pin, already owned, conn 0);
+ * SMBX_ERR_EXISTS (that request already holds a pin). */
+int smbx__vmo_pin_owner(smbx_vmo_table *tbl, uint64_t pin, uint64_t conn,
+                        uint64_t req);
+/* The pin of (conn, req), or 0: one hash lookup. */
 uint64_t smbx__vmo_pin_of(const smbx_vmo_table *tbl, uint64_t conn,
                           uint64_t req);
 /* Unpins every pin owned by a connection (it is gone); returns how many. */
 uint32_t smbx__vmo_unpin_conn(smbx_vmo_table *tbl, uint64_t conn);
+/* The table's scratch for one request: *cap (= max_sge) elements in *sg
+ * and *cap + 1 in *iov (an inline READ's header and pieces). Valid until
+ * the next request the glue answers. */
+void smbx__vmo_scratch(smbx_vmo_table *tbl, smbx_sge **sg, smbx_iov **iov,
+                       size_t *cap);
 #endif

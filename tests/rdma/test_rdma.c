@@ -768,7 +768,7 @@ static void rdma_tracker_ord_and_budget(void **st)
   t.struct_size = sizeof t;
   t.rdma_read = t_rdma;
   t.rdma_write = t_rdma;
-  smbx__rdma_settings s = {8, 4, 4, 1000};
+  smbx__rdma_settings s = {8, 4, 4, 1000, 0};
   smbx__rdma_upcalls up = {NULL, t_done};
   smbx__rdma *r = NULL;
   assert_int_equal(smbx__rdma_new(&r, &s, &t, &up, &ta.a), 0);

@@ -15,6 +15,7 @@
 #include <smbx/vmo.h>
 
 #include "../rdma/rh.h"
+#include "vmo/vmo_int.h"
 
 #define GUARD 0xA5u
 #define ARENA (4u << 20)
@@ -23,7 +24,7 @@ typedef struct vt {
   rh x;
   smbx_vmo_table *tbl;
   uint8_t *arena;
-  smbx_vmo_block blk[8];
+  smbx_vmo_block blk[64];
   size_t n_blk;
   uint64_t id;
   smbx_smb2_fileid fid;
@@ -41,6 +42,10 @@ typedef struct vt {
   uint64_t released_id, released_cookie;
   size_t rops_at_release; /* RDMA operations logged when RELEASED came */
   int route_rc_min;
+  /* session setup: the user the host names (NULL: the harness's guest) */
+  const char *user;
+  bool user_guest;  /* ... and still answers it as a guest */
+  uint32_t op_sge; /* the server's rdma_max_sge (0: the default) */
 } vt;
 
 static int test_random(void *ud, uint8_t *buf, size_t len)
@@ -68,9 +73,31 @@ static void drain_vmo(vt *v)
   }
 }
 
+/* A session whose user the host names (smbx_server_session_user), as a
+ * guest or not. */
+static void answer_session(vt *v, const smbx_event *e)
+{
+  rh *x = &v->x;
+  assert_int_equal(smbx_server_session_user(x->srv, e->conn,
+                                            e->u.session.req,
+                                            (const uint8_t *)v->user,
+                                            strlen(v->user)),
+                   0);
+  assert_int_equal(
+      smbx_server_session_respond(
+          x->srv, e->conn, e->u.session.req, 0, (const uint8_t *)"OK", 2,
+          NULL, 0, v->user_guest ? SMBX_SMB2_SESSION_FLAG_IS_GUEST : 0,
+          x->now),
+      0);
+}
+
 static int route(rh *x, const smbx_event *e)
 {
   vt *v = x->route_user;
+  if (v->user && e->type == SMBX_EV_SESSION_SETUP) {
+    answer_session(v, e);
+    return 1;
+  }
   if (!v->tbl)
     return 0; /* rh_start, before the table exists */
   int rc = smbx_server_vmo_route(x->srv, v->tbl, e, x->now);
@@ -156,10 +183,17 @@ static void table_new(vt *v, const smbx_allocator *a)
                    0);
 }
 
-static void start(vt *v)
+/* A harness whose session the host names as `user` (NULL: the default
+ * guest session), with the server's RDMA operations carrying at most
+ * op_sge elements (0: the default). */
+static void start_as(vt *v, const char *user, bool guest, uint32_t op_sge)
 {
   memset(v, 0, sizeof *v);
+  v->user = user;
+  v->user_guest = guest;
   rh_init(&v->x);
+  if (op_sge)
+    v->x.ss.rdma_max_sge = op_sge;
   v->x.route = route;
   v->x.route_user = v;
   v->rnd = 77;
@@ -168,6 +202,11 @@ static void start(vt *v)
   assert_non_null(v->arena);
   memset(v->arena, GUARD, ARENA);
   table_new(v, &v->x.ta.a);
+}
+
+static void start(vt *v)
+{
+  start_as(v, NULL, false, 0);
 }
 
 static void stop(vt *v)
@@ -191,6 +230,23 @@ static uint64_t bind(vt *v, uint32_t access, uint64_t session)
   uint64_t id = 0;
   assert_int_equal(smbx_vmo_create(v->tbl, &sp, &id), 0);
   assert_true(id != 0);
+  return id;
+}
+
+/* An object that only sessions of `user` may open (no session listed). */
+static uint64_t bind_user(vt *v, uint32_t access, const char *user)
+{
+  smbx_vmo_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.struct_size = sizeof sp;
+  sp.blocks = v->blk;
+  sp.n_blocks = v->n_blk;
+  sp.access = access;
+  smbx_vmo_user u = {(const uint8_t *)user, strlen(user)};
+  sp.users = &u;
+  sp.n_users = 1;
+  uint64_t id = 0;
+  assert_int_equal(smbx_vmo_create(v->tbl, &sp, &id), 0);
   return id;
 }
 
@@ -404,6 +460,9 @@ static int alloc_scenario(test_alloc *ta, void *arg)
   uint64_t sess = 1, id = 0;
   sp.sessions = &sess;
   sp.n_sessions = 1;
+  smbx_vmo_user u = {(const uint8_t *)"S-1-5-21-7", 10};
+  sp.users = &u;
+  sp.n_users = 1;
   rc = smbx_vmo_create(tbl, &sp, &id);
   smbx_vmo_free(tbl);
   return rc;
@@ -417,9 +476,10 @@ static void vmo_allocation_failure_on_every_path(void **state)
   size_t sizes[2] = {4096, 8192};
   carve(&v, sizes, 2);
   uint32_t before = sim_mr_live(v.x.w, 1);
-  /* table: itself, events, three pools; object: blocks, sessions, page
-   * stamps, dirty record */
-  assert_int_equal(test_alloc_each_failure(alloc_scenario, &v), 9);
+  /* table: itself, events, the glue's two scratch arrays, three pools,
+   * the pin owner index; object: blocks, sessions, users, page stamps,
+   * dirty record */
+  assert_int_equal(test_alloc_each_failure(alloc_scenario, &v), 13);
   assert_int_equal(sim_mr_live(v.x.w, 1), before);
   stop(&v);
 }
@@ -438,7 +498,7 @@ static void vmo_map_pieces_and_limits(void **state)
                                  sizeof name, &len),
                    0);
   uint64_t op = 0;
-  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 5,
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 5, NULL, 0,
                                  SMBX_VMO_READ | SMBX_VMO_WRITE, &op),
                    SMBX_STATUS_SUCCESS);
   smbx_sge sg[4];
@@ -506,7 +566,277 @@ static void vmo_map_pieces_and_limits(void **state)
   stop(&v);
 }
 
+static uint32_t open_as(vt *v, uint64_t id, uint64_t session,
+                        const char *user, uint64_t *op)
+{
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v->tbl, id, NULL, 0, NULL, name, sizeof name,
+                                 &len),
+                   0);
+  return smbx_vmo_open(v->tbl, name, len, session, (const uint8_t *)user,
+                       user ? strlen(user) : 0, SMBX_VMO_READ, op);
+}
+
+static void vmo_allowed_users_table(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {4096};
+  carve(&v, sizes, 1);
+  uint64_t alice = bind_user(&v, SMBX_VMO_READ, "CORP\\alice");
+  uint64_t op = 0;
+  /* the user's sessions open it, whatever their SessionId */
+  assert_int_equal(open_as(&v, alice, 11, "CORP\\alice", &op),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(open_as(&v, alice, 12, "CORP\\alice", &op),
+                   SMBX_STATUS_SUCCESS);
+  /* another user, a prefix, a longer name, other case (identities are
+   * the host's bytes), no user (guest / anonymous): as if absent */
+  const char *others[] = {"CORP\\bob", "CORP\\alic", "CORP\\alice2",
+                          "corp\\alice"};
+  for (size_t i = 0; i < 4; i++)
+    assert_int_equal(open_as(&v, alice, 11, others[i], &op),
+                     SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(open_as(&v, alice, 11, NULL, &op),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* sessions and users together: either one lets the opener in */
+  smbx_vmo_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.struct_size = sizeof sp;
+  sp.blocks = v.blk;
+  sp.n_blocks = 1;
+  sp.access = SMBX_VMO_READ;
+  uint64_t sess = 40, both = 0;
+  smbx_vmo_user us[2] = {{(const uint8_t *)"S-1-5-21-1", 10},
+                         {(const uint8_t *)"S-1-5-21-2", 10}};
+  sp.sessions = &sess;
+  sp.n_sessions = 1;
+  sp.users = us;
+  sp.n_users = 2;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &both), 0);
+  assert_int_equal(open_as(&v, both, 40, NULL, &op), SMBX_STATUS_SUCCESS);
+  assert_int_equal(open_as(&v, both, 41, "S-1-5-21-2", &op),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(open_as(&v, both, 41, "S-1-5-21-3", &op),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* bad user lists: nobody at all, an empty or too long identity, more
+   * than max_users, users without an array */
+  uint64_t id = 0;
+  sp.n_sessions = 0;
+  sp.n_users = 0;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  uint8_t longid[SMBX_VMO_USER_MAX + 1];
+  memset(longid, 'u', sizeof longid);
+  smbx_vmo_user bad[2] = {{(const uint8_t *)"x", 0}, {longid, sizeof longid}};
+  for (size_t i = 0; i < 2; i++) {
+    sp.users = &bad[i];
+    sp.n_users = 1;
+    assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  }
+  smbx_vmo_user many[9];
+  for (size_t i = 0; i < 9; i++)
+    many[i] = us[0];
+  sp.users = many;
+  sp.n_users = 9; /* default max_users 8 */
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  sp.n_users = 8;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), 0);
+  sp.users = NULL;
+  sp.n_users = 1;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
+  /* a full-length identity is kept whole */
+  uint64_t full = 0;
+  smbx_vmo_user fu = {longid, SMBX_VMO_USER_MAX};
+  sp.users = &fu;
+  sp.n_users = 1;
+  assert_int_equal(smbx_vmo_create(v.tbl, &sp, &full), 0);
+  uint8_t name[2 * SMBX_VMO_PATH_MAX];
+  size_t len = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, full, NULL, 0, NULL, name,
+                                 sizeof name, &len),
+                   0);
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 1, longid,
+                                 SMBX_VMO_USER_MAX, SMBX_VMO_READ, &op),
+                   SMBX_STATUS_SUCCESS);
+  stop(&v);
+}
+
 /* ---- through the server node ------------------------------------------ */
+
+static void vmo_allowed_user_session_opens_through_node(void **state)
+{
+  (void)state;
+  vt v;
+  start_as(&v, "CORP\\alice", false, 0);
+  size_t sizes[2] = {3000, 5000};
+  carve(&v, sizes, 2);
+  fill(v.blk[0].addr, 3000, 3);
+  fill(v.blk[1].addr, 5000, 4);
+  /* allowed by user only: the node finds the session's user */
+  v.id = bind_user(&v, SMBX_VMO_READ, "CORP\\alice");
+  assert_int_equal(open_obj(&v, 0x1), 0);
+  uint8_t buf[8000];
+  const rh_ev *e = vread(&v, 0, buf, 8000);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, 8000);
+  assert_memory_equal(buf, obj_byte(&v, 0), 3000);
+  assert_memory_equal(buf + 3000, obj_byte(&v, 3000), 5000);
+  /* another user's object: not found, never the host's */
+  size_t before = v.x.n_requests;
+  v.id = bind_user(&v, SMBX_VMO_READ, "CORP\\bob");
+  assert_int_equal(open_obj(&v, 0x1), SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(v.x.n_requests, before);
+  stop(&v);
+}
+
+static void vmo_guest_session_never_matches_user(void **state)
+{
+  (void)state;
+  vt v;
+  /* the host named a user yet answered the session as a guest */
+  start_as(&v, "CORP\\alice", true, 0);
+  size_t sizes[1] = {4096};
+  carve(&v, sizes, 1);
+  v.id = bind_user(&v, SMBX_VMO_READ, "CORP\\alice");
+  assert_int_equal(open_obj(&v, 0x1), SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* the same session listed by its id still opens it */
+  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x1), 0);
+  stop(&v);
+}
+
+/* An I/O crossing more blocks than one RDMA operation may carry is cut
+ * into several operations of one transfer; the request completes once
+ * they all did. */
+static void vmo_io_more_pieces_than_max_sge(void **state)
+{
+  (void)state;
+  vt v;
+  start_as(&v, NULL, false, 4); /* at most 4 elements per operation */
+  size_t sizes[48];
+  size_t size = 0;
+  for (size_t i = 0; i < 48; i++) {
+    sizes[i] = 97 + 13 * i; /* tiny, uneven blocks */
+    size += sizes[i];
+  }
+  carve(&v, sizes, 48);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  uint8_t *src = malloc(size), *dst = malloc(size);
+  fill(src, size, 31);
+  /* a WRITE over 47 block edges (unaligned), by RDMA */
+  size_t from = v.x.w->rlog_n;
+  const rh_ev *e = vwrite(&v, 5, src, (uint32_t)(size - 10));
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  size_t ops = 0;
+  for (size_t k = from; k < v.x.w->rlog_n; k++)
+    if (v.x.w->rlog[k].ep == 1) {
+      assert_true(v.x.w->rlog[k].n_sg <= 4);
+      ops++;
+    }
+  assert_true(ops >= 12); /* 48 pieces, 4 per operation */
+  rops_inside_blocks(&v, from);
+  for (uint64_t off = 0; off < size - 10; off++)
+    assert_int_equal(*obj_byte(&v, 5 + off), src[off]);
+  assert_true(guards_intact(&v));
+  /* and back by RDMA READ */
+  from = v.x.w->rlog_n;
+  e = vread(&v, 0, dst, (uint32_t)size);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, size);
+  for (uint64_t off = 0; off < size; off++)
+    assert_int_equal(dst[off], *obj_byte(&v, off));
+  rops_inside_blocks(&v, from);
+  /* revoked while such a transfer is posted on a slow NIC: the blocks
+   * come back only after its last operation */
+  v.x.w->ep[1].rdma_delay_ns = 50000000;
+  v.destroy_on_rdma = true;
+  e = vread(&v, 0, dst, (uint32_t)size);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(v.released, 1);
+  assert_int_equal(v.rops_at_release, v.x.w->rlog_n);
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  assert_int_equal(st.pins, 0);
+  assert_int_equal(v.route_rc_min, 0);
+  free(src);
+  free(dst);
+  stop(&v);
+}
+
+/* Finding a transfer's pin at RDMA_DONE is one hash lookup: many objects
+ * and many pins at once, each found and released exactly. */
+static void vmo_pin_lookup_many_objects(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[1] = {8192};
+  carve(&v, sizes, 1);
+  enum { OBJS = 64, PER = 15 }; /* 960 pins of 1024 */
+  uint64_t ids[OBJS], ops[OBJS], pins[OBJS][PER];
+  for (size_t i = 0; i < OBJS; i++) {
+    ids[i] = bind(&v, SMBX_VMO_READ, 3);
+    assert_int_equal(open_as(&v, ids[i], 3, NULL, &ops[i]),
+                     SMBX_STATUS_SUCCESS);
+  }
+  smbx_sge sg[4];
+  size_t n;
+  uint64_t bytes;
+  for (size_t i = 0; i < OBJS; i++)
+    for (size_t j = 0; j < PER; j++) {
+      assert_int_equal(smbx_vmo_map(v.tbl, ops[i], false, j, 1, sg, 4, &n,
+                                    &bytes, &pins[i][j]),
+                       SMBX_STATUS_SUCCESS);
+      /* owners as the glue records them: (conn, req) */
+      assert_int_equal(
+          smbx__vmo_pin_owner(v.tbl, pins[i][j], 100 + i, 7000 + j), 0);
+    }
+  /* a second transfer on one request, a stale pin, conn 0: refused */
+  uint64_t extra = 0;
+  assert_int_equal(smbx_vmo_map(v.tbl, ops[0], false, 0, 1, sg, 4, &n,
+                                &bytes, &extra),
+                   SMBX_STATUS_SUCCESS);
+  assert_int_equal(smbx__vmo_pin_owner(v.tbl, extra, 100, 7000),
+                   SMBX_ERR_EXISTS);
+  assert_int_equal(smbx__vmo_pin_owner(v.tbl, extra, 0, 1), SMBX_ERR_INVAL);
+  assert_int_equal(smbx_vmo_unpin(v.tbl, extra), 0);
+  assert_int_equal(smbx__vmo_pin_owner(v.tbl, extra, 1, 1), SMBX_ERR_INVAL);
+  for (size_t i = 0; i < OBJS; i++)
+    for (size_t j = 0; j < PER; j++)
+      assert_int_equal(smbx__vmo_pin_of(v.tbl, 100 + i, 7000 + j),
+                       pins[i][j]);
+  assert_int_equal(smbx__vmo_pin_of(v.tbl, 100 + OBJS, 7000), 0);
+  assert_int_equal(smbx__vmo_pin_of(v.tbl, 100, 7000 + PER), 0);
+  /* every object revoked: each is released by its last pin, found by
+   * owner; an unpinned owner is gone from the index */
+  for (size_t i = 0; i < OBJS; i++)
+    assert_int_equal(smbx_vmo_destroy(v.tbl, ids[i]), 0);
+  for (size_t i = 0; i < OBJS; i++)
+    for (size_t j = 0; j < PER; j++) {
+      uint64_t p = smbx__vmo_pin_of(v.tbl, 100 + i, 7000 + j);
+      assert_int_equal(p, pins[i][j]);
+      assert_int_equal(smbx_vmo_unpin(v.tbl, p), 0);
+      assert_int_equal(smbx__vmo_pin_of(v.tbl, 100 + i, 7000 + j), 0);
+      drain_vmo(&v);
+      assert_int_equal(v.released, j + 1 == PER ? i + 1 : i);
+    }
+  /* a connection's pins all go when it does */
+  uint64_t id = bind(&v, SMBX_VMO_READ, 3), op = 0, p = 0;
+  assert_int_equal(open_as(&v, id, 3, NULL, &op), SMBX_STATUS_SUCCESS);
+  for (uint64_t j = 0; j < 5; j++) {
+    assert_int_equal(smbx_vmo_map(v.tbl, op, false, 0, 1, sg, 4, &n, &bytes,
+                                  &p),
+                     SMBX_STATUS_SUCCESS);
+    assert_int_equal(smbx__vmo_pin_owner(v.tbl, p, 9, j), 0);
+  }
+  assert_int_equal(smbx__vmo_unpin_conn(v.tbl, 9), 5);
+  assert_int_equal(smbx__vmo_pin_of(v.tbl, 9, 0), 0);
+  stop(&v);
+}
 
 static void vmo_unknown_guessed_and_foreign_session_not_found(void **state)
 {
@@ -1044,12 +1374,12 @@ static void vmo_dirty_record_pinned_once(void **state)
                    0);
   memcpy(name + len, ":\0D\0i\0R\0t\0Y\0", 12); /* case-insensitive */
   uint64_t op = 0, data = 0, pin = 0, bytes = 0;
-  assert_int_equal(smbx_vmo_open(v.tbl, name, len + 12, 9, SMBX_VMO_READ,
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len + 12, 9, NULL, 0, SMBX_VMO_READ,
                                  &op),
                    SMBX_STATUS_SUCCESS);
-  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 9, SMBX_VMO_READ, &data),
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len, 9, NULL, 0, SMBX_VMO_READ, &data),
                    SMBX_STATUS_SUCCESS);
-  assert_int_equal(smbx_vmo_open(v.tbl, name, len + 10, 9, SMBX_VMO_READ,
+  assert_int_equal(smbx_vmo_open(v.tbl, name, len + 10, 9, NULL, 0, SMBX_VMO_READ,
                                  &pin),
                    SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
   uint64_t size = 0;
@@ -1089,6 +1419,11 @@ int main(void)
       cmocka_unit_test(vmo_create_failures_leave_nothing),
       cmocka_unit_test(vmo_allocation_failure_on_every_path),
       cmocka_unit_test(vmo_map_pieces_and_limits),
+      cmocka_unit_test(vmo_allowed_users_table),
+      cmocka_unit_test(vmo_allowed_user_session_opens_through_node),
+      cmocka_unit_test(vmo_guest_session_never_matches_user),
+      cmocka_unit_test(vmo_io_more_pieces_than_max_sge),
+      cmocka_unit_test(vmo_pin_lookup_many_objects),
       cmocka_unit_test(vmo_unknown_guessed_and_foreign_session_not_found),
       cmocka_unit_test(vmo_rdma_io_many_blocks_crossing_edges),
       cmocka_unit_test(vmo_end_past_end_and_zero_length),
