@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -41,18 +42,28 @@ typedef struct lockrec {
   int excl;
 } lockrec;
 
+/* A file (base == NULL) or one named stream of a file. Share modes,
+ * byte-range locks and delete-pending are per stream, as in NTFS; a
+ * stream node holds a reference on its file's node (streams) so the
+ * file's delete-pending outlives the file's own opens. */
 typedef struct node {
   dev_t dev;
   ino_t ino;
   unsigned opens;
+  unsigned streams; /* file nodes: stream nodes referring to it */
   int delete_pending;
   int is_dir;
-  char *path; /* share-relative, '/' separators, "" = root */
+  char *path; /* share-relative, '/' separators, "" = root; NULL for a
+                 stream (its file's path is the one kept current) */
+  char *stream;      /* stream nodes: the name as stored */
+  struct node *base; /* stream nodes: the file's node */
   lockrec *locks;
   size_t nlocks;
   size_t caplocks;
   struct node *next;
 } node;
+
+#define FILE_OF(n) ((n)->base ? (n)->base : (n))
 
 typedef struct nevent {
   uint32_t action;
@@ -193,9 +204,49 @@ static int bad_char(unsigned char c) {
          c == '"' || c == '<' || c == '>' || c == '|';
 }
 
-/* SMB2 name -> share-relative POSIX path ("" = root). */
-static uint32_t parse_name(const uint8_t *name, size_t len, char **out) {
+#define STREAM_XATTR "user.smbx.stream."
+/* the longest stream name whose xattr name fits XATTR_NAME_MAX (255) */
+#define STREAM_NAME_MAX (255u - (sizeof STREAM_XATTR - 1))
+
+/* The stream part of a CREATE name (MS-FSCC 2.1.5.4): what follows the
+ * first ':' of the last component. */
+typedef struct streamspec {
+  char *name;        /* NULL: the unnamed data stream */
+  int explicit_data; /* "file::$DATA" (the unnamed stream named) */
+} streamspec;
+
+/* "name", "name:$DATA" or ":$DATA" (case-insensitive type) after the
+ * first colon; anything else, more colons or an empty name without a
+ * type is OBJECT_NAME_INVALID. */
+static uint32_t parse_stream(const char *spec, streamspec *ss) {
+  const char *colon = strchr(spec, ':');
+  size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
+  if (colon) {
+    const char *type = colon + 1;
+    if (strcasecmp(type, "$DATA") != 0) return SMBX_STATUS_OBJECT_NAME_INVALID;
+  } else if (nl == 0) {
+    return SMBX_STATUS_OBJECT_NAME_INVALID; /* "file:" */
+  }
+  if (nl == 0) {
+    ss->explicit_data = 1;
+    return ST_OK;
+  }
+  if (nl > STREAM_NAME_MAX || memchr(spec, '/', nl))
+    return SMBX_STATUS_OBJECT_NAME_INVALID;
+  ss->name = malloc(nl + 1);
+  if (!ss->name) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  memcpy(ss->name, spec, nl);
+  ss->name[nl] = '\0';
+  return ST_OK;
+}
+
+/* SMB2 name -> share-relative POSIX path ("" = root). With ss, the last
+ * component may name a stream (file:stream[:$DATA]); without, a colon is
+ * invalid. */
+static uint32_t parse_name_stream(const uint8_t *name, size_t len, char **out,
+                                  streamspec *ss) {
   *out = NULL;
+  if (ss) memset(ss, 0, sizeof *ss);
   if (len % 2) return SMBX_STATUS_OBJECT_NAME_INVALID;
   size_t u8len = 0;
   int rc = smbx_utf16le_to_utf8(name, len, NULL, 0, &u8len);
@@ -210,6 +261,18 @@ static uint32_t parse_name(const uint8_t *name, size_t len, char **out) {
   s[u8len] = '\0';
   if (memchr(s, '\0', u8len)) goto bad;
   if (u8len && s[0] == '\\') goto bad; /* absolute */
+  char *colon = ss ? strchr(s, ':') : NULL;
+  if (colon) {
+    /* a stream of the last component only: no '\' after the colon */
+    if (strchr(colon, '\\')) goto bad;
+    uint32_t st = parse_stream(colon + 1, ss);
+    if (st != ST_OK) {
+      free(s);
+      return st;
+    }
+    *colon = '\0';
+    u8len = (size_t)(colon - s);
+  }
   if (u8len && s[u8len - 1] == '\\') s[--u8len] = '\0';
   /* components: no empty, no "..", drop "." */
   size_t w = 0;
@@ -235,7 +298,15 @@ static uint32_t parse_name(const uint8_t *name, size_t len, char **out) {
   return ST_OK;
 bad:
   free(s);
+  if (ss) {
+    free(ss->name);
+    memset(ss, 0, sizeof *ss);
+  }
   return SMBX_STATUS_OBJECT_NAME_INVALID;
+}
+
+static uint32_t parse_name(const uint8_t *name, size_t len, char **out) {
+  return parse_name_stream(name, len, out, NULL);
 }
 
 static int utf8_to_16(const char *s, uint8_t **out, size_t *olen) {
@@ -347,7 +418,7 @@ static open_s *lookup(posixfs *fs, smbx_smb2_fileid fid) {
 
 static node *node_get(posixfs *fs, const struct stat *st, const char *path) {
   for (node *n = fs->nodes; n; n = n->next)
-    if (n->dev == st->st_dev && n->ino == st->st_ino) return n;
+    if (!n->base && n->dev == st->st_dev && n->ino == st->st_ino) return n;
   node *n = calloc(1, sizeof *n);
   if (!n) return NULL;
   n->path = xstrdup(path);
@@ -365,20 +436,54 @@ static node *node_get(posixfs *fs, const struct stat *st, const char *path) {
 
 static node *node_find(posixfs *fs, dev_t dev, ino_t ino) {
   for (node *n = fs->nodes; n; n = n->next)
-    if (n->dev == dev && n->ino == ino) return n;
+    if (!n->base && n->dev == dev && n->ino == ino) return n;
   return NULL;
 }
 
+/* The node of a stream (name as stored) of the file node base, made
+ * when absent (it then holds a reference on base). */
+static node *stream_node_find(posixfs *fs, const node *base,
+                              const char *name) {
+  for (node *n = fs->nodes; n; n = n->next)
+    if (n->base == base && !strcasecmp(n->stream, name)) return n;
+  return NULL;
+}
+
+static node *stream_node_get(posixfs *fs, node *base, const char *name) {
+  node *n = stream_node_find(fs, base, name);
+  if (n) return n;
+  n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->stream = xstrdup(name);
+  if (!n->stream) {
+    free(n);
+    return NULL;
+  }
+  n->dev = base->dev;
+  n->ino = base->ino;
+  n->base = base;
+  base->streams++;
+  n->next = fs->nodes;
+  fs->nodes = n;
+  return n;
+}
+
 static void node_put(posixfs *fs, node *n) {
-  if (n->opens) return;
+  if (n->opens || n->streams) return;
   for (node **pp = &fs->nodes; *pp; pp = &(*pp)->next)
     if (*pp == n) {
       *pp = n->next;
       break;
     }
+  node *base = n->base;
   free(n->path);
+  free(n->stream);
   free(n->locks);
   free(n);
+  if (base) {
+    base->streams--;
+    node_put(fs, base);
+  }
 }
 
 #define ATTR_XATTR "user.smbx.dosattr"
@@ -390,28 +495,52 @@ static void node_put(posixfs *fs, node *n) {
 
 /* The attributes stored for fd (name NULL) or for name in directory fd;
  * -1 when none are. */
-static int64_t stored_attrs(int fd, const char *name) {
+/* The value of xattr x (at most cap bytes) of fd or of name in directory
+ * fd; -1 when absent. */
+static ssize_t stored_xattr(int fd, const char *name, const char *x,
+                            uint8_t *b, size_t cap) {
   char pp[4200];
-  uint8_t b[4];
-  ssize_t r;
   if (name) {
     snprintf(pp, sizeof pp, "/proc/self/fd/%d/%s", fd, name);
-    r = lgetxattr(pp, ATTR_XATTR, b, sizeof b);
-  } else {
-    proc_path(pp, sizeof pp, fd);
-    r = getxattr(pp, ATTR_XATTR, b, sizeof b);
+    return lgetxattr(pp, x, b, cap);
   }
+  proc_path(pp, sizeof pp, fd);
+  return getxattr(pp, x, b, cap);
+}
+
+static int64_t stored_attrs(int fd, const char *name) {
+  uint8_t b[4];
+  ssize_t r = stored_xattr(fd, name, ATTR_XATTR, b, sizeof b);
   return r == 4 ? (int64_t)(get32(b) & ATTR_KEPT) : -1;
 }
+
+/* CreationTime set through FileBasicInformation (no file system here lets
+ * the birth time be set) */
+#define BTIME_XATTR "user.smbx.btime"
 
 /* Sizes, times and attributes of st; the file's stored attributes are
  * read through fd/name as for stored_attrs(). */
 static void attrs_of(const struct stat *st, int fd, const char *name,
                      smbx_smb2_file_network_open_info *i) {
   memset(i, 0, sizeof *i);
+  /* the birth time where the file system keeps one (statx), else the
+   * earlier of mtime and ctime */
   struct timespec c = st->st_mtim;
   if (st->st_ctim.tv_sec < c.tv_sec) c = st->st_ctim;
-  i->creation_time = filetime(c);
+  struct statx sx;
+  uint8_t bt[8];
+  if (stored_xattr(fd, name, BTIME_XATTR, bt, sizeof bt) == 8) {
+    i->creation_time = get64(bt);
+  } else {
+    if (statx(fd, name ? name : "",
+              name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH, STATX_BTIME,
+              &sx) == 0 &&
+        (sx.stx_mask & STATX_BTIME)) {
+      c.tv_sec = (time_t)sx.stx_btime.tv_sec;
+      c.tv_nsec = (long)sx.stx_btime.tv_nsec;
+    }
+    i->creation_time = filetime(c);
+  }
   i->last_access_time = filetime(st->st_atim);
   i->last_write_time = filetime(st->st_mtim);
   i->change_time = filetime(st->st_ctim);
@@ -428,6 +557,20 @@ static void attrs_of(const struct stat *st, int fd, const char *name,
     i->file_attributes = POSIXFS_ATTR_ARCHIVE;
   if (!(st->st_mode & S_IWUSR)) i->file_attributes |= POSIXFS_ATTR_READONLY;
   if (!i->file_attributes) i->file_attributes = POSIXFS_ATTR_NORMAL;
+}
+
+/* A new object keeps the HIDDEN/SYSTEM/ARCHIVE/NOT_CONTENT_INDEXED bits of
+ * its CREATE's FileAttributes; a file gains ARCHIVE (MS-FSA 2.1.5.1.1).
+ * Without any, the defaults of attrs_of() hold. Best effort. */
+static void keep_create_attrs(int pfd, uint32_t attrs, int is_dir) {
+  uint32_t kept = attrs & ATTR_KEPT;
+  if (!kept) return;
+  if (!is_dir) kept |= POSIXFS_ATTR_ARCHIVE;
+  char pp[64];
+  uint8_t b[4];
+  proc_path(pp, sizeof pp, pfd);
+  put32(b, kept);
+  (void)setxattr(pp, ATTR_XATTR, b, sizeof b, 0);
 }
 
 static uint32_t map_generic(uint32_t a) {
@@ -473,6 +616,15 @@ static int share_conflict(posixfs *fs, const node *n, uint32_t acc,
     if ((o->access & POSIXFS_DELETE) && !(share & POSIXFS_SHARE_DELETE))
       return 1;
   }
+  /* DELETE of a file needs every open of its streams to share delete
+   * (Windows; smbtorture smb2.streams.delete), not the other way round */
+  if (!n->base && (acc & POSIXFS_DELETE))
+    for (size_t i = 0; i < fs->nslots; i++) {
+      const open_s *o = fs->slots[i];
+      if (o && o->n->base == n && (o->access & DATA_ACCESS) &&
+          !(o->share & POSIXFS_SHARE_DELETE))
+        return 1;
+    }
   return 0;
 }
 
@@ -575,16 +727,41 @@ static void key_of(int fd, posixfs_key *k) {
   }
 }
 
+static int stream_lookup(const char *pp, const char *name, char *found);
+
+/* FNV-1a over the ASCII-lowercased name (stream names ignore case), top
+ * bit set so no stream has the file's key 0. */
+static uint64_t stream_key(const char *name) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    unsigned c = *p >= 'A' && *p <= 'Z' ? *p + 32u : *p;
+    h = (h ^ c) * 0x100000001b3ull;
+  }
+  return h | 1ull << 63;
+}
+
 uint32_t posixfs_lookup(posixfs *fs, const uint8_t *name, size_t name_len,
                         posixfs_key *obj, posixfs_key *parent) {
   if (!fs || !obj || !parent) return SMBX_STATUS_INVALID_PARAMETER;
   memset(obj, 0, sizeof *obj);
   memset(parent, 0, sizeof *parent);
   char *path = NULL;
-  uint32_t st = parse_name(name, name_len, &path);
+  streamspec ss;
+  uint32_t st = parse_name_stream(name, name_len, &path, &ss);
   if (st != ST_OK) return st;
   int fd = open_beneath(fs, path, O_PATH);
   key_of(fd, obj);
+  if (ss.name && obj->valid) {
+    char pp[64], found[STREAM_NAME_MAX + 1];
+    proc_path(pp, sizeof pp, fd);
+    if (stream_lookup(pp, ss.name, found) == 1) {
+      obj->stream = stream_key(found);
+      obj->is_dir = 0;
+    } else {
+      memset(obj, 0, sizeof *obj);
+    }
+  }
+  free(ss.name);
   if (fd >= 0) close(fd);
   if (path[0]) {
     const char *last;
@@ -686,6 +863,345 @@ static uint32_t ea_list_build(open_s *o, uint8_t *out, size_t cap,
   return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* named streams: user.smbx.stream.<NAME> xattrs of the file */
+
+#define STREAM_SIZE_MAX 65536u /* XATTR_SIZE_MAX */
+
+static void stream_xname(char *x, const char *name) {
+  snprintf(x, sizeof STREAM_XATTR + STREAM_NAME_MAX, "%s%s", STREAM_XATTR,
+           name);
+}
+
+/* The file's xattr names (NUL-separated) into a malloc'd buffer;
+ * *n = their length (0 when the file system keeps none). NULL on
+ * failure. */
+static char *xattr_names(const char *pp, ssize_t *n) {
+  char *names = malloc(EA_MAX);
+  if (!names) return NULL;
+  *n = listxattr(pp, names, EA_MAX);
+  if (*n < 0) {
+    if (errno != ENOTSUP && errno != ENODATA) {
+      free(names);
+      return NULL;
+    }
+    *n = 0;
+  }
+  return names;
+}
+
+/* Looks up a stream by name, ignoring ASCII case as NTFS does: 1 and the
+ * stored name in found (STREAM_NAME_MAX + 1 bytes), 0 absent, -1 error. */
+static int stream_lookup(const char *pp, const char *name, char *found) {
+  ssize_t nn;
+  char *names = xattr_names(pp, &nn);
+  if (!names) return -1;
+  int hit = 0;
+  for (ssize_t i = 0; i < nn && !hit; i += (ssize_t)strlen(names + i) + 1) {
+    const char *x = names + i;
+    if (strncmp(x, STREAM_XATTR, sizeof STREAM_XATTR - 1)) continue;
+    const char *nm = x + sizeof STREAM_XATTR - 1;
+    if (strcasecmp(nm, name)) continue;
+    snprintf(found, STREAM_NAME_MAX + 1, "%s", nm);
+    hit = 1;
+  }
+  free(names);
+  return hit;
+}
+
+/* The stream's size, or -1 (errno) when it cannot be read. */
+static ssize_t stream_size(const char *pp, const char *name) {
+  char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+  stream_xname(x, name);
+  return getxattr(pp, x, NULL, 0);
+}
+
+static uint32_t stream_store(const char *pp, const char *name,
+                             const uint8_t *v, size_t len, int flags) {
+  char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+  stream_xname(x, name);
+  if (setxattr(pp, x, v, len, flags) == 0) return ST_OK;
+  /* the file system's per-inode xattr space is the stream's limit */
+  if (errno == E2BIG || errno == ENOSPC) return SMBX_STATUS_DISK_FULL;
+  if (errno == ENOTSUP) return SMBX_STATUS_NOT_SUPPORTED;
+  return errno_status(errno);
+}
+
+/* The stream's value into a malloc'd buffer of at least `want` bytes
+ * (zero-filled past the value). */
+static uint8_t *stream_load(const char *pp, const char *name, size_t want,
+                            size_t *len, uint32_t *st) {
+  char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+  stream_xname(x, name);
+  uint8_t *v = NULL;
+  for (int tries = 0; tries < 4; tries++) { /* the value may grow between */
+    ssize_t n = getxattr(pp, x, NULL, 0);
+    if (n < 0) break;
+    size_t cap = (size_t)n > want ? (size_t)n : want;
+    v = calloc(1, cap ? cap : 1);
+    if (!v) {
+      *st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+      return NULL;
+    }
+    ssize_t r = n ? getxattr(pp, x, v, (size_t)n) : 0;
+    if (r >= 0) {
+      *len = (size_t)r;
+      return v;
+    }
+    free(v);
+    v = NULL;
+    if (errno != ERANGE) break;
+  }
+  *st = errno == ENODATA ? POSIXFS_STATUS_FILE_DELETED : errno_status(errno);
+  return NULL;
+}
+
+static uint64_t stream_alloc(uint64_t size) { return (size + 4095u) & ~4095ull; }
+
+/* Removes every named stream of the file (overwrite/supersede of it). */
+static void stream_remove_all(const char *pp) {
+  ssize_t nn;
+  char *names = xattr_names(pp, &nn);
+  if (!names) return;
+  for (ssize_t i = 0; i < nn; i += (ssize_t)strlen(names + i) + 1)
+    if (!strncmp(names + i, STREAM_XATTR, sizeof STREAM_XATTR - 1))
+      (void)removexattr(pp, names + i);
+  free(names);
+}
+
+/* FILE_STREAM_INFORMATION (MS-FSCC 2.4.44): "::$DATA" for a file, then
+ * ":NAME:$DATA" per named stream, entries 8-aligned, into a malloc'd
+ * buffer. */
+static uint32_t stream_info_build(const char *pp, int is_dir, uint64_t eof,
+                                  uint64_t alloc, uint8_t **out,
+                                  size_t *len) {
+  ssize_t nn;
+  char *names = xattr_names(pp, &nn);
+  if (!names) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  size_t cap = 64, at = 0, last = 0;
+  int any = 0;
+  uint8_t *b = malloc(cap);
+  uint32_t st = b ? ST_OK : SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  for (ssize_t i = is_dir ? 0 : -1; st == ST_OK && i < nn;
+       i += i < 0 ? 1 : (ssize_t)strlen(names + i) + 1) {
+    char sn[STREAM_NAME_MAX + 8];
+    uint64_t size = eof, asz = alloc;
+    if (i >= 0) {
+      const char *x = names + i;
+      if (strncmp(x, STREAM_XATTR, sizeof STREAM_XATTR - 1)) continue;
+      ssize_t vl = getxattr(pp, x, NULL, 0);
+      if (vl < 0) continue;
+      snprintf(sn, sizeof sn, ":%s:$DATA", x + sizeof STREAM_XATTR - 1);
+      size = (uint64_t)vl;
+      asz = stream_alloc(size);
+    } else {
+      snprintf(sn, sizeof sn, "::$DATA");
+    }
+    uint8_t *u16 = NULL;
+    size_t ul = 0;
+    if (utf8_to_16(sn, &u16, &ul) != 0) {
+      st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+      break;
+    }
+    size_t start = any ? (at + 7u) & ~(size_t)7u : 0;
+    if (start + 24 + ul > cap) {
+      size_t nc = (start + 24 + ul) * 2;
+      uint8_t *nb = realloc(b, nc);
+      if (!nb) {
+        free(u16);
+        st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+        break;
+      }
+      b = nb;
+      cap = nc;
+    }
+    if (any) {
+      memset(b + at, 0, start - at);
+      put32(b + last, (uint32_t)(start - last));
+    }
+    put32(b + start, 0);
+    put32(b + start + 4, (uint32_t)ul);
+    put64(b + start + 8, size);
+    put64(b + start + 16, asz);
+    memcpy(b + start + 24, u16, ul);
+    free(u16);
+    last = start;
+    at = start + 24 + ul;
+    any = 1;
+  }
+  free(names);
+  if (st != ST_OK) {
+    free(b);
+    return st;
+  }
+  *out = b;
+  *len = at;
+  return ST_OK;
+}
+
+static int remove_path(posixfs *fs, const char *path, int is_dir);
+
+/* CREATE of file:stream (MS-FSA 2.1.5.1): the file is made first when the
+ * disposition allows; the stream is an xattr of it. */
+static uint32_t create_stream(posixfs *fs, const posixfs_create_args *a,
+                              const char *path, const char *sname,
+                              uint32_t acc, uint32_t share,
+                              posixfs_create_result *r) {
+  uint32_t disp = a->create_disposition;
+  int doc = (a->create_options & POSIXFS_DELETE_ON_CLOSE) != 0;
+  int base_created = 0;
+  uint32_t st;
+  struct stat sb;
+  char pp[64];
+  char found[STREAM_NAME_MAX + 1];
+  open_s *o = calloc(1, sizeof *o);
+  if (!o) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  o->fd = -1;
+  o->pfd = open_beneath(fs, path, O_PATH);
+  if (o->pfd < 0) {
+    int e = errno;
+    if (e != ENOENT) {
+      st = e == ENOTDIR ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND : errno_status(e);
+      goto fail;
+    }
+    const char *last;
+    int par = open_parent(fs, path, &last);
+    if (par < 0) {
+      st = errno == ENOENT || errno == ENOTDIR
+               ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND
+               : errno_status(errno);
+      goto fail;
+    }
+    if (fstatat(par, last, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+      close(par); /* a dangling symlink: never created through */
+      st = SMBX_STATUS_ACCESS_DENIED;
+      goto fail;
+    }
+    if (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE) {
+      close(par);
+      st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+      goto fail;
+    }
+    mode_t mode = (a->file_attributes & POSIXFS_ATTR_READONLY) ? 0444 : 0666;
+    int fd = openat(par, last,
+                    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0) {
+      close(fd);
+      o->pfd = openat(par, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    st = o->pfd < 0 ? errno_status(errno) : ST_OK;
+    if (st != ST_OK) {
+      close(par);
+      goto fail;
+    }
+    close(par);
+    base_created = 1;
+    keep_create_attrs(o->pfd, a->file_attributes, 0);
+  }
+  if (fstat(o->pfd, &sb) != 0) {
+    st = errno_status(errno);
+    goto fail;
+  }
+  if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+    st = SMBX_STATUS_ACCESS_DENIED;
+    goto fail;
+  }
+  proc_path(pp, sizeof pp, o->pfd);
+  node *base = node_find(fs, sb.st_dev, sb.st_ino);
+  if (base && base->delete_pending) {
+    st = SMBX_STATUS_DELETE_PENDING;
+    goto fail;
+  }
+  uint32_t maxacc = base_created ? POSIXFS_FILE_ALL_ACCESS : maximal_of(o->pfd);
+  r->maximal_access = maxacc;
+  if (acc & POSIXFS_MAXIMUM_ALLOWED) acc |= maxacc;
+  acc &= ~POSIXFS_MAXIMUM_ALLOWED;
+  int overwrite = disp == POSIXFS_SUPERSEDE || disp == POSIXFS_OVERWRITE ||
+                  disp == POSIXFS_OVERWRITE_IF;
+  int exists = base_created ? 0 : stream_lookup(pp, sname, found);
+  if (exists < 0) {
+    st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    goto fail;
+  }
+  if (exists && disp == POSIXFS_CREATE) {
+    st = SMBX_STATUS_OBJECT_NAME_COLLISION;
+    goto fail;
+  }
+  if (!exists && (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE)) {
+    st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+    goto fail;
+  }
+  /* a new or overwritten stream is a write of the file */
+  if ((acc & ~maxacc & (POSIXFS_READ_DATA | POSIXFS_WRITE_DATA |
+                        POSIXFS_APPEND_DATA)) ||
+      ((!exists || overwrite) && !(maxacc & POSIXFS_WRITE_DATA))) {
+    st = SMBX_STATUS_ACCESS_DENIED;
+    goto fail;
+  }
+  if (doc && !(sb.st_mode & S_IWUSR)) {
+    st = POSIXFS_STATUS_CANNOT_DELETE;
+    goto fail;
+  }
+  node *sn = exists && base ? stream_node_find(fs, base, found) : NULL;
+  if (sn && sn->delete_pending) {
+    st = SMBX_STATUS_DELETE_PENDING;
+    goto fail;
+  }
+  if (sn && share_conflict(fs, sn, acc, share)) {
+    st = SMBX_STATUS_SHARING_VIOLATION;
+    goto fail;
+  }
+  uint32_t action = POSIXFS_ACTION_OPENED;
+  st = ST_OK;
+  if (!exists) {
+    snprintf(found, sizeof found, "%s", sname);
+    st = stream_store(pp, found, NULL, 0, XATTR_CREATE);
+    action = POSIXFS_ACTION_CREATED;
+  } else if (overwrite) {
+    st = stream_store(pp, found, NULL, 0, XATTR_REPLACE);
+    action = disp == POSIXFS_SUPERSEDE ? POSIXFS_ACTION_SUPERSEDED
+                                       : POSIXFS_ACTION_OVERWRITTEN;
+  }
+  if (st != ST_OK) goto fail;
+  node *bn = base ? base : node_get(fs, &sb, path);
+  sn = bn ? stream_node_get(fs, bn, found) : NULL;
+  if (!sn) {
+    if (bn) node_put(fs, bn);
+    st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    goto fail;
+  }
+  o->n = sn;
+  o->access = acc;
+  o->share = share;
+  o->options = a->create_options;
+  o->doc = doc;
+  if (slot_add(fs, o, &r->file_id) != 0) {
+    node_put(fs, sn);
+    st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+    goto fail_created;
+  }
+  sn->opens++;
+  ssize_t size = stream_size(pp, found);
+  r->create_action = action;
+  r->granted_access = acc;
+  attrs_of(&sb, o->pfd, NULL, &r->info);
+  r->info.end_of_file = size > 0 ? (uint64_t)size : 0;
+  r->info.allocation_size = stream_alloc(r->info.end_of_file);
+  r->disk_file_id = (uint64_t)sb.st_ino;
+  r->volume_id = (uint64_t)sb.st_dev;
+  return ST_OK;
+fail_created:
+  if (action == POSIXFS_ACTION_CREATED) {
+    char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+    stream_xname(x, found);
+    (void)removexattr(pp, x);
+  }
+fail:
+  if (base_created) (void)remove_path(fs, path, 0);
+  open_free(o);
+  return st;
+}
+
 uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
                         posixfs_create_result *r) {
   if (!fs || !a || !r) return SMBX_STATUS_INVALID_PARAMETER;
@@ -708,8 +1224,23 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
     return SMBX_STATUS_INVALID_PARAMETER;
 
   char *path = NULL;
-  uint32_t st = parse_name(a->name, a->name_len, &path);
+  streamspec ss;
+  uint32_t st = parse_name_stream(a->name, a->name_len, &path, &ss);
   if (st != ST_OK) return st;
+  /* a stream is never a directory; "dir::$DATA" names the data stream a
+   * directory does not have (smbtorture smb2.streams.dir) */
+  if ((ss.name || ss.explicit_data) && want_dir) {
+    free(path);
+    free(ss.name);
+    return SMBX_STATUS_NOT_A_DIRECTORY;
+  }
+  if (ss.name) {
+    st = create_stream(fs, a, path, ss.name, acc, share, r);
+    free(path);
+    free(ss.name);
+    return st;
+  }
+  if (ss.explicit_data) want_file = 1;
 
   open_s *o = calloc(1, sizeof *o);
   if (!o) {
@@ -777,6 +1308,7 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
       }
       action = POSIXFS_ACTION_CREATED;
       if (acc & POSIXFS_MAXIMUM_ALLOWED) acc |= POSIXFS_FILE_ALL_ACCESS;
+      keep_create_attrs(pfd, a->file_attributes, want_dir);
     } else if (e == ENOTDIR) {
       st = SMBX_STATUS_OBJECT_PATH_NOT_FOUND;
       goto fail;
@@ -832,6 +1364,10 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
       st = POSIXFS_STATUS_CANNOT_DELETE;
       goto fail;
     }
+    if (overwrite && existing && existing->streams) {
+      st = SMBX_STATUS_SHARING_VIOLATION; /* it would drop open streams */
+      goto fail;
+    }
     if (overwrite)
       action = disp == POSIXFS_SUPERSEDE ? POSIXFS_ACTION_SUPERSEDED
                                          : POSIXFS_ACTION_OVERWRITTEN;
@@ -870,6 +1406,7 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
       st = errno_status(errno);
       goto fail;
     }
+    stream_remove_all(pp); /* an overwritten file keeps no named stream */
     fstat(pfd, &sb);
   }
   if (a->eas_len && action != POSIXFS_ACTION_OPENED) { /* ExtA context */
@@ -975,11 +1512,27 @@ uint32_t posixfs_close(posixfs *fs, smbx_smb2_fileid fid,
   release_locks(fs, o);
   if (o->doc) set_delete_pending(fs, n);
   n->opens--;
-  if (n->opens == 0 && n->delete_pending) {
-    remove_path(fs, n->path, n->is_dir);
-  } else if (post) {
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  int stream_gone = n->base && n->opens == 0 && n->delete_pending;
+  if (stream_gone) {
+    char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+    stream_xname(x, n->stream);
+    (void)removexattr(pp, x);
+  }
+  /* the file goes once neither it nor any stream of it is open */
+  node *f = FILE_OF(n);
+  unsigned streams_left = f->streams - (n->base && n->opens == 0 ? 1u : 0u);
+  if (f->opens == 0 && streams_left == 0 && f->delete_pending) {
+    remove_path(fs, f->path, f->is_dir);
+  } else if (post && !stream_gone) {
     struct stat sb;
     if (fstat(o->pfd, &sb) == 0) attrs_of(&sb, o->pfd, NULL, post);
+    if (n->base) {
+      ssize_t size = stream_size(pp, n->stream);
+      post->end_of_file = size > 0 ? (uint64_t)size : 0;
+      post->allocation_size = stream_alloc(post->end_of_file);
+    }
   }
   open_free(o);
   node_put(fs, n);
@@ -1104,17 +1657,75 @@ uint32_t posixfs_lock(posixfs *fs, smbx_smb2_fileid fid,
 /* ------------------------------------------------------------------ */
 /* READ / WRITE / FLUSH */
 
+/* Stream I/O: the whole value is read (and for a write, rewritten) per
+ * request; streams are at most STREAM_SIZE_MAX bytes. */
+static uint32_t stream_read(open_s *o, uint64_t offset, uint8_t *buf,
+                            uint32_t len, uint32_t *nread) {
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  size_t size = 0;
+  uint32_t st = ST_OK;
+  uint8_t *v = stream_load(pp, o->n->stream, 0, &size, &st);
+  if (!v) return st;
+  if (len > 0 && offset >= size) {
+    free(v);
+    return SMBX_STATUS_END_OF_FILE;
+  }
+  size_t got = offset >= size ? 0 : size - (size_t)offset;
+  if (got > len) got = len;
+  memcpy(buf, v + offset, got);
+  free(v);
+  o->pos = offset + got;
+  *nread = (uint32_t)got;
+  return ST_OK;
+}
+
+static uint32_t stream_write(open_s *o, uint64_t offset, const uint8_t *buf,
+                             uint32_t len, uint32_t *nwritten) {
+  if (offset > STREAM_SIZE_MAX || len > STREAM_SIZE_MAX - offset)
+    return SMBX_STATUS_DISK_FULL;
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  size_t size = 0, end = (size_t)offset + len;
+  uint32_t st = ST_OK;
+  uint8_t *v = stream_load(pp, o->n->stream, end, &size, &st);
+  if (!v) return st;
+  memcpy(v + offset, buf, len);
+  st = stream_store(pp, o->n->stream, v, end > size ? end : size,
+                    XATTR_REPLACE);
+  free(v);
+  if (st == ST_OK) *nwritten = len;
+  return st;
+}
+
+/* SET_INFO EndOfFile / Allocation below EOF on a stream. */
+static uint32_t stream_truncate(open_s *o, uint64_t v, int alloc) {
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  if (v > STREAM_SIZE_MAX) return SMBX_STATUS_DISK_FULL;
+  size_t size = 0;
+  uint32_t st = ST_OK;
+  uint8_t *val = stream_load(pp, o->n->stream, (size_t)v, &size, &st);
+  if (!val) return st;
+  if (!(alloc && v >= size))
+    st = stream_store(pp, o->n->stream, val, (size_t)v, XATTR_REPLACE);
+  free(val);
+  return st;
+}
+
 uint32_t posixfs_read(posixfs *fs, smbx_smb2_fileid fid, uint64_t offset,
                       uint8_t *buf, uint32_t len, uint32_t *nread) {
   *nread = 0;
   open_s *o = fs ? lookup(fs, fid) : NULL;
   if (!o) return SMBX_STATUS_FILE_CLOSED;
   if (o->is_dir) return SMBX_STATUS_INVALID_DEVICE_REQUEST;
-  if (!(o->access & (POSIXFS_READ_DATA | POSIXFS_EXECUTE)) || o->fd < 0)
+  if (!(o->access & (POSIXFS_READ_DATA | POSIXFS_EXECUTE)) ||
+      (o->fd < 0 && !o->n->base))
     return SMBX_STATUS_ACCESS_DENIED;
   if (offset > INT64_MAX) return SMBX_STATUS_INVALID_PARAMETER;
   if (io_conflict(o->n, o, offset, len, 0))
     return SMBX_STATUS_FILE_LOCK_CONFLICT;
+  if (o->n->base) return stream_read(o, offset, buf, len, nread);
   size_t got = 0;
   while (got < len) {
     ssize_t r = pread(o->fd, buf + got, len - got, (off_t)(offset + got));
@@ -1137,12 +1748,14 @@ uint32_t posixfs_write(posixfs *fs, smbx_smb2_fileid fid, uint64_t offset,
   open_s *o = fs ? lookup(fs, fid) : NULL;
   if (!o) return SMBX_STATUS_FILE_CLOSED;
   if (o->is_dir) return SMBX_STATUS_INVALID_DEVICE_REQUEST;
-  if (!(o->access & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA)) || o->fd < 0)
+  if (!(o->access & (POSIXFS_WRITE_DATA | POSIXFS_APPEND_DATA)) ||
+      (o->fd < 0 && !o->n->base))
     return SMBX_STATUS_ACCESS_DENIED;
   if (offset > INT64_MAX || len > INT64_MAX - offset)
     return SMBX_STATUS_INVALID_PARAMETER;
   if (io_conflict(o->n, o, offset, len, 1))
     return SMBX_STATUS_FILE_LOCK_CONFLICT;
+  if (o->n->base) return stream_write(o, offset, buf, len, nwritten);
   size_t put = 0;
   while (put < len) {
     ssize_t r = pwrite(o->fd, buf + put, len - put, (off_t)(offset + put));
@@ -1436,7 +2049,8 @@ static void fill_standard(const open_s *o,
   s->allocation_size = ni->allocation_size;
   s->end_of_file = ni->end_of_file;
   s->number_of_links = (uint32_t)sb->st_nlink;
-  s->delete_pending = (uint8_t)(o->n->delete_pending || o->doc);
+  s->delete_pending = (uint8_t)(o->n->delete_pending ||
+                                FILE_OF(o->n)->delete_pending || o->doc);
   s->directory = (uint8_t)o->is_dir;
 }
 
@@ -1519,6 +2133,13 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
   if (fstat(o->pfd, &sb) != 0) return errno_status(errno);
   smbx_smb2_file_network_open_info ni;
   attrs_of(&sb, o->pfd, NULL, &ni);
+  char pp[64];
+  proc_path(pp, sizeof pp, o->pfd);
+  if (o->n->base) { /* a stream: the file's times and attributes, its size */
+    ssize_t size = stream_size(pp, o->n->stream);
+    ni.end_of_file = size > 0 ? (uint64_t)size : 0;
+    ni.allocation_size = stream_alloc(ni.end_of_file);
+  }
   uint8_t t[128];
   memset(t, 0, sizeof t);
   smbx_ssize n;
@@ -1591,8 +2212,9 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
        OBJECT_NAME_NOT_FOUND, which stops smbclient's allinfo and fails
        smbtorture's getinfo; answer as Samba does with "mangled names = no":
        the last component cut to 12 UTF-16 units (never half a pair). */
-    const char *base = strrchr(o->n->path, '/');
-    base = base ? base + 1 : o->n->path;
+    const char *fp = FILE_OF(o->n)->path;
+    const char *base = strrchr(fp, '/');
+    base = base ? base + 1 : fp;
     uint8_t *u16 = NULL;
     size_t u16l = 0;
     if (utf8_to_16(base, &u16, &u16l) != 0)
@@ -1608,22 +2230,40 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
     return emit(t, 4 + u16l, 8, out, cap, out_len);
   }
   case POSIXFS_FILE_STREAM_INFORMATION: {
-    if (o->is_dir) return ST_OK; /* no data stream */
-    put32(t, 0);
-    put32(t + 4, 14);
-    put64(t + 8, ni.end_of_file);
-    put64(t + 16, ni.allocation_size);
-    const char *s = "::$DATA";
-    for (size_t i = 0; i < 7; i++) put16(t + 24 + 2 * i, (uint8_t)s[i]);
-    return emit(t, 38, 32, out, cap, out_len); /* 32: as Windows */
+    /* the unnamed data stream (files only) and every named stream; the
+     * file's sizes for "::$DATA" even on a stream handle */
+    uint64_t eof = 0, alloc = 0;
+    if (o->n->base) {
+      smbx_smb2_file_network_open_info fi;
+      attrs_of(&sb, o->pfd, NULL, &fi);
+      eof = fi.end_of_file;
+      alloc = fi.allocation_size;
+    } else {
+      eof = ni.end_of_file;
+      alloc = ni.allocation_size;
+    }
+    uint8_t *list = NULL;
+    size_t ll = 0;
+    uint32_t sst = stream_info_build(pp, S_ISDIR(sb.st_mode), eof, alloc,
+                                     &list, &ll);
+    if (sst != ST_OK) return sst;
+    sst = ll ? emit(list, ll, 32, out, cap, out_len) : ST_OK; /* 32: as Windows */
+    free(list);
+    return sst;
   }
   case POSIXFS_FILE_NAME_INFORMATION:
   case POSIXFS_FILE_NORMALIZED_NAME_INFORMATION:
   case SMBX_SMB2_FILE_ALL_INFORMATION: {
     /* the normalized name is share-relative without the leading `\`
      * (empty for the root); lookups are exact, so it is the name */
-    char *wp = win_path(o->n->path,
+    char *wp = win_path(FILE_OF(o->n)->path,
                         info_class != POSIXFS_FILE_NORMALIZED_NAME_INFORMATION);
+    if (wp && o->n->base) { /* a stream: file:stream, as Windows */
+      char *full = malloc(strlen(wp) + strlen(o->n->stream) + 2);
+      if (full) sprintf(full, "%s:%s", wp, o->n->stream);
+      free(wp);
+      wp = full;
+    }
     uint8_t *u16 = NULL;
     size_t u16l = 0;
     if (!wp || utf8_to_16(wp, &u16, &u16l) != 0) {
@@ -1671,7 +2311,8 @@ static uint32_t set_disposition(posixfs *fs, open_s *o, int del) {
     o->doc = 0;
     return ST_OK;
   }
-  if (o->n->path[0] == '\0') return SMBX_STATUS_ACCESS_DENIED; /* root */
+  if (!o->n->base && o->n->path[0] == '\0')
+    return SMBX_STATUS_ACCESS_DENIED; /* root */
   if (o->is_dir) {
     int dfd = openat(o->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -1694,6 +2335,67 @@ static uint32_t set_disposition(posixfs *fs, open_s *o, int del) {
   return ST_OK;
 }
 
+/* Rename of a stream handle to ":NEW[:$DATA]" of the same file: the
+ * value moves to the new xattr name. */
+static uint32_t stream_rename(posixfs *fs, open_s *o, const uint8_t *nm,
+                              size_t nl, int replace) {
+  node *n = o->n;
+  size_t u8l = 0;
+  int rc = smbx_utf16le_to_utf8(nm, nl, NULL, 0, &u8l);
+  if (nl % 2 || (rc != 0 && rc != SMBX_ERR_NOBUF))
+    return SMBX_STATUS_OBJECT_NAME_INVALID;
+  char *to = malloc(u8l + 1);
+  if (!to) return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  if (u8l && smbx_utf16le_to_utf8(nm, nl, (uint8_t *)to, u8l, &u8l) != 0) {
+    free(to);
+    return SMBX_STATUS_OBJECT_NAME_INVALID;
+  }
+  to[u8l] = '\0';
+  streamspec ss;
+  memset(&ss, 0, sizeof ss);
+  uint32_t st = SMBX_STATUS_INVALID_PARAMETER; /* not ":stream" */
+  if (to[0] == ':' && !memchr(to, '\0', u8l) && !strchr(to, '\\'))
+    st = parse_stream(to + 1, &ss);
+  free(to);
+  if (st != ST_OK) return st;
+  if (!ss.name) return SMBX_STATUS_INVALID_PARAMETER; /* to "::$DATA" */
+  if (!strcmp(ss.name, n->stream)) {
+    free(ss.name);
+    return ST_OK;
+  }
+  char pp[64], found[STREAM_NAME_MAX + 1];
+  proc_path(pp, sizeof pp, o->pfd);
+  int exists = strcasecmp(ss.name, n->stream) ? stream_lookup(pp, ss.name,
+                                                              found)
+                                              : 0;
+  if (exists < 0) st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  else if (exists && !replace) st = SMBX_STATUS_OBJECT_NAME_COLLISION;
+  else if (exists && stream_node_find(fs, n->base, found))
+    st = SMBX_STATUS_SHARING_VIOLATION; /* the target is open */
+  size_t size = 0;
+  uint8_t *v = st == ST_OK ? stream_load(pp, n->stream, 0, &size, &st) : NULL;
+  char *nn = v ? xstrdup(ss.name) : NULL;
+  if (v && !nn) st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  if (nn && exists) {
+    char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+    stream_xname(x, found); /* the replaced one may differ in case */
+    (void)removexattr(pp, x);
+  }
+  if (nn) st = stream_store(pp, nn, v, size, XATTR_CREATE);
+  if (nn && st == ST_OK) {
+    char x[sizeof STREAM_XATTR + STREAM_NAME_MAX];
+    stream_xname(x, n->stream);
+    if (strcmp(nn, n->stream)) (void)removexattr(pp, x);
+    free(n->stream);
+    n->stream = nn;
+    nn = NULL;
+  }
+  free(nn);
+  free(v);
+  free(ss.name);
+  return st;
+}
+
 static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
                            size_t len) {
   smbx_smb2_file_rename_info ri;
@@ -1701,6 +2403,9 @@ static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
     return SMBX_STATUS_INFO_LENGTH_MISMATCH;
   if (!(o->access & POSIXFS_DELETE)) return SMBX_STATUS_ACCESS_DENIED;
   node *n = o->n;
+  if (n->base)
+    return stream_rename(fs, o, ri.file_name.p, ri.file_name.len,
+                         ri.replace_if_exists);
   if (n->path[0] == '\0') return SMBX_STATUS_ACCESS_DENIED;
   const uint8_t *nm = ri.file_name.p;
   size_t nl = ri.file_name.len;
@@ -1723,7 +2428,8 @@ static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
   size_t pl = strlen(n->path);
   if (n->is_dir) {
     for (node *k = fs->nodes; k; k = k->next)
-      if (k != n && !strncmp(k->path, n->path, pl) && k->path[pl] == '/') {
+      if (k != n && !k->base && !strncmp(k->path, n->path, pl) &&
+          k->path[pl] == '/') {
         free(to);
         return SMBX_STATUS_ACCESS_DENIED;
       }
@@ -1758,7 +2464,7 @@ static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
         goto out;
       }
       node *tn = node_find(fs, tsb.st_dev, tsb.st_ino);
-      if (S_ISDIR(tsb.st_mode) || (tn && tn->opens)) {
+      if (S_ISDIR(tsb.st_mode) || (tn && (tn->opens || tn->streams))) {
         st = SMBX_STATUS_ACCESS_DENIED;
         goto out;
       }
@@ -1810,6 +2516,12 @@ uint32_t posixfs_set_info(posixfs *fs, smbx_smb2_fileid fid,
         b.last_write_time != UINT64_MAX - 1)
       ts[1] = from_filetime(b.last_write_time);
     if (utimensat(AT_FDCWD, pp, ts, 0) != 0) return errno_status(errno);
+    if (b.creation_time && b.creation_time < UINT64_MAX - 1) {
+      uint8_t bt[8];
+      put64(bt, b.creation_time);
+      if (setxattr(pp, BTIME_XATTR, bt, sizeof bt, 0) != 0 && errno != ENOTSUP)
+        return errno_status(errno);
+    }
     if (b.file_attributes) {
       struct stat sb;
       if (fstat(o->pfd, &sb) != 0) return errno_status(errno);
@@ -1833,9 +2545,12 @@ uint32_t posixfs_set_info(posixfs *fs, smbx_smb2_fileid fid,
     if (len < 8) return SMBX_STATUS_INFO_LENGTH_MISMATCH;
     uint64_t v = get64(buf);
     if (o->is_dir) return SMBX_STATUS_INVALID_PARAMETER;
-    if (!(o->access & POSIXFS_WRITE_DATA) || o->fd < 0)
+    if (!(o->access & POSIXFS_WRITE_DATA) || (o->fd < 0 && !o->n->base))
       return SMBX_STATUS_ACCESS_DENIED;
     if (v > INT64_MAX) return SMBX_STATUS_INVALID_PARAMETER;
+    if (o->n->base)
+      return stream_truncate(o, v,
+                             info_class == POSIXFS_FILE_ALLOCATION_INFORMATION);
     struct stat sb;
     if (fstat(o->fd, &sb) != 0) return errno_status(errno);
     if (info_class == POSIXFS_FILE_ALLOCATION_INFORMATION) {

@@ -95,6 +95,7 @@
 #define POSIXFS_STATUS_CANNOT_DELETE 0xC0000121u
 #define POSIXFS_STATUS_INVALID_SECURITY_DESCR 0xC0000079u
 #define POSIXFS_STATUS_NO_EAS_ON_FILE 0xC0000052u
+#define POSIXFS_STATUS_FILE_DELETED 0xC0000123u
 
 /** @name SECURITY_INFORMATION bits (AdditionalInformation) @{ */
 #define POSIXFS_SECINFO_OWNER 0x1u
@@ -264,15 +265,28 @@ int posixfs_notify_drain(posixfs *fs);
 uint32_t posixfs_notify_take(posixfs *fs, smbx_smb2_fileid fid, uint8_t *out,
                              uint32_t cap, uint32_t *out_len);
 
-/** @brief Identity of an object for the lease manager: st_dev, st_ino. */
+/** @brief Identity of an object for the lease manager: st_dev, st_ino,
+ *  and for a named stream a hash of its name (leases and share modes are
+ *  per stream, as on NTFS). */
 typedef struct posixfs_key {
   uint64_t dev, ino;
+  uint64_t stream; /**< 0: the file; else bit 63 set (a named stream) */
   int valid;  /**< the object exists */
   int is_dir;
 } posixfs_key;
 
+/** @brief The 128-bit lease-manager file key of k: (st_dev ^ stream,
+ *  st_ino). A stream's key differs from its file's in bit 63 of the
+ *  first word, which no Linux st_dev sets. */
+static inline void posixfs_key_file_key(const posixfs_key *k,
+                                        uint64_t out[2]) {
+  out[0] = k->dev ^ k->stream;
+  out[1] = k->ino;
+}
+
 /** @brief Keys of a share-relative name (without opening it) and of its
- *  parent directory (invalid for the root).
+ *  parent directory (invalid for the root). A name with a stream
+ *  (file:stream[:$DATA]) gives that stream's key when it exists.
  *  @return SUCCESS (obj valid); OBJECT_NAME_NOT_FOUND (obj invalid, the
  *          parent may be valid); OBJECT_NAME_INVALID; another status. */
 uint32_t posixfs_lookup(posixfs *fs, const uint8_t *name, size_t name_len,

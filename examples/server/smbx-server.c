@@ -499,9 +499,8 @@ static void lease_change(server *s, uint32_t kind, uint64_t lopen,
   c.struct_size = sizeof c;
   c.kind = kind;
   c.open = lopen;
-  uint64_t *dst = kind == SMBX_LEASE_CHG_DATA ? c.file_key : c.dir_key;
-  dst[0] = k->dev;
-  dst[1] = k->ino;
+  posixfs_key_file_key(k, kind == SMBX_LEASE_CHG_DATA ? c.file_key
+                                                      : c.dir_key);
   (void)smbx_lease_change_report(s->lm, &c, s->now);
 }
 
@@ -538,8 +537,7 @@ static uint32_t lease_prepare(server *s, const smbx_event *e,
       return SMBX_STATUS_INVALID_PARAMETER;
     return SMBX_STATUS_SUCCESS;
   }
-  r->file_key[0] = lc->obj.dev;
-  r->file_key[1] = lc->obj.ino;
+  posixfs_key_file_key(&lc->obj, r->file_key);
   r->is_dir = (uint8_t)lc->obj.is_dir;
   if (lc->parent.valid) {
     r->has_parent = 1;
@@ -811,8 +809,7 @@ static int create_step(server *s, const smbx_event *e, lease_ctx *resume)
     (void)posixfs_lookup(s->fs, q.name.p, q.name.len, &lc.obj, &lc.parent);
     if (!lc.parent.valid)
       lc.parent = pk;
-    lc.req.file_key[0] = lc.obj.dev;
-    lc.req.file_key[1] = lc.obj.ino;
+    posixfs_key_file_key(&lc.obj, lc.req.file_key);
     lc.req.is_dir = (uint8_t)lc.obj.is_dir;
     uint32_t bst = 0;
     if (!lc.obj.valid ||
@@ -1358,8 +1355,7 @@ static int set_info_step(server *s, const smbx_event *e, bool resumed)
     c.kind = SMBX_LEASE_CHG_HANDLES;
     c.open = ro->lopen;
     c.user = e->u.pdu.req;
-    c.file_key[0] = ro->key.dev;
-    c.file_key[1] = ro->key.ino;
+    posixfs_key_file_key(&ro->key, c.file_key);
     if (smbx_lease_change_report(s->lm, &c, s->now) == 1)
       return lease_park(s, e, NULL, 4);
   }

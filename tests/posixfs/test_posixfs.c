@@ -370,8 +370,8 @@ static void smb2_4_4_path_escapes_rejected(void **state) {
                    SMBX_STATUS_OBJECT_NAME_INVALID);
   assert_int_equal(cr(f, "a/b", POSIXFS_READ_DATA, 7, POSIXFS_OPEN_IF, 0, &r),
                    SMBX_STATUS_OBJECT_NAME_INVALID);
-  assert_int_equal(cr(f, "a:stream", POSIXFS_READ_DATA, 7, POSIXFS_OPEN_IF, 0,
-                      &r),
+  assert_int_equal(cr(f, "a:stream:$DATA:x", POSIXFS_READ_DATA, 7,
+                      POSIXFS_OPEN_IF, 0, &r),
                    SMBX_STATUS_OBJECT_NAME_INVALID);
   posixfs_create_args a;
   memset(&a, 0, sizeof a);
@@ -1632,6 +1632,357 @@ static void smb2_4_12_extended_attributes(void **state) {
   cl(f, r.file_id);
 }
 
+/* ------------------------------------------------------------------ */
+/* named streams (MS-FSCC 2.1.5.4 names, MS-FSA 2.1.5.1 create, share
+ * modes per stream) */
+
+static void wr(fx *f, smbx_smb2_fileid id, uint64_t off, const char *s) {
+  uint32_t n = 0;
+  assert_int_equal(posixfs_write(f->fs, id, off, (const uint8_t *)s,
+                                 (uint32_t)strlen(s), &n),
+                   0);
+  assert_int_equal(n, strlen(s));
+}
+
+static void rd_is(fx *f, smbx_smb2_fileid id, const char *want) {
+  uint8_t b[128];
+  uint32_t n = 0;
+  assert_int_equal(posixfs_read(f->fs, id, 0, b, sizeof b, &n), 0);
+  assert_int_equal(n, strlen(want));
+  assert_memory_equal(b, want, n);
+}
+
+static void stream_create_open_overwrite_dispositions(void **state) {
+  fx *f = *state;
+  posixfs_create_result r, r2;
+  /* OPEN/OVERWRITE of a stream of a missing file: nothing is made */
+  assert_int_equal(cr(f, "sf:s1", RW, 7, POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(cr(f, "sf:s1", RW, 7, POSIXFS_OVERWRITE, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_false(exists(f, "sf"));
+  /* CREATE makes the file, then the empty stream */
+  assert_int_equal(cr(f, "sf:s1", RW, 7, POSIXFS_CREATE, 0, &r), 0);
+  assert_int_equal(r.create_action, POSIXFS_ACTION_CREATED);
+  assert_int_equal(r.info.end_of_file, 0);
+  assert_int_equal(r.info.allocation_size, 0);
+  assert_int_equal(r.info.file_attributes, POSIXFS_ATTR_ARCHIVE);
+  assert_true(exists(f, "sf"));
+  assert_int_equal(fsize(f, "sf"), 0);
+  wr(f, r.file_id, 0, "hello");
+  wr(f, r.file_id, 3, "LO!");
+  rd_is(f, r.file_id, "helLO!");
+  uint8_t b[8];
+  uint32_t n = 0;
+  assert_int_equal(posixfs_read(f->fs, r.file_id, 6, b, 1, &n),
+                   SMBX_STATUS_END_OF_FILE);
+  cl(f, r.file_id);
+  assert_int_equal(fsize(f, "sf"), 0); /* the data stream is untouched */
+  /* stream names and the type ignore case; the stored case is kept */
+  assert_int_equal(cr(f, "sf:S1:$DaTa", RW, 7, POSIXFS_OPEN, 0, &r), 0);
+  assert_int_equal(r.create_action, POSIXFS_ACTION_OPENED);
+  assert_int_equal(r.info.end_of_file, 6);
+  rd_is(f, r.file_id, "helLO!");
+  cl(f, r.file_id);
+  assert_int_equal(cr(f, "sf:s1", RW, 7, POSIXFS_CREATE, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_COLLISION);
+  assert_int_equal(cr(f, "sf:s2", RW, 7, POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(cr(f, "sf:s1", RW, 7, POSIXFS_OVERWRITE, 0, &r), 0);
+  assert_int_equal(r.create_action, POSIXFS_ACTION_OVERWRITTEN);
+  assert_int_equal(r.info.end_of_file, 0);
+  cl(f, r.file_id);
+  assert_int_equal(cr(f, "sf:s1", RW, 7, POSIXFS_SUPERSEDE, 0, &r), 0);
+  assert_int_equal(r.create_action, POSIXFS_ACTION_SUPERSEDED);
+  cl(f, r.file_id);
+  assert_int_equal(cr(f, "sf:s2", RW, 7, POSIXFS_OPEN_IF, 0, &r), 0);
+  assert_int_equal(r.create_action, POSIXFS_ACTION_CREATED);
+  /* "file::$DATA" is the file itself */
+  assert_int_equal(cr(f, "sf::$DATA", RW, 7, POSIXFS_OPEN, 0, &r2), 0);
+  wr(f, r2.file_id, 0, "base");
+  cl(f, r2.file_id);
+  assert_int_equal(fsize(f, "sf"), 4);
+  cl(f, r.file_id);
+  assert_int_equal(posixfs_open_count(f->fs), 0);
+}
+
+static void stream_invalid_names(void **state) {
+  fx *f = *state;
+  posixfs_create_result r;
+  put_file(f, "f", "x");
+  mk(f, "d");
+  static const char *const bad[] = {
+      "f:",          "f:s:",      "f:s:$FOO", "f:s:$DATA:x", "f::$FOO",
+      "f::$INDEX_ALLOCATION", "d:x\\y", "f:a/b", "f*:s"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(cr(f, bad[i], RW, 7, POSIXFS_OPEN_IF, 0, &r),
+                     SMBX_STATUS_OBJECT_NAME_INVALID);
+  /* a stream is no directory; a directory has no data stream */
+  assert_int_equal(cr(f, "f:s", RW, 7, POSIXFS_CREATE, POSIXFS_DIRECTORY_FILE,
+                      &r),
+                   SMBX_STATUS_NOT_A_DIRECTORY);
+  assert_int_equal(cr(f, "d::$DATA", RW, 7, POSIXFS_OPEN,
+                      POSIXFS_DIRECTORY_FILE, &r),
+                   SMBX_STATUS_NOT_A_DIRECTORY);
+  assert_int_equal(cr(f, "d::$DATA", RW, 7, POSIXFS_OPEN, 0, &r),
+                   SMBX_STATUS_FILE_IS_A_DIRECTORY);
+  /* control characters and wildcards are valid in a stream name */
+  assert_int_equal(cr(f, "f:\x05?*\n", RW, 7, POSIXFS_CREATE, 0, &r), 0);
+  cl(f, r.file_id);
+  /* the longest name fits an xattr name; one more byte does not */
+  char nm[300];
+  memset(nm, 'a', sizeof nm);
+  memcpy(nm, "f:", 2);
+  nm[2 + 238] = '\0';
+  assert_int_equal(cr(f, nm, RW, 7, POSIXFS_CREATE, 0, &r), 0);
+  cl(f, r.file_id);
+  nm[2 + 238] = 'a';
+  nm[2 + 239] = '\0';
+  assert_int_equal(cr(f, nm, RW, 7, POSIXFS_CREATE, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_INVALID);
+}
+
+/* one FILE_STREAM_INFORMATION entry at p: its name (ASCII) and sizes */
+static const uint8_t *stream_entry(const uint8_t *p, char *name,
+                                   uint64_t *size) {
+  uint32_t nl = (uint32_t)(p[4] | p[5] << 8);
+  for (uint32_t i = 0; i < nl / 2; i++) name[i] = (char)p[24 + 2 * i];
+  name[nl / 2] = '\0';
+  *size = 0;
+  for (int i = 7; i >= 0; i--) *size = *size << 8 | p[8 + i];
+  uint32_t next = (uint32_t)(p[0] | p[1] << 8 | p[2] << 16);
+  return next ? p + next : NULL;
+}
+
+static void stream_information_lists_every_stream(void **state) {
+  fx *f = *state;
+  posixfs_create_result r, s;
+  put_file(f, "f", "0123456789");
+  assert_int_equal(cr(f, "f:one", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  wr(f, s.file_id, 0, "abc");
+  cl(f, s.file_id);
+  assert_int_equal(cr(f, "f:Two", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  uint8_t out[512];
+  uint32_t n = 0;
+  /* asked on the stream's handle: the whole file's list */
+  assert_int_equal(qi(f, s.file_id, 1, POSIXFS_FILE_STREAM_INFORMATION, out,
+                      sizeof out, &n),
+                   0);
+  char name[64];
+  uint64_t size;
+  int seen = 0;
+  const uint8_t *p = stream_entry(out, name, &size);
+  assert_string_equal(name, "::$DATA");
+  assert_int_equal(size, 10);
+  for (int k = 0; k < 2; k++) {
+    assert_non_null(p);
+    assert_int_equal((p - out) % 8, 0);
+    p = stream_entry(p, name, &size);
+    if (!strcmp(name, ":one:$DATA") && size == 3) seen |= 1;
+    if (!strcmp(name, ":Two:$DATA") && size == 0) seen |= 2;
+  }
+  assert_null(p);
+  assert_int_equal(seen, 3);
+  /* a buffer for the first entry only: BUFFER_OVERFLOW */
+  assert_int_equal(qi(f, s.file_id, 1, POSIXFS_FILE_STREAM_INFORMATION, out,
+                      40, &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 40);
+  cl(f, s.file_id);
+  /* a directory: no "::$DATA", nothing else here */
+  mk(f, "d");
+  assert_int_equal(cr(f, "d", POSIXFS_READ_ATTRIBUTES, 7, POSIXFS_OPEN, 0, &r),
+                   0);
+  assert_int_equal(qi(f, r.file_id, 1, POSIXFS_FILE_STREAM_INFORMATION, out,
+                      sizeof out, &n),
+                   0);
+  assert_int_equal(n, 0);
+  cl(f, r.file_id);
+}
+
+static void stream_share_modes_and_file_delete(void **state) {
+  fx *f = *state;
+  posixfs_create_result s1, s2, b, x;
+  put_file(f, "f", "data");
+  /* share modes are per stream */
+  assert_int_equal(cr(f, "f:s1", POSIXFS_WRITE_DATA, 0, POSIXFS_CREATE, 0,
+                      &s1),
+                   0);
+  assert_int_equal(cr(f, "f:s2", POSIXFS_WRITE_DATA, 0, POSIXFS_CREATE, 0,
+                      &s2),
+                   0);
+  assert_int_equal(cr(f, "f:s1", POSIXFS_WRITE_DATA, 0, POSIXFS_OPEN, 0, &x),
+                   SMBX_STATUS_SHARING_VIOLATION);
+  assert_int_equal(cr(f, "f", RW, 0, POSIXFS_OPEN, 0, &b), 0);
+  cl(f, b.file_id);
+  /* DELETE of the file needs the stream opens to share delete */
+  assert_int_equal(cr(f, "f", POSIXFS_DELETE, 7, POSIXFS_OPEN, 0, &x),
+                   SMBX_STATUS_SHARING_VIOLATION);
+  cl(f, s2.file_id);
+  cl(f, s1.file_id);
+  /* ... but not the other way round */
+  assert_int_equal(cr(f, "f", RW, 0, POSIXFS_OPEN, 0, &b), 0);
+  assert_int_equal(cr(f, "f:s1", POSIXFS_DELETE, 7, POSIXFS_OPEN, 0, &x), 0);
+  cl(f, x.file_id);
+  cl(f, b.file_id);
+  assert_int_equal(cr(f, "f:s1", RW, 7, POSIXFS_OPEN, 0, &s1), 0);
+  wr(f, s1.file_id, 0, "keep");
+  assert_int_equal(cr(f, "f", POSIXFS_DELETE, 7, POSIXFS_OPEN,
+                      POSIXFS_DELETE_ON_CLOSE, &b),
+                   0);
+  cl(f, b.file_id);
+  /* the file is delete-pending while its stream is open */
+  assert_true(exists(f, "f"));
+  rd_is(f, s1.file_id, "keep");
+  assert_int_equal(cr(f, "f", RW, 7, POSIXFS_OPEN_IF, 0, &x),
+                   SMBX_STATUS_DELETE_PENDING);
+  assert_int_equal(cr(f, "f:s1", RW, 7, POSIXFS_OPEN_IF, 0, &x),
+                   SMBX_STATUS_DELETE_PENDING);
+  cl(f, s1.file_id);
+  assert_false(exists(f, "f"));
+  assert_int_equal(posixfs_open_count(f->fs), 0);
+}
+
+static void stream_delete_on_close_and_eof(void **state) {
+  fx *f = *state;
+  posixfs_create_result s;
+  put_file(f, "f", "data");
+  assert_int_equal(cr(f, "f:s", RW | POSIXFS_DELETE, 7, POSIXFS_CREATE,
+                      POSIXFS_DELETE_ON_CLOSE, &s),
+                   0);
+  wr(f, s.file_id, 0, "gone");
+  uint8_t out[128];
+  uint32_t n = 0;
+  assert_int_equal(qi(f, s.file_id, 1, SMBX_SMB2_FILE_STANDARD_INFORMATION,
+                      out, sizeof out, &n),
+                   0);
+  assert_int_equal(out[20], 1); /* DeletePending */
+  cl(f, s.file_id);
+  assert_int_equal(cr(f, "f:s", RW, 7, POSIXFS_OPEN, 0, &s),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(fsize(f, "f"), 4);
+  /* EndOfFile and Allocation resize the stream alone */
+  assert_int_equal(cr(f, "f:t", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  wr(f, s.file_id, 0, "abcdef");
+  uint8_t v[8] = {100};
+  assert_int_equal(posixfs_set_info(f->fs, s.file_id, 1,
+                                    SMBX_SMB2_FILE_END_OF_FILE_INFORMATION, v,
+                                    8),
+                   0);
+  assert_int_equal(qi(f, s.file_id, 1, SMBX_SMB2_FILE_STANDARD_INFORMATION,
+                      out, sizeof out, &n),
+                   0);
+  assert_int_equal(out[8], 100); /* EndOfFile */
+  assert_int_equal(fsize(f, "f"), 4);
+  v[0] = 2;
+  assert_int_equal(posixfs_set_info(f->fs, s.file_id, 1,
+                                    POSIXFS_FILE_ALLOCATION_INFORMATION, v, 8),
+                   0);
+  rd_is(f, s.file_id, "ab");
+  /* a stream is at most 64 KiB (an xattr value) */
+  memset(v, 0, sizeof v);
+  v[2] = 2; /* 128 KiB */
+  assert_int_equal(posixfs_set_info(f->fs, s.file_id, 1,
+                                    SMBX_SMB2_FILE_END_OF_FILE_INFORMATION, v,
+                                    8),
+                   SMBX_STATUS_DISK_FULL);
+  uint32_t w = 0;
+  assert_int_equal(posixfs_write(f->fs, s.file_id, 65536, (const uint8_t *)"z",
+                                 1, &w),
+                   SMBX_STATUS_DISK_FULL);
+  /* the name of a stream handle is file:stream */
+  assert_int_equal(qi(f, s.file_id, 1, POSIXFS_FILE_NAME_INFORMATION, out,
+                      sizeof out, &n),
+                   0);
+  assert_int_equal(out[0], 8);
+  assert_memory_equal(out + 4, "\\\0f\0:\0t\0", 8);
+  cl(f, s.file_id);
+}
+
+static void stream_follows_file_rename_overwrite_and_delete(void **state) {
+  fx *f = *state;
+  posixfs_create_result s, b;
+  put_file(f, "f", "data");
+  assert_int_equal(cr(f, "f:s", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  wr(f, s.file_id, 0, "stream");
+  cl(f, s.file_id);
+  /* rename keeps the streams */
+  assert_int_equal(cr(f, "f", POSIXFS_DELETE | RW, 7, POSIXFS_OPEN, 0, &b), 0);
+  assert_int_equal(ren(f, b.file_id, "g", 0), 0);
+  cl(f, b.file_id);
+  assert_int_equal(cr(f, "g:s", RW, 7, POSIXFS_OPEN, 0, &s), 0);
+  rd_is(f, s.file_id, "stream");
+  /* rename of a stream handle: ":new" of the same file */
+  assert_int_equal(cr(f, "g:other", RW, 7, POSIXFS_CREATE, 0, &b), 0);
+  cl(f, b.file_id);
+  posixfs_create_result d;
+  assert_int_equal(cr(f, "g:s", RW | POSIXFS_DELETE, 7, POSIXFS_OPEN, 0, &d),
+                   0);
+  assert_int_equal(ren(f, d.file_id, ":other", 0),
+                   SMBX_STATUS_OBJECT_NAME_COLLISION);
+  assert_int_equal(ren(f, d.file_id, "h", 0), SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(ren(f, d.file_id, ":new:$DATA", 0), 0);
+  cl(f, d.file_id);
+  rd_is(f, s.file_id, "stream"); /* the other handle follows the rename */
+  cl(f, s.file_id);
+  assert_int_equal(cr(f, "g:s", RW, 7, POSIXFS_OPEN, 0, &s),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(cr(f, "g:new", RW, 7, POSIXFS_OPEN, 0, &s), 0);
+  /* an overwrite of the file would drop the open stream: refused */
+  assert_int_equal(cr(f, "g", RW, 7, POSIXFS_OVERWRITE, 0, &b),
+                   SMBX_STATUS_SHARING_VIOLATION);
+  cl(f, s.file_id);
+  assert_int_equal(cr(f, "g", RW, 7, POSIXFS_OVERWRITE, 0, &b), 0);
+  cl(f, b.file_id);
+  assert_int_equal(cr(f, "g:new", RW, 7, POSIXFS_OPEN, 0, &s),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(cr(f, "g:other", RW, 7, POSIXFS_OPEN, 0, &s),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* deleting the file deletes its streams: a new file has none */
+  assert_int_equal(cr(f, "g:t", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  cl(f, s.file_id);
+  assert_int_equal(cr(f, "g", POSIXFS_DELETE, 7, POSIXFS_OPEN,
+                      POSIXFS_DELETE_ON_CLOSE, &b),
+                   0);
+  cl(f, b.file_id);
+  assert_false(exists(f, "g"));
+  assert_int_equal(cr(f, "g:t", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  cl(f, s.file_id);
+}
+
+static uint32_t lk(fx *f, const char *name, posixfs_key *obj,
+                   posixfs_key *par) {
+  const uint8_t *n = u16(name);
+  return posixfs_lookup(f->fs, n, u16len, obj, par);
+}
+
+static void stream_lookup_keys_per_stream(void **state) {
+  fx *f = *state;
+  posixfs_create_result s;
+  put_file(f, "f", "x");
+  assert_int_equal(cr(f, "f:Str", RW, 7, POSIXFS_CREATE, 0, &s), 0);
+  cl(f, s.file_id);
+  posixfs_key file, str, str2, par;
+  assert_int_equal(lk(f, "f", &file, &par), 0);
+  assert_int_equal(lk(f, "f:Str", &str, &par), 0);
+  assert_int_equal(lk(f, "f:sTR:$DATA", &str2, &par),
+                   0);
+  assert_int_equal(file.stream, 0);
+  assert_int_not_equal(str.stream, 0);
+  assert_int_equal(str.stream, str2.stream);
+  uint64_t kf[2], ks[2];
+  posixfs_key_file_key(&file, kf);
+  posixfs_key_file_key(&str, ks);
+  assert_int_equal(kf[1], ks[1]);
+  assert_int_not_equal(kf[0], ks[0]);
+  assert_true(par.valid);
+  assert_int_equal(lk(f, "f:none", &str, &par),
+                   SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_false(str.valid);
+  assert_int_equal(lk(f, "f:a:b", &str, &par),
+                   SMBX_STATUS_OBJECT_NAME_INVALID);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -1666,6 +2017,13 @@ int main(void) {
       T(smb2_4_12_normalized_name_and_fs_control_objectid),
       T(smb2_4_11_notify_changes_not_fitting_enum_dir),
       T(smb2_4_12_extended_attributes),
+      T(stream_create_open_overwrite_dispositions),
+      T(stream_invalid_names),
+      T(stream_information_lists_every_stream),
+      T(stream_share_modes_and_file_delete),
+      T(stream_delete_on_close_and_eof),
+      T(stream_follows_file_rename_overwrite_and_delete),
+      T(stream_lookup_keys_per_stream),
   };
   return RUN_TESTS(tests);
 }
