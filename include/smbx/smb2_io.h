@@ -811,6 +811,23 @@ SMBX_API int smbx_smb2_notify_builder_add(smbx_smb2_notify_builder *b,
 #define SMBX_SMB2_FILE_ALL_INFORMATION 18u
 #define SMBX_SMB2_FILE_END_OF_FILE_INFORMATION 20u
 #define SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION 34u
+#define SMBX_SMB2_FILE_EA_INFORMATION 7u
+#define SMBX_SMB2_FILE_ACCESS_INFORMATION 8u
+#define SMBX_SMB2_FILE_POSITION_INFORMATION 14u
+#define SMBX_SMB2_FILE_MODE_INFORMATION 16u
+#define SMBX_SMB2_FILE_ALIGNMENT_INFORMATION 17u
+#define SMBX_SMB2_FILE_STREAM_INFORMATION 22u
+#define SMBX_SMB2_FILE_COMPRESSION_INFORMATION 28u
+#define SMBX_SMB2_FILE_ATTRIBUTE_TAG_INFORMATION 35u
+/** @} */
+
+/** @name File system information classes (InfoType FILESYSTEM) @{ */
+#define SMBX_SMB2_FS_VOLUME_INFORMATION 1u
+#define SMBX_SMB2_FS_SIZE_INFORMATION 3u
+#define SMBX_SMB2_FS_DEVICE_INFORMATION 4u
+#define SMBX_SMB2_FS_ATTRIBUTE_INFORMATION 5u
+#define SMBX_SMB2_FS_FULL_SIZE_INFORMATION 7u
+#define SMBX_SMB2_FS_SECTOR_SIZE_INFORMATION 11u
 /** @} */
 
 /** @brief QUERY_INFO request. The input buffer (quota / EA queries) is a
@@ -951,6 +968,107 @@ typedef struct smbx_smb2_file_end_of_file_info {
   uint64_t end_of_file;
 } smbx_smb2_file_end_of_file_info;
 
+/** @brief FileEaInformation (class 7, 4 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_ea_info {
+  uint32_t ea_size;
+} smbx_smb2_file_ea_info;
+
+/** @brief FileAccessInformation (class 8, 4 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_access_info {
+  uint32_t access_flags;
+} smbx_smb2_file_access_info;
+
+/** @brief FilePositionInformation (class 14, 8 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_position_info {
+  uint64_t current_byte_offset;
+} smbx_smb2_file_position_info;
+
+/** @brief FileModeInformation (class 16, 4 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_mode_info {
+  uint32_t mode;
+} smbx_smb2_file_mode_info;
+
+/** @brief FileAlignmentInformation (class 17, 4 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_alignment_info {
+  uint32_t alignment_requirement;
+} smbx_smb2_file_alignment_info;
+
+/** @brief FileAttributeTagInformation (class 35, 8 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_attribute_tag_info {
+  uint32_t file_attributes;
+  uint32_t reparse_tag;
+} smbx_smb2_file_attribute_tag_info;
+
+/** @brief FileCompressionInformation (class 28, 16 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_file_compression_info {
+  uint64_t compressed_file_size;
+  uint16_t compression_format; /**< 0 COMPRESSION_FORMAT_NONE */
+  uint8_t compression_unit_shift;
+  uint8_t chunk_shift;
+  uint8_t cluster_shift;
+} smbx_smb2_file_compression_info;
+
+/** @brief One FileStreamInformation entry (class 22: 24 bytes +
+ *  StreamName, entries 8-byte aligned). @since 0.1.0 */
+typedef struct smbx_smb2_file_stream_entry {
+  uint32_t next_entry_offset;  /**< decode only */
+  smbx_smb2_bytes stream_name; /**< UTF-16LE, e.g. "::$DATA" */
+  uint64_t stream_size;
+  uint64_t stream_allocation_size;
+} smbx_smb2_file_stream_entry;
+
+/** @brief FileFsVolumeInformation (FS class 1, 18 bytes + VolumeLabel).
+ *  @since 0.1.0 */
+typedef struct smbx_smb2_fs_volume_info {
+  uint64_t volume_creation_time;
+  uint32_t volume_serial_number;
+  uint8_t supports_objects;
+  smbx_smb2_bytes volume_label; /**< UTF-16LE, even length */
+} smbx_smb2_fs_volume_info;
+
+/** @brief FileFsSizeInformation (FS class 3, 24 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_fs_size_info {
+  uint64_t total_allocation_units;
+  uint64_t available_allocation_units;
+  uint32_t sectors_per_allocation_unit;
+  uint32_t bytes_per_sector;
+} smbx_smb2_fs_size_info;
+
+/** @brief FileFsDeviceInformation (FS class 4, 8 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_fs_device_info {
+  uint32_t device_type; /**< 0x7 FILE_DEVICE_DISK */
+  uint32_t characteristics;
+} smbx_smb2_fs_device_info;
+
+/** @brief FileFsAttributeInformation (FS class 5, 12 bytes +
+ *  FileSystemName). @since 0.1.0 */
+typedef struct smbx_smb2_fs_attribute_info {
+  uint32_t file_system_attributes;
+  uint32_t maximum_component_name_length;
+  smbx_smb2_bytes file_system_name; /**< UTF-16LE, even length */
+} smbx_smb2_fs_attribute_info;
+
+/** @brief FileFsFullSizeInformation (FS class 7, 32 bytes). @since 0.1.0 */
+typedef struct smbx_smb2_fs_full_size_info {
+  uint64_t total_allocation_units;
+  uint64_t caller_available_allocation_units;
+  uint64_t actual_available_allocation_units;
+  uint32_t sectors_per_allocation_unit;
+  uint32_t bytes_per_sector;
+} smbx_smb2_fs_full_size_info;
+
+/** @brief FileFsSectorSizeInformation (FS class 11, 28 bytes).
+ *  @since 0.1.0 */
+typedef struct smbx_smb2_fs_sector_size_info {
+  uint32_t logical_bytes_per_sector;
+  uint32_t physical_bytes_per_sector_for_atomicity;
+  uint32_t physical_bytes_per_sector_for_performance;
+  uint32_t effective_physical_bytes_per_sector_for_atomicity;
+  uint32_t flags;
+  uint32_t byte_offset_for_sector_alignment;
+  uint32_t byte_offset_for_partition_alignment;
+} smbx_smb2_fs_sector_size_info;
+
 /** @name File information class codecs
  *  Decoders read the class's layout from p[0..len): the fixed size must be
  *  present (trailing bytes are ignored), a FileName must be even and
@@ -1006,6 +1124,98 @@ SMBX_API int smbx_smb2_file_end_of_file_info_decode(
     smbx_error_detail *err);
 SMBX_API smbx_ssize smbx_smb2_file_end_of_file_info_encode(
     const smbx_smb2_file_end_of_file_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_ea_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_ea_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_ea_info_encode(
+    const smbx_smb2_file_ea_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_access_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_access_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_access_info_encode(
+    const smbx_smb2_file_access_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_position_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_position_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_position_info_encode(
+    const smbx_smb2_file_position_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_mode_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_mode_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_mode_info_encode(
+    const smbx_smb2_file_mode_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_alignment_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_alignment_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_alignment_info_encode(
+    const smbx_smb2_file_alignment_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_attribute_tag_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_attribute_tag_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_attribute_tag_info_encode(
+    const smbx_smb2_file_attribute_tag_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_file_compression_info_decode(
+    const uint8_t *p, size_t len, smbx_smb2_file_compression_info *out,
+    smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_file_compression_info_encode(
+    const smbx_smb2_file_compression_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_fs_volume_info_decode(const uint8_t *p, size_t len,
+                                         smbx_smb2_fs_volume_info *out,
+                                         smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_fs_volume_info_encode(
+    const smbx_smb2_fs_volume_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_fs_size_info_decode(const uint8_t *p, size_t len,
+                                         smbx_smb2_fs_size_info *out,
+                                         smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_fs_size_info_encode(
+    const smbx_smb2_fs_size_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_fs_device_info_decode(const uint8_t *p, size_t len,
+                                         smbx_smb2_fs_device_info *out,
+                                         smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_fs_device_info_encode(
+    const smbx_smb2_fs_device_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_fs_attribute_info_decode(const uint8_t *p, size_t len,
+                                         smbx_smb2_fs_attribute_info *out,
+                                         smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_fs_attribute_info_encode(
+    const smbx_smb2_fs_attribute_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_fs_full_size_info_decode(const uint8_t *p, size_t len,
+                                         smbx_smb2_fs_full_size_info *out,
+                                         smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_fs_full_size_info_encode(
+    const smbx_smb2_fs_full_size_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+SMBX_API int smbx_smb2_fs_sector_size_info_decode(const uint8_t *p, size_t len,
+                                         smbx_smb2_fs_sector_size_info *out,
+                                         smbx_error_detail *err);
+SMBX_API smbx_ssize smbx_smb2_fs_sector_size_info_encode(
+    const smbx_smb2_fs_sector_size_info *in, uint8_t *buf, size_t cap,
+    size_t *needed);
+/** FileStreamInformation: the next entry at *pos (start with 0); checks
+ *  the 24-byte fixed part, an even StreamNameLength inside the buffer and
+ *  a NextEntryOffset that is a multiple of 8, holds the entry and starts
+ *  inside the buffer. Returns 1 (entry filled, *pos moved on; past the
+ *  last entry *pos = len), 0 at the end, SMBX_ERR_DECODE, SMBX_ERR_INVAL. */
+SMBX_API int smbx_smb2_file_stream_info_next(const uint8_t *p, size_t len,
+                                             size_t *pos,
+                                             smbx_smb2_file_stream_entry *e,
+                                             smbx_error_detail *err);
+/** FileStreamInformation: n >= 1 entries, each but the last padded with
+ *  zeros to 8 bytes; the last NextEntryOffset 0. */
+SMBX_API smbx_ssize smbx_smb2_file_stream_info_encode(
+    const smbx_smb2_file_stream_entry *e, size_t n, uint8_t *buf, size_t cap,
     size_t *needed);
 /** @} */
 

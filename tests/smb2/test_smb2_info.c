@@ -258,6 +258,299 @@ static void fixed_size_classes_round_trip(void **state)
                    SMBX_ERR_INVAL);
 }
 
+static uint32_t rd32(const uint8_t *p, size_t off)
+{
+  return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+         (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+}
+
+/* Ea, Access, Position, Mode, Alignment: one little-endian field each. */
+static void file_info_one_field_classes(void **state)
+{
+  (void)state;
+  uint8_t out[16];
+  smbx_smb2_file_ea_info ea = {0x11223344}, ea2;
+  assert_int_equal(smbx_smb2_file_ea_info_encode(&ea, out, 3, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(smbx_smb2_file_ea_info_encode(&ea, out, 16, NULL), 4);
+  assert_int_equal(out[0], 0x44);
+  assert_int_equal(out[3], 0x11);
+  assert_int_equal(smbx_smb2_file_ea_info_decode(out, 4, &ea2, NULL), 0);
+  assert_int_equal(ea2.ea_size, 0x11223344);
+  assert_int_equal(smbx_smb2_file_ea_info_decode(out, 3, &ea2, NULL),
+                   SMBX_ERR_DECODE);
+  assert_int_equal(smbx_smb2_file_ea_info_encode(NULL, out, 16, NULL),
+                   SMBX_ERR_INVAL);
+
+  smbx_smb2_file_access_info ac = {0x0012019F}, ac2;
+  assert_int_equal(smbx_smb2_file_access_info_encode(&ac, out, 4, NULL), 4);
+  assert_int_equal(smbx_smb2_file_access_info_decode(out, 4, &ac2, NULL), 0);
+  assert_int_equal(ac2.access_flags, 0x0012019F);
+  assert_int_equal(smbx_smb2_file_access_info_decode(out, 0, &ac2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_file_position_info po = {0x0102030405060708ull}, po2;
+  size_t need = 0;
+  assert_int_equal(smbx_smb2_file_position_info_encode(&po, out, 7, &need),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(need, 8);
+  assert_int_equal(smbx_smb2_file_position_info_encode(&po, out, 8, NULL), 8);
+  assert_int_equal(out[0], 0x08);
+  assert_int_equal(out[7], 0x01);
+  assert_int_equal(smbx_smb2_file_position_info_decode(out, 8, &po2, NULL),
+                   0);
+  assert_true(po2.current_byte_offset == po.current_byte_offset);
+  assert_int_equal(smbx_smb2_file_position_info_decode(out, 7, &po2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_file_mode_info mo = {0x20}, mo2;
+  assert_int_equal(smbx_smb2_file_mode_info_encode(&mo, out, 4, NULL), 4);
+  assert_int_equal(smbx_smb2_file_mode_info_decode(out, 4, &mo2, NULL), 0);
+  assert_int_equal(mo2.mode, 0x20);
+  assert_int_equal(smbx_smb2_file_mode_info_decode(out, 2, &mo2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_file_alignment_info al = {0x1FF}, al2;
+  assert_int_equal(smbx_smb2_file_alignment_info_encode(&al, out, 4, NULL),
+                   4);
+  assert_int_equal(smbx_smb2_file_alignment_info_decode(out, 4, &al2, NULL),
+                   0);
+  assert_int_equal(al2.alignment_requirement, 0x1FF);
+  assert_int_equal(smbx_smb2_file_alignment_info_decode(NULL, 4, &al2, NULL),
+                   SMBX_ERR_INVAL);
+}
+
+static void file_attribute_tag_and_compression_info(void **state)
+{
+  (void)state;
+  uint8_t out[32];
+  smbx_smb2_file_attribute_tag_info t = {0x80, 0xA000000C}, t2;
+  assert_int_equal(smbx_smb2_file_attribute_tag_info_encode(&t, out, 7, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(smbx_smb2_file_attribute_tag_info_encode(&t, out, 8, NULL),
+                   8);
+  static const uint8_t tag[8] = {0x80, 0, 0, 0, 0x0C, 0, 0, 0xA0};
+  assert_memory_equal(out, tag, 8);
+  assert_int_equal(smbx_smb2_file_attribute_tag_info_decode(out, 8, &t2, NULL),
+                   0);
+  assert_int_equal(t2.reparse_tag, 0xA000000C);
+  assert_int_equal(smbx_smb2_file_attribute_tag_info_decode(out, 7, &t2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_file_compression_info c = {123456, 2, 16, 12, 9}, c2;
+  memset(out, 0xEE, sizeof out);
+  assert_int_equal(smbx_smb2_file_compression_info_encode(&c, out, 15, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(smbx_smb2_file_compression_info_encode(&c, out, 32, NULL),
+                   16);
+  assert_int_equal(out[8], 2);  /* CompressionFormat */
+  assert_int_equal(out[10], 16); /* CompressionUnitShift */
+  assert_int_equal(out[11], 12); /* ChunkShift */
+  assert_int_equal(out[12], 9);  /* ClusterShift */
+  assert_int_equal(out[13] | out[14] | out[15], 0); /* Reserved */
+  assert_int_equal(out[16], 0xEE);
+  assert_int_equal(smbx_smb2_file_compression_info_decode(out, 16, &c2, NULL),
+                   0);
+  assert_true(c2.compressed_file_size == 123456);
+  assert_int_equal(c2.compression_format, 2);
+  assert_int_equal(c2.cluster_shift, 9);
+  assert_int_equal(smbx_smb2_file_compression_info_decode(out, 15, &c2, NULL),
+                   SMBX_ERR_DECODE);
+}
+
+static void u16(uint8_t *dst, const char *ascii)
+{
+  for (size_t i = 0; ascii[i]; i++) {
+    dst[2 * i] = (uint8_t)ascii[i];
+    dst[2 * i + 1] = 0;
+  }
+}
+
+static void file_stream_info_entries_and_hostile(void **state)
+{
+  (void)state;
+  uint8_t n1[14], n2[24];
+  u16(n1, "::$DATA");
+  u16(n2, ":dirty:$DATA");
+  smbx_smb2_file_stream_entry e[2];
+  memset(e, 0, sizeof e);
+  e[0].stream_name.p = n1;
+  e[0].stream_name.len = 14;
+  e[0].stream_size = 12000;
+  e[0].stream_allocation_size = 12288;
+  e[1].stream_name.p = n2;
+  e[1].stream_name.len = 24;
+  e[1].stream_size = 18;
+  e[1].stream_allocation_size = 18;
+  uint8_t out[128];
+  size_t need = 0;
+  /* 24 + 14 padded to 40, then 24 + 24 unpadded */
+  assert_int_equal(smbx_smb2_file_stream_info_encode(e, 2, out, 87, &need),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(need, 88);
+  memset(out, 0xEE, sizeof out);
+  assert_int_equal(smbx_smb2_file_stream_info_encode(e, 2, out, sizeof out,
+                                                     NULL),
+                   88);
+  assert_int_equal(rd32(out, 0), 40);
+  assert_int_equal(rd32(out, 4), 14);
+  assert_int_equal(out[38] | out[39], 0); /* padding zeroed */
+  assert_int_equal(rd32(out, 40), 0);
+  assert_int_equal(out[88], 0xEE);
+  assert_int_equal(smbx_smb2_file_stream_info_encode(e, 1, out, sizeof out,
+                                                     NULL),
+                   38);
+  assert_int_equal(rd32(out, 0), 0);
+  assert_int_equal(smbx_smb2_file_stream_info_encode(e, 0, out, sizeof out,
+                                                     NULL),
+                   SMBX_ERR_INVAL);
+  e[1].stream_name.len = 23;
+  assert_int_equal(smbx_smb2_file_stream_info_encode(e, 2, out, sizeof out,
+                                                     NULL),
+                   SMBX_ERR_RANGE);
+  e[1].stream_name.len = 24;
+  assert_int_equal(smbx_smb2_file_stream_info_encode(e, 2, out, sizeof out,
+                                                     NULL),
+                   88);
+  /* walk it back */
+  size_t pos = 0;
+  smbx_smb2_file_stream_entry d;
+  assert_int_equal(smbx_smb2_file_stream_info_next(out, 88, &pos, &d, NULL),
+                   1);
+  assert_int_equal(d.next_entry_offset, 40);
+  assert_true(name_is(d.stream_name, "::$DATA"));
+  assert_true(d.stream_size == 12000 && d.stream_allocation_size == 12288);
+  assert_int_equal(pos, 40);
+  assert_int_equal(smbx_smb2_file_stream_info_next(out, 88, &pos, &d, NULL),
+                   1);
+  assert_true(name_is(d.stream_name, ":dirty:$DATA"));
+  assert_int_equal(pos, 88);
+  assert_int_equal(smbx_smb2_file_stream_info_next(out, 88, &pos, &d, NULL),
+                   0);
+  /* hostile: every truncation, an odd or overlong name, a NextEntryOffset
+   * not a multiple of 8, inside the entry, or past the buffer */
+  for (size_t l = 1; l < 88; l++) {
+    uint8_t *t = io_dup(out, l);
+    int rc = 1;
+    pos = 0;
+    while (rc == 1)
+      rc = smbx_smb2_file_stream_info_next(t, l, &pos, &d, NULL);
+    assert_int_equal(rc, SMBX_ERR_DECODE);
+    free(t);
+  }
+  struct {
+    size_t at;
+    uint32_t v;
+    size_t err_at;
+  } bad[] = {{4, 13, 4}, {4, 0xFFFFFFF0u, 4}, {0, 44, 0},
+             {0, 32, 0}, {0, 88, 0},          {0, 0xFFFFFFF8u, 0}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    uint8_t *t = io_dup(out, 88);
+    io_put32(t, bad[i].at, bad[i].v);
+    smbx_error_detail er;
+    pos = 0;
+    assert_int_equal(smbx_smb2_file_stream_info_next(t, 88, &pos, &d, &er),
+                     SMBX_ERR_DECODE);
+    assert_int_equal(er.offset, bad[i].err_at);
+    free(t);
+  }
+  pos = 0;
+  assert_int_equal(smbx_smb2_file_stream_info_next(NULL, 8, &pos, &d, NULL),
+                   SMBX_ERR_INVAL);
+  assert_int_equal(smbx_smb2_file_stream_info_next(out, 0, &pos, &d, NULL),
+                   0);
+}
+
+static void fs_info_classes(void **state)
+{
+  (void)state;
+  uint8_t out[64], lbl[8];
+  u16(lbl, "vmo!");
+  size_t need = 0;
+
+  smbx_smb2_fs_volume_info v = {0x01D9000000000001ull, 0xCAFE, 1, {lbl, 8}},
+                           v2;
+  assert_int_equal(smbx_smb2_fs_volume_info_encode(&v, out, 25, &need),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(need, 26);
+  assert_int_equal(smbx_smb2_fs_volume_info_encode(&v, out, sizeof out, NULL),
+                   26);
+  assert_int_equal(rd32(out, 8), 0xCAFE);
+  assert_int_equal(rd32(out, 12), 8); /* VolumeLabelLength */
+  assert_int_equal(out[16], 1);           /* SupportsObjects */
+  assert_int_equal(out[17], 0);           /* Reserved */
+  assert_int_equal(smbx_smb2_fs_volume_info_decode(out, 26, &v2, NULL), 0);
+  assert_true(name_is(v2.volume_label, "vmo!"));
+  assert_true(v2.volume_creation_time == v.volume_creation_time);
+  assert_int_equal(smbx_smb2_fs_volume_info_decode(out, 25, &v2, NULL),
+                   SMBX_ERR_DECODE);
+  assert_int_equal(smbx_smb2_fs_volume_info_decode(out, 17, &v2, NULL),
+                   SMBX_ERR_DECODE);
+  io_put32(out, 12, 7);
+  assert_int_equal(smbx_smb2_fs_volume_info_decode(out, 26, &v2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_fs_size_info z = {1000, 10, 8, 512}, z2;
+  assert_int_equal(smbx_smb2_fs_size_info_encode(&z, out, 23, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(smbx_smb2_fs_size_info_encode(&z, out, 24, NULL), 24);
+  assert_int_equal(rd32(out, 20), 512);
+  assert_int_equal(smbx_smb2_fs_size_info_decode(out, 24, &z2, NULL), 0);
+  assert_true(z2.total_allocation_units == 1000 &&
+              z2.available_allocation_units == 10 &&
+              z2.sectors_per_allocation_unit == 8);
+  assert_int_equal(smbx_smb2_fs_size_info_decode(out, 23, &z2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_fs_device_info dv = {7, 0x20}, dv2;
+  assert_int_equal(smbx_smb2_fs_device_info_encode(&dv, out, 8, NULL), 8);
+  assert_int_equal(smbx_smb2_fs_device_info_decode(out, 8, &dv2, NULL), 0);
+  assert_int_equal(dv2.device_type, 7);
+  assert_int_equal(dv2.characteristics, 0x20);
+  assert_int_equal(smbx_smb2_fs_device_info_decode(out, 7, &dv2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_fs_attribute_info at = {0x6, 255, {lbl, 8}}, at2;
+  assert_int_equal(smbx_smb2_fs_attribute_info_encode(&at, out, 19, &need),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(need, 20);
+  assert_int_equal(smbx_smb2_fs_attribute_info_encode(&at, out, 20, NULL),
+                   20);
+  assert_int_equal(rd32(out, 8), 8);
+  assert_int_equal(smbx_smb2_fs_attribute_info_decode(out, 20, &at2, NULL), 0);
+  assert_int_equal(at2.maximum_component_name_length, 255);
+  assert_true(name_is(at2.file_system_name, "vmo!"));
+  assert_int_equal(smbx_smb2_fs_attribute_info_decode(out, 19, &at2, NULL),
+                   SMBX_ERR_DECODE);
+  at.file_system_name.len = 3;
+  assert_int_equal(smbx_smb2_fs_attribute_info_encode(&at, out, 64, NULL),
+                   SMBX_ERR_RANGE);
+
+  smbx_smb2_fs_full_size_info f = {1000, 10, 20, 8, 4096}, f2;
+  assert_int_equal(smbx_smb2_fs_full_size_info_encode(&f, out, 31, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(smbx_smb2_fs_full_size_info_encode(&f, out, 32, NULL), 32);
+  assert_int_equal(smbx_smb2_fs_full_size_info_decode(out, 32, &f2, NULL), 0);
+  assert_true(f2.caller_available_allocation_units == 10 &&
+              f2.actual_available_allocation_units == 20 &&
+              f2.bytes_per_sector == 4096);
+  assert_int_equal(smbx_smb2_fs_full_size_info_decode(out, 31, &f2, NULL),
+                   SMBX_ERR_DECODE);
+
+  smbx_smb2_fs_sector_size_info sc = {512, 4096, 4096, 4096, 3, 0, 0}, sc2;
+  assert_int_equal(smbx_smb2_fs_sector_size_info_encode(&sc, out, 27, NULL),
+                   SMBX_ERR_NOBUF);
+  assert_int_equal(smbx_smb2_fs_sector_size_info_encode(&sc, out, 28, NULL),
+                   28);
+  assert_int_equal(rd32(out, 16), 3);
+  assert_int_equal(smbx_smb2_fs_sector_size_info_decode(out, 28, &sc2, NULL),
+                   0);
+  assert_int_equal(sc2.physical_bytes_per_sector_for_atomicity, 4096);
+  assert_int_equal(sc2.flags, 3);
+  assert_int_equal(smbx_smb2_fs_sector_size_info_decode(out, 27, &sc2, NULL),
+                   SMBX_ERR_DECODE);
+}
+
 static void query_and_set_info_hostile_areas(void **state)
 {
   (void)state;
@@ -308,6 +601,10 @@ int main(void)
     cmocka_unit_test(smb2_case_16_set_info_basic_information),
     cmocka_unit_test(smb2_case_16_set_info_rename_information),
     cmocka_unit_test(fixed_size_classes_round_trip),
+    cmocka_unit_test(file_info_one_field_classes),
+    cmocka_unit_test(file_attribute_tag_and_compression_info),
+    cmocka_unit_test(file_stream_info_entries_and_hostile),
+    cmocka_unit_test(fs_info_classes),
     cmocka_unit_test(query_and_set_info_hostile_areas),
   };
   return RUN_TESTS(tests);
