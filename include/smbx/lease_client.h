@@ -302,6 +302,66 @@ SMBX_API int smbx_lease_client_dir_lookup(smbx_lease_client *lc,
                                           uint64_t now_ns,
                                           smbx_smb2_dir_entry *e);
 
+/** @brief One entry of a directory snapshot (smbx_lease_client_dir_snapshot):
+ *  the FileIdBothDirectoryInformation fields at a fixed stride (the other
+ *  classes' fields are subsets). The UTF-16LE name is name_len bytes at
+ *  smbx_lease_dir_entry_name(), the short name short_len bytes right
+ *  after it. 80 bytes. @since 0.1.0 */
+typedef struct smbx_lease_dir_entry {
+  uint64_t creation_time, last_access_time, last_write_time, change_time;
+  uint64_t end_of_file, allocation_size, file_id;
+  uint32_t file_index, file_attributes, ea_size;
+  uint32_t name_off;  /**< bytes from this entry to its name */
+  uint16_t name_len;  /**< bytes of the name */
+  uint8_t short_len;  /**< bytes of the short name */
+  uint8_t reserved;
+  uint32_t name_hash; /**< the cache's index hash of the name */
+} smbx_lease_dir_entry;
+
+/** @brief The name of a snapshot entry (name_len bytes, UTF-16LE).
+ *  @since 0.1.0 */
+static inline const uint8_t *
+smbx_lease_dir_entry_name(const smbx_lease_dir_entry *e)
+{
+  return (const uint8_t *)e + e->name_off;
+}
+
+/** @brief A cached listing as one immutable block: `count` entries at
+ *  `entries[0..count-1]` in server order, names inside the same block.
+ *  Taking it copies nothing and allocates nothing (a reference on the
+ *  block the cache built when the listing was filled); the block stays
+ *  valid and unchanged until smbx_lease_client_dir_release(), even when a
+ *  break, expiry or eviction drops the listing meanwhile (the snapshot is
+ *  the listing as of when it was taken; no snapshot taken after the drop
+ *  serves it). Held blocks the cache dropped still count in the byte
+ *  bound (stats snapshot_bytes) until released. @since 0.1.0 */
+typedef struct smbx_lease_dir_snapshot {
+  size_t struct_size;
+  const smbx_lease_dir_entry *entries;
+  uint32_t count;
+  uint32_t reserved;
+  uint64_t filled_at; /**< host time the listing was complete */
+  void *ref;          /**< the block reference (NULL: none held) */
+} smbx_lease_dir_snapshot;
+
+/** @brief Take a snapshot of a directory's cached listing (same validity
+ *  rules as smbx_lease_client_dir_next(): R held, settled, younger than
+ *  dir_max_age_ns). After own changes (smbx_lease_client_dir_update) the
+ *  first snapshot builds a new block (one allocation); otherwise none.
+ *  @return 0 (*snap filled, release it); SMBX_ERR_NOTFOUND (no valid
+ *          listing: ask the server); SMBX_ERR_NOMEM; SMBX_ERR_INVAL.
+ *  @since 0.1.0 */
+SMBX_API int smbx_lease_client_dir_snapshot(smbx_lease_client *lc,
+                                            const uint8_t key[16],
+                                            uint64_t now_ns,
+                                            smbx_lease_dir_snapshot *snap);
+/** @brief Drop a snapshot's reference (the block is freed with its last
+ *  one); clears *snap. Every snapshot must be released before the table
+ *  (or its client node) is freed. A cleared snapshot is a no-op.
+ *  @since 0.1.0 */
+SMBX_API void smbx_lease_client_dir_release(smbx_lease_client *lc,
+                                            smbx_lease_dir_snapshot *snap);
+
 /** @name Own changes (smbx_lease_client_dir_update)
  *  @{ */
 #define SMBX_LEASE_OWN_ADD 1u     /**< child created (or replaced) */
@@ -343,6 +403,9 @@ typedef struct smbx_lease_client_stats {
   uint64_t index_bytes_per_lease; /**< its share of the key and path
                                        indexes (sized at new) */
   uint64_t hits, misses;  /**< served from cache / not */
+  uint64_t snapshots;     /**< snapshots not yet released */
+  uint64_t snapshot_bytes; /**< bytes of blocks the cache dropped that
+                                snapshots still hold (part of bytes) */
 } smbx_lease_client_stats;
 /** @return 0; SMBX_ERR_INVAL. @since 0.1.0 */
 SMBX_API int smbx_lease_client_get_stats(const smbx_lease_client *lc,
@@ -424,6 +487,18 @@ SMBX_API int smbx_client_dir_next(smbx_client *cli, uint32_t scope,
                                   const uint8_t *path, size_t path_len,
                                   uint64_t now_ns, uint32_t *cursor,
                                   smbx_smb2_dir_entry *e);
+/** @brief Snapshot of a directory's cached listing by path (see
+ *  smbx_lease_client_dir_snapshot()); release it with
+ *  smbx_client_dir_release(). @return as smbx_lease_client_dir_snapshot();
+ *  SMBX_ERR_STATE (leases not enabled). @since 0.1.0 */
+SMBX_API int smbx_client_dir_snapshot(smbx_client *cli, uint32_t scope,
+                                      const uint8_t *path, size_t path_len,
+                                      uint64_t now_ns,
+                                      smbx_lease_dir_snapshot *snap);
+/** @brief Release a snapshot from smbx_client_dir_snapshot().
+ *  @since 0.1.0 */
+SMBX_API void smbx_client_dir_release(smbx_client *cli,
+                                      smbx_lease_dir_snapshot *snap);
 /** @since 0.1.0 */
 SMBX_API int smbx_client_dir_lookup(smbx_client *cli, uint32_t scope,
                                     const uint8_t *dir, size_t dir_len,

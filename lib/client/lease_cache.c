@@ -651,6 +651,35 @@ int smbx_client_dir_next(smbx_client *cli, uint32_t scope,
   return rc;
 }
 
+int smbx_client_dir_snapshot(smbx_client *cli, uint32_t scope,
+                             const uint8_t *path, size_t path_len,
+                             uint64_t now_ns, smbx_lease_dir_snapshot *snap)
+{
+  smbx__cli_leases *cl = L(cli);
+  if (!cl)
+    return cli ? SMBX_ERR_STATE : SMBX_ERR_INVAL;
+  uint8_t key[16];
+  int rc = dir_key(cl, scope, path, path_len, key);
+  if (rc == 0)
+    rc = smbx_lease_client_dir_snapshot(cl->lt, key, now_ns, snap);
+  if (rc == SMBX_ERR_NOTFOUND && cl->memo_valid) {
+    cl->memo_valid = false;
+    if (smbx_lease_client_key(cl->lt, scope, path, path_len, key) == 0)
+      rc = smbx_lease_client_dir_snapshot(cl->lt, key, now_ns, snap);
+  }
+  /* events (expiry, eviction) come out at once; a hit has none */
+  if (rc != 0)
+    drain(cli);
+  return rc;
+}
+
+void smbx_client_dir_release(smbx_client *cli, smbx_lease_dir_snapshot *snap)
+{
+  smbx__cli_leases *cl = L(cli);
+  if (cl)
+    smbx_lease_client_dir_release(cl->lt, snap);
+}
+
 int smbx_client_dir_lookup(smbx_client *cli, uint32_t scope,
                            const uint8_t *dir, size_t dir_len,
                            const uint8_t *name, size_t name_len,

@@ -20,18 +20,22 @@
 #define LC_NAME_MAX 510u  /* bytes of one name (255 UTF-16 units) */
 #define LC_SHARE_MAX 255u
 
-/* One cached directory entry: the FileIdBothDirectoryInformation fields
- * (the other classes' fields are subsets), then the name and the short
- * name (usually empty) back to back. 80 bytes before the names. */
-typedef struct lc_dent {
-  uint64_t creation_time, last_access_time, last_write_time, change_time;
-  uint64_t end_of_file, allocation_size, file_id;
-  uint32_t file_index, file_attributes, ea_size;
-  uint32_t hash; /* of the name under the scope's case rule */
-  uint16_t name_len;
-  uint8_t short_len;
-  uint8_t name[]; /* name_len bytes, then short_len bytes, UTF-16LE */
-} lc_dent;
+/* One cached directory entry (the public snapshot entry): fixed fields,
+ * the name and short name elsewhere at name_off (right after the entry
+ * while filling, in the block's name area once compacted). */
+typedef smbx_lease_dir_entry lc_dent;
+
+/* A complete listing compacted into one block: the entries at a fixed
+ * stride, then their names. Immutable once built; shared by the cache
+ * (one reference while it is the listing's storage) and by snapshots. */
+typedef struct lc_block {
+  smbx__list held; /* on lc->held once the cache dropped it */
+  uint64_t size;   /* bytes allocated */
+  uint64_t filled_at;
+  uint32_t refs;
+  uint32_t count;
+  lc_dent ents[];
+} lc_block;
 
 /* Entries of a listing live in chunks filled in order (an enumeration
  * reads them back in the same order: sequential memory). */
@@ -55,7 +59,9 @@ typedef struct lc_dir {
   lc_dent **ents; /* server order */
   uint32_t n, cap;
   uint32_t *idx;  /* open addressing: position + 1, 0 = empty */
-  lc_chunk *chunks; /* newest first */
+  lc_chunk *chunks; /* newest first: entries not (yet) in the block */
+  lc_block *block;  /* compacted storage, or NULL */
+  bool block_current; /* block holds exactly ents[] in order */
   uint32_t idx_cap;
   uint8_t state;  /* LC_DIR_* */
   bool case_sensitive;
@@ -116,6 +122,8 @@ struct smbx_lease_client {
   uint64_t entries, bytes;
   uint32_t listings;
   uint64_t hits, misses;
+  smbx__list held;  /* lc_block the cache dropped, still referenced */
+  uint64_t snapshots, held_bytes;
   lc_lease *memo; /* the lease the last dircache call named (enumeration
                      calls one entry at a time) */
 };
@@ -134,6 +142,8 @@ void smbx__lc_dir_drop(smbx_lease_client *lc, lc_lease *l, uint32_t reason);
 /* Frees the listing and the log (the lease goes away). */
 void smbx__lc_dir_free(smbx_lease_client *lc, lc_lease *l);
 bool smbx__lc_dir_has_log(const lc_lease *l);
+/* Frees the blocks snapshots still hold (the table goes away). */
+void smbx__lc_dir_free_held(smbx_lease_client *lc);
 /* Fires listing expiry; returns listings dropped. */
 int smbx__lc_dir_expire(smbx_lease_client *lc, uint64_t now);
 uint64_t smbx__lc_dir_expiry(const smbx_lease_client *lc);

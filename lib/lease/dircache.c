@@ -3,13 +3,26 @@
  * directory, filled from a complete enumeration, served while the lease
  * holds R and the listing is younger than dir_max_age_ns; bounded by
  * entries and bytes with whole listings evicted least recently used
- * first; own changes applied, and logged for write-back under W. */
+ * first; own changes applied, and logged for write-back under W.
+ * A complete listing is compacted into one immutable block that
+ * snapshots share by reference (no copy, no allocation per snapshot);
+ * own changes go to chunks and the next snapshot compacts again. */
 #include <string.h>
 
 #include "client_int.h"
 #include "core/alloc.h"
 
 #define CHUNK_BYTES 65536u
+
+static uint8_t *dent_name(lc_dent *d)
+{
+  return (uint8_t *)d + d->name_off;
+}
+
+static const uint8_t *dent_cname(const lc_dent *d)
+{
+  return smbx_lease_dir_entry_name(d);
+}
 
 static size_t dent_size(size_t name_len, size_t short_len)
 {
@@ -37,11 +50,13 @@ static void dent_fill(lc_dent *d, const smbx_smb2_dir_entry *e, bool cs)
   d->ea_size = e->ea_size;
   d->name_len = (uint16_t)nl;
   d->short_len = (uint8_t)e->short_name.len;
+  d->name_off = sizeof *d; /* the name follows the entry */
+  uint8_t *name = dent_name(d);
   if (nl)
-    memcpy(d->name, e->file_name.p, nl);
+    memcpy(name, e->file_name.p, nl);
   if (d->short_len)
-    memcpy(d->name + nl, e->short_name.p, d->short_len);
-  d->hash = smbx__lc_name_hash(d->name, nl, cs);
+    memcpy(name + nl, e->short_name.p, d->short_len);
+  d->name_hash = smbx__lc_name_hash(name, nl, cs);
 }
 
 /* A log entry: allocated alone (written back and freed one by one). */
@@ -76,9 +91,10 @@ static void dent_view(const lc_dent *d, smbx_smb2_dir_entry *e)
   e->reparse_tag = 0;
   e->file_id = d->file_id;
   memset(e->file_id_128, 0, sizeof e->file_id_128);
-  e->short_name.p = d->short_len ? d->name + d->name_len : NULL;
+  const uint8_t *name = dent_cname(d);
+  e->short_name.p = d->short_len ? name + d->name_len : NULL;
   e->short_name.len = d->short_len;
-  e->file_name.p = d->name;
+  e->file_name.p = name;
   e->file_name.len = d->name_len;
 }
 
@@ -100,7 +116,7 @@ static void account(smbx_lease_client *lc, lc_dir *d, int64_t delta)
 static void idx_put(lc_dir *d, uint32_t pos)
 {
   uint32_t mask = d->idx_cap - 1;
-  uint32_t i = d->ents[pos]->hash & mask;
+  uint32_t i = d->ents[pos]->name_hash & mask;
   while (d->idx[i])
     i = (i + 1) & mask;
   d->idx[i] = pos + 1;
@@ -135,23 +151,105 @@ static int64_t find_pos(const lc_dir *d, const uint8_t *name, size_t len)
     if (!v)
       return -1;
     const lc_dent *x = d->ents[v - 1];
-    if (x->hash == h && smbx__lc_name_eq(x->name, x->name_len, name, len,
-                                         d->case_sensitive))
+    if (x->name_hash == h && smbx__lc_name_eq(dent_cname(x), x->name_len,
+                                              name, len, d->case_sensitive))
       return v - 1;
   }
 }
 
 /* ---- listings ------------------------------------------------------------------ */
 
-static void clear_entries(smbx_lease_client *lc, lc_dir *d)
+static void block_free(smbx_lease_client *lc, lc_block *b)
 {
-  lc->entries -= d->n;
+  smbx__free(&lc->alloc, b, b->size, _Alignof(lc_block));
+}
+
+/* The cache lets go of its block: freed, or kept (and still counted in
+ * the byte bound) on lc->held until the last snapshot is released. */
+static void block_drop(smbx_lease_client *lc, lc_dir *d)
+{
+  lc_block *b = d->block;
+  if (!b)
+    return;
+  d->block = NULL;
+  d->block_current = false;
+  account(lc, d, -(int64_t)b->size);
+  if (--b->refs == 0) {
+    block_free(lc, b);
+    return;
+  }
+  lc->bytes += b->size;
+  lc->held_bytes += b->size;
+  smbx__list_insert_after(&lc->held, &b->held);
+}
+
+static void free_chunks(smbx_lease_client *lc, lc_dir *d)
+{
   while (d->chunks) {
     lc_chunk *c = d->chunks;
     d->chunks = c->next;
     account(lc, d, -(int64_t)(sizeof *c + c->cap));
     smbx__free(&lc->alloc, c, sizeof *c + c->cap, _Alignof(lc_chunk));
   }
+}
+
+/* Copies the listing, in order, into one new block (entries at a fixed
+ * stride, then the names) that becomes its storage: ents[] point into
+ * it, the chunks and the previous block go. */
+static int compact(smbx_lease_client *lc, lc_dir *d)
+{
+  uint64_t names = 0;
+  for (uint32_t i = 0; i < d->n; i++)
+    names += (uint64_t)d->ents[i]->name_len + d->ents[i]->short_len;
+  uint64_t size = sizeof(lc_block) + (uint64_t)d->n * sizeof(lc_dent) + names;
+  if (size > UINT32_MAX)
+    return SMBX_ERR_LIMIT; /* name_off is 32 bits */
+  lc_block *b = smbx__alloc(&lc->alloc, (size_t)size, _Alignof(lc_block));
+  if (!b)
+    return SMBX_ERR_NOMEM;
+  smbx__list_init(&b->held);
+  b->size = size;
+  b->filled_at = d->filled_at;
+  b->refs = 1;
+  b->count = d->n;
+  uint8_t *np = (uint8_t *)&b->ents[d->n];
+  for (uint32_t i = 0; i < d->n; i++) {
+    const lc_dent *src = d->ents[i];
+    lc_dent *x = &b->ents[i];
+    size_t nb = (size_t)src->name_len + src->short_len;
+    *x = *src;
+    if (nb)
+      memcpy(np, dent_cname(src), nb);
+    x->name_off = (uint32_t)(np - (uint8_t *)x);
+    np += nb;
+  }
+  for (uint32_t i = 0; i < d->n; i++)
+    d->ents[i] = &b->ents[i];
+  free_chunks(lc, d);
+  block_drop(lc, d);
+  d->block = b;
+  d->block_current = true;
+  account(lc, d, (int64_t)size);
+  return 0;
+}
+
+void smbx__lc_dir_free_held(smbx_lease_client *lc)
+{
+  SMBX__LIST_FOREACH_SAFE(it, tmp, &lc->held) {
+    lc_block *b = SMBX__CONTAINER_OF(it, lc_block, held);
+    smbx__list_remove(&b->held);
+    lc->bytes -= b->size;
+    lc->held_bytes -= b->size;
+    block_free(lc, b);
+  }
+  lc->snapshots = 0;
+}
+
+static void clear_entries(smbx_lease_client *lc, lc_dir *d)
+{
+  lc->entries -= d->n;
+  free_chunks(lc, d);
+  block_drop(lc, d);
   if (d->ents)
     smbx__free(&lc->alloc, d->ents, d->cap * sizeof(lc_dent *),
                _Alignof(lc_dent *));
@@ -354,6 +452,7 @@ static int add_entry(smbx_lease_client *lc, lc_dir *d,
   idx_put(d, d->n);
   d->n++;
   lc->entries++;
+  d->block_current = false;
   return 0;
 }
 
@@ -388,8 +487,13 @@ int smbx_lease_client_dir_fill_end(smbx_lease_client *lc,
   lc_dir *d = l->dir;
   if (!d || d->state != LC_DIR_FILLING)
     return SMBX_ERR_STATE;
-  d->state = LC_DIR_COMPLETE;
   d->filled_at = now_ns;
+  int rc = compact(lc, d);
+  if (rc) {
+    smbx__lc_dir_drop(lc, l, 0);
+    return rc;
+  }
+  d->state = LC_DIR_COMPLETE;
   lc->listings++;
   touch(lc, d);
   return 0;
@@ -443,13 +547,67 @@ int smbx_lease_client_dir_lookup(smbx_lease_client *lc, const uint8_t key[16],
   return 1;
 }
 
-/* The entry's bytes stay in their chunk until the listing goes. */
+int smbx_lease_client_dir_snapshot(smbx_lease_client *lc,
+                                   const uint8_t key[16], uint64_t now_ns,
+                                   smbx_lease_dir_snapshot *snap)
+{
+  if (!snap || snap->struct_size < sizeof *snap)
+    return SMBX_ERR_INVAL;
+  lc_lease *l = find(lc, key);
+  if (!l)
+    return lc && key ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
+  if (!valid(lc, l, now_ns)) {
+    lc->misses++;
+    return SMBX_ERR_NOTFOUND;
+  }
+  lc_dir *d = l->dir;
+  if (!d->block_current) {
+    int rc = compact(lc, d); /* own changes since the last block */
+    if (rc)
+      return rc;
+  }
+  lc->hits++;
+  touch(lc, d);
+  lc_block *b = d->block;
+  b->refs++;
+  lc->snapshots++;
+  snap->entries = b->ents;
+  snap->count = b->count;
+  snap->reserved = 0;
+  snap->filled_at = b->filled_at;
+  snap->ref = b;
+  return 0;
+}
+
+void smbx_lease_client_dir_release(smbx_lease_client *lc,
+                                   smbx_lease_dir_snapshot *snap)
+{
+  if (!lc || !snap || !snap->ref)
+    return;
+  lc_block *b = snap->ref;
+  lc->snapshots--;
+  /* the cache's own reference keeps a block it still serves above 0 */
+  if (--b->refs == 0) {
+    smbx__list_remove(&b->held);
+    lc->bytes -= b->size;
+    lc->held_bytes -= b->size;
+    block_free(lc, b);
+  }
+  snap->entries = NULL;
+  snap->count = 0;
+  snap->filled_at = 0;
+  snap->ref = NULL;
+}
+
+/* The entry's bytes stay in their chunk (or block) until the listing
+ * goes. */
 static void remove_at(smbx_lease_client *lc, lc_dir *d, uint32_t pos)
 {
   memmove(&d->ents[pos], &d->ents[pos + 1],
           (d->n - pos - 1) * sizeof(lc_dent *));
   d->n--;
   lc->entries--;
+  d->block_current = false;
   memset(d->idx, 0, d->idx_cap * sizeof(uint32_t));
   for (uint32_t p = 0; p < d->n; p++)
     idx_put(d, p);

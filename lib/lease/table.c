@@ -102,6 +102,7 @@ void smbx_lease_client_free(smbx_lease_client *lc)
     if (l->path)
       smbx__free(&lc->alloc, l->path, l->path_len, 1);
   }
+  smbx__lc_dir_free_held(lc);
   smbx__slab_free(&lc->leases);
   smbx__hash_free(&lc->by_key);
   smbx__hash_free(&lc->by_path);
@@ -141,6 +142,7 @@ int smbx_lease_client_new(smbx_lease_client **out,
   lc->alloc = al;
   lc->s = st;
   smbx__list_init(&lc->lru);
+  smbx__list_init(&lc->held);
   memcpy(&lc->seed[0], st.key_seed, 8);
   memcpy(&lc->seed[1], st.key_seed + 8, 8);
   size_t hcap = smbx__hash_cap_for(st.max_leases);
@@ -677,6 +679,8 @@ int smbx_lease_client_get_stats(const smbx_lease_client *lc,
       (2 * 24 * (uint64_t)smbx__hash_cap(&lc->by_key)) / lc->s.max_leases;
   o.hits = lc->hits;
   o.misses = lc->misses;
+  o.snapshots = lc->snapshots;
+  o.snapshot_bytes = lc->held_bytes;
   memcpy(st, &o, st->struct_size < sizeof o ? st->struct_size : sizeof o);
   return 0;
 }

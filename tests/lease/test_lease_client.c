@@ -798,6 +798,266 @@ static int scenario_fill(test_alloc *ta, void *arg)
   return rc;
 }
 
+/* ---- snapshots (leases.md 4.3) ----------------------------------------- */
+
+static int snap_take(fx *f, const uint8_t key[16], uint64_t now,
+                     smbx_lease_dir_snapshot *sn)
+{
+  memset(sn, 0, sizeof *sn);
+  sn->struct_size = sizeof *sn;
+  return smbx_lease_client_dir_snapshot(f->lc, key, now, sn);
+}
+
+/* The snapshot holds exactly `names` in order (end_of_file 100 + i). */
+static void snap_expect(const smbx_lease_dir_snapshot *sn, const char **names,
+                        size_t n)
+{
+  assert_int_equal(sn->count, n);
+  for (size_t i = 0; i < n; i++) {
+    const smbx_lease_dir_entry *e = &sn->entries[i];
+    uint8_t nm[64];
+    size_t nl = u16(names[i], nm);
+    assert_int_equal(e->name_len, nl);
+    assert_memory_equal(smbx_lease_dir_entry_name(e), nm, nl);
+    assert_int_equal(e->end_of_file, 100 + i);
+    assert_int_equal(e->file_attributes, 0x20);
+  }
+}
+
+static void stats(fx *f, smbx_lease_client_stats *st)
+{
+  st->struct_size = sizeof *st;
+  assert_int_equal(smbx_lease_client_get_stats(f->lc, st), 0);
+}
+
+static void lease_4_3_snapshot_outlives_break(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {".", "..", "a.txt", "b"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  smbx_lease_dir_snapshot sn, again;
+  assert_int_equal(snap_take(&f, k, 0, &sn), SMBX_ERR_NOTFOUND);
+  fill(&f, k, names, 4, 0);
+  /* a snapshot references the block built at fill_end: no allocation,
+   * the same block for every snapshot of the unchanged listing */
+  uint64_t calls = f.ta.calls;
+  assert_int_equal(snap_take(&f, k, 1, &sn), 0);
+  assert_int_equal(snap_take(&f, k, 1, &again), 0);
+  assert_int_equal(f.ta.calls, calls);
+  assert_ptr_equal(sn.entries, again.entries);
+  assert_int_equal(sn.filled_at, 0);
+  snap_expect(&sn, names, 4);
+  smbx_lease_client_dir_release(f.lc, &again);
+  assert_null(again.ref);
+  smbx_lease_client_dir_release(f.lc, &again); /* cleared: no-op */
+  /* the break drops the listing; nothing new is served from it... */
+  smbx_smb2_lease_break_notify n = notif(k, R | H, 0, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 2), 1);
+  drain(&f);
+  assert_int_equal(snap_take(&f, k, 2, &again), SMBX_ERR_NOTFOUND);
+  smbx_smb2_dir_entry e;
+  uint32_t cur = 0;
+  assert_int_equal(smbx_lease_client_dir_next(f.lc, k, 2, &cur, &e),
+                   SMBX_ERR_NOTFOUND);
+  /* ...but the snapshot taken before is intact and counted as held */
+  snap_expect(&sn, names, 4);
+  smbx_lease_client_stats st;
+  stats(&f, &st);
+  assert_int_equal(st.listings, 0);
+  assert_int_equal(st.snapshots, 1);
+  assert_true(st.snapshot_bytes >= 4 * sizeof(smbx_lease_dir_entry));
+  assert_int_equal(st.bytes, st.snapshot_bytes);
+  smbx_lease_client_dir_release(f.lc, &sn);
+  stats(&f, &st);
+  assert_int_equal(st.snapshots, 0);
+  assert_int_equal(st.snapshot_bytes, 0);
+  assert_int_equal(st.bytes, 0);
+  fx_fini(&f);
+}
+
+static void lease_4_3_snapshot_outlives_expiry_and_lru(void **state)
+{
+  (void)state;
+  fx f;
+  smbx_lease_client_settings s;
+  smbx_lease_client_settings_default(&s, sizeof s);
+  s.max_dir_entries = 5;
+  s.dir_max_age_ns = 10 * S;
+  fx_init(&f, &s);
+  static const char *two[] = {"a", "b"};
+  uint8_t k1[16], k2[16], k3[16];
+  grant(&f, "d1", SMBX_LEASE_REQ_DIR, R | H, 1, k1);
+  grant(&f, "d2", SMBX_LEASE_REQ_DIR, R | H, 1, k2);
+  grant(&f, "d3", SMBX_LEASE_REQ_DIR, R | H, 1, k3);
+  fill(&f, k1, two, 2, 0);
+  fill(&f, k2, two, 2, 0);
+  smbx_lease_dir_snapshot s1, s2;
+  assert_int_equal(snap_take(&f, k1, 1, &s1), 0); /* d1 the newest */
+  assert_int_equal(snap_take(&f, k2, 1, &s2), 0); /* now d2 */
+  fill(&f, k3, two, 2, 1); /* 6 > 5 entries: d1, least recently used, goes */
+  smbx_lease_dir_snapshot x;
+  memset(&x, 0, sizeof x); /* struct_size unset */
+  assert_int_equal(smbx_lease_client_dir_snapshot(f.lc, k1, 1, &x),
+                   SMBX_ERR_INVAL);
+  assert_int_equal(snap_take(&f, k1, 1, &x), SMBX_ERR_NOTFOUND);
+  snap_expect(&s1, two, 2);
+  /* d2 (filled at 0, d3 at 1) expires under its lease: its snapshot
+   * stays readable */
+  assert_int_equal(smbx_lease_client_handle_expiry(f.lc, 10 * S), 1);
+  assert_int_equal(snap_take(&f, k2, 10 * S, &x), SMBX_ERR_NOTFOUND);
+  snap_expect(&s2, two, 2);
+  smbx_lease_client_stats st;
+  stats(&f, &st);
+  assert_int_equal(st.listings, 1); /* d3 */
+  assert_int_equal(st.snapshots, 2);
+  assert_true(st.snapshot_bytes > 0 && st.bytes > st.snapshot_bytes);
+  uint64_t d3_bytes = st.bytes - st.snapshot_bytes;
+  smbx_lease_client_dir_release(f.lc, &s2);
+  smbx_lease_client_dir_release(f.lc, &s1);
+  stats(&f, &st);
+  assert_int_equal(st.snapshot_bytes, 0);
+  assert_int_equal(st.bytes, d3_bytes);
+  drain(&f);
+  fx_fini(&f);
+}
+
+/* Held blocks count in max_dir_bytes: while a dropped listing's snapshot
+ * is held, a listing that would need its room is not cached. */
+static void lease_4_3_snapshot_counts_in_byte_bound(void **state)
+{
+  (void)state;
+  static const char *twenty[] = {"n00", "n01", "n02", "n03", "n04", "n05",
+                                 "n06", "n07", "n08", "n09", "n10", "n11",
+                                 "n12", "n13", "n14", "n15", "n16", "n17",
+                                 "n18", "n19"};
+  fx f;
+  smbx_lease_client_settings s;
+  smbx_lease_client_settings_default(&s, sizeof s);
+  fx_init(&f, &s);
+  uint8_t k1[16], k2[16];
+  grant(&f, "d1", SMBX_LEASE_REQ_DIR, R | H, 1, k1);
+  fill(&f, k1, twenty, 20, 0);
+  smbx_lease_dir_snapshot s1;
+  assert_int_equal(snap_take(&f, k1, 0, &s1), 0);
+  smbx_lease_client_stats one;
+  stats(&f, &one); /* a 20-entry listing, block included */
+  smbx_lease_client_dir_release(f.lc, &s1);
+  fx_fini(&f);
+  /* room for one such listing and a bit, not two */
+  s.max_dir_bytes = one.bytes + one.bytes / 2;
+  fx_init(&f, &s);
+  grant(&f, "d1", SMBX_LEASE_REQ_DIR, R | H, 1, k1);
+  grant(&f, "d2", SMBX_LEASE_REQ_DIR, R | H, 1, k2);
+  fill(&f, k1, twenty, 20, 0);
+  assert_int_equal(snap_take(&f, k1, 0, &s1), 0);
+  smbx_smb2_lease_break_notify n = notif(k1, R | H, 0, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  drain(&f);
+  smbx_lease_client_stats st;
+  stats(&f, &st);
+  assert_true(st.snapshot_bytes > 0);
+  assert_true(st.bytes + one.bytes > s.max_dir_bytes);
+  /* d2's listing does not fit beside the held block: abandoned */
+  assert_int_equal(smbx_lease_client_dir_fill_begin(f.lc, k2, 0), 0);
+  int rc = 0;
+  for (size_t i = 0; i < 20 && rc == 0; i++) {
+    uint8_t nm[16];
+    smbx_smb2_dir_entry e;
+    memset(&e, 0, sizeof e);
+    e.file_name.p = nm;
+    e.file_name.len = u16(twenty[i], nm);
+    rc = smbx_lease_client_dir_fill_add(f.lc, k2, &e);
+  }
+  assert_int_equal(rc, SMBX_ERR_LIMIT);
+  stats(&f, &st);
+  assert_true(st.bytes <= s.max_dir_bytes);
+  assert_int_equal(s1.count, 20);
+  assert_int_equal(s1.entries[19].name_len, 6);
+  assert_memory_equal(smbx_lease_dir_entry_name(&s1.entries[19]),
+                      "n\0" "1\0" "9\0", 6);
+  /* released: the room is back */
+  smbx_lease_client_dir_release(f.lc, &s1);
+  fill(&f, k2, twenty, 20, 1);
+  stats(&f, &st);
+  assert_int_equal(st.listings, 1);
+  assert_true(st.bytes <= s.max_dir_bytes);
+  fx_fini(&f);
+}
+
+/* Own changes never touch a block a snapshot holds; the next snapshot
+ * compacts the changed listing into a new block once. */
+static void lease_4_3_snapshot_after_own_change(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {"a", "b", "c"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(&f, k, names, 3, 0);
+  smbx_lease_dir_snapshot before, after, again;
+  assert_int_equal(snap_take(&f, k, 0, &before), 0);
+  uint8_t nm[8];
+  smbx_smb2_dir_entry e;
+  memset(&e, 0, sizeof e);
+  e.file_name.p = nm;
+  e.file_name.len = u16("b", nm);
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k, SMBX_LEASE_OWN_REMOVE,
+                                                &e, 0),
+                   1);
+  e.file_name.len = u16("new", nm);
+  e.end_of_file = 7;
+  assert_int_equal(smbx_lease_client_dir_update(f.lc, k, SMBX_LEASE_OWN_ADD,
+                                                &e, 0),
+                   1);
+  snap_expect(&before, names, 3);
+  uint64_t calls = f.ta.calls;
+  assert_int_equal(snap_take(&f, k, 0, &after), 0);
+  assert_int_equal(f.ta.calls, calls + 1); /* the new block */
+  assert_int_equal(snap_take(&f, k, 0, &again), 0);
+  assert_int_equal(f.ta.calls, calls + 1);
+  assert_ptr_equal(after.entries, again.entries);
+  assert_int_equal(after.count, 3);
+  assert_int_equal(after.entries[0].end_of_file, 100);
+  assert_int_equal(after.entries[1].end_of_file, 102); /* "c" */
+  assert_int_equal(after.entries[2].end_of_file, 7);
+  assert_memory_equal(smbx_lease_dir_entry_name(&after.entries[2]),
+                      "n\0e\0w\0", 6);
+  assert_int_equal(lookup(&f, k, "NEW", 0, &e), 1);
+  assert_int_equal(lookup(&f, k, "b", 0, &e), 0);
+  snap_expect(&before, names, 3);
+  smbx_lease_client_dir_release(f.lc, &before);
+  smbx_lease_client_dir_release(f.lc, &again);
+  smbx_lease_client_dir_release(f.lc, &after);
+  smbx_lease_client_stats st;
+  stats(&f, &st);
+  assert_int_equal(st.snapshots, 0);
+  assert_int_equal(st.snapshot_bytes, 0);
+  fx_fini(&f);
+}
+
+/* A table freed with a snapshot still held frees the block too (the
+ * snapshot is dangling then: the host must release first). */
+static void lease_4_3_snapshot_freed_with_table(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {"a"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(&f, k, names, 1, 0);
+  smbx_lease_dir_snapshot sn;
+  assert_int_equal(snap_take(&f, k, 0, &sn), 0);
+  smbx_smb2_lease_break_notify n = notif(k, R | H, 0, 2, false);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  drain(&f);
+  fx_fini(&f); /* no leak */
+}
+
 static void lease_client_alloc_failures_clean(void **state)
 {
   (void)state;
@@ -822,6 +1082,11 @@ int main(void)
       cmocka_unit_test(lease_4_3_lru_by_entries_and_bytes),
       cmocka_unit_test(lease_4_3_case_sensitive_scope),
       cmocka_unit_test(lease_4_3_write_lease_log_in_order),
+      cmocka_unit_test(lease_4_3_snapshot_outlives_break),
+      cmocka_unit_test(lease_4_3_snapshot_outlives_expiry_and_lru),
+      cmocka_unit_test(lease_4_3_snapshot_counts_in_byte_bound),
+      cmocka_unit_test(lease_4_3_snapshot_after_own_change),
+      cmocka_unit_test(lease_4_3_snapshot_freed_with_table),
       cmocka_unit_test(lease_client_alloc_failures_clean),
   };
   return RUN_TESTS(tests);
