@@ -7,10 +7,13 @@
  * fields (key: the directory's, the file's or the input's), raw bytes as
  * an unsolicited OPLOCK_BREAK body, a CREATE of a child whose response
  * carries fuzzed RqLs data (and possibly a break before it), a clock
- * step, a re-listing, the loss of the connection. Invariant checked after every op: while the table
- * says the directory lease lacks R (or was purged), the cache serves
- * nothing -- no stale entry after a break was processed -- and a served
- * listing is exactly the three entries. */
+ * step, a re-listing, the loss of the connection, taking or releasing a
+ * held snapshot. Invariant checked after every op: while the table says
+ * the directory lease lacks R (or was purged), the cache serves nothing
+ * -- no stale entry after a break was processed, by enumeration or by a
+ * new snapshot -- and a served listing is exactly the three entries; a
+ * snapshot held across the ops still reads the three entries it was
+ * taken with (ASan: its block stays alive until released). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +44,7 @@ typedef struct fz {
   smbx_smb2_fileid dir_fid;
   uint64_t fid;
   uint16_t msgid_hint;
+  smbx_lease_dir_snapshot held;
 } fz;
 
 static const uint8_t GUID[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
@@ -305,6 +309,18 @@ static bool setup(fz *f)
   return list_fill(f);
 }
 
+static void check_snapshot(const smbx_lease_dir_snapshot *sn)
+{
+  CHECK(sn->count == 3);
+  for (uint32_t i = 0; i < 3; i++) {
+    uint8_t nm[16];
+    size_t nl = u16(NAMES[i], nm);
+    const smbx_lease_dir_entry *e = &sn->entries[i];
+    CHECK(e->name_len == nl &&
+          memcmp(smbx_lease_dir_entry_name(e), nm, nl) == 0);
+  }
+}
+
 /* No stale entry: without R (or after a purge) nothing is served; what is
  * served is the listing the server gave. */
 static void check(fz *f)
@@ -328,6 +344,17 @@ static void check(fz *f)
   }
   CHECK(rc == 0 || rc == SMBX_ERR_NOTFOUND);
   CHECK(rc == SMBX_ERR_NOTFOUND || n == 3);
+  smbx_lease_dir_snapshot sn;
+  sn.struct_size = sizeof sn;
+  rc = smbx_client_dir_snapshot(f->cli, f->scope, dp, dn, f->now, &sn);
+  CHECK(rc == 0 || rc == SMBX_ERR_NOTFOUND);
+  if (rc == 0) {
+    CHECK(st & SMBX_SMB2_LEASE_READ);
+    check_snapshot(&sn);
+    smbx_client_dir_release(f->cli, &sn);
+  }
+  if (f->held.ref)
+    check_snapshot(&f->held);
 }
 
 static void notif(fz *f, const uint8_t *body, size_t blen)
@@ -381,7 +408,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (i < size && f->n_feeds < 500) {
       uint8_t op = data[i++];
       size_t left = size - i;
-      switch (op % 7) {
+      switch (op % 8) {
       case 0: { /* a well-formed lease break with fuzzed fields */
         if (left < 8)
           break;
@@ -472,6 +499,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         drain(f);
         i = size;
         break;
+      case 6: { /* take a snapshot to hold, or release the held one */
+        uint8_t dp[2];
+        size_t dn = u16("d", dp);
+        if (f->held.ref) {
+          smbx_client_dir_release(f->cli, &f->held);
+        } else {
+          f->held.struct_size = sizeof f->held;
+          int rc = smbx_client_dir_snapshot(f->cli, f->scope, dp, dn, f->now,
+                                            &f->held);
+          CHECK(rc == 0 || rc == SMBX_ERR_NOTFOUND);
+        }
+        break;
+      }
       default:
         answer_node(f);
         break;
@@ -480,6 +520,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       check(f);
     }
   }
+  if (f->held.ref)
+    smbx_client_dir_release(f->cli, &f->held);
   smbx_client_free(f->cli);
   for (size_t k = 0; k < f->n_feeds; k++)
     free(f->feeds[k]);
