@@ -2357,6 +2357,9 @@ static uint32_t stream_rename(posixfs *fs, open_s *o, const uint8_t *nm,
   if (to[0] == ':' && !memchr(to, '\0', u8l) && !strchr(to, '\\'))
     st = parse_stream(to + 1, &ss);
   free(to);
+  /* a bad new stream name is INVALID_PARAMETER here (MS-FSA
+   * 2.1.5.15.11.1), not OBJECT_NAME_INVALID as in CREATE */
+  if (st == SMBX_STATUS_OBJECT_NAME_INVALID) return SMBX_STATUS_INVALID_PARAMETER;
   if (st != ST_OK) return st;
   if (!ss.name) return SMBX_STATUS_INVALID_PARAMETER; /* to "::$DATA" */
   if (!strcmp(ss.name, n->stream)) {

@@ -1921,6 +1921,9 @@ static void stream_follows_file_rename_overwrite_and_delete(void **state) {
   assert_int_equal(ren(f, d.file_id, ":other", 0),
                    SMBX_STATUS_OBJECT_NAME_COLLISION);
   assert_int_equal(ren(f, d.file_id, "h", 0), SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(ren(f, d.file_id, ":x:", 0), SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(ren(f, d.file_id, ":x:$DATA:y", 0),
+                   SMBX_STATUS_INVALID_PARAMETER);
   assert_int_equal(ren(f, d.file_id, ":new:$DATA", 0), 0);
   cl(f, d.file_id);
   rd_is(f, s.file_id, "stream"); /* the other handle follows the rename */
