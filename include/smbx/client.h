@@ -376,6 +376,81 @@ SMBX_API int smbx_client_write_from(smbx_client *cli, uint64_t conn,
                                     const void *buf, uint32_t length,
                                     uint64_t now_ns, uint64_t *req);
 
+/** @name Transfer flags (smbx_client_xfer.flags) @{ */
+#define SMBX_XFER_WRITE 0x1u /**< write buf to the file (else read) */
+/** @} */
+/** @name XFER_DONE flags (u.xfer.flags) @{ */
+#define SMBX_XFER_DONE_EOF 0x1u       /**< a read reached end of file */
+#define SMBX_XFER_DONE_CANCELLED 0x2u /**< smbx_client_xfer_cancel() */
+/** @} */
+
+/** @brief A pipelined transfer of one range between an open file and
+ *  local memory (see smbx_client_xfer_start()). @since 0.1.0 */
+typedef struct smbx_client_xfer {
+  size_t struct_size;
+  uint64_t conn;     /**< channel the requests go on; 0: the session's
+                          least loaded each time. When it dies the
+                          session's other channels carry the rest */
+  uint64_t session;  /**< local session handle */
+  uint32_t tree_id;
+  uint32_t flags;    /**< SMBX_XFER_* */
+  smbx_smb2_fileid file_id;
+  uint64_t offset;   /**< file offset of the range */
+  void *buf;         /**< local memory of `length` bytes: written (read)
+                          or read (write) until XFER_DONE */
+  uint64_t length;   /**< > 0 */
+  uint32_t chunk;    /**< bytes per request; 0: the negotiated
+                          MaxReadSize / MaxWriteSize, at most max_io
+                          (inline) or the peer's SMB Direct
+                          MaxReadWriteSize (RDMA) */
+  uint32_t depth;    /**< most requests in flight: 1..65535; 0: 64 */
+  uint64_t user;     /**< the caller's cookie, in XFER_DONE */
+} smbx_client_xfer;
+
+/** @brief Move a range with a pipeline of READ or WRITE requests, each
+ *  through smbx_client_read_into() / _write_from() (by RDMA straight
+ *  from/into `buf` over SMB Direct, else inline), chunked by `chunk`,
+ *  up to `depth` in flight and as many as the credits allow: the node
+ *  sends more whenever a piece completes or credits come back, so all
+ *  granted credits stay busy while the host drives the node. The pieces'
+ *  RESPONSEs are the transfer's (no RESPONSE events); one
+ *  SMBX_EV_XFER_DONE reports bytes moved and the first error once no
+ *  piece is in flight. A short read or END_OF_FILE ends a read
+ *  (SMBX_XFER_DONE_EOF); a failed piece stops new ones. A piece whose
+ *  channel dies is replayed on another (multichannel failover) and the
+ *  transfer goes on there. Everything is allocated here: nothing per
+ *  request.
+ *  @param xfer receives the transfer's handle
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (conn, session);
+ *          SMBX_ERR_STATE; SMBX_ERR_RANGE (chunk above the limits);
+ *          SMBX_ERR_NOMEM; the first request's error (nothing in
+ *          flight: no XFER_DONE). @since 0.1.0 */
+SMBX_API int smbx_client_xfer_start(smbx_client *cli,
+                                    const smbx_client_xfer *x,
+                                    uint64_t now_ns, uint64_t *xfer);
+
+/** @brief Stop a transfer: no new pieces; those in flight are cancelled
+ *  (CANCEL) and XFER_DONE follows with SMBX_XFER_DONE_CANCELLED once they
+ *  completed (at once when none is in flight).
+ *  @return 0; SMBX_ERR_NOTFOUND (unknown or done). @since 0.1.0 */
+SMBX_API int smbx_client_xfer_cancel(smbx_client *cli, uint64_t xfer,
+                                     uint64_t now_ns);
+
+/** @brief Progress of a live transfer. @since 0.1.0 */
+typedef struct smbx_client_xfer_info {
+  size_t struct_size;
+  uint64_t bytes;        /**< moved so far */
+  uint64_t issued;       /**< bytes asked for by pieces sent */
+  uint64_t requests;     /**< pieces sent */
+  uint32_t inflight;     /**< pieces in flight now */
+  uint32_t max_inflight; /**< most at once */
+} smbx_client_xfer_info;
+
+/** @brief Fill `out` for a live transfer.
+ *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND. @since 0.1.0 */
+SMBX_API int smbx_client_xfer_get_info(const smbx_client *cli, uint64_t xfer,
+                                       smbx_client_xfer_info *out);
+
 /** @brief QUERY_DIRECTORY with a UTF-16LE pattern.
  *  @since 0.1.0 */
 SMBX_API int smbx_client_query_directory(

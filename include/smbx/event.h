@@ -98,6 +98,9 @@ extern "C" {
 /** Client: a cached directory listing was dropped (u.lease: key, scope,
  *  reason SMBX_LEASE_INVAL_*). */
 #define SMBX_EV_DIR_INVALIDATE 18u
+/** Client: a transfer (smbx_client_xfer_start()) ended (u.xfer); its
+ *  handle is gone. @since 0.1.0 */
+#define SMBX_EV_XFER_DONE 19u
 /** @} */
 
 /** @brief smbx_event.flags
@@ -252,6 +255,21 @@ typedef struct smbx_event {
       uint16_t epoch;      /**< NewEpoch */
       uint16_t reserved;
     } lease;
+    /** XFER_DONE (client; smbx_client_xfer_start()) */
+    struct {
+      uint64_t xfer;       /**< the transfer's handle */
+      uint64_t user;       /**< smbx_client_xfer.user */
+      uint64_t bytes;      /**< bytes moved (a read: up to EOF) */
+      uint64_t requests;   /**< READ/WRITE requests it sent */
+      int err;             /**< 0, or the first local error of a piece
+                                (SMBX_ERR_CLOSED, _TIMEOUT, _PROTO: a
+                                malformed or short response, ...) */
+      uint32_t status;     /**< 0, or the first failing NTSTATUS (a READ
+                                answered END_OF_FILE is the end, not a
+                                failure) */
+      uint32_t flags;      /**< SMBX_XFER_DONE_* */
+      uint32_t max_inflight; /**< most requests it had in flight at once */
+    } xfer;
     uint8_t reserved[256]; /**< room for new kinds */
   } u;
 } smbx_event;

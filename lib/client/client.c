@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "client/rdma_io.h"
 #include "client/lease_cache.h"
+#include "client/xfer.h"
 #include "smb2/sec.h"
 
 int smbx_client_settings_default(smbx_client_settings *s, size_t struct_size)
@@ -395,6 +396,8 @@ static void on_negotiate(cconn *cc, int err, const smbx__conn_pdu *r)
     e->u.negotiated.max_transact_size = rs.max_transact_size;
     e->u.negotiated.max_read_size = rs.max_read_size;
     e->u.negotiated.max_write_size = rs.max_write_size;
+    cc->max_read = rs.max_read_size;
+    cc->max_write = rs.max_write_size;
     e->u.negotiated.blob = rs.security_buffer.p;
     e->u.negotiated.blob_len = rs.security_buffer.len;
     memcpy(e->u.negotiated.guid, rs.server_guid, 16);
@@ -670,6 +673,13 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
   }
   if (smbx__cli_lease_complete(cli, cli->leases, cc->handle, req, err, r))
     return; /* the lease table's own ack or close */
+  if (smbx__cli_xfer_complete(cli, s.first_req ? s.first_conn : cc->handle,
+                              s.first_req ? s.first_req : req, user, err, r,
+                              rdma, placed)) {
+    if (r) /* a transfer's piece: no RESPONSE event */
+      (void)smbx__conn_release(cc->c, r->hold, cli->now);
+    return;
+  }
   smbx_event *e = ev_push(cli, SMBX_EV_RESPONSE, cc);
   if (!e) {
     if (r)
@@ -746,6 +756,7 @@ static void up_notify(void *ctx, const smbx__conn_pdu *r)
 static void up_writable(void *ctx)
 {
   cconn *cc = ctx;
+  smbx__cli_xfer_writable(cc->cli);
   if (!ev_push_extra(cc->cli, SMBX_EV_WRITABLE, cc))
     ev_lost(cc);
 }
@@ -945,6 +956,7 @@ void smbx_client_free(smbx_client *cli)
   smbx__hash_free(&cli->sids);
   smbx__ring_free(&cli->evq);
   smbx__cli_leases_free(cli, cli->leases);
+  smbx__cli_xfers_free(cli, cli->xfers);
   smbx__cli_replay_free(cli);
   if (cli->sbuf)
     smbx__free(&cli->alloc, cli->sbuf, cli->sbuf_cap, 8);
@@ -1598,7 +1610,7 @@ int smbx_client_compound(smbx_client *cli, uint64_t conn, uint64_t session,
  * bytes (WRITE data) and send. */
 static int send_built(smbx_client *cli, cconn *cc, uint64_t session,
                       smbx_ssize n, const uint8_t *extra, size_t extra_len,
-                      uint64_t *req)
+                      uint64_t user, uint64_t *req)
 {
   if (n < 0)
     return n == SMBX_ERR_NOBUF ? SMBX_ERR_RANGE : (int)n;
@@ -1610,7 +1622,7 @@ static int send_built(smbx_client *cli, cconn *cc, uint64_t session,
     len += extra_len;
   }
   uint64_t r = 0;
-  int rc = send_msg(cc, len, NULL, 0, CK_REQ, session, &r, 1);
+  int rc = send_msg(cc, len, NULL, user, CK_REQ, session, &r, 1);
   if (rc == 0 && req)
     *req = r;
   return rc;
@@ -1629,7 +1641,7 @@ static int send_built(smbx_client *cli, cconn *cc, uint64_t session,
     smbx_smb2_hdr h_;                                                         \
     req_hdr(&h_, cmd_, sid_, tree_id);                                        \
     smbx_ssize n_ = enc(&h_, in, out_pdu(cli), out_cap(cli), NULL);           \
-    return send_built(cli, cc_, session, n_, extra_p, extra_len, req);        \
+    return send_built(cli, cc_, session, n_, extra_p, extra_len, 0, req);     \
   } while (0)
 
 int smbx_client_create(smbx_client *cli, uint64_t conn, uint64_t session,
@@ -1698,7 +1710,8 @@ int smbx_client_write(smbx_client *cli, uint64_t conn, uint64_t session,
 static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
                           uint32_t tree_id, smbx_smb2_fileid file_id,
                           uint64_t offset, void *buf, uint32_t length,
-                          bool read, uint64_t now_ns, uint64_t *req)
+                          bool read, uint64_t user, uint64_t now_ns,
+                          uint64_t *req)
 {
   cconn *cc;
   csess *cs;
@@ -1713,12 +1726,7 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
   bool protect = cs && cs->have_keys &&
                  (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
                                     SMBX__CONN_KEYS_ENCRYPT_ALL));
-  smbx_smbd_params p;
-  p.struct_size = sizeof p;
-  const smbx_smbd *d = smbx__conn_smbd(cc->c);
-  uint32_t peer_rw = d && smbx_smbd_get_params(d, &p) == 0
-                         ? p.max_read_write_size
-                         : 0;
+  uint32_t peer_rw = smbx__conn_smbd_max_rw(cc->c, NULL);
   /* the descriptors are built at the end of the send buffer, the PDU at
    * its start (the encoder copies them right after the fixed part) */
   size_t dcap = out_cap(cli) / 2;
@@ -1731,13 +1739,33 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
                                          dcap, &chain, &channel);
   if (nd < 0)
     return (int)nd;
-  if (nd == 0)
-    return read ? smbx_client_read(cli, conn, session, tree_id, file_id,
-                                   offset, length, now_ns, req)
-                : smbx_client_write(cli, conn, session, tree_id, file_id,
-                                    offset, buf, length, now_ns, req);
   smbx_smb2_hdr h;
   req_hdr(&h, read ? SMBX_SMB2_READ : SMBX_SMB2_WRITE, sid, tree_id);
+  if (nd == 0) { /* inline, as smbx_client_read / _write */
+    if (length > cli->s.max_io)
+      return SMBX_ERR_RANGE;
+    smbx_ssize n;
+    if (read) {
+      smbx_smb2_read_req in;
+      memset(&in, 0, sizeof in);
+      in.padding = 0x50;
+      in.length = length;
+      in.offset = offset;
+      in.file_id = file_id;
+      n = smbx_smb2_encode_read_req(&h, &in, out_pdu(cli), out_cap(cli),
+                                    NULL);
+    } else {
+      smbx_smb2_write_req in;
+      memset(&in, 0, sizeof in);
+      in.offset = offset;
+      in.file_id = file_id;
+      in.data.len = length; /* scatter-gather: header + fixed part only */
+      n = smbx_smb2_encode_write_req(&h, &in, out_pdu(cli), out_cap(cli),
+                                     NULL);
+    }
+    return send_built(cli, cc, session, n, read ? NULL : buf,
+                      read ? 0 : length, user, req);
+  }
   smbx_smb2_bytes ci = {desc, (size_t)nd};
   smbx_ssize n;
   if (read) {
@@ -1765,7 +1793,7 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
   }
   uint64_t r = 0;
   rc = n < 0 ? SMBX_ERR_RANGE
-             : send_msg(cc, (size_t)n, NULL, 0, CK_REQ, session, &r, 1);
+             : send_msg(cc, (size_t)n, NULL, user, CK_REQ, session, &r, 1);
   if (rc) {
     smbx__cli_rdma_unprepare(cc->rdma, &chain);
     return rc;
@@ -1782,7 +1810,7 @@ int smbx_client_read_into(smbx_client *cli, uint64_t conn, uint64_t session,
                           uint64_t now_ns, uint64_t *req)
 {
   return rdma_or_inline(cli, conn, session, tree_id, file_id, offset, buf,
-                        length, true, now_ns, req);
+                        length, true, 0, now_ns, req);
 }
 
 int smbx_client_write_from(smbx_client *cli, uint64_t conn, uint64_t session,
@@ -1792,7 +1820,48 @@ int smbx_client_write_from(smbx_client *cli, uint64_t conn, uint64_t session,
 {
   /* registered REMOTE_READ only: smbx and the server never write it */
   return rdma_or_inline(cli, conn, session, tree_id, file_id, offset,
-                        (void *)(uintptr_t)buf, length, false, now_ns, req);
+                        (void *)(uintptr_t)buf, length, false, 0, now_ns,
+                        req);
+}
+
+/* ---- services for xfer.c ------------------------------------------------------ */
+
+int smbx__cli_io(smbx_client *cli, uint64_t conn, uint64_t session,
+                 uint32_t tree_id, smbx_smb2_fileid file_id, uint64_t offset,
+                 void *buf, uint32_t length, bool read, uint64_t user,
+                 uint64_t *req)
+{
+  return rdma_or_inline(cli, conn, session, tree_id, file_id, offset, buf,
+                        length, read, user, cli->now, req);
+}
+
+uint32_t smbx__cli_io_max(const smbx_client *cli, uint64_t conn,
+                          uint64_t session, bool read)
+{
+  const cconn *cc = conn_get(cli, conn);
+  const csess *cs = sess_get(cli, session);
+  if (!cc || cc->state != 2 || !cs || cs->state != CS_UP)
+    return 0;
+  if (cs->conn != conn) {
+    const cchan *ch = chan_find(cli, session, conn);
+    if (!ch || ch->state != CS_UP)
+      return 0;
+  }
+  /* the same choice rdma_or_inline makes for a large piece */
+  bool protect = cs->have_keys &&
+                 (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
+                                    SMBX__CONN_KEYS_ENCRYPT_ALL));
+  uint32_t lim = cli->s.max_io;
+  uint32_t peer_rw = smbx__conn_smbd_max_rw(cc->c, NULL);
+  if (cc->rdma && !protect && cc->dialect >= SMBX_SMB2_DIALECT_300 && peer_rw)
+    lim = peer_rw;
+  uint32_t m = read ? cc->max_read : cc->max_write;
+  return m && m < lim ? m : lim;
+}
+
+smbx__cli_xfers **smbx__client_xfers(smbx_client *cli)
+{
+  return &cli->xfers;
 }
 
 int smbx_client_query_directory(smbx_client *cli, uint64_t conn,

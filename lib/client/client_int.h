@@ -40,6 +40,7 @@ typedef struct cconn {
   uint16_t cipher;
   uint16_t sign_alg;
   uint16_t server_secmode;
+  uint32_t max_read, max_write; /* negotiated MaxReadSize, MaxWriteSize */
   struct smbx__cli_rdma *rdma; /* direct placement (SMB Direct), or NULL */
 } cconn;
 
@@ -88,6 +89,7 @@ struct smbx_client {
   smbx__hash sids; /* wire SessionId -> csess */
   smbx__ring evq;
   smbx__cli_leases *leases; /* lease table and directory cache, or NULL */
+  struct smbx__cli_xfers *xfers; /* pipelined transfers (xfer.c), or NULL */
   uint8_t *sbuf;
   size_t sbuf_cap;
   uint64_t now;

@@ -277,15 +277,15 @@ static void fs_rdma(nh *x, const smbx_event *e, nh_file *f, uint64_t off)
     len = f->len - (size_t)off;
   if (!read && off + len > f->cap) {
     /* growing moves the bytes: never under a lent registration */
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < NH_LENT; i++)
       assert_int_equal(x->lent[i].req, 0);
     f->cap = (size_t)off + len;
     f->data = realloc(f->data, f->cap);
   }
   size_t k = 0;
-  while (k < 4 && x->lent[k].req)
+  while (k < NH_LENT && x->lent[k].req)
     k++;
-  assert_true(k < 4);
+  assert_true(k < NH_LENT);
   smbx_transport t = sim_transport(x->pair[p].w, 1);
   assert_int_equal(t.register_mr(t.user_data, f->data + off, len,
                                  SMBX_MR_LOCAL_WRITE, &x->lent[k].mr),
@@ -306,7 +306,7 @@ static void fs_rdma(nh *x, const smbx_event *e, nh_file *f, uint64_t off)
 static void fs_rdma_done(nh *x, const smbx_event *e)
 {
   x->srv_rdma_done++;
-  for (size_t k = 0; k < 4; k++) {
+  for (size_t k = 0; k < NH_LENT; k++) {
     if (!x->lent[k].req || x->lent[k].conn != e->conn ||
         x->lent[k].req != e->u.pdu.req)
       continue;

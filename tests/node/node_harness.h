@@ -20,6 +20,7 @@
 #define NH_FILES 8
 #define NH_LOG 4096
 #define NH_DEFER 128
+#define NH_LENT 64 /* RDMA transfers the server host runs at once */
 #define NH_S 1000000000ull
 
 typedef struct nh_pipe {
@@ -87,7 +88,7 @@ typedef struct nh {
     uint64_t conn, req;
     smbx_mr mr;
     sim *w;
-  } lent[4];
+  } lent[NH_LENT];
   size_t srv_rdma_done;
   size_t srv_replays;   /* REQUESTs with REPLAY_OPERATION, and the last's */
   uint64_t replay_conn; /* connection and ChannelSequence */
