@@ -79,6 +79,8 @@ typedef struct lc_dir {
 #define LCF_ACK_OWED 0x08u
 #define LCF_QUEUED 0x10u    /* a break waits for the CREATE response */
 #define LCF_QUEUED_ACK 0x20u
+#define LCF_BREAK_SEEN 0x40u /* a break was applied since the last settled
+                                CREATE response */
 
 /* One lease key (a path in a scope). Kept at or below 64 bytes (bench
  * lease.bytes_per_client_lease). */

@@ -511,7 +511,7 @@ static void apply_break(smbx_lease_client *lc, lc_lease *l, uint32_t to,
     ev.actions |= SMBX_LEASE_ACT_CLOSE_HANDLES;
   if (lost & R)
     ev.actions |= SMBX_LEASE_ACT_PURGE;
-  l->flags &= (uint8_t)~LCF_UNSETTLED;
+  l->flags = (uint8_t)((l->flags & ~LCF_UNSETTLED) | LCF_BREAK_SEEN);
   l->state = now_state;
   ev.to = now_state;
   if ((lost & W) && ((l->cached & SMBX_LEASE_CACHED_DIRTY) ||
@@ -597,23 +597,35 @@ int smbx_lease_client_granted(smbx_lease_client *lc, const uint8_t key[16],
   l->pending--;
   if (resp && memcmp(resp->key, l->key, 16) == 0) {
     uint8_t st = (uint8_t)(resp->state & (R | H | W));
+    int16_t d = (int16_t)(uint16_t)(resp->epoch - l->epoch);
+    bool in_progress =
+        (resp->flags & SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS) != 0;
+    /* 4.1: a server breaking the lease answers an open of its key with
+     * the state before the break (Windows, Samba: smbtorture
+     * lease.breaking1). When that break was applied here already (the
+     * CREATE went out before its ack), the break's target is the state
+     * and nothing more will come for it: no raise back, no waiting. On
+     * 3.x only a break of this epoch or a later one counts. */
+    bool seen = in_progress && (l->flags & LCF_BREAK_SEEN) &&
+                (resp->version != 2 || d <= 0);
     if (resp->version == 2 && l->state) {
-      int16_t d = (int16_t)(uint16_t)(resp->epoch - l->epoch);
       /* 4.2: same state, epoch more than one ahead: a change was missed */
       if (d > 1 && st == l->state)
         smbx__lc_dir_drop(lc, l, SMBX_LEASE_INVAL_EPOCH);
       if (d >= 0)
         l->epoch = resp->epoch;
-    } else if (resp->version == 2) {
+    } else if (resp->version == 2 && !seen) {
       l->epoch = resp->epoch;
     }
     l->version = resp->version;
-    if (resp->flags & SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS) {
+    if (seen) {
+      st &= l->state;
+    } else if (in_progress) {
       /* 4.1: not settled yet: nothing is served until the break comes */
       l->flags |= LCF_UNSETTLED;
       smbx__lc_dir_drop(lc, l, SMBX_LEASE_INVAL_EPOCH);
     } else {
-      l->flags &= (uint8_t)~LCF_UNSETTLED;
+      l->flags &= (uint8_t)~(LCF_UNSETTLED | LCF_BREAK_SEEN);
     }
     if (!(st & R))
       smbx__lc_dir_drop(lc, l, SMBX_LEASE_INVAL_BREAK);
@@ -642,7 +654,7 @@ int smbx_lease_client_lost(smbx_lease_client *lc, uint64_t owner,
     smbx__lc_dir_drop(lc, l, SMBX_LEASE_INVAL_LOST);
     l->state = 0;
     l->flags &= (uint8_t)~(LCF_UNSETTLED | LCF_BREAKING | LCF_ACK_OWED |
-                           LCF_QUEUED | LCF_QUEUED_ACK);
+                           LCF_QUEUED | LCF_QUEUED_ACK | LCF_BREAK_SEEN);
     l->cached &= (uint8_t)~SMBX_LEASE_CACHED_HANDLES;
     n++;
   }

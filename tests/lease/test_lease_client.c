@@ -798,6 +798,107 @@ static int scenario_fill(test_alloc *ta, void *arg)
   return rc;
 }
 
+/* 4.1: an open of a key whose break this client already applied, sent
+ * before the ack reached the server, is answered with the state before
+ * the break and BREAK_IN_PROGRESS (Windows, Samba). The break's target
+ * stays the state (the ack must not claim more) and nothing waits for
+ * another notification; a response of a newer epoch still does. */
+static void lease_4_1_open_during_own_break_keeps_target(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {"a", "b"};
+  uint8_t k[16], p[8];
+  size_t pn = u16("d", p);
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(&f, k, names, 2, 0);
+  /* a deferred handle: the ack waits for its close */
+  assert_int_equal(smbx_lease_client_set_cached(f.lc, k,
+                                                SMBX_LEASE_CACHED_HANDLES, 0),
+                   0);
+  smbx_smb2_lease_break_notify n = notif(k, R | H, 0, 2, true);
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 1);
+  smbx_lease_client_event ev;
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.flags & SMBX_LEASE_CEVF_SETTLED, 0);
+  drain(&f);
+  /* the application opens the directory again before the ack is sent */
+  smbx_smb2_lease rq;
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p, pn,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 7,
+                                             &rq),
+                   0);
+  assert_memory_equal(rq.key, k, 16);
+  smbx_smb2_lease rs = rq;
+  rs.state = R | H; /* the server's state until the ack */
+  rs.epoch = 2;
+  rs.flags = SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS;
+  assert_int_equal(smbx_lease_client_granted(f.lc, k, &rs, 0), 0);
+  uint32_t st = 99;
+  assert_int_equal(smbx_lease_client_state(f.lc, k, &st, NULL), 0);
+  assert_int_equal(st, 0);
+  uint32_t ack = 99;
+  assert_int_equal(smbx_lease_client_break_done(f.lc, k, 0, &ack), 1);
+  assert_int_equal(ack, 0); /* a subset of the break's NewLeaseState */
+  assert_int_equal(smbx_lease_client_set_cached(f.lc, k, 0,
+                                                SMBX_LEASE_CACHED_HANDLES),
+                   0);
+
+  /* the same when the response comes after the ack: RH -> R applied and
+   * acked at once, then the open answered RH + BREAK_IN_PROGRESS */
+  uint8_t k2[16], p2[8];
+  size_t pn2 = u16("e", p2);
+  grant(&f, "e", SMBX_LEASE_REQ_DIR, R | H, 1, k2);
+  n = notif(k2, R | H, R, 2, true);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p2, pn2,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 7,
+                                             &rq),
+                   0);
+  /* (the request counts as outstanding: the break arrives first, is
+   * queued, and applies at the response) */
+  assert_int_equal(smbx_lease_client_break(f.lc, &n, V3, 0), 2);
+  rs = rq;
+  rs.state = R | H;
+  rs.epoch = 1;
+  rs.flags = 0;
+  assert_int_equal(smbx_lease_client_granted(f.lc, k2, &rs, 0), 0);
+  assert_int_equal(next(&f, &ev), 1);
+  assert_int_equal(ev.to, R);
+  assert_int_equal(ev.ack_state, R);
+  drain(&f);
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p2, pn2,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 7,
+                                             &rq),
+                   0);
+  rs = rq;
+  rs.state = R | H;
+  rs.epoch = 2;
+  rs.flags = SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS;
+  assert_int_equal(smbx_lease_client_granted(f.lc, k2, &rs, 0), 0);
+  assert_int_equal(smbx_lease_client_state(f.lc, k2, &st, NULL), 0);
+  assert_int_equal(st, R);
+  fill(&f, k2, names, 2, 0); /* settled: the listing is cached again */
+  smbx_smb2_dir_entry e;
+  assert_int_equal(lookup(&f, k2, "b", 0, &e), 1);
+
+  /* a newer epoch in progress is another break still to come */
+  assert_int_equal(smbx_lease_client_request(f.lc, f.scope, p2, pn2,
+                                             SMBX_LEASE_REQ_DIR, V3, CAPS, 7,
+                                             &rq),
+                   0);
+  rs = rq;
+  rs.state = R;
+  rs.epoch = 3;
+  rs.flags = SMBX_SMB2_LEASE_FLAG_BREAK_IN_PROGRESS;
+  assert_int_equal(smbx_lease_client_granted(f.lc, k2, &rs, 0), 0);
+  assert_int_equal(lookup(&f, k2, "b", 0, &e), SMBX_ERR_NOTFOUND);
+  assert_int_equal(smbx_lease_client_dir_fill_begin(f.lc, k2, 0),
+                   SMBX_ERR_STATE);
+  drain(&f);
+  fx_fini(&f);
+}
+
 /* ---- snapshots (leases.md 4.3) ----------------------------------------- */
 
 static int snap_take(fx *f, const uint8_t key[16], uint64_t now,
@@ -1082,6 +1183,7 @@ int main(void)
       cmocka_unit_test(lease_4_3_lru_by_entries_and_bytes),
       cmocka_unit_test(lease_4_3_case_sensitive_scope),
       cmocka_unit_test(lease_4_3_write_lease_log_in_order),
+      cmocka_unit_test(lease_4_1_open_during_own_break_keeps_target),
       cmocka_unit_test(lease_4_3_snapshot_outlives_break),
       cmocka_unit_test(lease_4_3_snapshot_outlives_expiry_and_lru),
       cmocka_unit_test(lease_4_3_snapshot_counts_in_byte_bound),
