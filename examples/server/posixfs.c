@@ -999,10 +999,8 @@ static uint32_t stream_info_build(const char *pp, int is_dir, uint64_t eof,
     }
     uint8_t *u16 = NULL;
     size_t ul = 0;
-    if (utf8_to_16(sn, &u16, &ul) != 0) {
-      st = SMBX_STATUS_INSUFFICIENT_RESOURCES;
-      break;
-    }
+    if (utf8_to_16(sn, &u16, &ul) != 0)
+      continue; /* set from outside, not UTF-8: not a name to list */
     size_t start = any ? (at + 7u) & ~(size_t)7u : 0;
     if (start + 24 + ul > cap) {
       size_t nc = (start + 24 + ul) * 2;
