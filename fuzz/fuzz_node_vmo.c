@@ -5,7 +5,8 @@
  * node sets up SMB Direct, NEGOTIATE, SESSION_SETUP and TREE_CONNECT; the
  * input then sends CREATEs of object paths (right, one digit guessed,
  * truncated, the namespace directory, raw bytes, the :dirty stream), READ/WRITE/QUERY_INFO/
- * CLOSE on the FileIds it got or on made-up ones, with any offset, length,
+ * CLOSE on the FileIds it got or on made-up ones (QUERY_INFO of any type,
+ * class and output length), with any offset, length,
  * Channel and descriptor list (aimed at the client's registered regions
  * with right or wrong keys, or raw), marks pages dirty, revokes objects
  * and reduces rights mid-I/O, injects NIC faults and disconnects.
@@ -17,7 +18,11 @@
  *  - guard bytes between the blocks and around the client's regions never
  *    change;
  *  - when everything is quiet no transfer holds a pin, and every object
- *    destroyed is released exactly once.
+ *    destroyed is released exactly once;
+ *  - a CREATE never opens an object the session may not: another
+ *    session's, another user's, or a user's from a guest session (the
+ *    host names the session's user, or answers it as a guest);
+ *  - a QUERY_INFO answer never carries more than the output length asked.
  * Always ends with smbx_server_free / smbx_client_free / smbx_vmo_free. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,8 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define RBUFS 32
 #define RECV_SIZE 8192
 #define MAX_IO 65536u
-#define ARENA 262144u
-#define NOBJ 3
+#define ARENA 393216u
+#define NOBJ 5
+#define USER "FZ\\alice"
+#define NQI 16
 #define NBLK 3
 #define NREG 4
 #define REG_LEN 16384u
@@ -72,6 +79,11 @@ typedef struct fz {
   smbx_smb2_fileid fid[NFID];
   size_t nfid, ncreate;
   bool conn_up;
+  bool guest; /* the session is a guest's, else USER's */
+  /* QUERY_INFO requests in flight and the output length each asked */
+  uint64_t qi_req[NQI];
+  uint32_t qi_len[NQI];
+  size_t qi_n;
 } fz;
 
 static fz *g;
@@ -192,10 +204,12 @@ static void srv_drain(fz *f)
     switch (e.type) {
     case SMBX_EV_SESSION_SETUP:
       f->wire_sess = e.u.session.session_id;
-      (void)smbx_server_session_respond(f->srv, e.conn, e.u.session.req, 0,
-                                        NULL, 0, NULL, 0,
-                                        SMBX_SMB2_SESSION_FLAG_IS_GUEST,
-                                        f->now);
+      /* the user is named either way: a guest must still match nobody */
+      (void)smbx_server_session_user(f->srv, e.conn, e.u.session.req,
+                                     (const uint8_t *)USER, strlen(USER));
+      (void)smbx_server_session_respond(
+          f->srv, e.conn, e.u.session.req, 0, NULL, 0, NULL, 0,
+          f->guest ? SMBX_SMB2_SESSION_FLAG_IS_GUEST : 0, f->now);
       break;
     case SMBX_EV_TREE_CONNECT: {
       smbx_smb2_tree_connect_resp r;
@@ -220,6 +234,37 @@ static void srv_drain(fz *f)
   }
 }
 
+/* Object 2 is another session's, 3 USER's, 4 another user's. */
+static void check_opener(const fz *f, smbx_smb2_fileid fid)
+{
+  uint64_t id = 0;
+  if (fid.persistent_id != SMBX_VMO_FILEID_TAG ||
+      smbx_vmo_open_info(f->tbl, fid.volatile_id, &id, NULL, NULL) !=
+          SMBX_STATUS_SUCCESS)
+    return;
+  if (id == f->id[2] || id == f->id[4] || (id == f->id[3] && f->guest))
+    abort(); /* opened by a session the object does not allow */
+}
+
+static void check_query_info(fz *f, const smbx_event *e)
+{
+  for (size_t i = 0; i < f->qi_n; i++) {
+    if (f->qi_req[i] != e->u.pdu.req)
+      continue;
+    uint32_t asked = f->qi_len[i];
+    f->qi_req[i] = f->qi_req[--f->qi_n];
+    f->qi_len[i] = f->qi_len[f->qi_n];
+    smbx_smb2_output_resp r;
+    uint32_t st = e->u.pdu.status;
+    if ((st == 0 || st == SMBX_STATUS_BUFFER_OVERFLOW) &&
+        smbx_smb2_decode_query_info_resp(e->u.pdu.data, e->u.pdu.len, &r,
+                                         NULL) == 0 &&
+        r.output.len > asked)
+      abort(); /* more than the client made room for */
+    return;
+  }
+}
+
 static void cli_drain(fz *f)
 {
   smbx_event e;
@@ -235,9 +280,14 @@ static void cli_drain(fz *f)
              e.u.pdu.hdr.command == SMBX_SMB2_CREATE) {
       smbx_smb2_create_resp r;
       if (smbx_smb2_decode_create_resp(e.u.pdu.data, e.u.pdu.len, &r,
-                                       NULL) == 0 &&
-          f->nfid < NFID)
-        f->fid[f->nfid++] = r.file_id;
+                                       NULL) == 0) {
+        check_opener(f, r.file_id);
+        if (f->nfid < NFID)
+          f->fid[f->nfid++] = r.file_id;
+      }
+    } else if (e.type == SMBX_EV_RESPONSE &&
+               e.u.pdu.hdr.command == SMBX_SMB2_QUERY_INFO) {
+      check_query_info(f, &e);
     }
     if (e.hold)
       (void)smbx_client_release(f->cli, e.conn, e.hold, f->now);
@@ -466,7 +516,7 @@ static void info_or_close(fz *f)
   if (sel & 1) {
     smbx_smb2_query_info_req q;
     memset(&q, 0, sizeof q);
-    q.info_type = take(f) % 3;
+    q.info_type = take(f) % 5;
     q.file_info_class = take(f);
     q.output_buffer_length = take16(f);
     q.file_id = fid;
@@ -480,10 +530,14 @@ static void info_or_close(fz *f)
     n = smbx_smb2_encode_close_req(&h, &c, pdu, sizeof pdu, NULL);
     cmd = SMBX_SMB2_CLOSE;
   }
-  uint64_t req;
-  if (n > 64)
-    (void)smbx_client_request(f->cli, f->cconn, f->sess, f->tree, cmd,
-                              pdu + 64, (size_t)n - 64, 0, f->now, &req);
+  uint64_t req = 0;
+  if (n > 64 &&
+      smbx_client_request(f->cli, f->cconn, f->sess, f->tree, cmd, pdu + 64,
+                          (size_t)n - 64, 0, f->now, &req) == 0 &&
+      cmd == SMBX_SMB2_QUERY_INFO && f->qi_n < NQI) {
+    f->qi_req[f->qi_n] = req;
+    f->qi_len[f->qi_n++] = (uint32_t)(pdu[64 + 4] | pdu[64 + 5] << 8);
+  }
 }
 
 static void owner(fz *f)
@@ -542,11 +596,19 @@ static bool bind_objects(fz *f)
     sp.struct_size = sizeof sp;
     sp.blocks = f->blk[o];
     sp.n_blocks = NBLK;
-    /* object 0 read-write, 1 read-only, 2 someone else's session */
+    /* object 0 read-write, 1 read-only, 2 someone else's session, 3 the
+     * session's user's, 4 another user's */
     sp.access = o == 1 ? SMBX_VMO_READ : SMBX_VMO_READ | SMBX_VMO_WRITE;
     uint64_t allowed = o == 2 ? f->wire_sess + 1 : f->wire_sess;
-    sp.sessions = &allowed;
-    sp.n_sessions = 1;
+    smbx_vmo_user u = {(const uint8_t *)(o == 3 ? USER : "FZ\\bob"),
+                       o == 3 ? strlen(USER) : 6};
+    if (o < 3) {
+      sp.sessions = &allowed;
+      sp.n_sessions = 1;
+    } else {
+      sp.users = &u;
+      sp.n_users = 1;
+    }
     sp.cookie = (uint64_t)o;
     if (smbx_vmo_create(f->tbl, &sp, &f->id[o]) != 0)
       return false;
@@ -617,8 +679,11 @@ static bool setup(fz *f)
     return false;
   pump(f);
   uint64_t sess = 0;
+  f->guest = take(f) & 1;
+  /* no session key: a signed-in user's session runs unsigned here */
   if (smbx_client_session_setup(f->cli, f->cconn, &sess,
-                                (const uint8_t *)"HI", 2, f->now))
+                                (const uint8_t *)"HI", 2, f->now) ||
+      smbx_client_session_key(f->cli, sess, NULL, 0, f->now))
     return false;
   pump(f);
   if (!f->sess || smbx_client_tree_connect(f->cli, f->cconn, f->sess,

@@ -207,52 +207,259 @@ static int do_write(smbx_server *srv, smbx_vmo_table *tbl,
   return write_done(srv, ev, (uint32_t)bytes, now);
 }
 
-/* FileStandardInformation (MS-FSCC 2.4.41) and FileNetworkOpenInformation
- * (2.4.29) carry the size; everything else is refused. */
+/* ---- QUERY_INFO ----------------------------------------------------------- */
+
+#define INFO_FS 2u
+#define ACC_FILE_GENERIC_READ 0x00120089u
+#define ACC_FILE_GENERIC_WRITE 0x00120116u
+#define FILE_DEVICE_DISK 0x7u
+/* FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK | FILE_NAMED_STREAMS */
+#define FS_ATTRIBUTES 0x00040006u
+#define SECTOR 512u
+/* SSINFO_FLAGS_ALIGNED_DEVICE | SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE */
+#define SECTOR_FLAGS 0x3u
+/* the longest info built: FileAllInformation with "\<path>:dirty" */
+#define INFO_MAX (100u + 2u * (1u + SMBX_VMO_PATH_MAX + 6u))
+
+/* One class answered: its bytes in info[0..len), the OutputBufferLength
+ * below which it is INFO_LENGTH_MISMATCH (min), and for a list of entries
+ * the end of each whole entry (a short buffer gets the entries that fit;
+ * a name is cut anywhere). */
+typedef struct qinfo {
+  uint8_t info[INFO_MAX];
+  size_t len, min;
+  size_t starts[2], ends[2]; /* each entry's first byte and its end */
+  size_t n_entries;
+} qinfo;
+
+static void utf16_ascii(uint8_t *dst, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    dst[2 * i] = (uint8_t)s[i];
+    dst[2 * i + 1] = 0;
+  }
+}
+
+/* "\<namespace>\<token>" (":dirty" after it for the stream) in UTF-16LE,
+ * as FileNameInformation names a file from the share root. */
+static size_t open_name(smbx_vmo_table *tbl, const smbx__vmo_facts *f,
+                        uint8_t *out)
+{
+  size_t len = 0;
+  utf16_ascii(out, "\\", 1);
+  (void)smbx_vmo_path(tbl, f->id, NULL, 0, NULL, out + 2,
+                      2u * SMBX_VMO_PATH_MAX, &len);
+  len += 2;
+  if (f->kind == SMBX_VMO_OPEN_DIRTY) {
+    utf16_ascii(out + len, SMBX_VMO_DIRTY_SUFFIX, 6);
+    len += 12;
+  }
+  return len;
+}
+
+static uint32_t access_flags(uint32_t granted)
+{
+  return ((granted & SMBX_VMO_READ) ? ACC_FILE_GENERIC_READ : 0) |
+         ((granted & SMBX_VMO_WRITE) ? ACC_FILE_GENERIC_WRITE : 0);
+}
+
+/* The size QUERY_INFO reports: the object's, or the dirty record's for
+ * the stream. */
+static uint64_t open_size(const smbx__vmo_facts *f)
+{
+  return f->kind == SMBX_VMO_OPEN_DIRTY ? f->dirty_size : f->size;
+}
+
+static smbx_ssize file_class(smbx_vmo_table *tbl, const smbx__vmo_facts *f,
+                             uint8_t cls, qinfo *qi)
+{
+  uint8_t *b = qi->info;
+  size_t cap = sizeof qi->info;
+  uint64_t size = open_size(f);
+  smbx_smb2_file_basic_info basic = {0, 0, 0, 0, ATTR_NORMAL, 0};
+  smbx_smb2_file_standard_info std = {size, size, 1, 0, 0, 0};
+  switch (cls) {
+  case SMBX_SMB2_FILE_BASIC_INFORMATION:
+    return smbx_smb2_file_basic_info_encode(&basic, b, cap, NULL);
+  case SMBX_SMB2_FILE_STANDARD_INFORMATION:
+    return smbx_smb2_file_standard_info_encode(&std, b, cap, NULL);
+  case SMBX_SMB2_FILE_INTERNAL_INFORMATION: {
+    smbx_smb2_file_internal_info in = {f->id};
+    return smbx_smb2_file_internal_info_encode(&in, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_EA_INFORMATION: {
+    smbx_smb2_file_ea_info ea = {0};
+    return smbx_smb2_file_ea_info_encode(&ea, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_ACCESS_INFORMATION: {
+    smbx_smb2_file_access_info ac = {access_flags(f->granted)};
+    return smbx_smb2_file_access_info_encode(&ac, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_POSITION_INFORMATION: {
+    /* SMB2 I/O names its offset: the open keeps no position */
+    smbx_smb2_file_position_info po = {0};
+    return smbx_smb2_file_position_info_encode(&po, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_MODE_INFORMATION: {
+    smbx_smb2_file_mode_info mo = {0};
+    return smbx_smb2_file_mode_info_encode(&mo, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_ALIGNMENT_INFORMATION: {
+    smbx_smb2_file_alignment_info al = {0}; /* FILE_BYTE_ALIGNMENT */
+    return smbx_smb2_file_alignment_info_encode(&al, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_ALL_INFORMATION: {
+    uint8_t name[INFO_MAX - 100];
+    smbx_smb2_file_all_info a;
+    memset(&a, 0, sizeof a);
+    a.basic = basic;
+    a.standard = std;
+    a.index_number = f->id;
+    a.access_flags = access_flags(f->granted);
+    a.file_name.p = name;
+    a.file_name.len = open_name(tbl, f, name);
+    /* MS-FSA: the fixed part up to FileName, 8-byte aligned */
+    qi->min = 104;
+    return smbx_smb2_file_all_info_encode(&a, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION: {
+    smbx_smb2_file_network_open_info no = {0, 0, 0, 0, size, size,
+                                           ATTR_NORMAL, 0};
+    return smbx_smb2_file_network_open_info_encode(&no, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_ATTRIBUTE_TAG_INFORMATION: {
+    smbx_smb2_file_attribute_tag_info at = {ATTR_NORMAL, 0};
+    return smbx_smb2_file_attribute_tag_info_encode(&at, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_COMPRESSION_INFORMATION: {
+    smbx_smb2_file_compression_info co = {size, 0, 0, 0, 0};
+    return smbx_smb2_file_compression_info_encode(&co, b, cap, NULL);
+  }
+  case SMBX_SMB2_FILE_STREAM_INFORMATION: {
+    /* the memory (the unnamed stream) and its dirty stream, whichever of
+     * the two the open names */
+    uint8_t n1[14], n2[24];
+    utf16_ascii(n1, "::$DATA", 7);
+    utf16_ascii(n2, SMBX_VMO_DIRTY_SUFFIX ":$DATA", 12);
+    smbx_smb2_file_stream_entry e[2];
+    memset(e, 0, sizeof e);
+    e[0].stream_name.p = n1;
+    e[0].stream_name.len = sizeof n1;
+    e[0].stream_size = e[0].stream_allocation_size = f->size;
+    e[1].stream_name.p = n2;
+    e[1].stream_name.len = sizeof n2;
+    e[1].stream_size = e[1].stream_allocation_size = f->dirty_size;
+    /* MS-FSA: below sizeof(FILE_STREAM_INFORMATION), 8-byte aligned */
+    qi->min = 32;
+    qi->ends[0] = 24 + sizeof n1;
+    qi->starts[1] = (qi->ends[0] + 7u) & ~(size_t)7u;
+    qi->ends[1] = qi->starts[1] + 24 + sizeof n2;
+    qi->n_entries = 2;
+    return smbx_smb2_file_stream_info_encode(e, 2, b, cap, NULL);
+  }
+  default:
+    return SMBX_ERR_NOTFOUND;
+  }
+}
+
+static smbx_ssize fs_class(const smbx__vmo_facts *f, uint8_t cls, qinfo *qi)
+{
+  uint8_t *b = qi->info;
+  size_t cap = sizeof qi->info;
+  /* the object is the volume: its pages are the allocation units, none
+   * free (its length is fixed) */
+  uint64_t units = (f->size + f->page_size - 1) / f->page_size;
+  uint32_t per_unit = f->page_size / SECTOR;
+  switch (cls) {
+  case SMBX_SMB2_FS_VOLUME_INFORMATION: {
+    smbx_smb2_fs_volume_info v;
+    memset(&v, 0, sizeof v);
+    qi->min = 24; /* MS-FSA: up to VolumeLabel, 8-byte aligned */
+    return smbx_smb2_fs_volume_info_encode(&v, b, cap, NULL);
+  }
+  case SMBX_SMB2_FS_SIZE_INFORMATION: {
+    smbx_smb2_fs_size_info z = {units, 0, per_unit, SECTOR};
+    return smbx_smb2_fs_size_info_encode(&z, b, cap, NULL);
+  }
+  case SMBX_SMB2_FS_FULL_SIZE_INFORMATION: {
+    smbx_smb2_fs_full_size_info z = {units, 0, 0, per_unit, SECTOR};
+    return smbx_smb2_fs_full_size_info_encode(&z, b, cap, NULL);
+  }
+  case SMBX_SMB2_FS_DEVICE_INFORMATION: {
+    smbx_smb2_fs_device_info d = {FILE_DEVICE_DISK, 0};
+    return smbx_smb2_fs_device_info_encode(&d, b, cap, NULL);
+  }
+  case SMBX_SMB2_FS_ATTRIBUTE_INFORMATION: {
+    uint8_t name[16];
+    utf16_ascii(name, "smbx-vmo", 8);
+    smbx_smb2_fs_attribute_info a = {FS_ATTRIBUTES, 255, {name, 16}};
+    qi->min = 12; /* MS-FSA: up to FileSystemName, 4-byte aligned */
+    return smbx_smb2_fs_attribute_info_encode(&a, b, cap, NULL);
+  }
+  case SMBX_SMB2_FS_SECTOR_SIZE_INFORMATION: {
+    smbx_smb2_fs_sector_size_info z = {SECTOR, SECTOR, SECTOR, SECTOR,
+                                       SECTOR_FLAGS, 0, 0};
+    return smbx_smb2_fs_sector_size_info_encode(&z, b, cap, NULL);
+  }
+  default:
+    return SMBX_ERR_NOTFOUND;
+  }
+}
+
+/* MS-SMB2 3.3.5.20.1 with MS-FSA 2.1.5.12/13: a buffer below the class's
+ * fixed part is INFO_LENGTH_MISMATCH; one that holds the fixed part but not
+ * everything gets what fits (whole entries of a list) with
+ * BUFFER_OVERFLOW. */
 static int do_query_info(smbx_server *srv, smbx_vmo_table *tbl,
                          const smbx_event *ev, uint64_t open,
                          const smbx_smb2_query_info_req *q, uint64_t now)
 {
-  uint64_t size = 0;
-  uint32_t st = smbx_vmo_open_info(tbl, open, NULL, &size, NULL);
+  smbx__vmo_facts f;
+  uint32_t st = smbx__vmo_facts_get(tbl, open, &f);
   if (st != SMBX_STATUS_SUCCESS)
     return fail(srv, ev, st, now);
-  uint8_t info[56];
-  memset(info, 0, sizeof info);
-  size_t len;
-  if (q->info_type == INFO_FILE &&
-      q->file_info_class == SMBX_SMB2_FILE_STANDARD_INFORMATION) {
-    len = 24;
-    for (int i = 0; i < 8; i++) {
-      info[i] = (uint8_t)(size >> (8 * i));     /* AllocationSize */
-      info[8 + i] = (uint8_t)(size >> (8 * i)); /* EndOfFile */
-    }
-    info[16] = 1; /* NumberOfLinks */
-  } else if (q->info_type == INFO_FILE &&
-             q->file_info_class == SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION) {
-    len = 56;
-    for (int i = 0; i < 8; i++) {
-      info[32 + i] = (uint8_t)(size >> (8 * i)); /* AllocationSize */
-      info[40 + i] = (uint8_t)(size >> (8 * i)); /* EndOfFile */
-    }
-    info[48] = (uint8_t)ATTR_NORMAL;
-  } else {
+  qinfo qi;
+  memset(&qi, 0, sizeof qi);
+  smbx_ssize n = SMBX_ERR_NOTFOUND;
+  if (q->info_type == INFO_FILE)
+    n = file_class(tbl, &f, q->file_info_class, &qi);
+  else if (q->info_type == INFO_FS)
+    n = fs_class(&f, q->file_info_class, &qi);
+  if (n == SMBX_ERR_NOTFOUND)
     return fail(srv, ev, SMBX_STATUS_INVALID_INFO_CLASS, now);
-  }
-  if (q->output_buffer_length < len)
+  if (n <= 0)
+    return fail(srv, ev, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
+  qi.len = (size_t)n;
+  if (!qi.min)
+    qi.min = qi.len; /* fixed size */
+  uint32_t status = SMBX_STATUS_SUCCESS;
+  size_t give = qi.len;
+  if (q->output_buffer_length < qi.min)
     return fail(srv, ev, SMBX_STATUS_INFO_LENGTH_MISMATCH, now);
+  if (q->output_buffer_length < qi.len) {
+    status = SMBX_STATUS_BUFFER_OVERFLOW;
+    give = q->output_buffer_length;
+    if (qi.n_entries) {
+      size_t k = 0;
+      while (k < qi.n_entries && qi.ends[k] <= give)
+        k++;
+      give = k ? qi.ends[k - 1] : 0;
+      /* the last entry given ends the list: NextEntryOffset 0 */
+      if (k)
+        memset(qi.info + qi.starts[k - 1], 0, 4);
+    }
+  }
   smbx_smb2_output_resp r;
   memset(&r, 0, sizeof r);
-  r.output.p = info;
-  r.output.len = len;
+  r.output.p = qi.info;
+  r.output.len = give;
   smbx_smb2_hdr h;
   memset(&h, 0, sizeof h);
-  uint8_t out[64 + 8 + 56];
-  smbx_ssize n =
-      smbx_smb2_encode_query_info_resp(&h, &r, out, sizeof out, NULL);
+  uint8_t out[64 + 8 + INFO_MAX];
+  n = smbx_smb2_encode_query_info_resp(&h, &r, out, sizeof out, NULL);
   if (n <= 64)
     return fail(srv, ev, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
-  return answered(smbx_server_respond(srv, ev->conn, ev->u.pdu.req, 0,
+  return answered(smbx_server_respond(srv, ev->conn, ev->u.pdu.req, status,
                                       out + 64, (size_t)n - 64, now));
 }
 

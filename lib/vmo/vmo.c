@@ -862,3 +862,19 @@ int smbx_vmo_pinned_conns(const smbx_vmo_table *tbl, uint64_t id,
   }
   return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 }
+
+uint32_t smbx__vmo_facts_get(const smbx_vmo_table *tbl, uint64_t open,
+                             smbx__vmo_facts *f)
+{
+  const vopen *op = smbx__slab_lookup(&tbl->opens, open);
+  const vobj *o = op ? obj_live(tbl, op->obj) : NULL;
+  if (!o)
+    return SMBX_STATUS_FILE_CLOSED;
+  f->id = op->obj;
+  f->size = o->size;
+  f->dirty_size = o->rec_len;
+  f->granted = op->granted;
+  f->kind = op->kind;
+  f->page_size = tbl->s.page_size;
+  return SMBX_STATUS_SUCCESS;
+}

@@ -22,4 +22,19 @@ uint32_t smbx__vmo_unpin_conn(smbx_vmo_table *tbl, uint64_t conn);
  * the next request the glue answers. */
 void smbx__vmo_scratch(smbx_vmo_table *tbl, smbx_sge **sg, smbx_iov **iov,
                        size_t *cap);
+/* What QUERY_INFO reports about an open (lib/server/vmo_glue.c). */
+typedef struct smbx__vmo_facts {
+  uint64_t id;         /* the object */
+  uint64_t size;       /* its bytes */
+  uint64_t dirty_size; /* its dirty record's bytes */
+  uint32_t granted;    /* SMBX_VMO_READ / WRITE the open was granted */
+  uint32_t kind;       /* SMBX_VMO_OPEN_* */
+  uint32_t page_size;  /* the table's dirty-tracking page */
+} smbx__vmo_facts;
+
+/* Facts of a live open: an NTSTATUS, SUCCESS or FILE_CLOSED (unknown,
+ * or its object revoked). */
+uint32_t smbx__vmo_facts_get(const smbx_vmo_table *tbl, uint64_t open,
+                             smbx__vmo_facts *f);
+
 #endif

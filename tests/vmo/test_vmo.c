@@ -1065,7 +1065,7 @@ static void vmo_query_info_close_and_revoked_path(void **state)
                           (size_t)n - 64)->ev.u.pdu.status,
                    SMBX_STATUS_INFO_LENGTH_MISMATCH);
   q.output_buffer_length = 4096;
-  q.file_info_class = SMBX_SMB2_FILE_BASIC_INFORMATION;
+  q.file_info_class = 9; /* FileNameInformation: not an SMB2 query */
   n = smbx_smb2_encode_query_info_req(&h, &q, body, sizeof body, NULL);
   assert_int_equal(rh_raw(&v.x, SMBX_SMB2_QUERY_INFO, body + 64,
                           (size_t)n - 64)->ev.u.pdu.status,
@@ -1097,6 +1097,261 @@ static void vmo_query_info_close_and_revoked_path(void **state)
   assert_int_equal(rh_raw(&v.x, SMBX_SMB2_CLOSE, body + 64, (size_t)n - 64)
                        ->ev.u.pdu.status,
                    SMBX_STATUS_FILE_CLOSED);
+  stop(&v);
+}
+
+/* QUERY_INFO of the open v->fid: the response's status, its output in
+ * *out (the first bytes the harness keeps: up to 120) and its length. */
+static uint32_t qinfo(vt *v, uint8_t type, uint8_t cls, uint32_t outlen,
+                      const uint8_t **out, size_t *len)
+{
+  smbx_smb2_query_info_req q;
+  memset(&q, 0, sizeof q);
+  q.info_type = type;
+  q.file_info_class = cls;
+  q.output_buffer_length = outlen;
+  q.file_id = v->fid;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t body[256];
+  smbx_ssize n = smbx_smb2_encode_query_info_req(&h, &q, body, sizeof body,
+                                                 NULL);
+  assert_true(n > 64);
+  const rh_ev *e = rh_raw(&v->x, SMBX_SMB2_QUERY_INFO, body + 64,
+                          (size_t)n - 64);
+  *out = NULL;
+  *len = 0;
+  uint32_t st = e->ev.u.pdu.status;
+  if (st == 0 || st == SMBX_STATUS_BUFFER_OVERFLOW) {
+    /* OutputBufferLength at body offset 4; the data at 64 + 8 */
+    *len = (size_t)e->hdr[68] | (size_t)e->hdr[69] << 8;
+    /* an empty output still carries the one Buffer byte */
+    assert_int_equal(e->ev.u.pdu.len, 64 + 8 + (*len ? *len : 1));
+    *out = e->hdr + 72;
+  }
+  return st;
+}
+
+/* A fixed-size class: its exact size answers, one byte less is
+ * INFO_LENGTH_MISMATCH. */
+static const uint8_t *qfixed(vt *v, uint8_t type, uint8_t cls, size_t size)
+{
+  const uint8_t *o;
+  size_t n;
+  assert_int_equal(qinfo(v, type, cls, (uint32_t)size - 1, &o, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qinfo(v, type, cls, (uint32_t)size, &o, &n), 0);
+  assert_int_equal(n, size);
+  return o;
+}
+
+static bool utf16_is(const uint8_t *p, size_t len, const char *ascii)
+{
+  if (len != 2 * strlen(ascii))
+    return false;
+  for (size_t i = 0; ascii[i]; i++)
+    if (p[2 * i] != (uint8_t)ascii[i] || p[2 * i + 1] != 0)
+      return false;
+  return true;
+}
+
+static void vmo_query_info_every_class(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[2] = {5000, 7000};
+  carve(&v, sizes, 2);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x1), 0); /* FILE_READ_DATA only */
+  const uint8_t *o;
+  size_t n;
+  /* fixed-size file classes */
+  smbx_smb2_file_basic_info b;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_BASIC_INFORMATION, 40);
+  assert_int_equal(smbx_smb2_file_basic_info_decode(o, 40, &b, NULL), 0);
+  assert_int_equal(b.file_attributes, 0x80);
+  smbx_smb2_file_standard_info sd;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_STANDARD_INFORMATION, 24);
+  assert_int_equal(smbx_smb2_file_standard_info_decode(o, 24, &sd, NULL), 0);
+  assert_true(sd.end_of_file == 12000 && sd.allocation_size == 12000);
+  assert_int_equal(sd.number_of_links, 1);
+  assert_int_equal(sd.directory, 0);
+  smbx_smb2_file_internal_info in;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_INTERNAL_INFORMATION, 8);
+  assert_int_equal(smbx_smb2_file_internal_info_decode(o, 8, &in, NULL), 0);
+  assert_true(in.index_number == v.id);
+  smbx_smb2_file_ea_info ea;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_EA_INFORMATION, 4);
+  assert_int_equal(smbx_smb2_file_ea_info_decode(o, 4, &ea, NULL), 0);
+  assert_int_equal(ea.ea_size, 0);
+  smbx_smb2_file_access_info ac;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_ACCESS_INFORMATION, 4);
+  assert_int_equal(smbx_smb2_file_access_info_decode(o, 4, &ac, NULL), 0);
+  assert_int_equal(ac.access_flags, 0x00120089); /* FILE_GENERIC_READ */
+  smbx_smb2_file_position_info po;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_POSITION_INFORMATION, 8);
+  assert_int_equal(smbx_smb2_file_position_info_decode(o, 8, &po, NULL), 0);
+  assert_true(po.current_byte_offset == 0);
+  smbx_smb2_file_mode_info mo;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_MODE_INFORMATION, 4);
+  assert_int_equal(smbx_smb2_file_mode_info_decode(o, 4, &mo, NULL), 0);
+  smbx_smb2_file_alignment_info al;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_ALIGNMENT_INFORMATION, 4);
+  assert_int_equal(smbx_smb2_file_alignment_info_decode(o, 4, &al, NULL), 0);
+  assert_int_equal(al.alignment_requirement, 0);
+  smbx_smb2_file_network_open_info no;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_NETWORK_OPEN_INFORMATION, 56);
+  assert_int_equal(smbx_smb2_file_network_open_info_decode(o, 56, &no, NULL),
+                   0);
+  assert_true(no.end_of_file == 12000);
+  smbx_smb2_file_attribute_tag_info at;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_ATTRIBUTE_TAG_INFORMATION, 8);
+  assert_int_equal(smbx_smb2_file_attribute_tag_info_decode(o, 8, &at, NULL),
+                   0);
+  assert_int_equal(at.file_attributes, 0x80);
+  assert_int_equal(at.reparse_tag, 0);
+  smbx_smb2_file_compression_info co;
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_COMPRESSION_INFORMATION, 16);
+  assert_int_equal(smbx_smb2_file_compression_info_decode(o, 16, &co, NULL),
+                   0);
+  assert_true(co.compressed_file_size == 12000);
+  assert_int_equal(co.compression_format, 0);
+
+  /* FileAllInformation: fixed part + "\<path>"; below 104 mismatch, a
+   * cut name overflows */
+  uint8_t path[2 * SMBX_VMO_PATH_MAX];
+  size_t plen = 0;
+  assert_int_equal(smbx_vmo_path(v.tbl, v.id, NULL, 0, NULL, path,
+                                 sizeof path, &plen),
+                   0);
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_ALL_INFORMATION, 4096, &o, &n),
+                   0);
+  assert_int_equal(n, 100 + 2 + plen);
+  smbx_smb2_file_all_info a;
+  assert_int_equal(smbx_smb2_file_all_info_decode(o, 120, &a, NULL),
+                   SMBX_ERR_DECODE); /* only 120 bytes kept here */
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_ALL_INFORMATION, 103, &o, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_ALL_INFORMATION, 110, &o, &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 110);
+  assert_true(o[64] == (uint8_t)v.id); /* IndexNumber */
+  assert_int_equal(o[76], 0x89);       /* AccessFlags: FILE_GENERIC_READ */
+  assert_int_equal(o[96] | o[97] << 8, 2 + plen); /* FileNameLength whole */
+  assert_int_equal(o[100], '\\');
+  assert_memory_equal(o + 102, path, 8); /* the name's first 4 chars */
+
+  /* FileStreamInformation: the memory and its dirty stream */
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_STREAM_INFORMATION, 31, &o, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_STREAM_INFORMATION, 4096, &o,
+                         &n),
+                   0);
+  assert_int_equal(n, 88);
+  size_t pos = 0;
+  smbx_smb2_file_stream_entry se;
+  assert_int_equal(smbx_smb2_file_stream_info_next(o, n, &pos, &se, NULL), 1);
+  assert_true(utf16_is(se.stream_name.p, se.stream_name.len, "::$DATA"));
+  assert_true(se.stream_size == 12000);
+  assert_int_equal(smbx_smb2_file_stream_info_next(o, n, &pos, &se, NULL), 1);
+  assert_true(utf16_is(se.stream_name.p, se.stream_name.len,
+                       ":dirty:$DATA"));
+  uint64_t dirty_size = se.stream_size;
+  assert_true(dirty_size == SMBX_VMO_DIRTY_HEADER + 1); /* 3 pages */
+  assert_int_equal(smbx_smb2_file_stream_info_next(o, n, &pos, &se, NULL), 0);
+  /* room for the first entry only: it alone, ending the list */
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_STREAM_INFORMATION, 87, &o,
+                         &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 38);
+  pos = 0;
+  assert_int_equal(smbx_smb2_file_stream_info_next(o, n, &pos, &se, NULL), 1);
+  assert_int_equal(se.next_entry_offset, 0);
+  assert_int_equal(smbx_smb2_file_stream_info_next(o, n, &pos, &se, NULL), 0);
+  /* room for the fixed part, not one entry: nothing, overflow */
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_STREAM_INFORMATION, 37, &o,
+                         &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 0);
+
+  /* file system classes: the object is the volume */
+  smbx_smb2_fs_volume_info fv;
+  /* MS-FSA: 24 bytes asked at least (up to VolumeLabel, 8-aligned) */
+  assert_int_equal(qinfo(&v, 2, SMBX_SMB2_FS_VOLUME_INFORMATION, 23, &o, &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qinfo(&v, 2, SMBX_SMB2_FS_VOLUME_INFORMATION, 24, &o, &n),
+                   0);
+  assert_int_equal(n, 18); /* no label */
+  assert_int_equal(smbx_smb2_fs_volume_info_decode(o, n, &fv, NULL), 0);
+  assert_int_equal(fv.volume_label.len, 0);
+  smbx_smb2_fs_size_info fz;
+  o = qfixed(&v, 2, SMBX_SMB2_FS_SIZE_INFORMATION, 24);
+  assert_int_equal(smbx_smb2_fs_size_info_decode(o, 24, &fz, NULL), 0);
+  assert_true(fz.total_allocation_units == 3); /* 12000 B in 4 KiB pages */
+  assert_true(fz.available_allocation_units == 0);
+  assert_int_equal(fz.sectors_per_allocation_unit * fz.bytes_per_sector,
+                   4096);
+  smbx_smb2_fs_full_size_info ff;
+  o = qfixed(&v, 2, SMBX_SMB2_FS_FULL_SIZE_INFORMATION, 32);
+  assert_int_equal(smbx_smb2_fs_full_size_info_decode(o, 32, &ff, NULL), 0);
+  assert_true(ff.total_allocation_units == 3);
+  assert_true(ff.caller_available_allocation_units == 0);
+  smbx_smb2_fs_device_info fd;
+  o = qfixed(&v, 2, SMBX_SMB2_FS_DEVICE_INFORMATION, 8);
+  assert_int_equal(smbx_smb2_fs_device_info_decode(o, 8, &fd, NULL), 0);
+  assert_int_equal(fd.device_type, 7); /* FILE_DEVICE_DISK */
+  smbx_smb2_fs_attribute_info fa;
+  assert_int_equal(qinfo(&v, 2, SMBX_SMB2_FS_ATTRIBUTE_INFORMATION, 11, &o,
+                         &n),
+                   SMBX_STATUS_INFO_LENGTH_MISMATCH);
+  assert_int_equal(qinfo(&v, 2, SMBX_SMB2_FS_ATTRIBUTE_INFORMATION, 4096, &o,
+                         &n),
+                   0);
+  assert_int_equal(smbx_smb2_fs_attribute_info_decode(o, n, &fa, NULL), 0);
+  assert_true(utf16_is(fa.file_system_name.p, fa.file_system_name.len,
+                       "smbx-vmo"));
+  assert_true(fa.file_system_attributes & 0x40000); /* named streams */
+  assert_int_equal(qinfo(&v, 2, SMBX_SMB2_FS_ATTRIBUTE_INFORMATION, 15, &o,
+                         &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 15);
+  assert_int_equal(o[8], 16); /* FileSystemNameLength stays whole */
+  smbx_smb2_fs_sector_size_info fs;
+  o = qfixed(&v, 2, SMBX_SMB2_FS_SECTOR_SIZE_INFORMATION, 28);
+  assert_int_equal(smbx_smb2_fs_sector_size_info_decode(o, 28, &fs, NULL), 0);
+  assert_int_equal(fs.logical_bytes_per_sector, 512);
+
+  /* classes not answered, security and quota: INVALID_INFO_CLASS */
+  assert_int_equal(qinfo(&v, 1, 21, 4096, &o, &n),
+                   SMBX_STATUS_INVALID_INFO_CLASS);
+  assert_int_equal(qinfo(&v, 2, 2, 4096, &o, &n),
+                   SMBX_STATUS_INVALID_INFO_CLASS);
+  assert_int_equal(qinfo(&v, 3, 0, 4096, &o, &n),
+                   SMBX_STATUS_INVALID_INFO_CLASS);
+  assert_int_equal(qinfo(&v, 4, 0, 4096, &o, &n),
+                   SMBX_STATUS_INVALID_INFO_CLASS);
+
+  /* the dirty stream: its own size and name, read-only access */
+  uint8_t dname[2 * SMBX_VMO_PATH_MAX + 12];
+  memcpy(dname, path, plen);
+  for (size_t i = 0; i < 6; i++) {
+    dname[plen + 2 * i] = (uint8_t)":dirty"[i];
+    dname[plen + 2 * i + 1] = 0;
+  }
+  assert_int_equal(create_name(&v, dname, plen + 12, 0x1, &v.fid), 0);
+  o = qfixed(&v, 1, SMBX_SMB2_FILE_STANDARD_INFORMATION, 24);
+  assert_int_equal(smbx_smb2_file_standard_info_decode(o, 24, &sd, NULL), 0);
+  assert_true(sd.end_of_file == dirty_size);
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_ALL_INFORMATION, 4096, &o, &n),
+                   0);
+  assert_int_equal(n, 100 + 2 + plen + 12);
+  assert_int_equal(qinfo(&v, 1, SMBX_SMB2_FILE_STREAM_INFORMATION, 4096, &o,
+                         &n),
+                   0);
+  assert_int_equal(n, 88);
+  /* none of these reached the host */
+  assert_int_equal(v.x.n_requests, 1);
   stop(&v);
 }
 
@@ -1429,6 +1684,7 @@ int main(void)
       cmocka_unit_test(vmo_end_past_end_and_zero_length),
       cmocka_unit_test(vmo_access_rights_and_reduction),
       cmocka_unit_test(vmo_query_info_close_and_revoked_path),
+      cmocka_unit_test(vmo_query_info_every_class),
       cmocka_unit_test(vmo_revocation_waits_for_rdma_in_flight),
       cmocka_unit_test(vmo_stuck_revocation_ends_by_teardown),
       cmocka_unit_test(vmo_rdma_error_completion_unpins),
