@@ -1062,8 +1062,9 @@ static int cmd_put(cl *c, const char *local, const char *remote)
 }
 
 /* --leases: a listing the node's directory cache still holds (a complete
- * enumeration under a directory R lease) is printed with no round trip.
- * Returns 1 when served, 0 when not cached. */
+ * enumeration under a directory R lease) is printed with no round trip,
+ * from a snapshot of the cached block. Returns 1 when served, 0 when not
+ * cached. */
 static int ls_cached(cl *c, const char *dir)
 {
   uint8_t p[2048];
@@ -1073,21 +1074,20 @@ static int ls_cached(cl *c, const char *dir)
   smbx_conn_info a, b;
   a.struct_size = b.struct_size = sizeof a;
   (void)smbx_client_conn_info(c->cli, c->conn, &a);
-  uint32_t cur = 0;
-  unsigned entries = 0;
-  smbx_smb2_dir_entry e;
-  int rc;
-  while ((rc = smbx_client_dir_next(c->cli, c->scope, p, pl, now_ns(), &cur,
-                                    &e)) == 1) {
-    bool is_dir = (e.file_attributes & ATTR_DIRECTORY) != 0;
-    printf("%c %12llu  ", is_dir ? 'D' : '-',
-           (unsigned long long)e.end_of_file);
-    print_utf16(stdout, e.file_name.p, e.file_name.len);
-    putchar('\n');
-    entries++;
-  }
-  if (rc < 0)
+  smbx_lease_dir_snapshot snap;
+  snap.struct_size = sizeof snap;
+  if (smbx_client_dir_snapshot(c->cli, c->scope, p, pl, now_ns(), &snap) != 0)
     return 0;
+  unsigned entries = snap.count;
+  for (uint32_t i = 0; i < snap.count; i++) {
+    const smbx_lease_dir_entry *e = &snap.entries[i];
+    bool is_dir = (e->file_attributes & ATTR_DIRECTORY) != 0;
+    printf("%c %12llu  ", is_dir ? 'D' : '-',
+           (unsigned long long)e->end_of_file);
+    print_utf16(stdout, smbx_lease_dir_entry_name(e), e->name_len);
+    putchar('\n');
+  }
+  smbx_client_dir_release(c->cli, &snap);
   (void)smbx_client_conn_info(c->cli, c->conn, &b);
   fprintf(stderr, "ls %s: %u entries from the lease cache (%llu PDUs)\n",
           *dir ? dir : "\\", entries,
@@ -1417,29 +1417,47 @@ static int cmd_wait(cl *c, const char *secs_s)
   return 0;
 }
 
+/* Whether the lease of DIR holds R now (the watch sees the next change). */
+static bool dir_read_leased(cl *c, const char *dir)
+{
+  smbx_lease_client *lt = smbx_client_lease_table(c->cli);
+  uint8_t p[2048], key[16];
+  size_t pl = 0;
+  uint32_t st = 0;
+  return lt && utf16_path(dir, p, sizeof p, &pl) == 0 &&
+         smbx_lease_client_key(lt, c->scope, p, pl, key) == 0 &&
+         smbx_lease_client_state(lt, key, &st, NULL) == 0 &&
+         (st & SMBX_SMB2_LEASE_READ) != 0;
+}
+
 /* --watch DIR: list it under a lease, then print every break and dropped
- * listing as it arrives and list again after each (SECS 0: forever). */
+ * listing as it arrives and list again after each (SECS 0: forever). A
+ * listing whose open raced a break still in progress (a put breaks
+ * twice: the child's CREATE, then the close after its write) gets the
+ * break's target, no R: it is printed, and the directory is listed again
+ * until the lease is held, so the next change breaks it. */
 static int cmd_watch(cl *c, const char *dir, uint32_t secs)
 {
   if (cmd_ls(c, dir) < 0)
     return -1;
   uint64_t end = secs ? now_ns() + (uint64_t)secs * 1000000000u : UINT64_MAX;
+  /* a server that grants the directory no R lease at all is listed again
+   * a few times, not forever */
+  unsigned unleased = 0;
   while (now_ns() < end) {
     c->invalidated = c->brk = false;
     if (pump(c, 200) < 0)
       return -1;
-    if (!c->invalidated && !c->brk)
+    bool held = dir_read_leased(c, dir);
+    unleased = held ? 0 : unleased + 1;
+    if (!c->invalidated && !c->brk && (held || unleased > 10))
       continue;
-    /* let the node finish the break (close the kept handle, ack) and let
-     * a burst of breaks end (a put is two: the child's CREATE, then the
-     * close after its write) before listing again: an open of a lease
-     * still breaking is answered BREAK_IN_PROGRESS and is not cached */
-    for (int quiet = 0; quiet < 5 && now_ns() < end;) {
-      c->invalidated = c->brk = false;
-      if (pump(c, 40) < 0)
-        return -1;
-      quiet = c->invalidated || c->brk ? 0 : quiet + 1;
-    }
+    if (!c->invalidated && !c->brk)
+      printf("relist %s: no lease held\n", *dir ? dir : "\\");
+    /* let the node finish the break it is in (close the kept handle,
+     * ack) before the next open */
+    if (pump(c, 20) < 0)
+      return -1;
     fflush(stdout);
     if (cmd_ls(c, dir) < 0)
       return -1;
