@@ -40,6 +40,14 @@ typedef struct smbx__hash_iter {
 /* A 64-bit mixer (bijective for a fixed seed) and a seeded byte hash. */
 uint64_t smbx__hash_u64(uint64_t key, uint64_t seed);
 uint64_t smbx__hash_bytes(const void *p, size_t len, uint64_t seed);
+/* Seeded hashes of fixed 16- and 32-byte keys (a LeaseKey or ClientGuid;
+ * a ClientGuid + LeaseKey pair): two or three 64x64->128 multiplies folded
+ * to 64 bits, every input bit reaching every output bit, far cheaper than
+ * smbx__hash_bytes. Not cryptographic: flooding resistance rests on the
+ * seed staying secret, as for smbx__hash_bytes. */
+uint64_t smbx__hash_16(const uint8_t k[16], uint64_t seed);
+uint64_t smbx__hash_32(const uint8_t a[16], const uint8_t b[16],
+                       uint64_t seed);
 
 /* Largest number of entries a table of cap slots holds (7/8 of cap, and
  * always at least one slot empty). */

@@ -4,11 +4,19 @@
  * those objects (base + index * stride + key_off, key_len bytes). Linear
  * probing, backward-shift deletion. The slot count is a power of two
  * fixed at init (load at most 7/8), so insert/find/remove never allocate.
- * 4 bytes a slot keep a million-entry table near 8 bytes per entry. The
- * slot bits an index + 1 does not need (12 of them for a million objects)
- * hold a tag from the hash, so a probe dereferences (and misses the cache
- * on) only objects whose tag matches, not every object of its run. Seeded (host random) so a
- * peer choosing keys cannot force collisions. */
+ * 4 bytes a slot keep a million-entry table near 8 bytes per entry.
+ *
+ * The caller hashes (seeded, from the host's random source, so a peer
+ * choosing keys cannot force collisions) once per operation and passes the
+ * hash in; the table never hashes on the way to an object. The slot bits
+ * an index + 1 does not need (12 of them for a million objects) hold:
+ *   - the entry's distance from its home slot (4 bits, 15 = "15 or more"),
+ *     so a removal shifts the following entries back without reading
+ *     their objects; only a saturated distance asks `rehash`;
+ *   - a tag from the hash, so a probe dereferences (and misses the cache
+ *     on) only objects whose tag matches, not every object of its run.
+ * With fewer than 8 spare bits (over 16M objects) there is no distance
+ * field (every shift asks `rehash`) and the tag takes what is left. */
 #ifndef SMBX_LEASE_ITAB_H
 #define SMBX_LEASE_ITAB_H
 
@@ -16,6 +24,9 @@
 #include <stdint.h>
 
 #include <smbx/smbx.h>
+
+/* The hash the owner gives object idx (its stored key). */
+typedef uint64_t (*smbx__itab_rehash_fn)(const void *ctx, uint32_t idx);
 
 typedef struct smbx__itab {
   uint32_t *slots;
@@ -25,21 +36,43 @@ typedef struct smbx__itab {
   size_t key_off, key_len;
   size_t mask; /* slots - 1 */
   size_t len, max_len;
-  uint32_t idx_mask; /* slot bits holding index + 1; the rest: tag */
-  uint64_t seed;
+  uint32_t idx_mask;   /* slot bits holding index + 1 */
+  uint32_t dist_shift; /* the distance field: (v >> dist_shift) & dist_max */
+  uint32_t dist_max;   /* saturated distance; 0: no distance field */
+  uint32_t tag_mask;   /* the remaining bits: tag */
+  smbx__itab_rehash_fn rehash;
+  const void *ctx;
 } smbx__itab;
 
 /* Sized for n entries. 0; SMBX_ERR_INVAL; SMBX_ERR_RANGE; SMBX_ERR_NOMEM. */
 int smbx__itab_init(smbx__itab *t, const smbx_allocator *a, const void *base,
                     size_t stride, size_t key_off, size_t key_len, size_t n,
-                    uint64_t seed);
+                    smbx__itab_rehash_fn rehash, const void *ctx);
 void smbx__itab_free(smbx__itab *t);
-/* Index of the object with key, or UINT32_MAX. */
-uint32_t smbx__itab_find(const smbx__itab *t, const void *key);
-/* Adds object idx (its key already stored). 0; SMBX_ERR_LIMIT when full. */
-int smbx__itab_insert(smbx__itab *t, uint32_t idx);
-/* Removes object idx (its key still stored). 0; SMBX_ERR_NOTFOUND. */
-int smbx__itab_remove(smbx__itab *t, uint32_t idx);
+/* Starts loading the cache line at p (a dependent miss to come later). */
+static inline void smbx__prefetch(const void *p)
+{
+#if defined(__GNUC__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
+/* Starts loading the home slot of hash h (a lookup to come). */
+static inline void smbx__itab_prefetch(const smbx__itab *t, uint64_t h)
+{
+  if (t->slots)
+    smbx__prefetch(&t->slots[(size_t)h & t->mask]);
+}
+
+/* Index of the object with key (hash h), or UINT32_MAX. */
+uint32_t smbx__itab_find(const smbx__itab *t, const void *key, uint64_t h);
+/* Adds object idx (its key already stored, hash h). 0; SMBX_ERR_LIMIT when
+ * full. */
+int smbx__itab_insert(smbx__itab *t, uint32_t idx, uint64_t h);
+/* Removes object idx (hash h). 0; SMBX_ERR_NOTFOUND. */
+int smbx__itab_remove(smbx__itab *t, uint32_t idx, uint64_t h);
 /* Bytes held by the slots. */
 size_t smbx__itab_bytes(const smbx__itab *t);
 

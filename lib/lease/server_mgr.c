@@ -17,6 +17,7 @@
 #include <smbx/lease.h>
 
 #include "core/alloc.h"
+#include "core/hash.h"
 #include "core/ring.h"
 #include "core/time.h"
 #include "lease/itab.h"
@@ -109,6 +110,7 @@ typedef struct lwait {
   uint16_t dialect;
   uint16_t reserved2;
   uint32_t client;
+  uint64_t lease_hash; /* of (ClientGuid, lease.key): begin's, for finish */
   smbx_smb2_lease lease;
 } lwait;
 
@@ -137,6 +139,46 @@ struct smbx_lease_mgr {
   smbx__ring evq;
   uint64_t breaks_sent, timeouts;
 };
+
+/* ---- hashing: once per operation, passed down --------------------------- */
+
+static uint64_t client_hash(const smbx_lease_mgr *m, const uint8_t guid[16])
+{
+  return smbx__hash_16(guid, m->s.hash_seed ^ 0xc11e);
+}
+
+static uint64_t file_hash(const smbx_lease_mgr *m, const uint64_t key[2])
+{
+  return smbx__hash_16((const uint8_t *)key, m->s.hash_seed ^ 0x5eed);
+}
+
+/* ClientGuid + LeaseKey: known before the client's index is, so the lease
+ * slot's miss overlaps the client lookup */
+static uint64_t lease_hash(const smbx_lease_mgr *m, const uint8_t guid[16],
+                           const uint8_t key[16])
+{
+  return smbx__hash_32(guid, key, m->s.hash_seed);
+}
+
+static uint64_t client_rehash(const void *ctx, uint32_t i)
+{
+  const smbx_lease_mgr *m = ctx;
+  return client_hash(m, m->clients[i].guid);
+}
+
+static uint64_t file_rehash(const void *ctx, uint32_t i)
+{
+  const smbx_lease_mgr *m = ctx;
+  return file_hash(m, m->files[i].key);
+}
+
+/* a keyed lease holds a reference on its client, so the GUID is there */
+static uint64_t lease_rehash(const void *ctx, uint32_t i)
+{
+  const smbx_lease_mgr *m = ctx;
+  const lease *ls = &m->leases[i];
+  return lease_hash(m, m->clients[ls->client].guid, ls->key);
+}
 
 /* ---- pools ---------------------------------------------------------------- */
 
@@ -241,14 +283,14 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
                         &err);
   if (!err)
     err = smbx__itab_init(&m->lease_tab, &m->alloc, m->leases, sizeof(lease),
-                          0, 20, st.max_leases, st.hash_seed);
+                          0, 20, st.max_leases, lease_rehash, m);
   if (!err)
     err = smbx__itab_init(&m->file_tab, &m->alloc, m->files, sizeof(lfile), 0,
-                          16, st.max_files, st.hash_seed ^ 0x5eed);
+                          16, st.max_files, file_rehash, m);
   if (!err)
     err = smbx__itab_init(&m->client_tab, &m->alloc, m->clients,
                           sizeof(lclient), 0, 16, st.max_clients,
-                          st.hash_seed ^ 0xc11e);
+                          client_rehash, m);
   if (!err)
     err = SMBX__RING_INIT(&m->evq, &m->alloc, qev, st.max_events);
   if (err) {
@@ -273,9 +315,15 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
 
 /* ---- clients and files ---------------------------------------------------- */
 
+static uint32_t client_find(const smbx_lease_mgr *m, const uint8_t guid[16])
+{
+  return smbx__itab_find(&m->client_tab, guid, client_hash(m, guid));
+}
+
 static uint32_t client_ref(smbx_lease_mgr *m, const uint8_t guid[16])
 {
-  uint32_t c = smbx__itab_find(&m->client_tab, guid);
+  uint64_t h = client_hash(m, guid);
+  uint32_t c = smbx__itab_find(&m->client_tab, guid, h);
   if (c == NIL) {
     c = m->free_client;
     if (c == NIL)
@@ -285,7 +333,7 @@ static uint32_t client_ref(smbx_lease_mgr *m, const uint8_t guid[16])
     memcpy(cl->guid, guid, 16);
     cl->conn = 0;
     cl->refs = 0;
-    if (smbx__itab_insert(&m->client_tab, c) != 0) {
+    if (smbx__itab_insert(&m->client_tab, c, h) != 0) {
       cl->next_free = m->free_client;
       m->free_client = c;
       return NIL;
@@ -301,15 +349,17 @@ static void client_unref(smbx_lease_mgr *m, uint32_t c)
   lclient *cl = &m->clients[c];
   if (--cl->refs)
     return;
-  (void)smbx__itab_remove(&m->client_tab, c);
+  (void)smbx__itab_remove(&m->client_tab, c, client_hash(m, cl->guid));
   cl->next_free = m->free_client;
   m->free_client = c;
   m->n_clients--;
 }
 
-static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], bool is_dir)
+/* The file with key (hash h), created when absent. */
+static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
+                         bool is_dir)
 {
-  uint32_t f = smbx__itab_find(&m->file_tab, key);
+  uint32_t f = smbx__itab_find(&m->file_tab, key, h);
   if (f != NIL)
     return f;
   f = m->free_file;
@@ -322,7 +372,7 @@ static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], bool is_dir)
   fl->key[1] = key[1];
   fl->leases = fl->opens = NIL;
   fl->is_dir = is_dir;
-  if (smbx__itab_insert(&m->file_tab, f) != 0) {
+  if (smbx__itab_insert(&m->file_tab, f, h) != 0) {
     fl->opens = next_free;
     return NIL;
   }
@@ -338,7 +388,7 @@ static void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
   lfile *fl = &m->files[f];
   if (!fl->live || fl->opens != NIL || fl->leases != NIL || fl->nwait)
     return;
-  (void)smbx__itab_remove(&m->file_tab, f);
+  (void)smbx__itab_remove(&m->file_tab, f, file_hash(m, fl->key));
   fl->live = 0;
   fl->opens = m->free_file;
   m->free_file = f;
@@ -347,7 +397,7 @@ static void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
 
 static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
 {
-  return smbx__itab_find(&m->file_tab, key);
+  return smbx__itab_find(&m->file_tab, key, file_hash(m, key));
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -597,13 +647,24 @@ static void wake(smbx_lease_mgr *m, uint32_t f)
 
 /* ---- leases --------------------------------------------------------------- */
 
+/* The lease of client's key; h: lease_hash() of its GUID and key. */
 static uint32_t lease_find(const smbx_lease_mgr *m, uint32_t client,
-                           const uint8_t key[16])
+                           const uint8_t key[16], uint64_t h)
 {
   uint8_t k[20];
   memcpy(k, &client, 4);
   memcpy(k + 4, key, 16);
-  return smbx__itab_find(&m->lease_tab, k);
+  return smbx__itab_find(&m->lease_tab, k, h);
+}
+
+/* The lease of (ClientGuid, key), NIL when either is unknown. */
+static uint32_t lease_lookup(const smbx_lease_mgr *m, const uint8_t guid[16],
+                             const uint8_t key[16])
+{
+  uint64_t h = lease_hash(m, guid, key);
+  smbx__itab_prefetch(&m->lease_tab, h);
+  uint32_t c = client_find(m, guid);
+  return c == NIL ? NIL : lease_find(m, c, key, h);
 }
 
 static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
@@ -631,7 +692,7 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
   lease *ls = &m->leases[l];
   set_breaking(m, l, 0, 0);
   if (ls->flags & LF_KEYED)
-    (void)smbx__itab_remove(&m->lease_tab, l);
+    (void)smbx__itab_remove(&m->lease_tab, l, lease_rehash(m, l));
   lfile *fl = &m->files[ls->file];
   uint32_t *pp = &fl->leases;
   while (*pp != l)
@@ -883,12 +944,20 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   *status = SMBX_STATUS_SUCCESS;
   if (m->free_open == NIL || m->free_wait == NIL)
     return SMBX_ERR_LIMIT;
+  /* both table slots start loading while the client is looked up */
+  uint64_t fh = file_hash(m, req->file_key);
+  uint64_t lh = req->has_lease
+                    ? lease_hash(m, req->client_guid, req->lease.key)
+                    : 0;
+  smbx__itab_prefetch(&m->file_tab, fh);
+  if (req->has_lease)
+    smbx__itab_prefetch(&m->lease_tab, lh);
   uint32_t c = client_ref(m, req->client_guid);
   if (c == NIL)
     return SMBX_ERR_LIMIT;
   if (!m->clients[c].conn)
     m->clients[c].conn = req->conn;
-  uint32_t f = file_get(m, req->file_key, req->is_dir);
+  uint32_t f = file_get(m, req->file_key, fh, req->is_dir);
   if (f == NIL) {
     client_unref(m, c);
     return SMBX_ERR_LIMIT;
@@ -909,6 +978,7 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   w->capabilities = req->capabilities;
   w->dialect = req->dialect;
   w->client = c;
+  w->lease_hash = lh;
   w->lease = req->lease;
   uint32_t own = NIL;
   /* 3.1: one key, one object per client; checked even when the context is
@@ -916,7 +986,7 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   if (req->has_lease &&
       req->requested_oplock == SMBX_SMB2_OPLOCK_LEVEL_LEASE &&
       !key_zero(req->lease.key)) {
-    own = lease_find(m, c, req->lease.key);
+    own = lease_find(m, c, req->lease.key, lh);
     if (own != NIL && m->leases[own].file != f) {
       client_unref(m, c);
       file_drop_if_unused(m, f);
@@ -1042,7 +1112,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
     uint8_t want = (uint8_t)(w->lease.state & RWH);
     if (w->is_dir && !(m->s.flags & SMBX_LEASE_DIR_WRITE))
       want &= (uint8_t)~W; /* Windows drops W on directories */
-    uint32_t l = lease_find(m, w->client, w->lease.key);
+    uint32_t l = lease_find(m, w->client, w->lease.key, w->lease_hash);
     if (l != NIL && m->leases[l].file != f)
       return; /* taken for another object since begin: no lease */
     if (l == NIL) {
@@ -1051,7 +1121,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
         return; /* table full: the open goes on without a lease */
       lease *ls = &m->leases[l];
       memcpy(ls->key, w->lease.key, 16);
-      if (smbx__itab_insert(&m->lease_tab, l) != 0) {
+      if (smbx__itab_insert(&m->lease_tab, l, w->lease_hash) != 0) {
         lease_delete(m, l);
         return;
       }
@@ -1293,8 +1363,7 @@ int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
   if (!m || !client_guid || !ack || !resp || !status)
     return SMBX_ERR_INVAL;
   memset(resp, 0, sizeof *resp);
-  uint32_t c = smbx__itab_find(&m->client_tab, client_guid);
-  uint32_t l = c == NIL ? NIL : lease_find(m, c, ack->lease_key);
+  uint32_t l = lease_lookup(m, client_guid, ack->lease_key);
   if (l == NIL) {
     *status = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
     return 0;
@@ -1464,8 +1533,7 @@ int smbx_lease_query(const smbx_lease_mgr *m, const uint8_t client_guid[16],
   if (!m || !client_guid || !key || !info ||
       info->struct_size < sizeof(size_t))
     return SMBX_ERR_INVAL;
-  uint32_t c = smbx__itab_find(&m->client_tab, client_guid);
-  uint32_t l = c == NIL ? NIL : lease_find(m, c, key);
+  uint32_t l = lease_lookup(m, client_guid, key);
   if (l == NIL)
     return SMBX_ERR_NOTFOUND;
   fill_info(m, l, info);
@@ -1517,8 +1585,7 @@ int smbx_lease_get_stats(const smbx_lease_mgr *m, smbx_lease_stats *st)
 int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
                          const uint8_t key[16], uint64_t *conn)
 {
-  uint32_t c = smbx__itab_find(&m->client_tab, guid);
-  uint32_t l = c == NIL ? NIL : lease_find(m, c, key);
+  uint32_t l = lease_lookup(m, guid, key);
   const lopen *op = l == NIL ? NULL : lease_open_with_conn(m, l);
   if (!op)
     return SMBX_ERR_NOTFOUND;
@@ -1545,7 +1612,7 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
     if (!fl->live)
       continue;
     nf++;
-    if (smbx__itab_find(&m->file_tab, fl->key) != f)
+    if (file_find(m, fl->key) != f)
       FAIL("file not in the file table");
     if (fl->leases == NIL && fl->opens == NIL && !fl->nwait)
       FAIL("unused file kept");
@@ -1555,7 +1622,7 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
       if (!(ls->flags & LF_LIVE) || ls->file != f)
         FAIL("lease list of a file names a foreign lease");
       if ((ls->flags & LF_KEYED) &&
-          lease_find(m, ls->client, ls->key) != l)
+          lease_find(m, ls->client, ls->key, lease_rehash(m, l)) != l)
         FAIL("keyed lease not in the lease table");
       if (ls->state & ~RWH)
         FAIL("lease state has unknown bits");

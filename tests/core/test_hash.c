@@ -96,6 +96,65 @@ static void hash_mixer_properties(void **state)
   assert_true(smbx__hash_bytes(NULL, 0, SEED) == smbx__hash_bytes(a, 0, SEED));
 }
 
+static uint64_t xorshift(uint64_t *x)
+{
+  *x ^= *x << 13;
+  *x ^= *x >> 7;
+  *x ^= *x << 17;
+  return *x;
+}
+
+/* smbx__hash_16 / smbx__hash_32 (LeaseKey, ClientGuid + LeaseKey): each
+ * input bit flips each output bit about half the time (avalanche, 64
+ * random keys per input bit: within 6 standard deviations), keys that
+ * differ only in a counter spread over the low (home slot) bits, the
+ * seed matters and the two halves of a 32-byte key are not symmetric. */
+static void hash_fixed_keys_avalanche(void **state)
+{
+  (void)state;
+  enum { SAMPLES = 64 };
+  uint64_t rng = 0x9e3779b97f4a7c15u;
+  for (int wide = 0; wide < 2; wide++) {
+    int in_bits = wide ? 256 : 128;
+    for (int bit = 0; bit < in_bits; bit++) {
+      unsigned flips[64] = {0};
+      for (int n = 0; n < SAMPLES; n++) {
+        uint8_t k[32];
+        for (int w = 0; w < 4; w++) {
+          uint64_t r = xorshift(&rng);
+          memcpy(k + 8 * w, &r, 8);
+        }
+        uint64_t h0 = wide ? smbx__hash_32(k, k + 16, SEED)
+                           : smbx__hash_16(k, SEED);
+        k[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        uint64_t h1 = wide ? smbx__hash_32(k, k + 16, SEED)
+                           : smbx__hash_16(k, SEED);
+        for (int o = 0; o < 64; o++)
+          flips[o] += (unsigned)((h0 ^ h1) >> o & 1);
+      }
+      for (int o = 0; o < 64; o++)
+        assert_true(flips[o] >= 8 && flips[o] <= SAMPLES - 8);
+    }
+  }
+  unsigned b16[256] = {0}, b32[256] = {0};
+  uint8_t a[16] = {0}, b[16] = {0};
+  for (uint64_t k = 0; k < 4096; k++) {
+    memcpy(a, &k, 8);
+    b16[smbx__hash_16(a, SEED) & 255]++;
+    b32[smbx__hash_32(b, a, SEED) & 255]++;
+  }
+  for (int i = 0; i < 256; i++) {
+    assert_true(b16[i] > 0 && b16[i] < 48);
+    assert_true(b32[i] > 0 && b32[i] < 48);
+  }
+  a[0] = 1;
+  assert_true(smbx__hash_16(a, 1) != smbx__hash_16(a, 2));
+  assert_true(smbx__hash_32(a, b, 1) != smbx__hash_32(a, b, 2));
+  assert_true(smbx__hash_32(a, b, SEED) != smbx__hash_32(b, a, SEED));
+  uint8_t z[16] = {0};
+  assert_true(smbx__hash_16(z, 0) != 0 && smbx__hash_32(z, z, 0) != 0);
+}
+
 static void hash_max_len_and_cap_for(void **state)
 {
   (void)state;
@@ -594,6 +653,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(hash_mixer_properties),
+    cmocka_unit_test(hash_fixed_keys_avalanche),
     cmocka_unit_test(hash_max_len_and_cap_for),
     cmocka_unit_test(hash_init_rejects_bad_arguments),
     cmocka_unit_test(hash_insert_get_remove_basics),

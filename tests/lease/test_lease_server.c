@@ -8,6 +8,7 @@
 #include <smbx/lease.h>
 #include <smbx/smb2.h>
 
+#include "core/hash.h"
 #include "lease/itab.h"
 
 #define S 1000000000ull
@@ -1593,9 +1594,10 @@ static void lease_mgr_new_alloc_failures(void **st)
   assert_true(test_alloc_each_failure(scenario_new, NULL) >= 5);
 }
 
-/* The lease and file tables at full load (7/8): slots carry index + 1 and
- * a hash tag; every live key is found, absent keys are not, and removal
- * (backward shift across tagged slots) keeps the rest reachable. */
+/* The lease and file tables at full load (7/8): slots carry index + 1, the
+ * distance from home and a hash tag; every live key is found, absent keys
+ * are not, and removal (backward shift across tagged slots) keeps the rest
+ * reachable. */
 typedef struct tkey {
   uint8_t key[20];
 } tkey;
@@ -1607,39 +1609,108 @@ static void tkey_fill(tkey *k, uint32_t i, uint32_t salt)
   memcpy(k->key + 16, &salt, 4);
 }
 
+/* the table's owner hashes: here the generic byte hash, or (colliding) a
+ * hash with only 3 home bits, so runs get long and distances saturate */
+typedef struct tset {
+  const tkey *obj;
+  uint64_t home_mask;
+  unsigned rehashes;
+} tset;
+
+static uint64_t tset_hash(const tset *ts, const tkey *k)
+{
+  uint64_t h = smbx__hash_bytes(k->key, sizeof k->key, 0x1234);
+  return (h & ~UINT64_C(0xffffffff)) | (h & ts->home_mask);
+}
+
+static uint64_t tset_rehash(const void *ctx, uint32_t idx)
+{
+  tset *ts = (tset *)(uintptr_t)ctx;
+  ts->rehashes++;
+  return tset_hash(ts, &ts->obj[idx]);
+}
+
+/* Every entry sits in its home's run (no empty slot between), its slot's
+ * distance field is exact below saturation, and the count matches. */
+static void itab_assert_invariant(const smbx__itab *t, const tset *ts)
+{
+  size_t n = 0;
+  for (size_t i = 0; i <= t->mask; i++) {
+    uint32_t v = t->slots[i];
+    if (!v)
+      continue;
+    n++;
+    uint32_t idx = (v & t->idx_mask) - 1;
+    size_t home = (size_t)tset_hash(ts, &ts->obj[idx]) & t->mask;
+    size_t d = (i - home) & t->mask;
+    for (size_t j = home; j != i; j = (j + 1) & t->mask)
+      assert_true(t->slots[j] != 0);
+    uint32_t dist = (v >> t->dist_shift) & t->dist_max;
+    assert_int_equal(dist, d < t->dist_max ? d : t->dist_max);
+  }
+  assert_int_equal(n, t->len);
+}
+
+static void itab_full_load_run(uint64_t home_mask, bool expect_rehash)
+{
+  enum { N = 896 }; /* 1024 slots at 7/8 */
+  static tkey obj[N];
+  tset ts = {obj, home_mask, 0};
+  smbx__itab t;
+  assert_int_equal(smbx__itab_init(&t, smbx_allocator_default(), obj,
+                                   sizeof(tkey), 0, 20, N, tset_rehash, &ts),
+                   0);
+  assert_int_equal(smbx__itab_bytes(&t), 1024 * sizeof(uint32_t));
+  assert_int_equal(t.dist_max, 15); /* 10 index bits, 22 spare */
+  for (uint32_t i = 0; i < N; i++) {
+    tkey_fill(&obj[i], i * 2654435761u, 7);
+    assert_int_equal(smbx__itab_insert(&t, i, tset_hash(&ts, &obj[i])), 0);
+  }
+  itab_assert_invariant(&t, &ts);
+  tkey extra;
+  tkey_fill(&extra, 1, 1);
+  assert_int_equal(smbx__itab_insert(&t, N, tset_hash(&ts, &extra)),
+                   SMBX_ERR_LIMIT);
+  for (uint32_t i = 0; i < N; i++)
+    assert_int_equal(smbx__itab_find(&t, obj[i].key, tset_hash(&ts, &obj[i])),
+                     i);
+  for (uint32_t i = 0; i < 4 * N; i++) {
+    tkey_fill(&extra, i * 2654435761u, 8); /* same words but the salt */
+    assert_int_equal(smbx__itab_find(&t, extra.key, tset_hash(&ts, &extra)),
+                     UINT32_MAX);
+  }
+  ts.rehashes = 0;
+  for (uint32_t i = 0; i < N; i += 2)
+    assert_int_equal(smbx__itab_remove(&t, i, tset_hash(&ts, &obj[i])), 0);
+  /* the distance field spares the objects' hashes unless saturated */
+  assert_true(expect_rehash ? ts.rehashes > 0 : ts.rehashes < N / 8);
+  itab_assert_invariant(&t, &ts);
+  assert_int_equal(smbx__itab_remove(&t, 0, tset_hash(&ts, &obj[0])),
+                   SMBX_ERR_NOTFOUND);
+  for (uint32_t i = 0; i < N; i++)
+    assert_int_equal(smbx__itab_find(&t, obj[i].key, tset_hash(&ts, &obj[i])),
+                     i % 2 ? i : UINT32_MAX);
+  for (uint32_t i = 0; i < N; i += 2)
+    assert_int_equal(smbx__itab_insert(&t, i, tset_hash(&ts, &obj[i])), 0);
+  itab_assert_invariant(&t, &ts);
+  for (uint32_t i = 0; i < N; i++)
+    assert_int_equal(smbx__itab_find(&t, obj[i].key, tset_hash(&ts, &obj[i])),
+                     i);
+  smbx__itab_free(&t);
+}
+
 static void lease_itab_tagged_slots_full_load(void **st)
 {
   (void)st;
-  enum { N = 896 }; /* 1024 slots at 7/8 */
-  static tkey obj[N];
-  smbx__itab t;
-  assert_int_equal(smbx__itab_init(&t, smbx_allocator_default(), obj,
-                                   sizeof(tkey), 0, 20, N, 0x1234),
-                   0);
-  assert_int_equal(smbx__itab_bytes(&t), 1024 * sizeof(uint32_t));
-  for (uint32_t i = 0; i < N; i++) {
-    tkey_fill(&obj[i], i * 2654435761u, 7);
-    assert_int_equal(smbx__itab_insert(&t, i), 0);
-  }
-  tkey extra;
-  tkey_fill(&extra, 1, 1);
-  for (uint32_t i = 0; i < N; i++)
-    assert_int_equal(smbx__itab_find(&t, obj[i].key), i);
-  for (uint32_t i = 0; i < 4 * N; i++) {
-    tkey_fill(&extra, i * 2654435761u, 8); /* same words but the salt */
-    assert_int_equal(smbx__itab_find(&t, extra.key), UINT32_MAX);
-  }
-  for (uint32_t i = 0; i < N; i += 2)
-    assert_int_equal(smbx__itab_remove(&t, i), 0);
-  assert_int_equal(smbx__itab_remove(&t, 0), SMBX_ERR_NOTFOUND);
-  for (uint32_t i = 0; i < N; i++)
-    assert_int_equal(smbx__itab_find(&t, obj[i].key),
-                     i % 2 ? i : UINT32_MAX);
-  for (uint32_t i = 0; i < N; i += 2)
-    assert_int_equal(smbx__itab_insert(&t, i), 0);
-  for (uint32_t i = 0; i < N; i++)
-    assert_int_equal(smbx__itab_find(&t, obj[i].key), i);
-  smbx__itab_free(&t);
+  itab_full_load_run(UINT64_C(0xffffffff), false);
+}
+
+/* 896 keys over 8 home slots: every run is long, distances saturate at 15
+ * and the backward shift asks the owner's hash for those entries. */
+static void lease_itab_saturated_distances(void **st)
+{
+  (void)st;
+  itab_full_load_run(7, true);
 }
 
 static void lease_limits_and_stale_handles(void **st)
@@ -1737,6 +1808,7 @@ int main(void)
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_itab_tagged_slots_full_load),
+      cmocka_unit_test(lease_itab_saturated_distances),
   };
   return RUN_TESTS(t);
 }
