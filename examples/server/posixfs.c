@@ -216,14 +216,16 @@ typedef struct streamspec {
 } streamspec;
 
 /* "name", "name:$DATA" or ":$DATA" (case-insensitive type) after the
- * first colon; anything else, more colons or an empty name without a
- * type is OBJECT_NAME_INVALID. */
+ * first colon. An empty type, more colons or an empty name without a type
+ * is OBJECT_NAME_INVALID; another type ($FOO, $INDEX_ALLOCATION) is
+ * INVALID_PARAMETER, as Samba and Windows 2000 answer. */
 static uint32_t parse_stream(const char *spec, streamspec *ss) {
   const char *colon = strchr(spec, ':');
   size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
   if (colon) {
     const char *type = colon + 1;
-    if (strcasecmp(type, "$DATA") != 0) return SMBX_STATUS_OBJECT_NAME_INVALID;
+    if (!type[0] || strchr(type, ':')) return SMBX_STATUS_OBJECT_NAME_INVALID;
+    if (strcasecmp(type, "$DATA") != 0) return SMBX_STATUS_INVALID_PARAMETER;
   } else if (nl == 0) {
     return SMBX_STATUS_OBJECT_NAME_INVALID; /* "file:" */
   }

@@ -1711,12 +1711,19 @@ static void stream_invalid_names(void **state) {
   posixfs_create_result r;
   put_file(f, "f", "x");
   mk(f, "d");
-  static const char *const bad[] = {
-      "f:",          "f:s:",      "f:s:$FOO", "f:s:$DATA:x", "f::$FOO",
-      "f::$INDEX_ALLOCATION", "d:x\\y", "f:a/b", "f*:s"};
+  static const char *const bad[] = {"f:",          "f:s:", "f:s:$DATA:x",
+                                    "f:s:$FOO:",   "d:x\\y", "f:a/b",
+                                    "f*:s"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(cr(f, bad[i], RW, 7, POSIXFS_OPEN_IF, 0, &r),
                      SMBX_STATUS_OBJECT_NAME_INVALID);
+  /* a stream type other than $DATA: INVALID_PARAMETER (as Samba) */
+  static const char *const badtype[] = {"f:s:$FOO", "f::$FOO",
+                                        "f::$INDEX_ALLOCATION",
+                                        "d::$INDEX_ALLOCATION"};
+  for (size_t i = 0; i < sizeof badtype / sizeof badtype[0]; i++)
+    assert_int_equal(cr(f, badtype[i], RW, 7, POSIXFS_OPEN_IF, 0, &r),
+                     SMBX_STATUS_INVALID_PARAMETER);
   /* a stream is no directory; a directory has no data stream */
   assert_int_equal(cr(f, "f:s", RW, 7, POSIXFS_CREATE, POSIXFS_DIRECTORY_FILE,
                       &r),
@@ -1982,7 +1989,7 @@ static void stream_lookup_keys_per_stream(void **state) {
   assert_int_equal(lk(f, "f:none", &str, &par),
                    SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
   assert_false(str.valid);
-  assert_int_equal(lk(f, "f:a:b", &str, &par),
+  assert_int_equal(lk(f, "f:a:$DATA:b", &str, &par),
                    SMBX_STATUS_OBJECT_NAME_INVALID);
 }
 
