@@ -31,6 +31,7 @@
 #include <smbx/vmo.h>
 
 #include "bench.h"
+#include "vmo/vmo_int.h"
 
 #define NIC_RQ 256
 #define NIC_CQ 1024
@@ -956,6 +957,109 @@ static double vmo_allocs_run(void *state, uint64_t iters)
          ((double)iters * (double)(VMO_BYTES / VMO_IO));
 }
 
+/* Finding a transfer's pin at RDMA_DONE: the owner index with every pin
+ * of the default table live (1024 over 64 objects). */
+#define PIN_OBJS 64u
+#define PIN_N 1024u
+
+typedef struct pstate {
+  smbx_vmo_table *tbl;
+  uint8_t mem[PIN_OBJS][64];
+  uint64_t sum;
+} pstate;
+
+static int pin_register(void *ud, void *addr, size_t len, uint32_t access,
+                        smbx_mr *out)
+{
+  (void)ud;
+  (void)len;
+  (void)access;
+  memset(out, 0, sizeof *out);
+  out->address = (uint64_t)(uintptr_t)addr;
+  out->handle = 1;
+  return 0;
+}
+
+static void pin_deregister(void *ud, const smbx_mr *mr)
+{
+  (void)ud;
+  (void)mr;
+}
+
+static int pin_setup(void **state, void *arg)
+{
+  (void)arg;
+  pstate *p = calloc(1, sizeof *p);
+  if (!p)
+    return 1;
+  smbx_transport t;
+  memset(&t, 0, sizeof t);
+  t.struct_size = sizeof t;
+  t.register_mr = pin_register;
+  t.deregister_mr = pin_deregister;
+  smbx_vmo_settings vs;
+  smbx_vmo_settings_default(&vs, sizeof vs);
+  vs.max_objects = PIN_OBJS;
+  vs.max_pins = PIN_N;
+  uint32_t seed = 7;
+  int rc = smbx_vmo_new(&p->tbl, &vs, &t, vmo_random, &seed, NULL);
+  for (uint32_t o = 0; o < PIN_OBJS && !rc; o++) {
+    smbx_vmo_block b = {p->mem[o], sizeof p->mem[o]};
+    uint64_t sess = 1, id = 0, open = 0;
+    smbx_vmo_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.struct_size = sizeof sp;
+    sp.blocks = &b;
+    sp.n_blocks = 1;
+    sp.access = SMBX_VMO_READ;
+    sp.sessions = &sess;
+    sp.n_sessions = 1;
+    uint8_t name[2 * SMBX_VMO_PATH_MAX];
+    size_t nl = 0;
+    rc = smbx_vmo_create(p->tbl, &sp, &id) ||
+         smbx_vmo_path(p->tbl, id, NULL, 0, NULL, name, sizeof name, &nl) ||
+         smbx_vmo_open(p->tbl, name, nl, 1, NULL, 0, SMBX_VMO_READ, &open);
+    for (uint32_t k = 0; k < PIN_N / PIN_OBJS && !rc; k++) {
+      smbx_sge sg[1];
+      size_t n = 0;
+      uint64_t bytes = 0, pin = 0;
+      rc = smbx_vmo_map(p->tbl, open, false, k, 1, sg, 1, &n, &bytes, &pin) ||
+           smbx__vmo_pin_owner(p->tbl, pin, 1 + o, 100 + k);
+    }
+  }
+  if (rc) {
+    smbx_vmo_free(p->tbl);
+    free(p);
+    return 1;
+  }
+  *state = p;
+  return 0;
+}
+
+static void pin_teardown(void *state)
+{
+  pstate *p = state;
+  smbx_vmo_free(p->tbl);
+  free(p);
+}
+
+static double pin_lookup_run(void *state, uint64_t iters)
+{
+  pstate *p = state;
+  uint64_t t0 = bench_now_ns();
+  for (uint64_t i = 0; i < iters; i++) {
+    uint32_t k = (uint32_t)(i * 7919u) % PIN_N;
+    uint64_t pin = smbx__vmo_pin_of(p->tbl, 1 + k / (PIN_N / PIN_OBJS),
+                                    100 + k % (PIN_N / PIN_OBJS));
+    if (!pin)
+      abort();
+    p->sum += pin;
+  }
+  uint64_t t = bench_now_ns() - t0;
+  bench_clobber(&p->sum);
+  return (double)t / (double)iters;
+}
+
 static const bench_metric vmo_metrics[] = {
   {.name = "vmo.pull_256m", .unit = "x memcpy", .run = vmo_pull_run,
    .setup = vmo_setup_copy, .teardown = rteardown, .iters = 2,
@@ -968,6 +1072,8 @@ static const bench_metric vmo_metrics[] = {
   {.name = "vmo.allocs", .unit = "allocs/req", .run = vmo_allocs_run,
    .setup = vmo_setup_engine, .teardown = rteardown, .iters = 2,
    .goal = BENCH_LE(0), .flags = BENCH_F_INVARIANT},
+  {.name = "vmo.pin_lookup", .unit = "ns/lookup", .run = pin_lookup_run,
+   .setup = pin_setup, .teardown = pin_teardown},
 };
 
 BENCH_SUITE_DEFINE(vmo, vmo_metrics);

@@ -106,8 +106,14 @@ static int start_rdma(smbx_server *srv, smbx_vmo_table *tbl,
                                         now)
                 : smbx_server_rdma_pull(srv, ev->conn, ev->u.pdu.req, sg, n,
                                         now);
-  if (rc < 0 && rc > SMBX_ERR_FATAL)
+  if (rc < 0 && rc > SMBX_ERR_FATAL) {
+    /* nothing posted (e.g. more pieces than the server's
+     * rdma_max_xfer_sge, or no transfer slot): the request is still ours
+     * to answer */
     (void)smbx_vmo_unpin(tbl, pin);
+    if (rc != SMBX_ERR_NOTFOUND)
+      return fail(srv, ev, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
+  }
   return answered(rc);
 }
 

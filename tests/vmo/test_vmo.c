@@ -185,8 +185,10 @@ static void table_new(vt *v, const smbx_allocator *a)
 
 /* A harness whose session the host names as `user` (NULL: the default
  * guest session), with the server's RDMA operations carrying at most
- * op_sge elements (0: the default). */
-static void start_as(vt *v, const char *user, bool guest, uint32_t op_sge)
+ * op_sge elements and its transfers naming at most xfer_sge (0: the
+ * defaults). */
+static void start_as(vt *v, const char *user, bool guest, uint32_t op_sge,
+                     uint32_t xfer_sge)
 {
   memset(v, 0, sizeof *v);
   v->user = user;
@@ -194,6 +196,8 @@ static void start_as(vt *v, const char *user, bool guest, uint32_t op_sge)
   rh_init(&v->x);
   if (op_sge)
     v->x.ss.rdma_max_sge = op_sge;
+  if (xfer_sge)
+    v->x.ss.rdma_max_xfer_sge = xfer_sge;
   v->x.route = route;
   v->x.route_user = v;
   v->rnd = 77;
@@ -206,7 +210,7 @@ static void start_as(vt *v, const char *user, bool guest, uint32_t op_sge)
 
 static void start(vt *v)
 {
-  start_as(v, NULL, false, 0);
+  start_as(v, NULL, false, 0, 0);
 }
 
 static void stop(vt *v)
@@ -669,7 +673,7 @@ static void vmo_allowed_user_session_opens_through_node(void **state)
 {
   (void)state;
   vt v;
-  start_as(&v, "CORP\\alice", false, 0);
+  start_as(&v, "CORP\\alice", false, 0, 0);
   size_t sizes[2] = {3000, 5000};
   carve(&v, sizes, 2);
   fill(v.blk[0].addr, 3000, 3);
@@ -696,7 +700,7 @@ static void vmo_guest_session_never_matches_user(void **state)
   (void)state;
   vt v;
   /* the host named a user yet answered the session as a guest */
-  start_as(&v, "CORP\\alice", true, 0);
+  start_as(&v, "CORP\\alice", true, 0, 0);
   size_t sizes[1] = {4096};
   carve(&v, sizes, 1);
   v.id = bind_user(&v, SMBX_VMO_READ, "CORP\\alice");
@@ -714,7 +718,7 @@ static void vmo_io_more_pieces_than_max_sge(void **state)
 {
   (void)state;
   vt v;
-  start_as(&v, NULL, false, 4); /* at most 4 elements per operation */
+  start_as(&v, NULL, false, 4, 0); /* at most 4 elements per operation */
   size_t sizes[48];
   size_t size = 0;
   for (size_t i = 0; i < 48; i++) {
@@ -764,6 +768,38 @@ static void vmo_io_more_pieces_than_max_sge(void **state)
   assert_int_equal(v.route_rc_min, 0);
   free(src);
   free(dst);
+  stop(&v);
+}
+
+/* A transfer the node refuses before posting anything (more pieces than
+ * the server's rdma_max_xfer_sge, set below the table's max_sge) is still
+ * answered, and holds no pin. */
+static void vmo_transfer_refused_by_node_is_answered(void **state)
+{
+  (void)state;
+  vt v;
+  start_as(&v, NULL, false, 0, 16);
+  size_t sizes[24];
+  for (size_t i = 0; i < 24; i++)
+    sizes[i] = 1000;
+  carve(&v, sizes, 24);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  uint8_t *buf = calloc(1, 24000);
+  assert_int_equal(vread(&v, 0, buf, 24000)->ev.u.pdu.status,
+                   SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  assert_int_equal(vwrite(&v, 0, buf, 24000)->ev.u.pdu.status,
+                   SMBX_STATUS_INSUFFICIENT_RESOURCES);
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  assert_int_equal(st.pins, 0);
+  /* 16 pieces fit: the connection still works */
+  const rh_ev *e = vread(&v, 0, buf, 16000);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, 16000);
+  assert_false(v.x.cdown);
+  free(buf);
   stop(&v);
 }
 
@@ -1678,6 +1714,7 @@ int main(void)
       cmocka_unit_test(vmo_allowed_user_session_opens_through_node),
       cmocka_unit_test(vmo_guest_session_never_matches_user),
       cmocka_unit_test(vmo_io_more_pieces_than_max_sge),
+      cmocka_unit_test(vmo_transfer_refused_by_node_is_answered),
       cmocka_unit_test(vmo_pin_lookup_many_objects),
       cmocka_unit_test(vmo_unknown_guessed_and_foreign_session_not_found),
       cmocka_unit_test(vmo_rdma_io_many_blocks_crossing_edges),
