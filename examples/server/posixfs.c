@@ -2353,13 +2353,16 @@ static uint32_t stream_rename(posixfs *fs, open_s *o, const uint8_t *nm,
   to[u8l] = '\0';
   streamspec ss;
   memset(&ss, 0, sizeof ss);
-  uint32_t st = SMBX_STATUS_INVALID_PARAMETER; /* not ":stream" */
-  if (to[0] == ':' && !memchr(to, '\0', u8l) && !strchr(to, '\\'))
-    st = parse_stream(to + 1, &ss);
+  int is_stream = to[0] == ':' && !memchr(to, '\0', u8l) && !strchr(to, '\\');
+  uint32_t st = is_stream ? parse_stream(to + 1, &ss)
+                          : SMBX_STATUS_INVALID_PARAMETER; /* a file name */
   free(to);
-  /* a bad new stream name is INVALID_PARAMETER here (MS-FSA
-   * 2.1.5.15.11.1), not OBJECT_NAME_INVALID as in CREATE */
+  /* MS-FSA 2.1.5.15.11.1: a bad new stream name is INVALID_PARAMETER
+   * (not OBJECT_NAME_INVALID as in CREATE), a type other than $DATA
+   * OBJECT_TYPE_MISMATCH */
   if (st == SMBX_STATUS_OBJECT_NAME_INVALID) return SMBX_STATUS_INVALID_PARAMETER;
+  if (is_stream && st == SMBX_STATUS_INVALID_PARAMETER)
+    return POSIXFS_STATUS_OBJECT_TYPE_MISMATCH;
   if (st != ST_OK) return st;
   if (!ss.name) return SMBX_STATUS_INVALID_PARAMETER; /* to "::$DATA" */
   if (!strcmp(ss.name, n->stream)) {

@@ -1931,6 +1931,8 @@ static void stream_follows_file_rename_overwrite_and_delete(void **state) {
   assert_int_equal(ren(f, d.file_id, ":x:", 0), SMBX_STATUS_INVALID_PARAMETER);
   assert_int_equal(ren(f, d.file_id, ":x:$DATA:y", 0),
                    SMBX_STATUS_INVALID_PARAMETER);
+  assert_int_equal(ren(f, d.file_id, ":x:$FOO", 0),
+                   POSIXFS_STATUS_OBJECT_TYPE_MISMATCH);
   assert_int_equal(ren(f, d.file_id, ":new:$DATA", 0), 0);
   cl(f, d.file_id);
   rd_is(f, s.file_id, "stream"); /* the other handle follows the rename */
