@@ -104,9 +104,10 @@ typedef struct smbx_server_settings {
                                beyond it are not guarded: 4096 */
   /* appended in 0.1.0 (memory objects, docs/vmo.md) */
   uint32_t rdma_max_xfer_sge; /**< host elements one transfer may name
-                               (smbx_server_rdma_push/_pull n; rdma_max_sge
-                               .. 65536): its operations each carry at most
-                               rdma_max_sge of them; 0 = rdma_max_sge: 64 */
+                               (smbx_server_rdma_push/_pull n; at most
+                               65536, below rdma_max_sge counts as
+                               rdma_max_sge): its operations each carry at
+                               most rdma_max_sge of them: 64 */
 } smbx_server_settings;
 
 /** @brief Fill s with the defaults and store struct_size.

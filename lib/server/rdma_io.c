@@ -63,7 +63,8 @@ int smbx__srv_rdma_new(smbx__srv_rdma **out, smbx_server *srv, uint64_t conn,
   r->push = push;
   r->n = n_slots;
   /* a transfer may name more elements than one operation carries */
-  r->max_sge = s->rdma_max_xfer_sge ? s->rdma_max_xfer_sge : s->rdma_max_sge;
+  r->max_sge = s->rdma_max_xfer_sge > s->rdma_max_sge ? s->rdma_max_xfer_sge
+                                                      : s->rdma_max_sge;
   r->q = smbx__calloc(a, n_slots, sizeof *r->q, _Alignof(rreq));
   smbx__rdma_settings ts = {s->rdma_max_ops, s->rdma_max_ops, s->rdma_max_sge,
                             s->rdma_max_op_size, r->max_sge};

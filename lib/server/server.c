@@ -1480,9 +1480,7 @@ int smbx_server_new(smbx_server **out, const smbx_server_settings *s,
       st.rdma_max_ops > 65535 ||
       (st.rdma_max_ops && (st.rdma_max_sge == 0 || st.rdma_max_sge > 1024 ||
                            st.rdma_max_op_size == 0 ||
-                           st.rdma_max_xfer_sge > 65536 ||
-                           (st.rdma_max_xfer_sge &&
-                            st.rdma_max_xfer_sge < st.rdma_max_sge))))
+                           st.rdma_max_xfer_sge > 65536)))
     return SMBX_ERR_INVAL;
   smbx_allocator al;
   int rc = smbx__allocator_copy(&al, a);

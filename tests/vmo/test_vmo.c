@@ -803,6 +803,26 @@ static void vmo_transfer_refused_by_node_is_answered(void **state)
   stop(&v);
 }
 
+/* rdma_max_xfer_sge below rdma_max_sge counts as rdma_max_sge: the node
+ * starts, and a transfer of rdma_max_sge pieces goes through. */
+static void vmo_xfer_sge_below_op_sge_counts_as_op_sge(void **state)
+{
+  (void)state;
+  vt v;
+  start_as(&v, NULL, false, 16, 4);
+  size_t sizes[16];
+  for (size_t i = 0; i < 16; i++)
+    sizes[i] = 1000;
+  carve(&v, sizes, 16);
+  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x1), 0);
+  uint8_t buf[16000];
+  const rh_ev *e = vread(&v, 0, buf, sizeof buf);
+  assert_int_equal(e->ev.u.pdu.status, 0);
+  assert_int_equal(e->ev.u.pdu.rdma_length, sizeof buf);
+  stop(&v);
+}
+
 /* Finding a transfer's pin at RDMA_DONE is one hash lookup: many objects
  * and many pins at once, each found and released exactly. */
 static void vmo_pin_lookup_many_objects(void **state)
@@ -1715,6 +1735,7 @@ int main(void)
       cmocka_unit_test(vmo_guest_session_never_matches_user),
       cmocka_unit_test(vmo_io_more_pieces_than_max_sge),
       cmocka_unit_test(vmo_transfer_refused_by_node_is_answered),
+      cmocka_unit_test(vmo_xfer_sge_below_op_sge_counts_as_op_sge),
       cmocka_unit_test(vmo_pin_lookup_many_objects),
       cmocka_unit_test(vmo_unknown_guessed_and_foreign_session_not_found),
       cmocka_unit_test(vmo_rdma_io_many_blocks_crossing_edges),
