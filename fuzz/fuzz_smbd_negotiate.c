@@ -57,7 +57,7 @@ static void check_sent(fz *f, uint64_t wr, const smbx_sge *sg, size_t n,
 {
   const smbx_smbd *d = f->d;
   uint32_t i = (uint32_t)(wr & 0xFFFFFFFFu);
-  CHECK(wr >> 32 == SMBX__SMBD_WR_SEND && i < d->n_slots && n == 1);
+  CHECK(wr >> 32 == SMBX__SMBD_WR_SEND && i < d->n_made && n == 1);
   CHECK(d->slot[i].state == SS_INFLIGHT);
   uint8_t kind = d->slot[i].kind;
   if (kind == SK_NEG || kind == SK_NEG_FAIL) {
@@ -133,8 +133,11 @@ static void check_state(const fz *f)
   CHECK(cnt[RB_POSTED] == d->n_posted && cnt[RB_HELD] == d->n_held);
   CHECK(cnt[RB_BACKLOG] == nbl);
   uint32_t sc[3] = {0}, nq = 0, busy = 0;
-  for (uint32_t i = 0; i < d->n_slots; i++)
+  CHECK(d->n_made <= d->n_slots);
+  for (uint32_t i = 0; i < d->n_made; i++)
     sc[d->slot[i].state]++;
+  for (uint32_t i = d->n_made; i < d->n_slots; i++) /* not made yet */
+    CHECK(d->slot[i].state == SS_FREE);
   for (uint32_t i = d->q_head; i != SMBX__SMBD_NIL; i = d->slot[i].next)
     CHECK(++nq <= d->n_slots && d->slot[i].state == SS_QUEUED);
   CHECK(sc[SS_FREE] == d->n_free_slots && sc[SS_QUEUED] == d->n_queued);

@@ -190,8 +190,10 @@ typedef struct smbx_smbd_settings {
   uint32_t max_read_write_size;      /**< MaxReadWriteSize: 1 MiB */
   uint32_t min_read_write_size;      /**< active: fail below this: 4096 */
   uint32_t send_queue_depth;         /**< max posted sends: 255 */
-  uint32_t send_buffers;             /**< send slots of max_send_size: 800 */
-  uint32_t reassembly_buffers;       /**< of max_fragmented_recv_size: 2 */
+  uint32_t send_buffers;             /**< send slots of max_send_size, at
+                                          most (made 32 at a time on need): 800 */
+  uint32_t reassembly_buffers;       /**< of up to max_fragmented_recv_size,
+                                          allocated on first need: 2 */
   uint64_t keepalive_interval_ns;    /**< idle time before a keepalive: 120 s;
                                           0 = no keepalive */
   uint64_t keepalive_timeout_ns;     /**< wait for its answer: 5 s */
@@ -381,7 +383,9 @@ SMBX_API int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc,
  *          MaxFragmentedSize); SMBX_ERR_LIMIT (needs more send buffers
  *          than exist); SMBX_ERR_AGAIN (not enough free send buffers now,
  *          or too many SEND_DONE events not yet taken from the queue:
- *          drain events, retry after a SEND_DONE); SMBX_ERR_STATE (not negotiated yet);
+ *          drain events, retry after a SEND_DONE); SMBX_ERR_NOMEM (more
+ *          send buffers were needed and could not be allocated or
+ *          registered; the connection is unchanged); SMBX_ERR_STATE (not negotiated yet);
  *          SMBX_ERR_INVAL; the sticky code once the connection is dead
  *          (SMBX_ERR_CLOSED after a graceful close).
  *  @since 0.1.0 */

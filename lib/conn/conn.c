@@ -474,17 +474,20 @@ smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len,
 /* ---- sending -------------------------------------------------------------- */
 
 /* [MS-SMBD] send space: the engine refuses with AGAIN when short of send
- * buffers; check first so an encrypted message is never left half done. */
-static bool smbd_room(const smbx__conn *c, size_t n)
+ * buffers; check first so an encrypted message is never left half done.
+ * 0, SMBX_ERR_AGAIN or SMBX_ERR_NOMEM (no memory for more send buffers). */
+static int smbd_room(const smbx__conn *c, size_t n)
 {
-  const smbx_smbd *d = c->smbd;
+  smbx_smbd *d = c->smbd;
   if (d->err || d->closing || d->state != SMBX_SMBD_STATE_CONNECTED)
-    return true; /* let smbx_smbd_send report it */
+    return 0; /* let smbx_smbd_send report it */
   if (d->max_send <= SMBX_SMBD_DATA_HDR_SIZE)
-    return true;
+    return 0;
   uint64_t per = d->max_send - SMBX_SMBD_DATA_HDR_SIZE;
   uint64_t nf = (n + per - 1) / per;
-  return d->n_free_slots > 0 && nf <= d->n_free_slots - 1;
+  if (nf > d->n_slots - 1)
+    return 0; /* never fits: smbx_smbd_send says so */
+  return smbx__smbd_reserve_slots(d, nf);
 }
 
 int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
@@ -503,10 +506,11 @@ int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
       return SMBX_ERR_CLOSED;
     if (d->state != SMBX_SMBD_STATE_CONNECTED)
       return SMBX_ERR_STATE;
-    if (!smbd_room(c, len + (k ? SMBX_SMB2_TRANSFORM_HDR_SIZE : 0))) {
+    int room = smbd_room(c, len + (k ? SMBX_SMB2_TRANSFORM_HDR_SIZE : 0));
+    if (room == SMBX_ERR_AGAIN)
       c->want_writable = true;
-      return SMBX_ERR_AGAIN;
-    }
+    if (room)
+      return room;
   }
   if (k) {
     uint8_t *t = p - SMBX_SMB2_TRANSFORM_HDR_SIZE;

@@ -155,6 +155,18 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
   return 0;
 }
 
+int smbx__smbd_reserve_slots(smbx_smbd *d, uint64_t nf)
+{
+  /* slots short: make more before asking the caller to wait; a failure
+   * leaves the connection as it was (the host may retry later) */
+  while ((d->n_free_slots == 0 || nf > d->n_free_slots - 1) &&
+         d->n_made < d->n_slots)
+    if (smbx__smbd_grow_slots(d) != 0)
+      return SMBX_ERR_NOMEM;
+  return d->n_free_slots == 0 || nf > d->n_free_slots - 1 ? SMBX_ERR_AGAIN
+                                                          : 0;
+}
+
 int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
                    uint32_t flags, uint32_t invalidate_rkey, uint64_t *msg_id,
                    uint64_t now_ns)
@@ -181,13 +193,14 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
   /* one slot stays free for credit-only / keepalive messages */
   if (nf > d->n_slots - 1)
     return SMBX_ERR_LIMIT;
-  if (d->n_free_slots == 0 || nf > d->n_free_slots - 1)
-    return SMBX_ERR_AGAIN;
+  int rc = smbx__smbd_reserve_slots(d, nf);
+  if (rc)
+    return rc;
   /* queued SEND_DONE events + every message that can still complete stay
    * within the SEND_DONE part of the event queue: a host that sends
    * without draining events gets AGAIN instead of losing events */
   if (!d->upcall &&
-      d->ev_sd + (uint64_t)(d->n_slots - d->n_free_slots) + nf > d->n_slots)
+      d->ev_sd + (uint64_t)(d->n_made - d->n_free_slots) + nf > d->n_slots)
     return SMBX_ERR_AGAIN;
   uint64_t id = ++d->msg_seq;
   uint64_t left = total;
@@ -228,7 +241,7 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
   }
   if (msg_id)
     *msg_id = id;
-  int rc = smbx__smbd_pump(d, now_ns);
+  rc = smbx__smbd_pump(d, now_ns);
   return rc < 0 ? rc : 0;
 }
 
@@ -327,6 +340,9 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
     uint32_t r = SMBX__SMBD_NIL;
     if (d->n_free + posted_ungranted(d) == 0)
       r = ra_find_free(d);
+    /* no memory for the copy: hold the buffer after all */
+    if (r != SMBX__SMBD_NIL && smbx__smbd_ra_reserve(d, r, m.data_length))
+      r = SMBX__SMBD_NIL;
     if (r != SMBX__SMBD_NIL) {
       memcpy(d->ra[r].p, m.payload, m.data_length);
       d->ra[r].busy = 1;
@@ -343,8 +359,14 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   } else {
     /* first fragment: copy once into a reassembly buffer, repost at once */
     uint32_t r = ra_find_free(d);
+    uint32_t total = m.data_length + m.remaining_data_length;
+    if (smbx__smbd_ra_reserve(d, r, total)) {
+      smbx__smbd_rb_free_push(d, i);
+      return smbx__smbd_terminate(d, SMBX_ERR_NOMEM,
+                                  "smbd data: no memory to reassemble", 0, 0);
+    }
     d->ra_cur = r;
-    d->ra_total = m.data_length + m.remaining_data_length;
+    d->ra_total = total;
     memcpy(d->ra[r].p, m.payload, m.data_length);
     d->ra_off = m.data_length;
     d->ra_expect = m.remaining_data_length;

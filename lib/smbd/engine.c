@@ -126,6 +126,14 @@ void smbx__smbd_set_upcall(smbx_smbd *d, smbx__smbd_upcall fn, void *ctx)
 {
   d->upcall = fn;
   d->upcall_ctx = ctx;
+  /* the owner queues what it keeps: the engine's own queue is not used */
+  if (fn && d->ev && d->ev_n == 0) {
+    smbx__free(&d->alloc, d->ev, sizeof *d->ev * d->ev_cap,
+               _Alignof(smbx__smbd_ev));
+    d->ev = NULL;
+    d->ev_cap = 0;
+    d->ev_head = 0;
+  }
 }
 
 static void emit_simple(smbx_smbd *d, uint32_t type, uint32_t a, uint64_t x)
@@ -216,10 +224,60 @@ void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i)
   d->n_free_slots++;
 }
 
+static size_t chunk_len(const smbx_smbd *d, uint32_t c)
+{
+  uint32_t n = d->n_slots - c * SMBX__SMBD_CHUNK_SLOTS;
+  return (size_t)(n < SMBX__SMBD_CHUNK_SLOTS ? n : SMBX__SMBD_CHUNK_SLOTS) *
+         d->slot_size;
+}
+
+int smbx__smbd_grow_slots(smbx_smbd *d)
+{
+  uint32_t c = d->n_made >> SMBX__SMBD_CHUNK_SHIFT;
+  size_t len = chunk_len(d, c);
+  uint8_t *mem = smbx__alloc(&d->alloc, len, 64);
+  if (!mem)
+    return SMBX_ERR_NOMEM;
+  if (d->t.register_mr(d->t.user_data, mem, len, SMBX_MR_LOCAL_WRITE,
+                       &d->chunk[c].mr) != 0) {
+    smbx__free(&d->alloc, mem, len, 64);
+    return SMBX_ERR_TRANSPORT;
+  }
+  d->chunk[c].mem = mem;
+  uint32_t end = d->n_made + (uint32_t)(len / d->slot_size);
+  for (uint32_t i = end; i-- > d->n_made;)
+    smbx__smbd_slot_put(d, i);
+  d->n_made = end;
+  return 0;
+}
+
+int smbx__smbd_ra_reserve(smbx_smbd *d, uint32_t r, uint32_t len)
+{
+  smbx__smbd_reasm *b = &d->ra[r];
+  if (b->cap >= len)
+    return 0;
+  /* doubling, so a workload's growing sizes cost a few allocations before
+   * its largest message; never above what the peer may send */
+  uint32_t cap = b->cap ? b->cap : 4096u;
+  while (cap < len)
+    cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+  if (cap > d->max_frag_recv)
+    cap = d->max_frag_recv;
+  uint8_t *p = smbx__alloc(&d->alloc, cap, 64);
+  if (!p)
+    return SMBX_ERR_NOMEM;
+  if (b->p)
+    smbx__free(&d->alloc, b->p, b->cap, 64);
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
 int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i)
 {
   smbx__smbd_slot *s = &d->slot[i];
-  smbx_sge sg = {smbx__smbd_slot_mem(d, i), s->wire_len, 0, d->send_mr.handle};
+  smbx_sge sg = {smbx__smbd_slot_mem(d, i), s->wire_len, 0,
+                 d->chunk[i >> SMBX__SMBD_CHUNK_SHIFT].mr.handle};
   s->state = SS_INFLIGHT;
   d->n_inflight++;
   if (d->t.post_send(d->t.user_data, SMBX__SMBD_WR_SEND << 32 | i, &sg, 1,
@@ -308,16 +366,22 @@ static int check_settings(const smbx_smbd_settings *s)
 static void free_all(smbx_smbd *d)
 {
   const smbx_allocator *a = &d->alloc;
-  if (d->send_mr_ok)
-    d->t.deregister_mr(d->t.user_data, &d->send_mr);
+  if (d->chunk) {
+    for (uint32_t c = 0; c < d->n_chunks; c++) {
+      if (!d->chunk[c].mem)
+        continue;
+      d->t.deregister_mr(d->t.user_data, &d->chunk[c].mr);
+      smbx__free(a, d->chunk[c].mem, chunk_len(d, c), 64);
+    }
+    smbx__free(a, d->chunk, sizeof *d->chunk * d->n_chunks,
+               _Alignof(smbx__smbd_chunk));
+  }
   if (d->ra) {
     for (uint32_t i = 0; i < d->n_ra; i++)
       if (d->ra[i].p)
-        smbx__free(a, d->ra[i].p, d->max_frag_recv, 64);
+        smbx__free(a, d->ra[i].p, d->ra[i].cap, 64);
     smbx__free(a, d->ra, sizeof *d->ra * d->n_ra, _Alignof(smbx__smbd_reasm));
   }
-  if (d->send_mem)
-    smbx__free(a, d->send_mem, d->send_mem_len, 64);
   if (d->slot)
     smbx__free(a, d->slot, sizeof *d->slot * d->n_slots,
                _Alignof(smbx__smbd_slot));
@@ -374,6 +438,7 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   d->recv_credit_target = 1;
   d->n_rb = (uint32_t)n_bufs;
   d->n_slots = st.send_buffers;
+  d->n_chunks = (d->n_slots + SMBX__SMBD_CHUNK_SLOTS - 1) >> SMBX__SMBD_CHUNK_SHIFT;
   d->n_ra = st.reassembly_buffers;
   d->slot_size = (st.max_send_size + 7u) & ~7u;
   d->ev_cap = 2 * d->n_rb + d->n_slots + d->n_ra + 8;
@@ -396,11 +461,13 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   d->slot = d->rb ? smbx__calloc(&al, d->n_slots, sizeof *d->slot,
                                  _Alignof(smbx__smbd_slot))
                   : NULL;
-  d->send_mem_len = (size_t)d->n_slots * d->slot_size;
-  d->send_mem = d->slot ? smbx__alloc(&al, d->send_mem_len, 64) : NULL;
-  d->ra = d->send_mem ? smbx__calloc(&al, d->n_ra, sizeof *d->ra,
-                                     _Alignof(smbx__smbd_reasm))
-                      : NULL;
+  d->chunk = d->slot ? smbx__calloc(&al, d->n_chunks, sizeof *d->chunk,
+                                     _Alignof(smbx__smbd_chunk))
+                     : NULL;
+  /* reassembly memory comes with the first message that needs it */
+  d->ra = d->chunk ? smbx__calloc(&al, d->n_ra, sizeof *d->ra,
+                                  _Alignof(smbx__smbd_reasm))
+                   : NULL;
   if (!d->ra) {
     if (!d->ev)
       d->ev_cap = 0;
@@ -408,19 +475,12 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
       d->n_rb = 0;
     if (!d->slot)
       d->n_slots = 0;
+    if (!d->chunk)
+      d->n_chunks = 0;
     d->n_ra = 0;
     free_all(d);
     return SMBX_ERR_NOMEM;
   }
-  for (uint32_t i = 0; i < d->n_ra; i++) {
-    d->ra[i].p = smbx__alloc(&al, d->max_frag_recv, 64);
-    if (!d->ra[i].p) {
-      free_all(d);
-      return SMBX_ERR_NOMEM;
-    }
-  }
-  for (uint32_t i = d->n_slots; i-- > 0;)
-    smbx__smbd_slot_put(d, i);
   d->rbf_head = SMBX__SMBD_NIL;
   for (uint32_t i = 0; i < d->n_rb; i++) {
     d->rb[i].addr = bufs[i].addr;
@@ -431,13 +491,13 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   }
   for (uint32_t i = d->n_rb; i-- > 1;)
     smbx__smbd_rb_free_push(d, i);
-  /* the engine's send buffers are registered once, here */
-  if (d->t.register_mr(d->t.user_data, d->send_mem, d->send_mem_len,
-                       SMBX_MR_LOCAL_WRITE, &d->send_mr) != 0) {
+  /* the first chunk of send slots, registered here (negotiation needs
+   * one); smbx_smbd_send makes the others when these run short */
+  rc = smbx__smbd_grow_slots(d);
+  if (rc) {
     free_all(d);
-    return SMBX_ERR_TRANSPORT;
+    return rc;
   }
-  d->send_mr_ok = true;
   /* one receive for the negotiate message, posted before the CM connects
    * (the peer may send as soon as it sees ESTABLISHED) */
   smbx_sge sg = {d->rb[0].addr, d->rb[0].length, 0, d->rb[0].handle};
@@ -920,8 +980,11 @@ int smbx_smbd_get_params(const smbx_smbd *d, smbx_smbd_params *p)
   v.ord = d->ord;
   v.state_bytes = sizeof *d;
   v.table_bytes = sizeof *d->rb * d->n_rb + sizeof *d->slot * d->n_slots +
-                  sizeof *d->ra * d->n_ra + sizeof *d->ev * d->ev_cap;
-  v.buffer_bytes = d->send_mem_len + (uint64_t)d->n_ra * d->max_frag_recv;
+                  sizeof *d->chunk * d->n_chunks + sizeof *d->ra * d->n_ra +
+                  sizeof *d->ev * d->ev_cap;
+  v.buffer_bytes = (uint64_t)d->n_made * d->slot_size;
+  for (uint32_t i = 0; i < d->n_ra; i++)
+    v.buffer_bytes += d->ra[i].cap;
   memcpy(p, &v, v.struct_size);
   return 0;
 }

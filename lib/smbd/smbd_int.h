@@ -50,9 +50,22 @@ typedef struct smbx__smbd_slot {
 } smbx__smbd_slot;
 
 typedef struct smbx__smbd_reasm {
-  uint8_t *p;
+  uint8_t *p;   /* NULL until a message first needs this buffer */
+  uint32_t cap; /* bytes at p */
   uint8_t busy; /* delivered, token out */
 } smbx__smbd_reasm;
+
+/* Send slot memory comes in chunks of SMBX__SMBD_CHUNK_SLOTS slots, each
+ * allocated and registered when the slots made so far run short: a
+ * connection holds what its peak of queued fragments needed, not
+ * send_buffers. */
+#define SMBX__SMBD_CHUNK_SHIFT 5u
+#define SMBX__SMBD_CHUNK_SLOTS (1u << SMBX__SMBD_CHUNK_SHIFT)
+
+typedef struct smbx__smbd_chunk {
+  uint8_t *mem;
+  smbx_mr mr;
+} smbx__smbd_chunk;
 
 typedef struct smbx__smbd_ev {
   uint32_t type;
@@ -90,10 +103,8 @@ struct smbx_smbd {
   uint32_t bl_head, bl_tail;
   /* send slots */
   smbx__smbd_slot *slot;
-  uint8_t *send_mem;
-  size_t send_mem_len;
-  smbx_mr send_mr;
-  bool send_mr_ok;
+  smbx__smbd_chunk *chunk;
+  uint32_t n_chunks, n_made; /* chunk table size; slots made so far */
   uint32_t n_slots, slot_size, free_head, n_free_slots;
   uint32_t q_head, q_tail, n_queued, n_inflight;
   uint64_t msg_seq;
@@ -137,8 +148,18 @@ uint32_t smbx__smbd_slot_get(smbx_smbd *d);
 void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i);
 static inline uint8_t *smbx__smbd_slot_mem(smbx_smbd *d, uint32_t i)
 {
-  return d->send_mem + (size_t)i * d->slot_size;
+  return d->chunk[i >> SMBX__SMBD_CHUNK_SHIFT].mem +
+         (size_t)(i & (SMBX__SMBD_CHUNK_SLOTS - 1)) * d->slot_size;
 }
+/* makes the next chunk of send slots: SMBX_ERR_NOMEM when its memory,
+ * SMBX_ERR_TRANSPORT when its registration fails */
+int smbx__smbd_grow_slots(smbx_smbd *d);
+/* free slots for nf more fragments with one left over for credit-only
+ * messages, made if need be: 0, SMBX_ERR_AGAIN (all made, wait for a
+ * SEND_DONE) or SMBX_ERR_NOMEM */
+int smbx__smbd_reserve_slots(smbx_smbd *d, uint64_t nf);
+/* reassembly buffer r made at least len bytes (len <= max_frag_recv) */
+int smbx__smbd_ra_reserve(smbx_smbd *d, uint32_t r, uint32_t len);
 int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i);
 
 /* data.c */

@@ -276,8 +276,8 @@ static void owner_upcall_replaces_the_queue(void **state)
   h_fini(&x);
 }
 
-/* Every allocation smbx_smbd_new makes (it is the only place the engine
- * allocates) fails in turn: NOMEM, nothing leaked, nothing registered. */
+/* Every allocation smbx_smbd_new makes fails in turn: NOMEM, nothing
+ * leaked, nothing registered. */
 static int alloc_scenario(test_alloc *ta, void *arg)
 {
   (void)arg;
@@ -313,21 +313,16 @@ static void test_alloc_each_failure_smbd_new(void **state)
   assert_true(n >= 5);
 }
 
-static void steady_state_allocates_nothing(void **state)
+/* Both engines on the counting allocator ta (h_init uses the default
+ * one), 16 receive buffers of 8192 bytes each, negotiated. */
+static void h_init_counted(h *x, test_alloc *ta)
 {
-  (void)state;
-  h x;
-  memset(&x, 0, sizeof x);
-  test_alloc_init(&x.ta);
-  x.use_ta = true;
-  smbx_smbd_settings sa = h_settings(0), sp = h_settings(1);
-  /* h_init wipes x: set up by hand */
-  test_alloc ta;
-  test_alloc_init(&ta);
-  x.w = sim_new(1000);
-  smbx_smbd_settings *ss[2] = {&sa, &sp};
+  memset(x, 0, sizeof *x);
+  test_alloc_init(ta);
+  x->w = sim_new(1000);
+  smbx_smbd_settings st[2] = {h_settings(0), h_settings(1)};
   for (int i = 0; i < 2; i++) {
-    h_side *e = &x.s[i];
+    h_side *e = &x->s[i];
     e->auto_release = e->auto_disconnect = true;
     e->nbuf = 16;
     e->mem = calloc(16, 8192);
@@ -335,11 +330,26 @@ static void steady_state_allocates_nothing(void **state)
       e->bufs[k].addr = e->mem + k * 8192;
       e->bufs[k].length = 8192;
     }
-    e->t = sim_transport(x.w, i);
-    assert_int_equal(smbx_smbd_new(&e->d, ss[i], &e->t, e->bufs, 16, &ta.a, 0), 0);
+    e->t = sim_transport(x->w, i);
+    assert_int_equal(
+        smbx_smbd_new(&e->d, &st[i], &e->t, e->bufs, 16, &ta->a, 0), 0);
   }
-  h_establish(&x);
-  h_run(&x, 0);
+  h_establish(x);
+  h_run(x, 0);
+}
+
+static void steady_state_allocates_nothing(void **state)
+{
+  (void)state;
+  h x;
+  test_alloc ta;
+  h_init_counted(&x, &ta);
+  /* the largest message, once each way, makes the send slots and the
+   * reassembly buffer the loop needs (both are made on first need) */
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(h_send(&x, k, 9000, 1), 0);
+    h_run(&x, 0);
+  }
   uint64_t before = ta.calls;
   for (int k = 0; k < 500; k++) {
     assert_int_equal(h_send(&x, k & 1, (size_t)(1 + k * 37 % 9000), 1), 0);
@@ -349,6 +359,85 @@ static void steady_state_allocates_nothing(void **state)
   assert_int_equal(ta.calls, before);
   h_fini(&x);
   assert_int_equal(ta.live, 0);
+}
+
+/* The message side 1 received k-th is len bytes of pattern seed. */
+static void assert_received(const h *x, size_t k, size_t len, uint8_t seed)
+{
+  const h_ev *m = h_find(x, 1, SMBX_SMBD_EV_MESSAGE, k);
+  assert_non_null(m);
+  assert_int_equal(m->len, len);
+  uint8_t *want = malloc(len);
+  h_fill(want, len, seed);
+  assert_memory_equal(m->data, want, len);
+  free(want);
+}
+
+/* An engine holds one chunk of send slots and no reassembly memory until
+ * a message needs more: a 64 KiB message makes a second chunk on the
+ * sender and a 64 KiB reassembly buffer on the receiver, once. */
+static void buffers_are_made_on_first_need(void **state)
+{
+  (void)state;
+  h x;
+  test_alloc ta;
+  h_init_counted(&x, &ta);
+  smbx_smbd_params p0 = h_params(&x, 0), p1 = h_params(&x, 1);
+  const uint64_t slot = 1368; /* max_send_size 1364, 8-aligned */
+  assert_int_equal(p0.buffer_bytes, 32 * slot);
+  assert_int_equal(p1.buffer_bytes, 32 * slot);
+  /* 49 fragments of 1340 bytes plus the slot kept for credits: 64 made */
+  assert_int_equal(h_send(&x, 0, 65536, 3), 0);
+  h_run(&x, 0);
+  assert_received(&x, 0, 65536, 3);
+  assert_int_equal(h_params(&x, 0).buffer_bytes, 64 * slot);
+  assert_int_equal(h_params(&x, 1).buffer_bytes, 32 * slot + 65536);
+  uint64_t calls = ta.calls;
+  assert_int_equal(h_send(&x, 0, 65536, 4), 0);
+  h_run(&x, 0);
+  assert_received(&x, 1, 65536, 4);
+  assert_int_equal(ta.calls, calls);
+  h_fini(&x);
+  assert_int_equal(ta.live, 0);
+}
+
+/* More send slots cannot be made (their registration fails): the send is
+ * refused with NOMEM and the connection carries on; a retry succeeds. */
+static void send_slots_not_made_is_not_fatal(void **state)
+{
+  (void)state;
+  h x;
+  test_alloc ta;
+  h_init_counted(&x, &ta);
+  x.w->ep[0].fail_register = 1;
+  assert_int_equal(h_send(&x, 0, 65536, 5), SMBX_ERR_NOMEM);
+  h_run(&x, 0);
+  assert_int_equal(h_params(&x, 0).state, SMBX_SMBD_STATE_CONNECTED);
+  assert_int_equal(h_send(&x, 0, 65536, 6), 0);
+  h_run(&x, 0);
+  assert_received(&x, 0, 65536, 6);
+  assert_int_equal(h_count(&x, 0, SMBX_SMBD_EV_DISCONNECTED), 0);
+  h_fini(&x);
+}
+
+/* No memory for the reassembly buffer a fragmented message needs: the
+ * receiver cannot take the message and terminates with NOMEM. */
+static void reassembly_without_memory_terminates(void **state)
+{
+  (void)state;
+  h x;
+  test_alloc ta;
+  h_init_counted(&x, &ta);
+  /* the sender's second chunk of slots is the next allocation, made in
+   * h_send; the receiver's reassembly buffer comes after it */
+  test_alloc_fail_nth(&ta, 2);
+  assert_int_equal(h_send(&x, 0, 65536, 7), 0);
+  h_run(&x, 0);
+  const h_ev *d = h_find(&x, 1, SMBX_SMBD_EV_DISCONNECTED, 0);
+  assert_non_null(d);
+  assert_int_equal(d->error, SMBX_ERR_NOMEM);
+  assert_int_equal(h_count(&x, 1, SMBX_SMBD_EV_MESSAGE), 0);
+  h_fini(&x);
 }
 
 int main(void)
@@ -366,6 +455,9 @@ int main(void)
       cmocka_unit_test(owner_upcall_replaces_the_queue),
       cmocka_unit_test(test_alloc_each_failure_smbd_new),
       cmocka_unit_test(steady_state_allocates_nothing),
+      cmocka_unit_test(buffers_are_made_on_first_need),
+      cmocka_unit_test(send_slots_not_made_is_not_fatal),
+      cmocka_unit_test(reassembly_without_memory_terminates),
   };
   return RUN_TESTS(tests);
 }
