@@ -1088,6 +1088,7 @@ static int ls_cached(cl *c, const char *dir)
     putchar('\n');
   }
   smbx_client_dir_release(c->cli, &snap);
+  fflush(stdout); /* the listing before its summary line on stderr */
   (void)smbx_client_conn_info(c->cli, c->conn, &b);
   fprintf(stderr, "ls %s: %u entries from the lease cache (%llu PDUs)\n",
           *dir ? dir : "\\", entries,
@@ -1259,6 +1260,26 @@ static int cmd_ls(cl *c, const char *dir)
  * server in order. Each CREATE carries the directory's key as
  * ParentLeaseKey (smbx_client_create_leased), so the server does not break
  * our own lease for them. Returns the number written back, or -1. */
+static int set_info(cl *c, smbx_smb2_fileid fid, uint8_t cls,
+                    const uint8_t *info, size_t len, const char *what,
+                    const char *path);
+
+/* SET_INFO FileBasicInformation: only the attributes (zero times are
+ * left as they are, 2.4.7 of MS-FSCC). */
+static int set_attributes(cl *c, smbx_smb2_fileid fid, uint32_t attrs,
+                          const char *what, const char *path)
+{
+  smbx_smb2_file_basic_info b;
+  memset(&b, 0, sizeof b);
+  b.file_attributes = attrs;
+  uint8_t info[64];
+  smbx_ssize n = smbx_smb2_file_basic_info_encode(&b, info, sizeof info, NULL);
+  if (n < 0)
+    return -1;
+  return set_info(c, fid, SMBX_SMB2_FILE_BASIC_INFORMATION, info, (size_t)n,
+                  what, path);
+}
+
 static int writeback(cl *c, const char *dir)
 {
   uint8_t dp[1024];
@@ -1293,6 +1314,11 @@ static int writeback(cl *c, const char *dir)
       q.desired_access = A_DELETE | A_READ_ATTRIBUTES | A_SYNCHRONIZE;
       q.create_disposition = DISP_OPEN;
       q.create_options = OPT_NON_DIRECTORY_FILE | 0x1000u; /* DELETE_ON_CLOSE */
+    } else if (kind == SMBX_LEASE_OWN_SETATTR) {
+      q.desired_access = A_READ_ATTRIBUTES | A_WRITE_ATTRIBUTES |
+                         A_SYNCHRONIZE;
+      q.create_disposition = DISP_OPEN;
+      q.create_options = OPT_NON_DIRECTORY_FILE;
     } else {
       q.desired_access = A_READ_ATTRIBUTES | A_WRITE_ATTRIBUTES |
                          A_SYNCHRONIZE;
@@ -1314,7 +1340,11 @@ static int writeback(cl *c, const char *dir)
       return -1;
     }
     op_free(o);
-    if (close_file(c, cr.file_id, 0, NULL) < 0)
+    int ret = 0;
+    if (kind == SMBX_LEASE_OWN_SETATTR)
+      ret = set_attributes(c, cr.file_id, e.file_attributes, "write-back",
+                           dir);
+    if (close_file(c, cr.file_id, 0, NULL) < 0 || ret < 0)
       return -1;
     (void)smbx_lease_client_dir_log_pop(lt, key);
     n++;
@@ -1322,10 +1352,13 @@ static int writeback(cl *c, const char *dir)
   return n;
 }
 
-/* touch PATH: under the parent directory's W lease (--dir-write) the new
- * file is only cached (listing + write-back log, 0 PDUs); otherwise it is
- * created on the server. */
-static int cmd_touch(cl *c, const char *path)
+/* Under the parent directory's W lease (--dir-write) a create (ADD), a
+ * delete (REMOVE) or an attribute change (SETATTR, to attrs) of the file
+ * PATH is only cached: applied to the listing and logged for write-back,
+ * 0 PDUs. A delete or change of a name the listing does not hold is not
+ * cached. Returns 1 when cached, 0 when the server must do it. */
+static int dir_w_cached(cl *c, const char *path, uint32_t kind,
+                        uint32_t attrs, const char *what)
 {
   char dir[1024];
   snprintf(dir, sizeof dir, "%s", path);
@@ -1345,24 +1378,40 @@ static int cmd_touch(cl *c, const char *path)
   uint8_t key[16];
   uint32_t st = 0;
   smbx_lease_client *lt = c->leases ? smbx_client_lease_table(c->cli) : NULL;
-  if (lt && utf16_path(dir, dp, sizeof dp, &dl) == 0 &&
-      utf16_path(namebuf, np, sizeof np, &nl) == 0 &&
-      smbx_lease_client_key(lt, c->scope, dp, dl, key) == 0 &&
-      smbx_lease_client_state(lt, key, &st, NULL) == 0 &&
-      (st & SMBX_SMB2_LEASE_WRITE)) {
-    smbx_smb2_dir_entry e;
-    memset(&e, 0, sizeof e);
+  if (!lt || utf16_path(dir, dp, sizeof dp, &dl) != 0 ||
+      utf16_path(namebuf, np, sizeof np, &nl) != 0 ||
+      smbx_lease_client_key(lt, c->scope, dp, dl, key) != 0 ||
+      smbx_lease_client_state(lt, key, &st, NULL) != 0 ||
+      !(st & SMBX_SMB2_LEASE_WRITE))
+    return 0;
+  smbx_smb2_dir_entry e;
+  memset(&e, 0, sizeof e);
+  if (kind == SMBX_LEASE_OWN_ADD) {
     e.file_name.p = np;
     e.file_name.len = nl;
     e.file_attributes = 0x20; /* ARCHIVE */
-    if (smbx_lease_client_dir_update(lt, key, SMBX_LEASE_OWN_ADD, &e,
-                                     now_ns()) == 2) {
-      printf("touch %s: cached under the directory's W lease (0 PDUs)\n",
-             path);
-      fflush(stdout);
+  } else {
+    /* the listed entry (its sizes, times, exact name) */
+    if (smbx_lease_client_dir_lookup(lt, key, np, nl, now_ns(), &e) != 1 ||
+        (e.file_attributes & ATTR_DIRECTORY))
       return 0;
-    }
+    if (kind == SMBX_LEASE_OWN_SETATTR)
+      e.file_attributes = attrs;
   }
+  if (smbx_lease_client_dir_update(lt, key, kind, &e, now_ns()) != 2)
+    return 0;
+  printf("%s %s: cached under the directory's W lease (0 PDUs)\n", what,
+         path);
+  fflush(stdout);
+  return 1;
+}
+
+/* touch PATH: cached under the directory's W lease, or created on the
+ * server. */
+static int cmd_touch(cl *c, const char *path)
+{
+  if (dir_w_cached(c, path, SMBX_LEASE_OWN_ADD, 0, "touch"))
+    return 0;
   smbx_smb2_create_resp cr;
   if (open_path(c, path, A_WRITE_ATTRIBUTES | A_SYNCHRONIZE, 3 /* OPEN_IF */,
                 OPT_NON_DIRECTORY_FILE, 0x20, &cr, "touch") < 0)
@@ -1432,10 +1481,11 @@ static bool dir_read_leased(cl *c, const char *dir)
 
 /* --watch DIR: list it under a lease, then print every break and dropped
  * listing as it arrives and list again after each (SECS 0: forever). A
- * listing whose open raced a break still in progress (a put breaks
- * twice: the child's CREATE, then the close after its write) gets the
- * break's target, no R: it is printed, and the directory is listed again
- * until the lease is held, so the next change breaks it. */
+ * listing that raced a break (a put breaks twice: the child's CREATE,
+ * then the close after its write) -- the break arrived while it ran, or
+ * its open went out before the ack and got the break's target -- holds
+ * no R: it is printed, and the directory is listed again until the lease
+ * is held, so the next change breaks it. */
 static int cmd_watch(cl *c, const char *dir, uint32_t secs)
 {
   if (cmd_ls(c, dir) < 0)
@@ -1444,21 +1494,24 @@ static int cmd_watch(cl *c, const char *dir, uint32_t secs)
   /* a server that grants the directory no R lease at all is listed again
    * a few times, not forever */
   unsigned unleased = 0;
+  c->invalidated = c->brk = false;
   while (now_ns() < end) {
-    c->invalidated = c->brk = false;
     if (pump(c, 200) < 0)
       return -1;
     bool held = dir_read_leased(c, dir);
     unleased = held ? 0 : unleased + 1;
     if (!c->invalidated && !c->brk && (held || unleased > 10))
       continue;
-    if (!c->invalidated && !c->brk)
-      printf("relist %s: no lease held\n", *dir ? dir : "\\");
+    printf("relist %s: %s\n", *dir ? dir : "\\",
+           c->invalidated || c->brk ? "changed" : "no lease held");
     /* let the node finish the break it is in (close the kept handle,
      * ack) before the next open */
     if (pump(c, 20) < 0)
       return -1;
     fflush(stdout);
+    /* cleared before the listing, not after: a break that comes while it
+     * runs leaves the listing uncached and is seen on the next round */
+    c->invalidated = c->brk = false;
     if (cmd_ls(c, dir) < 0)
       return -1;
     fflush(stdout);
@@ -1667,6 +1720,8 @@ static int set_info(cl *c, smbx_smb2_fileid fid, uint8_t cls,
 
 static int cmd_rm(cl *c, const char *path)
 {
+  if (dir_w_cached(c, path, SMBX_LEASE_OWN_REMOVE, 0, "rm"))
+    return 0;
   smbx_smb2_create_resp cr;
   if (open_path(c, path, A_DELETE | A_READ_ATTRIBUTES | A_SYNCHRONIZE,
                 DISP_OPEN, 0, 0, &cr, "rm") < 0)
@@ -1676,6 +1731,32 @@ static int cmd_rm(cl *c, const char *path)
                      info, 1, "rm", path);
   if (close_file(c, cr.file_id, 0, NULL) < 0)
     ret = -1;
+  return ret;
+}
+
+/* setattr PATH ATTRS: set a file's FileAttributes (e.g. 0x21: READONLY |
+ * ARCHIVE); cached under the directory's W lease, else on the server. */
+static int cmd_setattr(cl *c, const char *path, const char *attrs_s)
+{
+  char *endp = NULL;
+  unsigned long v = strtoul(attrs_s, &endp, 0);
+  if (!*attrs_s || *endp || v > UINT32_MAX) {
+    errf("setattr %s: bad attributes '%s'", path, attrs_s);
+    return -1;
+  }
+  uint32_t attrs = (uint32_t)v;
+  if (dir_w_cached(c, path, SMBX_LEASE_OWN_SETATTR, attrs, "setattr"))
+    return 0;
+  smbx_smb2_create_resp cr;
+  if (open_path(c, path, A_READ_ATTRIBUTES | A_WRITE_ATTRIBUTES |
+                             A_SYNCHRONIZE,
+                DISP_OPEN, 0, 0, &cr, "setattr") < 0)
+    return -1;
+  int ret = set_attributes(c, cr.file_id, attrs, "setattr", path);
+  if (close_file(c, cr.file_id, 0, NULL) < 0)
+    ret = -1;
+  if (ret == 0)
+    printf("setattr %s: set on the server\n", path);
   return ret;
 }
 
@@ -1902,7 +1983,7 @@ static int run_command(cl *c, int argc, char **argv)
                    {"rmdir", 1, 1}, {"mv", 2, 2},   {"rename", 2, 2},
                    {"echo", 0, 0},  {"notify", 0, 1}, {"cat", 1, 1},
                    {"hold", 1, 2}, {"touch", 1, 1},  {"flush", 0, 1},
-                   {"wait", 1, 1}};
+                   {"wait", 1, 1},  {"setattr", 2, 2}};
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
     if (strcmp(cmd, tab[i].name) != 0)
       continue;
@@ -1921,6 +2002,9 @@ static int run_command(cl *c, int argc, char **argv)
     case 'p':
       return cmd_put(c, a1, argc > 2 ? argv[2] : base1);
     case 's':
+      if (cmd[1] == 'e')
+        return cmd_setattr(c, a1, argv[2]);
+      return cmd_stat(c, a1);
     case 'a':
       return cmd_stat(c, a1);
     case 'e':
@@ -1994,7 +2078,10 @@ static void usage(FILE *f)
           "          notify [DIR] | cat PATH (compound CREATE+READ+CLOSE) |\n"
           "          hold FILE [SECS] (--leases: RWH lease, dirty data\n"
           "          written back when a break takes W, then acked) |\n"
-          "          touch PATH | flush [DIR] | wait SECS (--dir-write)\n"
+          "          setattr PATH ATTRS (FileAttributes, e.g. 0x21) |\n"
+          "          touch PATH | flush [DIR] | wait SECS (--dir-write:\n"
+          "          touch, rm and setattr in a directory listed under its\n"
+          "          W lease are cached, written back when a break takes W)\n"
           "options:\n"
           "  -U, --user USER[%%PASS]   NTLMv2 user (default: anonymous)\n"
           "  -W, --domain DOMAIN\n"
