@@ -14,7 +14,8 @@
  * Oracle (abort on violation), beyond memory safety and leaks:
  *  - every RDMA operation the server posts names host memory inside a
  *    block of an object whose blocks were not given back yet, with that
- *    block's registration handle (or an object's whole dirty record);
+ *    block's registration handle (or an object's whole dirty record), and
+ *    at most OP_SGE elements (a transfer over more blocks is split);
  *  - guard bytes between the blocks and around the client's regions never
  *    change;
  *  - when everything is quiet no transfer holds a pin, and every object
@@ -44,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NOBJ 5
 #define USER "FZ\\alice"
 #define NQI 16
+/* elements per RDMA operation: a transfer over three blocks takes two */
+#define OP_SGE 2u
 #define NBLK 3
 #define NREG 4
 #define REG_LEN 16384u
@@ -122,6 +125,8 @@ static void put64(uint8_t *p, uint64_t v)
 static void check_op(const smbx_sge *sg, size_t n)
 {
   fz *f = g;
+  if (n > OP_SGE)
+    abort(); /* more elements than one operation may carry */
   for (size_t k = 0; k < n; k++) {
     const uint8_t *p = sg[k].addr;
     bool ok = false;
@@ -624,6 +629,7 @@ static bool setup(fz *f)
   smbx_server_settings_default(&ss, sizeof ss);
   ss.max_read_size = MAX_IO;
   ss.max_write_size = MAX_IO;
+  ss.rdma_max_sge = OP_SGE;
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
   cs.dialects = SMBX_DIALECT_MASK_302;
