@@ -670,14 +670,17 @@ static int b_read_ctl(world *x, uint64_t sess, uint32_t tree, char *path,
   return rc;
 }
 
-/* The dirty record at generation G: its next generation and bitmap. */
+/* The dirty record (rec_len bytes) at generation G: its next generation
+ * and bitmap. Asked with at least a page: a READ that large moves by RDMA
+ * (rdma_threshold), so even a small guest's record never crosses inline. */
 static int b_read_dirty(world *x, uint64_t sess, uint32_t tree,
                         smbx_smb2_fileid df, uint64_t g, uint8_t *rec,
                         uint32_t rec_len, uint64_t *next)
 {
   uint64_t req = 0;
+  uint32_t ask = rec_len < PAGE ? PAGE : rec_len;
   int rc = smbx_client_read_into(x->cli, x->c_rdma, sess, tree, df, g, rec,
-                                 rec_len, x->now, &req);
+                                 ask, x->now, &req);
   if (rc) {
     failf(x, "dirty READ: %s", smbx_strerror(rc));
     return -1;
@@ -1068,7 +1071,7 @@ static int migrate(world *x, const opts *o)
   double mc = memcpy_secs(x);
   memset(x->b_mem, 0, size);
   uint32_t rec_len = SMBX_VMO_DIRTY_HEADER + (uint32_t)((pages + 7) / 8);
-  uint8_t *rec = malloc(rec_len);
+  uint8_t *rec = malloc(rec_len < PAGE ? PAGE : rec_len);
   uint64_t *runs = malloc(sizeof *runs * 2 * (pages / 2 + 1));
   if (!rec || !runs) {
     free(rec);
