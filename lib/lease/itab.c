@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Index hash table (see itab.h). */
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -13,6 +14,20 @@
 static const uint8_t *key_at(const smbx__itab *t, uint32_t idx)
 {
   return t->base + (size_t)idx * t->stride + t->key_off;
+}
+
+/* The key sizes of the lease manager compare inline, not through a call. */
+static bool key_eq(const smbx__itab *t, uint32_t idx, const void *key)
+{
+  const uint8_t *k = key_at(t, idx);
+  switch (t->key_len) {
+  case 16:
+    return memcmp(k, key, 16) == 0;
+  case 20:
+    return memcmp(k, key, 20) == 0;
+  default:
+    return memcmp(k, key, t->key_len) == 0;
+  }
 }
 
 static size_t home(const smbx__itab *t, uint64_t h)
@@ -113,8 +128,7 @@ uint32_t smbx__itab_find(const smbx__itab *t, const void *key, uint64_t h)
     uint32_t v = t->slots[i];
     if (v == 0)
       return UINT32_MAX;
-    if ((v & t->tag_mask) == tag &&
-        memcmp(key_at(t, slot_idx(t, v) - 1), key, t->key_len) == 0)
+    if ((v & t->tag_mask) == tag && key_eq(t, slot_idx(t, v) - 1, key))
       return slot_idx(t, v) - 1;
   }
 }

@@ -6,9 +6,9 @@
  * changes and acks; breaks and "may proceed" signals come out of one
  * ordered event queue. See include/smbx/lease.h and docs/leases.md.
  *
- * Memory: four pools sized at new (leases, files, opens, clients) plus the
- * waiter pool; free entries are chained through a field of the entry, so
- * the pools carry no per-entry metadata. Objects refer to each other by
+ * Memory: four pools sized at new (leases with their break deadlines,
+ * files, opens, clients) plus the waiter pool; free entries are chained
+ * through a field of the entry, so the pools carry no per-entry metadata. Objects refer to each other by
  * 32-bit index. Leases and files are found through index hash tables
  * (itab.h). Breaking leases sit on one list in deadline order (the timeout
  * is one constant, so appending keeps it sorted). */
@@ -65,22 +65,28 @@ typedef struct lfile {
   uint8_t reserved[2];
 } lfile;
 
-/* 72 bytes; client + key first: the 20-byte table key */
+/* One cache line (the pool is line-aligned), so a lookup that misses the
+ * cache on a lease misses once. client + key first: the 20-byte table key;
+ * the break deadline lives apart (m->deadlines), read only when due. */
 typedef struct lease {
   uint32_t client;
   uint8_t key[16];
-  uint8_t parent_key[16];
   uint32_t file;
   uint32_t next_in_file; /* also the free-list link */
-  uint32_t tprev, tnext; /* breaking list */
   uint32_t nopens;
-  uint64_t deadline;
   uint16_t epoch;
   uint8_t state, offered, required;
   uint8_t breaking; /* 0, or the state the break cycle started from */
   uint8_t version; /* 0 oplock, 1, 2 */
   uint8_t flags;
+  uint32_t tprev, tnext; /* breaking list */
+  uint8_t parent_key[16];
 } lease;
+_Static_assert(sizeof(lease) == 64, "a lease is one cache line");
+
+/* the pools objects are looked up in at random: line-aligned, so a
+ * 64-byte lease or a 32-byte file or open never straddles two lines */
+#define POOL_ALIGN 64u
 
 /* 32 bytes */
 typedef struct lopen {
@@ -128,6 +134,7 @@ struct smbx_lease_mgr {
   smbx_allocator alloc;
   smbx_lease_settings s;
   lease *leases;
+  uint64_t *deadlines; /* of lease i, while it is breaking */
   lfile *files;
   lopen *opens;
   lclient *clients;
@@ -203,11 +210,10 @@ static void *pool_alloc(const smbx_allocator *a, size_t n, size_t sz,
   return p;
 }
 
-#define POOL_FREE(m, p, type, n) \
+#define POOL_FREE(m, p, type, n, align) \
   do { \
     if (p) \
-      smbx__free(&(m)->alloc, (p), (size_t)(n) * sizeof(type), \
-                 _Alignof(type)); \
+      smbx__free(&(m)->alloc, (p), (size_t)(n) * sizeof(type), (align)); \
   } while (0)
 
 int smbx_lease_settings_default(smbx_lease_settings *s, size_t struct_size)
@@ -236,11 +242,12 @@ void smbx_lease_mgr_free(smbx_lease_mgr *m)
   smbx__itab_free(&m->file_tab);
   smbx__itab_free(&m->client_tab);
   smbx__ring_free(&m->evq);
-  POOL_FREE(m, m->leases, lease, m->s.max_leases);
-  POOL_FREE(m, m->files, lfile, m->s.max_files);
-  POOL_FREE(m, m->opens, lopen, m->s.max_opens);
-  POOL_FREE(m, m->clients, lclient, m->s.max_clients);
-  POOL_FREE(m, m->waits, lwait, m->s.max_waiters);
+  POOL_FREE(m, m->leases, lease, m->s.max_leases, POOL_ALIGN);
+  POOL_FREE(m, m->deadlines, uint64_t, m->s.max_leases, _Alignof(uint64_t));
+  POOL_FREE(m, m->files, lfile, m->s.max_files, POOL_ALIGN);
+  POOL_FREE(m, m->opens, lopen, m->s.max_opens, POOL_ALIGN);
+  POOL_FREE(m, m->clients, lclient, m->s.max_clients, _Alignof(lclient));
+  POOL_FREE(m, m->waits, lwait, m->s.max_waiters, _Alignof(lwait));
   smbx_allocator a = m->alloc;
   smbx__free(&a, m, sizeof *m, _Alignof(smbx_lease_mgr));
 }
@@ -271,12 +278,11 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   m->alloc = al;
   m->s = st;
   int err = 0;
-  m->leases = pool_alloc(&al, st.max_leases, sizeof(lease), _Alignof(lease),
-                         &err);
-  m->files = pool_alloc(&al, st.max_files, sizeof(lfile), _Alignof(lfile),
-                        &err);
-  m->opens = pool_alloc(&al, st.max_opens, sizeof(lopen), _Alignof(lopen),
-                        &err);
+  m->leases = pool_alloc(&al, st.max_leases, sizeof(lease), POOL_ALIGN, &err);
+  m->deadlines = pool_alloc(&al, st.max_leases, sizeof(uint64_t),
+                            _Alignof(uint64_t), &err);
+  m->files = pool_alloc(&al, st.max_files, sizeof(lfile), POOL_ALIGN, &err);
+  m->opens = pool_alloc(&al, st.max_opens, sizeof(lopen), POOL_ALIGN, &err);
   m->clients = pool_alloc(&al, st.max_clients, sizeof(lclient),
                           _Alignof(lclient), &err);
   m->waits = pool_alloc(&al, st.max_waiters, sizeof(lwait), _Alignof(lwait),
@@ -550,7 +556,7 @@ static void timer_unlink(smbx_lease_mgr *m, uint32_t l)
 static void timer_append(smbx_lease_mgr *m, uint32_t l, uint64_t now)
 {
   lease *ls = &m->leases[l];
-  ls->deadline = smbx__deadline_add(now, m->s.break_timeout_ns);
+  m->deadlines[l] = smbx__deadline_add(now, m->s.break_timeout_ns);
   ls->tnext = NIL;
   ls->tprev = m->ttail;
   if (m->ttail != NIL)
@@ -573,8 +579,6 @@ static void set_breaking(smbx_lease_mgr *m, uint32_t l, uint8_t cycle,
   if (cycle) {
     timer_append(m, l, now);
     m->n_breaking++;
-  } else {
-    ls->deadline = SMBX__NO_DEADLINE;
   }
 }
 
@@ -678,7 +682,6 @@ static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
   ls->client = client;
   ls->file = f;
   ls->tprev = ls->tnext = NIL;
-  ls->deadline = SMBX__NO_DEADLINE;
   ls->flags = LF_LIVE | (m->files[f].is_dir ? LF_DIR : 0);
   ls->next_in_file = m->files[f].leases;
   m->files[f].leases = l;
@@ -750,6 +753,10 @@ static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
 {
   if (f == NIL)
     return;
+  /* a break notifies through an open of the file: load it alongside the
+   * first lease instead of after it */
+  if (drop && m->files[f].opens != NIL)
+    smbx__prefetch(&m->opens[m->files[f].opens]);
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file)
     if (l != exempt && (m->leases[l].state & drop))
@@ -962,6 +969,12 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
     client_unref(m, c);
     return SMBX_ERR_LIMIT;
   }
+  /* the grant checks the file's other opens and their leases: start
+   * loading both while the rest of begin runs */
+  if (m->files[f].opens != NIL)
+    smbx__prefetch(&m->opens[m->files[f].opens]);
+  if (m->files[f].leases != NIL)
+    smbx__prefetch(&m->leases[m->files[f].leases]);
   uint32_t wi = m->free_wait;
   lwait *w = &m->waits[wi];
   uint32_t next_free = w->next_free;
@@ -1476,7 +1489,7 @@ uint64_t smbx_lease_expiry(const smbx_lease_mgr *m)
 {
   if (!m || m->thead == NIL)
     return SMBX__NO_DEADLINE;
-  return m->leases[m->thead].deadline;
+  return m->deadlines[m->thead];
 }
 
 int smbx_lease_handle_expiry(smbx_lease_mgr *m, uint64_t now_ns)
@@ -1485,7 +1498,7 @@ int smbx_lease_handle_expiry(smbx_lease_mgr *m, uint64_t now_ns)
     return SMBX_ERR_INVAL;
   int n = 0;
   while (m->thead != NIL &&
-         smbx__deadline_passed(now_ns, m->leases[m->thead].deadline)) {
+         smbx__deadline_passed(now_ns, m->deadlines[m->thead])) {
     uint32_t l = m->thead;
     /* 3.3.6.5: the lease drops to NONE; its opens stay */
     lease *ls = &m->leases[l];
@@ -1517,7 +1530,7 @@ static void fill_info(const smbx_lease_mgr *m, uint32_t l, smbx_lease_info *in)
     r.version = ls->version;
     r.is_dir = (ls->flags & LF_DIR) != 0;
     r.has_parent = (ls->flags & LF_PARENT) != 0;
-    r.deadline = ls->breaking ? ls->deadline : SMBX__NO_DEADLINE;
+    r.deadline = ls->breaking ? m->deadlines[l] : SMBX__NO_DEADLINE;
     r.file_key[0] = m->files[ls->file].key[0];
     r.file_key[1] = m->files[ls->file].key[1];
     memcpy(r.parent_lease_key, ls->parent_key, 16);
@@ -1566,7 +1579,8 @@ int smbx_lease_get_stats(const smbx_lease_mgr *m, smbx_lease_stats *st)
   r.clients = m->n_clients;
   r.waiters = m->n_waits;
   r.breaking = m->n_breaking;
-  r.bytes = sizeof *m + (uint64_t)m->s.max_leases * sizeof(lease) +
+  r.bytes = sizeof *m +
+            (uint64_t)m->s.max_leases * (sizeof(lease) + sizeof(uint64_t)) +
             (uint64_t)m->s.max_files * sizeof(lfile) +
             (uint64_t)m->s.max_opens * sizeof(lopen) +
             (uint64_t)m->s.max_clients * sizeof(lclient) +
@@ -1632,7 +1646,7 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
         nb++;
         if ((ls->offered & ~ls->state) || (ls->required & ~ls->offered))
           FAIL("break states not nested");
-        if (ls->deadline == SMBX__NO_DEADLINE)
+        if (m->deadlines[l] == SMBX__NO_DEADLINE)
           FAIL("breaking lease without deadline");
       }
       uint32_t cnt = 0;
@@ -1666,9 +1680,9 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
   for (uint32_t l = m->thead; l != NIL; l = m->leases[l].tnext) {
     if (!m->leases[l].breaking)
       FAIL("idle lease on the breaking list");
-    if (m->leases[l].deadline < last)
+    if (m->deadlines[l] < last)
       FAIL("breaking list out of deadline order");
-    last = m->leases[l].deadline;
+    last = m->deadlines[l];
     if (++tb > m->n_leases)
       FAIL("breaking list loops");
   }
@@ -1683,7 +1697,8 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
 void smbx__lease_bytes(const smbx_lease_mgr *m, uint64_t *lease_bytes,
                        uint64_t *open_bytes)
 {
-  *lease_bytes = (uint64_t)m->s.max_leases * sizeof(lease) +
+  *lease_bytes = (uint64_t)m->s.max_leases *
+                     (sizeof(lease) + sizeof(uint64_t)) +
                  (uint64_t)m->s.max_files * sizeof(lfile) +
                  smbx__itab_bytes(&m->lease_tab) +
                  smbx__itab_bytes(&m->file_tab);
