@@ -13,6 +13,7 @@
 #include <smbx/client.h>
 #include <smbx/server.h>
 
+#include "pair.h"
 #include "sim.h"
 #include "test_alloc.h"
 
@@ -76,6 +77,10 @@ typedef struct nh {
   nh_file files[NH_FILES];
   uint64_t next_fid;
   bool defer;      /* keep REQUEST events unanswered */
+  /* the test's own host for REQUESTs, asked before `defer` and the
+   * built-in file system: true when it answered or kept the request */
+  bool (*host_request)(struct nh *x, const smbx_event *e);
+  void *host_ud;
   struct {
     uint64_t conn, req;
     uint16_t cmd;
