@@ -49,8 +49,10 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -Dbench=false -Dbuildtype=debugoptimized -Dibverbs=enabled >/dev/null ||
     { echo "rdma-interop: meson setup $BUILD failed"; exit 1; }
 fi
-ninja -C "$BUILD" examples/server/smbx-server examples/client/smbx-client \
-  tools/smbx-dump/smbx-dump >/dev/null || { echo "rdma-interop: build failed"; exit 1; }
+if ! out=$(ninja -C "$BUILD" examples/server/smbx-server examples/client/smbx-client \
+  tools/smbx-dump/smbx-dump 2>&1); then
+  echo "$out" | grep -v '^\[' | tail -30; echo "rdma-interop: build failed"; exit 1
+fi
 for b in "$SRV" "$CLI"; do
   ldd "$b" | grep -q librdmacm || { echo "rdma-interop: $b built without rdma-core"; exit 1; }
   ! ldd "$b" | grep -q libsmbx || { echo "rdma-interop: $b links libsmbx.so: configure $BUILD with -Ddefault_library=static"; exit 1; }
