@@ -34,6 +34,7 @@
 #include <smbx/server.h>
 #include <smbx/vmo.h>
 
+#include "../tests/sim/pair.h"
 #include "../tests/sim/sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -302,34 +303,13 @@ static void cli_drain(fz *f)
 static bool step(fz *f)
 {
   f->w->now = f->now;
-  bool moved = sim_deliver(f->w) > 0;
-  sim_cqe c;
-  while (sim_poll(f->w, 0, &c)) {
-    moved = true;
-    if (c.is_recv)
-      (void)smbx_client_recv(f->cli, f->cconn, &c.wc, f->now);
-    else
-      (void)smbx_client_send_done(f->cli, f->cconn, &c.wc, f->now);
-  }
-  while (sim_poll(f->w, 1, &c)) {
-    moved = true;
-    switch (smbx_wr_id_kind(c.wc.wr_id)) {
-    case SMBX_WR_KIND_RECV:
-      (void)smbx_server_recv(f->srv, f->sconn, &c.wc, f->now);
-      break;
-    case SMBX_WR_KIND_SEND:
-      (void)smbx_server_send_done(f->srv, f->sconn, &c.wc, f->now);
-      break;
-    case SMBX_WR_KIND_RDMA:
-      (void)smbx_server_rdma_done(f->srv, f->sconn, &c.wc, f->now);
-      break;
-    default:
-      abort();
-    }
-  }
+  sim_pair p = {f->cli, f->cconn, f->srv, f->sconn};
+  int moved = sim_pair_step(f->w, &p, f->now);
+  if (moved < 0)
+    abort(); /* the server posted a work request it cannot route */
   srv_drain(f);
   cli_drain(f);
-  return moved;
+  return moved > 0;
 }
 
 static void pump(fz *f)
@@ -637,25 +617,16 @@ static bool setup(fz *f)
       smbx_client_new(&f->cli, &cs, NULL, NULL, 0))
     return false;
   smbx_smbd_settings st[2];
+  sim_pair_smbd_settings(st, RBUFS);
   for (int k = 0; k < 2; k++) {
-    smbx_smbd_settings_default(&st[k], sizeof st[k]);
-    st[k].role = k == 0 ? SMBX_SMBD_ROLE_ACTIVE : SMBX_SMBD_ROLE_PASSIVE;
-    st[k].recv_credit_max = RBUFS;
-    st[k].send_credit_target = RBUFS;
     st[k].max_recv_size = RECV_SIZE;
     st[k].max_read_write_size = MAX_IO;
     st[k].send_buffers = 64;
     st[k].max_fragmented_recv_size = 131072;
     f->t[k] = sim_transport(f->w, k);
-    f->rmem[k] = calloc(RBUFS, RECV_SIZE);
+    f->rmem[k] = sim_pair_lend(f->rb[k], RBUFS, RECV_SIZE);
     if (!f->rmem[k])
       abort();
-    for (int b = 0; b < RBUFS; b++) {
-      f->rb[k][b].addr = f->rmem[k] + (size_t)b * RECV_SIZE;
-      f->rb[k][b].length = RECV_SIZE;
-      f->rb[k][b].reserved = 0;
-      f->rb[k][b].handle = 0x1000u + (uint64_t)b;
-    }
   }
   f->real_srv = f->t[1];
   smbx_transport ts = f->t[1];
@@ -671,14 +642,12 @@ static bool setup(fz *f)
   smbx_vmo_settings_default(&vs, sizeof vs);
   if (smbx_vmo_new(&f->tbl, &vs, &f->t[1], fz_random, f, NULL))
     return false;
-  if (smbx_client_add_smbd(f->cli, &st[0], &f->t[0], f->rb[0], RBUFS, 0,
-                           &f->cconn) ||
-      smbx_server_add_smbd(f->srv, &st[1], &ts, f->rb[1], RBUFS, 0,
-                           &f->sconn) ||
-      smbx_client_cm_event(f->cli, f->cconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
-                           0) ||
-      smbx_server_cm_event(f->srv, f->sconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
-                           0))
+  sim_pair p = {f->cli, 0, f->srv, 0};
+  int rc = sim_pair_connect(&p, st, &f->t[0], &ts, f->rb[0], f->rb[1], RBUFS,
+                            0);
+  f->cconn = p.cconn;
+  f->sconn = p.sconn;
+  if (rc)
     return false;
   pump(f);
   if (!f->conn_up || smbx_client_negotiate(f->cli, f->cconn, f->now))

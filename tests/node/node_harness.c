@@ -152,34 +152,19 @@ int nh_add_smbd(nh *x)
   (*w)->now = x->now;
   p->w = *w;
   smbx_smbd_settings st[2];
+  sim_pair_smbd_settings(st, 64);
   for (int k = 0; k < 2; k++) {
-    smbx_smbd_settings_default(&st[k], sizeof st[k]);
-    st[k].role = k == 0 ? SMBX_SMBD_ROLE_ACTIVE : SMBX_SMBD_ROLE_PASSIVE;
-    st[k].recv_credit_max = 64;
-    st[k].send_credit_target = 64;
     st[k].send_buffers = 1024;
-    rmem[k] = calloc(64, st[k].max_recv_size);
-    for (int b = 0; b < 64; b++) {
-      rbufs[k][b].addr = rmem[k] + (size_t)b * st[k].max_recv_size;
-      rbufs[k][b].length = st[k].max_recv_size;
-      rbufs[k][b].handle = 0x1000u + (uint64_t)b;
-    }
+    rmem[k] = sim_pair_lend(rbufs[k], 64, st[k].max_recv_size);
+    assert_non_null(rmem[k]);
     t[k] = sim_transport(*w, k);
   }
-  assert_int_equal(smbx_client_add_smbd(x->cli, &st[0], &t[0], rbufs[0], 64,
-                                        x->now, &p->cconn),
+  sim_pair sp = {x->cli, 0, x->srv, 0};
+  assert_int_equal(sim_pair_connect(&sp, st, &t[0], &t[1], rbufs[0], rbufs[1],
+                                    64, x->now),
                    0);
-  assert_int_equal(smbx_server_add_smbd(x->srv, &st[1], &t[1], rbufs[1], 64,
-                                        x->now, &p->sconn),
-                   0);
-  assert_int_equal(smbx_client_cm_event(x->cli, p->cconn,
-                                        SMBX_SMBD_CM_ESTABLISHED, 16, 16,
-                                        x->now),
-                   0);
-  assert_int_equal(smbx_server_cm_event(x->srv, p->sconn,
-                                        SMBX_SMBD_CM_ESTABLISHED, 16, 16,
-                                        x->now),
-                   0);
+  p->cconn = sp.cconn;
+  p->sconn = sp.sconn;
   return i;
 }
 
@@ -759,26 +744,10 @@ static bool feed_side(nh *x, nh_pair *p, bool to_server)
 
 static bool smbd_step_pair(nh *x, nh_pair *p)
 {
-  sim *w = p->w;
-  bool moved = sim_deliver(w) > 0;
-  sim_cqe c;
-  while (sim_poll(w, 0, &c)) {
-    moved = true;
-    if (c.is_recv)
-      (void)smbx_client_recv(x->cli, p->cconn, &c.wc, x->now);
-    else
-      (void)smbx_client_send_done(x->cli, p->cconn, &c.wc, x->now);
-  }
-  while (sim_poll(w, 1, &c)) {
-    moved = true;
-    if (c.is_recv)
-      (void)smbx_server_recv(x->srv, p->sconn, &c.wc, x->now);
-    else if (smbx_wr_id_kind(c.wc.wr_id) == SMBX_WR_KIND_RDMA)
-      (void)smbx_server_rdma_done(x->srv, p->sconn, &c.wc, x->now);
-    else
-      (void)smbx_server_send_done(x->srv, p->sconn, &c.wc, x->now);
-  }
-  return moved;
+  sim_pair sp = {x->cli, p->cconn, x->srv, p->sconn};
+  int moved = sim_pair_step(p->w, &sp, x->now);
+  assert_true(moved >= 0); /* every server completion is one smbx posted */
+  return moved > 0;
 }
 
 static void sims_at(nh *x, uint64_t t)

@@ -13,6 +13,7 @@
 #include <smbx/client.h>
 #include <smbx/server.h>
 
+#include "pair.h"
 #include "sim.h"
 #include "test_alloc.h"
 

@@ -16,13 +16,9 @@ void rh_init(rh *x)
   smbx_client_settings_default(&x->cs, sizeof x->cs);
   x->ss.max_read_size = 1u << 20;
   x->ss.max_write_size = 1u << 20;
-  for (int k = 0; k < 2; k++) {
-    smbx_smbd_settings_default(&x->st[k], sizeof x->st[k]);
-    x->st[k].role = k == 0 ? SMBX_SMBD_ROLE_ACTIVE : SMBX_SMBD_ROLE_PASSIVE;
-    x->st[k].recv_credit_max = RH_RBUFS;
-    x->st[k].send_credit_target = RH_RBUFS;
+  sim_pair_smbd_settings(x->st, RH_RBUFS);
+  for (int k = 0; k < 2; k++)
     x->st[k].send_buffers = 1024;
-  }
   x->host_sge = 1;
 }
 
@@ -240,32 +236,11 @@ void rh_pump(rh *x)
 {
   for (int iter = 0; iter < 1000000; iter++) {
     x->w->now = x->now;
-    bool moved = sim_deliver(x->w) > 0;
-    sim_cqe c;
-    while (sim_poll(x->w, 0, &c)) {
-      moved = true;
-      if (c.is_recv)
-        (void)smbx_client_recv(x->cli, x->cconn, &c.wc, x->now);
-      else
-        (void)smbx_client_send_done(x->cli, x->cconn, &c.wc, x->now);
-    }
-    while (sim_poll(x->w, 1, &c)) {
-      moved = true;
-      switch (smbx_wr_id_kind(c.wc.wr_id)) {
-      case SMBX_WR_KIND_RECV:
-        (void)smbx_server_recv(x->srv, x->sconn, &c.wc, x->now);
-        break;
-      case SMBX_WR_KIND_SEND:
-        (void)smbx_server_send_done(x->srv, x->sconn, &c.wc, x->now);
-        break;
-      case SMBX_WR_KIND_RDMA:
-        (void)smbx_server_rdma_done(x->srv, x->sconn, &c.wc, x->now);
-        break;
-      default:
-        fail_msg("completion with a foreign wr_id %llx",
-                 (unsigned long long)c.wc.wr_id);
-      }
-    }
+    sim_pair p = {x->cli, x->cconn, x->srv, x->sconn};
+    int n = sim_pair_step(x->w, &p, x->now);
+    if (n < 0)
+      fail_msg("a server completion with a foreign wr_id");
+    bool moved = n > 0;
     size_t before = x->n_log;
     srv_drain(x);
     cli_drain(x);
@@ -314,12 +289,8 @@ void rh_start(rh *x)
   assert_int_equal(smbx_client_new(&x->cli, &x->cs, NULL, &x->ta.a, x->now), 0);
   for (int k = 0; k < 2; k++) {
     x->t[k] = sim_transport(x->w, k);
-    x->rmem[k] = calloc(RH_RBUFS, x->st[k].max_recv_size);
-    for (int b = 0; b < RH_RBUFS; b++) {
-      x->rb[k][b].addr = x->rmem[k] + (size_t)b * x->st[k].max_recv_size;
-      x->rb[k][b].length = x->st[k].max_recv_size;
-      x->rb[k][b].handle = 0x1000u + (uint64_t)b;
-    }
+    x->rmem[k] = sim_pair_lend(x->rb[k], RH_RBUFS, x->st[k].max_recv_size);
+    assert_non_null(x->rmem[k]);
   }
   x->file = calloc(1, RH_FILE);
   assert_non_null(x->file);
@@ -327,20 +298,12 @@ void rh_start(rh *x)
   assert_int_equal(x->t[1].register_mr(x->t[1].user_data, x->file, RH_FILE,
                                        SMBX_MR_LOCAL_WRITE, &x->file_mr),
                    0);
-  assert_int_equal(smbx_client_add_smbd(x->cli, &x->st[0], &x->t[0], x->rb[0],
-                                        RH_RBUFS, x->now, &x->cconn),
+  sim_pair p = {x->cli, 0, x->srv, 0};
+  assert_int_equal(sim_pair_connect(&p, x->st, &x->t[0], &x->t[1], x->rb[0],
+                                    x->rb[1], RH_RBUFS, x->now),
                    0);
-  assert_int_equal(smbx_server_add_smbd(x->srv, &x->st[1], &x->t[1], x->rb[1],
-                                        RH_RBUFS, x->now, &x->sconn),
-                   0);
-  assert_int_equal(smbx_client_cm_event(x->cli, x->cconn,
-                                        SMBX_SMBD_CM_ESTABLISHED, 16, 16,
-                                        x->now),
-                   0);
-  assert_int_equal(smbx_server_cm_event(x->srv, x->sconn,
-                                        SMBX_SMBD_CM_ESTABLISHED, 16, 16,
-                                        x->now),
-                   0);
+  x->cconn = p.cconn;
+  x->sconn = p.sconn;
   assert_non_null(wait_type(x, SMBX_EV_CONN_UP, 0));
   assert_int_equal(smbx_client_negotiate(x->cli, x->cconn, x->now), 0);
   const rh_ev *e = wait_type(x, SMBX_EV_NEGOTIATED, 0);

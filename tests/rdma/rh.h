@@ -14,6 +14,7 @@
 #include <smbx/client.h>
 #include <smbx/server.h>
 
+#include "pair.h"
 #include "sim.h"
 #include "test_alloc.h"
 
