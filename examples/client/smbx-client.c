@@ -127,7 +127,15 @@ typedef struct cl {
     size_t olen, ocap;
     bool bound, dead;
   } ch2;
-  uint64_t responses[2]; /* per channel: first connection, second */
+  uint64_t responses[2]; /* per channel: responses (PDU counters of the
+                            connections) from the binding on */
+  /* get / put: the XFER_DONE of each of the two segments (move_file) */
+  struct {
+    bool done;
+    int err;
+    uint32_t status;
+    uint64_t bytes;
+  } xd[2];
 } cl;
 
 static const char *g_prog = "smbx-client";
@@ -289,7 +297,6 @@ static unsigned drain(cl *c, uint64_t now)
     n++;
     switch (e.type) {
     case SMBX_EV_RESPONSE: {
-      c->responses[c->ch2.conn && e.conn == c->ch2.conn]++;
       op *o = op_find(c, e.u.pdu.first_conn, e.u.pdu.req);
       if (o) {
         o->done = true;
@@ -368,6 +375,14 @@ static unsigned drain(cl *c, uint64_t now)
       break;
     case SMBX_EV_CONN_UP:
       c->conn_up = true;
+      break;
+    case SMBX_EV_XFER_DONE:
+      if (e.u.xfer.user < 2) {
+        c->xd[e.u.xfer.user].done = true;
+        c->xd[e.u.xfer.user].err = e.u.xfer.err;
+        c->xd[e.u.xfer.user].status = e.u.xfer.status;
+        c->xd[e.u.xfer.user].bytes = e.u.xfer.bytes;
+      }
       break;
 #ifdef SMBX_HAVE_IBV
     case SMBX_EV_SMBD: /* disconnect / free the QP (SMB Direct) */
@@ -507,16 +522,6 @@ static void ch2_read(cl *c, uint64_t now)
   }
   memmove(c->ch2.rbuf, c->ch2.rbuf + off, c->ch2.rlen - off);
   c->ch2.rlen -= off;
-}
-
-/* The connection a READ/WRITE goes on: with a bound second channel, the
- * node's choice (fewest requests in flight). */
-static uint64_t io_conn(cl *c)
-{
-  uint64_t conn = c->conn;
-  if (c->ch2.bound && !c->ch2.dead)
-    (void)smbx_client_session_channel(c->cli, c->sess, &conn);
-  return conn;
 }
 
 #ifdef SMBX_HAVE_IBV
@@ -832,6 +837,140 @@ static uint32_t chunk_size(uint32_t negotiated)
   return n;
 }
 
+/* get / put move the file through pipelined transfers
+ * (smbx_client_xfer_start: the node keeps WINDOW READ/WRITE requests in
+ * flight, by RDMA straight from/into the segment over SMB Direct) of SEG
+ * bytes, two at a time: while one segment moves, the other is written to
+ * (get) or read from (put) the local file. */
+#define SEG (8u * MIB)
+
+typedef struct seg {
+  bool busy;
+  uint64_t xfer, off;
+  uint32_t len;
+  uint8_t *buf;
+} seg;
+
+/* XFER_DONE of segment k (drain() records it in c->xd[k]) */
+static int seg_done(cl *c, seg *s, unsigned k, int fd, bool put,
+                    const char *what, const char *remote, const char *local)
+{
+  s->busy = false;
+  c->xd[k].done = false;
+  char tmp[96];
+  if (c->xd[k].err || c->xd[k].status) {
+    op o;
+    memset(&o, 0, sizeof o);
+    o.err = c->xd[k].err;
+    o.status = c->xd[k].status;
+    errf("%s %s: at %llu: %s", what, remote, (unsigned long long)s->off,
+         op_status_text(&o, tmp, sizeof tmp));
+    return -1;
+  }
+  if (c->xd[k].bytes != s->len) {
+    errf("%s %s: short %s at %llu: %llu of %u bytes", what, remote,
+         put ? "write" : "read", (unsigned long long)s->off,
+         (unsigned long long)c->xd[k].bytes, (unsigned)s->len);
+    return -1;
+  }
+  if (!put && pwrite(fd, s->buf, s->len, (off_t)s->off) != (ssize_t)s->len) {
+    errf("%s: %s: %s", what, local, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static int move_file(cl *c, smbx_smb2_fileid fid, int fd, uint64_t size,
+                     bool put, const char *what, const char *remote,
+                     const char *local, uint64_t *moved)
+{
+  uint8_t *mem = malloc(2 * (size_t)SEG);
+  seg s[2];
+  memset(s, 0, sizeof s);
+  memset(c->xd, 0, sizeof c->xd);
+  s[0].buf = mem;
+  s[1].buf = mem ? mem + SEG : NULL;
+  uint64_t next = 0, done = 0;
+  int ret = mem ? 0 : -1;
+  progress pg = {what, remote, size, now_ns(), 0, size > MIB};
+  while (ret == 0 && done < size) {
+    for (unsigned k = 0; k < 2 && ret == 0 && next < size; k++) {
+      if (s[k].busy)
+        continue;
+      uint32_t len = size - next < SEG ? (uint32_t)(size - next) : SEG;
+      if (put && pread(fd, s[k].buf, len, (off_t)next) != (ssize_t)len) {
+        errf("%s: %s: read failed", what, local);
+        ret = -1;
+        break;
+      }
+      smbx_client_xfer p;
+      memset(&p, 0, sizeof p);
+      p.struct_size = sizeof p;
+      /* with a bound second channel: the node's choice per request */
+      p.conn = c->ch2.bound && !c->ch2.dead ? 0 : c->conn;
+      p.session = c->sess;
+      p.tree_id = c->tree;
+      p.flags = put ? SMBX_XFER_WRITE : 0;
+      p.file_id = fid;
+      p.offset = next;
+      p.buf = s[k].buf;
+      p.length = len;
+      p.chunk = chunk_size(put ? c->max_write : c->max_read);
+      p.depth = WINDOW;
+      p.user = k;
+      int rc = smbx_client_xfer_start(c->cli, &p, now_ns(), &s[k].xfer);
+      if (rc < 0) {
+        errf("%s %s: transfer at %llu: %s", what, remote,
+             (unsigned long long)next, smbx_strerror(rc));
+        ret = -1;
+        break;
+      }
+      s[k].busy = true;
+      s[k].off = next;
+      s[k].len = len;
+      next += len;
+    }
+    if (ret)
+      break;
+    int prc = pump(c, 1000);
+    uint64_t moving = 0;
+    for (unsigned k = 0; k < 2; k++) {
+      if (s[k].busy && c->xd[k].done) {
+        if (seg_done(c, &s[k], k, fd, put, what, remote, local) < 0)
+          ret = -1;
+        else
+          done += s[k].len;
+      }
+      smbx_client_xfer_info in;
+      memset(&in, 0, sizeof in);
+      in.struct_size = sizeof in;
+      if (s[k].busy &&
+          smbx_client_xfer_get_info(c->cli, s[k].xfer, &in) == 0)
+        moving += in.bytes;
+    }
+    if (prc < 0 && ret == 0 && done < size) {
+      errf("%s %s: %s", what, remote, smbx_strerror(prc));
+      ret = -1;
+    }
+    progress_update(&pg, done + moving, false);
+  }
+  /* after an error: stop what still moves and wait for its end (a dead
+   * connection completes every request locally) */
+  for (unsigned k = 0; k < 2; k++) {
+    if (!s[k].busy)
+      continue;
+    (void)smbx_client_xfer_cancel(c->cli, s[k].xfer, now_ns());
+    for (int i = 0; i < 60 && !c->xd[k].done; i++)
+      if (pump(c, 1000) < 0 && drain(c, now_ns()) == 0)
+        break;
+  }
+  free(mem);
+  if (ret == 0)
+    progress_update(&pg, done, true);
+  *moved = done;
+  return ret;
+}
+
 static int cmd_get(cl *c, const char *remote, const char *local)
 {
   smbx_smb2_create_resp cr;
@@ -844,90 +983,9 @@ static int cmd_get(cl *c, const char *remote, const char *local)
     (void)close_file(c, cr.file_id, 0, NULL);
     return -1;
   }
-  uint64_t size = cr.end_of_file, next = 0, got = 0;
-  uint32_t chunk = chunk_size(c->max_read);
-  op *fly[WINDOW] = {0};
-  unsigned inflight = 0;
-  /* one buffer per request in flight: over SMB Direct the server places
-   * the data there by RDMA WRITE (smbx_client_read_into) */
-  uint8_t *bufs = malloc((size_t)WINDOW * chunk);
-  int ret = bufs ? 0 : -1;
-  progress pg = {"get", remote, size, now_ns(), 0, size > MIB};
-  while (ret == 0 && (got < size)) {
-    while (inflight < WINDOW && next < size) {
-      uint32_t n = size - next < chunk ? (uint32_t)(size - next) : chunk;
-      unsigned slot = 0;
-      while (fly[slot])
-        slot++;
-      uint64_t req = 0;
-      uint64_t io = io_conn(c);
-      int rc = smbx_client_read_into(c->cli, io, c->sess, c->tree,
-                                     cr.file_id, next,
-                                     bufs + (size_t)slot * chunk, n,
-                                     now_ns(), &req);
-      if (rc == SMBX_ERR_AGAIN)
-        break;
-      if (rc < 0) {
-        errf("get %s: read request: %s", remote, smbx_strerror(rc));
-        ret = -1;
-        break;
-      }
-      fly[slot] = op_add(c, req);
-      fly[slot]->conn = io;
-      fly[slot]->off = next;
-      fly[slot]->n = n;
-      inflight++;
-      next += n;
-    }
-    if (ret)
-      break;
-    int prc = pump(c, 1000);
-    for (unsigned i = 0; i < WINDOW && ret == 0; i++) {
-      op *o = fly[i];
-      if (!o || !o->done)
-        continue;
-      smbx_smb2_read_resp rr;
-      char tmp[96];
-      if (!o->err && !o->status && (o->flags & SMBX_EVF_RDMA)) {
-        rr.data.p = bufs + (size_t)i * chunk; /* placed by the server */
-        rr.data.len = o->rdma_len;
-      }
-      if (o->err || o->status ||
-          (!(o->flags & SMBX_EVF_RDMA) &&
-           smbx_smb2_decode_read_resp(o->pdu, o->len, &rr, NULL))) {
-        errf("get %s: read at %llu: %s", remote, (unsigned long long)o->off,
-             op_status_text(o, tmp, sizeof tmp));
-        ret = -1;
-      } else if (rr.data.len != o->n) {
-        errf("get %s: short read at %llu: %zu of %u bytes", remote,
-             (unsigned long long)o->off, rr.data.len, (unsigned)o->n);
-        ret = -1;
-      } else if (pwrite(fd, rr.data.p, rr.data.len, (off_t)o->off) !=
-                 (ssize_t)rr.data.len) {
-        errf("get: %s: %s", local, strerror(errno));
-        ret = -1;
-      } else {
-        got += rr.data.len;
-      }
-      op_free(o);
-      fly[i] = NULL;
-      inflight--;
-    }
-    if (prc < 0 && ret == 0 && got < size) {
-      errf("get %s: %s", remote, smbx_strerror(prc));
-      ret = -1;
-    }
-    progress_update(&pg, got, false);
-  }
-  /* wait out what is still in flight after an error */
-  for (unsigned i = 0; i < WINDOW; i++)
-    if (fly[i]) {
-      (void)wait_op(c, fly[i]);
-      op_free(fly[i]);
-    }
-  free(bufs);
-  if (ret == 0)
-    progress_update(&pg, got, true);
+  uint64_t size = cr.end_of_file, got = 0;
+  int ret = move_file(c, cr.file_id, fd, size, false, "get", remote, local,
+                      &got);
   if (close(fd) != 0 && ret == 0) {
     errf("get: %s: %s", local, strerror(errno));
     ret = -1;
@@ -965,86 +1023,10 @@ static int cmd_put(cl *c, const char *local, const char *remote)
     close(fd);
     return -1;
   }
-  uint32_t chunk = chunk_size(c->max_write);
-  /* one buffer per request in flight: over SMB Direct the server reads it
-   * by RDMA READ until the response (smbx_client_write_from) */
-  uint8_t *buf = malloc((size_t)WINDOW * chunk);
-  op *fly[WINDOW] = {0};
-  unsigned inflight = 0;
-  uint64_t next = 0, put = 0;
-  int ret = buf ? 0 : -1;
-  progress pg = {"put", remote, size, now_ns(), 0, size > MIB};
-  while (ret == 0 && put < size) {
-    while (inflight < WINDOW && next < size) {
-      uint32_t n = size - next < chunk ? (uint32_t)(size - next) : chunk;
-      unsigned slot = 0;
-      while (fly[slot])
-        slot++;
-      uint8_t *sb = buf + (size_t)slot * chunk;
-      if (pread(fd, sb, n, (off_t)next) != (ssize_t)n) {
-        errf("put: %s: read failed", local);
-        ret = -1;
-        break;
-      }
-      uint64_t req = 0;
-      uint64_t io = io_conn(c);
-      int rc = smbx_client_write_from(c->cli, io, c->sess, c->tree,
-                                      cr.file_id, next, sb, n, now_ns(),
-                                      &req);
-      if (rc == SMBX_ERR_AGAIN)
-        break;
-      if (rc < 0) {
-        errf("put %s: write request: %s", remote, smbx_strerror(rc));
-        ret = -1;
-        break;
-      }
-      fly[slot] = op_add(c, req);
-      fly[slot]->conn = io;
-      fly[slot]->off = next;
-      fly[slot]->n = n;
-      inflight++;
-      next += n;
-    }
-    if (ret)
-      break;
-    int prc = pump(c, 1000);
-    for (unsigned i = 0; i < WINDOW && ret == 0; i++) {
-      op *o = fly[i];
-      if (!o || !o->done)
-        continue;
-      smbx_smb2_write_resp wr;
-      char tmp[96];
-      if (o->err || o->status ||
-          smbx_smb2_decode_write_resp(o->pdu, o->len, &wr, NULL)) {
-        errf("put %s: write at %llu: %s", remote, (unsigned long long)o->off,
-             op_status_text(o, tmp, sizeof tmp));
-        ret = -1;
-      } else if (wr.count != o->n) {
-        errf("put %s: short write at %llu: %u of %u bytes", remote,
-             (unsigned long long)o->off, (unsigned)wr.count, (unsigned)o->n);
-        ret = -1;
-      } else {
-        put += o->n;
-      }
-      op_free(o);
-      fly[i] = NULL;
-      inflight--;
-    }
-    if (prc < 0 && ret == 0 && put < size) {
-      errf("put %s: %s", remote, smbx_strerror(prc));
-      ret = -1;
-    }
-    progress_update(&pg, put, false);
-  }
-  for (unsigned i = 0; i < WINDOW; i++)
-    if (fly[i]) {
-      (void)wait_op(c, fly[i]);
-      op_free(fly[i]);
-    }
-  free(buf);
+  uint64_t put = 0;
+  int ret = move_file(c, cr.file_id, fd, size, true, "put", remote, local,
+                      &put);
   close(fd);
-  if (ret == 0)
-    progress_update(&pg, put, true);
   smbx_smb2_close_resp clr;
   memset(&clr, 0, sizeof clr);
   if (close_file(c, cr.file_id, SMBX_SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB, &clr) <
@@ -2493,6 +2475,16 @@ static int bind_second_channel(cl *c, const opts *o, const char *host,
   }
   if (o->verbose)
     fprintf(stderr, "second channel bound\n");
+  /* what the channels answer from here on (transfers spread their
+   * pieces over both; their responses are no events) */
+  const uint64_t conns[2] = {c->conn, c->ch2.conn};
+  for (int k = 0; k < 2; k++) {
+    smbx_conn_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.struct_size = sizeof ci;
+    (void)smbx_client_conn_info(c->cli, conns[k], &ci);
+    c->responses[k] = ci.responses;
+  }
   ret = 0;
 done:
   sxauth_client_free(auth);
@@ -2721,11 +2713,20 @@ static int client_main(int argc, char **argv)
     if (o.verbose)
       fprintf(stderr, "logoff: %s\n", c.session_down ? "ok" : "no answer");
   }
-  if (o.multichannel && o.verbose)
+  if (o.multichannel && o.verbose) {
+    const uint64_t conns[2] = {c.conn, c.ch2.conn};
+    uint64_t n[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+      smbx_conn_info ci;
+      memset(&ci, 0, sizeof ci);
+      ci.struct_size = sizeof ci;
+      if (smbx_client_conn_info(c.cli, conns[k], &ci) == 0)
+        n[k] = ci.responses - c.responses[k];
+    }
     fprintf(stderr, "multichannel: %llu responses on the first channel, "
                     "%llu on the second\n",
-            (unsigned long long)c.responses[0],
-            (unsigned long long)c.responses[1]);
+            (unsigned long long)n[0], (unsigned long long)n[1]);
+  }
   ret = rc == 0 ? 0 : 1;
 out:
   if (c.cli && c.ch2.conn) {
