@@ -405,6 +405,52 @@ static int open_parent(posixfs *fs, const char *path, const char **last) {
   return fd;
 }
 
+/* Names match ignoring ASCII case, as on Windows: a component of path
+ * that does not exist as spelled but exists in another case in its
+ * directory takes the on-disk spelling, in place (ASCII case folding keeps
+ * the length). An exact spelling always wins; among other matches the
+ * first in directory order. Stops at the first component found in no
+ * case (the rest, e.g. a name being created, stays as given). A missing
+ * name costs a scan of its directory. */
+static void icase_fix(posixfs *fs, char *path) {
+  if (!path[0]) return;
+  int fd = open_beneath(fs, path, O_PATH);
+  if (fd >= 0 || errno != ENOENT) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  size_t len = strlen(path);
+  for (size_t i = 0; i < len;) {
+    size_t j = i;
+    while (j < len && path[j] != '/') j++;
+    path[j] = '\0';
+    fd = open_beneath(fs, path, O_PATH);
+    int missing = fd < 0 && errno == ENOENT;
+    if (fd >= 0) close(fd);
+    int found = !missing;
+    if (missing) {
+      if (i) path[i - 1] = '\0';
+      int dfd = open_beneath(fs, i ? path : "", O_RDONLY | O_DIRECTORY);
+      if (i) path[i - 1] = '/';
+      DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+      if (!d && dfd >= 0) close(dfd);
+      struct dirent *de;
+      while (d && !found && (de = readdir(d)) != NULL)
+        if (strlen(de->d_name) == j - i &&
+            !strncasecmp(de->d_name, path + i, j - i)) {
+          memcpy(path + i, de->d_name, j - i);
+          found = 1;
+        }
+      if (d) closedir(d);
+    }
+    if (j < len) path[j] = '/';
+    if (!found) return;
+    i = j + 1;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* handles and nodes */
 /* ------------------------------------------------------------------ */
 /* handles and nodes */
 
@@ -751,6 +797,7 @@ uint32_t posixfs_lookup(posixfs *fs, const uint8_t *name, size_t name_len,
   streamspec ss;
   uint32_t st = parse_name_stream(name, name_len, &path, &ss);
   if (st != ST_OK) return st;
+  icase_fix(fs, path);
   int fd = open_beneath(fs, path, O_PATH);
   key_of(fd, obj);
   if (ss.name && obj->valid) {
@@ -1227,6 +1274,7 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
   streamspec ss;
   uint32_t st = parse_name_stream(a->name, a->name_len, &path, &ss);
   if (st != ST_OK) return st;
+  icase_fix(fs, path);
   /* a stream is never a directory; "dir::$DATA" names the data stream a
    * directory does not have (smbtorture smb2.streams.dir) */
   if ((ss.name || ss.explicit_data) && want_dir) {
@@ -2426,6 +2474,22 @@ static uint32_t set_rename(posixfs *fs, open_s *o, const uint8_t *buf,
     free(to);
     return SMBX_STATUS_OBJECT_NAME_INVALID;
   }
+  /* the target in its on-disk case, but a rename of the file onto itself
+   * in another case changes the case of its last component only */
+  char *fixed = xstrdup(to);
+  if (!fixed) {
+    free(to);
+    return SMBX_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  icase_fix(fs, fixed);
+  int tfd = open_beneath(fs, fixed, O_PATH);
+  struct stat fsb;
+  int self = tfd >= 0 && fstat(tfd, &fsb) == 0 && fsb.st_dev == n->dev &&
+             fsb.st_ino == n->ino;
+  if (tfd >= 0) close(tfd);
+  const char *tl = strrchr(to, '/');
+  memcpy(to, fixed, self ? (tl ? (size_t)(tl - to) : 0) : strlen(to));
+  free(fixed);
   if (!strcmp(to, n->path)) {
     free(to);
     return ST_OK;

@@ -1995,6 +1995,58 @@ static void stream_lookup_keys_per_stream(void **state) {
                    SMBX_STATUS_OBJECT_NAME_INVALID);
 }
 
+/* MS-FSA 2.1.5.1: names match ignoring case (ASCII here), the on-disk
+ * spelling is kept and reported */
+static void fsa_names_match_ignoring_case(void **state) {
+  fx *f = *state;
+  posixfs_create_result r, r2;
+  mk(f, "Dir");
+  put_file(f, "Dir/File.txt", "abc");
+  assert_int_equal(cr(f, "dIR\\fILE.TXT", RW, 7, POSIXFS_OPEN, 0, &r), 0);
+  assert_int_equal(r.info.end_of_file, 3);
+  uint8_t out[256];
+  uint32_t n = 0;
+  assert_int_equal(qi(f, r.file_id, 1, POSIXFS_FILE_NORMALIZED_NAME_INFORMATION,
+                      out, sizeof out, &n),
+                   0);
+  assert_int_equal(out[0], 24);
+  assert_memory_equal(out + 4, u16("Dir\\File.txt"), 24);
+  cl(f, r.file_id);
+  /* a new name in a directory spelled in another case goes into it */
+  assert_int_equal(cr(f, "DIR\\New", RW, 7, POSIXFS_CREATE, 0, &r), 0);
+  cl(f, r.file_id);
+  assert_true(exists(f, "Dir/New"));
+  assert_false(exists(f, "DIR"));
+  /* an existing name in another case collides */
+  assert_int_equal(cr(f, "dir\\new", RW, 7, POSIXFS_CREATE, 0, &r),
+                   SMBX_STATUS_OBJECT_NAME_COLLISION);
+  /* the exact spelling wins over another case */
+  put_file(f, "Dir/new", "exact");
+  assert_int_equal(cr(f, "Dir\\new", RW, 7, POSIXFS_OPEN, 0, &r), 0);
+  assert_int_equal(r.info.end_of_file, 5);
+  cl(f, r.file_id);
+  /* a rename onto itself in another case changes the case */
+  assert_int_equal(cr(f, "dir\\file.txt", RW | POSIXFS_DELETE, 7, POSIXFS_OPEN,
+                      0, &r),
+                   0);
+  assert_int_equal(ren(f, r.file_id, "dir\\FILE.txt", 0), 0);
+  cl(f, r.file_id);
+  assert_true(exists(f, "Dir/FILE.txt"));
+  assert_false(exists(f, "Dir/File.txt"));
+  /* ... and onto another file in another case collides */
+  assert_int_equal(cr(f, "dir\\New", RW | POSIXFS_DELETE, 7, POSIXFS_OPEN, 0,
+                      &r2),
+                   0);
+  assert_int_equal(ren(f, r2.file_id, "DIR\\file.TXT", 0),
+                   SMBX_STATUS_OBJECT_NAME_COLLISION);
+  cl(f, r2.file_id);
+  /* lease keys: every spelling is the same file */
+  posixfs_key a, b, par;
+  assert_int_equal(lk(f, "Dir\\FILE.txt", &a, &par), 0);
+  assert_int_equal(lk(f, "dir\\file.txt", &b, &par), 0);
+  assert_int_equal(a.ino, b.ino);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -2036,6 +2088,7 @@ int main(void) {
       T(stream_delete_on_close_and_eof),
       T(stream_follows_file_rename_overwrite_and_delete),
       T(stream_lookup_keys_per_stream),
+      T(fsa_names_match_ignoring_case),
   };
   return RUN_TESTS(tests);
 }
