@@ -902,6 +902,42 @@ uint64_t nh_session(nh *x, int p)
   return s;
 }
 
+void nh_bind(nh *x, int p, uint64_t s)
+{
+  uint64_t c = x->pair[p].cconn;
+  assert_int_equal(smbx_client_session_bind(x->cli, c, s,
+                                            (const uint8_t *)"NEGO", 4,
+                                            x->now),
+                   0);
+  for (int round = 1;; round++) {
+    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
+    assert_non_null(e);
+    assert_int_equal(e->ev.conn, c);
+    assert_int_equal(e->ev.u.session.err, 0);
+    if (e->ev.u.session.status == SMBX_STATUS_SUCCESS)
+      break;
+    assert_int_equal(e->ev.u.session.status,
+                     SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+    char tok[16];
+    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+    if (round == 1)
+      assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
+                                                    sizeof x->key, x->now),
+                       0);
+    assert_int_equal(smbx_client_session_bind(x->cli, c, s,
+                                              (const uint8_t *)tok,
+                                              (size_t)tl, x->now),
+                     0);
+  }
+  const nh_cev *up = nh_wait(x, SMBX_EV_SESSION_UP);
+  assert_non_null(up);
+  assert_int_equal(up->ev.conn, c);
+  /* up: the binding key is taken */
+  assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
+                                                sizeof x->key, x->now),
+                   SMBX_ERR_STATE);
+}
+
 uint32_t nh_tree(nh *x, int p, uint64_t sess)
 {
   uint64_t req = 0;
@@ -944,6 +980,58 @@ smbx_smb2_fileid nh_create(nh *x, int p, uint64_t sess, uint32_t tree,
   smbx_smb2_create_resp r;
   assert_int_equal(smbx_smb2_decode_create_resp(e->bytes, e->len, &r, NULL), 0);
   return r.file_id;
+}
+
+void nh_compound_create_write_close(nh *x, int p, uint64_t sess,
+                                    uint32_t tree, const char *name,
+                                    const char *data, uint64_t user,
+                                    uint64_t reqs[3])
+{
+  uint8_t w[128];
+  size_t wl = 0;
+  assert_int_equal(smbx_utf8_to_utf16le((const uint8_t *)name, strlen(name), w,
+                                        sizeof w, &wl),
+                   0);
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  smbx_smb2_create_req cr;
+  memset(&cr, 0, sizeof cr);
+  cr.impersonation_level = 2;
+  cr.desired_access = 0x12019F;
+  cr.create_disposition = 3; /* OPEN_IF */
+  cr.name.p = w;
+  cr.name.len = wl;
+  uint8_t b0[256], b1[256], b2[128];
+  smbx_ssize n0 = smbx_smb2_encode_create_req(&h, &cr, b0, sizeof b0, NULL);
+  smbx_smb2_fileid inherit = {UINT64_MAX, UINT64_MAX};
+  smbx_smb2_write_req wr;
+  memset(&wr, 0, sizeof wr);
+  wr.file_id = inherit;
+  wr.data.p = (const uint8_t *)data;
+  wr.data.len = strlen(data);
+  smbx_ssize n1 = smbx_smb2_encode_write_req(&h, &wr, b1, sizeof b1, NULL);
+  smbx_smb2_close_req cl;
+  memset(&cl, 0, sizeof cl);
+  cl.file_id = inherit;
+  smbx_ssize n2 = smbx_smb2_encode_close_req(&h, &cl, b2, sizeof b2, NULL);
+  assert_true(n0 > 64 && n1 > 64 && n2 > 64);
+  smbx_client_op ops[3] = {
+      {SMBX_SMB2_CREATE, 0, 0, b0 + 64, (size_t)n0 - 64},
+      {SMBX_SMB2_WRITE, 0, 0, b1 + 64, (size_t)n1 - 64},
+      {SMBX_SMB2_CLOSE, 0, 0, b2 + 64, (size_t)n2 - 64}};
+  assert_int_equal(smbx_client_compound(x->cli, x->pair[p].cconn, sess, tree,
+                                        ops, 3, 1, user, x->now, reqs),
+                   0);
+}
+
+void nh_compound_two_echoes(nh *x, int p, uint64_t sess, uint64_t reqs[2])
+{
+  static const uint8_t four[4] = {4, 0, 0, 0};
+  smbx_client_op ops[2] = {{SMBX_SMB2_ECHO, 0, 0, four, 4},
+                           {SMBX_SMB2_ECHO, 0, 0, four, 4}};
+  assert_int_equal(smbx_client_compound(x->cli, x->pair[p].cconn, sess, 0, ops,
+                                        2, 0, 0, x->now, reqs),
+                   0);
 }
 
 /* ---- raw bytes -------------------------------------------------------------------------- */

@@ -151,9 +151,22 @@ size_t nh_count(const nh *x, uint32_t type);
 /* Whole flows on pair p; each asserts success. */
 void nh_negotiate(nh *x, int p);
 uint64_t nh_session(nh *x, int p);
+/* Binds session s to pair p (SMB2_SESSION_FLAG_BINDING) with the fake
+ * authenticator's rounds and x->key as the binding key; after
+ * SESSION_UP the key can no longer be given (SMBX_ERR_STATE). */
+void nh_bind(nh *x, int p, uint64_t s);
 uint32_t nh_tree(nh *x, int p, uint64_t sess);
 smbx_smb2_fileid nh_create(nh *x, int p, uint64_t sess, uint32_t tree,
                            const char *name);
+/* Sends on pair p the related compound CREATE name (open-if), WRITE data
+ * at offset 0 and CLOSE, the last two inheriting the FileId, each member
+ * with `user`; reqs gets the three request handles. */
+void nh_compound_create_write_close(nh *x, int p, uint64_t sess,
+                                    uint32_t tree, const char *name,
+                                    const char *data, uint64_t user,
+                                    uint64_t reqs[3]);
+/* Sends on pair p the unrelated compound of two ECHOs. */
+void nh_compound_two_echoes(nh *x, int p, uint64_t sess, uint64_t reqs[2]);
 /* Returns the RESPONSE event of request `req` (asserting it exists). */
 const nh_cev *nh_response(nh *x, uint64_t req);
 

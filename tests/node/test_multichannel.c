@@ -46,43 +46,6 @@ static uint64_t wire_id(const nh *x, uint64_t s)
   return 0;
 }
 
-/* Binds session s to pair p with the fake authenticator's rounds. */
-static void bind_pair(nh *x, int p, uint64_t s)
-{
-  uint64_t c = x->pair[p].cconn;
-  assert_int_equal(smbx_client_session_bind(x->cli, c, s,
-                                            (const uint8_t *)"NEGO", 4,
-                                            x->now),
-                   0);
-  for (int round = 1;; round++) {
-    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
-    assert_non_null(e);
-    assert_int_equal(e->ev.conn, c);
-    assert_int_equal(e->ev.u.session.err, 0);
-    if (e->ev.u.session.status == SMBX_STATUS_SUCCESS)
-      break;
-    assert_int_equal(e->ev.u.session.status,
-                     SMBX_STATUS_MORE_PROCESSING_REQUIRED);
-    char tok[16];
-    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
-    if (round == 1)
-      assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
-                                                    sizeof x->key, x->now),
-                       0);
-    assert_int_equal(smbx_client_session_bind(x->cli, c, s,
-                                              (const uint8_t *)tok,
-                                              (size_t)tl, x->now),
-                     0);
-  }
-  const nh_cev *up = nh_wait(x, SMBX_EV_SESSION_UP);
-  assert_non_null(up);
-  assert_int_equal(up->ev.conn, c);
-  /* up: the binding key is taken */
-  assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
-                                                sizeof x->key, x->now),
-                   SMBX_ERR_STATE);
-}
-
 /* Two TCP channels (a first, b bound) of one signed session on a
  * MULTI_CHANNEL server; dialect by mask. */
 static void two_channels(nh *x, uint32_t mask, int *a, int *b, uint64_t *s,
@@ -99,7 +62,7 @@ static void two_channels(nh *x, uint32_t mask, int *a, int *b, uint64_t *s,
   *s = nh_session(x, *a);
   *t = nh_tree(x, *a, *s);
   nh_negotiate(x, *b);
-  bind_pair(x, *b, *s);
+  nh_bind(x, *b, *s);
 }
 
 /* ---- 2.2.32.5 / 3.3.5.15.11: interface info ---------------------------------- */
@@ -648,7 +611,7 @@ static void bind_3_3_5_5_3_other_user_refused(void **state)
   assert_false(x.pair[b].sdown);
   /* the right user binds */
   x.auth_user = "alice";
-  bind_pair(&x, b, s);
+  nh_bind(&x, b, s);
   assert_int_equal(smbx_client_echo(x.cli, cb, x.now, &req), 0);
   /* argument checks */
   assert_int_equal(smbx_server_session_user(x.srv, x.pair[a].sconn, 12345,
@@ -823,7 +786,7 @@ static void failover_6_6_replayed_once_with_flag_and_sequence(void **state)
     nh_negotiate(&x, a);
     uint64_t s = nh_session(&x, a);
     uint32_t t = nh_tree(&x, a, s);
-    bind_pair(&x, b, s);
+    nh_bind(&x, b, s);
     smbx_smb2_fileid f = nh_create(&x, a, s, t, "fo.bin");
     uint64_t ca = x.pair[a].cconn, cb = x.pair[b].cconn;
     x.defer = true;
@@ -937,7 +900,7 @@ static void failover_replay_is_once_only(void **state)
   }
   uint64_t s = nh_session(&x, p[0]);
   uint32_t t = nh_tree(&x, p[0], s);
-  bind_pair(&x, p[1], s);
+  nh_bind(&x, p[1], s);
   smbx_smb2_fileid f = nh_create(&x, p[0], s, t, "once.bin");
   x.defer = true;
   x.n_deferred = 0;
@@ -994,7 +957,7 @@ static void rdma_failover(bool b_smbd, bool fail_reg)
   nh_negotiate(&x, b);
   uint64_t s = nh_session(&x, a);
   uint32_t t = nh_tree(&x, a, s);
-  bind_pair(&x, b, s);
+  nh_bind(&x, b, s);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "rdma.bin");
   uint64_t ca = x.pair[a].cconn;
   enum { N = 8192 };
@@ -1145,7 +1108,7 @@ static void failover_disabled_and_arena_alloc_failure(void **state)
   nh_negotiate(&x, b);
   uint64_t s = nh_session(&x, a);
   uint32_t t = nh_tree(&x, a, s);
-  bind_pair(&x, b, s);
+  nh_bind(&x, b, s);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "off.bin");
   x.defer = true;
   uint64_t req;
@@ -1177,7 +1140,7 @@ static void failover_disabled_and_arena_alloc_failure(void **state)
                                             (const uint8_t *)"NEGO", 4, y.now),
                    SMBX_ERR_NOMEM);
   test_alloc_fail_nth(&y.ta, 0);
-  bind_pair(&y, b, s);
+  nh_bind(&y, b, s);
   nh_fini(&y);
 }
 

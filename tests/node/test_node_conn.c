@@ -232,42 +232,8 @@ static void compound_6_2_compound_request_compound_response(void **state)
     nh_negotiate(&x, p);
     uint64_t s = nh_session(&x, p);
     uint32_t t = nh_tree(&x, p, s);
-    uint8_t w[16];
-    size_t wl = 0;
-    assert_int_equal(smbx_utf8_to_utf16le((const uint8_t *)"cmp", 3, w,
-                                          sizeof w, &wl),
-                     0);
-    smbx_smb2_hdr h;
-    memset(&h, 0, sizeof h);
-    smbx_smb2_create_req cr;
-    memset(&cr, 0, sizeof cr);
-    cr.impersonation_level = 2;
-    cr.desired_access = 0x12019F;
-    cr.create_disposition = 3;
-    cr.name.p = w;
-    cr.name.len = wl;
-    uint8_t b0[256], b1[256], b2[128];
-    smbx_ssize n0 = smbx_smb2_encode_create_req(&h, &cr, b0, sizeof b0, NULL);
-    smbx_smb2_fileid inh = {UINT64_MAX, UINT64_MAX};
-    smbx_smb2_write_req wr;
-    memset(&wr, 0, sizeof wr);
-    wr.file_id = inh;
-    wr.data.p = (const uint8_t *)"compound";
-    wr.data.len = 8;
-    smbx_ssize n1 = smbx_smb2_encode_write_req(&h, &wr, b1, sizeof b1, NULL);
-    smbx_smb2_close_req cl;
-    memset(&cl, 0, sizeof cl);
-    cl.file_id = inh;
-    smbx_ssize n2 = smbx_smb2_encode_close_req(&h, &cl, b2, sizeof b2, NULL);
-    assert_true(n0 > 64 && n1 > 64 && n2 > 64);
-    smbx_client_op ops[3] = {
-        {SMBX_SMB2_CREATE, 0, 0, b0 + 64, (size_t)n0 - 64},
-        {SMBX_SMB2_WRITE, 0, 0, b1 + 64, (size_t)n1 - 64},
-        {SMBX_SMB2_CLOSE, 0, 0, b2 + 64, (size_t)n2 - 64}};
     uint64_t reqs[3];
-    assert_int_equal(smbx_client_compound(x.cli, x.pair[p].cconn, s, t, ops,
-                                          3, 1, 0, x.now, reqs),
-                     0);
+    nh_compound_create_write_close(&x, p, s, t, "cmp", "compound", 0, reqs);
     uint32_t want = enc ? SMBX_EVF_ENCRYPTED : SMBX_EVF_VERIFIED;
     for (int i = 0; i < 3; i++) {
       const nh_cev *e = nh_response(&x, reqs[i]);
@@ -278,12 +244,7 @@ static void compound_6_2_compound_request_compound_response(void **state)
       assert_int_equal(e->ev.u.pdu.chain_index, i);
     }
     assert_memory_equal(x.files[0].data, "compound", 8);
-    static const uint8_t four[4] = {4, 0, 0, 0};
-    smbx_client_op e2[2] = {{SMBX_SMB2_ECHO, 0, 0, four, 4},
-                            {SMBX_SMB2_ECHO, 0, 0, four, 4}};
-    assert_int_equal(smbx_client_compound(x.cli, x.pair[p].cconn, s, 0, e2, 2,
-                                          0, 0, x.now, reqs),
-                     0);
+    nh_compound_two_echoes(&x, p, s, reqs);
     for (int i = 0; i < 2; i++) {
       const nh_cev *e = nh_response(&x, reqs[i]);
       assert_int_equal(e->ev.u.pdu.status, 0);

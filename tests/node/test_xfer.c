@@ -326,33 +326,6 @@ static void xfer_channel_death_without_other_channel_fails(void **state)
  * session. b dies with pieces in flight: they are replayed on a
  * (REPLAY_OPERATION) and the rest of the transfer goes there; the data is
  * whole and exactly one XFER_DONE reports success. */
-static void bind_pair(nh *x, int p, uint64_t s)
-{
-  uint64_t c = x->pair[p].cconn;
-  assert_int_equal(smbx_client_session_bind(x->cli, c, s,
-                                            (const uint8_t *)"NEGO", 4,
-                                            x->now),
-                   0);
-  for (int round = 1;; round++) {
-    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
-    assert_non_null(e);
-    assert_int_equal(e->ev.u.session.err, 0);
-    if (e->ev.u.session.status == SMBX_STATUS_SUCCESS)
-      break;
-    char tok[16];
-    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
-    if (round == 1)
-      assert_int_equal(smbx_client_session_bind_key(x->cli, c, s, x->key,
-                                                    sizeof x->key, x->now),
-                       0);
-    assert_int_equal(smbx_client_session_bind(x->cli, c, s,
-                                              (const uint8_t *)tok,
-                                              (size_t)tl, x->now),
-                     0);
-  }
-  assert_non_null(nh_wait(x, SMBX_EV_SESSION_UP));
-}
-
 static void xfer_channel_death_replays_on_other_channel(void **state)
 {
   (void)state;
@@ -369,7 +342,7 @@ static void xfer_channel_death_replays_on_other_channel(void **state)
   nh_negotiate(&x, a);
   uint64_t s = nh_session(&x, a);
   uint32_t t = nh_tree(&x, a, s);
-  bind_pair(&x, b, s);
+  nh_bind(&x, b, s);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "m.bin");
   enum { LEN = 1 << 20 };
   fill(&x, "m.bin", LEN, 5);
