@@ -194,7 +194,11 @@ SMBX_API int smbx_lease_client_request(smbx_lease_client *lc, uint32_t scope,
 
 /** @brief The CREATE response for a key from smbx_lease_client_request():
  *  `resp` is its decoded RqLs (NULL: the CREATE failed or the server
- *  granted no lease, state 0). Applies a break queued meanwhile.
+ *  granted no lease, state 0). Applies a break queued meanwhile. With
+ *  BREAK_IN_PROGRESS the lease is unsettled until the break comes, unless
+ *  that break was applied already (the CREATE went out before its ack;
+ *  3.x: a break of the response's epoch or later): then the break's
+ *  target stays the state.
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (unknown key);
  *          SMBX_ERR_STATE (no CREATE outstanding for it). @since 0.1.0 */
 SMBX_API int smbx_lease_client_granted(smbx_lease_client *lc,
