@@ -85,10 +85,11 @@ extern "C" {
  *  (smbx_server_rdma_pull): the data is in the host's buffers, now answer
  *  the WRITE with smbx_server_respond(). u.pdu.err < 0: the transfer
  *  failed (an RDMA error completion: the connection is going down and the
- *  request is never answered); u.pdu.rdma_length bytes were moved. After
- *  a failure, operations of the transfer posted earlier may still be on
- *  the queue pair: reuse the buffers only once the queue pair is
- *  destroyed or its flushed completions were reported.
+ *  request is never answered); u.pdu.rdma_length bytes were moved. Either
+ *  way it comes once, after every RDMA operation the transfer posted has
+ *  completed or was flushed (reported with smbx_server_rdma_done()): no
+ *  operation names the buffers any more. CONN_DOWN follows the
+ *  connection's last RDMA_DONE.
  *  @since 0.1.0 */
 #define SMBX_EV_RDMA_DONE 16u
 /** Client: a lease break the node's lease table processed (u.lease;

@@ -312,9 +312,8 @@ SMBX_API int smbx_server_send_break(smbx_server *srv, uint64_t conn,
  *          SMBX_ERR_STATE (not an RDMA READ, or a transfer already
  *          started); SMBX_ERR_TRANSPORT (rdma_write hook failed: the
  *          connection is torn down and the transfer still ends with
- *          SMBX_EV_RDMA_DONE, err < 0: operations posted before the
- *          failure may hold the memory until then); the connection's
- *          sticky code.
+ *          SMBX_EV_RDMA_DONE, err < 0, once the operations posted before
+ *          the failure are back); the connection's sticky code.
  *  @since 0.1.0 */
 SMBX_API int smbx_server_rdma_push(smbx_server *srv, uint64_t conn,
                                    uint64_t req, const smbx_sge *data,
@@ -340,8 +339,10 @@ SMBX_API int smbx_server_rdma_pull(smbx_server *srv, uint64_t conn,
  *  (smbx_wr_id_kind(wc->wr_id) == SMBX_WR_KIND_RDMA). An error completion
  *  (any status but success; FLUSH once the QP is in error) tears the
  *  connection down cleanly: the transfer is reported failed with
- *  SMBX_EV_RDMA_DONE (err SMBX_ERR_TRANSPORT), its request is never
- *  answered, CONN_DOWN follows.
+ *  SMBX_EV_RDMA_DONE (err SMBX_ERR_TRANSPORT) once its other posted
+ *  operations are back too (completed or flushed), its request is never
+ *  answered, CONN_DOWN follows the last RDMA_DONE: keep reporting
+ *  completions of a connection until its CONN_DOWN.
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (stale conn); the sticky
  *          code (SMBX_ERR_TRANSPORT after an error completion). A
  *          completion for an operation the node no longer tracks (after
@@ -403,7 +404,9 @@ SMBX_API int smbx_server_handle_expiry(smbx_server *srv, uint64_t now_ns);
  *  (sessions it set up keep living for other channels only when bound;
  *  otherwise they end), queued events naming it are dropped, its handle
  *  becomes invalid. Over SMB Direct the engine is freed (its receive
- *  buffers are the host's again).
+ *  buffers are the host's again); RDMA transfers not yet ended are dropped
+ *  without SMBX_EV_RDMA_DONE: their buffers are the host's again once it
+ *  destroyed the queue pair.
  *  @return 0; SMBX_ERR_NOTFOUND. @since 0.1.0 */
 SMBX_API int smbx_server_close_conn(smbx_server *srv, uint64_t conn,
                                     uint64_t now_ns);

@@ -13,8 +13,9 @@
  * - Operation tracking (track.c): the server's RDMA READ/WRITE pieces
  *   (each within one descriptor, at most max_op_size, at most max_sge
  *   local elements), posted within the connection's budget (max_ops in
- *   flight, reads at most the ORD), completions matched by wr_id, and one
- *   done() upcall per transfer.
+ *   flight, reads at most the ORD; a pull waiting for a read slot does
+ *   not hold back pushes), completions matched by wr_id, and one done()
+ *   upcall per transfer, after its last posted operation came back.
  * Everything is allocated at creation; the data path allocates nothing
  * and never touches payload bytes. */
 #ifndef SMBX_RDMA_RDMA_H
@@ -131,7 +132,9 @@ typedef struct smbx__rdma_settings {
 typedef struct smbx__rdma_upcalls {
   void *ctx;
   /* Transfer `user` finished: err 0 (every byte moved), or the error
-   * that ended it (SMBX_ERR_TRANSPORT). Called once per transfer, from
+   * that ended it (SMBX_ERR_TRANSPORT, or cancel_all's). Called once per
+   * transfer, when none of its operations is posted any more (so the
+   * host's memory is free), from smbx__rdma_start(),
    * smbx__rdma_complete() or smbx__rdma_cancel_all(). */
   void (*done)(void *ctx, uint64_t user, int err, uint64_t bytes);
 } smbx__rdma_upcalls;
@@ -155,10 +158,10 @@ void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord);
  * local elements (copied) and the peer's descriptors (a view that must
  * stay valid until done(); checked by the caller to hold >= bytes) and
  * posts what the budget allows. Returns 0; SMBX_ERR_INVAL; SMBX_ERR_AGAIN
- * (max_xfers live). A post hook that fails ends the transfer with
- * done(SMBX_ERR_TRANSPORT) before this returns 0 (operations posted
- * before it are orphaned): the owner tears the connection down from
- * done(). */
+ * (max_xfers live). A post hook that fails fails the transfer: it posts
+ * nothing more and ends with done(SMBX_ERR_TRANSPORT) once the
+ * operations posted before are back (at once when there are none); the
+ * owner tears the connection down from done(). */
 /* The bytes n host elements name, in *total; SMBX_ERR_INVAL for an element
  * with a length and no address. */
 int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total);
@@ -166,13 +169,14 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes);
 /* A completion of an operation this tracker posted. Returns 0;
- * SMBX_ERR_NOTFOUND (not ours, or orphaned by cancel_all: ignore);
- * SMBX_ERR_TRANSPORT (an error completion: its transfer ended with
- * done(SMBX_ERR_TRANSPORT) once its last operation came back, or a post
- * failed while refilling). */
+ * SMBX_ERR_NOTFOUND (not ours: ignore); SMBX_ERR_TRANSPORT (an error
+ * completion, or a post failed while refilling: that transfer ends with
+ * done(SMBX_ERR_TRANSPORT) once its last posted operation is back). */
 int smbx__rdma_complete(smbx__rdma *r, const smbx_wc *wc);
-/* Teardown: every live transfer ends with done(err) now; operations still
- * posted are orphaned (their completions return NOTFOUND). */
+/* Teardown: every live transfer fails with err (unless it failed
+ * already): one with nothing posted ends with done() now, the others
+ * when their posted operations come back (completed or flushed: a queue
+ * pair in error flushes every posted work request). */
 void smbx__rdma_cancel_all(smbx__rdma *r, int err);
 void smbx__rdma_get_stats(const smbx__rdma *r, smbx__rdma_stats *st);
 /* Bytes of per-connection state (tables), for the benchmarks. */

@@ -9,7 +9,13 @@
  * Operations are posted while the budget allows (max_ops in flight; RDMA
  * READs at most the connection's ORD, [MS-SMBD] 3.1.5.x / IRD-ORD in
  * smbd.md sec. 2) and refilled as completions come back in any order;
- * a completion is matched by its wr_id (tag, generation, index). */
+ * a completion is matched by its wr_id (tag, generation, index).
+ * The ORD bounds RDMA READs only: a pull waiting for a read slot does not
+ * hold back the RDMA WRITEs queued behind it.
+ * A failed transfer (error completion, failed post, teardown) posts
+ * nothing more and reports done() once its last posted operation is back,
+ * completed or flushed: until then the NIC may still touch the host's
+ * memory it names. */
 #include <string.h>
 
 #include "core/alloc.h"
@@ -27,12 +33,13 @@ typedef struct xfer {
   uint32_t n_sg;
   uint32_t inflight;
   uint32_t next; /* posting queue or free list */
+  int err;       /* why it failed, reported once inflight drops to 0 */
   uint8_t dir;
   bool live, queued, failed;
 } xfer;
 
 typedef struct op {
-  uint32_t xfer;  /* NIL once orphaned by cancel_all */
+  uint32_t xfer;
   uint32_t bytes;
   uint32_t next;  /* free list */
   uint16_t gen;
@@ -137,45 +144,27 @@ void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord)
   r->ord = ord ? ord : 1;
 }
 
-static void dequeue_head(smbx__rdma *r)
-{
-  xfer *xf = &r->x[r->q_head];
-  r->q_head = xf->next;
-  if (r->q_head == NIL)
-    r->q_tail = NIL;
-  xf->queued = false;
-  xf->next = NIL;
-}
-
+/* Takes queued transfer i off the posting queue. */
 static void unqueue(smbx__rdma *r, uint32_t i)
 {
   uint32_t prev = NIL;
-  for (uint32_t k = r->q_head; k != NIL; prev = k, k = r->x[k].next) {
-    if (k != i)
-      continue;
-    if (prev == NIL) {
-      dequeue_head(r);
+  for (uint32_t k = r->q_head; k != i; prev = k, k = r->x[k].next)
+    if (k == NIL)
       return;
-    }
-    r->x[prev].next = r->x[k].next;
-    if (r->q_tail == k)
-      r->q_tail = prev;
-    r->x[k].queued = false;
-    r->x[k].next = NIL;
-    return;
-  }
+  if (prev == NIL)
+    r->q_head = r->x[i].next;
+  else
+    r->x[prev].next = r->x[i].next;
+  if (r->q_tail == i)
+    r->q_tail = prev;
+  r->x[i].queued = false;
+  r->x[i].next = NIL;
 }
 
-/* Ends transfer i: its still-posted operations become orphans. */
+/* Ends transfer i; none of its operations is posted any more. */
 static void finish(smbx__rdma *r, uint32_t i, int err)
 {
   xfer *xf = &r->x[i];
-  if (xf->queued)
-    unqueue(r, i);
-  if (xf->inflight)
-    for (uint32_t k = 0; k < r->s.max_ops; k++)
-      if (r->op[k].busy && r->op[k].xfer == i)
-        r->op[k].xfer = NIL;
   uint64_t user = xf->user, done = xf->done;
   memset(xf, 0, sizeof *xf);
   xf->next = r->x_free;
@@ -186,14 +175,28 @@ static void finish(smbx__rdma *r, uint32_t i, int err)
   r->up.done(r->up.ctx, user, err, done);
 }
 
-/* Posts the next operation of transfer i. 1 posted, 0 no budget,
+/* Transfer i failed with err (the first reason sticks): it posts nothing
+ * more and ends when its posted operations are all back. */
+static void fail(smbx__rdma *r, uint32_t i, int err)
+{
+  xfer *xf = &r->x[i];
+  if (!xf->failed) {
+    xf->failed = true;
+    xf->err = err;
+  }
+  if (xf->queued)
+    unqueue(r, i);
+  if (xf->inflight == 0)
+    finish(r, i, xf->err);
+}
+
+/* Posts the next operation of transfer i (the caller checked the budget:
+ * a free op slot, and a read slot for a pull). 0 posted,
  * SMBX_ERR_TRANSPORT when the hook failed. */
 static int post_one(smbx__rdma *r, uint32_t i)
 {
   xfer *xf = &r->x[i];
   bool read = xf->dir == SMBX__RDMA_PULL;
-  if (r->op_free == NIL || (read && r->reads_inflight >= r->ord))
-    return 0;
   smbx_smb2_buffer_desc d;
   if (smbx_smb2_desc_list_get(&xf->remote, xf->d_i, &d) != 0 ||
       d.length <= xf->d_off)
@@ -264,27 +267,43 @@ static int post_one(smbx__rdma *r, uint32_t i)
     r->st.reads++;
   else
     r->st.writes++;
-  return 1;
+  return 0;
 }
 
-/* Posts what the budget allows, oldest transfer first. A failed post ends
- * its transfer with done(SMBX_ERR_TRANSPORT). */
+/* Posts what the budget allows, oldest transfer first; while the ORD is
+ * used up, pulls wait and the pushes behind them go on. A failed post
+ * fails its transfer (SMBX_ERR_TRANSPORT). */
 static int pump(smbx__rdma *r)
 {
   int ret = 0;
-  while (r->q_head != NIL) {
-    uint32_t i = r->q_head;
-    int rc = post_one(r, i);
-    if (rc == 0)
-      break;
-    if (rc < 0) {
-      r->x[i].failed = true;
-      finish(r, i, SMBX_ERR_TRANSPORT);
-      ret = SMBX_ERR_TRANSPORT;
+  uint32_t prev = NIL, i = r->q_head;
+  while (i != NIL && r->op_free != NIL) {
+    xfer *xf = &r->x[i];
+    uint32_t next = xf->next;
+    if (xf->dir == SMBX__RDMA_PULL && r->reads_inflight >= r->ord) {
+      prev = i;
+      i = next;
       continue;
     }
-    if (r->x[i].posted == r->x[i].total)
-      dequeue_head(r);
+    int rc = post_one(r, i);
+    if (rc < 0) {
+      fail(r, i, SMBX_ERR_TRANSPORT);
+      ret = SMBX_ERR_TRANSPORT;
+      i = next;
+      continue;
+    }
+    if (xf->posted < xf->total)
+      continue;
+    /* fully posted: leaves the queue */
+    if (prev == NIL)
+      r->q_head = next;
+    else
+      r->x[prev].next = next;
+    if (r->q_tail == i)
+      r->q_tail = prev;
+    xf->queued = false;
+    xf->next = NIL;
+    i = next;
   }
   return ret;
 }
@@ -356,30 +375,23 @@ int smbx__rdma_complete(smbx__rdma *r, const smbx_wc *wc)
   r->inflight--;
   if (o->read)
     r->reads_inflight--;
-  bool ok = wc->status == SMBX_WC_SUCCESS;
-  if (i == NIL)
-    return ok ? SMBX_ERR_NOTFOUND : SMBX_ERR_TRANSPORT;
   xfer *xf = &r->x[i];
   xf->inflight--;
-  if (!ok) {
-    /* smbd.md 3.6: an error completion kills the connection; the
-     * transfer ends when its last operation is back */
-    xf->failed = true;
-    if (xf->queued)
-      unqueue(r, i);
-    if (xf->inflight == 0)
-      finish(r, i, SMBX_ERR_TRANSPORT);
+  if (wc->status != SMBX_WC_SUCCESS) {
+    /* smbd.md 3.6: an error completion kills the connection */
+    fail(r, i, SMBX_ERR_TRANSPORT);
     return SMBX_ERR_TRANSPORT;
   }
   xf->done += bytes;
   r->st.bytes += bytes;
   if (xf->failed) {
     if (xf->inflight == 0)
-      finish(r, i, SMBX_ERR_TRANSPORT);
+      finish(r, i, xf->err);
     return 0;
   }
   if (xf->done == xf->total)
     finish(r, i, 0);
+  /* an op slot (and maybe a read slot) is free again */
   return pump(r);
 }
 
@@ -389,7 +401,7 @@ void smbx__rdma_cancel_all(smbx__rdma *r, int err)
     return;
   for (uint32_t i = 0; i < r->s.max_xfers; i++)
     if (r->x[i].live)
-      finish(r, i, err);
+      fail(r, i, err);
 }
 
 void smbx__rdma_get_stats(const smbx__rdma *r, smbx__rdma_stats *st)

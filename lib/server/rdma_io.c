@@ -9,7 +9,9 @@
  *   answers the WRITE.
  * Every answer to an RDMA_V1_INVALIDATE request, errors too, goes as
  * SEND_WITH_INVALIDATE of the first descriptor's token, exactly once
- * (case 55). An RDMA error completion tears the connection down. */
+ * (case 55). An RDMA error completion tears the connection down; a
+ * failed transfer's RDMA_DONE waits until its posted operations are back
+ * (completed or flushed), so the host's memory is free when it comes. */
 #include <string.h>
 
 #include <smbx/smbd.h>
@@ -321,6 +323,15 @@ void smbx__srv_rdma_down(smbx__srv_rdma *r, int err)
   r->down = true;
   r->kill = false;
   smbx__rdma_cancel_all(r->trk, err ? err : SMBX_ERR_CLOSED);
+}
+
+uint32_t smbx__srv_rdma_live(const smbx__srv_rdma *r)
+{
+  if (!r)
+    return 0;
+  smbx__rdma_stats st;
+  smbx__rdma_get_stats(r->trk, &st);
+  return st.live;
 }
 
 void smbx__srv_rdma_writable(smbx__srv_rdma *r)

@@ -47,8 +47,11 @@ int smbx__srv_rdma_respond_begin(smbx__srv_rdma *r, uint64_t req);
 void smbx__srv_rdma_respond_end(smbx__srv_rdma *r, uint64_t req, int rc);
 /* The request is gone (teardown). */
 void smbx__srv_rdma_forget(smbx__srv_rdma *r, uint64_t req);
-/* The connection is down: live transfers end with RDMA_DONE(err). */
+/* The connection is down: live transfers fail with err; each ends with
+ * RDMA_DONE(err) once none of its operations is posted any more. */
 void smbx__srv_rdma_down(smbx__srv_rdma *r, int err);
+/* Transfers not yet ended (0 for NULL). */
+uint32_t smbx__srv_rdma_live(const smbx__srv_rdma *r);
 /* Send space is back: retry READ responses that found none. */
 void smbx__srv_rdma_writable(smbx__srv_rdma *r);
 

@@ -1379,12 +1379,28 @@ static void up_smbd(void *ctx, const smbx_smbd_event *ev)
   }
 }
 
+/* CONN_DOWN, once the teardown left no RDMA transfer: it is the host's
+ * sign that nothing of the connection names its memory any more. */
+static void conn_down_event(sconn *sc)
+{
+  if (!sc->down_owed || smbx__srv_rdma_live(sc->rdma))
+    return;
+  sc->down_owed = false;
+  smbx_event *e = ev_push(sc->srv, SMBX_EV_CONN_DOWN, sc);
+  if (e) {
+    e->u.down.err = sc->down_err;
+    e->u.down.ntstatus = sc->down_status;
+    e->u.down.reason = sc->down_reason;
+  }
+}
+
 static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
 {
   sconn *sc = ctx;
   smbx_server *srv = sc->srv;
   sc->down = true;
-  /* transfers in flight end first (RDMA_DONE before CONN_DOWN) */
+  /* transfers in flight fail; each RDMA_DONE comes when its posted
+   * operations are back, CONN_DOWN after the last */
   smbx__srv_rdma_down(sc->rdma, err);
   /* its channels go; a session set up here moves to a bound channel if
    * it has one, else it ends */
@@ -1413,12 +1429,11 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
     if (ch && ch->conn == sc->handle)
       chan_free(srv, ch);
   }
-  smbx_event *e = ev_push(srv, SMBX_EV_CONN_DOWN, sc);
-  if (e) {
-    e->u.down.err = err;
-    e->u.down.ntstatus = ntstatus;
-    e->u.down.reason = reason;
-  }
+  sc->down_owed = true;
+  sc->down_err = err;
+  sc->down_status = ntstatus;
+  sc->down_reason = reason;
+  conn_down_event(sc);
 }
 
 static void up_writable(void *ctx)
@@ -1929,7 +1944,9 @@ int smbx_server_rdma_done(smbx_server *srv, uint64_t conn, const smbx_wc *wc,
   srv->now = now_ns;
   if (!sc->rdma)
     return 0;
-  return after(sc, smbx__srv_rdma_done(sc->rdma, wc, now_ns));
+  int rc = after(sc, smbx__srv_rdma_done(sc->rdma, wc, now_ns));
+  conn_down_event(sc);
+  return rc;
 }
 
 uint64_t smbx_server_expiry(const smbx_server *srv)

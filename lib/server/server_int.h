@@ -45,6 +45,12 @@ typedef struct sconn {
                               client */
   const char *kill; /* deferred teardown (cannot abort inside an upcall) */
   struct smbx__srv_rdma *rdma; /* direct placement (SMB Direct), or NULL */
+  /* CONN_DOWN waits for the last RDMA_DONE (transfers still posted at the
+   * teardown end when their operations are flushed back) */
+  bool down_owed;
+  int down_err;
+  uint32_t down_status;
+  const char *down_reason;
 } sconn;
 
 #define SS_PENDING 1u
