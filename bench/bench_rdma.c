@@ -30,6 +30,7 @@
 #include <smbx/server.h>
 #include <smbx/vmo.h>
 
+#include "../tests/sim/mr_table.h"
 #include "bench.h"
 #include "vmo/vmo_int.h"
 
@@ -61,19 +62,12 @@ typedef struct nic_ep {
   uint32_t cq_head, cq_n;
 } nic_ep;
 
-typedef struct nic_mr {
-  uint8_t *addr;
-  size_t len;
-  uint32_t key, access;
-  uint64_t handle;
-  int live, ep, invalidated;
-} nic_mr;
-
 struct nic {
   nic_ep ep[2]; /* 0 client, 1 server */
   int copy;     /* RDMA payloads memcpy'd */
-  nic_mr mr[NIC_MR];
-  uint32_t gen;
+  /* registrations and their checks: the test NIC's (tests/sim) */
+  sim_mr mr[NIC_MR];
+  sim_mrt mrt; /* over mr[], handles 0x100 + slot */
   /* zero-copy accounting */
   const uint8_t *host_lo, *host_hi; /* server host memory */
   const uint8_t *cli_lo, *cli_hi;   /* client caller buffers */
@@ -91,14 +85,6 @@ static void cq_push(nic_ep *e, const smbx_wc *wc, int recv)
   e->cq[at].wc = *wc;
   e->cq[at].recv = recv;
   e->cq_n++;
-}
-
-static nic_mr *mr_find(nic *n, uint32_t key)
-{
-  uint32_t i = (key >> 8) - 1;
-  if ((key >> 8) == 0 || i >= NIC_MR || !n->mr[i].live || n->mr[i].key != key)
-    return NULL;
-  return &n->mr[i];
 }
 
 static int nic_post_recv(void *ud, uint64_t wr_id, const smbx_sge *b)
@@ -139,11 +125,9 @@ static int nic_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
   wc.wr_id = d->rq[h].wr_id;
   wc.byte_len = off;
   if (flags & SMBX_SEND_INVALIDATE) {
-    nic_mr *m = mr_find(n, rkey);
-    if (!m || m->ep != d->idx || m->invalidated) {
+    if (sim_mrt_invalidate(&n->mrt, d->idx, rkey) != 0) {
       n->broken = 1;
     } else {
-      m->invalidated = 1;
       wc.flags = SMBX_WC_WITH_INVALIDATE;
       wc.invalidated_rkey = rkey;
     }
@@ -159,50 +143,14 @@ static int nic_register(void *ud, void *addr, size_t len, uint32_t access,
                         smbx_mr *out)
 {
   nic_ep *e = ud;
-  nic *n = e->n;
-  uint32_t i = 0;
-  while (i < NIC_MR && n->mr[i].live)
-    i++;
-  if (i == NIC_MR || !addr || !len)
-    return -1;
-  n->gen++;
-  nic_mr *m = &n->mr[i];
-  m->addr = addr;
-  m->len = len;
-  m->access = access;
-  m->key = (i + 1) << 8 | (n->gen & 0xFFu);
-  m->handle = 0x100u + i;
-  m->live = 1;
-  m->ep = e->idx;
-  m->invalidated = 0;
-  out->address = (uint64_t)(uintptr_t)addr;
-  out->key = m->key;
-  out->handle = m->handle;
-  out->flags = 0;
-  return 0;
+  return sim_mrt_add(&e->n->mrt, e->idx, addr, len, access, out);
 }
 
 static void nic_deregister(void *ud, const smbx_mr *mr)
 {
   nic_ep *e = ud;
-  nic_mr *m = mr_find(e->n, mr->key);
-  if (!m || m->ep != e->idx ||
-      ((mr->flags & SMBX_MR_F_INVALIDATED) && !m->invalidated)) {
+  if (sim_mrt_remove(&e->n->mrt, e->idx, mr) != 0)
     e->n->broken = 1; /* twice, foreign, or a false invalidation claim */
-    return;
-  }
-  m->live = 0;
-}
-
-static int local_ok(nic *n, int ep, const smbx_sge *sg, int write)
-{
-  uint32_t i = (uint32_t)(sg->handle - 0x100u);
-  if (sg->handle < 0x100u || i >= NIC_MR || !n->mr[i].live ||
-      n->mr[i].ep != ep || (write && !(n->mr[i].access & SMBX_MR_LOCAL_WRITE)))
-    return 0;
-  const uint8_t *p = sg->addr, *b = n->mr[i].addr;
-  return p >= b && (size_t)(p - b) <= n->mr[i].len &&
-         sg->length <= n->mr[i].len - (size_t)(p - b);
 }
 
 static int nic_rdma(nic_ep *s, int is_read, uint64_t wr_id,
@@ -210,20 +158,17 @@ static int nic_rdma(nic_ep *s, int is_read, uint64_t wr_id,
                     uint32_t rkey)
 {
   nic *n = s->n;
-  nic_mr *m = mr_find(n, rkey);
   uint64_t len = 0;
   int direct = 1;
   for (size_t k = 0; k < nsg; k++) {
-    if (!local_ok(n, s->idx, &sg[k], is_read))
-      n->broken = 1;
     const uint8_t *p = sg[k].addr;
     direct &= p >= n->host_lo && p + sg[k].length <= n->host_hi;
     len += sg[k].length;
   }
-  uint64_t base = m ? (uint64_t)(uintptr_t)m->addr : 0;
-  if (!m || m->ep == s->idx || m->invalidated ||
-      !(m->access & (is_read ? SMBX_MR_REMOTE_READ : SMBX_MR_REMOTE_WRITE)) ||
-      raddr < base || raddr - base > m->len || len > m->len - (raddr - base))
+  uint8_t *r = sim_mrt_remote(
+      &n->mrt, 1 - s->idx, raddr, rkey, len,
+      is_read ? SMBX_MR_REMOTE_READ : SMBX_MR_REMOTE_WRITE);
+  if (!sim_mrt_local_ok(&n->mrt, s->idx, sg, nsg, is_read) || !r)
     n->broken = 1;
   smbx_wc wc;
   memset(&wc, 0, sizeof wc);
@@ -233,7 +178,6 @@ static int nic_rdma(nic_ep *s, int is_read, uint64_t wr_id,
     cq_push(s, &wc, 0);
     return 0;
   }
-  uint8_t *r = m->addr + (raddr - base);
   direct &= r >= n->cli_lo && r + len <= n->cli_hi;
   if (n->copy)
     for (size_t k = 0; k < nsg; k++) {
@@ -486,6 +430,9 @@ static int connect_nodes(rstate *s)
     return 1;
   s->s_node_bytes = s->sa.live_bytes;
   s->c_node_bytes = s->ca.live_bytes;
+  s->n.mrt.mr = s->n.mr;
+  s->n.mrt.n = NIC_MR;
+  s->n.mrt.handle_base = 0x100u;
   for (int k = 0; k < 2; k++) {
     s->n.ep[k].n = &s->n;
     s->n.ep[k].idx = k;

@@ -11,6 +11,9 @@ sim *sim_new(uint64_t latency_ns)
     abort();
   w->latency_ns = latency_ns;
   w->seed = 12345;
+  w->mrt.mr = w->mr;
+  w->mrt.n = SIM_MAX_MR;
+  w->mrt.handle_base = 0x10000u;
   for (int i = 0; i < 2; i++) {
     w->ep[i].w = w;
     w->ep[i].idx = i;
@@ -145,18 +148,9 @@ static int hook_post_recv(void *ud, uint64_t wr_id, const smbx_sge *buf)
   return 0;
 }
 
-static sim_mr *mr_find(sim *w, uint32_t key)
-{
-  uint32_t i = (key >> 8) - 1;
-  if ((key >> 8) == 0 || i >= SIM_MAX_MR || !w->mr[i].live ||
-      w->mr[i].key != key)
-    return NULL;
-  return &w->mr[i];
-}
-
 const sim_mr *sim_mr_by_key(const sim *w, uint32_t key)
 {
-  return mr_find((sim *)(uintptr_t)w, key);
+  return sim_mrt_find(&w->mrt, key);
 }
 
 uint32_t sim_mr_live(const sim *w, int i)
@@ -171,29 +165,10 @@ static int hook_register(void *ud, void *addr, size_t len, uint32_t access,
   sim *w = e->w;
   if (e->fail_register && --e->fail_register == 0)
     return -1;
-  uint32_t i = 0;
-  while (i < SIM_MAX_MR && w->mr[i].live)
-    i++;
-  if (i == SIM_MAX_MR || !addr || len == 0)
+  if (sim_mrt_add(&w->mrt, e->idx, addr, len, access, out) != 0)
     return -1;
-  w->mr_gen++;
-  sim_mr *m = &w->mr[i];
-  memset(m, 0, sizeof *m);
-  m->live = 1;
-  m->ep = e->idx;
-  m->addr = addr;
-  m->len = len;
-  m->access = access;
-  /* key = slot + 1 in the high bits, a generation in the low byte: a
-   * stale key never matches a reused slot */
-  m->key = (i + 1) << 8 | (w->mr_gen & 0xFFu);
-  m->handle = 0x10000u + i;
   e->mr_live++;
   e->mr_total++;
-  out->address = (uint64_t)(uintptr_t)addr;
-  out->key = m->key;
-  out->handle = m->handle;
-  out->flags = 0;
   return 0;
 }
 
@@ -204,50 +179,11 @@ static void hook_deregister(void *ud, const smbx_mr *mr)
   if (e->mr_live == 0)
     abort();
   /* the engine's own send buffers use keys the sim gave too */
-  sim_mr *m = mr_find(w, mr->key);
-  if (!m || m->ep != e->idx || m->handle != mr->handle) {
-    w->violations++; /* deregistered twice, or a key never given */
-    return;
-  }
-  if ((mr->flags & SMBX_MR_F_INVALIDATED) && !m->invalidated)
-    w->violations++; /* claims a remote invalidation that did not happen */
-  m->live = 0;
-  e->mr_live--;
-}
-
-/* Local elements must lie in live registrations of the poster. */
-static int local_ok(sim *w, int ep, const smbx_sge *sg, size_t n, int write)
-{
-  for (size_t k = 0; k < n; k++) {
-    const uint8_t *p = sg[k].addr;
-    int ok = 0;
-    for (uint32_t i = 0; i < SIM_MAX_MR && !ok; i++) {
-      const sim_mr *m = &w->mr[i];
-      if (!m->live || m->ep != ep || m->handle != sg[k].handle)
-        continue;
-      if (write && !(m->access & SMBX_MR_LOCAL_WRITE))
-        continue;
-      ok = p >= m->addr && (size_t)(p - m->addr) <= m->len &&
-           sg[k].length <= m->len - (size_t)(p - m->addr);
-    }
-    if (!ok)
-      return 0;
-  }
-  return 1;
-}
-
-/* The remote range must lie in a live, valid registration of the peer
- * with the access the operation needs. */
-static uint8_t *remote_ok(sim *w, int peer, uint64_t raddr, uint32_t rkey,
-                          uint32_t len, uint32_t access)
-{
-  sim_mr *m = mr_find(w, rkey);
-  if (!m || m->ep != peer || m->invalidated || !(m->access & access))
-    return NULL;
-  uint64_t base = (uint64_t)(uintptr_t)m->addr;
-  if (raddr < base || raddr - base > m->len || len > m->len - (raddr - base))
-    return NULL;
-  return m->addr + (raddr - base);
+  int rc = sim_mrt_remove(&w->mrt, e->idx, mr);
+  if (rc != 0)
+    w->violations++; /* twice, a key never given, or a false claim */
+  if (rc != SIM_MRT_UNKNOWN)
+    e->mr_live--;
 }
 
 static int post_rdma(sim_ep *e, int is_read, uint64_t wr_id,
@@ -310,10 +246,11 @@ static void rop_run(sim *w, const sim_rop *r)
     st = SMBX_WC_FLUSH;
   } else if (e->fail_rdma_completion && --e->fail_rdma_completion == 0) {
     st = SMBX_WC_ERROR;
-  } else if (!local_ok(w, r->ep, r->sg, r->n_sg, r->is_read) ||
-             !(remote = remote_ok(w, peer, r->raddr, r->rkey, r->bytes,
-                                  r->is_read ? SMBX_MR_REMOTE_READ
-                                             : SMBX_MR_REMOTE_WRITE))) {
+  } else if (!sim_mrt_local_ok(&w->mrt, r->ep, r->sg, r->n_sg, r->is_read) ||
+             !(remote = sim_mrt_remote(&w->mrt, peer, r->raddr, r->rkey,
+                                       r->bytes,
+                                       r->is_read ? SMBX_MR_REMOTE_READ
+                                                  : SMBX_MR_REMOTE_WRITE))) {
     st = SMBX_WC_ERROR; /* remote access error: nothing moves */
     w->rdma_faults++;
   }
@@ -392,13 +329,10 @@ static void deliver_one(sim *w, uint32_t k)
       memcpy(r->rq[h].addr, m->bytes, m->len);
       if (m->flags & SMBX_SEND_INVALIDATE) {
         /* the receiver's key dies before its completion is seen */
-        sim_mr *mr = mr_find(w, m->rkey);
-        if (mr && mr->ep == r->idx && !mr->invalidated) {
-          mr->invalidated = 1;
+        if (sim_mrt_invalidate(&w->mrt, r->idx, m->rkey) == 0)
           w->invalidations++;
-        } else {
+        else
           w->violations++; /* invalidating a key it may not */
-        }
       }
       uint32_t st = SMBX_WC_SUCCESS;
       if (s->fail_send_completion && --s->fail_send_completion == 0)

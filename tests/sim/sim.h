@@ -24,6 +24,8 @@
 
 #include <smbx/transport.h>
 
+#include "mr_table.h"
+
 #define SIM_MAX_WR 4096
 #define SIM_MAX_MSG 65536
 #define SIM_MAX_MR 4096
@@ -69,14 +71,6 @@ typedef struct sim_ep {
   uint64_t rdma_reads, rdma_writes, rdma_bytes;
 } sim_ep;
 
-typedef struct sim_mr {
-  int live, ep, invalidated;
-  uint8_t *addr;
-  size_t len;
-  uint32_t access, key;
-  uint64_t handle;
-} sim_mr;
-
 /* One RDMA operation as posted (for assertions: zero copy by identity). */
 typedef struct sim_rop {
   int ep, is_read, done;
@@ -100,7 +94,7 @@ struct sim {
   int rnr; /* an RNR happened */
   /* memory registrations (keys are global, like a shared PD) */
   sim_mr mr[SIM_MAX_MR];
-  uint32_t mr_gen;
+  sim_mrt mrt; /* over mr[], handles 0x10000 + slot */
   /* RDMA operations not yet completed, and the log of all */
   sim_rop rop[SIM_MAX_ROP];
   uint32_t rop_n;
