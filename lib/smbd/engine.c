@@ -575,6 +575,27 @@ static int post_up_to_target(smbx_smbd *d)
   return 0;
 }
 
+/* The peer's negotiate fields, either way (3.1.5.6 / 3.1.5.7): our
+ * receive size is the smaller of ours and its PreferredSendSize (never
+ * below the minimum), our send size the smaller of ours and its
+ * MaxReceiveSize; its MaxFragmentedSize bounds what we send; the credits
+ * it asks for, within ReceiveCreditMax, are our receive credit target. */
+static void take_peer_params(smbx_smbd *d, uint16_t credits_requested,
+                             uint32_t preferred_send, uint32_t max_receive,
+                             uint32_t max_fragmented)
+{
+  uint32_t lr = d->s.max_recv_size;
+  if (preferred_send < lr)
+    lr = preferred_send;
+  d->max_recv = lr < SMBX_SMBD_MIN_RECEIVE_SIZE ? SMBX_SMBD_MIN_RECEIVE_SIZE : lr;
+  d->max_send = max_receive < d->s.max_send_size ? max_receive
+                                                 : d->s.max_send_size;
+  d->max_frag_send = max_fragmented;
+  d->recv_credit_target = credits_requested < d->s.recv_credit_max
+                              ? credits_requested
+                              : d->s.recv_credit_max;
+}
+
 /* Passive: [MS-SMBD] 3.1.5.6 */
 static int on_negotiate_req(smbx_smbd *d, uint32_t i, uint32_t len, uint64_t now)
 {
@@ -592,16 +613,8 @@ static int on_negotiate_req(smbx_smbd *d, uint32_t i, uint32_t len, uint64_t now
   default:
     break;
   }
-  uint32_t lr = d->s.max_recv_size;
-  if (q.preferred_send_size < lr)
-    lr = q.preferred_send_size;
-  d->max_recv = lr < SMBX_SMBD_MIN_RECEIVE_SIZE ? SMBX_SMBD_MIN_RECEIVE_SIZE : lr;
-  d->max_send = q.max_receive_size < d->s.max_send_size ? q.max_receive_size
-                                                        : d->s.max_send_size;
-  d->max_frag_send = q.max_fragmented_size;
-  d->recv_credit_target = q.credits_requested < d->s.recv_credit_max
-                              ? q.credits_requested
-                              : d->s.recv_credit_max;
+  take_peer_params(d, q.credits_requested, q.preferred_send_size,
+                   q.max_receive_size, q.max_fragmented_size);
   d->state = SMBX_SMBD_STATE_CONNECTED;
   /* 3.1.5.6 -> 3.1.5.9: post receives; every posted one is granted */
   rc = post_up_to_target(d);
@@ -644,16 +657,8 @@ static int on_negotiate_resp(smbx_smbd *d, uint32_t i, uint32_t len,
     return smbx__smbd_terminate(d, SMBX_ERR_NEGOTIATE, det.reason, det.offset,
                                 r.status);
   d->send_credits = r.credits_granted;
-  d->recv_credit_target = r.credits_requested < d->s.recv_credit_max
-                              ? r.credits_requested
-                              : d->s.recv_credit_max;
-  uint32_t lr = d->s.max_recv_size;
-  if (r.preferred_send_size < lr)
-    lr = r.preferred_send_size;
-  d->max_recv = lr < SMBX_SMBD_MIN_RECEIVE_SIZE ? SMBX_SMBD_MIN_RECEIVE_SIZE : lr;
-  d->max_send = r.max_receive_size < d->s.max_send_size ? r.max_receive_size
-                                                        : d->s.max_send_size;
-  d->max_frag_send = r.max_fragmented_size;
+  take_peer_params(d, r.credits_requested, r.preferred_send_size,
+                   r.max_receive_size, r.max_fragmented_size);
   if (r.max_read_write_size < d->max_rw)
     d->max_rw = r.max_read_write_size;
   d->state = SMBX_SMBD_STATE_CONNECTED;
