@@ -282,11 +282,7 @@ static smbx_ssize rebuild_rdma(smbx_client *cli, const csess *cs, cconn *dst,
   bool protect = cs->have_keys &&
                  (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
                                     SMBX__CONN_KEYS_ENCRYPT_ALL));
-  smbx_smbd_params sp;
-  sp.struct_size = sizeof sp;
-  const smbx_smbd *d = smbx__conn_smbd(dst->c);
-  uint32_t peer_rw =
-      d && smbx_smbd_get_params(d, &sp) == 0 ? sp.max_read_write_size : 0;
+  uint32_t peer_rw = smbx__conn_smbd_max_rw(dst->c, NULL);
   uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;
   size_t cap = cli->sbuf_cap - SMBX__CONN_HEADROOM;
   /* descriptors at the end of the send buffer, as rdma_or_inline does */

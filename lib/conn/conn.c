@@ -803,6 +803,14 @@ smbx_smbd *smbx__conn_smbd(const smbx__conn *c)
   return c ? c->smbd : NULL;
 }
 
+uint32_t smbx__conn_smbd_max_rw(const smbx__conn *c, uint32_t *ord)
+{
+  const smbx_smbd *d = c ? c->smbd : NULL;
+  if (ord)
+    *ord = d ? d->ord : 0;
+  return d ? d->max_rw : 0;
+}
+
 /* ---- negotiated state, time, inspection ----------------------------------- */
 
 int smbx__conn_set_dialect(smbx__conn *c, uint16_t dialect,

@@ -392,6 +392,11 @@ int smbx__conn_smbd_cm_event(smbx__conn *c, uint32_t event, uint32_t ird,
                              uint32_t ord, uint64_t now_ns);
 /* The engine, for read-only queries (smbx_smbd_get_params); NULL on TCP. */
 smbx_smbd *smbx__conn_smbd(const smbx__conn *c);
+/* The SMB Direct peers' negotiated MaxReadWriteSize (0 on TCP or before
+ * negotiation) and, if ord is not NULL, the ORD the connection manager
+ * reported: what an RDMA I/O needs, without building the whole
+ * smbx_smbd_params snapshot per request. */
+uint32_t smbx__conn_smbd_max_rw(const smbx__conn *c, uint32_t *ord);
 
 /* Hand back a delivered PDU's hold. Returns 0 (hold 0 is a no-op);
  * SMBX_ERR_NOTFOUND for an unknown or already released hold. Valid after

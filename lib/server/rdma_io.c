@@ -101,18 +101,6 @@ static rreq *find(const smbx__srv_rdma *r, uint64_t req)
              : NULL;
 }
 
-static uint32_t max_rw_of(const smbx__srv_rdma *r, uint32_t *ord)
-{
-  smbx_smbd_params p;
-  p.struct_size = sizeof p;
-  const smbx_smbd *d = smbx__conn_smbd(r->c);
-  if (!d || smbx_smbd_get_params(d, &p) != 0)
-    return 0;
-  if (ord)
-    *ord = p.ord;
-  return p.max_read_write_size;
-}
-
 uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
                               const smbx__conn_pdu *pd, bool smbd,
                               uint16_t dialect, uint32_t max_read,
@@ -129,7 +117,7 @@ uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
   l.dialect = dialect;
   l.smbd = smbd;
   l.enabled = r != NULL;
-  l.max_rw = r ? max_rw_of(r, NULL) : 0;
+  l.max_rw = r ? smbx__conn_smbd_max_rw(r->c, NULL) : 0;
   l.max_io = cmd == SMBX_SMB2_READ ? max_read : max_write;
   return cmd == SMBX_SMB2_READ
              ? smbx__rdma_check_read(pd->data, pd->len, &l, x, why)
@@ -294,7 +282,7 @@ int smbx__srv_rdma_start(smbx__srv_rdma *r, uint64_t req, uint32_t dir,
     return SMBX_ERR_INVAL;
   r->now = now;
   uint32_t ord = 0;
-  (void)max_rw_of(r, &ord);
+  (void)smbx__conn_smbd_max_rw(r->c, &ord);
   smbx__rdma_set_ord(r->trk, ord);
   q->state = RS_MOVING;
   int rc = smbx__rdma_start(r->trk, req, dir, sg, n, &q->descs, sum);
