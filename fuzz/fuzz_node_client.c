@@ -10,9 +10,14 @@
  * requests, compounds, cancels, timers). Fake crypto hooks let 3.1.1,
  * signing and encryption paths run. Always ends with smbx_client_free.
  *
+ * The input also starts pipelined transfers (smbx_client_xfer_start) and
+ * cancels them; their pieces are requests the played server answers.
+ *
  * Oracle (abort on violation), beyond memory safety and leaks: every
  * request the node accepted completes exactly once (RESPONSE events for
- * unknown handles abort; none may remain after teardown). */
+ * unknown handles abort; none may remain after teardown); every transfer
+ * started ends with exactly one XFER_DONE, never reporting more bytes
+ * than its range. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +73,7 @@ static int f_random(void *u, uint8_t *buf, size_t len)
 
 #define NOUT 256
 #define NREQ 512
+#define NXFER 16
 
 typedef struct outreq {
   uint16_t cmd;
@@ -86,7 +92,12 @@ typedef struct fz {
   uint64_t reqs[NREQ];
   size_t nreq;
   bool overflow;
+  struct {
+    uint64_t h, length;
+  } xfers[NXFER]; /* live transfers (h 0: free) */
 } fz;
+
+static uint8_t g_xbuf[1 << 20]; /* every transfer's local memory */
 
 static uint8_t take(fz *f)
 {
@@ -196,6 +207,16 @@ static void cli_drain(fz *f)
       int nrc = smbx_client_interfaces(&e, ni, 2, &nn);
       CHECK(nrc == 0 || nrc == SMBX_ERR_STATE || nrc == SMBX_ERR_DECODE);
       CHECK(nrc != 0 || nn <= e.u.pdu.len / SMBX_SMB2_NETIF_SIZE);
+    }
+    if (e.type == SMBX_EV_XFER_DONE) {
+      bool found = false;
+      for (size_t i = 0; i < NXFER && !found; i++)
+        if (f->xfers[i].h && f->xfers[i].h == e.u.xfer.xfer) {
+          CHECK(e.u.xfer.bytes <= f->xfers[i].length);
+          f->xfers[i].h = 0;
+          found = true;
+        }
+      CHECK(found);
     }
     if (e.type == SMBX_EV_SESSION_SETUP && e.u.session.session)
       f->sess = e.u.session.session;
@@ -335,6 +356,35 @@ static void answer(fz *f, uint8_t how)
     deliver(f, msg, (size_t)n);
 }
 
+/* A transfer of an input-chosen range, direction, chunk and depth (only
+ * kept track of while a slot is free: a start without one is skipped). */
+static void start_xfer(fz *f, uint8_t v)
+{
+  size_t slot = 0;
+  while (slot < NXFER && f->xfers[slot].h)
+    slot++;
+  if (slot == NXFER || !f->sess)
+    return;
+  smbx_client_xfer x;
+  memset(&x, 0, sizeof x);
+  x.struct_size = sizeof x;
+  x.conn = (v & 1) ? f->conn : 0;
+  x.session = f->sess;
+  x.tree_id = take(f);
+  x.flags = (v & 2) ? SMBX_XFER_WRITE : 0;
+  x.offset = (v & 4) ? UINT64_MAX - take16(f) : (uint64_t)take16(f) * 4096;
+  x.length = 1 + (uint64_t)take16(f) * 16;
+  x.chunk = (v & 8) ? 4096u << (take(f) % 5) : 0;
+  x.depth = take(f) % 8;
+  x.buf = g_xbuf;
+  uint64_t h = 0;
+  if (smbx_client_xfer_start(f->cli, &x, f->now, &h) == 0) {
+    CHECK(h != 0);
+    f->xfers[slot].h = h;
+    f->xfers[slot].length = x.length;
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   fz f;
@@ -382,7 +432,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                       f.now);
       break;
     case 3: {
-      uint16_t cmd = (uint16_t)(take(&f) % SMBX_SMB2_COMMAND_COUNT);
+      uint8_t v = take(&f);
+      if (v >= 0xF0) {
+        start_xfer(&f, v);
+        break;
+      }
+      uint16_t cmd = (uint16_t)(v % SMBX_SMB2_COMMAND_COUNT);
       size_t bl = take(&f);
       const uint8_t *b = take_bytes(&f, &bl);
       uint64_t r = 0;
@@ -409,6 +464,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       (void)smbx_client_handle_expiry(f.cli, f.now);
       break;
     default:
+      for (size_t i = 0; i < NXFER; i++)
+        if (f.xfers[i].h && (take(&f) & 1))
+          (void)smbx_client_xfer_cancel(f.cli, f.xfers[i].h, f.now);
       if (f.nreq) {
         size_t i = take(&f) % f.nreq;
         if (f.reqs[i])
@@ -427,6 +485,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cli_drain(&f);
   for (size_t i = 0; i < f.nreq; i++)
     CHECK(f.reqs[i] == 0 || f.overflow);
+  for (size_t i = 0; i < NXFER; i++)
+    CHECK(f.xfers[i].h == 0);
   smbx_client_free(f.cli);
   return 0;
 }

@@ -70,7 +70,7 @@ static smbx_event *ev_push(smbx_client *cli, uint32_t type, const cconn *cc)
 static bool ev_room(smbx_client *cli, size_t more)
 {
   uint64_t need = more + smbx__slab_live(&cli->sessions);
-  for (uint32_t i = 0; i < smbx__slab_cap(&cli->conns); i++) {
+  for (uint32_t i = 0; i < smbx__slab_scan_end(&cli->conns); i++) {
     const cconn *cc = smbx__slab_at(&cli->conns, i);
     if (cc)
       need += smbx__conn_owed(cc->c);
@@ -708,6 +708,7 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
     e->u.pdu.rdma_length = placed;
   }
   smbx__cli_lease_after_response(cli, cli->leases);
+  smbx__cli_xfer_kick(cli);
 }
 
 static void up_interim(void *ctx, uint64_t req, uint64_t user,

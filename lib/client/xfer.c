@@ -32,6 +32,8 @@ typedef struct xf {
   uint32_t status, done_flags;
   bool stopping; /* failed or cancelled: no new pieces */
   bool pumping;  /* inside pump: a completion there must not finish it */
+  bool stalled;  /* refused (AGAIN) with nothing in flight: another
+                    request's completion must resume it */
   piece *pieces;
   uint16_t *free_ix; /* stack of free piece indexes */
   uint32_t n_free;
@@ -42,6 +44,7 @@ struct smbx__cli_xfers {
   xf **slot;
   uint32_t n;
   uint32_t gen;
+  uint32_t n_stalled;
 };
 
 #define XF_SLOT_MAX 65535u
@@ -61,9 +64,17 @@ static xf *by_handle(const smbx__cli_xfers *t, uint64_t h, uint32_t *slot)
   return t->slot[i - 1];
 }
 
+static void set_stalled(smbx__cli_xfers *t, xf *x, bool on)
+{
+  if (x->stalled != on)
+    t->n_stalled = on ? t->n_stalled + 1 : t->n_stalled - 1;
+  x->stalled = on;
+}
+
 static void xf_free(smbx__cli_xfers *t, uint32_t slot)
 {
   xf *x = t->slot[slot];
+  set_stalled(t, x, false);
   uint32_t d = x->p.depth;
   smbx__free(&t->a, x->pieces, d * sizeof *x->pieces, _Alignof(piece));
   smbx__free(&t->a, x->free_ix, d * sizeof *x->free_ix, _Alignof(uint16_t));
@@ -94,8 +105,12 @@ static void pump(smbx_client *cli, smbx__cli_xfers *t, uint32_t slot)
                                 (uint8_t *)x->p.buf + x->next, len, read,
                                 cookie(x, slot, ix), &req)
                  : SMBX_ERR_STATE;
-    if (rc == SMBX_ERR_AGAIN)
+    if (rc == SMBX_ERR_AGAIN) {
+      /* credits, send slots or registrations are all taken: a WRITABLE
+       * or any completion resumes it */
+      set_stalled(t, x, x->inflight == 0);
       break;
+    }
     if (rc) {
       /* its channel died: the session's others carry the rest */
       uint64_t alt = smbx__cli_pick(cli, x->p.session);
@@ -108,6 +123,7 @@ static void pump(smbx_client *cli, smbx__cli_xfers *t, uint32_t slot)
       x->stopping = true;
       break;
     }
+    set_stalled(t, x, false);
     x->n_free--;
     piece *pc = &x->pieces[ix];
     pc->conn = conn;
@@ -226,6 +242,7 @@ bool smbx__cli_xfer_complete(smbx_client *cli, uint64_t conn, uint64_t req,
   x->free_ix[x->n_free++] = (uint16_t)ix;
   x->inflight--;
   settle(cli, t, slot);
+  smbx__cli_xfer_kick(cli);
   return true;
 }
 
@@ -234,6 +251,14 @@ void smbx__cli_xfer_writable(smbx_client *cli)
   smbx__cli_xfers *t = *smbx__client_xfers(cli);
   for (uint32_t i = 0; t && i < t->n; i++)
     if (t->slot[i])
+      settle(cli, t, i);
+}
+
+void smbx__cli_xfer_kick(smbx_client *cli)
+{
+  smbx__cli_xfers *t = *smbx__client_xfers(cli);
+  for (uint32_t i = 0; t && t->n_stalled && i < t->n; i++)
+    if (t->slot[i] && t->slot[i]->stalled && !t->slot[i]->pumping)
       settle(cli, t, i);
 }
 

@@ -42,6 +42,9 @@ bool smbx__cli_xfer_complete(smbx_client *cli, uint64_t conn, uint64_t req,
                              bool rdma, uint32_t placed);
 /* Credits or send space came back: send more pieces. */
 void smbx__cli_xfer_writable(smbx_client *cli);
+/* A request completed: resume transfers that were refused with nothing
+ * in flight (no completion of their own would). */
+void smbx__cli_xfer_kick(smbx_client *cli);
 void smbx__cli_xfers_free(smbx_client *cli, smbx__cli_xfers *t);
 
 #endif

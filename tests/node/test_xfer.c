@@ -413,6 +413,54 @@ static void xfer_cancel_in_flight(void **state)
   nh_fini(&x);
 }
 
+/* Every registration is taken by the host's own READ when the transfer
+ * starts: refused with nothing in flight, it resumes when that READ
+ * completes (no WRITABLE comes for registrations). */
+static void xfer_stalled_resumes_on_other_completion(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, true);
+  x.cs.rdma_max_regs = 1;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_smbd(&x);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "s.bin");
+  enum { LEN = 256 << 10 };
+  fill(&x, "s.bin", LEN, 7);
+  static uint8_t got[LEN], own[65536];
+  uint64_t c = x.pair[a].cconn;
+  x.defer = true;
+  x.n_deferred = 0;
+  uint64_t req;
+  assert_int_equal(smbx_client_read_into(x.cli, c, s, t, f, 0, own,
+                                         sizeof own, x.now, &req),
+                   0);
+  nh_pump(&x);
+  assert_int_equal(x.n_deferred, 1);
+  smbx_client_xfer p;
+  xparams(&p, c, s, t, f, false, 0, got, LEN, 65536, 4);
+  uint64_t h;
+  assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h), 0);
+  smbx_client_xfer_info in;
+  memset(&in, 0, sizeof in);
+  in.struct_size = sizeof in;
+  assert_int_equal(smbx_client_xfer_get_info(x.cli, h, &in), 0);
+  assert_int_equal(in.inflight, 0);
+  assert_int_equal(in.requests, 0);
+  x.defer = false;
+  nh_answer_deferred(&x, 0, SMBX_STATUS_ACCESS_DENIED);
+  const nh_cev *e = done_event(&x);
+  assert_int_equal(e->ev.u.xfer.err, 0);
+  assert_int_equal(e->ev.u.xfer.status, 0);
+  assert_int_equal(e->ev.u.xfer.bytes, LEN);
+  assert_int_equal(e->ev.u.xfer.max_inflight, 1);
+  assert_memory_equal(got, file_named(&x, "s.bin")->data, LEN);
+  nh_fini(&x);
+}
+
 /* Bad parameters are refused before anything goes out. */
 static void xfer_start_refusals(void **state)
 {
@@ -547,6 +595,7 @@ int main(void)
       cmocka_unit_test(xfer_channel_death_without_other_channel_fails),
       cmocka_unit_test(xfer_channel_death_replays_on_other_channel),
       cmocka_unit_test(xfer_cancel_in_flight),
+      cmocka_unit_test(xfer_stalled_resumes_on_other_completion),
       cmocka_unit_test(xfer_start_refusals),
       cmocka_unit_test(xfer_alloc_zero_per_request),
       cmocka_unit_test(xfer_alloc_failure_at_start),
