@@ -283,8 +283,10 @@ SMBX_API int smbx_lease_client_dir_fill_add(smbx_lease_client *lc,
                                             const uint8_t key[16],
                                             const smbx_smb2_dir_entry *e);
 /** @brief The enumeration reached STATUS_NO_MORE_FILES: the listing is
- *  complete and is served from now on.
- *  @return 0; SMBX_ERR_STATE; SMBX_ERR_NOTFOUND. @since 0.1.0 */
+ *  complete, compacted into its snapshot block, and served from now on.
+ *  @return 0; SMBX_ERR_STATE; SMBX_ERR_NOTFOUND; SMBX_ERR_NOMEM or
+ *          SMBX_ERR_LIMIT (a block over 4 GiB): the listing is not kept.
+ *  @since 0.1.0 */
 SMBX_API int smbx_lease_client_dir_fill_end(smbx_lease_client *lc,
                                             const uint8_t key[16],
                                             uint64_t now_ns);
@@ -353,7 +355,8 @@ typedef struct smbx_lease_dir_snapshot {
  *  dir_max_age_ns). After own changes (smbx_lease_client_dir_update) the
  *  first snapshot builds a new block (one allocation); otherwise none.
  *  @return 0 (*snap filled, release it); SMBX_ERR_NOTFOUND (no valid
- *          listing: ask the server); SMBX_ERR_NOMEM; SMBX_ERR_INVAL.
+ *          listing: ask the server); SMBX_ERR_NOMEM; SMBX_ERR_LIMIT (a
+ *          block over 4 GiB); SMBX_ERR_INVAL (struct_size unset).
  *  @since 0.1.0 */
 SMBX_API int smbx_lease_client_dir_snapshot(smbx_lease_client *lc,
                                             const uint8_t key[16],
