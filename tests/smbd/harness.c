@@ -305,3 +305,47 @@ void h_raw_negotiate(h *x, int e, uint16_t credits_granted,
   (void)credits_granted;
   h_run(x, 0);
 }
+
+const smbx_smbd_negotiate_resp h_good_resp = {
+    0x100, 0x100, 0x100, 0, 255, 10, 0, 1048576, 1364, 8192, 1048576};
+
+void h_active_up(h *x, smbx_smbd_settings s, size_t nbuf,
+                 const smbx_smbd_negotiate_resp *r)
+{
+  assert_int_equal(h_init(x, &s, NULL, nbuf, 0, 1000), 0);
+  h_establish(x);
+  h_run(x, 0);
+  uint8_t b[32];
+  smbx_smbd_encode_negotiate_resp(r ? r : &h_good_resp, b, 32);
+  h_raw(x, 1, b, 32);
+  h_run(x, 0);
+  assert_int_equal(h_count(x, 0, SMBX_SMBD_EV_NEGOTIATED), 1);
+}
+
+void h_expect_alive(h *x, int side)
+{
+  assert_int_equal(h_count(x, side, SMBX_SMBD_EV_DISCONNECTED), 0);
+  assert_int_equal(smbx_smbd_error_detail(x->s[side].d, NULL), 0);
+}
+
+void h_expect_dead(h *x, int side, int err)
+{
+  const h_ev *e = h_find(x, side, SMBX_SMBD_EV_DISCONNECTED, 0);
+  assert_non_null(e);
+  assert_int_equal(e->error, err);
+  assert_int_equal(h_count(x, side, SMBX_SMBD_EV_DISCONNECTED), 1);
+  assert_true(x->s[side].closed);
+  assert_int_equal(x->s[side].n_returned, x->s[side].nbuf);
+  for (size_t k = 0; k < x->s[side].nbuf; k++)
+    assert_int_equal(x->s[side].returned[k], 1);
+  assert_int_equal(smbx_smbd_error_detail(x->s[side].d, NULL), err);
+}
+
+smbx_smbd_data h_sent_data(h *x, int side, size_t k)
+{
+  const sim_msg *m = sim_sent(x->w, side, k);
+  assert_non_null(m);
+  smbx_smbd_data d;
+  assert_int_equal(smbx_smbd_decode_data(m->bytes, m->len, 0, 0, &d, NULL), 0);
+  return d;
+}

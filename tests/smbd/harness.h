@@ -77,6 +77,20 @@ void h_fill(uint8_t *p, size_t len, uint8_t seed);
 int h_raw(h *x, int side, const void *b, size_t len);
 size_t h_data_msg(uint8_t *b, uint16_t cr, uint16_t cg, uint16_t flags,
                   uint32_t rem, uint32_t off, uint32_t dlen, uint8_t fill);
+/* The negotiate response of a Windows-like passive peer: version 1.0,
+ * 255 credits asked, 10 granted, sizes 1364 / 8192 / 1 MiB. */
+extern const smbx_smbd_negotiate_resp h_good_resp;
+/* An engine with settings s on side 0 (active) negotiated against a raw
+ * passive peer answering r (NULL: h_good_resp). */
+void h_active_up(h *x, smbx_smbd_settings s, size_t nbuf,
+                 const smbx_smbd_negotiate_resp *r);
+/* side's engine is alive: no DISCONNECTED, no latched error. */
+void h_expect_alive(h *x, int side);
+/* side's engine died with err and tore down cleanly: DISCONNECTED once,
+ * every buffer back exactly once, CLOSED (h_fini checks registrations). */
+void h_expect_dead(h *x, int side, int err);
+/* The data header of the k-th message side sent. */
+smbx_smbd_data h_sent_data(h *x, int side, size_t k);
 /* Completes the handshake of engine side e against a raw peer. */
 void h_raw_negotiate(h *x, int e, uint16_t credits_granted,
                      uint16_t credits_requested);

@@ -15,26 +15,9 @@
 #define ACT 0
 #define PAS 1
 
-static const smbx_smbd_negotiate_resp good_resp = {
-    0x100, 0x100, 0x100, 0, 255, 10, 0, 1048576, 1364, 8192, 1048576};
-
-/* Active engine (side 0) negotiated against a raw passive peer. */
-static void up_s(h *x, smbx_smbd_settings s, size_t nbuf,
-                 const smbx_smbd_negotiate_resp *r)
-{
-  assert_int_equal(h_init(x, &s, NULL, nbuf, 0, 1000), 0);
-  h_establish(x);
-  h_run(x, 0);
-  uint8_t b[32];
-  smbx_smbd_encode_negotiate_resp(r ? r : &good_resp, b, 32);
-  h_raw(x, PAS, b, 32);
-  h_run(x, 0);
-  assert_int_equal(h_count(x, ACT, SMBX_SMBD_EV_NEGOTIATED), 1);
-}
-
 static void up(h *x, size_t nbuf)
 {
-  up_s(x, h_settings(SMBX_SMBD_ROLE_ACTIVE), nbuf, NULL);
+  h_active_up(x, h_settings(SMBX_SMBD_ROLE_ACTIVE), nbuf, NULL);
 }
 
 static void raw_msg(h *x, uint16_t cr, uint16_t cg, uint16_t fl, uint32_t rem,
@@ -46,39 +29,9 @@ static void raw_msg(h *x, uint16_t cr, uint16_t cg, uint16_t fl, uint32_t rem,
   h_run(x, 0);
 }
 
-/* The engine died with err, and tore down cleanly: every buffer back
- * exactly once, CLOSED, nothing leaked (h_fini checks registrations). */
-static void expect_dead(h *x, int err)
-{
-  const h_ev *e = h_find(x, ACT, SMBX_SMBD_EV_DISCONNECTED, 0);
-  assert_non_null(e);
-  assert_int_equal(e->error, err);
-  assert_int_equal(h_count(x, ACT, SMBX_SMBD_EV_DISCONNECTED), 1);
-  assert_true(x->s[ACT].closed);
-  assert_int_equal(x->s[ACT].n_returned, x->s[ACT].nbuf);
-  for (size_t k = 0; k < x->s[ACT].nbuf; k++)
-    assert_int_equal(x->s[ACT].returned[k], 1);
-  assert_int_equal(smbx_smbd_error_detail(x->s[ACT].d, NULL), err);
-}
-
-static void expect_alive(h *x)
-{
-  assert_int_equal(h_count(x, ACT, SMBX_SMBD_EV_DISCONNECTED), 0);
-  assert_int_equal(smbx_smbd_error_detail(x->s[ACT].d, NULL), 0);
-}
-
 static const h_ev *msg(h *x, int side, size_t k)
 {
   return h_find(x, side, SMBX_SMBD_EV_MESSAGE, k);
-}
-
-static smbx_smbd_data sent_data(h *x, int side, size_t k)
-{
-  const sim_msg *m = sim_sent(x->w, side, k);
-  assert_non_null(m);
-  smbx_smbd_data d;
-  assert_int_equal(smbx_smbd_decode_data(m->bytes, m->len, 0, 0, &d, NULL), 0);
-  return d;
 }
 
 /* ---- receive validation ------------------------------------------------ */
@@ -89,10 +42,10 @@ static void smbd_case_23_19_bytes_terminates_20_byte_empty_ok(void **state)
   h x;
   up(&x, 16);
   raw_msg(&x, 10, 1, 0, 0, 0, 0, 0, 20);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   assert_int_equal(h_params(&x, ACT).send_credits, 10); /* 10 - 1 + 1 */
   raw_msg(&x, 10, 1, 0, 0, 0, 0, 0, 19);
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   h_fini(&x);
 }
 
@@ -102,7 +55,7 @@ static void smbd_case_24_credits_requested_0_terminates(void **state)
   h x;
   up(&x, 16);
   raw_msg(&x, 0, 1, 0, 0, 24, 8, 1, 0);
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   smbx_error_detail det;
   smbx_smbd_error_detail(x.s[ACT].d, &det);
   assert_string_equal(det.reason, "smbd data: CreditsRequested 0");
@@ -120,13 +73,13 @@ static void smbd_case_25_data_offset_23_25_terminate_32_ok(void **state)
     smbx__put_le32(b + 12, off);
     h_raw(&x, PAS, b, 40);
     h_run(&x, 0);
-    expect_dead(&x, SMBX_ERR_PROTO);
+    h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
     h_fini(&x);
   }
   h x;
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 0, 32, 12, 0x5A, 0); /* 8 bytes of padding */
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   const h_ev *m = msg(&x, ACT, 0);
   assert_non_null(m);
   assert_int_equal(m->len, 12);
@@ -149,7 +102,7 @@ static void smbd_case_26_payload_past_end_and_u32_wrap_terminate(void **state)
     smbx__put_le32(b + 16, offlen[k][1]);
     h_raw(&x, PAS, b, 32); /* Offset + Length = len + 1 for the first */
     h_run(&x, 0);
-    expect_dead(&x, SMBX_ERR_PROTO);
+    h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
     h_fini(&x);
   }
 }
@@ -160,15 +113,15 @@ static void smbd_case_27_length_plus_remaining_vs_max_fragmented(void **state)
   h x;
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 1048576 - 8, 24, 8, 1, 0); /* == max: starts */
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   h_fini(&x);
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 1048576 - 7, 24, 8, 1, 0);
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   h_fini(&x);
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 0xFFFFFFFFu, 24, 1, 1, 0);
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   h_fini(&x);
 }
 
@@ -179,7 +132,7 @@ static void smbd_case_28_remaining_chain_must_shrink_exactly(void **state)
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 16, 24, 8, 1, 0);
   raw_msg(&x, 10, 0, 0, 4, 24, 8, 2, 0); /* should be 8 */
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   smbx_error_detail det;
   smbx_smbd_error_detail(x.s[ACT].d, &det);
   assert_string_equal(det.reason, "smbd data: RemainingDataLength chain broken");
@@ -187,7 +140,7 @@ static void smbd_case_28_remaining_chain_must_shrink_exactly(void **state)
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 16, 24, 8, 1, 0);
   raw_msg(&x, 10, 0, 0, 0, 24, 8, 2, 0); /* premature 0 */
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), 0);
   h_fini(&x);
 }
@@ -204,7 +157,7 @@ static void smbd_case_29_empty_message_mid_sequence_carries_credits_only(void **
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), 0);
   assert_int_equal(h_params(&x, ACT).send_credits, sc0 + 4);
   raw_msg(&x, 10, 0, 0, 0, 24, 8, 0x22, 0);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   const h_ev *m = msg(&x, ACT, 0);
   assert_non_null(m);
   assert_int_equal(m->len, 16);
@@ -220,14 +173,14 @@ static void smbd_case_30_one_byte_fragments_up_to_max_fragmented(void **state)
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.max_fragmented_recv_size = 131072;
-  up_s(&x, s, 64, NULL);
+  h_active_up(&x, s, 64, NULL);
   uint32_t total = 131072, sent = 0;
   uint64_t granted = 0;
   size_t seen = 1; /* after the negotiate request */
   uint8_t b[32];
   while (sent < total) {
     for (; seen < sim_sent_count(x.w, ACT); seen++)
-      granted += sent_data(&x, ACT, seen).credits_granted;
+      granted += h_sent_data(&x, ACT, seen).credits_granted;
     assert_true(granted > sent);
     while (granted > sent && sent < total) {
       size_t n = h_data_msg(b, 64, 1, 0, total - sent - 1, 24, 1, 0);
@@ -236,7 +189,7 @@ static void smbd_case_30_one_byte_fragments_up_to_max_fragmented(void **state)
       sent++;
     }
     h_run(&x, 0);
-    expect_alive(&x);
+    h_expect_alive(&x, ACT);
   }
   const h_ev *m = msg(&x, ACT, 0);
   assert_non_null(m);
@@ -254,7 +207,7 @@ static void smbd_case_31_trailing_bytes_ignored(void **state)
   h x;
   up(&x, 16);
   raw_msg(&x, 10, 0, 0, 0, 24, 8, 0x33, 24 + 8 + 100);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   assert_int_equal(msg(&x, ACT, 0)->len, 8);
   h_fini(&x);
 }
@@ -270,7 +223,7 @@ static void smbd_case_32_unknown_flags_and_reserved_ignored(void **state)
   smbx__put_le16(b + 6, 0xFFFF);
   h_raw(&x, PAS, b, n);
   h_run(&x, 0);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), 1);
   assert_int_equal(sim_sent_count(x.w, ACT), before); /* no reply asked */
   h_fini(&x);
@@ -283,9 +236,9 @@ static void smbd_case_33_message_above_max_receive_terminates(void **state)
   up(&x, 16);
   assert_int_equal(h_params(&x, ACT).max_recv_size, 1364);
   raw_msg(&x, 10, 0, 0, 0, 24, 1340, 1, 0); /* exactly 1364 */
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   raw_msg(&x, 10, 0, 0, 0, 24, 1341, 1, 0);
-  expect_dead(&x, SMBX_ERR_PROTO);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
   h_fini(&x);
 }
 
@@ -296,18 +249,18 @@ static void smbd_case_34_offset_inside_header_strict_terminates(void **state)
     h x;
     smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
     s.flags = SMBX_SMBD_STRICT;
-    up_s(&x, s, 16, NULL);
+    h_active_up(&x, s, 16, NULL);
     uint8_t b[64] = {0};
     h_data_msg(b, 10, 0, 0, 0, 24, 8, 1);
     smbx__put_le32(b + 12, off);
     h_raw(&x, PAS, b, 32);
     h_run(&x, 0);
-    expect_dead(&x, SMBX_ERR_PROTO);
+    h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
     h_fini(&x);
     up(&x, 16); /* not strict: allowed */
     h_raw(&x, PAS, b, 32);
     h_run(&x, 0);
-    expect_alive(&x);
+    h_expect_alive(&x, ACT);
     assert_int_equal(msg(&x, ACT, 0)->len, 8);
     h_fini(&x);
   }
@@ -319,9 +272,9 @@ static void smbd_case_35_zero_send_credits_queue_then_flush_in_order(void **stat
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 1;
-  up_s(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
   assert_int_equal(h_params(&x, ACT).send_credits, 0);
   size_t before = sim_sent_count(x.w, ACT);
   for (int k = 0; k < 3; k++)
@@ -332,7 +285,7 @@ static void smbd_case_35_zero_send_credits_queue_then_flush_in_order(void **stat
   raw_msg(&x, 10, 5, 0, 0, 0, 0, 0, 20);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 3);
   for (size_t k = 0; k < 3; k++)
-    assert_int_equal(sent_data(&x, ACT, before + k).data_length, 100 + k);
+    assert_int_equal(h_sent_data(&x, ACT, before + k).data_length, 100 + k);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_SEND_DONE), 3);
   h_fini(&x);
 }
@@ -343,10 +296,10 @@ static void smbd_case_36_last_credit_held_when_nothing_grantable(void **state)
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.reassembly_buffers = 1;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 2;
   r.credits_requested = 3;
-  up_s(&x, s, 4, &r);
+  h_active_up(&x, s, 4, &r);
   x.s[ACT].auto_release = false; /* the owner holds every message */
   smbx_smbd_params p = h_params(&x, ACT);
   assert_int_equal(p.send_credits, 1);
@@ -354,7 +307,7 @@ static void smbd_case_36_last_credit_held_when_nothing_grantable(void **state)
   static const uint16_t grants[5] = {0, 0, 0, 1, 1};
   for (int k = 0; k < 5; k++)
     raw_msg(&x, 3, grants[k], 0, 0, 24, 8, (uint8_t)k, 0);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), 5);
   p = h_params(&x, ACT);
   assert_int_equal(p.send_credits, 1);
@@ -370,7 +323,7 @@ static void smbd_case_36_last_credit_held_when_nothing_grantable(void **state)
                    0);
   h_run(&x, 0);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.credits_granted, 1);
   assert_int_equal(d.data_length, 50);
   assert_int_equal(h_params(&x, ACT).send_credits, 0);
@@ -385,9 +338,9 @@ static void smbd_case_37_peer_overgrant_capped_by_send_queue_depth(void **state)
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.send_queue_depth = 16;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 65535;
-  up_s(&x, s, 16, &r);
+  h_active_up(&x, s, 16, &r);
   for (int k = 0; k < 100; k++)
     assert_int_equal(h_send(&x, ACT, 10, (uint8_t)k), 0);
   smbx_smbd_params p = h_params(&x, ACT);
@@ -420,7 +373,7 @@ static void smbd_case_38_peer_lowers_then_raises_target(void **state)
   raw_msg(&x, 64, 0, 0, 0, 24, 8, 1, 0); /* raised again */
   p = h_params(&x, ACT);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.data_length, 0);
   assert_int_equal(d.credits_granted, 41);
   assert_int_equal(p.recv_credits, 63);
@@ -493,7 +446,7 @@ static void smbd_case_40_peer_spends_all_credits_we_grant_empty(void **state)
   assert_true(n >= 2);
   uint32_t granted = 0;
   for (size_t k = 1; k < n; k++) {
-    smbx_smbd_data d = sent_data(&x, PAS, k);
+    smbx_smbd_data d = h_sent_data(&x, PAS, k);
     assert_int_equal(d.data_length, 0);
     granted += d.credits_granted;
   }
@@ -606,15 +559,15 @@ static void smbd_case_44_zero_send_credits_5s_terminates(void **state)
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.zero_credit_timeout_ns = 5 * H_S;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 1;
-  up_s(&x, s, 16, &r);
+  h_active_up(&x, s, 16, &r);
   uint64_t t0 = x.w->now;
   assert_int_equal(h_send(&x, ACT, 10, 1), 0);
   h_run(&x, t0 + 4 * H_S);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   h_run(&x, t0 + 5 * H_S);
-  expect_dead(&x, SMBX_ERR_TIMEOUT);
+  h_expect_dead(&x, ACT, SMBX_ERR_TIMEOUT);
   h_fini(&x);
 }
 
@@ -629,22 +582,22 @@ static void smbd_case_45_idle_keepalive_and_timeout(void **state)
   size_t before = sim_sent_count(x.w, ACT);
   h_run(&x, t0 + 120 * H_S);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.flags, SMBX_SMBD_FLAG_RESPONSE_REQUESTED);
   assert_int_equal(d.data_length, 0);
   x.w->now = t0 + 121 * H_S;
   raw_msg(&x, 10, 1, 0, 0, 0, 0, 0, 20); /* the answer */
   h_run(&x, t0 + 126 * H_S);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   uint64_t ta = t0 + 121 * H_S + 1000; /* the answer arrived */
   h_run(&x, ta + 120 * H_S - 1);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
   h_run(&x, ta + 120 * H_S); /* next keepalive 120 s after the answer */
   assert_int_equal(sim_sent_count(x.w, ACT), before + 2);
   h_run(&x, ta + 125 * H_S - 1);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   h_run(&x, ta + 125 * H_S);
-  expect_dead(&x, SMBX_ERR_TIMEOUT);
+  h_expect_dead(&x, ACT, SMBX_ERR_TIMEOUT);
   assert_int_equal(h_find(&x, ACT, SMBX_SMBD_EV_DISCONNECTED, 0)->at,
                    ta + 125 * H_S);
   h_fini(&x);
@@ -661,7 +614,7 @@ static void smbd_case_46_response_requested_gets_prompt_plain_reply(void **state
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
   const sim_msg *m = sim_sent(x.w, ACT, before);
   assert_int_equal(m->at_ns, t + 1000); /* as soon as it arrived */
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.flags, 0);
   assert_int_equal(m->len, 20);
   h_fini(&x);
@@ -673,7 +626,7 @@ static void smbd_case_47_keepalive_flag_piggybacks_on_data(void **state)
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.send_queue_depth = 1;
-  up_s(&x, s, 16, NULL);
+  h_active_up(&x, s, 16, NULL);
   uint64_t e = smbx_smbd_expiry(x.s[ACT].d);
   x.w->now = e - 1;
   size_t before = sim_sent_count(x.w, ACT);
@@ -683,8 +636,8 @@ static void smbd_case_47_keepalive_flag_piggybacks_on_data(void **state)
   assert_int_equal(smbx_smbd_handle_expiry(x.s[ACT].d, e), 0);
   h_run(&x, 0);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 2);
-  smbx_smbd_data d0 = sent_data(&x, ACT, before);
-  smbx_smbd_data d1 = sent_data(&x, ACT, before + 1);
+  smbx_smbd_data d0 = h_sent_data(&x, ACT, before);
+  smbx_smbd_data d1 = h_sent_data(&x, ACT, before + 1);
   assert_int_equal(d0.flags, 0);
   assert_int_equal(d1.flags, SMBX_SMBD_FLAG_RESPONSE_REQUESTED);
   assert_int_equal(d1.data_length, 40);
@@ -697,9 +650,9 @@ static void smbd_case_48_fragment_count_and_remaining_chain(void **state)
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 255;
-  up_s(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
   size_t before = sim_sent_count(x.w, ACT);
   uint32_t n = 5000, per = 1364 - 24;
   assert_int_equal(h_send(&x, ACT, n, 9), 0);
@@ -711,7 +664,7 @@ static void smbd_case_48_fragment_count_and_remaining_chain(void **state)
   uint32_t off = 0;
   for (uint32_t k = 0; k < nf; k++) {
     const sim_msg *m = sim_sent(x.w, ACT, before + k);
-    smbx_smbd_data d = sent_data(&x, ACT, before + k);
+    smbx_smbd_data d = h_sent_data(&x, ACT, before + k);
     assert_int_equal(d.data_offset, 24);
     assert_int_equal(d.padding, 0);
     assert_int_equal(smbx__get_le32(m->bytes + 20), 0);
@@ -731,12 +684,12 @@ static void smbd_case_49_message_above_peer_max_fragmented_is_local_error(void *
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.max_fragmented_size = 131072;
-  up_s(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
   assert_int_equal(h_send(&x, ACT, 131073, 1), SMBX_ERR_RANGE);
   assert_int_equal(h_send(&x, ACT, 0, 1), SMBX_ERR_RANGE);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   assert_int_equal(h_send(&x, ACT, 131072, 1), 0);
   h_fini(&x);
 }
@@ -760,7 +713,7 @@ static void smbd_case_50_no_interleaving_no_empty_inside_a_sequence(void **state
     bool in_seq = false;
     size_t n = sim_sent_count(x.w, side);
     for (size_t k = 1; k < n; k++) { /* 0 is the negotiate message */
-      smbx_smbd_data d = sent_data(&x, side, k);
+      smbx_smbd_data d = h_sent_data(&x, side, k);
       if (in_seq)
         assert_true(d.data_length > 0);
       in_seq = d.data_length > 0 && d.remaining_data_length > 0;
@@ -868,9 +821,9 @@ static void smbd_b2b_peer_granting_zero_loses_nothing(void **state)
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 3;
-  up_s(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
   for (int k = 0; k < 10; k++)
     assert_int_equal(h_send(&x, ACT, 2000, (uint8_t)k), 0);
   h_run(&x, 0);
@@ -878,10 +831,10 @@ static void smbd_b2b_peer_granting_zero_loses_nothing(void **state)
   /* negotiate, grant, two fragments (the last credit carries a grant of
    * the reserve receive), then nothing: the peer grants no more */
   assert_int_equal(n, 1 + 1 + 2);
-  assert_int_equal(sent_data(&x, ACT, 3).credits_granted, 1);
+  assert_int_equal(h_sent_data(&x, ACT, 3).credits_granted, 1);
   h_run(&x, x.w->now + 60 * H_S); /* peer never grants: nothing moves */
   assert_int_equal(sim_sent_count(x.w, ACT), n);
-  expect_alive(&x);
+  h_expect_alive(&x, ACT);
   raw_msg(&x, 10, 100, 0, 0, 0, 0, 0, 20);
   assert_int_equal(h_params(&x, ACT).sends_queued, 0);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_SEND_DONE), 10);

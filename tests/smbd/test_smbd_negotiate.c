@@ -267,9 +267,6 @@ static void smbd_case_12_request_before_established_is_processed(void **state)
 
 /* ---- active engine (side 0), raw passive peer (side 1) ---------------- */
 
-static const smbx_smbd_negotiate_resp good_resp = {
-    0x100, 0x100, 0x100, 0, 255, 10, 0, 1048576, 1364, 8192, 1048576};
-
 static void active_up(h *x, size_t nbuf)
 {
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
@@ -318,13 +315,13 @@ static void active_fails(const smbx_smbd_negotiate_resp *r, size_t len,
 static void smbd_case_13_active_rejects_31_byte_reply(void **state)
 {
   (void)state;
-  active_fails(&good_resp, 31, 0);
+  active_fails(&h_good_resp, 31, 0);
 }
 
 static void smbd_case_14_active_rejects_negotiated_version(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.negotiated_version = 0x101;
   active_fails(&r, 32, 0);
 }
@@ -339,7 +336,7 @@ static void smbd_case_15_active_surfaces_failure_status(void **state)
 static void smbd_case_16_active_rejects_credits_granted_zero(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 0;
   active_fails(&r, 32, 0);
 }
@@ -347,7 +344,7 @@ static void smbd_case_16_active_rejects_credits_granted_zero(void **state)
 static void smbd_case_17_active_rejects_credits_requested_zero(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_requested = 0;
   active_fails(&r, 32, 0);
 }
@@ -355,7 +352,7 @@ static void smbd_case_17_active_rejects_credits_requested_zero(void **state)
 static void smbd_case_18_active_rejects_max_receive_127(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.max_receive_size = 127;
   active_fails(&r, 32, 0);
 }
@@ -363,7 +360,7 @@ static void smbd_case_18_active_rejects_max_receive_127(void **state)
 static void smbd_case_19_active_rejects_max_fragmented_131071(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.max_fragmented_size = 131071;
   active_fails(&r, 32, 0);
 }
@@ -371,7 +368,7 @@ static void smbd_case_19_active_rejects_max_fragmented_131071(void **state)
 static void smbd_case_20_active_rejects_preferred_send_above_own_receive(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.preferred_send_size = 8193;
   active_fails(&r, 32, 0);
   r.preferred_send_size = 8192; /* equal is fine */
@@ -385,7 +382,7 @@ static void smbd_case_20_active_rejects_preferred_send_above_own_receive(void **
 static void smbd_case_21_active_rejects_max_read_write_below_4096(void **state)
 {
   (void)state;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.max_read_write_size = 4095;
   active_fails(&r, 32, 0);
 }
@@ -410,7 +407,7 @@ static void smbd_case_58_active_grants_credits_at_once(void **state)
   (void)state;
   h x;
   active_up(&x, 16);
-  send_resp(&x, &good_resp, 32);
+  send_resp(&x, &h_good_resp, 32);
   const h_ev *e = h_find(&x, ACT, SMBX_SMBD_EV_NEGOTIATED, 0);
   assert_non_null(e);
   /* a credit-only message right after the response */

@@ -17,23 +17,6 @@
 #define ACT 0
 #define PAS 1
 
-static const smbx_smbd_negotiate_resp good_resp = {
-    0x100, 0x100, 0x100, 0, 255, 10, 0, 1048576, 1364, 8192, 1048576};
-
-/* Engine on side 0 (active) negotiated against a raw passive peer. */
-static void act_up(h *x, smbx_smbd_settings s, size_t nbuf,
-                   const smbx_smbd_negotiate_resp *r)
-{
-  assert_int_equal(h_init(x, &s, NULL, nbuf, 0, 1000), 0);
-  h_establish(x);
-  h_run(x, 0);
-  uint8_t b[32];
-  smbx_smbd_encode_negotiate_resp(r ? r : &good_resp, b, 32);
-  h_raw(x, PAS, b, 32);
-  h_run(x, 0);
-  assert_int_equal(h_count(x, ACT, SMBX_SMBD_EV_NEGOTIATED), 1);
-}
-
 /* Engine on side 1 (passive) negotiated against a raw active peer. */
 static void pas_up(h *x, smbx_smbd_settings s, size_t nbuf,
                    uint16_t credits_requested)
@@ -53,35 +36,6 @@ static void raw_from(h *x, int from, uint16_t cr, uint16_t cg, uint16_t fl,
   size_t n = h_data_msg(b, cr, cg, fl, rem, off, dlen, fill);
   h_raw(x, from, b, len ? len : n);
   h_run(x, 0);
-}
-
-static smbx_smbd_data sent_data(h *x, int side, size_t k)
-{
-  const sim_msg *m = sim_sent(x->w, side, k);
-  assert_non_null(m);
-  smbx_smbd_data d;
-  assert_int_equal(smbx_smbd_decode_data(m->bytes, m->len, 0, 0, &d, NULL), 0);
-  return d;
-}
-
-static void expect_alive(h *x, int side)
-{
-  assert_int_equal(h_count(x, side, SMBX_SMBD_EV_DISCONNECTED), 0);
-  assert_int_equal(smbx_smbd_error_detail(x->s[side].d, NULL), 0);
-}
-
-/* Torn down with err: DISCONNECTED once, every buffer back once, CLOSED. */
-static void expect_dead(h *x, int side, int err)
-{
-  const h_ev *e = h_find(x, side, SMBX_SMBD_EV_DISCONNECTED, 0);
-  assert_non_null(e);
-  assert_int_equal(e->error, err);
-  assert_int_equal(h_count(x, side, SMBX_SMBD_EV_DISCONNECTED), 1);
-  assert_true(x->s[side].closed);
-  assert_int_equal(x->s[side].n_returned, x->s[side].nbuf);
-  for (size_t k = 0; k < x->s[side].nbuf; k++)
-    assert_int_equal(x->s[side].returned[k], 1);
-  assert_int_equal(smbx_smbd_error_detail(x->s[side].d, NULL), err);
 }
 
 /* Replays the wire log in posting order from the raw peer's view: the
@@ -142,7 +96,7 @@ static void smbd_linux_bug_last_send_credit_disconnect(void **state)
    * last credit with nothing grantable: held */
   size_t sent = sim_sent_count(x.w, PAS);
   assert_int_equal(sent, 1 + 1);
-  assert_int_equal(sent_data(&x, PAS, 1).credits_granted, 1);
+  assert_int_equal(h_sent_data(&x, PAS, 1).credits_granted, 1);
   p = h_params(&x, PAS);
   assert_int_equal(p.send_credits, 1);
   assert_int_equal(p.sends_queued, 2);
@@ -150,13 +104,13 @@ static void smbd_linux_bug_last_send_credit_disconnect(void **state)
    * so the last credit can carry a grant */
   raw_from(&x, ACT, 3, 0, 0, 0, 24, 8, 2, 0);
   assert_int_equal(sim_sent_count(x.w, PAS), sent + 1);
-  assert_true(sent_data(&x, PAS, sent).credits_granted >= 1);
+  assert_true(h_sent_data(&x, PAS, sent).credits_granted >= 1);
   assert_int_equal(h_params(&x, PAS).send_credits, 0);
   raw_from(&x, ACT, 3, 5, 0, 0, 0, 0, 0, 20); /* credits again */
   assert_int_equal(h_params(&x, PAS).sends_queued, 0);
   assert_int_equal(h_count(&x, PAS, SMBX_SMBD_EV_SEND_DONE), 3);
   assert_int_equal(check_last_credit_rule(&x, PAS, 0), 1);
-  expect_alive(&x, PAS);
+  h_expect_alive(&x, PAS);
   for (size_t k = 0; k < h_count(&x, PAS, SMBX_SMBD_EV_MESSAGE); k++)
     smbx_smbd_release(x.s[PAS].d,
                       h_find(&x, PAS, SMBX_SMBD_EV_MESSAGE, k)->token, x.w->now);
@@ -173,15 +127,15 @@ static void smbd_linux_bug_empty_message_inside_fragmented_stream(void **state)
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 3;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
   /* receive side: fragment, empty (Remaining 0, grants 2, flag 0x1),
    * fragment */
   raw_from(&x, PAS, 255, 0, 0, 1000, 24, 1000, 0x11, 0);
   raw_from(&x, PAS, 255, 2, 0, 0, 0, 0, 0, 20);
   raw_from(&x, PAS, 255, 0, 0, 0, 24, 1000, 0x22, 0);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   const h_ev *m = h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, 0);
   assert_non_null(m);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), 1);
@@ -207,13 +161,13 @@ static void smbd_linux_bug_empty_message_inside_fragmented_stream(void **state)
   uint32_t expect = 6 * 1340;
   size_t k = before;
   for (; expect; k++) {
-    smbx_smbd_data d = sent_data(&x, ACT, k);
+    smbx_smbd_data d = h_sent_data(&x, ACT, k);
     assert_int_equal(d.data_length, 1340);
     assert_int_equal(d.data_length + d.remaining_data_length, expect);
     expect = d.remaining_data_length;
   }
   assert_true(k >= before + 6);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   h_fini(&x);
 }
 
@@ -226,9 +180,9 @@ static void smbd_linux_bug_send_queue_overflow_on_peer_overgrant(void **state)
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.send_queue_depth = 8;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 65535;
-  act_up(&x, s, 16, &r);
+  h_active_up(&x, s, 16, &r);
   raw_from(&x, PAS, 255, 65535, 0, 0, 0, 0, 0, 20);
   raw_from(&x, PAS, 255, 65535, 0, 0, 0, 0, 0, 20);
   uint32_t c0 = h_params(&x, ACT).send_credits;
@@ -245,7 +199,7 @@ static void smbd_linux_bug_send_queue_overflow_on_peer_overgrant(void **state)
   smbx_smbd_params p = h_params(&x, ACT);
   assert_int_equal(p.sends_in_flight, 0);
   assert_int_equal(p.send_credits, c0 - 200 * 3);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   h_fini(&x);
 }
 
@@ -279,8 +233,8 @@ static void smbd_linux_bug_1mib_fragmented_size_starving_credits(void **state)
     h_fill(want, 1048576, (uint8_t)(10 + k));
     assert_memory_equal(m->data, want, 1048576);
   }
-  expect_alive(&x, ACT);
-  expect_alive(&x, PAS);
+  h_expect_alive(&x, ACT);
+  h_expect_alive(&x, PAS);
   assert_int_equal(x.w->rnr, 0);
   assert_int_equal(smbx_smbd_release(
                        x.s[PAS].d, h_find(&x, PAS, SMBX_SMBD_EV_MESSAGE, 0)->token,
@@ -310,9 +264,9 @@ static void smbd_linux_bug_unbounded_peer_credit_target_and_refill(void **state)
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_requested = 65535;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 64, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 64, &r);
   smbx_smbd_params p = h_params(&x, ACT);
   assert_int_equal(p.recv_credit_target, 255); /* ReceiveCreditMax */
   assert_int_equal(p.recv_credits, 63);        /* 64 buffers - reserve */
@@ -332,13 +286,13 @@ static void smbd_linux_bug_unbounded_peer_credit_target_and_refill(void **state)
   size_t before = sim_sent_count(x.w, ACT);
   raw_from(&x, PAS, 64, 0, 0, 0, 24, 8, 3, 0); /* raised */
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.data_length, 0);
   assert_int_equal(d.credits_granted, 63 - (low - 1));
   p = h_params(&x, ACT);
   assert_int_equal(p.recv_credits, 63);
   assert_int_equal(p.recv_posted, 63);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   h_fini(&x);
 }
 
@@ -368,10 +322,10 @@ static void smbd_linux_bug_missing_offset_length_remaining_checks(void **state)
   };
   for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
     h x;
-    act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
+    h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
     if (bad[c].second)
       raw_from(&x, PAS, 255, 0, 0, 1000, 24, 1000, 5, 0);
-    expect_alive(&x, ACT);
+    h_expect_alive(&x, ACT);
     static uint8_t b[70000];
     memset(b, 0xEE, sizeof b);
     smbx__put_le16(b, 255);
@@ -385,7 +339,7 @@ static void smbd_linux_bug_missing_offset_length_remaining_checks(void **state)
     h_raw(&x, PAS, b, bad[c].len);
     h_run(&x, 0);
     assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), 0);
-    expect_dead(&x, ACT, SMBX_ERR_PROTO);
+    h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
     h_fini(&x);
   }
 }
@@ -420,7 +374,7 @@ static void smbd_linux_bug_receive_completion_before_established(void **state)
   assert_int_equal(r.status, 0);
   assert_int_equal(r.credits_granted, 15);
   h_run(&x, 0);
-  expect_alive(&x, PAS);
+  h_expect_alive(&x, PAS);
   h_fini(&x);
 }
 
@@ -449,10 +403,10 @@ static void smbd_linux_bug_ksmbd_off_by_one_minimums(void **state)
       smbx_smbd_params p = h_params(&x, PAS);
       assert_int_equal(p.max_send_size, 128);
       assert_int_equal(p.max_fragmented_send_size, 131072);
-      expect_alive(&x, PAS);
+      h_expect_alive(&x, PAS);
     } else {
       assert_int_equal(sim_sent_count(x.w, PAS), 0); /* no reply */
-      expect_dead(&x, PAS, SMBX_ERR_NEGOTIATE);
+      h_expect_dead(&x, PAS, SMBX_ERR_NEGOTIATE);
     }
     h_fini(&x);
     /* active engine, raw response */
@@ -460,7 +414,7 @@ static void smbd_linux_bug_ksmbd_off_by_one_minimums(void **state)
     assert_int_equal(h_init(&x, &sa, NULL, 16, 0, 1000), 0);
     h_establish(&x);
     h_run(&x, 0);
-    smbx_smbd_negotiate_resp r = good_resp;
+    smbx_smbd_negotiate_resp r = h_good_resp;
     r.max_receive_size = v[c].mrs;
     r.max_fragmented_size = v[c].mfs;
     smbx_smbd_encode_negotiate_resp(&r, b, 32);
@@ -469,9 +423,9 @@ static void smbd_linux_bug_ksmbd_off_by_one_minimums(void **state)
     if (v[c].ok) {
       assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_NEGOTIATED), 1);
       assert_int_equal(h_params(&x, ACT).max_send_size, 128);
-      expect_alive(&x, ACT);
+      h_expect_alive(&x, ACT);
     } else {
-      expect_dead(&x, ACT, SMBX_ERR_NEGOTIATE);
+      h_expect_dead(&x, ACT, SMBX_ERR_NEGOTIATE);
     }
     h_fini(&x);
   }
@@ -492,13 +446,13 @@ static void smbd_linux_bug_ksmbd_no_keepalive(void **state)
   assert_int_equal(sim_sent_count(x.w, PAS), before);
   h_run(&x, t0 + 120 * H_S + 1);
   assert_int_equal(sim_sent_count(x.w, PAS), before + 1);
-  assert_int_equal(sent_data(&x, PAS, before).flags,
+  assert_int_equal(h_sent_data(&x, PAS, before).flags,
                    SMBX_SMBD_FLAG_RESPONSE_REQUESTED);
   raw_from(&x, ACT, 255, 1, 0, 0, 0, 0, 0, 20); /* the answer */
   h_run(&x, x.w->now + 10 * H_S);
-  expect_alive(&x, PAS);
+  h_expect_alive(&x, PAS);
   h_run(&x, x.w->now + 120 * H_S); /* next keepalive, unanswered */
-  expect_dead(&x, PAS, SMBX_ERR_TIMEOUT);
+  h_expect_dead(&x, PAS, SMBX_ERR_TIMEOUT);
   h_fini(&x);
 }
 
@@ -513,9 +467,9 @@ static void smbd_linux_bug_ksmbd_120s_passive_negotiate_timeout(void **state)
   h_establish(&x);
   assert_int_equal(smbx_smbd_expiry(x.s[PAS].d), 5 * H_S);
   h_run(&x, 5 * H_S - 1);
-  expect_alive(&x, PAS);
+  h_expect_alive(&x, PAS);
   h_run(&x, 5 * H_S);
-  expect_dead(&x, PAS, SMBX_ERR_TIMEOUT);
+  h_expect_dead(&x, PAS, SMBX_ERR_TIMEOUT);
   h_fini(&x);
 }
 
@@ -529,7 +483,7 @@ static void smbd_linux_bug_uaf_on_unsignaled_sibling_completions(void **state)
 {
   (void)state;
   h x;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
   x.s[ACT].auto_release = false;
   smbx_smbd *d = x.s[ACT].d;
   /* a held message and a partial reassembly on the receive side */
@@ -565,7 +519,7 @@ static void smbd_linux_bug_uaf_on_unsignaled_sibling_completions(void **state)
   bogus.wr_id = 7;
   assert_int_equal(smbx_smbd_recv(d, &bogus, x.w->now), SMBX_ERR_INVAL);
   assert_int_equal(smbx_smbd_send_done(d, &bogus, x.w->now), SMBX_ERR_INVAL);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   /* more sends in flight, then the QP dies: flushed completions arrive
    * after DISCONNECTED, receive ones before send ones, reversed */
   assert_int_equal(h_send(&x, ACT, 3 * 1340, 4), 0);
@@ -597,7 +551,7 @@ static void smbd_linux_bug_uaf_on_unsignaled_sibling_completions(void **state)
   assert_int_equal(smbx_smbd_release(d, held->token, x.w->now), 0);
   assert_int_equal(smbx_smbd_release(d, held->token, x.w->now), SMBX_ERR_INVAL);
   h_drain(&x, ACT);
-  expect_dead(&x, ACT, SMBX_ERR_CLOSED);
+  h_expect_dead(&x, ACT, SMBX_ERR_CLOSED);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_SEND_DONE), 3);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_CLOSED), 1);
   /* after CLOSED: stale completions and tokens are refused */
@@ -651,7 +605,7 @@ static void smbd_linux_bug_no_remote_invalidation_on_error_responses(void **stat
   size_t nd = 0;
   for (size_t k = before; k < after && nd < 8; k++) {
     const sim_msg *m = sim_sent(x.w, PAS, k);
-    smbx_smbd_data d = sent_data(&x, PAS, k);
+    smbx_smbd_data d = h_sent_data(&x, PAS, k);
     if (!d.data_length) {
       assert_int_equal(m->flags, 0);
       continue;
@@ -682,9 +636,9 @@ static void smbd_linux_bug_no_remote_invalidation_on_error_responses(void **stat
                       x.w->now);
   h_fini(&x);
   /* a reply that waits for credits keeps its invalidate on fragment 1 */
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 1;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
   assert_int_equal(h_params(&x, ACT).send_credits, 0);
   assert_int_equal(smbx_smbd_send(x.s[ACT].d, &sg2, 1, SMBX_SEND_INVALIDATE,
                                   0x77u, NULL, x.w->now),
@@ -722,7 +676,7 @@ static void smbd_linux_bug_ird_ord_reporting(void **state)
     h_run(&x, 0);
     uint8_t b[32];
     if (role == 0) {
-      smbx_smbd_encode_negotiate_resp(&good_resp, b, 32);
+      smbx_smbd_encode_negotiate_resp(&h_good_resp, b, 32);
       h_raw(&x, PAS, b, 32);
     } else {
       smbx_smbd_negotiate_req q = {0x100, 0x100, 0, 255, 1364, 8192, 1048576};
@@ -777,15 +731,15 @@ static void smbd_review_cannot_send_now_without_grantable_receive(void **state)
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 10;
   r.credits_requested = 3;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
   x.s[ACT].auto_release = false; /* the owner reads nothing */
   int guard = 0;
   while (h_params(&x, ACT).recv_credits > 0 && guard++ < 20)
     raw_from(&x, PAS, 3, 0, 0, 0, 24, 8, (uint8_t)guard, 0);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   smbx_smbd_params p = h_params(&x, ACT);
   assert_int_equal(p.recv_credits, 0);
   assert_int_equal(p.recv_posted, 0); /* every buffer held or copied */
@@ -799,13 +753,13 @@ static void smbd_review_cannot_send_now_without_grantable_receive(void **state)
   assert_int_equal(smbx_smbd_release(x.s[ACT].d, m->token, x.w->now), 0);
   h_run(&x, 0);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.data_length, 10);
   assert_true(d.credits_granted >= 1);
   for (size_t k = 1; k < h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE); k++)
     smbx_smbd_release(x.s[ACT].d, h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, k)->token,
                       x.w->now);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   h_fini(&x);
 }
 
@@ -819,7 +773,7 @@ static void smbd_review_repost_failure_on_last_fragment_tears_down_cleanly(
 {
   (void)state;
   h x;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
   raw_from(&x, PAS, 255, 0, 0, 100, 24, 1000, 1, 0);
   x.w->ep[ACT].fail_post_recv = 1;
   raw_from(&x, PAS, 255, 0, 0, 0, 24, 100, 2, 0);
@@ -828,7 +782,7 @@ static void smbd_review_repost_failure_on_last_fragment_tears_down_cleanly(
   assert_int_equal(m->len, 1100);
   assert_int_equal(m->frags, 2);
   assert_true(m < h_find(&x, ACT, SMBX_SMBD_EV_DISCONNECTED, 0));
-  expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
+  h_expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
   h_fini(&x);
 }
 
@@ -843,9 +797,9 @@ static void smbd_review_send_without_draining_events_keeps_every_send_done(
   h x;
   smbx_smbd_settings s = h_settings(SMBX_SMBD_ROLE_ACTIVE);
   s.send_buffers = 8;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 65535;
-  act_up(&x, s, 16, &r);
+  h_active_up(&x, s, 16, &r);
   smbx_smbd *d = x.s[ACT].d;
   uint8_t b[10] = {0};
   smbx_sge sg = {b, sizeof b, 0, 0};
@@ -872,7 +826,7 @@ static void smbd_review_send_without_draining_events_keeps_every_send_done(
   assert_int_equal(h_send(&x, ACT, 10, 1), 0); /* drained: sends again */
   h_run(&x, 0);
   assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_SEND_DONE), ok + 1);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   h_fini(&x);
 }
 
@@ -895,7 +849,7 @@ static void smbd_review_huge_or_zero_timer_settings_never_fire(void **state)
     h_run(&x, 0);
     assert_int_equal(smbx_smbd_expiry(x.s[ACT].d), UINT64_MAX);
     uint8_t b[32];
-    smbx_smbd_negotiate_resp r = good_resp;
+    smbx_smbd_negotiate_resp r = h_good_resp;
     r.credits_granted = 1;
     smbx_smbd_encode_negotiate_resp(&r, b, 32);
     h_raw(&x, PAS, b, 32);
@@ -906,7 +860,7 @@ static void smbd_review_huge_or_zero_timer_settings_never_fire(void **state)
     assert_int_equal(smbx_smbd_expiry(x.s[ACT].d), UINT64_MAX);
     h_run(&x, x.w->now + 1000 * H_S);
     assert_int_equal(sim_sent_count(x.w, ACT), before);
-    expect_alive(&x, ACT);
+    h_expect_alive(&x, ACT);
     h_fini(&x);
   }
 }
@@ -919,10 +873,10 @@ static void smbd_review_keepalive_timeout_counts_from_the_send(void **state)
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 10;
   r.credits_requested = 3;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
   x.s[ACT].auto_release = false;
   int guard = 0;
   while (h_params(&x, ACT).recv_credits > 0 && guard++ < 20)
@@ -937,14 +891,14 @@ static void smbd_review_keepalive_timeout_counts_from_the_send(void **state)
   assert_int_equal(smbx_smbd_release(x.s[ACT].d, m->token, x.w->now), 0);
   h_run(&x, x.w->now);
   assert_int_equal(sim_sent_count(x.w, ACT), before + 1);
-  smbx_smbd_data d = sent_data(&x, ACT, before);
+  smbx_smbd_data d = h_sent_data(&x, ACT, before);
   assert_int_equal(d.flags, SMBX_SMBD_FLAG_RESPONSE_REQUESTED);
   assert_true(d.credits_granted >= 1);
   h_run(&x, idle + 7 * H_S); /* 4 s after the request: still waiting */
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   raw_from(&x, PAS, 3, 1, 0, 0, 0, 0, 0, 20); /* the answer */
   h_run(&x, idle + 20 * H_S);
-  expect_alive(&x, ACT);
+  h_expect_alive(&x, ACT);
   for (size_t k = 1; k < h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE); k++)
     smbx_smbd_release(x.s[ACT].d, h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, k)->token,
                       x.w->now);
@@ -960,10 +914,10 @@ static void smbd_review_release_and_backpressure_return_0_when_a_post_fails(
 {
   (void)state;
   h x;
-  smbx_smbd_negotiate_resp r = good_resp;
+  smbx_smbd_negotiate_resp r = h_good_resp;
   r.credits_granted = 10;
   r.credits_requested = 3;
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 4, &r);
   x.s[ACT].auto_release = false;
   int guard = 0;
   while (h_params(&x, ACT).recv_credits > 0 && guard++ < 20)
@@ -983,10 +937,10 @@ static void smbd_review_release_and_backpressure_return_0_when_a_post_fails(
                           x.w->now),
         0);
   h_drain(&x, ACT);
-  expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
+  h_expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
   h_fini(&x);
   /* backpressure off: the refill grant fails to post */
-  act_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, NULL);
   assert_int_equal(smbx_smbd_set_backpressure(x.s[ACT].d, 1, x.w->now), 0);
   for (int k = 0; k < 15; k++)
     raw_from(&x, PAS, 255, 0, 0, 0, 24, 8, 1, 0);
@@ -994,7 +948,7 @@ static void smbd_review_release_and_backpressure_return_0_when_a_post_fails(
   x.w->ep[ACT].fail_post_send = 1;
   assert_int_equal(smbx_smbd_set_backpressure(x.s[ACT].d, 0, x.w->now), 0);
   h_run(&x, 0);
-  expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
+  h_expect_dead(&x, ACT, SMBX_ERR_TRANSPORT);
   h_fini(&x);
 }
 
