@@ -29,6 +29,79 @@ typedef struct smbx__wr {
   bool bad;
 } smbx__wr;
 
+/* Little-endian loads and stores at a fixed position (the caller checked
+ * the bounds). On a little-endian host a fixed-size memcpy is one move;
+ * the byte-wise form is the portable fallback. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SMBX__LE_HOST 1
+#else
+#define SMBX__LE_HOST 0
+#endif
+
+static inline void smbx__put_le16(uint8_t *p, uint16_t v)
+{
+#if SMBX__LE_HOST
+  memcpy(p, &v, 2);
+#else
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+#endif
+}
+
+static inline void smbx__put_le32(uint8_t *p, uint32_t v)
+{
+#if SMBX__LE_HOST
+  memcpy(p, &v, 4);
+#else
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+static inline void smbx__put_le64(uint8_t *p, uint64_t v)
+{
+#if SMBX__LE_HOST
+  memcpy(p, &v, 8);
+#else
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+static inline uint16_t smbx__get_le16(const uint8_t *p)
+{
+#if SMBX__LE_HOST
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+#else
+  return (uint16_t)(p[0] | (unsigned)p[1] << 8);
+#endif
+}
+
+static inline uint32_t smbx__get_le32(const uint8_t *p)
+{
+#if SMBX__LE_HOST
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+#else
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+#endif
+}
+
+static inline uint64_t smbx__get_le64(const uint8_t *p)
+{
+#if SMBX__LE_HOST
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+#else
+  return (uint64_t)smbx__get_le32(p) | (uint64_t)smbx__get_le32(p + 4) << 32;
+#endif
+}
+
 static inline smbx__rd smbx__rd_make(const void *p, size_t len)
 {
   smbx__rd r = {(const uint8_t *)p, p ? len : 0, 0, false};
@@ -61,26 +134,19 @@ static inline uint8_t smbx__rd_u8(smbx__rd *r)
 static inline uint16_t smbx__rd_u16(smbx__rd *r)
 {
   const uint8_t *q = smbx__rd_take(r, 2);
-  return q ? (uint16_t)(q[0] | (unsigned)q[1] << 8) : 0;
+  return q ? smbx__get_le16(q) : 0;
 }
 
 static inline uint32_t smbx__rd_u32(smbx__rd *r)
 {
   const uint8_t *q = smbx__rd_take(r, 4);
-  return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                 (uint32_t)q[3] << 24
-           : 0;
+  return q ? smbx__get_le32(q) : 0;
 }
 
 static inline uint64_t smbx__rd_u64(smbx__rd *r)
 {
   const uint8_t *q = smbx__rd_take(r, 8);
-  if (!q)
-    return 0;
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = v << 8 | q[i];
-  return v;
+  return q ? smbx__get_le64(q) : 0;
 }
 
 /* Copies n bytes out; on overrun dst is zero-filled. */
@@ -159,26 +225,22 @@ static inline void smbx__wr_u8(smbx__wr *w, uint8_t v)
 static inline void smbx__wr_u16(smbx__wr *w, uint16_t v)
 {
   uint8_t *q = smbx__wr_take(w, 2);
-  if (q) {
-    q[0] = (uint8_t)v;
-    q[1] = (uint8_t)(v >> 8);
-  }
+  if (q)
+    smbx__put_le16(q, v);
 }
 
 static inline void smbx__wr_u32(smbx__wr *w, uint32_t v)
 {
   uint8_t *q = smbx__wr_take(w, 4);
   if (q)
-    for (int i = 0; i < 4; i++)
-      q[i] = (uint8_t)(v >> (8 * i));
+    smbx__put_le32(q, v);
 }
 
 static inline void smbx__wr_u64(smbx__wr *w, uint64_t v)
 {
   uint8_t *q = smbx__wr_take(w, 8);
   if (q)
-    for (int i = 0; i < 8; i++)
-      q[i] = (uint8_t)(v >> (8 * i));
+    smbx__put_le64(q, v);
 }
 
 static inline void smbx__wr_bytes(smbx__wr *w, const void *src, size_t n)
@@ -199,42 +261,6 @@ static inline void smbx__wr_zero(smbx__wr *w, size_t n)
 static inline void smbx__wr_align8(smbx__wr *w)
 {
   smbx__wr_zero(w, (8 - (w->need & 7)) & 7);
-}
-
-/* Little-endian stores at a fixed position (for back-patching lengths);
- * the caller guarantees off + size <= bytes written. */
-static inline void smbx__put_le16(uint8_t *p, uint16_t v)
-{
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void smbx__put_le32(uint8_t *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void smbx__put_le64(uint8_t *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t smbx__get_le16(const uint8_t *p)
-{
-  return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-
-static inline uint32_t smbx__get_le32(const uint8_t *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t smbx__get_le64(const uint8_t *p)
-{
-  return (uint64_t)smbx__get_le32(p) | (uint64_t)smbx__get_le32(p + 4) << 32;
 }
 
 #endif

@@ -18,6 +18,7 @@ static void reset(smbx__slab *s, const smbx_allocator *a)
   s->n = 0;
   s->live = 0;
   s->free_head = SMBX__SLAB_NONE;
+  s->touched = 0;
 }
 
 int smbx__slab_init(smbx__slab *s, const smbx_allocator *a, size_t obj_size,
@@ -78,6 +79,8 @@ void *smbx__slab_get(smbx__slab *s)
   m->next = SMBX__SLAB_NONE;
   m->gen++; /* even -> odd: live */
   s->live++;
+  if (i >= s->touched)
+    s->touched = i + 1;
   return s->mem + (size_t)i * s->stride;
 }
 
@@ -142,15 +145,6 @@ uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj)
   if (i == SIZE_MAX || !live_at(s, i))
     return 0;
   return (uint64_t)i | (uint64_t)s->meta[i].gen << 32;
-}
-
-void *smbx__slab_lookup(const smbx__slab *s, uint64_t handle)
-{
-  size_t i = (size_t)(handle & UINT32_MAX);
-  uint32_t gen = (uint32_t)(handle >> 32);
-  if (!live_at(s, i) || s->meta[i].gen != gen)
-    return NULL;
-  return s->mem + i * s->stride;
 }
 
 int smbx__slab_put_handle(smbx__slab *s, uint64_t handle)

@@ -34,6 +34,7 @@ typedef struct smbx__slab {
   uint32_t n;
   uint32_t live;
   uint32_t free_head;
+  uint32_t touched; /* indices ever handed out: every live one is below */
 } smbx__slab;
 
 #define SMBX__SLAB_NONE UINT32_MAX
@@ -74,8 +75,18 @@ void *smbx__slab_at(const smbx__slab *s, size_t index);
 void *smbx__slab_slot(const smbx__slab *s, size_t index);
 /* Handle of a live object; 0 when obj is not a live object of this pool. */
 uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj);
-/* The live object a handle names, or NULL when stale or invalid. */
-void *smbx__slab_lookup(const smbx__slab *s, uint64_t handle);
+/* The live object a handle names, or NULL when stale or invalid. Inline:
+ * every public call resolves one or more handles. */
+static inline void *smbx__slab_lookup(const smbx__slab *s, uint64_t handle)
+{
+  uint32_t i = (uint32_t)handle;
+  uint32_t gen = (uint32_t)(handle >> 32);
+  /* an odd generation is a live object; equal to the slot's: not reused */
+  if (i >= s->n || !(gen & 1u) || s->meta[i].gen != gen)
+    return NULL;
+  return s->mem + (size_t)i * s->stride;
+}
+
 /* True when obj is a live object of this pool. */
 bool smbx__slab_is_live(const smbx__slab *s, const void *obj);
 
@@ -87,6 +98,14 @@ static inline uint32_t smbx__slab_live(const smbx__slab *s)
 static inline uint32_t smbx__slab_cap(const smbx__slab *s)
 {
   return s->n;
+}
+
+/* A bound for scans over live objects: no live index is at or above it.
+ * The free list hands out fresh indices in order, reused ones first, so it
+ * is the peak number of live objects, not the capacity. */
+static inline uint32_t smbx__slab_scan_end(const smbx__slab *s)
+{
+  return s->touched;
 }
 
 /* Bytes from one object to the next (object size rounded up to align). */

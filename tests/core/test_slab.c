@@ -335,6 +335,36 @@ static void slab_at_iterates_live_objects(void **state)
   assert_null(smbx__slab_slot(&s, 0));
 }
 
+/* scan_end bounds every live index and grows only with the peak number of
+ * live objects: reused indices come first */
+static void slab_scan_end_tracks_peak_live(void **state)
+{
+  (void)state;
+  test_alloc ta;
+  test_alloc_init(&ta);
+  smbx__slab s;
+  assert_int_equal(SMBX__SLAB_INIT(&s, &ta.a, obj, 8), 0);
+  assert_int_equal(smbx__slab_scan_end(&s), 0);
+  obj *a = smbx__slab_get(&s), *b = smbx__slab_get(&s);
+  assert_int_equal(smbx__slab_scan_end(&s), 2);
+  for (int round = 0; round < 4; round++) {
+    assert_int_equal(smbx__slab_put(&s, a), 0);
+    a = smbx__slab_get(&s);
+    assert_int_equal(smbx__slab_scan_end(&s), 2);
+  }
+  obj *c = smbx__slab_get(&s);
+  assert_int_equal(smbx__slab_index(&s, c), 2);
+  assert_int_equal(smbx__slab_scan_end(&s), 3);
+  assert_int_equal(smbx__slab_put(&s, a), 0);
+  assert_int_equal(smbx__slab_put(&s, b), 0);
+  /* a bound, not a count: it stays while the pool drains */
+  assert_int_equal(smbx__slab_scan_end(&s), 3);
+  for (size_t i = smbx__slab_scan_end(&s); i < smbx__slab_cap(&s); i++)
+    assert_null(smbx__slab_at(&s, i));
+  smbx__slab_free(&s);
+  assert_int_equal(smbx__slab_scan_end(&s), 0);
+}
+
 static int slab_alloc_scenario(test_alloc *ta, void *arg)
 {
   (void)arg;
@@ -372,6 +402,7 @@ int main(void)
     cmocka_unit_test(slab_foreign_and_interior_pointers_rejected),
     cmocka_unit_test(slab_odd_sizes_and_alignment),
     cmocka_unit_test(slab_at_iterates_live_objects),
+    cmocka_unit_test(slab_scan_end_tracks_peak_live),
     cmocka_unit_test(slab_alloc_failure_init),
   };
   return RUN_TESTS(tests);
