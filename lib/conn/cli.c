@@ -2,6 +2,7 @@
 /* Client role: MessageIds and credits for outgoing requests, CreditCharge,
  * signing/encryption, response matching and checks, CANCEL, timeouts. */
 #include "conn/conn_int.h"
+#include "smb2/validate.h"
 
 #include "core/time.h"
 
@@ -71,6 +72,17 @@ static uint16_t ids_of(const smbx__conn *c, uint16_t charge)
 
 /* ---- sending --------------------------------------------------------------- */
 
+/* The PDU at *off of a message whose chain pass 1 of smbx__conn_send
+ * validated already (every NextCommand aligned, in bounds, past the body):
+ * its length, and *off moved to the next one (len at the end). */
+static size_t validated_pdu(const uint8_t *msg, size_t len, size_t *off)
+{
+  uint32_t next = smbx__conn_ld32(msg + *off + 20);
+  size_t n = next ? next : len - *off;
+  *off += n;
+  return n;
+}
+
 int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_send_opts *o, uint64_t user,
                     uint64_t *reqs, size_t n_reqs, uint64_t now_ns)
@@ -131,10 +143,11 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     memcpy(pa, o->preauth, 64);
   uint64_t mid = c->low;
   uint32_t i = 0;
-  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
-  while (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) == 1) {
-    uint8_t *p = msg + (pdu.p - msg);
-    uint16_t charge = smbx__conn_charge_for(p, pdu.len, c->dialect, c->caps,
+  for (size_t off = 0; i < n;) {
+    uint8_t *p = msg + off;
+    size_t plen = validated_pdu(msg, len, &off);
+    uint16_t command = smbx__conn_ld16(p + 12);
+    uint16_t charge = smbx__conn_charge_for(p, plen, c->dialect, c->caps,
                                             NULL);
     uint16_t ids = ids_of(c, charge);
     uint64_t creq;
@@ -154,12 +167,12 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     smbx__conn_st32(p + 16, fl);
     smbx__conn_st64(p + 24, mid);
     memset(p + 48, 0, 16);
-    uint64_t sid = hd.session_id;
+    uint64_t sid = smbx__conn_ld64(p + 40);
     if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
       sid = last_sid;
     else
       last_sid = sid;
-    bool neg = hd.command == SMBX_SMB2_NEGOTIATE;
+    bool neg = command == SMBX_SMB2_NEGOTIATE;
     bool have = false;
     if (!neg && sid) {
       if (sid != cached_sid) {
@@ -171,8 +184,8 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     if (i == 0)
       enc_sid = sid;
     /* 6.5: a binding SESSION_SETUP (Flags @66 bit 0) is never encrypted */
-    bool binding = hd.command == SMBX_SMB2_SESSION_SETUP &&
-                   pdu.len > 66 && (p[66] & 1);
+    bool binding = command == SMBX_SMB2_SESSION_SETUP && plen > 66 &&
+                   (p[66] & 1);
     if (i == 0 && have && !binding && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
         !(oflags & SMBX__CONN_SEND_NO_ENCRYPT) &&
         ((k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
@@ -185,15 +198,15 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                  (oflags & SMBX__CONN_SEND_SIGN)) &&
                 !(oflags & SMBX__CONN_SEND_NO_SIGN);
     if (sign && smbx_smb2_sign(&c->cr, k.keys.signing_alg, k.keys.signing, p,
-                               pdu.len, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+                               plen, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
       return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
                               0, 0);
-    if (pa_ok && smbx_smb2_preauth_update(&c->cr, pa, p, pdu.len) != 0)
+    if (pa_ok && smbx_smb2_preauth_update(&c->cr, pa, p, plen) != 0)
       pa_ok = false;
     if (neg && i == 0 && c->have_cr && c->cr.sha512 &&
         !(c->s.flags & SMBX__CONN_F_NO_PREAUTH)) {
       smbx_smb2_preauth_init(conn_pa);
-      neg_hash = smbx_smb2_preauth_update(&c->cr, conn_pa, p, pdu.len) == 0;
+      neg_hash = smbx_smb2_preauth_update(&c->cr, conn_pa, p, plen) == 0;
     }
     mid += ids;
     i++;
@@ -209,28 +222,33 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   mid = c->low;
   i = 0;
   last_sid = 0;
-  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
-  while (smbx_smb2_chain_next(&ch, &pdu, &hd, NULL) == 1) {
+  for (size_t off = 0; i < n;) {
+    /* the headers as pass 2 patched them: synchronous, so TreeId @36 */
+    const uint8_t *p = msg + off;
+    (void)validated_pdu(msg, len, &off);
     smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
     c->pend[i] = r;
-    uint64_t sid = hd.session_id;
+    uint64_t sid = smbx__conn_ld64(p + 40);
     if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
       sid = last_sid;
     else
       last_sid = sid;
+    uint16_t charge = smbx__conn_ld16(p + 6);
+    uint16_t credits = smbx__conn_ld16(p + 14);
+    uint32_t fl = smbx__conn_ld32(p + 16);
     r->ri.msg_id = mid;
     r->ri.session_id = sid;
-    r->ri.tree_id = hd.tree_id;
-    r->ri.command = hd.command;
-    r->ri.charge = hd.credit_charge;
-    r->ri.ids = ids_of(c, hd.credit_charge);
-    r->ri.credit_req = hd.credits;
-    r->extra = hd.credits > r->ri.ids ? (uint16_t)(hd.credits - r->ri.ids) : 0;
-    if (hd.flags & SMBX_SMB2_FLAGS_SIGNED)
+    r->ri.tree_id = smbx__conn_ld32(p + 36);
+    r->ri.command = smbx__conn_ld16(p + 12);
+    r->ri.charge = charge;
+    r->ri.ids = ids_of(c, charge);
+    r->ri.credit_req = credits;
+    r->extra = credits > r->ri.ids ? (uint16_t)(credits - r->ri.ids) : 0;
+    if (fl & SMBX_SMB2_FLAGS_SIGNED)
       r->ri.flags |= RI_SIGNED;
     if (enc)
       r->ri.flags |= RI_ENCRYPTED;
-    if (hd.flags & SMBX_SMB2_FLAGS_RELATED_OPERATIONS)
+    if (fl & SMBX_SMB2_FLAGS_RELATED_OPERATIONS)
       r->ri.flags |= RI_RELATED;
     r->user = user;
     r->chain_index = (uint16_t)i;
@@ -494,8 +512,11 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
   int rc;
   uint32_t n = 0;
+  size_t first_len = 0;
   while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
     size_t at = (size_t)(pdu.p - h->msg);
+    if (n == 0)
+      first_len = pdu.len;
     if (!(hd.flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR)) {
       smbx__conn_fatal(c, SMBX_ERR_PROTO, "response without SERVER_TO_REDIR",
                        at + 16, 0);
@@ -514,7 +535,7 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
                        "SessionId differs from the TRANSFORM's", at + 40, 0);
       break;
     }
-    if (smbx_smb2_pdu_validate(pdu.p, pdu.len, NULL, &d) != 0 &&
+    if (smbx__smb2_pdu_check(pdu.p, pdu.len, &hd, &d) != 0 &&
         !(hd.message_id == SMBX_SMB2_MSGID_UNSOLICITED &&
           hd.command == SMBX_SMB2_OPLOCK_BREAK)) {
       /* leases.md 2.7: a break notification of a size we do not know is
@@ -526,7 +547,12 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   }
   if (!c->err && rc < 0)
     smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
-  if (!c->err) {
+  if (!c->err && n == 1) {
+    /* one PDU, the common case: hd is its header, decoded above */
+    h->running = 1;
+    (void)cli_pdu(c, hh, h, h->msg, first_len, &hd, 0, true, now);
+    h->running = 0;
+  } else if (!c->err) {
     h->running = 1;
     (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
     uint16_t idx = 0;

@@ -2,6 +2,7 @@
 /* Server role: receive checks (window, structure, compounds, signing),
  * responses with credit grants, async interim responses, CANCEL, ECHO. */
 #include "conn/conn_int.h"
+#include "smb2/validate.h"
 
 #define SEVERITY_ERROR(st) (((st) & 0xC0000000u) == 0xC0000000u)
 
@@ -437,7 +438,7 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   }
   smbx_error_detail d = {0, 0};
   /* 3.3.5.2.6 table pass: structure sizes -> INVALID_PARAMETER */
-  if (!status && smbx_smb2_pdu_validate(pdu, len, NULL, &d) != 0)
+  if (!status && smbx__smb2_pdu_check(pdu, len, hd, &d) != 0)
     status = SMBX_STATUS_INVALID_PARAMETER;
   /* 2.2: a SIGNED NEGOTIATE is failed */
   if (!status && ri.command == SMBX_SMB2_NEGOTIATE && (ri.flags & RI_SIGNED))

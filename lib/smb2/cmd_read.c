@@ -13,18 +13,19 @@ int smbx_smb2_decode_read_req(const uint8_t *pdu, size_t len,
   int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_READ, 49, &r, err);
   if (rc)
     return rc;
-  out->padding = smbx__rd_u8(&r);                /* @66 */
-  out->flags = smbx__rd_u8(&r);                  /* @67 */
-  out->length = smbx__rd_u32(&r);                /* @68 */
-  out->offset = smbx__rd_u64(&r);                /* @72 */
-  out->file_id = smbx__smb2_rd_fileid(&r);       /* @80 */
-  out->minimum_count = smbx__rd_u32(&r);         /* @96 */
-  out->channel = smbx__rd_u32(&r);               /* @100 */
-  out->remaining_bytes = smbx__rd_u32(&r);       /* @104 */
-  out->channel_info_offset = smbx__rd_u16(&r);   /* @108 */
-  uint16_t ci_len = smbx__rd_u16(&r);            /* @110 */
-  if (r.bad) /* unreachable: begin() guarantees 48 body bytes */
-    return smbx__smb2_fail(err, "read req: truncated", len);
+  /* begin() proved the 48-byte fixed part there: fixed-offset loads, one
+   * bounds check for all of them (a READ is the hot request) */
+  out->padding = pdu[66];
+  out->flags = pdu[67];
+  out->length = smbx__get_le32(pdu + 68);
+  out->offset = smbx__get_le64(pdu + 72);
+  out->file_id.persistent_id = smbx__get_le64(pdu + 80);
+  out->file_id.volatile_id = smbx__get_le64(pdu + 88);
+  out->minimum_count = smbx__get_le32(pdu + 96);
+  out->channel = smbx__get_le32(pdu + 100);
+  out->remaining_bytes = smbx__get_le32(pdu + 104);
+  out->channel_info_offset = smbx__get_le16(pdu + 108);
+  uint16_t ci_len = smbx__get_le16(pdu + 110);
   /* smb2.md 0 / cases 27, 28: the channel info may not sit in the header
    * or the fixed part, and must end inside the PDU */
   rc = smbx__smb2_area(pdu, len, READ_REQ_FIXED_END, out->channel_info_offset,
@@ -51,17 +52,23 @@ smbx_ssize smbx_smb2_encode_read_req(const smbx_smb2_hdr *h,
     return rc;
   smbx__wr w = smbx__wr_make(buf, cap);
   smbx__smb2_put_hdr(&w, h, SMBX_SMB2_READ);
-  smbx__wr_u16(&w, 49);
-  smbx__wr_u8(&w, in->padding);
-  smbx__wr_u8(&w, in->flags);
-  smbx__wr_u32(&w, in->length);
-  smbx__wr_u64(&w, in->offset);
-  smbx__smb2_wr_fileid(&w, in->file_id);
-  smbx__wr_u32(&w, in->minimum_count);
-  smbx__wr_u32(&w, in->channel);
-  smbx__wr_u32(&w, in->remaining_bytes);
-  smbx__wr_u16(&w, ci ? (uint16_t)READ_REQ_FIXED_END : 0);
-  smbx__wr_u16(&w, (uint16_t)ci);
+  /* enc_start proved the room: one take for the fixed part, then stores
+   * at fixed offsets (MS-SMB2 2.2.19) */
+  uint8_t *b = smbx__wr_take(&w, READ_REQ_FIXED_END - SMBX_SMB2_HDR_SIZE);
+  if (b) {
+    smbx__put_le16(b, 49);
+    b[2] = in->padding;
+    b[3] = in->flags;
+    smbx__put_le32(b + 4, in->length);
+    smbx__put_le64(b + 8, in->offset);
+    smbx__put_le64(b + 16, in->file_id.persistent_id);
+    smbx__put_le64(b + 24, in->file_id.volatile_id);
+    smbx__put_le32(b + 32, in->minimum_count);
+    smbx__put_le32(b + 36, in->channel);
+    smbx__put_le32(b + 40, in->remaining_bytes);
+    smbx__put_le16(b + 44, ci ? (uint16_t)READ_REQ_FIXED_END : 0);
+    smbx__put_le16(b + 46, (uint16_t)ci);
+  }
   if (ci)
     smbx__wr_bytes(&w, in->channel_info.p, ci);
   else
@@ -77,16 +84,15 @@ int smbx_smb2_decode_read_resp(const uint8_t *pdu, size_t len,
   int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_READ, 17, &r, err);
   if (rc)
     return rc;
-  out->data_offset = smbx__rd_u8(&r);    /* @66 */
-  out->reserved = smbx__rd_u8(&r);       /* @67 */
-  uint32_t dl = smbx__rd_u32(&r);        /* @68 */
-  out->data_remaining = smbx__rd_u32(&r); /* @72 */
-  out->flags = smbx__rd_u32(&r);         /* @76 */
+  /* begin() proved the 16-byte fixed part there: fixed-offset loads */
+  out->data_offset = pdu[66];
+  out->reserved = pdu[67];
+  uint32_t dl = smbx__get_le32(pdu + 68);
+  out->data_remaining = smbx__get_le32(pdu + 72);
+  out->flags = smbx__get_le32(pdu + 76);
   out->transform_info.p = NULL;
   out->transform_info.len = 0;
   memset(&out->transform, 0, sizeof out->transform);
-  if (r.bad)
-    return smbx__smb2_fail(err, "read resp: truncated", len);
   rc = smbx__smb2_area(pdu, len, READ_RESP_FIXED_END, out->data_offset, dl,
                        &out->data, err, 66);
   if (rc)
@@ -129,12 +135,16 @@ smbx_ssize smbx_smb2_encode_read_resp(const smbx_smb2_hdr *h,
     return rc;
   smbx__wr w = smbx__wr_make(buf, cap);
   smbx__smb2_put_hdr(&w, h, SMBX_SMB2_READ);
-  smbx__wr_u16(&w, 17);
-  smbx__wr_u8(&w, (uint8_t)READ_RESP_FIXED_END); /* DataOffset 0x50 */
-  smbx__wr_u8(&w, in->reserved);
-  smbx__wr_u32(&w, (uint32_t)in->data.len);
-  smbx__wr_u32(&w, in->data_remaining);
-  smbx__wr_u32(&w, in->flags);
+  /* enc_start proved the room: one take for the fixed part (2.2.20) */
+  uint8_t *b = smbx__wr_take(&w, READ_RESP_FIXED_END - SMBX_SMB2_HDR_SIZE);
+  if (b) {
+    smbx__put_le16(b, 17);
+    b[2] = (uint8_t)READ_RESP_FIXED_END; /* DataOffset 0x50 */
+    b[3] = in->reserved;
+    smbx__put_le32(b + 4, (uint32_t)in->data.len);
+    smbx__put_le32(b + 8, in->data_remaining);
+    smbx__put_le32(b + 12, in->flags);
+  }
   if (sg)
     return smbx__smb2_enc_done(&w);
   if (in->transform_info.len)

@@ -2,6 +2,7 @@
 /* The table pass (STYLE.md sec. 4.3): StructureSize per command and
  * direction, the shared data-area rule, and the encoder preamble. */
 #include "smb2/smb2_int.h"
+#include "smb2/validate.h"
 
 /* smb2.md sec. 3: request / response StructureSize (0 = none). */
 static const uint16_t ss_table[SMBX_SMB2_COMMAND_COUNT][2] = {
@@ -151,6 +152,12 @@ int smbx_smb2_pdu_validate(const uint8_t *p, size_t len, smbx_smb2_hdr *h,
   int rc = smbx_smb2_hdr_decode(p, len, hh, err);
   if (rc)
     return rc;
+  return smbx__smb2_pdu_check(p, len, hh, err);
+}
+
+int smbx__smb2_pdu_check(const uint8_t *p, size_t len, const smbx_smb2_hdr *hh,
+                         smbx_error_detail *err)
+{
   /* 3.3.5.2.6: unknown Command -> disconnect (decoder: error) */
   if (hh->command >= SMBX_SMB2_COMMAND_COUNT)
     return smbx__smb2_fail(err, "smb2 header: unknown Command", 12);
