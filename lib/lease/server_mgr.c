@@ -60,7 +60,7 @@ typedef struct lfile {
   uint64_t key[2];
   uint32_t leases;  /* first lease (next_in_file chain) */
   uint32_t opens;   /* first open (next chain), newest first */
-  uint32_t nwait;   /* waiters watching this file */
+  uint32_t waiters; /* first waiter watching it (wnext chain), NIL */
   uint8_t live, is_dir;
   uint8_t reserved[2];
 } lfile;
@@ -110,6 +110,9 @@ typedef struct lwait {
   uint32_t exempt;  /* the requester's own lease on file, NIL */
   uint32_t exempt2; /* the ParentLeaseKey-exempt lease on file2, NIL */
   uint32_t next_free;
+  /* next waiter watching `file` / `file2` while waiting (one chain per
+   * watched file, so a wake visits only that file's waiters) */
+  uint32_t wnext[2];
   uint8_t must_drop, waiting, live, has_lease;
   uint8_t requested_oplock, is_dir, byte_locks, reserved;
   uint32_t capabilities;
@@ -376,7 +379,7 @@ static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
   memset(fl, 0, sizeof *fl);
   fl->key[0] = key[0];
   fl->key[1] = key[1];
-  fl->leases = fl->opens = NIL;
+  fl->leases = fl->opens = fl->waiters = NIL;
   fl->is_dir = is_dir;
   if (smbx__itab_insert(&m->file_tab, f, h) != 0) {
     fl->opens = next_free;
@@ -392,7 +395,8 @@ static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
 static void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
 {
   lfile *fl = &m->files[f];
-  if (!fl->live || fl->opens != NIL || fl->leases != NIL || fl->nwait)
+  if (!fl->live || fl->opens != NIL || fl->leases != NIL ||
+      fl->waiters != NIL)
     return;
   (void)smbx__itab_remove(&m->file_tab, f, file_hash(m, fl->key));
   fl->live = 0;
@@ -604,21 +608,57 @@ static bool wait_ready(const smbx_lease_mgr *m, const lwait *w)
          !file_blocks(m, w->file2, w->exempt2, w->must_drop);
 }
 
-static void wait_unwatch(smbx_lease_mgr *m, lwait *w)
+/* The link of waiter wi in file f's chain: a waiter whose two files are
+ * the same is chained once, through wnext[0]. */
+static uint32_t *wait_link(smbx_lease_mgr *m, uint32_t wi, uint32_t f)
 {
+  lwait *w = &m->waits[wi];
+  return &w->wnext[w->file == f ? 0 : 1];
+}
+
+/* Appends waiter wi to file f's chain (first come, first woken). */
+static void chain_append(smbx_lease_mgr *m, uint32_t f, uint32_t wi)
+{
+  uint32_t *pp = &m->files[f].waiters;
+  while (*pp != NIL)
+    pp = wait_link(m, *pp, f);
+  *pp = wi;
+  *wait_link(m, wi, f) = NIL;
+}
+
+static void chain_remove(smbx_lease_mgr *m, uint32_t f, uint32_t wi)
+{
+  uint32_t *pp = &m->files[f].waiters;
+  while (*pp != wi)
+    pp = wait_link(m, *pp, f);
+  *pp = *wait_link(m, wi, f);
+}
+
+/* Waiter wi starts waiting on its file(s). */
+static void wait_watch(smbx_lease_mgr *m, uint32_t wi)
+{
+  lwait *w = &m->waits[wi];
+  w->waiting = 1;
+  chain_append(m, w->file, wi);
+  if (w->file2 != NIL && w->file2 != w->file)
+    chain_append(m, w->file2, wi);
+}
+
+static void wait_unwatch(smbx_lease_mgr *m, uint32_t wi)
+{
+  lwait *w = &m->waits[wi];
   if (!w->waiting)
     return;
   w->waiting = 0;
-  if (w->file != NIL)
-    m->files[w->file].nwait--;
-  if (w->file2 != NIL)
-    m->files[w->file2].nwait--;
+  chain_remove(m, w->file, wi);
+  if (w->file2 != NIL && w->file2 != w->file)
+    chain_remove(m, w->file2, wi);
 }
 
 static void wait_free(smbx_lease_mgr *m, uint32_t wi)
 {
   lwait *w = &m->waits[wi];
-  wait_unwatch(m, w);
+  wait_unwatch(m, wi);
   uint32_t f = w->file, f2 = w->file2;
   w->live = 0;
   w->next_free = m->free_wait;
@@ -634,15 +674,17 @@ static void wait_free(smbx_lease_mgr *m, uint32_t wi)
  * in progress keep their waiter (finish needs it); changes free theirs. */
 static void wake(smbx_lease_mgr *m, uint32_t f)
 {
-  if (f == NIL || m->files[f].nwait == 0)
+  if (f == NIL)
     return;
-  for (uint32_t wi = 0; wi < m->s.max_waiters; wi++) {
+  /* waking one waiter changes no lease, so no other's readiness; the next
+   * link is read before this one leaves the chain. The file is dropped
+   * (wait_free) only with its chain empty, when next is NIL. */
+  for (uint32_t wi = m->files[f].waiters, next; wi != NIL; wi = next) {
     lwait *w = &m->waits[wi];
-    if (!w->live || !w->waiting || (w->file != f && w->file2 != f))
-      continue;
+    next = *wait_link(m, wi, f);
     if (!wait_ready(m, w))
       continue;
-    wait_unwatch(m, w);
+    wait_unwatch(m, wi);
     ev_ready(m, w);
     if (w->open == NIL)
       wait_free(m, wi);
@@ -1071,10 +1113,7 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   *open = open_handle(m, op);
   if (wait_ready(m, w))
     return 0;
-  w->waiting = 1;
-  m->files[f].nwait++;
-  if (w->file2 != NIL)
-    m->files[w->file2].nwait++;
+  wait_watch(m, wi);
   return 1;
 }
 
@@ -1271,9 +1310,8 @@ static int wait_add(smbx_lease_mgr *m, uint64_t user, uint32_t f,
   w->open = NIL;
   w->client = NIL;
   w->live = 1;
-  w->waiting = 1;
-  m->files[f].nwait++;
   m->n_waits++;
+  wait_watch(m, wi);
   return 1;
 }
 
@@ -1620,7 +1658,7 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
     *why = (s); \
     return -1; \
   } while (0)
-  uint32_t nl = 0, nb = 0, no = 0, nf = 0;
+  uint32_t nl = 0, nb = 0, no = 0, nf = 0, nw = 0;
   for (uint32_t f = 0; f < m->s.max_files; f++) {
     const lfile *fl = &m->files[f];
     if (!fl->live)
@@ -1628,8 +1666,18 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
     nf++;
     if (file_find(m, fl->key) != f)
       FAIL("file not in the file table");
-    if (fl->leases == NIL && fl->opens == NIL && !fl->nwait)
+    if (fl->leases == NIL && fl->opens == NIL && fl->waiters == NIL)
       FAIL("unused file kept");
+    uint32_t chain = 0;
+    for (uint32_t wi = fl->waiters; wi != NIL;) {
+      const lwait *w = &m->waits[wi];
+      if (!w->live || !w->waiting || (w->file != f && w->file2 != f))
+        FAIL("waiter chain of a file names a foreign or idle waiter");
+      if (++chain > m->s.max_waiters)
+        FAIL("waiter chain loops");
+      wi = w->wnext[w->file == f ? 0 : 1];
+    }
+    nw += chain;
     for (uint32_t l = fl->leases; l != NIL; l = m->leases[l].next_in_file) {
       const lease *ls = &m->leases[l];
       nl++;
@@ -1675,6 +1723,15 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
   if (nl != m->n_leases || no != m->n_opens || nf != m->n_files ||
       nb != m->n_breaking)
     FAIL("counters disagree with the pools");
+  /* every waiting waiter is on the chain of each file it watches */
+  uint32_t watched = 0;
+  for (uint32_t wi = 0; wi < m->s.max_waiters; wi++) {
+    const lwait *w = &m->waits[wi];
+    if (w->live && w->waiting)
+      watched += 1u + (w->file2 != NIL && w->file2 != w->file);
+  }
+  if (watched != nw)
+    FAIL("a waiting waiter is missing from a file's chain");
   uint32_t tb = 0;
   uint64_t last = 0;
   for (uint32_t l = m->thead; l != NIL; l = m->leases[l].tnext) {

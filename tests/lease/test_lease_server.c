@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "lease/itab.h"
+#include "lease/server_int.h"
 
 #define S 1000000000ull
 #define R SMBX_SMB2_LEASE_READ
@@ -1201,6 +1202,49 @@ static void lease_case_46_epoch_sequence(void **st)
   fx_free(f);
 }
 
+static void assert_lease_structure(fx *f)
+{
+  const char *why = NULL;
+  assert_int_equal(smbx__lease_check(f->m, &why), 0);
+}
+
+/* Waiters sit on a chain per watched file: an ack wakes the waiters of
+ * its lease's file only, first come first woken (user 12 reuses the
+ * waiter slot user 21 freed, so slot order would wake it before 11), and
+ * a waiter leaves every chain it was on (smbx__lease_check walks them). */
+static void lease_waiters_woken_per_file_in_order(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  open_now(f, &(oa){.file = F2, .version = 2, .key = 2, .state = R | H},
+           NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_HANDLES, 0, F2, NULL, 21), 1);
+  expect_break(f, 2, R | H, R, ACK, 2);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_HANDLES, 0, F1, NULL, 11), 1);
+  expect_break(f, 1, R | H, R, ACK, 2);
+  assert_lease_structure(f);
+  assert_int_equal(ack(f, GA, 2, R, NULL), 0);
+  expect_ready(f, 21);
+  no_event(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_HANDLES, 0, F1, NULL, 12), 1);
+  uint64_t o = 0;
+  assert_int_equal(
+      begin(f, &(oa){.guid = GB, .share_conflict = 1, .user = 13}, &o), 1);
+  no_event(f); /* key 1 is already breaking to R */
+  assert_lease_structure(f);
+  assert_int_equal(ack(f, GA, 1, R, NULL), 0);
+  expect_ready(f, 11);
+  expect_ready(f, 12);
+  expect_ready(f, 13);
+  no_event(f);
+  assert_lease_structure(f);
+  smbx_lease_grant g = finish(f, o);
+  assert_int_equal(g.has_lease, 0);
+  assert_lease_structure(f);
+  fx_free(f);
+}
+
 /* case 47 (notification header, order after the CREATE response) runs
  * through the node: tests/lease/test_lease_node.c */
 
@@ -1791,6 +1835,7 @@ int main(void)
       cmocka_unit_test(lease_case_44_timeout),
       cmocka_unit_test(lease_case_45_timeout_without_contender),
       cmocka_unit_test(lease_case_46_epoch_sequence),
+      cmocka_unit_test(lease_waiters_woken_per_file_in_order),
       cmocka_unit_test(lease_case_48_dir_child_create),
       cmocka_unit_test(lease_case_49_dir_parent_key),
       cmocka_unit_test(lease_case_49_parent_key_other_client),
