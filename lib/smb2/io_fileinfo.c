@@ -366,7 +366,7 @@ int smbx_smb2_file_ea_info_decode(const uint8_t *p, size_t len,
                                   smbx_error_detail *err)
 {
   DECODE_PROLOGUE(p, len, out);
-  uint64_t v = 0; /* set on success; gcc -O2 cannot see the failure return is non-zero */
+  uint64_t v = 0;
   int rc = dec_field(p, len, 4, &v, err, "ea info: shorter than 4 bytes");
   if (!rc)
     out->ea_size = (uint32_t)v;
@@ -385,7 +385,7 @@ int smbx_smb2_file_access_info_decode(const uint8_t *p, size_t len,
                                       smbx_error_detail *err)
 {
   DECODE_PROLOGUE(p, len, out);
-  uint64_t v = 0; /* set on success; gcc -O2 cannot see the failure return is non-zero */
+  uint64_t v = 0;
   int rc = dec_field(p, len, 4, &v, err, "access info: shorter than 4 bytes");
   if (!rc)
     out->access_flags = (uint32_t)v;
@@ -404,7 +404,7 @@ int smbx_smb2_file_position_info_decode(const uint8_t *p, size_t len,
                                         smbx_error_detail *err)
 {
   DECODE_PROLOGUE(p, len, out);
-  uint64_t v = 0; /* set on success; gcc -O2 cannot see the failure return is non-zero */
+  uint64_t v = 0;
   int rc =
       dec_field(p, len, 8, &v, err, "position info: shorter than 8 bytes");
   if (!rc)
@@ -424,7 +424,7 @@ int smbx_smb2_file_mode_info_decode(const uint8_t *p, size_t len,
                                     smbx_error_detail *err)
 {
   DECODE_PROLOGUE(p, len, out);
-  uint64_t v = 0; /* set on success; gcc -O2 cannot see the failure return is non-zero */
+  uint64_t v = 0;
   int rc = dec_field(p, len, 4, &v, err, "mode info: shorter than 4 bytes");
   if (!rc)
     out->mode = (uint32_t)v;
@@ -443,7 +443,7 @@ int smbx_smb2_file_alignment_info_decode(const uint8_t *p, size_t len,
                                          smbx_error_detail *err)
 {
   DECODE_PROLOGUE(p, len, out);
-  uint64_t v = 0; /* set on success; gcc -O2 cannot see the failure return is non-zero */
+  uint64_t v = 0;
   int rc =
       dec_field(p, len, 4, &v, err, "alignment info: shorter than 4 bytes");
   if (!rc)
