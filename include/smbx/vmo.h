@@ -7,7 +7,10 @@
  *  host memory (each block registered once through the transport's
  *  register_mr) to unguessable paths in a namespace directory of a share.
  *  A peer opens such a path with CREATE and reads or writes the memory with
- *  READ/WRITE; QUERY_INFO reports the fixed size; CLOSE releases the open.
+ *  READ/WRITE; QUERY_INFO answers the file and file system classes clients
+ *  ask (the fixed size, its streams, ...: docs/vmo.md); CLOSE releases the
+ *  open. Who may open an object: listed sessions, or sessions of listed
+ *  users (smbx_server_session_user()).
  *
  *  Standalone, the table answers the questions a request raises
  *  (smbx_vmo_open(), smbx_vmo_map(), smbx_vmo_unpin(), smbx_vmo_close())
