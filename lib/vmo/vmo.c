@@ -2,7 +2,8 @@
 /* Memory objects (include/smbx/vmo.h, docs/vmo.md): host blocks bound to
  * unguessable paths, opened and mapped by requests, revoked only once no
  * posted transfer names them. Everything is allocated at table creation
- * except each object's block and session arrays (at smbx_vmo_create). */
+ * except each object's block, session and user arrays, page stamps and
+ * dirty record (at smbx_vmo_create). */
 #include <string.h>
 
 #include <smbx/smb2_base.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Memory-object table internals the server node's glue uses
  * (lib/server/vmo_glue.c): which connection and request a pin belongs to,
- * so an RDMA_DONE or a teardown finds its pin. */
+ * so an RDMA_DONE or a teardown finds its pin; the table's per-request
+ * scratch; what QUERY_INFO reports about an open. */
 #ifndef SMBX_VMO_VMO_INT_H
 #define SMBX_VMO_VMO_INT_H
 
