@@ -55,7 +55,7 @@ static void srv_events(nstate *s)
     if (e.type == SMBX_EV_SESSION_SETUP) {
       (void)smbx_server_session_respond(s->srv, e.conn, e.u.session.req, 0,
                                         NULL, 0, NULL, 0,
-                                        SMBX_SMB2_SESSION_FLAG_IS_GUEST, 0);
+                                        SMBX_SMB2_SESSION_FLAG_IS_NULL, 0);
     } else if (e.type == SMBX_EV_TREE_CONNECT) {
       smbx_smb2_tree_connect_resp r;
       memset(&r, 0, sizeof r);

@@ -255,7 +255,7 @@ static void srv_drain(fz *f)
     case SMBX_EV_SESSION_SETUP:
       (void)smbx_server_session_respond(f->srv, e.conn, e.u.session.req, 0,
                                         NULL, 0, NULL, 0,
-                                        SMBX_SMB2_SESSION_FLAG_IS_GUEST,
+                                        SMBX_SMB2_SESSION_FLAG_IS_NULL,
                                         f->now);
       break;
     case SMBX_EV_TREE_CONNECT: {

@@ -613,6 +613,7 @@ static bool setup(fz *f)
   smbx_client_settings cs;
   smbx_client_settings_default(&cs, sizeof cs);
   cs.dialects = SMBX_DIALECT_MASK_302;
+  cs.flags |= SMBX_CLIENT_ALLOW_GUEST; /* guest sessions are exercised */
   if (smbx_server_new(&f->srv, &ss, NULL, NULL, 0) ||
       smbx_client_new(&f->cli, &cs, NULL, NULL, 0))
     return false;

@@ -2647,6 +2647,10 @@ static int client_main(int argc, char **argv)
     cs.flags |= SMBX_CLIENT_SIGNING_REQUIRED;
   if (o.encrypt)
     cs.flags |= SMBX_CLIENT_ENCRYPT;
+  /* a guest session only when no credentials were given (--guest or
+   * anonymous); a user's logon that the server maps to guest fails */
+  if (o.guest || !o.user)
+    cs.flags |= SMBX_CLIENT_ALLOW_GUEST;
   c.rbuf = malloc(RBUF_CAP);
   int rc;
   if (!c.rbuf ||

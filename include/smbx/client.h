@@ -51,6 +51,15 @@ typedef struct smbx_client smbx_client;
                                       when a cipher was agreed */
 #define SMBX_CLIENT_TIMEOUT_FATAL 0x4u /**< a request timeout kills the
                                             connection */
+#define SMBX_CLIENT_ALLOW_GUEST 0x8u /**< accept a session the server set
+    up as guest (SessionFlags IS_GUEST: the credentials were not checked,
+    nothing can be signed or encrypted). Without it (the default, as
+    Windows with insecure guest logons disabled) a final SESSION_SETUP
+    response flagged IS_GUEST fails: the SESSION_SETUP event has err
+    SMBX_ERR_AUTH and session_flags IS_GUEST, no SESSION_UP follows
+    (log the session off). IS_NULL (an anonymous logon the host chose)
+    is not affected. With SIGNING_REQUIRED or ENCRYPT a guest or anonymous
+    session fails either way (MS-SMB2 3.2.5.3.1) */
 /** @} */
 
 /** @brief Client node settings; fill with smbx_client_settings_default().

@@ -464,6 +464,12 @@ static void on_session(cconn *cc, uint64_t shandle, int err,
   }
   /* SUCCESS: keys from the key given so far; verify the signature */
   cs->flags = rs.session_flags;
+  /* a guest fallback: the server did not check who this is */
+  if ((cs->flags & SMBX_SMB2_SESSION_FLAG_IS_GUEST) &&
+      !(cli->s.flags & SMBX_CLIENT_ALLOW_GUEST)) {
+    e->u.session.err = SMBX_ERR_AUTH;
+    return;
+  }
   bool anon = (cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
                             SMBX_SMB2_SESSION_FLAG_IS_NULL)) != 0;
   if (!cs->have_key && !anon) {

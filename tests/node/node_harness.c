@@ -52,6 +52,8 @@ void nh_setup(nh *x, bool crypto)
   x->use_ta = true;
   smbx_server_settings_default(&x->ss, sizeof x->ss);
   smbx_client_settings_default(&x->cs, sizeof x->cs);
+  /* tests grant guest sessions (session_flags) and expect them up */
+  x->cs.flags |= SMBX_CLIENT_ALLOW_GUEST;
   x->auth_rounds = 2;
   for (int i = 0; i < 16; i++)
     x->key[i] = (uint8_t)(0xA0 + i);
