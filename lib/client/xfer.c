@@ -369,6 +369,10 @@ int smbx_client_xfer_start(smbx_client *cli, const smbx_client_xfer *in,
     return rc ? rc : SMBX_ERR_STATE;
   }
   *handle = ((uint64_t)x->gen << 32) | (slot + 1);
+  /* the connection died sending a later piece and completed the earlier
+   * ones in the pump: no completion is left to end it */
+  if (x->inflight == 0 && x->stopping)
+    settle(cli, t, slot);
   return 0;
 }
 
@@ -384,11 +388,15 @@ int smbx_client_xfer_cancel(smbx_client *cli, uint64_t handle,
     x->done_flags |= SMBX_XFER_DONE_CANCELLED;
     x->stopping = true;
     /* best effort: a piece replayed elsewhere is no longer known by its
-     * first handle, and the server may answer any piece normally */
+     * first handle, and the server may answer any piece normally. A
+     * CANCEL whose send kills the connection completes the pieces in
+     * here: pumping keeps settle from freeing x under the loop */
+    x->pumping = true;
     for (uint32_t i = 0; i < x->p.depth; i++)
       if (x->pieces[i].req)
         (void)smbx_client_cancel(cli, x->pieces[i].conn, x->pieces[i].req,
                                  now_ns);
+    x->pumping = false;
   }
   if (x->inflight == 0)
     settle(cli, t, slot);

@@ -37,6 +37,10 @@ static int tcp_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
 {
   (void)conn;
   nh_pipe *q = ud;
+  if (q->fail_in > 0 && --q->fail_in == 0) {
+    q->fail_in = 1;
+    return -1;
+  }
   if (q->pcap)
     assert_int_equal(pcapw_tcp(q->pcap, q->dir, b, n), 0);
   pipe_put(q, b, n);

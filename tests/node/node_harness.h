@@ -31,6 +31,8 @@ typedef struct nh_pipe {
   size_t len, cap;
   size_t off; /* bytes already fed (the rest waits for holds) */
   size_t total;
+  int fail_in; /* > 0: that many sends on, this and every later send
+                 fails (a dead socket) */
 } nh_pipe;
 
 typedef struct nh_pair {

@@ -413,6 +413,77 @@ static void xfer_cancel_in_flight(void **state)
   nh_fini(&x);
 }
 
+/* The socket dies as the cancel goes out: the connection's teardown
+ * completes every piece inside smbx_client_xfer_cancel(); the transfer
+ * ends once, after the cancel loop is done with it (it was freed under
+ * the loop). */
+static void xfer_cancel_send_failure_ends_once(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "q.bin");
+  fill(&x, "q.bin", 1 << 20, 8);
+  static uint8_t got[1 << 20];
+  x.defer = true;
+  x.n_deferred = 0;
+  smbx_client_xfer p;
+  xparams(&p, x.pair[a].cconn, s, t, f, false, 0, got, sizeof got, 65536, 3);
+  uint64_t h;
+  assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h), 0);
+  nh_pump(&x);
+  assert_int_equal(x.n_deferred, 3);
+  x.pair[a].c2s.fail_in = 1;
+  assert_int_equal(smbx_client_xfer_cancel(x.cli, h, x.now), 0);
+  const nh_cev *e = done_event(&x);
+  assert_true(e->ev.u.xfer.flags & SMBX_XFER_DONE_CANCELLED);
+  assert_int_equal(e->ev.u.xfer.err, SMBX_ERR_TRANSPORT);
+  assert_int_equal(e->ev.u.xfer.requests, 3);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 1);
+  assert_int_equal(smbx_client_xfer_cancel(x.cli, h, x.now),
+                   SMBX_ERR_NOTFOUND);
+  nh_fini(&x);
+}
+
+/* The socket dies sending the second piece at start: the first completes
+ * with the connection's error inside smbx_client_xfer_start(), nothing is
+ * left in flight, and the XFER_DONE still comes (no completion would
+ * ever bring it later). */
+static void xfer_start_send_failure_after_first_piece_ends(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  smbx_smb2_fileid f = nh_create(&x, a, s, t, "r.bin");
+  fill(&x, "r.bin", 1 << 20, 9);
+  static uint8_t got[1 << 20];
+  x.defer = true;
+  x.n_deferred = 0;
+  x.pair[a].c2s.fail_in = 2;
+  smbx_client_xfer p;
+  xparams(&p, x.pair[a].cconn, s, t, f, false, 0, got, sizeof got, 65536, 3);
+  uint64_t h;
+  assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h), 0);
+  const nh_cev *e = done_event(&x);
+  assert_int_equal(e->ev.u.xfer.err, SMBX_ERR_TRANSPORT);
+  assert_int_equal(e->ev.u.xfer.requests, 1);
+  assert_int_equal(e->ev.u.xfer.bytes, 0);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 1);
+  assert_int_equal(smbx_client_xfer_cancel(x.cli, h, x.now),
+                   SMBX_ERR_NOTFOUND);
+  nh_fini(&x);
+}
+
 /* Every registration is taken by the host's own READ when the transfer
  * starts: refused with nothing in flight, it resumes when that READ
  * completes (no WRITABLE comes for registrations). */
@@ -595,6 +666,8 @@ int main(void)
       cmocka_unit_test(xfer_channel_death_without_other_channel_fails),
       cmocka_unit_test(xfer_channel_death_replays_on_other_channel),
       cmocka_unit_test(xfer_cancel_in_flight),
+      cmocka_unit_test(xfer_cancel_send_failure_ends_once),
+      cmocka_unit_test(xfer_start_send_failure_after_first_piece_ends),
       cmocka_unit_test(xfer_stalled_resumes_on_other_completion),
       cmocka_unit_test(xfer_start_refusals),
       cmocka_unit_test(xfer_alloc_zero_per_request),
