@@ -356,7 +356,8 @@ typedef struct smbx_lease_dir_snapshot {
  *  first snapshot builds a new block (one allocation); otherwise none.
  *  @return 0 (*snap filled, release it); SMBX_ERR_NOTFOUND (no valid
  *          listing: ask the server); SMBX_ERR_NOMEM; SMBX_ERR_LIMIT (a
- *          block over 4 GiB); SMBX_ERR_INVAL (struct_size unset).
+ *          block over 4 GiB, or 2^32 - 1 references held on it);
+ *          SMBX_ERR_INVAL (struct_size unset).
  *  @since 0.1.0 */
 SMBX_API int smbx_lease_client_dir_snapshot(smbx_lease_client *lc,
                                             const uint8_t key[16],

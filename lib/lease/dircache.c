@@ -566,9 +566,11 @@ int smbx_lease_client_dir_snapshot(smbx_lease_client *lc,
     if (rc)
       return rc;
   }
+  lc_block *b = d->block;
+  if (b->refs == UINT32_MAX)
+    return SMBX_ERR_LIMIT; /* wrapped, a release would free it in use */
   lc->hits++;
   touch(lc, d);
-  lc_block *b = d->block;
   b->refs++;
   lc->snapshots++;
   snap->entries = b->ents;

@@ -6,6 +6,8 @@
 
 #include <smbx/lease_client.h>
 
+#include "lease/client_int.h"
+
 #define S 1000000000ull
 #define R SMBX_SMB2_LEASE_READ
 #define H SMBX_SMB2_LEASE_HANDLE
@@ -979,6 +981,39 @@ static void lease_4_3_snapshot_outlives_break(void **state)
   fx_fini(&f);
 }
 
+/* A block's reference count never wraps: at UINT32_MAX references a
+ * snapshot is refused (LIMIT) instead of wrapping the count to 0, after
+ * which a release would free the block the cache and every other
+ * snapshot still read. (The count is set as 2^32 - 3 more snapshots
+ * would leave it.) */
+static void lease_4_3_snapshot_refs_never_wrap(void **state)
+{
+  (void)state;
+  fx f;
+  fx_init(&f, NULL);
+  static const char *names[] = {".", "..", "a.txt", "b"};
+  uint8_t k[16];
+  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(&f, k, names, 4, 0);
+  smbx_lease_dir_snapshot sn, more;
+  assert_int_equal(snap_take(&f, k, 1, &sn), 0);
+  lc_block *b = sn.ref;
+  uint32_t held = b->refs; /* the cache's and sn's */
+  b->refs = UINT32_MAX;
+  assert_int_equal(snap_take(&f, k, 1, &more), SMBX_ERR_LIMIT);
+  assert_null(more.ref);
+  assert_int_equal(b->refs, UINT32_MAX);
+  b->refs = held;
+  smbx_lease_client_stats st;
+  stats(&f, &st);
+  assert_int_equal(st.snapshots, 1);
+  snap_expect(&sn, names, 4);
+  smbx_lease_client_dir_release(f.lc, &sn);
+  stats(&f, &st);
+  assert_int_equal(st.snapshots, 0);
+  fx_fini(&f);
+}
+
 static void lease_4_3_snapshot_outlives_expiry_and_lru(void **state)
 {
   (void)state;
@@ -1185,6 +1220,7 @@ int main(void)
       cmocka_unit_test(lease_4_3_write_lease_log_in_order),
       cmocka_unit_test(lease_4_1_open_during_own_break_keeps_target),
       cmocka_unit_test(lease_4_3_snapshot_outlives_break),
+      cmocka_unit_test(lease_4_3_snapshot_refs_never_wrap),
       cmocka_unit_test(lease_4_3_snapshot_outlives_expiry_and_lru),
       cmocka_unit_test(lease_4_3_snapshot_counts_in_byte_bound),
       cmocka_unit_test(lease_4_3_snapshot_after_own_change),
