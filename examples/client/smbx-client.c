@@ -956,6 +956,7 @@ static int move_file(cl *c, smbx_smb2_fileid fid, int fd, uint64_t size,
   }
   /* after an error: stop what still moves and wait for its end (a dead
    * connection completes every request locally) */
+  bool ended = true;
   for (unsigned k = 0; k < 2; k++) {
     if (!s[k].busy)
       continue;
@@ -963,8 +964,12 @@ static int move_file(cl *c, smbx_smb2_fileid fid, int fd, uint64_t size,
     for (int i = 0; i < 60 && !c->xd[k].done; i++)
       if (pump(c, 1000) < 0 && drain(c, now_ns()) == 0)
         break;
+    ended = ended && c->xd[k].done;
   }
-  free(mem);
+  /* a transfer that has not ended still owns its segment: a late answer
+   * is copied or placed by RDMA there, so it is never freed under it */
+  if (ended)
+    free(mem);
   if (ret == 0)
     progress_update(&pg, done, true);
   *moved = done;
