@@ -2295,6 +2295,27 @@ uint32_t posixfs_query_info(posixfs *fs, smbx_smb2_fileid fid,
     uint32_t sst = stream_info_build(pp, S_ISDIR(sb.st_mode), eof, alloc,
                                      &list, &ll);
     if (sst != ST_OK) return sst;
+    if (ll > cap && cap >= 32) {
+      /* whole entries only, the last one that fits ends the list
+       * (MS-FSA 2.1.5.12.29): never an entry cut short behind a
+       * NextEntryOffset that points past the buffer */
+      size_t at = 0, last = 0, end = 0;
+      for (;;) {
+        size_t elen = 24 + (size_t)get32(list + at + 4);
+        if (at + elen > cap) break;
+        last = at;
+        end = at + elen;
+        uint32_t next = get32(list + at);
+        if (!next) break;
+        at += next;
+      }
+      if (end) put32(list + last, 0);
+      ll = end;
+      memcpy(out, list, ll);
+      *out_len = (uint32_t)ll;
+      free(list);
+      return SMBX_STATUS_BUFFER_OVERFLOW;
+    }
     sst = ll ? emit(list, ll, 32, out, cap, out_len) : ST_OK; /* 32: as Windows */
     free(list);
     return sst;

@@ -1790,11 +1790,29 @@ static void stream_information_lists_every_stream(void **state) {
   }
   assert_null(p);
   assert_int_equal(seen, 3);
-  /* a buffer for the first entry only: BUFFER_OVERFLOW */
+  /* a buffer for the first entry only: BUFFER_OVERFLOW with that whole
+   * entry, which ends the list (MS-FSA 2.1.5.12.29), never a cut one */
+  memset(out, 0xEE, sizeof out);
   assert_int_equal(qi(f, s.file_id, 1, POSIXFS_FILE_STREAM_INFORMATION, out,
                       40, &n),
                    SMBX_STATUS_BUFFER_OVERFLOW);
-  assert_int_equal(n, 40);
+  assert_int_equal(n, 24 + 14);
+  assert_null(stream_entry(out, name, &size));
+  assert_string_equal(name, "::$DATA");
+  /* room for the first two but not the third: both, the second last */
+  assert_int_equal(qi(f, s.file_id, 1, POSIXFS_FILE_STREAM_INFORMATION, out,
+                      40 + 24 + 20 + 8, &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 40 + 24 + 20);
+  p = stream_entry(out, name, &size);
+  assert_non_null(p);
+  assert_int_equal(p - out, 40);
+  assert_null(stream_entry(p, name, &size));
+  /* room for no entry at all: nothing but the status */
+  assert_int_equal(qi(f, s.file_id, 1, POSIXFS_FILE_STREAM_INFORMATION, out,
+                      32, &n),
+                   SMBX_STATUS_BUFFER_OVERFLOW);
+  assert_int_equal(n, 0);
   cl(f, s.file_id);
   /* a directory: no "::$DATA", nothing else here */
   mk(f, "d");
