@@ -353,7 +353,9 @@ typedef struct smbx_lease_dir_snapshot {
 /** @brief Take a snapshot of a directory's cached listing (same validity
  *  rules as smbx_lease_client_dir_next(): R held, settled, younger than
  *  dir_max_age_ns). After own changes (smbx_lease_client_dir_update) the
- *  first snapshot builds a new block (one allocation); otherwise none.
+ *  first snapshot builds a new block (one allocation; a change of the
+ *  table: names from earlier dir_next/dir_lookup calls go); otherwise
+ *  none.
  *  @return 0 (*snap filled, release it); SMBX_ERR_NOTFOUND (no valid
  *          listing: ask the server); SMBX_ERR_NOMEM; SMBX_ERR_LIMIT (a
  *          block over 4 GiB, or 2^32 - 1 references held on it);
