@@ -483,8 +483,7 @@ static int smbd_room(const smbx__conn *c, size_t n)
     return 0; /* let smbx_smbd_send report it */
   if (d->max_send <= SMBX_SMBD_DATA_HDR_SIZE)
     return 0;
-  uint64_t per = d->max_send - SMBX_SMBD_DATA_HDR_SIZE;
-  uint64_t nf = (n + per - 1) / per;
+  uint64_t nf = smbx__smbd_frags(n, d->max_send - SMBX_SMBD_DATA_HDR_SIZE);
   if (nf > d->n_slots - 1)
     return 0; /* never fits: smbx_smbd_send says so */
   return smbx__smbd_reserve_slots(d, nf);

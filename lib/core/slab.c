@@ -13,6 +13,8 @@ static void reset(smbx__slab *s, const smbx_allocator *a)
   s->meta = NULL;
   s->a = a;
   s->stride = 0;
+  s->stride_inv = 0;
+  s->stride_shift = 0;
   s->align = 1;
   s->bytes = 0;
   s->n = 0;
@@ -51,6 +53,15 @@ int smbx__slab_init(smbx__slab *s, const smbx_allocator *a, size_t obj_size,
   s->mem = mem;
   s->meta = (smbx__slab_meta *)(void *)(mem + objs);
   s->stride = stride;
+  unsigned shift = 0;
+  while (!((stride >> shift) & 1u))
+    shift++;
+  uint64_t odd = (uint64_t)(stride >> shift), inv = odd;
+  /* Newton's iteration doubles the correct low bits: 3 -> 6 -> ... -> 96 */
+  for (int k = 0; k < 5; k++)
+    inv *= 2 - odd * inv;
+  s->stride_shift = shift;
+  s->stride_inv = inv;
   s->align = align;
   s->bytes = bytes;
   s->n = n;
@@ -98,9 +109,14 @@ size_t smbx__slab_index(const smbx__slab *s, const void *obj)
   if (!s->mem || p < base)
     return SIZE_MAX;
   uintptr_t off = p - base;
-  if (off >= (uintptr_t)s->n * s->stride || off % s->stride != 0)
+  if (off & (((uintptr_t)1 << s->stride_shift) - 1))
     return SIZE_MAX;
-  return (size_t)(off / s->stride);
+  /* (off >> shift) times the odd part's inverse is off / stride when the
+   * stride divides off, and above UINT64_MAX / odd >= n when it does not
+   * (the divisibility test of Granlund and Montgomery): one compare
+   * rejects interior pointers and pointers past the end alike */
+  uint64_t i = (uint64_t)(off >> s->stride_shift) * s->stride_inv;
+  return i < s->n ? (size_t)i : SIZE_MAX;
 }
 
 static bool live_at(const smbx__slab *s, size_t i)

@@ -29,6 +29,11 @@ typedef struct smbx__slab {
   smbx__slab_meta *meta; /* inside mem */
   const smbx_allocator *a;
   size_t stride; /* object size rounded up to its alignment */
+  /* stride = odd << shift; inv * odd == 1 mod 2^64: an exact division by
+   * the stride is a shift and a multiply (pointer -> index without a
+   * divide instruction on every handle and put) */
+  uint64_t stride_inv;
+  unsigned stride_shift;
   size_t align;
   size_t bytes; /* size of the block */
   uint32_t n;

@@ -46,6 +46,8 @@ uint32_t smbx__rdma_chunks(size_t len, uint32_t chunk)
 {
   if (chunk == 0)
     return UINT32_MAX;
+  if (len <= chunk) /* the common single chunk: no divide */
+    return (uint32_t)(len != 0);
   uint64_t n = ((uint64_t)len + chunk - 1) / chunk;
   return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }

@@ -189,7 +189,7 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
   if (total == 0 || total > d->max_frag_send)
     return SMBX_ERR_RANGE;
   uint32_t per = d->max_send - SMBX_SMBD_DATA_HDR_SIZE;
-  uint64_t nf = (total + per - 1) / per;
+  uint64_t nf = smbx__smbd_frags(total, per);
   /* one slot stays free for credit-only / keepalive messages */
   if (nf > d->n_slots - 1)
     return SMBX_ERR_LIMIT;

@@ -163,6 +163,12 @@ int smbx__smbd_ra_reserve(smbx_smbd *d, uint32_t r, uint32_t len);
 int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i);
 
 /* data.c */
+/* Fragments of per payload bytes a message of total bytes takes (3.1.5.1);
+ * the common single fragment costs no divide. per > 0. */
+static inline uint64_t smbx__smbd_frags(uint64_t total, uint64_t per)
+{
+  return total <= per ? (uint64_t)(total != 0) : (total + per - 1) / per;
+}
 uint32_t smbx__smbd_eff_target(const smbx_smbd *d);
 int smbx__smbd_pump(smbx_smbd *d, uint64_t now);
 int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,

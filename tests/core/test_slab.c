@@ -298,6 +298,31 @@ static void slab_odd_sizes_and_alignment(void **state)
   }
 }
 
+/* pointer -> index without a divide (shift + multiply by the inverse of
+ * the stride's odd part): every byte offset in and just past the block
+ * maps to its object's index only at an object's start */
+static void slab_index_exact_for_every_offset(void **state)
+{
+  (void)state;
+  static const size_t sizes[] = {8, 24, 40, 56, 96, 120, 200, 1000};
+  for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+    test_alloc ta;
+    test_alloc_init(&ta);
+    smbx__slab s;
+    assert_int_equal(smbx__slab_init(&s, &ta.a, sizes[si], 8, 13), 0);
+    size_t stride = smbx__slab_stride(&s);
+    const uint8_t *base = smbx__slab_slot(&s, 0);
+    for (size_t off = 0; off < 14 * stride; off++) {
+      size_t want = off % stride == 0 && off / stride < 13 ? off / stride
+                                                            : SIZE_MAX;
+      assert_int_equal(smbx__slab_index(&s, base + off), want);
+    }
+    const void *before = (const void *)((uintptr_t)base - stride);
+    assert_int_equal(smbx__slab_index(&s, before), SIZE_MAX);
+    smbx__slab_free(&s);
+  }
+}
+
 static void slab_at_iterates_live_objects(void **state)
 {
   (void)state;
@@ -401,6 +426,7 @@ int main(void)
     cmocka_unit_test(slab_double_put_detected),
     cmocka_unit_test(slab_foreign_and_interior_pointers_rejected),
     cmocka_unit_test(slab_odd_sizes_and_alignment),
+    cmocka_unit_test(slab_index_exact_for_every_offset),
     cmocka_unit_test(slab_at_iterates_live_objects),
     cmocka_unit_test(slab_scan_end_tracks_peak_live),
     cmocka_unit_test(slab_alloc_failure_init),
