@@ -899,24 +899,30 @@ static int vmo_random(void *ud, uint8_t *buf, size_t len)
   return 0;
 }
 
-/* A's guest memory: `blocks` blocks of equal page-multiple size with a
- * gap of one page between any two (never one contiguous range). */
+/* A's guest memory: `blocks` blocks of page-multiple sizes with a gap of
+ * one page between any two (never one contiguous range); pairs of blocks
+ * differ by a few pages so that 1 MiB READs straddle block edges. */
 static int a_bind(world *x, const opts *o, uint64_t size)
 {
-  size_t per = (size_t)(size / o->blocks);
+  uint64_t pages = size / PAGE, per = pages / o->blocks;
   x->a_alloc_len = (size_t)size + (o->blocks - 1) * PAGE;
   x->a_alloc = malloc(x->a_alloc_len);
   if (!x->a_alloc)
     return -1;
   x->n_blocks = o->blocks;
+  uint8_t *at = x->a_alloc;
+  uint64_t used = 0, skew = per > 8 ? 3 : 0;
   for (uint32_t i = 0; i < o->blocks; i++) {
-    x->blocks[i].addr = x->a_alloc + i * (per + PAGE);
-    x->blocks[i].length = per;
-    uint8_t *p = x->blocks[i].addr;
-    for (size_t k = 0; k < per; k += 8) {
+    uint64_t np = i + 1 == o->blocks ? pages - used
+                  : (i % 2 == 0 ? per - skew : per + skew);
+    used += np;
+    x->blocks[i].addr = at;
+    x->blocks[i].length = (size_t)(np * PAGE);
+    for (size_t k = 0; k < x->blocks[i].length; k += 8) {
       uint64_t v = rnd();
-      memcpy(p + k, &v, 8);
+      memcpy(at + k, &v, 8);
     }
+    at += x->blocks[i].length + PAGE;
   }
   smbx_vmo_settings vs;
   smbx_vmo_settings_default(&vs, sizeof vs);
@@ -1222,7 +1228,7 @@ int main(int argc, char **argv)
   if (o.size_mib == 0)
     o.size_mib = o.pcap ? 1 : 256;
   if (o.blocks == 0 || o.blocks > MAX_BLOCKS || o.max_rounds == 0 ||
-      o.size_mib > 4096 || (o.size_mib * MIB / PAGE) % o.blocks)
+      o.size_mib > 4096 || o.size_mib * MIB / PAGE < o.blocks)
     return usage();
   uint64_t pages = o.size_mib * MIB / PAGE;
   o.first_round_pages = pages / 8 ? pages / 8 : 1; /* 1/8 of the guest */
