@@ -978,6 +978,80 @@ static void vmo_rdma_io_many_blocks_crossing_edges(void **state)
   stop(&v);
 }
 
+/* The XFER_DONE of transfer h (pumping first). */
+static const smbx_event *xfer_done(vt *v, uint64_t h)
+{
+  rh_pump(&v->x);
+  for (size_t i = 0; i < v->x.n_log; i++)
+    if (v->x.log[i].ev.type == SMBX_EV_XFER_DONE &&
+        v->x.log[i].ev.u.xfer.xfer == h)
+      return &v->x.log[i].ev;
+  fail_msg("no XFER_DONE");
+  return NULL;
+}
+
+/* The peer's pipelined transfers (smbx_client_xfer_start) over an object
+ * of five odd-sized blocks: a write of the whole object in 65536-byte
+ * pieces and a read of it in 50000-byte pieces asking 10000 bytes past
+ * the end cross every block edge by RDMA, land byte-exact, end at EOF,
+ * and no RDMA operation leaves the blocks. */
+static void vmo_peer_xfer_whole_object_crossing_block_edges(void **state)
+{
+  (void)state;
+  vt v;
+  start(&v);
+  size_t sizes[5] = {4096, 70001, 12345, 300000, 131072};
+  carve(&v, sizes, 5);
+  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
+  assert_int_equal(open_obj(&v, 0x3), 0);
+  uint64_t size = smbx_vmo_size(v.tbl, v.id);
+  uint8_t *src = malloc(size), *dst = malloc(size + 10000);
+  assert_non_null(src);
+  assert_non_null(dst);
+  fill(src, size, 21);
+  size_t rop0 = v.x.w->rlog_n;
+  smbx_client_xfer p;
+  memset(&p, 0, sizeof p);
+  p.struct_size = sizeof p;
+  p.conn = v.x.cconn;
+  p.session = v.x.sess;
+  p.tree_id = v.x.tree;
+  p.file_id = v.fid;
+  p.flags = SMBX_XFER_WRITE;
+  p.buf = src;
+  p.length = size;
+  p.chunk = 65536;
+  uint64_t h = 0;
+  assert_int_equal(smbx_client_xfer_start(v.x.cli, &p, v.x.now, &h), 0);
+  const smbx_event *e = xfer_done(&v, h);
+  assert_int_equal(e->u.xfer.err, 0);
+  assert_int_equal(e->u.xfer.status, 0);
+  assert_int_equal(e->u.xfer.bytes, size);
+  assert_int_equal(e->u.xfer.requests, (size + 65535) / 65536);
+  for (uint64_t o = 0; o < size; o++)
+    assert_int_equal(*obj_byte(&v, o), src[o]);
+  assert_true(guards_intact(&v));
+  memset(dst, 0, size + 10000);
+  p.flags = 0;
+  p.buf = dst;
+  p.length = size + 10000;
+  p.chunk = 50000;
+  assert_int_equal(smbx_client_xfer_start(v.x.cli, &p, v.x.now, &h), 0);
+  e = xfer_done(&v, h);
+  assert_int_equal(e->u.xfer.err, 0);
+  assert_int_equal(e->u.xfer.status, 0);
+  assert_int_equal(e->u.xfer.bytes, size);
+  assert_true(e->u.xfer.flags & SMBX_XFER_DONE_EOF);
+  assert_memory_equal(dst, src, size);
+  rops_inside_blocks(&v, rop0);
+  assert_int_equal(v.x.n_rdma_requests, 0); /* nothing reached the host */
+  assert_int_equal(v.x.w->rdma_faults, 0);
+  free(src);
+  free(dst);
+  assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
+  stop(&v);
+}
+
 static void vmo_end_past_end_and_zero_length(void **state)
 {
   (void)state;
@@ -1739,6 +1813,7 @@ int main(void)
       cmocka_unit_test(vmo_pin_lookup_many_objects),
       cmocka_unit_test(vmo_unknown_guessed_and_foreign_session_not_found),
       cmocka_unit_test(vmo_rdma_io_many_blocks_crossing_edges),
+      cmocka_unit_test(vmo_peer_xfer_whole_object_crossing_block_edges),
       cmocka_unit_test(vmo_end_past_end_and_zero_length),
       cmocka_unit_test(vmo_access_rights_and_reduction),
       cmocka_unit_test(vmo_query_info_close_and_revoked_path),
