@@ -915,7 +915,8 @@ static int move_file(cl *c, smbx_smb2_fileid fid, int fd, uint64_t size,
       p.offset = next;
       p.buf = s[k].buf;
       p.length = len;
-      p.chunk = chunk_size(put ? c->max_write : c->max_read);
+      p.chunk = 0; /* the negotiated size within the node's and SMB
+                      Direct's limits, per channel */
       p.depth = WINDOW;
       p.user = k;
       int rc = smbx_client_xfer_start(c->cli, &p, now_ns(), &s[k].xfer);
