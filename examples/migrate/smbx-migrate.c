@@ -365,20 +365,23 @@ static void a_request(world *x, const smbx_event *e)
   }
 }
 
-/* One leg proves B: the blob carries nothing, both sides hold g_key. */
+/* One leg proves the peer: its blob names the user (the demo's stand-in
+ * for an authenticator), both sides hold g_key. B's first session is the
+ * one A lets open its object and control file. */
 static void a_session(world *x, const smbx_event *e)
 {
-  static const char user[] = "hostB";
+  const uint8_t *user = e->u.session.blob;
+  size_t ul = e->u.session.blob_len;
   bool binding = e->u.session.req_flags & SMBX_SMB2_SESSION_FLAG_BINDING;
-  if (smbx_server_session_user(x->srv, e->conn, e->u.session.req,
-                               (const uint8_t *)user, sizeof user - 1) ||
+  if (ul == 0 || ul > SMBX_SERVER_USER_MAX ||
+      smbx_server_session_user(x->srv, e->conn, e->u.session.req, user, ul) ||
       smbx_server_session_respond(x->srv, e->conn, e->u.session.req,
                                   SMBX_STATUS_SUCCESS, NULL, 0, g_key,
                                   sizeof g_key, 0, x->now)) {
     failf(x, "host A: SESSION_SETUP answer failed");
     return;
   }
-  if (!binding)
+  if (!binding && !x->b_wire_session)
     x->b_wire_session = e->u.session.session_id;
 }
 
@@ -604,8 +607,10 @@ static int b_negotiate(world *x, uint64_t conn)
   return 0;
 }
 
-static int b_create(world *x, uint64_t conn, uint64_t sess, uint32_t tree,
-                    const char *name, smbx_smb2_fileid *fid)
+/* CREATE (FILE_OPEN, read) of name: 0 with *status the answer's. */
+static int b_create_status(world *x, uint64_t conn, uint64_t sess,
+                           uint32_t tree, const char *name,
+                           smbx_smb2_fileid *fid, uint32_t *status)
 {
   uint8_t w[2 * (SMBX_VMO_PATH_MAX + 16)];
   size_t wl = 0;
@@ -625,17 +630,64 @@ static int b_create(world *x, uint64_t conn, uint64_t sess, uint32_t tree,
     return -1;
   resp *r = wait_resp(x, req);
   smbx_smb2_create_resp cr;
-  int rc = !r || r->err || r->status ||
-                   smbx_smb2_decode_create_resp(r->data, r->len, &cr, NULL)
-               ? -1
-               : 0;
-  if (rc == 0)
-    *fid = cr.file_id;
-  else
-    failf(x, "CREATE %s failed (status %#x)", name, r ? r->status : 0);
+  int rc = -1;
+  if (r && !r->err) {
+    *status = r->status;
+    rc = r->status ? 0
+         : smbx_smb2_decode_create_resp(r->data, r->len, &cr, NULL) ? -1
+                                                                    : 0;
+    if (rc == 0 && r->status == 0)
+      *fid = cr.file_id;
+  }
   if (r)
     claim_done(r);
   return rc;
+}
+
+static int b_create(world *x, uint64_t conn, uint64_t sess, uint32_t tree,
+                    const char *name, smbx_smb2_fileid *fid)
+{
+  uint32_t st = 0;
+  if (b_create_status(x, conn, sess, tree, name, fid, &st) || st) {
+    failf(x, "CREATE %s failed (status %#x)", name, st);
+    return -1;
+  }
+  return 0;
+}
+
+/* Another session (user "eve") on B's TCP connection finds neither the
+ * control file nor the object: both answer as a name that never existed. */
+static int eve_finds_nothing(world *x, const char *path)
+{
+  uint64_t sess = 0, req = 0;
+  uint32_t ups = x->ev_count[SMBX_EV_SESSION_UP];
+  uint32_t trees = x->ev_count[SMBX_EV_TREE_CONNECT];
+  if (smbx_client_session_setup(x->cli, x->c_tcp, &sess,
+                                (const uint8_t *)"eve", 3, x->now) ||
+      smbx_client_session_key(x->cli, sess, g_key, sizeof g_key, x->now))
+    return -1;
+  pump(x);
+  if (x->ev_count[SMBX_EV_SESSION_UP] != ups + 1 ||
+      smbx_client_tree_connect(x->cli, x->c_tcp, sess, SHARE, x->now, &req))
+    return -1;
+  pump(x);
+  const smbx_event *t = &x->ev_last[SMBX_EV_TREE_CONNECT];
+  if (x->ev_count[SMBX_EV_TREE_CONNECT] != trees + 1 || t->u.tree.err ||
+      t->u.tree.status)
+    return -1;
+  const char *names[2] = {CTL_NAME, path};
+  for (int i = 0; i < 2; i++) {
+    smbx_smb2_fileid f;
+    uint32_t st = 0;
+    if (b_create_status(x, x->c_tcp, sess, t->u.tree.tree_id, names[i], &f,
+                        &st) ||
+        st != SMBX_STATUS_OBJECT_NAME_NOT_FOUND) {
+      failf(x, "eve's CREATE %s: status %#x, not OBJECT_NAME_NOT_FOUND",
+            names[i], st);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 /* B reads the control file over TCP: the object's path. */
@@ -969,13 +1021,14 @@ static int b_session(world *x, uint64_t *sess, uint32_t *tree)
 
 static int b_bind(world *x, uint64_t sess)
 {
+  uint32_t ups = x->ev_count[SMBX_EV_SESSION_UP];
   if (smbx_client_session_bind(x->cli, x->c_rdma, sess,
                                (const uint8_t *)"hostB", 5, x->now) ||
       smbx_client_session_bind_key(x->cli, x->c_rdma, sess, g_key,
                                    sizeof g_key, x->now))
     return -1;
   pump(x);
-  return x->ev_count[SMBX_EV_SESSION_UP] == 2 &&
+  return x->ev_count[SMBX_EV_SESSION_UP] == ups + 1 &&
                  x->ev_last[SMBX_EV_SESSION_UP].conn == x->c_rdma
              ? 0
              : -1;
@@ -1063,6 +1116,11 @@ static int migrate(world *x, const opts *o)
     return -1;
   }
   say("B: read the path from %s over TCP\n", CTL_NAME);
+  if (eve_finds_nothing(x, path)) {
+    failf(x, "another session's check failed");
+    return -1;
+  }
+  say("eve (another session): %s and the object not found\n", CTL_NAME);
   /* bulk on SMB Direct, bound to the same session */
   smbx_smb2_fileid data, dirty;
   char dpath[sizeof path + sizeof SMBX_VMO_DIRTY_SUFFIX];
