@@ -8,10 +8,11 @@
  *
  * Memory: four pools sized at new (leases with their break deadlines,
  * files, opens, clients) plus the waiter pool; free entries are chained
- * through a field of the entry, so the pools carry no per-entry metadata. Objects refer to each other by
- * 32-bit index. Leases and files are found through index hash tables
- * (itab.h). Breaking leases sit on one list in deadline order (the timeout
- * is one constant, so appending keeps it sorted). */
+ * through a field of the entry, so the pools carry no per-entry metadata.
+ * Objects refer to each other by 32-bit index. Leases and files are found
+ * through index hash tables (itab.h). Breaking leases sit on one list in
+ * deadline order (the timeout is one constant, so appending keeps it
+ * sorted). */
 #include <string.h>
 
 #include <smbx/lease.h>
