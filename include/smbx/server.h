@@ -219,13 +219,21 @@ SMBX_API int smbx_server_session_respond(smbx_server *srv, uint64_t conn,
                                          uint64_t now_ns);
 
 /** @brief Answer a TREE_CONNECT event. SUCCESS creates the tree and
- *  returns its TreeId; any other status fails the request.
+ *  returns its TreeId; any other status fails the request. A share that
+ *  requires encryption (resp->share_flags SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA)
+ *  is refused ACCESS_DENIED to a session that cannot encrypt (2.x, no
+ *  cipher agreed, guest or anonymous; MS-SMB2 3.3.5.7); on its tree every
+ *  request that did not arrive encrypted is failed ACCESS_DENIED by the
+ *  node (3.3.5.2.11), so the host sees only encrypted ones (and their
+ *  responses go encrypted).
  *  @param resp response fields (share type, flags, capabilities, access);
  *         ignored unless SUCCESS
  *  @param tree_id optional: the new TreeId
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND; SMBX_ERR_LIMIT (no tree
  *          slot: the request was failed with INSUFFICIENT_RESOURCES);
- *          SMBX_ERR_AGAIN; the sticky code. @since 0.1.0 */
+ *          SMBX_ERR_AUTH (ENCRYPT_DATA for a session that cannot encrypt:
+ *          failed with ACCESS_DENIED); SMBX_ERR_AGAIN; the sticky code.
+ *          @since 0.1.0 */
 SMBX_API int smbx_server_tree_respond(smbx_server *srv, uint64_t conn,
                                       uint64_t req, uint32_t status,
                                       const smbx_smb2_tree_connect_resp *resp,

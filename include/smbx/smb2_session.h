@@ -245,6 +245,8 @@ SMBX_API smbx_ssize smbx_smb2_encode_simple(const smbx_smb2_hdr *h,
 #define SMBX_SMB2_SHARE_TYPE_DISK 0x01u
 #define SMBX_SMB2_SHARE_TYPE_PIPE 0x02u
 #define SMBX_SMB2_SHARE_TYPE_PRINT 0x03u
+/** ShareFlags: the share requires encrypted messages (3.x) */
+#define SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA 0x00008000u
 /** @} */
 
 /** @brief TREE_CONNECT request (2.2.9). With EXTENSION_PRESENT the buffer

@@ -279,9 +279,7 @@ static smbx_ssize rebuild_rdma(smbx_client *cli, const csess *cs, cconn *dst,
     fid = q.file_id;
     offset = q.offset;
   }
-  bool protect = cs->have_keys &&
-                 (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
-                                    SMBX__CONN_KEYS_ENCRYPT_ALL));
+  bool protect = smbx__cli_protected(cs, oh.tree_id);
   uint32_t peer_rw = smbx__conn_smbd_max_rw(dst->c, NULL);
   uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;
   size_t cap = cli->sbuf_cap - SMBX__CONN_HEADROOM;

@@ -9,6 +9,7 @@
 #include "client/client_int.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/cursor.h"
 #include "core/hash.h"
 #include "core/ring.h"
 #include "core/slab.h"
@@ -184,6 +185,40 @@ static void chan_free(smbx_client *cli, cchan *ch)
 {
   memset(ch, 0, sizeof *ch);
   (void)smbx__slab_put(&cli->chans, ch);
+}
+
+bool smbx__cli_can_encrypt(const csess *cs)
+{
+  return cs->have_keys && cs->dialect >= SMBX_SMB2_DIALECT_300 &&
+         (cs->keys.flags & SMBX__CONN_KEYS_CIPHER) &&
+         !(cs->flags & (SMBX_SMB2_SESSION_FLAG_IS_GUEST |
+                        SMBX_SMB2_SESSION_FLAG_IS_NULL));
+}
+
+static bool tree_encrypts(const csess *cs, uint32_t tree_id)
+{
+  if (cs->enc_any)
+    return true;
+  for (uint32_t i = 0; i < cs->n_enc_trees; i++)
+    if (cs->enc_trees[i] == tree_id || tree_id == UINT32_MAX)
+      return true;
+  return false;
+}
+
+bool smbx__cli_protected(const csess *cs, uint32_t tree_id)
+{
+  return (cs->have_keys && (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
+                                              SMBX__CONN_KEYS_ENCRYPT_ALL))) ||
+         tree_encrypts(cs, tree_id);
+}
+
+static void tree_forget(csess *cs, uint32_t tree_id)
+{
+  for (uint32_t i = 0; i < cs->n_enc_trees; i++)
+    if (cs->enc_trees[i] == tree_id) {
+      cs->enc_trees[i] = cs->enc_trees[--cs->n_enc_trees];
+      return;
+    }
 }
 
 static void sess_free(smbx_client *cli, csess *cs)
@@ -587,10 +622,34 @@ static void on_bind(cconn *cc, uint64_t shandle, int err,
   }
 }
 
+/* 3.2.5.5: a tree whose share asks for encryption is remembered so
+ * every request on it is encrypted (past SMBX__CLI_ENC_TREES such trees,
+ * every request of the session); 0, or SMBX_ERR_AUTH when the session
+ * cannot encrypt (2.x, no cipher, guest or anonymous): its requests are
+ * then refused locally, never sent in the clear. */
+static int tree_encrypt(smbx_client *cli, uint64_t shandle,
+                        const smbx__conn_pdu *r)
+{
+  smbx_smb2_tree_connect_resp tr;
+  csess *cs = sess_get(cli, shandle);
+  if (!cs || r->hdr.status != SMBX_STATUS_SUCCESS ||
+      smbx_smb2_decode_tree_connect_resp(r->data, r->len, &tr, NULL) != 0 ||
+      !(tr.share_flags & SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA))
+    return 0;
+  if (!tree_encrypts(cs, r->hdr.tree_id)) {
+    if (cs->n_enc_trees == SMBX__CLI_ENC_TREES)
+      cs->enc_any = true;
+    else
+      cs->enc_trees[cs->n_enc_trees++] = r->hdr.tree_id;
+  }
+  return smbx__cli_can_encrypt(cs) ? 0 : SMBX_ERR_AUTH;
+}
+
 static void on_tree(cconn *cc, uint64_t shandle, int err,
                     const smbx__conn_pdu *r)
 {
   smbx_client *cli = cc->cli;
+  int enc = r ? tree_encrypt(cli, shandle, r) : 0;
   smbx_event *e = ev_push(cli, SMBX_EV_TREE_CONNECT, cc);
   if (e) {
     e->u.tree.session = shandle;
@@ -607,6 +666,8 @@ static void on_tree(cconn *cc, uint64_t shandle, int err,
           e->u.tree.share_flags = tr.share_flags;
           e->u.tree.capabilities = tr.capabilities;
           e->u.tree.maximal_access = tr.maximal_access;
+          if (!err)
+            e->u.tree.err = enc;
         } else {
           e->u.tree.err = SMBX_ERR_PROTO;
         }
@@ -1137,7 +1198,9 @@ int smbx_client_release(smbx_client *cli, uint64_t conn, uint64_t hold,
 
 /* ---- sending ------------------------------------------------------------------- */
 
-/* Sends the message at sbuf + HEADROOM and records its slots. */
+/* Sends the message at sbuf + HEADROOM and records its slots. A request
+ * on a tree whose share asked for encryption goes encrypted, or not at
+ * all (SMBX_ERR_AUTH) when the session cannot encrypt (3.2.4.1.8). */
 static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
                     uint64_t user, uint8_t kind, uint64_t session,
                     uint64_t *reqs, size_t n)
@@ -1145,6 +1208,21 @@ static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
   smbx_client *cli = cc->cli;
   uint64_t one;
   uint64_t *r = reqs ? reqs : &one;
+  csess *cs = sess_get(cli, session);
+  const uint8_t *pdu = out_pdu(cli);
+  uint32_t tid = len >= SMBX_SMB2_HDR_SIZE ? smbx__get_le32(pdu + 36) : 0;
+  uint16_t cmd = len >= SMBX_SMB2_HDR_SIZE ? smbx__get_le16(pdu + 12) : 0;
+  smbx__conn_send_opts eo;
+  if (cs && (cs->n_enc_trees || cs->enc_any) && tree_encrypts(cs, tid)) {
+    if (!smbx__cli_can_encrypt(cs))
+      return SMBX_ERR_AUTH;
+    if (o)
+      eo = *o;
+    else
+      memset(&eo, 0, sizeof eo);
+    eo.flags |= SMBX__CONN_SEND_ENCRYPT;
+    o = &eo;
+  }
   /* multichannel: ChannelSequence, and a copy kept for failover */
   /* room for the completions (events owed) of this message */
   if (!ev_room(cli, reqs ? n : 1))
@@ -1156,6 +1234,8 @@ static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
     smbx__cli_replay_drop(cli, keep);
     return rc;
   }
+  if (cs && cmd == SMBX_SMB2_TREE_DISCONNECT)
+    tree_forget(cs, tid);
   for (int i = 0; i < rc; i++) {
     uint32_t ix = (uint32_t)r[i];
     if (ix < cc->n_slots) {
@@ -1730,9 +1810,7 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
     return SMBX_ERR_INVAL;
   cli->now = now_ns;
   /* case 56: never by RDMA when the request is signed or encrypted */
-  bool protect = cs && cs->have_keys &&
-                 (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
-                                    SMBX__CONN_KEYS_ENCRYPT_ALL));
+  bool protect = cs && smbx__cli_protected(cs, tree_id);
   uint32_t peer_rw = smbx__conn_smbd_max_rw(cc->c, NULL);
   /* the descriptors are built at the end of the send buffer, the PDU at
    * its start (the encoder copies them right after the fixed part) */
@@ -1854,10 +1932,9 @@ uint32_t smbx__cli_io_max(const smbx_client *cli, uint64_t conn,
     if (!ch || ch->state != CS_UP)
       return 0;
   }
-  /* the same choice rdma_or_inline makes for a large piece */
-  bool protect = cs->have_keys &&
-                 (cs->keys.flags & (SMBX__CONN_KEYS_SIGN_ALL |
-                                    SMBX__CONN_KEYS_ENCRYPT_ALL));
+  /* the choice rdma_or_inline makes for a large piece (any encrypting
+   * tree of the session counts: the tree is not known here) */
+  bool protect = smbx__cli_protected(cs, UINT32_MAX);
   uint32_t lim = cli->s.max_io;
   uint32_t peer_rw = smbx__conn_smbd_max_rw(cc->c, NULL);
   if (cc->rdma && !protect && cc->dialect >= SMBX_SMB2_DIALECT_300 && peer_rw)

@@ -44,6 +44,9 @@ typedef struct cconn {
   struct smbx__cli_rdma *rdma; /* direct placement (SMB Direct), or NULL */
 } cconn;
 
+/* encrypting trees one session remembers by TreeId */
+#define SMBX__CLI_ENC_TREES 16u
+
 #define CS_PENDING 1u
 #define CS_UP 2u
 #define CS_NEEDKEY 3u /* final SUCCESS seen, waiting for the key */
@@ -64,6 +67,13 @@ typedef struct csess {
   uint16_t channel_sequence; /* 3.2.1.3 Session.ChannelSequence: sent in
                                 every request, bumped on a failover */
   uint64_t failed_conn;      /* the channel loss it was bumped for */
+  /* TreeConnect.EncryptData (3.2.5.5): trees whose share asked for
+   * encryption (SMB2_SHAREFLAG_ENCRYPT_DATA); every request on them is
+   * encrypted or not sent. Past SMBX__CLI_ENC_TREES of them every tree
+   * of the session counts as one (enc_any). */
+  uint32_t enc_trees[SMBX__CLI_ENC_TREES];
+  uint8_t n_enc_trees;
+  bool enc_any;
 } csess;
 
 /* A channel of a session on another connection (binding, smb2.md 6.6). */
@@ -100,6 +110,15 @@ struct smbx_client {
   size_t rcap, rhead, rtail, rused, rend;
   bool rwrapped;
 };
+
+/* ---- client.c: protection ------------------------------------------------- */
+
+/* The session can encrypt (3.x keys with a cipher, not guest/anonymous). */
+bool smbx__cli_can_encrypt(const csess *cs);
+/* Requests on tree_id are signed or encrypted (case 56: never by RDMA):
+ * the session signs or encrypts everything, or the tree's share asked for
+ * encryption. tree_id UINT32_MAX: any tree of the session. */
+bool smbx__cli_protected(const csess *cs, uint32_t tree_id);
 
 /* ---- channel.c: multichannel --------------------------------------------- */
 

@@ -1100,9 +1100,18 @@ int smbx_server_tree_respond(smbx_server *srv, uint64_t conn, uint64_t req,
     return send_error(sc, req, status);
   if (!resp)
     return SMBX_ERR_INVAL;
-  if (!live_session(sc, sl->session)) {
+  const ssess *ss = live_session(sc, sl->session);
+  if (!ss) {
     (void)send_error(sc, req, SMBX_STATUS_USER_SESSION_DELETED);
     return SMBX_ERR_NOTFOUND;
+  }
+  /* 3.3.5.7: a share that requires encryption is refused to a session
+   * that cannot encrypt (2.x, no cipher, guest or anonymous) */
+  bool encrypt = (resp->share_flags & SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA) != 0;
+  if (encrypt &&
+      !(ss->have_keys && (ss->keys.flags & SMBX__CONN_KEYS_CIPHER))) {
+    int rc = send_error(sc, req, SMBX_STATUS_ACCESS_DENIED);
+    return rc ? rc : SMBX_ERR_AUTH;
   }
   stree *t = smbx__slab_get_zeroed(&srv->trees);
   if (!t) {
@@ -1111,6 +1120,7 @@ int smbx_server_tree_respond(smbx_server *srv, uint64_t conn, uint64_t req,
   }
   t->session = sl->session;
   t->conn = conn;
+  t->encrypt = encrypt;
   uint32_t id = (uint32_t)smbx__slab_index(&srv->trees, t) + 1;
   smbx_smb2_hdr h;
   (void)smbx__conn_resp_hdr(sc->c, req, 0, &h);
@@ -1239,6 +1249,11 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
       stree *t = tree_get(srv, pd->hdr.tree_id);
       if (!t || t->session != pd->hdr.session_id) {
         (void)send_error(sc, pd->req, SMBX_STATUS_NETWORK_NAME_DELETED);
+        return;
+      }
+      /* 3.3.5.2.11: the share requires encryption */
+      if (t->encrypt && !(pd->flags & SMBX__CONN_PDU_ENCRYPTED)) {
+        (void)send_error(sc, pd->req, SMBX_STATUS_ACCESS_DENIED);
         return;
       }
       if (cmd == SMBX_SMB2_TREE_DISCONNECT) {

@@ -87,6 +87,7 @@ typedef struct schan {
 typedef struct stree {
   uint64_t session;
   uint64_t conn;
+  bool encrypt; /* Share.EncryptData: requests in the clear are refused */
 } stree;
 
 struct smbx_server {

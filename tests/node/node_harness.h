@@ -110,6 +110,7 @@ typedef struct nh {
   uint32_t tree_id;
   uint16_t srv_dialect;
   uint16_t session_flags; /* what the fake authenticator grants */
+  uint32_t share_flags;   /* the share's ShareFlags in TREE_CONNECT */
   uint8_t key[16];
   int auth_rounds; /* MORE_PROCESSING rounds before SUCCESS: 2 */
   const char *auth_user; /* named with smbx_server_session_user before

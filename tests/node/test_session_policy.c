@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Client session and tree policy against the server node (in-memory
  * Direct TCP, tests/node/node_harness.c): guest fallback (MS-SMB2
- * 3.2.5.3.1; SMBX_CLIENT_ALLOW_GUEST). */
+ * 3.2.5.3.1; SMBX_CLIENT_ALLOW_GUEST) and shares that require encryption
+ * (SMB2_SHAREFLAG_ENCRYPT_DATA: client 3.2.5.5 / 3.2.4.1.8, server
+ * 3.3.5.7 / 3.3.5.2.11). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,9 +19,10 @@ static bool have_openssl(void)
 #endif
 }
 
-/* Runs the harness's SESSION_SETUP legs; returns the final response's
- * event (status SUCCESS). */
-static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
+/* Runs the harness's SESSION_SETUP legs (keyless: the host tells the
+ * client node the session has no key before the last leg); returns the
+ * final response's event (status SUCCESS). */
+static const nh_cev *final_setup_key(nh *x, int p, uint64_t *s, bool keyless)
 {
   uint64_t conn = x->pair[p].cconn;
   *s = 0;
@@ -34,6 +37,9 @@ static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
       return e;
     assert_int_equal(e->ev.u.session.status,
                      SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+    if (keyless && round == x->auth_rounds)
+      assert_int_equal(smbx_client_session_key(x->cli, *s, NULL, 0, x->now),
+                       0);
     char tok[16];
     int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
     assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
@@ -41,6 +47,11 @@ static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
                                                (size_t)tl, x->now),
                      0);
   }
+}
+
+static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
+{
+  return final_setup_key(x, p, s, false);
 }
 
 /* A server that falls back to guest (IS_GUEST: the credentials were not
@@ -144,6 +155,121 @@ static void sess_null_session_not_refused_as_guest(void **state)
   nh_fini(&x);
 }
 
+/* Tree connect on pair p; returns the TREE_CONNECT event. */
+static const nh_cev *tcon(nh *x, int p, uint64_t s)
+{
+  assert_int_equal(smbx_client_tree_connect(x->cli, x->pair[p].cconn, s,
+                                            "\\\\srv\\share", x->now, NULL),
+                   0);
+  const nh_cev *e = nh_wait(x, SMBX_EV_TREE_CONNECT);
+  assert_non_null(e);
+  return e;
+}
+
+/* A CLOSE of an unknown FileId on tree t: the host answers it (not the
+ * node), so the response shows how the request travelled. */
+static const nh_cev *close_on(nh *x, int p, uint64_t s, uint32_t t,
+                              int *rc)
+{
+  smbx_smb2_fileid f = {0x51, 0x52};
+  uint64_t req = 0;
+  *rc = smbx_client_close(x->cli, x->pair[p].cconn, s, t, f, 0, x->now, &req);
+  return *rc == 0 ? nh_response(x, req) : NULL;
+}
+
+/* A share flagged ENCRYPT_DATA on a session that does not encrypt
+ * everything: the client encrypts every request on that tree (the server
+ * node, which refuses requests in the clear there, answers them), and
+ * only there. */
+static void tcon_3_2_5_5_encrypt_data_share_requests_encrypted(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  const uint32_t dialects[2] = {SMBX_DIALECT_MASK_302, SMBX_DIALECT_MASK_311};
+  for (int d = 0; d < 2; d++) {
+    nh x;
+    nh_setup(&x, true);
+    x.cs.dialects = dialects[d];
+    x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
+    assert_int_equal(nh_start(&x), 0);
+    int p = nh_add_tcp(&x, false);
+    nh_negotiate(&x, p);
+    uint64_t s = nh_session(&x, p);
+    const nh_cev *e = tcon(&x, p, s);
+    assert_int_equal(e->ev.u.tree.err, 0);
+    assert_int_equal(e->ev.u.tree.status, 0);
+    assert_true(e->ev.u.tree.share_flags & SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA);
+    uint32_t t = e->ev.u.tree.tree_id;
+    int rc;
+    const nh_cev *r = close_on(&x, p, s, t, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(r->ev.flags & SMBX_EVF_ENCRYPTED);
+    assert_int_not_equal(r->ev.u.pdu.status, SMBX_STATUS_ACCESS_DENIED);
+    /* ECHO belongs to no tree: not encrypted */
+    uint64_t req = 0;
+    assert_int_equal(smbx_client_echo(x.cli, x.pair[p].cconn, x.now, &req), 0);
+    assert_false(nh_response(&x, req)->ev.flags & SMBX_EVF_ENCRYPTED);
+    nh_fini(&x);
+  }
+}
+
+/* The server node: a share that requires encryption is refused
+ * ACCESS_DENIED to a session that cannot encrypt (guest: no keys;
+ * 3.3.5.7), and the host's tree_respond says so (SMBX_ERR_AUTH, checked
+ * by the harness). */
+static void tcon_3_3_5_7_encrypt_data_share_refused_to_guest(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
+  x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  /* the server node: ACCESS_DENIED for a session that cannot encrypt */
+  const nh_cev *e = tcon(&x, p, s);
+  assert_int_equal(e->ev.u.tree.status, SMBX_STATUS_ACCESS_DENIED);
+  nh_fini(&x);
+}
+
+/* The client cannot encrypt (the host said the session has no key) while
+ * the server, which has the key, grants a share that requires
+ * encryption: the client refuses the tree (SMBX_ERR_AUTH) and sends
+ * nothing on it in the clear. */
+static void tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt(
+    void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  /* 3.0.2: on 3.1.1 a keyless user session cannot connect a tree */
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  uint64_t s;
+  const nh_cev *e = final_setup_key(&x, p, &s, true);
+  assert_int_equal(e->ev.u.session.err, 0);
+  assert_non_null(nh_wait(&x, SMBX_EV_SESSION_UP));
+  e = tcon(&x, p, s);
+  assert_int_equal(e->ev.u.tree.status, 0);
+  assert_int_equal(e->ev.u.tree.err, SMBX_ERR_AUTH);
+  uint32_t t = e->ev.u.tree.tree_id;
+  size_t before = x.srv_requests;
+  int rc;
+  assert_null(close_on(&x, p, s, t, &rc));
+  assert_int_equal(rc, SMBX_ERR_AUTH);
+  nh_pump(&x);
+  assert_int_equal(x.srv_requests, before);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -152,6 +278,10 @@ int main(void)
       cmocka_unit_test(
           sess_3_2_5_3_1_guest_or_null_with_signing_required_fails),
       cmocka_unit_test(sess_null_session_not_refused_as_guest),
+      cmocka_unit_test(tcon_3_2_5_5_encrypt_data_share_requests_encrypted),
+      cmocka_unit_test(tcon_3_3_5_7_encrypt_data_share_refused_to_guest),
+      cmocka_unit_test(
+          tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt),
   };
   return RUN_TESTS(tests);
 }
