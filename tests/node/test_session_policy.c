@@ -270,6 +270,58 @@ static void tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt(
   nh_fini(&x);
 }
 
+/* The server node: a request in the clear on the tree of a share that
+ * requires encryption is failed ACCESS_DENIED before the host sees it
+ * (3.3.5.2.11). The client node never sends one, so two CLOSEs are
+ * written into the connection by hand after its last request: the first
+ * on the encrypting tree, the second on a plain tree (it reaches the
+ * host: the framing and MessageIds are right). */
+static void tcon_3_3_5_2_11_request_in_clear_access_denied(void **state)
+{
+  (void)state;
+  if (!have_openssl())
+    skip();
+  nh x;
+  nh_setup(&x, true);
+  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  uint32_t plain = nh_tree(&x, p, s);
+  x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
+  const nh_cev *e = tcon(&x, p, s);
+  assert_int_equal(e->ev.u.tree.err, 0);
+  uint32_t enc = e->ev.u.tree.tree_id;
+  assert_int_not_equal(enc, plain);
+  uint64_t req = 0;
+  assert_int_equal(smbx_client_echo(x.cli, x.pair[p].cconn, x.now, &req), 0);
+  const nh_cev *r = nh_response(&x, req);
+  uint64_t mid = r->ev.u.pdu.hdr.message_id;
+  uint64_t sid = e->ev.u.tree.session_id;
+  smbx_smb2_close_req c;
+  memset(&c, 0, sizeof c);
+  c.file_id.persistent_id = 0x51;
+  c.file_id.volatile_id = 0x52;
+  smbx_smb2_hdr h;
+  memset(&h, 0, sizeof h);
+  uint8_t pdu[128];
+  smbx_ssize n = smbx_smb2_encode_close_req(&h, &c, pdu, sizeof pdu, NULL);
+  assert_true(n > 64);
+  uint8_t fr[2][256];
+  size_t fl[2];
+  fl[0] = nh_frame_req(fr[0], sizeof fr[0], SMBX_SMB2_CLOSE, mid + 1, 1, 1,
+                       sid, enc, pdu + 64, (size_t)n - 64);
+  fl[1] = nh_frame_req(fr[1], sizeof fr[1], SMBX_SMB2_CLOSE, mid + 2, 1, 1,
+                       sid, plain, pdu + 64, (size_t)n - 64);
+  size_t before = x.srv_requests;
+  nh_raw(&x, p, fr[0], fl[0]);
+  nh_raw(&x, p, fr[1], fl[1]);
+  nh_pump(&x);
+  assert_int_equal(x.srv_requests, before + 1);
+  nh_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -282,6 +334,7 @@ int main(void)
       cmocka_unit_test(tcon_3_3_5_7_encrypt_data_share_refused_to_guest),
       cmocka_unit_test(
           tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt),
+      cmocka_unit_test(tcon_3_3_5_2_11_request_in_clear_access_denied),
   };
   return RUN_TESTS(tests);
 }
