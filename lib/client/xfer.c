@@ -317,7 +317,7 @@ int smbx_client_xfer_start(smbx_client *cli, const smbx_client_xfer *in,
       (in->flags & ~SMBX_XFER_WRITE) || in->depth > 0xFFFFu ||
       in->offset + in->length < in->offset)
     return SMBX_ERR_INVAL;
-  (void)now_ns; /* requests take the node's time from its last call */
+  cli->now = now_ns; /* the pieces' request timers start now */
   bool read = !(in->flags & SMBX_XFER_WRITE);
   uint64_t conn = in->conn ? in->conn : smbx__cli_pick(cli, in->session);
   uint32_t max = conn ? smbx__cli_io_max(cli, conn, in->session, read) : 0;
