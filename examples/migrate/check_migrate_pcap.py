@@ -20,31 +20,18 @@ import shutil
 import subprocess
 import sys
 
-FIELDS = ["smb2.buffer_descriptor.offset", "smb2.buffer_descriptor.token",
-          "smb2.buffer_descriptor.length", "infiniband.reth.va",
-          "infiniband.reth.r_key", "infiniband.reth.dmalen"]
-
-
-def num(v):
-    return v if isinstance(v, int) else int(str(v), 0)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tools"))
+from rdma_pcap import rdma_coverage, tshark_run  # noqa: E402
 
 
 def tshark_problems(checker, cap):
-    bad = []
     # the host's one-leg authenticator sends a blob that is no GSS-API
     # token: tshark says "Unknown header" for it (as in tests/node)
-    r = subprocess.run(["/usr/bin/python3", checker, cap,
-                        "--fields", ",".join(FIELDS),
-                        "--allow", r"^Unknown header \(class="],
-                       capture_output=True, text=True)
-    if r.returncode == 2:
-        return ["tshark_check.py could not run: " + r.stderr.strip()], {}, []
-    out = json.loads(r.stdout)
-    bad += out.get("problems", [])
-    m = subprocess.run(["tshark", "-n", "-r", cap, "-Y", "_ws.malformed"],
-                       capture_output=True, text=True)
-    if m.returncode != 0 or m.stdout.strip():
-        bad.append("malformed packets: " + m.stdout.strip()[:500])
+    out, bad = tshark_run(checker, cap,
+                          ["--allow", r"^Unknown header \(class="])
+    if out is None:
+        return [bad], {}, []
     smb2 = out.get("smb2", {})
     # B's session, another session ("eve": its CREATEs of the control file
     # and the object find nothing) and B's binding on SMB Direct
@@ -64,30 +51,7 @@ def tshark_problems(checker, cap):
                "RDMA_WRITE_ONLY", "SEND_ONLY", "SEND_ONLY_INV"):
         if rdma.get(op, 0) == 0:
             bad.append("no %s packet (tshark: %s)" % (op, json.dumps(rdma)))
-    descs, reths = [], []
-    for f in out.get("fields", []):
-        offs = f.get("smb2.buffer_descriptor.offset", [])
-        toks = f.get("smb2.buffer_descriptor.token", [])
-        lens = f.get("smb2.buffer_descriptor.length", [])
-        if not (len(offs) == len(toks) == len(lens)):
-            bad.append("frame %d: incomplete descriptor" % f["frame"])
-            continue
-        descs += [(num(o), num(t), num(n)) for o, t, n in zip(offs, toks, lens)]
-        vas = f.get("infiniband.reth.va", [])
-        if vas:
-            reths.append((num(vas[0]), num(f["infiniband.reth.r_key"][0]),
-                          num(f["infiniband.reth.dmalen"][0]), f["frame"]))
-    if not descs:
-        bad.append("tshark shows no BUFFER_DESCRIPTOR_V1 entry")
-    covered = {d: 0 for d in descs}
-    for va, rkey, n, frame in reths:
-        home = [d for d in descs
-                if d[1] == rkey and d[0] <= va and va + n <= d[0] + d[2]]
-        if not home:
-            bad.append("frame %d: RETH va %#x rkey %#x len %d outside every "
-                       "descriptor" % (frame, va, rkey, n))
-        else:
-            covered[home[0]] += n
+    descs, reths, covered = rdma_coverage(out, bad)
     # a READ of the dirty stream asks a page and gets its shorter record
     # (EOF semantics): the data then covers the descriptor's start only
     for d, n in covered.items():
