@@ -9,42 +9,10 @@
  *   else    body is set as the descriptor's secinfo parts; a success must
  *           read back (owner, group, DACL) within the buffer */
 #define _GNU_SOURCE
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "posixfs.h"
+#define FUZZ_POSIXFS_DIR "/tmp/fuzz-posixfs-XXXXXX"
+#include "fuzz_posixfs_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                            \
-  do {                                                                      \
-    if (!(x))                                                               \
-      abort();                                                              \
-  } while (0)
-
-static posixfs *fs;
-static char dir[] = "/tmp/fuzz-posixfs-XXXXXX";
-
-static void cleanup(void)
-{
-  char path[sizeof dir + 2];
-  posixfs_free(fs);
-  memcpy(path, dir, sizeof dir - 1);
-  memcpy(path + sizeof dir - 1, "/f", 3);
-  (void)unlink(path);
-  (void)rmdir(dir);
-}
-
-static posixfs *tree(void)
-{
-  if (!fs) {
-    CHECK(mkdtemp(dir) != NULL);
-    CHECK(posixfs_new(dir, &fs) == 0);
-    CHECK(atexit(cleanup) == 0);
-  }
-  return fs;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

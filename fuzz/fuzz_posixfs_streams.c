@@ -11,42 +11,10 @@
  *   op & 0x10    DIRECTORY_FILE
  *   off          write offset of the payload */
 #define _GNU_SOURCE
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "posixfs.h"
+#define FUZZ_POSIXFS_DIR "/tmp/fuzz-posixfs-streams-XXXXXX"
+#include "fuzz_posixfs_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                            \
-  do {                                                                      \
-    if (!(x))                                                               \
-      abort();                                                              \
-  } while (0)
-
-static posixfs *fs;
-static char dir[] = "/tmp/fuzz-posixfs-streams-XXXXXX";
-
-static void cleanup(void)
-{
-  char path[sizeof dir + 2];
-  posixfs_free(fs);
-  memcpy(path, dir, sizeof dir - 1);
-  memcpy(path + sizeof dir - 1, "/f", 3);
-  (void)unlink(path);
-  (void)rmdir(dir);
-}
-
-static posixfs *tree(void)
-{
-  if (!fs) {
-    CHECK(mkdtemp(dir) != NULL);
-    CHECK(posixfs_new(dir, &fs) == 0);
-    CHECK(atexit(cleanup) == 0);
-  }
-  return fs;
-}
 
 static uint32_t create(posixfs *t, const uint8_t *name, size_t len,
                        uint32_t access, uint32_t disp, uint32_t opts,
