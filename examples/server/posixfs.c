@@ -405,6 +405,32 @@ static int open_parent(posixfs *fs, const char *path, const char **last) {
   return fd;
 }
 
+/* The parent of a name CREATE would make (open_parent), or -1 with *st:
+ * the parent is missing, the name is a dangling symlink (never created
+ * through), or disp only opens what exists. */
+static int create_parent(posixfs *fs, const char *path, uint32_t disp,
+                         const char **last, uint32_t *st) {
+  struct stat sb;
+  int par = open_parent(fs, path, last);
+  if (par < 0) {
+    *st = errno == ENOENT || errno == ENOTDIR
+              ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND
+              : errno_status(errno);
+    return -1;
+  }
+  if (fstatat(par, *last, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+    close(par);
+    *st = SMBX_STATUS_ACCESS_DENIED;
+    return -1;
+  }
+  if (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE) {
+    close(par);
+    *st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
+    return -1;
+  }
+  return par;
+}
+
 /* Names match ignoring ASCII case, as on Windows: a component of path
  * that does not exist as spelled but exists in another case in its
  * directory takes the on-disk spelling, in place (ASCII case folding keeps
@@ -1112,23 +1138,9 @@ static uint32_t create_stream(posixfs *fs, const posixfs_create_args *a,
       goto fail;
     }
     const char *last;
-    int par = open_parent(fs, path, &last);
-    if (par < 0) {
-      st = errno == ENOENT || errno == ENOTDIR
-               ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND
-               : errno_status(errno);
+    int par = create_parent(fs, path, disp, &last, &st);
+    if (par < 0)
       goto fail;
-    }
-    if (fstatat(par, last, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-      close(par); /* a dangling symlink: never created through */
-      st = SMBX_STATUS_ACCESS_DENIED;
-      goto fail;
-    }
-    if (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE) {
-      close(par);
-      st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
-      goto fail;
-    }
     mode_t mode = (a->file_attributes & POSIXFS_ATTR_READONLY) ? 0444 : 0666;
     int fd = openat(par, last,
                     O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -1305,24 +1317,9 @@ uint32_t posixfs_create(posixfs *fs, const posixfs_create_args *a,
     int e = errno;
     if (e == ENOENT) {
       const char *last;
-      int par = open_parent(fs, path, &last);
-      if (par < 0) {
-        st = errno == ENOENT || errno == ENOTDIR
-                 ? SMBX_STATUS_OBJECT_PATH_NOT_FOUND
-                 : errno_status(errno);
+      int par = create_parent(fs, path, disp, &last, &st);
+      if (par < 0)
         goto fail;
-      }
-      /* a dangling symlink as last component: do not create through it */
-      if (fstatat(par, last, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-        close(par);
-        st = SMBX_STATUS_ACCESS_DENIED;
-        goto fail;
-      }
-      if (disp == POSIXFS_OPEN || disp == POSIXFS_OVERWRITE) {
-        close(par);
-        st = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
-        goto fail;
-      }
       /* MS-FSA 2.1.5.1.1: a new READONLY file cannot be delete-on-close */
       if (doc && (a->file_attributes & POSIXFS_ATTR_READONLY)) {
         close(par);
