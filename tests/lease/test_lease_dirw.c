@@ -409,6 +409,24 @@ static side connect_pair(nh *x, bool smbd)
   return c;
 }
 
+/* The node pair with directory leasing on, host s behind the server,
+ * the first connection up and the client's lease scope for guid made. */
+static side start_leasing(nh *x, host *s, bool smbd, const uint8_t *guid,
+                          uint32_t *scope)
+{
+  nh_setup(x, false);
+  x->ss.capabilities |=
+      SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_DIRECTORY_LEASING;
+  assert_int_equal(nh_start(x), 0);
+  x->host_request = host_request;
+  x->host_ud = s;
+  side c = connect_pair(x, smbd);
+  assert_int_equal(smbx_client_leases_enable(x->cli, NULL, x->now), 0);
+  assert_int_equal(smbx_client_lease_scope(x->cli, guid, "share", 0, scope),
+                   0);
+  return c;
+}
+
 static smbx_smb2_create_req create_req(const uint8_t *name, size_t len,
                                        bool dir)
 {
@@ -637,18 +655,9 @@ static void dir_write_end_to_end(bool smbd)
   ent_add(&s, "a", 0x20);
   ent_add(&s, "b", 0x20);
   ent_add(&s, "c", 0x20);
-  nh_setup(&x, false);
-  x.ss.capabilities |=
-      SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_DIRECTORY_LEASING;
-  assert_int_equal(nh_start(&x), 0);
-  x.host_request = host_request;
-  x.host_ud = &s;
-  side c1 = connect_pair(&x, smbd);
-  assert_int_equal(smbx_client_leases_enable(x.cli, NULL, x.now), 0);
   static const uint8_t guid[16] = {7};
   uint32_t scope;
-  assert_int_equal(smbx_client_lease_scope(x.cli, guid, "share", 0, &scope),
-                   0);
+  side c1 = start_leasing(&x, &s, smbd, guid, &scope);
   smbx_lease_client *lt = smbx_client_lease_table(x.cli);
   /* d under RWH, listed into the cache, its handle kept under H */
   uint8_t dp[4];
@@ -740,18 +749,9 @@ static void lease_4_1_open_during_own_break_node(void **state)
   host s;
   memset(&s, 0, sizeof s);
   ent_add(&s, "a", 0x20);
-  nh_setup(&x, false);
-  x.ss.capabilities |=
-      SMBX_SMB2_CAP_LEASING | SMBX_SMB2_CAP_DIRECTORY_LEASING;
-  assert_int_equal(nh_start(&x), 0);
-  x.host_request = host_request;
-  x.host_ud = &s;
-  side c1 = connect_pair(&x, false);
-  assert_int_equal(smbx_client_leases_enable(x.cli, NULL, x.now), 0);
   static const uint8_t guid[16] = {8};
   uint32_t scope;
-  assert_int_equal(smbx_client_lease_scope(x.cli, guid, "share", 0, &scope),
-                   0);
+  side c1 = start_leasing(&x, &s, false, guid, &scope);
   smbx_lease_client *lt = smbx_client_lease_table(x.cli);
   uint8_t dp[4];
   size_t dn = u16("d", dp);
