@@ -108,6 +108,14 @@ static void fill(fx *f, const uint8_t key[16], const char **names, size_t n,
   assert_int_equal(smbx_lease_client_dir_fill_end(f->lc, key, now), 0);
 }
 
+/* f with the directory "d" leased RH (its key in k) and names cached */
+static void dir_fx_init(fx *f, const char **names, size_t n, uint8_t k[16])
+{
+  fx_init(f, NULL);
+  grant(f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
+  fill(f, k, names, n, 0);
+}
+
 static int lookup(fx *f, const uint8_t key[16], const char *name, uint64_t now,
                   smbx_smb2_dir_entry *e)
 {
@@ -461,11 +469,9 @@ static void lease_case_64_client_own_change(void **state)
 {
   (void)state;
   fx f;
-  fx_init(&f, NULL);
   static const char *names[] = {"a"};
   uint8_t k[16];
-  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
-  fill(&f, k, names, 1, 0);
+  dir_fx_init(&f, names, 1, k);
   /* this client creates d\f with the directory's key as parent key */
   uint8_t p[16];
   size_t pn = u16("d\\f", p);
@@ -990,11 +996,9 @@ static void lease_4_3_snapshot_refs_never_wrap(void **state)
 {
   (void)state;
   fx f;
-  fx_init(&f, NULL);
   static const char *names[] = {".", "..", "a.txt", "b"};
   uint8_t k[16];
-  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
-  fill(&f, k, names, 4, 0);
+  dir_fx_init(&f, names, 4, k);
   smbx_lease_dir_snapshot sn, more;
   assert_int_equal(snap_take(&f, k, 1, &sn), 0);
   lc_block *b = sn.ref;
@@ -1129,11 +1133,9 @@ static void lease_4_3_snapshot_after_own_change(void **state)
 {
   (void)state;
   fx f;
-  fx_init(&f, NULL);
   static const char *names[] = {"a", "b", "c"};
   uint8_t k[16];
-  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
-  fill(&f, k, names, 3, 0);
+  dir_fx_init(&f, names, 3, k);
   smbx_lease_dir_snapshot before, after, again;
   assert_int_equal(snap_take(&f, k, 0, &before), 0);
   uint8_t nm[8];
@@ -1181,11 +1183,9 @@ static void lease_4_3_snapshot_freed_with_table(void **state)
 {
   (void)state;
   fx f;
-  fx_init(&f, NULL);
   static const char *names[] = {"a"};
   uint8_t k[16];
-  grant(&f, "d", SMBX_LEASE_REQ_DIR, R | H, 1, k);
-  fill(&f, k, names, 1, 0);
+  dir_fx_init(&f, names, 1, k);
   smbx_lease_dir_snapshot sn;
   assert_int_equal(snap_take(&f, k, 0, &sn), 0);
   smbx_smb2_lease_break_notify n = notif(k, R | H, 0, 2, false);
