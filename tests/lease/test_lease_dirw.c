@@ -465,6 +465,24 @@ static smbx_smb2_fileid create_fid(nh *x, uint64_t conn, uint64_t req)
   return cr.file_id;
 }
 
+/* names[0..n) sorted, joined by spaces into out */
+static void sorted_names(char (*names)[16], size_t n, char *out, size_t cap)
+{
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+      char t[16];
+      memcpy(t, names[j], 16);
+      memcpy(names[j], names[j - 1], 16);
+      memcpy(names[j - 1], t, 16);
+    }
+  out[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    strncat(out, names[i], cap - strlen(out) - 1);
+    if (i + 1 < n)
+      strncat(out, " ", cap - strlen(out) - 1);
+  }
+}
+
 /* A whole "*" enumeration of fid; names sorted into out (space
  * separated). leased: through the node's directory cache. */
 static void list_dir(nh *x, const side *c, smbx_smb2_fileid fid, bool leased,
@@ -509,19 +527,7 @@ static void list_dir(nh *x, const side *c, smbx_smb2_fileid fid, bool leased,
     }
   }
   /* sorted: the server's order is its own */
-  for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-      char t[16];
-      memcpy(t, names[j], 16);
-      memcpy(names[j], names[j - 1], 16);
-      memcpy(names[j - 1], t, 16);
-    }
-  out[0] = 0;
-  for (size_t i = 0; i < n; i++) {
-    strncat(out, names[i], cap - strlen(out) - 1);
-    if (i + 1 < n)
-      strncat(out, " ", cap - strlen(out) - 1);
-  }
+  sorted_names(names, n, out, cap);
 }
 
 /* The snapshot's names, sorted, as list_dir gives them. */
@@ -545,19 +551,7 @@ static void snapshot_names(nh *x, uint32_t scope, const uint8_t *dp,
   }
   size_t n = sn.count;
   smbx_client_dir_release(x->cli, &sn);
-  for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-      char t[16];
-      memcpy(t, names[j], 16);
-      memcpy(names[j], names[j - 1], 16);
-      memcpy(names[j - 1], t, 16);
-    }
-  out[0] = 0;
-  for (size_t i = 0; i < n; i++) {
-    strncat(out, names[i], cap - strlen(out) - 1);
-    if (i + 1 < n)
-      strncat(out, " ", cap - strlen(out) - 1);
-  }
+  sorted_names(names, n, out, cap);
 }
 
 /* One own change under W: the listed entry (REMOVE, SETATTR) or a new one
