@@ -84,6 +84,39 @@ static int smbd_setup(nh *x, uint64_t *s, uint32_t *t)
   return a;
 }
 
+/* One Direct TCP channel. */
+static int tcp_setup(nh *x, uint64_t *s, uint32_t *t)
+{
+  nh_setup(x, false);
+  assert_int_equal(nh_start(x), 0);
+  int a = nh_add_tcp(x, false);
+  nh_negotiate(x, a);
+  *s = nh_session(x, a);
+  *t = nh_tree(x, a, *s);
+  return a;
+}
+
+/* The host's file `name` (1 MiB of pattern seed) opened on channel a; a
+ * transfer of all of it to or from buf starts while the host holds back
+ * every request: its depth pieces are out and unanswered. */
+static uint64_t start_held_back(nh *x, int a, uint64_t s, uint32_t t,
+                                const char *name, uint8_t seed, bool write,
+                                uint8_t *buf, uint32_t depth)
+{
+  smbx_smb2_fileid f = nh_create(x, a, s, t, name);
+  fill(x, name, 1 << 20, seed);
+  x->defer = true;
+  x->n_deferred = 0;
+  smbx_client_xfer p;
+  xparams(&p, x->pair[a].cconn, s, t, f, write, 0, buf, 1 << 20, 65536,
+          depth);
+  uint64_t h;
+  assert_int_equal(smbx_client_xfer_start(x->cli, &p, x->now, &h), 0);
+  nh_pump(x);
+  assert_int_equal(x->n_deferred, depth);
+  return h;
+}
+
 /* A read of the whole file from an unaligned offset, crossing every 64
  * KiB chunk edge, by RDMA straight into the buffer; then a read running
  * past EOF ends short with the EOF flag and the bytes up to EOF. */
@@ -252,23 +285,11 @@ static void xfer_error_mid_transfer_stops_and_reports_first(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
-  smbx_smb2_fileid f = nh_create(&x, a, s, t, "e.bin");
-  fill(&x, "e.bin", 1 << 20, 1);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup(&x, &s, &t);
   static uint8_t got[1 << 20];
-  x.defer = true;
-  x.n_deferred = 0;
-  smbx_client_xfer p;
-  xparams(&p, x.pair[a].cconn, s, t, f, false, 0, got, sizeof got, 65536, 4);
-  uint64_t h;
-  assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h), 0);
-  nh_pump(&x);
-  assert_int_equal(x.n_deferred, 4);
+  (void)start_held_back(&x, a, s, t, "e.bin", 1, false, got, 4);
   nh_answer_deferred(&x, 1, SMBX_STATUS_ACCESS_DENIED);
   nh_pump(&x);
   assert_int_equal(x.n_deferred, 4); /* nothing new went out */
@@ -383,23 +404,11 @@ static void xfer_cancel_in_flight(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
-  smbx_smb2_fileid f = nh_create(&x, a, s, t, "k.bin");
-  fill(&x, "k.bin", 1 << 20, 4);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup(&x, &s, &t);
   static uint8_t put[1 << 20];
-  x.defer = true;
-  x.n_deferred = 0;
-  smbx_client_xfer p;
-  xparams(&p, x.pair[a].cconn, s, t, f, true, 0, put, sizeof put, 65536, 3);
-  uint64_t h;
-  assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h), 0);
-  nh_pump(&x);
-  assert_int_equal(x.n_deferred, 3);
+  uint64_t h = start_held_back(&x, a, s, t, "k.bin", 4, true, put, 3);
   assert_int_equal(smbx_client_xfer_cancel(x.cli, h, x.now), 0);
   assert_int_equal(smbx_client_xfer_cancel(x.cli, h, x.now), 0); /* again */
   const nh_cev *e = done_event(&x);
@@ -421,23 +430,11 @@ static void xfer_cancel_send_failure_ends_once(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
-  smbx_smb2_fileid f = nh_create(&x, a, s, t, "q.bin");
-  fill(&x, "q.bin", 1 << 20, 8);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup(&x, &s, &t);
   static uint8_t got[1 << 20];
-  x.defer = true;
-  x.n_deferred = 0;
-  smbx_client_xfer p;
-  xparams(&p, x.pair[a].cconn, s, t, f, false, 0, got, sizeof got, 65536, 3);
-  uint64_t h;
-  assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h), 0);
-  nh_pump(&x);
-  assert_int_equal(x.n_deferred, 3);
+  uint64_t h = start_held_back(&x, a, s, t, "q.bin", 8, false, got, 3);
   x.pair[a].c2s.fail_in = 1;
   assert_int_equal(smbx_client_xfer_cancel(x.cli, h, x.now), 0);
   const nh_cev *e = done_event(&x);
@@ -458,12 +455,9 @@ static void xfer_start_send_failure_after_first_piece_ends(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup(&x, &s, &t);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "r.bin");
   fill(&x, "r.bin", 1 << 20, 9);
   static uint8_t got[1 << 20];
@@ -537,12 +531,9 @@ static void xfer_start_refusals(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup(&x, &s, &t);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "r.bin");
   uint8_t b[16];
   uint64_t c = x.pair[a].cconn, h;
@@ -625,12 +616,9 @@ static void xfer_alloc_failure_at_start(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup(&x, &s, &t);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "n.bin");
   fill(&x, "n.bin", 65536, 8);
   static uint8_t got[65536];
