@@ -149,6 +149,24 @@ static void carve(vt *v, const size_t *sizes, size_t n)
   v->n_blk = n;
 }
 
+/* n blocks of `each` bytes, carved as above. */
+static void carve_equal(vt *v, size_t n, size_t each)
+{
+  size_t sizes[sizeof v->blk / sizeof v->blk[0]];
+  assert_true(n <= sizeof sizes / sizeof sizes[0]);
+  for (size_t i = 0; i < n; i++)
+    sizes[i] = each;
+  carve(v, sizes, n);
+}
+
+static smbx_vmo_stats stats_of(vt *v)
+{
+  smbx_vmo_stats st;
+  st.struct_size = sizeof st;
+  assert_int_equal(smbx_vmo_stats_get(v->tbl, &st), 0);
+  return st;
+}
+
 static bool guards_intact(const vt *v)
 {
   size_t b = 0;
@@ -439,9 +457,7 @@ static void vmo_create_failures_leave_nothing(void **state)
   sp.blocks = &zero;
   sp.n_blocks = 1;
   assert_int_equal(smbx_vmo_create(v.tbl, &sp, &id), SMBX_ERR_INVAL);
-  smbx_vmo_stats st;
-  st.struct_size = sizeof st;
-  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  smbx_vmo_stats st = stats_of(&v);
   assert_int_equal(st.objects, 0);
   stop(&v);
 }
@@ -761,9 +777,7 @@ static void vmo_io_more_pieces_than_max_sge(void **state)
   assert_int_equal(e->ev.u.pdu.status, 0);
   assert_int_equal(v.released, 1);
   assert_int_equal(v.rops_at_release, v.x.w->rlog_n);
-  smbx_vmo_stats st;
-  st.struct_size = sizeof st;
-  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  smbx_vmo_stats st = stats_of(&v);
   assert_int_equal(st.pins, 0);
   assert_int_equal(v.route_rc_min, 0);
   free(src);
@@ -779,10 +793,7 @@ static void vmo_transfer_refused_by_node_is_answered(void **state)
   (void)state;
   vt v;
   start_as(&v, NULL, false, 0, 16);
-  size_t sizes[24];
-  for (size_t i = 0; i < 24; i++)
-    sizes[i] = 1000;
-  carve(&v, sizes, 24);
+  carve_equal(&v, 24, 1000);
   v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
   assert_int_equal(open_obj(&v, 0x3), 0);
   uint8_t *buf = calloc(1, 24000);
@@ -790,9 +801,7 @@ static void vmo_transfer_refused_by_node_is_answered(void **state)
                    SMBX_STATUS_INSUFFICIENT_RESOURCES);
   assert_int_equal(vwrite(&v, 0, buf, 24000)->ev.u.pdu.status,
                    SMBX_STATUS_INSUFFICIENT_RESOURCES);
-  smbx_vmo_stats st;
-  st.struct_size = sizeof st;
-  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  smbx_vmo_stats st = stats_of(&v);
   assert_int_equal(st.pins, 0);
   /* 16 pieces fit: the connection still works */
   const rh_ev *e = vread(&v, 0, buf, 16000);
@@ -810,10 +819,7 @@ static void vmo_xfer_sge_below_op_sge_counts_as_op_sge(void **state)
   (void)state;
   vt v;
   start_as(&v, NULL, false, 16, 4);
-  size_t sizes[16];
-  for (size_t i = 0; i < 16; i++)
-    sizes[i] = 1000;
-  carve(&v, sizes, 16);
+  carve_equal(&v, 16, 1000);
   v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
   assert_int_equal(open_obj(&v, 0x1), 0);
   uint8_t buf[16000];
@@ -1139,9 +1145,7 @@ static void vmo_access_rights_and_reduction(void **state)
                    SMBX_STATUS_FILE_CLOSED);
   assert_int_equal(vread(&v, 0, buf, 10)->ev.u.pdu.status,
                    SMBX_STATUS_FILE_CLOSED);
-  smbx_vmo_stats st;
-  st.struct_size = sizeof st;
-  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  smbx_vmo_stats st = stats_of(&v);
   assert_int_equal(st.refused, 2);
   /* restored: works again */
   assert_int_equal(smbx_vmo_set_access(v.tbl, v.id, SMBX_VMO_READ), 0);
@@ -1579,9 +1583,7 @@ static void vmo_rdma_error_completion_unpins(void **state)
                    0);
   rh_pump(&v.x);
   assert_true(v.x.cdown);
-  smbx_vmo_stats st;
-  st.struct_size = sizeof st;
-  assert_int_equal(smbx_vmo_stats_get(v.tbl, &st), 0);
+  smbx_vmo_stats st = stats_of(&v);
   assert_int_equal(st.pins, 0);
   /* nothing holds it: revocation gives the blocks back at once */
   assert_int_equal(smbx_vmo_destroy(v.tbl, v.id), 0);
