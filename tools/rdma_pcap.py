@@ -5,6 +5,8 @@ the SMB_DIRECT_BUFFER_DESCRIPTOR_V1 entries the SMB2 PDUs carried, and
 which descriptor each RDMA RETH lies in.
 """
 import json
+import os
+import shutil
 import subprocess
 
 FIELDS = ["smb2.buffer_descriptor.offset", "smb2.buffer_descriptor.token",
@@ -14,6 +16,20 @@ FIELDS = ["smb2.buffer_descriptor.offset", "smb2.buffer_descriptor.token",
 
 def num(v):
     return v if isinstance(v, int) else int(str(v), 0)
+
+
+def capture(exe, outdir, name):
+    """Runs `smbx-NAME -q --pcap OUTDIR/NAME.pcap` (exe): (the capture's
+    path, None), or (None, why) when it failed or tshark is missing."""
+    os.makedirs(outdir, exist_ok=True)
+    cap = os.path.join(outdir, name + ".pcap")
+    r = subprocess.run([exe, "-q", "--pcap", cap], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        return None, "smbx-%s failed: %s" % (name, r.stderr.strip())
+    if not shutil.which("tshark"):
+        return None, "tshark not found"
+    return cap, None
 
 
 def tshark_run(checker, cap, extra_args=()):

@@ -17,29 +17,22 @@ Runs `smbx-demo -q --pcap OUTDIR/demo.pcap` and checks the capture:
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools"))
-from rdma_pcap import rdma_coverage, tshark_run  # noqa: E402
+from rdma_pcap import capture, rdma_coverage, tshark_run  # noqa: E402
 
 
 def main():
     demo, checker, dump, outdir = sys.argv[1:5]
-    os.makedirs(outdir, exist_ok=True)
-    cap = os.path.join(outdir, "demo.pcap")
-    r = subprocess.run([demo, "-q", "--pcap", cap], capture_output=True,
-                       text=True, timeout=600)
-    if r.returncode != 0:
-        print("smbx-demo failed: " + r.stderr.strip())
+    cap, why = capture(demo, outdir, "demo")
+    if cap is None:
+        print(why)
         return 1
 
     # ---- tshark
-    if not shutil.which("tshark"):
-        print("tshark not found")
-        return 1
     out, bad = tshark_run(checker, cap)
     if out is None:
         print(bad)

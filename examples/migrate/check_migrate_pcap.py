@@ -16,13 +16,12 @@ capture (Direct TCP control session, SMB Direct channel, RDMA):
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools"))
-from rdma_pcap import rdma_coverage, tshark_run  # noqa: E402
+from rdma_pcap import capture, rdma_coverage, tshark_run  # noqa: E402
 
 
 def tshark_problems(checker, cap):
@@ -98,15 +97,9 @@ def dump_problems(dump, cap, descs):
 
 def main():
     exe, checker, dump, outdir = sys.argv[1:5]
-    os.makedirs(outdir, exist_ok=True)
-    cap = os.path.join(outdir, "migrate.pcap")
-    r = subprocess.run([exe, "-q", "--pcap", cap], capture_output=True,
-                       text=True, timeout=600)
-    if r.returncode != 0:
-        print("smbx-migrate failed: " + r.stderr.strip())
-        return 1
-    if not shutil.which("tshark"):
-        print("tshark not found")
+    cap, why = capture(exe, outdir, "migrate")
+    if cap is None:
+        print(why)
         return 1
     bad, summary, descs = tshark_problems(checker, cap)
     more, n_ops = dump_problems(dump, cap, descs)
