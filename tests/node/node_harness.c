@@ -859,6 +859,14 @@ const nh_cev *nh_response(nh *x, uint64_t req)
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
+int nh_start_tcp(nh *x)
+{
+  assert_int_equal(nh_start(x), 0);
+  int p = nh_add_tcp(x, false);
+  nh_negotiate(x, p);
+  return p;
+}
+
 void nh_negotiate(nh *x, int p)
 {
   if (x->pair[p].smbd) {

@@ -138,6 +138,8 @@ int nh_start(nh *x);
 void nh_fini(nh *x);
 /* Adds a TCP pair (client node unless raw). Returns the pair index. */
 int nh_add_tcp(nh *x, bool raw_client);
+/* nh_start, then a client TCP pair past NEGOTIATE. Returns the pair. */
+int nh_start_tcp(nh *x);
 /* Adds an SMB Direct pair on a simulated NIC: the first on x->w, a second
  * on x->w2 (two per harness). */
 int nh_add_smbd(nh *x);

@@ -151,9 +151,7 @@ static void netif_3_3_5_15_11_refusals(void **state)
     if (multi)
       x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
     x.cs.dialects = SMBX_DIALECT_MASK_302;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     uint64_t s = nh_session(&x, p);
     uint32_t t = nh_tree(&x, p, s);
     uint64_t c = x.pair[p].cconn;
@@ -339,9 +337,7 @@ static void bind_3_3_5_5_hostile_binding_legs(void **state)
     if (multi)
       x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
     x.cs.dialects = SMBX_DIALECT_MASK_302;
-    assert_int_equal(nh_start(&x), 0);
-    int a = nh_add_tcp(&x, false);
-    nh_negotiate(&x, a);
+    int a = nh_start_tcp(&x);
     uint64_t s = nh_session(&x, a);
     uint64_t sid = wire_id(&x, s);
     smbx_smb2_keys k;
@@ -412,9 +408,7 @@ static void bind_3_3_5_5_hostile_binding_legs(void **state)
   x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
   x.cs.dialects = SMBX_DIALECT_MASK_302;
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
+  int a = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, a);
   smbx_smb2_keys k;
   assert_int_equal(smbx_smb2_derive_keys(&x.cr, SMBX_SMB2_DIALECT_302,
@@ -461,9 +455,7 @@ static void bind2_3_3_4_1_1_unbound_session_answer_keeps_signed(void **state)
   nh_setup(&x, true);
   x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
   x.cs.dialects = SMBX_DIALECT_MASK_302;
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
+  int a = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, a);
   uint64_t sid = wire_id(&x, s);
   smbx_smb2_keys k;

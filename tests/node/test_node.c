@@ -85,9 +85,7 @@ static void neg_4_1_every_dialect_end_to_end(void **state)
     nh x;
     nh_setup(&x, true);
     x.cs.dialects = 1u << d;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     const nh_cev *e = &x.log[x.cursor - 1];
     assert_int_equal(e->ev.u.negotiated.dialect, k_dialects[d]);
     assert_int_equal(x.srv_dialect, k_dialects[d]);
@@ -115,9 +113,7 @@ static void neg_4_1_highest_common_dialect(void **state)
   nh x;
   nh_setup(&x, true);
   x.ss.dialects = SMBX_DIALECT_MASK_210 | SMBX_DIALECT_MASK_300;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  (void)nh_start_tcp(&x);
   assert_int_equal(x.log[x.cursor - 1].ev.u.negotiated.dialect,
                    SMBX_SMB2_DIALECT_300);
   nh_fini(&x);
@@ -154,9 +150,7 @@ static void sess_4_2_two_rounds_then_signed_session(void **state)
     nh_setup(&x, true);
     x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
     x.cs.dialects = 1u << d;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     uint64_t s = nh_session(&x, p);
     assert_int_equal(x.srv_events[SMBX_EV_SESSION_SETUP], 3);
     assert_int_equal(nh_count(&x, SMBX_EV_SESSION_SETUP), 3);
@@ -185,9 +179,7 @@ static void sess_4_2_logon_failure(void **state)
   (void)state;
   nh x;
   nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   uint64_t s = 0;
   assert_int_equal(smbx_client_session_setup(x.cli, x.pair[p].cconn, &s,
                                              (const uint8_t *)"BAD", 3, x.now),
@@ -209,9 +201,7 @@ static void sess_4_2_guest_session_unsigned(void **state)
   nh x;
   nh_setup(&x, true);
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, p);
   uint32_t t = nh_tree(&x, p, s);
   smbx_smb2_fileid f = nh_create(&x, p, s, t, "g");
@@ -228,9 +218,7 @@ static void tree_4_3_bad_share_and_unknown_tree(void **state)
   (void)state;
   nh x;
   nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, p);
   assert_int_equal(smbx_client_tree_connect(x.cli, x.pair[p].cconn, s,
                                             "\\\\srv\\nope", x.now, NULL),
@@ -341,9 +329,7 @@ static void credit_6_1_large_mtu_1mib(void **state)
     nh_setup(&x, true);
     if (split)
       x.feed_max = 1000;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     uint64_t s = nh_session(&x, p);
     uint32_t t = nh_tree(&x, p, s);
     smbx_smb2_fileid f = nh_create(&x, p, s, t, "big");
@@ -399,9 +385,7 @@ static void compound_6_2_related_create_write_close(void **state)
   nh x;
   nh_setup(&x, true);
   x.ss.flags |= SMBX_SERVER_SIGNING_REQUIRED;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, p);
   uint32_t t = nh_tree(&x, p, s);
   uint64_t reqs[3];
@@ -795,9 +779,7 @@ static void tcon_3_3_5_7_unsigned_311_user_session_disconnects(void **state)
   nh x;
   nh_setup(&x, true);
   x.cs.dialects = SMBX_DIALECT_MASK_311;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, p);
   size_t tcons = x.srv_events[SMBX_EV_TREE_CONNECT];
   uint64_t req = 0;
@@ -823,9 +805,7 @@ static void client_2_2_unsolicited_rejected_break_delivered(void **state)
   for (int kind = 0; kind < 2; kind++) {
     nh x;
     nh_setup(&x, false);
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     smbx_smb2_hdr h;
     memset(&h, 0, sizeof h);
     h.flags = SMBX_SMB2_FLAGS_SERVER_TO_REDIR;
@@ -886,9 +866,7 @@ static void crypto_6_5_encrypted_311_round_trip(void **state)
       x.cs.dialects = SMBX_DIALECT_MASK_300;
     if (who == 3)
       x.cs.dialects = SMBX_DIALECT_MASK_302;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     assert_int_equal(x.log[x.cursor - 1].ev.u.negotiated.cipher,
                      who >= 2 ? SMBX_CRYPTO_CIPHER_AES128_CCM
                               : SMBX_CRYPTO_CIPHER_AES128_GCM);
@@ -1136,9 +1114,7 @@ static void malformed_0_wrong_structure_size_invalid_parameter(void **state)
   (void)state;
   nh x;
   nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int good = nh_add_tcp(&x, false);
-  nh_negotiate(&x, good);
+  int good = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, good);
   uint32_t t = nh_tree(&x, good, s);
   uint8_t body[64];
@@ -1169,9 +1145,7 @@ static void neg_4_1_capabilities_as_enabled(void **state)
                       SMBX_SMB2_CAP_DIRECTORY_LEASING |
                       SMBX_SMB2_CAP_MULTI_CHANNEL;
   x.cs.dialects = SMBX_DIALECT_MASK_210 | SMBX_DIALECT_MASK_302;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   const nh_cev *e = &x.log[x.cursor - 1];
   assert_int_equal(e->ev.u.negotiated.dialect, SMBX_SMB2_DIALECT_302);
   assert_int_equal(e->ev.u.negotiated.capabilities,

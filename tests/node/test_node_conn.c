@@ -173,9 +173,7 @@ static void break_3_3_4_7_encrypted_for_encrypting_session(void **state)
   nh x;
   nh_setup(&x, true);
   x.ss.flags |= SMBX_SERVER_ENCRYPT;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   (void)nh_session(&x, p);
   uint64_t wire = x.log[x.cursor - 1].ev.u.session.session_id;
   assert_true(wire != 0);
@@ -227,9 +225,7 @@ static void compound_6_2_compound_request_compound_response(void **state)
     nh x;
     nh_setup(&x, true);
     x.ss.flags |= enc ? SMBX_SERVER_ENCRYPT : SMBX_SERVER_SIGNING_REQUIRED;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     uint64_t s = nh_session(&x, p);
     uint32_t t = nh_tree(&x, p, s);
     uint64_t reqs[3];
@@ -300,9 +296,7 @@ static void sess_keyless_session_unsigned_or_refused(void **state)
     /* 3.0.2: on 3.1.1 a keyless user session cannot connect a tree (its
      * TREE_CONNECT must be signed, MS-SMB2 3.3.5.7) */
     x.cs.dialects = SMBX_DIALECT_MASK_302;
-    assert_int_equal(nh_start(&x), 0);
-    int p = nh_add_tcp(&x, false);
-    nh_negotiate(&x, p);
+    int p = nh_start_tcp(&x);
     uint64_t s;
     const nh_cev *e = session_without_key(&x, p, &s);
     assert_int_equal(e->ev.u.session.status, SMBX_STATUS_SUCCESS);
@@ -335,9 +329,7 @@ static void sess_keyless_session_unsigned_or_refused(void **state)
   nh_setup(&x, true);
   x.cs.flags |= SMBX_CLIENT_ENCRYPT;
   x.auth_rounds = 1;
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
-  nh_negotiate(&x, p);
+  int p = nh_start_tcp(&x);
   uint64_t s = 0;
   assert_int_equal(smbx_client_session_setup(x.cli, x.pair[p].cconn, &s,
                                              (const uint8_t *)"NEGO", 4,

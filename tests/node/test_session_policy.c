@@ -19,16 +19,6 @@ static bool have_openssl(void)
 #endif
 }
 
-/* Starts the configured nodes; returns the pair of a Direct TCP channel
- * past NEGOTIATE. */
-static int start_tcp(nh *x)
-{
-  assert_int_equal(nh_start(x), 0);
-  int p = nh_add_tcp(x, false);
-  nh_negotiate(x, p);
-  return p;
-}
-
 /* Runs the harness's SESSION_SETUP legs (keyless: the host tells the
  * client node the session has no key before the last leg); returns the
  * final response's event (status SUCCESS). */
@@ -75,7 +65,7 @@ static void sess_3_2_5_3_1_guest_fallback_refused_by_default(void **state)
   nh_setup(&x, false);
   x.cs.flags &= ~SMBX_CLIENT_ALLOW_GUEST;
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
-  int p = start_tcp(&x);
+  int p = nh_start_tcp(&x);
   uint64_t s;
   const nh_cev *e = final_setup(&x, p, &s);
   assert_int_equal(e->ev.u.session.err, SMBX_ERR_AUTH);
@@ -96,7 +86,7 @@ static void sess_3_2_5_3_1_guest_allowed_reported(void **state)
   nh_setup(&x, false);
   assert_true(x.cs.flags & SMBX_CLIENT_ALLOW_GUEST);
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
-  int p = start_tcp(&x);
+  int p = nh_start_tcp(&x);
   uint64_t s;
   const nh_cev *e = final_setup(&x, p, &s);
   assert_int_equal(e->ev.u.session.err, 0);
@@ -126,7 +116,7 @@ static void sess_3_2_5_3_1_guest_or_null_with_signing_required_fails(
       nh_setup(&x, true);
       x.cs.flags |= req[r];
       x.session_flags = kind[k];
-      int p = start_tcp(&x);
+      int p = nh_start_tcp(&x);
       uint64_t s;
       const nh_cev *e = final_setup(&x, p, &s);
       assert_int_equal(e->ev.u.session.err, SMBX_ERR_AUTH);
@@ -146,7 +136,7 @@ static void sess_null_session_not_refused_as_guest(void **state)
   nh_setup(&x, false);
   x.cs.flags &= ~SMBX_CLIENT_ALLOW_GUEST;
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_NULL;
-  int p = start_tcp(&x);
+  int p = nh_start_tcp(&x);
   uint64_t s;
   const nh_cev *e = final_setup(&x, p, &s);
   assert_int_equal(e->ev.u.session.err, 0);
@@ -194,7 +184,7 @@ static void tcon_3_2_5_5_encrypt_data_share_requests_encrypted(void **state)
     nh_setup(&x, true);
     x.cs.dialects = dialects[d];
     x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
-    int p = start_tcp(&x);
+    int p = nh_start_tcp(&x);
     uint64_t s = nh_session(&x, p);
     const nh_cev *e = tcon(&x, p, s);
     assert_int_equal(e->ev.u.tree.err, 0);
@@ -225,7 +215,7 @@ static void tcon_3_3_5_7_encrypt_data_share_refused_to_guest(void **state)
   nh_setup(&x, false);
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
   x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
-  int p = start_tcp(&x);
+  int p = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, p);
   /* the server node: ACCESS_DENIED for a session that cannot encrypt */
   const nh_cev *e = tcon(&x, p, s);
@@ -248,7 +238,7 @@ static void tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt(
   /* 3.0.2: on 3.1.1 a keyless user session cannot connect a tree */
   x.cs.dialects = SMBX_DIALECT_MASK_302;
   x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
-  int p = start_tcp(&x);
+  int p = nh_start_tcp(&x);
   uint64_t s;
   const nh_cev *e = final_setup_key(&x, p, &s, true);
   assert_int_equal(e->ev.u.session.err, 0);
@@ -280,7 +270,7 @@ static void tcon_3_3_5_2_11_request_in_clear_access_denied(void **state)
   nh x;
   nh_setup(&x, true);
   x.cs.dialects = SMBX_DIALECT_MASK_302;
-  int p = start_tcp(&x);
+  int p = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, p);
   uint32_t plain = nh_tree(&x, p, s);
   x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;

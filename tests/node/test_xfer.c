@@ -88,9 +88,7 @@ static int smbd_setup(nh *x, uint64_t *s, uint32_t *t)
 static int tcp_setup(nh *x, uint64_t *s, uint32_t *t)
 {
   nh_setup(x, false);
-  assert_int_equal(nh_start(x), 0);
-  int a = nh_add_tcp(x, false);
-  nh_negotiate(x, a);
+  int a = nh_start_tcp(x);
   *s = nh_session(x, a);
   *t = nh_tree(x, a, *s);
   return a;
@@ -225,9 +223,7 @@ static void credits_case(uint32_t credits, uint32_t depth)
   nh_setup(&x, false);
   x.ss.credits_max = credits;
   x.ss.credits_min = credits;
-  assert_int_equal(nh_start(&x), 0);
-  int a = nh_add_tcp(&x, false);
-  nh_negotiate(&x, a);
+  int a = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, a);
   uint32_t t = nh_tree(&x, a, s);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "c.bin");
