@@ -919,6 +919,33 @@ uint64_t nh_session(nh *x, int p)
   return s;
 }
 
+const nh_cev *nh_session_final(nh *x, int p, uint64_t *s, bool keyless)
+{
+  uint64_t conn = x->pair[p].cconn;
+  *s = 0;
+  assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
+                                             (const uint8_t *)"NEGO", 4,
+                                             x->now),
+                   0);
+  for (int round = 1;; round++) {
+    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
+    assert_non_null(e);
+    if (e->ev.u.session.status == SMBX_STATUS_SUCCESS)
+      return e;
+    assert_int_equal(e->ev.u.session.status,
+                     SMBX_STATUS_MORE_PROCESSING_REQUIRED);
+    if (keyless && round == x->auth_rounds)
+      assert_int_equal(smbx_client_session_key(x->cli, *s, NULL, 0, x->now),
+                       0);
+    char tok[16];
+    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
+    assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
+                                               (const uint8_t *)tok,
+                                               (size_t)tl, x->now),
+                     0);
+  }
+}
+
 void nh_bind(nh *x, int p, uint64_t s)
 {
   uint64_t c = x->pair[p].cconn;

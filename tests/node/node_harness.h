@@ -156,6 +156,11 @@ size_t nh_count(const nh *x, uint32_t type);
 /* Whole flows on pair p; each asserts success. */
 void nh_negotiate(nh *x, int p);
 uint64_t nh_session(nh *x, int p);
+/* SESSION_SETUP on pair p with the fake authenticator's legs, any
+ * outcome (keyless: the host tells the client node the session has no
+ * key before the last leg); returns the final response's event (status
+ * SUCCESS), *s its session. */
+const nh_cev *nh_session_final(nh *x, int p, uint64_t *s, bool keyless);
 /* Binds session s to pair p (SMB2_SESSION_FLAG_BINDING) with the fake
  * authenticator's rounds and x->key as the binding key; after
  * SESSION_UP the key can no longer be given (SMBX_ERR_STATE). */

@@ -251,34 +251,6 @@ static void compound_6_2_compound_request_compound_response(void **state)
   }
 }
 
-/* Session setup on pair p where the host says the session has no key
- * (smbx_client_session_key with NULL, 0) before the final leg; returns the
- * final SESSION_SETUP event. */
-static const nh_cev *session_without_key(nh *x, int p, uint64_t *s)
-{
-  uint64_t conn = x->pair[p].cconn;
-  *s = 0;
-  assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
-                                             (const uint8_t *)"NEGO", 4,
-                                             x->now),
-                   0);
-  for (int round = 1;; round++) {
-    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
-    assert_non_null(e);
-    if (e->ev.u.session.status != SMBX_STATUS_MORE_PROCESSING_REQUIRED)
-      return e;
-    if (round == x->auth_rounds)
-      assert_int_equal(smbx_client_session_key(x->cli, *s, NULL, 0, x->now),
-                       0);
-    char tok[16];
-    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
-    assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
-                                               (const uint8_t *)tok,
-                                               (size_t)tl, x->now),
-                     0);
-  }
-}
-
 /* A session the host declares keyless (smbx_client_session_key with no
  * key) comes up without signing or encryption; with signing or
  * encryption required by the client it is refused (SMBX_ERR_AUTH), and a
@@ -298,7 +270,7 @@ static void sess_keyless_session_unsigned_or_refused(void **state)
     x.cs.dialects = SMBX_DIALECT_MASK_302;
     int p = nh_start_tcp(&x);
     uint64_t s;
-    const nh_cev *e = session_without_key(&x, p, &s);
+    const nh_cev *e = nh_session_final(&x, p, &s, true);
     assert_int_equal(e->ev.u.session.status, SMBX_STATUS_SUCCESS);
     if (required) {
       assert_int_equal(e->ev.u.session.err, SMBX_ERR_AUTH);

@@ -19,39 +19,9 @@ static bool have_openssl(void)
 #endif
 }
 
-/* Runs the harness's SESSION_SETUP legs (keyless: the host tells the
- * client node the session has no key before the last leg); returns the
- * final response's event (status SUCCESS). */
-static const nh_cev *final_setup_key(nh *x, int p, uint64_t *s, bool keyless)
-{
-  uint64_t conn = x->pair[p].cconn;
-  *s = 0;
-  assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
-                                             (const uint8_t *)"NEGO", 4,
-                                             x->now),
-                   0);
-  for (int round = 1;; round++) {
-    const nh_cev *e = nh_wait(x, SMBX_EV_SESSION_SETUP);
-    assert_non_null(e);
-    if (e->ev.u.session.status == SMBX_STATUS_SUCCESS)
-      return e;
-    assert_int_equal(e->ev.u.session.status,
-                     SMBX_STATUS_MORE_PROCESSING_REQUIRED);
-    if (keyless && round == x->auth_rounds)
-      assert_int_equal(smbx_client_session_key(x->cli, *s, NULL, 0, x->now),
-                       0);
-    char tok[16];
-    int tl = snprintf(tok, sizeof tok, "AUTH%d", round);
-    assert_int_equal(smbx_client_session_setup(x->cli, conn, s,
-                                               (const uint8_t *)tok,
-                                               (size_t)tl, x->now),
-                     0);
-  }
-}
-
 static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
 {
-  return final_setup_key(x, p, s, false);
+  return nh_session_final(x, p, s, false);
 }
 
 /* A server that falls back to guest (IS_GUEST: the credentials were not
@@ -240,7 +210,7 @@ static void tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt(
   x.share_flags = SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
   int p = nh_start_tcp(&x);
   uint64_t s;
-  const nh_cev *e = final_setup_key(&x, p, &s, true);
+  const nh_cev *e = nh_session_final(&x, p, &s, true);
   assert_int_equal(e->ev.u.session.err, 0);
   assert_non_null(nh_wait(&x, SMBX_EV_SESSION_UP));
   e = tcon(&x, p, s);
