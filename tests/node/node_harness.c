@@ -859,6 +859,15 @@ const nh_cev *nh_response(nh *x, uint64_t req)
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
+bool nh_have_openssl(void)
+{
+#ifdef NH_HAVE_OPENSSL
+  return true;
+#else
+  return false;
+#endif
+}
+
 int nh_start_tcp(nh *x)
 {
   assert_int_equal(nh_start(x), 0);

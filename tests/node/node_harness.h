@@ -134,6 +134,9 @@ typedef struct nh {
  * with it (NH_HAVE_OPENSSL), test allocator. Adjust x->ss / x->cs between
  * nh_setup and nh_start. */
 void nh_setup(nh *x, bool crypto);
+/* Whether the harness was built with the OpenSSL adapter (tests that
+ * sign or encrypt skip without it). */
+bool nh_have_openssl(void);
 int nh_start(nh *x);
 void nh_fini(nh *x);
 /* Adds a TCP pair (client node unless raw). Returns the pair index. */

@@ -14,15 +14,6 @@
 
 #include <smbx/tcp.h>
 
-static bool have_openssl(void)
-{
-#ifdef NH_HAVE_OPENSSL
-  return true;
-#else
-  return false;
-#endif
-}
-
 static void netif4(smbx_smb2_netif *e, uint32_t idx, uint32_t cap,
                    uint8_t last)
 {
@@ -72,7 +63,7 @@ static void two_channels(nh *x, uint32_t mask, int *a, int *b, uint64_t *s,
 static void netif_2_2_32_5_round_trip_through_both_nodes(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   int a, b;
@@ -329,7 +320,7 @@ static uint32_t raw_bind(nh *x, int p, uint64_t mid, uint64_t sid, int sig,
 static void bind_3_3_5_5_hostile_binding_legs(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int multi = 0; multi < 2; multi++) {
     nh x;
@@ -449,7 +440,7 @@ static const uint8_t *last_msg(nh *x, int p, smbx_smb2_hdr *h, size_t *len)
 static void bind2_3_3_4_1_1_unbound_session_answer_keeps_signed(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -502,7 +493,7 @@ static void bind2_3_3_4_1_1_unbound_session_answer_keeps_signed(void **state)
 static void bind_3_2_5_3_3_guest_binding_response_refused(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -563,7 +554,7 @@ static void bind_3_2_5_3_3_guest_binding_response_refused(void **state)
 static void bind_3_3_5_5_3_other_user_refused(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -621,7 +612,7 @@ static void bind_3_3_5_5_3_other_user_refused(void **state)
 static void bind_6_6_channel_key_from_binding_key(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   int a, b;
@@ -681,7 +672,7 @@ static void bind_6_6_channel_key_from_binding_key(void **state)
 static void spread_requests_use_both_channels(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   int a, b;
@@ -763,7 +754,7 @@ static size_t responses_for(const nh *x, uint64_t first_conn, uint64_t req,
 static void failover_6_6_replayed_once_with_flag_and_sequence(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int smbd = 0; smbd < 2; smbd++) {
     nh x;
@@ -878,7 +869,7 @@ static void failover_6_6_replayed_once_with_flag_and_sequence(void **state)
 static void failover_replay_is_once_only(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -1060,7 +1051,7 @@ static void rdma_failover(bool b_smbd, bool fail_reg)
 static void failover_6_6_rdma_io_rebuilt_on_smbd_channel(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   rdma_failover(true, false);
 }
@@ -1068,7 +1059,7 @@ static void failover_6_6_rdma_io_rebuilt_on_smbd_channel(void **state)
 static void failover_6_6_rdma_io_resent_inline_on_tcp_channel(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   rdma_failover(false, false);
 }
@@ -1076,7 +1067,7 @@ static void failover_6_6_rdma_io_resent_inline_on_tcp_channel(void **state)
 static void failover_rdma_registration_failure_completes_once(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   rdma_failover(true, true);
 }
@@ -1086,7 +1077,7 @@ static void failover_rdma_registration_failure_completes_once(void **state)
 static void failover_disabled_and_arena_alloc_failure(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -1337,7 +1328,7 @@ static void alloc_multichannel_server_fails_cleanly(void **state)
 static void alloc_zero_per_request_multichannel(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   int a, b;

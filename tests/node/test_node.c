@@ -18,15 +18,6 @@ static const uint16_t k_dialects[5] = {
     SMBX_SMB2_DIALECT_202, SMBX_SMB2_DIALECT_210, SMBX_SMB2_DIALECT_300,
     SMBX_SMB2_DIALECT_302, SMBX_SMB2_DIALECT_311};
 
-static bool have_openssl(void)
-{
-#ifdef NH_HAVE_OPENSSL
-  return true;
-#else
-  return false;
-#endif
-}
-
 /* write len bytes of a pattern, read them back, compare */
 static void write_read(nh *x, int p, uint64_t s, uint32_t t,
                        smbx_smb2_fileid f, size_t len, uint8_t seed,
@@ -80,7 +71,7 @@ static void neg_4_1_every_dialect_end_to_end(void **state)
 {
   (void)state;
   for (int d = 0; d < 5; d++) {
-    if (k_dialects[d] == SMBX_SMB2_DIALECT_311 && !have_openssl())
+    if (k_dialects[d] == SMBX_SMB2_DIALECT_311 && !nh_have_openssl())
       continue;
     nh x;
     nh_setup(&x, true);
@@ -143,7 +134,7 @@ static void neg_4_1_no_common_dialect_fails(void **state)
 static void sess_4_2_two_rounds_then_signed_session(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int d = 0; d < 5; d++) {
     nh x;
@@ -726,7 +717,7 @@ static void tcon_3_2_4_1_1_signed_on_311_without_signing_required(
     void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int guest = 0; guest < 2; guest++) {
     nh x;
@@ -774,7 +765,7 @@ static void tcon_3_2_4_1_1_signed_on_311_without_signing_required(
 static void tcon_3_3_5_7_unsigned_311_user_session_disconnects(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -852,7 +843,7 @@ static void client_2_2_unsolicited_rejected_break_delivered(void **state)
 static void crypto_6_5_encrypted_311_round_trip(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int who = 0; who < 4; who++) {
     nh x;
@@ -1152,7 +1143,7 @@ static void neg_4_1_capabilities_as_enabled(void **state)
                    SMBX_SMB2_CAP_LARGE_MTU | SMBX_SMB2_CAP_LEASING |
                        SMBX_SMB2_CAP_DIRECTORY_LEASING |
                        SMBX_SMB2_CAP_MULTI_CHANNEL |
-                       (have_openssl() ? SMBX_SMB2_CAP_ENCRYPTION : 0));
+                       (nh_have_openssl() ? SMBX_SMB2_CAP_ENCRYPTION : 0));
   nh_fini(&x);
   /* 2.1 has no directory leasing or multichannel */
   nh_setup(&x, false);
@@ -1250,7 +1241,7 @@ static void break_4_13_server_notifications_reach_client(void **state)
 static void multichannel_6_6_bind_second_connection(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   static const uint32_t masks[3] = {SMBX_DIALECT_MASK_311,
                                     SMBX_DIALECT_MASK_302,

@@ -11,15 +11,6 @@
 #include "node_harness.h"
 #include "test_main.h"
 
-static bool have_openssl(void)
-{
-#ifdef NH_HAVE_OPENSSL
-  return true;
-#else
-  return false;
-#endif
-}
-
 /* Client bytes of pair p fed straight to the client node, without
  * draining its event queue (nh_pump would drain it). */
 static void feed_client_raw(nh *x, int p)
@@ -168,7 +159,7 @@ static void client_request_refused_nomem_when_queue_cannot_grow(void **state)
 static void break_3_3_4_7_encrypted_for_encrypting_session(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -219,7 +210,7 @@ static void break_3_3_4_7_encrypted_for_encrypting_session(void **state)
 static void compound_6_2_compound_request_compound_response(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int enc = 0; enc < 2; enc++) {
     nh x;
@@ -258,7 +249,7 @@ static void compound_6_2_compound_request_compound_response(void **state)
 static void sess_keyless_session_unsigned_or_refused(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   for (int required = 0; required < 2; required++) {
     nh x;
@@ -332,7 +323,7 @@ static void sess_keyless_session_unsigned_or_refused(void **state)
 static void neg_4_1_negotiated_event_has_own_capabilities(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);

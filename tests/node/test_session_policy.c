@@ -10,15 +10,6 @@
 #include "node_harness.h"
 #include "test_main.h"
 
-static bool have_openssl(void)
-{
-#ifdef NH_HAVE_OPENSSL
-  return true;
-#else
-  return false;
-#endif
-}
-
 static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
 {
   return nh_session_final(x, p, s, false);
@@ -75,7 +66,7 @@ static void sess_3_2_5_3_1_guest_or_null_with_signing_required_fails(
     void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   const uint32_t req[2] = {SMBX_CLIENT_SIGNING_REQUIRED, SMBX_CLIENT_ENCRYPT};
   const uint16_t kind[2] = {SMBX_SMB2_SESSION_FLAG_IS_GUEST,
@@ -146,7 +137,7 @@ static const nh_cev *close_on(nh *x, int p, uint64_t s, uint32_t t,
 static void tcon_3_2_5_5_encrypt_data_share_requests_encrypted(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   const uint32_t dialects[2] = {SMBX_DIALECT_MASK_302, SMBX_DIALECT_MASK_311};
   for (int d = 0; d < 2; d++) {
@@ -201,7 +192,7 @@ static void tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt(
     void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
@@ -235,7 +226,7 @@ static void tcon_3_2_5_5_encrypt_data_refused_when_client_cannot_encrypt(
 static void tcon_3_3_5_2_11_request_in_clear_access_denied(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);

@@ -12,15 +12,6 @@
 #include "node_harness.h"
 #include "test_main.h"
 
-static bool have_openssl(void)
-{
-#ifdef NH_HAVE_OPENSSL
-  return true;
-#else
-  return false;
-#endif
-}
-
 static nh_file *file_named(nh *x, const char *name)
 {
   for (int i = 0; i < NH_FILES; i++)
@@ -346,7 +337,7 @@ static void xfer_channel_death_without_other_channel_fails(void **state)
 static void xfer_channel_death_replays_on_other_channel(void **state)
 {
   (void)state;
-  if (!have_openssl())
+  if (!nh_have_openssl())
     skip();
   nh x;
   nh_setup(&x, true);
