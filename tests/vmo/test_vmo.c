@@ -238,14 +238,20 @@ static void stop(vt *v)
   free(v->arena);
 }
 
+/* A spec of the carved blocks with `access`, nobody allowed yet. */
+static void spec_of(const vt *v, uint32_t access, smbx_vmo_spec *sp)
+{
+  memset(sp, 0, sizeof *sp);
+  sp->struct_size = sizeof *sp;
+  sp->blocks = v->blk;
+  sp->n_blocks = v->n_blk;
+  sp->access = access;
+}
+
 static uint64_t bind(vt *v, uint32_t access, uint64_t session)
 {
   smbx_vmo_spec sp;
-  memset(&sp, 0, sizeof sp);
-  sp.struct_size = sizeof sp;
-  sp.blocks = v->blk;
-  sp.n_blocks = v->n_blk;
-  sp.access = access;
+  spec_of(v, access, &sp);
   sp.sessions = &session;
   sp.n_sessions = 1;
   sp.cookie = 0xC00C1E;
@@ -259,11 +265,7 @@ static uint64_t bind(vt *v, uint32_t access, uint64_t session)
 static uint64_t bind_user(vt *v, uint32_t access, const char *user)
 {
   smbx_vmo_spec sp;
-  memset(&sp, 0, sizeof sp);
-  sp.struct_size = sizeof sp;
-  sp.blocks = v->blk;
-  sp.n_blocks = v->n_blk;
-  sp.access = access;
+  spec_of(v, access, &sp);
   smbx_vmo_user u = {(const uint8_t *)user, strlen(user)};
   sp.users = &u;
   sp.n_users = 1;
@@ -332,6 +334,14 @@ static uint32_t open_obj(vt *v, uint32_t access)
   if (st == 0)
     assert_int_equal(v->last_eof, smbx_vmo_size(v->tbl, v->id));
   return st;
+}
+
+/* The carved blocks bound for the client's session with vmo_access, and
+ * opened with open_access. */
+static void bind_open(vt *v, uint32_t vmo_access, uint32_t open_access)
+{
+  v->id = bind(v, vmo_access, wire_session(v));
+  assert_int_equal(open_obj(v, open_access), 0);
 }
 
 static const rh_ev *vread(vt *v, uint64_t off, void *buf, uint32_t len)
@@ -472,11 +482,7 @@ static int alloc_scenario(test_alloc *ta, void *arg)
   if (rc)
     return rc;
   smbx_vmo_spec sp;
-  memset(&sp, 0, sizeof sp);
-  sp.struct_size = sizeof sp;
-  sp.blocks = v->blk;
-  sp.n_blocks = v->n_blk;
-  sp.access = SMBX_VMO_READ;
+  spec_of(v, SMBX_VMO_READ, &sp);
   uint64_t sess = 1, id = 0;
   sp.sessions = &sess;
   sp.n_sessions = 1;
@@ -722,8 +728,7 @@ static void vmo_guest_session_never_matches_user(void **state)
   v.id = bind_user(&v, SMBX_VMO_READ, "CORP\\alice");
   assert_int_equal(open_obj(&v, 0x1), SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
   /* the same session listed by its id still opens it */
-  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x1), 0);
+  bind_open(&v, SMBX_VMO_READ, 0x1);
   stop(&v);
 }
 
@@ -742,8 +747,7 @@ static void vmo_io_more_pieces_than_max_sge(void **state)
     size += sizes[i];
   }
   carve(&v, sizes, 48);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   uint8_t *src = malloc(size), *dst = malloc(size);
   fill(src, size, 31);
   /* a WRITE over 47 block edges (unaligned), by RDMA */
@@ -794,8 +798,7 @@ static void vmo_transfer_refused_by_node_is_answered(void **state)
   vt v;
   start_as(&v, NULL, false, 0, 16);
   carve_equal(&v, 24, 1000);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   uint8_t *buf = calloc(1, 24000);
   assert_int_equal(vread(&v, 0, buf, 24000)->ev.u.pdu.status,
                    SMBX_STATUS_INSUFFICIENT_RESOURCES);
@@ -820,8 +823,7 @@ static void vmo_xfer_sge_below_op_sge_counts_as_op_sge(void **state)
   vt v;
   start_as(&v, NULL, false, 16, 4);
   carve_equal(&v, 16, 1000);
-  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x1), 0);
+  bind_open(&v, SMBX_VMO_READ, 0x1);
   uint8_t buf[16000];
   const rh_ev *e = vread(&v, 0, buf, sizeof buf);
   assert_int_equal(e->ev.u.pdu.status, 0);
@@ -943,8 +945,7 @@ static void vmo_rdma_io_many_blocks_crossing_edges(void **state)
   start(&v);
   size_t sizes[5] = {4096, 70001, 12345, 300000, 131072};
   carve(&v, sizes, 5);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   assert_int_equal(v.fid.persistent_id, SMBX_VMO_FILEID_TAG);
   uint64_t size = smbx_vmo_size(v.tbl, v.id);
   assert_int_equal(size, 4096 + 70001 + 12345 + 300000 + 131072);
@@ -1008,8 +1009,7 @@ static void vmo_peer_xfer_whole_object_crossing_block_edges(void **state)
   start(&v);
   size_t sizes[5] = {4096, 70001, 12345, 300000, 131072};
   carve(&v, sizes, 5);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   uint64_t size = smbx_vmo_size(v.tbl, v.id);
   uint8_t *src = malloc(size), *dst = malloc(size + 10000);
   assert_non_null(src);
@@ -1065,8 +1065,7 @@ static void vmo_end_past_end_and_zero_length(void **state)
   start(&v);
   size_t sizes[2] = {10000, 10000};
   carve(&v, sizes, 2);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   uint8_t buf[32768];
   fill(obj_byte(&v, 0), 10000, 3);
   fill(obj_byte(&v, 10000), 10000, 4);
@@ -1170,8 +1169,7 @@ static void vmo_query_info_close_and_revoked_path(void **state)
   start(&v);
   size_t sizes[2] = {5000, 7000};
   carve(&v, sizes, 2);
-  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x1), 0);
+  bind_open(&v, SMBX_VMO_READ, 0x1);
   smbx_smb2_query_info_req q;
   memset(&q, 0, sizeof q);
   q.info_type = 1;
@@ -1496,8 +1494,7 @@ static void vmo_revocation_waits_for_rdma_in_flight(void **state)
   start(&v);
   size_t sizes[3] = {200000, 300000, 524288};
   carve(&v, sizes, 3);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   size_t size = 200000 + 300000 + 524288;
   uint8_t *src = malloc(size), *dst = malloc(size);
   fill(src, size, 21);
@@ -1514,8 +1511,7 @@ static void vmo_revocation_waits_for_rdma_in_flight(void **state)
   /* nothing touched the blocks after RELEASED */
   assert_int_equal(v.rops_at_release, v.x.w->rlog_n);
   /* same for a READ */
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   v.destroy_on_rdma = true;
   e = vread(&v, 0, dst, 1000000);
   assert_int_equal(e->ev.u.pdu.status, 0);
@@ -1539,8 +1535,7 @@ static void vmo_stuck_revocation_ends_by_teardown(void **state)
   start(&v);
   size_t sizes[1] = {1u << 20};
   carve(&v, sizes, 1);
-  v.id = bind(&v, SMBX_VMO_READ, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x1), 0);
+  bind_open(&v, SMBX_VMO_READ, 0x1);
   uint8_t *dst = malloc(1u << 20);
   /* revoked while its RDMA WRITEs are posted and never complete: the host
    * learns which connection holds them and tears it down */
@@ -1572,8 +1567,7 @@ static void vmo_rdma_error_completion_unpins(void **state)
   start(&v);
   size_t sizes[2] = {65536, 65536};
   carve(&v, sizes, 2);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   uint8_t buf[131072];
   v.x.w->ep[1].fail_rdma_completion = 1;
   uint64_t req = 0;
@@ -1599,8 +1593,7 @@ static void vmo_concurrent_requests_and_zero_allocations(void **state)
   start(&v);
   size_t sizes[4] = {262144, 262144, 262144, 262144};
   carve(&v, sizes, 4);
-  v.id = bind(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, wire_session(&v));
-  assert_int_equal(open_obj(&v, 0x3), 0);
+  bind_open(&v, SMBX_VMO_READ | SMBX_VMO_WRITE, 0x3);
   uint8_t *src = malloc(1u << 20), *dst = calloc(1, 1u << 20);
   fill(src, 1u << 20, 5);
   /* eight WRITEs in flight at once, unaligned, each crossing an edge */
