@@ -859,6 +859,15 @@ const nh_cev *nh_response(nh *x, uint64_t req)
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
+void nh_close_pair(nh *x, int p)
+{
+  assert_int_equal(smbx_client_close_conn(x->cli, x->pair[p].cconn, x->now),
+                   0);
+  assert_int_equal(smbx_server_close_conn(x->srv, x->pair[p].sconn, x->now),
+                   0);
+  x->pair[p].used = false;
+}
+
 bool nh_have_openssl(void)
 {
 #ifdef NH_HAVE_OPENSSL

@@ -146,6 +146,8 @@ int nh_start_tcp(nh *x);
 /* Adds an SMB Direct pair on a simulated NIC: the first on x->w, a second
  * on x->w2 (two per harness). */
 int nh_add_smbd(nh *x);
+/* Closes pair p on both nodes and frees its slot. */
+void nh_close_pair(nh *x, int p);
 /* Moves bytes and events until nothing moves. */
 void nh_pump(nh *x);
 /* Advances time to t and fires both nodes' timers, then pumps. */

@@ -1042,9 +1042,7 @@ static void rdma_failover(bool b_smbd, bool fail_reg)
     assert_int_equal(x.w2->ep[1].rdma_writes, fail_reg ? 0 : 1);
   }
   assert_int_equal(x.ta.calls, calls); /* no allocation on the way */
-  assert_int_equal(smbx_client_close_conn(x.cli, ca, x.now), 0);
-  assert_int_equal(smbx_server_close_conn(x.srv, x.pair[a].sconn, x.now), 0);
-  x.pair[a].used = false;
+  nh_close_pair(&x, a);
   nh_fini(&x);
 }
 

@@ -894,9 +894,7 @@ static void smbd_basic_flow_over_simulated_nic(void **state)
   assert_int_equal(smbx_server_conn_info(x.srv, x.pair[p].sconn, &ci), 0);
   assert_int_equal(ci.transport, 2);
   assert_int_equal(ci.err, 0);
-  assert_int_equal(smbx_client_close_conn(x.cli, x.pair[p].cconn, x.now), 0);
-  assert_int_equal(smbx_server_close_conn(x.srv, x.pair[p].sconn, x.now), 0);
-  x.pair[p].used = false;
+  nh_close_pair(&x, p);
   nh_fini(&x);
 }
 
@@ -1394,9 +1392,7 @@ static void alloc_zero_per_request_steady_state_smbd(void **state)
     assert_int_equal(nh_response(&x, req)->ev.u.pdu.status, 0);
   }
   assert_int_equal(x.ta.calls, before);
-  assert_int_equal(smbx_client_close_conn(x.cli, c, x.now), 0);
-  assert_int_equal(smbx_server_close_conn(x.srv, x.pair[p].sconn, x.now), 0);
-  x.pair[p].used = false;
+  nh_close_pair(&x, p);
   nh_fini(&x);
 }
 

@@ -379,9 +379,7 @@ static void xfer_channel_death_replays_on_other_channel(void **state)
   assert_memory_equal(got, file_named(&x, "m.bin")->data, LEN);
   assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 1);
   assert_int_equal(x.w->violations, 0);
-  assert_int_equal(smbx_client_close_conn(x.cli, cb, x.now), 0);
-  assert_int_equal(smbx_server_close_conn(x.srv, x.pair[b].sconn, x.now), 0);
-  x.pair[b].used = false;
+  nh_close_pair(&x, b);
   nh_fini(&x);
 }
 
