@@ -859,6 +859,13 @@ const nh_cev *nh_response(nh *x, uint64_t req)
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
+void nh_setup_multichannel(nh *x)
+{
+  nh_setup(x, true);
+  x->ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
+  x->cs.dialects = SMBX_DIALECT_MASK_302;
+}
+
 void nh_close_pair(nh *x, int p)
 {
   assert_int_equal(smbx_client_close_conn(x->cli, x->pair[p].cconn, x->now),

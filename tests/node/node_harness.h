@@ -137,6 +137,9 @@ void nh_setup(nh *x, bool crypto);
 /* Whether the harness was built with the OpenSSL adapter (tests that
  * sign or encrypt skip without it). */
 bool nh_have_openssl(void);
+/* nh_setup with crypto for multichannel: the server offers
+ * CAP_MULTI_CHANNEL, the client speaks 3.0.2. */
+void nh_setup_multichannel(nh *x);
 int nh_start(nh *x);
 void nh_fini(nh *x);
 /* Adds a TCP pair (client node unless raw). Returns the pair index. */

@@ -395,9 +395,7 @@ static void bind_3_3_5_5_hostile_binding_legs(void **state)
   }
   /* a guest session cannot be bound */
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
   int a = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, a);
@@ -443,9 +441,7 @@ static void bind2_3_3_4_1_1_unbound_session_answer_keeps_signed(void **state)
   if (!nh_have_openssl())
     skip();
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   int a = nh_start_tcp(&x);
   uint64_t s = nh_session(&x, a);
   uint64_t sid = wire_id(&x, s);
@@ -496,9 +492,7 @@ static void bind_3_2_5_3_3_guest_binding_response_refused(void **state)
   if (!nh_have_openssl())
     skip();
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   assert_int_equal(nh_start(&x), 0);
   int a = nh_add_tcp(&x, false);
   int b = nh_add_tcp(&x, false);
@@ -872,9 +866,7 @@ static void failover_replay_is_once_only(void **state)
   if (!nh_have_openssl())
     skip();
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   assert_int_equal(nh_start(&x), 0);
   int p[3];
   for (int i = 0; i < 3; i++) {
@@ -930,9 +922,7 @@ static const nh_file *file_named(const nh *x, const char *name)
 static void rdma_failover(bool b_smbd, bool fail_reg)
 {
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   assert_int_equal(nh_start(&x), 0);
   int a = nh_add_smbd(&x);
   nh_negotiate(&x, a); /* before b: its CONN_UP would be passed over */
@@ -1078,9 +1068,7 @@ static void failover_disabled_and_arena_alloc_failure(void **state)
   if (!nh_have_openssl())
     skip();
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   x.cs.replay_buffer_size = 0;
   assert_int_equal(nh_start(&x), 0);
   int a = nh_add_tcp(&x, false);

@@ -340,9 +340,7 @@ static void xfer_channel_death_replays_on_other_channel(void **state)
   if (!nh_have_openssl())
     skip();
   nh x;
-  nh_setup(&x, true);
-  x.ss.capabilities |= SMBX_SMB2_CAP_MULTI_CHANNEL;
-  x.cs.dialects = SMBX_DIALECT_MASK_302;
+  nh_setup_multichannel(&x);
   assert_int_equal(nh_start(&x), 0);
   int b = nh_add_smbd(&x);
   nh_negotiate(&x, b);
