@@ -15,6 +15,18 @@ static const nh_cev *final_setup(nh *x, int p, uint64_t *s)
   return nh_session_final(x, p, s, false);
 }
 
+/* A TCP pair on a client that refuses guest sessions, to a host that
+ * grants session_flags; returns the final SESSION_SETUP event. */
+static const nh_cev *final_setup_guest_refused(nh *x, uint16_t session_flags,
+                                               int *p, uint64_t *s)
+{
+  nh_setup(x, false);
+  x->cs.flags &= ~SMBX_CLIENT_ALLOW_GUEST;
+  x->session_flags = session_flags;
+  *p = nh_start_tcp(x);
+  return final_setup(x, *p, s);
+}
+
 /* A server that falls back to guest (IS_GUEST: the credentials were not
  * checked) is refused by default, as Windows with insecure guest logons
  * disabled: SMBX_ERR_AUTH, IS_GUEST reported, no SESSION_UP, the session
@@ -23,12 +35,10 @@ static void sess_3_2_5_3_1_guest_fallback_refused_by_default(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  x.cs.flags &= ~SMBX_CLIENT_ALLOW_GUEST;
-  x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_GUEST;
-  int p = nh_start_tcp(&x);
+  int p;
   uint64_t s;
-  const nh_cev *e = final_setup(&x, p, &s);
+  const nh_cev *e =
+      final_setup_guest_refused(&x, SMBX_SMB2_SESSION_FLAG_IS_GUEST, &p, &s);
   assert_int_equal(e->ev.u.session.err, SMBX_ERR_AUTH);
   assert_true(e->ev.u.session.session_flags & SMBX_SMB2_SESSION_FLAG_IS_GUEST);
   nh_pump(&x);
@@ -94,12 +104,10 @@ static void sess_null_session_not_refused_as_guest(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  x.cs.flags &= ~SMBX_CLIENT_ALLOW_GUEST;
-  x.session_flags = SMBX_SMB2_SESSION_FLAG_IS_NULL;
-  int p = nh_start_tcp(&x);
+  int p;
   uint64_t s;
-  const nh_cev *e = final_setup(&x, p, &s);
+  const nh_cev *e =
+      final_setup_guest_refused(&x, SMBX_SMB2_SESSION_FLAG_IS_NULL, &p, &s);
   assert_int_equal(e->ev.u.session.err, 0);
   e = nh_wait(&x, SMBX_EV_SESSION_UP);
   assert_non_null(e);
