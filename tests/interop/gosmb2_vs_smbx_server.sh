@@ -148,7 +148,12 @@ if [ $have_tshark -eq 1 ]; then
   read -r _ mal tf clear < <(tshark_scan "$work/enc.pcap")
   [ "$tf" -gt 20 ] && [ "$clear" -eq 0 ] && [ "$mal" -eq 0 ] &&
     ok "3.1.1 capture: $tf TRANSFORM frames, no cleartext READ/WRITE, none malformed" ||
-    bad "3.1.1 capture: $tf TRANSFORM frames, $clear cleartext READ/WRITE, $mal malformed"
+    { bad "3.1.1 capture: $tf TRANSFORM frames, $clear cleartext READ/WRITE, $mal malformed"
+      # keep what is needed to find the cause: the frames and the capture
+      tshark -r "$work/enc.pcap" -Y _ws.malformed -T fields -e frame.number \
+        -e frame.len -e tcp.len -e _ws.expert.message 2>/dev/null | head -5 | sed 's/^/#   /'
+      keep=${TMPDIR:-/tmp}/smbx-gosmb2-enc-$$.pcap
+      cp "$work/enc.pcap" "$keep" && echo "#   capture kept as $keep"; }
 fi
 if [ -n "$dump" ]; then
   "$dump" "$work/enc.pcap" >"$work/enc.json" 2>&1
