@@ -64,6 +64,7 @@ typedef struct opts {
   bool quick, json, list, selftest;
   const char *filter;
   int runs;
+  uint64_t iters; /* --iters: fixed per run, no calibration (profiling) */
 } opts;
 
 static entry *entries;
@@ -72,12 +73,14 @@ static size_t n_entries;
 static void usage(FILE *f)
 {
   fputs("usage: smbx-bench [--quick] [--json] [--filter SUBSTR] [--runs N]\n"
-        "                  [--list] [--selftest]\n"
+        "                  [--iters N] [--list] [--selftest]\n"
         "  --quick          short runs for CI (still the median of 5 runs)\n"
         "  --json           print the results as one JSON object\n"
         "  --filter SUBSTR  only metrics whose name contains SUBSTR (plus\n"
         "                   the anchors they are compared to)\n"
         "  --runs N         runs per metric, 1..25 (default 5)\n"
+        "  --iters N        N iterations per run instead of calibrating to a\n"
+        "                   duration (for callgrind/perf: exact counts)\n"
         "  --list           list the metrics and exit\n"
         "  --selftest       include the framework's own test metrics\n"
         "exit: 0 ok (MISS/SKIP only print), 1 an invariant broke, 2 error\n",
@@ -108,6 +111,14 @@ static int parse_opts(int argc, char **argv, opts *o)
         return -1;
       }
       o->runs = (int)n;
+    } else if (!strcmp(a, "--iters") && i + 1 < argc) {
+      char *end;
+      unsigned long long n = strtoull(argv[++i], &end, 10);
+      if (*end || n < 1) {
+        fprintf(stderr, "smbx-bench: --iters wants a positive count\n");
+        return -1;
+      }
+      o->iters = n;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       exit(0);
@@ -298,7 +309,9 @@ static void measure(const opts *o)
       continue;
     }
     e->set_up = true;
-    e->iters = e->m->iters ? e->m->iters : calibrate(e, target);
+    e->iters = e->m->iters ? e->m->iters
+               : o->iters  ? o->iters
+                           : calibrate(e, target);
   }
   for (int r = 0; r < o->runs; r++)
     for (size_t i = 0; i < n_entries; i++) {
