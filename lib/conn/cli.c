@@ -23,11 +23,42 @@ static void timer_insert(smbx__conn *c, smbx__conn_req *r)
   smbx__list_insert_head(&c->timers, &r->tlink);
 }
 
+/* ---- MessageId -> request ------------------------------------------------- */
+
+static void id_insert(smbx__conn *c, smbx__conn_req *r)
+{
+  smbx__conn_req **slot = &c->dm[r->ri.msg_id & c->dm_mask];
+  if (!*slot) {
+    *slot = r;
+    return;
+  }
+  /* the hash holds every request slot: it cannot be full */
+  if (smbx__hash_insert_u64(&c->ids, r->ri.msg_id, r) == 0)
+    c->n_hashed++;
+}
+
+static smbx__conn_req *id_find(const smbx__conn *c, uint64_t mid)
+{
+  smbx__conn_req *r = c->dm[mid & c->dm_mask];
+  if (r && r->ri.msg_id == mid)
+    return r;
+  return c->n_hashed ? smbx__hash_get_u64(&c->ids, mid) : NULL;
+}
+
+static void id_remove(smbx__conn *c, const smbx__conn_req *r)
+{
+  smbx__conn_req **slot = &c->dm[r->ri.msg_id & c->dm_mask];
+  if (*slot == r)
+    *slot = NULL;
+  else if (smbx__hash_remove_u64(&c->ids, r->ri.msg_id))
+    c->n_hashed--;
+}
+
 static void req_free(smbx__conn *c, smbx__conn_req *r)
 {
   smbx__list_remove(&r->link);
   smbx__list_remove(&r->tlink);
-  (void)smbx__hash_remove_u64(&c->ids, r->ri.msg_id);
+  id_remove(c, r);
   if (r->ri.flags & RI_ZOMBIE)
     c->n_zombie--;
   (void)smbx__slab_put(&c->reqs, r);
@@ -269,7 +300,7 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     smbx__conn_req *r = c->pend[j];
     c->asked += r->extra;
     smbx__list_insert_tail(&c->live, &r->link);
-    (void)smbx__hash_insert_u64(&c->ids, r->ri.msg_id, r);
+    id_insert(c, r);
     timer_insert(c, r);
     if (reqs)
       reqs[j] = smbx__slab_handle(&c->reqs, r);
@@ -373,7 +404,7 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
     }
     return !c->err;
   }
-  smbx__conn_req *r = smbx__hash_get_u64(&c->ids, hd->message_id);
+  smbx__conn_req *r = id_find(c, hd->message_id);
   if (!r) {
     smbx__conn_fatal(c, SMBX_ERR_PROTO, "response for an unknown MessageId",
                      at + 24, 0);

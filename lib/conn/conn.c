@@ -26,14 +26,19 @@ void smbx__conn_settings_default(smbx__conn_settings *s, uint32_t role)
 uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
                              uint8_t kind, uint64_t token)
 {
-  smbx__conn_hold *h = smbx__slab_get_zeroed(&c->holds);
+  smbx__conn_hold *h = smbx__slab_get(&c->holds);
   if (!h)
     return 0;
+  /* the chain-walk fields are set by srv_msg when a message needs them */
   h->msg = msg;
   h->len = len;
-  h->kind = kind;
   h->token = token;
   h->refs = 1; /* the connection's own reference while processing */
+  h->kind = kind;
+  h->encrypted = 0;
+  h->related = h->running = h->kick = h->waiting = 0;
+  h->more = false;
+  h->inv = false;
   return smbx__slab_handle(&c->holds, h);
 }
 
@@ -104,6 +109,10 @@ static void conn_free_tables(smbx__conn *c)
   smbx__slab_free(&c->reqs);
   smbx__slab_free(&c->holds);
   smbx__hash_free(&c->ids);
+  if (c->dm)
+    smbx__free(&c->alloc, c->dm, sizeof *c->dm * (c->dm_mask + 1),
+               _Alignof(smbx__conn_req *));
+  c->dm = NULL;
   smbx__conn_win_free(c);
   if (c->ebuf)
     smbx__free(&c->alloc, c->ebuf, SMBX__CONN_HEADROOM + SMBX__CONN_EBUF, 8);
@@ -166,9 +175,15 @@ static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
     }
     if ((rc = smbx__hash_init(&c->ids, &c->alloc, 8, cap, s->hash_seed)))
       goto fail;
+    size_t dm = 1;
+    while (dm < s->max_requests && dm < SMBX__CONN_DM_MAX)
+      dm <<= 1;
+    c->dm = smbx__calloc(&c->alloc, dm, sizeof *c->dm,
+                         _Alignof(smbx__conn_req *));
+    c->dm_mask = c->dm ? dm - 1 : 0;
     c->pend = smbx__calloc(&c->alloc, c->s.max_chain, sizeof *c->pend,
                            _Alignof(smbx__conn_req *));
-    if (!c->pend) {
+    if (!c->dm || !c->pend) {
       rc = SMBX_ERR_NOMEM;
       goto fail;
     }
@@ -393,12 +408,14 @@ int smbx__conn_abort(smbx__conn *c, int err, const char *reason,
 
 /* ---- crypto helpers ------------------------------------------------------- */
 
+/* Callers read *k only when it returns true (the owner then filled it):
+ * without crypto hooks nothing is looked up and nothing written. */
 bool smbx__conn_get_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k)
 {
-  memset(k, 0, sizeof *k);
-  if (!c->up.keys || !c->have_cr || sid == 0 ||
+  if (!c->have_cr || !c->up.keys || sid == 0 ||
       sid == SMBX_SMB2_SESSION_ID_INHERIT)
     return false;
+  k->flags = 0;
   return c->up.keys(c->up.ctx, sid, k) == 0;
 }
 
@@ -627,8 +644,8 @@ static void smbd_upcall(void *ctx, const smbx_smbd_event *ev)
   uint32_t at = c->sev_head + c->sev_n;
   if (at >= c->sev_cap)
     at -= c->sev_cap;
+  /* only the fields of its type are written (and read back) */
   smbx__conn_sev *s = &c->sev[at];
-  memset(s, 0, sizeof *s);
   s->type = ev->type;
   s->flags = ev->flags;
   switch (ev->type) {
@@ -664,11 +681,14 @@ static void forward_smbd(smbx__conn *c, const smbx__conn_sev *s)
 {
   if (!c->up.smbd_event)
     return;
+  /* the union member of the event's type is filled (the owner reads no
+   * other); a SEND_DONE, the frequent one, skips zeroing the union */
   smbx_smbd_event ev;
-  memset(&ev, 0, sizeof ev);
   ev.struct_size = sizeof ev;
   ev.type = s->type;
   ev.flags = s->flags;
+  if (s->type != SMBX_SMBD_EV_SEND_DONE)
+    memset(&ev.u, 0, sizeof ev.u);
   switch (s->type) {
   case SMBX_SMBD_EV_NEGOTIATED:
     ev.u.params.struct_size = sizeof ev.u.params;
@@ -700,32 +720,39 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
     return;
   c->draining = true;
   while (c->sev_n) {
-    smbx__conn_sev s = c->sev[c->sev_head];
+    /* the slot is free once popped: events raised while this one is acted
+     * on may reuse it, so what is needed is read first */
+    const smbx__conn_sev *q = &c->sev[c->sev_head];
     c->sev_head = c->sev_head + 1 == c->sev_cap ? 0 : c->sev_head + 1;
     c->sev_n--;
-    switch (s.type) {
-    case SMBX_SMBD_EV_MESSAGE: {
+    if (q->type == SMBX_SMBD_EV_MESSAGE) {
+      uint8_t *p = (uint8_t *)(uintptr_t)q->p;
+      size_t len = q->len;
+      uint64_t token = q->x;
+      bool inv = (q->a & SMBX_SMBD_MSG_INVALIDATED) != 0;
+      uint32_t rkey = q->b;
       if (c->err) {
-        (void)smbx_smbd_release(c->smbd, s.x, now);
-        break;
+        (void)smbx_smbd_release(c->smbd, token, now);
+        continue;
       }
       /* the receive or reassembly buffer is memory lent to / owned by the
        * engine; the connection decrypts in place in it */
-      uint64_t hh = smbx__conn_hold_new(c, (uint8_t *)(uintptr_t)s.p, s.len,
-                                        HK_SMBD, s.x);
+      uint64_t hh = smbx__conn_hold_new(c, p, len, HK_SMBD, token);
       if (!hh) {
-        (void)smbx_smbd_release(c->smbd, s.x, now);
+        (void)smbx_smbd_release(c->smbd, token, now);
         smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no hold for a message", 0, 0);
-        break;
+        continue;
       }
-      if (s.a & SMBX_SMBD_MSG_INVALIDATED) {
+      if (inv) {
         smbx__conn_hold *hd = smbx__slab_lookup(&c->holds, hh);
         hd->inv = true;
-        hd->inv_rkey = s.b;
+        hd->inv_rkey = rkey;
       }
       process_msg(c, hh, now);
-      break;
+      continue;
     }
+    smbx__conn_sev s = *q;
+    switch (s.type) {
     case SMBX_SMBD_EV_DISCONNECTED:
       smbx__conn_fatal(c, s.error ? s.error : SMBX_ERR_CLOSED,
                        s.reason ? s.reason : "SMB Direct disconnected", 0,

@@ -95,6 +95,7 @@ typedef struct smbx__conn_sev {
   const char *reason;
 } smbx__conn_sev;
 
+#define SMBX__CONN_DM_MAX 1024u /* client: most direct-mapped id slots */
 #define SMBX__CONN_EBUF 1024u /* ERROR/ECHO/CANCEL scratch (plus headroom) */
 
 struct smbx__conn {
@@ -134,7 +135,13 @@ struct smbx__conn {
   smbx__slab reqs;
   smbx__list live;
   smbx__list timers;
-  smbx__hash ids; /* client: MessageId -> req */
+  /* client: MessageId -> req. A request sits in slot id & dm_mask of the
+   * direct-mapped table (ids are handed out in order, so live ones rarely
+   * collide); one whose slot is taken goes to the hash (n_hashed). */
+  smbx__conn_req **dm;
+  uint64_t dm_mask;
+  uint32_t n_hashed;
+  smbx__hash ids;
   smbx__conn_req **pend; /* client: max_chain slots of a message being sent */
   uint32_t n_async;
   uint32_t n_zombie; /* client: timed-out requests keeping their ids */

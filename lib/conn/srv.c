@@ -371,24 +371,20 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
     handle_cancel(c, hd);
     return false;
   }
-  smbx__conn_ri ri;
-  memset(&ri, 0, sizeof ri);
-  ri.msg_id = hd->message_id;
-  ri.session_id = hd->session_id;
-  ri.tree_id = hd->tree_id;
-  ri.command = hd->command;
-  ri.charge = hd->credit_charge;
-  ri.ids = ids_for(c, hd->credit_charge);
-  ri.credit_req = hd->credits;
-  ri.hold = hh;
-  if (h->expect > 1) {
-    ri.flags |= RI_COMPOUND;
-    ri.members = h->expect;
-  }
-  if (hd->flags & SMBX_SMB2_FLAGS_SIGNED)
-    ri.flags |= RI_SIGNED;
-  if (h->encrypted)
-    ri.flags |= RI_ENCRYPTED;
+  smbx__conn_ri ri = {
+      .msg_id = hd->message_id,
+      .session_id = hd->session_id,
+      .tree_id = hd->tree_id,
+      .flags = (h->expect > 1 ? RI_COMPOUND : 0) |
+               (hd->flags & SMBX_SMB2_FLAGS_SIGNED ? RI_SIGNED : 0) |
+               (h->encrypted ? RI_ENCRYPTED : 0),
+      .command = hd->command,
+      .charge = hd->credit_charge,
+      .ids = ids_for(c, hd->credit_charge),
+      .credit_req = hd->credits,
+      .members = h->expect > 1 ? h->expect : 0,
+      .hold = hh,
+  };
   uint32_t pflags = 0;
   uint32_t status = 0;
   bool sync = !(hd->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND);
@@ -524,31 +520,34 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   }
   if (ri.command == SMBX_SMB2_NEGOTIATE)
     smbx__conn_preauth_msg(c, pdu, len, true);
-  smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
+  smbx__conn_req *r = smbx__slab_get(&c->reqs);
   if (!r) {
     (void)send_error(c, &ri, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
     return false;
   }
   smbx__list_init(&r->tlink);
   r->ri = ri;
+  r->user = 0;
+  r->deadline = 0;
   r->hold = hh;
+  r->extra = 0;
   r->chain_index = idx;
   smbx__list_insert_tail(&c->live, &r->link);
-  smbx__conn_pdu pd;
-  memset(&pd, 0, sizeof pd);
-  pd.data = pdu;
-  pd.len = len;
-  pd.hdr = *hd;
+  smbx__conn_pdu pd = {
+      .data = pdu,
+      .len = len,
+      .hdr = *hd,
+      .fileid = fid,
+      .req = smbx__slab_handle(&c->reqs, r),
+      .hold = hh,
+      .flags = pflags | (h->encrypted ? SMBX__CONN_PDU_ENCRYPTED : 0) |
+               (last ? SMBX__CONN_PDU_LAST : 0),
+      .chain_index = idx,
+      .chain_count = h->count,
+  };
   pd.hdr.session_id = ri.session_id;
   if (sync)
     pd.hdr.tree_id = ri.tree_id;
-  pd.fileid = fid;
-  pd.req = smbx__slab_handle(&c->reqs, r);
-  pd.hold = hh;
-  pd.flags = pflags | (h->encrypted ? SMBX__CONN_PDU_ENCRYPTED : 0) |
-             (last ? SMBX__CONN_PDU_LAST : 0);
-  pd.chain_index = idx;
-  pd.chain_count = h->count;
   h->refs++;
   if (h->related)
     h->waiting = 1; /* before the upcall: it may answer at once */
@@ -739,9 +738,12 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   smbx_error_detail d = {0, 0};
   (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
   uint32_t n = 0, expect = 0;
+  size_t first_len = 0;
   bool related = false, later_rel = false, later_unrel = false;
   int rc;
   while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
+    if (n == 0)
+      first_len = pdu.len;
     size_t at = (size_t)(pdu.p - h->msg);
     if (hd.command >= SMBX_SMB2_COMMAND_COUNT) {
       smbx__conn_fatal(c, SMBX_ERR_PROTO, "unknown command", at + 12, 0);
@@ -779,6 +781,8 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
       later_unrel = true;
     }
     n++;
+    if (!hd.next_command)
+      break; /* the chain ends here (chain_next would say 0) */
   }
   if (!c->err && rc < 0)
     smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
@@ -793,6 +797,22 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
    * INVALID_PARAMETER (3.3.5.2.7), unless the owner runs them as Windows */
   h->mixed = later_rel && later_unrel &&
              !(c->s.flags & SMBX__CONN_F_MIXED_COMPOUNDS);
+  h->index = 0;
+  if (n == 1 && !related) {
+    /* one unrelated PDU, the common case: hd is its header, decoded
+     * above; no chain walk (nothing waits for its answer) */
+    h->index = 1;
+    h->running = 1;
+    (void)member(c, hh, h, h->msg, first_len, &hd, 0, true, now);
+    h->running = 0;
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  h->c_sess = 0;
+  h->c_tree = 0;
+  h->have_sess = h->have_tree = h->have_fid = false;
+  h->c_fid.persistent_id = h->c_fid.volatile_id = 0;
+  h->c_err = 0;
   h->next_off = 0;
   h->more = true;
   run_chain(c, hh, now);
