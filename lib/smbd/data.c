@@ -11,7 +11,7 @@
  * is what lets our last send credit carry a grant (3.1.5.1 errata; if
  * every receive is granted already, both sides can wait forever). 1 under
  * backpressure (one credit always stays grantable). */
-uint32_t smbx__smbd_eff_target(const smbx_smbd *d)
+void smbx__smbd_retarget(smbx_smbd *d)
 {
   uint32_t t = d->recv_credit_target;
   if (t > d->s.recv_credit_max)
@@ -20,7 +20,7 @@ uint32_t smbx__smbd_eff_target(const smbx_smbd *d)
     t = d->n_rb - 1;
   if (d->backpressure && t > 1)
     t = 1;
-  return t ? t : 1;
+  d->eff_target = t ? t : 1;
 }
 
 static uint32_t posted_ungranted(const smbx_smbd *d)
@@ -34,7 +34,7 @@ static uint32_t posted_ungranted(const smbx_smbd *d)
  * possible. Returns the grant or a fatal code. */
 static int compute_grant(smbx_smbd *d, bool must)
 {
-  uint32_t t = smbx__smbd_eff_target(d);
+  uint32_t t = d->eff_target;
   uint32_t want = t > d->recv_credits ? t - d->recv_credits : 0; /* (a)/(c) */
   if (must && want == 0)
     want = 1;
@@ -77,7 +77,7 @@ static int send_one(smbx_smbd *d, uint32_t i, uint32_t grant, uint64_t now)
 /* 3.1.5.1 as amended: drain the send queue in order while credits allow;
  * then, with nothing queued, send a credit-only/keepalive/response
  * message if one is due. */
-int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
+int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now)
 {
   if (d->torn || d->state != SMBX_SMBD_STATE_CONNECTED)
     return 0;
@@ -106,7 +106,7 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
   }
   if (d->q_head == SMBX__SMBD_NIL && d->send_credits > 0 &&
       d->n_inflight < d->s.send_queue_depth) {
-    uint32_t t = smbx__smbd_eff_target(d);
+    uint32_t t = d->eff_target;
     uint32_t missing = t > d->recv_credits ? t - d->recv_credits : 0;
     uint32_t grantable = posted_ungranted(d) + d->n_free;
     if (grantable > missing)
@@ -155,7 +155,7 @@ int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
   return 0;
 }
 
-int smbx__smbd_reserve_slots(smbx_smbd *d, uint64_t nf)
+int smbx__smbd_grow_for(smbx_smbd *d, uint64_t nf)
 {
   /* slots short: make more before asking the caller to wait; a failure
    * leaves the connection as it was (the host may retry later) */
@@ -203,6 +203,36 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
       d->ev_sd + (uint64_t)(d->n_made - d->n_free_slots) + nf > d->n_slots)
     return SMBX_ERR_AGAIN;
   uint64_t id = ++d->msg_seq;
+  if (msg_id)
+    *msg_id = id;
+  /* the common case: one fragment, nothing queued ahead of it and a
+   * credit to spare (no grant is owed), so it goes out now, without the
+   * queue round */
+  if (nf == 1 && d->q_head == SMBX__SMBD_NIL && d->send_credits > 1 &&
+      d->recv_credits > 0 && d->n_inflight < d->s.send_queue_depth) {
+    int g = compute_grant(d, false);
+    if (g < 0)
+      return g;
+    uint32_t i = smbx__smbd_slot_get(d); /* reserved above */
+    smbx__smbd_slot *s = &d->slot[i];
+    uint8_t *dst = smbx__smbd_slot_mem(d, i) + SMBX_SMBD_DATA_HDR_SIZE;
+    for (size_t k = 0; k < n_iov; k++) {
+      if (iov[k].length)
+        memcpy(dst, iov[k].addr, iov[k].length);
+      dst += iov[k].length;
+    }
+    s->kind = SK_DATA;
+    s->data_len = (uint32_t)total;
+    s->remaining = 0;
+    s->last = 1;
+    s->msg_id = id;
+    s->inv = (flags & SMBX_SEND_INVALIDATE) != 0;
+    s->inv_rkey = s->inv ? invalidate_rkey : 0;
+    rc = send_one(d, i, (uint32_t)g, now_ns);
+    if (rc == 0)
+      rc = smbx__smbd_pump(d, now_ns);
+    return rc < 0 ? rc : 0;
+  }
   uint64_t left = total;
   size_t k = 0, koff = 0;
   for (uint64_t f = 0; f < nf; f++) {
@@ -239,8 +269,6 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
     d->q_tail = i;
     d->n_queued++;
   }
-  if (msg_id)
-    *msg_id = id;
   rc = smbx__smbd_pump(d, now_ns);
   return rc < 0 ? rc : 0;
 }
@@ -292,9 +320,12 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   d->recv_credits--;
   uint32_t t = m.credits_requested < d->s.recv_credit_max ? m.credits_requested
                                                           : d->s.recv_credit_max;
-  if (t > d->recv_credit_target)
-    d->target_raised = true;
-  d->recv_credit_target = t;
+  if (t != d->recv_credit_target) {
+    if (t > d->recv_credit_target)
+      d->target_raised = true;
+    d->recv_credit_target = t;
+    smbx__smbd_retarget(d);
+  }
   uint64_t sc = (uint64_t)d->send_credits + m.credits_granted;
   d->send_credits = sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
   if (m.flags & SMBX_SMBD_FLAG_RESPONSE_REQUESTED)

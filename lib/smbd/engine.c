@@ -63,14 +63,12 @@ static void fill_event(const smbx_smbd *d, const smbx__smbd_ev *e,
     out->u.disconnected.ntstatus = d->ntstatus;
     out->u.disconnected.reason = d->detail.reason ? d->detail.reason : "";
     break;
-  case SMBX_SMBD_EV_RECV_BUFFER: {
-    const smbx__smbd_rbuf *b = &d->rb[e->a];
-    out->u.recv_buf.addr = b->addr;
-    out->u.recv_buf.length = b->length;
+  case SMBX_SMBD_EV_RECV_BUFFER:
+    out->u.recv_buf.addr = (void *)(uintptr_t)e->p;
+    out->u.recv_buf.length = (uint32_t)e->len;
     out->u.recv_buf.index = e->a;
-    out->u.recv_buf.handle = b->handle;
+    out->u.recv_buf.handle = e->x;
     break;
-  }
   default:
     break;
   }
@@ -144,30 +142,13 @@ static void emit_simple(smbx_smbd *d, uint32_t type, uint32_t a, uint64_t x)
 
 /* ---- receive buffers and send slots ---------------------------------- */
 
-void smbx__smbd_rb_free_push(smbx_smbd *d, uint32_t i)
-{
-  d->rb[i].state = RB_FREE;
-  d->rb[i].next = d->rbf_head;
-  d->rbf_head = i;
-  d->n_free++;
-}
-
-uint32_t smbx__smbd_rb_free_pop(smbx_smbd *d)
-{
-  uint32_t i = d->rbf_head;
-  if (i == SMBX__SMBD_NIL)
-    return i;
-  d->rbf_head = d->rb[i].next;
-  d->rb[i].state = RB_GONE;
-  d->rb[i].next = SMBX__SMBD_NIL;
-  d->n_free--;
-  return i;
-}
-
 static void rb_give_back(smbx_smbd *d, uint32_t i)
 {
-  d->rb[i].state = RB_GONE;
-  emit_simple(d, SMBX_SMBD_EV_RECV_BUFFER, i, 0);
+  smbx__smbd_rbuf *b = &d->rb[i];
+  b->state = RB_GONE;
+  smbx__smbd_ev e = {SMBX_SMBD_EV_RECV_BUFFER, i, 0, 0, b->handle, b->addr,
+                     b->length};
+  smbx__smbd_emit(d, &e);
 }
 
 int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i)
@@ -194,7 +175,7 @@ void smbx__smbd_recycle(smbx_smbd *d, uint32_t i)
     return;
   }
   if (d->state == SMBX_SMBD_STATE_CONNECTED) {
-    uint32_t want = smbx__smbd_eff_target(d);
+    uint32_t want = d->eff_target;
     if (want < d->recv_credits)
       want = d->recv_credits;
     if (d->n_posted < want) {
@@ -203,25 +184,6 @@ void smbx__smbd_recycle(smbx_smbd *d, uint32_t i)
     }
   }
   smbx__smbd_rb_free_push(d, i);
-}
-
-uint32_t smbx__smbd_slot_get(smbx_smbd *d)
-{
-  uint32_t i = d->free_head;
-  if (i == SMBX__SMBD_NIL)
-    return i;
-  d->free_head = d->slot[i].next;
-  d->slot[i].next = SMBX__SMBD_NIL;
-  d->n_free_slots--;
-  return i;
-}
-
-void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i)
-{
-  d->slot[i].state = SS_FREE;
-  d->slot[i].next = d->free_head;
-  d->free_head = i;
-  d->n_free_slots++;
 }
 
 static size_t chunk_len(const smbx_smbd *d, uint32_t c)
@@ -442,6 +404,7 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   d->n_ra = st.reassembly_buffers;
   d->slot_size = (st.max_send_size + 7u) & ~7u;
   d->ev_cap = 2 * d->n_rb + d->n_slots + d->n_ra + 8;
+  smbx__smbd_retarget(d);
   d->free_head = d->q_head = d->q_tail = SMBX__SMBD_NIL;
   d->bl_head = d->bl_tail = SMBX__SMBD_NIL;
   d->ra_cur = SMBX__SMBD_NIL;
@@ -566,7 +529,7 @@ static int negotiated(smbx_smbd *d, uint64_t now)
 
 static int post_up_to_target(smbx_smbd *d)
 {
-  uint32_t want = smbx__smbd_eff_target(d);
+  uint32_t want = d->eff_target;
   while (d->n_posted < want && d->n_free) {
     int rc = smbx__smbd_post_recv(d, smbx__smbd_rb_free_pop(d));
     if (rc)
@@ -594,6 +557,7 @@ static void take_peer_params(smbx_smbd *d, uint16_t credits_requested,
   d->recv_credit_target = credits_requested < d->s.recv_credit_max
                               ? credits_requested
                               : d->s.recv_credit_max;
+  smbx__smbd_retarget(d);
 }
 
 /* Passive: [MS-SMBD] 3.1.5.6 */
@@ -773,17 +737,19 @@ int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
     smbx__smbd_rb_free_push(d, i); /* after a failure response, data is ignored */
     return 0;
   }
-  b->byte_len = wc->byte_len;
-  b->wc_flags = wc->flags;
-  b->inv_rkey = wc->invalidated_rkey;
   /* mlx5/irdma may complete the first receive before ESTABLISHED: keep it
    * (and anything behind a blocked message) in order */
-  if (!d->established || d->bl_head != SMBX__SMBD_NIL) {
-    backlog_push(d, i, false);
-    return 0;
-  }
-  int rc = dispatch(d, i, wc->byte_len, wc->flags, wc->invalidated_rkey, now_ns);
+  int rc = SMBX__SMBD_BLOCKED;
+  if (d->established && d->bl_head == SMBX__SMBD_NIL)
+    rc = d->state == SMBX_SMBD_STATE_CONNECTED
+             ? smbx__smbd_recv_data(d, i, wc->byte_len, wc->flags,
+                                    wc->invalidated_rkey, now_ns)
+             : dispatch(d, i, wc->byte_len, wc->flags, wc->invalidated_rkey,
+                        now_ns);
   if (rc == SMBX__SMBD_BLOCKED) {
+    b->byte_len = wc->byte_len;
+    b->wc_flags = wc->flags;
+    b->inv_rkey = wc->invalidated_rkey;
     backlog_push(d, i, false);
     return 0;
   }
@@ -880,7 +846,7 @@ int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns)
     return 0;
   /* the token is released; a failure of what it unblocked (a repost, a
    * send) tears the connection down and shows as DISCONNECTED, not here */
-  if (smbx__smbd_process_backlog(d, now_ns) == 0)
+  if (d->bl_head == SMBX__SMBD_NIL || smbx__smbd_process_backlog(d, now_ns) == 0)
     (void)smbx__smbd_pump(d, now_ns);
   return 0;
 }
@@ -890,6 +856,7 @@ int smbx_smbd_set_backpressure(smbx_smbd *d, int on, uint64_t now_ns)
   if (!d)
     return SMBX_ERR_INVAL;
   d->backpressure = on != 0;
+  smbx__smbd_retarget(d);
   if (!d->torn) /* a failing post shows as DISCONNECTED (as in release) */
     (void)smbx__smbd_pump(d, now_ns);
   return 0;

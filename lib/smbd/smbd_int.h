@@ -67,10 +67,15 @@ typedef struct smbx__smbd_chunk {
   smbx_mr mr;
 } smbx__smbd_chunk;
 
+/* A pending event, compact (the host's smbx_smbd_event is built from it
+ * only in smbx_smbd_next_event). MESSAGE: a flags, b invalidated rkey, c
+ * fragments, x token, p/len the bytes. SEND_DONE: x msg id. RECV_BUFFER:
+ * a index, p/len the buffer, x its handle. DISCONNECTED: the engine's
+ * ev_err, ntstatus and detail.reason (fixed once torn). */
 typedef struct smbx__smbd_ev {
   uint32_t type;
-  uint32_t a, b, c; /* message: flags, rkey, fragments; buffer: index */
-  uint64_t x;       /* token / msg id */
+  uint32_t a, b, c;
+  uint64_t x;
   const uint8_t *p;
   size_t len;
 } smbx__smbd_ev;
@@ -91,6 +96,7 @@ struct smbx_smbd {
   /* credits */
   uint32_t send_credits, send_credit_target;
   uint32_t recv_credits, recv_credit_target;
+  uint32_t eff_target; /* smbx__smbd_retarget: the target served now */
   /* latched error */
   int err, ev_err;
   uint32_t ntstatus;
@@ -141,11 +147,42 @@ int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
 void smbx__smbd_check_closed(smbx_smbd *d);
 int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i);
 void smbx__smbd_recycle(smbx_smbd *d, uint32_t i);
-void smbx__smbd_rb_free_push(smbx_smbd *d, uint32_t i);
+static inline void smbx__smbd_rb_free_push(smbx_smbd *d, uint32_t i)
+{
+  d->rb[i].state = RB_FREE;
+  d->rb[i].next = d->rbf_head;
+  d->rbf_head = i;
+  d->n_free++;
+}
 /* pops a FREE receive buffer into limbo, or SMBX__SMBD_NIL */
-uint32_t smbx__smbd_rb_free_pop(smbx_smbd *d);
-uint32_t smbx__smbd_slot_get(smbx_smbd *d);
-void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i);
+static inline uint32_t smbx__smbd_rb_free_pop(smbx_smbd *d)
+{
+  uint32_t i = d->rbf_head;
+  if (i == SMBX__SMBD_NIL)
+    return i;
+  d->rbf_head = d->rb[i].next;
+  d->rb[i].state = RB_GONE;
+  d->rb[i].next = SMBX__SMBD_NIL;
+  d->n_free--;
+  return i;
+}
+static inline uint32_t smbx__smbd_slot_get(smbx_smbd *d)
+{
+  uint32_t i = d->free_head;
+  if (i == SMBX__SMBD_NIL)
+    return i;
+  d->free_head = d->slot[i].next;
+  d->slot[i].next = SMBX__SMBD_NIL;
+  d->n_free_slots--;
+  return i;
+}
+static inline void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i)
+{
+  d->slot[i].state = SS_FREE;
+  d->slot[i].next = d->free_head;
+  d->free_head = i;
+  d->n_free_slots++;
+}
 static inline uint8_t *smbx__smbd_slot_mem(smbx_smbd *d, uint32_t i)
 {
   return d->chunk[i >> SMBX__SMBD_CHUNK_SHIFT].mem +
@@ -157,7 +194,11 @@ int smbx__smbd_grow_slots(smbx_smbd *d);
 /* free slots for nf more fragments with one left over for credit-only
  * messages, made if need be: 0, SMBX_ERR_AGAIN (all made, wait for a
  * SEND_DONE) or SMBX_ERR_NOMEM */
-int smbx__smbd_reserve_slots(smbx_smbd *d, uint64_t nf);
+int smbx__smbd_grow_for(smbx_smbd *d, uint64_t nf);
+static inline int smbx__smbd_reserve_slots(smbx_smbd *d, uint64_t nf)
+{
+  return nf < d->n_free_slots ? 0 : smbx__smbd_grow_for(d, nf);
+}
 /* reassembly buffer r made at least len bytes (len <= max_frag_recv) */
 int smbx__smbd_ra_reserve(smbx_smbd *d, uint32_t r, uint32_t len);
 int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i);
@@ -169,8 +210,23 @@ static inline uint64_t smbx__smbd_frags(uint64_t total, uint64_t per)
 {
   return total <= per ? (uint64_t)(total != 0) : (total + per - 1) / per;
 }
-uint32_t smbx__smbd_eff_target(const smbx_smbd *d);
-int smbx__smbd_pump(smbx_smbd *d, uint64_t now);
+/* Recomputes eff_target after recv_credit_target or backpressure changed. */
+void smbx__smbd_retarget(smbx_smbd *d);
+int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now);
+/* Sends what is queued and any control message due. Most calls (a
+ * completion, a release, a message received) find nothing to do: that is
+ * decided here from a few fields, without a call. */
+static inline int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
+{
+  /* no control message can be due: no keepalive or prompt reply owed and
+   * the peer holds more than a quarter of the target, not raised since */
+  if (d->q_head == SMBX__SMBD_NIL && !d->send_immediate &&
+      d->ka != KA_PENDING && !d->target_raised &&
+      d->recv_credits * 4 > d->eff_target && !d->closing &&
+      d->zc_deadline == SMBX__SMBD_NEVER)
+    return 0;
+  return smbx__smbd_pump_work(d, now);
+}
 int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                          uint32_t wc_flags, uint32_t rkey, uint64_t now);
 int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now);
