@@ -145,7 +145,10 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     if (!c->large_mtu && payload > 65536)
       return SMBX_ERR_RANGE;
     total += ids_of(c, charge);
+    c->pend[n].charge = charge; /* chain_next stops at max_chain */
     n++;
+    if (!hd.next_command)
+      break; /* the chain ends here (chain_next would say 0) */
   }
   if (rc < 0 || n == 0)
     return SMBX_ERR_INVAL;
@@ -178,8 +181,7 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     uint8_t *p = msg + off;
     size_t plen = validated_pdu(msg, len, &off);
     uint16_t command = smbx__conn_ld16(p + 12);
-    uint16_t charge = smbx__conn_charge_for(p, plen, c->dialect, c->caps,
-                                            NULL);
+    uint16_t charge = c->pend[i].charge;
     uint16_t ids = ids_of(c, charge);
     uint64_t creq;
     if (o && o->credit_request)
@@ -257,8 +259,8 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     /* the headers as pass 2 patched them: synchronous, so TreeId @36 */
     const uint8_t *p = msg + off;
     (void)validated_pdu(msg, len, &off);
-    smbx__conn_req *r = smbx__slab_get_zeroed(&c->reqs);
-    c->pend[i] = r;
+    smbx__conn_req *r = smbx__slab_get(&c->reqs);
+    c->pend[i].r = r;
     uint64_t sid = smbx__conn_ld64(p + 40);
     if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
       sid = last_sid;
@@ -267,37 +269,38 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     uint16_t charge = smbx__conn_ld16(p + 6);
     uint16_t credits = smbx__conn_ld16(p + 14);
     uint32_t fl = smbx__conn_ld32(p + 16);
-    r->ri.msg_id = mid;
-    r->ri.session_id = sid;
-    r->ri.tree_id = smbx__conn_ld32(p + 36);
-    r->ri.command = smbx__conn_ld16(p + 12);
-    r->ri.charge = charge;
-    r->ri.ids = ids_of(c, charge);
-    r->ri.credit_req = credits;
-    r->extra = credits > r->ri.ids ? (uint16_t)(credits - r->ri.ids) : 0;
-    if (fl & SMBX_SMB2_FLAGS_SIGNED)
-      r->ri.flags |= RI_SIGNED;
-    if (enc)
-      r->ri.flags |= RI_ENCRYPTED;
-    if (fl & SMBX_SMB2_FLAGS_RELATED_OPERATIONS)
-      r->ri.flags |= RI_RELATED;
-    r->user = user;
-    r->chain_index = (uint16_t)i;
-    r->deadline = deadline;
+    uint16_t ids = ids_of(c, charge);
+    *r = (smbx__conn_req){
+        .ri = {.msg_id = mid,
+               .session_id = sid,
+               .tree_id = smbx__conn_ld32(p + 36),
+               .flags = (fl & SMBX_SMB2_FLAGS_SIGNED ? RI_SIGNED : 0) |
+                        (enc ? RI_ENCRYPTED : 0) |
+                        (fl & SMBX_SMB2_FLAGS_RELATED_OPERATIONS ? RI_RELATED
+                                                                 : 0),
+               .command = smbx__conn_ld16(p + 12),
+               .charge = charge,
+               .ids = ids,
+               .credit_req = credits},
+        .user = user,
+        .deadline = deadline,
+        .extra = credits > ids ? (uint16_t)(credits - ids) : 0,
+        .chain_index = (uint16_t)i,
+    };
     smbx__list_init(&r->link);
     smbx__list_init(&r->tlink);
-    mid += r->ri.ids;
+    mid += ids;
     i++;
   }
   rc = smbx__conn_xmit(c, buf, cap, len, enc ? &ek : NULL, enc_sid, now_ns);
   if (rc) {
     for (uint32_t j = 0; j < n; j++)
-      (void)smbx__slab_put(&c->reqs, c->pend[j]);
+      (void)smbx__slab_put(&c->reqs, c->pend[j].r);
     smbx__conn_kick(c, now_ns);
     return rc;
   }
   for (uint32_t j = 0; j < n; j++) {
-    smbx__conn_req *r = c->pend[j];
+    smbx__conn_req *r = c->pend[j].r;
     c->asked += r->extra;
     smbx__list_insert_tail(&c->live, &r->link);
     id_insert(c, r);

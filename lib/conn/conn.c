@@ -49,20 +49,27 @@ void smbx__conn_hold_ref(smbx__conn *c, uint64_t hh)
     h->refs++;
 }
 
-void smbx__conn_hold_unref(smbx__conn *c, uint64_t hh, uint64_t now)
+/* Drops one reference of live hold h (handle hh); the last frees it. */
+static inline void hold_drop(smbx__conn *c, smbx__conn_hold *h, uint64_t hh,
+                             uint64_t now)
 {
-  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
-  if (!h || h->refs == 0)
-    return;
   if (--h->refs > 0)
     return;
-  if (h->kind == HK_SMBD && c->smbd)
-    (void)smbx_smbd_release(c->smbd, h->token, now);
-  if (h->kind == HK_FRAMER && c->framer_hold == hh) {
+  if (h->kind == HK_SMBD) {
+    if (c->smbd)
+      (void)smbx_smbd_release(c->smbd, h->token, now);
+  } else if (h->kind == HK_FRAMER && c->framer_hold == hh) {
     c->framer_held = false;
     c->framer_hold = 0;
   }
   (void)smbx__slab_put(&c->holds, h);
+}
+
+void smbx__conn_hold_unref(smbx__conn *c, uint64_t hh, uint64_t now)
+{
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
+  if (h && h->refs)
+    hold_drop(c, h, hh, now);
 }
 
 int smbx__conn_release(smbx__conn *c, uint64_t hold, uint64_t now_ns)
@@ -79,7 +86,7 @@ int smbx__conn_release(smbx__conn *c, uint64_t hold, uint64_t now_ns)
    * the connection still walks the message */
   if (h->refs == 1 && (h->running || h->more))
     return SMBX_ERR_NOTFOUND;
-  smbx__conn_hold_unref(c, hold, now_ns);
+  hold_drop(c, h, hold, now_ns);
   smbx__conn_kick(c, now_ns);
   return 0;
 }
@@ -123,7 +130,7 @@ static void conn_free_tables(smbx__conn *c)
   c->sev = NULL;
   if (c->pend)
     smbx__free(&c->alloc, c->pend, sizeof *c->pend * c->s.max_chain,
-               _Alignof(smbx__conn_req *));
+               _Alignof(smbx__conn_pend));
   c->pend = NULL;
   if (c->cbuf)
     smbx__free(&c->alloc, c->cbuf, SMBX__CONN_HEADROOM + c->cb_cap, 8);
@@ -182,7 +189,7 @@ static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
                          _Alignof(smbx__conn_req *));
     c->dm_mask = c->dm ? dm - 1 : 0;
     c->pend = smbx__calloc(&c->alloc, c->s.max_chain, sizeof *c->pend,
-                           _Alignof(smbx__conn_req *));
+                           _Alignof(smbx__conn_pend));
     if (!c->dm || !c->pend) {
       rc = SMBX_ERR_NOMEM;
       goto fail;
@@ -639,6 +646,16 @@ int smbx__conn_tcp_feed(smbx__conn *c, uint8_t *data, size_t len,
 static void smbd_upcall(void *ctx, const smbx_smbd_event *ev)
 {
   smbx__conn *c = ctx;
+  /* a SEND_DONE the connection has nothing to do for (no gathered
+   * compound waits to go out, no writable() owed) and that no queued
+   * event precedes is only forwarded: at once, from inside the engine
+   * call (the owner's handler does not call back, see conn.h) */
+  if (ev->type == SMBX_SMBD_EV_SEND_DONE && c->sev_n == 0 && !c->cb_stuck &&
+      !c->want_writable) {
+    if (c->up.smbd_event)
+      c->up.smbd_event(c->up.ctx, ev);
+    return;
+  }
   if (c->sev_n == c->sev_cap)
     return; /* cannot happen: sized like the engine's own event queue */
   uint32_t at = c->sev_head + c->sev_n;
@@ -783,18 +800,15 @@ void smbx__conn_invalidate_next(smbx__conn *c, bool on, uint32_t rkey)
   c->send_inv_rkey = on ? rkey : 0;
 }
 
-/* Engine events raised by calls outside the wrappers (a send, a release, a
- * close) are acted on before the owner's call returns; calls made from an
- * upcall during a drain leave them to the running drain. */
-void smbx__conn_kick(smbx__conn *c, uint64_t now)
+void smbx__conn_drain(smbx__conn *c, uint64_t now)
 {
-  if (c->smbd && c->sev_n && !c->draining)
-    smbd_drain(c, now);
+  smbd_drain(c, now);
 }
 
 static int smbd_ret(smbx__conn *c, int rc, uint64_t now)
 {
-  smbd_drain(c, now);
+  if (c->sev_n)
+    smbd_drain(c, now);
   if (rc < 0)
     return rc;
   return c->err && c->err != SMBX_ERR_CLOSED ? c->err : 0;

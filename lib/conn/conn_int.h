@@ -83,6 +83,12 @@ typedef struct smbx__conn_req {
   uint16_t chain_index;
 } smbx__conn_req;
 
+/* Client: a member of the message being sent. */
+typedef struct smbx__conn_pend {
+  smbx__conn_req *r;
+  uint16_t charge; /* CreditCharge computed in the first pass */
+} smbx__conn_pend;
+
 /* A queued SMB Direct engine event (compact). */
 typedef struct smbx__conn_sev {
   uint32_t type, flags;
@@ -142,7 +148,8 @@ struct smbx__conn {
   uint64_t dm_mask;
   uint32_t n_hashed;
   smbx__hash ids;
-  smbx__conn_req **pend; /* client: max_chain slots of a message being sent */
+  smbx__conn_pend *pend; /* client: max_chain members of a message being
+                            sent */
   uint32_t n_async;
   uint32_t n_zombie; /* client: timed-out requests keeping their ids */
   /* holds */
@@ -177,7 +184,17 @@ int smbx__conn_fatal(smbx__conn *c, int err, const char *reason, size_t off,
 int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_keys *k, uint64_t session_id,
                     uint64_t now);
-void smbx__conn_kick(smbx__conn *c, uint64_t now);
+/* Acts on the queued SMB Direct engine events (unless a drain runs). */
+void smbx__conn_drain(smbx__conn *c, uint64_t now);
+/* Engine events raised by calls outside the wrappers (a send, a release, a
+ * close) are acted on before the owner's call returns; calls made from an
+ * upcall during a drain leave them to the running drain. Only an SMB
+ * Direct connection queues events. */
+static inline void smbx__conn_kick(smbx__conn *c, uint64_t now)
+{
+  if (c->sev_n && !c->draining)
+    smbx__conn_drain(c, now);
+}
 /* hold management */
 uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
                              uint8_t kind, uint64_t token);

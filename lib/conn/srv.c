@@ -47,9 +47,11 @@ static int xmit_inv(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_keys *k, uint64_t sid, bool inv,
                     uint32_t rkey, uint64_t now)
 {
-  smbx__conn_invalidate_next(c, inv, rkey);
+  c->send_inv = inv;
+  c->send_inv_rkey = inv ? rkey : 0;
   int rc = smbx__conn_xmit(c, buf, cap, len, k, sid, now);
-  smbx__conn_invalidate_next(c, false, 0);
+  c->send_inv = false;
+  c->send_inv_rkey = 0;
   return rc;
 }
 
@@ -121,7 +123,8 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
    * gathered before it */
   bool inv = c->send_inv;
   uint32_t inv_rkey = c->send_inv_rkey;
-  smbx__conn_invalidate_next(c, false, 0);
+  c->send_inv = false;
+  c->send_inv_rkey = 0;
   /* 6.2: the responses of a compound request are gathered into one
    * compounded message, one request message at a time (the "current"
    * one, cb_hold, from its first answer until all its members are
