@@ -281,13 +281,6 @@ static uint32_t ra_find_free(const smbx_smbd *d)
   return SMBX__SMBD_NIL;
 }
 
-static void deliver(smbx_smbd *d, const uint8_t *p, size_t len, uint64_t tok,
-                    uint32_t flags, uint32_t rkey, uint32_t frags)
-{
-  smbx__smbd_ev e = {SMBX_SMBD_EV_MESSAGE, flags, rkey, frags, tok, p, len};
-  smbx__smbd_emit(d, &e);
-}
-
 /* [MS-SMBD] 3.1.5.8 for buffer i (limbo) of len bytes. */
 int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                          uint32_t wc_flags, uint32_t rkey, uint64_t now)
@@ -360,8 +353,9 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       d->ra_cur = SMBX__SMBD_NIL;
       r->busy = 1;
       d->n_ra_busy++;
-      deliver(d, r->p, d->ra_total, SMBX__SMBD_TOK_REASM << 32 | c,
-              d->ra_flags, d->ra_rkey, d->ra_frags);
+      smbx__smbd_emit_message(d, r->p, d->ra_total,
+                              SMBX__SMBD_TOK_REASM << 32 | c, d->ra_flags,
+                              d->ra_rkey, d->ra_frags);
     }
     /* last: a failing repost tears down, which drops ra_cur */
     smbx__smbd_recycle(d, i);
@@ -378,14 +372,15 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       memcpy(d->ra[r].p, m.payload, m.data_length);
       d->ra[r].busy = 1;
       d->n_ra_busy++;
-      deliver(d, d->ra[r].p, m.data_length, SMBX__SMBD_TOK_REASM << 32 | r,
-              mflags, rkey, 1);
+      smbx__smbd_emit_message(d, d->ra[r].p, m.data_length,
+                              SMBX__SMBD_TOK_REASM << 32 | r, mflags, rkey, 1);
       smbx__smbd_recycle(d, i); /* may tear down: after the delivery */
     } else {
       d->rb[i].state = RB_HELD;
       d->n_held++;
-      deliver(d, m.payload, m.data_length, SMBX__SMBD_TOK_INPLACE << 32 | i,
-              mflags, rkey, 1);
+      smbx__smbd_emit_message(d, m.payload, m.data_length,
+                              SMBX__SMBD_TOK_INPLACE << 32 | i, mflags, rkey,
+                              1);
     }
   } else {
     /* first fragment: copy once into a reassembly buffer, repost at once */

@@ -74,15 +74,8 @@ static void fill_event(const smbx_smbd *d, const smbx__smbd_ev *e,
   }
 }
 
-void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
+static void queue_push(smbx_smbd *d, const smbx__smbd_ev *e)
 {
-  if (d->upcall) {
-    smbx_smbd_event ev;
-    ev.struct_size = sizeof ev;
-    fill_event(d, e, &ev);
-    d->upcall(d->upcall_ctx, &ev);
-    return;
-  }
   /* capacity covers every event that can be pending at once: MESSAGE <=
    * held buffers (n_rb + n_ra), RECV_BUFFER <= n_rb, 3 one-shot events,
    * SEND_DONE <= n_slots (smbx_smbd_send keeps queued SEND_DONEs plus
@@ -95,6 +88,58 @@ void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
   d->ev[at] = *e;
   d->ev_n++;
   d->ev_sd += e->type == SMBX_SMBD_EV_SEND_DONE;
+}
+
+void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
+{
+  if (d->upcall) {
+    smbx_smbd_event ev;
+    ev.struct_size = sizeof ev;
+    fill_event(d, e, &ev);
+    d->upcall(d->upcall_ctx, &ev);
+    return;
+  }
+  queue_push(d, e);
+}
+
+/* The two per-message events, built straight into the owner's event when
+ * there is an owner. */
+void smbx__smbd_emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
+                             uint64_t token, uint32_t flags, uint32_t rkey,
+                             uint32_t frags)
+{
+  if (d->upcall) {
+    smbx_smbd_event ev;
+    ev.struct_size = sizeof ev;
+    ev.type = SMBX_SMBD_EV_MESSAGE;
+    ev.flags = 0;
+    ev.u.message.data = p;
+    ev.u.message.len = len;
+    ev.u.message.token = token;
+    ev.u.message.flags = flags;
+    ev.u.message.invalidated_rkey = rkey;
+    ev.u.message.fragments = frags;
+    ev.u.message.reserved = 0;
+    d->upcall(d->upcall_ctx, &ev);
+    return;
+  }
+  smbx__smbd_ev e = {SMBX_SMBD_EV_MESSAGE, flags, rkey, frags, token, p, len};
+  queue_push(d, &e);
+}
+
+static void emit_send_done(smbx_smbd *d, uint64_t msg_id)
+{
+  if (d->upcall) {
+    smbx_smbd_event ev;
+    ev.struct_size = sizeof ev;
+    ev.type = SMBX_SMBD_EV_SEND_DONE;
+    ev.flags = 0;
+    ev.u.send_done.msg_id = msg_id;
+    d->upcall(d->upcall_ctx, &ev);
+    return;
+  }
+  smbx__smbd_ev e = {SMBX_SMBD_EV_SEND_DONE, 0, 0, 0, msg_id, NULL, 0};
+  queue_push(d, &e);
 }
 
 int smbx_smbd_next_event(smbx_smbd *d, smbx_smbd_event *ev)
@@ -771,7 +816,7 @@ int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
   d->n_inflight--;
   smbx__smbd_slot_put(d, i);
   if (done && !d->torn)
-    emit_simple(d, SMBX_SMBD_EV_SEND_DONE, 0, id);
+    emit_send_done(d, id);
   if (d->torn) {
     smbx__smbd_check_closed(d);
     return 0;
@@ -846,7 +891,8 @@ int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns)
     return 0;
   /* the token is released; a failure of what it unblocked (a repost, a
    * send) tears the connection down and shows as DISCONNECTED, not here */
-  if (d->bl_head == SMBX__SMBD_NIL || smbx__smbd_process_backlog(d, now_ns) == 0)
+  if (d->bl_head == SMBX__SMBD_NIL ||
+      smbx__smbd_process_backlog(d, now_ns) == 0)
     (void)smbx__smbd_pump(d, now_ns);
   return 0;
 }

@@ -68,10 +68,11 @@ typedef struct smbx__smbd_chunk {
 } smbx__smbd_chunk;
 
 /* A pending event, compact (the host's smbx_smbd_event is built from it
- * only in smbx_smbd_next_event). MESSAGE: a flags, b invalidated rkey, c
- * fragments, x token, p/len the bytes. SEND_DONE: x msg id. RECV_BUFFER:
- * a index, p/len the buffer, x its handle. DISCONNECTED: the engine's
- * ev_err, ntstatus and detail.reason (fixed once torn). */
+ * in smbx_smbd_next_event, or for an owner in the upcall). MESSAGE: a
+ * flags, b invalidated rkey, c fragments, x token, p/len the bytes.
+ * SEND_DONE: x msg id. RECV_BUFFER: a index, p/len the buffer, x its
+ * handle. DISCONNECTED: the engine's ev_err, ntstatus and detail.reason
+ * (fixed once torn). */
 typedef struct smbx__smbd_ev {
   uint32_t type;
   uint32_t a, b, c;
@@ -142,6 +143,9 @@ static inline uint64_t smbx__smbd_idle_after(uint64_t now, uint64_t dt)
 
 /* engine.c */
 void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e);
+void smbx__smbd_emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
+                             uint64_t token, uint32_t flags, uint32_t rkey,
+                             uint32_t frags);
 int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
                          size_t off, uint32_t ntstatus);
 void smbx__smbd_check_closed(smbx_smbd *d);
