@@ -32,7 +32,7 @@ static uint32_t posted_ungranted(const smbx_smbd *d)
  * needed (a credit is never granted without a posted receive). must: (b),
  * ReceiveCredits == 0 or our last send credit -> grant >= 1 if at all
  * possible. Returns the grant or a fatal code. */
-static int compute_grant(smbx_smbd *d, bool must)
+static inline int compute_grant(smbx_smbd *d, bool must)
 {
   uint32_t t = d->eff_target;
   uint32_t want = t > d->recv_credits ? t - d->recv_credits : 0; /* (a)/(c) */
@@ -50,7 +50,8 @@ static int compute_grant(smbx_smbd *d, bool must)
 }
 
 /* Writes the header at post time (credits are decided now) and posts. */
-static int send_one(smbx_smbd *d, uint32_t i, uint32_t grant, uint64_t now)
+static inline int send_one(smbx_smbd *d, uint32_t i, uint32_t grant,
+                           uint64_t now)
 {
   smbx__smbd_slot *s = &d->slot[i];
   uint16_t flags = 0;
@@ -404,4 +405,53 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   if (d->torn)
     return d->err;
   return smbx__smbd_pump(d, now);
+}
+
+/* A receive completion: here beside the data path it mostly leads to. */
+int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
+{
+  if (!d || !wc || wc->wr_id >> 32 != SMBX__SMBD_WR_RECV)
+    return SMBX_ERR_INVAL;
+  uint64_t i64 = wc->wr_id & 0xFFFFFFFFu;
+  if (i64 >= d->n_rb || d->rb[i64].state != RB_POSTED)
+    return SMBX_ERR_INVAL;
+  uint32_t i = (uint32_t)i64;
+  smbx__smbd_rbuf *b = &d->rb[i];
+  b->state = RB_GONE; /* limbo */
+  d->n_posted--;
+  if (d->torn) {
+    smbx__smbd_recycle(d, i);
+    return 0;
+  }
+  if (wc->status != SMBX_WC_SUCCESS || wc->byte_len > b->length) {
+    smbx__smbd_rb_free_push(d, i);
+    /* a flush means the QP went to error: the connection is gone (the
+     * peer's disconnect usually; the CM event may come later) */
+    return smbx__smbd_terminate(
+        d, wc->status == SMBX_WC_FLUSH ? SMBX_ERR_CLOSED : SMBX_ERR_TRANSPORT,
+        wc->status == SMBX_WC_FLUSH ? "smbd: receive flushed (QP in error)"
+                                    : "smbd: receive completion error",
+        0, 0);
+  }
+  if (d->fail_pending) {
+    smbx__smbd_rb_free_push(d, i); /* after a failure response, data is ignored */
+    return 0;
+  }
+  /* mlx5/irdma may complete the first receive before ESTABLISHED: keep it
+   * (and anything behind a blocked message) in order */
+  int rc = SMBX__SMBD_BLOCKED;
+  if (d->established && d->bl_head == SMBX__SMBD_NIL)
+    rc = d->state == SMBX_SMBD_STATE_CONNECTED
+             ? smbx__smbd_recv_data(d, i, wc->byte_len, wc->flags,
+                                    wc->invalidated_rkey, now_ns)
+             : smbx__smbd_dispatch(d, i, wc->byte_len, wc->flags,
+                                   wc->invalidated_rkey, now_ns);
+  if (rc == SMBX__SMBD_BLOCKED) {
+    b->byte_len = wc->byte_len;
+    b->wc_flags = wc->flags;
+    b->inv_rkey = wc->invalidated_rkey;
+    smbx__smbd_backlog_push(d, i, false);
+    return 0;
+  }
+  return rc < 0 ? rc : 0;
 }

@@ -697,8 +697,8 @@ static int send_negotiate_req(smbx_smbd *d)
 }
 
 /* Processes one received buffer (limbo) by state. */
-static int dispatch(smbx_smbd *d, uint32_t i, uint32_t len, uint32_t wcf,
-                    uint32_t rkey, uint64_t now)
+int smbx__smbd_dispatch(smbx_smbd *d, uint32_t i, uint32_t len, uint32_t wcf,
+                        uint32_t rkey, uint64_t now)
 {
   switch (d->state) {
   case SMBX_SMBD_STATE_AWAIT_NEGOTIATE_REQ:
@@ -713,7 +713,7 @@ static int dispatch(smbx_smbd *d, uint32_t i, uint32_t len, uint32_t wcf,
   }
 }
 
-static void backlog_push(smbx_smbd *d, uint32_t i, bool front)
+void smbx__smbd_backlog_push(smbx_smbd *d, uint32_t i, bool front)
 {
   smbx__smbd_rbuf *b = &d->rb[i];
   b->state = RB_BACKLOG;
@@ -740,9 +740,10 @@ int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now)
     if (d->bl_head == SMBX__SMBD_NIL)
       d->bl_tail = SMBX__SMBD_NIL;
     smbx__smbd_rbuf *b = &d->rb[i];
-    int rc = dispatch(d, i, b->byte_len, b->wc_flags, b->inv_rkey, now);
+    int rc = smbx__smbd_dispatch(d, i, b->byte_len, b->wc_flags, b->inv_rkey,
+                                 now);
     if (rc == SMBX__SMBD_BLOCKED) {
-      backlog_push(d, i, true);
+      smbx__smbd_backlog_push(d, i, true);
       return 0;
     }
     if (rc < 0)
@@ -752,54 +753,6 @@ int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now)
 }
 
 /* ---- host inputs ----------------------------------------------------- */
-
-int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
-{
-  if (!d || !wc || wc->wr_id >> 32 != SMBX__SMBD_WR_RECV)
-    return SMBX_ERR_INVAL;
-  uint64_t i64 = wc->wr_id & 0xFFFFFFFFu;
-  if (i64 >= d->n_rb || d->rb[i64].state != RB_POSTED)
-    return SMBX_ERR_INVAL;
-  uint32_t i = (uint32_t)i64;
-  smbx__smbd_rbuf *b = &d->rb[i];
-  b->state = RB_GONE; /* limbo */
-  d->n_posted--;
-  if (d->torn) {
-    smbx__smbd_recycle(d, i);
-    return 0;
-  }
-  if (wc->status != SMBX_WC_SUCCESS || wc->byte_len > b->length) {
-    smbx__smbd_rb_free_push(d, i);
-    /* a flush means the QP went to error: the connection is gone (the
-     * peer's disconnect usually; the CM event may come later) */
-    return smbx__smbd_terminate(
-        d, wc->status == SMBX_WC_FLUSH ? SMBX_ERR_CLOSED : SMBX_ERR_TRANSPORT,
-        wc->status == SMBX_WC_FLUSH ? "smbd: receive flushed (QP in error)"
-                                    : "smbd: receive completion error",
-        0, 0);
-  }
-  if (d->fail_pending) {
-    smbx__smbd_rb_free_push(d, i); /* after a failure response, data is ignored */
-    return 0;
-  }
-  /* mlx5/irdma may complete the first receive before ESTABLISHED: keep it
-   * (and anything behind a blocked message) in order */
-  int rc = SMBX__SMBD_BLOCKED;
-  if (d->established && d->bl_head == SMBX__SMBD_NIL)
-    rc = d->state == SMBX_SMBD_STATE_CONNECTED
-             ? smbx__smbd_recv_data(d, i, wc->byte_len, wc->flags,
-                                    wc->invalidated_rkey, now_ns)
-             : dispatch(d, i, wc->byte_len, wc->flags, wc->invalidated_rkey,
-                        now_ns);
-  if (rc == SMBX__SMBD_BLOCKED) {
-    b->byte_len = wc->byte_len;
-    b->wc_flags = wc->flags;
-    b->inv_rkey = wc->invalidated_rkey;
-    backlog_push(d, i, false);
-    return 0;
-  }
-  return rc < 0 ? rc : 0;
-}
 
 int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
 {

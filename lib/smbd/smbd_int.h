@@ -234,6 +234,11 @@ static inline int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
 int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                          uint32_t wc_flags, uint32_t rkey, uint64_t now);
 int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now);
+/* engine.c: one received buffer (limbo) by state; a receive that must
+ * wait joins the backlog (front: back where it was) */
+int smbx__smbd_dispatch(smbx_smbd *d, uint32_t i, uint32_t len, uint32_t wcf,
+                        uint32_t rkey, uint64_t now);
+void smbx__smbd_backlog_push(smbx_smbd *d, uint32_t i, bool front);
 
 /* An owner (the connection layer) can take the events through an upcall
  * instead of the queue; set before negotiation starts. */
