@@ -62,15 +62,17 @@ static smbx_event *ev_push(smbx_client *cli, uint32_t type, const cconn *cc)
 }
 
 /* Events that must never be lost are those the connections still owe
- * (one completion per request, CONN_DOWN: smbx__conn_owed) and a
- * SESSION_DOWN per session. The queue always keeps that much room: a
+ * (one completion per request, CONN_DOWN: smbx__conn_owed), a
+ * SESSION_DOWN per session and an XFER_DONE per live transfer. The
+ * queue always keeps that much room: a
  * request is refused (SMBX_ERR_NOMEM) when the queue cannot grow for its
  * completion, and an unsolicited event (BREAK, INTERIM, WRITABLE,
  * SESSION_UP, CONN_UP, SMBD) that would eat into the room tears its
  * connection down instead (ev_lost), which only uses reserved room. */
 static bool ev_room(smbx_client *cli, size_t more)
 {
-  uint64_t need = more + smbx__slab_live(&cli->sessions);
+  uint64_t need = more + smbx__slab_live(&cli->sessions) +
+                  smbx__cli_xfers_live(cli->xfers);
   for (uint32_t i = 0; i < smbx__slab_scan_end(&cli->conns); i++) {
     const cconn *cc = smbx__slab_at(&cli->conns, i);
     if (cc)
@@ -922,6 +924,7 @@ static void up_down(void *ctx, int err, uint32_t ntstatus, const char *reason)
       sess_free(cli, cs);
     }
   }
+  smbx__cli_xfer_conn_down(cli, err ? err : SMBX_ERR_CLOSED);
   smbx_event *e = ev_push(cli, SMBX_EV_CONN_DOWN, cc);
   if (e) {
     e->u.down.err = err;
@@ -1946,6 +1949,11 @@ uint32_t smbx__cli_io_max(const smbx_client *cli, uint64_t conn,
 smbx__cli_xfers **smbx__client_xfers(smbx_client *cli)
 {
   return &cli->xfers;
+}
+
+bool smbx__client_room(smbx_client *cli, size_t more)
+{
+  return ev_room(cli, more);
 }
 
 int smbx_client_query_directory(smbx_client *cli, uint64_t conn,

@@ -7,7 +7,9 @@
  * server grants stay busy. Pieces are named by their cookie
  * (generation, table slot, piece index) and checked against the
  * (conn, request) they went out as, so a host cookie never matches one.
- * All state is allocated at start; a piece costs nothing. */
+ * All state is allocated at start; a piece costs nothing. Every live
+ * transfer holds room in the client's event queue for its XFER_DONE
+ * (smbx__cli_xfers_live), so ending one never needs memory. */
 #include <string.h>
 
 #include "client/client_int.h"
@@ -45,6 +47,7 @@ struct smbx__cli_xfers {
   uint32_t n;
   uint32_t gen;
   uint32_t n_stalled;
+  uint32_t n_live; /* each owes one XFER_DONE */
 };
 
 #define XF_SLOT_MAX 65535u
@@ -80,6 +83,7 @@ static void xf_free(smbx__cli_xfers *t, uint32_t slot)
   smbx__free(&t->a, x->free_ix, d * sizeof *x->free_ix, _Alignof(uint16_t));
   SMBX__DELETE(&t->a, x, xf);
   t->slot[slot] = NULL;
+  t->n_live--;
 }
 
 /* Sends pieces while the range lasts, depth allows and the channel takes
@@ -149,7 +153,7 @@ static void settle(smbx_client *cli, smbx__cli_xfers *t, uint32_t slot)
   pump(cli, t, slot);
   if (x->inflight || (!x->stopping && x->next < x->end))
     return;
-  /* the completing piece's RESPONSE room carries this event */
+  /* the room held since start (n_live) carries this event */
   smbx_event *e = smbx__client_push(cli, SMBX_EV_XFER_DONE, x->p.conn);
   if (e) {
     e->u.xfer.xfer = ((uint64_t)x->gen << 32) | (slot + 1);
@@ -262,6 +266,26 @@ void smbx__cli_xfer_kick(smbx_client *cli)
       settle(cli, t, i);
 }
 
+void smbx__cli_xfer_conn_down(smbx_client *cli, int err)
+{
+  smbx__cli_xfers *t = *smbx__client_xfers(cli);
+  for (uint32_t i = 0; t && t->n_stalled && i < t->n; i++) {
+    xf *x = t->slot[i];
+    if (!x || !x->stalled || x->pumping)
+      continue;
+    /* no completion or WRITABLE will come from a dead channel: go on
+     * over a surviving one of the session, or end with its error */
+    if (!smbx__cli_pick(cli, x->p.session))
+      fail(x, err, 0);
+    settle(cli, t, i);
+  }
+}
+
+uint32_t smbx__cli_xfers_live(const smbx__cli_xfers *t)
+{
+  return t ? t->n_live : 0;
+}
+
 void smbx__cli_xfers_free(smbx_client *cli, smbx__cli_xfers *t)
 {
   (void)cli;
@@ -325,6 +349,9 @@ int smbx_client_xfer_start(smbx_client *cli, const smbx_client_xfer *in,
     return conn ? SMBX_ERR_STATE : SMBX_ERR_NOTFOUND;
   if (in->chunk > max)
     return SMBX_ERR_RANGE;
+  /* the room its XFER_DONE will take, counted from here on (n_live) */
+  if (!smbx__client_room(cli, 1))
+    return SMBX_ERR_NOMEM;
   smbx__cli_xfers **tp = smbx__client_xfers(cli);
   uint32_t slot;
   int rc = slot_get(cli, tp, &slot);
@@ -343,7 +370,6 @@ int smbx_client_xfer_start(smbx_client *cli, const smbx_client_xfer *in,
   uint32_t d = x->p.depth;
   x->pieces = smbx__calloc(&t->a, d, sizeof *x->pieces, _Alignof(piece));
   x->free_ix = smbx__calloc(&t->a, d, sizeof *x->free_ix, _Alignof(uint16_t));
-  t->slot[slot] = x;
   if (!x->pieces || !x->free_ix) {
     if (x->pieces)
       smbx__free(&t->a, x->pieces, d * sizeof *x->pieces, _Alignof(piece));
@@ -351,9 +377,10 @@ int smbx_client_xfer_start(smbx_client *cli, const smbx_client_xfer *in,
       smbx__free(&t->a, x->free_ix, d * sizeof *x->free_ix,
                  _Alignof(uint16_t));
     SMBX__DELETE(&t->a, x, xf);
-    t->slot[slot] = NULL;
     return SMBX_ERR_NOMEM;
   }
+  t->slot[slot] = x;
+  t->n_live++;
   /* lowest index on top: pieces go out 0, 1, 2, ... */
   for (uint32_t i = 0; i < d; i++)
     x->free_ix[i] = (uint16_t)(d - 1 - i);

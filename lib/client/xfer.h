@@ -8,6 +8,7 @@
 #define SMBX_CLIENT_XFER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <smbx/client.h>
@@ -31,6 +32,10 @@ int smbx__cli_io(smbx_client *cli, uint64_t conn, uint64_t session,
 uint32_t smbx__cli_io_max(const smbx_client *cli, uint64_t conn,
                           uint64_t session, bool read);
 smbx__cli_xfers **smbx__client_xfers(smbx_client *cli);
+/* Room in the event queue for `more` events beyond those already owed
+ * (completions, CONN_DOWNs, SESSION_DOWNs, live transfers' XFER_DONEs);
+ * false when the queue cannot grow. */
+bool smbx__client_room(smbx_client *cli, size_t more);
 
 /* ---- xfer.c, called by client.c ---- */
 
@@ -45,6 +50,12 @@ void smbx__cli_xfer_writable(smbx_client *cli);
 /* A request completed: resume transfers that were refused with nothing
  * in flight (no completion of their own would). */
 void smbx__cli_xfer_kick(smbx_client *cli);
+/* A connection went down with err (its sessions already moved to other
+ * channels or gone): transfers refused with nothing in flight go on over
+ * a surviving channel of their session, or end with err. */
+void smbx__cli_xfer_conn_down(smbx_client *cli, int err);
+/* Live transfers: each owes one XFER_DONE, whose room the client keeps. */
+uint32_t smbx__cli_xfers_live(const smbx__cli_xfers *t);
 void smbx__cli_xfers_free(smbx_client *cli, smbx__cli_xfers *t);
 
 #endif

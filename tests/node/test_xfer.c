@@ -509,6 +509,134 @@ static void xfer_stalled_resumes_on_other_completion(void **state)
   nh_fini(&x);
 }
 
+/* Over TCP with the server granting a single credit, the host's own READ
+ * holds it when a transfer pinned to the channel starts: the transfer is
+ * refused (SMBX_ERR_AGAIN) with nothing in flight. The READ's answer is
+ * rewritten on the wire to grant no credit back (a server may), so the
+ * client holds none and nothing is outstanding: no completion will come
+ * to resume the transfer. */
+static uint64_t start_credit_starved(nh *x, int a, uint64_t s, uint32_t t,
+                                     const char *name, uint8_t *buf,
+                                     size_t len)
+{
+  static uint8_t own[4096];
+  smbx_smb2_fileid f = nh_create(x, a, s, t, name);
+  fill(x, name, len, 4);
+  uint64_t c = x->pair[a].cconn, req;
+  x->defer = true;
+  x->n_deferred = 0;
+  assert_int_equal(smbx_client_read_into(x->cli, c, s, t, f, 0, own,
+                                         sizeof own, x->now, &req),
+                   0);
+  nh_pump(x);
+  assert_int_equal(x->n_deferred, 1);
+  smbx_client_xfer p;
+  xparams(&p, c, s, t, f, false, 0, buf, len, 65536, 4);
+  uint64_t h;
+  assert_int_equal(smbx_client_xfer_start(x->cli, &p, x->now, &h), 0);
+  x->defer = false;
+  nh_pipe *in = &x->pair[a].s2c;
+  size_t at = in->len;
+  nh_answer_deferred(x, 0, SMBX_STATUS_ACCESS_DENIED);
+  /* Direct TCP prefix, then the header's CreditResponse at 14 */
+  assert_true(in->len >= at + 4 + SMBX_SMB2_HDR_SIZE);
+  in->p[at + 4 + 14] = 0;
+  in->p[at + 4 + 15] = 0;
+  nh_pump(x);
+  assert_int_equal(nh_response(x, req)->ev.u.pdu.status,
+                   SMBX_STATUS_ACCESS_DENIED);
+  smbx_conn_info ci;
+  memset(&ci, 0, sizeof ci);
+  ci.struct_size = sizeof ci;
+  assert_int_equal(smbx_client_conn_info(x->cli, c, &ci), 0);
+  assert_int_equal(ci.credits, 0);
+  assert_int_equal(ci.outstanding, 0);
+  smbx_client_xfer_info in_;
+  memset(&in_, 0, sizeof in_);
+  in_.struct_size = sizeof in_;
+  assert_int_equal(smbx_client_xfer_get_info(x->cli, h, &in_), 0);
+  assert_int_equal(in_.inflight, 0);
+  assert_int_equal(in_.requests, 0);
+  return h;
+}
+
+/* The credit-starved transfer's only channel goes down: XFER_DONE ends
+ * it with the connection's error (it used to wait for credits forever),
+ * and its state is freed with it. */
+static void xfer_credit_stall_conn_down_fails(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  x.ss.credits_max = 1;
+  x.ss.credits_min = 1;
+  int a = nh_start_tcp(&x);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  static uint8_t got[256 << 10];
+  uint64_t h = start_credit_starved(&x, a, s, t, "cs.bin", got, sizeof got);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 0);
+  uint64_t live = x.ta.live;
+  assert_int_equal(smbx_client_abort_conn(x.cli, x.pair[a].cconn,
+                                          SMBX_ERR_TRANSPORT, x.now),
+                   0);
+  const nh_cev *e = done_event(&x);
+  assert_int_equal(e->ev.u.xfer.xfer, h);
+  assert_int_equal(e->ev.u.xfer.err, SMBX_ERR_TRANSPORT);
+  assert_int_equal(e->ev.u.xfer.requests, 0);
+  assert_int_equal(e->ev.u.xfer.bytes, 0);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 1);
+  smbx_client_xfer_info in;
+  memset(&in, 0, sizeof in);
+  in.struct_size = sizeof in;
+  assert_int_equal(smbx_client_xfer_get_info(x.cli, h, &in),
+                   SMBX_ERR_NOTFOUND);
+  /* the transfer, its pieces and its index stack went back */
+  assert_true(x.ta.live + 3 <= live);
+  nh_fini(&x);
+}
+
+/* Cancelling a credit-starved transfer ends it at once, inside
+ * smbx_client_xfer_cancel(): with the allocator failing, its XFER_DONE
+ * still comes (the room was held since start), for more transfers than
+ * the event queue first had room for, none of them drained meanwhile. */
+static void xfer_cancel_with_failing_allocator_keeps_done(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  x.ss.credits_max = 1;
+  x.ss.credits_min = 1;
+  int a = nh_start_tcp(&x);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  static uint8_t got[65536];
+  enum { N = 100 }; /* above the 64 events the queue starts with */
+  uint64_t h[N];
+  h[0] = start_credit_starved(&x, a, s, t, "cf.bin", got, sizeof got);
+  smbx_smb2_fileid f = x.last_req_fileid;
+  smbx_client_xfer p;
+  xparams(&p, x.pair[a].cconn, s, t, f, false, 0, got, sizeof got, 0, 1);
+  for (int i = 1; i < N; i++)
+    assert_int_equal(smbx_client_xfer_start(x.cli, &p, x.now, &h[i]), 0);
+  size_t done_before = nh_count(&x, SMBX_EV_XFER_DONE);
+  x.ta.fail_from = x.ta.calls + 1;
+  for (int i = 0; i < N; i++)
+    assert_int_equal(smbx_client_xfer_cancel(x.cli, h[i], x.now), 0);
+  x.ta.fail_from = 0;
+  nh_pump(&x);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE) - done_before, N);
+  for (int i = 0; i < N; i++) {
+    const nh_cev *e = done_event(&x);
+    assert_int_equal(e->ev.u.xfer.xfer, h[i]);
+    assert_int_equal(e->ev.u.xfer.flags, SMBX_XFER_DONE_CANCELLED);
+    assert_int_equal(e->ev.u.xfer.requests, 0);
+    assert_int_equal(smbx_client_xfer_cancel(x.cli, h[i], x.now),
+                     SMBX_ERR_NOTFOUND);
+  }
+  nh_fini(&x);
+}
+
 /* Bad parameters are refused before anything goes out. */
 static void xfer_start_refusals(void **state)
 {
@@ -640,6 +768,8 @@ int main(void)
       cmocka_unit_test(xfer_cancel_send_failure_ends_once),
       cmocka_unit_test(xfer_start_send_failure_after_first_piece_ends),
       cmocka_unit_test(xfer_stalled_resumes_on_other_completion),
+      cmocka_unit_test(xfer_credit_stall_conn_down_fails),
+      cmocka_unit_test(xfer_cancel_with_failing_allocator_keeps_done),
       cmocka_unit_test(xfer_start_refusals),
       cmocka_unit_test(xfer_alloc_zero_per_request),
       cmocka_unit_test(xfer_alloc_failure_at_start),
