@@ -305,21 +305,72 @@ void *smbx__hash_remove(smbx__hash *h, const void *key)
   return v;
 }
 
+/* 8-byte keys (request MessageIds on the data path): the slot is the key
+ * then the value, 16 bytes (see reset); the probe compares words, no
+ * memcmp. */
+_Static_assert(sizeof(void *) <= SLOT_ALIGN, "a u64 slot is 16 bytes");
+static uint64_t slot_key_u64(const uint8_t *slot)
+{
+  uint64_t k;
+  memcpy(&k, slot, sizeof k);
+  return k;
+}
+
+/* Slot holding key, or SIZE_MAX with *empty the probe chain's first empty
+ * slot; h->key_len is 8 and h->cap non-zero. */
+static size_t find_u64(const smbx__hash *h, uint64_t key, size_t *empty)
+{
+  size_t mask = h->cap - 1;
+  for (size_t i = (size_t)smbx__hash_u64(key, h->seed) & mask;;
+       i = (i + 1) & mask) {
+    const uint8_t *s = h->slots + i * 16;
+    void *v;
+    memcpy(&v, s + 8, sizeof v);
+    if (!v) {
+      *empty = i;
+      return SIZE_MAX;
+    }
+    if (slot_key_u64(s) == key)
+      return i;
+  }
+}
+
 int smbx__hash_insert_u64(smbx__hash *h, uint64_t key, void *value)
 {
-  if (h->key_len != 8)
+  if (h->key_len != 8 || !value)
     return SMBX_ERR_INVAL;
-  return smbx__hash_insert(h, &key, value);
+  if (h->cap == 0)
+    return SMBX_ERR_LIMIT;
+  size_t empty = 0;
+  if (find_u64(h, key, &empty) != SIZE_MAX)
+    return SMBX_ERR_EXISTS;
+  if (h->len >= smbx__hash_max_len(h->cap))
+    return SMBX_ERR_LIMIT;
+  slot_set(h, slot_at(h, empty), &key, value);
+  h->len++;
+  return 0;
 }
 
 void *smbx__hash_get_u64(const smbx__hash *h, uint64_t key)
 {
-  return h->key_len == 8 ? smbx__hash_get(h, &key) : NULL;
+  if (h->key_len != 8 || h->cap == 0)
+    return NULL;
+  size_t empty;
+  size_t i = find_u64(h, key, &empty);
+  return i == SIZE_MAX ? NULL : slot_value(h, slot_at(h, i));
 }
 
 void *smbx__hash_remove_u64(smbx__hash *h, uint64_t key)
 {
-  return h->key_len == 8 ? smbx__hash_remove(h, &key) : NULL;
+  if (h->key_len != 8 || h->cap == 0)
+    return NULL;
+  size_t empty;
+  size_t i = find_u64(h, key, &empty);
+  if (i == SIZE_MAX)
+    return NULL;
+  void *v = slot_value(h, slot_at(h, i));
+  remove_at(h, i);
+  return v;
 }
 
 void smbx__hash_iter_init(const smbx__hash *h, smbx__hash_iter *it)

@@ -103,47 +103,6 @@ void *smbx__slab_get_zeroed(smbx__slab *s)
   return p;
 }
 
-size_t smbx__slab_index(const smbx__slab *s, const void *obj)
-{
-  uintptr_t base = (uintptr_t)s->mem, p = (uintptr_t)obj;
-  if (!s->mem || p < base)
-    return SIZE_MAX;
-  uintptr_t off = p - base;
-  if (off & (((uintptr_t)1 << s->stride_shift) - 1))
-    return SIZE_MAX;
-  /* (off >> shift) times the odd part's inverse is off / stride when the
-   * stride divides off, and above UINT64_MAX / odd >= n when it does not
-   * (the divisibility test of Granlund and Montgomery): one compare
-   * rejects interior pointers and pointers past the end alike */
-  uint64_t i = (uint64_t)(off >> s->stride_shift) * s->stride_inv;
-  return i < s->n ? (size_t)i : SIZE_MAX;
-}
-
-static bool live_at(const smbx__slab *s, size_t i)
-{
-  return i < s->n && (s->meta[i].gen & 1u);
-}
-
-int smbx__slab_put(smbx__slab *s, void *obj)
-{
-  size_t i = smbx__slab_index(s, obj);
-  if (i == SIZE_MAX)
-    return SMBX_ERR_INVAL;
-  if (!live_at(s, i))
-    return SMBX_ERR_STATE;
-  smbx__slab_meta *m = &s->meta[i];
-  m->gen++; /* odd -> even: free */
-  m->next = s->free_head;
-  s->free_head = (uint32_t)i;
-  s->live--;
-  return 0;
-}
-
-void *smbx__slab_at(const smbx__slab *s, size_t index)
-{
-  return live_at(s, index) ? s->mem + index * s->stride : NULL;
-}
-
 void *smbx__slab_slot(const smbx__slab *s, size_t index)
 {
   return index < s->n ? s->mem + index * s->stride : NULL;
@@ -152,15 +111,7 @@ void *smbx__slab_slot(const smbx__slab *s, size_t index)
 bool smbx__slab_is_live(const smbx__slab *s, const void *obj)
 {
   size_t i = smbx__slab_index(s, obj);
-  return i != SIZE_MAX && live_at(s, i);
-}
-
-uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj)
-{
-  size_t i = smbx__slab_index(s, obj);
-  if (i == SIZE_MAX || !live_at(s, i))
-    return 0;
-  return (uint64_t)i | (uint64_t)s->meta[i].gen << 32;
+  return i != SIZE_MAX && smbx__slab_live_at(s, i);
 }
 
 int smbx__slab_put_handle(smbx__slab *s, uint64_t handle)

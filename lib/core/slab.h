@@ -63,23 +63,13 @@ void smbx__slab_free(smbx__slab *s);
 void *smbx__slab_get(smbx__slab *s);
 void *smbx__slab_get_zeroed(smbx__slab *s);
 
-/* Returns obj to the pool. 0; SMBX_ERR_INVAL when obj is not the start of
- * an object of this pool; SMBX_ERR_STATE when it is already free. */
-int smbx__slab_put(smbx__slab *s, void *obj);
 /* Same by handle. 0; SMBX_ERR_NOTFOUND for a stale or invalid handle. */
 int smbx__slab_put_handle(smbx__slab *s, uint64_t handle);
 
-/* Index of obj (live or not), or SIZE_MAX when obj is not the start of an
- * object of this pool. */
-size_t smbx__slab_index(const smbx__slab *s, const void *obj);
-/* The live object at index, or NULL (out of range, or free). */
-void *smbx__slab_at(const smbx__slab *s, size_t index);
 /* The object at index whether live or free (setup code that prepares every
  * object, e.g. registering the block once); NULL when out of range. The
  * objects are one contiguous span: smbx__slab_slot(s, 0), n * stride. */
 void *smbx__slab_slot(const smbx__slab *s, size_t index);
-/* Handle of a live object; 0 when obj is not a live object of this pool. */
-uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj);
 /* The live object a handle names, or NULL when stale or invalid. Inline:
  * every public call resolves one or more handles. */
 static inline void *smbx__slab_lookup(const smbx__slab *s, uint64_t handle)
@@ -117,6 +107,63 @@ static inline uint32_t smbx__slab_scan_end(const smbx__slab *s)
 static inline size_t smbx__slab_stride(const smbx__slab *s)
 {
   return s->stride;
+}
+
+/* ---- inline: every public call and every message resolves objects ---- */
+
+/* Index of obj (live or not), or SIZE_MAX when obj is not the start of an
+ * object of this pool. */
+static inline size_t smbx__slab_index(const smbx__slab *s, const void *obj)
+{
+  uintptr_t base = (uintptr_t)s->mem, p = (uintptr_t)obj;
+  if (!s->mem || p < base)
+    return SIZE_MAX;
+  uintptr_t off = p - base;
+  if (off & (((uintptr_t)1 << s->stride_shift) - 1))
+    return SIZE_MAX;
+  /* (off >> shift) times the odd part's inverse is off / stride when the
+   * stride divides off, and above UINT64_MAX / odd >= n when it does not
+   * (the divisibility test of Granlund and Montgomery): one compare
+   * rejects interior pointers and pointers past the end alike */
+  uint64_t i = (uint64_t)(off >> s->stride_shift) * s->stride_inv;
+  return i < s->n ? (size_t)i : SIZE_MAX;
+}
+
+static inline bool smbx__slab_live_at(const smbx__slab *s, size_t i)
+{
+  return i < s->n && (s->meta[i].gen & 1u);
+}
+
+/* Returns obj to the pool. 0; SMBX_ERR_INVAL when obj is not the start of
+ * an object of this pool; SMBX_ERR_STATE when it is already free. */
+static inline int smbx__slab_put(smbx__slab *s, void *obj)
+{
+  size_t i = smbx__slab_index(s, obj);
+  if (i == SIZE_MAX)
+    return SMBX_ERR_INVAL;
+  if (!smbx__slab_live_at(s, i))
+    return SMBX_ERR_STATE;
+  smbx__slab_meta *m = &s->meta[i];
+  m->gen++; /* odd -> even: free */
+  m->next = s->free_head;
+  s->free_head = (uint32_t)i;
+  s->live--;
+  return 0;
+}
+
+/* The live object at index, or NULL (out of range, or free). */
+static inline void *smbx__slab_at(const smbx__slab *s, size_t index)
+{
+  return smbx__slab_live_at(s, index) ? s->mem + index * s->stride : NULL;
+}
+
+/* Handle of a live object; 0 when obj is not a live object of this pool. */
+static inline uint64_t smbx__slab_handle(const smbx__slab *s, const void *obj)
+{
+  size_t i = smbx__slab_index(s, obj);
+  if (i == SIZE_MAX || !smbx__slab_live_at(s, i))
+    return 0;
+  return (uint64_t)i | (uint64_t)s->meta[i].gen << 32;
 }
 
 #endif
