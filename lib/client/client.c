@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/cursor.h"
 #include "core/hash.h"
+#include "core/evq.h"
 #include "core/ring.h"
 #include "core/slab.h"
 #include "core/time.h"
@@ -51,14 +52,7 @@ static smbx_event *ev_push(smbx_client *cli, uint32_t type, const cconn *cc)
 {
   if (smbx__ring_full(&cli->evq) && smbx__ring_grow(&cli->evq) != 0)
     return NULL;
-  smbx_event *e = smbx__ring_push_slot(&cli->evq);
-  if (!e)
-    return NULL;
-  memset(e, 0, sizeof *e);
-  e->struct_size = sizeof *e;
-  e->type = type;
-  e->conn = cc ? cc->handle : 0;
-  return e;
+  return smbx__evq_push(&cli->evq, type, cc ? cc->handle : 0);
 }
 
 /* Events that must never be lost are those the connections still owe
@@ -102,28 +96,7 @@ int smbx_client_next_event(smbx_client *cli, smbx_event *ev)
 {
   if (!cli || !ev || ev->struct_size < offsetof(smbx_event, u))
     return SMBX_ERR_INVAL;
-  if (ev->struct_size >= sizeof(smbx_event)) {
-    /* the common case: pop straight into the caller's struct */
-    size_t keep = ev->struct_size;
-    while (smbx__ring_pop(&cli->evq, ev) == 0) {
-      if (ev->type == SMBX_EV_NONE)
-        continue;
-      ev->struct_size = keep;
-      return 1;
-    }
-    ev->struct_size = keep;
-    return 0;
-  }
-  smbx_event tmp;
-  while (smbx__ring_pop(&cli->evq, &tmp) == 0) {
-    if (tmp.type == SMBX_EV_NONE)
-      continue;
-    size_t n = ev->struct_size < sizeof tmp ? ev->struct_size : sizeof tmp;
-    tmp.struct_size = ev->struct_size;
-    memcpy(ev, &tmp, n);
-    return 1;
-  }
-  return 0;
+  return smbx__evq_pop(&cli->evq, ev);
 }
 
 /* The connection goes away: queued views die; completions stay, as

@@ -12,6 +12,7 @@
 #include "server/server_int.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/evq.h"
 #include "core/ring.h"
 #include "core/slab.h"
 #include "core/time.h"
@@ -80,14 +81,7 @@ static smbx_event *ev_push(smbx_server *srv, uint32_t type, const sconn *sc)
     return NULL;
   if (!srv->bp && smbx__ring_len(&srv->evq) >= EVQ_HIGH)
     set_backpressure(srv, true);
-  smbx_event *e = smbx__ring_push_slot(&srv->evq);
-  if (!e)
-    return NULL;
-  memset(e, 0, sizeof *e);
-  e->struct_size = sizeof *e;
-  e->type = type;
-  e->conn = sc ? sc->handle : 0;
-  return e;
+  return smbx__evq_push(&srv->evq, type, sc ? sc->handle : 0);
 }
 
 int smbx_server_next_event(smbx_server *srv, smbx_event *ev)
@@ -96,28 +90,7 @@ int smbx_server_next_event(smbx_server *srv, smbx_event *ev)
     return SMBX_ERR_INVAL;
   if (srv->bp && smbx__ring_len(&srv->evq) <= EVQ_LOW)
     set_backpressure(srv, false);
-  if (ev->struct_size >= sizeof(smbx_event)) {
-    /* the common case: pop straight into the caller's struct */
-    size_t keep = ev->struct_size;
-    while (smbx__ring_pop(&srv->evq, ev) == 0) {
-      if (ev->type == SMBX_EV_NONE)
-        continue;
-      ev->struct_size = keep;
-      return 1;
-    }
-    ev->struct_size = keep;
-    return 0;
-  }
-  smbx_event tmp;
-  while (smbx__ring_pop(&srv->evq, &tmp) == 0) {
-    if (tmp.type == SMBX_EV_NONE)
-      continue;
-    size_t n = ev->struct_size < sizeof tmp ? ev->struct_size : sizeof tmp;
-    tmp.struct_size = ev->struct_size;
-    memcpy(ev, &tmp, n);
-    return 1;
-  }
-  return 0;
+  return smbx__evq_pop(&srv->evq, ev);
 }
 
 /* Queued events of a connection that is going away: views die with it. */

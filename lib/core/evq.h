@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* The nodes' host event queues: a ring of smbx_event. An event is built
+ * once, in place in its ring slot, and copied once, into the host's
+ * struct by next_event. Only the bytes a kind uses move: the header and
+ * the largest member in use (u.pdu); the rest of the union is room for
+ * new kinds, never written by the nodes, never copied. */
+#ifndef SMBX_CORE_EVQ_H
+#define SMBX_CORE_EVQ_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include <smbx/event.h>
+
+#include "core/ring.h"
+
+#define SMBX__EV_BYTES \
+  (offsetof(smbx_event, u) + sizeof(((smbx_event *)0)->u.pdu))
+
+#define SMBX__EV_FITS(m) \
+  _Static_assert(sizeof(((smbx_event *)0)->u.m) <= \
+                     sizeof(((smbx_event *)0)->u.pdu), \
+                 "u." #m " fits in SMBX__EV_BYTES")
+SMBX__EV_FITS(negotiated);
+SMBX__EV_FITS(session);
+SMBX__EV_FITS(tree);
+SMBX__EV_FITS(down);
+SMBX__EV_FITS(smbd);
+SMBX__EV_FITS(lease);
+SMBX__EV_FITS(xfer);
+#undef SMBX__EV_FITS
+
+/* The back slot, its used bytes zeroed, struct_size/type/conn set; NULL
+ * when the ring is full (the caller grows it first). */
+static inline smbx_event *smbx__evq_push(smbx__ring *q, uint32_t type,
+                                         uint64_t conn)
+{
+  smbx_event *e = smbx__ring_push_slot(q);
+  if (!e)
+    return NULL;
+  memset(e, 0, SMBX__EV_BYTES);
+  e->struct_size = sizeof *e;
+  e->type = type;
+  e->conn = conn;
+  return e;
+}
+
+/* next_event: the next event that was not withdrawn (SMBX_EV_NONE) into
+ * ev (at most ev->struct_size bytes, which ev keeps); 1, or 0 when none
+ * is queued. ev->struct_size >= offsetof(smbx_event, u) was checked. */
+static inline int smbx__evq_pop(smbx__ring *q, smbx_event *ev)
+{
+  size_t keep = ev->struct_size;
+  while (q->len) {
+    const smbx_event *e = (const smbx_event *)(void *)(q->buf +
+                                                       q->head * q->elem);
+    if (++q->head == q->cap)
+      q->head = 0;
+    q->len--;
+    if (e->type == SMBX_EV_NONE)
+      continue;
+    /* e stays intact until the next push: nothing pushes before the copy */
+    if (keep >= SMBX__EV_BYTES)
+      memcpy(ev, e, SMBX__EV_BYTES);
+    else
+      memcpy(ev, e, keep);
+    ev->struct_size = keep;
+    return 1;
+  }
+  return 0;
+}
+
+#endif
