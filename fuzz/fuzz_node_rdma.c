@@ -82,40 +82,10 @@ typedef struct fz {
 
 static fz *g; /* the wrapper hooks reach the harness through it */
 
-static uint8_t take(fz *f)
-{
-  return f->at < f->n ? f->in[f->at++] : 0;
-}
+static void srv_drain(fz *f);
+static void cli_drain(fz *f);
 
-static uint16_t take16(fz *f)
-{
-  uint16_t v = take(f);
-  return (uint16_t)(v | (uint16_t)(take(f) << 8));
-}
-
-static uint32_t take32(fz *f)
-{
-  uint32_t v = take16(f);
-  return v | (uint32_t)take16(f) << 16;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-  put16(p, (uint16_t)v);
-  put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-  put32(p, (uint32_t)v);
-  put32(p + 4, (uint32_t)(v >> 32));
-}
+#include "fuzz_node_sim.h"
 
 /* ---- the checking NIC wrapper (server side) ------------------------------ */
 
@@ -312,86 +282,7 @@ static void cli_drain(fz *f)
   }
 }
 
-/* One round: due deliveries, every completion, both event queues.
- * Returns whether anything moved. */
-static bool step(fz *f)
-{
-  f->w->now = f->now;
-  sim_pair p = {f->cli, f->cconn, f->srv, f->sconn};
-  int moved = sim_pair_step(f->w, &p, f->now);
-  if (moved < 0)
-    abort(); /* the server posted a work request it cannot route */
-  srv_drain(f);
-  cli_drain(f);
-  return moved > 0;
-}
-
-static void pump(fz *f)
-{
-  for (int i = 0; i < 100000; i++) {
-    if (!step(f)) {
-      uint64_t t = sim_next_time(f->w);
-      if (t == UINT64_MAX)
-        return;
-      f->now = t > f->now ? t : f->now;
-    }
-  }
-  abort(); /* no quiescence */
-}
-
 /* ---- client side: regions and requests ------------------------------------ */
-
-static uint8_t *region(fz *f, int i)
-{
-  return f->cmem + GUARD + (size_t)i * (REG_LEN + GUARD);
-}
-
-/* A live key for region i (the server may have invalidated the last). */
-static void refresh_region(fz *f, int i)
-{
-  if (f->reg_live[i]) {
-    const sim_mr *m = sim_mr_by_key(f->w, f->reg[i].key);
-    if (m && !m->invalidated)
-      return;
-    if (m)
-      f->reg[i].flags = SMBX_MR_F_INVALIDATED;
-    f->t[0].deregister_mr(f->t[0].user_data, &f->reg[i]);
-    f->reg_live[i] = false;
-  }
-  f->reg_live[i] =
-      f->t[0].register_mr(f->t[0].user_data, region(f, i), REG_LEN,
-                          SMBX_MR_LOCAL_WRITE | SMBX_MR_REMOTE_READ |
-                              SMBX_MR_REMOTE_WRITE,
-                          &f->reg[i]) == 0;
-}
-
-/* Descriptors from the input: mostly aimed at a region, sometimes raw. */
-static size_t build_descs(fz *f, uint8_t *ci, size_t cap, uint32_t *sum)
-{
-  size_t nd = take(f) % 9, len = 0;
-  *sum = 0;
-  for (size_t k = 0; k < nd && len + 16 <= cap; k++) {
-    uint8_t m = take(f);
-    smbx_smb2_buffer_desc d;
-    if (m & 0x80) {
-      d.offset = (uint64_t)take32(f) << 32 | take32(f);
-      d.token = take32(f);
-      d.length = take32(f);
-    } else {
-      int r = m & 3;
-      refresh_region(f, r);
-      d.offset = f->reg[r].address + (m & 0x10 ? take16(f) : take16(f) % 4096u);
-      d.token = m & 0x40 ? take32(f) : f->reg[r].key;
-      d.length = m & 0x20 ? take32(f) : 1u + take16(f) % REG_LEN;
-    }
-    put64(ci + len, d.offset);
-    put32(ci + len + 8, d.token);
-    put32(ci + len + 12, d.length);
-    len += 16;
-    *sum += d.length;
-  }
-  return len;
-}
 
 /* Logs the descriptors the request carries as sent (after patching),
  * decoded the way the server decodes them. */
@@ -429,7 +320,8 @@ static void request(fz *f, uint16_t cmd)
                                      : take32(f);
   uint8_t ci[16 * 8];
   uint32_t sum = 0;
-  size_t cl = build_descs(f, ci, sizeof ci, &sum);
+  static const desc_shape shape = {9, true, REG_LEN};
+  size_t cl = build_descs(f, &shape, ci, sizeof ci, &sum);
   uint32_t length = (sel & 0x10) ? take32(f) : sum;
   uint64_t off = take16(f);
   smbx_smb2_hdr h;
@@ -555,11 +447,9 @@ static bool setup(fz *f, uint8_t cfg)
   ts.rdma_read = w_rdma_read;
   ts.rdma_write = w_rdma_write;
   f->file_mem = malloc(FILE_LEN + 2 * GUARD);
-  f->cmem = malloc(GUARD + NREG * (REG_LEN + GUARD));
-  if (!f->file_mem || !f->cmem)
+  if (!f->file_mem || !cmem_alloc(f))
     abort();
   memset(f->file_mem, 0xA5, FILE_LEN + 2 * GUARD);
-  memset(f->cmem, 0x5A, GUARD + NREG * (REG_LEN + GUARD));
   f->file = f->file_mem + GUARD;
   if (f->t[1].register_mr(f->t[1].user_data, f->file, FILE_LEN,
                           SMBX_MR_LOCAL_WRITE, &f->file_mr))
@@ -592,13 +482,7 @@ static bool guards_intact(const fz *f)
   for (size_t i = 0; i < GUARD; i++)
     if (f->file_mem[i] != 0xA5 || f->file_mem[GUARD + FILE_LEN + i] != 0xA5)
       return false;
-  for (int r = 0; r <= NREG; r++) {
-    const uint8_t *p = f->cmem + (size_t)r * (REG_LEN + GUARD);
-    for (size_t i = 0; i < GUARD; i++)
-      if (p[i] != 0x5A)
-        return false;
-  }
-  return true;
+  return cmem_guards_intact(f);
 }
 
 static void teardown(fz *f)
@@ -608,13 +492,7 @@ static void teardown(fz *f)
   if (f->file_mem && f->w) {
     if (f->file_mr.key)
       f->t[1].deregister_mr(f->t[1].user_data, &f->file_mr);
-    for (int r = 0; r < NREG; r++)
-      if (f->reg_live[r]) {
-        const sim_mr *m = sim_mr_by_key(f->w, f->reg[r].key);
-        if (m && m->invalidated)
-          f->reg[r].flags = SMBX_MR_F_INVALIDATED;
-        f->t[0].deregister_mr(f->t[0].user_data, &f->reg[r]);
-      }
+    cmem_deregister(f);
   }
   sim_free(f->w);
   free(f->file_mem);

@@ -92,34 +92,10 @@ typedef struct fz {
 
 static fz *g;
 
-static uint8_t take(fz *f)
-{
-  return f->at < f->n ? f->in[f->at++] : 0;
-}
+static void srv_drain(fz *f);
+static void cli_drain(fz *f);
 
-static uint16_t take16(fz *f)
-{
-  uint16_t v = take(f);
-  return (uint16_t)(v | take(f) << 8);
-}
-
-static uint32_t take32(fz *f)
-{
-  uint32_t v = take16(f);
-  return v | (uint32_t)take16(f) << 16;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
+#include "fuzz_node_sim.h"
 
 /* ---- the oracle at the NIC ---------------------------------------------- */
 
@@ -300,83 +276,7 @@ static void cli_drain(fz *f)
   }
 }
 
-static bool step(fz *f)
-{
-  f->w->now = f->now;
-  sim_pair p = {f->cli, f->cconn, f->srv, f->sconn};
-  int moved = sim_pair_step(f->w, &p, f->now);
-  if (moved < 0)
-    abort(); /* the server posted a work request it cannot route */
-  srv_drain(f);
-  cli_drain(f);
-  return moved > 0;
-}
-
-static void pump(fz *f)
-{
-  for (int i = 0; i < 100000; i++) {
-    if (!step(f)) {
-      uint64_t t = sim_next_time(f->w);
-      if (t == UINT64_MAX)
-        return;
-      f->now = t > f->now ? t : f->now;
-    }
-  }
-  abort(); /* no quiescence */
-}
-
 /* ---- requests ---------------------------------------------------------------- */
-
-static uint8_t *region(fz *f, int i)
-{
-  return f->cmem + GUARD + (size_t)i * (REG_LEN + GUARD);
-}
-
-static void refresh_region(fz *f, int i)
-{
-  if (f->reg_live[i]) {
-    const sim_mr *m = sim_mr_by_key(f->w, f->reg[i].key);
-    if (m && !m->invalidated)
-      return;
-    if (m)
-      f->reg[i].flags = SMBX_MR_F_INVALIDATED;
-    f->t[0].deregister_mr(f->t[0].user_data, &f->reg[i]);
-    f->reg_live[i] = false;
-  }
-  f->reg_live[i] =
-      f->t[0].register_mr(f->t[0].user_data, region(f, i), REG_LEN,
-                          SMBX_MR_LOCAL_WRITE | SMBX_MR_REMOTE_READ |
-                              SMBX_MR_REMOTE_WRITE,
-                          &f->reg[i]) == 0;
-}
-
-static size_t build_descs(fz *f, uint8_t *ci, size_t cap, uint32_t *sum)
-{
-  size_t nd = take(f) % 6, len = 0;
-  *sum = 0;
-  for (size_t k = 0; k < nd && len + 16 <= cap; k++) {
-    uint8_t m = take(f);
-    uint64_t off;
-    uint32_t key, dl;
-    if (m & 0x80) {
-      off = (uint64_t)take32(f) << 32 | take32(f);
-      key = take32(f);
-      dl = take32(f);
-    } else {
-      int r = m & 3;
-      refresh_region(f, r);
-      off = f->reg[r].address + take16(f) % 4096u;
-      key = m & 0x40 ? take32(f) : f->reg[r].key;
-      dl = m & 0x20 ? take32(f) : 1u + take16(f) % (REG_LEN - 4096u);
-    }
-    put64(ci + len, off);
-    put32(ci + len + 8, key);
-    put32(ci + len + 12, dl);
-    len += 16;
-    *sum += dl;
-  }
-  return len;
-}
 
 static smbx_smb2_fileid pick_fid(fz *f)
 {
@@ -444,7 +344,8 @@ static void io(fz *f, uint16_t cmd)
                             : take32(f) % (ARENA + 4096);
   uint8_t ci[16 * 6];
   uint32_t sum = 0;
-  size_t cl = (sel & 3) ? build_descs(f, ci, sizeof ci, &sum) : 0;
+  static const desc_shape shape = {6, false, REG_LEN - 4096u};
+  size_t cl = (sel & 3) ? build_descs(f, &shape, ci, sizeof ci, &sum) : 0;
   uint32_t channel = (sel & 3) == 0   ? SMBX_SMB2_CHANNEL_NONE
                      : (sel & 3) == 1 ? SMBX_SMB2_CHANNEL_RDMA_V1
                      : (sel & 3) == 2 ? SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE
@@ -634,11 +535,9 @@ static bool setup(fz *f)
   ts.rdma_read = w_rdma_read;
   ts.rdma_write = w_rdma_write;
   f->arena = malloc(ARENA);
-  f->cmem = malloc(GUARD + NREG * (REG_LEN + GUARD));
-  if (!f->arena || !f->cmem)
+  if (!f->arena || !cmem_alloc(f))
     abort();
   memset(f->arena, 0xA5, ARENA);
-  memset(f->cmem, 0x5A, GUARD + NREG * (REG_LEN + GUARD));
   smbx_vmo_settings vs;
   smbx_vmo_settings_default(&vs, sizeof vs);
   if (smbx_vmo_new(&f->tbl, &vs, &f->t[1], fz_random, f, NULL))
@@ -682,13 +581,7 @@ static bool guards_intact(const fz *f)
           return false;
       at += f->blk[o][b].length;
     }
-  for (int r = 0; r <= NREG; r++) {
-    const uint8_t *p = f->cmem + (size_t)r * (REG_LEN + GUARD);
-    for (size_t i = 0; i < GUARD; i++)
-      if (p[i] != 0x5A)
-        return false;
-  }
-  return true;
+  return cmem_guards_intact(f);
 }
 
 static void teardown(fz *f)
@@ -696,14 +589,7 @@ static void teardown(fz *f)
   smbx_client_free(f->cli);
   smbx_server_free(f->srv);
   smbx_vmo_free(f->tbl);
-  if (f->w)
-    for (int r = 0; r < NREG; r++)
-      if (f->reg_live[r]) {
-        const sim_mr *m = sim_mr_by_key(f->w, f->reg[r].key);
-        if (m && m->invalidated)
-          f->reg[r].flags = SMBX_MR_F_INVALIDATED;
-        f->t[0].deregister_mr(f->t[0].user_data, &f->reg[r]);
-      }
+  cmem_deregister(f);
   sim_free(f->w);
   free(f->arena);
   free(f->cmem);
