@@ -104,9 +104,30 @@ typedef struct watchrec {
   char *rel; /* "" for the watched directory itself */
 } watchrec;
 
+/* case-insensitive name cache (icase_fix): see nc_lookup */
+#define NC_DIRS 8
+
+typedef struct ncname {
+  struct ncname *next;
+  size_t len;
+  char name[];
+} ncname;
+
+typedef struct ncdir {
+  int wd; /* its inotify watch; 0: slot free */
+  dev_t dev;
+  ino_t ino;
+  ncname **b; /* chained by the ASCII-folded name's hash */
+  size_t nb, n;
+  uint64_t used; /* nc_clock at the last lookup (least recent goes) */
+} ncdir;
+
 struct posixfs {
   int rootfd;
   int inofd;
+  int ncfd; /* inotify for the name cache; -1: no cache */
+  ncdir nc[NC_DIRS];
+  uint64_t nc_clock;
   open_s **slots;
   size_t nslots;
   size_t nopen;
@@ -431,13 +452,208 @@ static int create_parent(posixfs *fs, const char *path, uint32_t disp,
   return par;
 }
 
+/* ---- the name cache ----
+ * The names of a directory a case-insensitive lookup missed in are read
+ * once and then kept current from inotify events (a watch per directory
+ * on an inotify fd of its own, drained before every use: the kernel
+ * queues an event before the change's system call returns, so every
+ * change completed before the lookup is applied). Creating N new names
+ * in a directory thus costs one scan, not N. A queue overflow drops every
+ * directory, a watch's end (directory deleted) its own; at most NC_DIRS
+ * directories are kept, the least recently used goes. Without inotify
+ * (or a watch) a miss scans, as before. */
+
+static uint64_t fold_hash(const char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) {
+    unsigned c = (unsigned char)p[i];
+    if (c >= 'A' && c <= 'Z') c += 32u;
+    h = (h ^ c) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+static void nc_drop(posixfs *fs, ncdir *d, int watch_gone) {
+  if (!d->wd) return;
+  if (!watch_gone) inotify_rm_watch(fs->ncfd, d->wd);
+  for (size_t i = 0; i < d->nb; i++)
+    for (ncname *e = d->b[i], *nx; e; e = nx) {
+      nx = e->next;
+      free(e);
+    }
+  free(d->b);
+  memset(d, 0, sizeof *d);
+}
+
+static int nc_grow(ncdir *d) {
+  size_t nb = d->nb ? d->nb * 2 : 64;
+  ncname **b = calloc(nb, sizeof *b);
+  if (!b) return -1;
+  for (size_t i = 0; i < d->nb; i++)
+    for (ncname *e = d->b[i], *nx; e; e = nx) {
+      nx = e->next;
+      ncname **h = &b[fold_hash(e->name, e->len) & (nb - 1)];
+      e->next = *h;
+      *h = e;
+    }
+  free(d->b);
+  d->b = b;
+  d->nb = nb;
+  return 0;
+}
+
+/* The exact spelling joins the set (no-op when present); -1: no memory. */
+static int nc_add(ncdir *d, const char *name, size_t len) {
+  if (d->n >= d->nb && nc_grow(d) != 0) return -1;
+  ncname **h = &d->b[fold_hash(name, len) & (d->nb - 1)];
+  for (ncname *e = *h; e; e = e->next)
+    if (e->len == len && !memcmp(e->name, name, len)) return 0;
+  ncname *e = malloc(sizeof *e + len + 1);
+  if (!e) return -1;
+  e->len = len;
+  memcpy(e->name, name, len);
+  e->name[len] = '\0';
+  e->next = *h;
+  *h = e;
+  d->n++;
+  return 0;
+}
+
+static void nc_del(ncdir *d, const char *name, size_t len) {
+  if (!d->nb) return;
+  for (ncname **h = &d->b[fold_hash(name, len) & (d->nb - 1)]; *h;
+       h = &(*h)->next)
+    if ((*h)->len == len && !memcmp((*h)->name, name, len)) {
+      ncname *e = *h;
+      *h = e->next;
+      free(e);
+      d->n--;
+      return;
+    }
+}
+
+static ncdir *nc_by_wd(posixfs *fs, int wd) {
+  for (int i = 0; i < NC_DIRS; i++)
+    if (fs->nc[i].wd && fs->nc[i].wd == wd) return &fs->nc[i];
+  return NULL;
+}
+
+/* Applies every queued change to the cached directories. */
+static void nc_sync(posixfs *fs) {
+  _Alignas(struct inotify_event) char buf[8192];
+  for (;;) {
+    ssize_t got = read(fs->ncfd, buf, sizeof buf);
+    if (got <= 0) return; /* EAGAIN: all applied */
+    for (size_t off = 0; off + sizeof(struct inotify_event) <= (size_t)got;) {
+      const struct inotify_event *ev =
+          (const struct inotify_event *)(const void *)(buf + off);
+      off += sizeof *ev + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        for (int i = 0; i < NC_DIRS; i++) nc_drop(fs, &fs->nc[i], 0);
+        continue;
+      }
+      ncdir *d = nc_by_wd(fs, ev->wd);
+      if (!d) continue;
+      if (ev->mask & IN_IGNORED) {
+        nc_drop(fs, d, 1);
+        continue;
+      }
+      size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
+      if (!len) continue;
+      if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+        if (nc_add(d, ev->name, len) != 0) nc_drop(fs, d, 0);
+      } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+        nc_del(d, ev->name, len);
+      }
+    }
+  }
+}
+
+/* Directory dfd's cached names, read now when not cached; NULL when it
+ * cannot be cached (no inotify, no watch, no memory). */
+static ncdir *nc_dir(posixfs *fs, int dfd) {
+  struct stat sb;
+  if (fs->ncfd < 0 || fstat(dfd, &sb) != 0) return NULL;
+  nc_sync(fs);
+  ncdir *d = NULL;
+  for (int i = 0; i < NC_DIRS && !d; i++)
+    if (fs->nc[i].wd && fs->nc[i].dev == sb.st_dev &&
+        fs->nc[i].ino == sb.st_ino)
+      d = &fs->nc[i];
+  if (d) return d;
+  d = &fs->nc[0];
+  for (int i = 1; i < NC_DIRS && d->wd; i++)
+    if (!fs->nc[i].wd || fs->nc[i].used < d->used) d = &fs->nc[i];
+  nc_drop(fs, d, 0);
+  /* the watch first: a change during the scan is queued and applied */
+  char pp[64];
+  proc_path(pp, sizeof pp, dfd);
+  int wd = inotify_add_watch(fs->ncfd, pp,
+                             IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                                 IN_MOVED_TO | IN_ONLYDIR);
+  if (wd <= 0) return NULL;
+  /* a second path to a cached directory (a bind mount): its entry */
+  ncdir *same = nc_by_wd(fs, wd);
+  if (same) return same;
+  d->wd = wd;
+  d->dev = sb.st_dev;
+  d->ino = sb.st_ino;
+  int sfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = sfd >= 0 ? fdopendir(sfd) : NULL;
+  if (!dir) {
+    if (sfd >= 0) close(sfd);
+    nc_drop(fs, d, 0);
+    return NULL;
+  }
+  int ok = nc_grow(d) == 0;
+  struct dirent *de;
+  while (ok && (de = readdir(dir)) != NULL)
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+      ok = nc_add(d, de->d_name, strlen(de->d_name)) == 0;
+  closedir(dir);
+  if (!ok) {
+    nc_drop(fs, d, 0);
+    return NULL;
+  }
+  nc_sync(fs);
+  return d->wd ? d : NULL; /* the directory may have gone meanwhile */
+}
+
+/* Spells name (len bytes) as an entry of directory dfd that matches it
+ * ignoring ASCII case, in place. Returns whether one exists. */
+static int icase_match(posixfs *fs, int dfd, char *name, size_t len) {
+  ncdir *d = nc_dir(fs, dfd);
+  if (d) {
+    d->used = ++fs->nc_clock;
+    for (const ncname *e = d->b[fold_hash(name, len) & (d->nb - 1)]; e;
+         e = e->next)
+      if (e->len == len && !strncasecmp(e->name, name, len)) {
+        memcpy(name, e->name, len);
+        return 1;
+      }
+    return 0;
+  }
+  int sfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = sfd >= 0 ? fdopendir(sfd) : NULL;
+  if (!dir && sfd >= 0) close(sfd);
+  struct dirent *de;
+  int found = 0;
+  while (dir && !found && (de = readdir(dir)) != NULL)
+    if (strlen(de->d_name) == len && !strncasecmp(de->d_name, name, len)) {
+      memcpy(name, de->d_name, len);
+      found = 1;
+    }
+  if (dir) closedir(dir);
+  return found;
+}
+
 /* Names match ignoring ASCII case, as on Windows: a component of path
  * that does not exist as spelled but exists in another case in its
  * directory takes the on-disk spelling, in place (ASCII case folding keeps
- * the length). An exact spelling always wins; among other matches the
- * first in directory order. Stops at the first component found in no
- * case (the rest, e.g. a name being created, stays as given). A missing
- * name costs a scan of its directory. */
+ * the length). An exact spelling always wins; among other matches any
+ * one. Stops at the first component found in no case (the rest, e.g. a
+ * name being created, stays as given). A missing name costs a probe of
+ * its directory's cached names (icase_match). */
 static void icase_fix(posixfs *fs, char *path) {
   if (!path[0]) return;
   int fd = open_beneath(fs, path, O_PATH);
@@ -458,16 +674,10 @@ static void icase_fix(posixfs *fs, char *path) {
       if (i) path[i - 1] = '\0';
       int dfd = open_beneath(fs, i ? path : "", O_RDONLY | O_DIRECTORY);
       if (i) path[i - 1] = '/';
-      DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-      if (!d && dfd >= 0) close(dfd);
-      struct dirent *de;
-      while (d && !found && (de = readdir(d)) != NULL)
-        if (strlen(de->d_name) == j - i &&
-            !strncasecmp(de->d_name, path + i, j - i)) {
-          memcpy(path + i, de->d_name, j - i);
-          found = 1;
-        }
-      if (d) closedir(d);
+      if (dfd >= 0) {
+        found = icase_match(fs, dfd, path + i, j - i);
+        close(dfd);
+      }
     }
     if (j < len) path[j] = '/';
     if (!found) return;
@@ -745,6 +955,8 @@ int posixfs_new(const char *root, posixfs **out) {
     free(fs);
     return -e;
   }
+  /* the name cache is an optimisation: without it a miss scans */
+  fs->ncfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   fs->have_openat2 = 1;
   *out = fs;
   return 0;
@@ -763,6 +975,8 @@ void posixfs_free(posixfs *fs) {
   }
   free(fs->slots);
   free(fs->w);
+  for (int i = 0; i < NC_DIRS; i++) nc_drop(fs, &fs->nc[i], 0);
+  if (fs->ncfd >= 0) close(fs->ncfd);
   close(fs->inofd);
   close(fs->rootfd);
   free(fs);
