@@ -114,6 +114,226 @@ static size_t validated_pdu(const uint8_t *msg, size_t len, size_t *off)
   return n;
 }
 
+/* Signing, encryption and preauth hashing state of one message sent. */
+typedef struct send_crypto {
+  smbx__conn_keys k, ek; /* k: of cached_sid; ek: the TRANSFORM's */
+  uint64_t cached_sid, enc_sid;
+  bool have_k, enc, pa_ok, neg_hash;
+  uint8_t pa[64], conn_pa[64];
+} send_crypto;
+
+static void crypto_begin(send_crypto *x, const smbx__conn_send_opts *o)
+{
+  x->cached_sid = x->enc_sid = 0;
+  x->have_k = x->enc = x->neg_hash = false;
+  x->pa_ok = o && o->preauth;
+  if (x->pa_ok)
+    memcpy(x->pa, o->preauth, 64);
+}
+
+/* Member i of the message (at p, plen bytes, patched, session sid) with
+ * crypto hooks: decides the message's encryption on member 0, signs,
+ * hashes. 1 when it was signed, 0, or a negative code (hook failed). */
+static int protect(smbx__conn *c, send_crypto *x, uint8_t *p, size_t plen,
+                   uint16_t command, uint64_t sid, uint32_t i,
+                   uint32_t oflags)
+{
+  bool neg = command == SMBX_SMB2_NEGOTIATE;
+  bool have = false;
+  if (!neg && sid) {
+    if (sid != x->cached_sid) {
+      x->have_k = smbx__conn_get_keys(c, sid, &x->k);
+      x->cached_sid = sid;
+    }
+    have = x->have_k;
+  }
+  const smbx__conn_keys *k = &x->k;
+  /* 6.5: a binding SESSION_SETUP (Flags @66 bit 0) is never encrypted */
+  bool binding = command == SMBX_SMB2_SESSION_SETUP && plen > 66 &&
+                 (p[66] & 1);
+  if (i == 0 && have && !binding && (k->flags & SMBX__CONN_KEYS_CIPHER) &&
+      !(oflags & SMBX__CONN_SEND_NO_ENCRYPT) &&
+      ((k->flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
+       (oflags & SMBX__CONN_SEND_ENCRYPT))) {
+    x->enc = true;
+    x->ek = *k;
+  }
+  bool sign = !x->enc && have && (k->flags & SMBX__CONN_KEYS_SIGNING) &&
+              ((k->flags & SMBX__CONN_KEYS_SIGN_ALL) ||
+               (oflags & SMBX__CONN_SEND_SIGN)) &&
+              !(oflags & SMBX__CONN_SEND_NO_SIGN);
+  if (sign && smbx_smb2_sign(&c->cr, k->keys.signing_alg, k->keys.signing, p,
+                             plen, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+    return SMBX_ERR_TRANSPORT;
+  if (x->pa_ok && smbx_smb2_preauth_update(&c->cr, x->pa, p, plen) != 0)
+    x->pa_ok = false;
+  if (neg && i == 0 && c->cr.sha512 &&
+      !(c->s.flags & SMBX__CONN_F_NO_PREAUTH)) {
+    smbx_smb2_preauth_init(x->conn_pa);
+    x->neg_hash = smbx_smb2_preauth_update(&c->cr, x->conn_pa, p, plen) == 0;
+  }
+  return sign ? 1 : 0;
+}
+
+/* Patches the header of a member: CreditCharge, CreditRequest, flags,
+ * MessageId, no signature (ChannelSequence zero before 3.0). */
+static void patch_req(const smbx__conn *c, uint8_t *p, uint16_t charge,
+                      uint16_t creq, uint64_t mid)
+{
+  uint32_t fl = smbx__conn_ld32(p + 16);
+  fl &= ~(SMBX_SMB2_FLAGS_SERVER_TO_REDIR | SMBX_SMB2_FLAGS_ASYNC_COMMAND |
+          SMBX_SMB2_FLAGS_SIGNED);
+  smbx__conn_st16(p + 6, charge);
+  if (c->dialect < SMBX_SMB2_DIALECT_300)
+    smbx__conn_st32(p + 8, 0);
+  smbx__conn_st16(p + 14, creq);
+  smbx__conn_st32(p + 16, fl);
+  smbx__conn_st64(p + 24, mid);
+  memset(p + 48, 0, 16);
+}
+
+/* Fills the slot of a member from its patched header (synchronous:
+ * TreeId @36); linked only once the message went out. */
+static void fill_req(smbx__conn_req *r, const uint8_t *p, uint64_t mid,
+                     uint64_t sid, uint16_t ids, uint32_t flags,
+                     uint64_t user, uint64_t deadline, uint32_t i)
+{
+  uint16_t credits = smbx__conn_ld16(p + 14);
+  r->ri.msg_id = mid;
+  r->ri.async_id = 0;
+  r->ri.session_id = sid;
+  r->ri.tree_id = smbx__conn_ld32(p + 36);
+  r->ri.flags = flags | (smbx__conn_ld32(p + 16) &
+                                 SMBX_SMB2_FLAGS_RELATED_OPERATIONS
+                             ? RI_RELATED
+                             : 0);
+  r->ri.command = smbx__conn_ld16(p + 12);
+  r->ri.charge = smbx__conn_ld16(p + 6);
+  r->ri.ids = ids;
+  r->ri.credit_req = credits;
+  r->ri.members = 0;
+  r->ri.hold = 0;
+  r->user = user;
+  r->deadline = deadline;
+  r->hold = 0;
+  r->extra = credits > ids ? (uint16_t)(credits - ids) : 0;
+  r->chain_index = (uint16_t)i;
+  smbx__list_init(&r->link);
+  smbx__list_init(&r->tlink);
+}
+
+/* A request that went out: live, findable by MessageId, timed. */
+static uint64_t link_req(smbx__conn *c, smbx__conn_req *r)
+{
+  c->asked += r->extra;
+  smbx__list_insert_tail(&c->live, &r->link);
+  id_insert(c, r);
+  timer_insert(c, r);
+  return smbx__slab_handle(&c->reqs, r);
+}
+
+static uint64_t deadline_for(const smbx__conn *c,
+                             const smbx__conn_send_opts *o, uint64_t now)
+{
+  uint64_t timeout = c->s.request_timeout_ns;
+  if (o && o->timeout_ns)
+    timeout = o->timeout_ns;
+  return (timeout == 0 || timeout == UINT64_MAX)
+             ? SMBX__NO_DEADLINE
+             : smbx__deadline_add(now, timeout);
+}
+
+/* CreditRequest of the last member: automatic = aim at credit_target held
+ * (available + in flight + already asked) */
+static uint16_t credit_request(const smbx__conn *c,
+                               const smbx__conn_send_opts *o, uint64_t ids,
+                               bool last)
+{
+  uint64_t creq;
+  if (o && o->credit_request) {
+    creq = o->credit_request;
+  } else {
+    uint64_t held = (c->high - c->low) + c->inflight + c->asked;
+    creq = ids + (last && c->s.credit_target > held
+                      ? c->s.credit_target - held
+                      : 0);
+  }
+  return creq > 65535 ? 65535 : (uint16_t)creq;
+}
+
+static void send_done_common(smbx__conn *c, send_crypto *x,
+                             const smbx__conn_send_opts *o, uint64_t total,
+                             uint32_t n, uint64_t now)
+{
+  c->inflight += total;
+  c->low += total;
+  c->n_out += n;
+  if (x && x->pa_ok)
+    memcpy(o->preauth, x->pa, 64);
+  if (x && x->neg_hash) {
+    memcpy(c->preauth, x->conn_pa, 64);
+    c->preauth_state = 1;
+  }
+  smbx__conn_kick(c, now);
+}
+
+/* One PDU (NextCommand 0, hd its header): the common case, the same
+ * checks and effects as the chain path without its walks. */
+static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                    const smbx__conn_send_opts *o, uint64_t user,
+                    uint64_t *reqs, size_t n_reqs, const smbx_smb2_hdr *hd,
+                    uint64_t now)
+{
+  uint8_t *p = buf + SMBX__CONN_HEADROOM;
+  if (hd->command >= SMBX_SMB2_COMMAND_COUNT ||
+      hd->command == SMBX_SMB2_CANCEL)
+    return SMBX_ERR_INVAL;
+  uint64_t payload = 0;
+  uint16_t charge = smbx__conn_charge_for(p, len, c->dialect, c->caps,
+                                          &payload);
+  if (!c->large_mtu && payload > 65536)
+    return SMBX_ERR_RANGE;
+  if (reqs && n_reqs == 0)
+    return SMBX_ERR_INVAL;
+  uint16_t ids = ids_of(c, charge);
+  /* 6.1: never more than the credits held; the caller retries */
+  if (ids > c->high - c->low ||
+      smbx__slab_live(&c->reqs) >= smbx__slab_cap(&c->reqs)) {
+    c->want_writable = true;
+    return SMBX_ERR_AGAIN;
+  }
+  uint64_t mid = c->low;
+  patch_req(c, p, charge, credit_request(c, o, ids, true), mid);
+  uint64_t sid = hd->session_id == SMBX_SMB2_SESSION_ID_INHERIT
+                     ? 0
+                     : hd->session_id;
+  send_crypto x;
+  int signed_ = 0;
+  if (c->have_cr) {
+    crypto_begin(&x, o);
+    signed_ = protect(c, &x, p, len, hd->command, sid, 0, o ? o->flags : 0);
+    if (signed_ < 0)
+      return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
+                              0, 0);
+  }
+  bool enc = c->have_cr && x.enc;
+  smbx__conn_req *r = smbx__slab_get(&c->reqs);
+  fill_req(r, p, mid, sid, ids,
+           (signed_ ? RI_SIGNED : 0) | (enc ? RI_ENCRYPTED : 0), user,
+           deadline_for(c, o, now), 0);
+  int rc = smbx__conn_xmit(c, buf, cap, len, enc ? &x.ek : NULL, sid, now);
+  if (rc) {
+    (void)smbx__slab_put(&c->reqs, r);
+    smbx__conn_kick(c, now);
+    return rc;
+  }
+  uint64_t rh = link_req(c, r);
+  if (reqs)
+    reqs[0] = rh;
+  send_done_common(c, c->have_cr ? &x : NULL, o, ids, 1, now);
+  return 1;
+}
+
 int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_send_opts *o, uint64_t user,
                     uint64_t *reqs, size_t n_reqs, uint64_t now_ns)
@@ -132,10 +352,12 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   smbx_smb2_bytes pdu;
   smbx_smb2_hdr hd;
   (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
+  int rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL);
+  if (rc == 1 && !hd.next_command)
+    return send_one(c, buf, cap, len, o, user, reqs, n_reqs, &hd, now_ns);
   uint64_t total = 0;
   uint32_t n = 0;
-  int rc;
-  while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL)) == 1) {
+  for (; rc == 1; rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL)) {
     if (hd.command >= SMBX_SMB2_COMMAND_COUNT ||
         hd.command == SMBX_SMB2_CANCEL)
       return SMBX_ERR_INVAL;
@@ -162,137 +384,45 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     c->want_writable = true;
     return SMBX_ERR_AGAIN;
   }
-  /* CreditRequest: automatic = aim at credit_target held (available +
-   * in flight + already asked) */
-  uint64_t held = (c->high - c->low) + c->inflight + c->asked;
-  uint64_t extra_total =
-      c->s.credit_target > held ? c->s.credit_target - held : 0;
-  /* pass 2: patch, sign, hash */
-  smbx__conn_keys k, ek;
-  bool have_k = false, enc = false;
-  uint64_t enc_sid = 0, last_sid = 0, cached_sid = 0;
-  uint8_t pa[64], conn_pa[64];
-  bool pa_ok = o && o->preauth, neg_hash = false;
-  if (pa_ok)
-    memcpy(pa, o->preauth, 64);
-  uint64_t mid = c->low;
+  uint64_t deadline = deadline_for(c, o, now_ns);
+  /* pass 2: patch, sign, hash; the request slots are filled before the
+   * message is encrypted in place */
+  send_crypto x;
+  crypto_begin(&x, o);
+  uint64_t mid = c->low, last_sid = 0;
   uint32_t i = 0;
   for (size_t off = 0; i < n;) {
     uint8_t *p = msg + off;
     size_t plen = validated_pdu(msg, len, &off);
-    uint16_t command = smbx__conn_ld16(p + 12);
-    uint16_t charge = c->pend[i].charge;
-    uint16_t ids = ids_of(c, charge);
-    uint64_t creq;
-    if (o && o->credit_request)
-      creq = o->credit_request;
-    else
-      creq = ids + (i + 1 == n ? extra_total : 0);
-    if (creq > 65535)
-      creq = 65535;
-    uint32_t fl = smbx__conn_ld32(p + 16);
-    fl &= ~(SMBX_SMB2_FLAGS_SERVER_TO_REDIR | SMBX_SMB2_FLAGS_ASYNC_COMMAND |
-            SMBX_SMB2_FLAGS_SIGNED);
-    smbx__conn_st16(p + 6, charge);
-    if (c->dialect < SMBX_SMB2_DIALECT_300)
-      smbx__conn_st32(p + 8, 0);
-    smbx__conn_st16(p + 14, (uint16_t)creq);
-    smbx__conn_st32(p + 16, fl);
-    smbx__conn_st64(p + 24, mid);
-    memset(p + 48, 0, 16);
+    uint16_t ids = ids_of(c, c->pend[i].charge);
+    patch_req(c, p, c->pend[i].charge,
+              credit_request(c, o, ids, i + 1 == n), mid);
     uint64_t sid = smbx__conn_ld64(p + 40);
     if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
       sid = last_sid;
     else
       last_sid = sid;
-    bool neg = command == SMBX_SMB2_NEGOTIATE;
-    bool have = false;
-    if (!neg && sid) {
-      if (sid != cached_sid) {
-        have_k = smbx__conn_get_keys(c, sid, &k);
-        cached_sid = sid;
-      }
-      have = have_k;
-    }
     if (i == 0)
-      enc_sid = sid;
-    /* 6.5: a binding SESSION_SETUP (Flags @66 bit 0) is never encrypted */
-    bool binding = command == SMBX_SMB2_SESSION_SETUP && plen > 66 &&
-                   (p[66] & 1);
-    if (i == 0 && have && !binding && (k.flags & SMBX__CONN_KEYS_CIPHER) &&
-        !(oflags & SMBX__CONN_SEND_NO_ENCRYPT) &&
-        ((k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) ||
-         (oflags & SMBX__CONN_SEND_ENCRYPT))) {
-      enc = true;
-      ek = k;
-    }
-    bool sign = !enc && have && (k.flags & SMBX__CONN_KEYS_SIGNING) &&
-                ((k.flags & SMBX__CONN_KEYS_SIGN_ALL) ||
-                 (oflags & SMBX__CONN_SEND_SIGN)) &&
-                !(oflags & SMBX__CONN_SEND_NO_SIGN);
-    if (sign && smbx_smb2_sign(&c->cr, k.keys.signing_alg, k.keys.signing, p,
-                               plen, SMBX_CRYPTO_SIGN_SET_FLAG) != 0)
+      x.enc_sid = sid;
+    int signed_ = 0;
+    if (c->have_cr &&
+        (signed_ = protect(c, &x, p, plen, smbx__conn_ld16(p + 12), sid, i,
+                           oflags)) < 0) {
+      for (uint32_t j = 0; j < i; j++)
+        (void)smbx__slab_put(&c->reqs, c->pend[j].r);
       return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
                               0, 0);
-    if (pa_ok && smbx_smb2_preauth_update(&c->cr, pa, p, plen) != 0)
-      pa_ok = false;
-    if (neg && i == 0 && c->have_cr && c->cr.sha512 &&
-        !(c->s.flags & SMBX__CONN_F_NO_PREAUTH)) {
-      smbx_smb2_preauth_init(conn_pa);
-      neg_hash = smbx_smb2_preauth_update(&c->cr, conn_pa, p, plen) == 0;
     }
-    mid += ids;
-    i++;
-  }
-  /* pass 3: request slots, filled before the message is encrypted in
-   * place, linked only once it went out */
-  uint64_t timeout = c->s.request_timeout_ns;
-  if (o && o->timeout_ns)
-    timeout = o->timeout_ns;
-  uint64_t deadline = (timeout == 0 || timeout == UINT64_MAX)
-                          ? SMBX__NO_DEADLINE
-                          : smbx__deadline_add(now_ns, timeout);
-  mid = c->low;
-  i = 0;
-  last_sid = 0;
-  for (size_t off = 0; i < n;) {
-    /* the headers as pass 2 patched them: synchronous, so TreeId @36 */
-    const uint8_t *p = msg + off;
-    (void)validated_pdu(msg, len, &off);
     smbx__conn_req *r = smbx__slab_get(&c->reqs);
     c->pend[i].r = r;
-    uint64_t sid = smbx__conn_ld64(p + 40);
-    if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
-      sid = last_sid;
-    else
-      last_sid = sid;
-    uint16_t charge = smbx__conn_ld16(p + 6);
-    uint16_t credits = smbx__conn_ld16(p + 14);
-    uint32_t fl = smbx__conn_ld32(p + 16);
-    uint16_t ids = ids_of(c, charge);
-    *r = (smbx__conn_req){
-        .ri = {.msg_id = mid,
-               .session_id = sid,
-               .tree_id = smbx__conn_ld32(p + 36),
-               .flags = (fl & SMBX_SMB2_FLAGS_SIGNED ? RI_SIGNED : 0) |
-                        (enc ? RI_ENCRYPTED : 0) |
-                        (fl & SMBX_SMB2_FLAGS_RELATED_OPERATIONS ? RI_RELATED
-                                                                 : 0),
-               .command = smbx__conn_ld16(p + 12),
-               .charge = charge,
-               .ids = ids,
-               .credit_req = credits},
-        .user = user,
-        .deadline = deadline,
-        .extra = credits > ids ? (uint16_t)(credits - ids) : 0,
-        .chain_index = (uint16_t)i,
-    };
-    smbx__list_init(&r->link);
-    smbx__list_init(&r->tlink);
+    fill_req(r, p, mid, sid, ids,
+             (signed_ ? RI_SIGNED : 0) | (x.enc ? RI_ENCRYPTED : 0), user,
+             deadline, i);
     mid += ids;
     i++;
   }
-  rc = smbx__conn_xmit(c, buf, cap, len, enc ? &ek : NULL, enc_sid, now_ns);
+  rc = smbx__conn_xmit(c, buf, cap, len, x.enc ? &x.ek : NULL, x.enc_sid,
+                       now_ns);
   if (rc) {
     for (uint32_t j = 0; j < n; j++)
       (void)smbx__slab_put(&c->reqs, c->pend[j].r);
@@ -300,24 +430,11 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     return rc;
   }
   for (uint32_t j = 0; j < n; j++) {
-    smbx__conn_req *r = c->pend[j].r;
-    c->asked += r->extra;
-    smbx__list_insert_tail(&c->live, &r->link);
-    id_insert(c, r);
-    timer_insert(c, r);
+    uint64_t rh = link_req(c, c->pend[j].r);
     if (reqs)
-      reqs[j] = smbx__slab_handle(&c->reqs, r);
+      reqs[j] = rh;
   }
-  c->inflight += total;
-  c->low += total;
-  c->n_out += n;
-  if (pa_ok)
-    memcpy(o->preauth, pa, 64);
-  if (neg_hash) {
-    memcpy(c->preauth, conn_pa, 64);
-    c->preauth_state = 1;
-  }
-  smbx__conn_kick(c, now_ns);
+  send_done_common(c, c->have_cr ? &x : NULL, o, total, n, now_ns);
   return (int)n;
 }
 
