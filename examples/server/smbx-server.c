@@ -169,6 +169,7 @@ typedef struct server {
   uint8_t guid[16];
   uint16_t security_mode;
   bool encrypt;
+  bool share_encrypt; /* the share's TREE_CONNECT sets ENCRYPT_DATA */
   client *clients[MAX_CLIENTS];
   open_rec *opens;
   size_t n_opens, cap_opens;
@@ -1767,9 +1768,17 @@ static int do_tree(server *s, const smbx_event *e)
   memset(&r, 0, sizeof r);
   r.share_type = ipc ? SMBX_SMB2_SHARE_TYPE_PIPE : SMBX_SMB2_SHARE_TYPE_DISK;
   r.maximal_access = POSIXFS_FILE_ALL_ACCESS;
+  /* the node refuses (ACCESS_DENIED) a session that cannot encrypt, and
+   * fails any request on the tree that did not arrive encrypted */
+  if (s->share_encrypt && !ipc)
+    r.share_flags |= SMBX_SMB2_SHAREFLAG_ENCRYPT_DATA;
   uint32_t tree = 0;
   int rc = smbx_server_tree_respond(s->srv, e->conn, e->u.tree.req, st, &r,
                                     s->now, &tree);
+  if (rc == SMBX_ERR_AUTH) {
+    logf_("tree connect refused: the share encrypts, the session cannot\n");
+    return 0;
+  }
   if (rc == 0 && st == SMBX_STATUS_SUCCESS && ipc)
     s->ipc[s->n_ipc++] = (ipc_tree){e->conn, e->u.tree.session_id, tree};
   return rc;
@@ -2014,6 +2023,7 @@ typedef struct config {
   size_t n_users;
   int guest;
   int encrypt;
+  int share_encrypt;
   int signing_required;
   int no_large_mtu;
   int multichannel;
@@ -2037,7 +2047,7 @@ static bool yes(const char *v)
 }
 
 /* Lines: `user:password`, `guest = yes|no`, `encrypt = yes|no`,
- * `signing = required|enabled`, `large_mtu = yes|no`,
+ * `share_encrypt = yes|no`, `signing = required|enabled`, `large_mtu = yes|no`,
  * `directory_write_leases = yes|no`; `#` starts a
  * comment. */
 static int load_config(const char *path, config *cfg)
@@ -2063,6 +2073,8 @@ static int load_config(const char *path, config *cfg)
         cfg->guest = yes(v);
       else if (!strcasecmp(k, "encrypt"))
         cfg->encrypt = yes(v);
+      else if (!strcasecmp(k, "share_encrypt"))
+        cfg->share_encrypt = yes(v);
       else if (!strcasecmp(k, "large_mtu"))
         cfg->no_large_mtu = !yes(v);
       else if (!strcasecmp(k, "multichannel"))
@@ -2299,6 +2311,7 @@ int main(int argc, char **argv)
     return 1;
   s->share = share;
   s->encrypt = cfg.encrypt != 0;
+  s->share_encrypt = cfg.share_encrypt != 0;
   s->scratch = malloc(SCRATCH);
   s->resp = malloc(SCRATCH + 256);
   int ret = 1, lfd = -1;

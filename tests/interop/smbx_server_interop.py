@@ -10,6 +10,9 @@ Starts smbx-server on 127.0.0.1:<free port> over a temporary root and runs:
     (--client-protection=sign), on each dialect SMB2_02, SMB2_10, SMB3_00,
     SMB3_11 (+ plain SMB3 = the highest);
   - the same encrypted (--client-protection=encrypt) on SMB3_00, SMB3_11;
+  - share_encrypt = yes: a 3.1.1 user sees the share encrypted (ShareFlags
+    ENCRYPT_DATA, TRANSFORM frames after TREE_CONNECT), 2.1 and anonymous
+    sessions are refused ACCESS_DENIED;
   - a wrong password and, with guest = no, anonymous: logon refused;
   - impacket's SMBConnection (user, SMB 3): listPath of the share and
     getFile of a file; rename, ECHO, IOCTL, LOCK, CHANGE_NOTIFY, CANCEL;
@@ -442,6 +445,46 @@ def impacket_dialects(srv, root, pcap):
           % tuple(counts))
 
 
+def share_encrypt_case(exe, root, tmp, servers):
+    """share_encrypt = yes: a 3.1.1 user session sees ShareFlags
+    ENCRYPT_DATA and everything after TREE_CONNECT goes encrypted; a 2.1
+    session and an anonymous one (no key) are refused ACCESS_DENIED."""
+    pcap = os.path.join(tmp, "share-encrypt.pcap")
+    s = Server(exe, root, tmp, config="alice:Secret#1\nshare_encrypt = yes\n",
+               pcap=pcap)
+    servers.append(s)
+    out = os.path.join(tmp, "out-share-encrypt")
+    rc, text = smbclient(s.port, "alice%Secret#1",
+                         "ls; get hello.txt %s" % out, ["-m", "SMB3_11"])
+    ok = (rc == 0 and "hello.txt" in text and os.path.exists(out) and
+          sha(out) == sha(os.path.join(root, "hello.txt")))
+    check(ok, "share_encrypt: 3.1.1 user lists and gets hello.txt")
+    if not ok:
+        print(text)
+    for user, m, what in [("alice%Secret#1", "SMB2_10", "2.1 user"),
+                          ("%", "SMB3_11", "anonymous 3.1.1")]:
+        rc, text = smbclient(s.port, user, "ls", ["-m", m])
+        check(rc != 0 and "NT_STATUS_ACCESS_DENIED" in text,
+              "share_encrypt: %s refused ACCESS_DENIED" % what)
+    check(s.stop() == 0, "SIGTERM: exit 0 (share_encrypt)")
+    if not shutil.which("tshark"):
+        return
+    # the first connection (the 3.1.1 user's): TREE_CONNECT's response
+    # carries ENCRYPT_DATA, every SMB2 frame after it is a TRANSFORM
+    r = subprocess.run(
+        ["tshark", "-r", pcap, "-Y", "smb2", "-T", "fields", "-e", "smb2.cmd",
+         "-e", "smb2.flags.response", "-e", "smb2.share_flags.encrypt_data",
+         "-e", "smb2.header.transform.flags"],
+        capture_output=True, text=True, timeout=120)
+    rows = [ln.split("\t") for ln in r.stdout.splitlines()]
+    tc = [i for i, f in enumerate(rows)
+          if f[0] == "3" and f[1] in ("1", "True") and f[2] in ("1", "True")]
+    after = rows[tc[0] + 1:] if tc else []
+    check(tc and len(after) >= 6 and all(f[0] == "" and f[3] for f in after),
+          "share_encrypt capture: TREE_CONNECT response has ENCRYPT_DATA, "
+          "then %d frames, all TRANSFORM" % len(after))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
@@ -533,6 +576,8 @@ def main():
         servers.append(s)
         impacket_ipc(s, root, pcap)
         check(s.stop() == 0, "SIGTERM: exit 0 (IPC$)")
+
+        share_encrypt_case(a.server, root, tmp, servers)
 
         s = Server(a.server, root, tmp, config=user + "guest = no\n")
         servers.append(s)
