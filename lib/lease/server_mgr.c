@@ -6,13 +6,14 @@
  * changes and acks; breaks and "may proceed" signals come out of one
  * ordered event queue. See include/smbx/lease.h and docs/leases.md.
  *
- * Memory: four pools sized at new (leases with their break deadlines,
- * files, opens, clients) plus the waiter pool; free entries are chained
- * through a field of the entry, so the pools carry no per-entry metadata.
- * Objects refer to each other by 32-bit index. Leases and files are found
- * through index hash tables (itab.h). Breaking leases sit on one list in
- * deadline order (the timeout is one constant, so appending keeps it
- * sorted). */
+ * Memory: pools sized at new (leases with their break deadlines, opens,
+ * clients, waiters); free entries are chained through a field of the
+ * entry, so the pools carry no per-entry metadata. Objects refer to each
+ * other by 32-bit index. Leases and clients are found through index hash
+ * tables (itab.h); files live in their own hash table (see "files"
+ * below), so finding a file is one cache line, not a slot and then the
+ * file. Breaking leases sit on one list in deadline order (the timeout is
+ * one constant, so appending keeps it sorted). */
 #include <string.h>
 
 #include <smbx/lease.h>
@@ -57,14 +58,18 @@ typedef struct lclient {
   uint32_t next_free;
 } lclient;
 
+/* 32 bytes: two to a line, a line is one bucket of the file table */
 typedef struct lfile {
   uint64_t key[2];
   uint32_t leases;  /* first lease (next_in_file chain) */
   uint32_t opens;   /* first open (next chain), newest first */
   uint32_t waiters; /* first waiter watching it (wnext chain), NIL */
   uint8_t live, is_dir;
-  uint8_t reserved[2];
+  /* in a bucket's first file only: files that probed past this bucket
+   * (saturating at UINT16_MAX, then never lowered) */
+  uint16_t spill;
 } lfile;
+_Static_assert(sizeof(lfile) == 32, "two files to a cache line");
 
 /* One cache line (the pool is line-aligned), so a lookup that misses the
  * cache on a lease misses once. client + key first: the 20-byte table key;
@@ -139,14 +144,15 @@ struct smbx_lease_mgr {
   smbx_lease_settings s;
   lease *leases;
   uint64_t *deadlines; /* of lease i, while it is breaking */
-  lfile *files;
+  lfile *files;        /* the file table: 2 * file_buckets slots */
+  uint32_t file_buckets;
   lopen *opens;
   lclient *clients;
   lwait *waits;
-  uint32_t free_lease, free_file, free_open, free_client, free_wait;
+  uint32_t free_lease, free_open, free_client, free_wait;
   uint32_t n_leases, n_files, n_opens, n_clients, n_waits, n_breaking;
   uint32_t thead, ttail; /* breaking list */
-  smbx__itab lease_tab, file_tab, client_tab;
+  smbx__itab lease_tab, client_tab;
   smbx__ring evq;
   uint64_t breaks_sent, timeouts;
 };
@@ -175,12 +181,6 @@ static uint64_t client_rehash(const void *ctx, uint32_t i)
 {
   const smbx_lease_mgr *m = ctx;
   return client_hash(m, m->clients[i].guid);
-}
-
-static uint64_t file_rehash(const void *ctx, uint32_t i)
-{
-  const smbx_lease_mgr *m = ctx;
-  return file_hash(m, m->files[i].key);
 }
 
 /* a keyed lease holds a reference on its client, so the GUID is there */
@@ -243,12 +243,11 @@ void smbx_lease_mgr_free(smbx_lease_mgr *m)
   if (!m)
     return;
   smbx__itab_free(&m->lease_tab);
-  smbx__itab_free(&m->file_tab);
   smbx__itab_free(&m->client_tab);
   smbx__ring_free(&m->evq);
   POOL_FREE(m, m->leases, lease, m->s.max_leases, POOL_ALIGN);
   POOL_FREE(m, m->deadlines, uint64_t, m->s.max_leases, _Alignof(uint64_t));
-  POOL_FREE(m, m->files, lfile, m->s.max_files, POOL_ALIGN);
+  POOL_FREE(m, m->files, lfile, 2 * (size_t)m->file_buckets, POOL_ALIGN);
   POOL_FREE(m, m->opens, lopen, m->s.max_opens, POOL_ALIGN);
   POOL_FREE(m, m->clients, lclient, m->s.max_clients, _Alignof(lclient));
   POOL_FREE(m, m->waits, lwait, m->s.max_waiters, _Alignof(lwait));
@@ -285,7 +284,15 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   m->leases = pool_alloc(&al, st.max_leases, sizeof(lease), POOL_ALIGN, &err);
   m->deadlines = pool_alloc(&al, st.max_leases, sizeof(uint64_t),
                             _Alignof(uint64_t), &err);
-  m->files = pool_alloc(&al, st.max_files, sizeof(lfile), POOL_ALIGN, &err);
+  /* buckets of two files, at most 3/4 full (a lookup stays in its home
+   * line about 3 times in 4, in the next line nearly always) */
+  uint64_t buckets = ((uint64_t)st.max_files * 2 + 2) / 3;
+  if (st.max_files == 0 || st.max_files >= NIL)
+    err = SMBX_ERR_INVAL;
+  else
+    m->file_buckets = (uint32_t)buckets;
+  m->files = pool_alloc(&al, 2 * (size_t)m->file_buckets, sizeof(lfile),
+                        POOL_ALIGN, &err);
   m->opens = pool_alloc(&al, st.max_opens, sizeof(lopen), POOL_ALIGN, &err);
   m->clients = pool_alloc(&al, st.max_clients, sizeof(lclient),
                           _Alignof(lclient), &err);
@@ -294,9 +301,6 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   if (!err)
     err = smbx__itab_init(&m->lease_tab, &m->alloc, m->leases, sizeof(lease),
                           0, 20, st.max_leases, lease_rehash, m);
-  if (!err)
-    err = smbx__itab_init(&m->file_tab, &m->alloc, m->files, sizeof(lfile), 0,
-                          16, st.max_files, file_rehash, m);
   if (!err)
     err = smbx__itab_init(&m->client_tab, &m->alloc, m->clients,
                           sizeof(lclient), 0, 16, st.max_clients,
@@ -310,8 +314,6 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   /* free lists in index order, so a fresh manager hands out 0, 1, 2... */
   for (uint32_t i = 0; i < st.max_leases; i++)
     m->leases[i].next_in_file = i + 1 < st.max_leases ? i + 1 : NIL;
-  for (uint32_t i = 0; i < st.max_files; i++)
-    m->files[i].opens = i + 1 < st.max_files ? i + 1 : NIL;
   for (uint32_t i = 0; i < st.max_opens; i++)
     m->opens[i].next = i + 1 < st.max_opens ? i + 1 : NIL;
   for (uint32_t i = 0; i < st.max_clients; i++)
@@ -365,29 +367,80 @@ static void client_unref(smbx_lease_mgr *m, uint32_t c)
   m->n_clients--;
 }
 
+/* ---- files ----------------------------------------------------------------
+ * The file table holds the files themselves: buckets of two 32-byte files
+ * (one cache line), linear probing over buckets, a file never moves while
+ * it lives (leases, opens and waiters name it by index). A bucket's first
+ * file carries `spill`, how many files whose probe passed this bucket live
+ * beyond it: a lookup stops at a bucket with no spill, and a removal
+ * lowers the spill of the buckets between the file's home and its own, so
+ * no tombstones are left. */
+
+static uint32_t file_home(const smbx_lease_mgr *m, uint64_t h)
+{
+  /* the high 32 hash bits scaled to the bucket count (not a power of 2) */
+  return (uint32_t)(((h >> 32) * m->file_buckets) >> 32);
+}
+
+static uint32_t file_next_bucket(const smbx_lease_mgr *m, uint32_t b)
+{
+  return b + 1 == m->file_buckets ? 0 : b + 1;
+}
+
+/* Starts loading the home bucket of hash h (a lookup to come). */
+static void file_prefetch(const smbx_lease_mgr *m, uint64_t h)
+{
+  smbx__prefetch(&m->files[2 * (size_t)file_home(m, h)]);
+}
+
+static bool file_key_eq(const lfile *fl, const uint64_t key[2])
+{
+  return fl->live && fl->key[0] == key[0] && fl->key[1] == key[1];
+}
+
+/* The file with key (hash h), or NIL. */
+static uint32_t file_lookup(const smbx_lease_mgr *m, const uint64_t key[2],
+                            uint64_t h)
+{
+  uint32_t b = file_home(m, h);
+  for (uint32_t n = 0; n < m->file_buckets; n++) {
+    const lfile *pair = &m->files[2 * (size_t)b];
+    if (file_key_eq(&pair[0], key))
+      return 2 * b;
+    if (file_key_eq(&pair[1], key))
+      return 2 * b + 1;
+    if (!pair[0].spill)
+      return NIL;
+    b = file_next_bucket(m, b);
+  }
+  return NIL;
+}
+
 /* The file with key (hash h), created when absent. */
 static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
                          bool is_dir)
 {
-  uint32_t f = smbx__itab_find(&m->file_tab, key, h);
-  if (f != NIL)
+  uint32_t f = file_lookup(m, key, h);
+  if (f != NIL || m->n_files >= m->s.max_files)
     return f;
-  f = m->free_file;
-  if (f == NIL)
-    return NIL;
+  /* max_files fills at most 3/4 of the slots: a free one comes */
+  uint32_t b = file_home(m, h);
+  for (;;) {
+    lfile *pair = &m->files[2 * (size_t)b];
+    if (!pair[0].live || !pair[1].live) {
+      f = 2 * b + (pair[0].live ? 1u : 0u);
+      break;
+    }
+    if (pair[0].spill < UINT16_MAX)
+      pair[0].spill++;
+    b = file_next_bucket(m, b);
+  }
   lfile *fl = &m->files[f];
-  uint32_t next_free = fl->opens;
-  memset(fl, 0, sizeof *fl);
   fl->key[0] = key[0];
   fl->key[1] = key[1];
   fl->leases = fl->opens = fl->waiters = NIL;
   fl->is_dir = is_dir;
-  if (smbx__itab_insert(&m->file_tab, f, h) != 0) {
-    fl->opens = next_free;
-    return NIL;
-  }
   fl->live = 1;
-  m->free_file = next_free;
   m->n_files++;
   return f;
 }
@@ -399,16 +452,19 @@ static void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
   if (!fl->live || fl->opens != NIL || fl->leases != NIL ||
       fl->waiters != NIL)
     return;
-  (void)smbx__itab_remove(&m->file_tab, f, file_hash(m, fl->key));
+  for (uint32_t b = file_home(m, file_hash(m, fl->key)); b != f / 2;
+       b = file_next_bucket(m, b)) {
+    lfile *first = &m->files[2 * (size_t)b];
+    if (first->spill < UINT16_MAX)
+      first->spill--;
+  }
   fl->live = 0;
-  fl->opens = m->free_file;
-  m->free_file = f;
   m->n_files--;
 }
 
 static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
 {
-  return smbx__itab_find(&m->file_tab, key, file_hash(m, key));
+  return file_lookup(m, key, file_hash(m, key));
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -999,7 +1055,7 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   uint64_t lh = req->has_lease
                     ? lease_hash(m, req->client_guid, req->lease.key)
                     : 0;
-  smbx__itab_prefetch(&m->file_tab, fh);
+  file_prefetch(m, fh);
   if (req->has_lease)
     smbx__itab_prefetch(&m->lease_tab, lh);
   uint32_t c = client_ref(m, req->client_guid);
@@ -1620,12 +1676,11 @@ int smbx_lease_get_stats(const smbx_lease_mgr *m, smbx_lease_stats *st)
   r.breaking = m->n_breaking;
   r.bytes = sizeof *m +
             (uint64_t)m->s.max_leases * (sizeof(lease) + sizeof(uint64_t)) +
-            (uint64_t)m->s.max_files * sizeof(lfile) +
+            (uint64_t)m->file_buckets * 2 * sizeof(lfile) +
             (uint64_t)m->s.max_opens * sizeof(lopen) +
             (uint64_t)m->s.max_clients * sizeof(lclient) +
             (uint64_t)m->s.max_waiters * sizeof(lwait) +
-            smbx__itab_bytes(&m->lease_tab) + smbx__itab_bytes(&m->file_tab) +
-            smbx__itab_bytes(&m->client_tab) +
+            smbx__itab_bytes(&m->lease_tab) + smbx__itab_bytes(&m->client_tab) +
             (uint64_t)smbx__ring_cap(&m->evq) * sizeof(qev);
   r.breaks_sent = m->breaks_sent;
   r.timeouts = m->timeouts;
@@ -1647,8 +1702,8 @@ int smbx__lease_conn_for(const smbx_lease_mgr *m, const uint8_t guid[16],
 }
 
 /* Every structural invariant of the manager (fuzzers, tests): counts match
- * the pools, each lease is in its file's list and (keyed) findable in the
- * table, each open in its file's list, the breaking list is exactly the
+ * the pools, each file findable with exact spill counts, each lease is in
+ * its file's list and (keyed) findable in the table, each open in its file's list, the breaking list is exactly the
  * breaking leases in deadline order, break states are nested (required
  * within offered within state), and no lease keeps W beside a finished
  * non-stat open of another lease. Returns 0 or -1 with *why set. */
@@ -1660,13 +1715,25 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
     return -1; \
   } while (0)
   uint32_t nl = 0, nb = 0, no = 0, nf = 0, nw = 0;
-  for (uint32_t f = 0; f < m->s.max_files; f++) {
+  /* the spills count exactly the bucket steps of the files' probes */
+  uint64_t spill = 0, steps = 0;
+  bool saturated = false;
+  for (uint32_t f = 0; f < 2 * m->file_buckets; f++) {
     const lfile *fl = &m->files[f];
+    if (f & 1u) {
+      if (fl->spill)
+        FAIL("spill count outside a bucket's first file");
+    } else {
+      spill += fl->spill;
+      saturated |= fl->spill == UINT16_MAX;
+    }
     if (!fl->live)
       continue;
     nf++;
     if (file_find(m, fl->key) != f)
       FAIL("file not in the file table");
+    uint32_t home = file_home(m, file_hash(m, fl->key));
+    steps += f / 2 >= home ? f / 2 - home : m->file_buckets - home + f / 2;
     if (fl->leases == NIL && fl->opens == NIL && fl->waiters == NIL)
       FAIL("unused file kept");
     uint32_t chain = 0;
@@ -1724,6 +1791,8 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
   if (nl != m->n_leases || no != m->n_opens || nf != m->n_files ||
       nb != m->n_breaking)
     FAIL("counters disagree with the pools");
+  if (!saturated && spill != steps)
+    FAIL("file table spill counts disagree with the files' places");
   /* every waiting waiter is on the chain of each file it watches */
   uint32_t watched = 0;
   for (uint32_t wi = 0; wi < m->s.max_waiters; wi++) {
@@ -1757,8 +1826,7 @@ void smbx__lease_bytes(const smbx_lease_mgr *m, uint64_t *lease_bytes,
 {
   *lease_bytes = (uint64_t)m->s.max_leases *
                      (sizeof(lease) + sizeof(uint64_t)) +
-                 (uint64_t)m->s.max_files * sizeof(lfile) +
-                 smbx__itab_bytes(&m->lease_tab) +
-                 smbx__itab_bytes(&m->file_tab);
+                 (uint64_t)m->file_buckets * 2 * sizeof(lfile) +
+                 smbx__itab_bytes(&m->lease_tab);
   *open_bytes = (uint64_t)m->s.max_opens * sizeof(lopen);
 }

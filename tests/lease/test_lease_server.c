@@ -1794,6 +1794,52 @@ static void lease_limits_and_stale_handles(void **st)
   fx_free(f);
 }
 
+/* The file table holds the files in place (buckets of two, linear probing,
+ * a spill count per bucket instead of tombstones): filled to max_files it
+ * refuses one more file, and files closed in a scrambled order leave every
+ * other file findable at its place with exact spill counts
+ * (smbx__lease_check), so the freed slots serve new files again. */
+static void lease_file_table_fill_and_remove(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  enum { NF = 64 }; /* fx_new's max_files */
+  uint64_t keys[NF][2], opens[NF];
+  for (uint32_t i = 0; i < NF; i++) {
+    keys[i][0] = 0xF00D;
+    keys[i][1] = i * 7919u;
+    open_now(f, &(oa){.file = keys[i]}, &opens[i]);
+    assert_lease_structure(f);
+  }
+  uint64_t extra[2] = {0xF00D, 1}, o = 0;
+  smbx_lease_open_req q = mkreq(&(oa){.file = extra});
+  uint32_t status = 0;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &o, &status),
+                   SMBX_ERR_LIMIT);
+  /* i * 37 mod 64 visits every file once, neighbours far apart */
+  for (uint32_t n = 0; n < NF; n++) {
+    uint32_t i = n * 37u % NF;
+    assert_int_equal(smbx_lease_close(f->m, opens[i], f->now), 0);
+    assert_lease_structure(f);
+    if (n % 2 == 0) { /* the slot is taken again at once */
+      keys[i][1] += 1u << 20;
+      open_now(f, &(oa){.file = keys[i]}, &opens[i]);
+      assert_lease_structure(f);
+      assert_int_equal(smbx_lease_close(f->m, opens[i], f->now), 0);
+      assert_lease_structure(f);
+    }
+  }
+  smbx_lease_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  assert_int_equal(smbx_lease_get_stats(f->m, &s), 0);
+  assert_int_equal(s.files, 0);
+  open_now(f, &(oa){.file = extra}, &o);
+  assert_lease_structure(f);
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), 0);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -1852,6 +1898,7 @@ int main(void)
       cmocka_unit_test(lease_oplock_blocks_lease_h),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
+      cmocka_unit_test(lease_file_table_fill_and_remove),
       cmocka_unit_test(lease_itab_tagged_slots_full_load),
       cmocka_unit_test(lease_itab_saturated_distances),
   };
