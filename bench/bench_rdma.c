@@ -264,30 +264,23 @@ static void answer_write(rstate *s, uint64_t conn, uint64_t req,
     s->failed = 1;
 }
 
-/* The server host: the RDMA request names its offset; the host hands
- * over its file memory at that offset (one element). */
+/* The server host: the RDMA request event carries its Offset
+ * (u.pdu.rdma_offset); the host hands over its file memory there (one
+ * element). */
 static void host_rdma(rstate *s, const smbx_event *e)
 {
-  uint64_t off;
-  int rc;
-  if (e->u.pdu.hdr.command == SMBX_SMB2_READ) {
-    smbx_smb2_read_req r;
-    rc = smbx_smb2_decode_read_req(e->u.pdu.data, e->u.pdu.len, &r, NULL);
-    off = r.offset;
-  } else {
-    smbx_smb2_write_req w;
-    rc = smbx_smb2_decode_write_req(e->u.pdu.data, e->u.pdu.len, &w, NULL);
-    off = w.offset;
-  }
+  uint64_t off = e->u.pdu.rdma_offset;
   uint32_t len = e->u.pdu.rdma_length;
-  if (rc || off > FILE_BYTES || len > FILE_BYTES - off) {
+  if (off > FILE_BYTES || len > FILE_BYTES - off) {
     s->failed = 1;
     return;
   }
   smbx_sge sg = {s->file + off, len, 0, s->file_mr.handle};
-  rc = e->u.pdu.hdr.command == SMBX_SMB2_READ
-           ? smbx_server_rdma_push(s->srv, e->conn, e->u.pdu.req, &sg, 1, 0)
-           : smbx_server_rdma_pull(s->srv, e->conn, e->u.pdu.req, &sg, 1, 0);
+  int rc = e->u.pdu.hdr.command == SMBX_SMB2_READ
+               ? smbx_server_rdma_push(s->srv, e->conn, e->u.pdu.req, &sg, 1,
+                                       0)
+               : smbx_server_rdma_pull(s->srv, e->conn, e->u.pdu.req, &sg, 1,
+                                       0);
   if (rc)
     s->failed = 1;
 }

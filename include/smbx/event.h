@@ -167,6 +167,11 @@ typedef struct smbx_event {
        *  request call (u.pdu.req is its handle there); differs from conn
        *  after a failover replay (SMBX_EVF_REPLAYED) */
       uint64_t first_conn;
+      /** server REQUEST with SMBX_EVF_RDMA: the READ/WRITE Offset, so the
+       *  host places the data without decoding the PDU (the file is
+       *  u.pdu.file_id, SMBX_EVF_FILEID; the bytes u.pdu.rdma_length).
+       *  @since 0.1.0 */
+      uint64_t rdma_offset;
     } pdu;
     /** NEGOTIATED */
     struct {

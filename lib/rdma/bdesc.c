@@ -55,21 +55,28 @@ static uint32_t check_common(uint32_t channel, const smbx_smb2_desc_list *dl,
     return fail(why, "RDMA channel with nothing to move");
   if (length > l->max_rw || length > max_io)
     return fail(why, "RDMA length above MaxReadWriteSize / MaxRead/WriteSize");
-  /* smbd.md 4 / case 53: every descriptor Length > 0, sum >= length */
+  /* one pass over the descriptors (the codec proved count x 16 bytes) */
   uint64_t total = 0;
-  if (smbx_smb2_desc_list_check(dl, length, &total) != 0)
-    return fail(why, total < length ? "buffer descriptors shorter than the I/O"
-                                    : "buffer descriptor of length 0");
+  bool zero = dl->count == 0, wraps = false;
+  for (uint32_t i = 0; i < dl->count; i++) {
+    smbx_smb2_buffer_desc d;
+    if (smbx_smb2_desc_list_get(dl, i, &d) != 0)
+      return fail(why, "buffer descriptor list shorter than its count");
+    zero |= d.length == 0;
+    total += d.length;
+    /* a remote range that wraps the 64-bit address space names no memory */
+    wraps |= d.offset > UINT64_MAX - d.length;
+  }
+  /* smbd.md 4 / case 53: every descriptor Length > 0, sum >= length */
+  if (total < length)
+    return fail(why, "buffer descriptors shorter than the I/O");
+  if (zero)
+    return fail(why, "buffer descriptor of length 0");
   /* a list longer than one I/O may ever be is not a client's to send */
   if (total > l->max_rw)
     return fail(why, "buffer descriptors longer than MaxReadWriteSize");
-  /* a remote range that wraps the 64-bit address space names no memory */
-  for (uint32_t i = 0; i < dl->count; i++) {
-    smbx_smb2_buffer_desc d;
-    if (smbx_smb2_desc_list_get(dl, i, &d) != 0 ||
-        d.offset > UINT64_MAX - d.length)
-      return fail(why, "buffer descriptor wraps the address space");
-  }
+  if (wraps)
+    return fail(why, "buffer descriptor wraps the address space");
   return 0;
 }
 
@@ -96,6 +103,7 @@ uint32_t smbx__rdma_check_read(const uint8_t *pdu, size_t len,
   uint32_t st = check_channel(r.channel, why);
   if (st)
     return st;
+  x->offset = r.offset;
   return check_common(r.channel, &r.descs, r.length, l->max_io, l, x, why);
 }
 
@@ -110,6 +118,7 @@ uint32_t smbx__rdma_check_write(const uint8_t *pdu, size_t len,
   uint32_t st = check_channel(w.channel, why);
   if (st)
     return st;
+  x->offset = w.offset;
   st = check_common(w.channel, &w.descs, w.remaining_bytes, l->max_io, l, x,
                     why);
   if (st)

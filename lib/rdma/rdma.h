@@ -47,6 +47,7 @@ typedef struct smbx__rdma_limits {
 typedef struct smbx__rdma_xfer {
   uint32_t channel;          /* RDMA_V1 or RDMA_V1_INVALIDATE */
   uint32_t length;           /* bytes to move */
+  uint64_t offset;           /* the READ/WRITE Offset (file position) */
   smbx_smb2_desc_list descs; /* validated, a view into the PDU */
   uint32_t inv_key;          /* token to invalidate with the response */
   bool inv;                  /* the response goes SEND_WITH_INVALIDATE */
@@ -154,17 +155,19 @@ void smbx__rdma_free(smbx__rdma *r);
 /* RDMA READs the peer lets us keep in flight (the connection's ORD;
  * 0 counts as 1). */
 void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord);
-/* Starts a transfer of `bytes` (= the local elements' total) between
- * local elements (copied) and the peer's descriptors (a view that must
- * stay valid until done(); checked by the caller to hold >= bytes) and
- * posts what the budget allows. Returns 0; SMBX_ERR_INVAL; SMBX_ERR_AGAIN
- * (max_xfers live). A post hook that fails fails the transfer: it posts
- * nothing more and ends with done(SMBX_ERR_TRANSPORT) once the
- * operations posted before are back (at once when there are none); the
- * owner tears the connection down from done(). */
 /* The bytes n host elements name, in *total; SMBX_ERR_INVAL for an element
  * with a length and no address. */
 int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total);
+/* Starts a transfer of `bytes` (= the local elements' total, checked by
+ * the caller with smbx__rdma_sge_total) between local elements (copied)
+ * and the peer's descriptors (a view that must stay valid until done();
+ * checked by the caller, smbx__rdma_check_*, to hold >= bytes with no
+ * empty descriptor) and posts what the budget allows. Returns 0;
+ * SMBX_ERR_INVAL; SMBX_ERR_AGAIN (max_xfers live). A post hook that fails
+ * fails the transfer: it posts nothing more and ends with
+ * done(SMBX_ERR_TRANSPORT) once the operations posted before are back (at
+ * once when there are none); the owner tears the connection down from
+ * done(). */
 int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes);

@@ -143,6 +143,7 @@ void smbx__srv_rdma_accept(smbx__srv_rdma *r, uint64_t req,
   e->flags |= SMBX_EVF_RDMA;
   e->u.pdu.rdma_channel = x->channel;
   e->u.pdu.rdma_length = x->length;
+  e->u.pdu.rdma_offset = x->offset;
   e->u.pdu.rdma_descs = x->descs.bytes.p;
   e->u.pdu.rdma_desc_count = x->descs.count;
 }

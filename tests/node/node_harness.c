@@ -262,6 +262,8 @@ static void fs_rdma(nh *x, const smbx_event *e, nh_file *f, uint64_t off)
 {
   int p = pair_of_sconn(x, e->conn);
   assert_true(p >= 0 && x->pair[p].w);
+  /* the event carries the decoded Offset (u.pdu.rdma_offset) */
+  assert_int_equal(e->u.pdu.rdma_offset, off);
   bool read = e->u.pdu.hdr.command == SMBX_SMB2_READ;
   size_t len = e->u.pdu.rdma_length;
   if (read && off + len > f->len)

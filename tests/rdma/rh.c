@@ -48,6 +48,8 @@ static void host_rdma(rh *x, const smbx_event *e)
                      0);
     off = w.offset;
   }
+  /* the event carries the decoded Offset: a host need not decode */
+  assert_int_equal(e->u.pdu.rdma_offset, off);
   uint32_t len = e->u.pdu.rdma_length;
   if (cmd == SMBX_SMB2_READ && x->eof_at && off >= x->eof_at) {
     assert_int_equal(smbx_server_respond_error(x->srv, e->conn, e->u.pdu.req,
