@@ -24,6 +24,7 @@
 #include "core/time.h"
 #include "lease/itab.h"
 #include "lease/server_int.h"
+#include "smb2/smb2_int.h"
 
 #define NIL UINT32_MAX
 #define R SMBX_SMB2_LEASE_READ
@@ -571,28 +572,19 @@ int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
     memcpy(n.lease_key, q.key, 16);
     n.current_state = q.cur;
     n.new_state = q.next;
-    smbx_smb2_hdr h;
-    memset(&h, 0, sizeof h);
-    uint8_t pdu[64 + 44];
-    if (smbx_smb2_encode_lease_break_notify(&h, &n, pdu, sizeof pdu, NULL) ==
-        (smbx_ssize)sizeof pdu) {
-      memcpy(e.body, pdu + 64, 44);
-      e.body_len = 44;
-    }
+    /* the body alone: the host writes its own header */
+    smbx__wr w = smbx__wr_make(e.body, sizeof e.body);
+    smbx__smb2_put_lease_break_notify(&w, &n);
+    e.body_len = w.bad ? 0 : (uint16_t)w.off;
   } else if (q.type == SMBX_LEASE_EV_OPLOCK_BREAK) {
     e.current_state = oplock_level_of((uint8_t)q.cur);
     e.new_state = oplock_level_of((uint8_t)q.next);
     smbx_smb2_oplock_break ob;
     memset(&ob, 0, sizeof ob);
     ob.oplock_level = (uint8_t)e.new_state;
-    smbx_smb2_hdr h;
-    memset(&h, 0, sizeof h);
-    uint8_t pdu[64 + 24];
-    if (smbx_smb2_encode_oplock_break(&h, &ob, pdu, sizeof pdu, NULL) ==
-        (smbx_ssize)sizeof pdu) {
-      memcpy(e.body, pdu + 64, 24);
-      e.body_len = 24;
-    }
+    smbx__wr w = smbx__wr_make(e.body, sizeof e.body);
+    smbx__smb2_put_oplock_break(&w, &ob);
+    e.body_len = w.bad ? 0 : (uint16_t)w.off;
   }
   memcpy(ev, &e, ev->struct_size < sizeof e ? ev->struct_size : sizeof e);
   return 1;

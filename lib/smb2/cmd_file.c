@@ -168,12 +168,17 @@ smbx_ssize smbx_smb2_encode_oplock_break(const smbx_smb2_hdr *h,
     return rc;
   smbx__wr w = smbx__wr_make(buf, cap);
   smbx__smb2_put_hdr(&w, h, SMBX_SMB2_OPLOCK_BREAK);
-  smbx__wr_u16(&w, 24);
-  smbx__wr_u8(&w, in->oplock_level);
-  smbx__wr_u8(&w, in->reserved);
-  smbx__wr_u32(&w, in->reserved2);
-  smbx__smb2_wr_fileid(&w, in->file_id);
+  smbx__smb2_put_oplock_break(&w, in);
   return smbx__smb2_enc_done(&w);
+}
+
+void smbx__smb2_put_oplock_break(smbx__wr *w, const smbx_smb2_oplock_break *in)
+{
+  smbx__wr_u16(w, 24);
+  smbx__wr_u8(w, in->oplock_level);
+  smbx__wr_u8(w, in->reserved);
+  smbx__wr_u32(w, in->reserved2);
+  smbx__smb2_wr_fileid(w, in->file_id);
 }
 
 int smbx_smb2_decode_lease_break_notify(const uint8_t *pdu, size_t len,
@@ -206,16 +211,22 @@ smbx_ssize smbx_smb2_encode_lease_break_notify(
     return rc;
   smbx__wr w = smbx__wr_make(buf, cap);
   smbx__smb2_put_hdr(&w, h, SMBX_SMB2_OPLOCK_BREAK);
-  smbx__wr_u16(&w, 44);
-  smbx__wr_u16(&w, in->new_epoch);
-  smbx__wr_u32(&w, in->flags);
-  smbx__wr_bytes(&w, in->lease_key, 16);
-  smbx__wr_u32(&w, in->current_state);
-  smbx__wr_u32(&w, in->new_state);
-  smbx__wr_u32(&w, in->break_reason);
-  smbx__wr_u32(&w, in->access_mask_hint);
-  smbx__wr_u32(&w, in->share_mask_hint);
+  smbx__smb2_put_lease_break_notify(&w, in);
   return smbx__smb2_enc_done(&w);
+}
+
+void smbx__smb2_put_lease_break_notify(smbx__wr *w,
+                                       const smbx_smb2_lease_break_notify *in)
+{
+  smbx__wr_u16(w, 44);
+  smbx__wr_u16(w, in->new_epoch);
+  smbx__wr_u32(w, in->flags);
+  smbx__wr_bytes(w, in->lease_key, 16);
+  smbx__wr_u32(w, in->current_state);
+  smbx__wr_u32(w, in->new_state);
+  smbx__wr_u32(w, in->break_reason);
+  smbx__wr_u32(w, in->access_mask_hint);
+  smbx__wr_u32(w, in->share_mask_hint);
 }
 
 int smbx_smb2_decode_lease_break_ack(const uint8_t *pdu, size_t len,

@@ -56,6 +56,15 @@ int smbx__smb2_enc_start(const void *h, const void *in,
 /* Writes the 64-byte header (SS 64, Command = cmd, the rest from h). */
 void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd);
 
+/* The OPLOCK_BREAK bodies (from StructureSize on, no header) of a lease
+ * break notification (44 bytes) and an oplock break (24): the encoders
+ * write them after the header, the server lease manager alone into its
+ * events. */
+void smbx__smb2_put_lease_break_notify(smbx__wr *w,
+                                       const smbx_smb2_lease_break_notify *in);
+void smbx__smb2_put_oplock_break(smbx__wr *w,
+                                 const smbx_smb2_oplock_break *in);
+
 /* Returns w->off as smbx_ssize (the encoder checked capacity first). */
 smbx_ssize smbx__smb2_enc_done(const smbx__wr *w);
 
