@@ -510,19 +510,18 @@ static void xfer_stalled_resumes_on_other_completion(void **state)
 }
 
 /* Over TCP with the server granting a single credit, the host's own READ
- * holds it when a transfer pinned to the channel starts: the transfer is
+ * on channel b holds it when a transfer pinned to b starts: the transfer is
  * refused (SMBX_ERR_AGAIN) with nothing in flight. The READ's answer is
  * rewritten on the wire to grant no credit back (a server may), so the
  * client holds none and nothing is outstanding: no completion will come
- * to resume the transfer. */
-static uint64_t start_credit_starved(nh *x, int a, uint64_t s, uint32_t t,
-                                     const char *name, uint8_t *buf,
-                                     size_t len)
+ * to resume the transfer. The file is opened on channel a. */
+static uint64_t start_starved_on(nh *x, int a, int b, uint64_t s, uint32_t t,
+                                 const char *name, uint8_t *buf, size_t len)
 {
   static uint8_t own[4096];
   smbx_smb2_fileid f = nh_create(x, a, s, t, name);
   fill(x, name, len, 4);
-  uint64_t c = x->pair[a].cconn, req;
+  uint64_t c = x->pair[b].cconn, req;
   x->defer = true;
   x->n_deferred = 0;
   assert_int_equal(smbx_client_read_into(x->cli, c, s, t, f, 0, own,
@@ -535,7 +534,7 @@ static uint64_t start_credit_starved(nh *x, int a, uint64_t s, uint32_t t,
   uint64_t h;
   assert_int_equal(smbx_client_xfer_start(x->cli, &p, x->now, &h), 0);
   x->defer = false;
-  nh_pipe *in = &x->pair[a].s2c;
+  nh_pipe *in = &x->pair[b].s2c;
   size_t at = in->len;
   nh_answer_deferred(x, 0, SMBX_STATUS_ACCESS_DENIED);
   /* Direct TCP prefix, then the header's CreditResponse at 14 */
@@ -558,6 +557,14 @@ static uint64_t start_credit_starved(nh *x, int a, uint64_t s, uint32_t t,
   assert_int_equal(in_.inflight, 0);
   assert_int_equal(in_.requests, 0);
   return h;
+}
+
+/* start_starved_on with one channel. */
+static uint64_t start_credit_starved(nh *x, int a, uint64_t s, uint32_t t,
+                                     const char *name, uint8_t *buf,
+                                     size_t len)
+{
+  return start_starved_on(x, a, a, s, t, name, buf, len);
 }
 
 /* The credit-starved transfer's only channel goes down: XFER_DONE ends
@@ -593,6 +600,46 @@ static void xfer_credit_stall_conn_down_fails(void **state)
                    SMBX_ERR_NOTFOUND);
   /* the transfer, its pieces and its index stack went back */
   assert_true(x.ta.live + 3 <= live);
+  nh_fini(&x);
+}
+
+/* Multichannel over two TCP channels: the transfer pinned to the bound
+ * channel b is credit-starved there when b goes down; it moves to the
+ * session's surviving channel a and completes whole (it used to wait on
+ * b forever). */
+static void xfer_credit_stall_moves_to_surviving_channel(void **state)
+{
+  (void)state;
+  if (!nh_have_openssl())
+    skip();
+  nh x;
+  nh_setup_multichannel(&x);
+  x.ss.credits_max = 1;
+  x.ss.credits_min = 1;
+  assert_int_equal(nh_start(&x), 0);
+  int a = nh_add_tcp(&x, false);
+  nh_negotiate(&x, a);
+  int b = nh_add_tcp(&x, false);
+  nh_negotiate(&x, b);
+  uint64_t s = nh_session(&x, a);
+  uint32_t t = nh_tree(&x, a, s);
+  nh_bind(&x, b, s);
+  enum { LEN = 256 << 10 };
+  static uint8_t got[LEN];
+  memset(got, 0, sizeof got);
+  uint64_t h = start_starved_on(&x, a, b, s, t, "mv.bin", got, LEN);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 0);
+  assert_int_equal(smbx_client_abort_conn(x.cli, x.pair[b].cconn,
+                                          SMBX_ERR_TRANSPORT, x.now),
+                   0);
+  const nh_cev *e = done_event(&x);
+  assert_int_equal(e->ev.u.xfer.xfer, h);
+  assert_int_equal(e->ev.u.xfer.err, 0);
+  assert_int_equal(e->ev.u.xfer.status, 0);
+  assert_int_equal(e->ev.u.xfer.bytes, LEN);
+  assert_int_equal(e->ev.u.xfer.requests, LEN / 65536);
+  assert_memory_equal(got, file_named(&x, "mv.bin")->data, LEN);
+  assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 1);
   nh_fini(&x);
 }
 
@@ -769,6 +816,7 @@ int main(void)
       cmocka_unit_test(xfer_start_send_failure_after_first_piece_ends),
       cmocka_unit_test(xfer_stalled_resumes_on_other_completion),
       cmocka_unit_test(xfer_credit_stall_conn_down_fails),
+      cmocka_unit_test(xfer_credit_stall_moves_to_surviving_channel),
       cmocka_unit_test(xfer_cancel_with_failing_allocator_keeps_done),
       cmocka_unit_test(xfer_start_refusals),
       cmocka_unit_test(xfer_alloc_zero_per_request),
