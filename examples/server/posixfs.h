@@ -9,7 +9,9 @@
  * Sans-I/O where it matters: change notify exposes an inotify fd the caller
  * polls, then posixfs_notify_drain() + posixfs_notify_take(); a blocking
  * byte-range lock returns SMBX_STATUS_PENDING and the caller retries it when
- * posixfs_lock_epoch() changes. Single-threaded; lookups are case-sensitive.
+ * posixfs_lock_epoch() changes. Single-threaded; lookups ignore ASCII case
+ * (a name missing as spelled is looked for among its directory's cached
+ * names, kept current from a second inotify fd posixfs drains itself).
  */
 #ifndef SMBX_EXAMPLES_POSIXFS_H
 #define SMBX_EXAMPLES_POSIXFS_H
