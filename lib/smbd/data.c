@@ -282,9 +282,10 @@ static uint32_t ra_find_free(const smbx_smbd *d)
   return SMBX__SMBD_NIL;
 }
 
-/* [MS-SMBD] 3.1.5.8 for buffer i (limbo) of len bytes. */
-int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
-                         uint32_t wc_flags, uint32_t rkey, uint64_t now)
+/* [MS-SMBD] 3.1.5.8 for buffer i (limbo) of len bytes. Inline into the
+ * receive completion, its hot caller. */
+static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
+                            uint32_t wc_flags, uint32_t rkey, uint64_t now)
 {
   const uint8_t *p = d->rb[i].addr;
   smbx_smbd_data m;
@@ -407,6 +408,12 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   return smbx__smbd_pump(d, now);
 }
 
+int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
+                         uint32_t wc_flags, uint32_t rkey, uint64_t now)
+{
+  return recv_data(d, i, len, wc_flags, rkey, now);
+}
+
 /* A receive completion: here beside the data path it mostly leads to. */
 int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
 {
@@ -442,8 +449,8 @@ int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
   int rc = SMBX__SMBD_BLOCKED;
   if (d->established && d->bl_head == SMBX__SMBD_NIL)
     rc = d->state == SMBX_SMBD_STATE_CONNECTED
-             ? smbx__smbd_recv_data(d, i, wc->byte_len, wc->flags,
-                                    wc->invalidated_rkey, now_ns)
+             ? recv_data(d, i, wc->byte_len, wc->flags, wc->invalidated_rkey,
+                         now_ns)
              : smbx__smbd_dispatch(d, i, wc->byte_len, wc->flags,
                                    wc->invalidated_rkey, now_ns);
   if (rc == SMBX__SMBD_BLOCKED) {

@@ -196,39 +196,18 @@ static void rb_give_back(smbx_smbd *d, uint32_t i)
   smbx__smbd_emit(d, &e);
 }
 
-int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i)
+int smbx__smbd_post_recv_failed(smbx_smbd *d, uint32_t i)
 {
-  smbx__smbd_rbuf *b = &d->rb[i];
-  smbx_sge sg = {b->addr, b->length, 0, b->handle};
-  b->state = RB_POSTED;
-  d->n_posted++;
-  if (d->t.post_recv(d->t.user_data, SMBX__SMBD_WR_RECV << 32 | i, &sg) != 0) {
-    d->n_posted--;
-    smbx__smbd_rb_free_push(d, i);
-    return smbx__smbd_terminate(d, SMBX_ERR_TRANSPORT,
-                                "smbd: post_recv failed", 0, 0);
-  }
-  return 0;
+  d->n_posted--;
+  smbx__smbd_rb_free_push(d, i);
+  return smbx__smbd_terminate(d, SMBX_ERR_TRANSPORT, "smbd: post_recv failed",
+                              0, 0);
 }
 
-/* A buffer the engine no longer needs (in limbo: counted nowhere). */
-void smbx__smbd_recycle(smbx_smbd *d, uint32_t i)
+void smbx__smbd_recycle_torn(smbx_smbd *d, uint32_t i)
 {
-  if (d->torn) {
-    rb_give_back(d, i);
-    smbx__smbd_check_closed(d);
-    return;
-  }
-  if (d->state == SMBX_SMBD_STATE_CONNECTED) {
-    uint32_t want = d->eff_target;
-    if (want < d->recv_credits)
-      want = d->recv_credits;
-    if (d->n_posted < want) {
-      (void)smbx__smbd_post_recv(d, i);
-      return;
-    }
-  }
-  smbx__smbd_rb_free_push(d, i);
+  rb_give_back(d, i);
+  smbx__smbd_check_closed(d);
 }
 
 static size_t chunk_len(const smbx_smbd *d, uint32_t c)

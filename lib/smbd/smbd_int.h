@@ -149,8 +149,8 @@ void smbx__smbd_emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
 int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
                          size_t off, uint32_t ntstatus);
 void smbx__smbd_check_closed(smbx_smbd *d);
-int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i);
-void smbx__smbd_recycle(smbx_smbd *d, uint32_t i);
+int smbx__smbd_post_recv_failed(smbx_smbd *d, uint32_t i);
+void smbx__smbd_recycle_torn(smbx_smbd *d, uint32_t i);
 static inline void smbx__smbd_rb_free_push(smbx_smbd *d, uint32_t i)
 {
   d->rb[i].state = RB_FREE;
@@ -186,6 +186,36 @@ static inline void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i)
   d->slot[i].next = d->free_head;
   d->free_head = i;
   d->n_free_slots++;
+}
+/* posts receive buffer i (limbo); a failure tears the connection down */
+static inline int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i)
+{
+  smbx__smbd_rbuf *b = &d->rb[i];
+  smbx_sge sg = {b->addr, b->length, 0, b->handle};
+  b->state = RB_POSTED;
+  d->n_posted++;
+  if (d->t.post_recv(d->t.user_data, SMBX__SMBD_WR_RECV << 32 | i, &sg) != 0)
+    return smbx__smbd_post_recv_failed(d, i);
+  return 0;
+}
+/* A buffer the engine no longer needs (in limbo: counted nowhere): posted
+ * again while fewer than the credits we serve are posted, else free. */
+static inline void smbx__smbd_recycle(smbx_smbd *d, uint32_t i)
+{
+  if (d->torn) {
+    smbx__smbd_recycle_torn(d, i);
+    return;
+  }
+  if (d->state == SMBX_SMBD_STATE_CONNECTED) {
+    uint32_t want = d->eff_target;
+    if (want < d->recv_credits)
+      want = d->recv_credits;
+    if (d->n_posted < want) {
+      (void)smbx__smbd_post_recv(d, i);
+      return;
+    }
+  }
+  smbx__smbd_rb_free_push(d, i);
 }
 static inline uint8_t *smbx__smbd_slot_mem(smbx_smbd *d, uint32_t i)
 {
