@@ -11,6 +11,7 @@
 
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/cursor.h"
 #include "core/hash.h"
 #include "core/list.h"
 #include "core/slab.h"
@@ -213,12 +214,70 @@ int smbx__conn_win_init(smbx__conn *c);
 void smbx__conn_win_free(smbx__conn *c);
 /* server: checks and marks [mid, mid + n); 0 or SMBX_ERR_PROTO */
 int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n);
-uint16_t smbx__conn_grant(const smbx__conn *c, const smbx__conn_ri *ri);
-void smbx__conn_grant_commit(smbx__conn *c, const smbx__conn_ri *ri,
-                             uint16_t g);
-uint64_t smbx__conn_server_held(const smbx__conn *c);
+
+/* credit policy and request layout (smb2.md 6.1), inline: every response
+ * grants, every request's FileId offset is looked up */
+/* Credits the client holds: granted ids not yet used + ids of requests
+ * not yet answered with credits. */
+static inline uint64_t smbx__conn_server_held(const smbx__conn *c)
+{
+  return (c->high - c->low - c->nseen) + c->inflight;
+}
+
+/* The grant for a response to ri (see conn.h "Server credit policy"). */
+static inline uint16_t smbx__conn_grant(const smbx__conn *c,
+                                        const smbx__conn_ri *ri)
+{
+  if (ri->flags & RI_GRANTED)
+    return 0; /* the final response of an async request */
+  uint64_t held = smbx__conn_server_held(c);
+  uint64_t base = held >= ri->ids ? held - ri->ids : 0;
+  uint64_t want = ri->credit_req ? ri->credit_req : 1;
+  uint64_t cap = c->backpressure ? c->s.credits_min : c->s.credits_max;
+  uint64_t room = cap > base ? cap - base : 0;
+  uint64_t g = want < room ? want : room;
+  uint64_t span = c->high - c->low;
+  uint64_t span_room = c->bm_bits > span ? c->bm_bits - span : 0;
+  if (g > span_room)
+    g = span_room;
+  /* never leave the client without a credit (6.1) */
+  if (base + g == 0)
+    g = 1;
+  if (g > 65535)
+    g = 65535;
+  return (uint16_t)g;
+}
+
+static inline void smbx__conn_grant_commit(smbx__conn *c,
+                                           const smbx__conn_ri *ri, uint16_t g)
+{
+  if (!(ri->flags & RI_GRANTED))
+    c->inflight = c->inflight >= ri->ids ? c->inflight - ri->ids : 0;
+  c->high += g;
+}
+
 /* FileId offset of a request body, 0 when the command has none */
-size_t smbx__conn_fileid_off(uint16_t command);
+static inline size_t smbx__conn_fileid_off(uint16_t command)
+{
+  switch (command) {
+  case SMBX_SMB2_CLOSE:
+  case SMBX_SMB2_FLUSH:
+  case SMBX_SMB2_LOCK:
+  case SMBX_SMB2_IOCTL:
+  case SMBX_SMB2_QUERY_DIRECTORY:
+  case SMBX_SMB2_CHANGE_NOTIFY:
+  case SMBX_SMB2_OPLOCK_BREAK:
+    return 72;
+  case SMBX_SMB2_READ:
+  case SMBX_SMB2_WRITE:
+  case SMBX_SMB2_SET_INFO:
+    return 80;
+  case SMBX_SMB2_QUERY_INFO:
+    return 88;
+  default:
+    return 0;
+  }
+}
 
 /* srv.c */
 /* sends the compound-response buffer (retry after SMBX_ERR_AGAIN) */
@@ -230,36 +289,30 @@ void smbx__conn_srv_teardown(smbx__conn *c, int err);
 void smbx__conn_cli_msg(smbx__conn *c, uint64_t hold, uint64_t now);
 void smbx__conn_cli_teardown(smbx__conn *c, int err);
 
-/* little-endian helpers */
+/* little-endian helpers (core's: plain loads and stores on LE hosts) */
 static inline uint16_t smbx__conn_ld16(const uint8_t *p)
 {
-  return (uint16_t)(p[0] | (uint16_t)(p[1] << 8));
+  return smbx__get_le16(p);
 }
 static inline uint32_t smbx__conn_ld32(const uint8_t *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
+  return smbx__get_le32(p);
 }
 static inline uint64_t smbx__conn_ld64(const uint8_t *p)
 {
-  return (uint64_t)smbx__conn_ld32(p) | (uint64_t)smbx__conn_ld32(p + 4) << 32;
+  return smbx__get_le64(p);
 }
 static inline void smbx__conn_st16(uint8_t *p, uint16_t v)
 {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
+  smbx__put_le16(p, v);
 }
 static inline void smbx__conn_st32(uint8_t *p, uint32_t v)
 {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
+  smbx__put_le32(p, v);
 }
 static inline void smbx__conn_st64(uint8_t *p, uint64_t v)
 {
-  smbx__conn_st32(p, (uint32_t)v);
-  smbx__conn_st32(p + 4, (uint32_t)(v >> 32));
+  smbx__put_le64(p, v);
 }
 
 #endif

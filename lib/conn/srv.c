@@ -850,8 +850,12 @@ static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
   if (!buf || len < SMBX_SMB2_HDR_SIZE || cap < SMBX__CONN_HEADROOM ||
       cap - SMBX__CONN_HEADROOM < len)
     return SMBX_ERR_INVAL;
+  /* a related member's answer tells its followers (read before it is
+   * encrypted in place) */
+  bool related = (r->ri.flags & RI_RELATED) != 0;
   answer a;
-  read_answer(buf + SMBX__CONN_HEADROOM, len, &a);
+  if (related)
+    read_answer(buf + SMBX__CONN_HEADROOM, len, &a);
   int rc = finish(c, &r->ri, buf, cap, len, o, now_ns);
   if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE)
     return rc;
@@ -861,6 +865,10 @@ static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
     if (r)
       req_free(c, r);
     return rc;
+  }
+  if (!related) {
+    req_free(c, r);
+    return 0;
   }
   smbx__conn_req copy = *r;
   req_free(c, r);

@@ -75,66 +75,6 @@ int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n)
   return 0;
 }
 
-/* Credits the client holds: granted ids not yet used + ids of requests
- * not yet answered with credits. */
-uint64_t smbx__conn_server_held(const smbx__conn *c)
-{
-  return (c->high - c->low - c->nseen) + c->inflight;
-}
-
-/* The grant for a response to ri (see conn.h "Server credit policy"). */
-uint16_t smbx__conn_grant(const smbx__conn *c, const smbx__conn_ri *ri)
-{
-  if (ri->flags & RI_GRANTED)
-    return 0; /* the final response of an async request */
-  uint64_t held = smbx__conn_server_held(c);
-  uint64_t base = held >= ri->ids ? held - ri->ids : 0;
-  uint64_t want = ri->credit_req ? ri->credit_req : 1;
-  uint64_t cap = c->backpressure ? c->s.credits_min : c->s.credits_max;
-  uint64_t room = cap > base ? cap - base : 0;
-  uint64_t g = want < room ? want : room;
-  uint64_t span = c->high - c->low;
-  uint64_t span_room = c->bm_bits > span ? c->bm_bits - span : 0;
-  if (g > span_room)
-    g = span_room;
-  /* never leave the client without a credit (6.1) */
-  if (base + g == 0)
-    g = 1;
-  if (g > 65535)
-    g = 65535;
-  return (uint16_t)g;
-}
-
-void smbx__conn_grant_commit(smbx__conn *c, const smbx__conn_ri *ri,
-                             uint16_t g)
-{
-  if (!(ri->flags & RI_GRANTED))
-    c->inflight = c->inflight >= ri->ids ? c->inflight - ri->ids : 0;
-  c->high += g;
-}
-
-size_t smbx__conn_fileid_off(uint16_t command)
-{
-  switch (command) {
-  case SMBX_SMB2_CLOSE:
-  case SMBX_SMB2_FLUSH:
-  case SMBX_SMB2_LOCK:
-  case SMBX_SMB2_IOCTL:
-  case SMBX_SMB2_QUERY_DIRECTORY:
-  case SMBX_SMB2_CHANGE_NOTIFY:
-  case SMBX_SMB2_OPLOCK_BREAK:
-    return 72;
-  case SMBX_SMB2_READ:
-  case SMBX_SMB2_WRITE:
-  case SMBX_SMB2_SET_INFO:
-    return 80;
-  case SMBX_SMB2_QUERY_INFO:
-    return 88;
-  default:
-    return 0;
-  }
-}
-
 static uint32_t u32_at(const uint8_t *pdu, size_t len, size_t off)
 {
   return len >= off + 4 ? smbx__conn_ld32(pdu + off) : 0;
