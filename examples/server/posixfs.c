@@ -592,9 +592,6 @@ static ncdir *nc_dir(posixfs *fs, int dfd) {
                              IN_CREATE | IN_DELETE | IN_MOVED_FROM |
                                  IN_MOVED_TO | IN_ONLYDIR);
   if (wd <= 0) return NULL;
-  /* a second path to a cached directory (a bind mount): its entry */
-  ncdir *same = nc_by_wd(fs, wd);
-  if (same) return same;
   d->wd = wd;
   d->dev = sb.st_dev;
   d->ino = sb.st_ino;
