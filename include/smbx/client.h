@@ -427,8 +427,11 @@ typedef struct smbx_client_xfer {
  *  piece is in flight. A short read or END_OF_FILE ends a read
  *  (SMBX_XFER_DONE_EOF); a failed piece stops new ones. A piece whose
  *  channel dies is replayed on another (multichannel failover) and the
- *  transfer goes on there. Everything is allocated here: nothing per
- *  request.
+ *  transfer goes on there; one waiting for credits (nothing in flight)
+ *  when its channel dies goes on over another channel of the session, or
+ *  ends with the connection's error. Everything is allocated here,
+ *  including room in the event queue for the XFER_DONE: nothing per
+ *  request, and ending never needs memory.
  *  @param xfer receives the transfer's handle
  *  @return 0; SMBX_ERR_INVAL; SMBX_ERR_NOTFOUND (conn, session);
  *          SMBX_ERR_STATE; SMBX_ERR_RANGE (chunk above the limits);
@@ -440,7 +443,8 @@ SMBX_API int smbx_client_xfer_start(smbx_client *cli,
 
 /** @brief Stop a transfer: no new pieces; those in flight are cancelled
  *  (CANCEL) and XFER_DONE follows with SMBX_XFER_DONE_CANCELLED once they
- *  completed (at once when none is in flight).
+ *  completed (at once when none is in flight, in room held since start:
+ *  never lost to an allocation failure).
  *  @return 0; SMBX_ERR_NOTFOUND (unknown or done). @since 0.1.0 */
 SMBX_API int smbx_client_xfer_cancel(smbx_client *cli, uint64_t xfer,
                                      uint64_t now_ns);
