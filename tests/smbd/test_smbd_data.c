@@ -290,6 +290,41 @@ static void smbd_case_35_zero_send_credits_queue_then_flush_in_order(void **stat
   h_fini(&x);
 }
 
+/* A message of one fragment with a credit to spare goes out without the
+ * send queue; it must never overtake fragments queued for want of
+ * credits, and once they are out the next one goes at once. */
+static void smbd_send_single_fragment_never_overtakes_queued_ones(void **state)
+{
+  (void)state;
+  h x;
+  smbx_smbd_negotiate_resp r = h_good_resp;
+  r.credits_granted = 1;
+  h_active_up(&x, h_settings(SMBX_SMBD_ROLE_ACTIVE), 16, &r);
+  assert_int_equal(h_params(&x, ACT).send_credits, 0);
+  size_t before = sim_sent_count(x.w, ACT);
+  assert_int_equal(h_send(&x, ACT, 3000, 1), 0); /* 1340 + 1340 + 320 */
+  assert_int_equal(h_send(&x, ACT, 100, 2), 0);
+  h_run(&x, 0);
+  assert_int_equal(sim_sent_count(x.w, ACT), before);
+  assert_int_equal(h_params(&x, ACT).sends_queued, 4);
+  raw_msg(&x, 10, 20, 0, 0, 0, 0, 0, 20);
+  assert_int_equal(sim_sent_count(x.w, ACT), before + 4);
+  static const uint32_t len[4] = {1340, 1340, 320, 100};
+  static const uint32_t rem[4] = {1660, 320, 0, 0};
+  for (size_t k = 0; k < 4; k++) {
+    smbx_smbd_data m = h_sent_data(&x, ACT, before + k);
+    assert_int_equal(m.data_length, len[k]);
+    assert_int_equal(m.remaining_data_length, rem[k]);
+  }
+  assert_int_equal(h_send(&x, ACT, 200, 3), 0);
+  assert_int_equal(h_params(&x, ACT).sends_queued, 0);
+  h_run(&x, 0);
+  assert_int_equal(sim_sent_count(x.w, ACT), before + 5);
+  assert_int_equal(h_sent_data(&x, ACT, before + 4).data_length, 200);
+  assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_SEND_DONE), 3);
+  h_fini(&x);
+}
+
 static void smbd_case_36_last_credit_held_when_nothing_grantable(void **state)
 {
   (void)state;
@@ -857,6 +892,7 @@ int main(void)
       cmocka_unit_test(smbd_case_33_message_above_max_receive_terminates),
       cmocka_unit_test(smbd_case_34_offset_inside_header_strict_terminates),
       cmocka_unit_test(smbd_case_35_zero_send_credits_queue_then_flush_in_order),
+      cmocka_unit_test(smbd_send_single_fragment_never_overtakes_queued_ones),
       cmocka_unit_test(smbd_case_36_last_credit_held_when_nothing_grantable),
       cmocka_unit_test(smbd_case_37_peer_overgrant_capped_by_send_queue_depth),
       cmocka_unit_test(smbd_case_38_peer_lowers_then_raises_target),
