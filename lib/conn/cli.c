@@ -695,6 +695,8 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
       break;
     }
     n++;
+    if (!hd.next_command)
+      break; /* the chain ends here (chain_next would say 0) */
   }
   if (!c->err && rc < 0)
     smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);

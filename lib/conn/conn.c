@@ -23,55 +23,6 @@ void smbx__conn_settings_default(smbx__conn_settings *s, uint32_t role)
 
 /* ---- holds ---------------------------------------------------------------- */
 
-uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
-                             uint8_t kind, uint64_t token)
-{
-  smbx__conn_hold *h = smbx__slab_get(&c->holds);
-  if (!h)
-    return 0;
-  /* the chain-walk fields are set by srv_msg when a message needs them */
-  h->msg = msg;
-  h->len = len;
-  h->token = token;
-  h->refs = 1; /* the connection's own reference while processing */
-  h->kind = kind;
-  h->encrypted = 0;
-  h->related = h->running = h->kick = h->waiting = 0;
-  h->more = false;
-  h->inv = false;
-  return smbx__slab_handle(&c->holds, h);
-}
-
-void smbx__conn_hold_ref(smbx__conn *c, uint64_t hh)
-{
-  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
-  if (h)
-    h->refs++;
-}
-
-/* Drops one reference of live hold h (handle hh); the last frees it. */
-static inline void hold_drop(smbx__conn *c, smbx__conn_hold *h, uint64_t hh,
-                             uint64_t now)
-{
-  if (--h->refs > 0)
-    return;
-  if (h->kind == HK_SMBD) {
-    if (c->smbd)
-      (void)smbx_smbd_release(c->smbd, h->token, now);
-  } else if (h->kind == HK_FRAMER && c->framer_hold == hh) {
-    c->framer_held = false;
-    c->framer_hold = 0;
-  }
-  (void)smbx__slab_put(&c->holds, h);
-}
-
-void smbx__conn_hold_unref(smbx__conn *c, uint64_t hh, uint64_t now)
-{
-  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
-  if (h && h->refs)
-    hold_drop(c, h, hh, now);
-}
-
 int smbx__conn_release(smbx__conn *c, uint64_t hold, uint64_t now_ns)
 {
   if (!c)
@@ -86,7 +37,7 @@ int smbx__conn_release(smbx__conn *c, uint64_t hold, uint64_t now_ns)
    * the connection still walks the message */
   if (h->refs == 1 && (h->running || h->more))
     return SMBX_ERR_NOTFOUND;
-  hold_drop(c, h, hold, now_ns);
+  smbx__conn_hold_drop(c, h, hold, now_ns);
   smbx__conn_kick(c, now_ns);
   return 0;
 }
@@ -415,12 +366,9 @@ int smbx__conn_abort(smbx__conn *c, int err, const char *reason,
 
 /* ---- crypto helpers ------------------------------------------------------- */
 
-/* Callers read *k only when it returns true (the owner then filled it):
- * without crypto hooks nothing is looked up and nothing written. */
-bool smbx__conn_get_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k)
+bool smbx__conn_ask_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k)
 {
-  if (!c->have_cr || !c->up.keys || sid == 0 ||
-      sid == SMBX_SMB2_SESSION_ID_INHERIT)
+  if (!c->up.keys || sid == 0 || sid == SMBX_SMB2_SESSION_ID_INHERIT)
     return false;
   k->flags = 0;
   return c->up.keys(c->up.ctx, sid, k) == 0;

@@ -196,16 +196,18 @@ static inline void smbx__conn_kick(smbx__conn *c, uint64_t now)
   if (c->sev_n && !c->draining)
     smbx__conn_drain(c, now);
 }
-/* hold management */
-uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg, size_t len,
-                             uint8_t kind, uint64_t token);
-void smbx__conn_hold_ref(smbx__conn *c, uint64_t h);
-void smbx__conn_hold_unref(smbx__conn *c, uint64_t h, uint64_t now);
 /* Decrypts a TRANSFORM message in place; returns the plaintext length (at
  * msg + 52) and its SessionId in *sid, or a fatal code (connection down). */
 smbx_ssize smbx__conn_decrypt(smbx__conn *c, uint8_t *msg, size_t len,
                               uint64_t *sid);
-bool smbx__conn_get_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k);
+bool smbx__conn_ask_keys(smbx__conn *c, uint64_t sid, smbx__conn_keys *k);
+/* The keys of session sid; callers read *k only when it returns true (the
+ * owner then filled it). Without crypto hooks nothing is asked. */
+static inline bool smbx__conn_get_keys(smbx__conn *c, uint64_t sid,
+                                       smbx__conn_keys *k)
+{
+  return c->have_cr && smbx__conn_ask_keys(c, sid, k);
+}
 void smbx__conn_preauth_msg(smbx__conn *c, const uint8_t *p, size_t len,
                             bool restart);
 
@@ -215,6 +217,50 @@ void smbx__conn_win_free(smbx__conn *c);
 /* server: checks and marks [mid, mid + n); 0 or SMBX_ERR_PROTO */
 int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n);
 
+/* message holds (every received message is one) */
+static inline uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg,
+                                           size_t len, uint8_t kind,
+                                           uint64_t token)
+{
+  smbx__conn_hold *h = smbx__slab_get(&c->holds);
+  if (!h)
+    return 0;
+  /* the chain-walk fields are set by srv_msg when a message needs them */
+  h->msg = msg;
+  h->len = len;
+  h->token = token;
+  h->refs = 1; /* the connection's own reference while processing */
+  h->kind = kind;
+  h->encrypted = 0;
+  h->related = h->running = h->kick = h->waiting = 0;
+  h->more = false;
+  h->inv = false;
+  return smbx__slab_handle(&c->holds, h);
+}
+
+/* Drops one reference of live hold h (handle hh); the last frees it. */
+static inline void smbx__conn_hold_drop(smbx__conn *c, smbx__conn_hold *h,
+                                        uint64_t hh, uint64_t now)
+{
+  if (--h->refs > 0)
+    return;
+  if (h->kind == HK_SMBD) {
+    if (c->smbd)
+      (void)smbx_smbd_release(c->smbd, h->token, now);
+  } else if (h->kind == HK_FRAMER && c->framer_hold == hh) {
+    c->framer_held = false;
+    c->framer_hold = 0;
+  }
+  (void)smbx__slab_put(&c->holds, h);
+}
+
+static inline void smbx__conn_hold_unref(smbx__conn *c, uint64_t hh,
+                                         uint64_t now)
+{
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
+  if (h && h->refs)
+    smbx__conn_hold_drop(c, h, hh, now);
+}
 /* credit policy and request layout (smb2.md 6.1), inline: every response
  * grants, every request's FileId offset is looked up */
 /* Credits the client holds: granted ids not yet used + ids of requests
