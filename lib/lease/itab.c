@@ -11,25 +11,6 @@
 #define DIST_BITS 4u
 #define DIST_MIN_SPARE 8u
 
-static const uint8_t *key_at(const smbx__itab *t, uint32_t idx)
-{
-  return t->base + (size_t)idx * t->stride + t->key_off;
-}
-
-/* The key sizes of the lease manager compare inline, not through a call. */
-static bool key_eq(const smbx__itab *t, uint32_t idx, const void *key)
-{
-  const uint8_t *k = key_at(t, idx);
-  switch (t->key_len) {
-  case 16:
-    return memcmp(k, key, 16) == 0;
-  case 20:
-    return memcmp(k, key, 20) == 0;
-  default:
-    return memcmp(k, key, t->key_len) == 0;
-  }
-}
-
 static size_t home(const smbx__itab *t, uint64_t h)
 {
   return (size_t)h & t->mask;
@@ -119,18 +100,7 @@ void smbx__itab_free(smbx__itab *t)
 
 uint32_t smbx__itab_find(const smbx__itab *t, const void *key, uint64_t h)
 {
-  if (!t->slots)
-    return UINT32_MAX;
-  uint32_t tag = tag_of(t, h);
-  /* at least one slot stays empty (max_len < slots), so the probe ends;
-   * a slot whose tag differs is passed without touching its object */
-  for (size_t i = home(t, h);; i = (i + 1) & t->mask) {
-    uint32_t v = t->slots[i];
-    if (v == 0)
-      return UINT32_MAX;
-    if ((v & t->tag_mask) == tag && key_eq(t, slot_idx(t, v) - 1, key))
-      return slot_idx(t, v) - 1;
-  }
+  return smbx__itab_find_len(t, key, t->key_len, h);
 }
 
 int smbx__itab_insert(smbx__itab *t, uint32_t idx, uint64_t h)

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <smbx/smbx.h>
 
@@ -68,6 +69,30 @@ static inline void smbx__itab_prefetch(const smbx__itab *t, uint64_t h)
 
 /* Index of the object with key (hash h), or UINT32_MAX. */
 uint32_t smbx__itab_find(const smbx__itab *t, const void *key, uint64_t h);
+
+/* smbx__itab_find inlined into a caller that passes the table's key_len
+ * as a constant, so the probe and the key compare compile to straight
+ * loads. */
+static inline uint32_t smbx__itab_find_len(const smbx__itab *t,
+                                           const void *key, size_t key_len,
+                                           uint64_t h)
+{
+  if (!t->slots)
+    return UINT32_MAX;
+  uint32_t tag = (uint32_t)(h >> 32) & t->tag_mask;
+  /* at least one slot stays empty (max_len < slots), so the probe ends;
+   * a slot whose tag differs is passed without touching its object */
+  for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+    uint32_t v = t->slots[i];
+    if (v == 0)
+      return UINT32_MAX;
+    uint32_t idx = (v & t->idx_mask) - 1;
+    if ((v & t->tag_mask) == tag &&
+        memcmp(t->base + (size_t)idx * t->stride + t->key_off, key,
+               key_len) == 0)
+      return idx;
+  }
+}
 /* Adds object idx (its key already stored, hash h). 0; SMBX_ERR_LIMIT when
  * full. */
 int smbx__itab_insert(smbx__itab *t, uint32_t idx, uint64_t h);

@@ -330,13 +330,13 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
 
 static uint32_t client_find(const smbx_lease_mgr *m, const uint8_t guid[16])
 {
-  return smbx__itab_find(&m->client_tab, guid, client_hash(m, guid));
+  return smbx__itab_find_len(&m->client_tab, guid, 16, client_hash(m, guid));
 }
 
 static uint32_t client_ref(smbx_lease_mgr *m, const uint8_t guid[16])
 {
   uint64_t h = client_hash(m, guid);
-  uint32_t c = smbx__itab_find(&m->client_tab, guid, h);
+  uint32_t c = smbx__itab_find_len(&m->client_tab, guid, 16, h);
   if (c == NIL) {
     c = m->free_client;
     if (c == NIL)
@@ -749,7 +749,7 @@ static uint32_t lease_find(const smbx_lease_mgr *m, uint32_t client,
   uint8_t k[20];
   memcpy(k, &client, 4);
   memcpy(k + 4, key, 16);
-  return smbx__itab_find(&m->lease_tab, k, h);
+  return smbx__itab_find_len(&m->lease_tab, k, sizeof k, h);
 }
 
 /* The lease of (ClientGuid, key), NIL when either is unknown. */

@@ -172,13 +172,18 @@ smbx_ssize smbx_smb2_encode_oplock_break(const smbx_smb2_hdr *h,
   return smbx__smb2_enc_done(&w);
 }
 
+/* The break bodies are fixed-size: one reservation, then plain stores. */
 void smbx__smb2_put_oplock_break(smbx__wr *w, const smbx_smb2_oplock_break *in)
 {
-  smbx__wr_u16(w, 24);
-  smbx__wr_u8(w, in->oplock_level);
-  smbx__wr_u8(w, in->reserved);
-  smbx__wr_u32(w, in->reserved2);
-  smbx__smb2_wr_fileid(w, in->file_id);
+  uint8_t *q = smbx__wr_take(w, 24);
+  if (!q)
+    return;
+  smbx__put_le16(q, 24);
+  q[2] = in->oplock_level;
+  q[3] = in->reserved;
+  smbx__put_le32(q + 4, in->reserved2);
+  smbx__put_le64(q + 8, in->file_id.persistent_id);
+  smbx__put_le64(q + 16, in->file_id.volatile_id);
 }
 
 int smbx_smb2_decode_lease_break_notify(const uint8_t *pdu, size_t len,
@@ -218,15 +223,18 @@ smbx_ssize smbx_smb2_encode_lease_break_notify(
 void smbx__smb2_put_lease_break_notify(smbx__wr *w,
                                        const smbx_smb2_lease_break_notify *in)
 {
-  smbx__wr_u16(w, 44);
-  smbx__wr_u16(w, in->new_epoch);
-  smbx__wr_u32(w, in->flags);
-  smbx__wr_bytes(w, in->lease_key, 16);
-  smbx__wr_u32(w, in->current_state);
-  smbx__wr_u32(w, in->new_state);
-  smbx__wr_u32(w, in->break_reason);
-  smbx__wr_u32(w, in->access_mask_hint);
-  smbx__wr_u32(w, in->share_mask_hint);
+  uint8_t *q = smbx__wr_take(w, 44);
+  if (!q)
+    return;
+  smbx__put_le16(q, 44);
+  smbx__put_le16(q + 2, in->new_epoch);
+  smbx__put_le32(q + 4, in->flags);
+  memcpy(q + 8, in->lease_key, 16);
+  smbx__put_le32(q + 24, in->current_state);
+  smbx__put_le32(q + 28, in->new_state);
+  smbx__put_le32(q + 32, in->break_reason);
+  smbx__put_le32(q + 36, in->access_mask_hint);
+  smbx__put_le32(q + 40, in->share_mask_hint);
 }
 
 int smbx_smb2_decode_lease_break_ack(const uint8_t *pdu, size_t len,
