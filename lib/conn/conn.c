@@ -477,11 +477,14 @@ int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
       return SMBX_ERR_CLOSED;
     if (d->state != SMBX_SMBD_STATE_CONNECTED)
       return SMBX_ERR_STATE;
-    int room = smbd_room(c, len + (k ? SMBX_SMB2_TRANSFORM_HDR_SIZE : 0));
-    if (room == SMBX_ERR_AGAIN)
-      c->want_writable = true;
-    if (room)
-      return room;
+    /* a plain message: smbx_smbd_send makes the same space check */
+    if (k) {
+      int room = smbd_room(c, len + SMBX_SMB2_TRANSFORM_HDR_SIZE);
+      if (room == SMBX_ERR_AGAIN)
+        c->want_writable = true;
+      if (room)
+        return room;
+    }
   }
   if (k) {
     uint8_t *t = p - SMBX_SMB2_TRANSFORM_HDR_SIZE;

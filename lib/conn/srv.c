@@ -125,6 +125,24 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   uint32_t inv_rkey = c->send_inv_rkey;
   c->send_inv = false;
   c->send_inv_rkey = 0;
+  if (!have && !(ri->flags & RI_COMPOUND) && !c->cb_stuck &&
+      !(o && o->preauth) && !(neg && c->preauth_state == 1)) {
+    /* the common case: no keys (nothing to sign or encrypt), not part of
+     * a compound, nothing gathered waiting, no hash to update */
+    uint16_t g = smbx__conn_grant(c, ri);
+    patch(ri, p, g, 0, false);
+    if ((ri->flags & RI_SIGNED) && SEVERITY_ERROR(status) &&
+        !(oflags & SMBX__CONN_SEND_NO_SIGN))
+      smbx__conn_st32(p + 16,
+                      smbx__conn_ld32(p + 16) | SMBX_SMB2_FLAGS_SIGNED);
+    int rc = xmit_inv(c, buf, cap, len, NULL, sid, inv, inv_rkey, now);
+    if (rc)
+      return rc;
+    smbx__conn_grant_commit(c, ri, g);
+    ri->flags |= RI_GRANTED;
+    c->n_out++;
+    return 0;
+  }
   /* 6.2: the responses of a compound request are gathered into one
    * compounded message, one request message at a time (the "current"
    * one, cb_hold, from its first answer until all its members are
