@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "server/rdma_io.h"
+#include "smb2/hot.h"
 
 enum { RS_NONE = 0, RS_WAIT, RS_MOVING, RS_RESPOND, RS_READY, RS_FAILED };
 
@@ -206,17 +207,11 @@ static void push_done(smbx__srv_rdma *r, const rreq *q, int err)
  * RDMA read (it fails the read, then reads past the message). */
 static void read_respond(smbx__srv_rdma *r, rreq *q)
 {
-  uint8_t out[SMBX_SMB2_HDR_SIZE + 17];
-  smbx_smb2_hdr h;
-  memset(&h, 0, sizeof h);
-  smbx_smb2_read_resp rs;
-  memset(&rs, 0, sizeof rs);
-  rs.data_remaining = (uint32_t)q->moved;
-  smbx_ssize n = smbx_smb2_encode_read_resp(&h, &rs, out, sizeof out, NULL);
+  uint8_t body[16];
+  smbx__smb2_read_resp_fixed(body, 0, 0, (uint32_t)q->moved, 0);
   rreq done = *q;
-  int rc = n < 0 ? (int)n
-                 : smbx_server_respond(r->srv, r->conn, q->req, 0,
-                                       out + SMBX_SMB2_HDR_SIZE, 16, r->now);
+  int rc = smbx_server_respond(r->srv, r->conn, q->req, 0, body, sizeof body,
+                               r->now);
   if (rc == SMBX_ERR_AGAIN)
     return; /* no send space: smbx__srv_rdma_writable() retries */
   rreq *left = find(r, done.req);

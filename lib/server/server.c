@@ -17,6 +17,7 @@
 #include "core/slab.h"
 #include "core/time.h"
 #include "server/rdma_io.h"
+#include "smb2/hot.h"
 #include "smb2/sec.h"
 
 /* ---- state ---------------------------------------------------------------- */
@@ -1802,7 +1803,7 @@ int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
   if (smbx__conn_resp_hdr(sc->c, req, status, &h))
     return SMBX_ERR_NOTFOUND;
   uint8_t *p = out_pdu(srv);
-  (void)smbx_smb2_hdr_encode(&h, p, out_cap(srv), NULL);
+  smbx__smb2_hdr_store(p, &h, h.command); /* the room was checked above */
   size_t off = SMBX_SMB2_HDR_SIZE;
   for (size_t i = 0; i < n; i++) {
     if (iov[i].len)

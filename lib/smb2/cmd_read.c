@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* READ request/response (MS-SMB2 2.2.19/2.2.20, smb2.md 4.6; RDMA
  * channel info: smbd.md 4). */
+#include "smb2/hot.h"
 #include "smb2/io_int.h"
 
 #define READ_REQ_FIXED_END 112u  /* 64 + (49 & ~1) */
@@ -50,30 +51,27 @@ smbx_ssize smbx_smb2_encode_read_req(const smbx_smb2_hdr *h,
   int rc = smbx__smb2_enc_start(h, in, buf, cap, total, needed);
   if (rc)
     return rc;
-  smbx__wr w = smbx__wr_make(buf, cap);
-  smbx__smb2_put_hdr(&w, h, SMBX_SMB2_READ);
-  /* enc_start proved the room: one take for the fixed part, then stores
-   * at fixed offsets (MS-SMB2 2.2.19) */
-  uint8_t *b = smbx__wr_take(&w, READ_REQ_FIXED_END - SMBX_SMB2_HDR_SIZE);
-  if (b) {
-    smbx__put_le16(b, 49);
-    b[2] = in->padding;
-    b[3] = in->flags;
-    smbx__put_le32(b + 4, in->length);
-    smbx__put_le64(b + 8, in->offset);
-    smbx__put_le64(b + 16, in->file_id.persistent_id);
-    smbx__put_le64(b + 24, in->file_id.volatile_id);
-    smbx__put_le32(b + 32, in->minimum_count);
-    smbx__put_le32(b + 36, in->channel);
-    smbx__put_le32(b + 40, in->remaining_bytes);
-    smbx__put_le16(b + 44, ci ? (uint16_t)READ_REQ_FIXED_END : 0);
-    smbx__put_le16(b + 46, (uint16_t)ci);
-  }
+  /* enc_start proved cap >= total (so buf is not NULL): stores at fixed
+   * offsets, no cursor (MS-SMB2 2.2.19; a READ is the hot request) */
+  smbx__smb2_hdr_store(buf, h, SMBX_SMB2_READ);
+  uint8_t *b = buf + SMBX_SMB2_HDR_SIZE;
+  smbx__put_le16(b, 49);
+  b[2] = in->padding;
+  b[3] = in->flags;
+  smbx__put_le32(b + 4, in->length);
+  smbx__put_le64(b + 8, in->offset);
+  smbx__put_le64(b + 16, in->file_id.persistent_id);
+  smbx__put_le64(b + 24, in->file_id.volatile_id);
+  smbx__put_le32(b + 32, in->minimum_count);
+  smbx__put_le32(b + 36, in->channel);
+  smbx__put_le32(b + 40, in->remaining_bytes);
+  smbx__put_le16(b + 44, ci ? (uint16_t)READ_REQ_FIXED_END : 0);
+  smbx__put_le16(b + 46, (uint16_t)ci);
   if (ci)
-    smbx__wr_bytes(&w, in->channel_info.p, ci);
+    memcpy(buf + READ_REQ_FIXED_END, in->channel_info.p, ci);
   else
-    smbx__wr_u8(&w, 0); /* SS 49 counts one Buffer byte */
-  return smbx__smb2_enc_done(&w);
+    buf[READ_REQ_FIXED_END] = 0; /* SS 49 counts one Buffer byte */
+  return (smbx_ssize)total;
 }
 
 int smbx_smb2_decode_read_resp(const uint8_t *pdu, size_t len,
@@ -114,6 +112,18 @@ int smbx_smb2_decode_read_resp(const uint8_t *pdu, size_t len,
                                          out->data_offset);
 }
 
+void smbx__smb2_read_resp_fixed(uint8_t *b, uint8_t reserved,
+                                uint32_t data_len, uint32_t data_remaining,
+                                uint32_t flags)
+{
+  smbx__put_le16(b, 17);
+  b[2] = (uint8_t)READ_RESP_FIXED_END; /* DataOffset 0x50 */
+  b[3] = reserved;
+  smbx__put_le32(b + 4, data_len);
+  smbx__put_le32(b + 8, data_remaining);
+  smbx__put_le32(b + 12, flags);
+}
+
 smbx_ssize smbx_smb2_encode_read_resp(const smbx_smb2_hdr *h,
                                       const smbx_smb2_read_resp *in,
                                       uint8_t *buf, size_t cap,
@@ -137,14 +147,9 @@ smbx_ssize smbx_smb2_encode_read_resp(const smbx_smb2_hdr *h,
   smbx__smb2_put_hdr(&w, h, SMBX_SMB2_READ);
   /* enc_start proved the room: one take for the fixed part (2.2.20) */
   uint8_t *b = smbx__wr_take(&w, READ_RESP_FIXED_END - SMBX_SMB2_HDR_SIZE);
-  if (b) {
-    smbx__put_le16(b, 17);
-    b[2] = (uint8_t)READ_RESP_FIXED_END; /* DataOffset 0x50 */
-    b[3] = in->reserved;
-    smbx__put_le32(b + 4, (uint32_t)in->data.len);
-    smbx__put_le32(b + 8, in->data_remaining);
-    smbx__put_le32(b + 12, in->flags);
-  }
+  if (b)
+    smbx__smb2_read_resp_fixed(b, in->reserved, (uint32_t)in->data.len,
+                               in->data_remaining, in->flags);
   if (sg)
     return smbx__smb2_enc_done(&w);
   if (in->transform_info.len)

@@ -3,6 +3,7 @@
  * recognition, CreditCharge (smb2.md sec. 1, 2, 6.1, 6.2). */
 #include <string.h>
 
+#include "smb2/hot.h"
 #include "smb2/smb2_int.h"
 
 int smbx_smb2_hdr_decode(const uint8_t *p, size_t len, smbx_smb2_hdr *h,
@@ -36,13 +37,8 @@ int smbx_smb2_hdr_decode(const uint8_t *p, size_t len, smbx_smb2_hdr *h,
   return 0;
 }
 
-void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd)
+void smbx__smb2_hdr_store(uint8_t *p, const smbx_smb2_hdr *h, uint16_t cmd)
 {
-  /* one capacity check for the fixed 64 bytes (MS-SMB2 2.2.1), then stores
-   * at fixed offsets: every encoder starts here */
-  uint8_t *p = smbx__wr_take(w, SMBX_SMB2_HDR_SIZE);
-  if (!p)
-    return;
   smbx__put_le32(p, SMBX_SMB2_PROTOCOL_ID);
   smbx__put_le16(p + 4, 64);
   smbx__put_le16(p + 6, h->credit_charge);
@@ -60,6 +56,15 @@ void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd)
   }
   smbx__put_le64(p + 40, h->session_id);
   memcpy(p + 48, h->signature, 16);
+}
+
+void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd)
+{
+  /* one capacity check for the fixed 64 bytes (MS-SMB2 2.2.1), then stores
+   * at fixed offsets: every encoder starts here */
+  uint8_t *p = smbx__wr_take(w, SMBX_SMB2_HDR_SIZE);
+  if (p)
+    smbx__smb2_hdr_store(p, h, cmd);
 }
 
 smbx_ssize smbx_smb2_hdr_encode(const smbx_smb2_hdr *h, uint8_t *buf,

@@ -86,13 +86,14 @@ smbx_ssize smbx_smb2_desc_list_encode(const smbx_smb2_buffer_desc *d,
     *needed = total;
   if (cap < total)
     return SMBX_ERR_NOBUF;
-  smbx__wr w = smbx__wr_make(buf, cap);
-  for (size_t i = 0; i < n; i++) {
-    smbx__wr_u64(&w, d[i].offset);
-    smbx__wr_u32(&w, d[i].token);
-    smbx__wr_u32(&w, d[i].length);
+  /* the room is proved (buf is not NULL): stores at fixed offsets */
+  uint8_t *q = buf;
+  for (size_t i = 0; i < n; i++, q += SMBX_SMB2_BUFFER_DESC_SIZE) {
+    smbx__put_le64(q, d[i].offset);
+    smbx__put_le32(q + 8, d[i].token);
+    smbx__put_le32(q + 12, d[i].length);
   }
-  return smbx__smb2_enc_done(&w);
+  return (smbx_ssize)total;
 }
 
 /* MS-SMB2 2.2.43: 16-byte fixed part, TransformCount crypto transforms
