@@ -50,8 +50,8 @@ static inline int compute_grant(smbx_smbd *d, bool must)
 }
 
 /* Writes the header at post time (credits are decided now) and posts. */
-static inline int send_one(smbx_smbd *d, uint32_t i, uint32_t grant,
-                           uint64_t now)
+static inline int send_one(smbx_smbd *d, uint32_t i, uint8_t *mem,
+                           uint32_t grant, uint64_t now)
 {
   smbx__smbd_slot *s = &d->slot[i];
   uint16_t flags = 0;
@@ -63,16 +63,15 @@ static inline int send_one(smbx_smbd *d, uint32_t i, uint32_t grant,
     d->idle_deadline = smbx__smbd_after(now, d->s.keepalive_timeout_ns);
   }
   uint16_t req = (uint16_t)d->send_credit_target;
-  size_t hl = smbx__smbd_put_data_hdr(smbx__smbd_slot_mem(d, i), req,
-                                      (uint16_t)grant, flags, s->remaining,
-                                      s->data_len);
+  size_t hl = smbx__smbd_put_data_hdr(mem, req, (uint16_t)grant, flags,
+                                      s->remaining, s->data_len);
   s->wire_len = (uint32_t)hl + s->data_len;
   d->send_credits--;
   d->recv_credits += grant;
   if (grant)
     d->target_raised = false;
   d->send_immediate = false;
-  return smbx__smbd_post_slot(d, i);
+  return smbx__smbd_post_slot(d, i, mem);
 }
 
 /* 3.1.5.1 as amended: drain the send queue in order while credits allow;
@@ -101,7 +100,7 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now)
     if (d->q_head == SMBX__SMBD_NIL)
       d->q_tail = SMBX__SMBD_NIL;
     d->n_queued--;
-    int rc = send_one(d, i, (uint32_t)g, now);
+    int rc = send_one(d, i, smbx__smbd_slot_mem(d, i), (uint32_t)g, now);
     if (rc)
       return rc;
   }
@@ -136,7 +135,8 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now)
           s->last = 0;
           s->inv = 0;
           s->msg_id = 0;
-          int rc = send_one(d, i, (uint32_t)g, now);
+          int rc = send_one(d, i, smbx__smbd_slot_mem(d, i), (uint32_t)g,
+                            now);
           if (rc)
             return rc;
         }
@@ -216,7 +216,8 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
       return g;
     uint32_t i = smbx__smbd_slot_get(d); /* reserved above */
     smbx__smbd_slot *s = &d->slot[i];
-    uint8_t *dst = smbx__smbd_slot_mem(d, i) + SMBX_SMBD_DATA_HDR_SIZE;
+    uint8_t *mem = smbx__smbd_slot_mem(d, i);
+    uint8_t *dst = mem + SMBX_SMBD_DATA_HDR_SIZE;
     for (size_t k = 0; k < n_iov; k++) {
       if (iov[k].length)
         memcpy(dst, iov[k].addr, iov[k].length);
@@ -229,7 +230,7 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
     s->msg_id = id;
     s->inv = (flags & SMBX_SEND_INVALIDATE) != 0;
     s->inv_rkey = s->inv ? invalidate_rkey : 0;
-    rc = send_one(d, i, (uint32_t)g, now_ns);
+    rc = send_one(d, i, mem, (uint32_t)g, now_ns);
     if (rc == 0)
       rc = smbx__smbd_pump(d, now_ns);
     return rc < 0 ? rc : 0;

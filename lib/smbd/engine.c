@@ -259,21 +259,12 @@ int smbx__smbd_ra_reserve(smbx_smbd *d, uint32_t r, uint32_t len)
   return 0;
 }
 
-int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i)
+int smbx__smbd_post_send_failed(smbx_smbd *d, uint32_t i)
 {
-  smbx__smbd_slot *s = &d->slot[i];
-  smbx_sge sg = {smbx__smbd_slot_mem(d, i), s->wire_len, 0,
-                 d->chunk[i >> SMBX__SMBD_CHUNK_SHIFT].mr.handle};
-  s->state = SS_INFLIGHT;
-  d->n_inflight++;
-  if (d->t.post_send(d->t.user_data, SMBX__SMBD_WR_SEND << 32 | i, &sg, 1,
-                     s->inv ? SMBX_SEND_INVALIDATE : 0u, s->inv_rkey) != 0) {
-    d->n_inflight--;
-    smbx__smbd_slot_put(d, i);
-    return smbx__smbd_terminate(d, SMBX_ERR_TRANSPORT,
-                                "smbd: post_send failed", 0, 0);
-  }
-  return 0;
+  d->n_inflight--;
+  smbx__smbd_slot_put(d, i);
+  return smbx__smbd_terminate(d, SMBX_ERR_TRANSPORT, "smbd: post_send failed",
+                              0, 0);
 }
 
 /* ---- teardown -------------------------------------------------------- */
@@ -511,14 +502,15 @@ static int send_neg_slot(smbx_smbd *d, uint8_t kind, const uint8_t *msg,
 {
   uint32_t i = smbx__smbd_slot_get(d);
   smbx__smbd_slot *s = &d->slot[i]; /* a fresh engine always has slots */
-  memcpy(smbx__smbd_slot_mem(d, i), msg, len);
+  uint8_t *mem = smbx__smbd_slot_mem(d, i);
+  memcpy(mem, msg, len);
   s->kind = kind;
   s->wire_len = len;
   s->data_len = 0;
   s->last = 0;
   s->inv = 0;
   s->msg_id = 0;
-  return smbx__smbd_post_slot(d, i);
+  return smbx__smbd_post_slot(d, i, mem);
 }
 
 /* 3.1.5.6: failure response (versions 0x0100, Status, rest 0), then a

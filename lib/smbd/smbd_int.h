@@ -235,7 +235,21 @@ static inline int smbx__smbd_reserve_slots(smbx_smbd *d, uint64_t nf)
 }
 /* reassembly buffer r made at least len bytes (len <= max_frag_recv) */
 int smbx__smbd_ra_reserve(smbx_smbd *d, uint32_t r, uint32_t len);
-int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i);
+int smbx__smbd_post_send_failed(smbx_smbd *d, uint32_t i);
+/* posts send slot i (wire_len bytes at mem, the slot's memory); a failure
+ * frees the slot and tears the connection down */
+static inline int smbx__smbd_post_slot(smbx_smbd *d, uint32_t i, uint8_t *mem)
+{
+  smbx__smbd_slot *s = &d->slot[i];
+  smbx_sge sg = {mem, s->wire_len, 0,
+                 d->chunk[i >> SMBX__SMBD_CHUNK_SHIFT].mr.handle};
+  s->state = SS_INFLIGHT;
+  d->n_inflight++;
+  if (d->t.post_send(d->t.user_data, SMBX__SMBD_WR_SEND << 32 | i, &sg, 1,
+                     s->inv ? SMBX_SEND_INVALIDATE : 0u, s->inv_rkey) != 0)
+    return smbx__smbd_post_send_failed(d, i);
+  return 0;
+}
 
 /* data.c */
 /* Fragments of per payload bytes a message of total bytes takes (3.1.5.1);
