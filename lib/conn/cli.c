@@ -351,8 +351,9 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   smbx_smb2_chain ch;
   smbx_smb2_bytes pdu;
   smbx_smb2_hdr hd;
-  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
-  int rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL);
+  smbx_error_detail d = {0, 0};
+  int rc = smbx__conn_first_pdu(&ch, msg, len, c->s.max_chain, &pdu, &hd,
+                                &d);
   if (rc == 1 && !hd.next_command)
     return send_one(c, buf, cap, len, o, user, reqs, n_reqs, &hd, now_ns);
   uint64_t total = 0;
@@ -660,11 +661,12 @@ void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   smbx_smb2_bytes pdu;
   smbx_smb2_hdr hd;
   smbx_error_detail d = {0, 0};
-  (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
   int rc;
   uint32_t n = 0;
   size_t first_len = 0;
-  while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
+  for (rc = smbx__conn_first_pdu(&ch, h->msg, h->len, c->s.max_chain, &pdu,
+                                 &hd, &d);
+       rc == 1; rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) {
     size_t at = (size_t)(pdu.p - h->msg);
     if (n == 0)
       first_len = pdu.len;

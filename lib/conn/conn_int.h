@@ -17,6 +17,32 @@
 #include "core/slab.h"
 #include "smbd/smbd_int.h"
 
+/* little-endian helpers (core's: plain loads and stores on LE hosts) */
+static inline uint16_t smbx__conn_ld16(const uint8_t *p)
+{
+  return smbx__get_le16(p);
+}
+static inline uint32_t smbx__conn_ld32(const uint8_t *p)
+{
+  return smbx__get_le32(p);
+}
+static inline uint64_t smbx__conn_ld64(const uint8_t *p)
+{
+  return smbx__get_le64(p);
+}
+static inline void smbx__conn_st16(uint8_t *p, uint16_t v)
+{
+  smbx__put_le16(p, v);
+}
+static inline void smbx__conn_st32(uint8_t *p, uint32_t v)
+{
+  smbx__put_le32(p, v);
+}
+static inline void smbx__conn_st64(uint8_t *p, uint64_t v)
+{
+  smbx__put_le64(p, v);
+}
+
 /* request-info flags (ri.flags) */
 #define RI_SIGNED 0x01u    /* request carried SIGNED (server) / was signed */
 #define RI_ENCRYPTED 0x02u /* request arrived / was sent encrypted */
@@ -217,6 +243,28 @@ void smbx__conn_win_free(smbx__conn *c);
 /* server: checks and marks [mid, mid + n); 0 or SMBX_ERR_PROTO */
 int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n);
 
+/* The first PDU of a message: one with NextCommand 0 (the whole message,
+ * the common case) is decoded directly, without the chain walker (the
+ * same checks and error detail); otherwise the walker starts on ch.
+ * 1 with *pdu and *hd, or a negative code with *d. */
+static inline int smbx__conn_first_pdu(smbx_smb2_chain *ch,
+                                       const uint8_t *msg, size_t len,
+                                       uint32_t max, smbx_smb2_bytes *pdu,
+                                       smbx_smb2_hdr *hd,
+                                       smbx_error_detail *d)
+{
+  if (len >= SMBX_SMB2_HDR_SIZE && smbx__conn_ld32(msg + 20) == 0) {
+    int rc = smbx_smb2_hdr_decode(msg, len, hd, d);
+    if (rc)
+      return rc;
+    pdu->p = msg;
+    pdu->len = len;
+    return 1;
+  }
+  (void)smbx_smb2_chain_init(ch, msg, len, max);
+  return smbx_smb2_chain_next(ch, pdu, hd, d);
+}
+
 /* message holds (every received message is one) */
 static inline uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg,
                                            size_t len, uint8_t kind,
@@ -334,31 +382,5 @@ void smbx__conn_srv_teardown(smbx__conn *c, int err);
 /* cli.c */
 void smbx__conn_cli_msg(smbx__conn *c, uint64_t hold, uint64_t now);
 void smbx__conn_cli_teardown(smbx__conn *c, int err);
-
-/* little-endian helpers (core's: plain loads and stores on LE hosts) */
-static inline uint16_t smbx__conn_ld16(const uint8_t *p)
-{
-  return smbx__get_le16(p);
-}
-static inline uint32_t smbx__conn_ld32(const uint8_t *p)
-{
-  return smbx__get_le32(p);
-}
-static inline uint64_t smbx__conn_ld64(const uint8_t *p)
-{
-  return smbx__get_le64(p);
-}
-static inline void smbx__conn_st16(uint8_t *p, uint16_t v)
-{
-  smbx__put_le16(p, v);
-}
-static inline void smbx__conn_st32(uint8_t *p, uint32_t v)
-{
-  smbx__put_le32(p, v);
-}
-static inline void smbx__conn_st64(uint8_t *p, uint64_t v)
-{
-  smbx__put_le64(p, v);
-}
 
 #endif

@@ -757,12 +757,13 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   smbx_smb2_bytes pdu;
   smbx_smb2_hdr hd;
   smbx_error_detail d = {0, 0};
-  (void)smbx_smb2_chain_init(&ch, h->msg, h->len, c->s.max_chain);
   uint32_t n = 0, expect = 0;
   size_t first_len = 0;
   bool related = false, later_rel = false, later_unrel = false;
   int rc;
-  while ((rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) == 1) {
+  for (rc = smbx__conn_first_pdu(&ch, h->msg, h->len, c->s.max_chain, &pdu,
+                                 &hd, &d);
+       rc == 1; rc = smbx_smb2_chain_next(&ch, &pdu, &hd, &d)) {
     if (n == 0)
       first_len = pdu.len;
     size_t at = (size_t)(pdu.p - h->msg);
