@@ -121,11 +121,16 @@ typedef struct lwait {
    * watched file, so a wake visits only that file's waiters) */
   uint32_t wnext[2];
   uint8_t must_drop, waiting, live, has_lease;
-  uint8_t requested_oplock, is_dir, byte_locks, reserved;
+  uint8_t requested_oplock, is_dir, byte_locks;
+  uint8_t honoured; /* lease_honoured(), fixed at begin */
   uint32_t capabilities;
   uint16_t dialect;
   uint16_t reserved2;
   uint32_t client;
+  /* begin's lookup of the client's lease with this key (NIL: none), still
+   * the answer while m->keyed_changes is keyed_seen */
+  uint32_t found;
+  uint64_t keyed_seen;
   uint64_t lease_hash; /* of (ClientGuid, lease.key): begin's, for finish */
   smbx_smb2_lease lease;
 } lwait;
@@ -153,6 +158,7 @@ struct smbx_lease_mgr {
   uint32_t free_lease, free_open, free_client, free_wait;
   uint32_t n_leases, n_files, n_opens, n_clients, n_waits, n_breaking;
   uint32_t thead, ttail; /* breaking list */
+  uint64_t keyed_changes; /* leases entered into or removed from lease_tab */
   smbx__itab lease_tab, client_tab;
   smbx__ring evq;
   uint64_t breaks_sent, timeouts;
@@ -653,6 +659,8 @@ static bool file_blocks(const smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
 
 static bool wait_ready(const smbx_lease_mgr *m, const lwait *w)
 {
+  if (!w->must_drop) /* no break cycle can block it */
+    return true;
   return !file_blocks(m, w->file, w->exempt, w->must_drop) &&
          !file_blocks(m, w->file2, w->exempt2, w->must_drop);
 }
@@ -785,8 +793,10 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
 {
   lease *ls = &m->leases[l];
   set_breaking(m, l, 0, 0);
-  if (ls->flags & LF_KEYED)
+  if (ls->flags & LF_KEYED) {
     (void)smbx__itab_remove(&m->lease_tab, l, lease_rehash(m, l));
+    m->keyed_changes++;
+  }
   lfile *fl = &m->files[ls->file];
   uint32_t *pp = &fl->leases;
   while (*pp != l)
@@ -842,11 +852,11 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
 static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
                        uint8_t drop, uint64_t now)
 {
-  if (f == NIL)
+  if (f == NIL || !drop)
     return;
   /* a break notifies through an open of the file: load it alongside the
    * first lease instead of after it */
-  if (drop && m->files[f].opens != NIL)
+  if (m->files[f].opens != NIL)
     smbx__prefetch(&m->opens[m->files[f].opens]);
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file)
@@ -1084,6 +1094,7 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   w->client = c;
   w->lease_hash = lh;
   w->lease = req->lease;
+  w->honoured = lease_honoured(w);
   uint32_t own = NIL;
   /* 3.1: one key, one object per client; checked even when the context is
    * then ignored (a directory without DIRECTORY_LEASING: Samba) */
@@ -1114,9 +1125,11 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   m->files[f].opens = o;
   m->n_opens++;
   w->open = o;
+  w->found = own;
+  w->keyed_seen = m->keyed_changes;
   /* its own lease is spared only when this open will share it (an
    * ignored context makes a lease-less open that breaks the lease) */
-  if (!lease_honoured(w))
+  if (!w->honoured)
     own = NIL;
   w->exempt = own;
 
@@ -1209,11 +1222,13 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
   op->ref = NIL;
   g->oplock_level = SMBX_SMB2_OPLOCK_LEVEL_NONE;
   g->has_lease = 0;
-  if (lease_honoured(w)) {
+  if (w->honoured) {
     uint8_t want = (uint8_t)(w->lease.state & RWH);
     if (w->is_dir && !(m->s.flags & SMBX_LEASE_DIR_WRITE))
       want &= (uint8_t)~W; /* Windows drops W on directories */
-    uint32_t l = lease_find(m, w->client, w->lease.key, w->lease_hash);
+    uint32_t l = w->keyed_seen == m->keyed_changes
+                     ? w->found
+                     : lease_find(m, w->client, w->lease.key, w->lease_hash);
     if (l != NIL && m->leases[l].file != f)
       return; /* taken for another object since begin: no lease */
     if (l == NIL) {
@@ -1227,6 +1242,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
         return;
       }
       ls->flags |= LF_KEYED;
+      m->keyed_changes++;
       ls->version = w->lease.version;
       if (w->lease.flags & SMBX_SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET) {
         ls->flags |= LF_PARENT;

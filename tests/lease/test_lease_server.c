@@ -1840,6 +1840,38 @@ static void lease_file_table_fill_and_remove(void **st)
   fx_free(f);
 }
 
+/* finish reuses begin's lookup of the key only while no lease entered or
+ * left the table since: a lease keyed meanwhile by another open of the
+ * same key is joined, not duplicated, and one deleted meanwhile is not
+ * revived. */
+static void lease_finish_sees_keys_changed_since_begin(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t o1, o2;
+  assert_int_equal(begin(f, &(oa){.version = 2, .key = 1, .state = R}, &o1),
+                   0);
+  assert_int_equal(begin(f, &(oa){.version = 2, .key = 1, .state = R}, &o2),
+                   0);
+  assert_int_equal(finish(f, o1).lease.state, R);
+  assert_int_equal(finish(f, o2).lease.state, R);
+  assert_int_equal(info(f, GA, 1).opens, 2);
+  assert_lease_structure(f);
+  /* the key's lease goes away between the next open's begin and finish */
+  uint64_t o3;
+  assert_int_equal(begin(f, &(oa){.version = 2, .key = 1, .state = R}, &o3),
+                   0);
+  assert_int_equal(smbx_lease_close(f->m, o1, f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, o2, f->now), 0);
+  assert_false(exists(f, GA, 1));
+  assert_int_equal(finish(f, o3).lease.state, R);
+  assert_int_equal(info(f, GA, 1).opens, 1);
+  assert_lease_structure(f);
+  assert_int_equal(smbx_lease_close(f->m, o3, f->now), 0);
+  assert_false(exists(f, GA, 1));
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -1899,6 +1931,7 @@ int main(void)
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
+      cmocka_unit_test(lease_finish_sees_keys_changed_since_begin),
       cmocka_unit_test(lease_itab_tagged_slots_full_load),
       cmocka_unit_test(lease_itab_saturated_distances),
   };
