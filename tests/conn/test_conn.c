@@ -1528,6 +1528,113 @@ static void pair(th *x, bool smbd)
   assert_int_equal(th_init_smbd(x, &c, &s, NULL), 0);
 }
 
+/* 3.2.5.1: a response is matched to its request by MessageId. The client
+ * finds a request in a direct-mapped table by the id's low bits; one whose
+ * slot a longer-lived request holds (ids max_requests apart) is kept in
+ * the hash: both are found, each completes its own request, and an
+ * unknown id is still a protocol error. */
+static void smb2_3_2_5_1_message_id_slot_collision(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  c.max_requests = 4; /* a 4-slot table: ids 1 and 5 share a slot */
+  assert_int_equal(th_init_tcp(&x, &c, &s, NULL), 0);
+  /* ECHO (id 0, answered by the server's connection) brings credits */
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 1);
+  uint64_t a = 0, b = 0;
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, 100, &a), 1); /* id 1 */
+  for (uint64_t id = 2; id <= 4; id++) { /* sent and answered one by one */
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id, NULL), 1);
+    th_run(&x);
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, (size_t)id - 1);
+    assert_non_null(r);
+    assert_int_equal(r->hdr.message_id, id);
+    assert_int_equal(th_respond(&x, r->req, 0), 0);
+    th_run(&x);
+  }
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, 500, &b), 1); /* id 5 */
+  th_run(&x);
+  th_ev *rb = th_find(&x, TH_SRV, TE_REQUEST, 4);
+  assert_non_null(rb);
+  assert_int_equal(rb->hdr.message_id, 5);
+  /* the later request (in the hash) answered first, then the older one */
+  assert_int_equal(th_respond(&x, rb->req, 0), 0);
+  th_run(&x);
+  th_ev *ra = th_find(&x, TH_SRV, TE_REQUEST, 0);
+  assert_int_equal(ra->hdr.message_id, 1);
+  assert_int_equal(th_respond(&x, ra->req, 0), 0);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 6);
+  th_ev *vb = th_find(&x, TH_CLI, TE_COMPLETE, 4);
+  th_ev *va = th_find(&x, TH_CLI, TE_COMPLETE, 5);
+  assert_int_equal(vb->req, b);
+  assert_int_equal(vb->user, 500);
+  assert_int_equal(vb->hdr.message_id, 5);
+  assert_int_equal(va->req, a);
+  assert_int_equal(va->user, 100);
+  assert_int_equal(va->hdr.message_id, 1);
+  smbx__conn_info ci;
+  smbx__conn_get_info(x.s[TH_CLI].c, &ci);
+  assert_int_equal(ci.outstanding, 0);
+  assert_int_equal(ci.err, 0);
+  th_fini(&x);
+}
+
+/* The same with the colliding request still live when the one in its slot
+ * completes: the slot frees, the hashed request stays findable, and a
+ * response naming an id no request has is a protocol error. */
+static void smb2_3_2_5_1_hashed_request_outlives_slot_owner(void **state)
+{
+  (void)state;
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  c.max_requests = 4;
+  assert_int_equal(th_init_tcp(&x, &c, &s, NULL), 0);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  uint64_t a = 0, b = 0;
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, 100, &a), 1); /* id 1 */
+  for (uint64_t id = 2; id <= 4; id++) {
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id, NULL), 1);
+    th_run(&x);
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, (size_t)id - 1);
+    assert_int_equal(th_respond(&x, r->req, 0), 0);
+    th_run(&x);
+  }
+  assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, 500, &b), 1); /* id 5 */
+  th_run(&x);
+  /* the slot's owner (id 1) completes first */
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 0)->req, 0),
+                   0);
+  th_run(&x);
+  /* id 9 shares the freed slot with the hashed id 5 */
+  uint64_t d = 0;
+  for (uint64_t id = 6; id <= 9; id++) {
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id * 10, &d), 1);
+    th_run(&x);
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, (size_t)id - 1);
+    assert_int_equal(r->hdr.message_id, id);
+    assert_int_equal(th_respond(&x, r->req, 0), 0);
+    th_run(&x);
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, (size_t)id - 1);
+    assert_int_equal(v->req, d);
+    assert_int_equal(v->user, id * 10);
+  }
+  assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 4)->req, 0),
+                   0);
+  th_run(&x);
+  th_ev *vb = th_find(&x, TH_CLI, TE_COMPLETE, 9);
+  assert_int_equal(vb->req, b);
+  assert_int_equal(vb->user, 500);
+  assert_int_equal(x.s[TH_CLI].downs, 0);
+  th_fini(&x);
+}
+
 static void b2b_echo_and_credits(bool smbd)
 {
   th x;
@@ -2118,6 +2225,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(smb2_case_24_out_of_order_ids_accepted),
+      cmocka_unit_test(smb2_3_2_5_1_message_id_slot_collision),
+      cmocka_unit_test(smb2_3_2_5_1_hashed_request_outlives_slot_owner),
       cmocka_unit_test(smb2_case_24_duplicate_id_disconnects),
       cmocka_unit_test(smb2_case_24_id_equal_to_top_disconnects),
       cmocka_unit_test(smb2_case_24_first_request_must_be_id_0),
