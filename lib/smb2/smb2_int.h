@@ -21,9 +21,24 @@
 int smbx__smb2_fail(smbx_error_detail *err, const char *reason, size_t off);
 
 /* Header checks shared by every decoder (smb2.md 2.1): len >= 64,
- * ProtocolId FE 'SMB', header SS 64, AsyncId != 0 when ASYNC. */
-int smbx__smb2_hdr_check(const uint8_t *pdu, size_t len,
-                         smbx_error_detail *err);
+ * ProtocolId FE 'SMB', header SS 64, AsyncId != 0 when ASYNC. Inline:
+ * every PDU passes here once per decoder. */
+static inline int smbx__smb2_hdr_check(const uint8_t *pdu, size_t len,
+                                       smbx_error_detail *err)
+{
+  /* [MS-SMB2] 2.2.1; 3.3.5.2.6: a message < 64 bytes is dropped */
+  if (len < SMBX_SMB2_HDR_SIZE)
+    return smbx__smb2_fail(err, "smb2 header: shorter than 64 bytes", len);
+  if (smbx__get_le32(pdu) != SMBX_SMB2_PROTOCOL_ID)
+    return smbx__smb2_fail(err, "smb2 header: ProtocolId is not FE 'SMB'", 0);
+  if (smbx__get_le16(pdu + 4) != 64)
+    return smbx__smb2_fail(err, "smb2 header: StructureSize is not 64", 4);
+  /* 2.2.1.1: AsyncId is a non-zero server-assigned value (smb2.md 6.3) */
+  if ((smbx__get_le32(pdu + 16) & SMBX_SMB2_FLAGS_ASYNC_COMMAND) &&
+      smbx__get_le64(pdu + 32) == 0)
+    return smbx__smb2_fail(err, "smb2 header: ASYNC with AsyncId 0", 32);
+  return 0;
+}
 
 /* Start of a command decoder: NULL checks (SMBX_ERR_INVAL when pdu is NULL
  * with len > 0 or out is NULL), header checks, Command == cmd, body SS ==

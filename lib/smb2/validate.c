@@ -43,23 +43,6 @@ int smbx__smb2_fail(smbx_error_detail *err, const char *reason, size_t off)
   return SMBX_ERR_DECODE;
 }
 
-int smbx__smb2_hdr_check(const uint8_t *pdu, size_t len,
-                         smbx_error_detail *err)
-{
-  /* [MS-SMB2] 2.2.1; 3.3.5.2.6: a message < 64 bytes is dropped */
-  if (len < SMBX_SMB2_HDR_SIZE)
-    return smbx__smb2_fail(err, "smb2 header: shorter than 64 bytes", len);
-  if (smbx__get_le32(pdu) != SMBX_SMB2_PROTOCOL_ID)
-    return smbx__smb2_fail(err, "smb2 header: ProtocolId is not FE 'SMB'", 0);
-  if (smbx__get_le16(pdu + 4) != 64)
-    return smbx__smb2_fail(err, "smb2 header: StructureSize is not 64", 4);
-  /* 2.2.1.1: AsyncId is a non-zero server-assigned value (smb2.md 6.3) */
-  if ((smbx__get_le32(pdu + 16) & SMBX_SMB2_FLAGS_ASYNC_COMMAND) &&
-      smbx__get_le64(pdu + 32) == 0)
-    return smbx__smb2_fail(err, "smb2 header: ASYNC with AsyncId 0", 32);
-  return 0;
-}
-
 int smbx__smb2_begin(const uint8_t *pdu, size_t len, const void *out,
                      uint16_t cmd, uint16_t ss, smbx__rd *r,
                      smbx_error_detail *err)
@@ -177,7 +160,7 @@ int smbx__smb2_pdu_check(const uint8_t *p, size_t len, const smbx_smb2_hdr *hh,
   if (len - 64 < 2)
     return smbx__smb2_fail(err, "smb2 body: missing StructureSize", 64);
   uint16_t ss = smbx__get_le16(p + 64);
-  uint16_t want = smbx_smb2_structure_size(hh->command, resp);
+  uint16_t want = ss_table[hh->command][resp]; /* Command checked above */
   bool ok = ss == want && want != 0;
   /* 2.2.2: any response may carry the ERROR body (SS 9) on failure, and
    * STATUS_PENDING interim responses use it too */
