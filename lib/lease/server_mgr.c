@@ -554,45 +554,51 @@ int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
 {
   if (!m || !ev || ev->struct_size < sizeof(size_t))
     return SMBX_ERR_INVAL;
-  qev q;
-  if (smbx__ring_pop(&m->evq, &q) != 0)
+  const qev *q = smbx__ring_front(&m->evq);
+  if (!q)
     return 0;
-  smbx_lease_event e;
-  memset(&e, 0, sizeof e);
-  e.struct_size = ev->struct_size;
-  e.type = q.type;
-  e.flags = q.flags;
-  e.conn = q.conn;
-  e.open = q.open;
-  e.user = q.user;
-  memcpy(e.client_guid, q.guid, 16);
-  if (q.type == SMBX_LEASE_EV_BREAK) {
-    memcpy(e.lease_key, q.key, 16);
-    e.current_state = q.cur;
-    e.new_state = q.next;
-    e.new_epoch = q.epoch;
+  /* a caller built against this header is filled in place; an older,
+   * shorter struct gets its prefix from a local copy */
+  smbx_lease_event local;
+  size_t ss = ev->struct_size;
+  smbx_lease_event *e = ss >= sizeof local ? ev : &local;
+  memset(e, 0, sizeof *e);
+  e->struct_size = ss;
+  e->type = q->type;
+  e->flags = q->flags;
+  e->conn = q->conn;
+  e->open = q->open;
+  e->user = q->user;
+  memcpy(e->client_guid, q->guid, 16);
+  if (q->type == SMBX_LEASE_EV_BREAK) {
+    memcpy(e->lease_key, q->key, 16);
+    e->current_state = q->cur;
+    e->new_state = q->next;
+    e->new_epoch = q->epoch;
     smbx_smb2_lease_break_notify n;
     memset(&n, 0, sizeof n);
-    n.new_epoch = q.epoch;
-    n.flags = q.flags;
-    memcpy(n.lease_key, q.key, 16);
-    n.current_state = q.cur;
-    n.new_state = q.next;
+    n.new_epoch = q->epoch;
+    n.flags = q->flags;
+    memcpy(n.lease_key, q->key, 16);
+    n.current_state = q->cur;
+    n.new_state = q->next;
     /* the body alone: the host writes its own header */
-    smbx__wr w = smbx__wr_make(e.body, sizeof e.body);
+    smbx__wr w = smbx__wr_make(e->body, sizeof e->body);
     smbx__smb2_put_lease_break_notify(&w, &n);
-    e.body_len = w.bad ? 0 : (uint16_t)w.off;
-  } else if (q.type == SMBX_LEASE_EV_OPLOCK_BREAK) {
-    e.current_state = oplock_level_of((uint8_t)q.cur);
-    e.new_state = oplock_level_of((uint8_t)q.next);
+    e->body_len = w.bad ? 0 : (uint16_t)w.off;
+  } else if (q->type == SMBX_LEASE_EV_OPLOCK_BREAK) {
+    e->current_state = oplock_level_of((uint8_t)q->cur);
+    e->new_state = oplock_level_of((uint8_t)q->next);
     smbx_smb2_oplock_break ob;
     memset(&ob, 0, sizeof ob);
-    ob.oplock_level = (uint8_t)e.new_state;
-    smbx__wr w = smbx__wr_make(e.body, sizeof e.body);
+    ob.oplock_level = (uint8_t)e->new_state;
+    smbx__wr w = smbx__wr_make(e->body, sizeof e->body);
     smbx__smb2_put_oplock_break(&w, &ob);
-    e.body_len = w.bad ? 0 : (uint16_t)w.off;
+    e->body_len = w.bad ? 0 : (uint16_t)w.off;
   }
-  memcpy(ev, &e, ev->struct_size < sizeof e ? ev->struct_size : sizeof e);
+  (void)smbx__ring_pop(&m->evq, NULL);
+  if (e == &local)
+    memcpy(ev, &local, ss);
   return 1;
 }
 
@@ -1313,16 +1319,14 @@ int smbx_lease_open_finish(smbx_lease_mgr *m, uint64_t open,
     wake(m, f);
     return 0;
   }
-  smbx_lease_grant res;
-  memset(&res, 0, sizeof res);
-  res.struct_size = sizeof res;
-  grant(m, o, w, &res);
+  /* g is full-size (checked above): filled in place */
+  size_t ss = g->struct_size;
+  memset(g, 0, sizeof *g);
+  g->struct_size = ss;
+  grant(m, o, w, g);
   op->flags |= OF_DONE;
   wait_free(m, wi);
   client_unref(m, c); /* the lease (if any) holds its own reference */
-  size_t n = g->struct_size < sizeof res ? g->struct_size : sizeof res;
-  res.struct_size = g->struct_size;
-  memcpy(g, &res, n);
   return 0;
 }
 
@@ -1619,28 +1623,32 @@ int smbx_lease_handle_expiry(smbx_lease_mgr *m, uint64_t now_ns)
 
 static void fill_info(const smbx_lease_mgr *m, uint32_t l, smbx_lease_info *in)
 {
-  smbx_lease_info r;
-  memset(&r, 0, sizeof r);
-  r.struct_size = in->struct_size;
+  /* in place for a full-size struct, else through a local copy */
+  smbx_lease_info local;
+  size_t ss = in->struct_size;
+  smbx_lease_info *r = ss >= sizeof local ? in : &local;
+  memset(r, 0, sizeof *r);
+  r->struct_size = ss;
   if (l != NIL) {
     const lease *ls = &m->leases[l];
-    r.state = ls->state;
-    r.breaking_to = ls->breaking ? ls->offered : ls->state;
-    r.required = ls->breaking ? ls->required : ls->state;
-    r.opens = ls->nopens;
-    r.epoch = ls->epoch;
-    r.breaking = ls->breaking != 0;
-    r.version = ls->version;
-    r.is_dir = (ls->flags & LF_DIR) != 0;
-    r.has_parent = (ls->flags & LF_PARENT) != 0;
-    r.deadline = ls->breaking ? m->deadlines[l] : SMBX__NO_DEADLINE;
-    r.file_key[0] = m->files[ls->file].key[0];
-    r.file_key[1] = m->files[ls->file].key[1];
-    memcpy(r.parent_lease_key, ls->parent_key, 16);
+    r->state = ls->state;
+    r->breaking_to = ls->breaking ? ls->offered : ls->state;
+    r->required = ls->breaking ? ls->required : ls->state;
+    r->opens = ls->nopens;
+    r->epoch = ls->epoch;
+    r->breaking = ls->breaking != 0;
+    r->version = ls->version;
+    r->is_dir = (ls->flags & LF_DIR) != 0;
+    r->has_parent = (ls->flags & LF_PARENT) != 0;
+    r->deadline = ls->breaking ? m->deadlines[l] : SMBX__NO_DEADLINE;
+    r->file_key[0] = m->files[ls->file].key[0];
+    r->file_key[1] = m->files[ls->file].key[1];
+    memcpy(r->parent_lease_key, ls->parent_key, 16);
   } else {
-    r.deadline = SMBX__NO_DEADLINE;
+    r->deadline = SMBX__NO_DEADLINE;
   }
-  memcpy(in, &r, in->struct_size < sizeof r ? in->struct_size : sizeof r);
+  if (r == &local)
+    memcpy(in, &local, ss);
 }
 
 int smbx_lease_query(const smbx_lease_mgr *m, const uint8_t client_guid[16],

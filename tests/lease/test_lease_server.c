@@ -1872,6 +1872,42 @@ static void lease_finish_sees_keys_changed_since_begin(void **st)
   fx_free(f);
 }
 
+/* A caller built against an older, shorter struct gets exactly its prefix
+ * of an event or a lease's state (the full-size structs are filled in
+ * place, the short ones through a copy): the bytes past struct_size stay
+ * as they were. */
+static void lease_short_structs_get_their_prefix(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  size_t ev_short = offsetof(smbx_lease_event, current_state);
+  smbx_lease_event e;
+  memset(&e, 0xEE, sizeof e);
+  e.struct_size = ev_short;
+  assert_int_equal(smbx_lease_next_event(f->m, &e), 1);
+  assert_int_equal(e.struct_size, ev_short);
+  assert_int_equal(e.type, SMBX_LEASE_EV_BREAK);
+  uint8_t kk[16];
+  key16(kk, 1);
+  assert_memory_equal(e.lease_key, kk, 16);
+  assert_int_equal(e.current_state, 0xEEEEEEEEu);
+  assert_int_equal(e.body[0], 0xEE);
+  assert_int_equal(smbx_lease_next_event(f->m, &e), 0); /* consumed */
+  size_t in_short = offsetof(smbx_lease_info, epoch);
+  smbx_lease_info in;
+  memset(&in, 0xEE, sizeof in);
+  in.struct_size = in_short;
+  key16(kk, 1);
+  assert_int_equal(smbx_lease_query(f->m, GA, kk, &in), 0);
+  assert_int_equal(in.struct_size, in_short);
+  assert_int_equal(in.opens, 1);
+  assert_int_equal(in.epoch, 0xEEEE);
+  assert_int_equal(in.file_key[0], 0xEEEEEEEEEEEEEEEEull);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -1932,6 +1968,7 @@ int main(void)
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
       cmocka_unit_test(lease_finish_sees_keys_changed_since_begin),
+      cmocka_unit_test(lease_short_structs_get_their_prefix),
       cmocka_unit_test(lease_itab_tagged_slots_full_load),
       cmocka_unit_test(lease_itab_saturated_distances),
   };
