@@ -33,12 +33,24 @@ static uint32_t check_common(uint32_t channel, const smbx_smb2_desc_list *dl,
   x->channel = channel;
   x->length = length;
   x->descs = *dl;
-  smbx_smb2_buffer_desc d0;
-  if (channel == SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE &&
-      smbx_smb2_desc_list_get(dl, 0, &d0) == 0) {
-    /* smbd.md 4 / case 55: every response, errors too, invalidates */
-    x->inv = true;
-    x->inv_key = d0.token;
+  /* one pass over the descriptors (the codec proved count x 16 bytes);
+   * the rules below then report in their order */
+  uint64_t total = 0;
+  bool zero = dl->count == 0, wraps = false;
+  for (uint32_t i = 0; i < dl->count; i++) {
+    /* a list whose view were shorter than its count would read as a
+     * descriptor of length 0 */
+    smbx_smb2_buffer_desc d = {0, 0, 0};
+    (void)smbx_smb2_desc_list_get(dl, i, &d);
+    if (i == 0 && channel == SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE) {
+      /* smbd.md 4 / case 55: every response, errors too, invalidates */
+      x->inv = true;
+      x->inv_key = d.token;
+    }
+    zero |= d.length == 0;
+    total += d.length;
+    /* a remote range that wraps the 64-bit address space names no memory */
+    wraps |= d.offset > UINT64_MAX - d.length;
   }
   /* smb2.md 4.6: a non-zero Channel on a non-RDMA connection */
   if (!l->smbd)
@@ -55,18 +67,6 @@ static uint32_t check_common(uint32_t channel, const smbx_smb2_desc_list *dl,
     return fail(why, "RDMA channel with nothing to move");
   if (length > l->max_rw || length > max_io)
     return fail(why, "RDMA length above MaxReadWriteSize / MaxRead/WriteSize");
-  /* one pass over the descriptors (the codec proved count x 16 bytes) */
-  uint64_t total = 0;
-  bool zero = dl->count == 0, wraps = false;
-  for (uint32_t i = 0; i < dl->count; i++) {
-    smbx_smb2_buffer_desc d;
-    if (smbx_smb2_desc_list_get(dl, i, &d) != 0)
-      return fail(why, "buffer descriptor list shorter than its count");
-    zero |= d.length == 0;
-    total += d.length;
-    /* a remote range that wraps the 64-bit address space names no memory */
-    wraps |= d.offset > UINT64_MAX - d.length;
-  }
   /* smbd.md 4 / case 53: every descriptor Length > 0, sum >= length */
   if (total < length)
     return fail(why, "buffer descriptors shorter than the I/O");
