@@ -58,6 +58,7 @@ static inline int send_one(smbx_smbd *d, uint32_t i, uint8_t *mem,
   if (d->ka == KA_PENDING) { /* 3.1.5.1: keepalive rides on this message */
     flags |= SMBX_SMBD_FLAG_RESPONSE_REQUESTED;
     d->ka = KA_SENT;
+    d->due &= (uint8_t)~DUE_KA;
     /* the answer has keepalive_timeout from now, however long the
      * request waited for a credit */
     d->idle_deadline = smbx__smbd_after(now, d->s.keepalive_timeout_ns);
@@ -68,9 +69,7 @@ static inline int send_one(smbx_smbd *d, uint32_t i, uint8_t *mem,
   s->wire_len = (uint32_t)hl + s->data_len;
   d->send_credits--;
   d->recv_credits += grant;
-  if (grant)
-    d->target_raised = false;
-  d->send_immediate = false;
+  d->due &= (uint8_t)~(grant ? DUE_REPLY | DUE_RAISED : DUE_REPLY);
   return smbx__smbd_post_slot(d, i, mem);
 }
 
@@ -112,14 +111,15 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now)
     if (grantable > missing)
       grantable = missing;
     /* 3.1.5.8: reply promptly to RESPONSE_REQUESTED; 3.1.6.2: keepalive */
-    bool need = d->send_immediate || d->ka == KA_PENDING;
+    bool need = (d->due & (DUE_REPLY | DUE_KA)) != 0;
     /* 3.4: refill when the peer is out of credits, low (<= 1/4 of the
      * target) or raised its target; never for a single missing credit
      * (unless the target is 1), or two idle peers ping-pong forever */
     bool guard = missing >= 2 || t == 1;
     bool refill = grantable > 0 &&
                   (d->recv_credits == 0 ||
-                   (guard && (d->recv_credits * 4 <= t || d->target_raised)));
+                   (guard && (d->recv_credits * 4 <= t ||
+                              (d->due & DUE_RAISED))));
     if (need || refill) {
       bool must = d->recv_credits == 0 || d->send_credits == 1;
       int g = compute_grant(d, must);
@@ -146,10 +146,13 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now)
   /* Windows: zero send credits with data waiting for too long -> drop */
   if (d->s.zero_credit_timeout_ns && d->q_head != SMBX__SMBD_NIL &&
       d->send_credits == 0) {
-    if (d->zc_deadline == SMBX__SMBD_NEVER)
+    if (d->zc_deadline == SMBX__SMBD_NEVER) {
       d->zc_deadline = smbx__smbd_after(now, d->s.zero_credit_timeout_ns);
+      d->due |= DUE_ZC;
+    }
   } else {
     d->zc_deadline = SMBX__SMBD_NEVER;
+    d->due &= (uint8_t)~DUE_ZC;
   }
   if (d->closing && d->q_head == SMBX__SMBD_NIL && d->n_inflight == 0)
     return smbx__smbd_terminate(d, 0, "smbd: closed by the host", 0, 0);
@@ -318,15 +321,16 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                                                           : d->s.recv_credit_max;
   if (t != d->recv_credit_target) {
     if (t > d->recv_credit_target)
-      d->target_raised = true;
+      d->due |= DUE_RAISED;
     d->recv_credit_target = t;
     smbx__smbd_retarget(d);
   }
   uint64_t sc = (uint64_t)d->send_credits + m.credits_granted;
   d->send_credits = sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
   if (m.flags & SMBX_SMBD_FLAG_RESPONSE_REQUESTED)
-    d->send_immediate = true;
+    d->due |= DUE_REPLY;
   d->ka = KA_NONE; /* 3.1.5.8: any message resets the idle timer */
+  d->due &= (uint8_t)~DUE_KA;
   d->idle_deadline = smbx__smbd_idle_after(now, d->s.keepalive_interval_ns);
   uint32_t mflags = (wc_flags & SMBX_WC_WITH_INVALIDATE) ? SMBX_SMBD_MSG_INVALIDATED : 0;
   if (m.data_length == 0) {

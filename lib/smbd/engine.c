@@ -295,6 +295,7 @@ int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
   d->fail_pending = false;
   d->state = SMBX_SMBD_STATE_DISCONNECTED;
   d->neg_deadline = d->idle_deadline = d->zc_deadline = SMBX__SMBD_NEVER;
+  d->due &= (uint8_t)~DUE_ZC;
   emit_simple(d, SMBX_SMBD_EV_DISCONNECTED, 0, 0);
   /* queued fragments never go out: their slots are ours again */
   while (d->q_head != SMBX__SMBD_NIL) {
@@ -865,6 +866,7 @@ int smbx_smbd_handle_expiry(smbx_smbd *d, uint64_t now_ns)
       return smbx__smbd_terminate(d, SMBX_ERR_TIMEOUT,
                                   "smbd: keepalive not answered", 0, 0);
     d->ka = KA_PENDING;
+    d->due |= DUE_KA;
     d->idle_deadline = smbx__smbd_after(now_ns, d->s.keepalive_timeout_ns);
     int rc = smbx__smbd_pump(d, now_ns);
     return rc < 0 ? rc : 0;
@@ -879,6 +881,7 @@ int smbx_smbd_close(smbx_smbd *d, uint64_t now_ns)
   if (d->err)
     return d->err;
   d->closing = true;
+  d->due |= DUE_CLOSING;
   if (d->state != SMBX_SMBD_STATE_CONNECTED ||
       (d->q_head == SMBX__SMBD_NIL && d->n_inflight == 0))
     return smbx__smbd_terminate(d, 0, "smbd: closed by the host", 0, 0);

@@ -28,6 +28,17 @@ enum { SS_FREE, SS_QUEUED, SS_INFLIGHT };
 enum { SK_DATA, SK_CTRL, SK_NEG, SK_NEG_FAIL };
 /* KeepaliveRequested, [MS-SMBD] 3.1.1.1 */
 enum { KA_NONE, KA_PENDING, KA_SENT };
+/* smbx_smbd.due: what may make the pump send with nothing queued. REPLY
+ * (RESPONSE_REQUESTED received) and RAISED (the peer raised its credit
+ * target) are kept only here; KA (ka == KA_PENDING), CLOSING and ZC (the
+ * zero-credit watchdog is running) are set with their state. */
+enum {
+  DUE_REPLY = 1u,
+  DUE_RAISED = 2u,
+  DUE_KA = 4u,
+  DUE_CLOSING = 8u,
+  DUE_ZC = 16u
+};
 
 typedef struct smbx__smbd_rbuf {
   uint8_t *addr;
@@ -89,8 +100,8 @@ struct smbx_smbd {
   smbx_smbd_settings s;
   uint32_t role, state;
   bool established, closing, torn, closed_emitted, fail_pending;
-  bool backpressure, target_raised, send_immediate, strict;
-  uint8_t ka;
+  bool backpressure, strict;
+  uint8_t ka, due;
   /* negotiated, [MS-SMBD] 3.1.1.1 */
   uint32_t max_send, max_recv, max_frag_send, max_frag_recv, max_rw;
   uint32_t ird, ord;
@@ -266,12 +277,11 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now);
  * decided here from a few fields, without a call. */
 static inline int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
 {
-  /* no control message can be due: no keepalive or prompt reply owed and
-   * the peer holds more than a quarter of the target, not raised since */
-  if (d->q_head == SMBX__SMBD_NIL && !d->send_immediate &&
-      d->ka != KA_PENDING && !d->target_raised &&
-      d->recv_credits * 4 > d->eff_target && !d->closing &&
-      d->zc_deadline == SMBX__SMBD_NEVER)
+  /* no control message can be due: no keepalive or prompt reply owed, no
+   * close or watchdog to settle and the peer holds more than a quarter of
+   * the target, not raised since */
+  if (d->q_head == SMBX__SMBD_NIL && !d->due &&
+      d->recv_credits * 4 > d->eff_target)
     return 0;
   return smbx__smbd_pump_work(d, now);
 }
