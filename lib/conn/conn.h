@@ -580,11 +580,4 @@ void smbx__conn_get_info(const smbx__conn *c, smbx__conn_info *out);
 /* The sticky error (0 while healthy) with its reason and byte offset. */
 int smbx__conn_error_detail(const smbx__conn *c, smbx_error_detail *d);
 
-/* The CreditCharge a request PDU needs (smb2.md 6.1) under the given
- * dialect/capabilities, from its fields (0 for 2.0.2 / no LARGE_MTU). The
- * payload size is also returned (optional) for the > 64 KiB check. */
-uint16_t smbx__conn_charge_for(const uint8_t *pdu, size_t len,
-                               uint16_t dialect, uint32_t caps,
-                               uint64_t *payload);
-
 #endif

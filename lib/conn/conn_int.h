@@ -373,6 +373,60 @@ static inline size_t smbx__conn_fileid_off(uint16_t command)
   }
 }
 
+/* the u32 at off of a PDU of len bytes, 0 past its end */
+static inline uint32_t smbx__conn_at32(const uint8_t *pdu, size_t len,
+                                       size_t off)
+{
+  return len >= off + 4 ? smbx__conn_ld32(pdu + off) : 0;
+}
+
+/* The CreditCharge a request PDU needs (smb2.md 6.1) under the given
+ * dialect/capabilities, from the payload it moves in either direction (0
+ * for 2.0.2 / no LARGE_MTU); the payload size is also returned
+ * (optional) for the > 64 KiB check. */
+static inline uint16_t smbx__conn_charge_for(const uint8_t *pdu, size_t len,
+                                             uint16_t dialect, uint32_t caps,
+                                             uint64_t *payload)
+{
+  uint64_t p = 0;
+  if (pdu && len >= SMBX_SMB2_HDR_SIZE) {
+    uint16_t cmd = smbx__conn_ld16(pdu + 12);
+    uint64_t a, b;
+    switch (cmd) {
+    case SMBX_SMB2_READ: /* 4.6: Length */
+      p = smbx__conn_at32(pdu, len, 68);
+      break;
+    case SMBX_SMB2_WRITE: /* 4.7: Length, RemainingBytes on RDMA channels */
+      a = smbx__conn_at32(pdu, len, 68);
+      b = smbx__conn_at32(pdu, len, 96) ? smbx__conn_at32(pdu, len, 100)
+                                        : 0;
+      p = a > b ? a : b;
+      break;
+    case SMBX_SMB2_IOCTL: /* 4.9: max(InputCount, MaxOutputResponse) */
+      a = smbx__conn_at32(pdu, len, 92);
+      b = smbx__conn_at32(pdu, len, 108);
+      p = a > b ? a : b;
+      break;
+    case SMBX_SMB2_QUERY_DIRECTORY: /* 4.10: OutputBufferLength */
+      p = smbx__conn_at32(pdu, len, 92);
+      break;
+    case SMBX_SMB2_CHANGE_NOTIFY: /* 4.11 */
+      p = smbx__conn_at32(pdu, len, 68);
+      break;
+    case SMBX_SMB2_QUERY_INFO: /* 4.12: output and input buffers */
+      a = smbx__conn_at32(pdu, len, 68);
+      b = smbx__conn_at32(pdu, len, 76);
+      p = a > b ? a : b;
+      break;
+    default:
+      break;
+    }
+  }
+  if (payload)
+    *payload = p;
+  return smbx_smb2_credit_charge(dialect, caps, p, 0);
+}
+
 /* srv.c */
 /* sends the compound-response buffer (retry after SMBX_ERR_AGAIN) */
 int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now);
