@@ -286,6 +286,31 @@ static uint32_t ra_find_free(const smbx_smbd *d)
   return SMBX__SMBD_NIL;
 }
 
+/* MESSAGE, built straight into the owner's event when there is an owner
+ * (inline here: the receive path's last step). */
+static inline void emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
+                                uint64_t token, uint32_t flags, uint32_t rkey,
+                                uint32_t frags)
+{
+  if (d->upcall) {
+    smbx_smbd_event ev;
+    ev.struct_size = sizeof ev;
+    ev.type = SMBX_SMBD_EV_MESSAGE;
+    ev.flags = 0;
+    ev.u.message.data = p;
+    ev.u.message.len = len;
+    ev.u.message.token = token;
+    ev.u.message.flags = flags;
+    ev.u.message.invalidated_rkey = rkey;
+    ev.u.message.fragments = frags;
+    ev.u.message.reserved = 0;
+    d->upcall(d->upcall_ctx, &ev);
+    return;
+  }
+  smbx__smbd_ev e = {SMBX_SMBD_EV_MESSAGE, flags, rkey, frags, token, p, len};
+  smbx__smbd_queue_push(d, &e);
+}
+
 /* [MS-SMBD] 3.1.5.8 for buffer i (limbo) of len bytes. Inline into the
  * receive completion, its hot caller. */
 static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
@@ -360,9 +385,8 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       d->ra_cur = SMBX__SMBD_NIL;
       r->busy = 1;
       d->n_ra_busy++;
-      smbx__smbd_emit_message(d, r->p, d->ra_total,
-                              SMBX__SMBD_TOK_REASM << 32 | c, d->ra_flags,
-                              d->ra_rkey, d->ra_frags);
+      emit_message(d, r->p, d->ra_total, SMBX__SMBD_TOK_REASM << 32 | c,
+                   d->ra_flags, d->ra_rkey, d->ra_frags);
     }
     /* last: a failing repost tears down, which drops ra_cur */
     smbx__smbd_recycle(d, i);
@@ -379,15 +403,14 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       memcpy(d->ra[r].p, m.payload, m.data_length);
       d->ra[r].busy = 1;
       d->n_ra_busy++;
-      smbx__smbd_emit_message(d, d->ra[r].p, m.data_length,
-                              SMBX__SMBD_TOK_REASM << 32 | r, mflags, rkey, 1);
+      emit_message(d, d->ra[r].p, m.data_length,
+                   SMBX__SMBD_TOK_REASM << 32 | r, mflags, rkey, 1);
       smbx__smbd_recycle(d, i); /* may tear down: after the delivery */
     } else {
       d->rb[i].state = RB_HELD;
       d->n_held++;
-      smbx__smbd_emit_message(d, m.payload, m.data_length,
-                              SMBX__SMBD_TOK_INPLACE << 32 | i, mflags, rkey,
-                              1);
+      emit_message(d, m.payload, m.data_length,
+                   SMBX__SMBD_TOK_INPLACE << 32 | i, mflags, rkey, 1);
     }
   } else {
     /* first fragment: copy once into a reassembly buffer, repost at once */

@@ -74,7 +74,7 @@ static void fill_event(const smbx_smbd *d, const smbx__smbd_ev *e,
   }
 }
 
-static void queue_push(smbx_smbd *d, const smbx__smbd_ev *e)
+void smbx__smbd_queue_push(smbx_smbd *d, const smbx__smbd_ev *e)
 {
   /* capacity covers every event that can be pending at once: MESSAGE <=
    * held buffers (n_rb + n_ra), RECV_BUFFER <= n_rb, 3 one-shot events,
@@ -99,34 +99,11 @@ void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
     d->upcall(d->upcall_ctx, &ev);
     return;
   }
-  queue_push(d, e);
+  smbx__smbd_queue_push(d, e);
 }
 
-/* The two per-message events, built straight into the owner's event when
- * there is an owner. */
-void smbx__smbd_emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
-                             uint64_t token, uint32_t flags, uint32_t rkey,
-                             uint32_t frags)
-{
-  if (d->upcall) {
-    smbx_smbd_event ev;
-    ev.struct_size = sizeof ev;
-    ev.type = SMBX_SMBD_EV_MESSAGE;
-    ev.flags = 0;
-    ev.u.message.data = p;
-    ev.u.message.len = len;
-    ev.u.message.token = token;
-    ev.u.message.flags = flags;
-    ev.u.message.invalidated_rkey = rkey;
-    ev.u.message.fragments = frags;
-    ev.u.message.reserved = 0;
-    d->upcall(d->upcall_ctx, &ev);
-    return;
-  }
-  smbx__smbd_ev e = {SMBX_SMBD_EV_MESSAGE, flags, rkey, frags, token, p, len};
-  queue_push(d, &e);
-}
-
+/* SEND_DONE, built straight into the owner's event when there is an owner
+ * (MESSAGE likewise: data.c). */
 static void emit_send_done(smbx_smbd *d, uint64_t msg_id)
 {
   if (d->upcall) {
@@ -139,7 +116,7 @@ static void emit_send_done(smbx_smbd *d, uint64_t msg_id)
     return;
   }
   smbx__smbd_ev e = {SMBX_SMBD_EV_SEND_DONE, 0, 0, 0, msg_id, NULL, 0};
-  queue_push(d, &e);
+  smbx__smbd_queue_push(d, &e);
 }
 
 int smbx_smbd_next_event(smbx_smbd *d, smbx_smbd_event *ev)

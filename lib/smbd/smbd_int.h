@@ -154,9 +154,8 @@ static inline uint64_t smbx__smbd_idle_after(uint64_t now, uint64_t dt)
 
 /* engine.c */
 void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e);
-void smbx__smbd_emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
-                             uint64_t token, uint32_t flags, uint32_t rkey,
-                             uint32_t frags);
+/* the standalone queue (no owner) */
+void smbx__smbd_queue_push(smbx_smbd *d, const smbx__smbd_ev *e);
 int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
                          size_t off, uint32_t ntstatus);
 void smbx__smbd_check_closed(smbx_smbd *d);
