@@ -505,13 +505,13 @@ static uint64_t open_handle(const smbx_lease_mgr *m, const lopen *op)
 /* Queue the notification of a break from `cur` to `next`. A lease break
  * goes to the client's oldest live connection (any connection of the
  * client may carry it; Samba does this and smbtorture v2_complex1 expects
- * it), else to the newest open's; an oplock break to its open's. */
-static void ev_break(smbx_lease_mgr *m, uint32_t l, uint8_t cur, uint8_t next,
-                     bool ack)
+ * it), else to the newest open's (op: lease_open_with_conn()); an oplock
+ * break to its open's. */
+static void ev_break(smbx_lease_mgr *m, uint32_t l, const lopen *op,
+                     uint8_t cur, uint8_t next, bool ack)
 {
   const lease *ls = &m->leases[l];
-  const lopen *op = lease_open_with_conn(m, l);
-  qev *q = op ? ev_slot(m) : NULL;
+  qev *q = ev_slot(m);
   if (!q)
     return;
   q->type = ls->version ? SMBX_LEASE_EV_BREAK : SMBX_LEASE_EV_OPLOCK_BREAK;
@@ -833,7 +833,9 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
     return;
   if (!step)
     ls->epoch++;
-  if (!lease_open_with_conn(m, l)) {
+  /* the newest open with a connection carries the notification */
+  const lopen *op = lease_open_with_conn(m, l);
+  if (!op) {
     /* nobody to notify (3.8): the break takes effect at once */
     ls->state = target;
     set_breaking(m, l, 0, now);
@@ -844,14 +846,14 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
     /* R -> NONE: no ack, no timer */
     ls->state = 0;
     set_breaking(m, l, 0, now);
-    ev_break(m, l, cur, 0, false);
+    ev_break(m, l, op, cur, 0, false);
     return;
   }
   /* a follow-up step keeps what the cycle still requires */
   ls->required = step ? (uint8_t)(ls->required & target) : target;
   ls->offered = target;
   set_breaking(m, l, step ? step : cur, now);
-  ev_break(m, l, cur, target, true);
+  ev_break(m, l, op, cur, target, true);
 }
 
 /* Break every lease of file f except `exempt` by removing `drop`. */
