@@ -276,6 +276,65 @@ static void owner_upcall_replaces_the_queue(void **state)
   h_fini(&x);
 }
 
+/* A message delivered in place is the last thing the engine does for
+ * that receive: an owner may answer it and release it from inside the
+ * upcall (what lets the connection layer skip its event queue). */
+typedef struct echo_owner {
+  h *x;
+  size_t echoed, in_place, other;
+} echo_owner;
+
+static void echo_upcall(void *ctx, const smbx_smbd_event *ev)
+{
+  echo_owner *o = ctx;
+  if (ev->type != SMBX_SMBD_EV_MESSAGE) {
+    o->other++;
+    return;
+  }
+  smbx_smbd *d = o->x->s[PAS].d;
+  uint64_t now = o->x->w->now;
+  o->in_place += ev->u.message.token >> 32 == SMBX__SMBD_TOK_INPLACE;
+  smbx_sge sg = {(void *)(uintptr_t)ev->u.message.data,
+                 (uint32_t)ev->u.message.len, 0, 0};
+  assert_int_equal(smbx_smbd_send(d, &sg, 1, 0, 0, NULL, now), 0);
+  assert_int_equal(smbx_smbd_release(d, ev->u.message.token, now), 0);
+  o->echoed++;
+}
+
+static void owner_may_answer_an_in_place_message_from_the_upcall(void **state)
+{
+  (void)state;
+  h x;
+  smbx_smbd_settings sa = h_settings(0), sp = h_settings(1);
+  assert_int_equal(h_init(&x, &sa, &sp, 16, 16, 1000), 0);
+  echo_owner o = {&x, 0, 0, 0};
+  smbx__smbd_set_upcall(x.s[PAS].d, echo_upcall, &o);
+  h_establish(&x);
+  h_run(&x, 0);
+  enum { N = 40 };
+  for (size_t k = 0; k < N; k++) {
+    assert_int_equal(h_send(&x, ACT, 100 + k, (uint8_t)k), 0);
+    h_run(&x, 0);
+  }
+  assert_int_equal(o.echoed, N);
+  assert_int_equal(o.in_place, N);
+  assert_int_equal(h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE), N);
+  uint8_t want[200];
+  for (size_t k = 0; k < N; k++) {
+    const h_ev *e = h_find(&x, ACT, SMBX_SMBD_EV_MESSAGE, k);
+    h_fill(want, 100 + k, (uint8_t)k);
+    assert_int_equal(e->len, 100 + k);
+    assert_memory_equal(e->data, want, 100 + k);
+  }
+  h_expect_alive(&x, ACT);
+  smbx_smbd_params p = h_params(&x, PAS);
+  assert_int_equal(p.state, SMBX_SMBD_STATE_CONNECTED);
+  assert_int_equal(p.sends_in_flight, 0);
+  assert_int_equal(p.sends_queued, 0);
+  assert_true(p.recv_posted >= 1);
+  h_fini(&x);
+}
+
 /* Every allocation smbx_smbd_new makes fails in turn: NOMEM, nothing
  * leaked, nothing registered. */
 static int alloc_scenario(test_alloc *ta, void *arg)
@@ -453,6 +512,7 @@ int main(void)
       cmocka_unit_test(settings_defaults_are_windows),
       cmocka_unit_test(linux_peer_profile_negotiates),
       cmocka_unit_test(owner_upcall_replaces_the_queue),
+      cmocka_unit_test(owner_may_answer_an_in_place_message_from_the_upcall),
       cmocka_unit_test(test_alloc_each_failure_smbd_new),
       cmocka_unit_test(steady_state_allocates_nothing),
       cmocka_unit_test(buffers_are_made_on_first_need),
