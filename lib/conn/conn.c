@@ -594,9 +594,46 @@ int smbx__conn_tcp_feed(smbx__conn *c, uint8_t *data, size_t len,
 
 /* SMB Direct: events arrive synchronously inside an engine call; queue
  * them and act once the engine returned (it must not be re-entered). */
+static void take_message(smbx__conn *c, uint8_t *p, size_t len,
+                         uint64_t token, bool inv, uint32_t rkey, uint64_t now)
+{
+  if (c->err) {
+    (void)smbx_smbd_release(c->smbd, token, now);
+    return;
+  }
+  /* the receive or reassembly buffer is memory lent to / owned by the
+   * engine; the connection decrypts in place in it */
+  uint64_t hh = smbx__conn_hold_new(c, p, len, HK_SMBD, token);
+  if (!hh) {
+    (void)smbx_smbd_release(c->smbd, token, now);
+    smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no hold for a message", 0, 0);
+    return;
+  }
+  if (inv) {
+    smbx__conn_hold *hd = smbx__slab_lookup(&c->holds, hh);
+    hd->inv = true;
+    hd->inv_rkey = rkey;
+  }
+  process_msg(c, hh, now);
+}
+
 static void smbd_upcall(void *ctx, const smbx_smbd_event *ev)
 {
   smbx__conn *c = ctx;
+  /* a message delivered in place is the engine's last step for that
+   * receive (docs/smbd.md, owner upcall): with nothing queued before it
+   * and no drain running it is taken at once, without the queue; events
+   * it causes arrive nested and are queued */
+  if (ev->type == SMBX_SMBD_EV_MESSAGE && c->in_recv && c->sev_n == 0 &&
+      !c->draining && ev->u.message.token >> 32 == SMBX__SMBD_TOK_INPLACE) {
+    c->draining = true;
+    take_message(c, (uint8_t *)(uintptr_t)ev->u.message.data,
+                 ev->u.message.len, ev->u.message.token,
+                 (ev->u.message.flags & SMBX_SMBD_MSG_INVALIDATED) != 0,
+                 ev->u.message.invalidated_rkey, c->recv_now);
+    c->draining = false;
+    return;
+  }
   /* a SEND_DONE the connection has nothing to do for (no gathered
    * compound waits to go out, no writable() owed) and that no queued
    * event precedes is only forwarded: at once, from inside the engine
@@ -698,25 +735,7 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
       size_t len = q->len;
       uint64_t token = q->x;
       bool inv = (q->a & SMBX_SMBD_MSG_INVALIDATED) != 0;
-      uint32_t rkey = q->b;
-      if (c->err) {
-        (void)smbx_smbd_release(c->smbd, token, now);
-        continue;
-      }
-      /* the receive or reassembly buffer is memory lent to / owned by the
-       * engine; the connection decrypts in place in it */
-      uint64_t hh = smbx__conn_hold_new(c, p, len, HK_SMBD, token);
-      if (!hh) {
-        (void)smbx_smbd_release(c->smbd, token, now);
-        smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no hold for a message", 0, 0);
-        continue;
-      }
-      if (inv) {
-        smbx__conn_hold *hd = smbx__slab_lookup(&c->holds, hh);
-        hd->inv = true;
-        hd->inv_rkey = rkey;
-      }
-      process_msg(c, hh, now);
+      take_message(c, p, len, token, inv, q->b, now);
       continue;
     }
     smbx__conn_sev s = *q;
@@ -769,7 +788,11 @@ int smbx__conn_smbd_recv(smbx__conn *c, const smbx_wc *wc, uint64_t now_ns)
 {
   if (!c || !c->smbd)
     return SMBX_ERR_INVAL;
-  return smbd_ret(c, smbx_smbd_recv(c->smbd, wc, now_ns), now_ns);
+  c->in_recv = true;
+  c->recv_now = now_ns;
+  int rc = smbx_smbd_recv(c->smbd, wc, now_ns);
+  c->in_recv = false;
+  return smbd_ret(c, rc, now_ns);
 }
 
 int smbx__conn_smbd_send_done(smbx__conn *c, const smbx_wc *wc,

@@ -81,7 +81,9 @@
  * smbx__conn_send, smbx__conn_cancel and smbx__conn_release on the same
  * connection (never smbx__conn_free). SMB Direct engine events are taken
  * through smbx__smbd_set_upcall, queued, and processed after the engine
- * call returns (the engine must not be re-entered).
+ * call returns (the engine must not be re-entered), except a message
+ * delivered in place by smbx_smbd_recv with nothing queued: the engine's
+ * last step, processed at once (docs/conn.md).
  *
  * Errors
  * ------

@@ -157,6 +157,9 @@ struct smbx__conn {
   smbx__conn_sev *sev;
   uint32_t sev_cap, sev_head, sev_n;
   bool draining;
+  /* inside smbx_smbd_recv: an in-place message may be taken at once */
+  bool in_recv;
+  uint64_t recv_now;
   /* window */
   uint64_t low, high;   /* server: lowest unseen id; client: low = next */
   uint64_t *bm;         /* server bitmap, bm_bits bits */
