@@ -60,27 +60,13 @@ static inline smbx_event *smbx__evq_push(smbx__ring *q, uint32_t type,
 
 /* next_event: the next event that was not withdrawn (SMBX_EV_NONE) into
  * ev (at most ev->struct_size bytes, which ev keeps); 1, or 0 when none
- * is queued. ev->struct_size >= offsetof(smbx_event, u) was checked. */
+ * is queued. ev->struct_size >= offsetof(smbx_event, u) was checked. The
+ * empty queue, what a host's event loop mostly finds, is answered inline;
+ * the copy is out of line (evq.c). */
+int smbx__evq_take(smbx__ring *q, smbx_event *ev);
 static inline int smbx__evq_pop(smbx__ring *q, smbx_event *ev)
 {
-  size_t keep = ev->struct_size;
-  while (q->len) {
-    const smbx_event *e = (const smbx_event *)(void *)(q->buf +
-                                                       q->head * q->elem);
-    if (++q->head == q->cap)
-      q->head = 0;
-    q->len--;
-    if (e->type == SMBX_EV_NONE)
-      continue;
-    /* e stays intact until the next push: nothing pushes before the copy */
-    if (keep >= SMBX__EV_BYTES)
-      memcpy(ev, e, SMBX__EV_BYTES);
-    else
-      memcpy(ev, e, keep);
-    ev->struct_size = keep;
-    return 1;
-  }
-  return 0;
+  return q->len ? smbx__evq_take(q, ev) : 0;
 }
 
 #endif
