@@ -87,7 +87,12 @@ typedef struct lease {
   uint8_t version; /* 0 oplock, 1, 2 */
   uint8_t flags;
   uint32_t tprev, tnext; /* breaking list */
-  uint8_t parent_key[16];
+  /* LF_PARENT: the ParentLeaseKey; else a copy of its file's key, so a
+   * query of such a lease reads no second line */
+  union {
+    uint8_t parent_key[16];
+    uint64_t file_key[2];
+  };
 } lease;
 _Static_assert(sizeof(lease) == 64, "a lease is one cache line");
 
@@ -790,6 +795,8 @@ static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
   memset(ls, 0, sizeof *ls);
   ls->client = client;
   ls->file = f;
+  ls->file_key[0] = m->files[f].key[0];
+  ls->file_key[1] = m->files[f].key[1];
   ls->tprev = ls->tnext = NIL;
   ls->flags = LF_LIVE | (m->files[f].is_dir ? LF_DIR : 0);
   ls->next_in_file = m->files[f].leases;
@@ -1647,9 +1654,14 @@ static void fill_info(const smbx_lease_mgr *m, uint32_t l, smbx_lease_info *in)
     r->is_dir = (ls->flags & LF_DIR) != 0;
     r->has_parent = (ls->flags & LF_PARENT) != 0;
     r->deadline = ls->breaking ? m->deadlines[l] : SMBX__NO_DEADLINE;
-    r->file_key[0] = m->files[ls->file].key[0];
-    r->file_key[1] = m->files[ls->file].key[1];
-    memcpy(r->parent_lease_key, ls->parent_key, 16);
+    if (ls->flags & LF_PARENT) {
+      r->file_key[0] = m->files[ls->file].key[0];
+      r->file_key[1] = m->files[ls->file].key[1];
+      memcpy(r->parent_lease_key, ls->parent_key, 16);
+    } else {
+      r->file_key[0] = ls->file_key[0];
+      r->file_key[1] = ls->file_key[1];
+    }
   } else {
     r->deadline = SMBX__NO_DEADLINE;
   }
@@ -1776,6 +1788,9 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
       if ((ls->flags & LF_KEYED) &&
           lease_find(m, ls->client, ls->key, lease_rehash(m, l)) != l)
         FAIL("keyed lease not in the lease table");
+      if (!(ls->flags & LF_PARENT) && (ls->file_key[0] != fl->key[0] ||
+                                       ls->file_key[1] != fl->key[1]))
+        FAIL("lease's copy of its file key differs from the file's");
       if (ls->state & ~RWH)
         FAIL("lease state has unknown bits");
       if (ls->version == 0 && ls->state && (ls->state & R) == 0)

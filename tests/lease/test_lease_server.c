@@ -1908,6 +1908,43 @@ static void lease_short_structs_get_their_prefix(void **st)
   fx_free(f);
 }
 
+/* A query reports the lease's file key and ParentLeaseKey: a lease
+ * without a parent key answers from its copy of the file key (kept where
+ * the parent key would be), one with a parent key from its file, an
+ * oplock like a lease without one. */
+static void lease_query_reports_file_and_parent_keys(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  open_now(f, &(oa){.file = F2, .version = 2, .key = 2, .state = R,
+                    .parent_key = 9}, NULL);
+  uint64_t op;
+  open_now(f, &(oa){.guid = GB, .file = D1,
+                    .level = SMBX_SMB2_OPLOCK_LEVEL_II}, &op);
+  static const uint8_t zero[16];
+  uint8_t nines[16];
+  key16(nines, 9);
+  smbx_lease_info in = info(f, GA, 1);
+  assert_int_equal(in.file_key[0], F1[0]);
+  assert_int_equal(in.file_key[1], F1[1]);
+  assert_int_equal(in.has_parent, 0);
+  assert_memory_equal(in.parent_lease_key, zero, 16);
+  in = info(f, GA, 2);
+  assert_int_equal(in.file_key[0], F2[0]);
+  assert_int_equal(in.file_key[1], F2[1]);
+  assert_int_equal(in.has_parent, 1);
+  assert_memory_equal(in.parent_lease_key, nines, 16);
+  memset(&in, 0, sizeof in);
+  in.struct_size = sizeof in;
+  assert_int_equal(smbx_lease_open_query(f->m, op, &in), 0);
+  assert_int_equal(in.version, 0);
+  assert_int_equal(in.file_key[1], D1[1]);
+  assert_memory_equal(in.parent_lease_key, zero, 16);
+  assert_lease_structure(f);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -1969,6 +2006,7 @@ int main(void)
       cmocka_unit_test(lease_file_table_fill_and_remove),
       cmocka_unit_test(lease_finish_sees_keys_changed_since_begin),
       cmocka_unit_test(lease_short_structs_get_their_prefix),
+      cmocka_unit_test(lease_query_reports_file_and_parent_keys),
       cmocka_unit_test(lease_itab_tagged_slots_full_load),
       cmocka_unit_test(lease_itab_saturated_distances),
   };
