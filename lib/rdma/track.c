@@ -166,7 +166,9 @@ static void finish(smbx__rdma *r, uint32_t i, int err)
 {
   xfer *xf = &r->x[i];
   uint64_t user = xf->user, done = xf->done;
-  memset(xf, 0, sizeof *xf);
+  /* free (smbx__rdma_start sets every field when it reuses it) */
+  xf->live = false;
+  xf->queued = false;
   xf->next = r->x_free;
   r->x_free = i;
   r->live--;
