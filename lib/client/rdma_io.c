@@ -13,6 +13,7 @@
 
 #include "client/rdma_io.h"
 #include "core/alloc.h"
+#include "smb2/hot.h"
 
 typedef struct creq {
   uint64_t req;
@@ -155,11 +156,16 @@ bool smbx__cli_rdma_complete(smbx__cli_rdma *r, uint64_t req,
                               inv ? resp->invalidated_rkey : 0);
   *channel = q->channel;
   if (resp && q->read && resp->hdr.status == 0) {
+    /* DataRemaining counts the bytes placed; never more than we lent. The
+     * connection checked the header: the fixed part is enough unless an
+     * RDMA transform asks for the whole decoder */
+    smbx__smb2_read_resp_fields f;
     smbx_smb2_read_resp rr;
-    /* DataRemaining counts the bytes placed; never more than we lent */
-    if (smbx_smb2_decode_read_resp(resp->data, resp->len, &rr, NULL) == 0 &&
-        rr.data.len == 0)
-      *placed = rr.data_remaining < q->length ? rr.data_remaining : q->length;
+    bool ok = smbx__smb2_read_resp_fixed_get(resp->data, resp->len, &f) == 0;
+    if (ok && (f.flags & SMBX_SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM))
+      ok = smbx_smb2_decode_read_resp(resp->data, resp->len, &rr, NULL) == 0;
+    if (ok && f.data_length == 0)
+      *placed = f.data_remaining < q->length ? f.data_remaining : q->length;
   } else if (resp && !q->read && resp->hdr.status == 0) {
     smbx_smb2_write_resp wr;
     if (smbx_smb2_decode_write_resp(resp->data, resp->len, &wr, NULL) == 0)

@@ -74,6 +74,28 @@ smbx_ssize smbx_smb2_encode_read_req(const smbx_smb2_hdr *h,
   return (smbx_ssize)total;
 }
 
+/* Fixed-offset loads of the 16-byte fixed part (the caller proved it). */
+static void read_resp_fixed_load(const uint8_t *pdu,
+                                 smbx__smb2_read_resp_fields *f)
+{
+  f->data_offset = pdu[66];
+  f->reserved = pdu[67];
+  f->data_length = smbx__get_le32(pdu + 68);
+  f->data_remaining = smbx__get_le32(pdu + 72);
+  f->flags = smbx__get_le32(pdu + 76);
+}
+
+int smbx__smb2_read_resp_fixed_get(const uint8_t *pdu, size_t len,
+                                   smbx__smb2_read_resp_fields *out)
+{
+  if (!pdu || len < READ_RESP_FIXED_END ||
+      smbx__get_le16(pdu + 12) != SMBX_SMB2_READ ||
+      smbx__get_le16(pdu + 64) != 17)
+    return SMBX_ERR_DECODE;
+  read_resp_fixed_load(pdu, out);
+  return 0;
+}
+
 int smbx_smb2_decode_read_resp(const uint8_t *pdu, size_t len,
                                smbx_smb2_read_resp *out,
                                smbx_error_detail *err)
@@ -83,11 +105,13 @@ int smbx_smb2_decode_read_resp(const uint8_t *pdu, size_t len,
   if (rc)
     return rc;
   /* begin() proved the 16-byte fixed part there: fixed-offset loads */
-  out->data_offset = pdu[66];
-  out->reserved = pdu[67];
-  uint32_t dl = smbx__get_le32(pdu + 68);
-  out->data_remaining = smbx__get_le32(pdu + 72);
-  out->flags = smbx__get_le32(pdu + 76);
+  smbx__smb2_read_resp_fields f;
+  read_resp_fixed_load(pdu, &f);
+  out->data_offset = f.data_offset;
+  out->reserved = f.reserved;
+  uint32_t dl = f.data_length;
+  out->data_remaining = f.data_remaining;
+  out->flags = f.flags;
   out->transform_info.p = NULL;
   out->transform_info.len = 0;
   memset(&out->transform, 0, sizeof out->transform);

@@ -19,4 +19,18 @@ void smbx__smb2_read_resp_fixed(uint8_t *b, uint8_t reserved,
                                 uint32_t data_len, uint32_t data_remaining,
                                 uint32_t flags);
 
+/* The 16-byte fixed part of a READ response (MS-SMB2 2.2.20). */
+typedef struct smbx__smb2_read_resp_fields {
+  uint8_t data_offset, reserved;
+  uint32_t data_length, data_remaining, flags;
+} smbx__smb2_read_resp_fields;
+
+/* The fixed part of a READ response PDU for a caller whose connection
+ * decoded and checked its header: Command READ, StructureSize 17 and the
+ * 16 bytes present, else SMBX_ERR_DECODE. The loads
+ * smbx_smb2_decode_read_resp() makes; the data area and an RDMA transform
+ * (flags) are left to that decoder. */
+int smbx__smb2_read_resp_fixed_get(const uint8_t *pdu, size_t len,
+                                   smbx__smb2_read_resp_fields *out);
+
 #endif

@@ -8,6 +8,7 @@
 #include "../vectors/smb2/io_info.h"
 #include "../vectors/smb2/io_ioctl.h"
 #include "../vectors/smb2/io_rw.h"
+#include "smb2/hot.h"
 
 IO_CODEC(read_req, smbx_smb2_read_req)
 IO_CODEC(read_resp, smbx_smb2_read_resp)
@@ -119,6 +120,39 @@ static void smb2_case_10_read_resp_rdma_data_length_zero(void **state)
   free(keep);
   io_truncations(io_read_resp_rdma, LEN(io_read_resp_rdma), dec_read_resp,
                  &p, LEN(io_read_resp_rdma) - 1);
+}
+
+/* The fixed-part reader of the client's RDMA completion (smb2/hot.h):
+ * the decoder's fields; a wrong Command or StructureSize, or a PDU short
+ * of the fixed part, is refused. */
+static void read_resp_fixed_part_as_the_decoder(void **state)
+{
+  (void)state;
+  smbx_smb2_read_resp p;
+  assert_int_equal(smbx_smb2_decode_read_resp(io_read_resp_rdma,
+                                              LEN(io_read_resp_rdma), &p,
+                                              NULL),
+                   0);
+  smbx__smb2_read_resp_fields f;
+  assert_int_equal(smbx__smb2_read_resp_fixed_get(
+                       io_read_resp_rdma, LEN(io_read_resp_rdma), &f),
+                   0);
+  assert_int_equal(f.data_offset, p.data_offset);
+  assert_int_equal(f.reserved, p.reserved);
+  assert_int_equal(f.data_length, p.data.len);
+  assert_int_equal(f.data_remaining, p.data_remaining);
+  assert_int_equal(f.flags, p.flags);
+  uint8_t m[LEN(io_read_resp_rdma)];
+  memcpy(m, io_read_resp_rdma, sizeof m);
+  assert_int_equal(smbx__smb2_read_resp_fixed_get(m, 79, &f),
+                   SMBX_ERR_DECODE);
+  m[12] = SMBX_SMB2_WRITE;
+  assert_int_equal(smbx__smb2_read_resp_fixed_get(m, sizeof m, &f),
+                   SMBX_ERR_DECODE);
+  m[12] = SMBX_SMB2_READ;
+  m[64] = 9; /* an ERROR body */
+  assert_int_equal(smbx__smb2_read_resp_fixed_get(m, sizeof m, &f),
+                   SMBX_ERR_DECODE);
 }
 
 static void read_resp_scatter_gather_writes_header_only(void **state)
@@ -688,6 +722,7 @@ int main(void)
     cmocka_unit_test(smb2_case_10_read_inline_round_trip),
     cmocka_unit_test(smb2_case_10_read_rdma_v1_invalidate_two_descriptors),
     cmocka_unit_test(smb2_case_10_read_resp_rdma_data_length_zero),
+    cmocka_unit_test(read_resp_fixed_part_as_the_decoder),
     cmocka_unit_test(read_resp_scatter_gather_writes_header_only),
     cmocka_unit_test(read_rdma_transform_channel_round_trip),
     cmocka_unit_test(rdma_transform_hostile_fields),
