@@ -461,22 +461,31 @@ static int smbd_room(const smbx__conn *c, size_t n)
   return smbx__smbd_reserve_slots(d, nf);
 }
 
-int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
-                    const smbx__conn_keys *k, uint64_t session_id,
-                    uint64_t now)
+int smbx__conn_smbd_post_failed(smbx__conn *c, int rc)
+{
+  if (rc == SMBX_ERR_AGAIN) {
+    c->want_writable = true;
+    return rc;
+  }
+  if (rc == SMBX_ERR_RANGE || rc == SMBX_ERR_LIMIT)
+    return SMBX_ERR_RANGE;
+  if (rc <= SMBX_ERR_FATAL)
+    return smbx__conn_fatal(c, rc, "SMB Direct send failed", 0, 0);
+  return rc;
+}
+
+int smbx__conn_xmit_any(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                        const smbx__conn_keys *k, uint64_t session_id,
+                        uint64_t now)
 {
   uint8_t *p = buf + SMBX__CONN_HEADROOM;
   size_t n = len;
   if (c->transport == SMBX__CONN_SMBD) {
-    const smbx_smbd *d = c->smbd;
     /* not negotiated yet (or closing): the engine would refuse it; say so
      * before anything is encrypted in place */
-    if (d->err)
-      return d->err;
-    if (d->closing)
-      return SMBX_ERR_CLOSED;
-    if (d->state != SMBX_SMBD_STATE_CONNECTED)
-      return SMBX_ERR_STATE;
+    int rc = smbx__conn_smbd_ready(c);
+    if (rc)
+      return rc;
     /* a plain message: smbx_smbd_send makes the same space check */
     if (k) {
       int room = smbd_room(c, len + SMBX_SMB2_TRANSFORM_HDR_SIZE);
@@ -509,21 +518,7 @@ int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                               0);
     return 0;
   }
-  smbx_sge sg = {p, (uint32_t)n, 0, 0};
-  /* one message carries the invalidation, then it is spent */
-  uint32_t sflags = c->send_inv ? SMBX_SEND_INVALIDATE : 0;
-  c->send_inv = false;
-  int rc = smbx_smbd_send(c->smbd, &sg, 1, sflags, c->send_inv_rkey, NULL,
-                          now);
-  if (rc == SMBX_ERR_AGAIN) {
-    c->want_writable = true;
-    return rc;
-  }
-  if (rc == SMBX_ERR_RANGE || rc == SMBX_ERR_LIMIT)
-    return SMBX_ERR_RANGE;
-  if (rc <= SMBX_ERR_FATAL)
-    return smbx__conn_fatal(c, rc, "SMB Direct send failed", 0, 0);
-  return rc < 0 ? rc : 0;
+  return smbx__conn_smbd_post(c, p, n, now);
 }
 
 /* ---- incoming messages ---------------------------------------------------- */

@@ -209,11 +209,50 @@ struct smbx__conn {
 /* conn.c */
 int smbx__conn_fatal(smbx__conn *c, int err, const char *reason, size_t off,
                      uint32_t status);
+/* SMB Direct: 0 when the engine takes messages (negotiated, not closing),
+ * else its sticky error, SMBX_ERR_CLOSED or SMBX_ERR_STATE. */
+static inline int smbx__conn_smbd_ready(const smbx__conn *c)
+{
+  const smbx_smbd *d = c->smbd;
+  if (d->err)
+    return d->err;
+  if (d->closing)
+    return SMBX_ERR_CLOSED;
+  return d->state == SMBX_SMBD_STATE_CONNECTED ? 0 : SMBX_ERR_STATE;
+}
+/* The answer to a refused smbx_smbd_send (rc < 0): SMBX_ERR_AGAIN
+ * (writable() owed), SMBX_ERR_RANGE (too large), or a fatal code. */
+int smbx__conn_smbd_post_failed(smbx__conn *c, int rc);
+/* SMB Direct: hands n bytes at p to the engine, as SEND_WITH_INVALIDATE
+ * when one is armed (then it is spent). */
+static inline int smbx__conn_smbd_post(smbx__conn *c, uint8_t *p, size_t n,
+                                       uint64_t now)
+{
+  smbx_sge sg = {p, (uint32_t)n, 0, 0};
+  uint32_t sflags = c->send_inv ? SMBX_SEND_INVALIDATE : 0;
+  c->send_inv = false;
+  int rc = smbx_smbd_send(c->smbd, &sg, 1, sflags, c->send_inv_rkey, NULL,
+                          now);
+  return rc < 0 ? smbx__conn_smbd_post_failed(c, rc) : 0;
+}
 /* Sends the message at buf + HEADROOM (len bytes), encrypting with k when
  * k is not NULL. SMBX_ERR_AGAIN (nothing sent), or a fatal code. */
-int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
-                    const smbx__conn_keys *k, uint64_t session_id,
-                    uint64_t now);
+int smbx__conn_xmit_any(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                        const smbx__conn_keys *k, uint64_t session_id,
+                        uint64_t now);
+static inline int smbx__conn_xmit(smbx__conn *c, uint8_t *buf, size_t cap,
+                                  size_t len, const smbx__conn_keys *k,
+                                  uint64_t session_id, uint64_t now)
+{
+  /* a plain message over SMB Direct, the common case: the engine checks
+   * its space itself */
+  if (!k && c->transport == SMBX__CONN_SMBD) {
+    int rc = smbx__conn_smbd_ready(c);
+    return rc ? rc : smbx__conn_smbd_post(c, buf + SMBX__CONN_HEADROOM, len,
+                                          now);
+  }
+  return smbx__conn_xmit_any(c, buf, cap, len, k, session_id, now);
+}
 /* Acts on the queued SMB Direct engine events (unless a drain runs). */
 void smbx__conn_drain(smbx__conn *c, uint64_t now);
 /* Engine events raised by calls outside the wrappers (a send, a release, a
