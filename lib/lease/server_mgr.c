@@ -418,7 +418,6 @@ static uint32_t file_lookup(const smbx_lease_mgr *m, const uint64_t key[2],
                             uint64_t h)
 {
   uint32_t b = file_home(m, h);
-  file_prefetch_from(m, b);
   for (uint32_t n = 0; n < m->file_buckets; n++) {
     const lfile *pair = &m->files[2 * (size_t)b];
     if (file_key_eq(&pair[0], key))
@@ -432,7 +431,8 @@ static uint32_t file_lookup(const smbx_lease_mgr *m, const uint64_t key[2],
   return NIL;
 }
 
-/* The file with key (hash h), created when absent. */
+/* The file with key (hash h), created when absent (the caller prefetched
+ * its buckets). */
 static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
                          bool is_dir)
 {
@@ -480,7 +480,9 @@ static void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
 
 static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
 {
-  return file_lookup(m, key, file_hash(m, key));
+  uint64_t h = file_hash(m, key);
+  file_prefetch_from(m, file_home(m, h));
+  return file_lookup(m, key, h);
 }
 
 /* ---- events --------------------------------------------------------------- */
