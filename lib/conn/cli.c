@@ -32,9 +32,19 @@ static void id_insert(smbx__conn *c, smbx__conn_req *r)
     *slot = r;
     return;
   }
-  /* the hash holds every request slot: it cannot be full */
+  /* id_room made room before the send */
   if (smbx__hash_insert_u64(&c->ids, r->ri.msg_id, r) == 0)
     c->n_hashed++;
+}
+
+/* Room in the hash for n more requests (grown before anything is sent,
+ * so an insert after the send cannot fail). 0 or SMBX_ERR_NOMEM. */
+static int id_room(smbx__conn *c, size_t n)
+{
+  while (smbx__hash_max_len(c->ids.cap) < c->n_hashed + n)
+    if (smbx__hash_grow(&c->ids) != 0)
+      return SMBX_ERR_NOMEM;
+  return 0;
 }
 
 static smbx__conn_req *id_find(const smbx__conn *c, uint64_t mid)
@@ -303,6 +313,8 @@ static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     return SMBX_ERR_AGAIN;
   }
   uint64_t mid = c->low;
+  if (c->dm[mid & c->dm_mask] && id_room(c, 1))
+    return SMBX_ERR_NOMEM; /* its table slot is taken: it goes to the hash */
   patch_req(c, p, charge, credit_request(c, o, ids, true), mid);
   uint64_t sid = hd->session_id == SMBX_SMB2_SESSION_ID_INHERIT
                      ? 0
@@ -385,6 +397,9 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     c->want_writable = true;
     return SMBX_ERR_AGAIN;
   }
+  /* any member may find its table slot taken */
+  if (id_room(c, n))
+    return SMBX_ERR_NOMEM;
   uint64_t deadline = deadline_for(c, o, now_ns);
   /* pass 2: patch, sign, hash; the request slots are filled before the
    * message is encrypted in place */

@@ -126,7 +126,11 @@ static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
       (rc = smbx__conn_win_init(c)))
     goto fail;
   if (c->role == SMBX__CONN_CLIENT) {
-    size_t cap = smbx__hash_cap_for(s->max_requests);
+    /* the hash holds only requests whose table slot is taken: it starts
+     * small and grows before a send that could overfill it */
+    size_t cap = smbx__hash_cap_for(s->max_requests < SMBX__CONN_IDS_MIN
+                                        ? s->max_requests
+                                        : SMBX__CONN_IDS_MIN);
     if (!cap) {
       rc = SMBX_ERR_RANGE;
       goto fail;

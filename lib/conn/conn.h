@@ -468,8 +468,9 @@ typedef struct smbx__conn_send_opts {
  * or request slots, or SMB Direct send buffers full: nothing was sent;
  * writable() tells when to retry); SMBX_ERR_RANGE (a charge can never be
  * met: above 65535 or above the credits the server will hold, or a payload
- * > 64 KiB without LARGE_MTU); SMBX_ERR_INVAL (bad chain, NULL, cap); the
- * sticky code. */
+ * > 64 KiB without LARGE_MTU); SMBX_ERR_NOMEM (no memory for the
+ * MessageId table or a send buffer: nothing was sent); SMBX_ERR_INVAL (bad
+ * chain, NULL, cap); the sticky code. */
 int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_send_opts *o, uint64_t user,
                     uint64_t *reqs, size_t n_reqs, uint64_t now_ns);

@@ -129,6 +129,7 @@ typedef struct smbx__conn_sev {
 } smbx__conn_sev;
 
 #define SMBX__CONN_DM_MAX 1024u /* client: most direct-mapped id slots */
+#define SMBX__CONN_IDS_MIN 16u  /* client: requests the id hash starts for */
 #define SMBX__CONN_EBUF 1024u /* ERROR/ECHO/CANCEL scratch (plus headroom) */
 
 struct smbx__conn {

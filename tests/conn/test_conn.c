@@ -1635,6 +1635,78 @@ static void smb2_3_2_5_1_hashed_request_outlives_slot_owner(void **state)
   th_fini(&x);
 }
 
+/* More live requests than the small MessageId hash starts with find their
+ * table slots taken: the hash grows before the sends (memory, not a steady
+ * state cost), every response finds its request; when that memory cannot
+ * be had the send fails SMBX_ERR_NOMEM with nothing sent, and a retry
+ * works. */
+static void smb2_3_2_5_1_many_slot_collisions_grow_the_hash(void **state)
+{
+  (void)state;
+  enum { LIVE = 30 }; /* above the 28 the hash holds at first */
+  th x;
+  smbx__conn_settings c = th_settings(SMBX__CONN_CLIENT);
+  smbx__conn_settings s = th_settings(SMBX__CONN_SERVER);
+  c.max_requests = 64; /* a 64-slot table */
+  c.credit_target = 128;
+  assert_int_equal(th_init_tcp(&x, &c, &s, NULL), 0);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 0, NULL), 1);
+  th_run(&x);
+  /* ids 1..LIVE stay live */
+  for (uint64_t id = 1; id <= LIVE; id++)
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id, NULL), 1);
+  th_run(&x);
+  size_t srv_n = LIVE;
+  /* ids LIVE+1..64 go and come back one by one */
+  for (uint64_t id = LIVE + 1; id < 64; id++) {
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id, NULL), 1);
+    th_run(&x);
+    th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, srv_n++);
+    assert_int_equal(r->hdr.message_id, id);
+    assert_int_equal(th_respond(&x, r->req, 0), 0);
+    th_run(&x);
+  }
+  /* ids 64..64+LIVE-1: slots 0..LIVE-1; 1..LIVE-1 are taken */
+  for (uint64_t id = 64; id < 64 + LIVE; id++) {
+    bool grows = id == 64 + 29; /* the 29th colliding request */
+    if (grows) {
+      test_alloc_fail_nth(&x.ta, 1); /* no memory first */
+      assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id, NULL),
+                       SMBX_ERR_NOMEM);
+      th_run(&x);
+      assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), srv_n + (id - 64));
+      test_alloc_fail_nth(&x.ta, 0); /* counts from 0 again */
+    }
+    assert_int_equal(th_send(&x, SMBX_SMB2_FLUSH, 0, 0, id, NULL), 1);
+    if (grows)
+      assert_int_equal(x.ta.calls, 1); /* the larger hash */
+  }
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), srv_n + LIVE);
+  /* every live request answered, newest first */
+  size_t done0 = th_count(&x, TH_CLI, TE_COMPLETE);
+  for (size_t k = srv_n + LIVE; k-- > srv_n;)
+    assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, k)->req,
+                                0),
+                     0);
+  for (size_t k = LIVE; k-- > 0;)
+    assert_int_equal(th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, k)->req,
+                                0),
+                     0);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), done0 + 2 * LIVE);
+  for (size_t k = done0; k < done0 + 2 * LIVE; k++) {
+    th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, k);
+    assert_int_equal(v->err, 0);
+    assert_int_equal(v->user, v->hdr.message_id);
+  }
+  smbx__conn_info ci;
+  smbx__conn_get_info(x.s[TH_CLI].c, &ci);
+  assert_int_equal(ci.outstanding, 0);
+  assert_int_equal(ci.err, 0);
+  th_fini(&x);
+}
+
 static void b2b_echo_and_credits(bool smbd)
 {
   th x;
@@ -2227,6 +2299,7 @@ int main(void)
       cmocka_unit_test(smb2_case_24_out_of_order_ids_accepted),
       cmocka_unit_test(smb2_3_2_5_1_message_id_slot_collision),
       cmocka_unit_test(smb2_3_2_5_1_hashed_request_outlives_slot_owner),
+      cmocka_unit_test(smb2_3_2_5_1_many_slot_collisions_grow_the_hash),
       cmocka_unit_test(smb2_case_24_duplicate_id_disconnects),
       cmocka_unit_test(smb2_case_24_id_equal_to_top_disconnects),
       cmocka_unit_test(smb2_case_24_first_request_must_be_id_0),
