@@ -47,6 +47,10 @@
 #define LF_DIR 0x04u
 #define LF_KEYED 0x08u  /* in the lease table (an oplock is not) */
 
+/* lfile.flags */
+#define FF_DIR 0x01u
+#define FF_OPLOCK 0x02u /* a plain oplock is among its leases */
+
 /* open.flags */
 #define OF_LIVE 0x01u
 #define OF_DONE 0x02u    /* finished: `ref` is the lease (or NIL) */
@@ -65,7 +69,8 @@ typedef struct lfile {
   uint32_t leases;  /* first lease (next_in_file chain) */
   uint32_t opens;   /* first open (next chain), newest first */
   uint32_t waiters; /* first waiter watching it (wnext chain), NIL */
-  uint8_t live, is_dir;
+  uint8_t live;
+  uint8_t flags; /* FF_* */
   /* in a bucket's first file only: files that probed past this bucket
    * (saturating at UINT16_MAX, then never lowered) */
   uint16_t spill;
@@ -455,7 +460,7 @@ static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
   fl->key[0] = key[0];
   fl->key[1] = key[1];
   fl->leases = fl->opens = fl->waiters = NIL;
-  fl->is_dir = is_dir;
+  fl->flags = is_dir ? FF_DIR : 0;
   fl->live = 1;
   m->n_files++;
   return f;
@@ -800,7 +805,7 @@ static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
   ls->file_key[0] = m->files[f].key[0];
   ls->file_key[1] = m->files[f].key[1];
   ls->tprev = ls->tnext = NIL;
-  ls->flags = LF_LIVE | (m->files[f].is_dir ? LF_DIR : 0);
+  ls->flags = LF_LIVE | (m->files[f].flags & FF_DIR ? LF_DIR : 0);
   ls->next_in_file = m->files[f].leases;
   m->files[f].leases = l;
   m->clients[client].refs++;
@@ -821,6 +826,13 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
   while (*pp != l)
     pp = &m->leases[*pp].next_in_file;
   *pp = ls->next_in_file;
+  if (!(ls->flags & LF_KEYED) && (fl->flags & FF_OPLOCK)) {
+    /* an oplock went: is another left? */
+    fl->flags &= (uint8_t)~FF_OPLOCK;
+    for (uint32_t x = fl->leases; x != NIL; x = m->leases[x].next_in_file)
+      if (!(m->leases[x].flags & LF_KEYED))
+        fl->flags |= FF_OPLOCK;
+  }
   client_unref(m, ls->client);
   ls->flags = 0;
   ls->next_in_file = m->free_lease;
@@ -934,6 +946,10 @@ static uint8_t grantable(const smbx_lease_mgr *m, uint32_t f, uint32_t o,
     g &= (uint8_t)~(R | H);
   if (!(g & R))
     return 0;
+  /* the other opens take only W, and H beside a plain oplock: without
+   * either at stake there is nothing to walk */
+  if (!(g & W) && !(m->files[f].flags & FF_OPLOCK))
+    return g;
   for (uint32_t x = m->files[f].opens; x != NIL; x = m->opens[x].next) {
     const lopen *op = &m->opens[x];
     if (x == o)
@@ -1305,6 +1321,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
     return;
   m->leases[l].state = got;
   m->leases[l].nopens = 1;
+  m->files[f].flags |= FF_OPLOCK;
   op->ref = l;
   g->oplock_level = oplock_level_of(got);
 }
@@ -1769,6 +1786,11 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
     if (file_find(m, fl->key) != f)
       FAIL("file not in the file table");
     uint32_t home = file_home(m, file_hash(m, fl->key));
+    bool oplock = false;
+    for (uint32_t l = fl->leases; l != NIL; l = m->leases[l].next_in_file)
+      oplock |= !(m->leases[l].flags & LF_KEYED);
+    if (oplock != ((fl->flags & FF_OPLOCK) != 0))
+      FAIL("file's oplock flag disagrees with its leases");
     steps += f / 2 >= home ? f / 2 - home : m->file_buckets - home + f / 2;
     if (fl->leases == NIL && fl->opens == NIL && fl->waiters == NIL)
       FAIL("unused file kept");

@@ -1621,6 +1621,34 @@ static void lease_oplock_blocks_lease_h(void **st)
   fx_free(f);
 }
 
+/* The file remembers whether a plain oplock is among its leases (a grant
+ * without W at stake skips the walk of the other opens otherwise): with
+ * two oplocks, closing one leaves the flag set, closing both clears it. */
+static void lease_oplock_flag_follows_the_oplocks(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t a, b, c, d;
+  smbx_lease_grant g = open_now(
+      f, &(oa){.access = ACC_STAT, .level = SMBX_SMB2_OPLOCK_LEVEL_II}, &a);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_II);
+  g = open_now(f, &(oa){.guid = GC, .access = ACC_STAT,
+                        .level = SMBX_SMB2_OPLOCK_LEVEL_II}, &b);
+  assert_int_equal(g.oplock_level, SMBX_SMB2_OPLOCK_LEVEL_II);
+  assert_int_equal(smbx_lease_close(f->m, a, f->now), 0);
+  assert_lease_structure(f);
+  g = open_now(f, &(oa){.guid = GB, .version = 2, .key = 1, .state = R | H},
+               &c);
+  assert_int_equal(g.lease.state, R); /* the other oplock still there */
+  assert_int_equal(smbx_lease_close(f->m, b, f->now), 0);
+  assert_lease_structure(f);
+  g = open_now(f, &(oa){.guid = GB, .version = 2, .key = 2, .state = R | H},
+               &d);
+  assert_int_equal(g.lease.state, R | H);
+  assert_lease_structure(f);
+  fx_free(f);
+}
+
 /* ---- resources ----------------------------------------------------------- */
 
 static int scenario_new(test_alloc *ta, void *arg)
@@ -2001,6 +2029,7 @@ int main(void)
       cmocka_unit_test(lease_case_58_dir_no_storm),
       cmocka_unit_test(lease_oplock_batch_break_to_ii),
       cmocka_unit_test(lease_oplock_blocks_lease_h),
+      cmocka_unit_test(lease_oplock_flag_follows_the_oplocks),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
