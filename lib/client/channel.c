@@ -211,10 +211,10 @@ static bool has_channel(const smbx_client *cli, uint64_t sh)
   return false;
 }
 
-uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len)
+uint32_t smbx__cli_before_send(cconn *cc, const csess *cs, uint64_t sh,
+                               size_t len)
 {
   smbx_client *cli = cc->cli;
-  const csess *cs = sh ? smbx__slab_lookup(&cli->sessions, sh) : NULL;
   if (!cs || cs->dialect < SMBX_SMB2_DIALECT_300)
     return 0;
   uint8_t *p = cli->sbuf + SMBX__CONN_HEADROOM;

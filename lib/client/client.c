@@ -1177,14 +1177,14 @@ int smbx_client_release(smbx_client *cli, uint64_t conn, uint64_t hold,
 /* Sends the message at sbuf + HEADROOM and records its slots. A request
  * on a tree whose share asked for encryption goes encrypted, or not at
  * all (SMBX_ERR_AUTH) when the session cannot encrypt (3.2.4.1.8). */
-static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
-                    uint64_t user, uint8_t kind, uint64_t session,
-                    uint64_t *reqs, size_t n)
+static int send_msg_cs(cconn *cc, csess *cs, size_t len,
+                       const smbx__conn_send_opts *o, uint64_t user,
+                       uint8_t kind, uint64_t session, uint64_t *reqs,
+                       size_t n)
 {
   smbx_client *cli = cc->cli;
   uint64_t one;
   uint64_t *r = reqs ? reqs : &one;
-  csess *cs = sess_get(cli, session);
   const uint8_t *pdu = out_pdu(cli);
   uint32_t tid = len >= SMBX_SMB2_HDR_SIZE ? smbx__get_le32(pdu + 36) : 0;
   uint16_t cmd = len >= SMBX_SMB2_HDR_SIZE ? smbx__get_le16(pdu + 12) : 0;
@@ -1203,7 +1203,7 @@ static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
   /* room for the completions (events owed) of this message */
   if (!ev_room(cli, reqs ? n : 1))
     return SMBX_ERR_NOMEM;
-  uint32_t keep = smbx__cli_before_send(cc, session, len);
+  uint32_t keep = smbx__cli_before_send(cc, cs, session, len);
   int rc = smbx__conn_send(cc->c, cli->sbuf, cli->sbuf_cap, len, o, user, r,
                            reqs ? n : 1, cli->now);
   if (rc < 0) {
@@ -1223,6 +1223,15 @@ static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
     }
   }
   return 0;
+}
+
+/* send_msg_cs for session handle `session` (0: none). */
+static int send_msg(cconn *cc, size_t len, const smbx__conn_send_opts *o,
+                    uint64_t user, uint8_t kind, uint64_t session,
+                    uint64_t *reqs, size_t n)
+{
+  return send_msg_cs(cc, sess_get(cc->cli, session), len, o, user, kind,
+                     session, reqs, n);
 }
 
 static void req_hdr(smbx_smb2_hdr *h, uint16_t cmd, uint64_t sid,
@@ -1854,7 +1863,8 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
   }
   uint64_t r = 0;
   rc = n < 0 ? SMBX_ERR_RANGE
-             : send_msg(cc, (size_t)n, NULL, user, CK_REQ, session, &r, 1);
+             : send_msg_cs(cc, cs, (size_t)n, NULL, user, CK_REQ, session, &r,
+                           1);
   if (rc) {
     smbx__cli_rdma_unprepare(cc->rdma, &chain);
     return rc;

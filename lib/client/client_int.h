@@ -125,10 +125,12 @@ bool smbx__cli_protected(const csess *cs, uint32_t tree_id);
 /* The least loaded live channel of session sh (conn handle), or 0. */
 uint64_t smbx__cli_pick(const smbx_client *cli, uint64_t sh);
 /* Before conn cc sends the message at sbuf + HEADROOM (len bytes) for
- * session sh: stamps the session's ChannelSequence into each PDU and, for
- * a replayable single PDU on a session with several channels, keeps a
- * copy. Returns the copy's id for the request's slot, or 0. */
-uint32_t smbx__cli_before_send(cconn *cc, uint64_t sh, size_t len);
+ * session sh (cs: that session, NULL for none): stamps the session's
+ * ChannelSequence into each PDU and, for a replayable single PDU on a
+ * session with several channels, keeps a copy. Returns the copy's id for
+ * the request's slot, or 0. */
+uint32_t smbx__cli_before_send(cconn *cc, const csess *cs, uint64_t sh,
+                               size_t len);
 /* The send failed or the request completed: drop its copy. */
 void smbx__cli_replay_drop(smbx_client *cli, uint32_t id);
 /* The caller's buffer of a READ/WRITE by RDMA (smbx__cli_rdma_take):

@@ -39,6 +39,7 @@ struct smbx__srv_rdma {
   smbx__conn *c;
   smbx__rdma *trk;
   smbx__srv_rdma_push_fn push;
+  void *push_ctx;
   rreq *q;
   uint32_t n, max_sge, n_respond;
   uint64_t now;
@@ -51,7 +52,8 @@ static void on_done(void *ctx, uint64_t user, int err, uint64_t bytes);
 int smbx__srv_rdma_new(smbx__srv_rdma **out, smbx_server *srv, uint64_t conn,
                        smbx__conn *c, const smbx_transport *t,
                        const smbx_server_settings *s, uint32_t n_slots,
-                       smbx__srv_rdma_push_fn push, const smbx_allocator *a)
+                       smbx__srv_rdma_push_fn push, void *push_ctx,
+                       const smbx_allocator *a)
 {
   *out = NULL;
   if (!t->rdma_read || !t->rdma_write || s->rdma_max_ops == 0)
@@ -64,6 +66,7 @@ int smbx__srv_rdma_new(smbx__srv_rdma **out, smbx_server *srv, uint64_t conn,
   r->conn = conn;
   r->c = c;
   r->push = push;
+  r->push_ctx = push_ctx;
   r->n = n_slots;
   /* a transfer may name more elements than one operation carries */
   r->max_sge = s->rdma_max_xfer_sge > s->rdma_max_sge ? s->rdma_max_xfer_sge
@@ -189,7 +192,7 @@ void smbx__srv_rdma_forget(smbx__srv_rdma *r, uint64_t req)
 
 static void push_done(smbx__srv_rdma *r, const rreq *q, int err)
 {
-  smbx_event *e = r->push(r->srv, r->conn, SMBX_EV_RDMA_DONE);
+  smbx_event *e = r->push(r->push_ctx, SMBX_EV_RDMA_DONE);
   if (!e)
     return;
   e->flags = SMBX_EVF_RDMA;

@@ -13,17 +13,17 @@
 
 typedef struct smbx__srv_rdma smbx__srv_rdma;
 
-/* Pushes one event for the connection (server.c's queue); NULL when the
- * queue cannot grow. */
-typedef smbx_event *(*smbx__srv_rdma_push_fn)(smbx_server *srv,
-                                               uint64_t conn, uint32_t type);
+/* Pushes one event for the connection (server.c's queue; ctx is the
+ * connection's, given at creation); NULL when the queue cannot grow. */
+typedef smbx_event *(*smbx__srv_rdma_push_fn)(void *ctx, uint32_t type);
 
 /* Created for an SMB Direct connection whose transport has rdma_read and
  * rdma_write (else *out stays NULL: RDMA channels are refused). */
 int smbx__srv_rdma_new(smbx__srv_rdma **out, smbx_server *srv, uint64_t conn,
                        smbx__conn *c, const smbx_transport *t,
                        const smbx_server_settings *s, uint32_t n_slots,
-                       smbx__srv_rdma_push_fn push, const smbx_allocator *a);
+                       smbx__srv_rdma_push_fn push, void *push_ctx,
+                       const smbx_allocator *a);
 void smbx__srv_rdma_free(smbx__srv_rdma *r);
 
 /* A READ/WRITE arrived (r NULL on TCP). Returns 0 when the host gets it

@@ -1431,10 +1431,10 @@ static void up_writable(void *ctx)
   smbx__srv_rdma_writable(sc->rdma);
 }
 
-static smbx_event *rdma_push_ev(smbx_server *srv, uint64_t conn,
-                                uint32_t type)
+static smbx_event *rdma_push_ev(void *ctx, uint32_t type)
 {
-  return ev_push(srv, type, conn_get(srv, conn));
+  sconn *sc = ctx;
+  return ev_push(sc->srv, type, sc);
 }
 
 /* After every call into a connection: a deferred protocol kill. */
@@ -1679,7 +1679,7 @@ int smbx_server_add_smbd(smbx_server *srv, const smbx_smbd_settings *ss,
     return rc;
   }
   rc = smbx__srv_rdma_new(&sc->rdma, srv, sc->handle, sc->c, t, &srv->s,
-                          sc->n_slots, rdma_push_ev, &srv->alloc);
+                          sc->n_slots, rdma_push_ev, sc, &srv->alloc);
   if (rc) {
     conn_destroy(srv, sc);
     return rc;
