@@ -1079,6 +1079,30 @@ int smbx_lease_create_parse(const smbx_smb2_create_req *cr, uint32_t flags,
   return 0;
 }
 
+/* 3.3: what an open takes away from the other leases of its file; *must:
+ * what it waits for. */
+static uint8_t open_drop(const smbx_lease_open_req *req, uint8_t *must)
+{
+  bool over = !req->is_dir && (req->disposition == DISP_SUPERSEDE ||
+                               req->disposition == DISP_OVERWRITE ||
+                               req->disposition == DISP_OVERWRITE_IF);
+  if (req->share_conflict) {
+    /* the open fails unless the holders close: only H goes */
+    *must = H;
+    return H;
+  }
+  if (over) {
+    *must = W;
+    return RWH;
+  }
+  if (req->access & ~ACC_STAT) {
+    *must = W;
+    return W;
+  }
+  *must = 0;
+  return 0;
+}
+
 int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
                           uint64_t now_ns, uint64_t *open, uint32_t *status)
 {
@@ -1107,12 +1131,6 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
     client_unref(m, c);
     return SMBX_ERR_LIMIT;
   }
-  /* the grant checks the file's other opens and their leases: start
-   * loading both while the rest of begin runs */
-  if (m->files[f].opens != NIL)
-    smbx__prefetch(&m->opens[m->files[f].opens]);
-  if (m->files[f].leases != NIL)
-    smbx__prefetch(&m->leases[m->files[f].leases]);
   uint32_t wi = m->free_wait;
   lwait *w = &m->waits[wi];
   uint32_t next_free = w->next_free;
@@ -1132,6 +1150,18 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   w->lease_hash = lh;
   w->lease = req->lease;
   w->honoured = lease_honoured(w);
+  /* 3.3: what this open takes away from the other leases, and what it
+   * waits for */
+  uint8_t must = 0, drop = open_drop(req, &must);
+  if (drop || !w->honoured || (req->lease.state & W) ||
+      (m->files[f].flags & FF_OPLOCK)) {
+    /* breaking or granting will walk the file's other opens and leases:
+     * start loading the first of each while the rest of begin runs */
+    if (m->files[f].opens != NIL)
+      smbx__prefetch(&m->opens[m->files[f].opens]);
+    if (m->files[f].leases != NIL)
+      smbx__prefetch(&m->leases[m->files[f].leases]);
+  }
   uint32_t own = NIL;
   /* 3.1: one key, one object per client; checked even when the context is
    * then ignored (a directory without DIRECTORY_LEASING: Samba) */
@@ -1170,23 +1200,6 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
     own = NIL;
   w->exempt = own;
 
-  /* 3.3: what this open takes away from the other leases, and what it
-   * waits for */
-  uint8_t drop = 0, must = 0;
-  bool over = !req->is_dir && (req->disposition == DISP_SUPERSEDE ||
-                               req->disposition == DISP_OVERWRITE ||
-                               req->disposition == DISP_OVERWRITE_IF);
-  if (req->share_conflict) {
-    /* the open fails unless the holders close: only H goes */
-    drop = H;
-    must = H;
-  } else if (over) {
-    drop = RWH;
-    must = W;
-  } else if (op->flags & OF_NONSTAT) {
-    drop = W;
-    must = W;
-  }
   break_file(m, f, own, drop, now_ns);
   if (req->has_parent && (m->s.flags & SMBX_LEASE_DIR_WRITE)) {
     /* an open inside a directory another key holds W on (opt-in) */
