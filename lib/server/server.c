@@ -12,6 +12,7 @@
 #include "server/server_int.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/evq.h"
 #include "core/ring.h"
 #include "core/slab.h"
@@ -85,12 +86,20 @@ static smbx_event *ev_push(smbx_server *srv, uint32_t type, const sconn *sc)
   return smbx__evq_push(&srv->evq, type, sc ? sc->handle : 0);
 }
 
+/* next_event while backpressure is on: off once the host caught up */
+SMBX__COLD static int next_event_bp(smbx_server *srv, smbx_event *ev)
+{
+  if (smbx__ring_len(&srv->evq) <= EVQ_LOW)
+    set_backpressure(srv, false);
+  return smbx__evq_pop(&srv->evq, ev);
+}
+
 int smbx_server_next_event(smbx_server *srv, smbx_event *ev)
 {
   if (!srv || !ev || ev->struct_size < offsetof(smbx_event, u))
     return SMBX_ERR_INVAL;
-  if (srv->bp && smbx__ring_len(&srv->evq) <= EVQ_LOW)
-    set_backpressure(srv, false);
+  if (srv->bp)
+    return next_event_bp(srv, ev);
   return smbx__evq_pop(&srv->evq, ev);
 }
 
