@@ -101,6 +101,10 @@ typedef struct lease {
 } lease;
 _Static_assert(sizeof(lease) == 64, "a lease is one cache line");
 
+/* 1024 hints, 4 KB: with more breaks outstanding than that, acks whose
+ * hint was overwritten look in the lease table */
+#define ACK_HINT_BITS 10u
+
 /* the pools objects are looked up in at random: line-aligned, so a
  * 64-byte lease or a 32-byte file or open never straddles two lines */
 #define POOL_ALIGN 64u
@@ -169,6 +173,11 @@ struct smbx_lease_mgr {
   uint32_t n_leases, n_files, n_opens, n_clients, n_waits, n_breaking;
   uint32_t thead, ttail; /* breaking list */
   uint64_t keyed_changes; /* leases entered into or removed from lease_tab */
+  /* index + 1 of a lease whose break awaits an ack, by ack_hint_slot():
+   * a hint only (stale or overwritten slots are told apart by the
+   * lease's own client and key), so an ack usually finds its lease
+   * without a miss in the lease table */
+  uint32_t ack_hint[1u << ACK_HINT_BITS];
   smbx__itab lease_tab, client_tab;
   smbx__ring evq;
   uint64_t breaks_sent, timeouts;
@@ -840,6 +849,17 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
   m->n_leases--;
 }
 
+/* The ack hint of a client's key: a multiplicative hash of the key's first
+ * half and the client index. Unseeded: a peer choosing colliding keys
+ * only sends its own acks to the table. */
+static uint32_t ack_hint_slot(uint32_t client, const uint8_t key[16])
+{
+  uint64_t k;
+  memcpy(&k, key, 8);
+  k ^= (uint64_t)client * UINT64_C(0x9e3779b97f4a7c15);
+  return (uint32_t)((k * UINT64_C(0xff51afd7ed558ccd)) >> (64 - ACK_HINT_BITS));
+}
+
 /* Start a break of lease l toward `target` (leases.md 3.5). `step`: the
  * start state of the cycle this is a follow-up step of after an ack (same
  * epoch), 0 for a new cycle. */
@@ -878,6 +898,7 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
   ls->required = step ? (uint8_t)(ls->required & target) : target;
   ls->offered = target;
   set_breaking(m, l, step ? step : cur, now);
+  m->ack_hint[ack_hint_slot(ls->client, ls->key)] = l + 1;
   ev_break(m, l, op, cur, target, true);
 }
 
@@ -1528,7 +1549,17 @@ int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
   if (!m || !client_guid || !ack || !resp || !status)
     return SMBX_ERR_INVAL;
   memset(resp, 0, sizeof *resp);
-  uint32_t l = lease_lookup(m, client_guid, ack->lease_key);
+  uint32_t c = client_find(m, client_guid), l = NIL;
+  if (c != NIL) {
+    uint32_t hint = m->ack_hint[ack_hint_slot(c, ack->lease_key)];
+    const lease *hl = hint ? &m->leases[hint - 1] : NULL;
+    if (hl && (hl->flags & LF_KEYED) && hl->client == c &&
+        memcmp(hl->key, ack->lease_key, 16) == 0)
+      l = hint - 1; /* (client, key) names one keyed lease */
+    else
+      l = lease_find(m, c, ack->lease_key,
+                     lease_hash(m, client_guid, ack->lease_key));
+  }
   if (l == NIL) {
     *status = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
     return 0;

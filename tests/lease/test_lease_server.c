@@ -1973,6 +1973,36 @@ static void lease_query_reports_file_and_parent_keys(void **st)
   fx_free(f);
 }
 
+/* A break leaves a hint of its lease for the ack; the hint is checked
+ * against the lease's own client and key: once the lease is gone, and
+ * once its slot serves another key of the same client, an ack of the old
+ * key finds nothing, and the new lease is not touched. */
+static void lease_ack_hint_never_names_another_lease(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  smbx_lease_event e;
+  uint64_t o;
+  /* key 3 keeps client A known throughout */
+  open_now(f, &(oa){.file = F2, .version = 2, .key = 3, .state = R}, NULL);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, &o);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  assert_int_equal(next(f, &e), 1); /* RH -> NONE, ack required */
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), 0);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  /* the freed lease slot is reused by key 2 of the same client */
+  open_now(f, &(oa){.version = 2, .key = 2, .state = R | H}, NULL);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_OBJECT_NAME_NOT_FOUND);
+  assert_int_equal(info(f, GA, 2).state, R | H);
+  /* key 2 breaking: its own ack goes through */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  assert_int_equal(next(f, &e), 1);
+  assert_int_equal(ack(f, GA, 2, 0, NULL), SMBX_STATUS_SUCCESS);
+  assert_int_equal(info(f, GA, 2).state, 0);
+  assert_lease_structure(f);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -2036,6 +2066,7 @@ int main(void)
       cmocka_unit_test(lease_finish_sees_keys_changed_since_begin),
       cmocka_unit_test(lease_short_structs_get_their_prefix),
       cmocka_unit_test(lease_query_reports_file_and_parent_keys),
+      cmocka_unit_test(lease_ack_hint_never_names_another_lease),
       cmocka_unit_test(lease_itab_tagged_slots_full_load),
       cmocka_unit_test(lease_itab_saturated_distances),
   };
