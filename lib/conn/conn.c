@@ -591,8 +591,8 @@ int smbx__conn_tcp_feed(smbx__conn *c, uint8_t *data, size_t len,
   return c->err ? c->err : 0;
 }
 
-/* SMB Direct: events arrive synchronously inside an engine call; queue
- * them and act once the engine returned (it must not be re-entered). */
+/* A message the engine delivered (its token released when it is done):
+ * held and processed. */
 static void take_message(smbx__conn *c, uint8_t *p, size_t len,
                          uint64_t token, bool inv, uint32_t rkey, uint64_t now)
 {
@@ -616,6 +616,9 @@ static void take_message(smbx__conn *c, uint8_t *p, size_t len,
   process_msg(c, hh, now);
 }
 
+/* SMB Direct: events arrive synchronously inside an engine call; queue
+ * them and act once the engine returned (it must not be re-entered, with
+ * the exceptions below). */
 static void smbd_upcall(void *ctx, const smbx_smbd_event *ev)
 {
   smbx__conn *c = ctx;
