@@ -560,7 +560,7 @@ static void srv_session(nh *x, const smbx_event *e)
    * answer MORE_PROCESSING_REQUIRED with "CHALn", then SUCCESS */
   const uint8_t *b = e->u.session.blob;
   size_t n = e->u.session.blob_len;
-  char tok[16];
+  char tok[16] = {0}; /* a short token ("BAD") is still read at tok + 4 */
   size_t k = n < sizeof tok - 1 ? n : sizeof tok - 1;
   memcpy(tok, b, k);
   tok[k] = 0;
