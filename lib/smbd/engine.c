@@ -271,7 +271,8 @@ int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
   d->torn = true;
   d->fail_pending = false;
   d->state = SMBX_SMBD_STATE_DISCONNECTED;
-  d->neg_deadline = d->idle_deadline = d->zc_deadline = SMBX__SMBD_NEVER;
+  d->neg_deadline = d->ka_deadline = d->zc_deadline = SMBX__SMBD_NEVER;
+  d->last_rx = SMBX__SMBD_NEVER;
   d->due &= (uint8_t)~DUE_ZC;
   emit_simple(d, SMBX_SMBD_EV_DISCONNECTED, 0, 0);
   /* queued fragments never go out: their slots are ours again */
@@ -401,7 +402,7 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   d->free_head = d->q_head = d->q_tail = SMBX__SMBD_NIL;
   d->bl_head = d->bl_tail = SMBX__SMBD_NIL;
   d->ra_cur = SMBX__SMBD_NIL;
-  d->idle_deadline = d->zc_deadline = SMBX__SMBD_NEVER;
+  d->ka_deadline = d->zc_deadline = d->last_rx = SMBX__SMBD_NEVER;
   uint64_t nto = st.negotiate_timeout_ns;
   if (!nto)
     nto = (st.role == SMBX_SMBD_ROLE_PASSIVE ? 5 : 120) * NS_PER_S;
@@ -516,7 +517,7 @@ static int negotiated(smbx_smbd *d, uint64_t now)
 {
   d->state = SMBX_SMBD_STATE_CONNECTED;
   d->neg_deadline = SMBX__SMBD_NEVER;
-  d->idle_deadline = smbx__smbd_idle_after(now, d->s.keepalive_interval_ns);
+  d->last_rx = now; /* the idle timer starts */
   emit_simple(d, SMBX_SMBD_EV_NEGOTIATED, 0, 0);
   return 0;
 }
@@ -817,8 +818,9 @@ uint64_t smbx_smbd_expiry(const smbx_smbd *d)
   if (!d || d->torn)
     return SMBX__SMBD_NEVER;
   uint64_t e = d->neg_deadline;
-  if (d->idle_deadline < e)
-    e = d->idle_deadline;
+  uint64_t idle = smbx__smbd_idle_deadline(d);
+  if (idle < e)
+    e = idle;
   if (d->zc_deadline < e)
     e = d->zc_deadline;
   return e;
@@ -836,7 +838,7 @@ int smbx_smbd_handle_expiry(smbx_smbd *d, uint64_t now_ns)
   if (d->zc_deadline <= now_ns)
     return smbx__smbd_terminate(d, SMBX_ERR_TIMEOUT,
                                 "smbd: no send credits granted in time", 0, 0);
-  if (d->idle_deadline <= now_ns) {
+  if (smbx__smbd_idle_deadline(d) <= now_ns) {
     /* 3.1.6.2 idle timer: first expiry requests a keepalive, a second one
      * without any message received in between terminates */
     if (d->ka != KA_NONE)
@@ -844,7 +846,7 @@ int smbx_smbd_handle_expiry(smbx_smbd *d, uint64_t now_ns)
                                   "smbd: keepalive not answered", 0, 0);
     d->ka = KA_PENDING;
     d->due |= DUE_KA;
-    d->idle_deadline = smbx__smbd_after(now_ns, d->s.keepalive_timeout_ns);
+    d->ka_deadline = smbx__smbd_after(now_ns, d->s.keepalive_timeout_ns);
     int rc = smbx__smbd_pump(d, now_ns);
     return rc < 0 ? rc : 0;
   }

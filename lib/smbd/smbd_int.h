@@ -113,8 +113,11 @@ struct smbx_smbd {
   int err, ev_err;
   uint32_t ntstatus;
   smbx_error_detail detail;
-  /* timers (absolute ns, SMBX__SMBD_NEVER = off) */
-  uint64_t neg_deadline, idle_deadline, zc_deadline;
+  /* timers (absolute ns, SMBX__SMBD_NEVER = off). The idle timer is
+   * keepalive_interval after last_rx (the last message received: only the
+   * time is stored per message) while ka is KA_NONE, else ka_deadline. */
+  uint64_t neg_deadline, ka_deadline, zc_deadline;
+  uint64_t last_rx;
   /* receive buffers */
   smbx__smbd_rbuf *rb;
   uint32_t n_rb, n_free, n_posted, n_held, rbf_head;
@@ -145,11 +148,16 @@ static inline uint64_t smbx__smbd_after(uint64_t now, uint64_t dt)
   return dt >= SMBX__SMBD_NEVER - now ? SMBX__SMBD_NEVER : now + dt;
 }
 
-/* the idle deadline after a received message; keepalive_interval_ns 0 =
- * no keepalive */
-static inline uint64_t smbx__smbd_idle_after(uint64_t now, uint64_t dt)
+/* the idle timer's deadline (3.1.6.2), computed when asked: with no
+ * keepalive owed, keepalive_interval_ns after the last message received
+ * (0 = no keepalive; off before negotiation and after teardown) */
+static inline uint64_t smbx__smbd_idle_deadline(const smbx_smbd *d)
 {
-  return dt ? smbx__smbd_after(now, dt) : SMBX__SMBD_NEVER;
+  if (d->ka != KA_NONE)
+    return d->ka_deadline;
+  if (d->last_rx == SMBX__SMBD_NEVER || !d->s.keepalive_interval_ns)
+    return SMBX__SMBD_NEVER;
+  return smbx__smbd_after(d->last_rx, d->s.keepalive_interval_ns);
 }
 
 /* engine.c */
