@@ -225,15 +225,14 @@ static inline int smbx__conn_smbd_ready(const smbx__conn *c)
  * (writable() owed), SMBX_ERR_RANGE (too large), or a fatal code. */
 int smbx__conn_smbd_post_failed(smbx__conn *c, int rc);
 /* SMB Direct: hands n bytes at p to the engine, as SEND_WITH_INVALIDATE
- * when one is armed (then it is spent). */
+ * when one is armed (then it is spent). Only after smbx__conn_smbd_ready
+ * said 0: the engine's owner entry skips those checks. */
 static inline int smbx__conn_smbd_post(smbx__conn *c, uint8_t *p, size_t n,
                                        uint64_t now)
 {
-  smbx_sge sg = {p, (uint32_t)n, 0, 0};
   uint32_t sflags = c->send_inv ? SMBX_SEND_INVALIDATE : 0;
   c->send_inv = false;
-  int rc = smbx_smbd_send(c->smbd, &sg, 1, sflags, c->send_inv_rkey, NULL,
-                          now);
+  int rc = smbx__smbd_send_msg(c->smbd, p, n, sflags, c->send_inv_rkey, now);
   return rc < 0 ? smbx__conn_smbd_post_failed(c, rc) : 0;
 }
 /* Sends the message at buf + HEADROOM (len bytes), encrypting with k when

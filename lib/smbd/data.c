@@ -171,6 +171,59 @@ int smbx__smbd_grow_for(smbx_smbd *d, uint64_t nf)
                                                           : 0;
 }
 
+/* The common case: nothing queued ahead and a credit to spare (no grant
+ * is owed), so a message of one fragment goes out now, without the queue
+ * round. */
+static inline bool can_send_now(const smbx_smbd *d)
+{
+  return d->q_head == SMBX__SMBD_NIL && d->send_credits > 1 &&
+         d->recv_credits > 0 && d->n_inflight < d->s.send_queue_depth;
+}
+
+/* Sends the message (total bytes in n_iov pieces, one fragment, a slot
+ * reserved, can_send_now) at once. */
+static inline int send_single(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
+                              uint32_t total, uint32_t flags,
+                              uint32_t invalidate_rkey, uint64_t id,
+                              uint64_t now)
+{
+  int g = compute_grant(d, false);
+  if (g < 0)
+    return g;
+  uint32_t i = smbx__smbd_slot_get(d);
+  smbx__smbd_slot *s = &d->slot[i];
+  uint8_t *mem = smbx__smbd_slot_mem(d, i);
+  uint8_t *dst = mem + SMBX_SMBD_DATA_HDR_SIZE;
+  for (size_t k = 0; k < n_iov; k++) {
+    if (iov[k].length)
+      memcpy(dst, iov[k].addr, iov[k].length);
+    dst += iov[k].length;
+  }
+  s->kind = SK_DATA;
+  s->data_len = total;
+  s->remaining = 0;
+  s->last = 1;
+  s->msg_id = id;
+  s->inv = (flags & SMBX_SEND_INVALIDATE) != 0;
+  s->inv_rkey = s->inv ? invalidate_rkey : 0;
+  int rc = send_one(d, i, mem, (uint32_t)g, now);
+  if (rc == 0)
+    rc = smbx__smbd_pump(d, now);
+  return rc < 0 ? rc : 0;
+}
+
+int smbx__smbd_send_msg(smbx_smbd *d, const uint8_t *p, size_t len,
+                        uint32_t flags, uint32_t invalidate_rkey,
+                        uint64_t now_ns)
+{
+  /* len 0 wraps past one_frag_max; one slot stays for control messages */
+  smbx_sge sg = {(void *)(uintptr_t)p, (uint32_t)len, 0, 0};
+  if (len - 1 < d->one_frag_max && d->n_free_slots > 1 && can_send_now(d))
+    return send_single(d, &sg, 1, (uint32_t)len, flags, invalidate_rkey,
+                       ++d->msg_seq, now_ns);
+  return smbx_smbd_send(d, &sg, 1, flags, invalidate_rkey, NULL, now_ns);
+}
+
 int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
                    uint32_t flags, uint32_t invalidate_rkey, uint64_t *msg_id,
                    uint64_t now_ns)
@@ -209,35 +262,9 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
   uint64_t id = ++d->msg_seq;
   if (msg_id)
     *msg_id = id;
-  /* the common case: one fragment, nothing queued ahead of it and a
-   * credit to spare (no grant is owed), so it goes out now, without the
-   * queue round */
-  if (nf == 1 && d->q_head == SMBX__SMBD_NIL && d->send_credits > 1 &&
-      d->recv_credits > 0 && d->n_inflight < d->s.send_queue_depth) {
-    int g = compute_grant(d, false);
-    if (g < 0)
-      return g;
-    uint32_t i = smbx__smbd_slot_get(d); /* reserved above */
-    smbx__smbd_slot *s = &d->slot[i];
-    uint8_t *mem = smbx__smbd_slot_mem(d, i);
-    uint8_t *dst = mem + SMBX_SMBD_DATA_HDR_SIZE;
-    for (size_t k = 0; k < n_iov; k++) {
-      if (iov[k].length)
-        memcpy(dst, iov[k].addr, iov[k].length);
-      dst += iov[k].length;
-    }
-    s->kind = SK_DATA;
-    s->data_len = (uint32_t)total;
-    s->remaining = 0;
-    s->last = 1;
-    s->msg_id = id;
-    s->inv = (flags & SMBX_SEND_INVALIDATE) != 0;
-    s->inv_rkey = s->inv ? invalidate_rkey : 0;
-    rc = send_one(d, i, mem, (uint32_t)g, now_ns);
-    if (rc == 0)
-      rc = smbx__smbd_pump(d, now_ns);
-    return rc < 0 ? rc : 0;
-  }
+  if (nf == 1 && can_send_now(d))
+    return send_single(d, iov, n_iov, (uint32_t)total, flags,
+                       invalidate_rkey, id, now_ns);
   uint64_t left = total;
   size_t k = 0, koff = 0;
   for (uint64_t f = 0; f < nf; f++) {

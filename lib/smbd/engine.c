@@ -549,6 +549,8 @@ static void take_peer_params(smbx_smbd *d, uint16_t credits_requested,
   d->max_send = max_receive < d->s.max_send_size ? max_receive
                                                  : d->s.max_send_size;
   d->max_frag_send = max_fragmented;
+  uint32_t per = d->max_send - SMBX_SMBD_DATA_HDR_SIZE;
+  d->one_frag_max = per < max_fragmented ? per : max_fragmented;
   d->recv_credit_target = credits_requested < d->s.recv_credit_max
                               ? credits_requested
                               : d->s.recv_credit_max;

@@ -104,6 +104,9 @@ struct smbx_smbd {
   uint8_t ka, due;
   /* negotiated, [MS-SMBD] 3.1.1.1 */
   uint32_t max_send, max_recv, max_frag_send, max_frag_recv, max_rw;
+  /* the largest message sent as one fragment: MaxSendSize less the
+   * header, within the peer's MaxFragmentedSize (0 until negotiated) */
+  uint32_t one_frag_max;
   uint32_t ird, ord;
   /* credits */
   uint32_t send_credits, send_credit_target;
@@ -292,6 +295,12 @@ static inline int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
     return 0;
   return smbx__smbd_pump_work(d, now);
 }
+/* smbx_smbd_send for the owner (the upcall is set) of one contiguous
+ * message, after it checked the engine takes messages (no error, not
+ * closing, CONNECTED: smbx__conn_smbd_ready). Same results otherwise. */
+int smbx__smbd_send_msg(smbx_smbd *d, const uint8_t *p, size_t len,
+                        uint32_t flags, uint32_t invalidate_rkey,
+                        uint64_t now_ns);
 int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                          uint32_t wc_flags, uint32_t rkey, uint64_t now);
 int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now);

@@ -335,6 +335,54 @@ static void owner_may_answer_an_in_place_message_from_the_upcall(void **state)
   h_fini(&x);
 }
 
+/* The owner's send entry (smbx__smbd_send_msg, after the owner's own
+ * state check) answers as smbx_smbd_send: empty or above the peer's
+ * MaxFragmentedSize is RANGE; one fragment goes at once, a longer message
+ * is fragmented; the bytes arrive unchanged and in order. */
+static void owner_send_entry_answers_as_smbd_send(void **state)
+{
+  (void)state;
+  h x;
+  smbx_smbd_settings sa = h_settings(0), sp = h_settings(1);
+  assert_int_equal(h_init(&x, &sa, &sp, 16, 16, 1000), 0);
+  upcalls = 0;
+  smbx__smbd_set_upcall(x.s[ACT].d, upcall, NULL);
+  h_establish(&x);
+  h_run(&x, 0);
+  smbx_smbd *d = x.s[ACT].d;
+  smbx_smbd_params p = h_params(&x, ACT);
+  static uint8_t big[8000], small[300];
+  uint64_t now = x.w->now;
+  assert_int_equal(smbx__smbd_send_msg(d, small, 0, 0, 0, now),
+                   SMBX_ERR_RANGE);
+  assert_int_equal(smbx__smbd_send_msg(d, big,
+                                       (size_t)p.max_fragmented_send_size + 1,
+                                       0, 0, now),
+                   SMBX_ERR_RANGE);
+  h_fill(small, sizeof small, 7);
+  h_fill(big, sizeof big, 9);
+  assert_int_equal(smbx__smbd_send_msg(d, small, sizeof small, 0, 0, now), 0);
+  assert_int_equal(smbx__smbd_send_msg(d, big, sizeof big, 0, 0, now), 0);
+  assert_int_equal(smbx__smbd_send_msg(d, small, sizeof small, 0, 0, now), 0);
+  h_run(&x, 0);
+  assert_int_equal(h_count(&x, PAS, SMBX_SMBD_EV_MESSAGE), 3);
+  const h_ev *e = h_find(&x, PAS, SMBX_SMBD_EV_MESSAGE, 0);
+  assert_int_equal(e->len, sizeof small);
+  assert_memory_equal(e->data, small, sizeof small);
+  e = h_find(&x, PAS, SMBX_SMBD_EV_MESSAGE, 1);
+  assert_int_equal(e->len, sizeof big);
+  assert_true(e->frags > 1);
+  assert_memory_equal(e->data, big, sizeof big);
+  e = h_find(&x, PAS, SMBX_SMBD_EV_MESSAGE, 2);
+  assert_int_equal(e->len, sizeof small);
+  assert_memory_equal(e->data, small, sizeof small);
+  h_expect_alive(&x, PAS);
+  p = h_params(&x, ACT);
+  assert_int_equal(p.sends_in_flight, 0);
+  assert_int_equal(p.sends_queued, 0);
+  h_fini(&x);
+}
+
 /* Every allocation smbx_smbd_new makes fails in turn: NOMEM, nothing
  * leaked, nothing registered. */
 static int alloc_scenario(test_alloc *ta, void *arg)
@@ -513,6 +561,7 @@ int main(void)
       cmocka_unit_test(linux_peer_profile_negotiates),
       cmocka_unit_test(owner_upcall_replaces_the_queue),
       cmocka_unit_test(owner_may_answer_an_in_place_message_from_the_upcall),
+      cmocka_unit_test(owner_send_entry_answers_as_smbd_send),
       cmocka_unit_test(test_alloc_each_failure_smbd_new),
       cmocka_unit_test(steady_state_allocates_nothing),
       cmocka_unit_test(buffers_are_made_on_first_need),
