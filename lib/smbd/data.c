@@ -61,7 +61,7 @@ static inline int send_one(smbx_smbd *d, uint32_t i, uint8_t *mem,
     d->due &= (uint8_t)~DUE_KA;
     /* the answer has keepalive_timeout from now, however long the
      * request waited for a credit */
-    d->ka_deadline = smbx__smbd_after(now, d->s.keepalive_timeout_ns);
+    d->idle_at = smbx__smbd_after(now, d->s.keepalive_timeout_ns);
   }
   uint16_t req = (uint16_t)d->send_credit_target;
   size_t hl = smbx__smbd_put_data_hdr(mem, req, (uint16_t)grant, flags,
@@ -383,7 +383,7 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
     d->due |= DUE_REPLY;
   d->ka = KA_NONE; /* 3.1.5.8: any message resets the idle timer */
   d->due &= (uint8_t)~DUE_KA;
-  d->last_rx = now;
+  d->idle_at = now;
   uint32_t mflags = (wc_flags & SMBX_WC_WITH_INVALIDATE) ? SMBX_SMBD_MSG_INVALIDATED : 0;
   if (m.data_length == 0) {
     /* an empty message (also mid-reassembly: older Linux senders) carries

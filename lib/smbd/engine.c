@@ -271,8 +271,7 @@ int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
   d->torn = true;
   d->fail_pending = false;
   d->state = SMBX_SMBD_STATE_DISCONNECTED;
-  d->neg_deadline = d->ka_deadline = d->zc_deadline = SMBX__SMBD_NEVER;
-  d->last_rx = SMBX__SMBD_NEVER;
+  d->neg_deadline = d->idle_at = d->zc_deadline = SMBX__SMBD_NEVER;
   d->due &= (uint8_t)~DUE_ZC;
   emit_simple(d, SMBX_SMBD_EV_DISCONNECTED, 0, 0);
   /* queued fragments never go out: their slots are ours again */
@@ -402,7 +401,7 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   d->free_head = d->q_head = d->q_tail = SMBX__SMBD_NIL;
   d->bl_head = d->bl_tail = SMBX__SMBD_NIL;
   d->ra_cur = SMBX__SMBD_NIL;
-  d->ka_deadline = d->zc_deadline = d->last_rx = SMBX__SMBD_NEVER;
+  d->idle_at = d->zc_deadline = SMBX__SMBD_NEVER;
   uint64_t nto = st.negotiate_timeout_ns;
   if (!nto)
     nto = (st.role == SMBX_SMBD_ROLE_PASSIVE ? 5 : 120) * NS_PER_S;
@@ -517,7 +516,7 @@ static int negotiated(smbx_smbd *d, uint64_t now)
 {
   d->state = SMBX_SMBD_STATE_CONNECTED;
   d->neg_deadline = SMBX__SMBD_NEVER;
-  d->last_rx = now; /* the idle timer starts */
+  d->idle_at = now; /* the idle timer starts */
   emit_simple(d, SMBX_SMBD_EV_NEGOTIATED, 0, 0);
   return 0;
 }
@@ -848,7 +847,7 @@ int smbx_smbd_handle_expiry(smbx_smbd *d, uint64_t now_ns)
                                   "smbd: keepalive not answered", 0, 0);
     d->ka = KA_PENDING;
     d->due |= DUE_KA;
-    d->ka_deadline = smbx__smbd_after(now_ns, d->s.keepalive_timeout_ns);
+    d->idle_at = smbx__smbd_after(now_ns, d->s.keepalive_timeout_ns);
     int rc = smbx__smbd_pump(d, now_ns);
     return rc < 0 ? rc : 0;
   }

@@ -104,9 +104,6 @@ struct smbx_smbd {
   uint8_t ka, due;
   /* negotiated, [MS-SMBD] 3.1.1.1 */
   uint32_t max_send, max_recv, max_frag_send, max_frag_recv, max_rw;
-  /* the largest message sent as one fragment: MaxSendSize less the
-   * header, within the peer's MaxFragmentedSize (0 until negotiated) */
-  uint32_t one_frag_max;
   uint32_t ird, ord;
   /* credits */
   uint32_t send_credits, send_credit_target;
@@ -116,16 +113,19 @@ struct smbx_smbd {
   int err, ev_err;
   uint32_t ntstatus;
   smbx_error_detail detail;
-  /* timers (absolute ns, SMBX__SMBD_NEVER = off). The idle timer is
-   * keepalive_interval after last_rx (the last message received: only the
-   * time is stored per message) while ka is KA_NONE, else ka_deadline. */
-  uint64_t neg_deadline, ka_deadline, zc_deadline;
-  uint64_t last_rx;
+  /* timers (absolute ns, SMBX__SMBD_NEVER = off). idle_at: with ka
+   * KA_NONE the time of the last message received (the idle timer runs
+   * keepalive_interval from there: only the time is stored per message),
+   * else the deadline of the keepalive's answer. */
+  uint64_t neg_deadline, idle_at, zc_deadline;
   /* receive buffers */
   smbx__smbd_rbuf *rb;
   uint32_t n_rb, n_free, n_posted, n_held, rbf_head;
   uint32_t bl_head, bl_tail;
-  /* send slots */
+  /* send slots. one_frag_max: the largest message sent as one fragment
+   * (MaxSendSize less the header, within the peer's MaxFragmentedSize; 0
+   * until negotiated), here where the layout has room for it */
+  uint32_t one_frag_max;
   smbx__smbd_slot *slot;
   smbx__smbd_chunk *chunk;
   uint32_t n_chunks, n_made; /* chunk table size; slots made so far */
@@ -157,10 +157,10 @@ static inline uint64_t smbx__smbd_after(uint64_t now, uint64_t dt)
 static inline uint64_t smbx__smbd_idle_deadline(const smbx_smbd *d)
 {
   if (d->ka != KA_NONE)
-    return d->ka_deadline;
-  if (d->last_rx == SMBX__SMBD_NEVER || !d->s.keepalive_interval_ns)
+    return d->idle_at;
+  if (d->idle_at == SMBX__SMBD_NEVER || !d->s.keepalive_interval_ns)
     return SMBX__SMBD_NEVER;
-  return smbx__smbd_after(d->last_rx, d->s.keepalive_interval_ns);
+  return smbx__smbd_after(d->idle_at, d->s.keepalive_interval_ns);
 }
 
 /* engine.c */
