@@ -760,10 +760,8 @@ static void wait_free(smbx_lease_mgr *m, uint32_t wi)
 
 /* A lease of file f changed: wake the waiters that may now proceed. Opens
  * in progress keep their waiter (finish needs it); changes free theirs. */
-static void wake(smbx_lease_mgr *m, uint32_t f)
+static void wake_waiters(smbx_lease_mgr *m, uint32_t f)
 {
-  if (f == NIL)
-    return;
   /* waking one waiter changes no lease, so no other's readiness; the next
    * link is read before this one leaves the chain. The file is dropped
    * (wait_free) only with its chain empty, when next is NIL. */
@@ -777,6 +775,14 @@ static void wake(smbx_lease_mgr *m, uint32_t f)
     if (w->open == NIL)
       wait_free(m, wi);
   }
+}
+
+/* Most changes leave a file nobody waits on: that test inline, the walk
+ * out of line. */
+static inline void wake(smbx_lease_mgr *m, uint32_t f)
+{
+  if (f != NIL && m->files[f].waiters != NIL)
+    wake_waiters(m, f);
 }
 
 /* ---- leases --------------------------------------------------------------- */
@@ -1154,9 +1160,8 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   }
   uint32_t wi = m->free_wait;
   lwait *w = &m->waits[wi];
-  uint32_t next_free = w->next_free;
-  memset(w, 0, sizeof *w);
-  w->next_free = next_free;
+  /* every field is written below or before the waiter goes live (no
+   * memset: a free waiter is never read) */
   w->user = req->user;
   w->file = f;
   w->file2 = NIL;
@@ -1171,6 +1176,9 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   w->lease_hash = lh;
   w->lease = req->lease;
   w->honoured = lease_honoured(w);
+  w->must_drop = w->waiting = 0;
+  w->wnext[0] = w->wnext[1] = NIL;
+  w->reserved2 = 0;
   /* 3.3: what this open takes away from the other leases, and what it
    * waits for */
   uint8_t must = 0, drop = open_drop(req, &must);
@@ -1264,13 +1272,13 @@ static uint8_t oplock_bits(uint8_t level)
   }
 }
 
+/* g arrives zeroed (smbx_lease_open_finish) */
 static void fill_lease_grant(const smbx_lease_mgr *m, uint32_t l,
                              smbx_lease_grant *g, uint8_t version)
 {
   const lease *ls = &m->leases[l];
   g->oplock_level = SMBX_SMB2_OPLOCK_LEVEL_LEASE;
   g->has_lease = 1;
-  memset(&g->lease, 0, sizeof g->lease);
   g->lease.version = version;
   memcpy(g->lease.key, ls->key, 16);
   g->lease.state = ls->state;
