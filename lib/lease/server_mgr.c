@@ -505,9 +505,7 @@ static qev *ev_slot(smbx_lease_mgr *m)
 {
   if (smbx__ring_full(&m->evq) && smbx__ring_grow(&m->evq) != 0)
     return NULL; /* the host left the queue undrained and memory ran out */
-  qev *q = smbx__ring_push_slot(&m->evq);
-  memset(q, 0, sizeof *q);
-  return q;
+  return smbx__ring_push_slot(&m->evq); /* the caller writes every field */
 }
 
 /* Newest open of the lease that still has a connection. */
@@ -560,6 +558,7 @@ static void ev_ready(smbx_lease_mgr *m, const lwait *w)
   qev *q = ev_slot(m);
   if (!q)
     return;
+  memset(q, 0, sizeof *q);
   q->type = SMBX_LEASE_EV_READY;
   q->user = w->user;
   if (w->open != NIL)
