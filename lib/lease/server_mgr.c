@@ -1192,10 +1192,12 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   }
   uint32_t own = NIL;
   /* 3.1: one key, one object per client; checked even when the context is
-   * then ignored (a directory without DIRECTORY_LEASING: Samba) */
-  if (req->has_lease &&
-      req->requested_oplock == SMBX_SMB2_OPLOCK_LEVEL_LEASE &&
-      !key_zero(req->lease.key)) {
+   * then ignored (a directory without DIRECTORY_LEASING: Samba); an
+   * honoured context already passed these tests */
+  if (w->honoured ||
+      (req->has_lease &&
+       req->requested_oplock == SMBX_SMB2_OPLOCK_LEVEL_LEASE &&
+       !key_zero(req->lease.key))) {
     own = lease_find(m, c, req->lease.key, lh);
     if (own != NIL && m->leases[own].file != f) {
       client_unref(m, c);
