@@ -76,13 +76,24 @@ static int smbd_setup(nh *x, uint64_t *s, uint32_t *t)
 }
 
 /* One Direct TCP channel. */
-static int tcp_setup(nh *x, uint64_t *s, uint32_t *t)
+/* credits: the server grants exactly that many (0: its defaults) */
+static int tcp_setup_credits(nh *x, uint64_t *s, uint32_t *t,
+                             uint32_t credits)
 {
   nh_setup(x, false);
+  if (credits) {
+    x->ss.credits_max = credits;
+    x->ss.credits_min = credits;
+  }
   int a = nh_start_tcp(x);
   *s = nh_session(x, a);
   *t = nh_tree(x, a, *s);
   return a;
+}
+
+static int tcp_setup(nh *x, uint64_t *s, uint32_t *t)
+{
+  return tcp_setup_credits(x, s, t, 0);
 }
 
 /* The host's file `name` (1 MiB of pattern seed) opened on channel a; a
@@ -211,12 +222,9 @@ static void xfer_write_rdma_whole_range(void **state)
 static void credits_case(uint32_t credits, uint32_t depth)
 {
   nh x;
-  nh_setup(&x, false);
-  x.ss.credits_max = credits;
-  x.ss.credits_min = credits;
-  int a = nh_start_tcp(&x);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup_credits(&x, &s, &t, credits);
   smbx_smb2_fileid f = nh_create(&x, a, s, t, "c.bin");
   enum { LEN = 1 << 20 };
   fill(&x, "c.bin", LEN, 9);
@@ -574,12 +582,9 @@ static void xfer_credit_stall_conn_down_fails(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  x.ss.credits_max = 1;
-  x.ss.credits_min = 1;
-  int a = nh_start_tcp(&x);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup_credits(&x, &s, &t, 1);
   static uint8_t got[256 << 10];
   uint64_t h = start_credit_starved(&x, a, s, t, "cs.bin", got, sizeof got);
   assert_int_equal(nh_count(&x, SMBX_EV_XFER_DONE), 0);
@@ -651,12 +656,9 @@ static void xfer_cancel_with_failing_allocator_keeps_done(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  x.ss.credits_max = 1;
-  x.ss.credits_min = 1;
-  int a = nh_start_tcp(&x);
-  uint64_t s = nh_session(&x, a);
-  uint32_t t = nh_tree(&x, a, s);
+  uint64_t s;
+  uint32_t t;
+  int a = tcp_setup_credits(&x, &s, &t, 1);
   static uint8_t got[65536];
   enum { N = 100 }; /* above the 64 events the queue starts with */
   uint64_t h[N];
