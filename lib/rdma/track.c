@@ -192,13 +192,47 @@ static void fail(smbx__rdma *r, uint32_t i, int err)
     finish(r, i, xf->err);
 }
 
-/* Posts the next operation of transfer i (the caller checked the budget:
- * a free op slot, and a read slot for a pull). 0 posted,
+/* Posts one operation of transfer i: n elements at r->scratch, `bytes`
+ * to the peer's (raddr, token), with a free op slot (the caller checked
+ * the budget: a free slot, and a read slot for a pull). 0 posted,
  * SMBX_ERR_TRANSPORT when the hook failed. */
+static int post_op(smbx__rdma *r, uint32_t i, bool read, uint32_t n,
+                   uint32_t bytes, uint64_t raddr, uint32_t token)
+{
+  uint32_t k = r->op_free;
+  op *o = &r->op[k];
+  uint16_t gen = (uint16_t)(o->gen + 1);
+  uint64_t wr_id = SMBX__RDMA_WR_TAG << 32 | (uint64_t)gen << 16 | k;
+  int rc = read ? r->t.rdma_read(r->t.user_data, wr_id, r->scratch, n, raddr,
+                                 token)
+                : r->t.rdma_write(r->t.user_data, wr_id, r->scratch, n, raddr,
+                                  token);
+  if (rc != 0)
+    return SMBX_ERR_TRANSPORT;
+  r->op_free = o->next;
+  o->next = NIL;
+  o->gen = gen;
+  o->busy = true;
+  o->read = read;
+  o->xfer = i;
+  o->bytes = bytes;
+  r->inflight++;
+  r->x[i].inflight++;
+  r->st.ops++;
+  if (read) {
+    r->reads_inflight++;
+    r->st.reads++;
+  } else {
+    r->st.writes++;
+  }
+  return 0;
+}
+
+/* Posts the next operation of transfer i (the caller checked the budget).
+ * 0 posted, SMBX_ERR_TRANSPORT when the hook failed. */
 static int post_one(smbx__rdma *r, uint32_t i)
 {
   xfer *xf = &r->x[i];
-  bool read = xf->dir == SMBX__RDMA_PULL;
   smbx_smb2_buffer_desc d;
   if (smbx_smb2_desc_list_get(&xf->remote, xf->d_i, &d) != 0 ||
       d.length <= xf->d_off)
@@ -234,28 +268,9 @@ static int post_one(smbx__rdma *r, uint32_t i)
   }
   if (got == 0)
     return SMBX_ERR_TRANSPORT; /* cannot happen: totals checked at start */
-  uint32_t k = r->op_free;
-  op *o = &r->op[k];
-  uint16_t gen = (uint16_t)(o->gen + 1);
-  uint64_t wr_id = SMBX__RDMA_WR_TAG << 32 | (uint64_t)gen << 16 | k;
-  uint64_t raddr = d.offset + xf->d_off;
-  int rc = read ? r->t.rdma_read(r->t.user_data, wr_id, r->scratch, n, raddr,
-                                 d.token)
-                : r->t.rdma_write(r->t.user_data, wr_id, r->scratch, n, raddr,
-                                  d.token);
-  if (rc != 0)
+  if (post_op(r, i, xf->dir == SMBX__RDMA_PULL, n, got,
+              d.offset + xf->d_off, d.token) != 0)
     return SMBX_ERR_TRANSPORT;
-  r->op_free = o->next;
-  o->next = NIL;
-  o->gen = gen;
-  o->busy = true;
-  o->read = read;
-  o->xfer = i;
-  o->bytes = got;
-  r->inflight++;
-  if (read)
-    r->reads_inflight++;
-  xf->inflight++;
   xf->posted += got;
   xf->s_i = s_i;
   xf->s_off = s_off;
@@ -264,11 +279,6 @@ static int post_one(smbx__rdma *r, uint32_t i)
     xf->d_i++;
     xf->d_off = 0;
   }
-  r->st.ops++;
-  if (read)
-    r->st.reads++;
-  else
-    r->st.writes++;
   return 0;
 }
 
@@ -321,13 +331,37 @@ int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total)
   return 0;
 }
 
+/* The common transfer: nothing waits to post, the budget allows one
+ * more operation (a free op slot; a read slot for a pull) and one
+ * operation carries all of it (its elements fit max_sge, none empty;
+ * within max_op_size and the first descriptor). Its elements are copied
+ * to the operation's list, as post_one would gather them. */
+static bool one_op(smbx__rdma *r, uint32_t dir, const smbx_sge *local,
+                   size_t n, uint64_t bytes, const smbx_smb2_buffer_desc *d)
+{
+  if (r->q_head != NIL || r->op_free == NIL ||
+      (dir == SMBX__RDMA_PULL && r->reads_inflight >= r->ord) ||
+      n > r->s.max_sge || bytes > r->s.max_op_size || d->length < bytes)
+    return false;
+  for (size_t k = 0; k < n; k++) {
+    if (local[k].length == 0)
+      return false; /* post_one leaves it out: the queue's path does */
+    r->scratch[k].addr = local[k].addr;
+    r->scratch[k].length = local[k].length;
+    r->scratch[k].reserved = 0;
+    r->scratch[k].handle = local[k].handle;
+  }
+  return true;
+}
+
 int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes)
 {
+  smbx_smb2_buffer_desc d;
   if (!r || !local || !remote || n == 0 || n > r->s.max_xfer_sge ||
       (dir != SMBX__RDMA_PUSH && dir != SMBX__RDMA_PULL) || bytes == 0 ||
-      remote->count == 0)
+      smbx_smb2_desc_list_get(remote, 0, &d) != 0)
     return SMBX_ERR_INVAL;
   /* the caller proved the rest (rdma.h): bytes is the elements' total,
    * the descriptors hold at least that, none empty */
@@ -336,15 +370,31 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
   uint32_t i = r->x_free;
   xfer *xf = &r->x[i];
   r->x_free = xf->next;
-  memset(xf, 0, sizeof *xf);
+  /* every field set (a finished transfer is not zeroed) */
   xf->user = user;
   xf->total = bytes;
+  xf->done = 0;
   xf->remote = *remote;
+  xf->d_i = xf->d_off = xf->s_i = xf->s_off = 0;
   xf->n_sg = (uint32_t)n;
+  xf->inflight = 0;
+  xf->next = NIL;
+  xf->err = 0;
   xf->dir = (uint8_t)dir;
   xf->live = true;
+  xf->failed = false;
+  r->live++;
+  if (one_op(r, dir, local, n, bytes, &d)) {
+    /* fully posted at once: never queued, its elements never kept */
+    xf->posted = bytes;
+    xf->queued = false;
+    if (post_op(r, i, dir == SMBX__RDMA_PULL, (uint32_t)n, (uint32_t)bytes,
+                d.offset, d.token) != 0)
+      fail(r, i, SMBX_ERR_TRANSPORT);
+    return 0;
+  }
+  xf->posted = 0;
   xf->queued = true;
-  xf->next = NIL;
   smbx_sge *own = r->sg + (size_t)i * r->s.max_xfer_sge;
   for (size_t k = 0; k < n; k++)
     own[k] = local[k];
@@ -353,7 +403,6 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
   else
     r->x[r->q_tail].next = i;
   r->q_tail = i;
-  r->live++;
   (void)pump(r);
   return 0;
 }
@@ -393,8 +442,8 @@ int smbx__rdma_complete(smbx__rdma *r, const smbx_wc *wc)
   }
   if (xf->done == xf->total)
     finish(r, i, 0);
-  /* an op slot (and maybe a read slot) is free again */
-  return pump(r);
+  /* an op slot (and maybe a read slot) is free again for what waits */
+  return r->q_head == NIL ? 0 : pump(r);
 }
 
 void smbx__rdma_cancel_all(smbx__rdma *r, int err)

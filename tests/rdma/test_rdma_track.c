@@ -260,6 +260,51 @@ static void rdma_track_post_failure_waits_for_posted(void **st)
   trk_free(&t);
 }
 
+/* A transfer one operation carries is posted from start without the
+ * queue, but only when nothing waits before it and the budget allows:
+ * a pull with the ORD used up waits in the queue, a push behind it goes
+ * out, and the pull follows when the read slot frees. */
+static void rdma_track_one_op_start_keeps_budget_and_order(void **st)
+{
+  (void)st;
+  trk t;
+  trk_new(&t, 1);
+  trk_start(&t, 1, SMBX__RDMA_PULL, 1000);
+  assert_int_equal(t.rc.n, 1);
+  trk_start(&t, 2, SMBX__RDMA_PULL, 1000);
+  assert_int_equal(t.rc.n, 1); /* the ORD is used up: queued */
+  trk_start(&t, 3, SMBX__RDMA_PUSH, 1000);
+  assert_int_equal(t.rc.n, 2);
+  assert_int_equal(t.rc.p[1].user, 3);
+  assert_int_equal(t.rc.p[1].is_read, 0);
+  assert_int_equal(trk_back(&t, 0, SMBX_WC_SUCCESS), 0);
+  assert_int_equal(t.rc.dones, 1);
+  assert_int_equal(t.rc.done_user, 1);
+  assert_int_equal(t.rc.done_bytes, 1000);
+  assert_int_equal(t.rc.n, 3);
+  assert_int_equal(t.rc.p[2].user, 2);
+  assert_int_equal(t.rc.p[2].is_read, 1);
+  assert_int_equal(trk_back(&t, 1, SMBX_WC_SUCCESS), 0);
+  assert_int_equal(trk_back(&t, 2, SMBX_WC_SUCCESS), 0);
+  assert_int_equal(t.rc.dones, 3);
+  smbx__rdma_stats s;
+  smbx__rdma_get_stats(t.r, &s);
+  assert_int_equal(s.live, 0);
+  assert_int_equal(s.inflight, 0);
+  assert_int_equal(s.ops, 3);
+  /* the same again on the reused slots: the first posts at once, the
+   * second waits for the read slot */
+  trk_start(&t, 1, SMBX__RDMA_PULL, 1000);
+  trk_start(&t, 2, SMBX__RDMA_PULL, 1000);
+  assert_int_equal(t.rc.n, 4);
+  assert_int_equal(trk_back(&t, 3, SMBX_WC_SUCCESS), 0);
+  assert_int_equal(t.rc.n, 5);
+  assert_int_equal(t.rc.p[4].user, 2);
+  assert_int_equal(trk_back(&t, 4, SMBX_WC_SUCCESS), 0);
+  assert_int_equal(t.rc.dones, 5);
+  trk_free(&t);
+}
+
 /* ORD 1: a pull waits for its read slot while the push queued behind it
  * posts every piece (ORD limits RDMA READs only, MS-SMBD 3.1.5). */
 static void rdma_track_ord_does_not_block_writes(void **st)
@@ -527,6 +572,7 @@ int main(void)
       cmocka_unit_test(rdma_track_error_stops_posting),
       cmocka_unit_test(rdma_track_cancel_waits_for_flush),
       cmocka_unit_test(rdma_track_post_failure_waits_for_posted),
+      cmocka_unit_test(rdma_track_one_op_start_keeps_budget_and_order),
       cmocka_unit_test(rdma_track_ord_does_not_block_writes),
       cmocka_unit_test(rdma_node_error_first_of_n_done_after_last),
       cmocka_unit_test(rdma_node_teardown_done_after_flush),
