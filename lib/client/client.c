@@ -18,6 +18,7 @@
 #include "client/rdma_io.h"
 #include "client/lease_cache.h"
 #include "client/xfer.h"
+#include "smb2/hot.h"
 #include "smb2/sec.h"
 
 int smbx_client_settings_default(smbx_client_settings *s, size_t struct_size)
@@ -1797,12 +1798,21 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
   /* case 56: never by RDMA when the request is signed or encrypted */
   bool protect = cs && smbx__cli_protected(cs, tree_id);
   uint32_t peer_rw = smbx__conn_smbd_max_rw(cc->c, NULL);
-  /* the descriptors are built at the end of the send buffer, the PDU at
-   * its start (the encoder copies them right after the fixed part) */
-  size_t dcap = out_cap(cli) / 2;
+  /* a READ's descriptors are registered straight into their place in
+   * the PDU, after the fixed part; a WRITE's at the end of the send
+   * buffer, the PDU at its start (its encoder copies them) */
+  size_t cap = out_cap(cli);
+  size_t dcap = cap / 2;
   if (dcap > SMBX_SMB2_BUFFER_DESC_MAX * SMBX_SMB2_BUFFER_DESC_SIZE)
     dcap = SMBX_SMB2_BUFFER_DESC_MAX * SMBX_SMB2_BUFFER_DESC_SIZE;
-  uint8_t *desc = out_pdu(cli) + out_cap(cli) - dcap;
+  uint8_t *desc = out_pdu(cli) + cap - dcap;
+  if (read) {
+    if (cap < SMBX__SMB2_READ_REQ_FIXED_END + dcap)
+      dcap = cap > SMBX__SMB2_READ_REQ_FIXED_END
+                 ? cap - SMBX__SMB2_READ_REQ_FIXED_END
+                 : 0;
+    desc = out_pdu(cli) + SMBX__SMB2_READ_REQ_FIXED_END;
+  }
   uint32_t chain, channel;
   smbx_ssize nd = smbx__cli_rdma_prepare(cc->rdma, cc->dialect, protect,
                                          peer_rw, buf, length, read, desc,
@@ -1839,16 +1849,15 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
   smbx_smb2_bytes ci = {desc, (size_t)nd};
   smbx_ssize n;
   if (read) {
-    smbx_smb2_read_req in;
-    memset(&in, 0, sizeof in);
-    in.padding = 0x50;
-    in.length = length;
-    in.offset = offset;
-    in.file_id = file_id;
-    in.channel = channel;
-    in.channel_info = ci;
-    n = smbx_smb2_encode_read_req(&h, &in, out_pdu(cli), out_cap(cli) - dcap,
-                                  NULL);
+    /* the descriptors are in place and the room proved (dcap): the
+     * header and fixed part are stored around them */
+    smbx_smb2_read_req in = {.padding = 0x50,
+                             .length = length,
+                             .offset = offset,
+                             .file_id = file_id,
+                             .channel = channel};
+    smbx__smb2_read_req_store(out_pdu(cli), &h, &in, (uint16_t)nd);
+    n = (smbx_ssize)(SMBX__SMB2_READ_REQ_FIXED_END + (size_t)nd);
   } else {
     /* smb2.md 4.7: Length 0, DataOffset 0, RemainingBytes = the bytes */
     smbx_smb2_write_req in;
@@ -1858,8 +1867,7 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
     in.channel = channel;
     in.remaining_bytes = length;
     in.channel_info = ci;
-    n = smbx_smb2_encode_write_req(&h, &in, out_pdu(cli), out_cap(cli) - dcap,
-                                   NULL);
+    n = smbx_smb2_encode_write_req(&h, &in, out_pdu(cli), cap - dcap, NULL);
   }
   uint64_t r = 0;
   rc = n < 0 ? SMBX_ERR_RANGE

@@ -4,7 +4,7 @@
 #include "smb2/hot.h"
 #include "smb2/io_int.h"
 
-#define READ_REQ_FIXED_END 112u  /* 64 + (49 & ~1) */
+#define READ_REQ_FIXED_END SMBX__SMB2_READ_REQ_FIXED_END
 #define READ_RESP_FIXED_END 80u  /* 64 + (17 & ~1) */
 
 int smbx_smb2_decode_read_req(const uint8_t *pdu, size_t len,
@@ -53,24 +53,9 @@ smbx_ssize smbx_smb2_encode_read_req(const smbx_smb2_hdr *h,
     return rc;
   /* enc_start proved cap >= total (so buf is not NULL): stores at fixed
    * offsets, no cursor (MS-SMB2 2.2.19; a READ is the hot request) */
-  smbx__smb2_hdr_store(buf, h, SMBX_SMB2_READ);
-  uint8_t *b = buf + SMBX_SMB2_HDR_SIZE;
-  smbx__put_le16(b, 49);
-  b[2] = in->padding;
-  b[3] = in->flags;
-  smbx__put_le32(b + 4, in->length);
-  smbx__put_le64(b + 8, in->offset);
-  smbx__put_le64(b + 16, in->file_id.persistent_id);
-  smbx__put_le64(b + 24, in->file_id.volatile_id);
-  smbx__put_le32(b + 32, in->minimum_count);
-  smbx__put_le32(b + 36, in->channel);
-  smbx__put_le32(b + 40, in->remaining_bytes);
-  smbx__put_le16(b + 44, ci ? (uint16_t)READ_REQ_FIXED_END : 0);
-  smbx__put_le16(b + 46, (uint16_t)ci);
+  smbx__smb2_read_req_store(buf, h, in, (uint16_t)ci);
   if (ci)
     memcpy(buf + READ_REQ_FIXED_END, in->channel_info.p, ci);
-  else
-    buf[READ_REQ_FIXED_END] = 0; /* SS 49 counts one Buffer byte */
   return (smbx_ssize)total;
 }
 

@@ -37,27 +37,6 @@ int smbx_smb2_hdr_decode(const uint8_t *p, size_t len, smbx_smb2_hdr *h,
   return 0;
 }
 
-void smbx__smb2_hdr_store(uint8_t *p, const smbx_smb2_hdr *h, uint16_t cmd)
-{
-  smbx__put_le32(p, SMBX_SMB2_PROTOCOL_ID);
-  smbx__put_le16(p + 4, 64);
-  smbx__put_le16(p + 6, h->credit_charge);
-  smbx__put_le32(p + 8, h->status);
-  smbx__put_le16(p + 12, cmd);
-  smbx__put_le16(p + 14, h->credits);
-  smbx__put_le32(p + 16, h->flags);
-  smbx__put_le32(p + 20, h->next_command);
-  smbx__put_le64(p + 24, h->message_id);
-  if (h->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND) {
-    smbx__put_le64(p + 32, h->async_id);
-  } else {
-    smbx__put_le32(p + 32, h->reserved);
-    smbx__put_le32(p + 36, h->tree_id);
-  }
-  smbx__put_le64(p + 40, h->session_id);
-  memcpy(p + 48, h->signature, 16);
-}
-
 void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd)
 {
   /* one capacity check for the fixed 64 bytes (MS-SMB2 2.2.1), then stores

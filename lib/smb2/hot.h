@@ -5,11 +5,70 @@
 #ifndef SMBX_SMB2_HOT_H
 #define SMBX_SMB2_HOT_H
 
+#include <string.h>
+
 #include <smbx/smb2.h>
 
+#include "core/cursor.h"
+
 /* The 64-byte SMB2 header at p (MS-SMB2 2.2.1): ProtocolId, SS 64,
- * Command = cmd, the rest from h; what smbx_smb2_hdr_encode() writes. */
-void smbx__smb2_hdr_store(uint8_t *p, const smbx_smb2_hdr *h, uint16_t cmd);
+ * Command = cmd, the rest from h; what smbx_smb2_hdr_encode() writes.
+ * Inline: a caller that builds h in place has its zero fields stored as
+ * constants. */
+static inline void smbx__smb2_hdr_store(uint8_t *p, const smbx_smb2_hdr *h,
+                                        uint16_t cmd)
+{
+  smbx__put_le32(p, SMBX_SMB2_PROTOCOL_ID);
+  smbx__put_le16(p + 4, 64);
+  smbx__put_le16(p + 6, h->credit_charge);
+  smbx__put_le32(p + 8, h->status);
+  smbx__put_le16(p + 12, cmd);
+  smbx__put_le16(p + 14, h->credits);
+  smbx__put_le32(p + 16, h->flags);
+  smbx__put_le32(p + 20, h->next_command);
+  smbx__put_le64(p + 24, h->message_id);
+  if (h->flags & SMBX_SMB2_FLAGS_ASYNC_COMMAND) {
+    smbx__put_le64(p + 32, h->async_id);
+  } else {
+    smbx__put_le32(p + 32, h->reserved);
+    smbx__put_le32(p + 36, h->tree_id);
+  }
+  smbx__put_le64(p + 40, h->session_id);
+  memcpy(p + 48, h->signature, 16);
+}
+
+/* A READ request's ReadChannelInfo sits right after its fixed part
+ * (MS-SMB2 2.2.19: 64 + (49 & ~1)); a sender may build it there first. */
+#define SMBX__SMB2_READ_REQ_FIXED_END 112u
+
+/* The READ request at p (MS-SMB2 2.2.19): header from h, the 48-byte
+ * fixed part from in with ReadChannelInfoOffset/Length for ci_len bytes
+ * at SMBX__SMB2_READ_REQ_FIXED_END, which the caller puts there (before
+ * or after); with ci_len 0, the one Buffer byte StructureSize 49 counts.
+ * The caller proved FIXED_END + max(ci_len, 1) bytes of room. What
+ * smbx_smb2_encode_read_req() writes. */
+static inline void smbx__smb2_read_req_store(uint8_t *p,
+                                             const smbx_smb2_hdr *h,
+                                             const smbx_smb2_read_req *in,
+                                             uint16_t ci_len)
+{
+  smbx__smb2_hdr_store(p, h, SMBX_SMB2_READ);
+  uint8_t *b = p + SMBX_SMB2_HDR_SIZE;
+  smbx__put_le16(b, 49);
+  b[2] = in->padding;
+  b[3] = in->flags;
+  smbx__put_le32(b + 4, in->length);
+  smbx__put_le64(b + 8, in->offset);
+  smbx__put_le64(b + 16, in->file_id.persistent_id);
+  smbx__put_le64(b + 24, in->file_id.volatile_id);
+  smbx__put_le32(b + 32, in->minimum_count);
+  smbx__put_le32(b + 36, in->channel);
+  smbx__put_le32(b + 40, in->remaining_bytes);
+  smbx__put_le16(b + 44, ci_len ? (uint16_t)SMBX__SMB2_READ_REQ_FIXED_END : 0);
+  smbx__put_le16(b + 46, ci_len);
+  if (!ci_len)
+    p[SMBX__SMB2_READ_REQ_FIXED_END] = 0;
+}
 
 /* The 16-byte fixed part of a READ response at b (MS-SMB2 2.2.20):
  * StructureSize 17, DataOffset 0x50, DataLength data_len, DataRemaining,
