@@ -190,6 +190,11 @@ typedef struct server {
 
 /* ---- TCP output ------------------------------------------------------------- */
 
+/* The node's output collects in c->out during a loop turn and goes out in
+ * one send() after it; c->out exists only while bytes wait (flush_client
+ * frees it once the socket took them all), so an idle connection holds no
+ * output buffer and a burst's backlog is not kept for the connection's
+ * life. */
 static int tcp_send(void *ud, uint64_t conn, const uint8_t *b, size_t n)
 {
   client *c = ud;
@@ -235,8 +240,11 @@ static void flush_client(client *c)
       c->dead = true;
     }
   }
-  if (c->out_off == c->out_len)
-    c->out_off = c->out_len = 0;
+  if (c->out_off == c->out_len) {
+    free(c->out);
+    c->out = NULL;
+    c->out_off = c->out_len = c->out_cap = 0;
+  }
 }
 
 static client *client_by_conn(server *s, uint64_t conn)
