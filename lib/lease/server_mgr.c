@@ -50,6 +50,15 @@
 /* lfile.flags */
 #define FF_DIR 0x01u
 #define FF_OPLOCK 0x02u /* a plain oplock is among its leases */
+#define FF_LIVE 0x04u
+
+/* lfile.sum: a superset of the union of its leases' states (low nibble)
+ * and break cycles (`breaking`, high nibble). Raising a lease's state or
+ * starting its break ORs the bits in; lowering leaves them (a superset
+ * still), and every walk of all the file's leases stores the exact union.
+ * An open or change whose bits are not in it neither walks the leases to
+ * break them nor to wait for them, so it never reads them. */
+#define SUM_BRK_SHIFT 4u
 
 /* open.flags */
 #define OF_LIVE 0x01u
@@ -69,8 +78,8 @@ typedef struct lfile {
   uint32_t leases;  /* first lease (next_in_file chain) */
   uint32_t opens;   /* first open (next chain), newest first */
   uint32_t waiters; /* first waiter watching it (wnext chain), NIL */
-  uint8_t live;
   uint8_t flags; /* FF_* */
+  uint8_t sum;   /* see SUM_BRK_SHIFT */
   /* in a bucket's first file only: files that probed past this bucket
    * (saturating at UINT16_MAX, then never lowered) */
   uint16_t spill;
@@ -424,7 +433,7 @@ static void file_prefetch_from(const smbx_lease_mgr *m, uint32_t b)
 
 static bool file_key_eq(const lfile *fl, const uint64_t key[2])
 {
-  return fl->live && fl->key[0] == key[0] && fl->key[1] == key[1];
+  return (fl->flags & FF_LIVE) && fl->key[0] == key[0] && fl->key[1] == key[1];
 }
 
 /* The file with key (hash h), or NIL. */
@@ -457,8 +466,8 @@ static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
   uint32_t b = file_home(m, h);
   for (;;) {
     lfile *pair = &m->files[2 * (size_t)b];
-    if (!pair[0].live || !pair[1].live) {
-      f = 2 * b + (pair[0].live ? 1u : 0u);
+    if (!(pair[0].flags & FF_LIVE) || !(pair[1].flags & FF_LIVE)) {
+      f = 2 * b + (pair[0].flags & FF_LIVE ? 1u : 0u);
       break;
     }
     if (pair[0].spill < UINT16_MAX)
@@ -469,8 +478,8 @@ static uint32_t file_get(smbx_lease_mgr *m, const uint64_t key[2], uint64_t h,
   fl->key[0] = key[0];
   fl->key[1] = key[1];
   fl->leases = fl->opens = fl->waiters = NIL;
-  fl->flags = is_dir ? FF_DIR : 0;
-  fl->live = 1;
+  fl->flags = FF_LIVE | (is_dir ? FF_DIR : 0);
+  fl->sum = 0;
   m->n_files++;
   return f;
 }
@@ -485,7 +494,7 @@ static void file_drop(smbx_lease_mgr *m, uint32_t f)
     if (first->spill < UINT16_MAX)
       first->spill--;
   }
-  fl->live = 0;
+  fl->flags = 0;
   m->n_files--;
 }
 
@@ -494,9 +503,21 @@ static void file_drop(smbx_lease_mgr *m, uint32_t f)
 static inline void file_drop_if_unused(smbx_lease_mgr *m, uint32_t f)
 {
   const lfile *fl = &m->files[f];
-  if (fl->live && fl->opens == NIL && fl->leases == NIL &&
+  if ((fl->flags & FF_LIVE) && fl->opens == NIL && fl->leases == NIL &&
       fl->waiters == NIL)
     file_drop(m, f);
+}
+
+/* Lease ls's bits in its file's `sum`. */
+static uint8_t lease_sum(const lease *ls)
+{
+  return (uint8_t)(ls->state | ls->breaking << SUM_BRK_SHIFT);
+}
+
+/* Lease ls's state rose or its break started: its file's sum takes it. */
+static void file_sum_add(smbx_lease_mgr *m, const lease *ls)
+{
+  m->files[ls->file].sum |= lease_sum(ls);
 }
 
 static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
@@ -675,26 +696,32 @@ static void set_breaking(smbx_lease_mgr *m, uint32_t l, uint8_t cycle,
   if (cycle) {
     timer_append(m, l, now);
     m->n_breaking++;
+    file_sum_add(m, ls);
   }
 }
 
 /* ---- waiters -------------------------------------------------------------- */
 
-static bool file_blocks(const smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
+/* Is a lease of file f other than `exempt` in a break cycle that started
+ * with a bit of must_drop? A walk that finds none leaves f's sum exact. */
+static bool file_blocks(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
                         uint8_t must_drop)
 {
-  if (f == NIL)
+  if (f == NIL || !((m->files[f].sum >> SUM_BRK_SHIFT) & must_drop))
     return false;
+  uint8_t sum = 0;
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file) {
     const lease *ls = &m->leases[l];
     if (l != exempt && (ls->breaking & must_drop))
       return true;
+    sum |= lease_sum(ls);
   }
+  m->files[f].sum = sum;
   return false;
 }
 
-static bool wait_ready(const smbx_lease_mgr *m, const lwait *w)
+static bool wait_ready(smbx_lease_mgr *m, const lwait *w)
 {
   if (!w->must_drop) /* no break cycle can block it */
     return true;
@@ -914,20 +941,26 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
   ev_break(m, l, op, cur, target, true);
 }
 
-/* Break every lease of file f except `exempt` by removing `drop`. */
+/* Break every lease of file f except `exempt` by removing `drop`. A file
+ * whose sum holds none of `drop` has nothing to break: its leases are not
+ * read. */
 static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
                        uint8_t drop, uint64_t now)
 {
-  if (f == NIL || !drop)
+  if (f == NIL || !(m->files[f].sum & drop))
     return;
   /* a break notifies through an open of the file: load it alongside the
    * first lease instead of after it */
   if (m->files[f].opens != NIL)
     smbx__prefetch(&m->opens[m->files[f].opens]);
+  uint8_t sum = 0;
   for (uint32_t l = m->files[f].leases; l != NIL;
-       l = m->leases[l].next_in_file)
+       l = m->leases[l].next_in_file) {
     if (l != exempt && (m->leases[l].state & drop))
       lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), 0, now);
+    sum |= lease_sum(&m->leases[l]);
+  }
+  m->files[f].sum = sum;
 }
 
 /* Is lease l the one a ParentLeaseKey exempts (leases.md 3.4)? */
@@ -948,12 +981,16 @@ static bool parent_exempt(const smbx_lease_mgr *m, uint32_t l,
 static void break_dir(smbx_lease_mgr *m, uint32_t f, const lease *child,
                       uint8_t drop, uint64_t now)
 {
-  if (f == NIL)
+  if (f == NIL || !(m->files[f].sum & drop))
     return;
+  uint8_t sum = 0;
   for (uint32_t l = m->files[f].leases; l != NIL;
-       l = m->leases[l].next_in_file)
+       l = m->leases[l].next_in_file) {
     if (!parent_exempt(m, l, child) && (m->leases[l].state & drop))
       lease_break(m, l, (uint8_t)(m->leases[l].state & ~drop), 0, now);
+    sum |= lease_sum(&m->leases[l]);
+  }
+  m->files[f].sum = sum;
 }
 
 /* The parent-exempt lease of directory f, or NIL. */
@@ -1188,8 +1225,9 @@ int smbx_lease_open_begin(smbx_lease_mgr *m, const smbx_lease_open_req *req,
   /* 3.3: what this open takes away from the other leases, and what it
    * waits for */
   uint8_t must = 0, drop = open_drop(req, &must);
-  if (drop || !w->honoured || (req->lease.state & W) ||
-      (m->files[f].flags & FF_OPLOCK)) {
+  uint8_t sum = m->files[f].sum;
+  if ((drop & sum) || (must & sum >> SUM_BRK_SHIFT) || !w->honoured ||
+      (req->lease.state & W) || (m->files[f].flags & FF_OPLOCK)) {
     /* breaking or granting will walk the file's other opens and leases:
      * start loading the first of each while the rest of begin runs */
     if (m->files[f].opens != NIL)
@@ -1336,6 +1374,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
         memcpy(ls->parent_key, w->lease.parent_key, 16);
       }
       ls->state = grantable(m, f, o, l, want, w->byte_locks);
+      file_sum_add(m, ls);
       /* 3.2 step 4: epoch + 1 only when something was granted */
       ls->epoch = (uint16_t)(w->lease.epoch + (ls->state ? 1 : 0));
     } else {
@@ -1345,6 +1384,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
           grantable(m, f, o, l, want, w->byte_locks) == want) {
         ls->state = want; /* all or nothing, never down */
         ls->epoch++;
+        file_sum_add(m, ls);
       }
     }
     m->leases[l].nopens++;
@@ -1371,6 +1411,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
     return;
   m->leases[l].state = got;
   m->leases[l].nopens = 1;
+  file_sum_add(m, &m->leases[l]);
   m->files[f].flags |= FF_OPLOCK;
   op->ref = l;
   g->oplock_level = oplock_level_of(got);
@@ -1840,17 +1881,22 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
       spill += fl->spill;
       saturated |= fl->spill == UINT16_MAX;
     }
-    if (!fl->live)
+    if (!(fl->flags & FF_LIVE))
       continue;
     nf++;
     if (file_find(m, fl->key) != f)
       FAIL("file not in the file table");
     uint32_t home = file_home(m, file_hash(m, fl->key));
     bool oplock = false;
-    for (uint32_t l = fl->leases; l != NIL; l = m->leases[l].next_in_file)
+    uint8_t sum = 0;
+    for (uint32_t l = fl->leases; l != NIL; l = m->leases[l].next_in_file) {
       oplock |= !(m->leases[l].flags & LF_KEYED);
+      sum |= lease_sum(&m->leases[l]);
+    }
     if (oplock != ((fl->flags & FF_OPLOCK) != 0))
       FAIL("file's oplock flag disagrees with its leases");
+    if (sum & ~fl->sum)
+      FAIL("file's sum misses a bit of its leases' states or breaks");
     steps += f / 2 >= home ? f / 2 - home : m->file_buckets - home + f / 2;
     if (fl->leases == NIL && fl->opens == NIL && fl->waiters == NIL)
       FAIL("unused file kept");

@@ -2003,6 +2003,61 @@ static void lease_ack_hint_never_names_another_lease(void **st)
   fx_free(f);
 }
 
+/* A file keeps the union of its leases' states and break cycles (a
+ * superset: lowering leaves bits, a full walk makes it exact), and an open
+ * or change whose bits are not in it reads none of the leases. The union
+ * must take every raise: after a break made it exact (nothing left), an
+ * upgrade of the same key to RH is in it, so an overwrite still breaks
+ * that lease. */
+static void lease_file_sum_takes_every_raise(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t a, b, c;
+  smbx_lease_grant g =
+      open_now(f, &(oa){.access = ACC_STAT, .version = 2, .key = 1,
+                        .state = R}, &a);
+  assert_int_equal(g.lease.state, R);
+  /* R -> NONE needs no ack: the walk leaves the union empty */
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  expect_break(f, 1, R, 0, 0, 2);
+  no_event(f);
+  assert_lease_structure(f);
+  /* an open that takes only W reads no lease and breaks nothing */
+  open_now(f, &(oa){.guid = GB, .version = 2, .key = 2, .state = R}, &c);
+  no_event(f);
+  /* the upgrade to RH raises the union */
+  g = open_now(f, &(oa){.access = ACC_STAT, .version = 2, .key = 1,
+                        .state = R | H}, &b);
+  assert_int_equal(g.lease.state, R | H);
+  assert_lease_structure(f);
+  /* an overwrite takes everything: both leases break */
+  uint64_t o;
+  assert_int_equal(begin(f, &(oa){.guid = GC, .disposition = DISP_OVERWRITE},
+                         &o), 0);
+  smbx_lease_event e1, e2;
+  assert_int_equal(next(f, &e1), 1);
+  assert_int_equal(next(f, &e2), 1);
+  no_event(f);
+  uint8_t k1[16];
+  key16(k1, 1);
+  const smbx_lease_event *ea =
+      memcmp(e1.lease_key, k1, 16) == 0 ? &e1 : &e2;
+  assert_memory_equal(ea->lease_key, k1, 16);
+  assert_int_equal(ea->current_state, R | H);
+  assert_int_equal(ea->new_state, 0);
+  assert_int_equal(ea->flags, ACK);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_SUCCESS);
+  assert_lease_structure(f);
+  finish(f, o);
+  assert_int_equal(smbx_lease_close(f->m, a, f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, b, f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, c, f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, o, f->now), 0);
+  assert_lease_structure(f);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -2060,6 +2115,7 @@ int main(void)
       cmocka_unit_test(lease_oplock_batch_break_to_ii),
       cmocka_unit_test(lease_oplock_blocks_lease_h),
       cmocka_unit_test(lease_oplock_flag_follows_the_oplocks),
+      cmocka_unit_test(lease_file_sum_takes_every_raise),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
