@@ -68,14 +68,6 @@ int smbx__ring_grow(smbx__ring *r)
   return 0;
 }
 
-void *smbx__ring_push_slot(smbx__ring *r)
-{
-  if (r->len == r->cap)
-    return NULL;
-  r->len++;
-  return smbx__ring_at(r, r->len - 1);
-}
-
 int smbx__ring_push(smbx__ring *r, const void *elem)
 {
   void *slot = smbx__ring_push_slot(r);

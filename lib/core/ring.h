@@ -50,9 +50,6 @@ int smbx__ring_grow(smbx__ring *r);
 int smbx__ring_push(smbx__ring *r, const void *elem);
 /* Same at the front (to requeue an element popped too early). */
 int smbx__ring_push_front(smbx__ring *r, const void *elem);
-/* Reserves the back slot and returns it (contents undefined) for the
- * caller to fill in place; NULL when full. */
-void *smbx__ring_push_slot(smbx__ring *r);
 
 /* Removes the front element, copying it to out unless out is NULL.
  * 0; SMBX_ERR_NOTFOUND when empty (out untouched). */
@@ -91,6 +88,20 @@ static inline void *smbx__ring_at(const smbx__ring *r, size_t i)
   size_t slot = r->head + i; /* head < cap and i < cap: no overflow */
   if (slot >= r->cap)
     slot -= r->cap;
+  return r->buf + slot * r->elem;
+}
+
+/* Reserves the back slot and returns it (contents undefined) for the
+ * caller to fill in place; NULL when full. Inline: every event is built
+ * in its slot. */
+static inline void *smbx__ring_push_slot(smbx__ring *r)
+{
+  if (r->len == r->cap)
+    return NULL;
+  size_t slot = r->head + r->len; /* head < cap and len < cap */
+  if (slot >= r->cap)
+    slot -= r->cap;
+  r->len++;
   return r->buf + slot * r->elem;
 }
 

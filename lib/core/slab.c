@@ -80,21 +80,6 @@ void smbx__slab_free(smbx__slab *s)
   reset(s, s->a);
 }
 
-void *smbx__slab_get(smbx__slab *s)
-{
-  uint32_t i = s->free_head;
-  if (i == SMBX__SLAB_NONE)
-    return NULL;
-  smbx__slab_meta *m = &s->meta[i];
-  s->free_head = m->next;
-  m->next = SMBX__SLAB_NONE;
-  m->gen++; /* even -> odd: live */
-  s->live++;
-  if (i >= s->touched)
-    s->touched = i + 1;
-  return s->mem + (size_t)i * s->stride;
-}
-
 void *smbx__slab_get_zeroed(smbx__slab *s)
 {
   void *p = smbx__slab_get(s);

@@ -59,8 +59,22 @@ void smbx__slab_free(smbx__slab *s);
 
 /* Takes a free object (contents undefined / zero-filled); NULL when every
  * object is live. Free objects are reused last-in first-out; a fresh pool
- * hands out index 0, 1, 2, ... */
-void *smbx__slab_get(smbx__slab *s);
+ * hands out index 0, 1, 2, ... Inline: every request and hold of the
+ * data path takes one. */
+static inline void *smbx__slab_get(smbx__slab *s)
+{
+  uint32_t i = s->free_head;
+  if (i == SMBX__SLAB_NONE)
+    return NULL;
+  smbx__slab_meta *m = &s->meta[i];
+  s->free_head = m->next;
+  m->next = SMBX__SLAB_NONE;
+  m->gen++; /* even -> odd: live */
+  s->live++;
+  if (i >= s->touched)
+    s->touched = i + 1;
+  return s->mem + (size_t)i * s->stride;
+}
 void *smbx__slab_get_zeroed(smbx__slab *s);
 
 /* Same by handle. 0; SMBX_ERR_NOTFOUND for a stale or invalid handle. */
