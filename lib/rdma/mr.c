@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "rdma/rdma.h"
+#include "smb2/hot.h"
 
 int smbx__rdma_regs_init(smbx__rdma_regs *g, const smbx_allocator *a,
                          uint32_t n)
@@ -52,13 +53,6 @@ uint32_t smbx__rdma_chunks(size_t len, uint32_t chunk)
   return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-static void put_desc(uint8_t *q, const smbx_mr *mr, uint32_t len)
-{
-  smbx_smb2_buffer_desc d = {mr->address, mr->key, len};
-  (void)smbx_smb2_desc_list_encode(&d, 1, q, SMBX_SMB2_BUFFER_DESC_SIZE,
-                                   NULL);
-}
-
 smbx_ssize smbx__rdma_register(smbx__rdma_regs *g, const smbx_transport *t,
                                void *buf, size_t len, uint32_t chunk,
                                uint32_t access, uint8_t *desc_out,
@@ -96,7 +90,9 @@ smbx_ssize smbx__rdma_register(smbx__rdma_regs *g, const smbx_transport *t,
     tail = i;
     g->live++;
     g->total++;
-    put_desc(desc_out + (size_t)k * SMBX_SMB2_BUFFER_DESC_SIZE, &rg->mr, piece);
+    /* the room for n descriptors was checked above */
+    smbx__smb2_desc_store(desc_out + (size_t)k * SMBX_SMB2_BUFFER_DESC_SIZE,
+                          rg->mr.address, rg->mr.key, piece);
   }
   return (smbx_ssize)((size_t)n * SMBX_SMB2_BUFFER_DESC_SIZE);
 }

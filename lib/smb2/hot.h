@@ -70,6 +70,17 @@ static inline void smbx__smb2_read_req_store(uint8_t *p,
     p[SMBX__SMB2_READ_REQ_FIXED_END] = 0;
 }
 
+/* One SMB_DIRECT_BUFFER_DESCRIPTOR_V1 ([MS-SMBD] 2.2.3.1) at q, 16 bytes
+ * the caller proved: Offset, Token, Length. What
+ * smbx_smb2_desc_list_encode() writes per descriptor. */
+static inline void smbx__smb2_desc_store(uint8_t *q, uint64_t offset,
+                                         uint32_t token, uint32_t length)
+{
+  smbx__put_le64(q, offset);
+  smbx__put_le32(q + 8, token);
+  smbx__put_le32(q + 12, length);
+}
+
 /* The 16-byte fixed part of a READ response at b (MS-SMB2 2.2.20):
  * StructureSize 17, DataOffset 0x50, DataLength data_len, DataRemaining,
  * Flags; what smbx_smb2_encode_read_resp() writes after the header. A

@@ -2,6 +2,7 @@
 /* SMB_DIRECT_BUFFER_DESCRIPTOR_V1 lists ([MS-SMBD] 2.2.3.1, smbd.md 1.4),
  * the SMB2_RDMA_TRANSFORM channel info (MS-SMB2 2.2.43/2.2.43.1, smbd.md
  * 4) and the READ/WRITE channel-info dispatch (smb2.md 4.6/4.7). */
+#include "smb2/hot.h"
 #include "smb2/io_int.h"
 
 int smbx__smb2_desc_list_parse(const uint8_t *p, size_t len,
@@ -88,11 +89,8 @@ smbx_ssize smbx_smb2_desc_list_encode(const smbx_smb2_buffer_desc *d,
     return SMBX_ERR_NOBUF;
   /* the room is proved (buf is not NULL): stores at fixed offsets */
   uint8_t *q = buf;
-  for (size_t i = 0; i < n; i++, q += SMBX_SMB2_BUFFER_DESC_SIZE) {
-    smbx__put_le64(q, d[i].offset);
-    smbx__put_le32(q + 8, d[i].token);
-    smbx__put_le32(q + 12, d[i].length);
-  }
+  for (size_t i = 0; i < n; i++, q += SMBX_SMB2_BUFFER_DESC_SIZE)
+    smbx__smb2_desc_store(q, d[i].offset, d[i].token, d[i].length);
   return (smbx_ssize)total;
 }
 
