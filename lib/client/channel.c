@@ -396,19 +396,21 @@ bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
     smbx__cli_rdma_unprepare(dst->rdma, &chain);
     return false;
   }
-  if (chain != SMBX__RDMA_NIL)
-    smbx__cli_rdma_bind(dst->rdma, nr, chain, io->buf, io->length, io->read,
-                        channel);
   uint32_t ix = (uint32_t)nr;
-  if (ix < dst->n_slots) {
-    cslot *ns = &dst->slots[ix];
-    memset(ns, 0, sizeof *ns);
-    ns->req = nr;
-    ns->session = s->session;
-    ns->kind = CK_REQ;
-    ns->first_conn = cc->handle;
-    ns->first_req = req;
+  if (ix >= dst->n_slots) { /* cannot happen: slot indexes are below it */
+    smbx__cli_rdma_unprepare(dst->rdma, &chain);
+    return true;
   }
+  cslot *ns = &dst->slots[ix];
+  memset(ns, 0, sizeof *ns);
+  ns->req = nr;
+  ns->session = s->session;
+  ns->kind = CK_REQ;
+  ns->first_conn = cc->handle;
+  ns->first_req = req;
+  if (chain != SMBX__RDMA_NIL)
+    smbx__cli_rdma_bind(&ns->io, chain, io->buf, io->length, io->read,
+                        channel);
   return true;
 }
 

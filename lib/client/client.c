@@ -659,22 +659,22 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
 {
   cconn *cc = ctx;
   smbx_client *cli = cc->cli;
-  /* a failover rebuild registers the caller's buffer anew: ask for it
-   * before the old registrations (and their entry) go */
-  crdma_io io = {NULL, 0, false};
-  if (err)
-    (void)smbx__cli_rdma_take(cc->rdma, req, &io.buf, &io.length, &io.read);
-  /* its registrations go first, once, whatever the outcome (docs/rdma.md) */
-  uint32_t placed = 0, rdma_channel = 0;
-  bool rdma = smbx__cli_rdma_complete(cc->rdma, req, err ? NULL : r, &placed,
-                                      &rdma_channel);
   cslot *sl = slot_live(cc, req);
-  cslot s;
-  memset(&s, 0, sizeof s);
-  s.kind = CK_REQ;
+  cslot s = {.kind = CK_REQ};
+  /* a failover rebuild registers the caller's buffer anew: what it needs
+   * is kept before the old registrations go */
+  crdma_io io = {NULL, 0, false};
+  /* its registrations go first, once, whatever the outcome (docs/rdma.md),
+   * straight from the request's slot */
+  uint32_t placed = 0, rdma_channel = 0;
+  bool rdma = false;
   if (sl) {
+    if (err && sl->io.bound)
+      io = (crdma_io){sl->io.buf, sl->io.length, sl->io.read};
+    rdma = smbx__cli_rdma_complete(cc->rdma, &sl->io, err ? NULL : r,
+                                   &placed, &rdma_channel);
     s = *sl;
-    memset(sl, 0, sizeof *sl);
+    sl->kind = CK_NONE; /* free: the next request there fills every field */
   }
   if (s.replay) {
     /* its channel died: resent on a surviving one, it completes there */
@@ -716,7 +716,10 @@ static void up_complete(void *ctx, uint64_t req, uint64_t user, int err,
   }
   if (smbx__cli_lease_complete(cli, cli->leases, cc->handle, req, err, r))
     return; /* the lease table's own ack or close */
-  if (smbx__cli_xfer_complete(cli, s.first_req ? s.first_conn : cc->handle,
+  /* a transfer's piece has its transfer's generation (never 0) in the
+   * cookie's high half (xfer.c) */
+  if ((user >> 32) != 0 &&
+      smbx__cli_xfer_complete(cli, s.first_req ? s.first_conn : cc->handle,
                               s.first_req ? s.first_req : req, user, err, r,
                               rdma, placed)) {
     if (r) /* a transfer's piece: no RESPONSE event */
@@ -1106,7 +1109,7 @@ int smbx_client_add_smbd(smbx_client *cli, const smbx_smbd_settings *ss,
     conn_unprepare(cli, cc);
     return rc;
   }
-  rc = smbx__cli_rdma_new(&cc->rdma, t, &cli->s, cc->n_slots, &cli->alloc);
+  rc = smbx__cli_rdma_new(&cc->rdma, t, &cli->s, &cli->alloc);
   if (rc) {
     conn_destroy(cli, cc);
     return rc;
@@ -1216,6 +1219,8 @@ static int send_msg_cs(cconn *cc, csess *cs, size_t len,
   for (int i = 0; i < rc; i++) {
     uint32_t ix = (uint32_t)r[i];
     if (ix < cc->n_slots) {
+      if (cc->slots[ix].io.bound) /* a stale record: never leak it */
+        smbx__cli_rdma_unprepare(cc->rdma, &cc->slots[ix].io.chain);
       memset(&cc->slots[ix], 0, sizeof cc->slots[ix]);
       cc->slots[ix].req = r[i];
       cc->slots[ix].session = session;
@@ -1877,7 +1882,11 @@ static int rdma_or_inline(smbx_client *cli, uint64_t conn, uint64_t session,
     smbx__cli_rdma_unprepare(cc->rdma, &chain);
     return rc;
   }
-  smbx__cli_rdma_bind(cc->rdma, r, chain, buf, length, read, channel);
+  if ((uint32_t)r < cc->n_slots)
+    smbx__cli_rdma_bind(&cc->slots[(uint32_t)r].io, chain, buf, length, read,
+                        channel);
+  else /* cannot happen: slot indexes are below n_slots */
+    smbx__cli_rdma_unprepare(cc->rdma, &chain);
   if (req)
     *req = r;
   return 0;

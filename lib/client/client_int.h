@@ -7,6 +7,7 @@
 
 #include <smbx/client.h>
 
+#include "client/rdma_io.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
 #include "core/hash.h"
@@ -24,6 +25,7 @@ typedef struct cslot {
   uint32_t replay;     /* its copy in the replay arena (offset + 1), or 0 */
   uint64_t first_conn; /* a failover replay: where it was first sent ... */
   uint64_t first_req;  /* ... and its handle there (0: not a replay) */
+  smbx__cli_rdma_rec io; /* a READ/WRITE by RDMA: its registrations */
 } cslot;
 
 typedef struct cconn {
@@ -133,8 +135,8 @@ uint32_t smbx__cli_before_send(cconn *cc, const csess *cs, uint64_t sh,
                                size_t len);
 /* The send failed or the request completed: drop its copy. */
 void smbx__cli_replay_drop(smbx_client *cli, uint32_t id);
-/* The caller's buffer of a READ/WRITE by RDMA (smbx__cli_rdma_take):
- * what a failover needs to register it again on another channel. */
+/* The caller's buffer of a READ/WRITE by RDMA (its slot's record): what
+ * a failover needs to register it again on another channel. */
 typedef struct crdma_io {
   void *buf; /* NULL: the request had no registrations */
   uint32_t length;

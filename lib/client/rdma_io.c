@@ -15,25 +15,16 @@
 #include "core/alloc.h"
 #include "smb2/hot.h"
 
-typedef struct creq {
-  uint64_t req;
-  void *buf; /* the caller's: a failover re-registers it elsewhere */
-  uint32_t chain, length, channel;
-  bool read;
-} creq;
-
 struct smbx__cli_rdma {
   smbx_allocator a;
   smbx_transport t;
-  smbx__rdma_regs regs;
-  creq *q;
-  uint32_t n;
+  smbx__rdma_regs regs; /* every record's registrations */
   uint32_t threshold, chunk_max;
   uint64_t ios, bytes;
 };
 
 int smbx__cli_rdma_new(smbx__cli_rdma **out, const smbx_transport *t,
-                       const smbx_client_settings *s, uint32_t n_slots,
+                       const smbx_client_settings *s,
                        const smbx_allocator *a)
 {
   *out = NULL;
@@ -45,18 +36,13 @@ int smbx__cli_rdma_new(smbx__cli_rdma **out, const smbx_transport *t,
     return SMBX_ERR_NOMEM;
   r->a = *a;
   r->t = *t;
-  r->n = n_slots;
   r->threshold = s->rdma_threshold;
   r->chunk_max = s->rdma_chunk_max;
-  r->q = smbx__calloc(a, n_slots, sizeof *r->q, _Alignof(creq));
-  int rc = r->q ? smbx__rdma_regs_init(&r->regs, a, s->rdma_max_regs)
-                : SMBX_ERR_NOMEM;
+  int rc = smbx__rdma_regs_init(&r->regs, a, s->rdma_max_regs);
   if (rc) {
     smbx__cli_rdma_free(r);
     return rc;
   }
-  for (uint32_t i = 0; i < n_slots; i++)
-    r->q[i].chain = SMBX__RDMA_NIL;
   *out = r;
   return 0;
 }
@@ -65,10 +51,10 @@ void smbx__cli_rdma_free(smbx__cli_rdma *r)
 {
   if (!r)
     return;
+  /* the records of requests never completed: their registrations go
+   * with the pool */
   smbx__rdma_regs_fini(&r->regs, &r->t, &r->a);
   smbx_allocator a = r->a;
-  if (r->q)
-    smbx__free(&a, r->q, r->n * sizeof *r->q, _Alignof(creq));
   SMBX__DELETE(&a, r, smbx__cli_rdma);
 }
 
@@ -100,57 +86,21 @@ smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
   return n;
 }
 
-void smbx__cli_rdma_bind(smbx__cli_rdma *r, uint64_t req, uint32_t chain,
-                         void *buf, uint32_t length, bool read,
-                         uint32_t channel)
-{
-  uint32_t i = (uint32_t)req;
-  if (i >= r->n) { /* cannot happen: slot indexes are below n */
-    smbx__cli_rdma_unprepare(r, &chain);
-    return;
-  }
-  creq *q = &r->q[i];
-  if (q->chain != SMBX__RDMA_NIL) /* a stale one: never leak it */
-    (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, false, 0);
-  q->req = req;
-  q->chain = chain;
-  q->buf = buf;
-  q->length = length;
-  q->read = read;
-  q->channel = channel;
-  r->ios++;
-}
-
-bool smbx__cli_rdma_take(const smbx__cli_rdma *r, uint64_t req, void **buf,
-                         uint32_t *length, bool *read)
-{
-  uint32_t i = (uint32_t)req;
-  if (!r || i >= r->n || r->q[i].req != req ||
-      r->q[i].chain == SMBX__RDMA_NIL)
-    return false;
-  *buf = r->q[i].buf;
-  *length = r->q[i].length;
-  *read = r->q[i].read;
-  return true;
-}
-
 void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain)
 {
   if (r)
     (void)smbx__rdma_deregister(&r->regs, &r->t, chain, false, 0);
 }
 
-bool smbx__cli_rdma_complete(smbx__cli_rdma *r, uint64_t req,
+bool smbx__cli_rdma_complete(smbx__cli_rdma *r, smbx__cli_rdma_rec *q,
                              const smbx__conn_pdu *resp, uint32_t *placed,
                              uint32_t *channel)
 {
   *placed = 0;
   *channel = 0;
-  uint32_t i = (uint32_t)req;
-  if (!r || i >= r->n || r->q[i].req != req ||
-      r->q[i].chain == SMBX__RDMA_NIL)
+  if (!r || !q->bound)
     return false;
-  creq *q = &r->q[i];
+  q->bound = false;
   bool inv = resp && (resp->flags & SMBX__CONN_PDU_INVALIDATED);
   (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, inv,
                               inv ? resp->invalidated_rkey : 0);
@@ -171,9 +121,8 @@ bool smbx__cli_rdma_complete(smbx__cli_rdma *r, uint64_t req,
     if (smbx_smb2_decode_write_resp(resp->data, resp->len, &wr, NULL) == 0)
       *placed = wr.count < q->length ? wr.count : q->length;
   }
+  r->ios++;
   r->bytes += *placed;
-  memset(q, 0, sizeof *q);
-  q->chain = SMBX__RDMA_NIL;
   return true;
 }
 

@@ -13,10 +13,20 @@
 
 typedef struct smbx__cli_rdma smbx__cli_rdma;
 
+/* A request's registrations, kept in the request's own slot of its
+ * connection (client_int.h cslot): found by the request index, never
+ * looked up by key. A zeroed record is unbound. */
+typedef struct smbx__cli_rdma_rec {
+  void *buf;      /* the caller's: a failover re-registers it elsewhere */
+  uint32_t chain; /* the registrations (while bound) */
+  uint32_t length, channel;
+  bool bound, read;
+} smbx__cli_rdma_rec;
+
 /* For an SMB Direct connection whose transport registers memory (else
  * *out stays NULL: I/O goes inline). */
 int smbx__cli_rdma_new(smbx__cli_rdma **out, const smbx_transport *t,
-                       const smbx_client_settings *s, uint32_t n_slots,
+                       const smbx_client_settings *s,
                        const smbx_allocator *a);
 /* Deregisters whatever is still registered, then frees. */
 void smbx__cli_rdma_free(smbx__cli_rdma *r);
@@ -30,23 +40,28 @@ smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
                                   void *buf, uint32_t length, bool read,
                                   uint8_t *desc, size_t cap, uint32_t *chain,
                                   uint32_t *channel);
-/* The request went out as `req`: its registrations (of the caller's buf)
- * are its own now. */
-void smbx__cli_rdma_bind(smbx__cli_rdma *r, uint64_t req, uint32_t chain,
-                         void *buf, uint32_t length, bool read,
-                         uint32_t channel);
-/* The caller's buffer of live request `req` (for a failover rebuild,
- * asked before smbx__cli_rdma_complete forgets it). Returns false when
- * req has no registrations. */
-bool smbx__cli_rdma_take(const smbx__cli_rdma *r, uint64_t req, void **buf,
-                         uint32_t *length, bool *read);
+/* The request went out: its registrations (of the caller's buf) are its
+ * record's now (the record of the request's slot, unbound: a slot is
+ * zeroed when it is filled). */
+static inline void smbx__cli_rdma_bind(smbx__cli_rdma_rec *q, uint32_t chain,
+                                       void *buf, uint32_t length, bool read,
+                                       uint32_t channel)
+{
+  q->buf = buf;
+  q->chain = chain;
+  q->length = length;
+  q->channel = channel;
+  q->read = read;
+  q->bound = true;
+}
 /* It did not go out: deregister. */
 void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain);
-/* Request `req` completed (resp NULL when locally): its registrations
- * are deregistered now, once, a key the server invalidated remotely
- * flagged so. Returns true when it had any; *placed = bytes a READ
- * placed (DataRemaining, within the registration), *channel. */
-bool smbx__cli_rdma_complete(smbx__cli_rdma *r, uint64_t req,
+/* The request of record q completed (resp NULL when locally): its
+ * registrations are deregistered now, once, a key the server invalidated
+ * remotely flagged so, and q is unbound. Returns true when it had any;
+ * *placed = bytes a READ placed (DataRemaining, within the
+ * registration), *channel. */
+bool smbx__cli_rdma_complete(smbx__cli_rdma *r, smbx__cli_rdma_rec *q,
                              const smbx__conn_pdu *resp, uint32_t *placed,
                              uint32_t *channel);
 void smbx__cli_rdma_info(const smbx__cli_rdma *r, smbx_conn_info *o);

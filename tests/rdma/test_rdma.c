@@ -307,7 +307,7 @@ static void rdma_case_56_no_offload_when_protected(void **st)
   smbx_client_settings s;
   smbx_client_settings_default(&s, sizeof s);
   smbx__cli_rdma *r = NULL;
-  assert_int_equal(smbx__cli_rdma_new(&r, &t, &s, 4, &ta.a), 0);
+  assert_int_equal(smbx__cli_rdma_new(&r, &t, &s, &ta.a), 0);
   assert_non_null(r);
   static uint8_t buf[65536], d[1024];
   uint32_t chain, ch;
