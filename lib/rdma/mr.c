@@ -67,15 +67,17 @@ smbx_ssize smbx__rdma_register(smbx__rdma_regs *g, const smbx_transport *t,
     return SMBX_ERR_RANGE;
   if (n > g->n - g->live)
     return SMBX_ERR_AGAIN;
-  uint32_t tail = SMBX__RDMA_NIL;
-  uint8_t *p = buf;
+  /* link: where the next record's index goes (*head, then the last
+   * record's next), so the chain is well formed at every step */
+  uint32_t *link = head;
+  uint8_t *p = buf, *q = desc_out;
+  size_t left = len;
   for (uint32_t k = 0; k < n; k++) {
-    size_t off = (size_t)k * chunk;
-    uint32_t piece = (uint32_t)(len - off < chunk ? len - off : chunk);
+    uint32_t piece = left < chunk ? (uint32_t)left : chunk;
     uint32_t i = g->free_head;
     smbx__rdma_reg *rg = &g->r[i];
     memset(&rg->mr, 0, sizeof rg->mr);
-    if (t->register_mr(t->user_data, p + off, piece, access, &rg->mr) != 0) {
+    if (t->register_mr(t->user_data, p, piece, access, &rg->mr) != 0) {
       (void)smbx__rdma_deregister(g, t, head, false, 0);
       return SMBX_ERR_TRANSPORT;
     }
@@ -83,16 +85,15 @@ smbx_ssize smbx__rdma_register(smbx__rdma_regs *g, const smbx_transport *t,
     rg->next = SMBX__RDMA_NIL;
     rg->len = piece;
     rg->busy = true;
-    if (tail == SMBX__RDMA_NIL)
-      *head = i;
-    else
-      g->r[tail].next = i;
-    tail = i;
+    *link = i;
+    link = &rg->next;
     g->live++;
     g->total++;
     /* the room for n descriptors was checked above */
-    smbx__smb2_desc_store(desc_out + (size_t)k * SMBX_SMB2_BUFFER_DESC_SIZE,
-                          rg->mr.address, rg->mr.key, piece);
+    smbx__smb2_desc_store(q, rg->mr.address, rg->mr.key, piece);
+    q += SMBX_SMB2_BUFFER_DESC_SIZE;
+    p += piece;
+    left -= piece;
   }
   return (smbx_ssize)((size_t)n * SMBX_SMB2_BUFFER_DESC_SIZE);
 }
@@ -114,8 +115,7 @@ bool smbx__rdma_deregister(smbx__rdma_regs *g, const smbx_transport *t,
       matched = true;
     }
     t->deregister_mr(t->user_data, &rg->mr);
-    memset(&rg->mr, 0, sizeof rg->mr);
-    rg->len = 0;
+    /* free: register sets every field again */
     rg->busy = false;
     rg->next = g->free_head;
     g->free_head = i;
