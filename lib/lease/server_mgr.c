@@ -614,7 +614,10 @@ int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
   smbx_lease_event local;
   size_t ss = ev->struct_size;
   smbx_lease_event *e = ss >= sizeof local ? ev : &local;
-  memset(e, 0, sizeof *e);
+  /* a lease break writes every field (no zeroing first), the others
+   * start from zero */
+  if (q->type != SMBX_LEASE_EV_BREAK)
+    memset(e, 0, sizeof *e);
   e->struct_size = ss;
   e->type = q->type;
   e->flags = q->flags;
@@ -627,17 +630,17 @@ int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
     e->current_state = q->cur;
     e->new_state = q->next;
     e->new_epoch = q->epoch;
-    smbx_smb2_lease_break_notify n;
-    memset(&n, 0, sizeof n);
-    n.new_epoch = q->epoch;
-    n.flags = q->flags;
+    e->reserved = 0;
+    smbx_smb2_lease_break_notify n = {.new_epoch = q->epoch,
+                                      .flags = q->flags,
+                                      .current_state = q->cur,
+                                      .new_state = q->next};
     memcpy(n.lease_key, q->key, 16);
-    n.current_state = q->cur;
-    n.new_state = q->next;
     /* the body alone: the host writes its own header */
     smbx__wr w = smbx__wr_make(e->body, sizeof e->body);
     smbx__smb2_put_lease_break_notify(&w, &n);
     e->body_len = w.bad ? 0 : (uint16_t)w.off;
+    memset(e->body + e->body_len, 0, sizeof e->body - e->body_len);
   } else if (q->type == SMBX_LEASE_EV_OPLOCK_BREAK) {
     e->current_state = oplock_level_of((uint8_t)q->cur);
     e->new_state = oplock_level_of((uint8_t)q->next);
@@ -888,14 +891,18 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
   m->n_leases--;
 }
 
-/* The ack hint of a client's key: a multiplicative hash of the key's first
- * half and the client index. Unseeded: a peer choosing colliding keys
- * only sends its own acks to the table. */
-static uint32_t ack_hint_slot(uint32_t client, const uint8_t key[16])
+/* The ack hint of a ClientGuid's key: a multiplicative hash of the key's
+ * and the GUID's halves, so an ack finds its hint before (without) looking
+ * the client up. Unseeded: a peer choosing colliding keys only sends acks
+ * to the table. */
+static uint32_t ack_hint_slot(const uint8_t guid[16], const uint8_t key[16])
 {
-  uint64_t k;
-  memcpy(&k, key, 8);
-  k ^= (uint64_t)client * UINT64_C(0x9e3779b97f4a7c15);
+  uint64_t k0, k1, g0, g1;
+  memcpy(&k0, key, 8);
+  memcpy(&k1, key + 8, 8);
+  memcpy(&g0, guid, 8);
+  memcpy(&g1, guid + 8, 8);
+  uint64_t k = (k0 ^ g1) + (k1 ^ g0) * UINT64_C(0x9e3779b97f4a7c15);
   return (uint32_t)((k * UINT64_C(0xff51afd7ed558ccd)) >> (64 - ACK_HINT_BITS));
 }
 
@@ -937,18 +944,13 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
   ls->required = step ? (uint8_t)(ls->required & target) : target;
   ls->offered = target;
   set_breaking(m, l, step ? step : cur, now);
-  m->ack_hint[ack_hint_slot(ls->client, ls->key)] = l + 1;
+  m->ack_hint[ack_hint_slot(m->clients[ls->client].guid, ls->key)] = l + 1;
   ev_break(m, l, op, cur, target, true);
 }
 
-/* Break every lease of file f except `exempt` by removing `drop`. A file
- * whose sum holds none of `drop` has nothing to break: its leases are not
- * read. */
-static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
-                       uint8_t drop, uint64_t now)
+static void break_file_leases(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
+                              uint8_t drop, uint64_t now)
 {
-  if (f == NIL || !(m->files[f].sum & drop))
-    return;
   /* a break notifies through an open of the file: load it alongside the
    * first lease instead of after it */
   if (m->files[f].opens != NIL)
@@ -961,6 +963,16 @@ static void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
     sum |= lease_sum(&m->leases[l]);
   }
   m->files[f].sum = sum;
+}
+
+/* Break every lease of file f except `exempt` by removing `drop`. A file
+ * whose sum holds none of `drop` has nothing to break: its leases are not
+ * read (that test inline, the walk out of line). */
+static inline void break_file(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
+                              uint8_t drop, uint64_t now)
+{
+  if (f != NIL && (m->files[f].sum & drop))
+    break_file_leases(m, f, exempt, drop, now);
 }
 
 /* Is lease l the one a ParentLeaseKey exempts (leases.md 3.4)? */
@@ -1606,17 +1618,16 @@ int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
   if (!m || !client_guid || !ack || !resp || !status)
     return SMBX_ERR_INVAL;
   memset(resp, 0, sizeof *resp);
-  uint32_t c = client_find(m, client_guid), l = NIL;
-  if (c != NIL) {
-    uint32_t hint = m->ack_hint[ack_hint_slot(c, ack->lease_key)];
-    const lease *hl = hint ? &m->leases[hint - 1] : NULL;
-    if (hl && (hl->flags & LF_KEYED) && hl->client == c &&
-        memcmp(hl->key, ack->lease_key, 16) == 0)
-      l = hint - 1; /* (client, key) names one keyed lease */
-    else
-      l = lease_find(m, c, ack->lease_key,
-                     lease_hash(m, client_guid, ack->lease_key));
-  }
+  /* a keyed lease holds a reference on its client: its GUID is there */
+  uint32_t hint = m->ack_hint[ack_hint_slot(client_guid, ack->lease_key)];
+  const lease *hl = hint ? &m->leases[hint - 1] : NULL;
+  uint32_t l;
+  if (hl && (hl->flags & LF_KEYED) &&
+      memcmp(hl->key, ack->lease_key, 16) == 0 &&
+      memcmp(m->clients[hl->client].guid, client_guid, 16) == 0)
+    l = hint - 1; /* (ClientGuid, key) names one keyed lease */
+  else
+    l = lease_lookup(m, client_guid, ack->lease_key);
   if (l == NIL) {
     *status = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
     return 0;

@@ -2058,6 +2058,37 @@ static void lease_file_sum_takes_every_raise(void **st)
   fx_free(f);
 }
 
+/* A lease break event is written field by field, not zeroed first: over
+ * a struct full of junk it leaves nothing of the junk (reserved and the
+ * body's tail are zero), and it equals the event a zeroed struct gets. */
+static void lease_break_event_overwrites_every_field(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | H}, NULL);
+  open_now(f, &(oa){.file = F2, .version = 2, .key = 2, .state = R | H},
+           NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F2, NULL, 0), 0);
+  smbx_lease_event clean, junk;
+  assert_int_equal(next(f, &clean), 1);
+  memset(&junk, 0xAA, sizeof junk);
+  junk.struct_size = sizeof junk;
+  assert_int_equal(smbx_lease_next_event(f->m, &junk), 1);
+  assert_int_equal(junk.type, SMBX_LEASE_EV_BREAK);
+  assert_int_equal(junk.reserved, 0);
+  assert_int_equal(junk.body_len, 44);
+  static const uint8_t zero[sizeof junk.body - 44];
+  assert_memory_equal(junk.body + 44, zero, sizeof zero);
+  /* the same event but for the open and the key (also in the body) */
+  assert_true(clean.open != junk.open);
+  clean.open = junk.open;
+  key16(clean.lease_key, 2);
+  key16(clean.body + 8, 2);
+  assert_memory_equal(&clean, &junk, sizeof junk);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -2116,6 +2147,7 @@ int main(void)
       cmocka_unit_test(lease_oplock_blocks_lease_h),
       cmocka_unit_test(lease_oplock_flag_follows_the_oplocks),
       cmocka_unit_test(lease_file_sum_takes_every_raise),
+      cmocka_unit_test(lease_break_event_overwrites_every_field),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
