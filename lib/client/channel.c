@@ -390,6 +390,7 @@ bool smbx__cli_failover(cconn *cc, const cslot *s, uint64_t req,
   smbx__put_le16(p + 8, cs->channel_sequence);
   smbx__put_le16(p + 10, 0);
   uint64_t nr = 0;
+  cli->ev_spare = 0; /* dst owes its completion now: ev_room walks again */
   int rc = smbx__conn_send(dst->c, cli->sbuf, cli->sbuf_cap, len, NULL, user,
                            &nr, 1, cli->now);
   if (rc != 1) {

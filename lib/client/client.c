@@ -9,6 +9,7 @@
 #include "client/client_int.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/cursor.h"
 #include "core/hash.h"
 #include "core/evq.h"
@@ -64,7 +65,7 @@ static smbx_event *ev_push(smbx_client *cli, uint32_t type, const cconn *cc)
  * completion, and an unsolicited event (BREAK, INTERIM, WRITABLE,
  * SESSION_UP, CONN_UP, SMBD) that would eat into the room tears its
  * connection down instead (ev_lost), which only uses reserved room. */
-static bool ev_room(smbx_client *cli, size_t more)
+static SMBX__COLD bool ev_room_walk(smbx_client *cli, size_t more)
 {
   uint64_t need = more + smbx__slab_live(&cli->sessions) +
                   smbx__cli_xfers_live(cli->xfers);
@@ -76,7 +77,22 @@ static bool ev_room(smbx_client *cli, size_t more)
   while (smbx__ring_cap(&cli->evq) - smbx__ring_len(&cli->evq) < need)
     if (smbx__ring_grow(&cli->evq) != 0)
       return false;
+  cli->ev_spare = smbx__ring_cap(&cli->evq) - smbx__ring_len(&cli->evq) - need;
   return true;
+}
+
+/* ev_spare only falls between two walks: by what each caller reserves
+ * here, by every push that is not a reserved completion
+ * (smbx__client_push), and to 0 when a session is made or a request
+ * moves to another channel; completions and the host's pops only free
+ * room. So a send usually proves its room without the walk. */
+static bool ev_room(smbx_client *cli, size_t more)
+{
+  if (cli->ev_spare >= more) {
+    cli->ev_spare -= more;
+    return true;
+  }
+  return ev_room_walk(cli, more);
 }
 
 static smbx_event *ev_push_extra(smbx_client *cli, uint32_t type,
@@ -1393,6 +1409,7 @@ int smbx_client_session_setup(smbx_client *cli, uint64_t conn,
     cs = smbx__slab_get_zeroed(&cli->sessions);
     if (!cs)
       return SMBX_ERR_LIMIT;
+    cli->ev_spare = 0; /* its SESSION_DOWN: ev_room walks again */
     fresh = true;
     cs->conn = conn;
     cs->dialect = cc->dialect;
@@ -2166,6 +2183,9 @@ void smbx__client_random(smbx_client *cli, uint8_t *p, size_t n)
 
 smbx_event *smbx__client_push(smbx_client *cli, uint32_t type, uint64_t conn)
 {
+  /* a lease or transfer event takes room ev_room may have counted free */
+  if (cli->ev_spare)
+    cli->ev_spare--;
   smbx_event *e = ev_push(cli, type, NULL);
   if (e)
     e->conn = conn;

@@ -100,6 +100,9 @@ struct smbx_client {
   const csess *binding; /* signing a binding leg with the session's key */
   smbx__hash sids; /* wire SessionId -> csess */
   smbx__ring evq;
+  /* a lower bound of evq's free slots beyond what ev_room reserves (see
+   * there): a send proves its room from it without the connection walk */
+  size_t ev_spare;
   smbx__cli_leases *leases; /* lease table and directory cache, or NULL */
   struct smbx__cli_xfers *xfers; /* pipelined transfers (xfer.c), or NULL */
   uint8_t *sbuf;

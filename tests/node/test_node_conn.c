@@ -153,6 +153,62 @@ static void client_request_refused_nomem_when_queue_cannot_grow(void **state)
   nh_fini(&x);
 }
 
+/* The room a send proves is kept across sends without walking the
+ * connections each time (ev_spare): with a second session being set up
+ * between them (its SESSION_SETUP unanswered) and every allocation
+ * failing, requests stop where the queue's room ends (SMBX_ERR_NOMEM),
+ * and a teardown delivers each request's completion, the SESSION_SETUP's,
+ * the live session's SESSION_DOWN and CONN_DOWN without growing the
+ * queue. */
+static void client_event_room_counts_a_session_made_between_sends(void **state)
+{
+  (void)state;
+  nh x;
+  nh_setup(&x, false);
+  assert_int_equal(nh_start(&x), 0);
+  int p = nh_add_tcp(&x, false);
+  uint64_t c = x.pair[p].cconn;
+  nh_negotiate(&x, p);
+  uint64_t s = nh_session(&x, p);
+  uint32_t t = nh_tree(&x, p, s);
+  x.defer = true;
+  smbx_smb2_fileid f = {7, 7};
+  uint64_t req[512];
+  int sent = 0;
+  /* the requests' MessageId table grown beforehand: the queue is what
+   * runs out below */
+  for (; sent < 100; sent++)
+    assert_int_equal(smbx_client_read(x.cli, c, s, t, f, 0, 512, x.now,
+                                      &req[sent]),
+                     0);
+  size_t mark = x.n_log;
+  uint64_t s2 = 0;
+  const uint8_t blob[8] = {0};
+  assert_int_equal(
+      smbx_client_session_setup(x.cli, c, &s2, blob, sizeof blob, x.now), 0);
+  x.ta.fail_from = x.ta.calls + 1;
+  int rc = 0;
+  while (sent < 512) {
+    rc = smbx_client_read(x.cli, c, s, t, f, 0, 512, x.now, &req[sent]);
+    if (rc)
+      break;
+    sent++;
+  }
+  assert_int_equal(rc, SMBX_ERR_NOMEM);
+  assert_true(sent > 100 && sent < 512);
+  assert_int_equal(smbx_client_abort_conn(x.cli, c, SMBX_ERR_CLOSED, x.now),
+                   0);
+  nh_pump(&x);
+  x.ta.fail_from = 0;
+  for (int i = 0; i < sent; i++)
+    assert_int_equal(nh_response(&x, req[i])->ev.u.pdu.err, SMBX_ERR_CLOSED);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_RESPONSE), (size_t)sent);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_SESSION_SETUP), 1);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_SESSION_DOWN), 1);
+  assert_int_equal(count_since(&x, mark, SMBX_EV_CONN_DOWN), 1);
+  nh_fini(&x);
+}
+
 /* 3.3.4.1.4 / 3.3.4.7: a break for an open of an encrypting session goes
  * in that session's TRANSFORM (header SessionId 0, MessageId all-ones,
  * unsigned); without a session it goes in the clear */
@@ -390,6 +446,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(client_event_queue_full_alloc_fails_conn_down_nomem),
       cmocka_unit_test(client_request_refused_nomem_when_queue_cannot_grow),
+      cmocka_unit_test(client_event_room_counts_a_session_made_between_sends),
       cmocka_unit_test(break_3_3_4_7_encrypted_for_encrypting_session),
       cmocka_unit_test(compound_6_2_compound_request_compound_response),
       cmocka_unit_test(sess_keyless_session_unsigned_or_refused),
