@@ -15,14 +15,6 @@
 #include "core/alloc.h"
 #include "smb2/hot.h"
 
-struct smbx__cli_rdma {
-  smbx_allocator a;
-  smbx_transport t;
-  smbx__rdma_regs regs; /* every record's registrations */
-  uint32_t threshold, chunk_max;
-  uint64_t ios, bytes;
-};
-
 int smbx__cli_rdma_new(smbx__cli_rdma **out, const smbx_transport *t,
                        const smbx_client_settings *s,
                        const smbx_allocator *a)
@@ -56,34 +48,6 @@ void smbx__cli_rdma_free(smbx__cli_rdma *r)
   smbx__rdma_regs_fini(&r->regs, &r->t, &r->a);
   smbx_allocator a = r->a;
   SMBX__DELETE(&a, r, smbx__cli_rdma);
-}
-
-smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
-                                  bool protect, uint32_t peer_max_rw,
-                                  void *buf, uint32_t length, bool read,
-                                  uint8_t *desc, size_t cap, uint32_t *chain,
-                                  uint32_t *channel)
-{
-  *chain = SMBX__RDMA_NIL;
-  *channel = SMBX_SMB2_CHANNEL_NONE;
-  if (!r || protect || dialect < SMBX_SMB2_DIALECT_300 ||
-      length < r->threshold || peer_max_rw == 0)
-    return 0;
-  /* [MS-SMBD] MaxReadWriteSize bounds one I/O's RDMA transfer */
-  if (length > peer_max_rw)
-    return SMBX_ERR_RANGE;
-  uint32_t chunk = r->chunk_max && r->chunk_max < peer_max_rw ? r->chunk_max
-                                                              : peer_max_rw;
-  uint32_t access = read ? SMBX_MR_LOCAL_WRITE | SMBX_MR_REMOTE_WRITE
-                         : SMBX_MR_REMOTE_READ;
-  smbx_ssize n = smbx__rdma_register(&r->regs, &r->t, buf, length, chunk,
-                                     access, desc, cap, chain);
-  if (n < 0)
-    return n;
-  *channel = dialect >= SMBX_SMB2_DIALECT_302
-                 ? SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE
-                 : SMBX_SMB2_CHANNEL_RDMA_V1;
-  return n;
 }
 
 void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain)

@@ -11,7 +11,14 @@
 #include "conn/conn.h"
 #include "rdma/rdma.h"
 
-typedef struct smbx__cli_rdma smbx__cli_rdma;
+/* Per connection (rdma_io.c owns it; here for the inline prepare). */
+typedef struct smbx__cli_rdma {
+  smbx_allocator a;
+  smbx_transport t;
+  smbx__rdma_regs regs; /* every record's registrations */
+  uint32_t threshold, chunk_max;
+  uint64_t ios, bytes;
+} smbx__cli_rdma;
 
 /* A request's registrations, kept in the request's own slot of its
  * connection (client_int.h cslot): found by the request index, never
@@ -34,12 +41,36 @@ void smbx__cli_rdma_free(smbx__cli_rdma *r);
 /* Decides and registers (smbd.md 4): RDMA for length >= rdma_threshold
  * on 3.x when the request is neither signed nor encrypted (protect).
  * Returns the descriptor bytes written at desc (RDMA, *chain and *channel
- * set), 0 (inline), or SMBX_ERR_AGAIN / _RANGE / _TRANSPORT. */
-smbx_ssize smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect,
-                                  bool protect, uint32_t peer_max_rw,
-                                  void *buf, uint32_t length, bool read,
-                                  uint8_t *desc, size_t cap, uint32_t *chain,
-                                  uint32_t *channel);
+ * set), 0 (inline), or SMBX_ERR_AGAIN / _RANGE / _TRANSPORT. Inline: the
+ * caller's READ/WRITE goes straight to the registration. */
+static inline smbx_ssize
+smbx__cli_rdma_prepare(smbx__cli_rdma *r, uint16_t dialect, bool protect,
+                       uint32_t peer_max_rw, void *buf, uint32_t length,
+                       bool read, uint8_t *desc, size_t cap, uint32_t *chain,
+                       uint32_t *channel)
+{
+  *chain = SMBX__RDMA_NIL;
+  *channel = SMBX_SMB2_CHANNEL_NONE;
+  if (!r || protect || dialect < SMBX_SMB2_DIALECT_300 ||
+      length < r->threshold || peer_max_rw == 0)
+    return 0;
+  /* [MS-SMBD] MaxReadWriteSize bounds one I/O's RDMA transfer */
+  if (length > peer_max_rw)
+    return SMBX_ERR_RANGE;
+  uint32_t chunk = r->chunk_max && r->chunk_max < peer_max_rw ? r->chunk_max
+                                                              : peer_max_rw;
+  uint32_t access = read ? SMBX_MR_LOCAL_WRITE | SMBX_MR_REMOTE_WRITE
+                         : SMBX_MR_REMOTE_READ;
+  smbx_ssize n = smbx__rdma_register(&r->regs, &r->t, buf, length, chunk,
+                                     access, desc, cap, chain);
+  if (n < 0)
+    return n;
+  *channel = dialect >= SMBX_SMB2_DIALECT_302
+                 ? SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE
+                 : SMBX_SMB2_CHANNEL_RDMA_V1;
+  return n;
+}
+
 /* The request went out: its registrations (of the caller's buf) are its
  * record's now (the record of the request's slot, unbound: a slot is
  * zeroed when it is filled). */
