@@ -46,19 +46,22 @@
 
 typedef struct nic nic;
 
+/* What a completion reports, as a verbs completion's opcode tells the
+ * host (so the host needs no smbx_wr_id_kind()). */
+enum { WC_SEND, WC_RECV, WC_RDMA };
+
 typedef struct nic_ep {
   nic *n;
   int idx;
+  struct nic_ep *peer;
   struct {
     uint64_t wr_id;
     uint8_t *addr;
     uint32_t len;
   } rq[NIC_RQ];
   uint32_t rq_head, rq_n;
-  struct {
-    smbx_wc wc;
-    int recv;
-  } cq[NIC_CQ];
+  smbx_wc cq[NIC_CQ];
+  uint8_t cq_kind[NIC_CQ]; /* WC_* of cq[i] */
   uint32_t cq_head, cq_n;
 } nic_ep;
 
@@ -73,18 +76,24 @@ struct nic {
   const uint8_t *cli_lo, *cli_hi;   /* client caller buffers */
   uint64_t direct_bytes, send_payload_bytes;
   int broken; /* a check failed: the metric aborts */
+  smbx_wc lost; /* where a completion goes when its CQ is full */
 };
 
-static void cq_push(nic_ep *e, const smbx_wc *wc, int recv)
+/* The next completion of e, zeroed, for the caller to fill in place; a
+ * full CQ breaks the metric (the completion is lost). */
+static smbx_wc *cq_push(nic_ep *e, int kind)
 {
+  smbx_wc *wc = &e->n->lost;
   if (e->cq_n == NIC_CQ) {
     e->n->broken = 1;
-    return;
+  } else {
+    uint32_t at = (e->cq_head + e->cq_n) % NIC_CQ;
+    e->cq_kind[at] = (uint8_t)kind;
+    e->cq_n++;
+    wc = &e->cq[at];
   }
-  uint32_t at = (e->cq_head + e->cq_n) % NIC_CQ;
-  e->cq[at].wc = *wc;
-  e->cq[at].recv = recv;
-  e->cq_n++;
+  memset(wc, 0, sizeof *wc);
+  return wc;
 }
 
 static int nic_post_recv(void *ud, uint64_t wr_id, const smbx_sge *b)
@@ -105,37 +114,34 @@ static int nic_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
 {
   nic_ep *s = ud;
   nic *n = s->n;
-  nic_ep *d = &n->ep[1 - s->idx];
+  nic_ep *d = s->peer;
   if (d->rq_n == 0)
     return -1; /* RNR: the engines' credits must prevent it */
   uint32_t h = d->rq_head;
-  d->rq_head = (d->rq_head + 1) % NIC_RQ;
+  d->rq_head = (h + 1) % NIC_RQ;
   d->rq_n--;
-  uint32_t off = 0;
+  uint8_t *to = d->rq[h].addr;
+  uint32_t room = d->rq[h].len, off = 0;
   for (size_t k = 0; k < nsg; k++) {
-    if (sg[k].length > d->rq[h].len - off)
+    if (sg[k].length > room - off)
       return -1;
-    memcpy(d->rq[h].addr + off, sg[k].addr, sg[k].length);
+    memcpy(to + off, sg[k].addr, sg[k].length);
     off += sg[k].length;
   }
   if (off > INLINE_LIMIT)
     n->send_payload_bytes += off;
-  smbx_wc wc;
-  memset(&wc, 0, sizeof wc);
-  wc.wr_id = d->rq[h].wr_id;
-  wc.byte_len = off;
+  smbx_wc *wc = cq_push(d, WC_RECV);
+  wc->wr_id = d->rq[h].wr_id;
+  wc->byte_len = off;
   if (flags & SMBX_SEND_INVALIDATE) {
     if (sim_mrt_invalidate(&n->mrt, d->idx, rkey) != 0) {
       n->broken = 1;
     } else {
-      wc.flags = SMBX_WC_WITH_INVALIDATE;
-      wc.invalidated_rkey = rkey;
+      wc->flags = SMBX_WC_WITH_INVALIDATE;
+      wc->invalidated_rkey = rkey;
     }
   }
-  cq_push(d, &wc, 1);
-  memset(&wc, 0, sizeof wc);
-  wc.wr_id = wr_id;
-  cq_push(s, &wc, 0);
+  cq_push(s, WC_SEND)->wr_id = wr_id;
   return 0;
 }
 
@@ -170,12 +176,10 @@ static int nic_rdma(nic_ep *s, int is_read, uint64_t wr_id,
       is_read ? SMBX_MR_REMOTE_READ : SMBX_MR_REMOTE_WRITE);
   if (!sim_mrt_local_ok(&n->mrt, s->idx, sg, nsg, is_read) || !r)
     n->broken = 1;
-  smbx_wc wc;
-  memset(&wc, 0, sizeof wc);
-  wc.wr_id = wr_id;
+  smbx_wc *wc = cq_push(s, WC_RDMA);
+  wc->wr_id = wr_id;
   if (n->broken) {
-    wc.status = SMBX_WC_ERROR;
-    cq_push(s, &wc, 0);
+    wc->status = SMBX_WC_ERROR;
     return 0;
   }
   direct &= r >= n->cli_lo && r + len <= n->cli_hi;
@@ -189,8 +193,7 @@ static int nic_rdma(nic_ep *s, int is_read, uint64_t wr_id,
     }
   if (direct)
     n->direct_bytes += len;
-  wc.byte_len = (uint32_t)len;
-  cq_push(s, &wc, 0);
+  wc->byte_len = (uint32_t)len;
   return 0;
 }
 
@@ -285,6 +288,43 @@ static void host_rdma(rstate *s, const smbx_event *e)
     s->failed = 1;
 }
 
+/* Server events other than an RDMA READ/WRITE request and RDMA_DONE:
+ * setup traffic and failures. */
+static void srv_event_other(rstate *s, const smbx_event *e)
+{
+  if (e->type == SMBX_EV_SESSION_SETUP) {
+    (void)smbx_server_session_respond(s->srv, e->conn, e->u.session.req, 0,
+                                      NULL, 0, NULL, 0,
+                                      SMBX_SMB2_SESSION_FLAG_IS_NULL, 0);
+  } else if (e->type == SMBX_EV_TREE_CONNECT) {
+    smbx_smb2_tree_connect_resp r;
+    memset(&r, 0, sizeof r);
+    r.share_type = SMBX_SMB2_SHARE_TYPE_DISK;
+    r.maximal_access = 0x1F01FF;
+    (void)smbx_server_tree_respond(s->srv, e->conn, e->u.tree.req, 0, &r, 0,
+                                   NULL);
+  } else if (e->type == SMBX_EV_REQUEST) {
+    uint8_t out[160];
+    smbx_smb2_hdr h;
+    memset(&h, 0, sizeof h);
+    if (e->u.pdu.hdr.command != SMBX_SMB2_CREATE) {
+      (void)smbx_server_respond_error(s->srv, e->conn, e->u.pdu.req,
+                                      SMBX_STATUS_NOT_SUPPORTED, NULL, 0, 0);
+      return;
+    }
+    smbx_smb2_create_resp rs;
+    memset(&rs, 0, sizeof rs);
+    rs.create_action = 1;
+    rs.file_id.persistent_id = 1;
+    rs.file_id.volatile_id = 2;
+    smbx_ssize n = smbx_smb2_encode_create_resp(&h, &rs, out, sizeof out, NULL);
+    (void)smbx_server_respond(s->srv, e->conn, e->u.pdu.req, 0, out + 64,
+                              (size_t)n - 64, 0);
+  } else if (e->type == SMBX_EV_CONN_DOWN) {
+    s->failed = 1;
+  }
+}
+
 static void srv_events(rstate *s)
 {
   smbx_event e;
@@ -292,45 +332,31 @@ static void srv_events(rstate *s)
   while (smbx_server_next_event(s->srv, &e) == 1) {
     if (s->tbl && smbx_server_vmo_route(s->srv, s->tbl, &e, 0) == 1)
       continue;
-    if (e.type == SMBX_EV_SESSION_SETUP) {
-      (void)smbx_server_session_respond(s->srv, e.conn, e.u.session.req, 0,
-                                        NULL, 0, NULL, 0,
-                                        SMBX_SMB2_SESSION_FLAG_IS_NULL, 0);
-    } else if (e.type == SMBX_EV_TREE_CONNECT) {
-      smbx_smb2_tree_connect_resp r;
-      memset(&r, 0, sizeof r);
-      r.share_type = SMBX_SMB2_SHARE_TYPE_DISK;
-      r.maximal_access = 0x1F01FF;
-      (void)smbx_server_tree_respond(s->srv, e.conn, e.u.tree.req, 0, &r, 0,
-                                     NULL);
-    } else if (e.type == SMBX_EV_REQUEST && (e.flags & SMBX_EVF_RDMA)) {
+    if (e.type == SMBX_EV_REQUEST && (e.flags & SMBX_EVF_RDMA)) {
       host_rdma(s, &e);
-    } else if (e.type == SMBX_EV_REQUEST) {
-      uint8_t out[160];
-      smbx_smb2_hdr h;
-      memset(&h, 0, sizeof h);
-      if (e.u.pdu.hdr.command != SMBX_SMB2_CREATE) {
-        (void)smbx_server_respond_error(s->srv, e.conn, e.u.pdu.req,
-                                        SMBX_STATUS_NOT_SUPPORTED, NULL, 0, 0);
-        continue;
-      }
-      smbx_smb2_create_resp rs;
-      memset(&rs, 0, sizeof rs);
-      rs.create_action = 1;
-      rs.file_id.persistent_id = 1;
-      rs.file_id.volatile_id = 2;
-      smbx_ssize n =
-          smbx_smb2_encode_create_resp(&h, &rs, out, sizeof out, NULL);
-      (void)smbx_server_respond(s->srv, e.conn, e.u.pdu.req, 0, out + 64,
-                                (size_t)n - 64, 0);
     } else if (e.type == SMBX_EV_RDMA_DONE) {
       if (e.u.pdu.err)
         s->failed = 1;
       else if (e.u.pdu.hdr.command == SMBX_SMB2_WRITE)
         answer_write(s, e.conn, e.u.pdu.req, e.u.pdu.rdma_length);
-    } else if (e.type == SMBX_EV_CONN_DOWN) {
-      s->failed = 1;
+    } else {
+      srv_event_other(s, &e);
     }
+  }
+}
+
+/* Client events other than RESPONSE (setup and failures). */
+static void cli_event_other(rstate *s, const smbx_event *e)
+{
+  if (e->type == SMBX_EV_CONN_UP) {
+    s->conn_up = 1;
+  } else if (e->type == SMBX_EV_SESSION_UP) {
+    s->sess = e->u.session.session;
+    s->wire_sess = e->u.session.session_id;
+  } else if (e->type == SMBX_EV_TREE_CONNECT) {
+    s->tree = e->u.tree.tree_id;
+  } else if (e->type == SMBX_EV_CONN_DOWN) {
+    s->failed = 1;
   }
 }
 
@@ -339,16 +365,7 @@ static void cli_events(rstate *s)
   smbx_event e;
   e.struct_size = sizeof e;
   while (smbx_client_next_event(s->cli, &e) == 1) {
-    if (e.type == SMBX_EV_CONN_UP)
-      s->conn_up = 1;
-    else if (e.type == SMBX_EV_SESSION_UP) {
-      s->sess = e.u.session.session;
-      s->wire_sess = e.u.session.session_id;
-    } else if (e.type == SMBX_EV_TREE_CONNECT)
-      s->tree = e.u.tree.tree_id;
-    else if (e.type == SMBX_EV_CONN_DOWN)
-      s->failed = 1;
-    else if (e.type == SMBX_EV_RESPONSE) {
+    if (e.type == SMBX_EV_RESPONSE) {
       s->last_req = e.u.pdu.req;
       s->last_status = e.u.pdu.status;
       if (e.u.pdu.status)
@@ -364,37 +381,61 @@ static void cli_events(rstate *s)
           smbx_smb2_decode_create_resp(e.u.pdu.data, e.u.pdu.len, &cr,
                                        NULL) == 0)
         s->fid = cr.file_id;
+    } else {
+      cli_event_other(s, &e);
     }
     if (e.hold)
       (void)smbx_client_release(s->cli, e.conn, e.hold, 0);
   }
 }
 
-static void pump(rstate *s)
+/* Hands endpoint i's completions to its node, in order, each read in its
+ * CQ slot (a completion posted meanwhile goes behind it); whether there
+ * were any. */
+static int poll_cq(rstate *s, int i)
 {
+  nic_ep *e = &s->n.ep[i];
+  if (!e->cq_n)
+    return 0;
+  do {
+    const smbx_wc *wc = &e->cq[e->cq_head];
+    int kind = e->cq_kind[e->cq_head];
+    if (i == 0)
+      (void)(kind == WC_RECV ? smbx_client_recv(s->cli, s->cconn, wc, 0)
+                             : smbx_client_send_done(s->cli, s->cconn, wc, 0));
+    else if (kind == WC_RDMA)
+      (void)smbx_server_rdma_done(s->srv, s->sconn, wc, 0);
+    else
+      (void)(kind == WC_RECV ? smbx_server_recv(s->srv, s->sconn, wc, 0)
+                             : smbx_server_send_done(s->srv, s->sconn, wc, 0));
+    e->cq_head = (e->cq_head + 1) % NIC_CQ;
+    e->cq_n--;
+  } while (e->cq_n);
+  return 1;
+}
+
+/* nodes the caller called before pump() whose events are drained first
+ * (a call that posts work needs none: its completion comes) */
+#define FED_CLI 1u
+#define FED_SRV 2u
+
+/* Runs the NIC and both hosts until nothing moves. A node's events are
+ * drained after it was fed (its completions, or the caller's calls). */
+static void pump(rstate *s, unsigned fed)
+{
+  if (fed & FED_CLI)
+    cli_events(s);
+  if (fed & FED_SRV)
+    srv_events(s);
   for (;;) {
     int moved = 0;
-    for (int i = 0; i < 2; i++) {
-      nic_ep *e = &s->n.ep[i];
-      while (e->cq_n) {
-        smbx_wc wc = e->cq[e->cq_head].wc;
-        int recv = e->cq[e->cq_head].recv;
-        e->cq_head = (e->cq_head + 1) % NIC_CQ;
-        e->cq_n--;
-        moved = 1;
-        if (i == 0)
-          (void)(recv ? smbx_client_recv(s->cli, s->cconn, &wc, 0)
-                      : smbx_client_send_done(s->cli, s->cconn, &wc, 0));
-        else if (smbx_wr_id_kind(wc.wr_id) == SMBX_WR_KIND_RDMA)
-          (void)smbx_server_rdma_done(s->srv, s->sconn, &wc, 0);
-        else
-          (void)(recv ? smbx_server_recv(s->srv, s->sconn, &wc, 0)
-                      : smbx_server_send_done(s->srv, s->sconn, &wc, 0));
-      }
-      if (i == 1)
-        srv_events(s);
-      else
-        cli_events(s);
+    if (poll_cq(s, 0)) {
+      cli_events(s);
+      moved = 1;
+    }
+    if (poll_cq(s, 1)) {
+      srv_events(s);
+      moved = 1;
     }
     if (!moved)
       return;
@@ -429,6 +470,7 @@ static int connect_nodes(rstate *s)
   for (int k = 0; k < 2; k++) {
     s->n.ep[k].n = &s->n;
     s->n.ep[k].idx = k;
+    s->n.ep[k].peer = &s->n.ep[1 - k];
     s->rmem[k] = calloc(NIC_RBUFS, NIC_SEND_MAX);
     if (!s->rmem[k])
       return 1;
@@ -452,7 +494,7 @@ static int connect_nodes(rstate *s)
       smbx_server_cm_event(s->srv, s->sconn, SMBX_SMBD_CM_ESTABLISHED, 16, 16,
                            0))
     return 1;
-  pump(s);
+  pump(s, FED_CLI | FED_SRV);
   return !s->conn_up || s->failed;
 }
 
@@ -469,7 +511,7 @@ static int open_file(rstate *s)
   uint64_t req = 0;
   if (smbx_client_create(s->cli, s->cconn, s->sess, s->tree, &c, 0, &req))
     return 1;
-  pump(s);
+  pump(s, FED_CLI);
   return s->last_req != req || s->last_status != 0 || s->failed;
 }
 
@@ -518,19 +560,19 @@ static int rsetup_common(void **state, size_t io_len, int copy)
     rfree(s);
     return 1;
   }
-  pump(s);
+  pump(s, FED_CLI);
   if (smbx_client_session_setup(s->cli, s->cconn, &sess,
                                 (const uint8_t *)"x", 1, 0)) {
     rfree(s);
     return 1;
   }
-  pump(s);
+  pump(s, FED_CLI);
   if (!s->sess || smbx_client_tree_connect(s->cli, s->cconn, s->sess,
                                            "\\\\b\\s", 0, NULL)) {
     rfree(s);
     return 1;
   }
-  pump(s);
+  pump(s, FED_CLI);
   if (!s->tree || open_file(s)) {
     rfree(s);
     return 1;
@@ -576,7 +618,9 @@ static void one_io(rstate *s, int write)
                                          0, &req);
   if (rc)
     abort();
-  pump(s);
+  /* an event read_into raised is drained after the client's next
+   * completion (its send's, at the latest) */
+  pump(s, 0);
   if (s->failed || s->n.broken || s->last_req != req || s->last_status != 0 ||
       (!write && s->placed - placed0 != s->io_len))
     abort();
@@ -784,7 +828,7 @@ static int vmo_setup_common(void **state, int copy)
   }
   s->fid.persistent_id = 0;
   s->vmo_create_req = req;
-  pump(s);
+  pump(s, FED_CLI);
   if (s->last_req != req || s->last_status != 0 ||
       s->fid.persistent_id != SMBX_VMO_FILEID_TAG) {
     rfree(s);
@@ -828,7 +872,7 @@ static uint64_t vmo_pass(rstate *s, int write)
       if (rc)
         abort();
     }
-    pump(s);
+    pump(s, FED_CLI);
   }
   if (s->failed || s->n.broken || s->failed_status ||
       s->responses - resp0 != VMO_BYTES / VMO_IO ||

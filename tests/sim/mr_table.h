@@ -28,6 +28,7 @@ typedef struct sim_mrt {
   sim_mr *mr; /* n entries, zeroed at first */
   uint32_t n, gen;
   uint64_t handle_base; /* the handle of entry i is handle_base + i */
+  uint32_t lo; /* no free entry below it (0 at first) */
 } sim_mrt;
 
 /* deregistration outcomes (sim_mrt_remove) */
@@ -49,15 +50,16 @@ static inline sim_mr *sim_mrt_find(const sim_mrt *t, uint32_t key)
 static inline int sim_mrt_add(sim_mrt *t, int ep, void *addr, size_t len,
                               uint32_t access, smbx_mr *out)
 {
-  uint32_t i = 0;
+  uint32_t i = t->lo;
   while (i < t->n && t->mr[i].live)
     i++;
   if (i == t->n || !addr || len == 0)
     return -1;
+  t->lo = i + 1;
   t->gen++;
   sim_mr *m = &t->mr[i];
-  memset(m, 0, sizeof *m);
   m->live = 1;
+  m->invalidated = 0;
   m->ep = ep;
   m->addr = addr;
   m->len = len;
@@ -79,6 +81,9 @@ static inline int sim_mrt_remove(sim_mrt *t, int ep, const smbx_mr *mr)
   if (!m || m->ep != ep || m->handle != mr->handle)
     return SIM_MRT_UNKNOWN;
   m->live = 0;
+  uint32_t i = (uint32_t)(m - t->mr);
+  if (i < t->lo)
+    t->lo = i;
   return (mr->flags & SMBX_MR_F_INVALIDATED) && !m->invalidated
              ? SIM_MRT_FALSE_INVALIDATION
              : 0;
