@@ -216,8 +216,7 @@ bool smbx__srv_channel_sequence(sconn *sc, const smbx__conn_pdu *pd)
   smbx_server *srv = sc->srv;
   uint16_t cmd = pd->hdr.command;
   if (!smbx__slab_live(&srv->opens) || sc->dialect < SMBX_SMB2_DIALECT_300 ||
-      (cmd != SMBX_SMB2_WRITE && cmd != SMBX_SMB2_SET_INFO &&
-       cmd != SMBX_SMB2_IOCTL && cmd != SMBX_SMB2_CLOSE))
+      !smbx__srv_channel_sequence_guards(cmd))
     return false;
   smbx_smb2_fileid f;
   /* malformed bodies are the host's to refuse */

@@ -18,7 +18,6 @@
 
 #include "core/alloc.h"
 #include "server/rdma_io.h"
-#include "smb2/hot.h"
 
 enum { RS_NONE = 0, RS_WAIT, RS_MOVING, RS_RESPOND, RS_READY, RS_FAILED };
 
@@ -111,18 +110,20 @@ uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
                               uint32_t max_write,
                               smbx__rdma_xfer *x, const char **why)
 {
-  memset(x, 0, sizeof *x);
   uint16_t cmd = pd->hdr.command;
   if (smbx__rdma_channel_of(pd->data, pd->len, cmd) ==
-      SMBX_SMB2_CHANNEL_NONE)
+      SMBX_SMB2_CHANNEL_NONE) {
+    x->length = 0;
     return 0;
-  smbx__rdma_limits l;
-  memset(&l, 0, sizeof l);
-  l.dialect = dialect;
-  l.smbd = smbd;
-  l.enabled = r != NULL;
-  l.max_rw = r ? smbx__conn_smbd_max_rw(r->c, NULL) : 0;
-  l.max_io = cmd == SMBX_SMB2_READ ? max_read : max_write;
+  }
+  /* the rules fill *x */
+  smbx__rdma_limits l = {
+      .dialect = dialect,
+      .smbd = smbd,
+      .enabled = r != NULL,
+      .max_rw = r ? smbx__conn_smbd_max_rw(r->c, NULL) : 0,
+      .max_io = cmd == SMBX_SMB2_READ ? max_read : max_write,
+  };
   return cmd == SMBX_SMB2_READ
              ? smbx__rdma_check_read(pd->data, pd->len, &l, x, why)
              : smbx__rdma_check_write(pd->data, pd->len, &l, x, why);
@@ -135,15 +136,16 @@ void smbx__srv_rdma_accept(smbx__srv_rdma *r, uint64_t req,
   if (!r || i >= r->n)
     return;
   rreq *q = &r->q[i];
-  memset(q, 0, sizeof *q);
+  /* every field written (no memset first: one per RDMA request) */
   q->req = req;
   q->descs = x->descs;
   q->length = x->length;
   q->channel = x->channel;
-  q->inv = x->inv;
   q->inv_key = x->inv_key;
+  q->moved = 0;
   q->cmd = e->u.pdu.hdr.command;
   q->state = RS_WAIT;
+  q->inv = x->inv;
   e->flags |= SMBX_EVF_RDMA;
   e->u.pdu.rdma_channel = x->channel;
   e->u.pdu.rdma_length = x->length;
@@ -210,17 +212,16 @@ static void push_done(smbx__srv_rdma *r, const rreq *q, int err)
  * RDMA read (it fails the read, then reads past the message). */
 static void read_respond(smbx__srv_rdma *r, rreq *q)
 {
-  uint8_t body[16];
-  smbx__smb2_read_resp_fixed(body, 0, 0, (uint32_t)q->moved, 0);
   rreq done = *q;
-  int rc = smbx_server_respond(r->srv, r->conn, q->req, 0, body, sizeof body,
-                               r->now);
+  int rc = smbx__srv_respond_placed(r->push_ctx, q->req, (uint32_t)q->moved,
+                                    q->inv, q->inv_key);
   if (rc == SMBX_ERR_AGAIN)
     return; /* no send space: smbx__srv_rdma_writable() retries */
-  rreq *left = find(r, done.req);
-  if (left) { /* not sent and never will be */
+  /* sent, or never will be; a teardown inside may have forgotten it and
+   * a related chain's next member taken its index */
+  if (q->state == RS_RESPOND && q->req == done.req) {
     r->n_respond--;
-    memset(left, 0, sizeof *left);
+    q->state = RS_NONE;
   }
   if (rc == 0)
     r->ios++;
@@ -280,9 +281,6 @@ int smbx__srv_rdma_start(smbx__srv_rdma *r, uint64_t req, uint32_t dir,
       (dir == SMBX__RDMA_PULL && sum != q->length))
     return SMBX_ERR_INVAL;
   r->now = now;
-  uint32_t ord = 0;
-  (void)smbx__conn_smbd_max_rw(r->c, &ord);
-  smbx__rdma_set_ord(r->trk, ord);
   q->state = RS_MOVING;
   int rc = smbx__rdma_start(r->trk, req, dir, sg, n, &q->descs, sum);
   if (rc) {
@@ -301,6 +299,15 @@ int smbx__srv_rdma_done(smbx__srv_rdma *r, const smbx_wc *wc, uint64_t now)
   if (rc == SMBX_ERR_TRANSPORT && !r->down)
     r->kill = true;
   return settle(r, 0, now);
+}
+
+void smbx__srv_rdma_cm(smbx__srv_rdma *r)
+{
+  if (!r)
+    return;
+  uint32_t ord = 0;
+  (void)smbx__conn_smbd_max_rw(r->c, &ord);
+  smbx__rdma_set_ord(r->trk, ord);
 }
 
 void smbx__srv_rdma_down(smbx__srv_rdma *r, int err)

@@ -12,6 +12,14 @@
 #include "rdma/rdma.h"
 
 typedef struct smbx__srv_rdma smbx__srv_rdma;
+struct sconn; /* server.c's connection: the push context */
+
+/* server.c: answers READ `req` of connection sc, whose `bytes` were
+ * placed by RDMA, with the 16-byte fixed part alone (DataLength 0,
+ * DataRemaining = bytes; smb2.md 4.6), as SEND_WITH_INVALIDATE of
+ * inv_key when inv. Returns what smbx_server_respond would. */
+int smbx__srv_respond_placed(struct sconn *sc, uint64_t req, uint32_t bytes,
+                             bool inv, uint32_t inv_key);
 
 /* Pushes one event for the connection (server.c's queue; ctx is the
  * connection's, given at creation); NULL when the queue cannot grow. */
@@ -27,9 +35,9 @@ int smbx__srv_rdma_new(smbx__srv_rdma **out, smbx_server *srv, uint64_t conn,
 void smbx__srv_rdma_free(smbx__srv_rdma *r);
 
 /* A READ/WRITE arrived (r NULL on TCP). Returns 0 when the host gets it
- * (x->length 0: no RDMA; else an RDMA transfer to announce with
- * smbx__srv_rdma_accept), or the NTSTATUS to fail it with; x->inv says
- * whether that error response must invalidate x->inv_key. */
+ * (x->length 0: no RDMA, the rest of *x unset; else an RDMA transfer to
+ * announce with smbx__srv_rdma_accept), or the NTSTATUS to fail it with;
+ * x->inv says whether that error response must invalidate x->inv_key. */
 uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
                               const smbx__conn_pdu *pd, bool smbd,
                               uint16_t dialect, uint32_t max_read,
@@ -47,6 +55,9 @@ int smbx__srv_rdma_respond_begin(smbx__srv_rdma *r, uint64_t req);
 void smbx__srv_rdma_respond_end(smbx__srv_rdma *r, uint64_t req, int rc);
 /* The request is gone (teardown). */
 void smbx__srv_rdma_forget(smbx__srv_rdma *r, uint64_t req);
+/* The connection manager reported (smbx_server_cm_event): the tracker
+ * posts RDMA reads within the ORD it gave. */
+void smbx__srv_rdma_cm(smbx__srv_rdma *r);
 /* The connection is down: live transfers fail with err; each ends with
  * RDMA_DONE(err) once none of its operations is posted any more. */
 void smbx__srv_rdma_down(smbx__srv_rdma *r, int err);

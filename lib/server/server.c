@@ -203,13 +203,13 @@ static void slot_clear(sconn *sc, slot *sl)
   memset(sl, 0, sizeof *sl);
 }
 
-/* Responds to `req` with the PDU at sbuf + HEADROOM; the slot is cleared
- * before (the next member of a related chain may reuse its index). */
-static int send_pdu(sconn *sc, uint64_t req, size_t len,
-                    const smbx__conn_send_opts *o)
+/* Responds to `req` (its live slot sl, or NULL) with the PDU at sbuf +
+ * HEADROOM; the slot is cleared before (the next member of a related
+ * chain may reuse its index). */
+static int send_pdu_slot(sconn *sc, slot *sl, uint64_t req, size_t len,
+                         const smbx__conn_send_opts *o)
 {
   smbx_server *srv = sc->srv;
-  slot *sl = slot_live(sc, req);
   slot saved;
   memset(&saved, 0, sizeof saved);
   if (sl) {
@@ -226,6 +226,12 @@ static int send_pdu(sconn *sc, uint64_t req, size_t len,
   if (saved.hold)
     (void)smbx__conn_release(sc->c, saved.hold, srv->now);
   return rc;
+}
+
+static int send_pdu(sconn *sc, uint64_t req, size_t len,
+                    const smbx__conn_send_opts *o)
+{
+  return send_pdu_slot(sc, slot_live(sc, req), req, len, o);
 }
 
 static int send_error(sconn *sc, uint64_t req, uint32_t status)
@@ -1176,7 +1182,7 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
     (void)smbx__conn_release(sc->c, pd->hold, srv->now);
     return;
   }
-  memset(sl, 0, sizeof *sl);
+  /* every field written (no memset first: a request per message) */
   sl->req = pd->req;
   sl->hold = pd->hold;
   sl->kind = K_REQ;
@@ -1245,12 +1251,13 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
       }
       if (cmd == SMBX_SMB2_IOCTL && smbx__srv_ioctl(sc, pd))
         return;
-      if (smbx__srv_channel_sequence(sc, pd))
+      if (smbx__srv_channel_sequence_guards(cmd) &&
+          smbx__srv_channel_sequence(sc, pd))
         return;
     }
   }
   smbx__rdma_xfer x;
-  memset(&x, 0, sizeof x);
+  x.length = 0; /* the check fills x for a READ or WRITE */
   if (cmd == SMBX_SMB2_READ || cmd == SMBX_SMB2_WRITE) {
     const char *why = NULL;
     uint32_t st = smbx__srv_rdma_check(sc->rdma, pd, sc->smbd, sc->dialect,
@@ -1746,7 +1753,9 @@ int smbx_server_cm_event(smbx_server *srv, uint64_t conn, uint32_t event,
   if (!sc)
     return srv ? SMBX_ERR_NOTFOUND : SMBX_ERR_INVAL;
   srv->now = now_ns;
-  return after(sc, smbx__conn_smbd_cm_event(sc->c, event, ird, ord, now_ns));
+  int rc = smbx__conn_smbd_cm_event(sc->c, event, ird, ord, now_ns);
+  smbx__srv_rdma_cm(sc->rdma);
+  return after(sc, rc);
 }
 
 int smbx_server_release(smbx_server *srv, uint64_t conn, uint64_t hold,
@@ -1822,6 +1831,22 @@ int smbx_server_respond_iov(smbx_server *srv, uint64_t conn, uint64_t req,
   if (sl->command == SMBX_SMB2_CREATE && status == SMBX_STATUS_SUCCESS)
     smbx__srv_open_created(sc, sl, p, off);
   return after(sc, answer(sc, req, 0, off));
+}
+
+int smbx__srv_respond_placed(struct sconn *sc, uint64_t req, uint32_t bytes,
+                             bool inv, uint32_t inv_key)
+{
+  slot *sl = slot_live(sc, req);
+  smbx_smb2_hdr h;
+  if (!sl || sl->kind != K_REQ || smbx__conn_resp_hdr(sc->c, req, 0, &h))
+    return SMBX_ERR_NOTFOUND;
+  uint8_t *p = out_pdu(sc->srv); /* 80 bytes: far below any sbuf_cap */
+  smbx__smb2_hdr_store(p, &h, SMBX_SMB2_READ);
+  smbx__smb2_read_resp_fixed(p + SMBX_SMB2_HDR_SIZE, 0, 0, bytes, 0);
+  smbx__conn_invalidate_next(sc->c, inv, inv_key);
+  int rc = send_pdu_slot(sc, sl, req, SMBX_SMB2_HDR_SIZE + 16, NULL);
+  smbx__conn_invalidate_next(sc->c, false, 0);
+  return after(sc, rc);
 }
 
 int smbx_server_respond(smbx_server *srv, uint64_t conn, uint64_t req,

@@ -135,6 +135,13 @@ void smbx__srv_open_created(sconn *sc, const slot *sl, const uint8_t *pdu,
  * (FILE_NOT_AVAILABLE; true); a newer one becomes the open's; a CLOSE
  * forgets the open. */
 bool smbx__srv_channel_sequence(sconn *sc, const smbx__conn_pdu *pd);
+/* Whether smbx__srv_channel_sequence() may act on a request of command
+ * cmd (the others pass it without a look at their body). */
+static inline bool smbx__srv_channel_sequence_guards(uint16_t cmd)
+{
+  return cmd == SMBX_SMB2_WRITE || cmd == SMBX_SMB2_SET_INFO ||
+         cmd == SMBX_SMB2_IOCTL || cmd == SMBX_SMB2_CLOSE;
+}
 /* Session sid ended: forget its opens. */
 void smbx__srv_opens_drop_session(smbx_server *srv, uint64_t sid);
 
