@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rdma/rdma.h"
+#include "smb2/desc.h"
 
 #define ST_INVALID_PARAMETER 0xC000000Du
 
@@ -33,15 +34,14 @@ static uint32_t check_common(uint32_t channel, const smbx_smb2_desc_list *dl,
   x->channel = channel;
   x->length = length;
   x->descs = *dl;
-  /* one pass over the descriptors (the codec proved count x 16 bytes);
-   * the rules below then report in their order */
+  /* one pass over the descriptors (the codec proved count x 16 bytes:
+   * its loads without the bounds checks); the rules below then report in
+   * their order */
   uint64_t total = 0;
   bool zero = dl->count == 0, wraps = false;
   for (uint32_t i = 0; i < dl->count; i++) {
-    /* a list whose view were shorter than its count would read as a
-     * descriptor of length 0 */
-    smbx_smb2_buffer_desc d = {0, 0, 0};
-    (void)smbx_smb2_desc_list_get(dl, i, &d);
+    smbx_smb2_buffer_desc d;
+    smbx__smb2_desc_at(dl, i, &d);
     if (i == 0 && channel == SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE) {
       /* smbd.md 4 / case 55: every response, errors too, invalidates */
       x->inv = true;

@@ -10,12 +10,11 @@
 int smbx_smb2_decode_read_req(const uint8_t *pdu, size_t len,
                               smbx_smb2_read_req *out, smbx_error_detail *err)
 {
-  smbx__rd r;
-  int rc = smbx__smb2_begin(pdu, len, out, SMBX_SMB2_READ, 49, &r, err);
+  int rc = smbx__smb2_begin_checks(pdu, len, out, SMBX_SMB2_READ, 49, err);
   if (rc)
     return rc;
-  /* begin() proved the 48-byte fixed part there: fixed-offset loads, one
-   * bounds check for all of them (a READ is the hot request) */
+  /* the checks proved the 48-byte fixed part there: fixed-offset loads,
+   * one bounds check for all of them (a READ is the hot request) */
   out->padding = pdu[66];
   out->flags = pdu[67];
   out->length = smbx__get_le32(pdu + 68);
@@ -27,6 +26,22 @@ int smbx_smb2_decode_read_req(const uint8_t *pdu, size_t len,
   out->remaining_bytes = smbx__get_le32(pdu + 104);
   out->channel_info_offset = smbx__get_le16(pdu + 108);
   uint16_t ci_len = smbx__get_le16(pdu + 110);
+  size_t ci_off = out->channel_info_offset;
+  /* The usual RDMA form inline: a descriptor list (length > 0, x16; a u16
+   * length never exceeds 4095 of them) after the fixed part, inside the
+   * PDU: what smbx__smb2_area and smbx__smb2_channel_parse accept.
+   * Anything else, every error included, goes through them. */
+  if ((out->channel == SMBX_SMB2_CHANNEL_RDMA_V1 ||
+       out->channel == SMBX_SMB2_CHANNEL_RDMA_V1_INVALIDATE) &&
+      ci_len != 0 && ci_len % SMBX_SMB2_BUFFER_DESC_SIZE == 0 &&
+      ci_off >= READ_REQ_FIXED_END && ci_off <= len && ci_len <= len - ci_off) {
+    out->channel_info.p = pdu + ci_off;
+    out->channel_info.len = ci_len;
+    out->descs.bytes = out->channel_info;
+    out->descs.count = ci_len / SMBX_SMB2_BUFFER_DESC_SIZE;
+    memset(&out->transform, 0, sizeof out->transform);
+    return 0;
+  }
   /* smb2.md 0 / cases 27, 28: the channel info may not sit in the header
    * or the fixed part, and must end inside the PDU */
   rc = smbx__smb2_area(pdu, len, READ_REQ_FIXED_END, out->channel_info_offset,

@@ -2,6 +2,7 @@
 /* SMB_DIRECT_BUFFER_DESCRIPTOR_V1 lists ([MS-SMBD] 2.2.3.1, smbd.md 1.4),
  * the SMB2_RDMA_TRANSFORM channel info (MS-SMB2 2.2.43/2.2.43.1, smbd.md
  * 4) and the READ/WRITE channel-info dispatch (smb2.md 4.6/4.7). */
+#include "smb2/desc.h"
 #include "smb2/hot.h"
 #include "smb2/io_int.h"
 
@@ -46,10 +47,7 @@ int smbx_smb2_desc_list_get(const smbx_smb2_desc_list *l, uint32_t i,
   if (i >= l->count || !l->bytes.p ||
       (size_t)i >= l->bytes.len / SMBX_SMB2_BUFFER_DESC_SIZE)
     return SMBX_ERR_RANGE;
-  const uint8_t *q = l->bytes.p + (size_t)i * SMBX_SMB2_BUFFER_DESC_SIZE;
-  out->offset = smbx__get_le64(q);
-  out->token = smbx__get_le32(q + 8);
-  out->length = smbx__get_le32(q + 12);
+  smbx__smb2_desc_at(l, i, out);
   return 0;
 }
 

@@ -40,6 +40,35 @@ static inline int smbx__smb2_hdr_check(const uint8_t *pdu, size_t len,
   return 0;
 }
 
+/* The checks smbx__smb2_begin() makes, inline for the data path's
+ * decoders (READ, WRITE) that then load their fixed part at fixed
+ * offsets without a cursor. */
+static inline int smbx__smb2_begin_checks(const uint8_t *pdu, size_t len,
+                                          const void *out, uint16_t cmd,
+                                          uint16_t ss, smbx_error_detail *err)
+{
+  if ((!pdu && len) || !out)
+    return SMBX_ERR_INVAL;
+  int rc = smbx__smb2_hdr_check(pdu, len, err);
+  if (rc)
+    return rc;
+  if (smbx__get_le16(pdu + 12) != cmd)
+    return smbx__smb2_fail(err, "smb2: Command does not match the decoder",
+                           12);
+  if (len < SMBX_SMB2_HDR_SIZE + 2)
+    return smbx__smb2_fail(err, "smb2 body: missing StructureSize", 64);
+  /* smb2.md sec. 0 and 3: SS fixed per command */
+  if (smbx__get_le16(pdu + 64) != ss)
+    return smbx__smb2_fail(err, "smb2 body: wrong StructureSize", 64);
+  /* body >= SS & ~1: a byte counted by an odd SS may be absent */
+  if (len - 64 < (size_t)(ss & ~1u))
+    return smbx__smb2_fail(err, "smb2 body: shorter than StructureSize",
+                           len);
+  /* bytes after the body are not checked: servers (Windows, Samba) pad
+   * the last member of a compounded response to 8 */
+  return 0;
+}
+
 /* Start of a command decoder: NULL checks (SMBX_ERR_INVAL when pdu is NULL
  * with len > 0 or out is NULL), header checks, Command == cmd, body SS ==
  * ss, body >= ss & ~1 (smb2.md sec. 0). On success *r is a cursor over the
