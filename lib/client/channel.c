@@ -211,8 +211,8 @@ static bool has_channel(const smbx_client *cli, uint64_t sh)
   return false;
 }
 
-uint32_t smbx__cli_before_send(cconn *cc, const csess *cs, uint64_t sh,
-                               size_t len)
+uint32_t smbx__cli_before_send_general(cconn *cc, const csess *cs,
+                                       uint64_t sh, size_t len)
 {
   smbx_client *cli = cc->cli;
   if (!cs || cs->dialect < SMBX_SMB2_DIALECT_300)

@@ -10,6 +10,7 @@
 #include "client/rdma_io.h"
 #include "conn/conn.h"
 #include "core/alloc.h"
+#include "core/cursor.h"
 #include "core/hash.h"
 #include "core/ring.h"
 #include "core/slab.h"
@@ -134,8 +135,23 @@ uint64_t smbx__cli_pick(const smbx_client *cli, uint64_t sh);
  * ChannelSequence into each PDU and, for a replayable single PDU on a
  * session with several channels, keeps a copy. Returns the copy's id for
  * the request's slot, or 0. */
-uint32_t smbx__cli_before_send(cconn *cc, const csess *cs, uint64_t sh,
-                               size_t len);
+uint32_t smbx__cli_before_send_general(cconn *cc, const csess *cs,
+                                       uint64_t sh, size_t len);
+/* The same, inline for one 3.x PDU when no copies are kept (no replay
+ * arena): only the stamp. */
+static inline uint32_t smbx__cli_before_send(cconn *cc, const csess *cs,
+                                             uint64_t sh, size_t len)
+{
+  if (!cs || cs->dialect < SMBX_SMB2_DIALECT_300)
+    return 0;
+  uint8_t *p = cc->cli->sbuf + SMBX__CONN_HEADROOM;
+  if (!cc->cli->rp && len >= SMBX_SMB2_HDR_SIZE &&
+      smbx__get_le32(p + 20) == 0) { /* NextCommand 0: one PDU */
+    smbx__put_le16(p + 8, cs->channel_sequence);
+    return 0;
+  }
+  return smbx__cli_before_send_general(cc, cs, sh, len);
+}
 /* The send failed or the request completed: drop its copy. */
 void smbx__cli_replay_drop(smbx_client *cli, uint32_t id);
 /* The caller's buffer of a READ/WRITE by RDMA (its slot's record): what

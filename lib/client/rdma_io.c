@@ -8,12 +8,10 @@
  * trusted only for a receive completed WITH_INVALIDATE of a key of this
  * request; the other chunks are invalidated by the host in
  * deregister_mr. Never with signing or encryption: the data would cross
- * unprotected (case 56). */
-#include <string.h>
-
+ * unprotected (case 56). The data-path steps (prepare, bind, complete)
+ * are inline in rdma_io.h; this file sets up and tears down. */
 #include "client/rdma_io.h"
 #include "core/alloc.h"
-#include "smb2/hot.h"
 
 int smbx__cli_rdma_new(smbx__cli_rdma **out, const smbx_transport *t,
                        const smbx_client_settings *s,
@@ -54,40 +52,6 @@ void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain)
 {
   if (r)
     (void)smbx__rdma_deregister(&r->regs, &r->t, chain, false, 0);
-}
-
-bool smbx__cli_rdma_complete(smbx__cli_rdma *r, smbx__cli_rdma_rec *q,
-                             const smbx__conn_pdu *resp, uint32_t *placed,
-                             uint32_t *channel)
-{
-  *placed = 0;
-  *channel = 0;
-  if (!r || !q->bound)
-    return false;
-  q->bound = false;
-  bool inv = resp && (resp->flags & SMBX__CONN_PDU_INVALIDATED);
-  (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, inv,
-                              inv ? resp->invalidated_rkey : 0);
-  *channel = q->channel;
-  if (resp && q->read && resp->hdr.status == 0) {
-    /* DataRemaining counts the bytes placed; never more than we lent. The
-     * connection checked the header: the fixed part is enough unless an
-     * RDMA transform asks for the whole decoder */
-    smbx__smb2_read_resp_fields f;
-    smbx_smb2_read_resp rr;
-    bool ok = smbx__smb2_read_resp_fixed_get(resp->data, resp->len, &f) == 0;
-    if (ok && (f.flags & SMBX_SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM))
-      ok = smbx_smb2_decode_read_resp(resp->data, resp->len, &rr, NULL) == 0;
-    if (ok && f.data_length == 0)
-      *placed = f.data_remaining < q->length ? f.data_remaining : q->length;
-  } else if (resp && !q->read && resp->hdr.status == 0) {
-    smbx_smb2_write_resp wr;
-    if (smbx_smb2_decode_write_resp(resp->data, resp->len, &wr, NULL) == 0)
-      *placed = wr.count < q->length ? wr.count : q->length;
-  }
-  r->ios++;
-  r->bytes += *placed;
-  return true;
 }
 
 void smbx__cli_rdma_info(const smbx__cli_rdma *r, smbx_conn_info *o)

@@ -10,6 +10,7 @@
 
 #include "conn/conn.h"
 #include "rdma/rdma.h"
+#include "smb2/hot.h"
 
 /* Per connection (rdma_io.c owns it; here for the inline prepare). */
 typedef struct smbx__cli_rdma {
@@ -91,10 +92,43 @@ void smbx__cli_rdma_unprepare(smbx__cli_rdma *r, uint32_t *chain);
  * registrations are deregistered now, once, a key the server invalidated
  * remotely flagged so, and q is unbound. Returns true when it had any;
  * *placed = bytes a READ placed (DataRemaining, within the
- * registration), *channel. */
-bool smbx__cli_rdma_complete(smbx__cli_rdma *r, smbx__cli_rdma_rec *q,
-                             const smbx__conn_pdu *resp, uint32_t *placed,
-                             uint32_t *channel);
+ * registration), *channel. Inline: the response's completion runs
+ * straight through. */
+static inline bool smbx__cli_rdma_complete(smbx__cli_rdma *r,
+                                           smbx__cli_rdma_rec *q,
+                                           const smbx__conn_pdu *resp,
+                                           uint32_t *placed,
+                                           uint32_t *channel)
+{
+  *placed = 0;
+  *channel = 0;
+  if (!r || !q->bound)
+    return false;
+  q->bound = false;
+  bool inv = resp && (resp->flags & SMBX__CONN_PDU_INVALIDATED);
+  (void)smbx__rdma_deregister(&r->regs, &r->t, &q->chain, inv,
+                              inv ? resp->invalidated_rkey : 0);
+  *channel = q->channel;
+  if (resp && q->read && resp->hdr.status == 0) {
+    /* DataRemaining counts the bytes placed; never more than we lent. The
+     * connection checked the header: the fixed part is enough unless an
+     * RDMA transform asks for the whole decoder */
+    smbx__smb2_read_resp_fields f;
+    smbx_smb2_read_resp rr;
+    bool ok = smbx__smb2_read_resp_fixed_get(resp->data, resp->len, &f) == 0;
+    if (ok && (f.flags & SMBX_SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM))
+      ok = smbx_smb2_decode_read_resp(resp->data, resp->len, &rr, NULL) == 0;
+    if (ok && f.data_length == 0)
+      *placed = f.data_remaining < q->length ? f.data_remaining : q->length;
+  } else if (resp && !q->read && resp->hdr.status == 0) {
+    smbx_smb2_write_resp wr;
+    if (smbx_smb2_decode_write_resp(resp->data, resp->len, &wr, NULL) == 0)
+      *placed = wr.count < q->length ? wr.count : q->length;
+  }
+  r->ios++;
+  r->bytes += *placed;
+  return true;
+}
 void smbx__cli_rdma_info(const smbx__cli_rdma *r, smbx_conn_info *o);
 
 #endif
