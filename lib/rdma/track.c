@@ -196,7 +196,7 @@ static void fail(smbx__rdma *r, uint32_t i, int err)
  * to the peer's (raddr, token), with a free op slot (the caller checked
  * the budget: a free slot, and a read slot for a pull). 0 posted,
  * SMBX_ERR_TRANSPORT when the hook failed. */
-static int post_op(smbx__rdma *r, uint32_t i, bool read, uint32_t n,
+static inline int post_op(smbx__rdma *r, uint32_t i, bool read, uint32_t n,
                    uint32_t bytes, uint64_t raddr, uint32_t token)
 {
   uint32_t k = r->op_free;
