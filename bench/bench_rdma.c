@@ -118,21 +118,18 @@ static int nic_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
   if (d->rq_n == 0)
     return -1; /* RNR: the engines' credits must prevent it */
   uint32_t h = d->rq_head;
+  uint64_t len = 0;
+  for (size_t k = 0; k < nsg; k++)
+    len += sg[k].length;
+  if (len > d->rq[h].len)
+    return -1;
   d->rq_head = (h + 1) % NIC_RQ;
   d->rq_n--;
-  uint8_t *to = d->rq[h].addr;
-  uint32_t room = d->rq[h].len, off = 0;
-  for (size_t k = 0; k < nsg; k++) {
-    if (sg[k].length > room - off)
-      return -1;
-    memcpy(to + off, sg[k].addr, sg[k].length);
-    off += sg[k].length;
-  }
-  if (off > INLINE_LIMIT)
-    n->send_payload_bytes += off;
+  if (len > INLINE_LIMIT)
+    n->send_payload_bytes += len;
   smbx_wc *wc = cq_push(d, WC_RECV);
   wc->wr_id = d->rq[h].wr_id;
-  wc->byte_len = off;
+  wc->byte_len = (uint32_t)len;
   if (flags & SMBX_SEND_INVALIDATE) {
     if (sim_mrt_invalidate(&n->mrt, d->idx, rkey) != 0) {
       n->broken = 1;
@@ -142,6 +139,13 @@ static int nic_post_send(void *ud, uint64_t wr_id, const smbx_sge *sg,
     }
   }
   cq_push(s, WC_SEND)->wr_id = wr_id;
+  /* the bytes last: nobody reads the completions before this returns,
+   * and nothing else need live across the copies */
+  uint8_t *to = d->rq[h].addr;
+  for (size_t k = 0; k < nsg; k++) {
+    memcpy(to, sg[k].addr, sg[k].length);
+    to += sg[k].length;
+  }
   return 0;
 }
 

@@ -41,6 +41,7 @@ struct smbx__srv_rdma {
   void *push_ctx;
   rreq *q;
   uint32_t n, max_sge, n_respond;
+  uint32_t max_rw; /* SMB Direct MaxReadWriteSize once negotiated, or 0 */
   uint64_t now;
   bool kill, down;
   uint64_t ios;
@@ -104,7 +105,15 @@ static rreq *find(const smbx__srv_rdma *r, uint64_t req)
              : NULL;
 }
 
-uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
+/* Negotiated once per connection: asked of the connection until it is. */
+static uint32_t rdma_max_rw(smbx__srv_rdma *r)
+{
+  if (!r->max_rw)
+    r->max_rw = smbx__conn_smbd_max_rw(r->c, NULL);
+  return r->max_rw;
+}
+
+uint32_t smbx__srv_rdma_check(smbx__srv_rdma *r,
                               const smbx__conn_pdu *pd, bool smbd,
                               uint16_t dialect, uint32_t max_read,
                               uint32_t max_write,
@@ -121,7 +130,7 @@ uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
       .dialect = dialect,
       .smbd = smbd,
       .enabled = r != NULL,
-      .max_rw = r ? smbx__conn_smbd_max_rw(r->c, NULL) : 0,
+      .max_rw = r ? rdma_max_rw(r) : 0,
       .max_io = cmd == SMBX_SMB2_READ ? max_read : max_write,
   };
   return cmd == SMBX_SMB2_READ
@@ -213,8 +222,8 @@ static void push_done(smbx__srv_rdma *r, const rreq *q, int err)
 static void read_respond(smbx__srv_rdma *r, rreq *q)
 {
   rreq done = *q;
-  int rc = smbx__srv_respond_placed(r->push_ctx, q->req, (uint32_t)q->moved,
-                                    q->inv, q->inv_key);
+  int rc = smbx__srv_respond_placed(r->push_ctx, done.req, (uint32_t)done.moved,
+                                    done.inv, done.inv_key);
   if (rc == SMBX_ERR_AGAIN)
     return; /* no send space: smbx__srv_rdma_writable() retries */
   /* sent, or never will be; a teardown inside may have forgotten it and

@@ -38,7 +38,7 @@ void smbx__srv_rdma_free(smbx__srv_rdma *r);
  * (x->length 0: no RDMA, the rest of *x unset; else an RDMA transfer to
  * announce with smbx__srv_rdma_accept), or the NTSTATUS to fail it with;
  * x->inv says whether that error response must invalidate x->inv_key. */
-uint32_t smbx__srv_rdma_check(const smbx__srv_rdma *r,
+uint32_t smbx__srv_rdma_check(smbx__srv_rdma *r,
                               const smbx__conn_pdu *pd, bool smbd,
                               uint16_t dialect, uint32_t max_read,
                               uint32_t max_write,

@@ -1149,6 +1149,32 @@ static void logoff(sconn *sc, const smbx__conn_pdu *pd, ssess *ss)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* A delivered PDU's SMBX__CONN_PDU_* flags as the event's SMBX_EVF_*:
+ * RELATED, ENCRYPTED, SIGNED and VERIFIED (bits 0-3) by a table, FILEID
+ * and LAST by a shift. */
+#define EVF_LOW(b) \
+  (((b) & 1 ? SMBX_EVF_RELATED : 0) | ((b) & 2 ? SMBX_EVF_ENCRYPTED : 0) | \
+   ((b) & 4 ? SMBX_EVF_SIGNED : 0) | ((b) & 8 ? SMBX_EVF_VERIFIED : 0))
+_Static_assert(SMBX__CONN_PDU_RELATED == 1 && SMBX__CONN_PDU_ENCRYPTED == 2 &&
+                   SMBX__CONN_PDU_SIGNED == 4 && SMBX__CONN_PDU_VERIFIED == 8,
+               "the low PDU flags index evf_low");
+_Static_assert(SMBX__CONN_PDU_FILEID >> 2 == SMBX_EVF_FILEID &&
+                   SMBX__CONN_PDU_LAST >> 4 == SMBX_EVF_LAST,
+               "FILEID and LAST move by a shift");
+static const uint8_t evf_low[16] = {
+    EVF_LOW(0),  EVF_LOW(1),  EVF_LOW(2),  EVF_LOW(3),
+    EVF_LOW(4),  EVF_LOW(5),  EVF_LOW(6),  EVF_LOW(7),
+    EVF_LOW(8),  EVF_LOW(9),  EVF_LOW(10), EVF_LOW(11),
+    EVF_LOW(12), EVF_LOW(13), EVF_LOW(14), EVF_LOW(15)};
+#undef EVF_LOW
+
+static uint32_t evf_of(uint32_t pdu_flags)
+{
+  return evf_low[pdu_flags & 0xFu] |
+         ((pdu_flags & SMBX__CONN_PDU_FILEID) >> 2) |
+         ((pdu_flags & SMBX__CONN_PDU_LAST) >> 4);
+}
+
 static bool tree_scoped(uint16_t cmd)
 {
   switch (cmd) {
@@ -1211,7 +1237,11 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
   if (cmd == SMBX_SMB2_ECHO) {
     /* only with SMBX_SERVER_DELIVER_ECHO */
   } else {
-    ssess *ss = live_session(sc, pd->hdr.session_id);
+    /* a session on its own connection inline, a bound channel's through
+     * live_session */
+    ssess *ss = sess_get(srv, pd->hdr.session_id);
+    if (!ss || ss->state != SS_UP || ss->conn != sc->handle)
+      ss = live_session(sc, pd->hdr.session_id);
     if (!ss) {
       (void)send_error(sc, pd->req, SMBX_STATUS_USER_SESSION_DELETED);
       return;
@@ -1277,20 +1307,7 @@ static void up_request(void *ctx, const smbx__conn_pdu *pd)
     return;
   }
   e->hold = pd->hold;
-  uint32_t f = 0;
-  if (pd->flags & SMBX__CONN_PDU_SIGNED)
-    f |= SMBX_EVF_SIGNED;
-  if (pd->flags & SMBX__CONN_PDU_VERIFIED)
-    f |= SMBX_EVF_VERIFIED;
-  if (pd->flags & SMBX__CONN_PDU_ENCRYPTED)
-    f |= SMBX_EVF_ENCRYPTED;
-  if (pd->flags & SMBX__CONN_PDU_RELATED)
-    f |= SMBX_EVF_RELATED;
-  if (pd->flags & SMBX__CONN_PDU_FILEID)
-    f |= SMBX_EVF_FILEID;
-  if (pd->flags & SMBX__CONN_PDU_LAST)
-    f |= SMBX_EVF_LAST;
-  e->flags = f;
+  e->flags = evf_of(pd->flags);
   e->u.pdu.data = pd->data;
   e->u.pdu.len = pd->len;
   e->u.pdu.req = pd->req;
