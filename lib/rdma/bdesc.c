@@ -9,16 +9,6 @@
 
 #define ST_INVALID_PARAMETER 0xC000000Du
 
-uint32_t smbx__rdma_channel_of(const uint8_t *pdu, size_t len, uint16_t cmd)
-{
-  /* READ Channel @100, WRITE Channel @96 (from the header) */
-  size_t at = cmd == SMBX_SMB2_READ ? 100 : cmd == SMBX_SMB2_WRITE ? 96 : 0;
-  if (!pdu || at == 0 || len < at + 4)
-    return 0;
-  return (uint32_t)pdu[at] | (uint32_t)pdu[at + 1] << 8 |
-         (uint32_t)pdu[at + 2] << 16 | (uint32_t)pdu[at + 3] << 24;
-}
-
 static uint32_t fail(const char **why, const char *reason)
 {
   *why = reason;

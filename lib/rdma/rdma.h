@@ -54,8 +54,17 @@ typedef struct smbx__rdma_xfer {
 } smbx__rdma_xfer;
 
 /* The Channel field of a READ (@100) or WRITE (@96) PDU, read without
- * decoding the body; 0 when the PDU is too short for it. */
-uint32_t smbx__rdma_channel_of(const uint8_t *pdu, size_t len, uint16_t cmd);
+ * decoding the body; 0 when the PDU is too short for it. Inline: the
+ * server asks it of every READ and WRITE. */
+static inline uint32_t smbx__rdma_channel_of(const uint8_t *pdu, size_t len,
+                                             uint16_t cmd)
+{
+  size_t at = cmd == SMBX_SMB2_READ ? 100 : cmd == SMBX_SMB2_WRITE ? 96 : 0;
+  if (!pdu || at == 0 || len < at + 4)
+    return 0;
+  return (uint32_t)pdu[at] | (uint32_t)pdu[at + 1] << 8 |
+         (uint32_t)pdu[at + 2] << 16 | (uint32_t)pdu[at + 3] << 24;
+}
 
 /* Checks a READ / WRITE whose Channel is not NONE. Returns 0 with *x
  * filled, or the NTSTATUS to fail the request with (INVALID_PARAMETER,
