@@ -11,4 +11,13 @@
 #define SMBX__COLD
 #endif
 
+/* A general path kept out of its fast path's function (not cold: it runs
+ * often enough to be optimised for speed), so the fast path saves only
+ * the registers it needs. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SMBX__NOINLINE __attribute__((noinline))
+#else
+#define SMBX__NOINLINE
+#endif
+
 #endif

@@ -4,6 +4,7 @@
  * receiving and reassembly (3.1.5.8). See docs/smbd.md. */
 #include <string.h>
 
+#include "core/compiler.h"
 #include "smbd/smbd_int.h"
 
 /* The receive credit target we serve: the peer's CreditsRequested clamped
@@ -40,7 +41,7 @@ static inline int compute_grant(smbx_smbd *d, bool must)
     want = 1;
   uint32_t avail = posted_ungranted(d);
   while (avail < want && d->n_free) {
-    int rc = smbx__smbd_post_recv(d, smbx__smbd_rb_free_pop(d));
+    int rc = smbx__smbd_post_free(d);
     if (rc)
       return rc;
     avail++;
@@ -212,16 +213,57 @@ static inline int send_single(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
   return rc < 0 ? rc : 0;
 }
 
+/* An owner's message the fast path does not take: through the API. */
+static int send_msg_general(smbx_smbd *d, const uint8_t *p, size_t len,
+                            uint32_t flags, uint32_t invalidate_rkey,
+                            uint64_t now_ns)
+{
+  smbx_sge sg = {(void *)(uintptr_t)p, (uint32_t)len, 0, 0};
+  return smbx_smbd_send(d, &sg, 1, flags, invalidate_rkey, NULL, now_ns);
+}
+
+/* The data path's send: one fragment (len 0 wraps past one_frag_max), a
+ * slot to spare (one stays for control messages), can_send_now and no
+ * keepalive to carry. The header is three words (Flags, Reserved,
+ * RemainingDataLength and Padding 0, DataOffset 24) and the slot keeps
+ * only what its SEND_DONE reads. No pump after it: with nothing queued
+ * (so no zero-credit watchdog), no keepalive owed and the prompt reply
+ * this message was, a control message could only be due for credits,
+ * and the grant just took every credit there was to grant. */
 int smbx__smbd_send_msg(smbx_smbd *d, const uint8_t *p, size_t len,
                         uint32_t flags, uint32_t invalidate_rkey,
                         uint64_t now_ns)
 {
-  /* len 0 wraps past one_frag_max; one slot stays for control messages */
-  smbx_sge sg = {(void *)(uintptr_t)p, (uint32_t)len, 0, 0};
-  if (len - 1 < d->one_frag_max && d->n_free_slots > 1 && can_send_now(d))
-    return send_single(d, &sg, 1, (uint32_t)len, flags, invalidate_rkey,
-                       ++d->msg_seq, now_ns);
-  return smbx_smbd_send(d, &sg, 1, flags, invalidate_rkey, NULL, now_ns);
+  if (len - 1 >= d->one_frag_max || d->n_free_slots <= 1 ||
+      !can_send_now(d) || d->ka == KA_PENDING)
+    return send_msg_general(d, p, len, flags, invalidate_rkey, now_ns);
+  uint32_t i = d->free_head; /* n_free_slots > 1 */
+  smbx__smbd_slot *s = &d->slot[i];
+  uint8_t *mem = smbx__smbd_slot_mem(d, i);
+  memcpy(mem + SMBX_SMBD_DATA_HDR_SIZE, p, len);
+  int g = compute_grant(d, false);
+  if (g < 0)
+    return g;
+  d->free_head = s->next;
+  d->n_free_slots--;
+  smbx__put_le64(mem, d->send_credit_target | (uint64_t)g << 16);
+  smbx__put_le64(mem + 8, (uint64_t)SMBX_SMBD_DATA_HDR_SIZE << 32);
+  smbx__put_le64(mem + 16, len);
+  d->send_credits--;
+  d->recv_credits += (uint32_t)g;
+  d->due &= (uint8_t)~(g ? DUE_REPLY | DUE_RAISED : DUE_REPLY);
+  s->msg_id = ++d->msg_seq;
+  s->state = SS_INFLIGHT;
+  s->kind = SK_DATA;
+  s->last = 1;
+  d->n_inflight++;
+  uint32_t inv = flags & SMBX_SEND_INVALIDATE;
+  smbx_sge sg = {mem, (uint32_t)len + SMBX_SMBD_DATA_HDR_SIZE, 0,
+                 d->chunk[i >> SMBX__SMBD_CHUNK_SHIFT].mr.handle};
+  if (d->t.post_send(d->t.user_data, SMBX__SMBD_WR_SEND << 32 | i, &sg, 1, inv,
+                     inv ? invalidate_rkey : 0) != 0)
+    return smbx__smbd_post_send_failed(d, i);
+  return 0;
 }
 
 int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
@@ -313,24 +355,32 @@ static uint32_t ra_find_free(const smbx_smbd *d)
   return SMBX__SMBD_NIL;
 }
 
-/* MESSAGE, built straight into the owner's event when there is an owner
- * (inline here: the receive path's last step). */
-static inline void emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
-                                uint64_t token, uint32_t flags, uint32_t rkey,
-                                uint32_t frags)
+/* An owner's MESSAGE event, built in place (the owner reads the message
+ * member only). */
+static inline void message_event(smbx_smbd_event *ev, const uint8_t *p,
+                                 size_t len, uint64_t token, uint32_t flags,
+                                 uint32_t rkey, uint32_t frags)
+{
+  ev->struct_size = sizeof *ev;
+  ev->type = SMBX_SMBD_EV_MESSAGE;
+  ev->flags = 0;
+  ev->u.message.data = p;
+  ev->u.message.len = len;
+  ev->u.message.token = token;
+  ev->u.message.flags = flags;
+  ev->u.message.invalidated_rkey = rkey;
+  ev->u.message.fragments = frags;
+  ev->u.message.reserved = 0;
+}
+
+/* MESSAGE, built straight into the owner's event when there is an owner. */
+static void emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
+                         uint64_t token, uint32_t flags, uint32_t rkey,
+                         uint32_t frags)
 {
   if (d->upcall) {
     smbx_smbd_event ev;
-    ev.struct_size = sizeof ev;
-    ev.type = SMBX_SMBD_EV_MESSAGE;
-    ev.flags = 0;
-    ev.u.message.data = p;
-    ev.u.message.len = len;
-    ev.u.message.token = token;
-    ev.u.message.flags = flags;
-    ev.u.message.invalidated_rkey = rkey;
-    ev.u.message.fragments = frags;
-    ev.u.message.reserved = 0;
+    message_event(&ev, p, len, token, flags, rkey, frags);
     d->upcall(d->upcall_ctx, &ev);
     return;
   }
@@ -338,12 +388,23 @@ static inline void emit_message(smbx_smbd *d, const uint8_t *p, size_t len,
   smbx__smbd_queue_push(d, &e);
 }
 
+/* 3.1.5.8: the peer's CreditsRequested (clamped) is our receive credit
+ * target; a raised one is answered promptly (3.4). Out of line: peers
+ * rarely change it. */
+static SMBX__COLD void new_target(smbx_smbd *d, uint32_t t)
+{
+  if (t > d->recv_credit_target)
+    d->due |= DUE_RAISED;
+  d->recv_credit_target = t;
+  smbx__smbd_retarget(d);
+}
+
 /* [MS-SMBD] 3.1.5.8 for buffer i (limbo) of len bytes. Inline into the
  * receive completion, its hot caller. */
 static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                             uint32_t wc_flags, uint32_t rkey, uint64_t now)
 {
-  const uint8_t *p = d->rb[i].addr;
+  const uint8_t *p = d->rb[i].sg.addr;
   smbx_smbd_data m;
   smbx_error_detail det = {NULL, 0};
   /* longer than our MaxReceiveSize -> terminate */
@@ -360,8 +421,14 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   /* a new fragmented message needs a reassembly buffer: wait for one
    * (before any state changes; the receive stays queued in order) */
   if (m.data_length && !in_ra && m.remaining_data_length &&
-      ra_find_free(d) == SMBX__SMBD_NIL)
+      ra_find_free(d) == SMBX__SMBD_NIL) {
+    smbx__smbd_rbuf *b = &d->rb[i];
+    b->byte_len = len;
+    b->wc_flags = wc_flags;
+    b->inv_rkey = rkey;
+    smbx__smbd_backlog_push(d, i, true);
     return SMBX__SMBD_BLOCKED;
+  }
   /* a receive we never granted a credit for: the peer broke 3.1.5.1 */
   if (d->recv_credits == 0) {
     smbx__smbd_rb_free_push(d, i);
@@ -371,12 +438,8 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   d->recv_credits--;
   uint32_t t = m.credits_requested < d->s.recv_credit_max ? m.credits_requested
                                                           : d->s.recv_credit_max;
-  if (t != d->recv_credit_target) {
-    if (t > d->recv_credit_target)
-      d->due |= DUE_RAISED;
-    d->recv_credit_target = t;
-    smbx__smbd_retarget(d);
-  }
+  if (t != d->recv_credit_target)
+    new_target(d, t);
   uint64_t sc = (uint64_t)d->send_credits + m.credits_granted;
   d->send_credits = sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
   if (m.flags & SMBX_SMBD_FLAG_RESPONSE_REQUESTED)
@@ -469,23 +532,39 @@ int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
   return recv_data(d, i, len, wc_flags, rkey, now);
 }
 
-/* A receive completion: here beside the data path it mostly leads to. */
-int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
+/* Receive i (limbo) waits at the end of the backlog, its completion kept. */
+static void recv_wait(smbx_smbd *d, uint32_t i, const smbx_wc *wc)
 {
-  if (!d || !wc || wc->wr_id >> 32 != SMBX__SMBD_WR_RECV)
-    return SMBX_ERR_INVAL;
-  uint64_t i64 = wc->wr_id & 0xFFFFFFFFu;
-  if (i64 >= d->n_rb || d->rb[i64].state != RB_POSTED)
-    return SMBX_ERR_INVAL;
-  uint32_t i = (uint32_t)i64;
   smbx__smbd_rbuf *b = &d->rb[i];
-  b->state = RB_GONE; /* limbo */
-  d->n_posted--;
+  b->byte_len = wc->byte_len;
+  b->wc_flags = wc->flags;
+  b->inv_rkey = wc->invalidated_rkey;
+  smbx__smbd_backlog_push(d, i, false);
+}
+
+/* A successful receive i (limbo, byte_len within its buffer) of a
+ * connected engine with no backlog that the fast path did not take: a
+ * fragment, an empty message, one to copy out, one that breaks a rule. */
+static inline int recv_connected(smbx_smbd *d, const smbx_wc *wc, uint32_t i,
+                                 uint64_t now_ns)
+{
+  int rc = smbx__smbd_recv_data(d, i, wc->byte_len, wc->flags,
+                                wc->invalidated_rkey, now_ns);
+  return rc < 0 ? rc : 0; /* SMBX__SMBD_BLOCKED: it waits in the backlog */
+}
+
+/* A receive completion neither the fast path nor recv_connected takes
+ * (buffer i in limbo): an error completion, a torn or negotiating engine,
+ * a backlog. */
+static SMBX__NOINLINE int recv_general(smbx_smbd *d, const smbx_wc *wc,
+                                       uint32_t i, uint64_t now_ns)
+{
+  smbx__smbd_rbuf *b = &d->rb[i];
   if (d->torn) {
     smbx__smbd_recycle(d, i);
     return 0;
   }
-  if (wc->status != SMBX_WC_SUCCESS || wc->byte_len > b->length) {
+  if (wc->status != SMBX_WC_SUCCESS || wc->byte_len > b->sg.length) {
     smbx__smbd_rb_free_push(d, i);
     /* a flush means the QP went to error: the connection is gone (the
      * peer's disconnect usually; the CM event may come later) */
@@ -501,19 +580,89 @@ int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
   }
   /* mlx5/irdma may complete the first receive before ESTABLISHED: keep it
    * (and anything behind a blocked message) in order */
-  int rc = SMBX__SMBD_BLOCKED;
-  if (d->established && d->bl_head == SMBX__SMBD_NIL)
-    rc = d->state == SMBX_SMBD_STATE_CONNECTED
-             ? recv_data(d, i, wc->byte_len, wc->flags, wc->invalidated_rkey,
-                         now_ns)
-             : smbx__smbd_dispatch(d, i, wc->byte_len, wc->flags,
-                                   wc->invalidated_rkey, now_ns);
-  if (rc == SMBX__SMBD_BLOCKED) {
-    b->byte_len = wc->byte_len;
-    b->wc_flags = wc->flags;
-    b->inv_rkey = wc->invalidated_rkey;
-    smbx__smbd_backlog_push(d, i, false);
+  if (!d->established || d->bl_head != SMBX__SMBD_NIL) {
+    recv_wait(d, i, wc);
     return 0;
   }
+  if (d->state == SMBX_SMBD_STATE_CONNECTED)
+    return recv_connected(d, wc, i, now_ns);
+  int rc = smbx__smbd_dispatch(d, i, wc->byte_len, wc->flags,
+                               wc->invalidated_rkey, now_ns);
+  return rc < 0 ? rc : 0;
+}
+
+_Static_assert(DUE_REPLY == SMBX_SMBD_FLAG_RESPONSE_REQUESTED,
+               "a received flag word sets DUE_REPLY without a branch");
+_Static_assert(SMBX_WC_WITH_INVALIDATE == SMBX_SMBD_MSG_INVALIDATED,
+               "a completion's flag is the message's flag");
+
+/* A receive completion. The data path's common message (one whole
+ * fragment at DataOffset 24, engine connected, nothing waiting before it,
+ * no reassembly running, a credit it used, and either a free buffer or
+ * a posted ungranted one so holding this one leaves a credit grantable)
+ * is checked with the 3.1.5.8 rules in a few compares and delivered in
+ * place here; other receives of a connected engine take recv_connected,
+ * the rest recv_general. */
+int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
+{
+  if (!d || !wc || wc->wr_id >> 32 != SMBX__SMBD_WR_RECV)
+    return SMBX_ERR_INVAL;
+  uint64_t i64 = wc->wr_id & 0xFFFFFFFFu;
+  if (i64 >= d->n_rb || d->rb[i64].state != RB_POSTED)
+    return SMBX_ERR_INVAL;
+  uint32_t i = (uint32_t)i64;
+  smbx__smbd_rbuf *b = &d->rb[i];
+  b->state = RB_GONE; /* limbo */
+  d->n_posted--;
+  uint32_t len = wc->byte_len;
+  /* CONNECTED: not torn, no failure response pending, ESTABLISHED seen */
+  if (wc->status != SMBX_WC_SUCCESS ||
+      d->state != SMBX_SMBD_STATE_CONNECTED || d->bl_head != SMBX__SMBD_NIL ||
+      len > b->sg.length)
+    return recv_general(d, wc, i, now_ns);
+  /* 25 <= len <= MaxReceiveSize; RemainingDataLength 0 (whole), DataOffset
+   * 24 (aligned, past the header), 1 <= DataLength <= len - 24 (inside the
+   * message, and so within MaxFragmentedRecvSize >= MaxReceiveSize) */
+  const uint8_t *p = b->sg.addr;
+  if (len - (SMBX_SMBD_DATA_HDR_SIZE + 1) >=
+          d->max_recv - SMBX_SMBD_DATA_HDR_SIZE ||
+      smbx__get_le64(p + 8) != (uint64_t)SMBX_SMBD_DATA_HDR_SIZE << 32)
+    return recv_connected(d, wc, i, now_ns);
+  uint32_t credits = smbx__get_le32(p); /* CreditsRequested, CreditsGranted */
+  uint32_t dl = smbx__get_le32(p + 16);
+  if ((credits & 0xFFFFu) == 0 || dl - 1 >= len - SMBX_SMBD_DATA_HDR_SIZE ||
+      d->ra_cur != SMBX__SMBD_NIL || d->recv_credits == 0 ||
+      (d->n_free == 0 && d->n_posted < d->recv_credits))
+    return recv_connected(d, wc, i, now_ns);
+  d->recv_credits--;
+  uint32_t t = credits & 0xFFFFu;
+  if (t > d->s.recv_credit_max)
+    t = d->s.recv_credit_max;
+  if (t != d->recv_credit_target)
+    new_target(d, t);
+  uint64_t sc = (uint64_t)d->send_credits + (credits >> 16);
+  d->send_credits = sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
+  /* 3.1.5.8: RESPONSE_REQUESTED is answered promptly; any message resets
+   * the idle timer (only its time is kept) */
+  d->due = (uint8_t)((d->due & ~(unsigned)DUE_KA) |
+                     (smbx__get_le16(p + 4) & SMBX_SMBD_FLAG_RESPONSE_REQUESTED));
+  d->ka = KA_NONE;
+  d->idle_at = now_ns;
+  b->state = RB_HELD;
+  d->n_held++;
+  if (d->upcall) {
+    smbx_smbd_event ev;
+    message_event(&ev, p + SMBX_SMBD_DATA_HDR_SIZE, dl,
+                  SMBX__SMBD_TOK_INPLACE << 32 | i,
+                  wc->flags & SMBX_WC_WITH_INVALIDATE, wc->invalidated_rkey, 1);
+    d->upcall(d->upcall_ctx, &ev);
+  } else {
+    emit_message(d, p + SMBX_SMBD_DATA_HDR_SIZE, dl,
+                 SMBX__SMBD_TOK_INPLACE << 32 | i,
+                 wc->flags & SMBX_WC_WITH_INVALIDATE, wc->invalidated_rkey, 1);
+  }
+  if (d->torn)
+    return d->err < 0 ? d->err : 0;
+  int rc = smbx__smbd_pump(d, now_ns);
   return rc < 0 ? rc : 0;
 }

@@ -3,6 +3,7 @@
  * 3.1.5.7), timers (3.1.6), teardown. Data path and credits: data.c. */
 #include <string.h>
 
+#include "core/compiler.h"
 #include "smbd/smbd_int.h"
 
 #define NS_PER_S 1000000000ull
@@ -104,14 +105,19 @@ void smbx__smbd_emit(smbx_smbd *d, const smbx__smbd_ev *e)
 
 /* SEND_DONE, built straight into the owner's event when there is an owner
  * (MESSAGE likewise: data.c). */
+static inline void send_done_event(smbx_smbd_event *ev, uint64_t msg_id)
+{
+  ev->struct_size = sizeof *ev;
+  ev->type = SMBX_SMBD_EV_SEND_DONE;
+  ev->flags = 0;
+  ev->u.send_done.msg_id = msg_id;
+}
+
 static void emit_send_done(smbx_smbd *d, uint64_t msg_id)
 {
   if (d->upcall) {
     smbx_smbd_event ev;
-    ev.struct_size = sizeof ev;
-    ev.type = SMBX_SMBD_EV_SEND_DONE;
-    ev.flags = 0;
-    ev.u.send_done.msg_id = msg_id;
+    send_done_event(&ev, msg_id);
     d->upcall(d->upcall_ctx, &ev);
     return;
   }
@@ -168,8 +174,8 @@ static void rb_give_back(smbx_smbd *d, uint32_t i)
 {
   smbx__smbd_rbuf *b = &d->rb[i];
   b->state = RB_GONE;
-  smbx__smbd_ev e = {SMBX_SMBD_EV_RECV_BUFFER, i, 0, 0, b->handle, b->addr,
-                     b->length};
+  smbx__smbd_ev e = {SMBX_SMBD_EV_RECV_BUFFER, i, 0, 0, b->sg.handle,
+                     b->sg.addr, b->sg.length};
   smbx__smbd_emit(d, &e);
 }
 
@@ -439,9 +445,10 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   }
   d->rbf_head = SMBX__SMBD_NIL;
   for (uint32_t i = 0; i < d->n_rb; i++) {
-    d->rb[i].addr = bufs[i].addr;
-    d->rb[i].length = bufs[i].length;
-    d->rb[i].handle = bufs[i].handle;
+    d->rb[i].sg.addr = bufs[i].addr;
+    d->rb[i].sg.length = bufs[i].length;
+    d->rb[i].sg.reserved = 0;
+    d->rb[i].sg.handle = bufs[i].handle;
     d->rb[i].next = SMBX__SMBD_NIL;
     d->rb[i].state = RB_GONE;
   }
@@ -456,8 +463,8 @@ int smbx_smbd_new(smbx_smbd **out, const smbx_smbd_settings *s,
   }
   /* one receive for the negotiate message, posted before the CM connects
    * (the peer may send as soon as it sees ESTABLISHED) */
-  smbx_sge sg = {d->rb[0].addr, d->rb[0].length, 0, d->rb[0].handle};
-  if (d->t.post_recv(d->t.user_data, SMBX__SMBD_WR_RECV << 32, &sg) != 0) {
+  if (d->t.post_recv(d->t.user_data, SMBX__SMBD_WR_RECV << 32, &d->rb[0].sg) !=
+      0) {
     free_all(d);
     return SMBX_ERR_TRANSPORT;
   }
@@ -525,7 +532,7 @@ static int post_up_to_target(smbx_smbd *d)
 {
   uint32_t want = d->eff_target;
   while (d->n_posted < want && d->n_free) {
-    int rc = smbx__smbd_post_recv(d, smbx__smbd_rb_free_pop(d));
+    int rc = smbx__smbd_post_free(d);
     if (rc)
       return rc;
   }
@@ -561,7 +568,7 @@ static int on_negotiate_req(smbx_smbd *d, uint32_t i, uint32_t len, uint64_t now
 {
   smbx_smbd_negotiate_req q;
   smbx_error_detail det = {NULL, 0};
-  int rc = smbx_smbd_decode_negotiate_req(d->rb[i].addr, len, &q, &det);
+  int rc = smbx_smbd_decode_negotiate_req(d->rb[i].sg.addr, len, &q, &det);
   smbx__smbd_rb_free_push(d, i);
   if (rc)
     return smbx__smbd_terminate(d, SMBX_ERR_NEGOTIATE, det.reason, det.offset, 0);
@@ -608,7 +615,7 @@ static int on_negotiate_resp(smbx_smbd *d, uint32_t i, uint32_t len,
 {
   smbx_smbd_negotiate_resp r;
   smbx_error_detail det = {NULL, 0};
-  int rc = smbx_smbd_decode_negotiate_resp(d->rb[i].addr, len, &r, &det);
+  int rc = smbx_smbd_decode_negotiate_resp(d->rb[i].sg.addr, len, &r, &det);
   smbx__smbd_rb_free_push(d, i);
   if (rc)
     return smbx__smbd_terminate(d, SMBX_ERR_NEGOTIATE, det.reason, det.offset, 0);
@@ -693,10 +700,8 @@ int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now)
     smbx__smbd_rbuf *b = &d->rb[i];
     int rc = smbx__smbd_dispatch(d, i, b->byte_len, b->wc_flags, b->inv_rkey,
                                  now);
-    if (rc == SMBX__SMBD_BLOCKED) {
-      smbx__smbd_backlog_push(d, i, true);
-      return 0;
-    }
+    if (rc == SMBX__SMBD_BLOCKED)
+      return 0; /* back at the front */
     if (rc < 0)
       return rc;
   }
@@ -705,14 +710,11 @@ int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now)
 
 /* ---- host inputs ----------------------------------------------------- */
 
-int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
+/* A send completion the fast path did not take (slot i in flight): an
+ * error completion, a torn engine, a negotiate message. */
+static SMBX__NOINLINE int send_done_general(smbx_smbd *d, const smbx_wc *wc,
+                                            uint32_t i, uint64_t now_ns)
 {
-  if (!d || !wc || wc->wr_id >> 32 != SMBX__SMBD_WR_SEND)
-    return SMBX_ERR_INVAL;
-  uint64_t i64 = wc->wr_id & 0xFFFFFFFFu;
-  if (i64 >= d->n_slots || d->slot[i64].state != SS_INFLIGHT)
-    return SMBX_ERR_INVAL;
-  uint32_t i = (uint32_t)i64;
   smbx__smbd_slot *s = &d->slot[i];
   uint8_t kind = s->kind;
   bool done = kind == SK_DATA && s->last && wc->status == SMBX_WC_SUCCESS;
@@ -733,6 +735,42 @@ int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
         0, 0);
   if (kind == SK_NEG_FAIL) /* failure response out: now disconnect */
     return smbx__smbd_terminate(d, d->err, d->detail.reason, 0, d->ntstatus);
+  int rc = smbx__smbd_pump(d, now_ns);
+  return rc < 0 ? rc : 0;
+}
+
+/* A send completion. The data path's (success, engine connected: not
+ * torn, so no failure response is in flight) frees the slot and reports
+ * a message's last fragment; every other one takes send_done_general. */
+int smbx_smbd_send_done(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
+{
+  if (!d || !wc || wc->wr_id >> 32 != SMBX__SMBD_WR_SEND)
+    return SMBX_ERR_INVAL;
+  uint64_t i64 = wc->wr_id & 0xFFFFFFFFu;
+  if (i64 >= d->n_slots || d->slot[i64].state != SS_INFLIGHT)
+    return SMBX_ERR_INVAL;
+  uint32_t i = (uint32_t)i64;
+  if (wc->status != SMBX_WC_SUCCESS ||
+      d->state != SMBX_SMBD_STATE_CONNECTED)
+    return send_done_general(d, wc, i, now_ns);
+  smbx__smbd_slot *s = &d->slot[i];
+  bool last = s->last; /* only SK_DATA slots set it */
+  uint64_t id = s->msg_id;
+  d->n_inflight--;
+  smbx__smbd_slot_put(d, i);
+  if (last) {
+    if (d->upcall) {
+      smbx_smbd_event ev;
+      send_done_event(&ev, id);
+      d->upcall(d->upcall_ctx, &ev);
+    } else {
+      emit_send_done(d, id);
+    }
+    if (d->torn) {
+      smbx__smbd_check_closed(d);
+      return 0;
+    }
+  }
   int rc = smbx__smbd_pump(d, now_ns);
   return rc < 0 ? rc : 0;
 }
@@ -770,10 +808,11 @@ int smbx_smbd_cm_event(smbx_smbd *d, uint32_t event, uint32_t ird,
                               why[event], 0, 0);
 }
 
-int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns)
+/* A release the fast path did not take: a reassembly token, an invalid
+ * one, a torn or closing engine, a backlog to resume. */
+static SMBX__NOINLINE int release_general(smbx_smbd *d, uint64_t token,
+                                          uint64_t now_ns)
 {
-  if (!d)
-    return SMBX_ERR_INVAL;
   uint64_t tag = token >> 32, ix = token & 0xFFFFFFFFu;
   if (tag == SMBX__SMBD_TOK_INPLACE) {
     if (ix >= d->n_rb || d->rb[ix].state != RB_HELD)
@@ -798,6 +837,32 @@ int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns)
   if (d->bl_head == SMBX__SMBD_NIL ||
       smbx__smbd_process_backlog(d, now_ns) == 0)
     (void)smbx__smbd_pump(d, now_ns);
+  return 0;
+}
+
+/* The data path's release: a buffer held in place, engine connected with
+ * no backlog: recycled (smbx__smbd_recycle's connected case). */
+int smbx_smbd_release(smbx_smbd *d, uint64_t token, uint64_t now_ns)
+{
+  if (!d)
+    return SMBX_ERR_INVAL;
+  uint64_t ix = token & 0xFFFFFFFFu;
+  if (token >> 32 != SMBX__SMBD_TOK_INPLACE || ix >= d->n_rb ||
+      d->rb[ix].state != RB_HELD || d->state != SMBX_SMBD_STATE_CONNECTED ||
+      d->bl_head != SMBX__SMBD_NIL)
+    return release_general(d, token, now_ns);
+  d->n_held--;
+  uint32_t want = d->eff_target;
+  if (want < d->recv_credits)
+    want = d->recv_credits;
+  if (d->n_posted < want) {
+    /* a failing repost tears down (shows as DISCONNECTED) */
+    if (smbx__smbd_post_recv(d, (uint32_t)ix) != 0)
+      return 0;
+  } else {
+    smbx__smbd_rb_free_push(d, (uint32_t)ix);
+  }
+  (void)smbx__smbd_pump(d, now_ns);
   return 0;
 }
 

@@ -41,10 +41,8 @@ enum {
 };
 
 typedef struct smbx__smbd_rbuf {
-  uint8_t *addr;
-  uint64_t handle;
-  uint32_t length;
-  uint32_t next;     /* backlog link */
+  smbx_sge sg;       /* the buffer as the host lent it: posted as is */
+  uint32_t next;     /* free-list / backlog link */
   uint32_t byte_len; /* backlog: completion length */
   uint32_t wc_flags, inv_rkey;
   uint8_t state;
@@ -197,7 +195,6 @@ static inline uint32_t smbx__smbd_slot_get(smbx_smbd *d)
   if (i == SMBX__SMBD_NIL)
     return i;
   d->free_head = d->slot[i].next;
-  d->slot[i].next = SMBX__SMBD_NIL;
   d->n_free_slots--;
   return i;
 }
@@ -212,12 +209,19 @@ static inline void smbx__smbd_slot_put(smbx_smbd *d, uint32_t i)
 static inline int smbx__smbd_post_recv(smbx_smbd *d, uint32_t i)
 {
   smbx__smbd_rbuf *b = &d->rb[i];
-  smbx_sge sg = {b->addr, b->length, 0, b->handle};
   b->state = RB_POSTED;
   d->n_posted++;
-  if (d->t.post_recv(d->t.user_data, SMBX__SMBD_WR_RECV << 32 | i, &sg) != 0)
+  if (d->t.post_recv(d->t.user_data, SMBX__SMBD_WR_RECV << 32 | i, &b->sg) != 0)
     return smbx__smbd_post_recv_failed(d, i);
   return 0;
+}
+/* posts a FREE receive buffer (n_free > 0): popped and posted at once */
+static inline int smbx__smbd_post_free(smbx_smbd *d)
+{
+  uint32_t i = d->rbf_head;
+  d->rbf_head = d->rb[i].next;
+  d->n_free--;
+  return smbx__smbd_post_recv(d, i);
 }
 /* A buffer the engine no longer needs (in limbo: counted nowhere): posted
  * again while fewer than the credits we serve are posted, else free. */
@@ -301,6 +305,8 @@ static inline int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
 int smbx__smbd_send_msg(smbx_smbd *d, const uint8_t *p, size_t len,
                         uint32_t flags, uint32_t invalidate_rkey,
                         uint64_t now_ns);
+/* 3.1.5.8 for receive i (limbo) of a connected engine: 0, a fatal code,
+ * or SMBX__SMBD_BLOCKED (it waits at the backlog's front) */
 int smbx__smbd_recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
                          uint32_t wc_flags, uint32_t rkey, uint64_t now);
 int smbx__smbd_process_backlog(smbx_smbd *d, uint64_t now);
@@ -315,7 +321,8 @@ void smbx__smbd_backlog_push(smbx_smbd *d, uint32_t i, bool front);
 void smbx__smbd_set_upcall(smbx_smbd *d, smbx__smbd_upcall fn, void *ctx);
 
 /* Returned by recv_data when the message must wait (no reassembly
- * buffer free); the receive stays in the backlog. */
+ * buffer free): the receive, its completion kept, is put at the front of
+ * the backlog (where it was, or first of an empty one). */
 #define SMBX__SMBD_BLOCKED 1
 
 #endif

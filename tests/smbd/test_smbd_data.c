@@ -879,6 +879,78 @@ static void smbd_b2b_peer_granting_zero_loses_nothing(void **state)
   h_fini(&x);
 }
 
+/* The receive path takes a whole one-fragment message at DataOffset 24
+ * with a few compares of its own: on each side of every one of them it
+ * decides as the decoder (3.1.5.8) does, with the decoder's reason, and
+ * delivers what it keeps in place (one fragment, in a receive buffer). */
+static void smbd_in_place_receive_decides_as_the_decoder(void **state)
+{
+  (void)state;
+  static const struct {
+    uint16_t cr;
+    uint32_t rem, off, dlen;
+    size_t len; /* bytes received (0: 24 + dlen) */
+  } v[] = {
+      {10, 0, 24, 8, 0},             /* the fast path's message */
+      {10, 0, 24, 1, 0},             /* one byte */
+      {10, 0, 24, 1340, 0},          /* exactly MaxReceiveSize */
+      {10, 0, 24, 8, 40},            /* trailing bytes */
+      {10, 0, 24, 9, 32},            /* one byte past the end */
+      {10, 0, 24, 0xFFFFFFFFu, 32},  /* DataLength - 1 wraps */
+      {10, 0, 24, 0, 0},             /* DataOffset 24, nothing in it */
+      {0, 0, 24, 8, 0},              /* CreditsRequested 0 */
+      {10, 1, 24, 8, 0},             /* a first fragment */
+      {10, 0, 32, 8, 0},             /* payload after padding */
+      {10, 0, 28, 8, 40},            /* DataOffset not aligned */
+  };
+  for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+    h x;
+    up(&x, 16);
+    uint8_t b[1400] = {0};
+    h_data_msg(b, v[k].cr, 1, 0, v[k].rem, 24, 8, (uint8_t)(k + 1));
+    smbx__put_le32(b + 12, v[k].off);
+    smbx__put_le32(b + 16, v[k].dlen);
+    size_t len = v[k].len ? v[k].len : 24 + (size_t)v[k].dlen;
+    smbx_smbd_data m;
+    smbx_error_detail want = {NULL, 0};
+    int verdict = smbx_smbd_decode_data(b, len, 1048576, 0, &m, &want);
+    h_raw(&x, PAS, b, len);
+    h_run(&x, 0);
+    if (verdict) {
+      h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
+      smbx_error_detail got;
+      smbx_smbd_error_detail(x.s[ACT].d, &got);
+      assert_string_equal(got.reason, want.reason);
+      h_fini(&x);
+      continue;
+    }
+    h_expect_alive(&x, ACT);
+    size_t n = h_count(&x, ACT, SMBX_SMBD_EV_MESSAGE);
+    assert_int_equal(n, m.data_length && !m.remaining_data_length ? 1 : 0);
+    if (n) {
+      const h_ev *e = msg(&x, ACT, 0);
+      assert_int_equal(e->len, m.data_length);
+      assert_int_equal(e->frags, 1);
+      assert_memory_equal(e->data, b + v[k].off, m.data_length);
+      bool inside = false;
+      for (size_t r = 0; r < x.s[ACT].nbuf; r++)
+        if (e->ptr == (const uint8_t *)x.s[ACT].bufs[r].addr + v[k].off)
+          inside = true;
+      assert_true(inside);
+    }
+    h_fini(&x);
+  }
+  /* one byte above MaxReceiveSize: the engine's own limit */
+  h x;
+  up(&x, 16);
+  raw_msg(&x, 10, 0, 0, 0, 24, 1341, 1, 0);
+  h_expect_dead(&x, ACT, SMBX_ERR_PROTO);
+  smbx_error_detail got;
+  smbx_smbd_error_detail(x.s[ACT].d, &got);
+  assert_string_equal(got.reason, "smbd data: longer than MaxReceiveSize");
+  h_fini(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -917,6 +989,7 @@ int main(void)
       cmocka_unit_test(smbd_b2b_one_byte_messages),
       cmocka_unit_test(smbd_b2b_single_fragment_delivered_in_place),
       cmocka_unit_test(smbd_b2b_peer_granting_zero_loses_nothing),
+      cmocka_unit_test(smbd_in_place_receive_decides_as_the_decoder),
   };
   return RUN_TESTS(tests);
 }
