@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "rdma/rdma.h"
+#include "smb2/desc.h"
 #include "smbd/smbd_int.h"
 
 #define NIL SMBX__RDMA_NIL
@@ -358,13 +359,15 @@ int smbx__rdma_start(smbx__rdma *r, uint64_t user, uint32_t dir,
                      const smbx_sge *local, size_t n,
                      const smbx_smb2_desc_list *remote, uint64_t bytes)
 {
-  smbx_smb2_buffer_desc d;
   if (!r || !local || !remote || n == 0 || n > r->s.max_xfer_sge ||
       (dir != SMBX__RDMA_PUSH && dir != SMBX__RDMA_PULL) || bytes == 0 ||
-      smbx_smb2_desc_list_get(remote, 0, &d) != 0)
+      remote->count == 0)
     return SMBX_ERR_INVAL;
   /* the caller proved the rest (rdma.h): bytes is the elements' total,
-   * the descriptors hold at least that, none empty */
+   * the descriptors (count x 16 bytes, decoded) hold at least that, none
+   * empty; so the first is read with the decoder's loads */
+  smbx_smb2_buffer_desc d;
+  smbx__smb2_desc_at(remote, 0, &d);
   if (r->x_free == NIL)
     return SMBX_ERR_AGAIN;
   uint32_t i = r->x_free;
