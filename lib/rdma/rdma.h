@@ -165,8 +165,19 @@ void smbx__rdma_free(smbx__rdma *r);
  * 0 counts as 1). */
 void smbx__rdma_set_ord(smbx__rdma *r, uint32_t ord);
 /* The bytes n host elements name, in *total; SMBX_ERR_INVAL for an element
- * with a length and no address. */
-int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total);
+ * with a length and no address. Inline: every push and pull asks. */
+static inline int smbx__rdma_sge_total(const smbx_sge *sg, size_t n,
+                                       uint64_t *total)
+{
+  uint64_t sum = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (!sg[k].addr && sg[k].length)
+      return SMBX_ERR_INVAL;
+    sum += sg[k].length;
+  }
+  *total = sum;
+  return 0;
+}
 /* Starts a transfer of `bytes` (= the local elements' total, checked by
  * the caller with smbx__rdma_sge_total) between local elements (copied)
  * and the peer's descriptors (a view that must stay valid until done();

@@ -321,17 +321,6 @@ static int pump(smbx__rdma *r)
   return ret;
 }
 
-int smbx__rdma_sge_total(const smbx_sge *sg, size_t n, uint64_t *total)
-{
-  *total = 0;
-  for (size_t k = 0; k < n; k++) {
-    if (!sg[k].addr && sg[k].length)
-      return SMBX_ERR_INVAL;
-    *total += sg[k].length;
-  }
-  return 0;
-}
-
 /* The common transfer: nothing waits to post, the budget allows one
  * more operation (a free op slot; a read slot for a pull) and one
  * operation carries all of it (its elements fit max_sge, none empty;
