@@ -2,6 +2,7 @@
 /* Client role: MessageIds and credits for outgoing requests, CreditCharge,
  * signing/encryption, response matching and checks, CANCEL, timeouts. */
 #include "conn/conn_int.h"
+#include "smb2/smb2_int.h"
 #include "smb2/validate.h"
 
 #include "core/time.h"
@@ -71,7 +72,7 @@ static void req_free(smbx__conn *c, smbx__conn_req *r)
   id_remove(c, r);
   if (r->ri.flags & RI_ZOMBIE)
     c->n_zombie--;
-  (void)smbx__slab_put(&c->reqs, r);
+  smbx__slab_put_live(&c->reqs, r->handle);
 }
 
 uint32_t smbx__conn_owed(const smbx__conn *c)
@@ -97,7 +98,7 @@ void smbx__conn_cli_teardown(smbx__conn *c, int err)
   smbx__list *n;
   while ((n = smbx__list_first(&c->live))) {
     smbx__conn_req *r = SMBX__CONTAINER_OF(n, smbx__conn_req, link);
-    uint64_t hh = smbx__slab_handle(&c->reqs, r);
+    uint64_t hh = r->handle;
     uint64_t user = r->user;
     bool zombie = (r->ri.flags & RI_ZOMBIE) != 0;
     req_free(c, r);
@@ -225,7 +226,6 @@ static void fill_req(smbx__conn_req *r, const uint8_t *p, uint64_t mid,
   r->ri.hold = 0;
   r->user = user;
   r->deadline = deadline;
-  r->hold = 0;
   r->extra = credits > ids ? (uint16_t)(credits - ids) : 0;
   r->chain_index = (uint16_t)i;
   smbx__list_init(&r->link);
@@ -233,13 +233,12 @@ static void fill_req(smbx__conn_req *r, const uint8_t *p, uint64_t mid,
 }
 
 /* A request that went out: live, findable by MessageId, timed. */
-static uint64_t link_req(smbx__conn *c, smbx__conn_req *r)
+static inline void link_req(smbx__conn *c, smbx__conn_req *r)
 {
   c->asked += r->extra;
   smbx__list_insert_tail(&c->live, &r->link);
   id_insert(c, r);
   timer_insert(c, r);
-  return smbx__slab_handle(&c->reqs, r);
 }
 
 static uint64_t deadline_for(const smbx__conn *c,
@@ -287,20 +286,22 @@ static void send_done_common(smbx__conn *c, send_crypto *x,
   smbx__conn_kick(c, now);
 }
 
-/* One PDU (NextCommand 0, hd its header): the common case, the same
- * checks and effects as the chain path without its walks. */
+/* One PDU (NextCommand 0): the common case, the same checks and effects
+ * as the chain path without its walks. The owner's header is checked as
+ * a decoder would (length, ProtocolId, StructureSize, AsyncId) and the
+ * two fields needed are read from it. */
 static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_send_opts *o, uint64_t user,
-                    uint64_t *reqs, size_t n_reqs, const smbx_smb2_hdr *hd,
-                    uint64_t now)
+                    uint64_t *reqs, size_t n_reqs, uint64_t now)
 {
   uint8_t *p = buf + SMBX__CONN_HEADROOM;
-  if (hd->command >= SMBX_SMB2_COMMAND_COUNT ||
-      hd->command == SMBX_SMB2_CANCEL)
+  if (smbx__smb2_hdr_check(p, len, NULL) != 0)
+    return SMBX_ERR_INVAL;
+  uint16_t cmd = smbx__conn_ld16(p + 12);
+  if (cmd >= SMBX_SMB2_COMMAND_COUNT || cmd == SMBX_SMB2_CANCEL)
     return SMBX_ERR_INVAL;
   uint64_t payload = 0;
-  uint16_t charge = smbx__conn_charge_for(p, len, c->dialect, c->caps,
-                                          &payload);
+  uint16_t charge = smbx__conn_charge_for(c, p, len, &payload);
   if (!c->large_mtu && payload > 65536)
     return SMBX_ERR_RANGE;
   if (reqs && n_reqs == 0)
@@ -316,20 +317,22 @@ static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   if (c->dm[mid & c->dm_mask] && id_room(c, 1))
     return SMBX_ERR_NOMEM; /* its table slot is taken: it goes to the hash */
   patch_req(c, p, charge, credit_request(c, o, ids, true), mid);
-  uint64_t sid = hd->session_id == SMBX_SMB2_SESSION_ID_INHERIT
-                     ? 0
-                     : hd->session_id;
+  uint64_t sid = smbx__conn_ld64(p + 40);
+  if (sid == SMBX_SMB2_SESSION_ID_INHERIT)
+    sid = 0;
   send_crypto x;
   int signed_ = 0;
   if (c->have_cr) {
     crypto_begin(&x, o);
-    signed_ = protect(c, &x, p, len, hd->command, sid, 0, o ? o->flags : 0);
+    signed_ = protect(c, &x, p, len, cmd, sid, 0, o ? o->flags : 0);
     if (signed_ < 0)
       return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
                               0, 0);
   }
   bool enc = c->have_cr && x.enc;
-  smbx__conn_req *r = smbx__slab_get(&c->reqs);
+  uint64_t rh;
+  smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh); /* room checked */
+  r->handle = rh;
   fill_req(r, p, mid, sid, ids,
            (signed_ ? RI_SIGNED : 0) | (enc ? RI_ENCRYPTED : 0), user,
            deadline_for(c, o, now), 0);
@@ -339,12 +342,16 @@ static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     smbx__conn_kick(c, now);
     return rc;
   }
-  uint64_t rh = link_req(c, r);
+  link_req(c, r);
   if (reqs)
     reqs[0] = rh;
   send_done_common(c, c->have_cr ? &x : NULL, o, ids, 1, now);
   return 1;
 }
+
+static int send_chain(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                      const smbx__conn_send_opts *o, uint64_t user,
+                      uint64_t *reqs, size_t n_reqs, uint64_t now_ns);
 
 int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                     const smbx__conn_send_opts *o, uint64_t user,
@@ -357,17 +364,25 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     return SMBX_ERR_STATE;
   if (c->err)
     return c->err;
+  if (smbx__conn_ld32(buf + SMBX__CONN_HEADROOM + 20) == 0) /* one PDU */
+    return send_one(c, buf, cap, len, o, user, reqs, n_reqs, now_ns);
+  return send_chain(c, buf, cap, len, o, user, reqs, n_reqs, now_ns);
+}
+
+/* A compound chain: every member's header walked, charged, patched,
+ * signed. */
+static int send_chain(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
+                      const smbx__conn_send_opts *o, uint64_t user,
+                      uint64_t *reqs, size_t n_reqs, uint64_t now_ns)
+{
   uint8_t *msg = buf + SMBX__CONN_HEADROOM;
   uint32_t oflags = o ? o->flags : 0;
   /* pass 1: layout, charges, total ids */
   smbx_smb2_chain ch;
   smbx_smb2_bytes pdu;
   smbx_smb2_hdr hd;
-  smbx_error_detail d = {0, 0};
-  int rc = smbx__conn_first_pdu(&ch, msg, len, c->s.max_chain, &pdu, &hd,
-                                &d);
-  if (rc == 1 && !hd.next_command)
-    return send_one(c, buf, cap, len, o, user, reqs, n_reqs, &hd, now_ns);
+  (void)smbx_smb2_chain_init(&ch, msg, len, c->s.max_chain);
+  int rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL);
   uint64_t total = 0;
   uint32_t n = 0;
   for (; rc == 1; rc = smbx_smb2_chain_next(&ch, &pdu, &hd, NULL)) {
@@ -375,8 +390,7 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
         hd.command == SMBX_SMB2_CANCEL)
       return SMBX_ERR_INVAL;
     uint64_t payload = 0;
-    uint16_t charge = smbx__conn_charge_for(pdu.p, pdu.len, c->dialect,
-                                            c->caps, &payload);
+    uint16_t charge = smbx__conn_charge_for(c, pdu.p, pdu.len, &payload);
     if (!c->large_mtu && payload > 65536)
       return SMBX_ERR_RANGE;
     total += ids_of(c, charge);
@@ -429,7 +443,9 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
       return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
                               0, 0);
     }
-    smbx__conn_req *r = smbx__slab_get(&c->reqs);
+    uint64_t rh;
+    smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh); /* room checked */
+    r->handle = rh;
     c->pend[i].r = r;
     fill_req(r, p, mid, sid, ids,
              (signed_ ? RI_SIGNED : 0) | (x.enc ? RI_ENCRYPTED : 0), user,
@@ -446,9 +462,9 @@ int smbx__conn_send(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
     return rc;
   }
   for (uint32_t j = 0; j < n; j++) {
-    uint64_t rh = link_req(c, c->pend[j].r);
+    link_req(c, c->pend[j].r);
     if (reqs)
-      reqs[j] = rh;
+      reqs[j] = c->pend[j].r->handle;
   }
   send_done_common(c, c->have_cr ? &x : NULL, o, total, n, now_ns);
   return (int)n;
@@ -577,7 +593,7 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
                         : SMBX__NO_DEADLINE;
       timer_insert(c, r);
       if (c->up.interim) {
-        pd.req = smbx__slab_handle(&c->reqs, r);
+        pd.req = r->handle;
         pd.user = r->user;
         pd.hold = hh;
         pd.flags = pflags | SMBX__CONN_PDU_INTERIM;
@@ -595,7 +611,7 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
     return false;
   }
   returned(c, r);
-  uint64_t rh = smbx__slab_handle(&c->reqs, r);
+  uint64_t rh = r->handle;
   uint64_t user = r->user;
   bool zombie = (r->ri.flags & RI_ZOMBIE) != 0;
   bool neg = r->ri.command == SMBX_SMB2_NEGOTIATE;
@@ -651,11 +667,92 @@ static bool cli_pdu(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   return !c->err;
 }
 
-void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, uint64_t now)
+/* A plain message of one PDU (not a TRANSFORM, NextCommand 0), the
+ * common case: the first pass's checks and cli_pdu()'s matching and
+ * completion in one straight path, the header decoded once into the
+ * delivered PDU. A response that is not a plain final one (unsolicited,
+ * unmatched, interim, to an async or timed-out request, to NEGOTIATE or
+ * SESSION_SETUP, SIGNED, on a session that signs everything) is handed to
+ * cli_pdu(). */
+static void cli_one(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                    uint64_t now)
 {
-  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
-  if (!h)
+  smbx__conn_pdu pd;
+  smbx_smb2_hdr *hd = &pd.hdr;
+  smbx_error_detail d = {0, 0};
+  if (smbx_smb2_hdr_decode(h->msg, h->len, hd, &d) != 0) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
+  } else if (!(hd->flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR)) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "response without SERVER_TO_REDIR",
+                     16, 0);
+  } else if (smbx__smb2_pdu_check(h->msg, h->len, hd, &d) != 0 &&
+             !(hd->message_id == SMBX_SMB2_MSGID_UNSOLICITED &&
+               hd->command == SMBX_SMB2_OPLOCK_BREAK)) {
+    /* leases.md 2.7: a break notification of a size we do not know is
+     * that PDU's error, not the connection's: the owner classifies it */
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
+  }
+  if (c->err) {
+    smbx__conn_hold_unref(c, hh, now);
     return;
+  }
+  smbx__conn_req *r = hd->message_id == SMBX_SMB2_MSGID_UNSOLICITED
+                          ? NULL
+                          : id_find(c, hd->message_id);
+  smbx__conn_keys k;
+  if (!r || r->ri.command != hd->command ||
+      hd->status == SMBX_STATUS_PENDING ||
+      (r->ri.flags & (RI_ASYNC | RI_ZOMBIE)) ||
+      hd->command == SMBX_SMB2_NEGOTIATE ||
+      hd->command == SMBX_SMB2_SESSION_SETUP ||
+      (hd->flags & SMBX_SMB2_FLAGS_SIGNED) ||
+      (smbx__conn_get_keys(c, r->ri.session_id, &k) &&
+       (k.flags & SMBX__CONN_KEYS_SIGN_ALL))) {
+    h->running = 1;
+    (void)cli_pdu(c, hh, h, h->msg, h->len, hd, 0, true, now);
+    h->running = 0;
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  c->n_in++;
+  /* 6.1 (Samba's rule): credits held may not pass 65535 */
+  c->high += hd->credits;
+  if (c->high - c->low > 65535) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "credit grant overflows 65535", 14,
+                     0);
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  returned(c, r);
+  uint64_t rh = r->handle;
+  uint64_t user = r->user;
+  req_free(c, r);
+  pd.data = h->msg;
+  pd.len = h->len;
+  pd.fileid.persistent_id = pd.fileid.volatile_id = 0;
+  pd.req = rh;
+  pd.user = user;
+  pd.hold = hh;
+  pd.flags = SMBX__CONN_PDU_LAST | (h->inv ? SMBX__CONN_PDU_INVALIDATED : 0);
+  pd.chain_index = 0;
+  pd.chain_count = 0;
+  pd.invalidated_rkey = h->inv ? h->inv_rkey : 0;
+  /* the connection's reference on the message becomes the owner's: the
+   * connection is done with it (the owner may release it in the upcall) */
+  c->up.complete(c->up.ctx, rh, user, 0, &pd);
+  writable(c);
+}
+
+void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                        uint64_t now)
+{
+  const uint8_t *m = h->msg;
+  if (h->len >= SMBX_SMB2_HDR_SIZE &&
+      smbx__conn_ld32(m) == SMBX_SMB2_PROTOCOL_ID &&
+      smbx__conn_ld32(m + 20) == 0) {
+    cli_one(c, hh, h, now);
+    return;
+  }
   int kind = smbx_smb2_msg_kind(h->msg, h->len);
   if (kind == SMBX_SMB2_MSG_TRANSFORM) {
     smbx_ssize n = smbx__conn_decrypt(c, h->msg, h->len, &h->tf_sid);

@@ -3,6 +3,7 @@
  * Direct engine), message holds, sending, teardown. See conn.h. */
 #include "conn/conn_int.h"
 
+#include "core/compiler.h"
 #include "core/time.h"
 #include "smb2/sec.h"
 
@@ -527,12 +528,13 @@ int smbx__conn_xmit_any(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
 
 /* ---- incoming messages ---------------------------------------------------- */
 
-static void process_msg(smbx__conn *c, uint64_t hh, uint64_t now)
+static void process_msg(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                        uint64_t now)
 {
   if (c->role == SMBX__CONN_SERVER)
-    smbx__conn_srv_msg(c, hh, now);
+    smbx__conn_srv_msg(c, hh, h, now);
   else
-    smbx__conn_cli_msg(c, hh, now);
+    smbx__conn_cli_msg(c, hh, h, now);
 }
 
 int smbx__conn_tcp_feed(smbx__conn *c, uint8_t *data, size_t len,
@@ -577,12 +579,14 @@ int smbx__conn_tcp_feed(smbx__conn *c, uint8_t *data, size_t len,
       msg = data + (pdu.data - data);
       kind = HK_PLAIN;
     }
-    uint64_t hh = smbx__conn_hold_new(c, msg, pdu.len, kind, 0);
+    /* a hold is free: checked above */
+    uint64_t hh = 0;
+    smbx__conn_hold *h = smbx__conn_hold_new(c, msg, pdu.len, kind, 0, &hh);
     if (kind == HK_FRAMER) {
       c->framer_held = true;
       c->framer_hold = hh;
     }
-    process_msg(c, hh, now_ns);
+    process_msg(c, hh, h, now_ns);
     if (c->err)
       return c->err;
     if (c->framer_held && off < len)
@@ -593,27 +597,33 @@ int smbx__conn_tcp_feed(smbx__conn *c, uint8_t *data, size_t len,
 
 /* A message the engine delivered (its token released when it is done):
  * held and processed. */
-static void take_message(smbx__conn *c, uint8_t *p, size_t len,
-                         uint64_t token, bool inv, uint32_t rkey, uint64_t now)
+/* A message the connection cannot take: dead, or no hold left (fatal). */
+static SMBX__COLD void refuse_message(smbx__conn *c, uint64_t token,
+                                      uint64_t now)
 {
-  if (c->err) {
-    (void)smbx_smbd_release(c->smbd, token, now);
-    return;
-  }
+  (void)smbx_smbd_release(c->smbd, token, now);
+  if (!c->err)
+    smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no hold for a message", 0, 0);
+}
+
+static inline void take_message(smbx__conn *c, uint8_t *p, size_t len,
+                                uint64_t token, bool inv, uint32_t rkey,
+                                uint64_t now)
+{
   /* the receive or reassembly buffer is memory lent to / owned by the
    * engine; the connection decrypts in place in it */
-  uint64_t hh = smbx__conn_hold_new(c, p, len, HK_SMBD, token);
-  if (!hh) {
-    (void)smbx_smbd_release(c->smbd, token, now);
-    smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no hold for a message", 0, 0);
+  uint64_t hh;
+  smbx__conn_hold *h =
+      c->err ? NULL : smbx__conn_hold_new(c, p, len, HK_SMBD, token, &hh);
+  if (!h) {
+    refuse_message(c, token, now);
     return;
   }
   if (inv) {
-    smbx__conn_hold *hd = smbx__slab_lookup(&c->holds, hh);
-    hd->inv = true;
-    hd->inv_rkey = rkey;
+    h->inv = true;
+    h->inv_rkey = rkey;
   }
-  process_msg(c, hh, now);
+  process_msg(c, hh, h, now);
 }
 
 /* SMB Direct: events arrive synchronously inside an engine call; queue
@@ -626,25 +636,26 @@ static void smbd_upcall(void *ctx, const smbx_smbd_event *ev)
    * receive (docs/smbd.md, owner upcall): with nothing queued before it
    * and no drain running it is taken at once, without the queue; events
    * it causes arrive nested and are queued */
-  if (ev->type == SMBX_SMBD_EV_MESSAGE && c->in_recv && c->sev_n == 0 &&
-      !c->draining && ev->u.message.token >> 32 == SMBX__SMBD_TOK_INPLACE) {
-    c->draining = true;
-    take_message(c, (uint8_t *)(uintptr_t)ev->u.message.data,
-                 ev->u.message.len, ev->u.message.token,
-                 (ev->u.message.flags & SMBX_SMBD_MSG_INVALIDATED) != 0,
-                 ev->u.message.invalidated_rkey, c->recv_now);
-    c->draining = false;
-    return;
-  }
-  /* a SEND_DONE the connection has nothing to do for (no gathered
-   * compound waits to go out, no writable() owed) and that no queued
-   * event precedes is only forwarded: at once, from inside the engine
-   * call (the owner's handler does not call back, see conn.h) */
-  if (ev->type == SMBX_SMBD_EV_SEND_DONE && c->sev_n == 0 && !c->cb_stuck &&
-      !c->want_writable) {
-    if (c->up.smbd_event)
-      c->up.smbd_event(c->up.ctx, ev);
-    return;
+  if (c->sev_n == 0) {
+    if (ev->type == SMBX_SMBD_EV_MESSAGE) {
+      if (c->in_recv && !c->draining &&
+          ev->u.message.token >> 32 == SMBX__SMBD_TOK_INPLACE) {
+        c->draining = true;
+        take_message(c, (uint8_t *)(uintptr_t)ev->u.message.data,
+                     ev->u.message.len, ev->u.message.token,
+                     (ev->u.message.flags & SMBX_SMBD_MSG_INVALIDATED) != 0,
+                     ev->u.message.invalidated_rkey, c->recv_now);
+        c->draining = false;
+        return;
+      }
+    } else if (ev->type == SMBX_SMBD_EV_SEND_DONE && !c->cb_stuck &&
+               !c->want_writable) {
+      /* a SEND_DONE the connection has nothing to do for (no gathered
+       * compound waits to go out, no writable() owed) and that no queued
+       * event precedes (it might leave the connection waiting for space)
+       * is dropped here: the owner is not told of SEND_DONE (conn.h) */
+      return;
+    }
   }
   if (c->sev_n == c->sev_cap)
     return; /* cannot happen: sized like the engine's own event queue */
@@ -663,9 +674,6 @@ static void smbd_upcall(void *ctx, const smbx_smbd_event *ev)
     s->a = ev->u.message.flags;
     s->b = ev->u.message.invalidated_rkey;
     s->c = ev->u.message.fragments;
-    break;
-  case SMBX_SMBD_EV_SEND_DONE:
-    s->x = ev->u.send_done.msg_id;
     break;
   case SMBX_SMBD_EV_DISCONNECTED:
     s->error = ev->u.disconnected.error;
@@ -688,21 +696,15 @@ static void forward_smbd(smbx__conn *c, const smbx__conn_sev *s)
 {
   if (!c->up.smbd_event)
     return;
-  /* the union member of the event's type is filled (the owner reads no
-   * other); a SEND_DONE, the frequent one, skips zeroing the union */
   smbx_smbd_event ev;
   ev.struct_size = sizeof ev;
   ev.type = s->type;
   ev.flags = s->flags;
-  if (s->type != SMBX_SMBD_EV_SEND_DONE)
-    memset(&ev.u, 0, sizeof ev.u);
+  memset(&ev.u, 0, sizeof ev.u);
   switch (s->type) {
   case SMBX_SMBD_EV_NEGOTIATED:
     ev.u.params.struct_size = sizeof ev.u.params;
     (void)smbx_smbd_get_params(c->smbd, &ev.u.params);
-    break;
-  case SMBX_SMBD_EV_SEND_DONE:
-    ev.u.send_done.msg_id = s->x;
     break;
   case SMBX_SMBD_EV_DISCONNECTED:
     ev.u.disconnected.error = s->error;
@@ -749,7 +751,6 @@ static void smbd_drain(smbx__conn *c, uint64_t now)
       forward_smbd(c, &s);
       break;
     case SMBX_SMBD_EV_SEND_DONE:
-      forward_smbd(c, &s);
       if (c->cb_stuck && !c->err)
         (void)smbx__conn_cb_flush(c, false, now);
       if (c->want_writable && !c->err) {
@@ -895,7 +896,7 @@ int smbx__conn_handle_expiry(smbx__conn *c, uint64_t now_ns)
     /* the id stays reserved: a late response is dropped silently */
     r->ri.flags |= RI_ZOMBIE;
     c->n_zombie++;
-    c->up.complete(c->up.ctx, smbx__slab_handle(&c->reqs, r), r->user,
+    c->up.complete(c->up.ctx, r->handle, r->user,
                    SMBX_ERR_TIMEOUT, NULL);
   }
   return c->err && c->err != SMBX_ERR_CLOSED ? c->err : 0;

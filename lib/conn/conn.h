@@ -290,12 +290,12 @@ typedef struct smbx__conn_upcalls {
    * nothing is signed or verified and TRANSFORM messages are fatal. */
   int (*keys)(void *ctx, uint64_t session_id, smbx__conn_keys *out);
 
-  /* SMB Direct engine events other than MESSAGE (NEGOTIATED, SEND_DONE,
-   * DISCONNECTED: the host must disconnect/flush the QP, RECV_BUFFER: a
-   * lent buffer is the host's again, CLOSED), after the connection has
-   * acted on them. A SEND_DONE the connection has nothing to do for may
-   * be reported from inside the engine call that raised it: the handler
-   * must not call the connection or the engine. Optional. */
+  /* SMB Direct engine events other than MESSAGE and SEND_DONE
+   * (NEGOTIATED, DISCONNECTED: the host must disconnect/flush the QP,
+   * RECV_BUFFER: a lent buffer is the host's again, CLOSED), after the
+   * connection has acted on them. A SEND_DONE is the connection's alone
+   * (it frees send space the connection retries with, then writable()):
+   * it is not reported. Optional. */
   void (*smbd_event)(void *ctx, const smbx_smbd_event *ev);
 
   /* The connection went down (once): err 0 after smbx__conn_close() with

@@ -105,7 +105,7 @@ typedef struct smbx__conn_req {
   smbx__conn_ri ri;
   uint64_t user;
   uint64_t deadline;
-  uint64_t hold;   /* server: the message it came in (related chains) */
+  uint64_t handle; /* its own slab handle */
   uint16_t extra;  /* client: credits asked beyond the charge */
   uint16_t chain_index;
 } smbx__conn_req;
@@ -282,8 +282,21 @@ void smbx__conn_preauth_msg(smbx__conn *c, const uint8_t *p, size_t len,
 /* win.c */
 int smbx__conn_win_init(smbx__conn *c);
 void smbx__conn_win_free(smbx__conn *c);
+/* server: smbx__conn_win_take for every case but the in-order one */
+int smbx__conn_win_take_any(smbx__conn *c, uint64_t mid, uint64_t n);
 /* server: checks and marks [mid, mid + n); 0 or SMBX_ERR_PROTO */
-int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n);
+static inline int smbx__conn_win_take(smbx__conn *c, uint64_t mid,
+                                      uint64_t n)
+{
+  if (mid == c->low && c->nseen == 0 && n != 0 && n <= c->high - c->low) {
+    /* in order with nothing seen above low (the common case): every id
+     * of the range is unseen and low moves past it, no bit changes */
+    c->low += n;
+    c->inflight += n;
+    return 0;
+  }
+  return smbx__conn_win_take_any(c, mid, n);
+}
 
 /* The first PDU of a message: one with NextCommand 0 (the whole message,
  * the common case) is decoded directly, without the chain walker (the
@@ -307,14 +320,17 @@ static inline int smbx__conn_first_pdu(smbx_smb2_chain *ch,
   return smbx_smb2_chain_next(ch, pdu, hd, d);
 }
 
-/* message holds (every received message is one) */
-static inline uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg,
-                                           size_t len, uint8_t kind,
-                                           uint64_t token)
+/* message holds (every received message is one): the new hold, its
+ * handle in *hh; NULL when every hold is taken */
+static inline smbx__conn_hold *smbx__conn_hold_new(smbx__conn *c,
+                                                   uint8_t *msg, size_t len,
+                                                   uint8_t kind,
+                                                   uint64_t token,
+                                                   uint64_t *hh)
 {
-  smbx__conn_hold *h = smbx__slab_get(&c->holds);
+  smbx__conn_hold *h = smbx__slab_get_h(&c->holds, hh);
   if (!h)
-    return 0;
+    return NULL;
   /* the chain-walk fields are set by srv_msg when a message needs them */
   h->msg = msg;
   h->len = len;
@@ -325,7 +341,7 @@ static inline uint64_t smbx__conn_hold_new(smbx__conn *c, uint8_t *msg,
   h->related = h->running = h->kick = h->waiting = 0;
   h->more = false;
   h->inv = false;
-  return smbx__slab_handle(&c->holds, h);
+  return h;
 }
 
 /* Drops one reference of live hold h (handle hh); the last frees it. */
@@ -341,7 +357,7 @@ static inline void smbx__conn_hold_drop(smbx__conn *c, smbx__conn_hold *h,
     c->framer_held = false;
     c->framer_hold = 0;
   }
-  (void)smbx__slab_put(&c->holds, h);
+  smbx__slab_put_live(&c->holds, hh);
 }
 
 static inline void smbx__conn_hold_unref(smbx__conn *c, uint64_t hh,
@@ -422,12 +438,12 @@ static inline uint32_t smbx__conn_at32(const uint8_t *pdu, size_t len,
   return len >= off + 4 ? smbx__conn_ld32(pdu + off) : 0;
 }
 
-/* The CreditCharge a request PDU needs (smb2.md 6.1) under the given
- * dialect/capabilities, from the payload it moves in either direction (0
- * for 2.0.2 / no LARGE_MTU); the payload size is also returned
- * (optional) for the > 64 KiB check. */
-static inline uint16_t smbx__conn_charge_for(const uint8_t *pdu, size_t len,
-                                             uint16_t dialect, uint32_t caps,
+/* The CreditCharge a request PDU needs (smb2.md 6.1) on connection c,
+ * from the payload it moves in either direction (0 for 2.0.2 / no
+ * LARGE_MTU); the payload size is also returned (optional) for the
+ * > 64 KiB check. */
+static inline uint16_t smbx__conn_charge_for(const smbx__conn *c,
+                                             const uint8_t *pdu, size_t len,
                                              uint64_t *payload)
 {
   uint64_t p = 0;
@@ -466,17 +482,26 @@ static inline uint16_t smbx__conn_charge_for(const uint8_t *pdu, size_t len,
   }
   if (payload)
     *payload = p;
-  return smbx_smb2_credit_charge(dialect, caps, p, 0);
+  /* smbx_smb2_credit_charge's rule with the dialect and capabilities
+   * folded into c->large_mtu: one credit per started 64 KiB, at least
+   * one, at most 65535 */
+  if (!c->large_mtu)
+    return 0;
+  uint64_t n = p ? ((p - 1) >> 16) + 1 : 1;
+  return n > 0xFFFF ? 0xFFFF : (uint16_t)n;
 }
 
 /* srv.c */
 /* sends the compound-response buffer (retry after SMBX_ERR_AGAIN) */
 int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now);
-void smbx__conn_srv_msg(smbx__conn *c, uint64_t hold, uint64_t now);
+/* a received message in live hold h (handle hh) */
+void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                        uint64_t now);
 void smbx__conn_srv_teardown(smbx__conn *c, int err);
 
 /* cli.c */
-void smbx__conn_cli_msg(smbx__conn *c, uint64_t hold, uint64_t now);
+void smbx__conn_cli_msg(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                        uint64_t now);
 void smbx__conn_cli_teardown(smbx__conn *c, int err);
 
 #endif

@@ -96,6 +96,30 @@ int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
   return rc;
 }
 
+/* A response with nothing to sign or encrypt, alone in its message, no
+ * hash to update (the common case): grant, patch, send (with an armed
+ * SEND_WITH_INVALIDATE), commit the grant once it went out. */
+static int send_plain(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf,
+                      size_t cap, size_t len, uint32_t oflags, uint64_t now)
+{
+  uint8_t *p = buf + SMBX__CONN_HEADROOM;
+  uint16_t g = smbx__conn_grant(c, ri);
+  patch(ri, p, g, 0, false);
+  /* an error answer to a signed request keeps SIGNED (see finish) */
+  if ((ri->flags & RI_SIGNED) && SEVERITY_ERROR(smbx__conn_ld32(p + 8)) &&
+      !(oflags & SMBX__CONN_SEND_NO_SIGN))
+    smbx__conn_st32(p + 16, smbx__conn_ld32(p + 16) | SMBX_SMB2_FLAGS_SIGNED);
+  int rc = smbx__conn_xmit(c, buf, cap, len, NULL, 0, now);
+  c->send_inv = false;
+  c->send_inv_rkey = 0;
+  if (rc)
+    return rc;
+  smbx__conn_grant_commit(c, ri, g);
+  ri->flags |= RI_GRANTED;
+  c->n_out++;
+  return 0;
+}
+
 /* Patches, signs, encrypts and sends a response to ri at buf + HEADROOM
  * (or gathers it into the compound-response buffer); commits the grant
  * only once it went out or was gathered. */
@@ -109,6 +133,11 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
   smbx__conn_keys k;
   bool have = !neg && smbx__conn_get_keys(c, sid, &k);
+  /* the common case: no keys (nothing to sign or encrypt), not part of a
+   * compound, nothing gathered waiting, no hash to update */
+  if (!have && !(ri->flags & RI_COMPOUND) && !c->cb_stuck &&
+      !(o && o->preauth) && !(neg && c->preauth_state == 1))
+    return send_plain(c, ri, buf, cap, len, oflags, now);
   /* 6.5: a SESSION_SETUP response is encrypted only when its request was
    * (re-authentication); binding legs and first legs never are */
   bool enc_all = have && (k.flags & SMBX__CONN_KEYS_ENCRYPT_ALL) &&
@@ -125,24 +154,6 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   uint32_t inv_rkey = c->send_inv_rkey;
   c->send_inv = false;
   c->send_inv_rkey = 0;
-  if (!have && !(ri->flags & RI_COMPOUND) && !c->cb_stuck &&
-      !(o && o->preauth) && !(neg && c->preauth_state == 1)) {
-    /* the common case: no keys (nothing to sign or encrypt), not part of
-     * a compound, nothing gathered waiting, no hash to update */
-    uint16_t g = smbx__conn_grant(c, ri);
-    patch(ri, p, g, 0, false);
-    if ((ri->flags & RI_SIGNED) && SEVERITY_ERROR(status) &&
-        !(oflags & SMBX__CONN_SEND_NO_SIGN))
-      smbx__conn_st32(p + 16,
-                      smbx__conn_ld32(p + 16) | SMBX_SMB2_FLAGS_SIGNED);
-    int rc = xmit_inv(c, buf, cap, len, NULL, sid, inv, inv_rkey, now);
-    if (rc)
-      return rc;
-    smbx__conn_grant_commit(c, ri, g);
-    ri->flags |= RI_GRANTED;
-    c->n_out++;
-    return 0;
-  }
   /* 6.2: the responses of a compound request are gathered into one
    * compounded message, one request message at a time (the "current"
    * one, cb_hold, from its first answer until all its members are
@@ -321,7 +332,7 @@ static void req_free(smbx__conn *c, smbx__conn_req *r)
   smbx__list_remove(&r->link);
   if (r->ri.flags & RI_ASYNC)
     c->n_async--;
-  (void)smbx__slab_put(&c->reqs, r);
+  smbx__slab_put_live(&c->reqs, r->handle);
 }
 
 void smbx__conn_srv_teardown(smbx__conn *c, int err)
@@ -329,7 +340,7 @@ void smbx__conn_srv_teardown(smbx__conn *c, int err)
   smbx__list *n;
   while ((n = smbx__list_first(&c->live))) {
     smbx__conn_req *r = SMBX__CONTAINER_OF(n, smbx__conn_req, link);
-    uint64_t hh = smbx__slab_handle(&c->reqs, r);
+    uint64_t hh = r->handle;
     req_free(c, r);
     if (c->up.abort)
       c->up.abort(c->up.ctx, hh, err);
@@ -357,7 +368,7 @@ static void handle_cancel(smbx__conn *c, const smbx_smb2_hdr *hd)
     return;
   r->ri.flags |= RI_CANCELLED;
   if (c->up.cancel)
-    c->up.cancel(c->up.ctx, smbx__slab_handle(&c->reqs, r));
+    c->up.cancel(c->up.ctx, r->handle);
 }
 
 /* ---- one compound member -------------------------------------------------- */
@@ -463,8 +474,7 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   /* 6.1: CreditCharge against the payload */
   if (!status) {
     uint64_t payload = 0;
-    uint16_t need = smbx__conn_charge_for(pdu, len, c->dialect, c->caps,
-                                          &payload);
+    uint16_t need = smbx__conn_charge_for(c, pdu, len, &payload);
     if (c->large_mtu) {
       if ((hd->credit_charge == 0 && payload > 65536) ||
           need > (hd->credit_charge ? hd->credit_charge : 1))
@@ -541,16 +551,17 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   }
   if (ri.command == SMBX_SMB2_NEGOTIATE)
     smbx__conn_preauth_msg(c, pdu, len, true);
-  smbx__conn_req *r = smbx__slab_get(&c->reqs);
+  uint64_t rh;
+  smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh);
   if (!r) {
     (void)send_error(c, &ri, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
     return false;
   }
+  r->handle = rh;
   smbx__list_init(&r->tlink);
   r->ri = ri;
   r->user = 0;
   r->deadline = 0;
-  r->hold = hh;
   r->extra = 0;
   r->chain_index = idx;
   smbx__list_insert_tail(&c->live, &r->link);
@@ -559,7 +570,7 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
       .len = len,
       .hdr = *hd,
       .fileid = fid,
-      .req = smbx__slab_handle(&c->reqs, r),
+      .req = r->handle,
       .hold = hh,
       .flags = pflags | (h->encrypted ? SMBX__CONN_PDU_ENCRYPTED : 0) |
                (last ? SMBX__CONN_PDU_LAST : 0),
@@ -648,7 +659,7 @@ static void read_answer(const uint8_t *p, size_t len, answer *a)
 static void chain_answered(smbx__conn *c, const smbx__conn_req *r,
                            const answer *a, uint64_t now)
 {
-  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, r->hold);
+  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, r->ri.hold);
   if (!h || !(r->ri.flags & RI_RELATED) || !h->waiting)
     return;
   uint32_t st = a->status;
@@ -670,7 +681,7 @@ static void chain_answered(smbx__conn *c, const smbx__conn_req *r,
     h->have_sess = true;
   }
   h->waiting = 0;
-  run_chain(c, r->hold, now);
+  run_chain(c, r->ri.hold, now);
 }
 
 /* ---- SMB1 NEGOTIATE -------------------------------------------------------- */
@@ -695,6 +706,7 @@ static void smb1_negotiate(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
     if (!r) {
       smbx__conn_fatal(c, SMBX_ERR_LIMIT, "no request slot", 0, 0);
     } else {
+      r->handle = smbx__slab_handle(&c->reqs, r);
       smbx__list_init(&r->tlink);
       r->ri.command = SMBX_SMB2_NEGOTIATE;
       r->ri.ids = 1;
@@ -708,7 +720,7 @@ static void smb1_negotiate(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
       pd.len = h->len;
       pd.hdr.structure_size = 64;
       pd.hdr.command = SMBX_SMB2_NEGOTIATE;
-      pd.req = smbx__slab_handle(&c->reqs, r);
+      pd.req = r->handle;
       pd.hold = hh;
       pd.flags = SMBX__CONN_PDU_SMB1 | SMBX__CONN_PDU_LAST;
       pd.chain_count = 1;
@@ -721,11 +733,116 @@ static void smb1_negotiate(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
 
 /* ---- a transport message --------------------------------------------------- */
 
-void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
+/* A plain message of one unrelated PDU (not a TRANSFORM, NextCommand 0,
+ * no RELATED), the common case: the first pass's checks and member()'s
+ * delivery in one straight path, the header decoded once into the
+ * delivered PDU. A request that is not a plain one (CANCEL, NEGOTIATE,
+ * SESSION_SETUP, ECHO, SIGNED, a session that signs or encrypts
+ * everything) or that fails a check is handed to member(). */
+static void srv_one(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                    uint64_t now)
 {
-  smbx__conn_hold *h = smbx__slab_lookup(&c->holds, hh);
-  if (!h)
+  smbx__conn_pdu pd;
+  smbx_smb2_hdr *hd = &pd.hdr;
+  smbx_error_detail d = {0, 0};
+  c->any_msg = true;
+  /* 3.3.5.2.6, 6.1: these drop the connection without a response */
+  if (smbx_smb2_hdr_decode(h->msg, h->len, hd, &d) != 0) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, d.reason, d.offset, 0);
+  } else if (hd->command >= SMBX_SMB2_COMMAND_COUNT) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "unknown command", 12, 0);
+  } else if (hd->flags & SMBX_SMB2_FLAGS_SERVER_TO_REDIR) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO, "response flag in a request", 16, 0);
+  } else if (hd->command != SMBX_SMB2_CANCEL &&
+             (hd->message_id == SMBX_SMB2_MSGID_UNSOLICITED ||
+              smbx__conn_win_take(c, hd->message_id,
+                                  ids_for(c, hd->credit_charge)) != 0)) {
+    smbx__conn_fatal(c, SMBX_ERR_PROTO,
+                     "MessageId outside the window or already used", 24, 0);
+  }
+  if (c->err) {
+    smbx__conn_hold_unref(c, hh, now);
     return;
+  }
+  uint16_t cmd = hd->command;
+  bool plain = cmd != SMBX_SMB2_CANCEL && cmd != SMBX_SMB2_NEGOTIATE &&
+               cmd != SMBX_SMB2_SESSION_SETUP && cmd != SMBX_SMB2_ECHO &&
+               !(hd->flags & SMBX_SMB2_FLAGS_SIGNED) &&
+               smbx__smb2_pdu_check(h->msg, h->len, hd, NULL) == 0;
+  if (plain) {
+    /* 6.1: CreditCharge against the payload */
+    uint64_t payload = 0;
+    uint16_t need = smbx__conn_charge_for(c, h->msg, h->len, &payload);
+    if (c->large_mtu)
+      plain = !(hd->credit_charge == 0 && payload > 65536) &&
+              need <= (hd->credit_charge ? hd->credit_charge : 1);
+    else
+      plain = payload <= 65536;
+  }
+  smbx__conn_keys k;
+  /* 3.3.5.2.4 / 3.3.5.2.9: an unsigned, unencrypted request on a session
+   * that requires either is member()'s to fail */
+  if (plain && smbx__conn_get_keys(c, hd->session_id, &k) &&
+      (k.flags & (SMBX__CONN_KEYS_SIGN_ALL | SMBX__CONN_KEYS_ENCRYPT_ALL)))
+    plain = false;
+  uint64_t rh = 0;
+  smbx__conn_req *r = plain ? smbx__slab_get_h(&c->reqs, &rh) : NULL;
+  if (!r) {
+    h->count = 1;
+    h->expect = cmd != SMBX_SMB2_CANCEL;
+    h->mixed = false;
+    h->index = 1;
+    h->running = 1;
+    (void)member(c, hh, h, h->msg, h->len, hd, 0, true, now);
+    h->running = 0;
+    smbx__conn_hold_unref(c, hh, now);
+    return;
+  }
+  c->n_in++;
+  smbx__list_init(&r->tlink);
+  r->ri.msg_id = hd->message_id;
+  r->ri.async_id = 0;
+  r->ri.session_id = hd->session_id;
+  r->ri.tree_id = hd->tree_id;
+  r->ri.flags = 0;
+  r->ri.command = cmd;
+  r->ri.charge = hd->credit_charge;
+  r->ri.ids = ids_for(c, hd->credit_charge);
+  r->ri.credit_req = hd->credits;
+  r->ri.members = 0;
+  r->ri.hold = hh;
+  r->user = 0;
+  r->deadline = 0;
+  r->handle = rh;
+  r->extra = 0;
+  r->chain_index = 0;
+  smbx__list_insert_tail(&c->live, &r->link);
+  pd.data = h->msg;
+  pd.len = h->len;
+  pd.flags = SMBX__CONN_PDU_LAST;
+  size_t foff = smbx__conn_fileid_off(cmd);
+  if (foff && h->len >= foff + 16) {
+    pd.fileid.persistent_id = smbx__conn_ld64(h->msg + foff);
+    pd.fileid.volatile_id = smbx__conn_ld64(h->msg + foff + 8);
+    pd.flags |= SMBX__CONN_PDU_FILEID;
+  } else {
+    pd.fileid.persistent_id = pd.fileid.volatile_id = 0;
+  }
+  pd.req = r->handle;
+  pd.user = 0;
+  pd.hold = hh;
+  pd.chain_index = 0;
+  pd.chain_count = 1;
+  pd.invalidated_rkey = 0;
+  /* the connection's reference on the message becomes the owner's: the
+   * connection is done with it (the owner may release it in the upcall) */
+  c->up.request(c->up.ctx, &pd);
+}
+
+/* Any other message: SMB1, a TRANSFORM, a compound, garbage. */
+static void srv_msg_any(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                        uint64_t now)
+{
   int kind = smbx_smb2_msg_kind(h->msg, h->len);
   if (kind == SMBX_SMB2_MSG_SMB1) {
     smb1_negotiate(c, hh, h, now);
@@ -840,6 +957,19 @@ void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, uint64_t now)
   run_chain(c, hh, now);
 }
 
+void smbx__conn_srv_msg(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
+                        uint64_t now)
+{
+  const uint8_t *m = h->msg;
+  if (h->len >= SMBX_SMB2_HDR_SIZE &&
+      smbx__conn_ld32(m) == SMBX_SMB2_PROTOCOL_ID &&
+      smbx__conn_ld32(m + 20) == 0 &&
+      !(smbx__conn_ld32(m + 16) & SMBX_SMB2_FLAGS_RELATED_OPERATIONS))
+    srv_one(c, hh, h, now);
+  else
+    srv_msg_any(c, hh, h, now);
+}
+
 /* ---- owner calls ------------------------------------------------------------ */
 
 int smbx__conn_resp_hdr(const smbx__conn *c, uint64_t req, uint32_t status,
@@ -875,7 +1005,14 @@ static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
   answer a;
   if (related)
     read_answer(buf + SMBX__CONN_HEADROOM, len, &a);
-  int rc = finish(c, &r->ri, buf, cap, len, o, now_ns);
+  /* without crypto hooks there are no keys: a response alone in its
+   * message with no hash to update goes out on the short path */
+  int rc = !c->have_cr && !(r->ri.flags & (RI_RELATED | RI_COMPOUND)) &&
+                   !c->cb_stuck && !(o && o->preauth) &&
+                   r->ri.command != SMBX_SMB2_NEGOTIATE
+               ? send_plain(c, &r->ri, buf, cap, len, o ? o->flags : 0,
+                            now_ns)
+               : finish(c, &r->ri, buf, cap, len, o, now_ns);
   if (rc == SMBX_ERR_AGAIN || rc == SMBX_ERR_RANGE)
     return rc;
   if (rc < 0) {

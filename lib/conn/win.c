@@ -47,19 +47,12 @@ static void bit_set(smbx__conn *c, uint64_t id, bool on)
 
 /* smb2.md 6.1 / case 24: every id of [mid, mid + n) inside [low, high)
  * and unseen; out-of-order arrival is legal; wrap ends the connection. */
-int smbx__conn_win_take(smbx__conn *c, uint64_t mid, uint64_t n)
+int smbx__conn_win_take_any(smbx__conn *c, uint64_t mid, uint64_t n)
 {
   if (n == 0 || mid > UINT64_MAX - n)
     return SMBX_ERR_PROTO;
   if (mid < c->low || mid + n > c->high)
     return SMBX_ERR_PROTO;
-  if (mid == c->low && c->nseen == 0) {
-    /* in order with nothing seen above low (the common case): every id
-     * of the range is unseen and low moves past it, no bit changes */
-    c->low += n;
-    c->inflight += n;
-    return 0;
-  }
   for (uint64_t i = 0; i < n; i++)
     if (bit_get(c, mid + i))
       return SMBX_ERR_PROTO;

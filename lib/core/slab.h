@@ -76,6 +76,16 @@ static inline void *smbx__slab_get(smbx__slab *s)
   return s->mem + (size_t)i * s->stride;
 }
 void *smbx__slab_get_zeroed(smbx__slab *s);
+/* smbx__slab_get with the object's handle in *handle (a caller that keeps
+ * the handle skips a pointer -> index conversion). */
+static inline void *smbx__slab_get_h(smbx__slab *s, uint64_t *handle)
+{
+  uint32_t i = s->free_head;
+  void *obj = smbx__slab_get(s);
+  if (obj)
+    *handle = (uint64_t)i | (uint64_t)s->meta[i].gen << 32;
+  return obj;
+}
 
 /* Same by handle. 0; SMBX_ERR_NOTFOUND for a stale or invalid handle. */
 int smbx__slab_put_handle(smbx__slab *s, uint64_t handle);
@@ -163,6 +173,19 @@ static inline int smbx__slab_put(smbx__slab *s, void *obj)
   s->free_head = (uint32_t)i;
   s->live--;
   return 0;
+}
+
+/* Returns the object of a live handle (one smbx__slab_lookup resolves, or
+ * smbx__slab_get_h gave): smbx__slab_put without the pointer -> index
+ * conversion and its checks, which the handle's generation stands for. */
+static inline void smbx__slab_put_live(smbx__slab *s, uint64_t handle)
+{
+  uint32_t i = (uint32_t)handle;
+  smbx__slab_meta *m = &s->meta[i];
+  m->gen++; /* odd -> even: free */
+  m->next = s->free_head;
+  s->free_head = i;
+  s->live--;
 }
 
 /* The live object at index, or NULL (out of range, or free). */
