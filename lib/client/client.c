@@ -864,8 +864,6 @@ static void up_smbd(void *ctx, const smbx_smbd_event *ev)
       ev_lost(cc);
     return;
   }
-  if (ev->type == SMBX_SMBD_EV_SEND_DONE)
-    return;
   smbx_event *e = ev_push_extra(cc->cli, SMBX_EV_SMBD, cc);
   if (!e) {
     ev_lost(cc);
@@ -1582,8 +1580,8 @@ static smbx_ssize build(smbx_client *cli, const smbx_smb2_hdr *h,
 }
 
 /* Common checks; *sid gets the wire SessionId. */
-static int prep(smbx_client *cli, uint64_t conn, uint64_t session,
-                cconn **ccp, csess **csp, uint64_t *sid)
+static inline int prep(smbx_client *cli, uint64_t conn, uint64_t session,
+                       cconn **ccp, csess **csp, uint64_t *sid)
 {
   /* conn 0: the session's least loaded channel */
   if (cli && conn == 0 && session &&
