@@ -1385,8 +1385,6 @@ static void up_smbd(void *ctx, const smbx_smbd_event *ev)
     (void)ev_push(sc->srv, SMBX_EV_CONN_UP, sc);
     return;
   }
-  if (ev->type == SMBX_SMBD_EV_SEND_DONE)
-    return;
   smbx_event *e = ev_push(sc->srv, SMBX_EV_SMBD, sc);
   if (!e)
     return;
