@@ -1744,6 +1744,61 @@ static void b2b_smbd_echo_and_credits(void **state)
   b2b_echo_and_credits(true);
 }
 
+/* A plain one-PDU READ takes each role's straight path: the request is
+ * delivered with the message's only reference (the owner's: one hold
+ * live, released once, a second release NOTFOUND), the response is
+ * matched and completed, and SEND_DONE, the connection's alone, never
+ * reaches the owner's smbd_event (conn.h). */
+static void b2b_smbd_plain_read_hold_is_the_owners_send_done_unreported(
+    void **state)
+{
+  (void)state;
+  th x;
+  pair(&x, true);
+  th_dialect(&x, SMBX_SMB2_DIALECT_311, SMBX_SMB2_CAP_LARGE_MTU);
+  assert_int_equal(th_send(&x, SMBX_SMB2_ECHO, 0, 0, 1, NULL), 1);
+  th_run(&x);
+  x.s[TH_SRV].auto_release = false;
+  uint64_t req = 0;
+  assert_int_equal(th_send_read(&x, 4096, 9, &req), 1);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_SRV, TE_REQUEST), 1);
+  th_ev *r = th_find(&x, TH_SRV, TE_REQUEST, 0);
+  assert_int_equal(r->hdr.command, SMBX_SMB2_READ);
+  assert_int_equal(r->flags & (SMBX__CONN_PDU_FILEID | SMBX__CONN_PDU_LAST),
+                   SMBX__CONN_PDU_FILEID | SMBX__CONN_PDU_LAST);
+  assert_int_equal(r->chain_count, 1);
+  smbx__conn_info si;
+  smbx__conn_get_info(x.s[TH_SRV].c, &si);
+  assert_int_equal(si.holds, 1);
+  assert_int_equal(si.outstanding, 1);
+  assert_int_equal(smbx__conn_release(x.s[TH_SRV].c, r->hold, 0), 0);
+  assert_int_equal(smbx__conn_release(x.s[TH_SRV].c, r->hold, 0),
+                   SMBX_ERR_NOTFOUND);
+  r->released = true;
+  smbx__conn_get_info(x.s[TH_SRV].c, &si);
+  assert_int_equal(si.holds, 0);
+  assert_int_equal(th_respond(&x, r->req, 0), 0);
+  th_run(&x);
+  assert_int_equal(th_count(&x, TH_CLI, TE_COMPLETE), 2);
+  th_ev *v = th_find(&x, TH_CLI, TE_COMPLETE, 1);
+  assert_int_equal(v->err, 0);
+  assert_int_equal(v->req, req);
+  assert_int_equal(v->user, 9);
+  assert_int_equal(v->hdr.command, SMBX_SMB2_READ);
+  smbx__conn_info ci;
+  smbx__conn_get_info(x.s[TH_CLI].c, &ci);
+  assert_int_equal(ci.outstanding, 0);
+  assert_int_equal(ci.holds, 0);
+  smbx__conn_get_info(x.s[TH_SRV].c, &si);
+  assert_int_equal(si.outstanding, 0);
+  for (int side = 0; side < 2; side++)
+    for (size_t i = 0; i < x.s[side].ev_n; i++)
+      assert_false(x.s[side].ev[i].kind == TE_SMBD &&
+                   x.s[side].ev[i].status == SMBX_SMBD_EV_SEND_DONE);
+  th_fini(&x);
+}
+
 static void b2b_multi_credit_read(bool smbd)
 {
   th x;
@@ -2350,6 +2405,8 @@ int main(void)
       cmocka_unit_test(smb2_6_1_client_multi_credit_charge),
       cmocka_unit_test(b2b_tcp_echo_and_credits),
       cmocka_unit_test(b2b_smbd_echo_and_credits),
+      cmocka_unit_test(
+          b2b_smbd_plain_read_hold_is_the_owners_send_done_unreported),
       cmocka_unit_test(b2b_tcp_multi_credit_read),
       cmocka_unit_test(b2b_smbd_multi_credit_read),
       cmocka_unit_test(b2b_tcp_related_compound),
