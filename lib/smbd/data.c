@@ -46,8 +46,8 @@ static inline int compute_grant(smbx_smbd *d, bool must)
       return rc;
     avail++;
   }
-  uint32_t g = want < avail ? want : avail;
-  return (int)(g > 65535 ? 65535 : g);
+  /* <= eff_target <= ReceiveCreditMax <= 65535: fits CreditsGranted */
+  return (int)(want < avail ? want : avail);
 }
 
 /* Writes the header at post time (credits are decided now) and posts. */
@@ -97,8 +97,10 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now)
       break;
     uint32_t i = d->q_head;
     d->q_head = d->slot[i].next;
-    if (d->q_head == SMBX__SMBD_NIL)
+    if (d->q_head == SMBX__SMBD_NIL) {
       d->q_tail = SMBX__SMBD_NIL;
+      d->due &= (uint8_t)~DUE_QUEUED;
+    }
     d->n_queued--;
     int rc = send_one(d, i, smbx__smbd_slot_mem(d, i), (uint32_t)g, now);
     if (rc)
@@ -343,6 +345,7 @@ int smbx_smbd_send(smbx_smbd *d, const smbx_sge *iov, size_t n_iov,
     d->q_tail = i;
     d->n_queued++;
   }
+  d->due |= DUE_QUEUED;
   rc = smbx__smbd_pump(d, now_ns);
   return rc < 0 ? rc : 0;
 }
@@ -640,8 +643,8 @@ int smbx_smbd_recv(smbx_smbd *d, const smbx_wc *wc, uint64_t now_ns)
     t = d->s.recv_credit_max;
   if (t != d->recv_credit_target)
     new_target(d, t);
-  uint64_t sc = (uint64_t)d->send_credits + (credits >> 16);
-  d->send_credits = sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
+  uint32_t sc = d->send_credits + (credits >> 16);
+  d->send_credits = sc < d->send_credits ? UINT32_MAX : sc; /* saturates */
   /* 3.1.5.8: RESPONSE_REQUESTED is answered promptly; any message resets
    * the idle timer (only its time is kept) */
   d->due = (uint8_t)((d->due & ~(unsigned)DUE_KA) |

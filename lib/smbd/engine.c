@@ -278,7 +278,7 @@ int smbx__smbd_terminate(smbx_smbd *d, int err, const char *reason,
   d->fail_pending = false;
   d->state = SMBX_SMBD_STATE_DISCONNECTED;
   d->neg_deadline = d->idle_at = d->zc_deadline = SMBX__SMBD_NEVER;
-  d->due &= (uint8_t)~DUE_ZC;
+  d->due &= (uint8_t)~(DUE_ZC | DUE_QUEUED);
   emit_simple(d, SMBX_SMBD_EV_DISCONNECTED, 0, 0);
   /* queued fragments never go out: their slots are ours again */
   while (d->q_head != SMBX__SMBD_NIL) {

@@ -28,16 +28,18 @@ enum { SS_FREE, SS_QUEUED, SS_INFLIGHT };
 enum { SK_DATA, SK_CTRL, SK_NEG, SK_NEG_FAIL };
 /* KeepaliveRequested, [MS-SMBD] 3.1.1.1 */
 enum { KA_NONE, KA_PENDING, KA_SENT };
-/* smbx_smbd.due: what may make the pump send with nothing queued. REPLY
- * (RESPONSE_REQUESTED received) and RAISED (the peer raised its credit
- * target) are kept only here; KA (ka == KA_PENDING), CLOSING and ZC (the
- * zero-credit watchdog is running) are set with their state. */
+/* smbx_smbd.due: what may make the pump send. REPLY (RESPONSE_REQUESTED
+ * received) and RAISED (the peer raised its credit target) are kept only
+ * here; KA (ka == KA_PENDING), CLOSING, ZC (the zero-credit watchdog is
+ * running) and QUEUED (q_head != SMBX__SMBD_NIL) are set with their
+ * state. */
 enum {
   DUE_REPLY = 1u,
   DUE_RAISED = 2u,
   DUE_KA = 4u,
   DUE_CLOSING = 8u,
-  DUE_ZC = 16u
+  DUE_ZC = 16u,
+  DUE_QUEUED = 32u
 };
 
 typedef struct smbx__smbd_rbuf {
@@ -291,11 +293,10 @@ int smbx__smbd_pump_work(smbx_smbd *d, uint64_t now);
  * decided here from a few fields, without a call. */
 static inline int smbx__smbd_pump(smbx_smbd *d, uint64_t now)
 {
-  /* no control message can be due: no keepalive or prompt reply owed, no
-   * close or watchdog to settle and the peer holds more than a quarter of
-   * the target, not raised since */
-  if (d->q_head == SMBX__SMBD_NIL && !d->due &&
-      d->recv_credits * 4 > d->eff_target)
+  /* nothing queued and no control message can be due: no keepalive or
+   * prompt reply owed, no close or watchdog to settle and the peer holds
+   * more than a quarter of the target, not raised since */
+  if (!d->due && d->recv_credits * 4 > d->eff_target)
     return 0;
   return smbx__smbd_pump_work(d, now);
 }
