@@ -427,7 +427,7 @@ static inline int recv_data(smbx_smbd *d, uint32_t i, uint32_t len,
       ra_find_free(d) == SMBX__SMBD_NIL) {
     smbx__smbd_rbuf *b = &d->rb[i];
     b->byte_len = len;
-    b->wc_flags = wc_flags;
+    b->wc_flags = (uint8_t)(wc_flags & SMBX_WC_WITH_INVALIDATE);
     b->inv_rkey = rkey;
     smbx__smbd_backlog_push(d, i, true);
     return SMBX__SMBD_BLOCKED;
@@ -540,7 +540,7 @@ static void recv_wait(smbx_smbd *d, uint32_t i, const smbx_wc *wc)
 {
   smbx__smbd_rbuf *b = &d->rb[i];
   b->byte_len = wc->byte_len;
-  b->wc_flags = wc->flags;
+  b->wc_flags = (uint8_t)(wc->flags & SMBX_WC_WITH_INVALIDATE);
   b->inv_rkey = wc->invalidated_rkey;
   smbx__smbd_backlog_push(d, i, false);
 }

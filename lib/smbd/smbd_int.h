@@ -46,7 +46,8 @@ typedef struct smbx__smbd_rbuf {
   smbx_sge sg;       /* the buffer as the host lent it: posted as is */
   uint32_t next;     /* free-list / backlog link */
   uint32_t byte_len; /* backlog: completion length */
-  uint32_t wc_flags, inv_rkey;
+  uint32_t inv_rkey;
+  uint8_t wc_flags; /* backlog: the completion's SMBX_WC_WITH_INVALIDATE */
   uint8_t state;
 } smbx__smbd_rbuf;
 
