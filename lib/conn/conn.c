@@ -158,12 +158,9 @@ static int conn_alloc(smbx__conn **out, const smbx__conn_settings *s,
   }
   if (c->role == SMBX__CONN_SERVER &&
       (s->flags & SMBX__CONN_F_COMPOUND_RESPONSES) && s->compound_buf) {
+    /* the buffer itself is made by the first compound answered
+     * (smbx__conn_respond): most connections never send one */
     c->cb_cap = s->compound_buf < 256 ? 256 : s->compound_buf;
-    c->cbuf = smbx__alloc(&c->alloc, SMBX__CONN_HEADROOM + c->cb_cap, 8);
-    if (!c->cbuf) {
-      rc = SMBX_ERR_NOMEM;
-      goto fail;
-    }
   }
   *out = c;
   return 0;

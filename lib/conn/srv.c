@@ -167,6 +167,14 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
     if (rc)
       return rc; /* what was gathered goes first */
   }
+  /* the first compound answered makes the buffer (this response is the
+   * first counted one of its message); without memory the connection
+   * answers members one by one from then on */
+  if (counted && !c->cbuf && c->cb_cap) {
+    c->cbuf = smbx__alloc(&c->alloc, SMBX__CONN_HEADROOM + c->cb_cap, 8);
+    if (!c->cbuf)
+      c->cb_cap = 0;
+  }
   if (counted && c->cbuf && c->cb_hold == 0) {
     c->cb_hold = ri->hold;
     c->cb_expect = ri->members;

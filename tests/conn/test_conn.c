@@ -658,6 +658,68 @@ static void smb2_6_2_related_responses_compounded(void **state)
   th_fini(&x);
 }
 
+/* The compound buffer is made by the first compound answered, not with the
+ * connection, and kept; when it cannot be made the connection answers
+ * members one by one from then on. */
+static void smb2_6_2_compound_buffer_made_by_first_compound(void **state)
+{
+  (void)state;
+  th x;
+  srv_raw_compound(&x);
+  raw_credits(&x, 8);
+  uint8_t b[1024];
+  size_t n = chain3(b, 0, REL, REL, 1);
+  for (size_t round = 0; round < 2; round++) {
+    th_raw_send(&x, TH_CLI, b, n);
+    th_run(&x);
+    uint64_t bytes = x.ta.live_bytes;
+    for (size_t i = 0; i < 3; i++)
+      assert_int_equal(
+          th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 3 * round + i)->req,
+                     0),
+          0);
+    th_run(&x);
+    if (round == 0)
+      assert_true(x.ta.live_bytes >= bytes + 65536); /* made now */
+    else
+      assert_int_equal(x.ta.live_bytes, bytes); /* kept, not made again */
+    smbx_smb2_hdr h;
+    assert_true(raw_resp(&x, &h, NULL, NULL));
+    assert_int_equal(h.message_id, 1 + 3 * (uint64_t)round);
+    assert_true(h.next_command != 0); /* compounded */
+    assert_false(raw_resp(&x, &h, NULL, NULL));
+    n = chain3(b, 0, REL, REL, 4);
+  }
+  th_fini(&x);
+
+  srv_raw_compound(&x);
+  raw_credits(&x, 8);
+  for (size_t round = 0; round < 2; round++) {
+    n = chain3(b, 0, REL, REL, 1 + 3 * (uint64_t)round);
+    th_raw_send(&x, TH_CLI, b, n);
+    th_run(&x);
+    test_alloc_fail_nth(&x.ta, 1); /* the buffer's allocation */
+    for (size_t i = 0; i < 3; i++)
+      assert_int_equal(
+          th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 3 * round + i)->req,
+                     0),
+          0);
+    th_run(&x);
+    /* asked for once, at the first compound; never again */
+    assert_int_equal(x.ta.failed, 1);
+    assert_int_equal(x.ta.calls, round == 0 ? 1 : 0);
+    smbx_smb2_hdr h;
+    for (uint64_t k = 0; k < 3; k++) {
+      assert_true(raw_resp(&x, &h, NULL, NULL)); /* each alone */
+      assert_int_equal(h.message_id, 1 + 3 * (uint64_t)round + k);
+      assert_int_equal(h.status, 0);
+      assert_int_equal(h.next_command, 0);
+    }
+    assert_false(raw_resp(&x, &h, NULL, NULL));
+  }
+  th_fini(&x);
+}
+
 static void smb2_6_2_compound_flushed_before_an_interim(void **state)
 {
   (void)state;
@@ -2373,6 +2435,7 @@ int main(void)
       cmocka_unit_test(smb2_6_2_related_without_fileid_invalid_handle),
       cmocka_unit_test(smb2_6_2_unrelated_chain_delivered_at_once),
       cmocka_unit_test(smb2_6_2_related_responses_compounded),
+      cmocka_unit_test(smb2_6_2_compound_buffer_made_by_first_compound),
       cmocka_unit_test(
           smb2_6_2_unrelated_responses_compounded_in_answer_order),
       cmocka_unit_test(smb2_6_2_compound_flushed_before_an_interim),
