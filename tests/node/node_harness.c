@@ -1024,6 +1024,17 @@ uint32_t nh_tree(nh *x, int p, uint64_t sess)
   return e->ev.u.tree.tree_id;
 }
 
+int nh_up_tcp(nh *x, bool crypto, uint64_t *sess, uint32_t *tree)
+{
+  nh_setup(x, crypto);
+  assert_int_equal(nh_start(x), 0);
+  int p = nh_add_tcp(x, false);
+  nh_negotiate(x, p);
+  *sess = nh_session(x, p);
+  *tree = nh_tree(x, p, *sess);
+  return p;
+}
+
 smbx_smb2_fileid nh_create(nh *x, int p, uint64_t sess, uint32_t tree,
                            const char *name)
 {

@@ -174,6 +174,9 @@ const nh_cev *nh_session_final(nh *x, int p, uint64_t *s, bool keyless);
  * SESSION_UP the key can no longer be given (SMBX_ERR_STATE). */
 void nh_bind(nh *x, int p, uint64_t s);
 uint32_t nh_tree(nh *x, int p, uint64_t sess);
+/* nh_setup + nh_start, one TCP pair negotiated with a session and a tree
+ * connected; returns the pair. */
+int nh_up_tcp(nh *x, bool crypto, uint64_t *sess, uint32_t *tree);
 smbx_smb2_fileid nh_create(nh *x, int p, uint64_t sess, uint32_t tree,
                            const char *name);
 /* Sends on pair p the related compound CREATE name (open-if), WRITE data

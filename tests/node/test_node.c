@@ -234,13 +234,10 @@ static void file_ops_create_write_read_close_querydir_echo(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, true);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
+  uint64_t s;
+  uint32_t t;
+  int p = nh_up_tcp(&x, true, &s, &t);
   uint64_t c = x.pair[p].cconn;
-  nh_negotiate(&x, p);
-  uint64_t s = nh_session(&x, p);
-  uint32_t t = nh_tree(&x, p, s);
   smbx_smb2_fileid f1 = nh_create(&x, p, s, t, "one.txt");
   smbx_smb2_fileid f2 = nh_create(&x, p, s, t, "two.txt");
   /* zero copy: request views point into the buffer the host fed */
@@ -404,13 +401,10 @@ static void async_6_3_interim_then_cancel(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
+  uint64_t s;
+  uint32_t t;
+  int p = nh_up_tcp(&x, false, &s, &t);
   uint64_t c = x.pair[p].cconn;
-  nh_negotiate(&x, p);
-  uint64_t s = nh_session(&x, p);
-  uint32_t t = nh_tree(&x, p, s);
   smbx_smb2_fileid dir = nh_create(&x, p, s, t, "watch");
   smbx_smb2_change_notify_req cn;
   memset(&cn, 0, sizeof cn);

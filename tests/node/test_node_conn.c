@@ -61,13 +61,10 @@ static void client_event_queue_full_alloc_fails_conn_down_nomem(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
+  uint64_t s;
+  uint32_t t;
+  int p = nh_up_tcp(&x, false, &s, &t);
   uint64_t c = x.pair[p].cconn;
-  nh_negotiate(&x, p);
-  uint64_t s = nh_session(&x, p);
-  uint32_t t = nh_tree(&x, p, s);
   /* three requests the server host keeps unanswered */
   x.defer = true;
   smbx_smb2_fileid f = {7, 7};
@@ -115,13 +112,10 @@ static void client_request_refused_nomem_when_queue_cannot_grow(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
+  uint64_t s;
+  uint32_t t;
+  int p = nh_up_tcp(&x, false, &s, &t);
   uint64_t c = x.pair[p].cconn;
-  nh_negotiate(&x, p);
-  uint64_t s = nh_session(&x, p);
-  uint32_t t = nh_tree(&x, p, s);
   x.defer = true;
   smbx_smb2_fileid f = {7, 7};
   size_t mark = x.n_log;
@@ -164,13 +158,10 @@ static void client_event_room_counts_a_session_made_between_sends(void **state)
 {
   (void)state;
   nh x;
-  nh_setup(&x, false);
-  assert_int_equal(nh_start(&x), 0);
-  int p = nh_add_tcp(&x, false);
+  uint64_t s;
+  uint32_t t;
+  int p = nh_up_tcp(&x, false, &s, &t);
   uint64_t c = x.pair[p].cconn;
-  nh_negotiate(&x, p);
-  uint64_t s = nh_session(&x, p);
-  uint32_t t = nh_tree(&x, p, s);
   x.defer = true;
   smbx_smb2_fileid f = {7, 7};
   uint64_t req[512];
