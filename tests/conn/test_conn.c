@@ -658,6 +658,22 @@ static void smb2_6_2_related_responses_compounded(void **state)
   th_fini(&x);
 }
 
+/* The raw client sends the related chain CREATE, QUERY_INFO, CLOSE with
+ * MessageIds first..first+2; the server's host answers the three requests
+ * it is given (its request events first..first+2 in arrival order). */
+static void chain3_answered(th *x, uint64_t first)
+{
+  uint8_t b[1024];
+  size_t n = chain3(b, 0, REL, REL, first);
+  th_raw_send(x, TH_CLI, b, n);
+  th_run(x);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(
+        th_respond(x, th_find(x, TH_SRV, TE_REQUEST, first - 1 + i)->req, 0),
+        0);
+  th_run(x);
+}
+
 /* The compound buffer is made by the first compound answered, not with the
  * connection, and kept; when it cannot be made the connection answers
  * members one by one from then on. */
@@ -665,53 +681,34 @@ static void smb2_6_2_compound_buffer_made_by_first_compound(void **state)
 {
   (void)state;
   th x;
+  smbx_smb2_hdr h;
   srv_raw_compound(&x);
   raw_credits(&x, 8);
-  uint8_t b[1024];
-  size_t n = chain3(b, 0, REL, REL, 1);
-  for (size_t round = 0; round < 2; round++) {
-    th_raw_send(&x, TH_CLI, b, n);
-    th_run(&x);
+  for (uint64_t first = 1; first <= 4; first += 3) {
     uint64_t bytes = x.ta.live_bytes;
-    for (size_t i = 0; i < 3; i++)
-      assert_int_equal(
-          th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 3 * round + i)->req,
-                     0),
-          0);
-    th_run(&x);
-    if (round == 0)
+    chain3_answered(&x, first);
+    if (first == 1)
       assert_true(x.ta.live_bytes >= bytes + 65536); /* made now */
     else
       assert_int_equal(x.ta.live_bytes, bytes); /* kept, not made again */
-    smbx_smb2_hdr h;
     assert_true(raw_resp(&x, &h, NULL, NULL));
-    assert_int_equal(h.message_id, 1 + 3 * (uint64_t)round);
+    assert_int_equal(h.message_id, first);
     assert_true(h.next_command != 0); /* compounded */
     assert_false(raw_resp(&x, &h, NULL, NULL));
-    n = chain3(b, 0, REL, REL, 4);
   }
   th_fini(&x);
 
   srv_raw_compound(&x);
   raw_credits(&x, 8);
-  for (size_t round = 0; round < 2; round++) {
-    n = chain3(b, 0, REL, REL, 1 + 3 * (uint64_t)round);
-    th_raw_send(&x, TH_CLI, b, n);
-    th_run(&x);
+  for (uint64_t first = 1; first <= 4; first += 3) {
     test_alloc_fail_nth(&x.ta, 1); /* the buffer's allocation */
-    for (size_t i = 0; i < 3; i++)
-      assert_int_equal(
-          th_respond(&x, th_find(&x, TH_SRV, TE_REQUEST, 3 * round + i)->req,
-                     0),
-          0);
-    th_run(&x);
+    chain3_answered(&x, first);
     /* asked for once, at the first compound; never again */
     assert_int_equal(x.ta.failed, 1);
-    assert_int_equal(x.ta.calls, round == 0 ? 1 : 0);
-    smbx_smb2_hdr h;
+    assert_int_equal(x.ta.calls, first == 1 ? 1 : 0);
     for (uint64_t k = 0; k < 3; k++) {
       assert_true(raw_resp(&x, &h, NULL, NULL)); /* each alone */
-      assert_int_equal(h.message_id, 1 + 3 * (uint64_t)round + k);
+      assert_int_equal(h.message_id, first + k);
       assert_int_equal(h.status, 0);
       assert_int_equal(h.next_command, 0);
     }
