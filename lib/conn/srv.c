@@ -386,6 +386,19 @@ static bool is_all_ones(smbx_smb2_fileid f)
   return f.persistent_id == UINT64_MAX && f.volatile_id == UINT64_MAX;
 }
 
+/* 6.1: the CreditCharge covers the payload the request carries or asks
+ * for (without LARGE_MTU: at most 64 KiB at all) */
+static inline bool charge_covers(smbx__conn *c, const uint8_t *pdu,
+                                 size_t len, const smbx_smb2_hdr *hd)
+{
+  uint64_t payload = 0;
+  uint16_t need = smbx__conn_charge_for(c, pdu, len, &payload);
+  if (!c->large_mtu)
+    return payload <= 65536;
+  return !(hd->credit_charge == 0 && payload > 65536) &&
+         need <= (hd->credit_charge ? hd->credit_charge : 1);
+}
+
 /* Handles member `idx` of the message in hold h. Returns true when it was
  * delivered to the owner. */
 static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
@@ -479,18 +492,8 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   /* 2.2: a SIGNED NEGOTIATE is failed */
   if (!status && ri.command == SMBX_SMB2_NEGOTIATE && (ri.flags & RI_SIGNED))
     status = SMBX_STATUS_INVALID_PARAMETER;
-  /* 6.1: CreditCharge against the payload */
-  if (!status) {
-    uint64_t payload = 0;
-    uint16_t need = smbx__conn_charge_for(c, pdu, len, &payload);
-    if (c->large_mtu) {
-      if ((hd->credit_charge == 0 && payload > 65536) ||
-          need > (hd->credit_charge ? hd->credit_charge : 1))
-        status = SMBX_STATUS_INVALID_PARAMETER;
-    } else if (payload > 65536) {
-      status = SMBX_STATUS_INVALID_PARAMETER;
-    }
-  }
+  if (!status && !charge_covers(c, pdu, len, hd))
+    status = SMBX_STATUS_INVALID_PARAMETER;
   smbx_smb2_fileid fid = {0, 0};
   size_t foff = smbx__conn_fileid_off(ri.command);
   if (foff && len >= foff + 16) {
@@ -777,16 +780,8 @@ static void srv_one(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
                cmd != SMBX_SMB2_SESSION_SETUP && cmd != SMBX_SMB2_ECHO &&
                !(hd->flags & SMBX_SMB2_FLAGS_SIGNED) &&
                smbx__smb2_pdu_check(h->msg, h->len, hd, NULL) == 0;
-  if (plain) {
-    /* 6.1: CreditCharge against the payload */
-    uint64_t payload = 0;
-    uint16_t need = smbx__conn_charge_for(c, h->msg, h->len, &payload);
-    if (c->large_mtu)
-      plain = !(hd->credit_charge == 0 && payload > 65536) &&
-              need <= (hd->credit_charge ? hd->credit_charge : 1);
-    else
-      plain = payload <= 65536;
-  }
+  if (plain)
+    plain = charge_covers(c, h->msg, h->len, hd);
   smbx__conn_keys k;
   /* 3.3.5.2.4 / 3.3.5.2.9: an unsigned, unencrypted request on a session
    * that requires either is member()'s to fail */
