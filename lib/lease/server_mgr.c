@@ -7,13 +7,18 @@
  * ordered event queue. See include/smbx/lease.h and docs/leases.md.
  *
  * Memory: pools sized at new (leases with their break deadlines, opens,
- * clients, waiters); free entries are chained through a field of the
- * entry, so the pools carry no per-entry metadata. Objects refer to each
- * other by 32-bit index. Leases and clients are found through index hash
- * tables (itab.h); files live in their own hash table (see "files"
- * below), so finding a file is one cache line, not a slot and then the
- * file. Breaking leases sit on one list in deadline order (the timeout is
- * one constant, so appending keeps it sorted). */
+ * clients, waiters); free opens, clients and waiters are chained through
+ * a field of the entry, free leases are bits of a bitmap (a lease is
+ * taken at a chosen entry, below). Objects refer to each other by 32-bit
+ * index. Leases and clients are found through index hash tables
+ * (itab.h); files live in their own hash table (see "files" below), so
+ * finding a file is one cache line, not a slot and then the file. The
+ * lease pool parallels the file table: lease entry f is the home of the
+ * first lease of the file in slot f, so an operation that will read a
+ * file's leases loads the leases of the file's buckets beside the buckets
+ * (one miss, not a bucket and then its lease). Breaking leases sit on one
+ * list in deadline order (the timeout is one constant, so appending keeps
+ * it sorted). */
 #include <string.h>
 
 #include <smbx/lease.h>
@@ -46,6 +51,9 @@
 #define LF_PARENT 0x02u /* parent_key set (v2) */
 #define LF_DIR 0x04u
 #define LF_KEYED 0x08u  /* in the lease table (an oplock is not) */
+/* none of its opens has a connection (leases.md 3.8: a break takes
+ * effect at once), kept so a lease break reads no open */
+#define LF_CONNLESS 0x10u
 
 /* lfile.flags */
 #define FF_DIR 0x01u
@@ -93,7 +101,7 @@ typedef struct lease {
   uint32_t client;
   uint8_t key[16];
   uint32_t file;
-  uint32_t next_in_file; /* also the free-list link */
+  uint32_t next_in_file;
   uint32_t nopens;
   uint16_t epoch;
   uint8_t state, offered, required;
@@ -171,14 +179,19 @@ typedef struct qev {
 struct smbx_lease_mgr {
   smbx_allocator alloc;
   smbx_lease_settings s;
-  lease *leases;
+  lease *leases;       /* lease_slots entries; entry f: file slot f's home */
   uint64_t *deadlines; /* of lease i, while it is breaking */
-  lfile *files;        /* the file table: 2 * file_buckets slots */
+  /* a bit per lease entry, set while free; a bit per word of those, set
+   * while the word has a free entry */
+  uint64_t *lease_free, *lease_free_words;
+  uint32_t lease_slots;
+  uint32_t free_scan; /* the lease_free_words word a search starts at */
+  lfile *files;       /* the file table: 2 * file_buckets slots */
   uint32_t file_buckets;
   lopen *opens;
   lclient *clients;
   lwait *waits;
-  uint32_t free_lease, free_open, free_client, free_wait;
+  uint32_t free_open, free_client, free_wait;
   uint32_t n_leases, n_files, n_opens, n_clients, n_waits, n_breaking;
   uint32_t thead, ttail; /* breaking list */
   uint64_t keyed_changes; /* leases entered into or removed from lease_tab */
@@ -249,6 +262,70 @@ static void *pool_alloc(const smbx_allocator *a, size_t n, size_t sz,
   return p;
 }
 
+/* ---- free lease entries ----------------------------------------------------
+ * A bit per entry (set: free) and a bit per 64 entries (set: one of them
+ * is free), so taking a chosen entry touches two words and a search reads
+ * a word per 4096 entries. */
+
+static size_t lease_free_len(const smbx_lease_mgr *m)
+{
+  return ((size_t)m->lease_slots + 63) / 64;
+}
+
+static size_t lease_free_words_len(const smbx_lease_mgr *m)
+{
+  return (lease_free_len(m) + 63) / 64;
+}
+
+static unsigned lowest_bit(uint64_t v)
+{
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(v);
+#else
+  unsigned n = 0;
+  while (!(v & 1u)) {
+    v >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+static bool lease_is_free(const smbx_lease_mgr *m, uint32_t l)
+{
+  return (m->lease_free[l / 64] >> (l % 64)) & 1u;
+}
+
+static void lease_free_set(smbx_lease_mgr *m, uint32_t l)
+{
+  m->lease_free[l / 64] |= UINT64_C(1) << (l % 64);
+  m->lease_free_words[l / 4096] |= UINT64_C(1) << (l / 64 % 64);
+}
+
+static void lease_free_clear(smbx_lease_mgr *m, uint32_t l)
+{
+  uint64_t *w = &m->lease_free[l / 64];
+  *w &= ~(UINT64_C(1) << (l % 64));
+  if (!*w)
+    m->lease_free_words[l / 4096] &= ~(UINT64_C(1) << (l / 64 % 64));
+}
+
+/* A free entry, searching on from where the last search ended (the
+ * caller knows one is free: n_leases < max_leases <= lease_slots). */
+static uint32_t lease_free_find(smbx_lease_mgr *m)
+{
+  uint32_t n = (uint32_t)lease_free_words_len(m);
+  for (uint32_t k = 0; k <= n; k++) {
+    uint64_t words = m->lease_free_words[m->free_scan];
+    if (words) {
+      uint32_t w = m->free_scan * 64 + lowest_bit(words);
+      return w * 64 + lowest_bit(m->lease_free[w]);
+    }
+    m->free_scan = m->free_scan + 1 == n ? 0 : m->free_scan + 1;
+  }
+  return NIL;
+}
+
 #define POOL_FREE(m, p, type, n, align) \
   do { \
     if (p) \
@@ -280,8 +357,11 @@ void smbx_lease_mgr_free(smbx_lease_mgr *m)
   smbx__itab_free(&m->lease_tab);
   smbx__itab_free(&m->client_tab);
   smbx__ring_free(&m->evq);
-  POOL_FREE(m, m->leases, lease, m->s.max_leases, POOL_ALIGN);
-  POOL_FREE(m, m->deadlines, uint64_t, m->s.max_leases, _Alignof(uint64_t));
+  POOL_FREE(m, m->leases, lease, m->lease_slots, POOL_ALIGN);
+  POOL_FREE(m, m->deadlines, uint64_t, m->lease_slots, _Alignof(uint64_t));
+  POOL_FREE(m, m->lease_free, uint64_t, lease_free_len(m), _Alignof(uint64_t));
+  POOL_FREE(m, m->lease_free_words, uint64_t, lease_free_words_len(m),
+            _Alignof(uint64_t));
   POOL_FREE(m, m->files, lfile, 2 * (size_t)m->file_buckets, POOL_ALIGN);
   POOL_FREE(m, m->opens, lopen, m->s.max_opens, POOL_ALIGN);
   POOL_FREE(m, m->clients, lclient, m->s.max_clients, _Alignof(lclient));
@@ -316,16 +396,28 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   m->alloc = al;
   m->s = st;
   int err = 0;
-  m->leases = pool_alloc(&al, st.max_leases, sizeof(lease), POOL_ALIGN, &err);
-  m->deadlines = pool_alloc(&al, st.max_leases, sizeof(uint64_t),
-                            _Alignof(uint64_t), &err);
-  /* buckets of two files, at most 3/4 full (a lookup stays in its home
-   * line about 3 times in 4, in the next line nearly always) */
-  uint64_t buckets = ((uint64_t)st.max_files * 2 + 2) / 3;
-  if (st.max_files == 0 || st.max_files >= NIL)
+  /* buckets of two files, at most 7/8 full (a lookup stays in its home
+   * line about 7 times in 10, in it or the next 8 times in 10) */
+  uint64_t buckets = ((uint64_t)st.max_files * 4 + 6) / 7;
+  /* a home lease entry for each file slot when every file may hold a
+   * lease (the pool grows by at most 1/7), else the first slots only */
+  uint64_t lease_slots = st.max_leases;
+  if (st.max_leases >= st.max_files && lease_slots < 2 * buckets)
+    lease_slots = 2 * buckets;
+  if (st.max_files == 0 || 2 * buckets >= NIL || st.max_leases == 0 ||
+      lease_slots >= NIL)
     err = SMBX_ERR_INVAL;
-  else
+  else {
     m->file_buckets = (uint32_t)buckets;
+    m->lease_slots = (uint32_t)lease_slots;
+  }
+  m->leases = pool_alloc(&al, m->lease_slots, sizeof(lease), POOL_ALIGN, &err);
+  m->deadlines = pool_alloc(&al, m->lease_slots, sizeof(uint64_t),
+                            _Alignof(uint64_t), &err);
+  m->lease_free = pool_alloc(&al, lease_free_len(m), sizeof(uint64_t),
+                             _Alignof(uint64_t), &err);
+  m->lease_free_words = pool_alloc(&al, lease_free_words_len(m),
+                                   sizeof(uint64_t), _Alignof(uint64_t), &err);
   m->files = pool_alloc(&al, 2 * (size_t)m->file_buckets, sizeof(lfile),
                         POOL_ALIGN, &err);
   m->opens = pool_alloc(&al, st.max_opens, sizeof(lopen), POOL_ALIGN, &err);
@@ -335,20 +427,22 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
                         &err);
   if (!err)
     err = smbx__itab_init(&m->lease_tab, &m->alloc, m->leases, sizeof(lease),
-                          0, 20, st.max_leases, lease_rehash, m);
+                          0, 20, st.max_leases, m->lease_slots, lease_rehash,
+                          m);
   if (!err)
     err = smbx__itab_init(&m->client_tab, &m->alloc, m->clients,
                           sizeof(lclient), 0, 16, st.max_clients,
-                          client_rehash, m);
+                          st.max_clients, client_rehash, m);
   if (!err)
     err = SMBX__RING_INIT(&m->evq, &m->alloc, qev, st.max_events);
   if (err) {
     smbx_lease_mgr_free(m);
     return err;
   }
-  /* free lists in index order, so a fresh manager hands out 0, 1, 2... */
-  for (uint32_t i = 0; i < st.max_leases; i++)
-    m->leases[i].next_in_file = i + 1 < st.max_leases ? i + 1 : NIL;
+  /* every lease entry free; free lists in index order, so a fresh
+   * manager hands out 0, 1, 2... */
+  for (uint32_t l = 0; l < m->lease_slots; l++)
+    lease_free_set(m, l);
   for (uint32_t i = 0; i < st.max_opens; i++)
     m->opens[i].next = i + 1 < st.max_opens ? i + 1 : NIL;
   for (uint32_t i = 0; i < st.max_clients; i++)
@@ -527,6 +621,26 @@ static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
   return file_lookup(m, key, h);
 }
 
+/* file_find() for a change that will read the file's leases: the home
+ * lease entries of the slots file_prefetch_from() loads start loading
+ * too, so the first lease of a file in either bucket arrives with it,
+ * and so do their deadlines, which a break that awaits an ack writes. */
+static uint32_t file_find_leased(const smbx_lease_mgr *m,
+                                 const uint64_t key[2])
+{
+  uint64_t h = file_hash(m, key);
+  uint32_t b = file_home(m, h);
+  file_prefetch_from(m, b);
+  uint32_t next = file_next_bucket(m, b);
+  const uint32_t homes[4] = {2 * b, 2 * b + 1, 2 * next, 2 * next + 1};
+  for (int i = 0; i < 4; i++)
+    if (homes[i] < m->lease_slots) {
+      smbx__prefetch(&m->leases[homes[i]]);
+      smbx__prefetch_write(&m->deadlines[homes[i]]);
+    }
+  return file_lookup(m, key, h);
+}
+
 /* ---- events --------------------------------------------------------------- */
 
 static qev *ev_slot(smbx_lease_mgr *m)
@@ -548,18 +662,54 @@ static const lopen *lease_open_with_conn(const smbx_lease_mgr *m, uint32_t l)
   return NULL;
 }
 
+/* Lease l lost an open with a connection: has it one left? */
+static void lease_conn_recheck(smbx_lease_mgr *m, uint32_t l)
+{
+  if (lease_open_with_conn(m, l))
+    m->leases[l].flags &= (uint8_t)~LF_CONNLESS;
+  else
+    m->leases[l].flags |= LF_CONNLESS;
+}
+
+/* Finished open op shares lease l from now on. */
+static void lease_join(smbx_lease_mgr *m, uint32_t l, lopen *op)
+{
+  lease *ls = &m->leases[l];
+  if (op->conn)
+    ls->flags &= (uint8_t)~LF_CONNLESS;
+  else if (!ls->nopens)
+    ls->flags |= LF_CONNLESS;
+  ls->nopens++;
+  op->ref = l;
+}
+
 static uint64_t open_handle(const smbx_lease_mgr *m, const lopen *op)
 {
   return (uint64_t)(op - m->opens) | (uint64_t)op->gen << 32;
 }
 
-/* Queue the notification of a break from `cur` to `next`. A lease break
- * goes to the client's oldest live connection (any connection of the
- * client may carry it; Samba does this and smbtorture v2_complex1 expects
- * it), else to the newest open's (op: lease_open_with_conn()); an oplock
- * break to its open's. */
-static void ev_break(smbx_lease_mgr *m, uint32_t l, const lopen *op,
-                     uint8_t cur, uint8_t next, bool ack)
+/* Where the notification of lease l's break goes, 0 for nowhere (none of
+ * its opens has a connection, leases.md 3.8). A lease break goes to the
+ * client's oldest live connection (any connection of the client may carry
+ * it; Samba does this and smbtorture v2_complex1 expects it) and reads no
+ * open; without one, or for an oplock, to the newest open with a
+ * connection (*op). */
+static uint64_t break_conn(const smbx_lease_mgr *m, uint32_t l,
+                           const lopen **op)
+{
+  const lease *ls = &m->leases[l];
+  *op = NULL;
+  uint64_t conn = m->clients[ls->client].conn;
+  if (ls->version && conn)
+    return ls->flags & LF_CONNLESS ? 0 : conn;
+  *op = lease_open_with_conn(m, l);
+  return *op ? (*op)->conn : 0;
+}
+
+/* Queue the notification of a break from `cur` to `next` to conn (op:
+ * the oplock's open, which the event names). */
+static void ev_break(smbx_lease_mgr *m, uint32_t l, uint64_t conn,
+                     const lopen *op, uint8_t cur, uint8_t next, bool ack)
 {
   const lease *ls = &m->leases[l];
   qev *q = ev_slot(m);
@@ -567,11 +717,9 @@ static void ev_break(smbx_lease_mgr *m, uint32_t l, const lopen *op,
     return;
   q->type = ls->version ? SMBX_LEASE_EV_BREAK : SMBX_LEASE_EV_OPLOCK_BREAK;
   q->flags = ack ? SMBX_SMB2_LEASE_BREAK_ACK_REQUIRED : 0;
-  q->conn = ls->version && m->clients[ls->client].conn
-                ? m->clients[ls->client].conn
-                : op->conn;
-  q->open = open_handle(m, op);
-  q->user = op->user;
+  q->conn = conn;
+  q->open = ls->version ? 0 : open_handle(m, op);
+  q->user = ls->version ? 0 : op->user;
   memcpy(q->guid, m->clients[ls->client].guid, 16);
   memcpy(q->key, ls->key, 16);
   q->cur = cur;
@@ -843,13 +991,18 @@ static uint32_t lease_lookup(const smbx_lease_mgr *m, const uint8_t guid[16],
   return c == NIL ? NIL : lease_find(m, c, key, h);
 }
 
+/* A new lease of file f, at f's home entry when that is free (see the top
+ * of the file), else at any free entry. */
 static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
 {
-  uint32_t l = m->free_lease;
+  if (m->n_leases >= m->s.max_leases)
+    return NIL;
+  uint32_t l = f < m->lease_slots && lease_is_free(m, f) ? f
+                                                         : lease_free_find(m);
   if (l == NIL)
     return NIL;
+  lease_free_clear(m, l);
   lease *ls = &m->leases[l];
-  m->free_lease = ls->next_in_file;
   memset(ls, 0, sizeof *ls);
   ls->client = client;
   ls->file = f;
@@ -886,8 +1039,7 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
   }
   client_unref(m, ls->client);
   ls->flags = 0;
-  ls->next_in_file = m->free_lease;
-  m->free_lease = l;
+  lease_free_set(m, l);
   m->n_leases--;
 }
 
@@ -924,9 +1076,9 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
     return;
   if (!step)
     ls->epoch++;
-  /* the newest open with a connection carries the notification */
-  const lopen *op = lease_open_with_conn(m, l);
-  if (!op) {
+  const lopen *op;
+  uint64_t conn = break_conn(m, l, &op);
+  if (!conn) {
     /* nobody to notify (3.8): the break takes effect at once */
     ls->state = target;
     set_breaking(m, l, 0, now);
@@ -937,7 +1089,7 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
     /* R -> NONE: no ack, no timer */
     ls->state = 0;
     set_breaking(m, l, 0, now);
-    ev_break(m, l, op, cur, 0, false);
+    ev_break(m, l, conn, op, cur, 0, false);
     return;
   }
   /* a follow-up step keeps what the cycle still requires */
@@ -945,16 +1097,12 @@ static void lease_break(smbx_lease_mgr *m, uint32_t l, uint8_t target,
   ls->offered = target;
   set_breaking(m, l, step ? step : cur, now);
   m->ack_hint[ack_hint_slot(m->clients[ls->client].guid, ls->key)] = l + 1;
-  ev_break(m, l, op, cur, target, true);
+  ev_break(m, l, conn, op, cur, target, true);
 }
 
 static void break_file_leases(smbx_lease_mgr *m, uint32_t f, uint32_t exempt,
                               uint8_t drop, uint64_t now)
 {
-  /* a break notifies through an open of the file: load it alongside the
-   * first lease instead of after it */
-  if (m->files[f].opens != NIL)
-    smbx__prefetch(&m->opens[m->files[f].opens]);
   uint8_t sum = 0;
   for (uint32_t l = m->files[f].leases; l != NIL;
        l = m->leases[l].next_in_file) {
@@ -1399,8 +1547,7 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
         file_sum_add(m, ls);
       }
     }
-    m->leases[l].nopens++;
-    op->ref = l;
+    lease_join(m, l, op);
     /* answered in the version the lease was created with (Samba,
      * smbtorture v2_epoch2/3) */
     fill_lease_grant(m, l, g, m->leases[l].version);
@@ -1422,10 +1569,9 @@ static void grant(smbx_lease_mgr *m, uint32_t o, lwait *w, smbx_lease_grant *g)
   if (l == NIL)
     return;
   m->leases[l].state = got;
-  m->leases[l].nopens = 1;
+  lease_join(m, l, op);
   file_sum_add(m, &m->leases[l]);
   m->files[f].flags |= FF_OPLOCK;
-  op->ref = l;
   g->oplock_level = oplock_level_of(got);
 }
 
@@ -1481,9 +1627,12 @@ int smbx_lease_close(smbx_lease_mgr *m, uint64_t open, uint64_t now_ns)
     client_unref(m, c);
   } else {
     uint32_t l = op->ref;
+    bool had_conn = op->conn != 0;
     open_unlink(m, o);
     if (l != NIL && --m->leases[l].nopens == 0)
       lease_delete(m, l); /* 3.9: a pending break is thereby satisfied */
+    else if (l != NIL && had_conn)
+      lease_conn_recheck(m, l);
   }
   wake(m, f);
   file_drop_if_unused(m, f);
@@ -1538,24 +1687,24 @@ int smbx_lease_change_report(smbx_lease_mgr *m, const smbx_lease_change *c,
   switch (c->kind) {
   case SMBX_LEASE_CHG_DATA:
     /* 3.3: a write, size change or lock takes R (and H) from the others */
-    break_file(m, file_find(m, c->file_key), own_idx, RWH, now_ns);
+    break_file(m, file_find_leased(m, c->file_key), own_idx, RWH, now_ns);
     return 0;
   case SMBX_LEASE_CHG_CHILD:
     /* 3.4: straight to NONE, never waits (a peer out of credits would
      * deadlock on its own ack) */
-    break_dir(m, file_find(m, c->dir_key), own, RWH, now_ns);
+    break_dir(m, file_find_leased(m, c->dir_key), own, RWH, now_ns);
     if (c->has_dir2)
-      break_dir(m, file_find(m, c->dir2_key), own, RWH, now_ns);
+      break_dir(m, file_find_leased(m, c->dir2_key), own, RWH, now_ns);
     return 0;
   case SMBX_LEASE_CHG_HANDLES: {
-    uint32_t f = file_find(m, c->file_key);
+    uint32_t f = file_find_leased(m, c->file_key);
     if (f == NIL)
       return 0;
     break_file(m, f, own_idx, H, now_ns);
     return wait_add(m, c->user, f, own_idx, H);
   }
   case SMBX_LEASE_CHG_DIR_ACCESS: {
-    uint32_t f = file_find(m, c->dir_key);
+    uint32_t f = file_find_leased(m, c->dir_key);
     if (f == NIL)
       return 0;
     /* spared: the caller's own lease on the directory (its handle), or
@@ -1727,9 +1876,14 @@ int smbx_lease_conn_down(smbx_lease_mgr *m, uint64_t conn)
 {
   if (!m)
     return SMBX_ERR_INVAL;
-  for (uint32_t o = 0; o < m->s.max_opens; o++)
-    if ((m->opens[o].flags & OF_LIVE) && m->opens[o].conn == conn)
-      m->opens[o].conn = 0;
+  for (uint32_t o = 0; o < m->s.max_opens; o++) {
+    lopen *op = &m->opens[o];
+    if (!(op->flags & OF_LIVE) || op->conn != conn)
+      continue;
+    op->conn = 0;
+    if ((op->flags & OF_DONE) && op->ref != NIL)
+      lease_conn_recheck(m, op->ref);
+  }
   for (uint32_t c = 0; c < m->s.max_clients; c++)
     if (m->clients[c].refs && m->clients[c].conn == conn)
       m->clients[c].conn = 0; /* the next open names a live one */
@@ -1826,6 +1980,14 @@ int smbx_lease_open_query(const smbx_lease_mgr *m, uint64_t open,
   return 0;
 }
 
+/* The lease pool with its deadlines and free bits, and the file table. */
+static uint64_t lease_pool_bytes(const smbx_lease_mgr *m)
+{
+  return (uint64_t)m->lease_slots * (sizeof(lease) + sizeof(uint64_t)) +
+         (lease_free_len(m) + lease_free_words_len(m)) * sizeof(uint64_t) +
+         (uint64_t)m->file_buckets * 2 * sizeof(lfile);
+}
+
 int smbx_lease_get_stats(const smbx_lease_mgr *m, smbx_lease_stats *st)
 {
   if (!m || !st || st->struct_size < sizeof(size_t))
@@ -1840,8 +2002,7 @@ int smbx_lease_get_stats(const smbx_lease_mgr *m, smbx_lease_stats *st)
   r.waiters = m->n_waits;
   r.breaking = m->n_breaking;
   r.bytes = sizeof *m +
-            (uint64_t)m->s.max_leases * (sizeof(lease) + sizeof(uint64_t)) +
-            (uint64_t)m->file_buckets * 2 * sizeof(lfile) +
+            lease_pool_bytes(m) +
             (uint64_t)m->s.max_opens * sizeof(lopen) +
             (uint64_t)m->s.max_clients * sizeof(lclient) +
             (uint64_t)m->s.max_waiters * sizeof(lwait) +
@@ -1949,6 +2110,10 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
           cnt++;
       if (cnt != ls->nopens || cnt == 0)
         FAIL("lease open count wrong (or a lease without opens)");
+      if (!(ls->flags & LF_CONNLESS) != (lease_open_with_conn(m, l) != NULL))
+        FAIL("lease's connection-less flag disagrees with its opens");
+      if (lease_is_free(m, l))
+        FAIL("live lease marked free");
       if ((ls->state & W) && !ls->breaking)
         for (uint32_t o = fl->opens; o != NIL; o = m->opens[o].next) {
           const lopen *op = &m->opens[o];
@@ -1969,6 +2134,23 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
   if (nl != m->n_leases || no != m->n_opens || nf != m->n_files ||
       nb != m->n_breaking)
     FAIL("counters disagree with the pools");
+  /* the free bits are the entries no file's list names, and each word's
+   * summary bit says whether it has one */
+  uint32_t nfree = 0;
+  for (size_t w = 0; w < lease_free_len(m); w++) {
+    uint64_t bits = m->lease_free[w];
+    bool any = (m->lease_free_words[w / 64] >> (w % 64)) & 1u;
+    if (any != (bits != 0))
+      FAIL("free-lease summary bit disagrees with its word");
+    for (; bits; bits &= bits - 1) {
+      uint32_t l = (uint32_t)(w * 64 + lowest_bit(bits));
+      if (l >= m->lease_slots || (m->leases[l].flags & LF_LIVE))
+        FAIL("free-lease bit on a live or missing entry");
+      nfree++;
+    }
+  }
+  if (nfree != m->lease_slots - m->n_leases)
+    FAIL("free-lease bits do not count the free entries");
   if (!saturated && spill != steps)
     FAIL("file table spill counts disagree with the files' places");
   /* every waiting waiter is on the chain of each file it watches */
@@ -2002,9 +2184,6 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
 void smbx__lease_bytes(const smbx_lease_mgr *m, uint64_t *lease_bytes,
                        uint64_t *open_bytes)
 {
-  *lease_bytes = (uint64_t)m->s.max_leases *
-                     (sizeof(lease) + sizeof(uint64_t)) +
-                 (uint64_t)m->file_buckets * 2 * sizeof(lfile) +
-                 smbx__itab_bytes(&m->lease_tab);
+  *lease_bytes = lease_pool_bytes(m) + smbx__itab_bytes(&m->lease_tab);
   *open_bytes = (uint64_t)m->s.max_opens * sizeof(lopen);
 }
