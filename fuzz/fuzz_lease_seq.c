@@ -140,6 +140,7 @@ static void drain(fz *z)
       CHECK((e.new_state & ~e.current_state) == 0);
       CHECK(e.new_state != e.current_state);
       CHECK(e.body_len == 44);
+      CHECK(e.conn != 0 && e.open == 0 && e.user == 0);
       z->have_brk = true;
       z->brk_client = (uint8_t)(e.client_guid[0] - 0x10);
       z->brk_key = (uint8_t)(e.lease_key[0] - 0x40);
@@ -177,7 +178,8 @@ static void op_open(fz *z, const uint8_t *a)
   memset(&q, 0, sizeof q);
   q.struct_size = sizeof q;
   guid_of(q.client_guid, c);
-  q.conn = 1u + c + 3u * (a[3] & 1u); /* two connections per client */
+  /* two connections per client, or none (a host's own open) */
+  q.conn = (a[3] & 6u) == 6u ? 0u : 1u + c + 3u * (a[3] & 1u);
   q.user = ++z->next_user;
   file_key_of(f, q.file_key);
   q.is_dir = f == 3;

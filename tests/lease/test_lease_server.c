@@ -67,16 +67,17 @@ static void key16(uint8_t k[16], uint8_t v)
   memset(k, v, 16);
 }
 
-static fx *fx_new(uint32_t flags)
+static fx *fx_new_sized(uint32_t flags, uint32_t max_leases,
+                        uint32_t max_files)
 {
   fx *f = test_calloc(1, sizeof *f);
   test_alloc_init(&f->ta);
   smbx_lease_settings s;
   assert_int_equal(smbx_lease_settings_default(&s, sizeof s), 0);
   s.flags = flags;
-  s.max_leases = 64;
+  s.max_leases = max_leases;
   s.max_opens = 256;
-  s.max_files = 64;
+  s.max_files = max_files;
   s.max_clients = 8;
   s.max_waiters = 16;
   s.max_events = 4;
@@ -85,6 +86,11 @@ static fx *fx_new(uint32_t flags)
   f->flags = flags;
   f->now = 1000 * S;
   return f;
+}
+
+static fx *fx_new(uint32_t flags)
+{
+  return fx_new_sized(flags, 64, 64);
 }
 
 static void fx_free(fx *f)
@@ -2058,6 +2064,111 @@ static void lease_file_sum_takes_every_raise(void **st)
   fx_free(f);
 }
 
+/* The lease pool holds max_leases leases whether it is the size of the
+ * file table (a home entry per file slot: more entries than max_leases)
+ * or smaller: one past the limit opens without a lease, and a freed entry
+ * is found again (the free bits, checked by smbx__lease_check). */
+static void lease_pool_limit_and_reuse(void **st)
+{
+  (void)st;
+  static const uint32_t sizes[][2] = {{3, 8}, {8, 8}, {5, 4}};
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    uint32_t max = sizes[k][0];
+    fx *f = fx_new_sized(0, max, sizes[k][1]);
+    uint64_t o[9];
+    uint64_t fk[9][2];
+    for (uint32_t i = 0; i <= max; i++) {
+      /* the files the table can hold, then a second key on a held one */
+      fk[i][0] = 0xF;
+      fk[i][1] = i < sizes[k][1] ? i : 0;
+      smbx_lease_grant g =
+          open_now(f, &(oa){.file = fk[i], .version = 2,
+                            .key = (uint8_t)(i + 1), .state = R | H},
+                   &o[i]);
+      assert_int_equal(g.has_lease, i < max);
+      assert_lease_structure(f);
+    }
+    assert_int_equal(smbx_lease_close(f->m, o[1], f->now), 0);
+    assert_false(exists(f, GA, 2));
+    smbx_lease_grant g = open_now(
+        f, &(oa){.file = fk[0], .version = 2, .key = 0x77, .state = R},
+        NULL);
+    assert_int_equal(g.has_lease, 1);
+    assert_lease_structure(f);
+    for (uint32_t i = 0; i <= max; i++)
+      if (i != 1)
+        assert_int_equal(smbx_lease_close(f->m, o[i], f->now), 0);
+    fx_free(f);
+  }
+}
+
+/* leases.md 3.8 while the client has a live connection elsewhere: a lease
+ * none of whose opens has a connection breaks at once, without a
+ * notification; it keeps knowing that through conn_down, a close of its
+ * last connected open and a new open joining it. */
+static void lease_connless_breaks_at_once_beside_a_live_client_conn(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  /* key 1 on F1 through conn 11 only; key 2 on F2 through conn 12 */
+  open_now(f, &(oa){.conn = 11, .version = 2, .key = 1, .state = R | H},
+           NULL);
+  assert_int_equal(smbx_lease_conn_down(f->m, 11), 0);
+  open_now(f, &(oa){.conn = 12, .file = F2, .version = 2, .key = 2,
+                    .state = R | H},
+           NULL);
+  assert_lease_structure(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  no_event(f);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  assert_int_equal(info(f, GA, 1).breaking, 0);
+
+  /* key 3 on F3 through conns 12 and 13; 13 goes down, 12's open closes */
+  static const uint64_t F3[2] = {7, 1003};
+  uint64_t a, b;
+  open_now(f, &(oa){.conn = 12, .file = F3, .version = 2, .key = 3,
+                    .state = R | H},
+           &a);
+  open_now(f, &(oa){.conn = 13, .file = F3, .version = 2, .key = 3,
+                    .state = R | H},
+           &b);
+  assert_int_equal(smbx_lease_conn_down(f->m, 13), 0);
+  assert_lease_structure(f);
+  assert_int_equal(smbx_lease_close(f->m, a, f->now), 0);
+  assert_lease_structure(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F3, NULL, 0), 0);
+  no_event(f);
+  assert_int_equal(info(f, GA, 3).state, 0);
+
+  /* a lease made by an open with no connection (a host's own open) */
+  static const uint64_t F4[2] = {7, 1004};
+  smbx_lease_open_req q =
+      mkreq(&(oa){.file = F4, .version = 2, .key = 4, .state = R | H});
+  q.conn = 0;
+  uint64_t c;
+  uint32_t status = 1;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, &c, &status), 0);
+  assert_int_equal(status, SMBX_STATUS_SUCCESS);
+  assert_int_equal(finish(f, c).lease.state, R | H);
+  assert_lease_structure(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F4, NULL, 0), 0);
+  no_event(f);
+  assert_int_equal(info(f, GA, 4).state, 0);
+
+  /* an open through a live connection joins it: breaks are sent again */
+  open_now(f, &(oa){.conn = 14, .file = F3, .version = 2, .key = 3,
+                    .state = R | H},
+           NULL);
+  assert_lease_structure(f);
+  assert_int_equal(info(f, GA, 3).state, R | H);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F3, NULL, 0), 0);
+  smbx_lease_event e = expect_break(f, 3, R | H, 0, ACK, 4);
+  assert_int_equal(e.conn, 12); /* the client's connection, not 14 */
+  assert_int_equal(e.open, 0);
+  assert_int_equal(e.user, 0);
+  fx_free(f);
+}
+
 /* A lease break event is written field by field, not zeroed first: over
  * a struct full of junk it leaves nothing of the junk (reserved and the
  * body's tail are zero), and it equals the event a zeroed struct gets. */
@@ -2149,6 +2260,8 @@ int main(void)
       cmocka_unit_test(lease_oplock_flag_follows_the_oplocks),
       cmocka_unit_test(lease_file_sum_takes_every_raise),
       cmocka_unit_test(lease_break_event_overwrites_every_field),
+      cmocka_unit_test(lease_pool_limit_and_reuse),
+      cmocka_unit_test(lease_connless_breaks_at_once_beside_a_live_client_conn),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
