@@ -49,14 +49,13 @@ static size_t slot_dist(const smbx__itab *t, size_t j, uint32_t v)
 
 int smbx__itab_init(smbx__itab *t, const smbx_allocator *a, const void *base,
                     size_t stride, size_t key_off, size_t key_len, size_t n,
-                    size_t idx_limit, smbx__itab_rehash_fn rehash,
-                    const void *ctx)
+                    smbx__itab_rehash_fn rehash, const void *ctx)
 {
   if (!t)
     return SMBX_ERR_INVAL;
   memset(t, 0, sizeof *t);
   if (!a || !base || !key_len || key_off + key_len > stride || n == 0 ||
-      n >= UINT32_MAX || idx_limit < n || idx_limit >= UINT32_MAX || !rehash)
+      n >= UINT32_MAX || !rehash)
     return SMBX_ERR_INVAL;
   size_t cap = smbx__hash_cap_for(n);
   if (cap == 0 || cap > SIZE_MAX / sizeof(uint32_t))
@@ -74,11 +73,11 @@ int smbx__itab_init(smbx__itab *t, const smbx_allocator *a, const void *base,
   t->max_len = smbx__hash_max_len(cap);
   t->rehash = rehash;
   t->ctx = ctx;
-  /* index + 1 needs the low bits up to idx_limit; then the distance; the
-   * rest carry the tag */
+  /* index + 1 needs the low bits up to n; then the distance; the rest
+   * carry the tag */
   uint32_t idx_bits = 1;
   t->idx_mask = 1;
-  while (t->idx_mask < idx_limit) {
+  while (t->idx_mask < n) {
     t->idx_mask = t->idx_mask << 1 | 1;
     idx_bits++;
   }

@@ -45,13 +45,10 @@ typedef struct smbx__itab {
   const void *ctx;
 } smbx__itab;
 
-/* Sized for n entries whose indexes are below idx_limit (>= n: the
- * objects' array may be longer than the table's entries).
- * 0; SMBX_ERR_INVAL; SMBX_ERR_RANGE; SMBX_ERR_NOMEM. */
+/* Sized for n entries. 0; SMBX_ERR_INVAL; SMBX_ERR_RANGE; SMBX_ERR_NOMEM. */
 int smbx__itab_init(smbx__itab *t, const smbx_allocator *a, const void *base,
                     size_t stride, size_t key_off, size_t key_len, size_t n,
-                    size_t idx_limit, smbx__itab_rehash_fn rehash,
-                    const void *ctx);
+                    smbx__itab_rehash_fn rehash, const void *ctx);
 void smbx__itab_free(smbx__itab *t);
 /* Starts loading the cache line at p (a dependent miss to come later). */
 static inline void smbx__prefetch(const void *p)

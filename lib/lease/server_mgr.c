@@ -12,13 +12,13 @@
  * taken at a chosen entry, below). Objects refer to each other by 32-bit
  * index. Leases and clients are found through index hash tables
  * (itab.h); files live in their own hash table (see "files" below), so
- * finding a file is one cache line, not a slot and then the file. The
- * lease pool parallels the file table: lease entry f is the home of the
- * first lease of the file in slot f, so an operation that will read a
- * file's leases loads the leases of the file's buckets beside the buckets
- * (one miss, not a bucket and then its lease). Breaking leases sit on one
- * list in deadline order (the timeout is one constant, so appending keeps
- * it sorted). */
+ * finding a file is one cache line, not a slot and then the file. A
+ * file's leases are placed in one of two groups of LEASE_GROUP pool
+ * entries chosen by the file's hash, so a change that will read them
+ * loads both groups beside the file's bucket (one miss, not the bucket
+ * and then its lease); see "free lease entries". Breaking leases sit on
+ * one list in deadline order (the timeout is one constant, so appending
+ * keeps it sorted). */
 #include <string.h>
 
 #include <smbx/lease.h>
@@ -179,14 +179,14 @@ typedef struct qev {
 struct smbx_lease_mgr {
   smbx_allocator alloc;
   smbx_lease_settings s;
-  lease *leases;       /* lease_slots entries; entry f: file slot f's home */
+  lease *leases;
   uint64_t *deadlines; /* of lease i, while it is breaking */
   /* a bit per lease entry, set while free; a bit per word of those, set
    * while the word has a free entry */
   uint64_t *lease_free, *lease_free_words;
-  uint32_t lease_slots;
-  uint32_t free_scan; /* the lease_free_words word a search starts at */
-  lfile *files;       /* the file table: 2 * file_buckets slots */
+  uint32_t lease_groups; /* max_leases / LEASE_GROUP */
+  uint32_t free_scan;    /* the lease_free_words word a search starts at */
+  lfile *files;          /* the file table: 2 * file_buckets slots */
   uint32_t file_buckets;
   lopen *opens;
   lclient *clients;
@@ -265,11 +265,20 @@ static void *pool_alloc(const smbx_allocator *a, size_t n, size_t sz,
 /* ---- free lease entries ----------------------------------------------------
  * A bit per entry (set: free) and a bit per 64 entries (set: one of them
  * is free), so taking a chosen entry touches two words and a search reads
- * a word per 4096 entries. */
+ * a word per 4096 entries.
+ *
+ * The pool is cut into groups of LEASE_GROUP entries. A file's hash names
+ * two groups (lease_group_of()); its leases go to the one with more free
+ * entries, anywhere else only when both are full (with the pool full,
+ * about 1 lease in 12: two choices keep the groups even). A change that
+ * breaks a file's leases starts loading both groups with the file's
+ * bucket, so the lease arrives with the bucket instead of after it. */
+
+#define LEASE_GROUP 4u
 
 static size_t lease_free_len(const smbx_lease_mgr *m)
 {
-  return ((size_t)m->lease_slots + 63) / 64;
+  return ((size_t)m->s.max_leases + 63) / 64;
 }
 
 static size_t lease_free_words_len(const smbx_lease_mgr *m)
@@ -311,7 +320,7 @@ static void lease_free_clear(smbx_lease_mgr *m, uint32_t l)
 }
 
 /* A free entry, searching on from where the last search ended (the
- * caller knows one is free: n_leases < max_leases <= lease_slots). */
+ * caller knows one is free: n_leases < max_leases). */
 static uint32_t lease_free_find(smbx_lease_mgr *m)
 {
   uint32_t n = (uint32_t)lease_free_words_len(m);
@@ -324,6 +333,46 @@ static uint32_t lease_free_find(smbx_lease_mgr *m)
     m->free_scan = m->free_scan + 1 == n ? 0 : m->free_scan + 1;
   }
   return NIL;
+}
+
+static unsigned bit_count(unsigned v)
+{
+  unsigned n = 0;
+  for (; v; v &= v - 1)
+    n++;
+  return n;
+}
+
+/* Group `choice` (0, 1) of the file with hash h: bits of h other than
+ * the file table's (file_home() scales the high half). */
+static uint32_t lease_group_of(const smbx_lease_mgr *m, uint64_t h,
+                               unsigned choice)
+{
+  uint64_t bits = choice ? (uint32_t)h : (uint32_t)(h >> 16);
+  return (uint32_t)((bits * m->lease_groups) >> 32);
+}
+
+/* The free bits of group g (LEASE_GROUP divides 64: one word holds them). */
+static unsigned group_free_bits(const smbx_lease_mgr *m, uint32_t g)
+{
+  uint32_t first = g * LEASE_GROUP;
+  return (unsigned)(m->lease_free[first / 64] >> (first % 64)) &
+         ((1u << LEASE_GROUP) - 1u);
+}
+
+/* A free entry in the file with hash h's groups (the one with more free),
+ * or NIL. */
+static uint32_t lease_free_in_groups(const smbx_lease_mgr *m, uint64_t h)
+{
+  if (!m->lease_groups)
+    return NIL;
+  uint32_t g0 = lease_group_of(m, h, 0), g1 = lease_group_of(m, h, 1);
+  unsigned f0 = group_free_bits(m, g0), f1 = group_free_bits(m, g1);
+  if (bit_count(f1) > bit_count(f0)) {
+    g0 = g1;
+    f0 = f1;
+  }
+  return f0 ? g0 * LEASE_GROUP + lowest_bit(f0) : NIL;
 }
 
 #define POOL_FREE(m, p, type, n, align) \
@@ -357,8 +406,8 @@ void smbx_lease_mgr_free(smbx_lease_mgr *m)
   smbx__itab_free(&m->lease_tab);
   smbx__itab_free(&m->client_tab);
   smbx__ring_free(&m->evq);
-  POOL_FREE(m, m->leases, lease, m->lease_slots, POOL_ALIGN);
-  POOL_FREE(m, m->deadlines, uint64_t, m->lease_slots, _Alignof(uint64_t));
+  POOL_FREE(m, m->leases, lease, m->s.max_leases, POOL_ALIGN);
+  POOL_FREE(m, m->deadlines, uint64_t, m->s.max_leases, _Alignof(uint64_t));
   POOL_FREE(m, m->lease_free, uint64_t, lease_free_len(m), _Alignof(uint64_t));
   POOL_FREE(m, m->lease_free_words, uint64_t, lease_free_words_len(m),
             _Alignof(uint64_t));
@@ -396,28 +445,21 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   m->alloc = al;
   m->s = st;
   int err = 0;
-  /* buckets of two files, at most 7/8 full (a lookup stays in its home
-   * line about 7 times in 10, in it or the next 8 times in 10) */
-  uint64_t buckets = ((uint64_t)st.max_files * 4 + 6) / 7;
-  /* a home lease entry for each file slot when every file may hold a
-   * lease (the pool grows by at most 1/7), else the first slots only */
-  uint64_t lease_slots = st.max_leases;
-  if (st.max_leases >= st.max_files && lease_slots < 2 * buckets)
-    lease_slots = 2 * buckets;
-  if (st.max_files == 0 || 2 * buckets >= NIL || st.max_leases == 0 ||
-      lease_slots >= NIL)
-    err = SMBX_ERR_INVAL;
-  else {
-    m->file_buckets = (uint32_t)buckets;
-    m->lease_slots = (uint32_t)lease_slots;
-  }
-  m->leases = pool_alloc(&al, m->lease_slots, sizeof(lease), POOL_ALIGN, &err);
-  m->deadlines = pool_alloc(&al, m->lease_slots, sizeof(uint64_t),
+  m->leases = pool_alloc(&al, st.max_leases, sizeof(lease), POOL_ALIGN, &err);
+  m->deadlines = pool_alloc(&al, st.max_leases, sizeof(uint64_t),
                             _Alignof(uint64_t), &err);
+  m->lease_groups = st.max_leases / LEASE_GROUP;
   m->lease_free = pool_alloc(&al, lease_free_len(m), sizeof(uint64_t),
                              _Alignof(uint64_t), &err);
   m->lease_free_words = pool_alloc(&al, lease_free_words_len(m),
                                    sizeof(uint64_t), _Alignof(uint64_t), &err);
+  /* buckets of two files, at most 3/4 full (a lookup stays in its home
+   * line about 3 times in 4, in the next line nearly always) */
+  uint64_t buckets = ((uint64_t)st.max_files * 2 + 2) / 3;
+  if (st.max_files == 0 || 2 * buckets >= NIL)
+    err = SMBX_ERR_INVAL;
+  else
+    m->file_buckets = (uint32_t)buckets;
   m->files = pool_alloc(&al, 2 * (size_t)m->file_buckets, sizeof(lfile),
                         POOL_ALIGN, &err);
   m->opens = pool_alloc(&al, st.max_opens, sizeof(lopen), POOL_ALIGN, &err);
@@ -427,12 +469,11 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
                         &err);
   if (!err)
     err = smbx__itab_init(&m->lease_tab, &m->alloc, m->leases, sizeof(lease),
-                          0, 20, st.max_leases, m->lease_slots, lease_rehash,
-                          m);
+                          0, 20, st.max_leases, lease_rehash, m);
   if (!err)
     err = smbx__itab_init(&m->client_tab, &m->alloc, m->clients,
                           sizeof(lclient), 0, 16, st.max_clients,
-                          st.max_clients, client_rehash, m);
+                          client_rehash, m);
   if (!err)
     err = SMBX__RING_INIT(&m->evq, &m->alloc, qev, st.max_events);
   if (err) {
@@ -441,7 +482,7 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
   }
   /* every lease entry free; free lists in index order, so a fresh
    * manager hands out 0, 1, 2... */
-  for (uint32_t l = 0; l < m->lease_slots; l++)
+  for (uint32_t l = 0; l < st.max_leases; l++)
     lease_free_set(m, l);
   for (uint32_t i = 0; i < st.max_opens; i++)
     m->opens[i].next = i + 1 < st.max_opens ? i + 1 : NIL;
@@ -621,23 +662,20 @@ static uint32_t file_find(const smbx_lease_mgr *m, const uint64_t key[2])
   return file_lookup(m, key, h);
 }
 
-/* file_find() for a change that will read the file's leases: the home
- * lease entries of the slots file_prefetch_from() loads start loading
- * too, so the first lease of a file in either bucket arrives with it,
- * and so do their deadlines, which a break that awaits an ack writes. */
+/* file_find() for a change that will read the file's leases: the file's
+ * two lease groups start loading with its bucket, and so do their
+ * deadlines, which a break that awaits an ack writes. */
 static uint32_t file_find_leased(const smbx_lease_mgr *m,
                                  const uint64_t key[2])
 {
   uint64_t h = file_hash(m, key);
-  uint32_t b = file_home(m, h);
-  file_prefetch_from(m, b);
-  uint32_t next = file_next_bucket(m, b);
-  const uint32_t homes[4] = {2 * b, 2 * b + 1, 2 * next, 2 * next + 1};
-  for (int i = 0; i < 4; i++)
-    if (homes[i] < m->lease_slots) {
-      smbx__prefetch(&m->leases[homes[i]]);
-      smbx__prefetch_write(&m->deadlines[homes[i]]);
-    }
+  file_prefetch_from(m, file_home(m, h));
+  for (unsigned choice = 0; choice < 2 && m->lease_groups; choice++) {
+    uint32_t first = lease_group_of(m, h, choice) * LEASE_GROUP;
+    for (uint32_t i = 0; i < LEASE_GROUP; i++)
+      smbx__prefetch(&m->leases[first + i]);
+    smbx__prefetch_write(&m->deadlines[first]);
+  }
   return file_lookup(m, key, h);
 }
 
@@ -991,14 +1029,15 @@ static uint32_t lease_lookup(const smbx_lease_mgr *m, const uint8_t guid[16],
   return c == NIL ? NIL : lease_find(m, c, key, h);
 }
 
-/* A new lease of file f, at f's home entry when that is free (see the top
- * of the file), else at any free entry. */
+/* A new lease of file f: in the one of f's two groups with more free
+ * entries, else at any free entry. */
 static uint32_t lease_new(smbx_lease_mgr *m, uint32_t client, uint32_t f)
 {
   if (m->n_leases >= m->s.max_leases)
     return NIL;
-  uint32_t l = f < m->lease_slots && lease_is_free(m, f) ? f
-                                                         : lease_free_find(m);
+  uint32_t l = lease_free_in_groups(m, file_hash(m, m->files[f].key));
+  if (l == NIL)
+    l = lease_free_find(m);
   if (l == NIL)
     return NIL;
   lease_free_clear(m, l);
@@ -1983,7 +2022,7 @@ int smbx_lease_open_query(const smbx_lease_mgr *m, uint64_t open,
 /* The lease pool with its deadlines and free bits, and the file table. */
 static uint64_t lease_pool_bytes(const smbx_lease_mgr *m)
 {
-  return (uint64_t)m->lease_slots * (sizeof(lease) + sizeof(uint64_t)) +
+  return (uint64_t)m->s.max_leases * (sizeof(lease) + sizeof(uint64_t)) +
          (lease_free_len(m) + lease_free_words_len(m)) * sizeof(uint64_t) +
          (uint64_t)m->file_buckets * 2 * sizeof(lfile);
 }
@@ -2144,12 +2183,12 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
       FAIL("free-lease summary bit disagrees with its word");
     for (; bits; bits &= bits - 1) {
       uint32_t l = (uint32_t)(w * 64 + lowest_bit(bits));
-      if (l >= m->lease_slots || (m->leases[l].flags & LF_LIVE))
+      if (l >= m->s.max_leases || (m->leases[l].flags & LF_LIVE))
         FAIL("free-lease bit on a live or missing entry");
       nfree++;
     }
   }
-  if (nfree != m->lease_slots - m->n_leases)
+  if (nfree != m->s.max_leases - m->n_leases)
     FAIL("free-lease bits do not count the free entries");
   if (!saturated && spill != steps)
     FAIL("file table spill counts disagree with the files' places");

@@ -1736,7 +1736,7 @@ static void itab_full_load_run(uint64_t home_mask, bool expect_rehash)
   tset ts = {obj, home_mask, 0};
   smbx__itab t;
   assert_int_equal(smbx__itab_init(&t, smbx_allocator_default(), obj,
-                                   sizeof(tkey), 0, 20, N, N, tset_rehash, &ts),
+                                   sizeof(tkey), 0, 20, N, tset_rehash, &ts),
                    0);
   assert_int_equal(smbx__itab_bytes(&t), 1024 * sizeof(uint32_t));
   assert_int_equal(t.dist_max, 15); /* 10 index bits, 22 spare */
