@@ -8,6 +8,9 @@
  *   - grant: CREATE of a new random key on a random leased file (begin,
  *     finish granting R beside the holder's RH) and its CLOSE (the lease
  *     is created and deleted: table insert and removal included);
+ *   - newfile: CREATE of a file the manager does not know yet with a new
+ *     key, and its CLOSE (file and lease created and dropped), the open
+ *     the lease placement must keep cheap;
  *   - break: a write to a random leased file breaks its RH lease
  *     (notification queued), the event is drained and the holder acks
  *     NONE; the lease is re-armed outside the timing.
@@ -198,6 +201,25 @@ static void grant_one(lsrv *s)
     (void)smbx_lease_close(s->m, o, s->now);
 }
 
+static double newfile_run(void *state, uint64_t iters)
+{
+  lsrv *s = state;
+  uint64_t t0 = bench_now_ns();
+  for (uint64_t k = 0; k < iters; k++) {
+    /* file keys past the live files' (0..n-1): a new file each time */
+    uint32_t i = s->n + (uint32_t)(rnd(s) % 1000000000u);
+    uint8_t key[16];
+    uint64_t serial = ++s->serial;
+    memcpy(key, &serial, 8);
+    memset(key + 8, 0xC5, 8);
+    uint64_t o = open_lease(s, i, key, R | H);
+    if (o)
+      (void)smbx_lease_close(s->m, o, s->now);
+  }
+  uint64_t t1 = bench_now_ns();
+  return (double)(t1 - t0) / (double)iters;
+}
+
 static double grant_run(void *state, uint64_t iters)
 {
   lsrv *s = state;
@@ -302,6 +324,9 @@ static const bench_metric lease_server_metrics[] = {
      .setup = lsetup, .teardown = lteardown, .anchor = "anchor.naive_parse",
      .goal = BENCH_LE(20)},
     {.name = "lease_server.grant", .unit = "ns/op", .run = grant_run,
+     .setup = lsetup, .teardown = lteardown, .anchor = "anchor.naive_parse",
+     .goal = BENCH_LE(20)},
+    {.name = "lease_server.newfile", .unit = "ns/op", .run = newfile_run,
      .setup = lsetup, .teardown = lteardown, .anchor = "anchor.naive_parse",
      .goal = BENCH_LE(20)},
     {.name = "lease_server.break", .unit = "ns/op", .run = break_run,
