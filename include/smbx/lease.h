@@ -283,7 +283,8 @@ SMBX_API int smbx_lease_conn_down(smbx_lease_mgr *m, uint64_t conn);
 /** Send a Lease Break Notification: `body` (44 bytes) to `conn` (the
  *  client's oldest live connection seen by the manager, else the newest
  *  open's; any connection of client_guid will do) with MessageId
- *  all-ones, SessionId 0, unsigned (smbx_server_lease_deliver()). */
+ *  all-ones, SessionId 0, unsigned (smbx_server_lease_deliver()). A lease
+ *  belongs to the client, not to an open: `open` and `user` are 0. */
 #define SMBX_LEASE_EV_BREAK 1u
 /** Send an oplock break to `open`'s connection: the host fills the
  *  FileId of `user` into `body` (24 bytes, level at offset 2). */
@@ -301,8 +302,9 @@ typedef struct smbx_lease_event {
   uint64_t conn;          /**< BREAK, OPLOCK_BREAK: where to send it (0
                                never: a lease without a connection breaks
                                at once, leases.md 3.8) */
-  uint64_t open;          /**< OPLOCK_BREAK, READY */
-  uint64_t user;          /**< the open's or waiter's cookie */
+  uint64_t open;          /**< OPLOCK_BREAK, READY; 0 for BREAK */
+  uint64_t user;          /**< OPLOCK_BREAK: the open's cookie; READY: the
+                               waiter's; 0 for BREAK */
   uint8_t client_guid[16];
   uint8_t lease_key[16];  /**< BREAK */
   uint32_t current_state; /**< BREAK: lease state; OPLOCK_BREAK: level */
