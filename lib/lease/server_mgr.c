@@ -343,8 +343,9 @@ static unsigned bit_count(unsigned v)
   return n;
 }
 
-/* Group `choice` (0, 1) of the file with hash h: bits of h other than
- * the file table's (file_home() scales the high half). */
+/* Group `choice` (0, 1) of the file with hash h, scaled from bits 16-47
+ * or 0-31 of h: file_home() is decided by the top bits, so the file's
+ * bucket and its groups fall independently. */
 static uint32_t lease_group_of(const smbx_lease_mgr *m, uint64_t h,
                                unsigned choice)
 {
@@ -480,8 +481,8 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
     smbx_lease_mgr_free(m);
     return err;
   }
-  /* every lease entry free; free lists in index order, so a fresh
-   * manager hands out 0, 1, 2... */
+  /* every lease entry free; the other free lists in index order, so a
+   * fresh manager hands out opens, clients and waiters 0, 1, 2... */
   for (uint32_t l = 0; l < st.max_leases; l++)
     lease_free_set(m, l);
   for (uint32_t i = 0; i < st.max_opens; i++)
