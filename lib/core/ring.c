@@ -93,10 +93,7 @@ int smbx__ring_pop(smbx__ring *r, void *out)
     return SMBX_ERR_NOTFOUND;
   if (out)
     memcpy(out, r->buf + r->head * r->elem, r->elem);
-  r->head++;
-  if (r->head == r->cap)
-    r->head = 0;
-  r->len--;
+  smbx__ring_drop_front(r);
   return 0;
 }
 

@@ -105,6 +105,14 @@ static inline void *smbx__ring_push_slot(smbx__ring *r)
   return r->buf + slot * r->elem;
 }
 
+/* Removes the front element of a ring that has one (inline: an event
+ * queue drops each event it has read in place). */
+static inline void smbx__ring_drop_front(smbx__ring *r)
+{
+  r->head = r->head + 1 == r->cap ? 0 : r->head + 1;
+  r->len--;
+}
+
 /* Peek at the front / back element; NULL when empty. */
 static inline void *smbx__ring_front(const smbx__ring *r)
 {

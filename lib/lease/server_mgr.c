@@ -24,6 +24,7 @@
 #include <smbx/lease.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/hash.h"
 #include "core/ring.h"
 #include "core/time.h"
@@ -789,22 +790,12 @@ static uint8_t oplock_level_of(uint8_t state)
   return state & R ? SMBX_SMB2_OPLOCK_LEVEL_II : SMBX_SMB2_OPLOCK_LEVEL_NONE;
 }
 
-int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
+/* Event e (full size) from q, an event other than a lease break: from
+ * zero. */
+static void event_fill_other(smbx_lease_event *e, const qev *q)
 {
-  if (!m || !ev || ev->struct_size < sizeof(size_t))
-    return SMBX_ERR_INVAL;
-  const qev *q = smbx__ring_front(&m->evq);
-  if (!q)
-    return 0;
-  /* a caller built against this header is filled in place; an older,
-   * shorter struct gets its prefix from a local copy */
-  smbx_lease_event local;
-  size_t ss = ev->struct_size;
-  smbx_lease_event *e = ss >= sizeof local ? ev : &local;
-  /* a lease break writes every field (no zeroing first), the others
-   * start from zero */
-  if (q->type != SMBX_LEASE_EV_BREAK)
-    memset(e, 0, sizeof *e);
+  size_t ss = e->struct_size;
+  memset(e, 0, sizeof *e);
   e->struct_size = ss;
   e->type = q->type;
   e->flags = q->flags;
@@ -812,23 +803,7 @@ int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
   e->open = q->open;
   e->user = q->user;
   memcpy(e->client_guid, q->guid, 16);
-  if (q->type == SMBX_LEASE_EV_BREAK) {
-    memcpy(e->lease_key, q->key, 16);
-    e->current_state = q->cur;
-    e->new_state = q->next;
-    e->new_epoch = q->epoch;
-    e->reserved = 0;
-    smbx_smb2_lease_break_notify n = {.new_epoch = q->epoch,
-                                      .flags = q->flags,
-                                      .current_state = q->cur,
-                                      .new_state = q->next};
-    memcpy(n.lease_key, q->key, 16);
-    /* the body alone: the host writes its own header */
-    smbx__wr w = smbx__wr_make(e->body, sizeof e->body);
-    smbx__smb2_put_lease_break_notify(&w, &n);
-    e->body_len = w.bad ? 0 : (uint16_t)w.off;
-    memset(e->body + e->body_len, 0, sizeof e->body - e->body_len);
-  } else if (q->type == SMBX_LEASE_EV_OPLOCK_BREAK) {
+  if (q->type == SMBX_LEASE_EV_OPLOCK_BREAK) {
     e->current_state = oplock_level_of((uint8_t)q->cur);
     e->new_state = oplock_level_of((uint8_t)q->next);
     smbx_smb2_oplock_break ob;
@@ -838,9 +813,61 @@ int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
     smbx__smb2_put_oplock_break(&w, &ob);
     e->body_len = w.bad ? 0 : (uint16_t)w.off;
   }
-  (void)smbx__ring_pop(&m->evq, NULL);
-  if (e == &local)
-    memcpy(ev, &local, ss);
+}
+
+/* Event e (full size) from q. A lease break, the one the steady state
+ * sees, writes every field (no zeroing first) and its body in place. */
+static inline void event_fill(smbx_lease_event *e, const qev *q)
+{
+  if (q->type != SMBX_LEASE_EV_BREAK) {
+    event_fill_other(e, q);
+    return;
+  }
+  e->type = SMBX_LEASE_EV_BREAK;
+  e->flags = q->flags;
+  e->conn = q->conn;
+  e->open = 0; /* a lease belongs to the client, not to an open */
+  e->user = 0;
+  memcpy(e->client_guid, q->guid, 16);
+  memcpy(e->lease_key, q->key, 16);
+  e->current_state = q->cur;
+  e->new_state = q->next;
+  e->new_epoch = q->epoch;
+  e->body_len = SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN;
+  e->reserved = 0;
+  /* the body alone: the host writes its own header */
+  smbx_smb2_lease_break_notify n = {.new_epoch = q->epoch,
+                                    .flags = q->flags,
+                                    .current_state = q->cur,
+                                    .new_state = q->next};
+  memcpy(n.lease_key, q->key, 16);
+  smbx__smb2_put_lease_break_notify(e->body, &n);
+  memset(e->body + SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN, 0,
+         sizeof e->body - SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN);
+}
+
+/* A caller built against an older, shorter struct gets the prefix of a
+ * full one (out of line: the steady state fills in place). */
+static SMBX__COLD void event_fill_short(smbx_lease_event *ev, const qev *q)
+{
+  smbx_lease_event local;
+  local.struct_size = ev->struct_size;
+  event_fill(&local, q);
+  memcpy(ev, &local, ev->struct_size);
+}
+
+int smbx_lease_next_event(smbx_lease_mgr *m, smbx_lease_event *ev)
+{
+  if (!m || !ev || ev->struct_size < sizeof(size_t))
+    return SMBX_ERR_INVAL;
+  const qev *q = smbx__ring_front(&m->evq);
+  if (!q)
+    return 0;
+  if (ev->struct_size >= sizeof *ev)
+    event_fill(ev, q);
+  else
+    event_fill_short(ev, q);
+  smbx__ring_drop_front(&m->evq);
   return 1;
 }
 

@@ -216,25 +216,10 @@ smbx_ssize smbx_smb2_encode_lease_break_notify(
     return rc;
   smbx__wr w = smbx__wr_make(buf, cap);
   smbx__smb2_put_hdr(&w, h, SMBX_SMB2_OPLOCK_BREAK);
-  smbx__smb2_put_lease_break_notify(&w, in);
+  uint8_t *body = smbx__wr_take(&w, SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN);
+  if (body)
+    smbx__smb2_put_lease_break_notify(body, in);
   return smbx__smb2_enc_done(&w);
-}
-
-void smbx__smb2_put_lease_break_notify(smbx__wr *w,
-                                       const smbx_smb2_lease_break_notify *in)
-{
-  uint8_t *q = smbx__wr_take(w, 44);
-  if (!q)
-    return;
-  smbx__put_le16(q, 44);
-  smbx__put_le16(q + 2, in->new_epoch);
-  smbx__put_le32(q + 4, in->flags);
-  memcpy(q + 8, in->lease_key, 16);
-  smbx__put_le32(q + 24, in->current_state);
-  smbx__put_le32(q + 28, in->new_state);
-  smbx__put_le32(q + 32, in->break_reason);
-  smbx__put_le32(q + 36, in->access_mask_hint);
-  smbx__put_le32(q + 40, in->share_mask_hint);
 }
 
 int smbx_smb2_decode_lease_break_ack(const uint8_t *pdu, size_t len,

@@ -104,8 +104,23 @@ void smbx__smb2_put_hdr(smbx__wr *w, const smbx_smb2_hdr *h, uint16_t cmd);
  * break notification (44 bytes) and an oplock break (24): the encoders
  * write them after the header, the server lease manager alone into its
  * events. */
-void smbx__smb2_put_lease_break_notify(smbx__wr *w,
-                                       const smbx_smb2_lease_break_notify *in);
+#define SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN 44u
+/* The lease break body at q (44 bytes the caller has): fixed offsets
+ * (2.2.23.2), inline so the lease manager's event fill is plain stores. */
+static inline void smbx__smb2_put_lease_break_notify(
+    uint8_t q[SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN],
+    const smbx_smb2_lease_break_notify *in)
+{
+  smbx__put_le16(q, SMBX__SMB2_LEASE_BREAK_NOTIFY_LEN);
+  smbx__put_le16(q + 2, in->new_epoch);
+  smbx__put_le32(q + 4, in->flags);
+  memcpy(q + 8, in->lease_key, 16);
+  smbx__put_le32(q + 24, in->current_state);
+  smbx__put_le32(q + 28, in->new_state);
+  smbx__put_le32(q + 32, in->break_reason);
+  smbx__put_le32(q + 36, in->access_mask_hint);
+  smbx__put_le32(q + 40, in->share_mask_hint);
+}
 void smbx__smb2_put_oplock_break(smbx__wr *w,
                                  const smbx_smb2_oplock_break *in);
 
