@@ -81,6 +81,38 @@ static inline void smbx__itab_prefetch(const smbx__itab *t, uint64_t h)
 /* Index of the object with key (hash h), or UINT32_MAX. */
 uint32_t smbx__itab_find(const smbx__itab *t, const void *key, uint64_t h);
 
+/* A probe for hash h: smbx__itab_probe_next() yields, in probe order,
+ * each object whose slot tag matches (the candidates whose key the caller
+ * compares, in place or through what the object names), then UINT32_MAX.
+ * A slot whose tag differs is passed without touching its object. */
+typedef struct smbx__itab_probe {
+  size_t i; /* the next slot */
+  uint32_t tag;
+} smbx__itab_probe;
+
+static inline smbx__itab_probe smbx__itab_probe_start(const smbx__itab *t,
+                                                      uint64_t h)
+{
+  smbx__itab_probe p = {(size_t)h & t->mask, (uint32_t)(h >> 32) & t->tag_mask};
+  return p;
+}
+
+static inline uint32_t smbx__itab_probe_next(const smbx__itab *t,
+                                             smbx__itab_probe *p)
+{
+  if (!t->slots)
+    return UINT32_MAX;
+  /* at least one slot stays empty (max_len < slots), so the probe ends */
+  for (;;) {
+    uint32_t v = t->slots[p->i];
+    if (v == 0)
+      return UINT32_MAX;
+    p->i = (p->i + 1) & t->mask;
+    if ((v & t->tag_mask) == p->tag)
+      return (v & t->idx_mask) - 1;
+  }
+}
+
 /* smbx__itab_find inlined into a caller that passes the table's key_len
  * as a constant, so the probe and the key compare compile to straight
  * loads. */
@@ -88,21 +120,12 @@ static inline uint32_t smbx__itab_find_len(const smbx__itab *t,
                                            const void *key, size_t key_len,
                                            uint64_t h)
 {
-  if (!t->slots)
-    return UINT32_MAX;
-  uint32_t tag = (uint32_t)(h >> 32) & t->tag_mask;
-  /* at least one slot stays empty (max_len < slots), so the probe ends;
-   * a slot whose tag differs is passed without touching its object */
-  for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
-    uint32_t v = t->slots[i];
-    if (v == 0)
-      return UINT32_MAX;
-    uint32_t idx = (v & t->idx_mask) - 1;
-    if ((v & t->tag_mask) == tag &&
-        memcmp(t->base + (size_t)idx * t->stride + t->key_off, key,
+  smbx__itab_probe p = smbx__itab_probe_start(t, h);
+  for (uint32_t idx; (idx = smbx__itab_probe_next(t, &p)) != UINT32_MAX;)
+    if (memcmp(t->base + (size_t)idx * t->stride + t->key_off, key,
                key_len) == 0)
       return idx;
-  }
+  return UINT32_MAX;
 }
 /* Adds object idx (its key already stored, hash h). 0; SMBX_ERR_LIMIT when
  * full. */

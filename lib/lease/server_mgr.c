@@ -499,11 +499,6 @@ int smbx_lease_mgr_new(smbx_lease_mgr **out, const smbx_lease_settings *s,
 
 /* ---- clients and files ---------------------------------------------------- */
 
-static uint32_t client_find(const smbx_lease_mgr *m, const uint8_t guid[16])
-{
-  return smbx__itab_find_len(&m->client_tab, guid, 16, client_hash(m, guid));
-}
-
 static uint32_t client_ref(smbx_lease_mgr *m, const uint8_t guid[16])
 {
   uint64_t h = client_hash(m, guid);
@@ -1047,14 +1042,22 @@ static uint32_t lease_find(const smbx_lease_mgr *m, uint32_t client,
   return smbx__itab_find_len(&m->lease_tab, k, sizeof k, h);
 }
 
-/* The lease of (ClientGuid, key), NIL when either is unknown. */
+/* The lease of (ClientGuid, key), NIL when none. The table's candidates
+ * are told apart by their key and their client's GUID (a keyed lease
+ * holds a reference on its client; live clients' GUIDs differ), so the
+ * client is not looked up first. */
 static uint32_t lease_lookup(const smbx_lease_mgr *m, const uint8_t guid[16],
                              const uint8_t key[16])
 {
-  uint64_t h = lease_hash(m, guid, key);
-  smbx__itab_prefetch(&m->lease_tab, h);
-  uint32_t c = client_find(m, guid);
-  return c == NIL ? NIL : lease_find(m, c, key, h);
+  smbx__itab_probe p =
+      smbx__itab_probe_start(&m->lease_tab, lease_hash(m, guid, key));
+  for (uint32_t l; (l = smbx__itab_probe_next(&m->lease_tab, &p)) != NIL;) {
+    const lease *ls = &m->leases[l];
+    if (memcmp(ls->key, key, 16) == 0 &&
+        memcmp(m->clients[ls->client].guid, guid, 16) == 0)
+      return l;
+  }
+  return NIL;
 }
 
 /* A new lease of file f: in the one of f's two groups with more free
@@ -1986,39 +1989,61 @@ int smbx_lease_handle_expiry(smbx_lease_mgr *m, uint64_t now_ns)
 
 /* ---- queries -------------------------------------------------------------- */
 
-static void fill_info(const smbx_lease_mgr *m, uint32_t l, smbx_lease_info *in)
+/* Info r (full size) of lease l, or of none (NIL): every field written,
+ * no zeroing first. */
+static inline void info_fill(const smbx_lease_mgr *m, uint32_t l,
+                             smbx_lease_info *r)
 {
-  /* in place for a full-size struct, else through a local copy */
-  smbx_lease_info local;
-  size_t ss = in->struct_size;
-  smbx_lease_info *r = ss >= sizeof local ? in : &local;
-  memset(r, 0, sizeof *r);
-  r->struct_size = ss;
-  if (l != NIL) {
-    const lease *ls = &m->leases[l];
-    r->state = ls->state;
-    r->breaking_to = ls->breaking ? ls->offered : ls->state;
-    r->required = ls->breaking ? ls->required : ls->state;
-    r->opens = ls->nopens;
-    r->epoch = ls->epoch;
-    r->breaking = ls->breaking != 0;
-    r->version = ls->version;
-    r->is_dir = (ls->flags & LF_DIR) != 0;
-    r->has_parent = (ls->flags & LF_PARENT) != 0;
-    r->deadline = ls->breaking ? m->deadlines[l] : SMBX__NO_DEADLINE;
-    if (ls->flags & LF_PARENT) {
-      r->file_key[0] = m->files[ls->file].key[0];
-      r->file_key[1] = m->files[ls->file].key[1];
-      memcpy(r->parent_lease_key, ls->parent_key, 16);
-    } else {
-      r->file_key[0] = ls->file_key[0];
-      r->file_key[1] = ls->file_key[1];
-    }
-  } else {
+  memset(r->reserved, 0, sizeof r->reserved);
+  if (l == NIL) {
+    r->state = r->breaking_to = r->required = r->opens = 0;
+    r->epoch = 0;
+    r->breaking = r->version = r->is_dir = r->has_parent = 0;
     r->deadline = SMBX__NO_DEADLINE;
+    r->file_key[0] = r->file_key[1] = 0;
+    memset(r->parent_lease_key, 0, 16);
+    return;
   }
-  if (r == &local)
-    memcpy(in, &local, ss);
+  const lease *ls = &m->leases[l];
+  r->state = ls->state;
+  r->breaking_to = ls->breaking ? ls->offered : ls->state;
+  r->required = ls->breaking ? ls->required : ls->state;
+  r->opens = ls->nopens;
+  r->epoch = ls->epoch;
+  r->breaking = ls->breaking != 0;
+  r->version = ls->version;
+  r->is_dir = (ls->flags & LF_DIR) != 0;
+  r->has_parent = (ls->flags & LF_PARENT) != 0;
+  r->deadline = ls->breaking ? m->deadlines[l] : SMBX__NO_DEADLINE;
+  if (ls->flags & LF_PARENT) {
+    r->file_key[0] = m->files[ls->file].key[0];
+    r->file_key[1] = m->files[ls->file].key[1];
+    memcpy(r->parent_lease_key, ls->parent_key, 16);
+  } else {
+    r->file_key[0] = ls->file_key[0];
+    r->file_key[1] = ls->file_key[1];
+    memset(r->parent_lease_key, 0, 16);
+  }
+}
+
+/* A caller built against an older, shorter struct gets the prefix of a
+ * full one (out of line: queries fill in place). */
+static SMBX__COLD void info_fill_short(const smbx_lease_mgr *m, uint32_t l,
+                                       smbx_lease_info *in)
+{
+  smbx_lease_info local;
+  local.struct_size = in->struct_size;
+  info_fill(m, l, &local);
+  memcpy(in, &local, in->struct_size);
+}
+
+static inline void fill_info(const smbx_lease_mgr *m, uint32_t l,
+                             smbx_lease_info *in)
+{
+  if (in->struct_size >= sizeof *in)
+    info_fill(m, l, in);
+  else
+    info_fill_short(m, l, in);
 }
 
 int smbx_lease_query(const smbx_lease_mgr *m, const uint8_t client_guid[16],
