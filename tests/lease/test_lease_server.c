@@ -2201,6 +2201,42 @@ static void lease_break_event_overwrites_every_field(void **st)
   fx_free(f);
 }
 
+/* A lookup tells two clients' leases of one key apart by the client's
+ * GUID (the client is not looked up first) and finds none for an unknown
+ * GUID; a query writes every field of the caller's info, with a lease and
+ * for an open without one. */
+static void lease_query_by_guid_writes_every_field(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R}, NULL);
+  open_now(f, &(oa){.guid = GB, .file = F2, .version = 2, .key = 1,
+                    .state = R | H}, NULL);
+  uint64_t op;
+  open_now(f, &(oa){.file = D1}, &op);
+  smbx_lease_info a = info(f, GA, 1), b = info(f, GB, 1), junk;
+  assert_int_equal(a.file_key[1], F1[1]);
+  assert_int_equal(a.state, R);
+  assert_int_equal(b.file_key[1], F2[1]);
+  assert_int_equal(b.state, R | H);
+  uint8_t k1[16];
+  key16(k1, 1);
+  memset(&junk, 0xAA, sizeof junk);
+  junk.struct_size = sizeof junk;
+  assert_int_equal(smbx_lease_query(f->m, GB, k1, &junk), 0);
+  assert_memory_equal(&junk, &b, sizeof b);
+  assert_int_equal(smbx_lease_query(f->m, GC, k1, &junk), SMBX_ERR_NOTFOUND);
+  smbx_lease_info none;
+  memset(&none, 0, sizeof none);
+  none.struct_size = sizeof none;
+  none.deadline = UINT64_MAX;
+  memset(&junk, 0xAA, sizeof junk);
+  junk.struct_size = sizeof junk;
+  assert_int_equal(smbx_lease_open_query(f->m, op, &junk), 0);
+  assert_memory_equal(&junk, &none, sizeof none);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -2260,6 +2296,7 @@ int main(void)
       cmocka_unit_test(lease_oplock_flag_follows_the_oplocks),
       cmocka_unit_test(lease_file_sum_takes_every_raise),
       cmocka_unit_test(lease_break_event_overwrites_every_field),
+      cmocka_unit_test(lease_query_by_guid_writes_every_field),
       cmocka_unit_test(lease_pool_limit_and_reuse),
       cmocka_unit_test(lease_connless_breaks_at_once_beside_a_live_client_conn),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
