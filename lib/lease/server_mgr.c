@@ -568,9 +568,10 @@ static bool file_key_eq(const lfile *fl, const uint64_t key[2])
   return (fl->flags & FF_LIVE) && fl->key[0] == key[0] && fl->key[1] == key[1];
 }
 
-/* The file with key (hash h), or NIL. */
-static uint32_t file_lookup(const smbx_lease_mgr *m, const uint64_t key[2],
-                            uint64_t h)
+/* The file with key (hash h), or NIL (inline: a change finds its file
+ * without a call, from the home bucket it just prefetched). */
+static inline uint32_t file_lookup(const smbx_lease_mgr *m,
+                                   const uint64_t key[2], uint64_t h)
 {
   uint32_t b = file_home(m, h);
   for (uint32_t n = 0; n < m->file_buckets; n++) {
@@ -2240,8 +2241,9 @@ int smbx__lease_check(const smbx_lease_mgr *m, const char **why)
       FAIL("free-lease summary bit disagrees with its word");
     for (; bits; bits &= bits - 1) {
       uint32_t l = (uint32_t)(w * 64 + lowest_bit(bits));
-      if (l >= m->s.max_leases || (m->leases[l].flags & LF_LIVE))
-        FAIL("free-lease bit on a live or missing entry");
+      /* a free entry's flags are 0: an ack hint naming it is refused */
+      if (l >= m->s.max_leases || m->leases[l].flags)
+        FAIL("free-lease bit on a live, flagged or missing entry");
       nfree++;
     }
   }
