@@ -67,8 +67,8 @@ static void key16(uint8_t k[16], uint8_t v)
   memset(k, v, 16);
 }
 
-static fx *fx_new_sized(uint32_t flags, uint32_t max_leases,
-                        uint32_t max_files)
+static fx *fx_new_limits(uint32_t flags, uint32_t max_leases,
+                         uint32_t max_files, uint32_t max_opens)
 {
   fx *f = test_calloc(1, sizeof *f);
   test_alloc_init(&f->ta);
@@ -76,7 +76,7 @@ static fx *fx_new_sized(uint32_t flags, uint32_t max_leases,
   assert_int_equal(smbx_lease_settings_default(&s, sizeof s), 0);
   s.flags = flags;
   s.max_leases = max_leases;
-  s.max_opens = 256;
+  s.max_opens = max_opens;
   s.max_files = max_files;
   s.max_clients = 8;
   s.max_waiters = 16;
@@ -86,6 +86,12 @@ static fx *fx_new_sized(uint32_t flags, uint32_t max_leases,
   f->flags = flags;
   f->now = 1000 * S;
   return f;
+}
+
+static fx *fx_new_sized(uint32_t flags, uint32_t max_leases,
+                        uint32_t max_files)
+{
+  return fx_new_limits(flags, max_leases, max_files, 256);
 }
 
 static fx *fx_new(uint32_t flags)
@@ -2237,6 +2243,288 @@ static void lease_query_by_guid_writes_every_field(void **st)
   fx_free(f);
 }
 
+/* ---- lease placement and the connection-less flag (review of the group
+ * placement) ------------------------------------------------------------- */
+
+/* Answers every queued lease break with the state it offers. */
+static void ack_all_breaks(fx *f)
+{
+  smbx_lease_event e;
+  while (next(f, &e) == 1) {
+    assert_int_equal(e.type, SMBX_LEASE_EV_BREAK);
+    if (!(e.flags & ACK))
+      continue;
+    smbx_smb2_lease_break_ack a, r;
+    memset(&a, 0, sizeof a);
+    memcpy(a.lease_key, e.lease_key, 16);
+    a.lease_state = e.new_state;
+    uint32_t status = 1;
+    assert_int_equal(
+        smbx_lease_ack(f->m, e.client_guid, &a, f->now, &r, &status), 0);
+    assert_int_equal(status, SMBX_STATUS_SUCCESS);
+  }
+}
+
+static uint32_t live_leases(fx *f)
+{
+  smbx_lease_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  assert_int_equal(smbx_lease_get_stats(f->m, &s), 0);
+  return s.leases;
+}
+
+/* Pools whose size is not a multiple of the 4-entry group or of the
+ * 64-entry free word (1 and 3 have no group at all, 5 and 65 entries
+ * outside every group, 64 groups ending a word): all max_leases entries
+ * are granted, one more open gets none, and a fill, a break of every
+ * lease, a close of every other open and a refill keep the free bits
+ * exact (smbx__lease_check after each step). */
+static void lease_pool_odd_sizes_fill_break_and_refill(void **st)
+{
+  (void)st;
+  static const uint32_t sizes[] = {1, 3, 4, 5, 63, 64, 65, 130};
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    uint32_t n = sizes[k], nf = n / 2 + 1;
+    fx *f = fx_new_sized(0, n, nf + 1);
+    uint64_t o[131], fk[66][2], spare;
+    for (uint32_t i = 0; i < nf; i++) {
+      fk[i][0] = 0xB0B;
+      fk[i][1] = i;
+    }
+    /* two clients, so a key byte names a lease n times over */
+    for (uint32_t i = 0; i < n; i++) {
+      smbx_lease_grant g = open_now(
+          f, &(oa){.guid = i & 1 ? GB : GA, .file = fk[i % nf], .version = 2,
+                   .key = (uint8_t)(i / 2 + 1), .state = R | H},
+          &o[i]);
+      assert_int_equal(g.has_lease, 1);
+      assert_int_equal(g.lease.state, R | H);
+      assert_lease_structure(f);
+    }
+    assert_int_equal(live_leases(f), n);
+    smbx_lease_grant g = open_now(
+        f, &(oa){.guid = GC, .file = fk[0], .version = 2, .key = 1,
+                 .state = R | H},
+        &spare);
+    assert_int_equal(g.has_lease, 0);
+    assert_lease_structure(f);
+    for (uint32_t i = 0; i < nf; i++) {
+      assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, fk[i], NULL, 0), 0);
+      ack_all_breaks(f);
+      assert_lease_structure(f);
+    }
+    for (uint32_t i = 0; i < n; i += 2) {
+      assert_int_equal(smbx_lease_close(f->m, o[i], f->now), 0);
+      assert_lease_structure(f);
+    }
+    assert_int_equal(live_leases(f), n / 2);
+    for (uint32_t i = 0; i < n; i += 2) {
+      g = open_now(f, &(oa){.guid = GC, .file = fk[i % nf], .version = 2,
+                            .key = (uint8_t)(i + 1), .state = R},
+                   &o[i]);
+      assert_int_equal(g.has_lease, 1);
+      assert_lease_structure(f);
+    }
+    assert_int_equal(live_leases(f), n);
+    assert_int_equal(smbx_lease_close(f->m, spare, f->now), 0);
+    for (uint32_t i = 0; i < n; i++)
+      assert_int_equal(smbx_lease_close(f->m, o[i], f->now), 0);
+    assert_lease_structure(f);
+    assert_int_equal(live_leases(f), 0);
+    fx_free(f);
+  }
+}
+
+/* One open of file {0x516, i} with lease key i (GA, conn 1). */
+static bool open_keyed(fx *f, uint32_t i, uint64_t *o)
+{
+  const uint64_t file[2] = {0x516, i};
+  smbx_lease_open_req q =
+      mkreq(&(oa){.file = file, .version = 2, .key = 0x5A, .state = R});
+  memcpy(q.lease.key, &i, sizeof i);
+  uint32_t status = 1;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, o, &status), 0);
+  assert_int_equal(status, SMBX_STATUS_SUCCESS);
+  return finish(f, *o).has_lease;
+}
+
+/* A pool of more than 4096 entries has two words of free-word summary
+ * bits. Entries past the last whole group are reached only by the search
+ * for any free entry, which goes on from where the last one ended: the
+ * first fill leaves it at the second word (the tail entries are taken
+ * there once the first word is full), the refill must wrap back to the
+ * first. Every entry is granted both times. */
+static void lease_pool_search_wraps_past_the_last_summary_word(void **st)
+{
+  (void)st;
+  enum { N = 4096 + 2 * 64 + 5 };
+  fx *f = fx_new_limits(0, N, N + 1, N + 1);
+  static uint64_t o[N];
+  for (int round = 0; round < 2; round++) {
+    for (uint32_t i = 0; i < N; i++) {
+      assert_true(open_keyed(f, i, &o[i]));
+      if (i % 512 == 0)
+        assert_lease_structure(f);
+    }
+    assert_lease_structure(f);
+    assert_int_equal(live_leases(f), N);
+    uint64_t extra;
+    assert_false(open_keyed(f, N, &extra));
+    assert_int_equal(smbx_lease_close(f->m, extra, f->now), 0);
+    for (uint32_t i = 0; i < N; i++)
+      assert_int_equal(smbx_lease_close(f->m, o[i], f->now), 0);
+    assert_lease_structure(f);
+    assert_int_equal(live_leases(f), 0);
+  }
+  fx_free(f);
+}
+
+/* Open through no connection (the host's own open). */
+static smbx_lease_grant open_connless(fx *f, const oa *a, uint64_t *open)
+{
+  smbx_lease_open_req q = mkreq(a);
+  q.conn = 0;
+  uint32_t status = 1;
+  assert_int_equal(smbx_lease_open_begin(f->m, &q, f->now, open, &status), 0);
+  assert_int_equal(status, SMBX_STATUS_SUCCESS);
+  return finish(f, *open);
+}
+
+/* leases.md 3.8 counts the connections of all of a lease's opens: an open
+ * without one joining a lease leaves it notified; with the client's
+ * oldest connection down (conn_down of one of the lease's two
+ * connections) the break goes to the other; with both down it takes
+ * effect at once, even after an open without a connection raises it. */
+static void lease_connless_counts_every_open_of_the_lease(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t o;
+  open_now(f, &(oa){.conn = 11, .version = 2, .key = 1, .state = R | H},
+           NULL);
+  assert_int_equal(open_connless(f, &(oa){.version = 2, .key = 1,
+                                          .state = R | H},
+                                 &o)
+                       .lease.state,
+                   R | H);
+  assert_lease_structure(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  assert_int_equal(expect_break(f, 1, R | H, 0, ACK, 2).conn, 11);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_SUCCESS);
+
+  /* a second connection's open raises it again; the first goes down */
+  open_now(f, &(oa){.conn = 12, .version = 2, .key = 1, .state = R | H},
+           NULL);
+  assert_int_equal(smbx_lease_conn_down(f->m, 11), 0);
+  assert_lease_structure(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  assert_int_equal(expect_break(f, 1, R | H, 0, ACK, 4).conn, 12);
+  assert_int_equal(ack(f, GA, 1, 0, NULL), SMBX_STATUS_SUCCESS);
+
+  /* both down, the client's open of F2 through 13 is its connection;
+   * an open without a connection raises the lease */
+  assert_int_equal(smbx_lease_conn_down(f->m, 12), 0);
+  assert_lease_structure(f);
+  open_now(f, &(oa){.conn = 13, .file = F2, .version = 2, .key = 2,
+                    .state = R},
+           NULL);
+  assert_int_equal(open_connless(f, &(oa){.version = 2, .key = 1,
+                                          .state = R | H},
+                                 &o)
+                       .lease.state,
+                   R | H);
+  assert_lease_structure(f);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, 0, F1, NULL, 0), 0);
+  no_event(f);
+  assert_int_equal(info(f, GA, 1).state, 0);
+  assert_int_equal(info(f, GA, 1).breaking, 0);
+  fx_free(f);
+}
+
+/* An oplock is a lease of one open: granted to an open without a
+ * connection, or kept after its connection went down, it breaks at once
+ * (3.8) and its contender does not wait. */
+static void lease_oplock_without_a_connection_breaks_at_once(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t own, down, b;
+  assert_int_equal(open_connless(f, &(oa){.level = SMBX_SMB2_OPLOCK_LEVEL_BATCH},
+                                 &own)
+                       .oplock_level,
+                   SMBX_SMB2_OPLOCK_LEVEL_BATCH);
+  assert_lease_structure(f);
+  assert_int_equal(
+      open_now(f, &(oa){.conn = 5, .file = F2,
+                        .level = SMBX_SMB2_OPLOCK_LEVEL_BATCH},
+               &down)
+          .oplock_level,
+      SMBX_SMB2_OPLOCK_LEVEL_BATCH);
+  assert_int_equal(smbx_lease_conn_down(f->m, 5), 0);
+  assert_lease_structure(f);
+  static const uint64_t *const files[2] = {F1, F2};
+  const uint64_t handles[2] = {own, down};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(
+        begin(f, &(oa){.guid = GB, .file = files[i], .access = ACC_RW}, &b),
+        0);
+    finish(f, b);
+    no_event(f);
+    smbx_lease_info in;
+    memset(&in, 0, sizeof in);
+    in.struct_size = sizeof in;
+    assert_int_equal(smbx_lease_open_query(f->m, handles[i], &in), 0);
+    assert_int_equal(in.state, R);
+    assert_int_equal(in.breaking, 0);
+    assert_lease_structure(f);
+  }
+  fx_free(f);
+}
+
+/* conn_down while opens of that connection are still in progress (begun,
+ * waiting for an ack): they have no lease yet, so no lease is looked at
+ * for them (their `ref` names a waiter). The lease one of them then makes
+ * has no connected open and breaks at once. */
+static void lease_conn_down_of_opens_in_progress_touches_no_lease(void **st)
+{
+  (void)st;
+  fx *f = fx_new(0);
+  uint64_t a, b[3];
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, &a);
+  assert_int_equal(begin(f, &(oa){.guid = GB, .conn = 7, .access = ACC_RW,
+                                  .user = 21},
+                         &b[0]),
+                   1);
+  assert_int_equal(begin(f, &(oa){.guid = GB, .conn = 7, .access = ACC_RW,
+                                  .user = 22},
+                         &b[1]),
+                   1);
+  assert_int_equal(begin(f, &(oa){.guid = GB, .conn = 7, .access = ACC_RW,
+                                  .version = 2, .key = 4, .state = R | H,
+                                  .user = 23},
+                         &b[2]),
+                   1);
+  expect_break(f, 1, R | W | H, R | H, ACK, 2);
+  assert_int_equal(smbx_lease_conn_down(f->m, 7), 0);
+  assert_lease_structure(f);
+  assert_int_equal(ack(f, GA, 1, R | H, NULL), SMBX_STATUS_SUCCESS);
+  for (int i = 0; i < 3; i++)
+    expect_ready(f, 21u + (unsigned)i);
+  for (int i = 0; i < 3; i++)
+    finish(f, b[i]);
+  assert_int_equal(info(f, GB, 4).state, R | H);
+  assert_lease_structure(f);
+  /* A's own write breaks GB's lease, which no connected open holds,
+   * while GB has a connection again (its open of F2) */
+  open_now(f, &(oa){.guid = GB, .conn = 8, .file = F2}, NULL);
+  assert_int_equal(change(f, SMBX_LEASE_CHG_DATA, a, F1, NULL, 0), 0);
+  no_event(f);
+  assert_int_equal(info(f, GB, 4).state, 0);
+  assert_int_equal(info(f, GA, 1).state, R | H);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -2299,6 +2587,11 @@ int main(void)
       cmocka_unit_test(lease_query_by_guid_writes_every_field),
       cmocka_unit_test(lease_pool_limit_and_reuse),
       cmocka_unit_test(lease_connless_breaks_at_once_beside_a_live_client_conn),
+      cmocka_unit_test(lease_pool_odd_sizes_fill_break_and_refill),
+      cmocka_unit_test(lease_pool_search_wraps_past_the_last_summary_word),
+      cmocka_unit_test(lease_connless_counts_every_open_of_the_lease),
+      cmocka_unit_test(lease_oplock_without_a_connection_breaks_at_once),
+      cmocka_unit_test(lease_conn_down_of_opens_in_progress_touches_no_lease),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
