@@ -898,9 +898,10 @@ static void timer_append(smbx_lease_mgr *m, uint32_t l, uint64_t now)
   m->ttail = l;
 }
 
-/* cycle: the state the break cycle started from, 0 to stop breaking */
-static void set_breaking(smbx_lease_mgr *m, uint32_t l, uint8_t cycle,
-                         uint64_t now)
+/* cycle: the state the break cycle started from, 0 to stop breaking
+ * (inline: with a constant cycle each caller keeps only its half) */
+static inline void set_breaking(smbx_lease_mgr *m, uint32_t l,
+                                uint8_t cycle, uint64_t now)
 {
   lease *ls = &m->leases[l];
   if (ls->breaking) {
@@ -1817,8 +1818,10 @@ int smbx_lease_cancel(smbx_lease_mgr *m, uint64_t user, uint64_t now_ns)
 /* ---- acks and timeouts ---------------------------------------------------- */
 
 /* The acked state is settled; continue the cycle if conflicts still demand
- * less (leases.md 3.5: one step per notification, same epoch). */
-static void settle(smbx_lease_mgr *m, uint32_t l, uint8_t acked, uint64_t now)
+ * less (leases.md 3.5: one step per notification, same epoch). Inline in
+ * its two acks. */
+static inline void settle(smbx_lease_mgr *m, uint32_t l, uint8_t acked,
+                          uint64_t now)
 {
   lease *ls = &m->leases[l];
   uint8_t required = ls->required & acked;
