@@ -700,7 +700,7 @@ static const lopen *lease_open_with_conn(const smbx_lease_mgr *m, uint32_t l)
   return NULL;
 }
 
-/* Lease l lost an open with a connection: has it one left? */
+/* Lease l lost an open with a connection (a close): has it one left? */
 static void lease_conn_recheck(smbx_lease_mgr *m, uint32_t l)
 {
   if (lease_open_with_conn(m, l))
@@ -1954,13 +1954,25 @@ int smbx_lease_conn_down(smbx_lease_mgr *m, uint64_t conn)
 {
   if (!m)
     return SMBX_ERR_INVAL;
+  /* the leases of the opens losing their connection are marked, then
+   * unmarked where an open still has one: two passes over the opens, not
+   * a walk of the file's opens per open (quadratic in the opens of a
+   * file, each with its own lease) */
+  bool marked = false;
   for (uint32_t o = 0; o < m->s.max_opens; o++) {
     lopen *op = &m->opens[o];
     if (!(op->flags & OF_LIVE) || op->conn != conn)
       continue;
     op->conn = 0;
-    if ((op->flags & OF_DONE) && op->ref != NIL)
-      lease_conn_recheck(m, op->ref);
+    if ((op->flags & OF_DONE) && op->ref != NIL) {
+      m->leases[op->ref].flags |= LF_CONNLESS;
+      marked = true;
+    }
+  }
+  for (uint32_t o = 0; marked && o < m->s.max_opens; o++) {
+    const lopen *op = &m->opens[o];
+    if ((op->flags & OF_DONE) && op->ref != NIL && op->conn)
+      m->leases[op->ref].flags &= (uint8_t)~LF_CONNLESS;
   }
   for (uint32_t c = 0; c < m->s.max_clients; c++)
     if (m->clients[c].refs && m->clients[c].conn == conn)
