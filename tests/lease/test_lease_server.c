@@ -2525,6 +2525,36 @@ static void lease_conn_down_of_opens_in_progress_touches_no_lease(void **st)
   fx_free(f);
 }
 
+/* An open in progress names its waiter, not a lease: with every waiter
+ * slot taken by opens in progress through a live connection and a pool
+ * no larger than the waiter table, the lease that loses its only
+ * connected open in conn_down stays marked as having none, whichever
+ * entry it has. */
+static void lease_conn_down_reads_no_waiter_index_as_a_lease(void **st)
+{
+  (void)st;
+  enum { WAITERS = 16 }; /* fx_new_limits' max_waiters */
+  fx *f = fx_new_limits(0, WAITERS, 64, 256);
+  uint64_t a, l, w[WAITERS];
+  open_now(f, &(oa){.version = 2, .key = 1, .state = R | W | H}, &a);
+  open_now(f, &(oa){.guid = GC, .conn = 9, .file = F2, .version = 2,
+                    .key = 3, .state = R},
+           &l);
+  for (uint32_t i = 0; i < WAITERS; i++)
+    assert_int_equal(begin(f, &(oa){.guid = GB, .conn = 7, .access = ACC_RW,
+                                    .user = 100 + i},
+                           &w[i]),
+                     1);
+  assert_int_equal(smbx_lease_conn_down(f->m, 9), 0);
+  assert_lease_structure(f);
+  for (uint32_t i = 0; i < WAITERS; i++)
+    assert_int_equal(smbx_lease_close(f->m, w[i], f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, l, f->now), 0);
+  assert_int_equal(smbx_lease_close(f->m, a, f->now), 0);
+  assert_lease_structure(f);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest t[] = {
@@ -2592,6 +2622,7 @@ int main(void)
       cmocka_unit_test(lease_connless_counts_every_open_of_the_lease),
       cmocka_unit_test(lease_oplock_without_a_connection_breaks_at_once),
       cmocka_unit_test(lease_conn_down_of_opens_in_progress_touches_no_lease),
+      cmocka_unit_test(lease_conn_down_reads_no_waiter_index_as_a_lease),
       cmocka_unit_test(lease_mgr_new_alloc_failures),
       cmocka_unit_test(lease_limits_and_stale_handles),
       cmocka_unit_test(lease_file_table_fill_and_remove),
