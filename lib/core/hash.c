@@ -45,52 +45,6 @@ uint64_t smbx__hash_bytes(const void *p, size_t len, uint64_t seed)
   return mix(h ^ seed);
 }
 
-/* Odd constants with balanced bits (those of wyhash) keep the seeded words
- * away from zero, where a multiply would lose its other operand. */
-#define FOLD_K0 UINT64_C(0xa0761d6478bd642f)
-#define FOLD_K1 UINT64_C(0xe7037ed1a0b428db)
-#define FOLD_K2 UINT64_C(0x8ebc6af09c88c6e3)
-#define FOLD_K3 UINT64_C(0x589965cc75374cc3)
-
-#if defined(__SIZEOF_INT128__)
-__extension__ typedef unsigned __int128 fold_u128;
-#endif
-
-/* a * b as a 128-bit product, its halves xored: the high half carries the
- * mixing of every bit of both operands down to the low bits. */
-static uint64_t fold_mul(uint64_t a, uint64_t b)
-{
-#if defined(__SIZEOF_INT128__)
-  fold_u128 p = (fold_u128)a * b;
-  return (uint64_t)p ^ (uint64_t)(p >> 64);
-#else
-  uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
-  uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-  uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
-  uint64_t lo = (mid << 32) | (uint32_t)ll;
-  uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
-  return lo ^ hi;
-#endif
-}
-
-uint64_t smbx__hash_16(const uint8_t k[16], uint64_t seed)
-{
-  uint64_t h = fold_mul(smbx__get_le64(k) ^ seed ^ FOLD_K0,
-                        smbx__get_le64(k + 8) ^ seed ^ FOLD_K1);
-  return fold_mul(h ^ FOLD_K2, seed ^ FOLD_K3);
-}
-
-uint64_t smbx__hash_32(const uint8_t a[16], const uint8_t b[16],
-                       uint64_t seed)
-{
-  /* the two halves multiply independently (in parallel on the CPU) */
-  uint64_t x = fold_mul(smbx__get_le64(a) ^ seed ^ FOLD_K0,
-                        smbx__get_le64(a + 8) ^ seed ^ FOLD_K1);
-  uint64_t y = fold_mul(smbx__get_le64(b) ^ seed ^ FOLD_K2,
-                        smbx__get_le64(b + 8) ^ seed ^ FOLD_K3);
-  return fold_mul(x ^ FOLD_K1, y ^ seed ^ FOLD_K2);
-}
-
 size_t smbx__hash_max_len(size_t cap)
 {
   if (cap < 2)

@@ -1050,8 +1050,9 @@ static uint32_t lease_find(const smbx_lease_mgr *m, uint32_t client,
  * are told apart by their key and their client's GUID (a keyed lease
  * holds a reference on its client; live clients' GUIDs differ), so the
  * client is not looked up first. */
-static uint32_t lease_lookup(const smbx_lease_mgr *m, const uint8_t guid[16],
-                             const uint8_t key[16])
+static inline uint32_t lease_lookup(const smbx_lease_mgr *m,
+                                    const uint8_t guid[16],
+                                    const uint8_t key[16])
 {
   smbx__itab_probe p =
       smbx__itab_probe_start(&m->lease_tab, lease_hash(m, guid, key));
@@ -1115,6 +1116,15 @@ static void lease_delete(smbx_lease_mgr *m, uint32_t l)
   ls->flags = 0;
   lease_free_set(m, l);
   m->n_leases--;
+}
+
+/* lease_lookup() for an ack whose hint missed (out of line: the hit
+ * path saves no registers for it) */
+static SMBX__NOINLINE uint32_t lease_lookup_unhinted(const smbx_lease_mgr *m,
+                                                    const uint8_t guid[16],
+                                                    const uint8_t key[16])
+{
+  return lease_lookup(m, guid, key);
 }
 
 /* The ack hint of a ClientGuid's key: a multiplicative hash of the key's
@@ -1854,7 +1864,7 @@ int smbx_lease_ack(smbx_lease_mgr *m, const uint8_t client_guid[16],
       memcmp(m->clients[hl->client].guid, client_guid, 16) == 0)
     l = hint - 1; /* (ClientGuid, key) names one keyed lease */
   else
-    l = lease_lookup(m, client_guid, ack->lease_key);
+    l = lease_lookup_unhinted(m, client_guid, ack->lease_key);
   if (l == NIL) {
     *status = SMBX_STATUS_OBJECT_NAME_NOT_FOUND;
     return 0;
