@@ -789,8 +789,8 @@ static uint8_t oplock_level_of(uint8_t state)
 }
 
 /* Event e (full size) from q, an event other than a lease break: from
- * zero. */
-static void event_fill_other(smbx_lease_event *e, const qev *q)
+ * zero (out of line: a lease break's fill needs no stack frame). */
+static SMBX__NOINLINE void event_fill_other(smbx_lease_event *e, const qev *q)
 {
   size_t ss = e->struct_size;
   memset(e, 0, sizeof *e);
