@@ -188,34 +188,32 @@ static double lookup_run(void *state, uint64_t iters)
   return (double)(t1 - t0) / (double)iters;
 }
 
-/* one grant: a fresh key on a random leased file, then its close */
-static void grant_one(lsrv *s)
+/* an open of file i under a key never used before (its low half a
+ * serial, its high half `tag`), then its close */
+static void open_close_fresh_key(lsrv *s, uint32_t i, uint8_t tag)
 {
-  uint32_t i = (uint32_t)(rnd(s) % s->n);
   uint8_t key[16];
   uint64_t serial = ++s->serial;
   memcpy(key, &serial, 8);
-  memset(key + 8, 0xC3, 8);
+  memset(key + 8, tag, 8);
   uint64_t o = open_lease(s, i, key, R | H);
   if (o)
     (void)smbx_lease_close(s->m, o, s->now);
+}
+
+/* one grant: a fresh key on a random leased file, then its close */
+static void grant_one(lsrv *s)
+{
+  open_close_fresh_key(s, (uint32_t)(rnd(s) % s->n), 0xC3);
 }
 
 static double newfile_run(void *state, uint64_t iters)
 {
   lsrv *s = state;
   uint64_t t0 = bench_now_ns();
-  for (uint64_t k = 0; k < iters; k++) {
-    /* file keys past the live files' (0..n-1): a new file each time */
-    uint32_t i = s->n + (uint32_t)(rnd(s) % 1000000000u);
-    uint8_t key[16];
-    uint64_t serial = ++s->serial;
-    memcpy(key, &serial, 8);
-    memset(key + 8, 0xC5, 8);
-    uint64_t o = open_lease(s, i, key, R | H);
-    if (o)
-      (void)smbx_lease_close(s->m, o, s->now);
-  }
+  /* file keys past the live files' (0..n-1): a new file each time */
+  for (uint64_t k = 0; k < iters; k++)
+    open_close_fresh_key(s, s->n + (uint32_t)(rnd(s) % 1000000000u), 0xC5);
   uint64_t t1 = bench_now_ns();
   return (double)(t1 - t0) / (double)iters;
 }
