@@ -330,9 +330,7 @@ static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
                               0, 0);
   }
   bool enc = c->have_cr && x.enc;
-  uint64_t rh;
-  smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh); /* room checked */
-  r->handle = rh;
+  smbx__conn_req *r = smbx__conn_req_take(c); /* room checked */
   fill_req(r, p, mid, sid, ids,
            (signed_ ? RI_SIGNED : 0) | (enc ? RI_ENCRYPTED : 0), user,
            deadline_for(c, o, now), 0);
@@ -344,7 +342,7 @@ static int send_one(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
   }
   link_req(c, r);
   if (reqs)
-    reqs[0] = rh;
+    reqs[0] = r->handle;
   send_done_common(c, c->have_cr ? &x : NULL, o, ids, 1, now);
   return 1;
 }
@@ -443,9 +441,7 @@ static int send_chain(smbx__conn *c, uint8_t *buf, size_t cap, size_t len,
       return smbx__conn_fatal(c, SMBX_ERR_TRANSPORT, "signing hook failed",
                               0, 0);
     }
-    uint64_t rh;
-    smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh); /* room checked */
-    r->handle = rh;
+    smbx__conn_req *r = smbx__conn_req_take(c); /* room checked */
     c->pend[i].r = r;
     fill_req(r, p, mid, sid, ids,
              (signed_ ? RI_SIGNED : 0) | (x.enc ? RI_ENCRYPTED : 0), user,

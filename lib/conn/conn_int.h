@@ -320,6 +320,17 @@ static inline int smbx__conn_first_pdu(smbx_smb2_chain *ch,
   return smbx_smb2_chain_next(ch, pdu, hd, d);
 }
 
+/* A free request slot with its own handle stored in it; NULL when every
+ * slot is taken. */
+static inline smbx__conn_req *smbx__conn_req_take(smbx__conn *c)
+{
+  uint64_t rh;
+  smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh);
+  if (r)
+    r->handle = rh;
+  return r;
+}
+
 /* message holds (every received message is one): the new hold, its
  * handle in *hh; NULL when every hold is taken */
 static inline smbx__conn_hold *smbx__conn_hold_new(smbx__conn *c,

@@ -96,8 +96,18 @@ int smbx__conn_cb_flush(smbx__conn *c, bool early, uint64_t now)
   return rc;
 }
 
-/* A response with nothing to sign or encrypt, alone in its message, no
- * hash to update (the common case): grant, patch, send (with an armed
+/* Does a response to ri go out plain: no keys (`have`: nothing to sign or
+ * encrypt), not part of a compound, nothing gathered waiting, no hash to
+ * update? The common case. */
+static inline bool goes_plain(const smbx__conn *c, const smbx__conn_ri *ri,
+                              const smbx__conn_send_opts *o, bool have)
+{
+  return !have && !(ri->flags & RI_COMPOUND) && !c->cb_stuck &&
+         !(o && o->preauth) &&
+         !(ri->command == SMBX_SMB2_NEGOTIATE && c->preauth_state == 1);
+}
+
+/* A response that goes_plain(): grant, patch, send (with an armed
  * SEND_WITH_INVALIDATE), commit the grant once it went out. */
 static int send_plain(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf,
                       size_t cap, size_t len, uint32_t oflags, uint64_t now)
@@ -133,10 +143,7 @@ static int finish(smbx__conn *c, smbx__conn_ri *ri, uint8_t *buf, size_t cap,
   bool neg = ri->command == SMBX_SMB2_NEGOTIATE;
   smbx__conn_keys k;
   bool have = !neg && smbx__conn_get_keys(c, sid, &k);
-  /* the common case: no keys (nothing to sign or encrypt), not part of a
-   * compound, nothing gathered waiting, no hash to update */
-  if (!have && !(ri->flags & RI_COMPOUND) && !c->cb_stuck &&
-      !(o && o->preauth) && !(neg && c->preauth_state == 1))
+  if (goes_plain(c, ri, o, have))
     return send_plain(c, ri, buf, cap, len, oflags, now);
   /* 6.5: a SESSION_SETUP response is encrypted only when its request was
    * (re-authentication); binding legs and first legs never are */
@@ -562,13 +569,11 @@ static bool member(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   }
   if (ri.command == SMBX_SMB2_NEGOTIATE)
     smbx__conn_preauth_msg(c, pdu, len, true);
-  uint64_t rh;
-  smbx__conn_req *r = smbx__slab_get_h(&c->reqs, &rh);
+  smbx__conn_req *r = smbx__conn_req_take(c);
   if (!r) {
     (void)send_error(c, &ri, SMBX_STATUS_INSUFFICIENT_RESOURCES, now);
     return false;
   }
-  r->handle = rh;
   smbx__list_init(&r->tlink);
   r->ri = ri;
   r->user = 0;
@@ -788,8 +793,7 @@ static void srv_one(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   if (plain && smbx__conn_get_keys(c, hd->session_id, &k) &&
       (k.flags & (SMBX__CONN_KEYS_SIGN_ALL | SMBX__CONN_KEYS_ENCRYPT_ALL)))
     plain = false;
-  uint64_t rh = 0;
-  smbx__conn_req *r = plain ? smbx__slab_get_h(&c->reqs, &rh) : NULL;
+  smbx__conn_req *r = plain ? smbx__conn_req_take(c) : NULL;
   if (!r) {
     h->count = 1;
     h->expect = cmd != SMBX_SMB2_CANCEL;
@@ -816,7 +820,6 @@ static void srv_one(smbx__conn *c, uint64_t hh, smbx__conn_hold *h,
   r->ri.hold = hh;
   r->user = 0;
   r->deadline = 0;
-  r->handle = rh;
   r->extra = 0;
   r->chain_index = 0;
   smbx__list_insert_tail(&c->live, &r->link);
@@ -1008,11 +1011,9 @@ static int respond(smbx__conn *c, uint64_t req, uint8_t *buf, size_t cap,
   answer a;
   if (related)
     read_answer(buf + SMBX__CONN_HEADROOM, len, &a);
-  /* without crypto hooks there are no keys: a response alone in its
-   * message with no hash to update goes out on the short path */
-  int rc = !c->have_cr && !(r->ri.flags & (RI_RELATED | RI_COMPOUND)) &&
-                   !c->cb_stuck && !(o && o->preauth) &&
-                   r->ri.command != SMBX_SMB2_NEGOTIATE
+  /* without crypto hooks there are no keys: finish()'s plain case is
+   * decided here, without its loads */
+  int rc = !c->have_cr && goes_plain(c, &r->ri, o, false)
                ? send_plain(c, &r->ri, buf, cap, len, o ? o->flags : 0,
                             now_ns)
                : finish(c, &r->ri, buf, cap, len, o, now_ns);
